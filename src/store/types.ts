@@ -1,0 +1,250 @@
+/**
+ * The mail-store domain API — the only storage interface that protocol code (IMAP, POP3, SMTP,
+ * CLI) imports. Concrete implementations live in store/sql (SQLite now, PostgreSQL later) and
+ * store/blob; only src/server and src/cli construct them (see openStore in store/index.ts).
+ *
+ * Invariants (DESIGN.md §3):
+ * - Raw messages are byte-exact, content-addressed (SHA-256) and shared between copies.
+ * - Every change to a message or mailbox takes a fresh modseq from the account's counter, so
+ *   HIGHESTMODSEQ of a mailbox is the max modseq of its messages and expunge-log rows.
+ * - A method that changes state resolves only after its transaction and blob are durable.
+ * - After each commit a Beacon is published on the ChangeFeed; no message data on the feed.
+ * - All methods are async so that the PostgreSQL backend fits the same API.
+ */
+import type { ParsedMessage } from "../mime/types.ts";
+
+export type Id = number;
+
+export interface Domain {
+  id: Id;
+  name: string; // lower-case ASCII (IDNA A-label)
+  createdAt: Date;
+}
+
+export interface AccountSettings {
+  imapEnabled: boolean;
+  pop3Enabled: boolean;
+  /** what POP3 DELE does at QUIT */
+  pop3Delete: "delete" | "trash" | "keep-read";
+  /** POP3 sees all INBOX mail, or only mail that arrived since POP3 was enabled */
+  pop3Scope: "all" | "since-enabled";
+  pop3EnabledAt: Date | null;
+}
+
+export interface Account {
+  id: Id;
+  domainId: Id;
+  /** full lower-case address, local@domain */
+  address: string;
+  passwordHash: string;
+  /** bytes; 0 = unlimited */
+  quotaBytes: number;
+  /** messages; 0 = unlimited */
+  quotaMessages: number;
+  usedBytes: number;
+  usedMessages: number;
+  settings: AccountSettings;
+  createdAt: Date;
+  /** bumped on every password change: auth caches key on it */
+  credentialsVersion: number;
+}
+
+export type SpecialUse = "\\Drafts" | "\\Sent" | "\\Trash" | "\\Junk" | "\\Archive" | "\\All" | "\\Flagged";
+
+export interface Mailbox {
+  id: Id;
+  accountId: Id;
+  /** full name with "/" as hierarchy delimiter, UTF-8 (not modified UTF-7); "INBOX" for the inbox */
+  name: string;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: bigint;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+}
+
+export interface MailboxCounts {
+  messages: number;
+  unseen: number;
+  /** sum of message sizes (RFC 8438 STATUS SIZE) */
+  size: number;
+  deleted: number;
+}
+
+/** Per-message metadata, everything IMAP needs except content. */
+export interface MessageMeta {
+  uid: number;
+  /** stable across COPY/MOVE of the same content into the same account (JMAP Email id / OBJECTID) */
+  emailId: string;
+  threadId: string;
+  /** SHA-256 hex of the blob */
+  blobId: string;
+  /** full octet size as FETCH RFC822.SIZE reports it: delivery-header prefix + blob */
+  size: number;
+  internalDate: Date;
+  saveDate: Date;
+  /** system flags (\Seen, \Answered, \Flagged, \Deleted, \Draft) and keywords, as given, deduplicated */
+  flags: string[];
+  modseq: bigint;
+}
+
+/** Compact row for SELECT / view refresh; flags as given. */
+export interface MessageFlagsRow {
+  uid: number;
+  flags: string[];
+  modseq: bigint;
+}
+
+export interface ChangesSince {
+  /** messages whose modseq > since (new or changed), sorted by uid */
+  changed: MessageFlagsRow[];
+  /** uids expunged with modseq > since, sorted */
+  expunged: number[];
+  highestModseq: bigint;
+  uidNext: number;
+}
+
+export interface AppendInput {
+  raw: Uint8Array;
+  flags?: string[];
+  internalDate?: Date;
+  /** per-recipient headers (Received, Authentication-Results, Delivered-To) kept beside the blob, prefixed on read */
+  deliveryHeaders?: Uint8Array;
+}
+
+export interface AppendResult {
+  mailboxId: Id;
+  uidValidity: number;
+  uid: number;
+  modseq: bigint;
+}
+
+export interface CopyResult {
+  uidValidity: number;
+  /** [source uid, destination uid], in source-uid order */
+  mapping: Array<[number, number]>;
+}
+
+export type FlagOp = "set" | "add" | "remove";
+
+export interface StoreFlagsResult {
+  /** messages actually changed (flags differ from before), with their new state */
+  updated: MessageFlagsRow[];
+  /** uids that failed UNCHANGEDSINCE (RFC 7162 MODIFIED) */
+  modified: number[];
+}
+
+export type MailboxEvent = "messages" | "mailboxes" | "account";
+
+/**
+ * Beacon published after each commit. Sessions pull the delta from the store by modseq.
+ * mailboxId is null for account-level changes (mailbox created/renamed/deleted/subscribed).
+ */
+export interface Beacon {
+  accountId: Id;
+  mailboxId: Id | null;
+  modseq: string; // bigint as decimal string (JSON-safe)
+}
+
+export interface ChangeFeed {
+  /** subscribe to one account's beacons; returns an unsubscribe function */
+  subscribe(accountId: Id, listener: (b: Beacon) => void): () => void;
+  /** used by the store after commit; relays to other processes */
+  publish(b: Beacon): void;
+  close(): Promise<void>;
+}
+
+/** Text-index lookup used by IMAP SEARCH TEXT/BODY/header keys and JMAP; substring, case-insensitive. */
+export interface TextQuery {
+  field: "text" | "body" | "header";
+  /** for field "header": lower-case header name, e.g. "subject" */
+  header?: string;
+  value: string;
+}
+
+export class StoreError extends Error {
+  readonly code:
+    | "NONEXISTENT"
+    | "ALREADYEXISTS"
+    | "OVERQUOTA"
+    | "TOOBIG"
+    | "CANNOT"
+    | "INUSE"
+    | "LIMIT"
+    | "NOTFOUND"
+    | "INVALID";
+  constructor(code: StoreError["code"], message: string) {
+    super(message);
+    this.code = code;
+    this.name = "StoreError";
+  }
+}
+
+export interface Store {
+  readonly feed: ChangeFeed;
+
+  // --- domains and accounts -------------------------------------------------------------
+  addDomain(name: string): Promise<Domain>;
+  listDomains(): Promise<Domain[]>;
+  /** refuses (INUSE) while the domain has accounts unless force */
+  deleteDomain(name: string, opts?: { force?: boolean }): Promise<void>;
+  getDomain(name: string): Promise<Domain | null>;
+
+  /** creates INBOX and the special-use folders Drafts, Sent, Trash, Junk, Archive */
+  createAccount(address: string, passwordHash: string): Promise<Account>;
+  getAccount(address: string): Promise<Account | null>;
+  getAccountById(id: Id): Promise<Account | null>;
+  listAccounts(domain?: string): Promise<Account[]>;
+  setPassword(address: string, passwordHash: string): Promise<void>;
+  updateAccount(
+    address: string,
+    patch: Partial<Pick<Account, "quotaBytes" | "quotaMessages">> & { settings?: Partial<AccountSettings> },
+  ): Promise<Account>;
+  deleteAccount(address: string): Promise<void>;
+
+  // --- mailboxes ------------------------------------------------------------------------
+  listMailboxes(accountId: Id): Promise<Mailbox[]>;
+  getMailbox(accountId: Id, name: string): Promise<Mailbox | null>;
+  getMailboxById(mailboxId: Id): Promise<Mailbox | null>;
+  /** creates missing parents too; ALREADYEXISTS if it exists */
+  createMailbox(accountId: Id, name: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
+  /** deletes messages in it; children stay (RFC 9051 §6.3.5); INBOX cannot be deleted */
+  deleteMailbox(accountId: Id, name: string): Promise<void>;
+  /** renames children too; renaming INBOX moves its messages to the new mailbox (RFC 9051 §6.3.6) */
+  renameMailbox(accountId: Id, from: string, to: string): Promise<void>;
+  setSubscribed(accountId: Id, name: string, subscribed: boolean): Promise<void>;
+  /** names subscribed, including ones that no longer exist */
+  listSubscriptions(accountId: Id): Promise<string[]>;
+  mailboxCounts(mailboxId: Id): Promise<MailboxCounts>;
+
+  // --- messages -------------------------------------------------------------------------
+  /** APPEND / local delivery; checks quota (OVERQUOTA) and size limit (TOOBIG) */
+  append(accountId: Id, mailboxId: Id, input: AppendInput): Promise<AppendResult>;
+  /** several messages in one transaction (MULTIAPPEND: all or nothing) */
+  appendMany(accountId: Id, mailboxId: Id, inputs: AppendInput[]): Promise<AppendResult[]>;
+  /** all messages of a mailbox, sorted by uid (SELECT, view build) */
+  listMessages(mailboxId: Id): Promise<MessageFlagsRow[]>;
+  changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince>;
+  /** metadata for the given uids (missing ones omitted), sorted by uid */
+  getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]>;
+  /** parsed MIME structure, computed at append time and cached */
+  getParsed(blobId: string): Promise<ParsedMessage>;
+  /** full message octets: delivery-header prefix + blob */
+  readMessage(mailboxId: Id, uid: number): Promise<Uint8Array>;
+  storeFlags(
+    mailboxId: Id,
+    uids: number[],
+    op: FlagOp,
+    flags: string[],
+    opts?: { unchangedSince?: bigint },
+  ): Promise<StoreFlagsResult>;
+  /** removes the given uids (all of them, \Deleted or not — the caller filters); returns removed uids */
+  expunge(mailboxId: Id, uids: number[]): Promise<number[]>;
+  copy(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult>;
+  /** copy + expunge in one transaction */
+  move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult>;
+  /** uids of messages in the mailbox whose indexed text contains the value */
+  searchText(mailboxId: Id, q: TextQuery): Promise<number[]>;
+
+  close(): Promise<void>;
+}
