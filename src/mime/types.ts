@@ -55,7 +55,7 @@ export interface MimePart {
 }
 
 export interface Address {
-  name: string | null; // decoded display name
+  name: string | null; // display name as written (quotes removed; RFC 2047 encoded words NOT decoded — IMAP sends them raw)
   mailbox: string | null; // local part; null in group end markers
   host: string | null; // null marks a group start/end (RFC 9051 §7.5.2)
   adl?: null;

@@ -1,0 +1,153 @@
+/**
+ * Runs Debian's Dovecot 2.3 (if installed: apt-get install dovecot-imapd) side by side with
+ * postkontor for comparison benchmarks. Standalone config in a temp dir, loopback only,
+ * Maildir, passwd-file auth, mail owned by `nobody`. Nothing here is used by postkontor itself.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export interface DovecotInstance {
+  dir: string;
+  imapPort: number;
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+export function dovecotAvailable(): boolean {
+  return fs.existsSync("/usr/sbin/dovecot");
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export async function startDovecot(
+  users: Array<[string, string]>,
+  opts: { hibernate?: boolean } = {},
+): Promise<DovecotInstance> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pk-dovecot-"));
+  fs.chmodSync(dir, 0o755);
+  const port = await freePort();
+  const home = path.join(dir, "home");
+  fs.mkdirSync(home);
+  spawnSync("chown", ["nobody:nogroup", home]);
+  fs.writeFileSync(path.join(dir, "passwd"), users.map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`).join(""));
+  const conf = `
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+mail_uid = nobody
+mail_gid = nogroup
+first_valid_uid = 1
+mail_max_userip_connections = 20000
+default_process_limit = 20000
+default_client_limit = 40000
+default_vsz_limit = 0
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u ${dir}/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=${home}/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  service_count = 0
+  process_min_avail = 2
+}
+service imap {
+  process_limit = 20000
+  client_limit = 1
+}
+${
+  opts.hibernate
+    ? `imap_hibernate_timeout = 1s
+service imap-hibernate {
+  unix_listener imap-hibernate {
+    mode = 0666
+  }
+  process_limit = 20000
+  client_limit = 20000
+}
+service imap {
+  unix_listener imap-master {
+    user = nobody
+  }
+}`
+    : ""
+}
+`;
+  const confPath = path.join(dir, "dovecot.conf");
+  fs.writeFileSync(confPath, conf);
+  // the master daemonizes: give it a file, not a pipe, or spawnSync waits for the daemon to exit
+  const outFd = fs.openSync(path.join(dir, "start.out"), "w");
+  const r = spawnSync("/usr/sbin/dovecot", ["-c", confPath], { stdio: ["ignore", outFd, outFd] });
+  fs.closeSync(outFd);
+  if (r.status !== 0)
+    throw new Error(`dovecot failed to start: ${fs.readFileSync(path.join(dir, "start.out"), "utf8")}`);
+  const masterPidFile = path.join(dir, "run", "master.pid");
+  for (let i = 0; i < 100 && !fs.existsSync(masterPidFile); i++)
+    await new Promise((res) => setTimeout(res, 50));
+  const masterPid = Number(fs.readFileSync(masterPidFile, "utf8").trim());
+  // wait for the listener
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.destroy();
+        res(true);
+      });
+      s.on("error", () => res(false));
+    });
+    if (ok) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const descendants = (pid: number): number[] => {
+    const out = [pid];
+    try {
+      for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+        const kids = fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim();
+        for (const k of kids.split(/\s+/)) if (k) out.push(...descendants(Number(k)));
+      }
+    } catch {}
+    return out;
+  };
+  return {
+    dir,
+    imapPort: port,
+    pids: () => descendants(masterPid),
+    async stop() {
+      spawnSync("/usr/sbin/dovecot", ["-c", confPath, "stop"], { stdio: "ignore" });
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(masterPid, 0);
+        } catch {
+          break;
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

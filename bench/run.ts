@@ -1,0 +1,386 @@
+/**
+ * postkontor benchmarks (`npm run bench`). Prints one JSON object per measurement to stdout and
+ * writes all results to bench/results/<target>.json.
+ *
+ *   npm run bench                          postkontor, default sizes
+ *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
+ *   npm run bench -- --quick               small sizes (smoke run)
+ *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
+ *            --push N (IDLE push samples, default 200) --workers N (postkontor workers, default 2)
+ *            --hibernate (dovecot: enable imap_hibernate_timeout=1s)
+ *
+ * Every loop is bounded in count and by a deadline; all traffic is on 127.0.0.1.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { dovecotAvailable, startDovecot } from "./dovecot.ts";
+import { RawImap } from "./imap-client.ts";
+import { pssKiB, repoRoot, startServer } from "./server.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    target: { type: "string", default: "postkontor" },
+    quick: { type: "boolean", default: false },
+    big: { type: "string" },
+    conns: { type: "string" },
+    push: { type: "string" },
+    workers: { type: "string", default: "2" },
+    hibernate: { type: "boolean", default: false },
+    only: { type: "string" },
+  },
+});
+
+const quick = args.quick;
+const BIG = Number(args.big ?? (quick ? 5000 : 100_000));
+const CONNS = (args.conns ?? (quick ? "200" : "1000,10000")).split(",").map(Number);
+const PUSH = Number(args.push ?? (quick ? 50 : 200));
+const APPENDS = quick ? 300 : 2000;
+const REPS = 5;
+const only = args.only ? new Set(args.only.split(",")) : null;
+const deadline = Date.now() + 45 * 60_000;
+
+const USER = "bench@bench.test";
+const PASS = "bench-password-1";
+
+const results: Array<Record<string, unknown>> = [];
+function report(r: Record<string, unknown>): void {
+  const row = { target: args.target, ...r };
+  results.push(row);
+  console.log(JSON.stringify(row));
+}
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+function checkDeadline(): void {
+  if (Date.now() > deadline) throw new Error("benchmark deadline exceeded");
+}
+
+// deterministic message generator --------------------------------------------------------------
+let seed = 12345;
+function rnd(): number {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+}
+const WORDS =
+  "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu invoice meeting report budget lunch project deadline server mail client update weekly review".split(
+    " ",
+  );
+function words(n: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(WORDS[Math.floor(rnd() * WORDS.length)]!);
+  return out.join(" ");
+}
+function makeMessage(i: number, bodyBytes = 3500): Buffer {
+  const lines: string[] = [];
+  let size = 0;
+  while (size < bodyBytes) {
+    const l = words(12);
+    lines.push(l);
+    size += l.length + 2;
+  }
+  if (i % 100 === 7) lines.splice(3, 0, "the zebrafish report is attached");
+  const msg =
+    `From: Sender ${i % 50} <sender${i % 50}@example.org>\r\n` +
+    `To: ${USER}\r\n` +
+    `Subject: ${words(4)} #${i}\r\n` +
+    `Date: Mon, 02 Mar 2026 10:${String(i % 60).padStart(2, "0")}:00 +0000\r\n` +
+    `Message-ID: <m${i}.${seed}@example.org>\r\n` +
+    "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+    lines.join("\r\n") +
+    "\r\n";
+  return Buffer.from(msg);
+}
+
+interface Target {
+  name: string;
+  port: number;
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+async function startTarget(): Promise<Target> {
+  if (args.target === "dovecot") {
+    if (!dovecotAvailable()) throw new Error("dovecot is not installed (apt-get install dovecot-imapd)");
+    const d = await startDovecot([[USER, PASS]], { hibernate: args.hibernate });
+    return { name: "dovecot", port: d.imapPort, pids: d.pids, stop: d.stop };
+  }
+  const s = await startServer({
+    workers: Number(args.workers),
+    extraToml: `[imap.limits]\nmax_connections_per_user = 30000\nmax_connections_per_ip = 30000\n`,
+  });
+  for (const [cmd, input] of [
+    [["domain", "add", "bench.test"], undefined],
+    [["user", "add", USER], `${PASS}\n${PASS}\n`],
+  ] as const) {
+    const r = s.cli([...cmd], input);
+    if (r.status !== 0) throw new Error(`cli ${cmd.join(" ")} failed: ${r.stderr}${r.stdout}`);
+  }
+  return {
+    name: "postkontor",
+    port: s.imapPort,
+    pids: () => s.pids(),
+    async stop() {
+      await s.stop();
+      fs.rmSync(s.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function login(t: Target): Promise<RawImap> {
+  const c = await RawImap.connect(t.port);
+  await c.command(`LOGIN ${USER} ${PASS}`);
+  return c;
+}
+
+async function benchAppend(t: Target): Promise<void> {
+  const c = await login(t);
+  await c.command("CREATE appendtest").catch(() => {});
+  const msgs = Array.from({ length: APPENDS }, (_, i) => makeMessage(i));
+  const t0 = performance.now();
+  for (const m of msgs) {
+    checkDeadline();
+    await c.command("APPEND appendtest", m);
+  }
+  const dt = (performance.now() - t0) / 1000;
+  report({
+    bench: "append_sequential",
+    messages: APPENDS,
+    seconds: +dt.toFixed(3),
+    per_second: +(APPENDS / dt).toFixed(1),
+  });
+
+  // 4 parallel connections
+  const conns = await Promise.all([0, 1, 2, 3].map(() => login(t)));
+  const per = Math.floor(APPENDS / 4);
+  const t1 = performance.now();
+  await Promise.all(
+    conns.map(async (cc, k) => {
+      for (let i = 0; i < per; i++) {
+        checkDeadline();
+        await cc.command("APPEND appendtest", msgs[k * per + i]!);
+      }
+    }),
+  );
+  const dt1 = (performance.now() - t1) / 1000;
+  report({
+    bench: "append_4_parallel",
+    messages: per * 4,
+    seconds: +dt1.toFixed(3),
+    per_second: +((per * 4) / dt1).toFixed(1),
+  });
+  for (const cc of conns) cc.close();
+  c.close();
+}
+
+async function populateBig(t: Target): Promise<void> {
+  const c = await login(t);
+  await c.command("CREATE big").catch(() => {});
+  const batch = 500;
+  const t0 = performance.now();
+  for (let i = 0; i < BIG; i += batch) {
+    checkDeadline();
+    const n = Math.min(batch, BIG - i);
+    const parts: Buffer[] = [Buffer.from(`p${i} APPEND big`)];
+    for (let k = 0; k < n; k++) {
+      const m = makeMessage(i + k, 1500);
+      parts.push(Buffer.from(` (${(i + k) % 3 === 0 ? "\\Seen" : ""}) {${m.length}+}\r\n`), m);
+    }
+    parts.push(Buffer.from("\r\n"));
+    c.write(Buffer.concat(parts).toString("latin1"));
+    for (;;) {
+      const line = (await c.readLine()).toString();
+      if (line.startsWith(`p${i} `)) {
+        if (!/^\S+ OK/.test(line)) throw new Error(`MULTIAPPEND failed: ${line}`);
+        break;
+      }
+    }
+  }
+  const dt = (performance.now() - t0) / 1000;
+  report({
+    bench: "populate_multiappend",
+    messages: BIG,
+    seconds: +dt.toFixed(2),
+    per_second: +(BIG / dt).toFixed(0),
+  });
+  c.close();
+}
+
+async function benchBig(t: Target): Promise<void> {
+  const c = await login(t);
+  const sel: number[] = [];
+  const fetch: number[] = [];
+  let fetched = 0;
+  for (let r = 0; r < REPS; r++) {
+    checkDeadline();
+    const t0 = performance.now();
+    await c.command("SELECT big");
+    sel.push(performance.now() - t0);
+    const t1 = performance.now();
+    const res = await c.commandCount("UID FETCH 1:* (UID FLAGS)");
+    fetch.push(performance.now() - t1);
+    fetched = res.lines;
+    await c.command("UNSELECT");
+  }
+  report({
+    bench: "select_100k",
+    messages: BIG,
+    median_ms: +median(sel).toFixed(2),
+    runs_ms: sel.map((x) => +x.toFixed(1)),
+  });
+  report({
+    bench: "uid_fetch_uid_flags_100k",
+    messages: BIG,
+    lines: fetched,
+    median_ms: +median(fetch).toFixed(2),
+    runs_ms: fetch.map((x) => +x.toFixed(1)),
+  });
+  await c.command("SELECT big");
+  for (const needle of ["zebrafish", "deadline"]) {
+    const times: number[] = [];
+    let hits = 0;
+    for (let r = 0; r < REPS; r++) {
+      checkDeadline();
+      const t0 = performance.now();
+      const res = await c.command(`UID SEARCH TEXT ${needle}`);
+      times.push(performance.now() - t0);
+      const line = res.untagged.map((b) => b.toString()).find((l) => /^\* (E?SEARCH)/.test(l)) ?? "";
+      hits = line
+        .replace(/^\* SEARCH ?/, "")
+        .split(" ")
+        .filter(Boolean).length;
+    }
+    report({
+      bench: `uid_search_text_${needle}`,
+      messages: BIG,
+      hits,
+      median_ms: +median(times).toFixed(2),
+      runs_ms: times.map((x) => +x.toFixed(1)),
+    });
+  }
+  c.close();
+}
+
+async function benchMemory(t: Target): Promise<void> {
+  for (const n of CONNS) {
+    checkDeadline();
+    await new Promise((r) => setTimeout(r, 500));
+    const before = t.pids().reduce((a, p) => a + pssKiB(p), 0);
+    const conns: RawImap[] = [];
+    const t0 = performance.now();
+    try {
+      for (let i = 0; i < n; i += 50) {
+        checkDeadline();
+        const chunk = await Promise.all(
+          Array.from({ length: Math.min(50, n - i) }, async () => {
+            const c = await login(t);
+            await c.command("SELECT INBOX");
+            c.write("idle1 IDLE\r\n");
+            await c.readLine(); // "+ idling"
+            return c;
+          }),
+        );
+        conns.push(...chunk);
+      }
+      const setup = (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 3000)); // let hibernation / GC settle
+      if (globalThis.gc) globalThis.gc();
+      const after = t.pids().reduce((a, p) => a + pssKiB(p), 0);
+      report({
+        bench: "memory_idle_connection",
+        connections: n,
+        server_pss_before_kib: before,
+        server_pss_after_kib: after,
+        per_connection_kib: +((after - before) / n).toFixed(2),
+        setup_seconds: +setup.toFixed(1),
+        server_processes: t.pids().length,
+      });
+    } finally {
+      for (const c of conns) c.close();
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function benchPush(t: Target): Promise<void> {
+  const idler = await login(t);
+  await idler.command("SELECT INBOX");
+  const appender = await login(t);
+  const samples: number[] = [];
+  let gotAt = 0;
+  let waiting: (() => void) | null = null;
+  idler.write("idle2 IDLE\r\n");
+  await idler.readLine();
+  idler.onUntagged = (line) => {
+    if (/^\* \d+ EXISTS/.test(line.toString())) {
+      gotAt = performance.now();
+      const w = waiting;
+      waiting = null;
+      w?.();
+    }
+  };
+  const msg = makeMessage(1, 2000);
+  for (let i = 0; i < PUSH; i++) {
+    checkDeadline();
+    const seen = new Promise<void>((r) => {
+      waiting = r;
+    });
+    const t0 = performance.now();
+    const appendDone = appender.command("APPEND INBOX", msg);
+    const timeout = new Promise<void>((_, rej) =>
+      setTimeout(() => rej(new Error("no EXISTS within 5 s")), 5000),
+    );
+    await Promise.race([seen, timeout]);
+    await appendDone;
+    samples.push(gotAt - t0);
+  }
+  report({
+    bench: "idle_push_latency",
+    samples: PUSH,
+    p50_ms: +pct(samples, 50).toFixed(2),
+    p99_ms: +pct(samples, 99).toFixed(2),
+    max_ms: +Math.max(...samples).toFixed(2),
+    note: "from APPEND sent on one connection to * n EXISTS received on another in IDLE",
+  });
+  idler.close();
+  appender.close();
+}
+
+async function main(): Promise<void> {
+  console.error(
+    `bench: node ${process.version}, target ${args.target}, big=${BIG}, conns=${CONNS.join(",")}`,
+  );
+  const t = await startTarget();
+  try {
+    const want = (n: string) => !only || only.has(n);
+    if (want("append")) await benchAppend(t);
+    if (want("big")) {
+      await populateBig(t);
+      await benchBig(t);
+    }
+    if (want("push")) await benchPush(t);
+    if (want("memory")) await benchMemory(t);
+  } finally {
+    await t.stop();
+  }
+  const dir = path.join(repoRoot, "bench", "results");
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${args.target}${quick ? "-quick" : ""}.json`);
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      { date: new Date().toISOString(), node: process.version, argv: process.argv.slice(2), results },
+      null,
+      2,
+    ),
+  );
+  console.error(`bench: results written to ${path.relative(repoRoot, file)}`);
+}
+
+await main();

@@ -1,0 +1,154 @@
+/**
+ * Starts a real postkontor server process (the CLI's `serve`) on a temporary data directory with
+ * ephemeral loopback ports, for benchmarks and end-to-end tests. Also runs admin CLI commands.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const cliMain = path.join(repoRoot, "src/cli/main.ts");
+
+export interface RunningServer {
+  dir: string;
+  configPath: string;
+  proc: ChildProcess;
+  imapPort: number;
+  imapsPort: number;
+  /** pids of the primary and its workers (for memory measurements) */
+  pids(): number[];
+  cli(args: string[], stdin?: string | Buffer): { status: number | null; stdout: string; stderr: string };
+  stop(): Promise<void>;
+}
+
+export interface ServerOpts {
+  workers?: number;
+  /** extra TOML appended to the generated config */
+  extraToml?: string;
+  dir?: string;
+}
+
+export function writeConfig(dir: string, opts: ServerOpts): string {
+  const configPath = path.join(dir, "postkontor.toml");
+  const toml = `data_dir = ${JSON.stringify(path.join(dir, "data"))}
+hostname = "localhost"
+
+[server]
+workers = ${opts.workers ?? 1}
+
+[log]
+level = "info"
+
+[imap]
+listen = ["127.0.0.1:0"]
+listen_tls = ["127.0.0.1:0"]
+
+${opts.extraToml ?? ""}
+`;
+  fs.writeFileSync(configPath, toml);
+  return configPath;
+}
+
+export function runCli(configPath: string, args: string[], stdin?: string | Buffer) {
+  const r = spawnSync(process.execPath, [cliMain, ...args, "--config", configPath], {
+    input: stdin ?? "",
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** lines like `imap listening on 127.0.0.1:40123` / `imaps listening on ...` (pino JSON or plain) */
+function parseListen(line: string): { proto: string; port: number } | null {
+  let text = line;
+  try {
+    const o = JSON.parse(line) as { msg?: string };
+    if (typeof o.msg === "string") text = o.msg;
+  } catch {}
+  const m = /\b(imaps|imap)\b[^\n]*?listening on \[?[0-9a-fA-F:.]+\]?:(\d+)/i.exec(text);
+  if (!m) return null;
+  return { proto: m[1]!.toLowerCase(), port: Number(m[2]) };
+}
+
+export async function startServer(opts: ServerOpts = {}): Promise<RunningServer> {
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "postkontor-"));
+  const configPath = writeConfig(dir, opts);
+  const proc = spawn(process.execPath, [cliMain, "serve", "--config", configPath], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let errOut = "";
+  proc.stderr?.on("data", (d: Buffer) => {
+    errOut += d.toString();
+    if (errOut.length > 100_000) errOut = errOut.slice(-50_000);
+  });
+  const ports = await new Promise<{ imap: number; imaps: number }>((resolve, reject) => {
+    const found: Record<string, number> = {};
+    const timer = setTimeout(
+      () => reject(new Error(`server did not report its ports in time:\n${out}\n${errOut}`)),
+      30_000,
+    );
+    proc.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      let i = out.indexOf("\n");
+      while (i >= 0) {
+        const line = out.slice(0, i);
+        out = out.slice(i + 1);
+        const p = parseListen(line);
+        if (p) found[p.proto] = p.port;
+        if (found.imap && found.imaps) {
+          clearTimeout(timer);
+          resolve({ imap: found.imap, imaps: found.imaps });
+        }
+        i = out.indexOf("\n");
+      }
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early (${code}):\n${out}\n${errOut}`));
+    });
+  });
+  return {
+    dir,
+    configPath,
+    proc,
+    imapPort: ports.imap,
+    imapsPort: ports.imaps,
+    pids() {
+      const pids = [proc.pid!];
+      try {
+        const kids = fs.readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim();
+        for (const k of kids.split(/\s+/)) if (k) pids.push(Number(k));
+      } catch {}
+      return pids;
+    },
+    cli(args, stdin) {
+      return runCli(configPath, args, stdin);
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** PSS in KiB of a process (falls back to RSS) */
+export function pssKiB(pid: number): number {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const m = /^Pss:\s+(\d+) kB/m.exec(s);
+    if (m) return Number(m[1]);
+  } catch {}
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(s);
+    if (m) return Number(m[1]);
+  } catch {}
+  return 0;
+}

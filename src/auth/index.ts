@@ -1,0 +1,266 @@
+/**
+ * Authentication: password hashing and verification, the login cache, login throttling, SASL PLAIN.
+ *
+ * Implementation notes
+ * - Stored hashes use Dovecot's scheme-prefix convention: new hashes are written as
+ *   `{ARGON2ID}$argon2id$v=19$m=…,t=…,p=…$salt$hash` (PHC string after the prefix). A bare PHC
+ *   string (`$argon2id$…`) is accepted too. `{PLAIN}secret` is accepted for tests and imports, and
+ *   imported `{SHA512-CRYPT}` / `{SHA256-CRYPT}` / `{CRYPT}` hashes (`$6$` / `$5$`, sha-crypt.ts).
+ *   Other Dovecot schemes (`{BLF-CRYPT}` needs bcryptjs, not installed; `{SSHA512}`, `{MD5-CRYPT}`
+ *   …) are refused for now (verifyHash returns false).
+ * - Login cache (DESIGN.md §4): successful verifications are remembered for a short TTL, keyed by
+ *   SHA-256(per-process random salt ‖ username ‖ password ‖ credentialsVersion). The account row is
+ *   read on every login (cheap), so a password change (credentialsVersion bump) invalidates at once.
+ *   Failures are never cached.
+ * - Throttling: failures are counted per remote IP and per username inside a window; every failure
+ *   answers after a delay, and past the limit further attempts are refused without checking the
+ *   password until the lockout ends. A success clears the username's counter.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Algorithm } from "@node-rs/argon2";
+import { hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
+import type { Account, Store } from "../store/types.ts";
+import { verifyShaCrypt } from "./sha-crypt.ts";
+
+export const ARGON2ID_PREFIX = "{ARGON2ID}";
+
+/** Hashes a password with argon2id; returns `{ARGON2ID}` + PHC string. */
+export async function hashPassword(password: string): Promise<string> {
+  // OWASP / RFC 9106 §4 second recommended option: m=19 MiB, t=2, p=1.
+  const phc = await argon2Hash(password, {
+    algorithm: 2 as Algorithm, // Argon2id
+    memoryCost: 19456,
+    timeCost: 2,
+    parallelism: 1,
+  });
+  return ARGON2ID_PREFIX + phc;
+}
+
+/** Splits a Dovecot-style `{SCHEME}rest` string. Without a prefix, a PHC `$argon2…` string is detected. */
+export function hashScheme(stored: string): { scheme: string; value: string } {
+  const m = /^\{([A-Za-z0-9._-]+)\}/.exec(stored);
+  if (m) return { scheme: m[1]!.toUpperCase(), value: stored.slice(m[0].length) };
+  if (stored.startsWith("$argon2")) return { scheme: "ARGON2", value: stored };
+  if (stored.startsWith("$5$") || stored.startsWith("$6$")) return { scheme: "CRYPT", value: stored };
+  return { scheme: "", value: stored };
+}
+
+/** Verifies a password against a stored hash. Unknown or unsupported schemes verify as false. */
+export async function verifyHash(stored: string, password: string): Promise<boolean> {
+  const { scheme, value } = hashScheme(stored);
+  switch (scheme) {
+    case "ARGON2ID":
+    case "ARGON2I":
+    case "ARGON2":
+      if (!value.startsWith("$argon2")) return false;
+      try {
+        return await argon2Verify(value, password);
+      } catch {
+        return false; // malformed hash
+      }
+    case "PLAIN":
+    case "CLEARTEXT": {
+      const a = Buffer.from(value, "utf8");
+      const b = Buffer.from(password, "utf8");
+      return a.length === b.length && timingSafeEqual(a, b);
+    }
+    case "SHA512-CRYPT":
+    case "SHA256-CRYPT":
+    case "CRYPT":
+      // glibc crypt(3) formats Dovecot imports carry; only the SHA-crypt variants are supported
+      return verifyShaCrypt(value, password);
+    default:
+      // {BLF-CRYPT}, {MD5-CRYPT}, {SSHA512}, …: not supported yet.
+      return false;
+  }
+}
+
+/**
+ * SASL PLAIN message (RFC 4616 §2): message = [authzid] UTF8NUL authcid UTF8NUL passwd.
+ * Returns null when malformed: not exactly two NULs, empty authcid or password, invalid UTF-8.
+ */
+export function decodeSaslPlain(buf: Buffer): { authzid: string; authcid: string; password: string } | null {
+  const first = buf.indexOf(0);
+  if (first < 0) return null;
+  const second = buf.indexOf(0, first + 1);
+  if (second < 0 || buf.indexOf(0, second + 1) >= 0) return null;
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  try {
+    const authzid = dec.decode(buf.subarray(0, first));
+    const authcid = dec.decode(buf.subarray(first + 1, second));
+    const password = dec.decode(buf.subarray(second + 1));
+    // RFC 4616 §2: authcid and passwd are 1*SAFE (non-empty).
+    if (authcid.length === 0 || password.length === 0) return null;
+    return { authzid, authcid, password };
+  } catch {
+    return null;
+  }
+}
+
+export interface AuthContext {
+  protocol: "imap" | "pop3" | "smtp";
+  remoteAddress: string;
+}
+
+export interface Authenticator {
+  verifyPassword(username: string, password: string, ctx: AuthContext): Promise<Account | null>;
+}
+
+export interface AuthenticatorOptions {
+  /** successful-login cache TTL in ms; 0 disables the cache */
+  cacheTtlMs: number;
+  /** most cached entries kept (oldest evicted first) */
+  cacheMaxEntries?: number;
+  /** delay before answering a failed login, ms */
+  failureDelayMs: number;
+  /** failures per remote IP inside failureWindowMs before lockout; 0 = no limit */
+  maxFailuresPerIp: number;
+  /** failures per username inside failureWindowMs before lockout; 0 = no limit */
+  maxFailuresPerUser: number;
+  failureWindowMs: number;
+  lockoutMs: number;
+  /** optional clock for tests */
+  now?: () => number;
+  /** optional sleep for tests */
+  sleep?: (ms: number) => Promise<void>;
+  logger?: { warn(o: object, msg?: string): void };
+}
+
+interface FailureRecord {
+  count: number;
+  windowStart: number;
+  lockedUntil: number;
+}
+
+const MAX_TRACKED = 100_000;
+
+/** Fixed-size failure counter map with expiry; bounded (oldest entries evicted). */
+class FailureTracker {
+  private readonly map = new Map<string, FailureRecord>();
+  private readonly limit: number;
+  private readonly windowMs: number;
+  private readonly lockoutMs: number;
+  constructor(limit: number, windowMs: number, lockoutMs: number) {
+    this.limit = limit;
+    this.windowMs = windowMs;
+    this.lockoutMs = lockoutMs;
+  }
+
+  isLocked(key: string, now: number): boolean {
+    if (this.limit <= 0) return false;
+    const r = this.map.get(key);
+    return r !== undefined && r.lockedUntil > now;
+  }
+
+  /** records a failure; returns true when this failure starts a lockout */
+  fail(key: string, now: number): boolean {
+    if (this.limit <= 0) return false;
+    let r = this.map.get(key);
+    if (!r || (now - r.windowStart > this.windowMs && r.lockedUntil <= now)) {
+      r = { count: 0, windowStart: now, lockedUntil: 0 };
+    }
+    this.map.delete(key); // re-insert: Map order = recency
+    this.map.set(key, r);
+    r.count++;
+    let started = false;
+    if (r.count >= this.limit && r.lockedUntil <= now) {
+      r.lockedUntil = now + this.lockoutMs;
+      started = true;
+    }
+    if (this.map.size > MAX_TRACKED) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+    return started;
+  }
+
+  clear(key: string): void {
+    this.map.delete(key);
+  }
+}
+
+/** Only the account lookup is needed; the row is read on every login. */
+export type AccountLookup = Pick<Store, "getAccount">;
+
+// A syntactically valid argon2id hash of a random password, verified when the user does not exist so
+// that a missing account takes as long as a wrong password (no user enumeration by timing).
+let dummyHash: Promise<string> | null = null;
+function getDummyHash(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
+  return dummyHash;
+}
+
+export function createAuthenticator(store: AccountLookup, opts: AuthenticatorOptions): Authenticator {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.()));
+  const salt = randomBytes(32);
+  const cacheMax = opts.cacheMaxEntries ?? 10_000;
+  const cache = new Map<string, { accountId: number; expires: number }>();
+  const byIp = new FailureTracker(opts.maxFailuresPerIp, opts.failureWindowMs, opts.lockoutMs);
+  const byUser = new FailureTracker(opts.maxFailuresPerUser, opts.failureWindowMs, opts.lockoutMs);
+
+  function cacheKey(username: string, password: string, version: number): string {
+    const h = createHash("sha256");
+    h.update(salt);
+    h.update(username);
+    h.update("\0");
+    h.update(password);
+    h.update("\0");
+    h.update(String(version));
+    return h.digest("base64");
+  }
+
+  async function failed(username: string, ctx: AuthContext): Promise<null> {
+    const t = now();
+    const ipLock = byIp.fail(ctx.remoteAddress, t);
+    const userLock = byUser.fail(username, t);
+    if (ipLock || userLock) {
+      opts.logger?.warn(
+        { username, remoteAddress: ctx.remoteAddress, protocol: ctx.protocol, by: ipLock ? "ip" : "user" },
+        "login throttled after repeated failures",
+      );
+    }
+    if (opts.failureDelayMs > 0) await sleep(opts.failureDelayMs);
+    return null;
+  }
+
+  return {
+    async verifyPassword(rawUsername, password, ctx) {
+      const username = rawUsername.trim().toLowerCase();
+      const t = now();
+      if (byIp.isLocked(ctx.remoteAddress, t) || byUser.isLocked(username, t)) {
+        if (opts.failureDelayMs > 0) await sleep(opts.failureDelayMs);
+        return null;
+      }
+      if (username.length === 0 || password.length === 0) return failed(username, ctx);
+      const account = await store.getAccount(username);
+      if (!account) {
+        await verifyHash(await getDummyHash(), password);
+        return failed(username, ctx);
+      }
+      if (ctx.protocol === "imap" && !account.settings.imapEnabled) return failed(username, ctx);
+      if (ctx.protocol === "pop3" && !account.settings.pop3Enabled) return failed(username, ctx);
+
+      const key = opts.cacheTtlMs > 0 ? cacheKey(username, password, account.credentialsVersion) : "";
+      if (key) {
+        const hit = cache.get(key);
+        if (hit && hit.expires > t && hit.accountId === account.id) {
+          byUser.clear(username);
+          return account;
+        }
+        if (hit) cache.delete(key);
+      }
+      if (!(await verifyHash(account.passwordHash, password))) return failed(username, ctx);
+      byUser.clear(username);
+      if (key) {
+        cache.set(key, { accountId: account.id, expires: now() + opts.cacheTtlMs });
+        while (cache.size > cacheMax) {
+          const oldest = cache.keys().next();
+          if (oldest.done) break;
+          cache.delete(oldest.value);
+        }
+      }
+      return account;
+    },
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * The postkontor commands (commander). Admin commands open the store directly (SQLite WAL allows
+ * that while the server runs); their change beacons reach a running server through the feed hub,
+ * so sessions see the effect at once.
+ *
+ * Exit codes (sysexits.h where one fits):
+ *   0  success
+ *   1  error (including `config check` on an invalid configuration)
+ *   64 EX_USAGE     bad command line, password mismatch, invalid argument
+ *   65 EX_DATAERR   deliver: empty or oversized message
+ *   67 EX_NOUSER    deliver / user commands: no such account or domain
+ *   75 EX_TEMPFAIL  deliver: over quota or store busy (the MTA should retry or bounce)
+ *   78 EX_CONFIG    the configuration is invalid (any command but `config check`)
+ */
+import { Command, CommanderError, Option } from "commander";
+import { hashPassword } from "../auth/index.ts";
+import { ConfigError, loadConfig, parseSize, type ResolvedConfig } from "../config/index.ts";
+import { renderDefaultsToml } from "../config/render.ts";
+import { openConfiguredStore } from "../server/store.ts";
+import { type Store, StoreError } from "../store/types.ts";
+import { formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
+
+export const EXIT = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 64,
+  DATAERR: 65,
+  NOUSER: 67,
+  TEMPFAIL: 75,
+  CONFIG: 78,
+} as const;
+
+class ExitError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+interface ConfigOpts {
+  config?: string;
+}
+
+function configOption(cmd: Command): Command {
+  return cmd.option("-c, --config <file>", "configuration file (TOML)");
+}
+
+function load(opts: ConfigOpts, overrides: Array<{ path: string[]; value: unknown; origin: string }> = []) {
+  try {
+    return loadConfig(opts.config, { overrides });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ExitError(EXIT.CONFIG, e.message);
+    throw e;
+  }
+}
+
+/** Opens the store as a feed client (so a running server hears about changes), runs fn, closes. */
+async function withStore<T>(config: ResolvedConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openConfiguredStore(config);
+  try {
+    // openStore resolves after the first hub connection attempt, so beacons reach a running server
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function storeExit(e: unknown): never {
+  if (e instanceof StoreError) {
+    switch (e.code) {
+      case "NONEXISTENT":
+      case "NOTFOUND":
+        throw new ExitError(EXIT.NOUSER, e.message);
+      case "OVERQUOTA":
+        throw new ExitError(EXIT.TEMPFAIL, `over quota: ${e.message}`);
+      case "TOOBIG":
+        throw new ExitError(EXIT.DATAERR, `message too big: ${e.message}`);
+      case "INVALID":
+      case "ALREADYEXISTS":
+        throw new ExitError(EXIT.USAGE, e.message);
+      default:
+        throw new ExitError(EXIT.ERROR, e.message);
+    }
+  }
+  throw e;
+}
+
+function sizeArg(v: string): number {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function intArg(v: string): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`expected a non-negative integer, got "${v}"`);
+  return Number(v);
+}
+
+function buildProgram(): Command {
+  const program = new Command("postkontor")
+    .description("postkontor mail server: IMAP (POP3 and SMTP to come) on an embedded store")
+    .showHelpAfterError()
+    .exitOverride();
+
+  // --- serve ---------------------------------------------------------------------------------
+  configOption(program.command("serve"))
+    .description("run the server in the foreground")
+    .option("--listen-imap <addr...>", "override imap.listen (host:port; port 0 = ephemeral)")
+    .option("--listen-imaps <addr...>", "override imap.listen_tls")
+    .addOption(new Option("--workers <n>", "override server.workers").argParser(intArg))
+    .option("--data-dir <dir>", "override data_dir")
+    .option("--log-level <level>", "override log.level")
+    .action(
+      async (
+        o: ConfigOpts & {
+          listenImap?: string[];
+          listenImaps?: string[];
+          workers?: number;
+          dataDir?: string;
+          logLevel?: string;
+        },
+      ) => {
+        const ov: Array<{ path: string[]; value: unknown; origin: string }> = [];
+        if (o.listenImap) ov.push({ path: ["imap", "listen"], value: o.listenImap, origin: "--listen-imap" });
+        if (o.listenImaps)
+          ov.push({ path: ["imap", "listen_tls"], value: o.listenImaps, origin: "--listen-imaps" });
+        if (o.workers !== undefined)
+          ov.push({ path: ["server", "workers"], value: o.workers, origin: "--workers" });
+        if (o.dataDir) ov.push({ path: ["data_dir"], value: o.dataDir, origin: "--data-dir" });
+        if (o.logLevel) ov.push({ path: ["log", "level"], value: o.logLevel, origin: "--log-level" });
+        const config = load(o, ov);
+        // loaded here only: admin commands do not need the protocol servers
+        const { serve } = await import("../server/index.ts");
+        process.exitCode = await serve(config);
+      },
+    );
+
+  // --- domain --------------------------------------------------------------------------------
+  const domain = program.command("domain").description("manage hosted domains");
+  configOption(domain.command("add <name>"))
+    .description("add a hosted domain")
+    .action(async (name: string, o: ConfigOpts) => {
+      await withStore(load(o), (s) => s.addDomain(name)).catch(storeExit);
+    });
+  configOption(domain.command("list"))
+    .description("list hosted domains")
+    .action(async (o: ConfigOpts) => {
+      const domains = await withStore(load(o), (s) => s.listDomains());
+      for (const d of domains) process.stdout.write(`${d.name}\n`);
+    });
+  configOption(domain.command("del <name>"))
+    .description("delete a domain (refused while it has accounts, unless --force)")
+    .option("--force", "also delete its accounts and their mail")
+    .action(async (name: string, o: ConfigOpts & { force?: boolean }) => {
+      await withStore(load(o), (s) => s.deleteDomain(name, { force: o.force === true })).catch(storeExit);
+    });
+
+  // --- user ----------------------------------------------------------------------------------
+  const user = program.command("user").description("manage accounts (the username is the full address)");
+  configOption(user.command("add <address>"))
+    .description("add an account; the password is prompted (TTY) or read from the first line of stdin")
+    .option("--quota <size>", "storage quota, e.g. 500M, 2G (0 = unlimited)")
+    .option("--quota-messages <n>", "message-count quota (0 = unlimited)")
+    .action(async (address: string, o: ConfigOpts & { quota?: string; quotaMessages?: string }) => {
+      const config = load(o);
+      const patch = quotaPatch(o);
+      const hash = await hashPassword(await readNewPassword({ confirm: true }));
+      await withStore(config, async (s) => {
+        await s.createAccount(address, hash);
+        if (Object.keys(patch).length) await s.updateAccount(address, patch);
+      }).catch(storeExit);
+    });
+  configOption(user.command("list [domain]"))
+    .description("list accounts (of one domain)")
+    .option("-l, --long", "show quota and usage")
+    .action(async (dom: string | undefined, o: ConfigOpts & { long?: boolean }) => {
+      const accounts = await withStore(load(o), (s) => s.listAccounts(dom)).catch(storeExit);
+      for (const a of accounts) {
+        if (!o.long) {
+          process.stdout.write(`${a.address}\n`);
+          continue;
+        }
+        const q = a.quotaBytes ? formatBytes(a.quotaBytes) : "unlimited";
+        const qm = a.quotaMessages ? String(a.quotaMessages) : "unlimited";
+        process.stdout.write(
+          `${a.address}\t${formatBytes(a.usedBytes)} of ${q}\t${a.usedMessages} of ${qm} messages\n`,
+        );
+      }
+    });
+  configOption(user.command("passwd <address>"))
+    .description("change a password (prompted on a TTY, else the first line of stdin)")
+    .action(async (address: string, o: ConfigOpts) => {
+      const config = load(o);
+      await withStore(config, async (s) => {
+        if (!(await s.getAccount(address))) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
+        const hash = await hashPassword(await readNewPassword({ confirm: true }));
+        await s.setPassword(address, hash);
+      }).catch(storeExit);
+    });
+  configOption(user.command("del <address>"))
+    .description("delete an account and all its mail")
+    .action(async (address: string, o: ConfigOpts) => {
+      await withStore(load(o), (s) => s.deleteAccount(address)).catch(storeExit);
+    });
+  configOption(user.command("set <address>"))
+    .description("change account settings")
+    .option("--quota <size>", "storage quota, e.g. 500M, 2G (0 = unlimited)")
+    .option("--quota-messages <n>", "message-count quota (0 = unlimited)")
+    .action(async (address: string, o: ConfigOpts & { quota?: string; quotaMessages?: string }) => {
+      const patch = quotaPatch(o);
+      if (Object.keys(patch).length === 0)
+        throw new UsageError("nothing to set (try --quota or --quota-messages)");
+      await withStore(load(o), (s) => s.updateAccount(address, patch)).catch(storeExit);
+    });
+
+  // --- deliver -------------------------------------------------------------------------------
+  configOption(program.command("deliver <address>"))
+    .description("deliver one RFC 5322 message from stdin to a local account (for an MTA's local transport)")
+    .option("-m, --mailbox <name>", "target mailbox; falls back to INBOX when it does not exist", "INBOX")
+    .option("--flags <flags...>", "flags to set, e.g. '\\Seen' '$Label1' (comma or space separated)")
+    .action(async (address: string, o: ConfigOpts & { mailbox: string; flags?: string[] }) => {
+      const config = load(o);
+      const raw = await readStdin(config.store.max_message_size + 64 * 1024);
+      if (raw === null) {
+        throw new ExitError(EXIT.DATAERR, `message too big (limit ${config.store.max_message_size} bytes)`);
+      }
+      const message = normalizeDelivery(raw);
+      if (message.length === 0) throw new ExitError(EXIT.DATAERR, "empty message on stdin");
+      const flags = (o.flags ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean);
+      await withStore(config, async (s) => {
+        const account = await s.getAccount(address);
+        if (!account) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
+        const mailbox =
+          (o.mailbox && o.mailbox.toUpperCase() !== "INBOX"
+            ? await s.getMailbox(account.id, o.mailbox)
+            : null) ?? (await s.getMailbox(account.id, "INBOX"));
+        if (!mailbox) throw new ExitError(EXIT.TEMPFAIL, `account ${address} has no INBOX`);
+        await s.append(account.id, mailbox.id, { raw: message, flags });
+      }).catch(storeExit);
+    });
+
+  // --- config --------------------------------------------------------------------------------
+  const cfg = program.command("config").description("configuration tools");
+  configOption(cfg.command("check"))
+    .description("validate the configuration (file, environment) and print OK or the errors")
+    .action((o: ConfigOpts) => {
+      try {
+        const c = loadConfig(o.config);
+        process.stdout.write(`OK (${c.source ?? "built-in defaults"})\n`);
+      } catch (e) {
+        if (e instanceof ConfigError) throw new ExitError(EXIT.ERROR, e.message);
+        throw e;
+      }
+    });
+  cfg
+    .command("defaults")
+    .description("print the full default configuration as commented TOML")
+    .action(() => {
+      process.stdout.write(renderDefaultsToml());
+    });
+
+  return program;
+}
+
+function quotaPatch(o: { quota?: string; quotaMessages?: string }): {
+  quotaBytes?: number;
+  quotaMessages?: number;
+} {
+  const patch: { quotaBytes?: number; quotaMessages?: number } = {};
+  if (o.quota !== undefined) patch.quotaBytes = sizeArg(o.quota);
+  if (o.quotaMessages !== undefined) patch.quotaMessages = intArg(o.quotaMessages);
+  return patch;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  let code: number = EXIT.OK;
+  try {
+    await program.parseAsync(argv);
+    code = typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help / version print and exit 0; parse errors were already printed by commander
+      code = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    } else if (e instanceof ExitError) {
+      process.stderr.write(`postkontor: ${e.message}\n`);
+      code = e.code;
+    } else if (e instanceof UsageError) {
+      process.stderr.write(`postkontor: ${e.message}\n`);
+      code = EXIT.USAGE;
+    } else if (e instanceof ConfigError) {
+      process.stderr.write(`postkontor: ${e.message}\n`);
+      code = EXIT.CONFIG;
+    } else {
+      process.stderr.write(`postkontor: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      code = EXIT.ERROR;
+    }
+  }
+  process.exit(code);
+}

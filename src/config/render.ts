@@ -1,0 +1,182 @@
+/**
+ * Walks the config schema to produce the defaults as commented TOML (`config defaults`) and the
+ * reference page docs/config.md. Both are generated, never written by hand.
+ */
+import { stringify } from "smol-toml";
+import type { z } from "zod";
+import { configSchema } from "./schema.ts";
+
+export interface KeyDoc {
+  path: string[];
+  description: string;
+  /** default as written in TOML (input form, e.g. "30m") */
+  defaultValue: unknown;
+  /** "array" for list keys, "section" for tables, "leaf" otherwise */
+  kind: "section" | "array" | "leaf";
+}
+
+interface ZodNodeDef {
+  type: string;
+  innerType?: z.ZodType;
+  defaultValue?: unknown;
+  shape?: Record<string, z.ZodType>;
+  in?: z.ZodType;
+}
+
+function defOf(s: z.ZodType): ZodNodeDef {
+  return (s as unknown as { def: ZodNodeDef }).def;
+}
+
+/** Unwraps prefault/default/pipe wrappers; returns the core schema and the default if any. */
+function unwrap(s: z.ZodType): { core: z.ZodType; defaultValue: unknown; hasDefault: boolean } {
+  let cur = s;
+  let defaultValue: unknown;
+  let hasDefault = false;
+  for (let i = 0; i < 10; i++) {
+    const d = defOf(cur);
+    if ((d.type === "prefault" || d.type === "default") && d.innerType) {
+      if (!hasDefault) {
+        defaultValue = d.defaultValue;
+        hasDefault = true;
+      }
+      cur = d.innerType;
+    } else if (d.type === "pipe" && d.in) {
+      cur = d.in;
+    } else break;
+  }
+  return { core: cur, defaultValue, hasDefault };
+}
+
+/** All keys and sections of the schema in declaration order (sections after their leaves). */
+export function describeSchema(schema: z.ZodType = configSchema, path: string[] = []): KeyDoc[] {
+  const { core } = unwrap(schema);
+  const shape = (core as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape) return [];
+  const leaves: KeyDoc[] = [];
+  const sections: KeyDoc[] = [];
+  for (const [key, child] of Object.entries(shape)) {
+    const p = [...path, key];
+    const u = unwrap(child);
+    const desc = child.description ?? "";
+    const t = defOf(u.core).type;
+    if (t === "object") {
+      sections.push({ path: p, description: desc, defaultValue: undefined, kind: "section" });
+      sections.push(...describeSchema(child, p));
+    } else {
+      leaves.push({
+        path: p,
+        description: desc,
+        defaultValue: u.defaultValue,
+        kind: t === "array" ? "array" : "leaf",
+      });
+    }
+  }
+  return [...leaves, ...sections];
+}
+
+/** The schema node at a key path, or null. */
+export function schemaAt(path: string[], schema: z.ZodType = configSchema): KeyDoc | null {
+  return describeSchema(schema).find((k) => k.path.join(".") === path.join(".")) ?? null;
+}
+
+function wrap(text: string, width: number): string[] {
+  const words = text.split(/\s+/).filter(Boolean);
+  const lines: string[] = [];
+  let line = "";
+  for (const w of words) {
+    if (line && line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+function tomlValue(v: unknown): string {
+  // stringify a one-key table and strip the key: smol-toml does the escaping
+  return stringify({ v }).trim().replace(/^v = /, "");
+}
+
+/** The full default configuration as commented TOML that parses back to the defaults. */
+export function renderDefaultsToml(): string {
+  const out: string[] = [
+    "# postkontor configuration — every key with its default value.",
+    "# Generated from the schema (src/config/schema.ts) by `postkontor config defaults`.",
+    '# Durations: "30m", "60s", "1h30m", "250ms" or a number of seconds.',
+    '# Sizes: "50M", "1G", "512K" or a number of bytes.',
+    "# Environment overrides: POSTKONTOR_DATA_DIR, or POSTKONTOR__SECTION__KEY=value",
+    "# (e.g. POSTKONTOR__IMAP__LIMITS__MAX_LINE_LENGTH=131072).",
+    "",
+  ];
+  for (const k of describeSchema()) {
+    if (k.kind === "section") {
+      out.push("");
+      for (const l of wrap(k.description, 100)) out.push(`# ${l}`);
+      out.push(`[${k.path.join(".")}]`);
+      continue;
+    }
+    for (const l of wrap(k.description, 100)) out.push(`# ${l}`);
+    out.push(`${k.path[k.path.length - 1]} = ${tomlValue(k.defaultValue)}`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** A Markdown table with padded columns, as Biome's Markdown formatter writes it. */
+function alignTable(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(3, ...rows.map((r) => [...r[c]!].length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((x, c) => x + " ".repeat(widths[c]! - [...x].length)).join(" | ")} |`;
+  return [line(rows[0]!), line(widths.map((w) => "-".repeat(w))), ...rows.slice(1).map(line)];
+}
+
+/** docs/config.md */
+export function renderConfigMarkdown(): string {
+  const out: string[] = [
+    "# Configuration reference",
+    "",
+    "<!-- Generated by `node scripts/gen-config-docs.ts` from src/config/schema.ts. Do not edit by hand. -->",
+    "",
+    "postkontor reads one TOML file: `postkontor --config FILE …`, else `$POSTKONTOR_CONFIG`, else",
+    "`./postkontor.toml` when it exists, else it runs on the built-in defaults below (zero configuration).",
+    "`postkontor config defaults` prints all of this as a commented TOML file to start from;",
+    "`postkontor config check --config FILE` validates a file (unknown keys and wrong types are errors that",
+    "name the key).",
+    "",
+    '- **Durations** are strings such as `"30m"`, `"60s"`, `"1h30m"`, `"250ms"`, or a number of seconds.',
+    '- **Sizes** are strings such as `"50M"`, `"1G"`, `"512K"` (powers of 1024), or a number of bytes.',
+    '- **Listeners** are `"host:port"`, `"[v6]:port"` for IPv6; `"*:port"` means all IPv4 interfaces.',
+    "- **Relative paths** resolve against the current working directory.",
+    "",
+    "## Environment overrides",
+    "",
+    "Environment variables override the file: `POSTKONTOR_DATA_DIR`, `POSTKONTOR_HOSTNAME`,",
+    "`POSTKONTOR_LOG_LEVEL`, and generically `POSTKONTOR__SECTION__KEY=value` with the key path joined by",
+    "double underscores (case-insensitive), e.g. `POSTKONTOR__IMAP__LIMITS__MAX_LINE_LENGTH=131072`.",
+    'Values are read as TOML values when they parse as one (`true`, `42`, `["127.0.0.1:1143"]`), else as',
+    "strings; list keys also take a comma-separated string (`POSTKONTOR__IMAP__LISTEN=127.0.0.1:1143,[::1]:1143`).",
+    "",
+    "## POP3 and SMTP listeners",
+    "",
+    "The `[pop3]` and `[smtp]` sections are reserved so configurations can be written now; their listeners",
+    "are not started until those servers are part of postkontor.",
+    "",
+  ];
+  let table: string[][] = [];
+  const flush = () => {
+    if (table.length) out.push(...alignTable([["key", "default", "meaning"], ...table]), "");
+    table = [];
+  };
+  out.push("## Top-level keys", "");
+  for (const k of describeSchema()) {
+    if (k.kind === "section") {
+      flush();
+      out.push(`## [${k.path.join(".")}]`, "", k.description, "");
+      continue;
+    }
+    const def = tomlValue(k.defaultValue).replaceAll("|", "\\|");
+    table.push([`\`${k.path[k.path.length - 1]}\``, `\`${def}\``, k.description.replaceAll("|", "\\|")]);
+  }
+  flush();
+  return `${out.join("\n").trimEnd()}\n`;
+}

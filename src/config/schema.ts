@@ -1,0 +1,234 @@
+/**
+ * The configuration schema. It IS the defaults and the documentation: every key carries its default
+ * (as it is written in TOML) and a description; `config defaults` and docs/config.md are generated
+ * from it (see render.ts).
+ */
+import { z } from "zod";
+import { parseListenAddress } from "../net/address.ts";
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30m", "60s", "1h30m", "250ms", or a number of seconds → milliseconds. */
+export function parseDuration(v: string | number): number {
+  if (typeof v === "number") {
+    if (!Number.isFinite(v) || v < 0) throw new Error(`invalid duration ${v}`);
+    return Math.round(v * 1000);
+  }
+  const s = v.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let pos = 0;
+  let m: RegExpExecArray | null;
+  // bounded: each match consumes at least two characters
+  while ((m = re.exec(s)) !== null) {
+    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+    pos = re.lastIndex;
+  }
+  if (pos !== s.length || s.length === 0) {
+    throw new Error(
+      `invalid duration "${v}" (use e.g. "30m", "60s", "1h30m", "250ms" or a number of seconds)`,
+    );
+  }
+  return Math.round(total);
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** "50M", "1G", "512K", "1024" or a number of bytes → bytes. */
+export function parseSize(v: string | number): number {
+  if (typeof v === "number") {
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`invalid size ${v}`);
+    return v;
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(v);
+  if (!m) throw new Error(`invalid size "${v}" (use e.g. "50M", "1G", "512K" or a number of bytes)`);
+  return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!);
+}
+
+function duration(def: string, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      try {
+        return parseDuration(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+    })
+    .prefault(def)
+    .describe(description);
+}
+
+function size(def: number | string, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((v, ctx) => {
+      try {
+        return parseSize(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+    })
+    .prefault(def)
+    .describe(description);
+}
+
+function int(def: number, description: string, min = 0) {
+  return z.number().int().min(min).prefault(def).describe(description);
+}
+
+function bool(def: boolean, description: string) {
+  return z.boolean().prefault(def).describe(description);
+}
+
+function str(def: string, description: string) {
+  return z.string().prefault(def).describe(description);
+}
+
+const listenAddress = z.string().superRefine((s, ctx) => {
+  try {
+    parseListenAddress(s);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
+
+function listeners(def: string[], description: string) {
+  return z.array(listenAddress).prefault(def).describe(description);
+}
+
+function section<T extends z.ZodRawShape>(description: string, shape: T) {
+  // {} as never: every key of a section has a default, so an empty table is valid input
+  return z
+    .strictObject(shape)
+    .prefault({} as never)
+    .describe(description);
+}
+
+export const configSchema = z.strictObject({
+  data_dir: str(
+    "./data",
+    "Directory holding the database, message blobs, the generated TLS certificate (tls/) and the " +
+      "change-feed socket (run/). Relative paths are resolved against the current working directory.",
+  ),
+  hostname: str(
+    "",
+    "Host name announced in greetings and used as the certificate name. Empty = the OS host name.",
+  ),
+
+  server: section("Process model.", {
+    workers: int(
+      0,
+      "Worker processes sharing the listeners (node:cluster). 0 = one per CPU core; 1 = a single process, no cluster.",
+    ),
+    shutdown_timeout: duration(
+      "10s",
+      "On SIGTERM/SIGINT: how long to wait for sessions to close before workers are killed.",
+    ),
+  }),
+
+  log: section("Logging (JSON lines on stdout).", {
+    level: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .prefault("info")
+      .describe("Log level: fatal, error, warn, info, debug, trace or silent."),
+  }),
+
+  tls: section("TLS certificate for implicit TLS and STARTTLS on every protocol.", {
+    cert: str(
+      "",
+      "PEM certificate chain file. Empty (with key empty) = a self-signed certificate is generated on first " +
+        "start into <data_dir>/tls/ and reused afterwards. The files are re-read when they change, no restart needed.",
+    ),
+    key: str("", "PEM private key file belonging to cert."),
+  }),
+
+  imap: section("IMAP4rev2/IMAP4rev1 server.", {
+    enabled: bool(true, "Start the IMAP listeners."),
+    listen: listeners(
+      ["0.0.0.0:1143"],
+      "Plain listeners offering STARTTLS, as host:port ([v6]:port for IPv6). Production port: 143.",
+    ),
+    listen_tls: listeners(["0.0.0.0:1993"], "Implicit-TLS listeners (RFC 8314). Production port: 993."),
+    allow_plaintext_auth: bool(
+      false,
+      "Allow LOGIN/AUTHENTICATE PLAIN before TLS from non-loopback clients. Loopback is always allowed.",
+    ),
+    limits: section("IMAP protocol limits.", {
+      max_line_length: size(65536, "Longest command line in bytes (excluding literals)."),
+      max_literal_size: size(
+        52428800,
+        "Largest literal after login, in bytes; also announced as APPENDLIMIT.",
+      ),
+      max_literal_size_unauth: size(8192, "Largest literal before login, in bytes."),
+      max_bad_commands: int(20, "Consecutive bad commands before the server says BYE."),
+      idle_timeout: duration(
+        "30m",
+        "Inactivity timeout of an authenticated session (RFC 9051 §5.4: at least 30 minutes).",
+      ),
+      unauth_timeout: duration("60s", "Inactivity timeout before login."),
+      max_connections_per_user: int(
+        50,
+        "Concurrent sessions per account (per worker process). 0 = unlimited.",
+      ),
+      max_connections_per_ip: int(
+        100,
+        "Concurrent connections per remote IP (per worker process). 0 = unlimited.",
+      ),
+    }),
+  }),
+
+  pop3: section("POP3 server (reserved: the listeners start once the POP3 server exists).", {
+    enabled: bool(true, "Start the POP3 listeners."),
+    listen: listeners(["0.0.0.0:1110"], "Plain listeners offering STLS. Production port: 110."),
+    listen_tls: listeners(["0.0.0.0:1995"], "Implicit-TLS listeners. Production port: 995."),
+    allow_plaintext_auth: bool(false, "Allow USER/PASS and AUTH PLAIN before TLS from non-loopback clients."),
+  }),
+
+  smtp: section("SMTP server (reserved: the listeners start once the SMTP server exists).", {
+    enabled: bool(true, "Start the SMTP listeners."),
+    listen: listeners(
+      ["0.0.0.0:2525"],
+      "MX listeners: inbound mail for hosted domains, never relays. Production port: 25.",
+    ),
+    submission: listeners(
+      ["0.0.0.0:1587"],
+      "Submission listeners with STARTTLS, AUTH required. Production port: 587.",
+    ),
+    submissions: listeners(
+      ["0.0.0.0:1465"],
+      "Implicit-TLS submission listeners (RFC 8314). Production port: 465.",
+    ),
+  }),
+
+  store: section("Mail store.", {
+    max_message_size: size(52428800, "Largest message accepted by delivery and APPEND, in bytes."),
+    feed_socket: str("", "Unix socket of the cross-process change feed. Empty = <data_dir>/run/feed.sock."),
+  }),
+
+  auth: section("Login verification, cache and throttling.", {
+    cache_ttl: duration(
+      "5m",
+      "How long a successful password verification is remembered (keyed by a salted hash of the credentials). " +
+        "A password change invalidates it at once. 0 disables the cache.",
+    ),
+    cache_max_entries: int(10000, "Most remembered successful logins per process."),
+    failure_delay: duration("1s", "Delay before answering a failed login."),
+    max_failures_per_ip: int(
+      20,
+      "Failed logins from one IP inside failure_window before that IP is locked out. 0 = no limit.",
+    ),
+    max_failures_per_user: int(
+      10,
+      "Failed logins for one username inside failure_window before it is locked out. 0 = no limit.",
+    ),
+    failure_window: duration("15m", "Window in which failed logins are counted."),
+    lockout: duration("15m", "How long a locked-out IP or username is refused."),
+  }),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,172 @@
+/**
+ * Response serialisation helpers (RFC 9051 §4 data formats, §7 responses, §9 formal syntax).
+ * Values that may carry message bytes are Buffers; short protocol tokens are strings (ASCII).
+ */
+import type { FetchAtt, SequenceSet } from "./commands.ts";
+import { mutf7Encode } from "./mutf7.ts";
+import { formatParsedSequenceSet } from "./sequence-set.ts";
+
+export { dateToMillis, formatDate, formatDateTime, parseDate, parseDateTime } from "./datetime.ts";
+export { mutf7Decode, mutf7Encode } from "./mutf7.ts";
+export {
+  formatIntervals,
+  formatParsedSequenceSet,
+  formatSequenceSet,
+  type Interval,
+  intervalsContain,
+  intervalsSize,
+  iterateIntervals,
+  mergeIntervals,
+  resolveSequenceSet,
+  sequenceSetContains,
+  sequenceSetExceeds,
+} from "./sequence-set.ts";
+
+export const CRLF = "\r\n";
+
+/** RFC 9051 §9 ATOM-CHAR / ASTRING-CHAR test (7-bit only). */
+function isAstringChar(c: number): boolean {
+  if (c <= 0x20 || c >= 0x7f) return false;
+  return c !== 0x28 && c !== 0x29 && c !== 0x7b && c !== 0x25 && c !== 0x2a && c !== 0x22 && c !== 0x5c;
+}
+
+function toBuf(v: string | Buffer): Buffer {
+  return typeof v === "string" ? Buffer.from(v, "utf8") : v;
+}
+
+/**
+ * Can these bytes go out as a quoted string? RFC 9051 §9 QUOTED-CHAR: no CR, LF or NUL; 8-bit
+ * bytes only when UTF-8 is enabled (RFC 9051 §9 QUOTED-CHAR =/ UTF8-2..4; RFC 6855 §3) and they
+ * form valid UTF-8. Very long values go out as literals (kinder to clients' line limits).
+ */
+export function canQuote(buf: Buffer, utf8: boolean): boolean {
+  if (buf.length > 1024) return false;
+  let high = false;
+  for (const c of buf) {
+    if (c === 0x0d || c === 0x0a || c === 0) return false;
+    if (c >= 0x80) {
+      if (!utf8) return false;
+      high = true;
+    }
+  }
+  return !high || Buffer.from(buf.toString("utf8"), "utf8").equals(buf);
+}
+
+/** `"..."` with `\` and `"` escaped. Throws on values that cannot be quoted (use imapString). */
+export function quoted(s: string | Buffer): string {
+  const b = toBuf(s);
+  if (b.includes(0x0d) || b.includes(0x0a) || b.includes(0))
+    throw new Error("quoted(): value contains CR, LF or NUL");
+  return `"${b.toString("utf8").replace(/[\\"]/g, (m) => `\\${m}`)}"`;
+}
+
+/** RFC 9051 §4.3 literal `{n}\r\n` + data. */
+export function literal(data: string | Buffer): Buffer {
+  const b = toBuf(data);
+  return Buffer.concat([Buffer.from(`{${b.length}}\r\n`, "latin1"), b]);
+}
+
+/** RFC 3516 §4.3 literal8 `~{n}\r\n` + data (BINARY[] responses). */
+export function literal8(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`~{${data.length}}\r\n`, "latin1"), data]);
+}
+
+/** string = quoted / literal, choosing quoted when allowed (see canQuote). */
+export function imapString(value: string | Buffer, utf8: boolean): Buffer {
+  const b = toBuf(value);
+  if (canQuote(b, utf8)) return Buffer.from(quoted(b), "utf8");
+  return literal(b);
+}
+
+/** nstring = string / nil */
+export function nstring(value: string | Buffer | null, utf8: boolean): Buffer {
+  return value === null ? Buffer.from("NIL", "latin1") : imapString(value, utf8);
+}
+
+/** astring = 1*ASTRING-CHAR / string (an atom when possible, never the atom NIL). */
+export function astring(value: string | Buffer, utf8: boolean): Buffer {
+  const b = toBuf(value);
+  if (
+    b.length > 0 &&
+    b.length <= 1024 &&
+    b.every(isAstringChar) &&
+    b.toString("latin1").toUpperCase() !== "NIL"
+  ) {
+    return b;
+  }
+  return imapString(b, utf8);
+}
+
+/**
+ * A mailbox name for responses (LIST, STATUS, ...): UTF-8 when the client enabled it (RFC 9051
+ * §5.1, RFC 6855 §3), otherwise modified UTF-7 (RFC 3501 §5.1.3).
+ */
+export function mailboxName(name: string, utf8: boolean): Buffer {
+  if (name.toUpperCase() === "INBOX") return Buffer.from("INBOX", "latin1");
+  return astring(utf8 ? name : mutf7Encode(name), utf8);
+}
+
+/** flag-list `(\Seen $Forwarded)` */
+export function flagList(flags: Iterable<string>): string {
+  return `(${Array.from(flags).join(" ")})`;
+}
+
+/** Sanitise human-readable resp-text: no CR/LF, and no leading "[" (it would read as a resp-text-code). */
+export function respText(text: string): string {
+  const t = text.replace(/[\r\n\0]+/g, " ");
+  return t.startsWith("[") ? ` ${t}` : t;
+}
+
+/** `tag OK [CODE] text\r\n` (or `*` / `+`). */
+export function statusResponse(
+  tag: string,
+  status: "OK" | "NO" | "BAD" | "BYE" | "PREAUTH",
+  text: string,
+  code?: string,
+): string {
+  return `${tag} ${status} ${code ? `[${code}] ` : ""}${respText(text)}${CRLF}`;
+}
+
+function sectionText(att: Extract<FetchAtt, { type: "BODY[]" }>): string {
+  const s = att.section;
+  const parts: string[] = [];
+  if (s.part.length) parts.push(s.part.join("."));
+  if (s.kind) {
+    let t: string = s.kind;
+    if (s.fields) t += ` (${s.fields.join(" ")})`;
+    parts.push(t);
+  }
+  return parts.join(".");
+}
+
+/**
+ * The name a fetch attribute has in the FETCH response (RFC 9051 §7.5.2): PEEK dropped, partial
+ * reduced to its origin octet: `BODY[1.HEADER.FIELDS (DATE FROM)]<0>`, `BINARY[1]`, `BINARY.SIZE[2]`.
+ */
+export function fetchAttResponseName(att: FetchAtt): string {
+  switch (att.type) {
+    case "BODY[]":
+      return `BODY[${sectionText(att)}]${att.partial ? `<${att.partial.offset}>` : ""}`;
+    case "BINARY[]":
+      return `BINARY[${att.part.join(".")}]${att.partial ? `<${att.partial.offset}>` : ""}`;
+    case "BINARY.SIZE[]":
+      return `BINARY.SIZE[${att.part.join(".")}]`;
+    default:
+      return att.type;
+  }
+}
+
+/** Apply a `<offset.length>` partial to content (RFC 9051 §6.4.5: past the end gives empty). */
+export function applyPartial(
+  data: Uint8Array,
+  partial: { offset: number; length: number } | null,
+): Uint8Array {
+  if (!partial) return data;
+  if (partial.offset >= data.length) return data.subarray(0, 0);
+  return data.subarray(partial.offset, Math.min(data.length, partial.offset + partial.length));
+}
+
+/** A parsed sequence set in wire form (for logs and the IMAP client side). */
+export function sequenceSetText(set: SequenceSet): string {
+  return formatParsedSequenceSet(set);
+}

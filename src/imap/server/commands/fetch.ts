@@ -1,0 +1,278 @@
+/**
+ * FETCH and UID FETCH (RFC 9051 §6.4.5, §7.5.2), BINARY (RFC 3516), CHANGEDSINCE/VANISHED and
+ * MODSEQ (RFC 7162 §3.1.4, §3.2.6), EMAILID/THREADID (RFC 8474), SAVEDATE (RFC 8514).
+ *
+ * Responses are written message by message with backpressure; message content comes from
+ * store.readMessage() as bytes and is sent as literals, never decoded.
+ */
+import { binarySize, bodyStructureImap, envelopeImap, getBinary, getSection } from "../../../mime/index.ts";
+import type { ParsedMessage } from "../../../mime/types.ts";
+import type { MessageMeta } from "../../../store/types.ts";
+import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
+import { applyPartial, fetchAttResponseName } from "../../protocol/response.ts";
+import type { OkResult } from "../dispatch.ts";
+import { bad, no } from "../errors.ts";
+import { flagList, imapDateTime, objectId } from "../format.ts";
+import { uidSetString } from "../selected-mailbox.ts";
+import type { Session } from "../session.ts";
+import { resolveSet } from "../sets.ts";
+import { uidRangesOf } from "./mailbox.ts";
+
+const CHUNK = 250;
+
+type Part = string | Uint8Array;
+
+function needsContent(a: FetchAtt): boolean {
+  return (
+    a.type === "BODY[]" ||
+    a.type === "BINARY[]" ||
+    a.type === "BINARY.SIZE[]" ||
+    a.type === "RFC822" ||
+    a.type === "RFC822.HEADER" ||
+    a.type === "RFC822.TEXT"
+  );
+}
+
+function needsParsed(a: FetchAtt): boolean {
+  if (a.type === "ENVELOPE" || a.type === "BODY" || a.type === "BODYSTRUCTURE") return true;
+  if (a.type === "BODY[]") return !(a.section.part.length === 0 && a.section.kind === "");
+  return (
+    a.type === "BINARY[]" ||
+    a.type === "BINARY.SIZE[]" ||
+    a.type === "RFC822.HEADER" ||
+    a.type === "RFC822.TEXT"
+  );
+}
+
+/** RFC 9051 §6.4.5: these set \Seen implicitly (not the .PEEK forms) */
+function setsSeen(a: FetchAtt): boolean {
+  return (
+    ((a.type === "BODY[]" || a.type === "BINARY[]") && !a.peek) ||
+    a.type === "RFC822" ||
+    a.type === "RFC822.TEXT"
+  );
+}
+
+function literalOf(data: Uint8Array, binary: boolean): Part[] {
+  // RFC 3516 §4.3: literal8 when the decoded data contains NUL
+  const prefix = binary && data.includes(0) ? "~" : "";
+  return [`${prefix}{${data.length}}\r\n`, data];
+}
+
+export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promise<OkResult> {
+  const v = s.view!;
+  if (cmd.changedSince !== null) s.condstore = true; // RFC 7162 §3.1: CONDSTORE-enabling
+  // RFC 7162 §3.2.6: VANISHED only with UID FETCH, CHANGEDSINCE and QRESYNC enabled
+  if (cmd.vanished && (!s.qresync || cmd.changedSince === null || !cmd.uid)) {
+    throw bad("VANISHED requires UID FETCH with CHANGEDSINCE after ENABLE QRESYNC");
+  }
+  if (cmd.atts.some((a) => a.type === "MODSEQ")) s.condstore = true;
+  const uids = resolveSet(v, cmd.set, cmd.uid);
+
+  if (cmd.vanished && cmd.changedSince !== null && cmd.set.type === "ranges") {
+    const ch = await s.store.changesSince(v.mailboxId, cmd.changedSince);
+    const ranges = uidRangesOf(cmd.set, Math.max(v.maxUid(), v.uidNext - 1));
+    const gone = ch.expunged.filter((u) => ranges.some(([a, b]) => u >= a && u <= b));
+    if (gone.length > 0) await s.write(`* VANISHED (EARLIER) ${uidSetString(gone)}\r\n`);
+  }
+
+  const atts = cmd.atts;
+  const wantContent = atts.some(needsContent);
+  const wantParsed = atts.some(needsParsed);
+  const markSeen = !v.readOnly && atts.some(setsSeen);
+  const flagsRequested = atts.some((a) => a.type === "FLAGS");
+  const uidRequested = atts.some((a) => a.type === "UID");
+  const modseqRequested = atts.some((a) => a.type === "MODSEQ");
+  let missing = 0;
+
+  for (let i = 0; i < uids.length; i += CHUNK) {
+    const chunk = uids.slice(i, i + CHUNK);
+    let metas = await s.store.getMessages(v.mailboxId, chunk);
+    missing += chunk.length - metas.length;
+    if (cmd.changedSince !== null) {
+      const cs = cmd.changedSince;
+      metas = metas.filter((m) => m.modseq > cs);
+    }
+    const flagsChanged = new Set<number>();
+    if (markSeen) {
+      const unseen = metas.filter((m) => !m.flags.includes("\\Seen")).map((m) => m.uid);
+      if (unseen.length > 0) {
+        const res = await s.store.storeFlags(v.mailboxId, unseen, "add", ["\\Seen"]);
+        v.noteSelfReported(res.updated);
+        const byUid = new Map(res.updated.map((r) => [r.uid, r]));
+        for (const m of metas) {
+          const r = byUid.get(m.uid);
+          if (r) {
+            m.flags = r.flags;
+            m.modseq = r.modseq;
+            flagsChanged.add(m.uid);
+          }
+        }
+      }
+    }
+    for (const m of metas) {
+      const seq = v.seqOf(m.uid);
+      if (seq === 0) continue;
+      const parts = await fetchOne(s, m, atts, {
+        wantContent,
+        wantParsed,
+        uid: (cmd.uid || s.qresync) && !uidRequested,
+        flags: flagsChanged.has(m.uid) && !flagsRequested,
+        modseq: s.condstore && !modseqRequested,
+      });
+      await writeParts(s, `* ${seq} FETCH (`, parts);
+    }
+  }
+  if (missing > 0 && !cmd.uid) {
+    // RFC 9051 §7.1 EXPUNGEISSUED: some messages were expunged by another session
+    return { code: "EXPUNGEISSUED", text: "Some messages were expunged meanwhile" };
+  }
+  return { code: null, text: "FETCH completed" };
+}
+
+async function writeParts(s: Session, head: string, parts: Part[]): Promise<void> {
+  // coalesce small pieces; big literals are written as they are (backpressure per write)
+  let pending = head;
+  for (const p of parts) {
+    if (typeof p === "string") {
+      pending += p;
+      continue;
+    }
+    if (p.length < 8192) {
+      await s.write(Buffer.concat([Buffer.from(pending, "utf8"), p]));
+      pending = "";
+      continue;
+    }
+    if (pending) await s.write(pending);
+    pending = "";
+    await s.write(p);
+  }
+  await s.write(pending + ")\r\n");
+}
+
+interface FetchOpts {
+  wantContent: boolean;
+  wantParsed: boolean;
+  /** add UID (UID FETCH / QRESYNC) */
+  uid: boolean;
+  /** add FLAGS (implicitly changed \Seen) */
+  flags: boolean;
+  /** add MODSEQ (CONDSTORE enabled, RFC 7162 §3.1.4.1) */
+  modseq: boolean;
+}
+
+async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOpts): Promise<Part[]> {
+  const v = s.view!;
+  let raw: Uint8Array | null = null;
+  let parsed: ParsedMessage | null = null;
+  if (o.wantContent) raw = await s.store.readMessage(v.mailboxId, m.uid);
+  if (o.wantParsed) parsed = await s.store.getParsed(m.blobId);
+  // offsets in ParsedMessage are relative to the blob; readMessage prefixes delivery headers
+  const prefixLen = raw && parsed ? Math.max(0, raw.length - parsed.root.bodyEnd) : 0;
+  const blob = raw ? raw.subarray(prefixLen) : null;
+
+  const out: Part[] = [];
+  const sep = () => {
+    if (out.length > 0) out.push(" ");
+  };
+  if (o.uid) {
+    sep();
+    out.push(`UID ${m.uid}`);
+  }
+  for (const a of atts) {
+    sep();
+    switch (a.type) {
+      case "UID":
+        out.push(`UID ${m.uid}`);
+        break;
+      case "FLAGS":
+        out.push(`FLAGS ${flagList(m.flags)}`);
+        break;
+      case "INTERNALDATE":
+        out.push(`INTERNALDATE ${imapDateTime(m.internalDate)}`);
+        break;
+      case "RFC822.SIZE":
+        out.push(`RFC822.SIZE ${m.size}`);
+        break;
+      case "MODSEQ":
+        out.push(`MODSEQ (${m.modseq})`);
+        break;
+      case "EMAILID":
+        out.push(`EMAILID (${objectId(m.emailId)})`);
+        break;
+      case "THREADID":
+        out.push(`THREADID (${objectId(m.threadId)})`);
+        break;
+      case "SAVEDATE":
+        out.push(`SAVEDATE ${imapDateTime(m.saveDate)}`);
+        break;
+      case "ENVELOPE":
+        out.push("ENVELOPE ", envelopeImap(parsed!.envelope, s.utf8));
+        break;
+      case "BODY":
+        out.push("BODY ", bodyStructureImap(parsed!, false, s.utf8));
+        break;
+      case "BODYSTRUCTURE":
+        out.push("BODYSTRUCTURE ", bodyStructureImap(parsed!, true, s.utf8));
+        break;
+      case "RFC822":
+        out.push("RFC822 ", ...literalOf(raw!, false));
+        break;
+      case "RFC822.HEADER": {
+        const h = getSection(blob!, parsed!, { part: [], kind: "HEADER" }) ?? new Uint8Array(0);
+        out.push("RFC822.HEADER ", ...literalOf(withPrefix(raw!, prefixLen, h), false));
+        break;
+      }
+      case "RFC822.TEXT": {
+        const t = getSection(blob!, parsed!, { part: [], kind: "TEXT" }) ?? new Uint8Array(0);
+        out.push("RFC822.TEXT ", ...literalOf(t, false));
+        break;
+      }
+      case "BODY[]": {
+        const sec = a.section;
+        let data: Uint8Array | null;
+        if (sec.part.length === 0 && sec.kind === "") data = raw!;
+        else {
+          data = getSection(blob!, parsed!, sec);
+          // the delivery-header prefix is part of the top-level header
+          if (data && sec.part.length === 0 && sec.kind === "HEADER")
+            data = withPrefix(raw!, prefixLen, data);
+        }
+        out.push(fetchAttResponseName(a) + " ");
+        // RFC 9051 §6.4.5: a section that does not exist is returned as NIL
+        if (data === null) out.push("NIL");
+        else out.push(...literalOf(applyPartial(data, a.partial), false));
+        break;
+      }
+      case "BINARY[]": {
+        const data = a.part.length === 0 ? raw! : getBinary(blob!, parsed!, a.part);
+        // RFC 3516 §4.3: UNKNOWN-CTE when the encoding cannot be decoded
+        if (data === "unknown-cte") throw no("UNKNOWN-CTE", "Cannot decode this part's transfer encoding");
+        out.push(fetchAttResponseName(a) + " ");
+        if (data === null) out.push("NIL");
+        else out.push(...literalOf(applyPartial(data, a.partial), true));
+        break;
+      }
+      case "BINARY.SIZE[]": {
+        const n = a.part.length === 0 ? raw!.length : binarySize(blob!, parsed!, a.part);
+        if (n === "unknown-cte") throw no("UNKNOWN-CTE", "Cannot decode this part's transfer encoding");
+        out.push(`${fetchAttResponseName(a)} ${n ?? "NIL"}`);
+        break;
+      }
+    }
+  }
+  if (o.flags) {
+    sep();
+    out.push(`FLAGS ${flagList(m.flags)}`);
+  }
+  if (o.modseq) {
+    sep();
+    out.push(`MODSEQ (${m.modseq})`);
+  }
+  return out;
+}
+
+function withPrefix(raw: Uint8Array, prefixLen: number, rest: Uint8Array): Uint8Array {
+  if (prefixLen === 0) return rest;
+  return Buffer.concat([raw.subarray(0, prefixLen), rest]);
+}

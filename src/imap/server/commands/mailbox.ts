@@ -1,0 +1,492 @@
+/**
+ * Authenticated-state commands (RFC 9051 §6.3): SELECT/EXAMINE (+CONDSTORE/QRESYNC, RFC 7162),
+ * CREATE (+USE, RFC 6154), DELETE, RENAME, SUBSCRIBE/UNSUBSCRIBE, LIST (LIST-EXTENDED RFC 5258,
+ * LIST-STATUS RFC 5819, SPECIAL-USE RFC 6154), LSUB (RFC 3501), NAMESPACE (RFC 2342), STATUS
+ * (+SIZE RFC 8438, HIGHESTMODSEQ, APPENDLIMIT RFC 7889), APPEND (+MULTIAPPEND RFC 3502,
+ * APPENDUID RFC 4315), QUOTA (RFC 9208).
+ */
+
+import type { Mailbox, SpecialUse } from "../../../store/types.ts";
+import type {
+  Command,
+  ListCommand,
+  SelectCommand,
+  SequenceSet,
+  StatusItem,
+} from "../../protocol/commands.ts";
+import type { OkResult } from "../dispatch.ts";
+import { bad, no } from "../errors.ts";
+import { flagList, objectId } from "../format.ts";
+import { canonicalPattern, compilePattern, DELIM, mailboxIn, mailboxOut, patternIn } from "../names.ts";
+import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
+import type { Session } from "../session.ts";
+
+const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+
+export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
+  return objectId(`M${mb.id}`);
+}
+
+async function requireMailbox(s: Session, raw: string, tryCreate = false): Promise<Mailbox> {
+  const name = mailboxIn(s, raw);
+  const mb = await s.store.getMailbox(s.account!.id, name);
+  // RFC 9051 §6.3.12 / §6.4.7: TRYCREATE for APPEND/COPY/MOVE targets
+  if (!mb) throw no(tryCreate ? "TRYCREATE" : "NONEXISTENT", "Mailbox does not exist");
+  return mb;
+}
+
+export { requireMailbox };
+
+// --- SELECT / EXAMINE -----------------------------------------------------------------------
+
+export async function select(s: Session, _tag: string, cmd: SelectCommand): Promise<OkResult> {
+  // RFC 7162 §3.2.5: QRESYNC parameter only after ENABLE QRESYNC
+  if (cmd.qresync && !s.qresync) throw bad("QRESYNC is not enabled");
+  if (cmd.condstore) s.condstore = true; // RFC 7162 §3.1.8
+  const hadView = s.view !== null;
+  s.closeView();
+  // RFC 9051 §7.1 CLOSED: the previously selected mailbox is now closed
+  if (hadView) await s.write("* OK [CLOSED] Previous mailbox closed\r\n");
+  const readOnly = cmd.name === "EXAMINE";
+  const mb = await requireMailbox(s, cmd.mailbox);
+  const rows = await s.store.listMessages(mb.id);
+  const view = new SelectedMailbox(
+    mb.id,
+    mb.name,
+    readOnly,
+    mb.uidValidity,
+    mb.uidNext,
+    mb.highestModseq,
+    rows,
+  );
+
+  let firstUnseen = 0;
+  const keywords = new Set<string>();
+  for (let i = 0; i < rows.length; i++) {
+    const fl = rows[i]!.flags;
+    let seen = false;
+    for (const f of fl) {
+      if (f === "\\Seen") seen = true;
+      else if (!f.startsWith("\\") && keywords.size < 200) keywords.add(f);
+    }
+    if (!seen && firstUnseen === 0) firstUnseen = i + 1;
+  }
+  const flags = [...SYSTEM_FLAGS, ...keywords];
+  let out = `* ${view.exists} EXISTS\r\n`;
+  if (!s.rev2) out += "* 0 RECENT\r\n"; // RFC 3501 §6.3.1 (RECENT removed in RFC 9051)
+  out += `* FLAGS ${flagList(flags)}\r\n`;
+  // RFC 9051 §7.1 PERMANENTFLAGS: \* = new keywords may be created
+  out += `* OK [PERMANENTFLAGS ${readOnly ? "()" : flagList([...flags, "\\*"])}] Flags permitted\r\n`;
+  if (!s.rev2 && firstUnseen > 0) out += `* OK [UNSEEN ${firstUnseen}] First unseen\r\n`;
+  out += `* OK [UIDVALIDITY ${mb.uidValidity}] UIDs valid\r\n`;
+  out += `* OK [UIDNEXT ${mb.uidNext}] Predicted next UID\r\n`;
+  // RFC 7162 §3.1.2.1: HIGHESTMODSEQ on every successful SELECT/EXAMINE
+  out += `* OK [HIGHESTMODSEQ ${mb.highestModseq}] Highest\r\n`;
+  out += `* OK [MAILBOXID (${mailboxObjectId(mb)})] Ok\r\n`; // RFC 8474 §4.2
+  if (s.rev2) out += `* LIST (${(await attributesOf(s, mb)).join(" ")}) "/" ${mailboxOut(s, mb.name)}\r\n`;
+  await s.write(out);
+
+  // RFC 7162 §3.2.5.2: QRESYNC resynchronisation when UIDVALIDITY matches
+  const q = cmd.qresync;
+  if (q && q.uidValidity === mb.uidValidity) {
+    const ch = await s.store.changesSince(mb.id, q.modseq);
+    let vanished = ch.expunged;
+    if (q.knownUids) {
+      const ranges = uidRangesOf(q.knownUids, Math.max(view.maxUid(), mb.uidNext - 1));
+      vanished = vanished.filter((u) => ranges.some(([a, b]) => u >= a && u <= b));
+    }
+    if (vanished.length > 0) await s.write(`* VANISHED (EARLIER) ${uidSetString(vanished)}\r\n`);
+    let buf = "";
+    for (const r of rows) {
+      if (r.modseq <= q.modseq) continue;
+      const seq = view.seqOf(r.uid);
+      if (seq === 0) continue;
+      buf += `* ${seq} FETCH (UID ${r.uid} FLAGS ${flagList(r.flags)} MODSEQ (${r.modseq}))\r\n`;
+      if (buf.length > 65536) {
+        await s.write(buf);
+        buf = "";
+      }
+    }
+    if (buf) await s.write(buf);
+  }
+  s.view = view;
+  s.state = "selected";
+  return { code: readOnly ? "READ-ONLY" : "READ-WRITE", text: `${cmd.name} completed` };
+}
+
+/** uid ranges of a client-supplied set (for QRESYNC known-uids); "*" = maxUid */
+export function uidRangesOf(set: SequenceSet, maxUid: number): Array<[number, number]> {
+  if (set.type !== "ranges") return [];
+  return set.ranges.map((r) => {
+    const a = r.start === "*" ? maxUid : r.start;
+    const b = r.end === "*" ? maxUid : r.end;
+    return a <= b ? [a, b] : [b, a];
+  });
+}
+
+// --- CREATE / DELETE / RENAME / SUBSCRIBE ----------------------------------------------------
+
+const SPECIAL_USES: ReadonlySet<string> = new Set([
+  "\\Drafts",
+  "\\Sent",
+  "\\Trash",
+  "\\Junk",
+  "\\Archive",
+  "\\All",
+  "\\Flagged",
+]);
+
+function validateNewName(name: string): void {
+  if (
+    name === "" ||
+    name.includes("*") ||
+    name.includes("%") ||
+    name.startsWith(DELIM) ||
+    name.includes("//")
+  ) {
+    throw no("CANNOT", "Invalid mailbox name");
+  }
+  if ([...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    throw no("CANNOT", "Invalid mailbox name");
+}
+
+export async function create(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "CREATE" }>,
+): Promise<OkResult> {
+  const name = mailboxIn(s, cmd.mailbox);
+  if (name === "INBOX") throw no("ALREADYEXISTS", "INBOX always exists");
+  validateNewName(name);
+  let use: SpecialUse | null = null;
+  for (const u of cmd.specialUse) {
+    const canon = [...SPECIAL_USES].find((x) => x.toLowerCase() === u.toLowerCase());
+    // RFC 6154 §3: USEATTR when the attribute is not supported
+    if (!canon) throw no("USEATTR", `Unsupported special-use attribute ${u}`);
+    if (use !== null && use !== canon) throw no("USEATTR", "Only one special-use attribute per mailbox");
+    use = canon as SpecialUse;
+  }
+  await s.store.createMailbox(s.account!.id, name, use);
+  return { code: null, text: "CREATE completed" };
+}
+
+export async function deleteMailbox(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "DELETE" }>,
+): Promise<OkResult> {
+  const name = mailboxIn(s, cmd.mailbox);
+  if (name === "INBOX") throw no("CANNOT", "INBOX cannot be deleted"); // RFC 9051 §6.3.5
+  const mb = await requireMailbox(s, cmd.mailbox);
+  await s.store.deleteMailbox(s.account!.id, name);
+  if (s.view && s.view.mailboxId === mb.id) {
+    s.closeView();
+    await s.write("* OK [CLOSED] Selected mailbox was deleted\r\n");
+  }
+  return { code: null, text: "DELETE completed" };
+}
+
+export async function rename(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "RENAME" }>,
+): Promise<OkResult> {
+  const from = mailboxIn(s, cmd.from);
+  const to = mailboxIn(s, cmd.to);
+  if (to === "INBOX") throw no("ALREADYEXISTS", "INBOX exists");
+  validateNewName(to);
+  await requireMailbox(s, cmd.from);
+  await s.store.renameMailbox(s.account!.id, from, to);
+  return { code: null, text: "RENAME completed" };
+}
+
+export async function subscribe(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "SUBSCRIBE" | "UNSUBSCRIBE" }>,
+): Promise<OkResult> {
+  const name = mailboxIn(s, cmd.mailbox);
+  const on = cmd.name === "SUBSCRIBE";
+  if (on) await requireMailbox(s, cmd.mailbox); // RFC 9051 §6.3.7: MAY refuse nonexistent
+  await s.store.setSubscribed(s.account!.id, name, on);
+  return { code: null, text: `${cmd.name} completed` };
+}
+
+export async function namespace(s: Session): Promise<OkResult> {
+  // RFC 2342 / RFC 9051 §6.3.10: one personal namespace, "/" delimiter
+  await s.write('* NAMESPACE (("" "/")) NIL NIL\r\n');
+  return { code: null, text: "NAMESPACE completed" };
+}
+
+// --- LIST / LSUB -----------------------------------------------------------------------------
+
+interface Node {
+  name: string;
+  mailbox: Mailbox | null;
+  subscribed: boolean;
+  hasChildren: boolean;
+  /** a descendant is subscribed (RFC 5258 §3.5 CHILDINFO) */
+  childSubscribed: boolean;
+}
+
+function parentsOf(name: string): string[] {
+  const parts = name.split(DELIM);
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(parts.slice(0, i).join(DELIM));
+  return out;
+}
+
+function buildTree(mbs: Mailbox[], subs: Set<string> | null): Map<string, Node> {
+  const nodes = new Map<string, Node>();
+  const get = (name: string): Node => {
+    let n = nodes.get(name);
+    if (!n) {
+      n = { name, mailbox: null, subscribed: false, hasChildren: false, childSubscribed: false };
+      nodes.set(name, n);
+    }
+    return n;
+  };
+  for (const mb of mbs) get(mb.name).mailbox = mb;
+  if (subs) for (const n of subs) get(n).subscribed = true;
+  for (const n of [...nodes.values()]) {
+    if (!n.mailbox && !n.subscribed) continue;
+    for (const p of parentsOf(n.name)) {
+      const pn = get(p);
+      if (n.mailbox) pn.hasChildren = true;
+      if (n.subscribed) pn.childSubscribed = true;
+    }
+  }
+  return nodes;
+}
+
+function sortNames(a: string, b: string): number {
+  if (a === "INBOX") return -1;
+  if (b === "INBOX") return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function attributesOf(s: Session, mb: Mailbox): Promise<string[]> {
+  const mbs = await s.store.listMailboxes(s.account!.id);
+  const prefix = mb.name + DELIM;
+  const attrs = [mbs.some((m) => m.name.startsWith(prefix)) ? "\\HasChildren" : "\\HasNoChildren"];
+  if (mb.specialUse) attrs.push(mb.specialUse);
+  return attrs;
+}
+
+export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<OkResult> {
+  const acc = s.account!;
+  const sel = cmd.selection;
+  const ret = cmd.returnOpts;
+  const ref = patternIn(s, cmd.reference);
+  // RFC 9051 §6.3.9: an empty pattern asks for the delimiter and root
+  if (cmd.patterns.length === 1 && cmd.patterns[0] === "" && !sel.subscribed && !sel.specialUse) {
+    await s.write(`* LIST (\\Noselect) "/" ""\r\n`);
+    return { code: null, text: "LIST completed" };
+  }
+  const mbs = await s.store.listMailboxes(acc.id);
+  const wantSubs = sel.subscribed || ret.subscribed;
+  const subs = wantSubs ? new Set(await s.store.listSubscriptions(acc.id)) : null;
+  const nodes = buildTree(mbs, subs);
+  const regs = cmd.patterns
+    .filter((p) => p !== "")
+    .map((p) => {
+      const full = canonicalPattern(ref + patternIn(s, p));
+      return { re: compilePattern(full), percent: full.endsWith("%") };
+    });
+  const matches = (name: string) => regs.some((r) => r.re.test(name));
+  const names = [...nodes.keys()].sort(sortNames);
+  let out = "";
+  const statusFor: Mailbox[] = [];
+  for (const name of names) {
+    const n = nodes.get(name)!;
+    let childInfo = false;
+    if (!matches(name)) continue;
+    if (sel.subscribed) {
+      // RFC 5258 §3.1 SUBSCRIBED; RECURSIVEMATCH adds parents of subscribed children (CHILDINFO)
+      if (!n.subscribed) {
+        if (sel.recursiveMatch && n.childSubscribed) childInfo = true;
+        else continue;
+      }
+    } else if (!n.mailbox && !n.hasChildren) {
+      continue; // subscribed-only name, not in a plain LIST
+    }
+    if (sel.specialUse && !n.mailbox?.specialUse) continue; // RFC 6154 §5.1
+    const attrs: string[] = [];
+    if (!n.mailbox) {
+      // RFC 5258 §3.4: \NonExistent (implies \Noselect); IMAP4rev1 clients know \Noselect
+      attrs.push(s.rev2 || cmd.extended ? "\\NonExistent" : "\\Noselect");
+    }
+    // RFC 3348 CHILDREN / RFC 5258 §4
+    attrs.push(n.hasChildren ? "\\HasChildren" : "\\HasNoChildren");
+    if (n.subscribed && wantSubs) attrs.push("\\Subscribed");
+    // RFC 6154 §2: special-use attributes are returned by default (and with RETURN (SPECIAL-USE))
+    if (n.mailbox?.specialUse) attrs.push(n.mailbox.specialUse);
+    out += `* LIST (${attrs.join(" ")}) "/" ${mailboxOut(s, name)}`;
+    if (childInfo) out += ' ("CHILDINFO" ("SUBSCRIBED"))';
+    out += "\r\n";
+    if (ret.status && n.mailbox) {
+      await s.write(out);
+      out = "";
+      // RFC 5819 §2: STATUS after the LIST response of each selectable mailbox
+      await s.write(await statusLine(s, n.mailbox, ret.status));
+    }
+    if (out.length > 65536) {
+      await s.write(out);
+      out = "";
+    }
+  }
+  if (out) await s.write(out);
+  void statusFor;
+  return { code: null, text: "LIST completed" };
+}
+
+export async function lsub(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "LSUB" }>,
+): Promise<OkResult> {
+  const acc = s.account!;
+  const full = canonicalPattern(patternIn(s, cmd.reference) + patternIn(s, cmd.pattern));
+  if (cmd.pattern === "") {
+    await s.write(`* LSUB (\\Noselect) "/" ""\r\n`);
+    return { code: null, text: "LSUB completed" };
+  }
+  const re = compilePattern(full);
+  const subs = await s.store.listSubscriptions(acc.id);
+  const existing = new Set((await s.store.listMailboxes(acc.id)).map((m) => m.name));
+  const subSet = new Set(subs);
+  const entries = new Map<string, string[]>();
+  for (const name of subs) {
+    if (re.test(name)) entries.set(name, existing.has(name) ? [] : ["\\Noselect"]);
+    // RFC 3501 §6.3.9: with "%", a parent of a matching subscribed child is listed \Noselect
+    if (!re.test(name)) {
+      for (const p of parentsOf(name)) {
+        if (!subSet.has(p) && re.test(p) && !entries.has(p)) entries.set(p, ["\\Noselect"]);
+      }
+    }
+  }
+  let out = "";
+  for (const name of [...entries.keys()].sort(sortNames)) {
+    out += `* LSUB (${entries.get(name)!.join(" ")}) "/" ${mailboxOut(s, name)}\r\n`;
+  }
+  if (out) await s.write(out);
+  return { code: null, text: "LSUB completed" };
+}
+
+// --- STATUS ----------------------------------------------------------------------------------
+
+export async function statusLine(s: Session, mb: Mailbox, items: StatusItem[]): Promise<string> {
+  const needCounts = items.some((i) => i === "MESSAGES" || i === "UNSEEN" || i === "SIZE" || i === "DELETED");
+  const counts = needCounts ? await s.store.mailboxCounts(mb.id) : null;
+  const parts: string[] = [];
+  for (const it of items) {
+    switch (it) {
+      case "MESSAGES":
+        parts.push(`MESSAGES ${counts!.messages}`);
+        break;
+      case "UIDNEXT":
+        parts.push(`UIDNEXT ${mb.uidNext}`);
+        break;
+      case "UIDVALIDITY":
+        parts.push(`UIDVALIDITY ${mb.uidValidity}`);
+        break;
+      case "UNSEEN":
+        parts.push(`UNSEEN ${counts!.unseen}`);
+        break;
+      case "DELETED":
+        parts.push(`DELETED ${counts!.deleted}`);
+        break;
+      case "SIZE":
+        parts.push(`SIZE ${counts!.size}`); // RFC 8438
+        break;
+      case "HIGHESTMODSEQ":
+        parts.push(`HIGHESTMODSEQ ${mb.highestModseq}`); // RFC 7162 §3.1.9
+        break;
+      case "RECENT":
+        parts.push("RECENT 0");
+        break;
+      case "APPENDLIMIT":
+        parts.push(`APPENDLIMIT ${s.ctx.opts.limits.maxLiteralSize}`); // RFC 7889 §3
+        break;
+    }
+  }
+  return `* STATUS ${mailboxOut(s, mb.name)} (${parts.join(" ")})\r\n`;
+}
+
+export async function status(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "STATUS" }>,
+): Promise<OkResult> {
+  const mb = await requireMailbox(s, cmd.mailbox);
+  await s.write(await statusLine(s, mb, cmd.items));
+  return { code: null, text: "STATUS completed" };
+}
+
+// --- APPEND ----------------------------------------------------------------------------------
+
+export async function append(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "APPEND" }>,
+): Promise<OkResult> {
+  const mb = await requireMailbox(s, cmd.mailbox, true);
+  const limit = s.ctx.opts.limits.maxLiteralSize;
+  const inputs = cmd.messages.map((m) => {
+    if (m.data.length > limit) throw no("TOOBIG", "Message too large"); // RFC 7889
+    if (m.data.length === 0) throw no("CANNOT", "Empty message");
+    return {
+      raw: m.data,
+      flags: m.flags.filter((f) => f.toLowerCase() !== "\\recent"),
+      ...(m.date ? { internalDate: m.date } : {}),
+    };
+  });
+  const results =
+    inputs.length === 1
+      ? [await s.store.append(s.account!.id, mb.id, inputs[0]!)]
+      : await s.store.appendMany(s.account!.id, mb.id, inputs);
+  if (s.view && s.view.mailboxId === mb.id) s.view.dirty = true;
+  const first = results[0]!;
+  // RFC 4315 §3 APPENDUID (uid-set in message order for MULTIAPPEND)
+  const uids = results.map((r) => r.uid);
+  const sorted = uids.every((u, i) => i === 0 || u > uids[i - 1]!);
+  const set = sorted ? uidSetString(uids) : uids.join(",");
+  return { code: `APPENDUID ${first.uidValidity} ${set}`, text: "APPEND completed" };
+}
+
+// --- QUOTA (RFC 9208) ------------------------------------------------------------------------
+
+async function quotaLine(s: Session): Promise<string> {
+  const acc = (await s.store.getAccountById(s.account!.id)) ?? s.account!;
+  const res: string[] = [];
+  // RFC 9208 §5.1 STORAGE in units of 1024 octets; §5.2 MESSAGE
+  if (acc.quotaBytes > 0)
+    res.push(`STORAGE ${Math.ceil(acc.usedBytes / 1024)} ${Math.floor(acc.quotaBytes / 1024)}`);
+  if (acc.quotaMessages > 0) res.push(`MESSAGE ${acc.usedMessages} ${acc.quotaMessages}`);
+  return `* QUOTA "" (${res.join(" ")})\r\n`;
+}
+
+export async function getquota(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "GETQUOTA" }>,
+): Promise<OkResult> {
+  if (cmd.root !== "") throw no("NONEXISTENT", "No such quota root");
+  await s.write(await quotaLine(s));
+  return { code: null, text: "GETQUOTA completed" };
+}
+
+export async function getquotaroot(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "GETQUOTAROOT" }>,
+): Promise<OkResult> {
+  const mb = await requireMailbox(s, cmd.mailbox);
+  await s.write(`* QUOTAROOT ${mailboxOut(s, mb.name)} ""\r\n` + (await quotaLine(s)));
+  return { code: null, text: "GETQUOTAROOT completed" };
+}
+
+export async function setquota(): Promise<OkResult> {
+  // RFC 9208 §4.3: quotas are set by the administrator
+  throw no("NOPERM", "Quota is set by the administrator");
+}

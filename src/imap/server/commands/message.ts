@@ -1,0 +1,176 @@
+/**
+ * Selected-state commands (RFC 9051 §6.4): CHECK, CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID
+ * EXPUNGE (RFC 4315), STORE (+UNCHANGEDSINCE, RFC 7162 §3.1.3), COPY (+COPYUID) and MOVE
+ * (RFC 6851).
+ */
+
+import type { MessageFlagsRow } from "../../../store/types.ts";
+import type { Command, StoreCommand } from "../../protocol/commands.ts";
+import type { OkResult } from "../dispatch.ts";
+import { no } from "../errors.ts";
+import { flagList } from "../format.ts";
+import { uidSetString } from "../selected-mailbox.ts";
+import type { Session } from "../session.ts";
+import { resolveSet } from "../sets.ts";
+import { requireMailbox } from "./mailbox.ts";
+
+const CHUNK = 2000;
+
+export async function check(s: Session): Promise<OkResult> {
+  await s.flushUpdates(true, true);
+  return { code: null, text: "CHECK completed" };
+}
+
+export async function unselect(s: Session): Promise<OkResult> {
+  s.closeView();
+  return { code: null, text: "UNSELECT completed" };
+}
+
+/** uids of \Deleted messages among the given uids */
+async function deletedAmong(s: Session, uids: number[]): Promise<number[]> {
+  const v = s.view!;
+  const out: number[] = [];
+  for (let i = 0; i < uids.length; i += CHUNK) {
+    const metas = await s.store.getMessages(v.mailboxId, uids.slice(i, i + CHUNK));
+    for (const m of metas) if (m.flags.includes("\\Deleted")) out.push(m.uid);
+  }
+  return out;
+}
+
+/** RFC 9051 §6.4.1: CLOSE expunges silently (read-write only) and leaves selected state */
+export async function close(s: Session): Promise<OkResult> {
+  const v = s.view!;
+  if (!v.readOnly) {
+    const del = await deletedAmong(s, v.allUids());
+    if (del.length > 0) await s.store.expunge(v.mailboxId, del);
+  }
+  s.closeView();
+  return { code: null, text: "CLOSE completed" };
+}
+
+async function announceRemoved(s: Session, removed: number[]): Promise<void> {
+  const v = s.view!;
+  const known = removed.filter((u) => v.seqOf(u) > 0);
+  const seqs = v.removeUids(removed);
+  if (s.qresync) {
+    // RFC 7162 §3.2.10: VANISHED instead of EXPUNGE
+    if (known.length > 0) await s.write(`* VANISHED ${uidSetString(known)}\r\n`);
+  } else if (seqs.length > 0) {
+    await s.write(seqs.map((q) => `* ${q} EXPUNGE\r\n`).join(""));
+  }
+}
+
+export async function expunge(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "EXPUNGE" }>,
+): Promise<OkResult> {
+  const v = s.view!;
+  if (v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
+  const candidates = cmd.uidSet ? resolveSet(v, cmd.uidSet, true) : v.allUids();
+  const del = await deletedAmong(s, candidates);
+  const removed = del.length > 0 ? await s.store.expunge(v.mailboxId, del) : [];
+  await announceRemoved(s, removed);
+  if (s.condstore) {
+    // RFC 7162 §3.1.11 (§3.2.x with QRESYNC): tagged OK carries HIGHESTMODSEQ after expunge
+    await s.flushUpdates(true, true);
+    return { code: `HIGHESTMODSEQ ${s.view?.knownModseq ?? 0n}`, text: "EXPUNGE completed" };
+  }
+  return { code: null, text: "EXPUNGE completed" };
+}
+
+export async function store(s: Session, _tag: string, cmd: StoreCommand): Promise<OkResult> {
+  const v = s.view!;
+  if (v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
+  if (cmd.unchangedSince !== null) s.condstore = true; // RFC 7162 §3.1: CONDSTORE-enabling command
+  const uids = resolveSet(v, cmd.set, cmd.uid);
+  const op = cmd.op === "replace" ? "set" : cmd.op;
+  const flags = cmd.flags.filter((f) => f.toLowerCase() !== "\\recent");
+  let updated: MessageFlagsRow[] = [];
+  let modified: number[] = [];
+  if (uids.length > 0) {
+    const res = await s.store.storeFlags(
+      v.mailboxId,
+      uids,
+      op,
+      flags,
+      cmd.unchangedSince !== null ? { unchangedSince: cmd.unchangedSince } : undefined,
+    );
+    updated = res.updated;
+    modified = res.modified;
+  }
+  v.noteSelfReported(updated);
+  const withUid = cmd.uid || s.qresync;
+  const line = (r: { uid: number; flags: string[]; modseq: bigint }, silent: boolean): string => {
+    const seq = v.seqOf(r.uid);
+    if (seq === 0) return "";
+    const items: string[] = [];
+    if (withUid) items.push(`UID ${r.uid}`);
+    if (!silent) items.push(`FLAGS ${flagList(r.flags)}`);
+    if (s.condstore) items.push(`MODSEQ (${r.modseq})`);
+    return `* ${seq} FETCH (${items.join(" ")})\r\n`;
+  };
+  let out = "";
+  if (!cmd.silent) {
+    // RFC 9051 §6.4.6: the updated flags come back as untagged FETCH; messages whose flags were
+    // already as requested are reported too (without UNCHANGEDSINCE), as clients expect.
+    const reported = new Map<number, MessageFlagsRow>();
+    for (const r of updated) reported.set(r.uid, r);
+    if (cmd.unchangedSince === null) {
+      const modSet = new Set(modified);
+      const rest = uids.filter((u) => !reported.has(u) && !modSet.has(u));
+      for (let i = 0; i < rest.length; i += CHUNK) {
+        for (const m of await s.store.getMessages(v.mailboxId, rest.slice(i, i + CHUNK)))
+          reported.set(m.uid, m);
+      }
+    }
+    for (const u of uids) {
+      const r = reported.get(u);
+      if (r) out += line(r, false);
+      if (out.length > 65536) {
+        await s.write(out);
+        out = "";
+      }
+    }
+  } else if (s.condstore) {
+    // RFC 7162 §3.1.3: with .SILENT the server still reports the new MODSEQ of changed messages
+    for (const r of updated) out += line(r, true);
+  }
+  if (out) await s.write(out);
+  if (modified.length > 0) {
+    const set = cmd.uid ? modified : modified.map((u) => v.seqOf(u)).filter((q) => q > 0);
+    set.sort((a, b) => a - b);
+    return { code: `MODIFIED ${uidSetString(set)}`, text: "Conditional STORE failed for some messages" };
+  }
+  return { code: null, text: "STORE completed" };
+}
+
+export async function copyMove(
+  s: Session,
+  _tag: string,
+  cmd: Extract<Command, { name: "COPY" | "MOVE" }>,
+): Promise<OkResult> {
+  const v = s.view!;
+  const isMove = cmd.name === "MOVE";
+  if (isMove && v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
+  const uids = resolveSet(v, cmd.set, cmd.uid);
+  const dst = await requireMailbox(s, cmd.mailbox, true);
+  if (uids.length === 0) return { code: null, text: `${cmd.name} completed (no messages)` };
+  const res = isMove
+    ? await s.store.move(v.mailboxId, uids, dst.id)
+    : await s.store.copy(v.mailboxId, uids, dst.id);
+  if (dst.id === v.mailboxId) v.dirty = true;
+  const src = res.mapping.map((m) => m[0]);
+  const dstUids = res.mapping.map((m) => m[1]);
+  const ascending = dstUids.every((u, i) => i === 0 || u > dstUids[i - 1]!);
+  // RFC 4315 §3 COPYUID: source and destination sets correspond in order
+  const code =
+    res.mapping.length > 0
+      ? `COPYUID ${res.uidValidity} ${ascending ? uidSetString(src) : src.join(",")} ${ascending ? uidSetString(dstUids) : dstUids.join(",")}`
+      : null;
+  if (!isMove) return { code, text: "COPY completed" };
+  // RFC 6851 §4.3: COPYUID in an untagged OK before the expunges
+  if (code) await s.write(`* OK [${code}] Moved\r\n`);
+  await announceRemoved(s, src);
+  return { code: null, text: "MOVE completed" };
+}

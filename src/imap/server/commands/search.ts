@@ -1,0 +1,235 @@
+/**
+ * SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH (RFC 4731), SEARCHRES (RFC 5182), MODSEQ
+ * (RFC 7162 §3.1.5), WITHIN (RFC 5032), OBJECTID (RFC 8474 §6), SAVEDATE (RFC 8514).
+ *
+ * Text keys (TEXT, BODY, FROM/TO/CC/BCC/SUBJECT, HEADER) are answered by the store's text index
+ * (store.searchText), one query per key; flags, dates, sizes, modseqs and ids are evaluated from
+ * message metadata, in chunks.
+ */
+import { parseDate } from "../../../mime/index.ts";
+import type { MessageMeta } from "../../../store/types.ts";
+import type { ImapDate, SearchCommand, SearchKey } from "../../protocol/commands.ts";
+import type { OkResult } from "../dispatch.ts";
+import { no } from "../errors.ts";
+import { objectId } from "../format.ts";
+import { uidSetString } from "../selected-mailbox.ts";
+import type { Session } from "../session.ts";
+import { resolveSet } from "../sets.ts";
+
+const CHUNK = 2000;
+const DAY = 86_400_000;
+
+interface Prepared {
+  sets: Map<SearchKey, Set<number>>;
+  needMeta: boolean;
+  needSent: boolean;
+  usesModseq: boolean;
+}
+
+function dayOf(d: ImapDate): number {
+  return Date.UTC(d.year, d.month - 1, d.day) / DAY;
+}
+
+function decodeValue(v: Buffer): string {
+  return v.toString("utf8");
+}
+
+async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Promise<void> {
+  if (depth > 100) return;
+  const v = s.view!;
+  switch (key.type) {
+    case "and":
+      for (const k of key.keys) await prepare(s, k, p, depth + 1);
+      return;
+    case "or":
+      await prepare(s, key.left, p, depth + 1);
+      await prepare(s, key.right, p, depth + 1);
+      return;
+    case "not":
+      await prepare(s, key.key, p, depth + 1);
+      return;
+    case "seq":
+      p.sets.set(key, new Set(resolveSet(v, key.set, false)));
+      return;
+    case "uid":
+      p.sets.set(key, new Set(resolveSet(v, key.set, true)));
+      return;
+    case "header":
+      p.sets.set(
+        key,
+        new Set(
+          await s.store.searchText(v.mailboxId, {
+            field: "header",
+            header: key.field.toLowerCase(),
+            value: decodeValue(key.value),
+          }),
+        ),
+      );
+      return;
+    case "body":
+    case "text":
+      p.sets.set(
+        key,
+        new Set(await s.store.searchText(v.mailboxId, { field: key.type, value: decodeValue(key.value) })),
+      );
+      return;
+    case "date":
+      p.needMeta = true;
+      if (key.field === "sent") p.needSent = true;
+      return;
+    case "modseq":
+      p.usesModseq = true;
+      p.needMeta = true;
+      return;
+    case "all":
+    case "savedatesupported":
+      return;
+    default:
+      p.needMeta = true;
+  }
+}
+
+function hasFlag(m: MessageMeta, flag: string): boolean {
+  const f = flag.toLowerCase();
+  return m.flags.some((x) => x.toLowerCase() === f);
+}
+
+function evaluate(
+  key: SearchKey,
+  uid: number,
+  m: MessageMeta | undefined,
+  sent: number | null,
+  p: Prepared,
+  now: number,
+): boolean {
+  switch (key.type) {
+    case "and":
+      return key.keys.every((k) => evaluate(k, uid, m, sent, p, now));
+    case "or":
+      return evaluate(key.left, uid, m, sent, p, now) || evaluate(key.right, uid, m, sent, p, now);
+    case "not":
+      return !evaluate(key.key, uid, m, sent, p, now);
+    case "all":
+    case "savedatesupported":
+      return true;
+    case "seq":
+    case "uid":
+    case "header":
+    case "body":
+    case "text":
+      return p.sets.get(key)?.has(uid) ?? false;
+    default:
+      break;
+  }
+  if (!m) return false;
+  switch (key.type) {
+    case "flag":
+      // no \Recent tracking: nothing is recent (RFC 9051 drops \Recent)
+      return key.flag === "\\Recent" ? false : hasFlag(m, key.flag);
+    case "date": {
+      // RFC 9051 §6.4.4: dates disregard time and timezone
+      const ms =
+        key.field === "internal"
+          ? m.internalDate.getTime()
+          : key.field === "saved"
+            ? m.saveDate.getTime()
+            : sent;
+      if (ms === null) return false;
+      const day = Math.floor(ms / DAY);
+      const kd = dayOf(key.date);
+      return key.op === "before" ? day < kd : key.op === "on" ? day === kd : day >= kd;
+    }
+    case "size":
+      return key.op === "larger" ? m.size > key.size : m.size < key.size;
+    case "age": {
+      // RFC 5032 §3: OLDER n = internal date more than n seconds ago; YOUNGER n = within n seconds
+      const age = (now - m.internalDate.getTime()) / 1000;
+      return key.op === "older" ? age > key.seconds : age <= key.seconds;
+    }
+    case "modseq":
+      return m.modseq >= key.modseq;
+    case "emailid":
+      return objectId(m.emailId) === key.id;
+    case "threadid":
+      return objectId(m.threadId) === key.id;
+  }
+  return false;
+}
+
+export async function search(s: Session, tag: string, cmd: SearchCommand): Promise<OkResult> {
+  const v = s.view!;
+  // RFC 9051 §6.4.4: UTF-8 (and US-ASCII) only; otherwise BADCHARSET with the supported list
+  if (cmd.charset !== null && cmd.charset !== "UTF-8" && cmd.charset !== "US-ASCII") {
+    throw no("BADCHARSET (UTF-8)", "Unsupported charset");
+  }
+  const p: Prepared = { sets: new Map(), needMeta: false, needSent: false, usesModseq: false };
+  const save = cmd.returnOpts?.includes("SAVE") ?? false;
+  if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed SEARCH leaves $ empty
+  await prepare(s, cmd.criteria, p);
+  if (p.usesModseq) s.condstore = true;
+
+  const all = v.allUids();
+  const matched: number[] = [];
+  let maxModseq = 0n;
+  const now = Date.now();
+  for (let i = 0; i < all.length; i += CHUNK) {
+    const chunk = all.slice(i, i + CHUNK);
+    let metas: Map<number, MessageMeta> | null = null;
+    if (p.needMeta || p.usesModseq) {
+      metas = new Map();
+      for (const m of await s.store.getMessages(v.mailboxId, chunk)) metas.set(m.uid, m);
+    }
+    for (const uid of chunk) {
+      // expunged by another session but not yet announced: it no longer matches anything
+      if (v.isPendingExpunge(uid)) continue;
+      const m = metas?.get(uid);
+      if (metas && !m) continue; // expunged meanwhile
+      let sent: number | null = null;
+      if (p.needSent && m) {
+        const parsed = await s.store.getParsed(m.blobId);
+        sent = parseDate(parsed.envelope.date) ?? m.internalDate.getTime();
+      }
+      if (evaluate(cmd.criteria, uid, m, sent, p, now)) {
+        matched.push(uid);
+        if (m && m.modseq > maxModseq) maxModseq = m.modseq;
+      }
+    }
+  }
+
+  const nums = cmd.uid ? matched : matched.map((u) => v.seqOf(u));
+  const modseqTail = p.usesModseq && matched.length > 0 ? maxModseq : null;
+  if (cmd.returnOpts === null && !s.rev2) {
+    // RFC 3501 §7.2.5 SEARCH; RFC 7162 §3.1.5 "(MODSEQ n)"
+    let line = "* SEARCH";
+    for (const n of nums) line += " " + n;
+    if (modseqTail !== null) line += ` (MODSEQ ${modseqTail})`;
+    await s.write(line + "\r\n");
+    return { code: null, text: "SEARCH completed" };
+  }
+  // RFC 4731 §3.1 / RFC 9051 §7.3.4: ESEARCH; RETURN () or no RETURN (IMAP4rev2) means ALL
+  let opts = cmd.returnOpts ?? [];
+  if (opts.length === 0) opts = ["ALL"];
+  if (save) {
+    // RFC 5182 §2.1: with MIN and/or MAX only, just those are saved
+    const onlyMinMax =
+      !opts.includes("ALL") && !opts.includes("COUNT") && (opts.includes("MIN") || opts.includes("MAX"));
+    if (onlyMinMax && matched.length > 0) {
+      const keep = new Set<number>();
+      if (opts.includes("MIN")) keep.add(matched[0]!);
+      if (opts.includes("MAX")) keep.add(matched[matched.length - 1]!);
+      v.savedSearch = [...keep].sort((a, b) => a - b);
+    } else v.savedSearch = matched;
+    if (opts.length === 1) return { code: null, text: "SEARCH completed (saved)" };
+  }
+  let line = `* ESEARCH (TAG "${tag.replace(/["\\]/g, "\\$&")}")`;
+  if (cmd.uid) line += " UID";
+  if (nums.length > 0) {
+    if (opts.includes("MIN")) line += ` MIN ${nums[0]}`;
+    if (opts.includes("MAX")) line += ` MAX ${nums[nums.length - 1]}`;
+  }
+  if (opts.includes("COUNT")) line += ` COUNT ${nums.length}`;
+  if (opts.includes("ALL") && nums.length > 0) line += ` ALL ${uidSetString(nums)}`;
+  if (modseqTail !== null) line += ` MODSEQ ${modseqTail}`;
+  await s.write(line + "\r\n");
+  return { code: null, text: "SEARCH completed" };
+}

@@ -1,0 +1,90 @@
+/**
+ * IMAP server: session state machine and command handlers.
+ *
+ * Implementation notes
+ * - Protocols: IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501) on one server; ENABLE IMAP4rev2
+ *   switches response forms (no RECENT, ESEARCH-form SEARCH, UTF-8 mailbox names). Extensions:
+ *   IDLE, UIDPLUS, MOVE, LITERAL+, SASL-IR, AUTH=PLAIN, ID, NAMESPACE, UNSELECT, CHILDREN,
+ *   SPECIAL-USE, CREATE-SPECIAL-USE, LIST-EXTENDED, LIST-STATUS, ESEARCH, SEARCHRES, WITHIN,
+ *   STATUS=SIZE, BINARY, APPENDLIMIT, MULTIAPPEND, ENABLE, CONDSTORE, QRESYNC, OBJECTID,
+ *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS. SORT/THREAD are not implemented (BAD).
+ * - State: Session.state is notauth | auth | selected | logout; dispatch.ts names each command's
+ *   allowed states. Commands run strictly one at a time per connection (pipelined input waits
+ *   in the reader; the socket is paused when too much is buffered).
+ * - Selected mailbox: selected-mailbox.ts keeps the client's sequence ↔ UID map (Uint32Array)
+ *   and pending changes pulled from store.changesSince(). Untagged EXPUNGE/VANISHED go out only
+ *   where RFC 9051 §7.5.1 allows: never during FETCH/STORE/SEARCH (non-UID forms), never between
+ *   commands (except in IDLE); until then the expunged message keeps its sequence number.
+ * - Change feed: each authenticated session subscribes to its account's beacons; a beacon for the
+ *   selected mailbox marks the view dirty, and in IDLE pushes the delta at once (no polling).
+ * - Errors: handlers throw ImapError/StoreError; Session.execute maps them in one place
+ *   (errors.ts mapError): BAD, NO [CODE], BYE; anything else is NO [SERVERBUG] plus a log line.
+ * - Limits: line length, literal sizes (lower before login), bad commands before BYE, autologout
+ *   timers, connections per IP (at connect) and per user (at login) — all from options.
+ * - Output: Session.write awaits 'drain' when the socket buffer is full, so large FETCH
+ *   responses stream with backpressure; message bytes are never decoded to strings.
+ */
+import type { Socket } from "node:net";
+import type { SecureContext } from "node:tls";
+import type { Authenticator } from "../../auth/index.ts";
+import type { Store } from "../../store/types.ts";
+import { ServerContext } from "./context.ts";
+import { Session } from "./session.ts";
+
+export interface ImapServerOptions {
+  store: Store;
+  auth: Authenticator;
+  /** for STARTTLS; null = no STARTTLS */
+  tls: { context(): SecureContext } | null;
+  logger: {
+    info(o: object, msg?: string): void;
+    warn(o: object, msg?: string): void;
+    error(o: object, msg?: string): void;
+  };
+  hostname: string;
+  limits: {
+    maxLineLength: number;
+    /** after login; also APPENDLIMIT */
+    maxLiteralSize: number;
+    maxLiteralSizeUnauth: number;
+    maxBadCommands: number;
+    /** authenticated, ≥30 min default */
+    idleTimeoutMs: number;
+    unauthTimeoutMs: number;
+    maxConnectionsPerUser: number;
+    maxConnectionsPerIp: number;
+  };
+  /** plaintext LOGIN/AUTH on non-TLS non-loopback connections */
+  allowPlaintextAuth: boolean;
+}
+
+export interface ImapServer {
+  handleConnection(socket: Socket, opts: { implicitTls: boolean }): void;
+  closeAll(reason?: string): Promise<void>;
+  connectionCount(): number;
+}
+
+export function createImapServer(o: ImapServerOptions): ImapServer {
+  const ctx = new ServerContext(o);
+  return {
+    handleConnection(socket, opts) {
+      const s = new Session(ctx, socket, opts.implicitTls);
+      if (!ctx.addConnection(s)) {
+        // RFC 9051 §7.1.5 BYE at greeting; UNAVAILABLE (RFC 5530)
+        socket.on("error", () => {});
+        socket.end("* BYE [UNAVAILABLE] Too many connections from your address\r\n");
+        setTimeout(() => socket.destroy(), 2000).unref();
+        o.logger.warn({ remoteAddress: socket.remoteAddress }, "imap connection refused: per-IP limit");
+        return;
+      }
+      s.start();
+    },
+    async closeAll(reason = "Server shutting down") {
+      const all = [...ctx.sessions];
+      await Promise.all(all.map((s) => s.byeAndClose(`[UNAVAILABLE] ${reason}`)));
+    },
+    connectionCount() {
+      return ctx.sessions.size;
+    },
+  };
+}

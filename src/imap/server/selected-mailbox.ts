@@ -1,0 +1,330 @@
+/**
+ * The selected-mailbox view: the session's own copy of the message sequence as the client knows
+ * it (RFC 9051 §2.3.1.2 message sequence numbers), plus the changes the client has not yet been
+ * told about.
+ *
+ * - `uids` is a Uint32Array (sequence number n ↔ uids[n-1]), ascending; 100k messages = 400 KiB.
+ * - Changes are pulled from store.changesSince(knownModseq) and queued as pending: new uids
+ *   (EXISTS), flag changes (FETCH FLAGS), expunges (EXPUNGE / VANISHED).
+ * - Pending expunges keep their sequence number until announced: RFC 9051 §7.5.1 forbids EXPUNGE
+ *   during FETCH, STORE, SEARCH (non-UID) and when no command is in progress, so the message stays
+ *   in `uids` until takeUpdates(allowExpunge=true).
+ * - Flags are not kept here (memory): FETCH/SEARCH read them from the store.
+ */
+import type { ChangesSince, MessageFlagsRow } from "../../store/types.ts";
+
+export type ViewUpdate =
+  | { type: "expunge"; seq: number }
+  | { type: "vanished"; uids: number[] }
+  | { type: "exists"; count: number }
+  | { type: "fetch"; seq: number; uid: number; flags: string[]; modseq: bigint };
+
+/** a resolved range list item: inclusive numbers, already clamped (seq or uid) */
+export type NumRange = [number, number];
+
+export class SelectedMailbox {
+  readonly mailboxId: number;
+  readonly name: string;
+  readonly readOnly: boolean;
+  readonly uidValidity: number;
+  uidNext: number;
+  /** highest modseq of changes already pulled into this view */
+  knownModseq: bigint;
+  private uids: Uint32Array;
+  private n: number;
+  /** uids expunged in the store, still visible to the client (ascending) */
+  private pendingExpunge: number[] = [];
+  /** flag changes not yet announced */
+  private pendingFlags: Map<number, MessageFlagsRow> | null = null;
+  /** count the client was last told (EXISTS) */
+  private announcedExists: number;
+  /** changes this session already reported itself (STORE): uid → modseq */
+  private selfReported: Map<number, bigint> | null = null;
+  /** SEARCHRES saved result ($), RFC 5182: uids */
+  savedSearch: number[] = [];
+  /** a beacon arrived with a modseq beyond knownModseq */
+  dirty = false;
+
+  constructor(
+    mailboxId: number,
+    name: string,
+    readOnly: boolean,
+    uidValidity: number,
+    uidNext: number,
+    highestModseq: bigint,
+    rows: ReadonlyArray<{ uid: number }>,
+  ) {
+    this.mailboxId = mailboxId;
+    this.name = name;
+    this.readOnly = readOnly;
+    this.uidValidity = uidValidity;
+    this.uidNext = uidNext;
+    this.knownModseq = highestModseq;
+    this.uids = new Uint32Array(Math.max(16, rows.length + (rows.length >> 3)));
+    let prev = 0;
+    let sorted = true;
+    for (let i = 0; i < rows.length; i++) {
+      const u = rows[i]!.uid;
+      if (u <= prev) sorted = false;
+      this.uids[i] = u;
+      prev = u;
+    }
+    this.n = rows.length;
+    if (!sorted) this.uids.subarray(0, this.n).sort();
+    this.announcedExists = this.n;
+  }
+
+  /** number of messages as the client knows them (including pending expunges) */
+  get exists(): number {
+    return this.n;
+  }
+
+  uidAt(seq: number): number {
+    return seq >= 1 && seq <= this.n ? this.uids[seq - 1]! : 0;
+  }
+
+  /** sequence number of uid, or 0 */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.uids[mid]!;
+      if (v === uid) return mid + 1;
+      if (v < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** first sequence index (0-based) whose uid >= uid */
+  private lowerBound(uid: number): number {
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.uids[mid]! < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  maxUid(): number {
+    return this.n > 0 ? this.uids[this.n - 1]! : 0;
+  }
+
+  allUids(): number[] {
+    return Array.from(this.uids.subarray(0, this.n));
+  }
+
+  isPendingExpunge(uid: number): boolean {
+    return this.pendingExpunge.length > 0 && bsearch(this.pendingExpunge, uid) >= 0;
+  }
+
+  /** uids for sequence ranges (already validated to be within 1..exists), ascending, deduplicated */
+  uidsForSeqRanges(ranges: NumRange[]): number[] {
+    const out: number[] = [];
+    for (const [a, b] of normalise(ranges)) {
+      for (let s = Math.max(1, a); s <= Math.min(b, this.n); s++) out.push(this.uids[s - 1]!);
+    }
+    return out;
+  }
+
+  /** existing uids within uid ranges, ascending, deduplicated */
+  uidsForUidRanges(ranges: NumRange[]): number[] {
+    const out: number[] = [];
+    for (const [a, b] of normalise(ranges)) {
+      for (let i = this.lowerBound(a); i < this.n && this.uids[i]! <= b; i++) out.push(this.uids[i]!);
+    }
+    return out;
+  }
+
+  /** record that this session itself reported these rows (STORE) so refresh won't repeat them */
+  noteSelfReported(rows: MessageFlagsRow[]): void {
+    if (rows.length === 0) return;
+    this.selfReported ??= new Map();
+    for (const r of rows) this.selfReported.set(r.uid, r.modseq);
+  }
+
+  /**
+   * Removes uids from the sequence. Counts removed messages the client knew about (seq ≤ the
+   * announced EXISTS) off the announced count; returns the removed uids' former sequence numbers
+   * (as they were just before removal, in the order a sequence of EXPUNGE responses would use:
+   * highest first so each number is valid when the client applies it).
+   */
+  removeUids(uids: number[]): number[] {
+    if (uids.length === 0) return [];
+    const seqs: number[] = [];
+    const kill = new Set(uids);
+    let w = 0;
+    for (let r = 0; r < this.n; r++) {
+      const u = this.uids[r]!;
+      if (kill.has(u)) {
+        if (r + 1 <= this.announcedExists) seqs.push(r + 1);
+      } else this.uids[w++] = u;
+    }
+    this.n = w;
+    this.announcedExists -= seqs.length;
+    if (this.pendingExpunge.length > 0) this.pendingExpunge = this.pendingExpunge.filter((u) => !kill.has(u));
+    if (this.pendingFlags) for (const u of uids) this.pendingFlags.delete(u);
+    if (this.savedSearch.length > 0) this.savedSearch = this.savedSearch.filter((u) => !kill.has(u));
+    this.maybeShrink();
+    return seqs.reverse();
+  }
+
+  /** Merge a store delta into the pending state. */
+  applyChanges(ch: ChangesSince): void {
+    if (ch.highestModseq > this.knownModseq) this.knownModseq = ch.highestModseq;
+    if (ch.uidNext > this.uidNext) this.uidNext = ch.uidNext;
+    // expunges first: a uid both changed and expunged cannot occur (changed lists only live rows)
+    if (ch.expunged.length > 0) {
+      const add: number[] = [];
+      for (const u of ch.expunged) {
+        if (this.seqOf(u) > 0 && !this.isPendingExpunge(u)) add.push(u);
+        this.pendingFlags?.delete(u);
+      }
+      if (add.length > 0) {
+        this.pendingExpunge.push(...add);
+        this.pendingExpunge.sort((a, b) => a - b);
+      }
+    }
+    const maxKnown = this.maxUid();
+    for (const row of ch.changed) {
+      if (row.uid > maxKnown || this.seqOf(row.uid) === 0) {
+        if (this.seqOf(row.uid) === 0) this.insertUid(row.uid);
+        continue; // new message: EXISTS, its flags come with the client's FETCH
+      }
+      const self = this.selfReported?.get(row.uid);
+      if (self !== undefined && self >= row.modseq) continue;
+      this.pendingFlags ??= new Map();
+      this.pendingFlags.set(row.uid, row);
+    }
+    this.selfReported = null;
+  }
+
+  private insertUid(uid: number): void {
+    if (this.n === this.uids.length) {
+      const bigger = new Uint32Array(Math.max(16, this.uids.length * 2));
+      bigger.set(this.uids.subarray(0, this.n));
+      this.uids = bigger;
+    }
+    if (this.n === 0 || this.uids[this.n - 1]! < uid) {
+      this.uids[this.n++] = uid;
+      return;
+    }
+    // rare: out-of-order arrival; keep ascending. New messages are announced by EXISTS only, so
+    // an insert in the middle would shift sequence numbers the client knows — RFC 9051 §2.3.1.2
+    // requires ascending uids with sequence numbers, so we append at the end only if larger and
+    // otherwise insert (the store assigns uids in commit order, so this should not happen).
+    const at = this.lowerBound(uid);
+    this.uids.copyWithin(at + 1, at, this.n);
+    this.uids[at] = uid;
+    this.n++;
+  }
+
+  hasPending(): boolean {
+    return (
+      this.pendingExpunge.length > 0 ||
+      (this.pendingFlags !== null && this.pendingFlags.size > 0) ||
+      this.announcedExists !== this.n
+    );
+  }
+
+  /**
+   * Takes the updates to announce now. allowExpunge=false during FETCH/STORE/SEARCH (RFC 9051
+   * §7.5.1); vanished=true when QRESYNC is enabled (RFC 7162 §3.2.10: VANISHED replaces EXPUNGE).
+   */
+  takeUpdates(allowExpunge: boolean, vanished: boolean): ViewUpdate[] {
+    const out: ViewUpdate[] = [];
+    if (allowExpunge && this.pendingExpunge.length > 0) {
+      const gone = this.pendingExpunge;
+      this.pendingExpunge = [];
+      const known = gone.filter((u) => {
+        const seq = this.seqOf(u);
+        return seq > 0 && seq <= this.announcedExists;
+      });
+      const seqs = this.removeUids(gone);
+      if (vanished) {
+        if (known.length > 0) out.push({ type: "vanished", uids: known });
+      } else {
+        for (const seq of seqs) out.push({ type: "expunge", seq });
+      }
+    }
+    if (this.n !== this.announcedExists) {
+      out.push({ type: "exists", count: this.n });
+      this.announcedExists = this.n;
+    }
+    if (this.pendingFlags && this.pendingFlags.size > 0) {
+      const rows = [...this.pendingFlags.values()].sort((a, b) => a.uid - b.uid);
+      this.pendingFlags = null;
+      for (const r of rows) {
+        const seq = this.seqOf(r.uid);
+        if (seq > 0) out.push({ type: "fetch", seq, uid: r.uid, flags: r.flags, modseq: r.modseq });
+      }
+    }
+    return out;
+  }
+
+  /** mark all current messages as announced (right after SELECT) */
+  markAnnounced(): void {
+    this.announcedExists = this.n;
+  }
+
+  private maybeShrink(): void {
+    if (this.uids.length > 1024 && this.n < this.uids.length >> 2) {
+      this.uids = this.uids.slice(0, Math.max(16, this.n * 2));
+    }
+  }
+
+  /** releases the arrays (UNSELECT/LOGOUT) */
+  release(): void {
+    this.uids = new Uint32Array(0);
+    this.n = 0;
+    this.pendingExpunge = [];
+    this.pendingFlags = null;
+    this.savedSearch = [];
+    this.selfReported = null;
+  }
+}
+
+function bsearch(a: number[], v: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[mid]!;
+    if (x === v) return mid;
+    if (x < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** sort + merge ranges (each [a,b] with a<=b after swapping) */
+export function normalise(ranges: NumRange[]): NumRange[] {
+  const rs = ranges.map(([a, b]): NumRange => (a <= b ? [a, b] : [b, a])).sort((x, y) => x[0] - y[0]);
+  const out: NumRange[] = [];
+  for (const r of rs) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  return out;
+}
+
+/** compact uid-set string "1:3,7" for ascending uids (RFC 9051 sequence-set) */
+export function uidSetString(uids: number[]): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < uids.length) {
+    const start = uids[i]!;
+    let end = start;
+    while (i + 1 < uids.length && uids[i + 1] === end + 1) {
+      i++;
+      end = uids[i]!;
+    }
+    parts.push(start === end ? String(start) : `${start}:${end}`);
+    i++;
+  }
+  return parts.join(",");
+}

@@ -1,0 +1,438 @@
+/**
+ * One IMAP connection: input pump (CommandReader), state machine, output with backpressure,
+ * change-feed subscription, timeouts. Command handlers live in commands/*.ts and receive the
+ * Session; the dispatch table (dispatch.ts) names each command's allowed states.
+ */
+import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
+import type { Account, Beacon, Store } from "../../store/types.ts";
+import type { Command } from "../protocol/commands.ts";
+import { CommandReader, type ReaderEvent } from "../protocol/reader.ts";
+import type { ServerContext } from "./context.ts";
+import { dispatch } from "./dispatch.ts";
+import { bye, type ImapError, mapError } from "./errors.ts";
+import { isLoopback } from "./format.ts";
+import type { SelectedMailbox, ViewUpdate } from "./selected-mailbox.ts";
+import { uidSetString } from "./selected-mailbox.ts";
+
+export type SessionState = "notauth" | "auth" | "selected" | "logout";
+
+/** input bytes buffered while a command runs before the socket is paused */
+const MAX_BUFFERED_INPUT = 256 * 1024;
+
+let sessionCounter = 0;
+
+export class Session {
+  readonly id: string;
+  readonly ctx: ServerContext;
+  socket: Socket;
+  readonly remoteAddress: string;
+  state: SessionState = "notauth";
+  account: Account | null = null;
+  view: SelectedMailbox | null = null;
+  /** IMAP4rev2 enabled (RFC 9051 §6.3.1 ENABLE IMAP4rev2) */
+  rev2 = false;
+  /** UTF8=ACCEPT or IMAP4rev2: mailbox names and strings in UTF-8 */
+  utf8 = false;
+  condstore = false;
+  qresync = false;
+  tls: boolean;
+  private reader: CommandReader;
+  private badCount = 0;
+  private closed = false;
+  private pumping = false;
+  private lineWaiter: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** inside IDLE: beacons are pushed at once */
+  idling = false;
+  /** serialises view refreshes (feed-triggered and command-end) */
+  private viewLock: Promise<void> = Promise.resolve();
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(ctx: ServerContext, socket: Socket, implicitTls: boolean) {
+    this.id = `imap-${process.pid}-${++sessionCounter}`;
+    this.ctx = ctx;
+    this.socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.tls = implicitTls;
+    const l = ctx.opts.limits;
+    this.reader = new CommandReader({
+      maxLineLength: l.maxLineLength,
+      maxLiteralSize: l.maxLiteralSizeUnauth,
+      maxCommandSize: l.maxLiteralSizeUnauth,
+    });
+  }
+
+  get store(): Store {
+    return this.ctx.opts.store;
+  }
+
+  /** plaintext authentication allowed on this connection (RFC 9051 §11.1, DESIGN §4) */
+  get plaintextAuthAllowed(): boolean {
+    return this.tls || this.ctx.opts.allowPlaintextAuth || isLoopback(this.remoteAddress);
+  }
+
+  start(): void {
+    this.attach(this.socket);
+    const greeting = `* OK [CAPABILITY ${this.ctx.capabilities(this)}] ${this.ctx.opts.hostname} IMAP4rev2 server ready\r\n`;
+    void this.write(greeting);
+    this.armTimer();
+  }
+
+  private attach(sock: Socket): void {
+    sock.on("data", (chunk: Buffer) => this.onData(chunk));
+    sock.on("error", () => this.destroy());
+    sock.on("close", () => this.destroy());
+    sock.on("drain", () => {
+      const ws = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of ws) w();
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.timer?.refresh();
+    this.reader.push(chunk);
+    if (this.reader.bufferedBytes > MAX_BUFFERED_INPUT) this.socket.pause();
+    if (this.lineWaiter) {
+      const w = this.lineWaiter;
+      this.lineWaiter = null;
+      w();
+      return;
+    }
+    void this.pump();
+  }
+
+  private armTimer(): void {
+    const ms =
+      this.state === "notauth" ? this.ctx.opts.limits.unauthTimeoutMs : this.ctx.opts.limits.idleTimeoutMs;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      // RFC 9051 §5.4 autologout timer
+      void this.byeAndClose("Autologout; idle for too long");
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Reads one raw line (AUTHENTICATE continuation, IDLE DONE); null when the connection closed. */
+  async readLine(): Promise<Buffer | null> {
+    // each iteration waits for input; ends when a line arrives or the connection closes
+    while (!this.closed) {
+      const line = this.reader.nextLine();
+      if (line !== null) {
+        if (this.reader.bufferedBytes < MAX_BUFFERED_INPUT) this.socket.resume();
+        if (!Buffer.isBuffer(line)) {
+          await this.write("* BAD Line too long\r\n");
+          if (this.countBad()) return null;
+          continue;
+        }
+        return line;
+      }
+      this.socket.resume();
+      await new Promise<void>((resolve) => {
+        this.lineWaiter = resolve;
+      });
+    }
+    return null;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    try {
+      // bounded by the input: each event consumes bytes
+      while (!this.closed) {
+        const ev = this.reader.next();
+        if (ev === null) break;
+        await this.onEvent(ev);
+      }
+    } catch (e) {
+      this.ctx.opts.logger.error(
+        { session: this.id, err: String((e as Error)?.stack ?? e) },
+        "imap input error",
+      );
+      this.destroy();
+    } finally {
+      this.pumping = false;
+    }
+    if (!this.closed && this.reader.bufferedBytes < MAX_BUFFERED_INPUT) this.socket.resume();
+  }
+
+  private async onEvent(ev: ReaderEvent): Promise<void> {
+    switch (ev.type) {
+      case "command":
+        this.badCount = 0;
+        await this.execute(ev.tag, ev.command);
+        return;
+      case "literal":
+        // RFC 9051 §7.5: continuation request only for synchronizing literals
+        this.reader.acceptLiteral();
+        if (ev.sync) await this.write("+ Ready for literal data\r\n");
+        return;
+      case "bad":
+        await this.write(`${ev.tag ?? "*"} BAD ${ev.message.replace(/[\r\n]/g, " ")}\r\n`);
+        this.countBad();
+        return;
+      case "error":
+        if (ev.kind === "line-too-long") {
+          await this.write(`${ev.tag ?? "*"} BAD [TOOBIG] Command line too long\r\n`);
+          this.countBad();
+          return;
+        }
+        // literal too large: RFC 7888 §4 / RFC 9051 §7.1 TOOBIG. A refused sync literal was never
+        // sent; a non-sync one is skipped by the reader unless it is absurdly large.
+        if (!ev.sync && ev.size > Math.max(4 * ev.limit, 1024 * 1024)) {
+          await this.byeAndClose("[TOOBIG] Literal too large");
+          return;
+        }
+        await this.write(`${ev.tag ?? "*"} NO [TOOBIG] Literal too large (limit ${ev.limit} octets)\r\n`);
+        this.countBad();
+        return;
+    }
+  }
+
+  /** returns true when the connection was closed for too many bad commands */
+  private countBad(): boolean {
+    this.badCount++;
+    if (this.badCount > this.ctx.opts.limits.maxBadCommands) {
+      void this.byeAndClose("Too many invalid commands");
+      return true;
+    }
+    return false;
+  }
+
+  private async execute(tag: string, cmd: Command): Promise<void> {
+    let ok: { code: string | null; text: string } | undefined;
+    try {
+      ok = await dispatch(this, tag, cmd);
+      if (this.closed) return;
+      if (this.state === "logout") {
+        await this.write(`${tag} OK LOGOUT completed\r\n`);
+        this.close();
+        return;
+      }
+      await this.flushUpdates(expungeAllowed(cmd));
+      if (ok === undefined) return; // handler wrote its own tagged response (STARTTLS)
+      const code = ok.code ? `[${ok.code}] ` : "";
+      await this.write(`${tag} OK ${code}${ok.text}\r\n`);
+    } catch (e) {
+      if (this.closed) return;
+      const m = mapError(e);
+      if (m.unexpected) {
+        this.ctx.opts.logger.error(
+          { session: this.id, command: cmd.name, err: String((e as Error)?.stack ?? e) },
+          "imap command failed unexpectedly",
+        );
+      }
+      if (m.kind === "BYE") {
+        await this.byeAndClose(m.code ? `[${m.code}] ${m.text}` : m.text);
+        return;
+      }
+      try {
+        if (this.view && this.state === "selected") await this.flushUpdates(expungeAllowed(cmd));
+      } catch {
+        // ignore: answering the command matters more
+      }
+      const code = m.code ? `[${m.code}] ` : "";
+      await this.write(`${tag} ${m.kind} ${code}${m.text}\r\n`);
+      if (m.kind === "BAD") this.countBad();
+    }
+  }
+
+  // --- authentication state ------------------------------------------------------------------
+
+  /** switches to authenticated state: raises literal limits, subscribes to the change feed */
+  loggedIn(account: Account): void {
+    this.account = account;
+    this.state = "auth";
+    const l = this.ctx.opts.limits;
+    this.reader.setLimits({ maxLiteralSize: l.maxLiteralSize, maxCommandSize: l.maxLiteralSize * 4 });
+    this.unsubscribe = this.store.feed.subscribe(account.id, (b) => this.onBeacon(b));
+    this.armTimer();
+  }
+
+  private onBeacon(b: Beacon): void {
+    const v = this.view;
+    if (!v || b.mailboxId !== v.mailboxId) return;
+    if (BigInt(b.modseq) <= v.knownModseq) return;
+    v.dirty = true;
+    if (this.idling) void this.pushIdleUpdates();
+  }
+
+  private async pushIdleUpdates(): Promise<void> {
+    try {
+      await this.flushUpdates(true);
+    } catch (e) {
+      this.ctx.opts.logger.warn({ session: this.id, err: String(e) }, "imap idle refresh failed");
+    }
+  }
+
+  /** Closes the selected mailbox view (UNSELECT/CLOSE/SELECT of another). */
+  closeView(): void {
+    this.view?.release();
+    this.view = null;
+    if (this.state === "selected") this.state = "auth";
+  }
+
+  // --- selected-mailbox updates ---------------------------------------------------------------
+
+  /** Runs fn with the view lock held (refreshes must not interleave). */
+  async withViewLock<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.viewLock;
+    let release!: () => void;
+    this.viewLock = new Promise<void>((r) => {
+      release = r;
+    });
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** Pulls changes from the store when the view is dirty (or forced). */
+  async refreshView(force: boolean): Promise<void> {
+    const v = this.view;
+    if (!v || (!force && !v.dirty)) return;
+    v.dirty = false;
+    const ch = await this.store.changesSince(v.mailboxId, v.knownModseq);
+    if (this.view === v) v.applyChanges(ch);
+  }
+
+  /** Refreshes if needed and writes pending untagged updates. */
+  async flushUpdates(allowExpunge: boolean, force = false): Promise<void> {
+    if (!this.view) return;
+    await this.withViewLock(async () => {
+      await this.refreshView(force);
+      const v = this.view;
+      if (!v) return;
+      const ups = v.takeUpdates(allowExpunge, this.qresync);
+      if (ups.length > 0) await this.write(this.formatUpdates(ups));
+    });
+  }
+
+  formatUpdates(ups: ViewUpdate[]): string {
+    let out = "";
+    for (const u of ups) {
+      switch (u.type) {
+        case "expunge":
+          out += `* ${u.seq} EXPUNGE\r\n`;
+          break;
+        case "vanished":
+          out += `* VANISHED ${uidSetString(u.uids)}\r\n`;
+          break;
+        case "exists":
+          out += `* ${u.count} EXISTS\r\n`;
+          // RFC 3501 §7.3.2: IMAP4rev1 clients get RECENT with EXISTS (no recent tracking: 0)
+          if (!this.rev2) out += `* 0 RECENT\r\n`;
+          break;
+        case "fetch": {
+          // RFC 7162 §3.2.4: with QRESYNC every FETCH carries UID; §3.1.4: MODSEQ with CONDSTORE
+          const uid = this.qresync ? `UID ${u.uid} ` : "";
+          const ms = this.condstore ? ` MODSEQ (${u.modseq})` : "";
+          out += `* ${u.seq} FETCH (${uid}FLAGS (${u.flags.join(" ")})${ms})\r\n`;
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  // --- output --------------------------------------------------------------------------------
+
+  /** Writes with backpressure: resolves once the socket accepted the data (drain when needed). */
+  async write(data: string | Uint8Array): Promise<void> {
+    if (this.closed || this.socket.destroyed) return;
+    const ok = this.socket.write(data);
+    if (!ok && !this.closed) {
+      await new Promise<void>((resolve) => {
+        this.drainWaiters.push(resolve);
+        // the connection may die while waiting; close also resolves
+      });
+    }
+  }
+
+  /** STARTTLS (RFC 9051 §6.2.1): tagged OK is written, then TLS negotiated on the same socket. */
+  async startTls(tag: string): Promise<void> {
+    const tlsOpt = this.ctx.opts.tls;
+    if (!tlsOpt) throw bye("no TLS");
+    // RFC 9051 §6.2.1 / RFC 2595: pipelined data after STARTTLS must not be used (injection)
+    const plain = this.socket;
+    await this.write(`${tag} OK Begin TLS negotiation now\r\n`);
+    plain.removeAllListeners("data");
+    plain.removeAllListeners("drain");
+    plain.removeAllListeners("error");
+    plain.removeAllListeners("close");
+    this.reader = new CommandReader({
+      maxLineLength: this.ctx.opts.limits.maxLineLength,
+      maxLiteralSize: this.ctx.opts.limits.maxLiteralSizeUnauth,
+      maxCommandSize: this.ctx.opts.limits.maxLiteralSizeUnauth,
+    });
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: tlsOpt.context() });
+    this.socket = secure;
+    this.tls = true;
+    this.attach(secure);
+    secure.on("secure", () => this.socket.resume());
+  }
+
+  /** BYE then close (autologout, too many errors, shutdown) */
+  async byeAndClose(text: string): Promise<void> {
+    if (this.closed) return;
+    await this.write(`* BYE ${text}\r\n`);
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.socket.end();
+    this.destroy();
+    // give the FIN a moment; then hard-destroy
+    const s = this.socket;
+    setTimeout(() => s.destroy(), 2000).unref();
+  }
+
+  private destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.view?.release();
+    this.view = null;
+    const ws = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of ws) w();
+    const lw = this.lineWaiter;
+    this.lineWaiter = null;
+    lw?.();
+    if (!this.socket.writableEnded) this.socket.end();
+    this.ctx.sessionClosed(this);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/**
+ * RFC 9051 §7.5.1: EXPUNGE must not be sent while responding to FETCH, STORE or SEARCH (the UID
+ * forms are exempt, RFC 9051 §7.5.1 last paragraph / RFC 3501 §7.4.1).
+ */
+function expungeAllowed(cmd: Command): boolean {
+  switch (cmd.name) {
+    case "FETCH":
+    case "STORE":
+    case "SEARCH":
+    case "SORT":
+    case "THREAD":
+      return cmd.uid;
+    default:
+      return true;
+  }
+}
+
+export type { ImapError };

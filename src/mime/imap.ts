@@ -1,0 +1,235 @@
+/**
+ * IMAP serialisation of ENVELOPE (RFC 9051 §7.5.2, RFC 3501 §7.4.2) and BODY / BODYSTRUCTURE
+ * (RFC 9051 §7.5.2 body ABNF in §9). Output is bytes, ready to splice into a FETCH response.
+ */
+import type { Address, Envelope, MimePart, ParsedMessage } from "./types.ts";
+
+class Out {
+  private chunks: Buffer[] = [];
+  private pending = "";
+  ascii(s: string): void {
+    this.pending += s;
+  }
+  bytes(b: Buffer): void {
+    if (this.pending) {
+      this.chunks.push(Buffer.from(this.pending, "latin1"));
+      this.pending = "";
+    }
+    this.chunks.push(b);
+  }
+  done(): Buffer {
+    if (this.pending) this.chunks.push(Buffer.from(this.pending, "latin1"));
+    this.pending = "";
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+}
+
+/**
+ * string = quoted / literal (RFC 9051 §4.3). Quoted unless the text holds CR, LF or NUL, or — when
+ * the session has not enabled UTF-8 (RFC 9051 §6.3.1 / RFC 6855) — any 8-bit character.
+ */
+function writeString(out: Out, s: string, utf8: boolean): void {
+  let plain = true;
+  let needsLiteral = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0 || c === 10 || c === 13) {
+      needsLiteral = true;
+      break;
+    }
+    if (c >= 0x80) {
+      plain = false;
+      if (!utf8) {
+        needsLiteral = true;
+        break;
+      }
+    }
+  }
+  if (needsLiteral) {
+    const b = Buffer.from(s, "utf8");
+    out.ascii(`{${b.length}}\r\n`);
+    out.bytes(b);
+    return;
+  }
+  const q = '"' + s.replace(/[\\"]/g, (m) => "\\" + m) + '"';
+  if (plain) out.ascii(q);
+  else out.bytes(Buffer.from(q, "utf8"));
+}
+
+function writeNString(out: Out, s: string | null | undefined, utf8: boolean): void {
+  if (s === null || s === undefined) out.ascii("NIL");
+  else writeString(out, s, utf8);
+}
+
+// address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"
+function writeAddresses(out: Out, list: Address[] | null, utf8: boolean): void {
+  if (list === null || list.length === 0) {
+    out.ascii("NIL");
+    return;
+  }
+  out.ascii("(");
+  for (const a of list) {
+    out.ascii("(");
+    writeNString(out, a.name, utf8);
+    out.ascii(" NIL ");
+    writeNString(out, a.mailbox, utf8);
+    out.ascii(" ");
+    writeNString(out, a.host, utf8);
+    out.ascii(")");
+  }
+  out.ascii(")");
+}
+
+function writeEnvelope(out: Out, env: Envelope, utf8: boolean): void {
+  // RFC 9051 §7.5.2: absent/empty Sender and Reply-To are set to the From value.
+  const from = env.from;
+  const sender = env.sender && env.sender.length > 0 ? env.sender : from;
+  const replyTo = env.replyTo && env.replyTo.length > 0 ? env.replyTo : from;
+  out.ascii("(");
+  writeNString(out, env.date, utf8);
+  out.ascii(" ");
+  writeNString(out, env.subject, utf8);
+  for (const l of [from, sender, replyTo, env.to, env.cc, env.bcc]) {
+    out.ascii(" ");
+    writeAddresses(out, l, utf8);
+  }
+  out.ascii(" ");
+  writeNString(out, env.inReplyTo, utf8);
+  out.ascii(" ");
+  writeNString(out, env.messageId, utf8);
+  out.ascii(")");
+}
+
+export function envelopeImap(env: Envelope, utf8: boolean): Buffer {
+  const out = new Out();
+  writeEnvelope(out, env, utf8);
+  return out.done();
+}
+
+function isAsciiStr(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/**
+ * body-fld-param = "(" string SP string *(SP string SP string) ")" / nil. Names upper-case.
+ * Without UTF-8, a non-ASCII value (decoded from RFC 2231) is sent back in RFC 2231 form
+ * (NAME* "utf-8''%XX..") so the response stays 7-bit and the client can still decode it.
+ */
+function writeParams(out: Out, params: Array<[string, string]>, utf8: boolean): void {
+  if (params.length === 0) {
+    out.ascii("NIL");
+    return;
+  }
+  out.ascii("(");
+  let first = true;
+  for (const [k, v] of params) {
+    if (!first) out.ascii(" ");
+    first = false;
+    if (!utf8 && !isAsciiStr(v)) {
+      writeString(out, k.toUpperCase() + "*", utf8);
+      out.ascii(" ");
+      const enc = encodeURIComponent(v).replace(
+        /['()*!]/g,
+        (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
+      );
+      writeString(out, "utf-8''" + enc, utf8);
+    } else {
+      writeString(out, k.toUpperCase(), utf8);
+      out.ascii(" ");
+      writeString(out, v, utf8);
+    }
+  }
+  out.ascii(")");
+}
+
+function writeDisposition(out: Out, d: MimePart["disposition"], utf8: boolean): void {
+  if (!d) {
+    out.ascii("NIL");
+    return;
+  }
+  out.ascii("(");
+  writeString(out, d.type.toUpperCase(), utf8);
+  out.ascii(" ");
+  writeParams(out, d.params, utf8);
+  out.ascii(")");
+}
+
+function writeLanguage(out: Out, l: string[] | null, utf8: boolean): void {
+  if (!l || l.length === 0) {
+    out.ascii("NIL");
+    return;
+  }
+  out.ascii("(");
+  l.forEach((s, i) => {
+    if (i > 0) out.ascii(" ");
+    writeString(out, s, utf8);
+  });
+  out.ascii(")");
+}
+
+function writeBody(out: Out, p: MimePart, ext: boolean, utf8: boolean, depth: number): void {
+  out.ascii("(");
+  if (p.children && p.children.length > 0) {
+    // body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]
+    for (const c of p.children) writeBody(out, c, ext, utf8, depth + 1);
+    out.ascii(" ");
+    writeString(out, p.contentType.subtype.toUpperCase(), utf8);
+    if (ext) {
+      out.ascii(" ");
+      writeParams(out, p.contentType.params, utf8);
+      out.ascii(" ");
+      writeDisposition(out, p.disposition, utf8);
+      out.ascii(" ");
+      writeLanguage(out, p.language, utf8);
+      out.ascii(" ");
+      writeNString(out, p.location, utf8);
+    }
+    out.ascii(")");
+    return;
+  }
+  // body-type-1part: media type, body-fields
+  const type = p.children ? "TEXT" : p.contentType.type.toUpperCase();
+  const subtype = p.children ? "PLAIN" : p.contentType.subtype.toUpperCase();
+  writeString(out, type, utf8);
+  out.ascii(" ");
+  writeString(out, subtype, utf8);
+  out.ascii(" ");
+  writeParams(out, p.contentType.params, utf8);
+  out.ascii(" ");
+  writeNString(out, p.id, utf8);
+  out.ascii(" ");
+  writeNString(out, p.description, utf8);
+  out.ascii(" ");
+  writeString(out, p.encoding.toUpperCase(), utf8);
+  out.ascii(" " + p.size);
+  if (p.message && depth < 200) {
+    // body-type-msg: envelope SP body SP body-fld-lines
+    out.ascii(" ");
+    writeEnvelope(out, p.message.envelope, utf8);
+    out.ascii(" ");
+    writeBody(out, p.message.root, ext, utf8, depth + 1);
+    out.ascii(" " + p.lines);
+  } else if (type === "TEXT") {
+    out.ascii(" " + p.lines); // body-type-text: body-fld-lines
+  }
+  if (ext) {
+    // body-ext-1part = body-fld-md5 SP body-fld-dsp SP body-fld-lang SP body-fld-loc
+    out.ascii(" ");
+    writeNString(out, p.md5, utf8);
+    out.ascii(" ");
+    writeDisposition(out, p.disposition, utf8);
+    out.ascii(" ");
+    writeLanguage(out, p.language, utf8);
+    out.ascii(" ");
+    writeNString(out, p.location, utf8);
+  }
+  out.ascii(")");
+}
+
+/** BODY (extended=false) or BODYSTRUCTURE (extended=true) of a parsed message. */
+export function bodyStructureImap(p: ParsedMessage, extended: boolean, utf8: boolean): Buffer {
+  const out = new Out();
+  writeBody(out, p.root, extended, utf8, 0);
+  return out.done();
+}

@@ -1,0 +1,354 @@
+/**
+ * Composition root: config → store → auth → TLS → protocol servers → listeners.
+ *
+ * Implementation notes
+ * - `serve` with server.workers = 1 runs everything in one process (and still starts the change-feed
+ *   hub, so `postkontor deliver` and admin commands in other processes reach the sessions).
+ * - With workers = 0 (one per core) or > 1 the primary process runs the feed hub, generates the
+ *   self-signed certificate and runs migrations once, then forks the workers (node:cluster). Each
+ *   worker opens the store as a feed client, builds the protocol servers and listens; cluster shares
+ *   the ports. Workers report their bound addresses; the primary logs each one once
+ *   (`imap listening on 127.0.0.1:1143`), so port-0 listeners can be discovered from the log.
+ * - A crashed worker is replaced (bounded: too many crashes in a minute stop the server). A worker
+ *   that fails during startup (e.g. EADDRINUSE, bad certificate) stops the whole server with exit 1.
+ * - SIGTERM/SIGINT: stop listening, `closeAll("Server shutting down")`, close the store, exit 0;
+ *   workers still running after server.shutdown_timeout are killed.
+ * - Only src/server and src/cli construct the concrete store (DESIGN.md §2).
+ */
+import cluster, { type Worker } from "node:cluster";
+import { mkdirSync } from "node:fs";
+import type { Socket } from "node:net";
+import { availableParallelism } from "node:os";
+import { pino } from "pino";
+import { createAuthenticator } from "../auth/index.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { createImapServer, type ImapServer } from "../imap/server/index.ts";
+import { createTlsProvider, ensureSelfSignedCert, type Listener, startListener } from "../net/index.ts";
+import { startFeedHub } from "../store/index.ts";
+import type { Store } from "../store/types.ts";
+import { openConfiguredStore } from "./store.ts";
+
+export { openConfiguredStore } from "./store.ts";
+
+export type Logger = pino.Logger;
+
+export function createLogger(config: Pick<ResolvedConfig, "log">, bindings: object = {}): Logger {
+  // JSON lines on stdout (fd 1), synchronous so lines are not lost on exit.
+  return pino(
+    { level: config.log.level, base: { pid: process.pid, ...bindings } },
+    pino.destination({ sync: true }),
+  );
+}
+
+export interface BoundAddress {
+  protocol: string;
+  address: string;
+  tls: boolean;
+}
+
+export interface RunningServices {
+  store: Store;
+  imap: ImapServer | null;
+  listeners: Listener[];
+  addresses: BoundAddress[];
+  /** graceful: stop listening, close sessions, close the store */
+  close(reason?: string): Promise<void>;
+}
+
+/** Builds and starts everything a serving process needs (a worker, or the single process). */
+export async function startServices(config: ResolvedConfig, logger: Logger): Promise<RunningServices> {
+  const store = await openConfiguredStore(config);
+  const listeners: Listener[] = [];
+  let imap: ImapServer | null = null;
+  try {
+    const auth = createAuthenticator(store, {
+      cacheTtlMs: config.auth.cache_ttl,
+      cacheMaxEntries: config.auth.cache_max_entries,
+      failureDelayMs: config.auth.failure_delay,
+      maxFailuresPerIp: config.auth.max_failures_per_ip,
+      maxFailuresPerUser: config.auth.max_failures_per_user,
+      failureWindowMs: config.auth.failure_window,
+      lockoutMs: config.auth.lockout,
+      logger,
+    });
+    const tls = await createTlsProvider(config, config.data_dir, { logger });
+    if (config.imap.enabled) {
+      const l = config.imap.limits;
+      const server = createImapServer({
+        store,
+        auth,
+        tls,
+        logger: logger.child({ protocol: "imap" }),
+        hostname: config.hostname,
+        limits: {
+          maxLineLength: l.max_line_length,
+          maxLiteralSize: l.max_literal_size,
+          maxLiteralSizeUnauth: l.max_literal_size_unauth,
+          maxBadCommands: l.max_bad_commands,
+          idleTimeoutMs: l.idle_timeout,
+          unauthTimeoutMs: l.unauth_timeout,
+          maxConnectionsPerUser: l.max_connections_per_user,
+          maxConnectionsPerIp: l.max_connections_per_ip,
+        },
+        allowPlaintextAuth: config.imap.allow_plaintext_auth,
+      });
+      imap = server;
+      for (const address of config.imap.listen) {
+        listeners.push(
+          await startListener({
+            address,
+            tls: null,
+            logger,
+            onConnection: (s) => server.handleConnection(s as Socket, { implicitTls: false }),
+          }),
+        );
+      }
+      for (const address of config.imap.listen_tls) {
+        listeners.push(
+          await startListener({
+            address,
+            tls,
+            logger,
+            onConnection: (s) => server.handleConnection(s, { implicitTls: true }),
+          }),
+        );
+      }
+    }
+    // [pop3] and [smtp]: reserved; their listeners start once those servers exist.
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await store.close();
+    throw e;
+  }
+  const addresses = listeners.map((l) => ({
+    protocol: l.implicitTls ? "imaps" : "imap",
+    address: l.bound,
+    tls: l.implicitTls,
+  }));
+  let closing: Promise<void> | null = null;
+  return {
+    store,
+    imap,
+    listeners,
+    addresses,
+    close(reason = "Server shutting down") {
+      closing ??= (async () => {
+        await Promise.all(listeners.map((l) => l.close()));
+        if (imap) await imap.closeAll(reason);
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Work the primary does once before any worker starts: directories, migrations, certificate. */
+async function prepare(config: ResolvedConfig, logger: Logger): Promise<void> {
+  mkdirSync(config.data_dir, { recursive: true });
+  if (!config.tls.cert && !config.tls.key) {
+    const r = await ensureSelfSignedCert(config.paths.tlsDir, config.hostname);
+    if (r.generated) logger.info({ certPath: r.certPath }, "generated a self-signed TLS certificate");
+  }
+  const store = await openConfiguredStore(config, false); // runs migrations once
+  await store.close();
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => resolve("timeout"), ms);
+    t.unref();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+type WorkerMessage =
+  | { type: "listening"; addresses: BoundAddress[] }
+  | { type: "fatal"; error: string }
+  | { type: "shutdown" };
+
+/** Number of worker processes for the config: 0 = one per core. */
+export function workerCount(config: ResolvedConfig): number {
+  return config.server.workers === 0 ? availableParallelism() : config.server.workers;
+}
+
+/**
+ * `postkontor serve`. Resolves when the server has stopped; the caller exits with the returned code.
+ * In a cluster worker it runs the worker part (cluster re-runs the same command line).
+ */
+export async function serve(config: ResolvedConfig): Promise<number> {
+  if (cluster.isWorker) return runWorker(config);
+  const logger = createLogger(config);
+  const n = workerCount(config);
+  if (n <= 1) return runSingle(config, logger);
+  return runPrimary(config, logger, n);
+}
+
+function logAddresses(logger: Logger, addresses: BoundAddress[], seen: Set<string>): void {
+  for (const a of addresses) {
+    const key = `${a.protocol} ${a.address}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    logger.info(
+      { protocol: a.protocol, address: a.address, tls: a.tls },
+      `${a.protocol} listening on ${a.address}`,
+    );
+  }
+}
+
+function onShutdownSignal(handler: (signal: string) => void): void {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => handler(sig));
+}
+
+async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number> {
+  await prepare(config, logger);
+  const hub = await startFeedHub(config.paths.feedSocket);
+  let services: RunningServices;
+  try {
+    services = await startServices(config, logger);
+  } catch (e) {
+    await hub.close();
+    throw e;
+  }
+  logAddresses(logger, services.addresses, new Set());
+  logger.info({ workers: 1, dataDir: config.data_dir }, "postkontor started");
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    onShutdownSignal(async (signal) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      const r = await withTimeout(services.close(), config.server.shutdown_timeout).catch((e) => {
+        logger.error({ err: String(e) }, "error during shutdown");
+        return "error" as const;
+      });
+      await hub.close();
+      logger.info({}, "stopped");
+      resolve(r === "timeout" || r === "error" ? 1 : 0);
+    });
+  });
+}
+
+async function runWorker(config: ResolvedConfig): Promise<number> {
+  const logger = createLogger(config, { worker: cluster.worker?.id });
+  const send = (m: WorkerMessage) => process.send?.(m);
+  let services: RunningServices;
+  try {
+    services = await startServices(config, logger);
+  } catch (e) {
+    logger.error({ err: String(e) }, "worker failed to start");
+    send({ type: "fatal", error: e instanceof Error ? e.message : String(e) });
+    return 1;
+  }
+  for (const a of services.addresses) logger.debug({ address: a.address }, `${a.protocol} listening`);
+  send({ type: "listening", addresses: services.addresses });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
+      const r = await withTimeout(services.close(), config.server.shutdown_timeout).catch(
+        () => "error" as const,
+      );
+      resolve(r === "timeout" || r === "error" ? 1 : 0);
+    };
+    process.on("message", (m: WorkerMessage) => {
+      if (m && m.type === "shutdown") void stop();
+    });
+    // Ctrl-C reaches every process of the group; the primary coordinates, workers just close.
+    onShutdownSignal(() => void stop());
+    // primary gone (crashed): do not linger as an orphan
+    process.on("disconnect", () => void stop());
+  });
+}
+
+const MAX_CRASHES_PER_MINUTE = 10;
+
+async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Promise<number> {
+  await prepare(config, logger);
+  const hub = await startFeedHub(config.paths.feedSocket);
+  const seen = new Set<string>();
+  const crashes: number[] = [];
+  let stopping = false;
+  let startedCount = 0;
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  const ready = new Set<number>();
+
+  const shutdown = async (code: number, why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason: why }, "shutting down");
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const exits = workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.isDead()) return resolve();
+          w.once("exit", () => resolve());
+          try {
+            w.send({ type: "shutdown" } satisfies WorkerMessage);
+          } catch {
+            w.process.kill("SIGTERM");
+          }
+        }),
+    );
+    const r = await withTimeout(Promise.all(exits), config.server.shutdown_timeout + 2000);
+    if (r === "timeout") {
+      for (const w of workers) if (!w.isDead()) w.process.kill("SIGKILL");
+      code = code || 1;
+    }
+    await hub.close();
+    logger.info({}, "stopped");
+    resolveDone(code);
+  };
+
+  const fork = () => {
+    const w = cluster.fork();
+    w.on("message", (m: WorkerMessage) => {
+      if (m.type === "listening") {
+        ready.add(w.id);
+        logger.info({ worker: w.id, workerPid: w.process.pid }, "worker ready");
+        logAddresses(logger, m.addresses, seen);
+        if (++startedCount === n) logger.info({ workers: n, dataDir: config.data_dir }, "postkontor started");
+      } else if (m.type === "fatal") {
+        logger.error({ worker: w.id, err: m.error }, "worker failed to start; stopping");
+        void shutdown(1, "worker failed to start");
+      }
+    });
+  };
+
+  cluster.on("exit", (w, code, signal) => {
+    if (stopping) return;
+    const wasReady = ready.delete(w.id);
+    logger.error({ worker: w.id, code, signal }, "worker exited unexpectedly");
+    if (!wasReady) {
+      // died before listening (a "fatal" message may already have started the shutdown)
+      void shutdown(1, "worker died during startup");
+      return;
+    }
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes.length && now - crashes[0]! > 60_000) crashes.shift();
+    if (crashes.length > MAX_CRASHES_PER_MINUTE) {
+      void shutdown(1, "workers keep crashing");
+      return;
+    }
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, 200).unref();
+  });
+
+  onShutdownSignal((signal) => void shutdown(0, signal));
+  for (let i = 0; i < n; i++) fork();
+  return done;
+}

@@ -1,0 +1,13 @@
+/** Builds the concrete store from the config (only src/server and src/cli do this, DESIGN.md §2). */
+import type { ResolvedConfig } from "../config/index.ts";
+import { openStore } from "../store/index.ts";
+import type { Store } from "../store/types.ts";
+
+/** Opens the store; withFeed = false opens it without the cross-process change feed. */
+export function openConfiguredStore(config: ResolvedConfig, withFeed = true): Promise<Store> {
+  return openStore({
+    dataDir: config.data_dir,
+    maxMessageSize: config.store.max_message_size,
+    feedSocketPath: withFeed ? config.paths.feedSocket : null,
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * Content-addressed blob files: <root>/ab/cd/<sha256 hex>. Written to a temp file in the same
+ * directory, fsynced, renamed into place and the directory fsynced, so a blob is durable before
+ * the SQL transaction that references it commits (DESIGN.md §3: never referenced-but-missing).
+ * Identical content is stored once: if the file already exists it is reused.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export class FsBlobStore {
+  readonly root: string;
+  /** directories already created and fsynced in this process */
+  readonly #dirs = new Set<string>();
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  dirOf(id: string): string {
+    return join(this.root, id.slice(0, 2), id.slice(2, 4));
+  }
+
+  pathOf(id: string): string {
+    if (!HEX64.test(id)) throw new Error(`invalid blob id ${JSON.stringify(id)}`);
+    return join(this.dirOf(id), id);
+  }
+
+  /** Stores the bytes (if not present yet) durably; resolves with the blob id. */
+  async put(data: Uint8Array, id: string = sha256Hex(data)): Promise<string> {
+    const path = this.pathOf(id);
+    if (existsSync(path)) return id;
+    await this.write(id, data);
+    return id;
+  }
+
+  /** Always (re)writes the file: used when a blob must be present and a GC may have raced. */
+  async write(id: string, data: Uint8Array): Promise<void> {
+    const dir = this.dirOf(id);
+    await this.#ensureDir(dir);
+    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+    const fh = await open(tmp, "wx", 0o640);
+    try {
+      let off = 0;
+      // bounded: each write makes progress or throws
+      while (off < data.byteLength) {
+        const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
+        off += bytesWritten;
+      }
+      await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await fh.close();
+    await rename(tmp, this.pathOf(id));
+    await fsyncDir(dir);
+  }
+
+  async read(id: string): Promise<Buffer> {
+    return readFile(this.pathOf(id));
+  }
+
+  exists(id: string): boolean {
+    return existsSync(this.pathOf(id));
+  }
+
+  async size(id: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(id))).size;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Synchronous unlink, so the caller can do it while holding the database write lock. */
+  deleteSync(id: string): void {
+    try {
+      unlinkSync(this.pathOf(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+
+  async #ensureDir(dir: string): Promise<void> {
+    if (this.#dirs.has(dir)) return;
+    const created = await mkdir(dir, { recursive: true, mode: 0o750 });
+    if (created !== undefined) {
+      // fsync the new directories' parents so the directory entries themselves are durable
+      await fsyncDir(join(dir, ".."));
+      await fsyncDir(join(dir, "..", ".."));
+    }
+    this.#dirs.add(dir);
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Synchronous durable write, used only inside a write transaction when a blob file turned out to
+ * be missing (a concurrent GC removed it between our put() and our commit).
+ */
+export function writeBlobSync(store: FsBlobStore, id: string, data: Uint8Array): void {
+  const dir = store.dirOf(id);
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const fd = openSync(tmp, "wx", 0o640);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, store.pathOf(id));
+  const dfd = openSync(dir, "r");
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The mail store (DESIGN.md §3) — the only storage API protocol code imports.
+ *
+ * Implementation notes:
+ * - Metadata in SQLite through kysely (SqliteDialect over better-sqlite3; WAL, synchronous=FULL,
+ *   busy_timeout, foreign keys); schema by versioned migrations (sql/migrations.ts) applied at open.
+ *   Hot queries (listMessages, changesSince, getMessages, storeFlags) are prepared statements with
+ *   portable SQL, run while holding kysely's connection mutex.
+ * - Every write is one BEGIN IMMEDIATE transaction and takes one fresh modseq from the account's
+ *   counter (RFC 7162 §3.1.1); mailbox HIGHESTMODSEQ, message rows and the expunge log share it.
+ * - UIDVALIDITY is seconds-based and strictly increasing per account, so a re-created name never
+ *   reuses one (RFC 9051 §2.3.1.1). UIDs come from mailbox.uidnext and are never reused.
+ * - Raw messages are content-addressed blobs (blob/fs.ts) written and fsynced before the
+ *   transaction that references them; per-recipient delivery headers are separate rows,
+ *   prefixed on read. Unreferenced blobs are collected after commit under the write lock.
+ * - The parsed MIME structure (src/mime) and the FTS5 trigram text index are computed once per
+ *   blob at append; copies share them.
+ * - Quota usage counters change in the same transaction as the messages they count.
+ * - After each commit a Beacon goes out on the change feed (feed.ts): synchronously to local
+ *   subscribers, and through the Unix-socket hub to other processes.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type Database from "better-sqlite3";
+import { FsBlobStore } from "./blob/fs.ts";
+import { Feed } from "./feed.ts";
+import type { MimeFns } from "./mime-fns.ts";
+import { registerSearchFunctions } from "./search/fts.ts";
+import { openSqlite } from "./sql/sqlite.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
+import type { Store } from "./types.ts";
+
+export { Feed, startFeedHub } from "./feed.ts";
+export type * from "./types.ts";
+export { StoreError } from "./types.ts";
+
+export interface StoreOptions {
+  dataDir: string;
+  /** octets, delivery-header prefix included; default 50 MiB */
+  maxMessageSize?: number;
+  /** default <dataDir>/run/feed.sock; null = no cross-process feed */
+  feedSocketPath?: string | null;
+  /** SQLite busy timeout in ms (several processes share the database); default 15 s */
+  busyTimeoutMs?: number;
+  /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
+  mime?: MimeFns;
+  /** @internal tests: called with the raw SQLite connection after migrations */
+  sqliteHook?: (db: Database.Database) => void;
+}
+
+export function defaultFeedSocketPath(dataDir: string): string {
+  return join(dataDir, "run", "feed.sock");
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const mime: MimeFns = opts.mime ?? (await import("../mime/index.ts"));
+  const h = openSqlite(join(opts.dataDir, "store.sqlite"), { busyTimeoutMs: opts.busyTimeoutMs });
+  registerSearchFunctions(h.raw);
+  opts.sqliteHook?.(h.raw);
+  const feed = new Feed(
+    opts.feedSocketPath === null ? null : (opts.feedSocketPath ?? defaultFeedSocketPath(opts.dataDir)),
+  );
+  await feed.ready();
+  return new SqlStore(
+    h,
+    new FsBlobStore(join(opts.dataDir, "blobs")),
+    mime,
+    feed,
+    opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * Text search on SQLite FTS5 (trigram tokenizer, case-insensitive): IMAP SEARCH TEXT / BODY /
+ * HEADER (RFC 9051 §6.4.4: substring, case-insensitive) and JMAP text filters.
+ * The index is keyed by blob id, so copies of a message share one entry; every query is
+ * restricted to the uids of one mailbox.
+ * - needles of 3+ characters: trigram MATCH on a quoted phrase (exact substring);
+ * - shorter needles (no trigram to look up): scan of the mailbox's indexed text with a
+ *   case-insensitive contains function;
+ * - HEADER name value: candidates from the headers column, then each candidate's "name: value"
+ *   lines are checked so that the match lies in that header's value.
+ */
+import type Database from "better-sqlite3";
+import type { TextQuery } from "../types.ts";
+
+export function registerSearchFunctions(db: Database.Database): void {
+  db.function("pk_icontains", { deterministic: true }, (hay: unknown, needle: unknown) => {
+    if (typeof hay !== "string" || typeof needle !== "string") return 0;
+    return hay.toLowerCase().includes(needle.toLowerCase()) ? 1 : 0;
+  });
+}
+
+/** FTS5 string literal: double quotes inside are doubled (FTS5 query syntax, "strings"). */
+export function ftsPhrase(value: string): string {
+  return `"${value.replaceAll('"', '""')}"`;
+}
+
+export function charLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+type Stmt = (text: string) => Database.Statement;
+
+function uidsOf(rows: unknown[][]): number[] {
+  return rows.map((r) => Number(r[0]));
+}
+
+export function headerLineMatches(headers: string, name: string, value: string): boolean {
+  const want = name.toLowerCase();
+  const v = value.toLowerCase();
+  for (const line of headers.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    if (line.slice(0, colon).trim().toLowerCase() !== want) continue;
+    if (line.slice(colon + 1).toLowerCase().includes(v)) return true;
+  }
+  return false;
+}
+
+export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[] {
+  const value = q.value;
+  const long = charLength(value) >= 3;
+  if (q.field === "header") {
+    const name = (q.header ?? "").toLowerCase();
+    if (name.length === 0) return [];
+    const rows = long
+      ? (stmt(
+          `SELECT m.uid, f.headers FROM message m JOIN fts f ON f.rowid = m.blob_id
+           WHERE m.mailbox_id = ? AND fts MATCH ? ORDER BY m.uid`,
+        )
+          .raw()
+          .all(mailboxId, `{headers} : ${ftsPhrase(value)}`) as unknown[][])
+      : (stmt(
+          `SELECT m.uid, f.headers FROM message m JOIN fts f ON f.rowid = m.blob_id
+           WHERE m.mailbox_id = ? ORDER BY m.uid`,
+        )
+          .raw()
+          .all(mailboxId) as unknown[][]);
+    return rows.filter((r) => headerLineMatches(String(r[1] ?? ""), name, value)).map((r) => Number(r[0]));
+  }
+  if (value.length === 0) {
+    return uidsOf(
+      stmt("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid").raw().all(mailboxId) as unknown[][],
+    );
+  }
+  if (long) {
+    const match = q.field === "body" ? `{body} : ${ftsPhrase(value)}` : ftsPhrase(value);
+    return uidsOf(
+      stmt(
+        `SELECT m.uid FROM message m JOIN fts f ON f.rowid = m.blob_id
+         WHERE m.mailbox_id = ? AND fts MATCH ? ORDER BY m.uid`,
+      )
+        .raw()
+        .all(mailboxId, match) as unknown[][],
+    );
+  }
+  const cond = q.field === "body" ? "pk_icontains(f.body, ?)" : "(pk_icontains(f.headers, ?) OR pk_icontains(f.body, ?))";
+  const args = q.field === "body" ? [value] : [value, value];
+  return uidsOf(
+    stmt(
+      `SELECT m.uid FROM message m JOIN fts f ON f.rowid = m.blob_id
+       WHERE m.mailbox_id = ? AND ${cond} ORDER BY m.uid`,
+    )
+      .raw()
+      .all(mailboxId, ...args) as unknown[][],
+  );
+}

@@ -1,0 +1,140 @@
+/**
+ * Versioned schema migrations. Each migration is a list of statements per dialect; they run in
+ * order, once, inside one write transaction at open (BEGIN IMMEDIATE on SQLite), and each applied
+ * version is recorded in schema_migrations. Concurrent openers (server workers, the CLI)
+ * serialize on the write lock; the loser finds the versions applied and does nothing.
+ * Never edit a released migration: add a new one.
+ */
+import type BetterSqlite3 from "better-sqlite3";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial",
+    // AUTOINCREMENT: ids of deleted domains/accounts/mailboxes are never reused, so a session or
+    // beacon holding an old mailbox id can never address a newer mailbox
+    sqlite: [
+      `CREATE TABLE domain (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      )`,
+      `CREATE TABLE account (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain_id INTEGER NOT NULL REFERENCES domain(id) ON DELETE CASCADE,
+        address TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        quota_bytes INTEGER NOT NULL DEFAULT 0,
+        quota_messages INTEGER NOT NULL DEFAULT 0,
+        used_bytes INTEGER NOT NULL DEFAULT 0,
+        used_messages INTEGER NOT NULL DEFAULT 0,
+        settings TEXT NOT NULL DEFAULT '{}',
+        credentials_version INTEGER NOT NULL DEFAULT 1,
+        modseq INTEGER NOT NULL DEFAULT 1,
+        last_uidvalidity INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      )`,
+      `CREATE INDEX account_domain ON account(domain_id)`,
+      `CREATE TABLE mailbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uidnext INTEGER NOT NULL DEFAULT 1,
+        highestmodseq INTEGER NOT NULL,
+        special_use TEXT,
+        created_at INTEGER NOT NULL,
+        UNIQUE (account_id, name)
+      )`,
+      `CREATE TABLE subscription (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        PRIMARY KEY (account_id, name)
+      )`,
+      `CREATE TABLE blob (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        parsed TEXT,
+        parsed_version INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      )`,
+      `CREATE TABLE delivery_prefix (
+        id INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+      )`,
+      `CREATE TABLE message (
+        mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+        uid INTEGER NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        email_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        blob_id INTEGER NOT NULL REFERENCES blob(id),
+        prefix_id INTEGER REFERENCES delivery_prefix(id),
+        size INTEGER NOT NULL,
+        internal_date INTEGER NOT NULL,
+        save_date INTEGER NOT NULL,
+        flags TEXT NOT NULL DEFAULT '',
+        flag_bits INTEGER NOT NULL DEFAULT 0,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX message_modseq ON message(mailbox_id, modseq)`,
+      `CREATE INDEX message_blob ON message(blob_id)`,
+      `CREATE INDEX message_prefix ON message(prefix_id) WHERE prefix_id IS NOT NULL`,
+      `CREATE INDEX message_email ON message(account_id, email_id)`,
+      `CREATE INDEX message_thread ON message(account_id, thread_id)`,
+      `CREATE TABLE expunged (
+        mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+        uid INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq)`,
+      `CREATE TABLE thread_ref (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        msgid TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        PRIMARY KEY (account_id, msgid)
+      ) WITHOUT ROWID`,
+      // Full-text index keyed by blob.id (copies share it). trigram = substring MATCH;
+      // case_sensitive 0 folds case (Unicode-aware), diacritics are kept.
+      `CREATE VIRTUAL TABLE fts USING fts5(headers, body, tokenize = 'trigram case_sensitive 0')`,
+    ],
+  },
+];
+
+/** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */
+export function migrateSqlite(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const applied: number[] = [];
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    const done = new Set(
+      (db.prepare("SELECT version FROM schema_migrations").raw().all() as unknown[][]).map((r) => Number(r[0])),
+    );
+    const sorted = [...migrations].sort((a, b) => a.version - b.version);
+    const insert = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    for (const m of sorted) {
+      if (done.has(m.version)) continue;
+      for (const stmt of m.sqlite) db.exec(stmt);
+      insert.run(m.version, m.name, Date.now());
+      applied.push(m.version);
+    }
+    db.exec("COMMIT");
+  } catch (err) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+  return applied;
+}

@@ -1,0 +1,74 @@
+/**
+ * SQLite backend plumbing: one better-sqlite3 connection per Store, wrapped by kysely's
+ * SqliteDialect. kysely's driver serializes use of the single connection with a mutex; every
+ * database access here goes through that mutex (withConnection / transaction), so directly
+ * prepared hot statements never interleave with another caller's open transaction.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { Kysely, SqliteDialect, sql } from "kysely";
+import { migrateSqlite } from "./migrations.ts";
+import type { DB } from "./schema.ts";
+
+export interface SqliteHandle {
+  raw: Database.Database;
+  k: Kysely<DB>;
+  /** prepared-statement cache for hot queries (portable SQL) */
+  stmt(text: string, safeIntegers?: boolean): Database.Statement;
+  /** runs fn while holding the connection (no other transaction open in this process) */
+  withConnection<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T>;
+  /** BEGIN IMMEDIATE … COMMIT (rolls back if fn throws) */
+  transaction<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}): SqliteHandle {
+  mkdirSync(dirname(path), { recursive: true });
+  const raw = new Database(path, { timeout: opts.busyTimeoutMs ?? 15_000 });
+  // WAL: readers never block the writer; synchronous=FULL: a commit is durable before we
+  // acknowledge (DESIGN.md §3). journal_mode needs the busy handler when several processes open at once.
+  raw.pragma("journal_mode = WAL");
+  raw.pragma("synchronous = FULL");
+  raw.pragma("foreign_keys = ON");
+  raw.pragma("temp_store = MEMORY");
+  raw.pragma("cache_size = -32000");
+  migrateSqlite(raw);
+
+  const k = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  const cache = new Map<string, Database.Statement>();
+  const stmt = (text: string, safeIntegers = false) => {
+    const key = (safeIntegers ? "S:" : "N:") + text;
+    let s = cache.get(key);
+    if (!s) {
+      s = raw.prepare(text);
+      if (safeIntegers) s.safeIntegers(true);
+      cache.set(key, s);
+    }
+    return s;
+  };
+  const withConnection = <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> =>
+    k.connection().execute(async (c) => fn(c));
+  const transaction = <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> =>
+    k.connection().execute(async (c) => {
+      await sql`BEGIN IMMEDIATE`.execute(c);
+      try {
+        const r = await fn(c);
+        await sql`COMMIT`.execute(c);
+        return r;
+      } catch (err) {
+        if (raw.inTransaction) raw.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  return {
+    raw,
+    k,
+    stmt,
+    withConnection,
+    transaction,
+    close: async () => {
+      await k.destroy();
+    },
+  };
+}

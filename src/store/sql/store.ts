@@ -1,0 +1,1267 @@
+/**
+ * The Store implementation on SQL (SQLite now; the queries are kept portable for PostgreSQL).
+ *
+ * Concurrency: every write is one BEGIN IMMEDIATE transaction (cross-process write lock); the
+ * account's modseq counter is bumped once per transaction and that value stamps every row the
+ * transaction changes (messages, expunge log, mailbox HIGHESTMODSEQ). Blob files are written and
+ * fsynced before the transaction that references them; after commit the change feed gets a
+ * beacon per touched mailbox and unreferenced blobs are garbage-collected.
+ */
+import { randomBytes } from "node:crypto";
+import type Database from "better-sqlite3";
+import { type Kysely, sql } from "kysely";
+import type { ParsedMessage } from "../../mime/types.ts";
+import { type FsBlobStore, sha256Hex, writeBlobSync } from "../blob/fs.ts";
+import type { Feed } from "../feed.ts";
+import { applyFlagOp, flagBits, flagText, normalizeFlags, parseFlagText, sameFlags } from "../flags.ts";
+import type { MimeFns } from "../mime-fns.ts";
+import { DELIM, normalizeAddress, normalizeDomain, normalizeMailboxName, parentNames } from "../names.ts";
+import { searchFts } from "../search/fts.ts";
+import {
+  type Account,
+  type AccountSettings,
+  type AppendInput,
+  type AppendResult,
+  type Beacon,
+  type ChangesSince,
+  type CopyResult,
+  type Domain,
+  type FlagOp,
+  type Id,
+  type Mailbox,
+  type MailboxCounts,
+  type MessageFlagsRow,
+  type MessageMeta,
+  type SpecialUse,
+  type Store,
+  StoreError,
+  type StoreFlagsResult,
+  type TextQuery,
+} from "../types.ts";
+import type { DB } from "./schema.ts";
+import type { SqliteHandle } from "./sqlite.ts";
+
+export const DEFAULT_MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
+
+const DEFAULT_FOLDERS: Array<[string, SpecialUse | null]> = [
+  ["INBOX", null],
+  ["Drafts", "\\Drafts"],
+  ["Sent", "\\Sent"],
+  ["Trash", "\\Trash"],
+  ["Junk", "\\Junk"],
+  ["Archive", "\\Archive"],
+];
+
+const SPECIAL_USES = new Set<string>(["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"]);
+
+const DEFAULT_SETTINGS: AccountSettings = {
+  imapEnabled: true,
+  pop3Enabled: true,
+  pop3Delete: "delete",
+  pop3Scope: "all",
+  pop3EnabledAt: null,
+};
+
+/** uid lists up to this size are looked up one by one; larger ones by one range scan */
+const POINT_LOOKUP_MAX = 64;
+const PARSED_CACHE_MAX = 2000;
+
+interface TxCtx {
+  k: Kysely<DB>;
+  modseqs: Map<number, bigint>;
+  beacons: Map<string, Beacon>;
+  gcBlobs: Set<number>;
+}
+
+interface MailboxRowRaw {
+  id: number;
+  account_id: number;
+  name: string;
+  uidvalidity: number;
+  uidnext: number;
+  special_use: string | null;
+  hms: string;
+  sub: number | boolean;
+}
+
+interface AccountRowRaw {
+  id: number;
+  domain_id: number;
+  address: string;
+  password_hash: string;
+  quota_bytes: number;
+  quota_messages: number;
+  used_bytes: number;
+  used_messages: number;
+  settings: string;
+  credentials_version: number;
+  created_at: number;
+}
+
+function toMailbox(r: MailboxRowRaw): Mailbox {
+  return {
+    id: Number(r.id),
+    accountId: Number(r.account_id),
+    name: r.name,
+    uidValidity: Number(r.uidvalidity),
+    uidNext: Number(r.uidnext),
+    highestModseq: BigInt(r.hms),
+    specialUse: (r.special_use as SpecialUse | null) ?? null,
+    subscribed: Boolean(Number(r.sub)),
+  };
+}
+
+function parseSettings(text: string): AccountSettings {
+  let v: Record<string, unknown> = {};
+  try {
+    v = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // corrupt settings fall back to defaults
+  }
+  const s: AccountSettings = { ...DEFAULT_SETTINGS };
+  if (typeof v.imapEnabled === "boolean") s.imapEnabled = v.imapEnabled;
+  if (typeof v.pop3Enabled === "boolean") s.pop3Enabled = v.pop3Enabled;
+  if (v.pop3Delete === "delete" || v.pop3Delete === "trash" || v.pop3Delete === "keep-read") s.pop3Delete = v.pop3Delete;
+  if (v.pop3Scope === "all" || v.pop3Scope === "since-enabled") s.pop3Scope = v.pop3Scope;
+  if (typeof v.pop3EnabledAt === "number") s.pop3EnabledAt = new Date(v.pop3EnabledAt);
+  return s;
+}
+
+function settingsText(s: AccountSettings): string {
+  return JSON.stringify({ ...s, pop3EnabledAt: s.pop3EnabledAt ? s.pop3EnabledAt.getTime() : null });
+}
+
+function toAccount(r: AccountRowRaw): Account {
+  return {
+    id: Number(r.id),
+    domainId: Number(r.domain_id),
+    address: r.address,
+    passwordHash: r.password_hash,
+    quotaBytes: Number(r.quota_bytes),
+    quotaMessages: Number(r.quota_messages),
+    usedBytes: Number(r.used_bytes),
+    usedMessages: Number(r.used_messages),
+    settings: parseSettings(r.settings),
+    createdAt: new Date(Number(r.created_at)),
+    credentialsVersion: Number(r.credentials_version),
+  };
+}
+
+function newId(prefix: string): string {
+  return prefix + randomBytes(9).toString("base64url");
+}
+
+const MSGID_RE = /<[^<>\s]{1,250}>/g;
+function msgIds(text: string | null | undefined): string[] {
+  if (!text) return [];
+  return text.match(MSGID_RE) ?? [];
+}
+
+function uniqueSorted(uids: readonly number[]): number[] {
+  const out = [...new Set(uids.filter((u) => Number.isSafeInteger(u) && u > 0))];
+  out.sort((a, b) => a - b);
+  return out;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "23505";
+}
+
+interface PreparedAppend {
+  raw: Uint8Array;
+  prefix: Uint8Array | null;
+  size: number;
+  sha: string;
+  parsed: ParsedMessage;
+  text: { headers: string; body: string } | null;
+  flags: string[];
+  internalDate: number;
+}
+
+interface MsgRow {
+  uid: number;
+  size: number;
+  blobId: number;
+  prefixId: number | null;
+}
+
+export class SqlStore implements Store {
+  readonly feed: Feed;
+  readonly #h: SqliteHandle;
+  readonly #blobs: FsBlobStore;
+  readonly #mime: MimeFns;
+  readonly #maxSize: number;
+  readonly #parsedCache = new Map<string, ParsedMessage>();
+  #parserVersion: number | null = null;
+
+  constructor(h: SqliteHandle, blobs: FsBlobStore, mime: MimeFns, feed: Feed, maxMessageSize: number) {
+    this.#h = h;
+    this.#blobs = blobs;
+    this.#mime = mime;
+    this.feed = feed;
+    this.#maxSize = maxMessageSize;
+  }
+
+  // --- plumbing ---------------------------------------------------------------------------
+
+  #stmt(text: string, safe = false): Database.Statement {
+    return this.#h.stmt(text, safe);
+  }
+
+  #all(text: string, safe: boolean, ...args: unknown[]): unknown[][] {
+    return this.#stmt(text, safe).raw(true).all(...args) as unknown[][];
+  }
+
+  #get<T>(text: string, ...args: unknown[]): T | undefined {
+    return this.#stmt(text).raw(false).get(...args) as T | undefined;
+  }
+
+  #run(text: string, ...args: unknown[]): Database.RunResult {
+    return this.#stmt(text).run(...args);
+  }
+
+  #read<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> {
+    return this.#h.withConnection(fn);
+  }
+
+  async #tx<T>(fn: (t: TxCtx) => Promise<T> | T): Promise<T> {
+    const ctx: TxCtx = { k: this.#h.k, modseqs: new Map(), beacons: new Map(), gcBlobs: new Set() };
+    const result = await this.#h.transaction((k) => {
+      ctx.k = k;
+      return fn(ctx);
+    });
+    // published only after COMMIT returned: a listener that pulls sees the change
+    for (const b of ctx.beacons.values()) this.feed.publish(b);
+    if (ctx.gcBlobs.size > 0) {
+      try {
+        await this.#gc([...ctx.gcBlobs]);
+      } catch {
+        // an unreferenced blob left behind is only wasted space; a later GC retries
+      }
+    }
+    return result;
+  }
+
+  /** The account's next modseq, taken once per transaction (RFC 7162 §3.1.1: strictly increasing). */
+  #modseq(ctx: TxCtx, accountId: number): bigint {
+    let m = ctx.modseqs.get(accountId);
+    if (m === undefined) {
+      const row = this.#stmt("UPDATE account SET modseq = modseq + 1 WHERE id = ? RETURNING modseq", true)
+        .raw(true)
+        .get(accountId) as [bigint] | undefined;
+      if (!row) throw new StoreError("NONEXISTENT", "no such account");
+      m = row[0];
+      ctx.modseqs.set(accountId, m);
+    }
+    return m;
+  }
+
+  #beacon(ctx: TxCtx, accountId: number, mailboxId: number | null, modseq: bigint): void {
+    ctx.beacons.set(`${accountId}:${mailboxId ?? ""}`, { accountId, mailboxId, modseq: modseq.toString() });
+  }
+
+  /** Deletes unreferenced blobs (row, FTS entry, file) while holding the write lock. */
+  async #gc(blobIds: number[]): Promise<void> {
+    await this.#h.transaction(() => {
+      for (const id of blobIds) {
+        if (this.#get("SELECT 1 AS x FROM message WHERE blob_id = ? LIMIT 1", id)) continue;
+        const row = this.#get<{ sha256: string }>("SELECT sha256 FROM blob WHERE id = ?", id);
+        if (!row) continue;
+        this.#run("DELETE FROM fts WHERE rowid = ?", id);
+        this.#run("DELETE FROM blob WHERE id = ?", id);
+        this.#parsedCache.delete(row.sha256);
+        // unlinked inside the transaction: an appender re-checks the file under the same lock
+        this.#blobs.deleteSync(row.sha256);
+      }
+    });
+  }
+
+  #mailboxQuery(k: Kysely<DB>) {
+    return k
+      .selectFrom("mailbox as m")
+      .select([
+        "m.id",
+        "m.account_id",
+        "m.name",
+        "m.uidvalidity",
+        "m.uidnext",
+        "m.special_use",
+        sql<string>`CAST(m.highestmodseq AS TEXT)`.as("hms"),
+        sql<number>`EXISTS (SELECT 1 FROM subscription s WHERE s.account_id = m.account_id AND s.name = m.name)`.as(
+          "sub",
+        ),
+      ]);
+  }
+
+  async #mailboxByName(k: Kysely<DB>, accountId: number, name: string): Promise<Mailbox | null> {
+    const r = await this.#mailboxQuery(k)
+      .where("m.account_id", "=", accountId)
+      .where("m.name", "=", name)
+      .executeTakeFirst();
+    return r ? toMailbox(r) : null;
+  }
+
+  async #mailboxById(k: Kysely<DB>, id: number): Promise<Mailbox | null> {
+    const r = await this.#mailboxQuery(k).where("m.id", "=", id).executeTakeFirst();
+    return r ? toMailbox(r) : null;
+  }
+
+  /** hot-path lookup of the fields message operations need */
+  #mailboxCore(id: number): { accountId: number; uidValidity: number; uidNext: number } {
+    const r = this.#get<{ account_id: number; uidvalidity: number; uidnext: number }>(
+      "SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = ?",
+      id,
+    );
+    if (!r) throw new StoreError("NONEXISTENT", "no such mailbox");
+    return { accountId: r.account_id, uidValidity: r.uidvalidity, uidNext: r.uidnext };
+  }
+
+  async #accountRow(k: Kysely<DB>, where: { id?: number; address?: string }): Promise<Account | null> {
+    let q = k
+      .selectFrom("account")
+      .select([
+        "id",
+        "domain_id",
+        "address",
+        "password_hash",
+        "quota_bytes",
+        "quota_messages",
+        "used_bytes",
+        "used_messages",
+        "settings",
+        "credentials_version",
+        "created_at",
+      ]);
+    if (where.id !== undefined) q = q.where("id", "=", where.id);
+    if (where.address !== undefined) q = q.where("address", "=", where.address);
+    const r = await q.executeTakeFirst();
+    return r ? toAccount(r) : null;
+  }
+
+  /** UIDVALIDITY: seconds-based and strictly increasing per account, so a recreated name gets a new one */
+  #nextUidValidity(accountId: number): number {
+    const row = this.#get<{ last_uidvalidity: number }>("SELECT last_uidvalidity FROM account WHERE id = ?", accountId);
+    if (!row) throw new StoreError("NONEXISTENT", "no such account");
+    const v = Math.max(Math.floor(Date.now() / 1000), row.last_uidvalidity + 1);
+    if (v > 0xffffffff) throw new StoreError("LIMIT", "UIDVALIDITY space exhausted");
+    this.#run("UPDATE account SET last_uidvalidity = ? WHERE id = ?", v, accountId);
+    return v;
+  }
+
+  async #insertMailbox(ctx: TxCtx, accountId: number, name: string, specialUse: SpecialUse | null): Promise<number> {
+    const modseq = this.#modseq(ctx, accountId);
+    const r = await ctx.k
+      .insertInto("mailbox")
+      .values({
+        account_id: accountId,
+        name,
+        uidvalidity: this.#nextUidValidity(accountId),
+        uidnext: 1,
+        highestmodseq: modseq,
+        special_use: specialUse,
+        created_at: Date.now(),
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    this.#beacon(ctx, accountId, null, modseq);
+    return Number(r.id);
+  }
+
+  /** Rows for the given uids of one mailbox, in uid order (missing uids skipped). */
+  #rowsForUids(mailboxId: number, uids: readonly number[], columns: string, safe: boolean): unknown[][] {
+    const list = uniqueSorted(uids);
+    if (list.length === 0) return [];
+    if (list.length <= POINT_LOOKUP_MAX) {
+      const st = this.#stmt(`SELECT ${columns} FROM message m WHERE m.mailbox_id = ? AND m.uid = ?`, safe).raw(true);
+      const out: unknown[][] = [];
+      for (const u of list) {
+        const r = st.get(mailboxId, u) as unknown[] | undefined;
+        if (r) out.push(r);
+      }
+      return out;
+    }
+    const want = new Set(list);
+    const rows = this.#all(
+      `SELECT ${columns} FROM message m WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+      safe,
+      mailboxId,
+      list[0],
+      list[list.length - 1],
+    );
+    return rows.filter((r) => want.has(Number(r[0])));
+  }
+
+  #msgRows(mailboxId: number, uids: readonly number[]): MsgRow[] {
+    return this.#rowsForUids(mailboxId, uids, "m.uid, m.size, m.blob_id, m.prefix_id", false).map((r) => ({
+      uid: Number(r[0]),
+      size: Number(r[1]),
+      blobId: Number(r[2]),
+      prefixId: r[3] === null ? null : Number(r[3]),
+    }));
+  }
+
+  /** Deletes message rows, logs them as expunged, adjusts usage; blobs are collected after commit. */
+  #removeRows(ctx: TxCtx, accountId: number, mailboxId: number, rows: MsgRow[], modseq: bigint): void {
+    const del = this.#stmt("DELETE FROM message WHERE mailbox_id = ? AND uid = ?");
+    const log = this.#stmt(
+      "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq",
+    );
+    let bytes = 0;
+    const prefixes = new Set<number>();
+    for (const r of rows) {
+      del.run(mailboxId, r.uid);
+      log.run(mailboxId, r.uid, modseq);
+      bytes += r.size;
+      ctx.gcBlobs.add(r.blobId);
+      if (r.prefixId !== null) prefixes.add(r.prefixId);
+    }
+    this.#dropPrefixes(prefixes);
+    this.#run(
+      "UPDATE account SET used_bytes = MAX(0, used_bytes - ?), used_messages = MAX(0, used_messages - ?) WHERE id = ?",
+      bytes,
+      rows.length,
+      accountId,
+    );
+  }
+
+  #dropPrefixes(ids: Iterable<number>): void {
+    const st = this.#stmt(
+      "DELETE FROM delivery_prefix WHERE id = ? AND NOT EXISTS (SELECT 1 FROM message WHERE prefix_id = ?)",
+    );
+    for (const id of ids) st.run(id, id);
+  }
+
+  #touchMailbox(mailboxId: number, modseq: bigint, uidNext?: number): void {
+    if (uidNext === undefined) {
+      this.#run("UPDATE mailbox SET highestmodseq = ? WHERE id = ?", modseq, mailboxId);
+    } else {
+      this.#run("UPDATE mailbox SET highestmodseq = ?, uidnext = ? WHERE id = ?", modseq, uidNext, mailboxId);
+    }
+  }
+
+  #checkQuota(accountId: number, addBytes: number, addMessages: number): void {
+    const a = this.#get<{ quota_bytes: number; quota_messages: number; used_bytes: number; used_messages: number }>(
+      "SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM account WHERE id = ?",
+      accountId,
+    );
+    if (!a) throw new StoreError("NONEXISTENT", "no such account");
+    // RFC 9208 §4.3 / RFC 5530 OVERQUOTA: nothing is stored when the limit would be exceeded
+    if (a.quota_bytes > 0 && a.used_bytes + addBytes > a.quota_bytes) {
+      throw new StoreError("OVERQUOTA", "storage quota exceeded");
+    }
+    if (a.quota_messages > 0 && a.used_messages + addMessages > a.quota_messages) {
+      throw new StoreError("OVERQUOTA", "message count quota exceeded");
+    }
+  }
+
+  /** Collects blob and prefix ids of whole mailboxes/accounts before a cascading delete. */
+  #collectForDelete(ctx: TxCtx, where: string, arg: number): void {
+    for (const r of this.#all(`SELECT DISTINCT blob_id FROM message WHERE ${where}`, false, arg)) {
+      ctx.gcBlobs.add(Number(r[0]));
+    }
+  }
+
+  #prefixIds(where: string, arg: number): number[] {
+    return this.#all(`SELECT DISTINCT prefix_id FROM message WHERE ${where} AND prefix_id IS NOT NULL`, false, arg).map(
+      (r) => Number(r[0]),
+    );
+  }
+
+  // --- domains and accounts ---------------------------------------------------------------
+
+  async addDomain(name: string): Promise<Domain> {
+    const d = normalizeDomain(name);
+    return this.#tx(async ({ k }) => {
+      const createdAt = Date.now();
+      try {
+        const r = await k
+          .insertInto("domain")
+          .values({ name: d, created_at: createdAt })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        return { id: Number(r.id), name: d, createdAt: new Date(createdAt) };
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new StoreError("ALREADYEXISTS", `domain ${d} exists`);
+        throw err;
+      }
+    });
+  }
+
+  async listDomains(): Promise<Domain[]> {
+    const rows = await this.#read((k) =>
+      k.selectFrom("domain").select(["id", "name", "created_at"]).orderBy("name").execute(),
+    );
+    return rows.map((r) => ({ id: Number(r.id), name: r.name, createdAt: new Date(Number(r.created_at)) }));
+  }
+
+  async getDomain(name: string): Promise<Domain | null> {
+    let d: string;
+    try {
+      d = normalizeDomain(name);
+    } catch {
+      return null;
+    }
+    const r = await this.#read((k) =>
+      k.selectFrom("domain").select(["id", "name", "created_at"]).where("name", "=", d).executeTakeFirst(),
+    );
+    return r ? { id: Number(r.id), name: r.name, createdAt: new Date(Number(r.created_at)) } : null;
+  }
+
+  async deleteDomain(name: string, opts?: { force?: boolean }): Promise<void> {
+    const d = normalizeDomain(name);
+    await this.#tx(async (ctx) => {
+      const dom = await ctx.k.selectFrom("domain").select("id").where("name", "=", d).executeTakeFirst();
+      if (!dom) throw new StoreError("NONEXISTENT", `no domain ${d}`);
+      const accounts = await ctx.k.selectFrom("account").select("id").where("domain_id", "=", dom.id).execute();
+      if (accounts.length > 0 && !opts?.force) {
+        throw new StoreError("INUSE", `domain ${d} still has ${accounts.length} account(s)`);
+      }
+      const prefixes: number[] = [];
+      for (const a of accounts) {
+        this.#collectForDelete(ctx, "account_id = ?", a.id);
+        prefixes.push(...this.#prefixIds("account_id = ?", a.id));
+      }
+      await ctx.k.deleteFrom("domain").where("id", "=", dom.id).execute();
+      this.#dropPrefixes(prefixes);
+      for (const a of accounts) this.#beacon(ctx, a.id, null, 0n);
+    });
+  }
+
+  async createAccount(address: string, passwordHash: string): Promise<Account> {
+    const a = normalizeAddress(address);
+    const id = await this.#tx(async (ctx) => {
+      const dom = await ctx.k.selectFrom("domain").select("id").where("name", "=", a.domain).executeTakeFirst();
+      if (!dom) throw new StoreError("NONEXISTENT", `domain ${a.domain} is not hosted here`);
+      let accountId: number;
+      try {
+        const r = await ctx.k
+          .insertInto("account")
+          .values({
+            domain_id: dom.id,
+            address: a.address,
+            password_hash: passwordHash,
+            settings: settingsText(DEFAULT_SETTINGS),
+            created_at: Date.now(),
+          })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        accountId = Number(r.id);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new StoreError("ALREADYEXISTS", `account ${a.address} exists`);
+        throw err;
+      }
+      for (const [name, use] of DEFAULT_FOLDERS) {
+        await this.#insertMailbox(ctx, accountId, name, use);
+        await ctx.k.insertInto("subscription").values({ account_id: accountId, name }).execute();
+      }
+      return accountId;
+    });
+    const acct = await this.getAccountById(id);
+    if (!acct) throw new StoreError("NONEXISTENT", "account vanished");
+    return acct;
+  }
+
+  async getAccount(address: string): Promise<Account | null> {
+    let addr: string;
+    try {
+      addr = normalizeAddress(address).address;
+    } catch {
+      return null;
+    }
+    return this.#read((k) => this.#accountRow(k, { address: addr }));
+  }
+
+  async getAccountById(id: Id): Promise<Account | null> {
+    return this.#read((k) => this.#accountRow(k, { id }));
+  }
+
+  async listAccounts(domain?: string): Promise<Account[]> {
+    return this.#read(async (k) => {
+      let q = k
+        .selectFrom("account as a")
+        .select([
+          "a.id",
+          "a.domain_id",
+          "a.address",
+          "a.password_hash",
+          "a.quota_bytes",
+          "a.quota_messages",
+          "a.used_bytes",
+          "a.used_messages",
+          "a.settings",
+          "a.credentials_version",
+          "a.created_at",
+        ])
+        .orderBy("a.address");
+      if (domain !== undefined) {
+        const d = normalizeDomain(domain);
+        q = q.innerJoin("domain as d", "d.id", "a.domain_id").where("d.name", "=", d);
+      }
+      return (await q.execute()).map(toAccount);
+    });
+  }
+
+  async setPassword(address: string, passwordHash: string): Promise<void> {
+    const addr = normalizeAddress(address).address;
+    await this.#tx(async ({ k }) => {
+      const r = await k
+        .updateTable("account")
+        .set({ password_hash: passwordHash, credentials_version: sql<number>`credentials_version + 1` })
+        .where("address", "=", addr)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) throw new StoreError("NONEXISTENT", `no account ${addr}`);
+    });
+  }
+
+  async updateAccount(
+    address: string,
+    patch: Partial<Pick<Account, "quotaBytes" | "quotaMessages">> & { settings?: Partial<AccountSettings> },
+  ): Promise<Account> {
+    const addr = normalizeAddress(address).address;
+    const id = await this.#tx(async (ctx) => {
+      const cur = await this.#accountRow(ctx.k, { address: addr });
+      if (!cur) throw new StoreError("NONEXISTENT", `no account ${addr}`);
+      for (const v of [patch.quotaBytes, patch.quotaMessages]) {
+        if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
+          throw new StoreError("INVALID", "quota must be a non-negative integer");
+        }
+      }
+      const settings: AccountSettings = { ...cur.settings, ...(patch.settings ?? {}) };
+      // POP3 "since-enabled" scope needs the moment POP3 was switched on
+      if (patch.settings?.pop3Enabled === true && !cur.settings.pop3Enabled && patch.settings.pop3EnabledAt === undefined) {
+        settings.pop3EnabledAt = new Date();
+      }
+      await ctx.k
+        .updateTable("account")
+        .set({
+          quota_bytes: patch.quotaBytes ?? cur.quotaBytes,
+          quota_messages: patch.quotaMessages ?? cur.quotaMessages,
+          settings: settingsText(settings),
+        })
+        .where("id", "=", cur.id)
+        .execute();
+      this.#beacon(ctx, cur.id, null, 0n);
+      return cur.id;
+    });
+    const acct = await this.getAccountById(id);
+    if (!acct) throw new StoreError("NONEXISTENT", `no account ${addr}`);
+    return acct;
+  }
+
+  async deleteAccount(address: string): Promise<void> {
+    const addr = normalizeAddress(address).address;
+    await this.#tx(async (ctx) => {
+      const a = await ctx.k.selectFrom("account").select("id").where("address", "=", addr).executeTakeFirst();
+      if (!a) throw new StoreError("NONEXISTENT", `no account ${addr}`);
+      this.#collectForDelete(ctx, "account_id = ?", a.id);
+      const prefixes = this.#prefixIds("account_id = ?", a.id);
+      await ctx.k.deleteFrom("account").where("id", "=", a.id).execute();
+      this.#dropPrefixes(prefixes);
+      this.#beacon(ctx, a.id, null, 0n);
+    });
+  }
+
+  // --- mailboxes --------------------------------------------------------------------------
+
+  async listMailboxes(accountId: Id): Promise<Mailbox[]> {
+    const rows = await this.#read((k) =>
+      this.#mailboxQuery(k)
+        .where("m.account_id", "=", accountId)
+        .orderBy(sql`CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END`)
+        .orderBy("m.name")
+        .execute(),
+    );
+    return rows.map(toMailbox);
+  }
+
+  async getMailbox(accountId: Id, name: string): Promise<Mailbox | null> {
+    let n: string;
+    try {
+      n = normalizeMailboxName(name);
+    } catch {
+      return null;
+    }
+    return this.#read((k) => this.#mailboxByName(k, accountId, n));
+  }
+
+  async getMailboxById(mailboxId: Id): Promise<Mailbox | null> {
+    return this.#read((k) => this.#mailboxById(k, mailboxId));
+  }
+
+  async createMailbox(accountId: Id, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
+    const n = normalizeMailboxName(name);
+    if (specialUse !== null && !SPECIAL_USES.has(specialUse)) {
+      throw new StoreError("INVALID", `unknown special-use ${specialUse}`);
+    }
+    const id = await this.#tx(async (ctx) => {
+      if (await this.#mailboxByName(ctx.k, accountId, n)) throw new StoreError("ALREADYEXISTS", `mailbox ${n} exists`);
+      // RFC 9051 §6.3.4: create superior hierarchical names that do not exist yet
+      for (const p of parentNames(n)) {
+        if (!(await this.#mailboxByName(ctx.k, accountId, p))) await this.#insertMailbox(ctx, accountId, p, null);
+      }
+      return this.#insertMailbox(ctx, accountId, n, specialUse);
+    });
+    const mb = await this.getMailboxById(id);
+    if (!mb) throw new StoreError("NONEXISTENT", "mailbox vanished");
+    return mb;
+  }
+
+  async deleteMailbox(accountId: Id, name: string): Promise<void> {
+    const n = normalizeMailboxName(name);
+    // RFC 9051 §6.3.5: INBOX cannot be deleted
+    if (n === "INBOX") throw new StoreError("CANNOT", "INBOX cannot be deleted");
+    await this.#tx(async (ctx) => {
+      const mb = await this.#mailboxByName(ctx.k, accountId, n);
+      if (!mb) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
+      const sums = this.#all(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM message WHERE mailbox_id = ?",
+        false,
+        mb.id,
+      )[0]!;
+      this.#collectForDelete(ctx, "mailbox_id = ?", mb.id);
+      const prefixes = this.#prefixIds("mailbox_id = ?", mb.id);
+      const modseq = this.#modseq(ctx, accountId);
+      // children stay (RFC 9051 §6.3.5); subscriptions outlive the mailbox (RFC 9051 §6.3.7)
+      await ctx.k.deleteFrom("mailbox").where("id", "=", mb.id).execute();
+      this.#dropPrefixes(prefixes);
+      this.#run(
+        "UPDATE account SET used_bytes = MAX(0, used_bytes - ?), used_messages = MAX(0, used_messages - ?) WHERE id = ?",
+        Number(sums[1]),
+        Number(sums[0]),
+        accountId,
+      );
+      this.#beacon(ctx, accountId, mb.id, modseq);
+      this.#beacon(ctx, accountId, null, modseq);
+    });
+  }
+
+  async renameMailbox(accountId: Id, from: string, to: string): Promise<void> {
+    const src = normalizeMailboxName(from);
+    const dst = normalizeMailboxName(to);
+    if (dst === "INBOX") throw new StoreError("ALREADYEXISTS", "INBOX exists");
+    if (dst === src) throw new StoreError("ALREADYEXISTS", `mailbox ${dst} exists`);
+    if (dst.startsWith(src + DELIM)) throw new StoreError("CANNOT", "cannot rename a mailbox into itself");
+    await this.#tx(async (ctx) => {
+      const mb = await this.#mailboxByName(ctx.k, accountId, src);
+      if (!mb) throw new StoreError("NONEXISTENT", `no mailbox ${src}`);
+      if (await this.#mailboxByName(ctx.k, accountId, dst)) throw new StoreError("ALREADYEXISTS", `mailbox ${dst} exists`);
+      const modseq = this.#modseq(ctx, accountId);
+      for (const p of parentNames(dst)) {
+        if (!(await this.#mailboxByName(ctx.k, accountId, p))) await this.#insertMailbox(ctx, accountId, p, null);
+      }
+      if (src === "INBOX") {
+        // RFC 9051 §6.3.6: renaming INBOX moves its messages to a new mailbox; INBOX stays
+        // (empty) and its inferior names are unaffected
+        const newId = await this.#insertMailbox(ctx, accountId, dst, null);
+        const uids = this.#all("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", false, mb.id).map((r) =>
+          Number(r[0]),
+        );
+        this.#moveRows(ctx, mb.id, accountId, uids, newId, accountId);
+        this.#beacon(ctx, accountId, mb.id, modseq);
+        this.#beacon(ctx, accountId, newId, modseq);
+        return;
+      }
+      const children = await ctx.k
+        .selectFrom("mailbox")
+        .select(["id", "name"])
+        .where("account_id", "=", accountId)
+        .where(sql<boolean>`substr(name, 1, ${src.length + 1}) = ${src + DELIM}`)
+        .execute();
+      const renames: Array<[number, string, string]> = [[mb.id, src, dst]];
+      for (const c of children) renames.push([c.id, c.name, dst + c.name.slice(src.length)]);
+      for (const [, , newName] of renames.slice(1)) {
+        if (await this.#mailboxByName(ctx.k, accountId, newName)) {
+          throw new StoreError("ALREADYEXISTS", `mailbox ${newName} exists`);
+        }
+      }
+      for (const [id, oldName, newName] of renames) {
+        await ctx.k.updateTable("mailbox").set({ name: newName, highestmodseq: modseq }).where("id", "=", id).execute();
+        // subscriptions follow the renamed mailboxes
+        const moved = await ctx.k
+          .deleteFrom("subscription")
+          .where("account_id", "=", accountId)
+          .where("name", "=", oldName)
+          .executeTakeFirst();
+        if (Number(moved.numDeletedRows) > 0) {
+          await ctx.k
+            .insertInto("subscription")
+            .values({ account_id: accountId, name: newName })
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+        }
+        this.#beacon(ctx, accountId, id, modseq);
+      }
+      this.#beacon(ctx, accountId, null, modseq);
+    });
+  }
+
+  async setSubscribed(accountId: Id, name: string, subscribed: boolean): Promise<void> {
+    const n = normalizeMailboxName(name);
+    await this.#tx(async (ctx) => {
+      if (subscribed) {
+        // RFC 9051 §6.3.7: we only allow subscribing to mailboxes that exist
+        if (!(await this.#mailboxByName(ctx.k, accountId, n))) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
+        await ctx.k
+          .insertInto("subscription")
+          .values({ account_id: accountId, name: n })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      } else {
+        await ctx.k.deleteFrom("subscription").where("account_id", "=", accountId).where("name", "=", n).execute();
+      }
+      this.#beacon(ctx, accountId, null, this.#modseq(ctx, accountId));
+    });
+  }
+
+  async listSubscriptions(accountId: Id): Promise<string[]> {
+    const rows = await this.#read((k) =>
+      k.selectFrom("subscription").select("name").where("account_id", "=", accountId).orderBy("name").execute(),
+    );
+    return rows.map((r) => r.name);
+  }
+
+  async mailboxCounts(mailboxId: Id): Promise<MailboxCounts> {
+    return this.#read(() => {
+      this.#mailboxCore(mailboxId);
+      const r = this.#all(
+        `SELECT COUNT(*), COALESCE(SUM(size), 0),
+                COALESCE(SUM(CASE WHEN (flag_bits & 1) = 0 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN (flag_bits & 8) <> 0 THEN 1 ELSE 0 END), 0)
+         FROM message WHERE mailbox_id = ?`,
+        false,
+        mailboxId,
+      )[0]!;
+      return { messages: Number(r[0]), size: Number(r[1]), unseen: Number(r[2]), deleted: Number(r[3]) };
+    });
+  }
+
+  // --- messages ---------------------------------------------------------------------------
+
+  async append(accountId: Id, mailboxId: Id, input: AppendInput): Promise<AppendResult> {
+    const [r] = await this.appendMany(accountId, mailboxId, [input]);
+    return r!;
+  }
+
+  async appendMany(accountId: Id, mailboxId: Id, inputs: AppendInput[]): Promise<AppendResult[]> {
+    // cheap checks before any blob is written
+    const known = await this.#read(() => {
+      const mb = this.#mailboxCore(mailboxId);
+      if (mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+      return true;
+    });
+    if (!known || inputs.length === 0) return [];
+    const sizes = inputs.map((i) => i.raw.byteLength + (i.deliveryHeaders?.byteLength ?? 0));
+    for (const s of sizes) {
+      if (s > this.#maxSize) throw new StoreError("TOOBIG", `message exceeds the size limit of ${this.#maxSize} octets`);
+    }
+    await this.#read(() =>
+      this.#checkQuota(
+        accountId,
+        sizes.reduce((a, b) => a + b, 0),
+        inputs.length,
+      ),
+    );
+    const prepared: PreparedAppend[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const inp = inputs[i]!;
+      const sha = sha256Hex(inp.raw);
+      const parsed = this.#mime.parseMessage(inp.raw);
+      const exists = await this.#read(() => this.#get("SELECT 1 AS x FROM blob WHERE sha256 = ?", sha));
+      prepared.push({
+        raw: inp.raw,
+        prefix: inp.deliveryHeaders && inp.deliveryHeaders.byteLength > 0 ? inp.deliveryHeaders : null,
+        size: sizes[i]!,
+        sha,
+        parsed,
+        text: exists ? null : this.#mime.searchText(inp.raw, parsed),
+        flags: normalizeFlags(inp.flags ?? []),
+        internalDate: (inp.internalDate ?? new Date()).getTime(),
+      });
+    }
+    // durable blob files before the transaction that references them (DESIGN.md §3)
+    await Promise.all(prepared.map((p) => this.#blobs.put(p.raw, p.sha)));
+
+    return this.#tx((ctx) => {
+      const mb = this.#mailboxCore(mailboxId);
+      if (mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+      this.#checkQuota(
+        accountId,
+        prepared.reduce((a, p) => a + p.size, 0),
+        prepared.length,
+      );
+      const modseq = this.#modseq(ctx, accountId);
+      const now = Date.now();
+      const insert = this.#stmt(
+        `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,
+           internal_date, save_date, flags, flag_bits, modseq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      let uid = mb.uidNext;
+      let bytes = 0;
+      const results: AppendResult[] = [];
+      for (const p of prepared) {
+        const blobId = this.#ensureBlob(p);
+        const prefixId = p.prefix
+          ? Number(this.#run("INSERT INTO delivery_prefix (data) VALUES (?)", p.prefix).lastInsertRowid)
+          : null;
+        const emailId = newId("M");
+        const threadId = this.#threadFor(accountId, p, emailId);
+        insert.run(
+          mailboxId,
+          uid,
+          accountId,
+          emailId,
+          threadId,
+          blobId,
+          prefixId,
+          p.size,
+          p.internalDate,
+          now,
+          flagText(p.flags),
+          flagBits(p.flags),
+          modseq,
+        );
+        results.push({ mailboxId, uidValidity: mb.uidValidity, uid, modseq });
+        uid++;
+        bytes += p.size;
+      }
+      this.#touchMailbox(mailboxId, modseq, uid);
+      this.#run(
+        "UPDATE account SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?",
+        bytes,
+        prepared.length,
+        accountId,
+      );
+      this.#beacon(ctx, accountId, mailboxId, modseq);
+      return results;
+    });
+  }
+
+  /** Blob row (+ FTS entry) for appended content; re-writes the file if a GC removed it meanwhile. */
+  #ensureBlob(p: PreparedAppend): number {
+    const ins = this.#stmt(
+      `INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (sha256) DO NOTHING RETURNING id`,
+    )
+      .raw(true)
+      .get(p.sha, p.raw.byteLength, JSON.stringify(p.parsed), p.parsed.version, Date.now()) as [number] | undefined;
+    let id: number;
+    if (ins) {
+      id = Number(ins[0]);
+      const t = p.text ?? this.#mime.searchText(p.raw, p.parsed);
+      this.#run("INSERT INTO fts (rowid, headers, body) VALUES (?, ?, ?)", id, t.headers, t.body);
+    } else {
+      id = Number(this.#get<{ id: number }>("SELECT id FROM blob WHERE sha256 = ?", p.sha)!.id);
+    }
+    // under the write lock: a GC that unlinked the file has committed or will see our reference
+    if (!this.#blobs.exists(p.sha)) writeBlobSync(this.#blobs, p.sha, p.raw);
+    return id;
+  }
+
+  /** Thread id from Message-ID / In-Reply-To / References (RFC 5256 §2.2 style, simplified). */
+  #threadFor(accountId: number, p: PreparedAppend, emailId: string): string {
+    const own = msgIds(p.parsed.envelope.messageId)[0] ?? null;
+    let refs: string[] = [];
+    try {
+      refs = msgIds(this.#mime.headerValues(p.raw, p.parsed, "references").join(" "));
+    } catch {
+      refs = [];
+    }
+    for (const id of msgIds(p.parsed.envelope.inReplyTo)) if (!refs.includes(id)) refs.push(id);
+    refs = refs.slice(-50);
+    const lookup = this.#stmt("SELECT thread_id FROM thread_ref WHERE account_id = ? AND msgid = ?").raw(true);
+    let thread: string | null = null;
+    for (const id of own ? [own, ...refs.toReversed()] : refs.toReversed()) {
+      const r = lookup.get(accountId, id) as [string] | undefined;
+      if (r) {
+        thread = r[0];
+        break;
+      }
+    }
+    thread ??= "T" + emailId.slice(1);
+    const put = this.#stmt(
+      "INSERT INTO thread_ref (account_id, msgid, thread_id) VALUES (?, ?, ?) ON CONFLICT (account_id, msgid) DO NOTHING",
+    );
+    if (own) put.run(accountId, own, thread);
+    for (const id of refs) put.run(accountId, id, thread);
+    return thread;
+  }
+
+  async listMessages(mailboxId: Id): Promise<MessageFlagsRow[]> {
+    return this.#read(() => {
+      this.#mailboxCore(mailboxId);
+      const rows = this.#all(
+        "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? ORDER BY uid",
+        true,
+        mailboxId,
+      );
+      const out: MessageFlagsRow[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        out[i] = { uid: Number(r[0]), flags: parseFlagText(r[1] as string), modseq: r[2] as bigint };
+      }
+      return out;
+    });
+  }
+
+  async changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince> {
+    return this.#read(() => {
+      const mb = this.#stmt("SELECT uidnext, highestmodseq FROM mailbox WHERE id = ?", true).raw(true).get(mailboxId) as
+        | [bigint, bigint]
+        | undefined;
+      if (!mb) throw new StoreError("NONEXISTENT", "no such mailbox");
+      const changed = this.#all(
+        "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+        true,
+        mailboxId,
+        modseq,
+      ).map((r) => ({ uid: Number(r[0]), flags: parseFlagText(r[1] as string), modseq: r[2] as bigint }));
+      const expunged = this.#all(
+        "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+        false,
+        mailboxId,
+        modseq,
+      ).map((r) => Number(r[0]));
+      return { changed, expunged, highestModseq: mb[1], uidNext: Number(mb[0]) };
+    });
+  }
+
+  async getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]> {
+    return this.#read(() => {
+      this.#mailboxCore(mailboxId);
+      const rows = this.#rowsForUids(
+        mailboxId,
+        uids,
+        `m.uid, m.email_id, m.thread_id, (SELECT b.sha256 FROM blob b WHERE b.id = m.blob_id), m.size,
+         m.internal_date, m.save_date, m.flags, m.modseq`,
+        true,
+      );
+      return rows.map((r) => ({
+        uid: Number(r[0]),
+        emailId: r[1] as string,
+        threadId: r[2] as string,
+        blobId: r[3] as string,
+        size: Number(r[4]),
+        internalDate: new Date(Number(r[5])),
+        saveDate: new Date(Number(r[6])),
+        flags: parseFlagText(r[7] as string),
+        modseq: r[8] as bigint,
+      }));
+    });
+  }
+
+  #currentParserVersion(): number {
+    this.#parserVersion ??= this.#mime.parseMessage(new Uint8Array(0)).version;
+    return this.#parserVersion;
+  }
+
+  async getParsed(blobId: string): Promise<ParsedMessage> {
+    const cached = this.#parsedCache.get(blobId);
+    if (cached) {
+      this.#parsedCache.delete(blobId);
+      this.#parsedCache.set(blobId, cached);
+      return cached;
+    }
+    const row = await this.#read(() =>
+      this.#get<{ parsed: string | null; parsed_version: number }>(
+        "SELECT parsed, parsed_version FROM blob WHERE sha256 = ?",
+        blobId,
+      ),
+    );
+    if (!row) throw new StoreError("NOTFOUND", "no such blob");
+    let parsed: ParsedMessage;
+    if (row.parsed !== null && row.parsed_version >= this.#currentParserVersion()) {
+      parsed = JSON.parse(row.parsed) as ParsedMessage;
+    } else {
+      // cache from an older parser: re-parse once and store the new structure
+      let raw: Buffer;
+      try {
+        raw = await this.#blobs.read(blobId);
+      } catch {
+        throw new StoreError("NOTFOUND", "blob content missing");
+      }
+      parsed = this.#mime.parseMessage(raw);
+      await this.#read(() =>
+        this.#run(
+          "UPDATE blob SET parsed = ?, parsed_version = ? WHERE sha256 = ?",
+          JSON.stringify(parsed),
+          parsed.version,
+          blobId,
+        ),
+      );
+    }
+    this.#parsedCache.set(blobId, parsed);
+    if (this.#parsedCache.size > PARSED_CACHE_MAX) {
+      const oldest = this.#parsedCache.keys().next().value;
+      if (oldest !== undefined) this.#parsedCache.delete(oldest);
+    }
+    return parsed;
+  }
+
+  async readMessage(mailboxId: Id, uid: number): Promise<Uint8Array> {
+    const row = await this.#read(() =>
+      this.#get<{ sha256: string; data: Uint8Array | null }>(
+        `SELECT b.sha256, p.data FROM message m JOIN blob b ON b.id = m.blob_id
+         LEFT JOIN delivery_prefix p ON p.id = m.prefix_id
+         WHERE m.mailbox_id = ? AND m.uid = ?`,
+        mailboxId,
+        uid,
+      ),
+    );
+    if (!row) throw new StoreError("NOTFOUND", "no such message");
+    let body: Buffer;
+    try {
+      body = await this.#blobs.read(row.sha256);
+    } catch (err) {
+      // expunged and collected between the lookup and the read
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new StoreError("NOTFOUND", "message expunged");
+      throw err;
+    }
+    return row.data && row.data.byteLength > 0 ? Buffer.concat([row.data, body]) : body;
+  }
+
+  async storeFlags(
+    mailboxId: Id,
+    uids: number[],
+    op: FlagOp,
+    flags: string[],
+    opts?: { unchangedSince?: bigint },
+  ): Promise<StoreFlagsResult> {
+    return this.#tx((ctx) => {
+      const mb = this.#mailboxCore(mailboxId);
+      const rows = this.#rowsForUids(mailboxId, uids, "m.uid, m.flags, m.modseq", true);
+      const updated: MessageFlagsRow[] = [];
+      const modified: number[] = [];
+      let modseq: bigint | null = null;
+      const upd = this.#stmt("UPDATE message SET flags = ?, flag_bits = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?");
+      for (const r of rows) {
+        const uid = Number(r[0]);
+        const cur = parseFlagText(r[1] as string);
+        // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for messages changed after the given modseq
+        if (opts?.unchangedSince !== undefined && (r[2] as bigint) > opts.unchangedSince) {
+          modified.push(uid);
+          continue;
+        }
+        const next = applyFlagOp(cur, op, flags);
+        if (sameFlags(cur, next)) continue;
+        modseq ??= this.#modseq(ctx, mb.accountId);
+        upd.run(flagText(next), flagBits(next), modseq, mailboxId, uid);
+        updated.push({ uid, flags: next, modseq });
+      }
+      if (modseq !== null) {
+        this.#touchMailbox(mailboxId, modseq);
+        this.#beacon(ctx, mb.accountId, mailboxId, modseq);
+      }
+      return { updated, modified };
+    });
+  }
+
+  async expunge(mailboxId: Id, uids: number[]): Promise<number[]> {
+    return this.#tx((ctx) => {
+      const mb = this.#mailboxCore(mailboxId);
+      const rows = this.#msgRows(mailboxId, uids);
+      if (rows.length === 0) return [];
+      const modseq = this.#modseq(ctx, mb.accountId);
+      this.#removeRows(ctx, mb.accountId, mailboxId, rows, modseq);
+      this.#touchMailbox(mailboxId, modseq);
+      this.#beacon(ctx, mb.accountId, mailboxId, modseq);
+      return rows.map((r) => r.uid);
+    });
+  }
+
+  /** Inserts copies of rows into dst; returns [srcUid, dstUid] pairs and total bytes. */
+  #copyRows(
+    ctx: TxCtx,
+    srcMailboxId: number,
+    uids: readonly number[],
+    dstMailboxId: number,
+    dstAccountId: number,
+    checkQuota: boolean,
+  ): { mapping: Array<[number, number]>; rows: MsgRow[] } {
+    const dst = this.#mailboxCore(dstMailboxId);
+    const rows = this.#msgRows(srcMailboxId, uids);
+    if (rows.length === 0) return { mapping: [], rows };
+    const bytes = rows.reduce((a, r) => a + r.size, 0);
+    if (checkQuota) this.#checkQuota(dstAccountId, bytes, rows.length);
+    const modseq = this.#modseq(ctx, dstAccountId);
+    const now = Date.now();
+    // COPY/MOVE keep emailId and threadId (RFC 8474 §5.1: same EMAILID for copies); blob shared
+    const ins = this.#stmt(
+      `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,
+         internal_date, save_date, flags, flag_bits, modseq)
+       SELECT ?, ?, ?, email_id, thread_id, blob_id, prefix_id, size, internal_date, ?, flags, flag_bits, ?
+       FROM message WHERE mailbox_id = ? AND uid = ?`,
+    );
+    let uid = dst.uidNext;
+    const mapping: Array<[number, number]> = [];
+    for (const r of rows) {
+      ins.run(dstMailboxId, uid, dstAccountId, now, modseq, srcMailboxId, r.uid);
+      mapping.push([r.uid, uid]);
+      uid++;
+    }
+    this.#touchMailbox(dstMailboxId, modseq, uid);
+    this.#run(
+      "UPDATE account SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?",
+      bytes,
+      rows.length,
+      dstAccountId,
+    );
+    this.#beacon(ctx, dstAccountId, dstMailboxId, modseq);
+    return { mapping, rows };
+  }
+
+  #moveRows(
+    ctx: TxCtx,
+    srcMailboxId: number,
+    srcAccountId: number,
+    uids: readonly number[],
+    dstMailboxId: number,
+    dstAccountId: number,
+  ): Array<[number, number]> {
+    const { mapping, rows } = this.#copyRows(
+      ctx,
+      srcMailboxId,
+      uids,
+      dstMailboxId,
+      dstAccountId,
+      srcAccountId !== dstAccountId,
+    );
+    if (rows.length === 0) return mapping;
+    const modseq = this.#modseq(ctx, srcAccountId);
+    this.#removeRows(ctx, srcAccountId, srcMailboxId, rows, modseq);
+    this.#touchMailbox(srcMailboxId, modseq);
+    this.#beacon(ctx, srcAccountId, srcMailboxId, modseq);
+    return mapping;
+  }
+
+  async copy(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult> {
+    return this.#tx((ctx) => {
+      this.#mailboxCore(srcMailboxId);
+      const dst = this.#mailboxCore(dstMailboxId);
+      const { mapping } = this.#copyRows(ctx, srcMailboxId, uids, dstMailboxId, dst.accountId, true);
+      return { uidValidity: dst.uidValidity, mapping };
+    });
+  }
+
+  async move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult> {
+    return this.#tx((ctx) => {
+      const src = this.#mailboxCore(srcMailboxId);
+      const dst = this.#mailboxCore(dstMailboxId);
+      const mapping = this.#moveRows(ctx, srcMailboxId, src.accountId, uids, dstMailboxId, dst.accountId);
+      return { uidValidity: dst.uidValidity, mapping };
+    });
+  }
+
+  async searchText(mailboxId: Id, q: TextQuery): Promise<number[]> {
+    return this.#read(() => {
+      this.#mailboxCore(mailboxId);
+      return searchFts((text) => this.#stmt(text), mailboxId, q);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.feed.close();
+    await this.#h.close();
+  }
+}

@@ -1,0 +1,222 @@
+/** Helpers for CLI tests: spawn the real CLI with a temp config, read JSON logs, raw IMAP sockets. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+export interface Env {
+  dir: string;
+  dataDir: string;
+  config: string;
+}
+
+/** A temp dir with a config whose data_dir points into it; extra TOML appended. */
+export function tempEnv(extraToml = ""): Env {
+  const dir = mkdtempSync(join(tmpdir(), "pk-cli-"));
+  const dataDir = join(dir, "data");
+  const config = join(dir, "postkontor.toml");
+  writeFileSync(config, `data_dir = ${JSON.stringify(dataDir)}\nhostname = "mail.test"\n${extraToml}`);
+  return { dir, dataDir, config };
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment without POSTKONTOR_* from the outside, so tests see only their own config. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("POSTKONTOR")) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** Runs the CLI to completion (killed after timeoutMs). */
+export function run(
+  args: string[],
+  opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(opts.env), stdio: "pipe" });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => err.push(d));
+    const t = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.on("error", () => {}); // the CLI may exit before reading stdin
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+export interface Server {
+  child: ChildProcess;
+  /** every parsed JSON log line so far */
+  logs: Array<Record<string, unknown>>;
+  /** resolves with the first log line matching */
+  waitForLog(
+    pred: (l: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** SIGTERM and wait for the exit code */
+  stop(timeoutMs?: number): Promise<number | null>;
+  stderr(): string;
+}
+
+/** Starts `serve` and collects its JSON log lines. */
+export function startServe(args: string[], env: Record<string, string> = {}): Server {
+  const child = spawn(process.execPath, [MAIN, "serve", ...args], { env: cleanEnv(env), stdio: "pipe" });
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters: Array<{
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
+  let buf = "";
+  let errText = "";
+  child.stderr!.on("data", (d) => (errText += d.toString()));
+  child.stdout!.on("data", (d) => {
+    buf += d.toString();
+    let nl = buf.indexOf("\n");
+    while (nl >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      nl = buf.indexOf("\n");
+      let obj: Record<string, unknown>;
+      try {
+        obj = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      logs.push(obj);
+      for (const w of [...waiters]) {
+        if (w.pred(obj)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(obj);
+        }
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    child,
+    logs,
+    stderr: () => errText,
+    waitForLog(pred, timeoutMs = 20_000) {
+      const found = logs.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(
+          () =>
+            reject(
+              new Error(`timed out waiting for a log line; logs: ${JSON.stringify(logs)} stderr: ${errText}`),
+            ),
+          timeoutMs,
+        );
+        const w = {
+          pred,
+          resolve: (l: Record<string, unknown>) => {
+            clearTimeout(t);
+            resolve(l);
+          },
+        };
+        waiters.push(w);
+        exited.then(() => {
+          if (waiters.includes(w)) {
+            clearTimeout(t);
+            reject(new Error(`server exited; logs: ${JSON.stringify(logs)} stderr: ${errText}`));
+          }
+        });
+      });
+    },
+    async stop(timeoutMs = 20_000) {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** Port of the "<protocol> listening on host:port" log line. */
+export async function listeningPort(server: Server, protocol: string): Promise<number> {
+  const l = await server.waitForLog(
+    (l) => typeof l.msg === "string" && l.msg.startsWith(`${protocol} listening on `),
+  );
+  const m = /:(\d+)$/.exec(String(l.msg));
+  if (!m) throw new Error(`no port in ${l.msg}`);
+  return Number(m[1]);
+}
+
+/** A raw line-oriented client socket. */
+export class LineClient {
+  readonly socket: Socket;
+  private buf = "";
+  private lines: string[] = [];
+  private waiter: (() => void) | null = null;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    socket.on("data", (d) => {
+      this.buf += d.toString("latin1");
+      let nl = this.buf.indexOf("\r\n");
+      while (nl >= 0) {
+        this.lines.push(this.buf.slice(0, nl));
+        this.buf = this.buf.slice(nl + 2);
+        nl = this.buf.indexOf("\r\n");
+      }
+      this.waiter?.();
+    });
+    socket.on("close", () => this.waiter?.());
+  }
+
+  static connect(port: number): Promise<LineClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, "127.0.0.1", () => resolve(new LineClient(s)));
+      s.on("error", reject);
+    });
+  }
+
+  send(line: string): void {
+    this.socket.write(`${line}\r\n`);
+  }
+
+  /** Waits for a line matching re; returns it (lines before it are consumed). */
+  async waitFor(re: RegExp, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.lines.findIndex((l) => re.test(l));
+      if (i >= 0) {
+        const line = this.lines[i]!;
+        this.lines.splice(0, i + 1);
+        return line;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.socket.destroyed) {
+        throw new Error(`no line matching ${re}; got ${JSON.stringify(this.lines)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          this.waiter = null;
+          resolve();
+        };
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { message, PASS, seed, startServer, type TestServer, USER } from "./helpers.ts";
+
+describe("IMAP basic session", () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startServer();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it("greets with capabilities and logs in", async () => {
+    const c = await t.connect();
+    assert.match(c.greeting, /^\* OK \[CAPABILITY [^\]]*IMAP4rev2[^\]]*AUTH=PLAIN/);
+    const cap = await c.cmd("CAPABILITY");
+    assert.ok(cap.ok);
+    assert.match(cap.lines[0]!, /^\* CAPABILITY .*IMAP4rev1 IMAP4rev2/);
+    assert.doesNotMatch(cap.lines[0]!, /IDLE/);
+    const bad = await c.cmd(`LOGIN ${USER} wrong`);
+    assert.match(bad.tagged, /NO \[AUTHENTICATIONFAILED\]/);
+    const r = await c.cmd(`LOGIN ${USER} ${PASS}`);
+    assert.match(r.tagged, /OK \[CAPABILITY [^\]]*IDLE[^\]]*QRESYNC/);
+    const l = await c.cmd("LOGOUT");
+    assert.match(l.lines[0]!, /^\* BYE/);
+    assert.ok(l.ok);
+  });
+
+  it("selects INBOX and fetches", async () => {
+    await seed(t, "INBOX", 3);
+    const c = await t.login();
+    const s = await c.cmd("SELECT INBOX");
+    assert.ok(s.ok, s.text);
+    assert.match(s.tagged, /\[READ-WRITE\]/);
+    assert.ok(s.lines.includes("* 3 EXISTS"));
+    assert.ok(s.lines.some((l) => /^\* OK \[UIDVALIDITY \d+\]/.test(l)));
+    const f = await c.cmd("FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)");
+    assert.ok(f.ok, f.text);
+    assert.equal(f.lines.length, 3);
+    assert.match(f.lines[0]!, /^\* 1 FETCH \(UID \d+ FLAGS \(\) RFC822.SIZE \d+ ENVELOPE \(/);
+    const b = await c.cmd("FETCH 2 BODY[]");
+    assert.match(b.lines[0]!, /^\* 2 FETCH \(BODY\[\] \{\d+\}\r\nFrom: Alice/);
+    assert.match(b.lines[0]!, /FLAGS \(\\Seen\)\)$/);
+    const a = await c.append("INBOX", message("appended"), "\\Flagged");
+    assert.match(a.tagged, /OK \[APPENDUID \d+ 4\]/);
+    assert.ok(a.lines.includes("* 4 EXISTS"), a.text);
+  });
+});
