@@ -66,9 +66,15 @@ export class Feed implements ChangeFeed {
   #firstAttempt: Promise<void>;
   #firstDone: (() => void) | null = null;
 
-  constructor(socketPath: string | null) {
+  readonly #onError: (err: unknown) => void;
+
+  /** onListenerError: where exceptions thrown by subscribers go (default: a process warning) */
+  constructor(socketPath: string | null, opts: { onListenerError?: (err: unknown) => void } = {}) {
     this.#emitter.setMaxListeners(0);
     this.#socketPath = socketPath;
+    this.#onError =
+      opts.onListenerError ??
+      ((err) => process.emitWarning(`change-feed listener failed: ${String(err)}`, "PostkontorFeedWarning"));
     this.#firstAttempt = new Promise((resolve) => {
       this.#firstDone = resolve;
     });
@@ -131,9 +137,7 @@ export class Feed implements ChangeFeed {
       try {
         l(b);
       } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
+        this.#onError(err);
       }
     }
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { symlinkSync } from "node:fs";
+import { readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
@@ -227,6 +227,33 @@ describe("postkontor serve", () => {
         assert.match(await c.waitFor(/^\* /), /^\* OK/);
         c.close();
       }
+      // STARTTLS on the plain port uses the same (generated) certificate
+      const plain = await LineClient.connect(port);
+      await plain.waitFor(/^\* OK/);
+      plain.send("s1 STARTTLS");
+      assert.match(await plain.waitFor(/^s1 /), /^s1 OK/);
+      const caps = await new Promise<string>((resolve, reject) => {
+        const s = tlsConnect(
+          {
+            socket: plain.socket,
+            ca: readFileSync(join(env.dataDir, "tls", "cert.pem")),
+            servername: "localhost",
+          },
+          () => {
+            s.write("s2 CAPABILITY\r\n");
+          },
+        );
+        let buf = "";
+        s.on("data", (d) => {
+          buf += d.toString();
+          if (/s2 OK/.test(buf)) {
+            resolve(buf);
+            s.destroy();
+          }
+        });
+        s.on("error", reject);
+      });
+      assert.match(caps, /^\* CAPABILITY .*IMAP4rev2/m);
       const greeting = await new Promise<string>((resolve, reject) => {
         const s = tlsConnect({ host: "127.0.0.1", port: tlsPort, rejectUnauthorized: false }, () => {
           s.once("data", (d) => {
@@ -273,9 +300,12 @@ describe("postkontor serve", () => {
     }
   });
 
-  it("replaces a crashed worker and keeps serving", async () => {
-    const env = tempEnv(`[server]\nworkers = 2\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n`);
-    const server = startServe(["--config", env.config]);
+  it("replaces a crashed worker and keeps serving (listeners from the environment)", async () => {
+    const env = tempEnv(`[server]\nworkers = 2\n`);
+    const server = startServe(["--config", env.config], {
+      POSTKONTOR__IMAP__LISTEN: "127.0.0.1:0",
+      POSTKONTOR__IMAP__LISTEN_TLS: "[]",
+    });
     try {
       const port = await listeningPort(server, "imap");
       await server.waitForLog((l) => l.msg === "postkontor started");

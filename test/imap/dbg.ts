@@ -1,0 +1,23 @@
+import { ImapFlow } from "imapflow";
+import { message, PASS, startServer, USER } from "./helpers.ts";
+const t = await startServer();
+const log = (o: any) => { if (o.src) console.log(o.src, JSON.stringify(o).slice(0,250)); };
+const client = new ImapFlow({ host: "127.0.0.1", port: t.port, secure: false, auth: { user: USER, pass: PASS }, qresync: true,
+  logger: { debug: log, info: () => {}, warn: (o: any) => console.log("W", o), error: (o: any) => console.log("E", o) } , logRaw: true} as any);
+setTimeout(() => { console.log("TIMEOUT"); process.exit(1); }, 6000).unref();
+await client.connect();
+await client.append("INBOX", message("second"));
+const lock = await client.getMailboxLock("INBOX");
+console.log("LOCKED");
+const all: number[] = [];
+for await (const m of client.fetch("1:*", { uid: true, flags: true })) all.push(m.uid);
+console.log(all);
+lock.release();
+await new Promise((r) => setTimeout(r, 300));
+const existsEvent = new Promise<number>((resolve) => client.once("exists", (e) => resolve(e.count)));
+const other = await t.login();
+await other.append("INBOX", message("pushed"));
+console.log("appended");
+console.log(await existsEvent);
+await client.logout();
+await t.close();
