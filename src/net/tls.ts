@@ -45,38 +45,13 @@ function pem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
-/**
- * @peculiar/x509 uses tsyringe, which demands a Reflect metadata polyfill (the reflect-metadata
- * package, not installed). x509 only needs the three functions below; they are installed before the
- * library is loaded, and only if absent.
- */
-function installReflectMetadataShim(): void {
-  const R = Reflect as unknown as Record<string, unknown>;
-  if (typeof R.getMetadata === "function") return;
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  const own = (target: object, key: unknown) => store.get(target)?.get(key);
-  R.defineMetadata = (key: unknown, value: unknown, target: object) => {
-    let m = store.get(target);
-    if (!m) store.set(target, (m = new Map()));
-    m.set(key, value);
-  };
-  R.getOwnMetadata = (key: unknown, target: object) => own(target, key);
-  R.getMetadata = (key: unknown, target: object) => {
-    // walk the prototype chain, bounded by its length
-    for (let t: object | null = target; t; t = Object.getPrototypeOf(t)) {
-      const v = own(t, key);
-      if (v !== undefined) return v;
-    }
-    return undefined;
-  };
-}
-
 /** Generates a self-signed ECDSA P-256 certificate; returns PEM cert and PKCS#8 key. */
 export async function generateSelfSigned(
   hostname: string,
   days = 825,
 ): Promise<{ cert: string; key: string }> {
-  installReflectMetadataShim();
+  // @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill loaded first
+  await import("reflect-metadata");
   const x509 = await import("@peculiar/x509");
   const crypto = webcrypto;
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };

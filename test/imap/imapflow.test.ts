@@ -20,7 +20,8 @@ describe("imapflow as a real client", () => {
       auth: { user: USER, pass: PASS },
       logger: false,
       qresync: true,
-    });
+      autoIdleDelay: 100,
+    } as ConstructorParameters<typeof ImapFlow>[0]);
     await client.connect();
     try {
       const list = await client.list();
@@ -53,14 +54,15 @@ describe("imapflow as a real client", () => {
         const moved = await client.messageMove("1", "Archive");
         assert.ok(moved && typeof moved === "object");
         assert.equal(moved.uidMap?.get(1), 1);
-        // a change from another session arrives as an exists event while idling
-        const existsEvent = new Promise<number>((resolve) => client.once("exists", (e) => resolve(e.count)));
-        const other = await t.login();
-        await other.append("INBOX", message("pushed"));
-        assert.equal(await existsEvent, 2);
       } finally {
         lock.release();
       }
+      // a change from another session arrives as an exists event while imapflow idles
+      await new Promise((r) => setTimeout(r, 300));
+      const existsEvent = new Promise<number>((resolve) => client.once("exists", (e) => resolve(e.count)));
+      const other = await t.login();
+      await other.append("INBOX", message("pushed"));
+      assert.equal(await existsEvent, 2);
       const st = await client.status("Archive", { messages: true, uidNext: true });
       assert.equal(st.messages, 1);
     } finally {
