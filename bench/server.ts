@@ -20,6 +20,13 @@ export interface RunningServer {
   /** pids of the primary and its workers (for memory measurements) */
   pids(): number[];
   cli(args: string[], stdin?: string | Buffer): { status: number | null; stdout: string; stderr: string };
+  /** the server's JSON log lines seen so far (pino; bounded to the last 10,000) */
+  logs: Array<Record<string, unknown>>;
+  /** resolves with the first log line (seen so far or later) matching pred; rejects after timeoutMs */
+  waitForLog(
+    pred: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +87,29 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
   });
   let out = "";
   let errOut = "";
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters = new Set<{
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }>();
+  const onLogLine = (line: string) => {
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (!o || typeof o !== "object") return;
+    const rec = o as Record<string, unknown>;
+    logs.push(rec);
+    if (logs.length > 10_000) logs.splice(0, logs.length - 10_000);
+    for (const w of waiters) {
+      if (w.pred(rec)) {
+        waiters.delete(w);
+        w.resolve(rec);
+      }
+    }
+  };
   proc.stderr?.on("data", (d: Buffer) => {
     errOut += d.toString();
     if (errOut.length > 100_000) errOut = errOut.slice(-50_000);
@@ -96,6 +126,7 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
       while (i >= 0) {
         const line = out.slice(0, i);
         out = out.slice(i + 1);
+        onLogLine(line);
         const p = parseListen(line);
         if (p) found[p.proto] = p.port;
         if (found.imap && found.imaps) {
@@ -126,6 +157,25 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
     },
     cli(args, stdin) {
       return runCli(configPath, args, stdin);
+    },
+    logs,
+    waitForLog(pred, timeoutMs = 10_000) {
+      const hit = logs.find(pred);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const w = {
+          pred,
+          resolve: (l: Record<string, unknown>) => {
+            clearTimeout(t);
+            resolve(l);
+          },
+        };
+        const t = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`no matching server log line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(w);
+      });
     },
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

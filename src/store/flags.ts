@@ -48,7 +48,11 @@ export function flagText(flags: readonly string[]): string {
 }
 
 /** Applies a STORE operation (RFC 9051 §6.4.6) to a normalized list; returns a normalized list. */
-export function applyFlagOp(current: readonly string[], op: "set" | "add" | "remove", flags: readonly string[]) {
+export function applyFlagOp(
+  current: readonly string[],
+  op: "set" | "add" | "remove",
+  flags: readonly string[],
+) {
   const given = normalizeFlags(flags);
   if (op === "set") return given;
   if (op === "add") return normalizeFlags([...current, ...given]);

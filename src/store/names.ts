@@ -15,12 +15,13 @@ export function normalizeMailboxName(name: string): string {
   let guard = 0;
   while (n.endsWith(DELIM) && guard++ < 1000) n = n.slice(0, -1);
   if (n.length === 0) throw new StoreError("INVALID", "empty mailbox name");
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
-  if (/[\u0000-\u001f\u007f*%]/.test(n)) throw new StoreError("INVALID", "mailbox name contains invalid characters");
+  if (/[\u0000-\u001f\u007f*%]/.test(n))
+    throw new StoreError("INVALID", "mailbox name contains invalid characters");
   if (Buffer.byteLength(n) > MAX_NAME_BYTES) throw new StoreError("LIMIT", "mailbox name too long");
   const parts = n.split(DELIM);
   if (parts.length > MAX_DEPTH) throw new StoreError("LIMIT", "mailbox hierarchy too deep");
-  if (parts.some((p) => p.length === 0)) throw new StoreError("INVALID", "empty hierarchy level in mailbox name");
+  if (parts.some((p) => p.length === 0))
+    throw new StoreError("INVALID", "empty hierarchy level in mailbox name");
   if (parts[0]!.toUpperCase() === "INBOX") parts[0] = "INBOX";
   return parts.join(DELIM);
 }
@@ -35,7 +36,11 @@ export function parentNames(name: string): string[] {
 
 export function normalizeDomain(name: string): string {
   const d = name.trim().toLowerCase().replace(/\.$/, "");
-  if (d.length === 0 || d.length > 253 || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(d)) {
+  if (
+    d.length === 0 ||
+    d.length > 253 ||
+    !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(d)
+  ) {
     throw new StoreError("INVALID", `invalid domain name ${JSON.stringify(name)}`);
   }
   return d;
@@ -44,7 +49,8 @@ export function normalizeDomain(name: string): string {
 export function normalizeAddress(address: string): { address: string; local: string; domain: string } {
   const a = address.trim().toLowerCase();
   const at = a.lastIndexOf("@");
-  if (at <= 0 || at === a.length - 1) throw new StoreError("INVALID", `invalid address ${JSON.stringify(address)}`);
+  if (at <= 0 || at === a.length - 1)
+    throw new StoreError("INVALID", `invalid address ${JSON.stringify(address)}`);
   const local = a.slice(0, at);
   if (local.length > 64 || /[\s<>@,;:"()[\]\\]/.test(local) || local.startsWith(".") || local.endsWith(".")) {
     throw new StoreError("INVALID", `invalid address ${JSON.stringify(address)}`);

@@ -60,7 +60,14 @@ describe("domains and accounts", () => {
     );
     // UIDVALIDITY unique per mailbox
     assert.equal(new Set(boxes.map((b) => b.uidValidity)).size, boxes.length);
-    assert.deepEqual(await f.store.listSubscriptions(a.id), ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]);
+    assert.deepEqual(await f.store.listSubscriptions(a.id), [
+      "Archive",
+      "Drafts",
+      "INBOX",
+      "Junk",
+      "Sent",
+      "Trash",
+    ]);
     await rejectsCode(f.store.createAccount("carol@example.net", "x"), "ALREADYEXISTS");
     await rejectsCode(f.store.createAccount("x@unknown.example", "x"), "NONEXISTENT");
     await rejectsCode(f.store.createAccount("no-at-sign", "x"), "INVALID");
@@ -290,7 +297,10 @@ describe("messages", () => {
   test("append errors: TOOBIG, NONEXISTENT, wrong account", async () => {
     await rejectsCode(f.store.append(f.accountId, f.inbox, { raw: Buffer.alloc(5000, 65) }), "TOOBIG");
     await rejectsCode(
-      f.store.append(f.accountId, f.inbox, { raw: Buffer.alloc(3990, 65), deliveryHeaders: Buffer.alloc(20, 66) }),
+      f.store.append(f.accountId, f.inbox, {
+        raw: Buffer.alloc(3990, 65),
+        deliveryHeaders: Buffer.alloc(20, 66),
+      }),
       "TOOBIG",
     );
     await rejectsCode(f.store.append(f.accountId, 9999, { raw: msg() }), "NONEXISTENT");
@@ -299,7 +309,11 @@ describe("messages", () => {
 
   test("appendMany is one transaction: consecutive uids, same modseq, all or nothing", async () => {
     const before = await f.store.listMessages(f.inbox);
-    const res = await f.store.appendMany(f.accountId, f.inbox, [{ raw: msg() }, { raw: msg() }, { raw: msg() }]);
+    const res = await f.store.appendMany(f.accountId, f.inbox, [
+      { raw: msg() },
+      { raw: msg() },
+      { raw: msg() },
+    ]);
     assert.equal(res.length, 3);
     assert.deepEqual(
       res.map((r) => r.uid),
@@ -374,7 +388,8 @@ describe("messages", () => {
     seen.push((await f.store.getMailboxById(trash.id))!.highestModseq);
     await f.store.expunge(trash.id, [1]);
     seen.push((await f.store.getMailboxById(trash.id))!.highestModseq);
-    for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `modseq ${seen[i]} > ${seen[i - 1]}`);
+    for (let i = 1; i < seen.length; i++)
+      assert.ok(seen[i]! > seen[i - 1]!, `modseq ${seen[i]} > ${seen[i - 1]}`);
   });
 
   test("getParsed returns the cached structure", async () => {
@@ -487,7 +502,10 @@ describe("copy, move, quota, dedupe, GC", () => {
     await f.store.updateAccount(acct.address, { quotaBytes: acct.usedBytes + raw.length + 10 });
     const r = await f.store.append(f.accountId, f.inbox, { raw });
     const before = await f.store.listMessages(f.inbox);
-    await rejectsCode(f.store.append(f.accountId, f.inbox, { raw: msg({ body: "y".repeat(500) }) }), "OVERQUOTA");
+    await rejectsCode(
+      f.store.append(f.accountId, f.inbox, { raw: msg({ body: "y".repeat(500) }) }),
+      "OVERQUOTA",
+    );
     const junk = (await f.store.getMailbox(f.accountId, "Junk"))!;
     await rejectsCode(f.store.copy(f.inbox, [r.uid], junk.id), "OVERQUOTA");
     assert.deepEqual(await f.store.listMessages(f.inbox), before);
@@ -603,6 +621,99 @@ describe("durability order", () => {
     } finally {
       await store.close();
       t.cleanup();
+    }
+  });
+});
+
+describe("blob lifecycle edge cases", () => {
+  test("a failed append transaction leaves no orphan blob file; a vanished file is rewritten", async () => {
+    const t = tempDir();
+    let fail = false;
+    const store = await openStore({
+      dataDir: t.dir,
+      feedSocketPath: null,
+      sqliteHook: (db) => {
+        db.function("test_maybe_fail", () => {
+          if (fail) throw new Error("injected failure");
+          return 0;
+        });
+        db.exec(`CREATE TEMP TRIGGER test_fail BEFORE INSERT ON main.message BEGIN
+          SELECT test_maybe_fail();
+        END`);
+      },
+    });
+    try {
+      await store.addDomain("example.com");
+      const acct = await store.createAccount("u@example.com", "h");
+      const inbox = (await store.getMailbox(acct.id, "INBOX"))!;
+      const raw = msg({ subject: "will fail" });
+      fail = true;
+      await assert.rejects(store.append(acct.id, inbox.id, { raw }), /injected failure/);
+      fail = false;
+      assert.equal(existsSync(blobPath(t.dir, sha256Hex(raw))), false, "no orphan file");
+      assert.deepEqual(await store.listMessages(inbox.id), []);
+      assert.equal((await store.mailboxCounts(inbox.id)).messages, 0);
+
+      // a file lost behind our back is restored by the next append of the same content
+      await store.append(acct.id, inbox.id, { raw });
+      const { unlinkSync } = await import("node:fs");
+      unlinkSync(blobPath(t.dir, sha256Hex(raw)));
+      await store.append(acct.id, inbox.id, { raw });
+      assert.ok(Buffer.from(await store.readMessage(inbox.id, 1)).equals(raw));
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
+  });
+
+  test("getParsed re-parses when the cached structure is from an older parser version", async () => {
+    const t = tempDir();
+    const mime = await import("../mime/index.ts");
+    let parses = 0;
+    const newer = {
+      ...mime,
+      parseMessage: (raw: Uint8Array) => {
+        parses++;
+        return { ...mime.parseMessage(raw), version: mime.PARSED_VERSION + 1 };
+      },
+    };
+    try {
+      const s1 = await openStore({ dataDir: t.dir, feedSocketPath: null });
+      await s1.addDomain("example.com");
+      const acct = await s1.createAccount("u@example.com", "h");
+      const inbox = (await s1.getMailbox(acct.id, "INBOX"))!;
+      const raw = msg({ subject: "versioned" });
+      await s1.append(acct.id, inbox.id, { raw });
+      await s1.close();
+
+      const s2 = await openStore({ dataDir: t.dir, feedSocketPath: null, mime: newer });
+      const sha = sha256Hex(raw);
+      parses = 0;
+      const p = await s2.getParsed(sha);
+      assert.equal(p.version, mime.PARSED_VERSION + 1);
+      assert.equal(p.envelope.subject, "versioned");
+      assert.ok(parses >= 1, "re-parsed");
+      await s2.close();
+      // stored back: a third store with the same newer parser does not parse again
+      const s3 = await openStore({ dataDir: t.dir, feedSocketPath: null, mime: newer });
+      parses = 0;
+      assert.equal((await s3.getParsed(sha)).version, mime.PARSED_VERSION + 1);
+      assert.equal(parses, 1, "only the version probe");
+      await s3.close();
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  test("invalid internal date is refused", async () => {
+    const f = await fixture();
+    try {
+      await rejectsCode(
+        f.store.append(f.accountId, f.inbox, { raw: msg(), internalDate: new Date("garbage") }),
+        "INVALID",
+      );
+    } finally {
+      await f.close();
     }
   });
 });

@@ -52,7 +52,10 @@ describe("IMAP authentication", () => {
     assert.deepEqual(r.lines, ["* ENABLED IMAP4rev2 CONDSTORE"]);
     r = await c.cmd("SELECT INBOX");
     assert.ok(!r.lines.some((l) => /RECENT/.test(l)));
-    assert.ok(r.lines.some((l) => /^\* LIST \(.*\) "\/" "?INBOX"?$/.test(l)), r.text);
+    assert.ok(
+      r.lines.some((l) => /^\* LIST \(.*\) "\/" "?INBOX"?$/.test(l)),
+      r.text,
+    );
     r = await c.cmd("SEARCH ALL");
     assert.match(r.lines[0]!, /^\* ESEARCH \(TAG "T\d+"\)/);
   });
@@ -71,15 +74,34 @@ describe("IMAP plaintext policy and STARTTLS", () => {
   let t: TestServer;
   let port: number;
   let server: net.Server;
+  let tlsServer: tls.Server;
+  let tlsPort: number;
   before(async () => {
     t = await startServer();
     dir = mkdtempSync(join(tmpdir(), "pk-tls-"));
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem"), "-days", "1", "-subj", "/CN=imap.test"],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "k.pem"),
+        "-out",
+        join(dir, "c.pem"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=imap.test",
+      ],
       { stdio: "ignore" },
     );
-    const ctx = tls.createSecureContext({ key: readFileSync(join(dir, "k.pem")), cert: readFileSync(join(dir, "c.pem")) });
+    const ctx = tls.createSecureContext({
+      key: readFileSync(join(dir, "k.pem")),
+      cert: readFileSync(join(dir, "c.pem")),
+    });
     const imap = createImapServer({
       store: t.store,
       auth: createAuthenticator(t.store, {
@@ -112,9 +134,20 @@ describe("IMAP plaintext policy and STARTTLS", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as net.AddressInfo).port;
+    // implicit TLS listener (993-style)
+    tlsServer = tls.createServer(
+      { key: readFileSync(join(dir, "k.pem")), cert: readFileSync(join(dir, "c.pem")) },
+      (s) => {
+        Object.defineProperty(s, "remoteAddress", { value: "192.0.2.8" });
+        imap.handleConnection(s, { implicitTls: true });
+      },
+    );
+    await new Promise<void>((r) => tlsServer.listen(0, "127.0.0.1", r));
+    tlsPort = (tlsServer.address() as net.AddressInfo).port;
   });
   after(async () => {
     server.close();
+    tlsServer.close();
     await t.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -129,6 +162,29 @@ describe("IMAP plaintext policy and STARTTLS", () => {
     r = await c.cmd(`AUTHENTICATE PLAIN ${plain("", USER, PASS)}`);
     assert.match(r.tagged, /NO/);
     c.destroy();
+  });
+
+  it("implicit TLS: no STARTTLS, plaintext login allowed", async () => {
+    const sock = tls.connect({
+      port: tlsPort,
+      host: "127.0.0.1",
+      rejectUnauthorized: false,
+      servername: "imap.test",
+    });
+    let buf = "";
+    sock.on("data", (d) => {
+      buf += d.toString("latin1");
+    });
+    const until = async (re: RegExp) => {
+      for (let i = 0; i < 500 && !re.test(buf); i++) await new Promise((r) => setTimeout(r, 10));
+      return buf;
+    };
+    const greet = await until(/\r\n/);
+    assert.match(greet, /AUTH=PLAIN/);
+    assert.doesNotMatch(greet, /STARTTLS|LOGINDISABLED/);
+    sock.write(`a LOGIN ${USER} ${PASS}\r\n`);
+    assert.match(await until(/a OK/), /a OK \[CAPABILITY/);
+    sock.destroy();
   });
 
   it("STARTTLS upgrades the connection and then allows LOGIN", async () => {
@@ -170,7 +226,14 @@ describe("IMAP limits", () => {
   let t: TestServer;
   before(async () => {
     t = await startServer({
-      limits: { maxLineLength: 200, maxLiteralSize: 4096, maxLiteralSizeUnauth: 64, maxBadCommands: 3, maxConnectionsPerIp: 6, maxConnectionsPerUser: 2 },
+      limits: {
+        maxLineLength: 200,
+        maxLiteralSize: 4096,
+        maxLiteralSizeUnauth: 64,
+        maxBadCommands: 3,
+        maxConnectionsPerIp: 6,
+        maxConnectionsPerUser: 2,
+      },
     });
   });
   after(async () => {
@@ -240,6 +303,33 @@ describe("IMAP limits", () => {
 });
 
 describe("IMAP autologout", () => {
+  it("authenticated idle timeout sends BYE Autologout, also during IDLE", async () => {
+    const t = await startServer({ limits: { idleTimeoutMs: 200 } });
+    try {
+      const c = await t.login();
+      await c.cmd("SELECT INBOX");
+      c.write("I IDLE\r\n");
+      assert.match(await c.readLine(), /^\+ /);
+      assert.match(await c.readLine(2000), /^\* BYE Autologout/);
+      assert.ok(await c.waitClosed());
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("pipelined commands are answered in order", async () => {
+    const t = await startServer();
+    try {
+      const c = await t.connect();
+      c.write(`P1 LOGIN ${USER} ${PASS}\r\nP2 SELECT INBOX\r\nP3 NOOP\r\nP4 LOGOUT\r\n`);
+      const lines = await c.readUntil(/^P4 /);
+      const tagged = lines.filter((l) => /^P\d /.test(l)).map((l) => l.slice(0, 5));
+      assert.deepEqual(tagged, ["P1 OK", "P2 OK", "P3 OK", "P4 OK"]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("unauthenticated timeout sends BYE Autologout", async () => {
     const t = await startServer({ limits: { unauthTimeoutMs: 150 } });
     try {

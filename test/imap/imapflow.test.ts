@@ -19,7 +19,8 @@ describe("imapflow as a real client", () => {
       secure: false,
       auth: { user: USER, pass: PASS },
       logger: false,
-      qresync: true,
+      // imapflow 2.1.2 does not decrement its EXISTS count on VANISHED, so stay with EXPUNGE here
+      qresync: false,
       autoIdleDelay: 100,
     } as ConstructorParameters<typeof ImapFlow>[0]);
     await client.connect();
@@ -38,7 +39,13 @@ describe("imapflow as a real client", () => {
       try {
         const mb = client.mailbox;
         assert.ok(mb && typeof mb === "object" && mb.exists === 2);
-        const msg = await client.fetchOne("1", { envelope: true, source: true, flags: true, bodyStructure: true, uid: true });
+        const msg = await client.fetchOne("1", {
+          envelope: true,
+          source: true,
+          flags: true,
+          bodyStructure: true,
+          uid: true,
+        });
         assert.ok(msg);
         assert.equal(msg.envelope?.subject, "hello from imapflow");
         assert.ok(msg.flags?.has("\\Seen"));
@@ -64,7 +71,7 @@ describe("imapflow as a real client", () => {
       await other.append("INBOX", message("pushed"));
       assert.equal(await existsEvent, 2);
       const st = await client.status("Archive", { messages: true, uidNext: true });
-      assert.equal(st.messages, 1);
+      assert.ok(st && st.messages === 1);
     } finally {
       await client.logout();
     }

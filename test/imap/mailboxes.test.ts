@@ -19,7 +19,17 @@ describe("IMAP mailbox commands", () => {
     assert.ok((await c.cmd("CREATE Work/Projects/Alpha")).ok);
     r = await c.cmd('LIST "" "*"');
     const names = r.lines.map((l) => /"\/" (.*)$/.exec(l)![1]);
-    assert.deepEqual(names, ['"INBOX"', '"Archive"', '"Drafts"', '"Junk"', '"Sent"', '"Trash"', '"Work"', '"Work/Projects"', '"Work/Projects/Alpha"']);
+    assert.deepEqual(names, [
+      '"INBOX"',
+      '"Archive"',
+      '"Drafts"',
+      '"Junk"',
+      '"Sent"',
+      '"Trash"',
+      '"Work"',
+      '"Work/Projects"',
+      '"Work/Projects/Alpha"',
+    ]);
     assert.ok(r.lines.includes('* LIST (\\HasNoChildren \\Sent) "/" "Sent"'), r.text);
     assert.ok(r.lines.includes('* LIST (\\HasChildren) "/" "Work"'), r.text);
     r = await c.cmd('LIST "" "%"');
@@ -91,11 +101,15 @@ describe("IMAP mailbox commands", () => {
     const u = await t.login();
     await u.cmd("ENABLE UTF8=ACCEPT");
     r = await u.cmd(Buffer.from('LIST "" "Ä*"\r\n', "utf8"));
-    assert.deepEqual(r.lines, [Buffer.from('* LIST (\\HasNoChildren) "/" "Äpfel"', "utf8").toString("latin1")]);
+    assert.deepEqual(r.lines, [
+      Buffer.from('* LIST (\\HasNoChildren) "/" "Äpfel"', "utf8").toString("latin1"),
+    ]);
   });
 
   it("STATUS items, APPENDLIMIT, nonexistent mailbox", async () => {
-    const r = await c.cmd("STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ APPENDLIMIT)");
+    const r = await c.cmd(
+      "STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ APPENDLIMIT)",
+    );
     assert.match(
       r.lines[0]!,
       /^\* STATUS "INBOX" \(MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY \d+ UNSEEN 2 DELETED 0 SIZE \d+ HIGHESTMODSEQ \d+ APPENDLIMIT 1048576\)$/,

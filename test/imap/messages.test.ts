@@ -25,7 +25,9 @@ describe("IMAP message commands", () => {
   });
 
   it("FETCH sections, partials, BINARY, BODYSTRUCTURE, object ids", async () => {
-    const r = await c.cmd("FETCH 6 (BODY.PEEK[1] BODY.PEEK[2]<0.4> BINARY.PEEK[2] BINARY.SIZE[2] BODY.PEEK[HEADER.FIELDS (SUBJECT)])");
+    const r = await c.cmd(
+      "FETCH 6 (BODY.PEEK[1] BODY.PEEK[2]<0.4> BINARY.PEEK[2] BINARY.SIZE[2] BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+    );
     assert.ok(r.ok, r.text);
     const l = r.lines[0]!;
     assert.match(l, /BODY\[1\] \{15\}\r\nfirst part text BODY/);
@@ -75,7 +77,7 @@ describe("IMAP message commands", () => {
     assert.deepEqual(r.lines, ["* SEARCH 3"]);
     r = await c.cmd("SEARCH SUBJECT parts");
     assert.deepEqual(r.lines, ["* SEARCH 6"]);
-    r = await c.cmd("SEARCH BODY \"number 4\"");
+    r = await c.cmd('SEARCH BODY "number 4"');
     assert.deepEqual(r.lines, ["* SEARCH 4"]);
     r = await c.cmd("SEARCH TEXT carol");
     assert.deepEqual(r.lines, ["* SEARCH 6"]);
@@ -113,6 +115,18 @@ describe("IMAP message commands", () => {
     assert.deepEqual(r.lines, ["* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)"]);
     r = await c.cmd("UID SEARCH UID $ NOT 1");
     assert.deepEqual(r.lines, ["* SEARCH 2"]);
+    r = await c.cmd("SEARCH NEW");
+    assert.deepEqual(r.lines, ["* SEARCH"]);
+    r = await c.cmd("SEARCH OLD SMALLER 300 SENTBEFORE 02-Jan-2024");
+    assert.deepEqual(r.lines, ["* SEARCH 1 2 3 4 5"]);
+    r = await c.cmd("SEARCH SAVEDATESUPPORTED SAVEDSINCE 01-Jan-2020 NOT SAVEDBEFORE 01-Jan-2020 6");
+    assert.deepEqual(r.lines, ["* SEARCH 6"]);
+    const ids = await c.cmd("FETCH 6 (EMAILID THREADID)");
+    const [, eid, tid] = /EMAILID \(([\w-]+)\) THREADID \(([\w-]+)\)/.exec(ids.lines[0]!)!;
+    r = await c.cmd(`SEARCH EMAILID ${eid}`);
+    assert.deepEqual(r.lines, ["* SEARCH 6"]);
+    r = await c.cmd(`SEARCH THREADID ${tid}`);
+    assert.deepEqual(r.lines, ["* SEARCH 6"]);
     r = await c.cmd("SEARCH RETURN (COUNT) DELETED");
     assert.match(r.lines[0]!, /COUNT 1$/);
   });
@@ -176,5 +190,65 @@ describe("IMAP message commands", () => {
     await w.cmd("EXAMINE Drafts");
     const f = await w.cmd("FETCH 1:2 (FLAGS)");
     assert.deepEqual(f.lines, ["* 1 FETCH (FLAGS (\\Draft))", "* 2 FETCH (FLAGS (\\Seen))"]);
+  });
+
+  it("UID COPY, plain MOVE, binary APPEND literal8, DELETE of the selected mailbox", async () => {
+    const w = await t.login();
+    assert.ok((await w.cmd("CREATE Scratch")).ok);
+    const bin = Buffer.concat([
+      Buffer.from("Subject: bin\r\nContent-Transfer-Encoding: binary\r\n\r\n"),
+      Buffer.from([1, 0, 2]),
+      Buffer.from("\r\n"),
+    ]);
+    w.write(
+      Buffer.concat([Buffer.from(`B1 APPEND Scratch ~{${bin.length}+}\r\n`), bin, Buffer.from("\r\n")]),
+    );
+    let r = await w.collect("B1");
+    assert.match(r.tagged, /OK \[APPENDUID \d+ 1\]/);
+    await w.append("Scratch", message("second"));
+    await w.cmd("SELECT Scratch");
+    r = await w.cmd("UID COPY 2 Trash");
+    assert.match(r.tagged, /OK \[COPYUID \d+ 2 \d+\]/);
+    r = await w.cmd("MOVE 1 Junk");
+    assert.match(r.lines[0]!, /^\* OK \[COPYUID \d+ 1 1\]/);
+    assert.equal(r.lines[1], "* 1 EXPUNGE");
+    r = await w.cmd("FETCH 1 (UID)");
+    assert.deepEqual(r.lines, ["* 1 FETCH (UID 2)"]);
+    r = await w.cmd("DELETE Scratch");
+    assert.ok(r.ok);
+    assert.ok(r.lines.some((l) => /\[CLOSED\]/.test(l)));
+    assert.match((await w.cmd("FETCH 1 (UID)")).tagged, /BAD/);
+    await w.cmd("SELECT Junk");
+    r = await w.cmd("FETCH 1 (BINARY.PEEK[] RFC822.SIZE)");
+    assert.ok(r.lines[0]!.includes("\x01\x00\x02"));
+  });
+
+  it("SORT and UID SORT by subject, date, size, from, arrival (reverse)", async () => {
+    const w = await t.login();
+    await w.cmd("CREATE Sorting");
+    const mk = (from: string, subject: string, date: string, body: string) =>
+      `From: ${from}\r\nSubject: ${subject}\r\nDate: ${date}\r\n\r\n${body}\r\n`;
+    await w.append("Sorting", mk("Zed <z@example.org>", "Re: banana", "Wed, 3 Jan 2024 10:00:00 +0000", "x"));
+    await w.append(
+      "Sorting",
+      mk("Amy <a@example.org>", "apple", "Fri, 5 Jan 2024 10:00:00 +0000", "x".repeat(80)),
+    );
+    await w.append(
+      "Sorting",
+      mk("Bob <b@example.org>", "cherry", "Mon, 1 Jan 2024 10:00:00 +0000", "x".repeat(40)),
+    );
+    await w.cmd("SELECT Sorting");
+    let r = await w.cmd("SORT (SUBJECT) UTF-8 ALL");
+    assert.deepEqual(r.lines, ["* SORT 2 1 3"]);
+    r = await w.cmd("SORT (DATE) UTF-8 ALL");
+    assert.deepEqual(r.lines, ["* SORT 3 1 2"]);
+    r = await w.cmd("SORT (REVERSE SIZE) UTF-8 ALL");
+    assert.deepEqual(r.lines, ["* SORT 2 3 1"]);
+    r = await w.cmd("UID SORT (FROM) UTF-8 NOT SUBJECT cherry");
+    assert.deepEqual(r.lines, ["* SORT 2 1"]);
+    r = await w.cmd("SORT (REVERSE ARRIVAL) UTF-8 ALL");
+    assert.deepEqual(r.lines, ["* SORT 3 2 1"]);
+    r = await w.cmd("SORT (DISPLAYFROM) UTF-8 ALL");
+    assert.deepEqual(r.lines, ["* SORT 2 3 1"]);
   });
 });

@@ -32,7 +32,10 @@ describe("IMAP multi-session sync: expunge rules, IDLE, CONDSTORE/QRESYNC", () =
     assert.deepEqual(r.lines, ["* SEARCH 1 3 4"]); // 2 is gone from the store but its number is kept
     r = await a.cmd("STORE 4 +FLAGS (\\Seen)");
     assert.ok(!r.lines.some((l) => /EXPUNGE/.test(l)));
-    assert.ok(r.lines.some((l) => /^\* 4 FETCH \(FLAGS \(\\Seen\)\)$/.test(l)), r.text);
+    assert.ok(
+      r.lines.some((l) => /^\* 4 FETCH \(FLAGS \(\\Seen\)\)$/.test(l)),
+      r.text,
+    );
     // UID FETCH may deliver it
     r = await a.cmd("UID FETCH 1 (FLAGS)");
     assert.ok(r.lines.includes("* 2 EXPUNGE"), r.text);
@@ -47,7 +50,10 @@ describe("IMAP multi-session sync: expunge rules, IDLE, CONDSTORE/QRESYNC", () =
     // EXISTS and flag changes may come during FETCH, EXPUNGE not
     assert.ok(!r.lines.some((l) => /EXPUNGE/.test(l)), r.text);
     assert.ok(r.lines.includes("* 4 EXISTS"), r.text);
-    assert.ok(r.lines.some((l) => /^\* 2 FETCH \(FLAGS \(\\Flagged\)\)$/.test(l)), r.text);
+    assert.ok(
+      r.lines.some((l) => /^\* 2 FETCH \(FLAGS \(\\Flagged\)\)$/.test(l)),
+      r.text,
+    );
     r = await a.cmd("NOOP");
     assert.deepEqual(r.lines, ["* 1 EXPUNGE"]);
     r = await a.cmd("FETCH 1:* (UID)");
@@ -83,6 +89,29 @@ describe("IMAP multi-session sync: expunge rules, IDLE, CONDSTORE/QRESYNC", () =
     await a.readLine();
     a.write("NOPE\r\n");
     assert.match(await a.readLine(), /^I2 BAD/);
+  });
+
+  it("IDLE push latency p50 is under 10 ms", async () => {
+    await t.store.createMailbox(t.accountId, "Fast");
+    const mb = (await t.store.getMailbox(t.accountId, "Fast"))!;
+    const a = await t.login();
+    await a.cmd("ENABLE IMAP4rev2");
+    await a.cmd("SELECT Fast");
+    a.write("P1 IDLE\r\n");
+    await a.readLine();
+    const lat: number[] = [];
+    for (let i = 1; i <= 25; i++) {
+      const raw = Buffer.from(message(`fast ${i}`));
+      const r = await t.store.append(t.accountId, mb.id, { raw });
+      const t0 = performance.now(); // committed: the beacon is out
+      assert.equal(await a.readLine(), `* ${i} EXISTS`);
+      lat.push(performance.now() - t0);
+      assert.ok(r.uid === i);
+    }
+    lat.sort((x, y) => x - y);
+    assert.ok(lat[12]! < 10, `p50 ${lat[12]} ms`);
+    a.write("DONE\r\n");
+    assert.match(await a.readLine(), /^P1 OK/);
   });
 
   it("CONDSTORE: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, SEARCH MODSEQ, STATUS HIGHESTMODSEQ", async () => {
@@ -128,7 +157,10 @@ describe("IMAP multi-session sync: expunge rules, IDLE, CONDSTORE/QRESYNC", () =
     assert.ok((await b.cmd("UID STORE 4 +FLAGS.SILENT (\\Seen)")).ok);
     r = await a.cmd("NOOP");
     assert.ok(r.lines.includes("* VANISHED 1:2"), r.text);
-    assert.ok(r.lines.some((l) => /^\* 2 FETCH \(UID 4 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$/.test(l)), r.text);
+    assert.ok(
+      r.lines.some((l) => /^\* 2 FETCH \(UID 4 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$/.test(l)),
+      r.text,
+    );
     r = await a.cmd(`UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${base} VANISHED)`);
     assert.equal(r.lines[0], "* VANISHED (EARLIER) 1:2");
     assert.match(r.lines[1]!, /^\* 2 FETCH \(UID 4 FLAGS \(\\Seen\) MODSEQ/);
@@ -138,7 +170,10 @@ describe("IMAP multi-session sync: expunge rules, IDLE, CONDSTORE/QRESYNC", () =
     r = await c.cmd(`SELECT Qr (QRESYNC (${uidv} ${base} 1:5))`);
     assert.ok(r.ok, r.text);
     assert.ok(r.lines.includes("* VANISHED (EARLIER) 1:2"), r.text);
-    assert.ok(r.lines.some((l) => /^\* 2 FETCH \(UID 4 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$/.test(l)), r.text);
+    assert.ok(
+      r.lines.some((l) => /^\* 2 FETCH \(UID 4 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$/.test(l)),
+      r.text,
+    );
     // switching mailboxes announces CLOSED
     r = await c.cmd("SELECT INBOX");
     assert.equal(r.lines[0], "* OK [CLOSED] Previous mailbox closed");

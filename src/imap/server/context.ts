@@ -35,6 +35,8 @@ export class ServerContext {
       "LIST-EXTENDED",
       "LIST-STATUS",
       "ESEARCH",
+      "SORT",
+      "SORT=DISPLAY",
       "SEARCHRES",
       "WITHIN",
       "STATUS=SIZE",

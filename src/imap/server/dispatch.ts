@@ -24,6 +24,7 @@ import {
 } from "./commands/mailbox.ts";
 import { check, close, copyMove, expunge, store, unselect } from "./commands/message.ts";
 import { search } from "./commands/search.ts";
+import { sort } from "./commands/sort.ts";
 import { bad } from "./errors.ts";
 import type { Session, SessionState } from "./session.ts";
 
@@ -40,7 +41,11 @@ const NOTAUTH: SessionState[] = ["notauth"];
 const AUTH: SessionState[] = ["auth", "selected"];
 const SELECTED: SessionState[] = ["selected"];
 
-const table: Record<CommandName, { states: SessionState[]; h: Handler }> = {
+/**
+ * seq: the command's non-UID form works on message sequence numbers, so pending EXPUNGEs must
+ * wait (RFC 9051 §7.5.1: not while responding to FETCH, STORE or SEARCH; the UID forms are exempt).
+ */
+const table: Record<CommandName, { states: SessionState[]; h: Handler; seq?: boolean }> = {
   CAPABILITY: { states: ANY, h: capability },
   NOOP: { states: ANY, h: noop },
   LOGOUT: { states: ANY, h: logout },
@@ -69,13 +74,13 @@ const table: Record<CommandName, { states: SessionState[]; h: Handler }> = {
   CLOSE: { states: SELECTED, h: close },
   UNSELECT: { states: SELECTED, h: unselect },
   EXPUNGE: { states: SELECTED, h: expunge },
-  SEARCH: { states: SELECTED, h: search },
-  FETCH: { states: SELECTED, h: fetch },
-  STORE: { states: SELECTED, h: store },
+  SEARCH: { states: SELECTED, h: search, seq: true },
+  FETCH: { states: SELECTED, h: fetch, seq: true },
+  STORE: { states: SELECTED, h: store, seq: true },
   COPY: { states: SELECTED, h: copyMove },
   MOVE: { states: SELECTED, h: copyMove },
-  SORT: { states: SELECTED, h: notSupported },
-  THREAD: { states: SELECTED, h: notSupported },
+  SORT: { states: SELECTED, h: sort, seq: true },
+  THREAD: { states: SELECTED, h: notSupported, seq: true },
 };
 
 async function notSupported(): Promise<OkResult> {
@@ -95,4 +100,10 @@ export async function dispatch(s: Session, tag: string, cmd: Command): Promise<O
     );
   }
   return entry.h(s, tag, cmd);
+}
+
+/** RFC 9051 §7.5.1: may untagged EXPUNGE be sent while answering this command? */
+export function expungeAllowed(cmd: Command): boolean {
+  if (!table[cmd.name]?.seq) return true;
+  return "uid" in cmd && cmd.uid === true;
 }

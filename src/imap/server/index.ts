@@ -7,7 +7,8 @@
  *   IDLE, UIDPLUS, MOVE, LITERAL+, SASL-IR, AUTH=PLAIN, ID, NAMESPACE, UNSELECT, CHILDREN,
  *   SPECIAL-USE, CREATE-SPECIAL-USE, LIST-EXTENDED, LIST-STATUS, ESEARCH, SEARCHRES, WITHIN,
  *   STATUS=SIZE, BINARY, APPENDLIMIT, MULTIAPPEND, ENABLE, CONDSTORE, QRESYNC, OBJECTID,
- *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS. SORT/THREAD are not implemented (BAD).
+ *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS, SORT (+SORT=DISPLAY). THREAD and ESORT are not
+ *   implemented (BAD).
  * - State: Session.state is notauth | auth | selected | logout; dispatch.ts names each command's
  *   allowed states. Commands run strictly one at a time per connection (pipelined input waits
  *   in the reader; the socket is paused when too much is buffered).

@@ -9,7 +9,7 @@ import type { Account, Beacon, Store } from "../../store/types.ts";
 import type { Command } from "../protocol/commands.ts";
 import { CommandReader, type ReaderEvent } from "../protocol/reader.ts";
 import type { ServerContext } from "./context.ts";
-import { dispatch } from "./dispatch.ts";
+import { dispatch, expungeAllowed } from "./dispatch.ts";
 import { bye, type ImapError, mapError } from "./errors.ts";
 import { isLoopback } from "./format.ts";
 import type { SelectedMailbox, ViewUpdate } from "./selected-mailbox.ts";
@@ -81,6 +81,8 @@ export class Session {
   }
 
   private attach(sock: Socket): void {
+    // responses are written in several pieces (untagged, then tagged): avoid Nagle + delayed-ACK stalls
+    sock.setNoDelay(true);
     sock.on("data", (chunk: Buffer) => this.onData(chunk));
     sock.on("error", () => this.destroy());
     sock.on("close", () => this.destroy());
@@ -366,6 +368,7 @@ export class Session {
     plain.removeAllListeners("drain");
     plain.removeAllListeners("error");
     plain.removeAllListeners("close");
+    plain.on("error", () => {}); // errors surface on the TLS socket; never crash on the raw one
     this.reader = new CommandReader({
       maxLineLength: this.ctx.opts.limits.maxLineLength,
       maxLiteralSize: this.ctx.opts.limits.maxLiteralSizeUnauth,
@@ -415,23 +418,6 @@ export class Session {
 
   get isClosed(): boolean {
     return this.closed;
-  }
-}
-
-/**
- * RFC 9051 §7.5.1: EXPUNGE must not be sent while responding to FETCH, STORE or SEARCH (the UID
- * forms are exempt, RFC 9051 §7.5.1 last paragraph / RFC 3501 §7.4.1).
- */
-function expungeAllowed(cmd: Command): boolean {
-  switch (cmd.name) {
-    case "FETCH":
-    case "STORE":
-    case "SEARCH":
-    case "SORT":
-    case "THREAD":
-      return cmd.uid;
-    default:
-      return true;
   }
 }
 

@@ -29,14 +29,23 @@ describe("searchText", () => {
     const put = async (key: string, o: Parameters<typeof msg>[0]) => {
       uid[key] = (await f.store.append(f.accountId, f.inbox, { raw: msg(o) })).uid;
     };
-    await put("report", { subject: "Quarterly Report", body: "Revenue grew by 12 percent.\r\nSee attached." });
+    await put("report", {
+      subject: "Quarterly Report",
+      body: "Revenue grew by 12 percent.\r\nSee attached.",
+    });
     await put("german", { subject: "Grüße aus München", body: "Schöne GRÜSSE und bis bald" });
     await put("japanese", { subject: "会議の件", body: "明日の会議は十時からです。" });
     await put("quote", { subject: "quoted", body: 'He said "hello world" and left; x' });
-    await put("encoded", { subject: "=?utf-8?q?Caf=C3=A9_menu?=", body: "nothing special", from: "Zoë <zoe@example.net>" });
+    await put("encoded", {
+      subject: "=?utf-8?q?Caf=C3=A9_menu?=",
+      body: "nothing special",
+      from: "Zoë <zoe@example.net>",
+    });
     // the same text in another mailbox must not leak into INBOX results
     const other = await f.store.createMailbox(f.accountId, "Other");
-    await f.store.append(f.accountId, other.id, { raw: msg({ subject: "Quarterly Report", body: "Revenue" }) });
+    await f.store.append(f.accountId, other.id, {
+      raw: msg({ subject: "Quarterly Report", body: "Revenue" }),
+    });
   });
   after(() => f.close());
 
@@ -79,7 +88,12 @@ describe("searchText", () => {
   test("header field: value must be in that header", async () => {
     assert.deepEqual(await s("header", "report", "subject"), [uid.report]);
     assert.deepEqual(await s("header", "report", "from"), []);
-    assert.deepEqual(await s("header", "alice@example", "from"), [uid.report, uid.german, uid.japanese, uid.quote]);
+    assert.deepEqual(await s("header", "alice@example", "from"), [
+      uid.report,
+      uid.german,
+      uid.japanese,
+      uid.quote,
+    ]);
     const all = await s("header", "", "subject");
     assert.equal(all.length, 5, "empty value: every message with the header");
     assert.deepEqual(await s("header", "", "x-missing"), []);

@@ -43,7 +43,13 @@ export function headerLineMatches(headers: string, name: string, value: string):
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
     if (line.slice(0, colon).trim().toLowerCase() !== want) continue;
-    if (line.slice(colon + 1).toLowerCase().includes(v)) return true;
+    if (
+      line
+        .slice(colon + 1)
+        .toLowerCase()
+        .includes(v)
+    )
+      return true;
   }
   return false;
 }
@@ -85,7 +91,10 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
         .all(mailboxId, match) as unknown[][],
     );
   }
-  const cond = q.field === "body" ? "pk_icontains(f.body, ?)" : "(pk_icontains(f.headers, ?) OR pk_icontains(f.body, ?))";
+  const cond =
+    q.field === "body"
+      ? "pk_icontains(f.body, ?)"
+      : "(pk_icontains(f.headers, ?) OR pk_icontains(f.body, ?))";
   const args = q.field === "body" ? [value] : [value, value];
   return uidsOf(
     stmt(

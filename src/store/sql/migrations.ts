@@ -111,7 +111,10 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */
-export function migrateSqlite(db: BetterSqlite3.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+export function migrateSqlite(
+  db: BetterSqlite3.Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number[] {
   const applied: number[] = [];
   db.exec("BEGIN IMMEDIATE");
   try {
@@ -121,7 +124,9 @@ export function migrateSqlite(db: BetterSqlite3.Database, migrations: readonly M
       applied_at INTEGER NOT NULL
     )`);
     const done = new Set(
-      (db.prepare("SELECT version FROM schema_migrations").raw().all() as unknown[][]).map((r) => Number(r[0])),
+      (db.prepare("SELECT version FROM schema_migrations").raw().all() as unknown[][]).map((r) =>
+        Number(r[0]),
+      ),
     );
     const sorted = [...migrations].sort((a, b) => a.version - b.version);
     const insert = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");

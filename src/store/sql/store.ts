@@ -52,7 +52,15 @@ const DEFAULT_FOLDERS: Array<[string, SpecialUse | null]> = [
   ["Archive", "\\Archive"],
 ];
 
-const SPECIAL_USES = new Set<string>(["\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"]);
+const SPECIAL_USES = new Set<string>([
+  "\\Drafts",
+  "\\Sent",
+  "\\Trash",
+  "\\Junk",
+  "\\Archive",
+  "\\All",
+  "\\Flagged",
+]);
 
 const DEFAULT_SETTINGS: AccountSettings = {
   imapEnabled: true,
@@ -121,7 +129,8 @@ function parseSettings(text: string): AccountSettings {
   const s: AccountSettings = { ...DEFAULT_SETTINGS };
   if (typeof v.imapEnabled === "boolean") s.imapEnabled = v.imapEnabled;
   if (typeof v.pop3Enabled === "boolean") s.pop3Enabled = v.pop3Enabled;
-  if (v.pop3Delete === "delete" || v.pop3Delete === "trash" || v.pop3Delete === "keep-read") s.pop3Delete = v.pop3Delete;
+  if (v.pop3Delete === "delete" || v.pop3Delete === "trash" || v.pop3Delete === "keep-read")
+    s.pop3Delete = v.pop3Delete;
   if (v.pop3Scope === "all" || v.pop3Scope === "since-enabled") s.pop3Scope = v.pop3Scope;
   if (typeof v.pop3EnabledAt === "number") s.pop3EnabledAt = new Date(v.pop3EnabledAt);
   return s;
@@ -210,15 +219,42 @@ export class SqlStore implements Store {
   }
 
   #all(text: string, safe: boolean, ...args: unknown[]): unknown[][] {
-    return this.#stmt(text, safe).raw(true).all(...args) as unknown[][];
+    return this.#stmt(text, safe)
+      .raw(true)
+      .all(...args) as unknown[][];
   }
 
   #get<T>(text: string, ...args: unknown[]): T | undefined {
-    return this.#stmt(text).raw(false).get(...args) as T | undefined;
+    return this.#stmt(text)
+      .raw(false)
+      .get(...args) as T | undefined;
   }
 
   #run(text: string, ...args: unknown[]): Database.RunResult {
     return this.#stmt(text).run(...args);
+  }
+
+  /**
+   * Object rows with a modseq column read as plain numbers (fast path) and returned as bigint.
+   * If any value is beyond 2^53 the query is re-run with safe integers, so no precision is lost.
+   */
+  #modseqRows(text: string, ...args: unknown[]): Array<Record<string, unknown> & { modseq: bigint }> {
+    const rows = this.#stmt(text, false)
+      .raw(false)
+      .all(...args) as Array<Record<string, unknown>>;
+    let safe = true;
+    for (const r of rows) {
+      const m = r.modseq as number;
+      if (!Number.isSafeInteger(m)) {
+        safe = false;
+        break;
+      }
+      r.modseq = BigInt(m);
+    }
+    if (safe) return rows as Array<Record<string, unknown> & { modseq: bigint }>;
+    return this.#stmt(text, true)
+      .raw(false)
+      .all(...args) as Array<Record<string, unknown> & { modseq: bigint }>;
   }
 
   #read<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> {
@@ -341,7 +377,10 @@ export class SqlStore implements Store {
 
   /** UIDVALIDITY: seconds-based and strictly increasing per account, so a recreated name gets a new one */
   #nextUidValidity(accountId: number): number {
-    const row = this.#get<{ last_uidvalidity: number }>("SELECT last_uidvalidity FROM account WHERE id = ?", accountId);
+    const row = this.#get<{ last_uidvalidity: number }>(
+      "SELECT last_uidvalidity FROM account WHERE id = ?",
+      accountId,
+    );
     if (!row) throw new StoreError("NONEXISTENT", "no such account");
     const v = Math.max(Math.floor(Date.now() / 1000), row.last_uidvalidity + 1);
     if (v > 0xffffffff) throw new StoreError("LIMIT", "UIDVALIDITY space exhausted");
@@ -349,7 +388,12 @@ export class SqlStore implements Store {
     return v;
   }
 
-  async #insertMailbox(ctx: TxCtx, accountId: number, name: string, specialUse: SpecialUse | null): Promise<number> {
+  async #insertMailbox(
+    ctx: TxCtx,
+    accountId: number,
+    name: string,
+    specialUse: SpecialUse | null,
+  ): Promise<number> {
     const modseq = this.#modseq(ctx, accountId);
     const r = await ctx.k
       .insertInto("mailbox")
@@ -373,7 +417,10 @@ export class SqlStore implements Store {
     const list = uniqueSorted(uids);
     if (list.length === 0) return [];
     if (list.length <= POINT_LOOKUP_MAX) {
-      const st = this.#stmt(`SELECT ${columns} FROM message m WHERE m.mailbox_id = ? AND m.uid = ?`, safe).raw(true);
+      const st = this.#stmt(
+        `SELECT ${columns} FROM message m WHERE m.mailbox_id = ? AND m.uid = ?`,
+        safe,
+      ).raw(true);
       const out: unknown[][] = [];
       for (const u of list) {
         const r = st.get(mailboxId, u) as unknown[] | undefined;
@@ -417,10 +464,17 @@ export class SqlStore implements Store {
       if (r.prefixId !== null) prefixes.add(r.prefixId);
     }
     this.#dropPrefixes(prefixes);
+    this.#subtractUsage(accountId, bytes, rows.length);
+  }
+
+  #subtractUsage(accountId: number, bytes: number, messages: number): void {
     this.#run(
-      "UPDATE account SET used_bytes = MAX(0, used_bytes - ?), used_messages = MAX(0, used_messages - ?) WHERE id = ?",
+      `UPDATE account SET used_bytes = CASE WHEN used_bytes > ? THEN used_bytes - ? ELSE 0 END,
+         used_messages = CASE WHEN used_messages > ? THEN used_messages - ? ELSE 0 END WHERE id = ?`,
       bytes,
-      rows.length,
+      bytes,
+      messages,
+      messages,
       accountId,
     );
   }
@@ -441,10 +495,12 @@ export class SqlStore implements Store {
   }
 
   #checkQuota(accountId: number, addBytes: number, addMessages: number): void {
-    const a = this.#get<{ quota_bytes: number; quota_messages: number; used_bytes: number; used_messages: number }>(
-      "SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM account WHERE id = ?",
-      accountId,
-    );
+    const a = this.#get<{
+      quota_bytes: number;
+      quota_messages: number;
+      used_bytes: number;
+      used_messages: number;
+    }>("SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM account WHERE id = ?", accountId);
     if (!a) throw new StoreError("NONEXISTENT", "no such account");
     // RFC 9208 §4.3 / RFC 5530 OVERQUOTA: nothing is stored when the limit would be exceeded
     if (a.quota_bytes > 0 && a.used_bytes + addBytes > a.quota_bytes) {
@@ -463,9 +519,11 @@ export class SqlStore implements Store {
   }
 
   #prefixIds(where: string, arg: number): number[] {
-    return this.#all(`SELECT DISTINCT prefix_id FROM message WHERE ${where} AND prefix_id IS NOT NULL`, false, arg).map(
-      (r) => Number(r[0]),
-    );
+    return this.#all(
+      `SELECT DISTINCT prefix_id FROM message WHERE ${where} AND prefix_id IS NOT NULL`,
+      false,
+      arg,
+    ).map((r) => Number(r[0]));
   }
 
   // --- domains and accounts ---------------------------------------------------------------
@@ -513,7 +571,11 @@ export class SqlStore implements Store {
     await this.#tx(async (ctx) => {
       const dom = await ctx.k.selectFrom("domain").select("id").where("name", "=", d).executeTakeFirst();
       if (!dom) throw new StoreError("NONEXISTENT", `no domain ${d}`);
-      const accounts = await ctx.k.selectFrom("account").select("id").where("domain_id", "=", dom.id).execute();
+      const accounts = await ctx.k
+        .selectFrom("account")
+        .select("id")
+        .where("domain_id", "=", dom.id)
+        .execute();
       if (accounts.length > 0 && !opts?.force) {
         throw new StoreError("INUSE", `domain ${d} still has ${accounts.length} account(s)`);
       }
@@ -531,7 +593,11 @@ export class SqlStore implements Store {
   async createAccount(address: string, passwordHash: string): Promise<Account> {
     const a = normalizeAddress(address);
     const id = await this.#tx(async (ctx) => {
-      const dom = await ctx.k.selectFrom("domain").select("id").where("name", "=", a.domain).executeTakeFirst();
+      const dom = await ctx.k
+        .selectFrom("domain")
+        .select("id")
+        .where("name", "=", a.domain)
+        .executeTakeFirst();
       if (!dom) throw new StoreError("NONEXISTENT", `domain ${a.domain} is not hosted here`);
       let accountId: number;
       try {
@@ -629,7 +695,11 @@ export class SqlStore implements Store {
       }
       const settings: AccountSettings = { ...cur.settings, ...(patch.settings ?? {}) };
       // POP3 "since-enabled" scope needs the moment POP3 was switched on
-      if (patch.settings?.pop3Enabled === true && !cur.settings.pop3Enabled && patch.settings.pop3EnabledAt === undefined) {
+      if (
+        patch.settings?.pop3Enabled === true &&
+        !cur.settings.pop3Enabled &&
+        patch.settings.pop3EnabledAt === undefined
+      ) {
         settings.pop3EnabledAt = new Date();
       }
       await ctx.k
@@ -695,10 +765,12 @@ export class SqlStore implements Store {
       throw new StoreError("INVALID", `unknown special-use ${specialUse}`);
     }
     const id = await this.#tx(async (ctx) => {
-      if (await this.#mailboxByName(ctx.k, accountId, n)) throw new StoreError("ALREADYEXISTS", `mailbox ${n} exists`);
+      if (await this.#mailboxByName(ctx.k, accountId, n))
+        throw new StoreError("ALREADYEXISTS", `mailbox ${n} exists`);
       // RFC 9051 §6.3.4: create superior hierarchical names that do not exist yet
       for (const p of parentNames(n)) {
-        if (!(await this.#mailboxByName(ctx.k, accountId, p))) await this.#insertMailbox(ctx, accountId, p, null);
+        if (!(await this.#mailboxByName(ctx.k, accountId, p)))
+          await this.#insertMailbox(ctx, accountId, p, null);
       }
       return this.#insertMailbox(ctx, accountId, n, specialUse);
     });
@@ -725,12 +797,7 @@ export class SqlStore implements Store {
       // children stay (RFC 9051 §6.3.5); subscriptions outlive the mailbox (RFC 9051 §6.3.7)
       await ctx.k.deleteFrom("mailbox").where("id", "=", mb.id).execute();
       this.#dropPrefixes(prefixes);
-      this.#run(
-        "UPDATE account SET used_bytes = MAX(0, used_bytes - ?), used_messages = MAX(0, used_messages - ?) WHERE id = ?",
-        Number(sums[1]),
-        Number(sums[0]),
-        accountId,
-      );
+      this.#subtractUsage(accountId, Number(sums[1]), Number(sums[0]));
       this.#beacon(ctx, accountId, mb.id, modseq);
       this.#beacon(ctx, accountId, null, modseq);
     });
@@ -745,17 +812,19 @@ export class SqlStore implements Store {
     await this.#tx(async (ctx) => {
       const mb = await this.#mailboxByName(ctx.k, accountId, src);
       if (!mb) throw new StoreError("NONEXISTENT", `no mailbox ${src}`);
-      if (await this.#mailboxByName(ctx.k, accountId, dst)) throw new StoreError("ALREADYEXISTS", `mailbox ${dst} exists`);
+      if (await this.#mailboxByName(ctx.k, accountId, dst))
+        throw new StoreError("ALREADYEXISTS", `mailbox ${dst} exists`);
       const modseq = this.#modseq(ctx, accountId);
       for (const p of parentNames(dst)) {
-        if (!(await this.#mailboxByName(ctx.k, accountId, p))) await this.#insertMailbox(ctx, accountId, p, null);
+        if (!(await this.#mailboxByName(ctx.k, accountId, p)))
+          await this.#insertMailbox(ctx, accountId, p, null);
       }
       if (src === "INBOX") {
         // RFC 9051 §6.3.6: renaming INBOX moves its messages to a new mailbox; INBOX stays
         // (empty) and its inferior names are unaffected
         const newId = await this.#insertMailbox(ctx, accountId, dst, null);
-        const uids = this.#all("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", false, mb.id).map((r) =>
-          Number(r[0]),
+        const uids = this.#all("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", false, mb.id).map(
+          (r) => Number(r[0]),
         );
         this.#moveRows(ctx, mb.id, accountId, uids, newId, accountId);
         this.#beacon(ctx, accountId, mb.id, modseq);
@@ -776,7 +845,11 @@ export class SqlStore implements Store {
         }
       }
       for (const [id, oldName, newName] of renames) {
-        await ctx.k.updateTable("mailbox").set({ name: newName, highestmodseq: modseq }).where("id", "=", id).execute();
+        await ctx.k
+          .updateTable("mailbox")
+          .set({ name: newName, highestmodseq: modseq })
+          .where("id", "=", id)
+          .execute();
         // subscriptions follow the renamed mailboxes
         const moved = await ctx.k
           .deleteFrom("subscription")
@@ -801,14 +874,19 @@ export class SqlStore implements Store {
     await this.#tx(async (ctx) => {
       if (subscribed) {
         // RFC 9051 §6.3.7: we only allow subscribing to mailboxes that exist
-        if (!(await this.#mailboxByName(ctx.k, accountId, n))) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
+        if (!(await this.#mailboxByName(ctx.k, accountId, n)))
+          throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
         await ctx.k
           .insertInto("subscription")
           .values({ account_id: accountId, name: n })
           .onConflict((oc) => oc.doNothing())
           .execute();
       } else {
-        await ctx.k.deleteFrom("subscription").where("account_id", "=", accountId).where("name", "=", n).execute();
+        await ctx.k
+          .deleteFrom("subscription")
+          .where("account_id", "=", accountId)
+          .where("name", "=", n)
+          .execute();
       }
       this.#beacon(ctx, accountId, null, this.#modseq(ctx, accountId));
     });
@@ -816,7 +894,12 @@ export class SqlStore implements Store {
 
   async listSubscriptions(accountId: Id): Promise<string[]> {
     const rows = await this.#read((k) =>
-      k.selectFrom("subscription").select("name").where("account_id", "=", accountId).orderBy("name").execute(),
+      k
+        .selectFrom("subscription")
+        .select("name")
+        .where("account_id", "=", accountId)
+        .orderBy("name")
+        .execute(),
     );
     return rows.map((r) => r.name);
   }
@@ -853,7 +936,8 @@ export class SqlStore implements Store {
     if (!known || inputs.length === 0) return [];
     const sizes = inputs.map((i) => i.raw.byteLength + (i.deliveryHeaders?.byteLength ?? 0));
     for (const s of sizes) {
-      if (s > this.#maxSize) throw new StoreError("TOOBIG", `message exceeds the size limit of ${this.#maxSize} octets`);
+      if (s > this.#maxSize)
+        throw new StoreError("TOOBIG", `message exceeds the size limit of ${this.#maxSize} octets`);
     }
     await this.#read(() =>
       this.#checkQuota(
@@ -862,6 +946,11 @@ export class SqlStore implements Store {
         inputs.length,
       ),
     );
+    for (const i of inputs) {
+      if (i.internalDate && !Number.isFinite(i.internalDate.getTime())) {
+        throw new StoreError("INVALID", "invalid internal date");
+      }
+    }
     const prepared: PreparedAppend[] = [];
     for (let i = 0; i < inputs.length; i++) {
       const inp = inputs[i]!;
@@ -876,12 +965,30 @@ export class SqlStore implements Store {
         parsed,
         text: exists ? null : this.#mime.searchText(inp.raw, parsed),
         flags: normalizeFlags(inp.flags ?? []),
-        internalDate: (inp.internalDate ?? new Date()).getTime(),
+        internalDate: inp.internalDate ? inp.internalDate.getTime() : Date.now(),
       });
     }
     // durable blob files before the transaction that references them (DESIGN.md §3)
     await Promise.all(prepared.map((p) => this.#blobs.put(p.raw, p.sha)));
+    try {
+      return await this.#appendTx(accountId, mailboxId, prepared);
+    } catch (err) {
+      // blob files written for a transaction that did not commit: remove those nothing references
+      await this.#dropUnreferencedFiles(prepared.map((p) => p.sha)).catch(() => {});
+      throw err;
+    }
+  }
 
+  /** Deletes blob files that have no blob row, under the write lock (an appender re-checks under it). */
+  async #dropUnreferencedFiles(shas: string[]): Promise<void> {
+    await this.#h.transaction(() => {
+      for (const sha of new Set(shas)) {
+        if (!this.#get("SELECT 1 AS x FROM blob WHERE sha256 = ?", sha)) this.#blobs.deleteSync(sha);
+      }
+    });
+  }
+
+  #appendTx(accountId: number, mailboxId: number, prepared: PreparedAppend[]): Promise<AppendResult[]> {
     return this.#tx((ctx) => {
       const mb = this.#mailboxCore(mailboxId);
       if (mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
@@ -945,7 +1052,9 @@ export class SqlStore implements Store {
        ON CONFLICT (sha256) DO NOTHING RETURNING id`,
     )
       .raw(true)
-      .get(p.sha, p.raw.byteLength, JSON.stringify(p.parsed), p.parsed.version, Date.now()) as [number] | undefined;
+      .get(p.sha, p.raw.byteLength, JSON.stringify(p.parsed), p.parsed.version, Date.now()) as
+      | [number]
+      | undefined;
     let id: number;
     if (ins) {
       id = Number(ins[0]);
@@ -970,7 +1079,9 @@ export class SqlStore implements Store {
     }
     for (const id of msgIds(p.parsed.envelope.inReplyTo)) if (!refs.includes(id)) refs.push(id);
     refs = refs.slice(-50);
-    const lookup = this.#stmt("SELECT thread_id FROM thread_ref WHERE account_id = ? AND msgid = ?").raw(true);
+    const lookup = this.#stmt("SELECT thread_id FROM thread_ref WHERE account_id = ? AND msgid = ?").raw(
+      true,
+    );
     let thread: string | null = null;
     for (const id of own ? [own, ...refs.toReversed()] : refs.toReversed()) {
       const r = lookup.get(accountId, id) as [string] | undefined;
@@ -991,15 +1102,14 @@ export class SqlStore implements Store {
   async listMessages(mailboxId: Id): Promise<MessageFlagsRow[]> {
     return this.#read(() => {
       this.#mailboxCore(mailboxId);
-      const rows = this.#all(
+      const rows = this.#modseqRows(
         "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? ORDER BY uid",
-        true,
         mailboxId,
       );
       const out: MessageFlagsRow[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]!;
-        out[i] = { uid: Number(r[0]), flags: parseFlagText(r[1] as string), modseq: r[2] as bigint };
+        out[i] = { uid: r.uid as number, flags: parseFlagText(r.flags as string), modseq: r.modseq };
       }
       return out;
     });
@@ -1007,16 +1117,15 @@ export class SqlStore implements Store {
 
   async changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince> {
     return this.#read(() => {
-      const mb = this.#stmt("SELECT uidnext, highestmodseq FROM mailbox WHERE id = ?", true).raw(true).get(mailboxId) as
-        | [bigint, bigint]
-        | undefined;
+      const mb = this.#stmt("SELECT uidnext, highestmodseq FROM mailbox WHERE id = ?", true)
+        .raw(true)
+        .get(mailboxId) as [bigint, bigint] | undefined;
       if (!mb) throw new StoreError("NONEXISTENT", "no such mailbox");
-      const changed = this.#all(
+      const changed = this.#modseqRows(
         "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
-        true,
         mailboxId,
         modseq,
-      ).map((r) => ({ uid: Number(r[0]), flags: parseFlagText(r[1] as string), modseq: r[2] as bigint }));
+      ).map((r) => ({ uid: r.uid as number, flags: parseFlagText(r.flags as string), modseq: r.modseq }));
       const expunged = this.#all(
         "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
         false,
@@ -1030,23 +1139,34 @@ export class SqlStore implements Store {
   async getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]> {
     return this.#read(() => {
       this.#mailboxCore(mailboxId);
-      const rows = this.#rowsForUids(
-        mailboxId,
-        uids,
-        `m.uid, m.email_id, m.thread_id, (SELECT b.sha256 FROM blob b WHERE b.id = m.blob_id), m.size,
-         m.internal_date, m.save_date, m.flags, m.modseq`,
-        true,
-      );
+      const list = uniqueSorted(uids);
+      if (list.length === 0) return [];
+      const cols = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date, m.flags,
+        m.modseq FROM message m JOIN blob b ON b.id = m.blob_id`;
+      let rows: Array<Record<string, unknown> & { modseq: bigint }>;
+      if (list.length <= POINT_LOOKUP_MAX) {
+        rows = [];
+        for (const u of list)
+          rows.push(...this.#modseqRows(`${cols} WHERE m.mailbox_id = ? AND m.uid = ?`, mailboxId, u));
+      } else {
+        const want = new Set(list);
+        rows = this.#modseqRows(
+          `${cols} WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+          mailboxId,
+          list[0],
+          list[list.length - 1],
+        ).filter((r) => want.has(r.uid as number));
+      }
       return rows.map((r) => ({
-        uid: Number(r[0]),
-        emailId: r[1] as string,
-        threadId: r[2] as string,
-        blobId: r[3] as string,
-        size: Number(r[4]),
-        internalDate: new Date(Number(r[5])),
-        saveDate: new Date(Number(r[6])),
-        flags: parseFlagText(r[7] as string),
-        modseq: r[8] as bigint,
+        uid: r.uid as number,
+        emailId: r.email_id as string,
+        threadId: r.thread_id as string,
+        blobId: r.sha256 as string,
+        size: r.size as number,
+        internalDate: new Date(r.internal_date as number),
+        saveDate: new Date(r.save_date as number),
+        flags: parseFlagText(r.flags as string),
+        modseq: r.modseq,
       }));
     });
   }
@@ -1115,7 +1235,8 @@ export class SqlStore implements Store {
       body = await this.#blobs.read(row.sha256);
     } catch (err) {
       // expunged and collected between the lookup and the read
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new StoreError("NOTFOUND", "message expunged");
+      if ((err as NodeJS.ErrnoException).code === "ENOENT")
+        throw new StoreError("NOTFOUND", "message expunged");
       throw err;
     }
     return row.data && row.data.byteLength > 0 ? Buffer.concat([row.data, body]) : body;
@@ -1134,7 +1255,9 @@ export class SqlStore implements Store {
       const updated: MessageFlagsRow[] = [];
       const modified: number[] = [];
       let modseq: bigint | null = null;
-      const upd = this.#stmt("UPDATE message SET flags = ?, flag_bits = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?");
+      const upd = this.#stmt(
+        "UPDATE message SET flags = ?, flag_bits = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+      );
       for (const r of rows) {
         const uid = Number(r[0]);
         const cur = parseFlagText(r[1] as string);

@@ -12,7 +12,14 @@ export function tempDir(prefix = "pk-store-"): { dir: string; cleanup(): void } 
 
 let counter = 0;
 export function msg(
-  opts: { subject?: string; body?: string; messageId?: string; inReplyTo?: string; references?: string; from?: string } = {},
+  opts: {
+    subject?: string;
+    body?: string;
+    messageId?: string;
+    inReplyTo?: string;
+    references?: string;
+    from?: string;
+  } = {},
 ): Buffer {
   counter++;
   const lines = [
@@ -24,7 +31,13 @@ export function msg(
   ];
   if (opts.inReplyTo) lines.push(`In-Reply-To: ${opts.inReplyTo}`);
   if (opts.references) lines.push(`References: ${opts.references}`);
-  lines.push("MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", opts.body ?? `body ${counter}`, "");
+  lines.push(
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    opts.body ?? `body ${counter}`,
+    "",
+  );
   return Buffer.from(lines.join("\r\n"), "utf8");
 }
 

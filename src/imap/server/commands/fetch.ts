@@ -18,7 +18,9 @@ import type { Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
 import { uidRangesOf } from "./mailbox.ts";
 
-const CHUNK = 250;
+/** messages per metadata query: small when content is read, larger for metadata-only FETCH */
+const CHUNK_CONTENT = 100;
+const CHUNK_META = 1000;
 
 type Part = string | Uint8Array;
 
@@ -85,8 +87,9 @@ export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promis
   const modseqRequested = atts.some((a) => a.type === "MODSEQ");
   let missing = 0;
 
-  for (let i = 0; i < uids.length; i += CHUNK) {
-    const chunk = uids.slice(i, i + CHUNK);
+  const step = wantContent ? CHUNK_CONTENT : CHUNK_META;
+  for (let i = 0; i < uids.length; i += step) {
+    const chunk = uids.slice(i, i + step);
     let metas = await s.store.getMessages(v.mailboxId, chunk);
     missing += chunk.length - metas.length;
     if (cmd.changedSince !== null) {

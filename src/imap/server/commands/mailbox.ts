@@ -50,15 +50,9 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   const readOnly = cmd.name === "EXAMINE";
   const mb = await requireMailbox(s, cmd.mailbox);
   const rows = await s.store.listMessages(mb.id);
-  const view = new SelectedMailbox(
-    mb.id,
-    mb.name,
-    readOnly,
-    mb.uidValidity,
-    mb.uidNext,
-    mb.highestModseq,
-    rows,
-  );
+  // rows may include messages appended after getMailbox(): UIDNEXT must stay above them
+  const uidNext = Math.max(mb.uidNext, (rows[rows.length - 1]?.uid ?? 0) + 1);
+  const view = new SelectedMailbox(mb.id, mb.name, readOnly, mb.uidValidity, uidNext, mb.highestModseq, rows);
 
   let firstUnseen = 0;
   const keywords = new Set<string>();
@@ -79,7 +73,7 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   out += `* OK [PERMANENTFLAGS ${readOnly ? "()" : flagList([...flags, "\\*"])}] Flags permitted\r\n`;
   if (!s.rev2 && firstUnseen > 0) out += `* OK [UNSEEN ${firstUnseen}] First unseen\r\n`;
   out += `* OK [UIDVALIDITY ${mb.uidValidity}] UIDs valid\r\n`;
-  out += `* OK [UIDNEXT ${mb.uidNext}] Predicted next UID\r\n`;
+  out += `* OK [UIDNEXT ${uidNext}] Predicted next UID\r\n`;
   // RFC 7162 §3.1.2.1: HIGHESTMODSEQ on every successful SELECT/EXAMINE
   out += `* OK [HIGHESTMODSEQ ${mb.highestModseq}] Highest\r\n`;
   out += `* OK [MAILBOXID (${mailboxObjectId(mb)})] Ok\r\n`; // RFC 8474 §4.2
@@ -166,8 +160,9 @@ export async function create(
     if (use !== null && use !== canon) throw no("USEATTR", "Only one special-use attribute per mailbox");
     use = canon as SpecialUse;
   }
-  await s.store.createMailbox(s.account!.id, name, use);
-  return { code: null, text: "CREATE completed" };
+  const mb = await s.store.createMailbox(s.account!.id, name, use);
+  // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK
+  return { code: `MAILBOXID (${mailboxObjectId(mb)})`, text: "CREATE completed" };
 }
 
 export async function deleteMailbox(
@@ -296,7 +291,6 @@ export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<
   const matches = (name: string) => regs.some((r) => r.re.test(name));
   const names = [...nodes.keys()].sort(sortNames);
   let out = "";
-  const statusFor: Mailbox[] = [];
   for (const name of names) {
     const n = nodes.get(name)!;
     let childInfo = false;
@@ -336,7 +330,6 @@ export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<
     }
   }
   if (out) await s.write(out);
-  void statusFor;
   return { code: null, text: "LIST completed" };
 }
 

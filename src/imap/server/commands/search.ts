@@ -156,16 +156,26 @@ function evaluate(
   return false;
 }
 
-export async function search(s: Session, tag: string, cmd: SearchCommand): Promise<OkResult> {
+export interface SearchOutcome {
+  /** matching uids, ascending */
+  matched: number[];
+  /** highest modseq among the matches (RFC 7162 §3.1.5), when a MODSEQ key was used */
+  modseq: bigint | null;
+}
+
+/** Evaluates a search program against the selected mailbox (shared by SEARCH and SORT). */
+export async function runSearch(
+  s: Session,
+  criteria: SearchKey,
+  charset: string | null,
+): Promise<SearchOutcome> {
   const v = s.view!;
   // RFC 9051 §6.4.4: UTF-8 (and US-ASCII) only; otherwise BADCHARSET with the supported list
-  if (cmd.charset !== null && cmd.charset !== "UTF-8" && cmd.charset !== "US-ASCII") {
+  if (charset !== null && charset !== "UTF-8" && charset !== "US-ASCII") {
     throw no("BADCHARSET (UTF-8)", "Unsupported charset");
   }
   const p: Prepared = { sets: new Map(), needMeta: false, needSent: false, usesModseq: false };
-  const save = cmd.returnOpts?.includes("SAVE") ?? false;
-  if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed SEARCH leaves $ empty
-  await prepare(s, cmd.criteria, p);
+  await prepare(s, criteria, p);
   if (p.usesModseq) s.condstore = true;
 
   const all = v.allUids();
@@ -189,15 +199,21 @@ export async function search(s: Session, tag: string, cmd: SearchCommand): Promi
         const parsed = await s.store.getParsed(m.blobId);
         sent = parseDate(parsed.envelope.date) ?? m.internalDate.getTime();
       }
-      if (evaluate(cmd.criteria, uid, m, sent, p, now)) {
+      if (evaluate(criteria, uid, m, sent, p, now)) {
         matched.push(uid);
         if (m && m.modseq > maxModseq) maxModseq = m.modseq;
       }
     }
   }
+  return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null };
+}
 
+export async function search(s: Session, tag: string, cmd: SearchCommand): Promise<OkResult> {
+  const v = s.view!;
+  const save = cmd.returnOpts?.includes("SAVE") ?? false;
+  if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed SEARCH leaves $ empty
+  const { matched, modseq: modseqTail } = await runSearch(s, cmd.criteria, cmd.charset);
   const nums = cmd.uid ? matched : matched.map((u) => v.seqOf(u));
-  const modseqTail = p.usesModseq && matched.length > 0 ? maxModseq : null;
   if (cmd.returnOpts === null && !s.rev2) {
     // RFC 3501 §7.2.5 SEARCH; RFC 7162 §3.1.5 "(MODSEQ n)"
     let line = "* SEARCH";

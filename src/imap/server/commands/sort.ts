@@ -1,0 +1,85 @@
+/**
+ * SORT and UID SORT (RFC 5256 §3, SORT=DISPLAY RFC 5957). The search program runs through the
+ * shared search evaluator; sort keys come from message metadata (ARRIVAL, SIZE) or from the
+ * MIME helpers' sortKeys() (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO). ESORT (RFC 5267)
+ * and THREAD are not implemented.
+ */
+import { sortKeys } from "../../../mime/index.ts";
+import type { SortKeys } from "../../../mime/types.ts";
+import type { MessageMeta } from "../../../store/types.ts";
+import type { SortCommand, SortKeyName } from "../../protocol/commands.ts";
+import type { OkResult } from "../dispatch.ts";
+import { bad } from "../errors.ts";
+import type { Session } from "../session.ts";
+import { runSearch } from "./search.ts";
+
+const CHUNK = 500;
+const META_ONLY: ReadonlySet<SortKeyName> = new Set(["ARRIVAL", "SIZE"]);
+
+export async function sort(s: Session, _tag: string, cmd: SortCommand): Promise<OkResult> {
+  if (cmd.returnOpts !== null) throw bad("ESORT is not supported");
+  const v = s.view!;
+  const { matched } = await runSearch(s, cmd.search, cmd.charset);
+  const needKeys = cmd.criteria.some((c) => !META_ONLY.has(c.key));
+  const metas = new Map<number, MessageMeta>();
+  const keys = new Map<number, SortKeys>();
+  for (let i = 0; i < matched.length; i += CHUNK) {
+    for (const m of await s.store.getMessages(v.mailboxId, matched.slice(i, i + CHUNK))) {
+      metas.set(m.uid, m);
+      if (needKeys) {
+        const raw = await s.store.readMessage(v.mailboxId, m.uid);
+        const parsed = await s.store.getParsed(m.blobId);
+        // parsed offsets are relative to the blob, without the delivery-header prefix
+        keys.set(m.uid, sortKeys(raw.subarray(Math.max(0, raw.length - parsed.root.bodyEnd)), parsed));
+      }
+    }
+  }
+  const uids = matched.filter((u) => metas.has(u));
+  const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const cmp = (a: number, b: number): number => {
+    const ma = metas.get(a)!;
+    const mb = metas.get(b)!;
+    const ka = keys.get(a);
+    const kb = keys.get(b);
+    for (const c of cmd.criteria) {
+      let r = 0;
+      switch (c.key) {
+        case "ARRIVAL":
+          r = ma.internalDate.getTime() - mb.internalDate.getTime();
+          break;
+        case "SIZE":
+          r = ma.size - mb.size;
+          break;
+        case "DATE":
+          // RFC 5256 §3: a missing or invalid Date header sorts by the internal date
+          r = (ka!.date ?? ma.internalDate.getTime()) - (kb!.date ?? mb.internalDate.getTime());
+          break;
+        case "SUBJECT":
+          r = str(ka!.subject, kb!.subject);
+          break;
+        case "FROM":
+          r = str(ka!.from, kb!.from);
+          break;
+        case "TO":
+          r = str(ka!.to, kb!.to);
+          break;
+        case "CC":
+          r = str(ka!.cc, kb!.cc);
+          break;
+        case "DISPLAYFROM":
+          r = str(ka!.displayFrom.toLowerCase(), kb!.displayFrom.toLowerCase());
+          break;
+        case "DISPLAYTO":
+          r = str(ka!.displayTo.toLowerCase(), kb!.displayTo.toLowerCase());
+          break;
+      }
+      if (r !== 0) return c.reverse ? -r : r;
+    }
+    // RFC 5256 §3: exact ties keep mailbox order (sequence number, i.e. uid order)
+    return a - b;
+  };
+  uids.sort(cmp);
+  const nums = cmd.uid ? uids : uids.map((u) => v.seqOf(u));
+  await s.write(`* SORT${nums.map((n) => " " + n).join("")}\r\n`);
+  return { code: null, text: "SORT completed" };
+}

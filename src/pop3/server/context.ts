@@ -1,0 +1,86 @@
+/**
+ * Server-wide state shared by the sessions of one process: options, live sessions, per-IP
+ * connection counts, the maildrop locker, LOGIN-DELAY bookkeeping and the CAPA list.
+ */
+import type { Pop3ServerOptions } from "../index.ts";
+import { createFileLocker, type MaildropLocker } from "../lock.ts";
+
+export interface SessionLike {
+  readonly remoteAddress: string;
+  readonly tls: boolean;
+  readonly state: "authorization" | "transaction" | "update" | "closed";
+  shutdown(reason: string): Promise<void>;
+}
+
+export class ServerContext {
+  readonly opts: Pop3ServerOptions;
+  readonly sessions = new Set<SessionLike>();
+  readonly locker: MaildropLocker;
+  private readonly perIp = new Map<string, number>();
+  /** RFC 2449 §8.1.1 LOGIN-DELAY: last login per account (this process only) */
+  private readonly lastLogin = new Map<number, number>();
+  private nextId = 1;
+
+  constructor(opts: Pop3ServerOptions, locker?: MaildropLocker) {
+    this.opts = opts;
+    this.locker = locker ?? createFileLocker(opts.lockDir);
+  }
+
+  sessionId(): string {
+    return `pop3-${process.pid}-${this.nextId++}`;
+  }
+
+  /** false when the per-IP limit is reached */
+  addConnection(s: SessionLike): boolean {
+    const n = this.perIp.get(s.remoteAddress) ?? 0;
+    if (this.opts.limits.maxConnectionsPerIp > 0 && n >= this.opts.limits.maxConnectionsPerIp) return false;
+    this.perIp.set(s.remoteAddress, n + 1);
+    this.sessions.add(s);
+    return true;
+  }
+
+  sessionClosed(s: SessionLike): void {
+    if (!this.sessions.delete(s)) return;
+    const n = (this.perIp.get(s.remoteAddress) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(s.remoteAddress);
+    else this.perIp.set(s.remoteAddress, n);
+  }
+
+  /** seconds the account must still wait before logging in again, 0 = may log in now */
+  loginDelayLeft(accountId: number, now = Date.now()): number {
+    const d = this.opts.limits.loginDelaySeconds;
+    if (!d) return 0;
+    const last = this.lastLogin.get(accountId);
+    if (last === undefined) return 0;
+    const left = Math.ceil((last + d * 1000 - now) / 1000);
+    return Math.max(left, 0);
+  }
+
+  recordLogin(accountId: number, now = Date.now()): void {
+    if (!this.opts.limits.loginDelaySeconds) return;
+    this.lastLogin.set(accountId, now);
+    // bounded: forget entries older than the delay when the map grows
+    if (this.lastLogin.size > 100_000) {
+      const cutoff = now - this.opts.limits.loginDelaySeconds * 1000;
+      for (const [k, t] of this.lastLogin) if (t < cutoff) this.lastLogin.delete(k);
+    }
+  }
+
+  /** RFC 2449 §5 CAPA; the list depends on the state and on TLS (RFC 2595 §4: no STLS once secure). */
+  capabilities(s: SessionLike): string[] {
+    const o = this.opts;
+    const caps = ["CAPA", "TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"];
+    // RFC 2449 §6.7: EXPIRE policy in days; NEVER = the server never deletes by age
+    const exp = o.limits.expireDays ?? "NEVER";
+    caps.push(`EXPIRE ${exp}`);
+    // RFC 2449 §6.5: LOGIN-DELAY only when a delay is enforced
+    if (o.limits.loginDelaySeconds) caps.push(`LOGIN-DELAY ${o.limits.loginDelaySeconds}`);
+    if (s.state === "authorization") {
+      caps.push("USER", "SASL PLAIN");
+      if (o.tls && !s.tls) caps.push("STLS"); // RFC 2595 §4
+      caps.push("UTF8 USER"); // RFC 6856 §2: UTF-8 in USER/PASS accepted
+    }
+    caps.push("IMPLEMENTATION postkontor");
+    return caps;
+  }
+}

@@ -1,0 +1,635 @@
+/**
+ * One POP3 connection: AUTHORIZATION → TRANSACTION → UPDATE (RFC 1939 §3).
+ * Commands are handled strictly in order (RFC 2449 §6.6 PIPELINING); small responses are batched
+ * and flushed when the input is drained or before a large RETR/TOP body, which streams in slices
+ * with backpressure. Input is paused when too much is buffered.
+ */
+import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
+import { decodeSaslPlain, verifyHash } from "../../auth/index.ts";
+import type { Account } from "../../store/types.ts";
+import { StoreError } from "../../store/types.ts";
+import type { MaildropLock } from "../lock.ts";
+import { type Pop3Command, parseCommand, parseLineCount, parseMsgNumber } from "../protocol/command.ts";
+import { LineReader, TOO_LONG } from "../protocol/line-reader.ts";
+import { DotStuffer, topEnd } from "../protocol/message.ts";
+import { err, multiline, ok } from "../protocol/response.ts";
+import type { ServerContext, SessionLike } from "./context.ts";
+import { bad, mapError, Pop3Error } from "./errors.ts";
+import { type Entry, Maildrop } from "./maildrop.ts";
+
+/** input buffered while a command runs before the socket is paused */
+const MAX_BUFFERED_INPUT = 64 * 1024;
+/** RETR streams the message in slices of this size */
+const SLICE = 64 * 1024;
+
+type State = SessionLike["state"];
+
+interface Handler {
+  states: State[];
+  run(s: Session, c: Pop3Command): Promise<void> | void;
+}
+
+export function isLoopback(addr: string | undefined): boolean {
+  if (!addr) return false;
+  if (addr === "::1") return true;
+  const v4 = addr.startsWith("::ffff:") ? addr.slice(7) : addr;
+  return v4.startsWith("127.");
+}
+
+const AUTHZ: State[] = ["authorization"];
+const TRANS: State[] = ["transaction"];
+
+/** dispatch table: each command with the states it is valid in (RFC 1939 §4–§7, RFC 2449, 2595, 5034, 6856) */
+const COMMANDS: Record<string, Handler> = {
+  CAPA: { states: ["authorization", "transaction"], run: (s) => s.capa() },
+  QUIT: { states: ["authorization", "transaction"], run: (s) => s.quit() },
+  USER: { states: AUTHZ, run: (s, c) => s.userCmd(c) },
+  PASS: { states: AUTHZ, run: (s, c) => s.passCmd(c) },
+  AUTH: { states: AUTHZ, run: (s, c) => s.authCmd(c) },
+  STLS: { states: AUTHZ, run: (s) => s.stls() },
+  UTF8: { states: AUTHZ, run: (s) => s.utf8Cmd() },
+  STAT: { states: TRANS, run: (s) => s.stat() },
+  LIST: { states: TRANS, run: (s, c) => s.list(c) },
+  UIDL: { states: TRANS, run: (s, c) => s.uidlCmd(c) },
+  RETR: { states: TRANS, run: (s, c) => s.retr(c) },
+  TOP: { states: TRANS, run: (s, c) => s.top(c) },
+  DELE: { states: TRANS, run: (s, c) => s.dele(c) },
+  NOOP: { states: TRANS, run: (s) => s.send(ok()) },
+  RSET: { states: TRANS, run: (s) => s.rset() },
+};
+
+export class Session implements SessionLike {
+  readonly id: string;
+  readonly remoteAddress: string;
+  state: State = "authorization";
+  tls: boolean;
+  private socket: Socket;
+  private reader: LineReader;
+  private readonly ctx: ServerContext;
+  private user: string | null = null;
+  private utf8 = false;
+  private account: Account | null = null;
+  private maildrop: Maildrop | null = null;
+  private lock: MaildropLock | null = null;
+  private badCount = 0;
+  private out: Buffer[] = [];
+  private busy = false;
+  private closed = false;
+  private shuttingDown = false;
+  private timer: NodeJS.Timeout | null = null;
+  private drainWaiters: Array<() => void> = [];
+  private lineWaiter: (() => void) | null = null;
+  private closedWaiters: Array<() => void> = [];
+
+  constructor(ctx: ServerContext, socket: Socket, implicitTls: boolean) {
+    this.ctx = ctx;
+    this.socket = socket;
+    this.tls = implicitTls;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.id = ctx.sessionId();
+    this.reader = new LineReader(ctx.opts.limits.maxLineLength);
+  }
+
+  private get log() {
+    return this.ctx.opts.logger;
+  }
+
+  private logCtx(extra: object = {}): object {
+    return { session: this.id, remoteAddress: this.remoteAddress, user: this.account?.address, ...extra };
+  }
+
+  /** plaintext USER/PASS/AUTH allowed here (DESIGN.md §4; RFC 2595 §2.1 / RFC 8314) */
+  private get plaintextAllowed(): boolean {
+    return this.tls || this.ctx.opts.allowPlaintextAuth || isLoopback(this.remoteAddress);
+  }
+
+  start(): void {
+    this.attach(this.socket);
+    // RFC 1939 §4: greeting
+    this.send(ok(`${this.ctx.opts.hostname} POP3 server ready`));
+    void this.flush();
+    this.armTimer();
+  }
+
+  private attach(sock: Socket): void {
+    sock.on("data", (chunk: Buffer) => this.onData(chunk));
+    sock.on("error", () => this.destroy());
+    sock.on("close", () => this.destroy());
+    sock.on("drain", () => {
+      this.timer?.refresh(); // a long RETR to a slow client is activity, not idleness
+      this.wakeDrain();
+    });
+  }
+
+  private wakeDrain(): void {
+    const ws = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of ws) w();
+  }
+
+  private armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    // RFC 1939 §3: autologout timer of at least 10 minutes; expiry closes WITHOUT entering UPDATE
+    this.timer = setTimeout(() => {
+      this.log.info(this.logCtx(), "pop3 autologout");
+      void this.shutdown("Autologout; idle for too long");
+    }, this.ctx.opts.limits.idleTimeoutMs);
+    this.timer.unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.timer?.refresh();
+    this.reader.push(chunk);
+    if (this.reader.bufferedBytes > MAX_BUFFERED_INPUT) this.socket.pause();
+    if (this.lineWaiter) {
+      const w = this.lineWaiter;
+      this.lineWaiter = null;
+      w();
+      return;
+    }
+    void this.pump();
+  }
+
+  /** runs queued command lines one at a time, in order */
+  private async pump(): Promise<void> {
+    if (this.busy || this.closed) return;
+    this.busy = true;
+    try {
+      // each iteration handles one line; ends when the input is drained or the session closed
+      while (!this.closed && !this.shuttingDown) {
+        let line = this.reader.next();
+        if (line === null) {
+          await this.flush(); // batch: responses to pipelined commands go out together
+          line = this.reader.next();
+          if (line === null) break;
+        }
+        if (this.reader.bufferedBytes < MAX_BUFFERED_INPUT) this.socket.resume();
+        await this.handleLine(line);
+      }
+    } finally {
+      this.busy = false;
+    }
+    await this.flush();
+    if (this.shuttingDown) this.close();
+    else if (!this.closed) this.socket.resume();
+  }
+
+  private async handleLine(line: Buffer | typeof TOO_LONG): Promise<void> {
+    if (line === TOO_LONG) {
+      this.send(err("Line too long"));
+      this.countBad();
+      return;
+    }
+    if (line.length === 0) {
+      this.send(err("Empty command"));
+      this.countBad();
+      return;
+    }
+    const p = parseCommand(line);
+    if (!p.ok) {
+      this.send(err(p.message));
+      this.countBad();
+      return;
+    }
+    const h = COMMANDS[p.command.keyword];
+    try {
+      if (!h) throw bad("Unknown command");
+      if (!h.states.includes(this.state)) {
+        throw bad(
+          this.state === "authorization"
+            ? "Not logged in"
+            : `${p.command.keyword} is not valid in this state`,
+        );
+      }
+      await h.run(this, p.command);
+    } catch (e) {
+      const m = mapError(e);
+      if (m.unexpected) {
+        this.log.error(
+          this.logCtx({ err: (e as Error)?.stack ?? String(e), command: p.command.keyword }),
+          "pop3 command failed",
+        );
+      }
+      this.send(m.line);
+      if (m.bad) this.countBad();
+    }
+  }
+
+  private countBad(): void {
+    this.badCount++;
+    if (this.badCount >= this.ctx.opts.limits.maxBadCommands) {
+      this.send(err("Too many invalid commands, closing the connection"));
+      this.log.warn(this.logCtx({ bad: this.badCount }), "pop3 too many bad commands");
+      this.shuttingDown = true; // pump closes after flushing (no UPDATE)
+    }
+  }
+
+  // --- output -----------------------------------------------------------------------------------
+
+  send(data: string | Buffer): void {
+    this.out.push(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.out.length === 0) return;
+    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    this.out = [];
+    await this.write(data);
+  }
+
+  /** writes with backpressure: resolves when the socket accepted the data (or the session closed) */
+  private async write(data: Buffer): Promise<void> {
+    if (this.closed || this.socket.destroyed) return;
+    if (!this.socket.write(data) && !this.closed) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+  }
+
+  /** next raw line (AUTH continuation, RFC 5034 §4); null when the connection closed */
+  private async readLine(): Promise<Buffer | null> {
+    await this.flush();
+    // each iteration waits for input; ends with a line or when the connection closes
+    while (!this.closed && !this.shuttingDown) {
+      const line = this.reader.next();
+      if (line === TOO_LONG) return Buffer.from("*"); // over-long SASL response: treat as cancelled
+      if (line !== null) return line;
+      this.socket.resume();
+      await new Promise<void>((resolve) => {
+        this.lineWaiter = resolve;
+      });
+    }
+    return null;
+  }
+
+  // --- AUTHORIZATION ----------------------------------------------------------------------------
+
+  capa(): void {
+    this.send(multiline("Capability list follows", this.ctx.capabilities(this)));
+  }
+
+  private requirePlaintext(): void {
+    if (!this.plaintextAllowed) {
+      throw new Pop3Error(
+        this.ctx.opts.tls
+          ? "Plaintext authentication is not allowed on an unencrypted connection; use STLS first"
+          : "Plaintext authentication is not allowed on an unencrypted connection; use the TLS port",
+        { code: "AUTH" },
+      );
+    }
+  }
+
+  userCmd(c: Pop3Command): void {
+    this.requirePlaintext();
+    const name = c.rest.length ? c.args.join(" ") : "";
+    if (!name) throw bad("USER needs a user name");
+    this.user = name;
+    this.send(ok("Send your password"));
+  }
+
+  async passCmd(c: Pop3Command): Promise<void> {
+    this.requirePlaintext();
+    const user = this.user;
+    this.user = null; // RFC 1939 §7: after PASS (success or not) a new USER is needed
+    if (user === null) throw bad("Send USER first");
+    if (c.rest.length === 0) throw bad("PASS needs a password");
+    let password: string;
+    try {
+      password = new TextDecoder("utf-8", { fatal: true }).decode(c.rest);
+    } catch {
+      throw bad("Password is not valid UTF-8");
+    }
+    await this.authenticate(user, password, "USER");
+  }
+
+  async authCmd(c: Pop3Command): Promise<void> {
+    if (c.args.length === 0) {
+      // RFC 1734 / common practice (fetchmail, Outlook): bare AUTH lists the SASL mechanisms
+      this.send(multiline("Authentication mechanisms follow", ["PLAIN"]));
+      return;
+    }
+    const mech = c.args[0]!.toUpperCase();
+    if (mech !== "PLAIN") throw new Pop3Error("Unsupported authentication mechanism");
+    this.requirePlaintext();
+    let b64: string;
+    if (c.args.length >= 2) {
+      b64 = c.args[1]!; // RFC 5034 §4: initial response; "=" is an empty one
+    } else {
+      this.send("+ \r\n"); // RFC 5034 §4 continuation with an empty challenge
+      const line = await this.readLine();
+      if (line === null) return;
+      b64 = line.toString("latin1");
+    }
+    if (b64 === "*") throw new Pop3Error("Authentication cancelled"); // RFC 5034 §4
+    if (b64 === "=") b64 = "";
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) {
+      throw new Pop3Error("Invalid base64 in SASL response");
+    }
+    const plain = decodeSaslPlain(Buffer.from(b64, "base64"));
+    if (!plain) throw new Pop3Error("Malformed SASL PLAIN response", { code: "AUTH" });
+    if (plain.authzid && plain.authzid.toLowerCase() !== plain.authcid.toLowerCase()) {
+      throw new Pop3Error("Authorization as another user is not allowed", { code: "AUTH" });
+    }
+    await this.authenticate(plain.authcid, plain.password, "PLAIN");
+  }
+
+  private async authenticate(username: string, password: string, method: string): Promise<void> {
+    const { store, auth } = this.ctx.opts;
+    const account = await auth.verifyPassword(username, password, {
+      protocol: "pop3",
+      remoteAddress: this.remoteAddress,
+    });
+    if (this.closed) return;
+    if (!account) {
+      // The authenticator refuses disabled protocols like wrong passwords. To give the clear
+      // message the issue asks for, check whether POP3 is disabled for an account whose password
+      // is right (only then: no information for someone without the password).
+      const acc = await store.getAccount(username.trim().toLowerCase());
+      if (acc && !acc.settings.pop3Enabled && (await verifyHash(acc.passwordHash, password))) {
+        this.log.warn(
+          this.logCtx({ username: acc.address }),
+          "pop3 login refused: POP3 disabled for this account",
+        );
+        throw new Pop3Error("POP3 access is disabled for this account", { code: "AUTH" });
+      }
+      this.log.warn(this.logCtx({ username, method }), "pop3 login failed");
+      throw new Pop3Error("Authentication failed", { code: "AUTH" }); // RFC 3206 §4 [AUTH]
+    }
+    if (!account.settings.pop3Enabled) {
+      this.log.warn(
+        this.logCtx({ username: account.address }),
+        "pop3 login refused: POP3 disabled for this account",
+      );
+      throw new Pop3Error("POP3 access is disabled for this account", { code: "AUTH" });
+    }
+    // RFC 2449 §8.1.1 LOGIN-DELAY
+    const wait = this.ctx.loginDelayLeft(account.id);
+    if (wait > 0) {
+      throw new Pop3Error(
+        `Logins are limited to one per ${this.ctx.opts.limits.loginDelaySeconds} seconds; wait ${wait} s`,
+        {
+          code: "LOGIN-DELAY",
+        },
+      );
+    }
+    // RFC 1939 §8 exclusive-access lock; RFC 2449 §8.1.2 [IN-USE]
+    const lock = this.ctx.locker.acquire(account.id);
+    if (!lock) {
+      this.log.info(this.logCtx({ username: account.address }), "pop3 login refused: maildrop in use");
+      throw new Pop3Error("Mailbox is locked by another POP3 session", { code: "IN-USE" });
+    }
+    let drop: Maildrop;
+    try {
+      drop = await Maildrop.open(store, account);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    if (this.closed) {
+      lock.release();
+      return;
+    }
+    this.lock = lock;
+    this.maildrop = drop;
+    this.account = account;
+    this.state = "transaction";
+    this.ctx.recordLogin(account.id);
+    this.log.info(
+      this.logCtx({ method, messages: drop.entries.length, tls: this.tls, utf8: this.utf8 }),
+      "pop3 login",
+    );
+    this.send(ok(`Logged in, ${drop.entries.length} message${drop.entries.length === 1 ? "" : "s"}`));
+  }
+
+  async stls(): Promise<void> {
+    const tlsOpt = this.ctx.opts.tls;
+    if (!tlsOpt) throw new Pop3Error("STLS is not available");
+    if (this.tls) throw bad("Already using TLS"); // RFC 2595 §4
+    // stop reading plaintext first: the client's TLS handshake must reach the TLSSocket untouched
+    const plain = this.socket;
+    plain.pause();
+    plain.removeAllListeners("data");
+    // RFC 2595 §4 / RFC 3207 §4.2 lesson: anything pipelined after STLS is discarded (injection)
+    this.reader.clear();
+    this.user = null;
+    this.send(ok("Begin TLS negotiation"));
+    await this.flush();
+    if (this.closed) return;
+    plain.removeAllListeners("drain");
+    plain.removeAllListeners("error");
+    plain.removeAllListeners("close");
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: tlsOpt.context() });
+    this.socket = secure;
+    this.tls = true;
+    this.attach(secure);
+    secure.on("secure", () => this.socket.resume());
+  }
+
+  utf8Cmd(): void {
+    // RFC 6856 §2: UTF8 in AUTHORIZATION state; message content is passed unchanged (no downgrade)
+    this.utf8 = true;
+    this.send(ok("UTF8 enabled"));
+  }
+
+  // --- TRANSACTION ------------------------------------------------------------------------------
+
+  private drop(): Maildrop {
+    if (!this.maildrop) throw new Pop3Error("Not logged in");
+    return this.maildrop;
+  }
+
+  /** RFC 1939 §5: a message-number must exist and not be marked deleted */
+  private entry(arg: string | undefined): [number, Entry] {
+    const n = parseMsgNumber(arg);
+    if (n === null) throw bad("Invalid message number");
+    const e = this.drop().get(n);
+    if (!e) throw new Pop3Error(`There is no message ${n}`);
+    if (e.deleted) throw new Pop3Error(`Message ${n} is already deleted`);
+    return [n, e];
+  }
+
+  async stat(): Promise<void> {
+    const d = this.drop();
+    const live = [...d.live()].map(([, e]) => e);
+    await d.ensureSizes(live);
+    const size = live.reduce((a, e) => a + (e.size ?? 0), 0);
+    this.send(ok(`${live.length} ${size}`)); // RFC 1939 §5 drop listing
+  }
+
+  async list(c: Pop3Command): Promise<void> {
+    const d = this.drop();
+    if (c.args.length > 1) throw bad("Too many arguments");
+    if (c.args.length === 1) {
+      const [n, e] = this.entry(c.args[0]);
+      await d.ensureSizes([e]);
+      this.send(ok(`${n} ${e.size}`));
+      return;
+    }
+    const live = [...d.live()];
+    await d.ensureSizes(live.map(([, e]) => e));
+    const total = live.reduce((a, [, e]) => a + (e.size ?? 0), 0);
+    this.send(
+      multiline(
+        `${live.length} messages (${total} octets)`,
+        live.map(([n, e]) => `${n} ${e.size}`),
+      ),
+    );
+  }
+
+  uidlCmd(c: Pop3Command): void {
+    const d = this.drop();
+    if (c.args.length > 1) throw bad("Too many arguments");
+    if (c.args.length === 1) {
+      const [n, e] = this.entry(c.args[0]);
+      this.send(ok(`${n} ${d.uidl(e)}`));
+      return;
+    }
+    this.send(
+      multiline(
+        "Unique-ID listing follows",
+        [...d.live()].map(([n, e]) => `${n} ${d.uidl(e)}`),
+      ),
+    );
+  }
+
+  /** reads a message; one expunged meanwhile by IMAP gets a clear -ERR */
+  private async readEntry(n: number, e: Entry): Promise<Uint8Array> {
+    try {
+      return await this.drop().read(e);
+    } catch (x) {
+      if (x instanceof StoreError && (x.code === "NOTFOUND" || x.code === "NONEXISTENT")) {
+        throw new Pop3Error(`Message ${n} was removed from the mailbox by another session`);
+      }
+      throw x;
+    }
+  }
+
+  /** streams bytes as a dot-stuffed multi-line body with backpressure (RFC 1939 §3) */
+  private async streamBody(first: string, body: Uint8Array): Promise<void> {
+    this.send(first);
+    await this.flush();
+    const st = new DotStuffer();
+    for (let off = 0; off < body.length && !this.closed; off += SLICE) {
+      await this.write(st.transform(body.subarray(off, Math.min(off + SLICE, body.length))));
+    }
+    this.send(st.finish());
+  }
+
+  async retr(c: Pop3Command): Promise<void> {
+    if (c.args.length !== 1) throw bad("RETR needs one message number");
+    const [n, e] = this.entry(c.args[0]);
+    const raw = await this.readEntry(n, e);
+    await this.streamBody(ok(`${e.size} octets`), raw);
+    e.retrieved = true;
+  }
+
+  async top(c: Pop3Command): Promise<void> {
+    if (c.args.length !== 2) throw bad("TOP needs a message number and a line count");
+    const lines = parseLineCount(c.args[1]);
+    if (lines === null) throw bad("Invalid line count");
+    const [n, e] = this.entry(c.args[0]);
+    const raw = await this.readEntry(n, e);
+    await this.streamBody(ok("Top of message follows"), raw.subarray(0, topEnd(raw, lines)));
+  }
+
+  dele(c: Pop3Command): void {
+    if (c.args.length !== 1) throw bad("DELE needs one message number");
+    const [n, e] = this.entry(c.args[0]);
+    e.deleted = true; // RFC 1939 §5: only marked; removed in the UPDATE state
+    this.send(ok(`Message ${n} deleted`));
+  }
+
+  rset(): void {
+    const d = this.drop();
+    d.reset();
+    this.send(ok(`Maildrop has ${d.entries.length} messages`));
+  }
+
+  async quit(): Promise<void> {
+    if (this.state !== "transaction") {
+      this.send(ok("Bye"));
+      this.shuttingDown = true;
+      return;
+    }
+    // RFC 1939 §6: UPDATE state
+    this.state = "update";
+    const d = this.drop();
+    const account = this.account!;
+    try {
+      // settings are read fresh: a change made while the session ran is effective immediately
+      const fresh = (await this.ctx.opts.store.getAccountById(account.id)) ?? account;
+      const mode = fresh.settings.pop3Delete;
+      const r = await d.apply(account.id, mode);
+      this.log.info(this.logCtx({ deleted: r.requested, removed: r.removed, mode }), "pop3 logout");
+      this.send(
+        ok(
+          `Bye, ${r.requested} message${r.requested === 1 ? "" : "s"} ${mode === "keep-read" ? "marked read" : "deleted"}`,
+        ),
+      );
+    } catch (e) {
+      this.log.error(this.logCtx({ err: (e as Error)?.stack ?? String(e) }), "pop3 update failed");
+      this.send(err("Some deleted messages were not removed", "SYS/TEMP")); // RFC 1939 §6
+    } finally {
+      this.releaseLock();
+      this.shuttingDown = true;
+    }
+  }
+
+  // --- closing ----------------------------------------------------------------------------------
+
+  private releaseLock(): void {
+    this.lock?.release();
+    this.lock = null;
+  }
+
+  /** server shutdown or autologout: no UPDATE (RFC 1939 §3); a running command finishes first */
+  async shutdown(reason: string): Promise<void> {
+    if (this.closed) return;
+    const done = new Promise<void>((r) => this.closedWaiters.push(r));
+    if (!this.shuttingDown) {
+      this.shuttingDown = true;
+      if (!this.busy) {
+        this.send(err(reason, "SYS/TEMP"));
+        await this.flush();
+        this.close();
+      } else {
+        // the pump closes after the running command; wake a pending AUTH continuation read
+        const w = this.lineWaiter;
+        this.lineWaiter = null;
+        w?.();
+        // a command stuck on a client that stopped reading must not hold the shutdown forever
+        setTimeout(() => this.socket.destroy(), 5000).unref();
+      }
+    }
+    await done;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    const s = this.socket;
+    s.end();
+    this.destroy();
+    setTimeout(() => s.destroy(), 2000).unref();
+  }
+
+  private destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    // a dropped connection deletes nothing (RFC 1939 §6: only QUIT enters UPDATE); while UPDATE
+    // runs, quit() releases the lock when it is done
+    if (this.state !== "update") this.releaseLock();
+    this.state = "closed";
+    this.wakeDrain();
+    const lw = this.lineWaiter;
+    this.lineWaiter = null;
+    lw?.();
+    if (!this.socket.writableEnded) this.socket.end();
+    this.ctx.sessionClosed(this);
+    const cw = this.closedWaiters;
+    this.closedWaiters = [];
+    for (const w of cw) w();
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * End-to-end test helpers: the real server process (`postkontor serve` through bench/server.ts) with
+ * a domain and accounts, async runs of the CLI and of Debian clients (curl, mbsync), bounded waits.
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { ImapFlow } from "imapflow";
+import { type RunningServer, startServer } from "../../bench/server.ts";
+
+const mainPath = path.resolve(import.meta.dirname, "../../src/cli/main.ts");
+
+export const DOMAIN = "example.test";
+export const USER_A = `a@${DOMAIN}`;
+export const PASS_A = "pw-a Secret";
+export const USER_B = `b@${DOMAIN}`;
+export const PASS_B = "pw-b Secret";
+
+export interface E2E {
+  server: RunningServer;
+  /** the PEM of the server's self-signed certificate (generated on first start) */
+  certPath: string;
+  /** runs the CLI asynchronously (the event loop keeps running, so clients still see events) */
+  cli(args: string[], stdin?: string | Buffer): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs a program to completion (SIGKILL after timeoutMs); output as bytes. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "pipe", cwd: opts.cwd, env: opts.env ?? process.env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    const t = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+    child.on("error", (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Starts `postkontor serve` on a temp dir, adds the domain and the accounts a@ and b@. */
+export async function startE2E(opts: { workers?: number; extraToml?: string } = {}): Promise<E2E> {
+  const server = await startServer({ workers: opts.workers ?? 1, extraToml: opts.extraToml });
+  const cli = (args: string[], stdin?: string | Buffer) =>
+    run(process.execPath, [mainPath, ...args, "--config", server.configPath], {
+      input: stdin,
+      timeoutMs: 60_000,
+    });
+  try {
+    for (const [args, input] of [
+      [["domain", "add", DOMAIN], ""],
+      [["user", "add", USER_A], `${PASS_A}\n${PASS_A}\n`],
+      [["user", "add", USER_B], `${PASS_B}\n${PASS_B}\n`],
+    ] as const) {
+      const r = await cli([...args], input);
+      if (r.code !== 0) throw new Error(`postkontor ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+    }
+  } catch (e) {
+    await server.stop();
+    fs.rmSync(server.dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    server,
+    certPath: path.join(server.dir, "data", "tls", "cert.pem"),
+    cli,
+    async close() {
+      await server.stop();
+      fs.rmSync(server.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Delivers a message with `postkontor deliver` (a separate process); throws on a non-zero exit. */
+export async function deliver(e: E2E, address: string, raw: Buffer): Promise<void> {
+  const r = await e.cli(["deliver", address], raw);
+  if (r.code !== 0) throw new Error(`postkontor deliver ${address} failed (${r.code}): ${r.stderr}`);
+}
+
+let counter = 0;
+
+/** A small RFC 5322 message with CRLF line ends, unique Message-ID. */
+export function message(
+  subject: string,
+  body = "hello world\r\n",
+  from = "Sender <sender@remote.test>",
+): Buffer {
+  counter++;
+  return Buffer.from(
+    `From: ${from}\r\nTo: ${USER_A}\r\nSubject: ${subject}\r\n` +
+      `Date: Mon, 02 Jun 2025 10:00:${String(counter % 60).padStart(2, "0")} +0000\r\n` +
+      `Message-ID: <e2e-${process.pid}-${counter}@remote.test>\r\nMIME-Version: 1.0\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\n\r\n${body}`,
+  );
+}
+
+/** Rejects with a labelled error when p does not settle within ms. */
+export function within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (err) => {
+        clearTimeout(t);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Polls cond every 10 ms until it holds; rejects after timeoutMs (bounded). */
+export async function waitUntil(cond: () => boolean, timeoutMs: number, label: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`condition not reached within ${timeoutMs} ms: ${label}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Which worker process serves a connection: imapflow sends `ID ("name" <name> …)` before logging
+ * in, and the server logs `imap client id` with the serving process's pid (pino base binding).
+ */
+export async function servingPid(e: E2E, name: string): Promise<number> {
+  const line = await e.server.waitForLog(
+    (l) => l.msg === "imap client id" && (l.client as Record<string, unknown> | undefined)?.name === name,
+    10_000,
+  );
+  if (typeof line.pid !== "number") throw new Error(`the ID log line has no pid: ${JSON.stringify(line)}`);
+  return line.pid;
+}
+
+let connCounter = 0;
+
+/** An imapflow client over STARTTLS on the plain port, with a unique ID name; not yet connected. */
+export function imapClient(
+  e: E2E,
+  opts: { user?: string; pass?: string; name?: string; qresync?: boolean } = {},
+): { client: ImapFlow; name: string } {
+  const name = opts.name ?? `e2e-${process.pid}-${++connCounter}`;
+  const client = new ImapFlow({
+    host: "127.0.0.1",
+    port: e.server.imapPort,
+    secure: false,
+    doSTARTTLS: true,
+    tls: { rejectUnauthorized: false },
+    auth: { user: opts.user ?? USER_A, pass: opts.pass ?? PASS_A },
+    logger: false,
+    clientInfo: { name },
+    disableAutoIdle: true,
+    qresync: opts.qresync ?? false,
+  });
+  client.on("error", () => {}); // surfaced through the awaited calls
+  return { client, name };
+}
+
+/** Tries a login; reports whether it succeeded and which worker pid served it. Logs out after. */
+export async function tryLogin(e: E2E, user: string, pass: string): Promise<{ ok: boolean; pid: number }> {
+  const { client, name } = imapClient(e, { user, pass });
+  let ok = false;
+  try {
+    await within(client.connect(), 30_000, `login ${user}`);
+    ok = true;
+  } catch (err) {
+    const authFailed = (err as { authenticationFailed?: boolean }).authenticationFailed === true;
+    if (!authFailed) throw err;
+  }
+  const pid = await servingPid(e, name);
+  if (ok) await client.logout().catch(() => client.close());
+  else client.close();
+  return { ok, pid };
+}
