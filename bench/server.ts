@@ -114,10 +114,15 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
     errOut += d.toString();
     if (errOut.length > 100_000) errOut = errOut.slice(-50_000);
   });
-  const ports = await new Promise<{ imap: number; imaps: number }>((resolve, reject) => {
+  const recent = () =>
+    logs
+      .slice(-20)
+      .map((l) => JSON.stringify(l))
+      .join("\n");
+  const portsFound = new Promise<{ imap: number; imaps: number }>((resolve, reject) => {
     const found: Record<string, number> = {};
     const timer = setTimeout(
-      () => reject(new Error(`server did not report its ports in time:\n${out}\n${errOut}`)),
+      () => reject(new Error(`server did not report its ports in time:\n${recent()}\n${out}\n${errOut}`)),
       30_000,
     );
     proc.stdout?.on("data", (d: Buffer) => {
@@ -138,9 +143,18 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
     });
     proc.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited early (${code}):\n${out}\n${errOut}`));
+      reject(new Error(`server exited early (${code}):\n${recent()}\n${out}\n${errOut}`));
     });
   });
+  let ports: { imap: number; imaps: number };
+  try {
+    ports = await portsFound;
+  } catch (e) {
+    // do not leave a half-started server or its temp dir behind
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     dir,
     configPath,

@@ -17,7 +17,7 @@ import { hashPassword } from "../auth/index.ts";
 import { ConfigError, loadConfig, parseSize, type ResolvedConfig } from "../config/index.ts";
 import { renderDefaultsToml } from "../config/render.ts";
 import { openConfiguredStore } from "../server/store.ts";
-import { type Store, StoreError } from "../store/types.ts";
+import { type Account, type AccountSettings, type Store, StoreError } from "../store/types.ts";
 import { formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
 
 export const EXIT = {
@@ -101,7 +101,7 @@ function intArg(v: string): number {
 
 function buildProgram(): Command {
   const program = new Command("postkontor")
-    .description("postkontor mail server: IMAP (POP3 and SMTP to come) on an embedded store")
+    .description("postkontor mail server: IMAP and POP3 (SMTP to come) on an embedded store")
     .showHelpAfterError()
     .exitOverride();
 
@@ -110,6 +110,8 @@ function buildProgram(): Command {
     .description("run the server in the foreground")
     .option("--listen-imap <addr...>", "override imap.listen (host:port; port 0 = ephemeral)")
     .option("--listen-imaps <addr...>", "override imap.listen_tls")
+    .option("--listen-pop3 <addr...>", "override pop3.listen (host:port; port 0 = ephemeral)")
+    .option("--listen-pop3s <addr...>", "override pop3.listen_tls")
     .addOption(new Option("--workers <n>", "override server.workers").argParser(intArg))
     .option("--data-dir <dir>", "override data_dir")
     .option("--log-level <level>", "override log.level")
@@ -118,6 +120,8 @@ function buildProgram(): Command {
         o: ConfigOpts & {
           listenImap?: string[];
           listenImaps?: string[];
+          listenPop3?: string[];
+          listenPop3s?: string[];
           workers?: number;
           dataDir?: string;
           logLevel?: string;
@@ -127,6 +131,9 @@ function buildProgram(): Command {
         if (o.listenImap) ov.push({ path: ["imap", "listen"], value: o.listenImap, origin: "--listen-imap" });
         if (o.listenImaps)
           ov.push({ path: ["imap", "listen_tls"], value: o.listenImaps, origin: "--listen-imaps" });
+        if (o.listenPop3) ov.push({ path: ["pop3", "listen"], value: o.listenPop3, origin: "--listen-pop3" });
+        if (o.listenPop3s)
+          ov.push({ path: ["pop3", "listen_tls"], value: o.listenPop3s, origin: "--listen-pop3s" });
         if (o.workers !== undefined)
           ov.push({ path: ["server", "workers"], value: o.workers, origin: "--workers" });
         if (o.dataDir) ov.push({ path: ["data_dir"], value: o.dataDir, origin: "--data-dir" });
@@ -175,7 +182,7 @@ function buildProgram(): Command {
     });
   configOption(user.command("list [domain]"))
     .description("list accounts (of one domain)")
-    .option("-l, --long", "show quota and usage")
+    .option("-l, --long", "show quota, usage and protocol settings")
     .action(async (dom: string | undefined, o: ConfigOpts & { long?: boolean }) => {
       const accounts = await withStore(load(o), (s) => s.listAccounts(dom)).catch(storeExit);
       for (const a of accounts) {
@@ -186,9 +193,16 @@ function buildProgram(): Command {
         const q = a.quotaBytes ? formatBytes(a.quotaBytes) : "unlimited";
         const qm = a.quotaMessages ? String(a.quotaMessages) : "unlimited";
         process.stdout.write(
-          `${a.address}\t${formatBytes(a.usedBytes)} of ${q}\t${a.usedMessages} of ${qm} messages\n`,
+          `${a.address}\t${formatBytes(a.usedBytes)} of ${q}\t${a.usedMessages} of ${qm} messages\t${settingsLine(a)}\n`,
         );
       }
+    });
+  configOption(user.command("show <address>"))
+    .description("show one account: quota, usage and protocol settings")
+    .action(async (address: string, o: ConfigOpts) => {
+      const a = await withStore(load(o), (s) => s.getAccount(address)).catch(storeExit);
+      if (!a) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
+      process.stdout.write(formatAccount(a));
     });
   configOption(user.command("passwd <address>"))
     .description("change a password (prompted on a TTY, else the first line of stdin)")
@@ -206,14 +220,52 @@ function buildProgram(): Command {
       await withStore(load(o), (s) => s.deleteAccount(address)).catch(storeExit);
     });
   configOption(user.command("set <address>"))
-    .description("change account settings")
+    .description(
+      "change account settings; effective at once (the servers read them at each login, POP3 re-reads " +
+        "--pop3-delete at QUIT)",
+    )
     .option("--quota <size>", "storage quota, e.g. 500M, 2G (0 = unlimited)")
     .option("--quota-messages <n>", "message-count quota (0 = unlimited)")
-    .action(async (address: string, o: ConfigOpts & { quota?: string; quotaMessages?: string }) => {
+    .option("--imap <on|off>", "allow IMAP logins")
+    .option(
+      "--pop3 <on|off>",
+      "allow POP3 logins; 'on' restarts the since-enabled window now when POP3 was off or the scope is since-enabled",
+    )
+    .option(
+      "--pop3-delete <mode>",
+      "what POP3 DELE does at QUIT: delete (expunge), trash (move to Trash), keep-read (keep, mark \\Seen)",
+    )
+    .option(
+      "--pop3-scope <scope>",
+      "what POP3 sees: all (all INBOX mail) or since-enabled (only mail arriving after POP3 was switched " +
+        "on; choosing it from 'all' starts the window now)",
+    )
+    .action(async (address: string, o: ConfigOpts & UserSetOpts) => {
       const patch = quotaPatch(o);
-      if (Object.keys(patch).length === 0)
-        throw new UsageError("nothing to set (try --quota or --quota-messages)");
-      await withStore(load(o), (s) => s.updateAccount(address, patch)).catch(storeExit);
+      const settings = settingsPatch(o);
+      if (Object.keys(patch).length === 0 && Object.keys(settings).length === 0)
+        throw new UsageError(
+          "nothing to set (try --quota, --quota-messages, --imap, --pop3, --pop3-delete or --pop3-scope)",
+        );
+      await withStore(load(o), async (s) => {
+        if (Object.keys(settings).length) {
+          const cur = await s.getAccount(address);
+          if (!cur) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
+          // "only mail arriving from now on" (Gmail's second POP choice): --pop3 on stamps the start
+          // of the window when POP3 was off or the scope is since-enabled; switching the scope from
+          // all to since-enabled starts the window now.
+          const scope = settings.pop3Scope ?? cur.settings.pop3Scope;
+          if (
+            (settings.pop3Enabled === true && (!cur.settings.pop3Enabled || scope === "since-enabled")) ||
+            (settings.pop3Scope === "since-enabled" && cur.settings.pop3Scope !== "since-enabled")
+          )
+            settings.pop3EnabledAt = new Date();
+        }
+        await s.updateAccount(address, {
+          ...patch,
+          ...(Object.keys(settings).length ? { settings } : {}),
+        });
+      }).catch(storeExit);
     });
 
   // --- deliver -------------------------------------------------------------------------------
@@ -263,6 +315,67 @@ function buildProgram(): Command {
     });
 
   return program;
+}
+
+interface UserSetOpts {
+  quota?: string;
+  quotaMessages?: string;
+  imap?: string;
+  pop3?: string;
+  pop3Delete?: string;
+  pop3Scope?: string;
+}
+
+function onOff(flag: string, v: string): boolean {
+  const x = v.toLowerCase();
+  if (x === "on" || x === "yes" || x === "true") return true;
+  if (x === "off" || x === "no" || x === "false") return false;
+  throw new UsageError(`${flag} expects on or off, got "${v}"`);
+}
+
+function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[]): T {
+  const x = v.toLowerCase();
+  const hit = allowed.find((a) => a === x);
+  if (hit === undefined) throw new UsageError(`${flag} expects one of ${allowed.join(", ")}, got "${v}"`);
+  return hit;
+}
+
+/** --imap/--pop3/--pop3-delete/--pop3-scope → a settings patch (validated). */
+export function settingsPatch(o: UserSetOpts): Partial<AccountSettings> {
+  const s: Partial<AccountSettings> = {};
+  if (o.imap !== undefined) s.imapEnabled = onOff("--imap", o.imap);
+  if (o.pop3 !== undefined) s.pop3Enabled = onOff("--pop3", o.pop3);
+  if (o.pop3Delete !== undefined)
+    s.pop3Delete = oneOf("--pop3-delete", o.pop3Delete, ["delete", "trash", "keep-read"] as const);
+  if (o.pop3Scope !== undefined)
+    s.pop3Scope = oneOf("--pop3-scope", o.pop3Scope, ["all", "since-enabled"] as const);
+  return s;
+}
+
+function settingsLine(a: Account): string {
+  const st = a.settings;
+  return (
+    `imap=${st.imapEnabled ? "on" : "off"} pop3=${st.pop3Enabled ? "on" : "off"} ` +
+    `pop3-delete=${st.pop3Delete} pop3-scope=${st.pop3Scope}`
+  );
+}
+
+function formatAccount(a: Account): string {
+  const st = a.settings;
+  const q = a.quotaBytes ? formatBytes(a.quotaBytes) : "unlimited";
+  const qm = a.quotaMessages ? String(a.quotaMessages) : "unlimited";
+  const rows: Array<[string, string]> = [
+    ["address", a.address],
+    ["created", a.createdAt.toISOString()],
+    ["quota", `${formatBytes(a.usedBytes)} of ${q}`],
+    ["messages", `${a.usedMessages} of ${qm}`],
+    ["imap", st.imapEnabled ? "on" : "off"],
+    ["pop3", st.pop3Enabled ? "on" : "off"],
+    ["pop3-delete", st.pop3Delete],
+    ["pop3-scope", st.pop3Scope],
+    ["pop3-enabled-at", st.pop3EnabledAt ? st.pop3EnabledAt.toISOString() : "-"],
+  ];
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(17)}${v}\n`).join("");
 }
 
 function quotaPatch(o: { quota?: string; quotaMessages?: string }): {

@@ -41,6 +41,58 @@ describe("loadConfig", () => {
     assert.ok(c.hostname.length > 0);
   });
 
+  it("[pop3.limits]: defaults, RFC 1939 §3 autologout ≥ 10 minutes, EXPIRE NEVER or days", () => {
+    const d = loadConfig(undefined, { env: {}, cwd: dir });
+    assert.equal(d.pop3.enabled, true);
+    assert.deepEqual(d.pop3.listen, ["0.0.0.0:1110"]);
+    assert.deepEqual(d.pop3.listen_tls, ["0.0.0.0:1995"]);
+    assert.deepEqual(d.pop3.limits, {
+      max_line_length: 4096,
+      max_bad_commands: 20,
+      idle_timeout: 600_000,
+      max_connections_per_ip: 100,
+      login_delay: 0,
+      expire: "NEVER",
+    });
+    const ok = loadConfig(
+      file("p1.toml", `[pop3.limits]
+idle_timeout = "15m"
+login_delay = "5m"
+expire = "30"
+`),
+      { env: {} },
+    );
+    assert.equal(ok.pop3.limits.idle_timeout, 900_000);
+    assert.equal(ok.pop3.limits.login_delay, 300_000);
+    assert.equal(ok.pop3.limits.expire, 30);
+    assert.equal(
+      loadConfig(file("p2.toml", `[pop3.limits]
+expire = 7
+idle_timeout = 600
+`), { env: {} }).pop3.limits
+        .expire,
+      7,
+    );
+    assert.equal(
+      loadConfig(file("p3.toml", `[pop3.limits]
+expire = "never"
+`), { env: {} }).pop3.limits.expire,
+      "NEVER",
+    );
+    assert.match(
+      errorOf(() => loadConfig(file("p4.toml", `[pop3.limits]
+idle_timeout = "9m59s"
+`), { env: {} })),
+      /pop3\.limits\.idle_timeout: .*at least 10 minutes/,
+    );
+    assert.match(
+      errorOf(() => loadConfig(file("p5.toml", `[pop3.limits]
+expire = "soon"
+`), { env: {} })),
+      /pop3\.limits\.expire/,
+    );
+  });
+
   it("reads a file, with sizes and durations in either form", () => {
     const p = file(
       "a.toml",

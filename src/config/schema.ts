@@ -46,16 +46,22 @@ export function parseSize(v: string | number): number {
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!);
 }
 
-function duration(def: string, description: string) {
+function duration(def: string, description: string, minMs = 0, minText = "") {
   return z
     .union([z.string(), z.number()])
     .transform((v, ctx) => {
+      let ms: number;
       try {
-        return parseDuration(v);
+        ms = parseDuration(v);
       } catch (e) {
         ctx.addIssue({ code: "custom", message: (e as Error).message });
         return z.NEVER;
       }
+      if (ms < minMs) {
+        ctx.addIssue({ code: "custom", message: `must be at least ${minText || `${minMs}ms`}` });
+        return z.NEVER;
+      }
+      return ms;
     })
     .prefault(def)
     .describe(description);
@@ -86,6 +92,26 @@ function bool(def: boolean, description: string) {
 
 function str(def: string, description: string) {
   return z.string().prefault(def).describe(description);
+}
+
+/** "NEVER" (any case) or a number of days, as an integer or a digit string → "NEVER" | days. */
+function expirePolicy(def: string, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((v, ctx): "NEVER" | number => {
+      if (typeof v === "string" && v.trim().toUpperCase() === "NEVER") return "NEVER";
+      const n = typeof v === "number" ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+      if (!Number.isSafeInteger(n) || n < 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected "NEVER" or a number of days, got ${JSON.stringify(v)}`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .prefault(def)
+    .describe(description);
 }
 
 const listenAddress = z.string().superRefine((s, ctx) => {
@@ -181,11 +207,44 @@ export const configSchema = z.strictObject({
     }),
   }),
 
-  pop3: section("POP3 server (reserved: the listeners start once the POP3 server exists).", {
+  pop3: section("POP3 server (RFC 1939): INBOX only; what DELE does is a per-account setting (`user set`).", {
     enabled: bool(true, "Start the POP3 listeners."),
-    listen: listeners(["0.0.0.0:1110"], "Plain listeners offering STLS. Production port: 110."),
-    listen_tls: listeners(["0.0.0.0:1995"], "Implicit-TLS listeners. Production port: 995."),
-    allow_plaintext_auth: bool(false, "Allow USER/PASS and AUTH PLAIN before TLS from non-loopback clients."),
+    listen: listeners(["0.0.0.0:1110"], "Plain listeners offering STLS (RFC 2595). Production port: 110."),
+    listen_tls: listeners(["0.0.0.0:1995"], "Implicit-TLS listeners (RFC 8314). Production port: 995."),
+    allow_plaintext_auth: bool(
+      false,
+      "Allow USER/PASS and AUTH PLAIN before TLS from non-loopback clients. Loopback is always allowed.",
+    ),
+    limits: section("POP3 protocol limits.", {
+      max_line_length: size(
+        4096,
+        "Longest command line in bytes (RFC 2449 §4 needs at least 255; SASL PLAIN responses need more).",
+      ),
+      max_bad_commands: int(
+        20,
+        "Invalid, unknown or wrong-state commands before the server closes the connection.",
+      ),
+      idle_timeout: duration(
+        "10m",
+        "Inactivity autologout (RFC 1939 §3: at least 10 minutes; smaller values are refused).",
+        600_000,
+        "10 minutes (RFC 1939 §3)",
+      ),
+      max_connections_per_ip: int(
+        100,
+        "Concurrent connections per remote IP (per worker process). 0 = unlimited.",
+      ),
+      login_delay: duration(
+        "0s",
+        "RFC 2449 LOGIN-DELAY: minimum time between logins of one account (per worker process). " +
+          "0 = not advertised, not enforced.",
+      ),
+      expire: expirePolicy(
+        "NEVER",
+        'RFC 2449 EXPIRE policy advertised in CAPA: "NEVER" or a number of days (informational; ' +
+          "postkontor never expires mail on its own).",
+      ),
+    }),
   }),
 
   smtp: section("SMTP server (reserved: the listeners start once the SMTP server exists).", {

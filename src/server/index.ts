@@ -8,7 +8,8 @@
  *   self-signed certificate and runs migrations once, then forks the workers (node:cluster). Each
  *   worker opens the store as a feed client, builds the protocol servers and listens; cluster shares
  *   the ports. Workers report their bound addresses; the primary logs each one once
- *   (`imap listening on 127.0.0.1:1143`), so port-0 listeners can be discovered from the log.
+ *   (`imap listening on 127.0.0.1:1143`, `pop3s listening on …`), so port-0 listeners can be
+ *   discovered from the log.
  * - A crashed worker is replaced (bounded: too many crashes in a minute stop the server). A worker
  *   that fails during startup (e.g. EADDRINUSE, bad certificate) stops the whole server with exit 1.
  * - SIGTERM/SIGINT: stop listening, `closeAll("Server shutting down")`, close the store, exit 0;
@@ -19,11 +20,13 @@ import cluster, { type Worker } from "node:cluster";
 import { mkdirSync } from "node:fs";
 import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { pino } from "pino";
 import { createAuthenticator } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { createImapServer, type ImapServer } from "../imap/server/index.ts";
 import { createTlsProvider, ensureSelfSignedCert, type Listener, startListener } from "../net/index.ts";
+import { createPop3Server, type Pop3Server } from "../pop3/index.ts";
 import { startFeedHub } from "../store/index.ts";
 import type { Store } from "../store/types.ts";
 import { openConfiguredStore } from "./store.ts";
@@ -49,6 +52,7 @@ export interface BoundAddress {
 export interface RunningServices {
   store: Store;
   imap: ImapServer | null;
+  pop3: Pop3Server | null;
   listeners: Listener[];
   addresses: BoundAddress[];
   /** graceful: stop listening, close sessions, close the store */
@@ -59,7 +63,14 @@ export interface RunningServices {
 export async function startServices(config: ResolvedConfig, logger: Logger): Promise<RunningServices> {
   const store = await openConfiguredStore(config);
   const listeners: Listener[] = [];
+  /** protocol name of each listener, by index ("imap" / "imaps" / "pop3" / "pop3s") */
+  const protocols: string[] = [];
+  const listen = async (protocol: string, l: Promise<Listener>) => {
+    listeners.push(await l);
+    protocols.push(protocol);
+  };
   let imap: ImapServer | null = null;
+  let pop3: Pop3Server | null = null;
   try {
     const auth = createAuthenticator(store, {
       cacheTtlMs: config.auth.cache_ttl,
@@ -94,8 +105,9 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
       });
       imap = server;
       for (const address of config.imap.listen) {
-        listeners.push(
-          await startListener({
+        await listen(
+          "imap",
+          startListener({
             address,
             tls: null,
             logger,
@@ -104,8 +116,9 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
         );
       }
       for (const address of config.imap.listen_tls) {
-        listeners.push(
-          await startListener({
+        await listen(
+          "imaps",
+          startListener({
             address,
             tls,
             logger,
@@ -114,14 +127,59 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
         );
       }
     }
-    // [pop3] and [smtp]: reserved; their listeners start once those servers exist.
+    if (config.pop3.enabled) {
+      const l = config.pop3.limits;
+      const server = createPop3Server({
+        store,
+        auth,
+        tls, // STLS (RFC 2595 §4) uses the same certificate as every other listener
+        logger: logger.child({ protocol: "pop3" }),
+        hostname: config.hostname,
+        limits: {
+          maxLineLength: l.max_line_length,
+          maxBadCommands: l.max_bad_commands,
+          idleTimeoutMs: l.idle_timeout, // RFC 1939 §3: ≥ 10 minutes, enforced by the schema
+          maxConnectionsPerIp: l.max_connections_per_ip,
+          // RFC 2449 §6.5: LOGIN-DELAY is in seconds; 0 = neither advertised nor enforced
+          loginDelaySeconds: l.login_delay ? Math.ceil(l.login_delay / 1000) : undefined,
+          expireDays: l.expire,
+        },
+        allowPlaintextAuth: config.pop3.allow_plaintext_auth,
+        // lock files work across the workers and the CLI of this host (created on first use)
+        lockDir: join(config.data_dir, "run", "pop3-locks"),
+      });
+      pop3 = server;
+      for (const address of config.pop3.listen) {
+        await listen(
+          "pop3",
+          startListener({
+            address,
+            tls: null,
+            logger,
+            onConnection: (s) => server.handleConnection(s as Socket, { implicitTls: false }),
+          }),
+        );
+      }
+      for (const address of config.pop3.listen_tls) {
+        await listen(
+          "pop3s",
+          startListener({
+            address,
+            tls,
+            logger,
+            onConnection: (s) => server.handleConnection(s as Socket, { implicitTls: true }),
+          }),
+        );
+      }
+    }
+    // [smtp]: reserved; its listeners start once the SMTP server exists.
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     await store.close();
     throw e;
   }
-  const addresses = listeners.map((l) => ({
-    protocol: l.implicitTls ? "imaps" : "imap",
+  const addresses = listeners.map((l, i) => ({
+    protocol: protocols[i] ?? (l.implicitTls ? "imaps" : "imap"),
     address: l.bound,
     tls: l.implicitTls,
   }));
@@ -129,12 +187,15 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
   return {
     store,
     imap,
+    pop3,
     listeners,
     addresses,
     close(reason = "Server shutting down") {
       closing ??= (async () => {
         await Promise.all(listeners.map((l) => l.close()));
-        if (imap) await imap.closeAll(reason);
+        // POP3 sessions end without UPDATE (RFC 1939 §6), so nothing is deleted; a QUIT already
+        // in UPDATE finishes first
+        await Promise.all([imap?.closeAll(reason), pop3?.closeAll(reason)]);
         await store.close();
       })();
       return closing;

@@ -10,7 +10,9 @@ test("concurrent appends and flag changes in one process keep uids and modseqs c
   const f = await fixture();
   try {
     const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => f.store.append(f.accountId, f.inbox, { raw: msg({ body: `c${i}` }) })),
+      Array.from({ length: 40 }, (_, i) =>
+        f.store.append(f.accountId, f.inbox, { raw: msg({ body: `c${i}` }) }),
+      ),
     );
     const uids = results.map((r) => r.uid).sort((a, b) => a - b);
     assert.deepEqual(
@@ -74,7 +76,9 @@ await store.close();
     );
     const mb = (await store.getMailboxById(inbox.id))!;
     assert.equal(mb.uidNext, 86);
-    assert.equal(mb.highestModseq, rows.reduce((m, r) => (r.modseq > m ? r.modseq : m), 0n));
+    let maxModseq = 0n;
+    for (const r of rows) if (r.modseq > maxModseq) maxModseq = r.modseq;
+    assert.equal(mb.highestModseq, maxModseq);
     const a = (await store.getAccountById(acct.id))!;
     assert.equal(a.usedMessages, 85);
     assert.equal(a.usedBytes, (await store.mailboxCounts(inbox.id)).size);

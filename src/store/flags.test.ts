@@ -40,9 +40,11 @@ test("property: text round trip and op algebra", () => {
       const cur = normalizeFlags(cur0);
       assert.deepEqual(parseFlagText(flagText(cur)), cur);
       const added = applyFlagOp(cur, "add", given);
-      for (const g of normalizeFlags(given)) assert.ok(added.some((f) => f.toLowerCase() === g.toLowerCase()));
+      for (const g of normalizeFlags(given))
+        assert.ok(added.some((f) => f.toLowerCase() === g.toLowerCase()));
       const removed = applyFlagOp(added, "remove", given);
-      for (const g of normalizeFlags(given)) assert.ok(!removed.some((f) => f.toLowerCase() === g.toLowerCase()));
+      for (const g of normalizeFlags(given))
+        assert.ok(!removed.some((f) => f.toLowerCase() === g.toLowerCase()));
       assert.ok(sameFlags(applyFlagOp(cur, "set", cur), cur));
       assert.equal(new Set(added.map((f) => f.toLowerCase())).size, added.length, "no duplicates");
     }),

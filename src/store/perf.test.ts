@@ -20,7 +20,9 @@ test("listMessages / changesSince / getMessages / counts on 100k messages", asyn
     const N = 100_000;
     db.exec("BEGIN IMMEDIATE");
     const blob = db
-      .prepare("INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES (?, 100, '{}', 1, 0)")
+      .prepare(
+        "INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES (?, 100, '{}', 1, 0)",
+      )
       .run("ab".repeat(32)).lastInsertRowid;
     const ins = db.prepare(
       `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,

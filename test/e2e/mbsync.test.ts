@@ -345,4 +345,29 @@ SyncState *
     const after1 = await snapshot();
     assert.deepEqual(after1, before1);
   });
+
+  it("over implicit TLS (SSLType IMAPS) a fresh Maildir gets the same messages", async () => {
+    const dir2 = path.join(home, "Mail2");
+    fs.mkdirSync(dir2);
+    const rc2 = path.join(home, "mbsyncrc-imaps");
+    fs.writeFileSync(
+      rc2,
+      fs
+        .readFileSync(rc, "utf8")
+        .replace(`Port ${e.server.imapPort}`, `Port ${e.server.imapsPort}`)
+        .replace("SSLType STARTTLS", "SSLType IMAPS")
+        .replaceAll(`${maildir}/`, `${dir2}/`),
+    );
+    const r = await run(MBSYNC, ["-c", rc2, "-a"], {
+      env: { ...process.env, HOME: home },
+      timeoutMs: 120_000,
+    });
+    assert.equal(r.code, 0, `mbsync exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    for (const box of ["INBOX", "Projects/2025", "Local Only"]) {
+      const a = readMaildir(path.join(maildir, box)).map((m) => fromMaildir(m.content).toString("base64"));
+      const b = readMaildir(path.join(dir2, box)).map((m) => fromMaildir(m.content).toString("base64"));
+      assert.ok(a.length > 0);
+      assert.deepEqual(b.sort(), a.sort(), `same messages in ${box}`);
+    }
+  });
 });

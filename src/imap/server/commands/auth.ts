@@ -57,20 +57,15 @@ async function authenticateWith(s: Session, username: string, password: string):
     remoteAddress: s.remoteAddress,
   });
   if (!account) {
-    // per-account IMAP switch: the authenticator refuses such logins too; tell the admin why in the log
+    // The authenticator also refuses accounts with IMAP switched off (without telling which), so
+    // the client gets one text for both cases (no account probing); the log line says which.
     const acc = await s.store.getAccount(username.trim().toLowerCase()).catch(() => null);
-    if (acc && acc.settings.imapEnabled === false) {
-      log.warn(
-        { session: s.id, user: acc.address, remoteAddress: s.remoteAddress },
-        "imap login refused: IMAP disabled",
-      );
-      throw no("AUTHENTICATIONFAILED", "Authentication failed, or IMAP access is disabled for this account");
-    }
+    const disabled = acc !== null && acc.settings.imapEnabled === false;
     log.warn(
       { session: s.id, user: username.slice(0, 100), remoteAddress: s.remoteAddress },
-      "imap login failed",
+      disabled ? "imap login refused: IMAP disabled for this account" : "imap login failed",
     );
-    throw no("AUTHENTICATIONFAILED", "Authentication failed");
+    throw no("AUTHENTICATIONFAILED", "Authentication failed, or IMAP access is disabled for this account");
   }
   if (account.settings.imapEnabled === false) {
     log.warn(
