@@ -1,5 +1,5 @@
 /**
- * Runs Debian's Dovecot 2.3 (if installed: apt-get install dovecot-imapd) side by side with
+ * Runs Debian's Dovecot 2.3 (if installed: apt-get install dovecot-imapd, and dovecot-pop3d for POP3) side by side with
  * postkontor for comparison benchmarks. Standalone config in a temp dir, loopback only,
  * Maildir, passwd-file auth, mail owned by `nobody`. Nothing here is used by postkontor itself.
  */
@@ -12,6 +12,10 @@ import path from "node:path";
 export interface DovecotInstance {
   dir: string;
   imapPort: number;
+  /** POP3 (plain; dovecot-pop3d) */
+  pop3Port: number;
+  /** appends accounts to the passwd-file (Dovecot re-reads it when it changes) */
+  addUsers(users: Array<[string, string]>): void;
   pids(): number[];
   stop(): Promise<void>;
 }
@@ -37,6 +41,8 @@ export async function startDovecot(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pk-dovecot-"));
   fs.chmodSync(dir, 0o755);
   const port = await freePort();
+  const pop3Port = await freePort();
+  const pop3 = fs.existsSync("/usr/lib/dovecot/pop3");
   const home = path.join(dir, "home");
   fs.mkdirSync(home);
   spawnSync("chown", ["nobody:nogroup", home]);
@@ -45,7 +51,7 @@ export async function startDovecot(
 base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/dovecot.log
-protocols = imap
+protocols = imap${pop3 ? " pop3" : ""}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -80,6 +86,25 @@ service imap-login {
 service imap {
   process_limit = 20000
   client_limit = 1
+}
+${
+  pop3
+    ? `service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = ${pop3Port}
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+  service_count = 0
+  process_min_avail = 2
+}
+service pop3 {
+  process_limit = 20000
+  client_limit = 1
+}`
+    : ""
 }
 ${
   opts.hibernate
@@ -133,9 +158,14 @@ service imap {
     } catch {}
     return out;
   };
+  const passwdPath = path.join(dir, "passwd");
   return {
     dir,
     imapPort: port,
+    pop3Port: pop3 ? pop3Port : 0,
+    addUsers(more) {
+      fs.appendFileSync(passwdPath, more.map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`).join(""));
+    },
     pids: () => descendants(masterPid),
     async stop() {
       spawnSync("/usr/sbin/dovecot", ["-c", confPath, "stop"], { stdio: "ignore" });

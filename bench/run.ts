@@ -5,6 +5,7 @@
  *   npm run bench                          postkontor, default sizes
  *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
  *   npm run bench -- --quick               small sizes (smoke run)
+ *   npm run bench -- --only pop3           one scenario (append, big, push, memory, pop3; comma-separated)
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
  *            --push N (IDLE push samples, default 200) --workers N (postkontor workers, default 2)
  *            --hibernate (dovecot: enable imap_hibernate_timeout=1s)
@@ -16,7 +17,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { dovecotAvailable, startDovecot } from "./dovecot.ts";
 import { RawImap } from "./imap-client.ts";
-import { pssKiB, repoRoot, startServer } from "./server.ts";
+import { benchPop3, pop3Sizes } from "./pop3.ts";
+import { pssKiB, repoRoot, runCliAsync, startServer } from "./server.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -101,6 +103,9 @@ function makeMessage(i: number, bodyBytes = 3500): Buffer {
 interface Target {
   name: string;
   port: number;
+  pop3Port: number;
+  /** creates accounts (POP3 scenario) */
+  addUsers(users: Array<[string, string]>): Promise<void>;
   pids(): number[];
   stop(): Promise<void>;
 }
@@ -109,7 +114,14 @@ async function startTarget(): Promise<Target> {
   if (args.target === "dovecot") {
     if (!dovecotAvailable()) throw new Error("dovecot is not installed (apt-get install dovecot-imapd)");
     const d = await startDovecot([[USER, PASS]], { hibernate: args.hibernate });
-    return { name: "dovecot", port: d.imapPort, pids: d.pids, stop: d.stop };
+    return {
+      name: "dovecot",
+      port: d.imapPort,
+      pop3Port: d.pop3Port,
+      addUsers: async (users) => d.addUsers(users),
+      pids: d.pids,
+      stop: d.stop,
+    };
   }
   const s = await startServer({
     workers: Number(args.workers),
@@ -125,6 +137,20 @@ async function startTarget(): Promise<Target> {
   return {
     name: "postkontor",
     port: s.imapPort,
+    pop3Port: s.pop3Port,
+    async addUsers(users) {
+      // bounded parallelism: each is one CLI process (argon2id hash)
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < users.length) {
+            const [u, p] = users[next++]!;
+            const r = await runCliAsync(s.configPath, ["user", "add", u], `${p}\n${p}\n`);
+            if (r.status !== 0) throw new Error(`cli user add ${u} failed: ${r.stderr}${r.stdout}`);
+          }
+        }),
+      );
+    },
     pids: () => s.pids(),
     async stop() {
       await s.stop();
@@ -366,6 +392,11 @@ async function main(): Promise<void> {
     }
     if (want("push")) await benchPush(t);
     if (want("memory")) await benchMemory(t);
+    if (want("pop3")) {
+      if (!t.pop3Port)
+        throw new Error(`${t.name}: no POP3 listener (dovecot: apt-get install dovecot-pop3d)`);
+      await benchPop3({ ...t, imapPort: t.port }, pop3Sizes(quick), report, deadline);
+    }
   } finally {
     await t.stop();
   }

@@ -17,6 +17,9 @@ export interface RunningServer {
   proc: ChildProcess;
   imapPort: number;
   imapsPort: number;
+  /** POP3 with STLS / implicit TLS; 0 when the config disables POP3 */
+  pop3Port: number;
+  pop3sPort: number;
   /** pids of the primary and its workers (for memory measurements) */
   pids(): number[];
   cli(args: string[], stdin?: string | Buffer): { status: number | null; stdout: string; stderr: string };
@@ -35,6 +38,8 @@ export interface ServerOpts {
   /** extra TOML appended to the generated config */
   extraToml?: string;
   dir?: string;
+  /** start the POP3 listeners (default true); false writes [pop3] enabled = false */
+  pop3?: boolean;
 }
 
 export function writeConfig(dir: string, opts: ServerOpts): string {
@@ -52,29 +57,74 @@ level = "info"
 listen = ["127.0.0.1:0"]
 listen_tls = ["127.0.0.1:0"]
 
+# the other protocols on loopback ephemeral ports too: never a fixed or public port in tests
+[pop3]
+enabled = ${opts.pop3 ?? true}
+listen = ["127.0.0.1:0"]
+listen_tls = ["127.0.0.1:0"]
+
+[smtp]
+listen = ["127.0.0.1:0"]
+submission = ["127.0.0.1:0"]
+submissions = ["127.0.0.1:0"]
+
 ${opts.extraToml ?? ""}
 `;
   fs.writeFileSync(configPath, toml);
   return configPath;
 }
 
+/** process.env without POSTKONTOR_* overrides, so the generated config is what the server uses */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("POSTKONTOR")) env[k] = v;
+  return env;
+}
+
 export function runCli(configPath: string, args: string[], stdin?: string | Buffer) {
   const r = spawnSync(process.execPath, [cliMain, ...args, "--config", configPath], {
     input: stdin ?? "",
+    env: cleanEnv(),
     encoding: "utf8",
     timeout: 60_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** lines like `imap listening on 127.0.0.1:40123` / `imaps listening on ...` (pino JSON or plain) */
+/** runCli without blocking the event loop (for creating many accounts in parallel) */
+export function runCliAsync(
+  configPath: string,
+  args: string[],
+  stdin?: string | Buffer,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliMain, ...args, "--config", configPath], {
+      env: cleanEnv(),
+      stdio: "pipe",
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", reject);
+    child.on("close", (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+/** lines like `imap listening on 127.0.0.1:40123` / `imaps|pop3|pop3s listening on ...` (pino JSON or plain) */
 function parseListen(line: string): { proto: string; port: number } | null {
   let text = line;
   try {
     const o = JSON.parse(line) as { msg?: string };
     if (typeof o.msg === "string") text = o.msg;
   } catch {}
-  const m = /\b(imaps|imap)\b[^\n]*?listening on \[?[0-9a-fA-F:.]+\]?:(\d+)/i.exec(text);
+  const m = /\b(imaps|imap|pop3s|pop3)\b[^\n]*?listening on \[?[0-9a-fA-F:.]+\]?:(\d+)/i.exec(text);
   if (!m) return null;
   return { proto: m[1]!.toLowerCase(), port: Number(m[2]) };
 }
@@ -84,6 +134,7 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
   const configPath = writeConfig(dir, opts);
   const proc = spawn(process.execPath, [cliMain, "serve", "--config", configPath], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: cleanEnv(),
   });
   let out = "";
   let errOut = "";
@@ -119,7 +170,8 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
       .slice(-20)
       .map((l) => JSON.stringify(l))
       .join("\n");
-  const portsFound = new Promise<{ imap: number; imaps: number }>((resolve, reject) => {
+  const wantPop3 = opts.pop3 ?? true;
+  const portsFound = new Promise<Record<string, number>>((resolve, reject) => {
     const found: Record<string, number> = {};
     const timer = setTimeout(
       () => reject(new Error(`server did not report its ports in time:\n${recent()}\n${out}\n${errOut}`)),
@@ -134,9 +186,9 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
         onLogLine(line);
         const p = parseListen(line);
         if (p) found[p.proto] = p.port;
-        if (found.imap && found.imaps) {
+        if (found.imap && found.imaps && (!wantPop3 || (found.pop3 && found.pop3s))) {
           clearTimeout(timer);
-          resolve({ imap: found.imap, imaps: found.imaps });
+          resolve(found);
         }
         i = out.indexOf("\n");
       }
@@ -146,7 +198,7 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
       reject(new Error(`server exited early (${code}):\n${recent()}\n${out}\n${errOut}`));
     });
   });
-  let ports: { imap: number; imaps: number };
+  let ports: Record<string, number>;
   try {
     ports = await portsFound;
   } catch (e) {
@@ -159,8 +211,10 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
     dir,
     configPath,
     proc,
-    imapPort: ports.imap,
-    imapsPort: ports.imaps,
+    imapPort: ports.imap!,
+    imapsPort: ports.imaps!,
+    pop3Port: ports.pop3 ?? 0,
+    pop3sPort: ports.pop3s ?? 0,
     pids() {
       const pids = [proc.pid!];
       try {

@@ -55,40 +55,70 @@ describe("loadConfig", () => {
       expire: "NEVER",
     });
     const ok = loadConfig(
-      file("p1.toml", `[pop3.limits]
+      file(
+        "p1.toml",
+        `[pop3.limits]
 idle_timeout = "15m"
 login_delay = "5m"
 expire = "30"
-`),
+`,
+      ),
       { env: {} },
     );
     assert.equal(ok.pop3.limits.idle_timeout, 900_000);
     assert.equal(ok.pop3.limits.login_delay, 300_000);
     assert.equal(ok.pop3.limits.expire, 30);
     assert.equal(
-      loadConfig(file("p2.toml", `[pop3.limits]
+      loadConfig(
+        file(
+          "p2.toml",
+          `[pop3.limits]
 expire = 7
 idle_timeout = 600
-`), { env: {} }).pop3.limits
-        .expire,
+`,
+        ),
+        { env: {} },
+      ).pop3.limits.expire,
       7,
     );
     assert.equal(
-      loadConfig(file("p3.toml", `[pop3.limits]
+      loadConfig(
+        file(
+          "p3.toml",
+          `[pop3.limits]
 expire = "never"
-`), { env: {} }).pop3.limits.expire,
+`,
+        ),
+        { env: {} },
+      ).pop3.limits.expire,
       "NEVER",
     );
     assert.match(
-      errorOf(() => loadConfig(file("p4.toml", `[pop3.limits]
+      errorOf(() =>
+        loadConfig(
+          file(
+            "p4.toml",
+            `[pop3.limits]
 idle_timeout = "9m59s"
-`), { env: {} })),
+`,
+          ),
+          { env: {} },
+        ),
+      ),
       /pop3\.limits\.idle_timeout: .*at least 10 minutes/,
     );
     assert.match(
-      errorOf(() => loadConfig(file("p5.toml", `[pop3.limits]
+      errorOf(() =>
+        loadConfig(
+          file(
+            "p5.toml",
+            `[pop3.limits]
 expire = "soon"
-`), { env: {} })),
+`,
+          ),
+          { env: {} },
+        ),
+      ),
       /pop3\.limits\.expire/,
     );
   });

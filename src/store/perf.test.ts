@@ -1,7 +1,7 @@
 /**
  * Query speed on a 100,000-message mailbox. Rows are bulk-inserted straight into SQLite (blob
- * writes are not what is measured here); bounds are generous so a loaded CI machine passes,
- * the measured times are printed.
+ * writes are not what is measured here); timings are printed, never asserted
+ * (performance is measured by `npm run bench`).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -47,11 +47,9 @@ test("listMessages / changesSince / getMessages / counts on 100k messages", asyn
     assert.equal(rows.length, N);
     assert.equal(rows[N - 1]!.uid, N);
     assert.equal(rows[N - 1]!.modseq, BigInt(10 + N));
-    assert.ok(listMs < 400, `listMessages took ${listMs} ms`);
 
     const [ch, chMs] = await time("changesSince (last 10)", () => f.store.changesSince(f.inbox, BigInt(N)));
     assert.equal(ch.changed.length, 10);
-    assert.ok(chMs < 50, `changesSince took ${chMs} ms`);
 
     const [metas, gmMs] = await time("getMessages 1000 of 100k", () =>
       f.store.getMessages(
@@ -60,12 +58,10 @@ test("listMessages / changesSince / getMessages / counts on 100k messages", asyn
       ),
     );
     assert.equal(metas.length, 1000);
-    assert.ok(gmMs < 100, `getMessages took ${gmMs} ms`);
 
     const [counts, cMs] = await time("mailboxCounts 100k", () => f.store.mailboxCounts(f.inbox));
     assert.equal(counts.messages, N);
     assert.equal(counts.unseen, Math.floor(N / 3));
-    assert.ok(cMs < 200, `mailboxCounts took ${cMs} ms`);
   } finally {
     await f.close();
   }

@@ -29,6 +29,9 @@ export interface AccountSettings {
   /** POP3 sees all INBOX mail, or only mail that arrived since POP3 was enabled */
   pop3Scope: "all" | "since-enabled";
   pop3EnabledAt: Date | null;
+  /** SMTP submission saves a copy of each sent message in the Sent folder (for clients that do not
+   * upload one themselves); absent = off */
+  saveSentCopy?: boolean;
 }
 
 export interface Account {
@@ -162,6 +165,55 @@ export interface TextQuery {
   value: string;
 }
 
+/** A forwarding address: `source` ("local@domain", or "@domain" = catch-all) delivers to `target`. */
+export interface Alias {
+  source: string;
+  target: string;
+  createdAt: Date;
+}
+
+/** One recipient of a queued outbound message with its DSN parameters (RFC 3461 §4). */
+export interface QueueRecipient {
+  address: string;
+  /** NOTIFY values (NEVER, SUCCESS, FAILURE, DELAY); absent = not given */
+  notify?: string[];
+  /** ORCPT as given, "type;address" */
+  orcpt?: string;
+}
+
+export interface QueueInput {
+  accountId: Id | null;
+  /** reverse-path; "" = null sender */
+  mailFrom: string;
+  recipients: QueueRecipient[];
+  /** RFC 3461 §4.4 ENVID and §4.3 RET */
+  envid?: string | null;
+  ret?: "FULL" | "HDRS" | null;
+  /** the message as it will be sent (trace headers included) */
+  message: Uint8Array;
+}
+
+export interface QueueEntry {
+  id: Id;
+  accountId: Id | null;
+  mailFrom: string;
+  recipients: QueueRecipient[];
+  envid: string | null;
+  ret: "FULL" | "HDRS" | null;
+  size: number;
+  status: "queued" | "sent" | "failed";
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  createdAt: Date;
+}
+
+/** Per-account sending limits over a sliding hour; 0 = unlimited. */
+export interface SendingLimits {
+  messagesPerHour: number;
+  recipientsPerHour: number;
+}
+
 export class StoreError extends Error {
   readonly code:
     | "NONEXISTENT"
@@ -245,6 +297,30 @@ export interface Store {
   move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult>;
   /** uids of messages in the mailbox whose indexed text contains the value */
   searchText(mailboxId: Id, q: TextQuery): Promise<number[]>;
+
+  // --- aliases (SMTP recipients) ----------------------------------------------------------
+  /** source "local@domain" or "@domain" (catch-all) of a hosted domain; target a local account */
+  addAlias(source: string, target: string): Promise<Alias>;
+  listAliases(domain?: string): Promise<Alias[]>;
+  /** removes source → target, or every target of source; returns the number removed */
+  deleteAlias(source: string, target?: string): Promise<number>;
+  /**
+   * Accounts mail to this address is delivered to: the account itself, else the alias targets,
+   * else the domain's catch-all targets; [] = unknown recipient. Targets that no longer exist are skipped.
+   */
+  resolveRecipient(address: string): Promise<Account[]>;
+  /** the account's own address and the (non-catch-all) alias sources that deliver to it */
+  addressesOf(accountId: Id): Promise<string[]>;
+
+  // --- outbound queue and sending counters ------------------------------------------------
+  enqueueOutbound(input: QueueInput): Promise<QueueEntry>;
+  listQueue(): Promise<QueueEntry[]>;
+  getQueuedMessage(id: Id): Promise<Uint8Array | null>;
+  /**
+   * Counts one message to `recipients` recipients against the account's sliding-hour limits.
+   * Atomic: records it and returns true when it fits, records nothing and returns false otherwise.
+   */
+  recordSending(accountId: Id, recipients: number, limits: SendingLimits): Promise<boolean>;
 
   close(): Promise<void>;
 }

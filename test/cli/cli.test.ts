@@ -348,3 +348,231 @@ describe("postkontor serve", () => {
     }
   });
 });
+
+describe("postkontor user set: protocol settings", () => {
+  it("--imap/--pop3/--pop3-delete/--pop3-scope round trip; bad values are usage errors", async () => {
+    const env = tempEnv();
+    const c = ["--config", env.config];
+    await run(["domain", "add", "example.com", ...c]);
+    assert.equal((await run(["user", "add", "alice@example.com", ...c], { input: "pw\n" })).code, 0);
+
+    const show0 = await run(["user", "show", "alice@example.com", ...c]);
+    assert.equal(show0.code, 0, show0.stderr);
+    assert.match(show0.stdout, /^imap:\s+on$/m);
+    assert.match(show0.stdout, /^pop3:\s+on$/m);
+    assert.match(show0.stdout, /^pop3-delete:\s+delete$/m);
+    assert.match(show0.stdout, /^pop3-scope:\s+all$/m);
+
+    const r1 = await run([
+      "user",
+      "set",
+      "alice@example.com",
+      "--imap",
+      "off",
+      "--pop3",
+      "off",
+      "--pop3-delete",
+      "keep-read",
+      ...c,
+    ]);
+    assert.equal(r1.code, 0, r1.stderr);
+    await withStore(env.dataDir, async (s) => {
+      const a = (await s.getAccount("alice@example.com"))!;
+      assert.equal(a.settings.imapEnabled, false);
+      assert.equal(a.settings.pop3Enabled, false);
+      assert.equal(a.settings.pop3Delete, "keep-read");
+      assert.equal(a.settings.pop3Scope, "all");
+    });
+    const list = await run(["user", "list", "-l", ...c]);
+    assert.match(list.stdout, /alice@example\.com\t.*imap=off pop3=off pop3-delete=keep-read pop3-scope=all/);
+
+    // off → on stamps the start of the POP3 window
+    const before = Date.now();
+    const r2 = await run([
+      "user",
+      "set",
+      "alice@example.com",
+      "--pop3",
+      "on",
+      "--imap",
+      "on",
+      "--pop3-delete",
+      "trash",
+      ...c,
+    ]);
+    assert.equal(r2.code, 0, r2.stderr);
+    let stamped = 0;
+    await withStore(env.dataDir, async (s) => {
+      const a = (await s.getAccount("alice@example.com"))!;
+      assert.equal(a.settings.imapEnabled, true);
+      assert.equal(a.settings.pop3Enabled, true);
+      assert.equal(a.settings.pop3Delete, "trash");
+      assert.ok(a.settings.pop3EnabledAt && a.settings.pop3EnabledAt.getTime() >= before - 1000);
+      stamped = a.settings.pop3EnabledAt.getTime();
+    });
+    // all → since-enabled restarts the window now
+    await new Promise((r) => setTimeout(r, 20));
+    const r3 = await run(["user", "set", "alice@example.com", "--pop3-scope", "since-enabled", ...c]);
+    assert.equal(r3.code, 0, r3.stderr);
+    await withStore(env.dataDir, async (s) => {
+      const a = (await s.getAccount("alice@example.com"))!;
+      assert.equal(a.settings.pop3Scope, "since-enabled");
+      assert.ok(a.settings.pop3EnabledAt!.getTime() > stamped, "window restarted");
+      stamped = a.settings.pop3EnabledAt!.getTime();
+    });
+    // setting only the delete mode leaves the window alone
+    assert.equal((await run(["user", "set", "alice@example.com", "--pop3-delete", "delete", ...c])).code, 0);
+    await withStore(env.dataDir, async (s) => {
+      const a = (await s.getAccount("alice@example.com"))!;
+      assert.equal(a.settings.pop3EnabledAt!.getTime(), stamped);
+      assert.equal(a.settings.pop3Delete, "delete");
+      assert.equal(a.settings.pop3Scope, "since-enabled");
+    });
+    const show = await run(["user", "show", "alice@example.com", ...c]);
+    assert.match(show.stdout, /^pop3-scope:\s+since-enabled$/m);
+    assert.match(show.stdout, /^pop3-enabled-at:\s+\d{4}-\d\d-\d\dT/m);
+
+    for (const bad of [
+      ["--imap", "maybe"],
+      ["--pop3", "1x"],
+      ["--pop3-delete", "shred"],
+      ["--pop3-scope", "some"],
+    ]) {
+      const r = await run(["user", "set", "alice@example.com", ...bad, ...c]);
+      assert.equal(r.code, 64, `${bad.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(bad[0]!));
+    }
+    assert.equal((await run(["user", "set", "alice@example.com", ...c])).code, 64, "nothing to set");
+    assert.equal((await run(["user", "set", "nobody@example.com", "--pop3", "off", ...c])).code, 67);
+    assert.equal((await run(["user", "show", "nobody@example.com", ...c])).code, 67);
+  });
+});
+
+/** Upgrades a connected LineClient's socket to TLS (after STLS/STARTTLS) and returns a new client. */
+function upgradeTls(plain: LineClient, ca: Buffer): Promise<LineClient> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ socket: plain.socket, ca, servername: "localhost" }, () =>
+      resolve(new LineClient(s)),
+    );
+    s.on("error", reject);
+  });
+}
+
+function tlsLineClient(port: number): Promise<LineClient> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () =>
+      resolve(new LineClient(s)),
+    );
+    s.on("error", reject);
+  });
+}
+
+describe("postkontor serve: POP3", () => {
+  it("greets on the plain (STLS) and implicit-TLS ports; per-account protocol switches act at once", async () => {
+    const env = tempEnv(
+      `[server]\nworkers = 2\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n[auth]\nfailure_delay = 0\n`,
+    );
+    const c = ["--config", env.config];
+    await run(["domain", "add", "example.com", ...c]);
+    await run(["user", "add", "alice@example.com", ...c], { input: "pw1\n" });
+    const d = await run(["deliver", "alice@example.com", ...c], { input: "Subject: one\r\n\r\nbody\r\n" });
+    assert.equal(d.code, 0, d.stderr);
+    const server = startServe([...c, "--listen-pop3", "127.0.0.1:0", "--listen-pop3s", "127.0.0.1:0"]);
+    try {
+      const port = await listeningPort(server, "pop3");
+      const tlsPort = await listeningPort(server, "pop3s");
+      const imapPort = await listeningPort(server, "imap");
+      assert.notEqual(port, tlsPort);
+      await server.waitForLog((l) => l.msg === "postkontor started");
+      assert.equal(server.logs.filter((l) => String(l.msg).startsWith("pop3 listening on")).length, 1);
+
+      // plain port: greeting, CAPA offers STLS; after STLS the same certificate, no STLS any more
+      const plain = await LineClient.connect(port);
+      assert.match(await plain.waitFor(/^[+-]/), /^\+OK/);
+      plain.send("CAPA");
+      await plain.waitFor(/^\+OK/);
+      assert.equal(await plain.waitFor(/^STLS$|^\.$/), "STLS");
+      await plain.waitFor(/^\.$/);
+      plain.send("STLS");
+      assert.match(await plain.waitFor(/^[+-]/), /^\+OK/);
+      const secured = await upgradeTls(plain, readFileSync(join(env.dataDir, "tls", "cert.pem")));
+      secured.send("CAPA");
+      await secured.waitFor(/^\+OK/);
+      const caps: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const l = await secured.waitFor(/^/);
+        if (l === ".") break;
+        caps.push(l);
+      }
+      assert.ok(caps.includes("USER") && !caps.includes("STLS"), caps.join(","));
+      secured.send("USER alice@example.com");
+      await secured.waitFor(/^\+OK/);
+      secured.send("PASS pw1");
+      assert.match(await secured.waitFor(/^[+-]/), /^\+OK/);
+      secured.send("STAT");
+      assert.match(await secured.waitFor(/^[+-]/), /^\+OK 1 \d+$/);
+      secured.send("QUIT");
+      assert.match(await secured.waitFor(/^[+-]/), /^\+OK/);
+      secured.close();
+
+      // implicit TLS port
+      const tlsc = await tlsLineClient(tlsPort);
+      assert.match(await tlsc.waitFor(/^[+-]/), /^\+OK/);
+      tlsc.send("QUIT");
+      await tlsc.waitFor(/^\+OK/);
+      tlsc.close();
+
+      // POP3 switched off while the server runs: the next login is refused with [AUTH]
+      const off = await run(["user", "set", "alice@example.com", "--pop3", "off", ...c]);
+      assert.equal(off.code, 0, off.stderr);
+      const p2 = await LineClient.connect(port);
+      await p2.waitFor(/^\+OK/);
+      p2.send("USER alice@example.com");
+      await p2.waitFor(/^[+-]/);
+      p2.send("PASS pw1");
+      assert.match(await p2.waitFor(/^[+-]/), /^-ERR \[AUTH\]/);
+      p2.close();
+
+      // IMAP still works, until it is switched off too
+      const i1 = await LineClient.connect(imapPort);
+      await i1.waitFor(/^\* OK/);
+      i1.send("a1 LOGIN alice@example.com pw1");
+      assert.match(await i1.waitFor(/^a1 /), /^a1 OK/);
+      i1.close();
+      const imapOff = await run(["user", "set", "alice@example.com", "--imap", "off", ...c]);
+      assert.equal(imapOff.code, 0, imapOff.stderr);
+      const i2 = await LineClient.connect(imapPort);
+      await i2.waitFor(/^\* OK/);
+      i2.send("a1 LOGIN alice@example.com pw1");
+      assert.match(await i2.waitFor(/^a1 /), /^a1 NO/);
+      i2.close();
+
+      // and back on: POP3 logins work again
+      assert.equal((await run(["user", "set", "alice@example.com", "--pop3", "on", ...c])).code, 0);
+      const p3 = await LineClient.connect(port);
+      await p3.waitFor(/^\+OK/);
+      p3.send("USER alice@example.com");
+      await p3.waitFor(/^[+-]/);
+      p3.send("PASS pw1");
+      assert.match(await p3.waitFor(/^[+-]/), /^\+OK/);
+      p3.send("QUIT");
+      await p3.waitFor(/^\+OK/);
+      p3.close();
+    } finally {
+      assert.equal(await server.stop(), 0, server.stderr());
+    }
+  });
+
+  it("pop3.enabled = false starts no POP3 listener", async () => {
+    const env = tempEnv(
+      `[server]\nworkers = 1\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n[pop3]\nenabled = false\nlisten = ["127.0.0.1:0"]\n`,
+    );
+    const server = startServe(["--config", env.config]);
+    try {
+      await server.waitForLog((l) => l.msg === "postkontor started");
+      assert.equal(server.logs.filter((l) => /^pop3s? listening/.test(String(l.msg))).length, 0);
+    } finally {
+      assert.equal(await server.stop(), 0, server.stderr());
+    }
+  });
+});

@@ -72,9 +72,16 @@ export interface Server {
   stderr(): string;
 }
 
-/** Starts `serve` and collects its JSON log lines. */
+/**
+ * Starts `serve` and collects its JSON log lines. POP3 listens on ephemeral loopback ports unless
+ * env or args say otherwise (so tests never bind the zero-config 0.0.0.0:1110/1995).
+ */
 export function startServe(args: string[], env: Record<string, string> = {}): Server {
-  const child = spawn(process.execPath, [MAIN, "serve", ...args], { env: cleanEnv(env), stdio: "pipe" });
+  const defaults = { POSTKONTOR__POP3__LISTEN: "127.0.0.1:0", POSTKONTOR__POP3__LISTEN_TLS: "127.0.0.1:0" };
+  const child = spawn(process.execPath, [MAIN, "serve", ...args], {
+    env: cleanEnv({ ...defaults, ...env }),
+    stdio: "pipe",
+  });
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{
     pred: (l: Record<string, unknown>) => boolean;

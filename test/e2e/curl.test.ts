@@ -138,6 +138,41 @@ describe("e2e: curl", { skip: !fs.existsSync(CURL) && "curl is not installed" },
     assert.match(out, /^\* LIST \([^)]*\) "\/" "Work Items"\r?$/m, out);
   });
 
+  it("a 6 MiB message streams back byte-identical over both TLS modes", async () => {
+    // 8-bit bytes (all values but CR/LF/NUL) in CRLF lines of 998 octets (RFC 5322 §2.1.1)
+    const lines: Buffer[] = [
+      Buffer.from(
+        "From: big@remote.test\r\nTo: a@example.test\r\nSubject: big one\r\n" +
+          "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+      ),
+    ];
+    let seed = 12345;
+    for (let n = 0; n < 6 * 1024; n++) {
+      const line = Buffer.alloc(1000);
+      for (let i = 0; i < 998; i++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        let c = (seed >>> 16) & 0xff;
+        if (c === 0x0d || c === 0x0a || c === 0) c = 0x41;
+        line[i] = c;
+      }
+      line[998] = 0x0d;
+      line[999] = 0x0a;
+      lines.push(line);
+    }
+    const big = Buffer.concat(lines);
+    await deliver(e, USER_A, big);
+    const out = (
+      await curl([], ["-X", 'UID SEARCH SUBJECT "big one"', `${variants[1]!.url()}/INBOX`])
+    ).toString();
+    const uid = /^\* SEARCH (\d+)\r?$/m.exec(out)?.[1];
+    assert.ok(uid, out);
+    for (const v of variants) {
+      const got = await curl(v.extra, [`${v.url()}/INBOX;UID=${uid}`]);
+      assert.equal(got.length, big.length, v.name);
+      assert.ok(got.equals(big), `${v.name}: identical bytes`);
+    }
+  });
+
   it("a wrong password is refused", async () => {
     const r = await run(
       CURL,

@@ -31,6 +31,13 @@ export interface RunResult {
   stderr: string;
 }
 
+/** process.env without POSTKONTOR_* overrides from the outside: the tests see only their config */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("POSTKONTOR")) env[k] = v;
+  return env;
+}
+
 /** Runs a program to completion (SIGKILL after timeoutMs); output as bytes. */
 export function run(
   cmd: string,
@@ -38,7 +45,7 @@ export function run(
   opts: { input?: string | Buffer; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: "pipe", cwd: opts.cwd, env: opts.env ?? process.env });
+    const child = spawn(cmd, args, { stdio: "pipe", cwd: opts.cwd, env: opts.env ?? cleanEnv() });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));

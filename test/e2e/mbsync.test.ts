@@ -19,7 +19,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ImapFlow } from "imapflow";
-import { deliver, type E2E, message, PASS_A, run, startE2E, USER_A } from "./helpers.ts";
+import { cleanEnv, deliver, type E2E, message, PASS_A, run, startE2E, USER_A } from "./helpers.ts";
 
 const MBSYNC = "/usr/bin/mbsync";
 
@@ -107,7 +107,7 @@ describe("e2e: mbsync (isync)", { skip: !fs.existsSync(MBSYNC) && "mbsync is not
 
   const mbsync = async (extra: string[] = []) => {
     const r = await run(MBSYNC, [...extra, "-c", rc, "-a"], {
-      env: { ...process.env, HOME: home },
+      env: { ...cleanEnv(), HOME: home },
       timeoutMs: 120_000,
     });
     assert.equal(r.code, 0, `mbsync exited ${r.code}\n${r.stdout}\n${r.stderr}`);
@@ -359,7 +359,7 @@ SyncState *
         .replaceAll(`${maildir}/`, `${dir2}/`),
     );
     const r = await run(MBSYNC, ["-c", rc2, "-a"], {
-      env: { ...process.env, HOME: home },
+      env: { ...cleanEnv(), HOME: home },
       timeoutMs: 120_000,
     });
     assert.equal(r.code, 0, `mbsync exited ${r.code}\n${r.stdout}\n${r.stderr}`);

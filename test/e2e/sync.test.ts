@@ -235,5 +235,30 @@ for (const qresync of [false, true]) {
       assert.ok(paths.includes("Projects/2025"), `A's LIST: ${paths.join(", ")}`);
       assert.ok(paths.includes("Projects"));
     });
+
+    it("folders renamed and deleted by B disappear from A's LIST", async () => {
+      await b.mailboxRename("Projects/2025", "Projects/2026");
+      await b.mailboxCreate("Temp");
+      await b.mailboxDelete("Temp");
+      const paths = (await a.list()).map((m) => m.path);
+      assert.ok(paths.includes("Projects/2026"), `A's LIST: ${paths.join(", ")}`);
+      assert.ok(!paths.includes("Projects/2025"));
+      assert.ok(!paths.includes("Temp"));
+    });
+
+    it("outside IDLE, A gets B's changes at its next NOOP (RFC 9051 §7.5)", async () => {
+      // A is selected on INBOX (1 message, uid 3) and not idling after the LIST above
+      assert.equal(a.idling, false);
+      const flags = nextEvent<FlagsEv>(a, "flags", (x) => x.flags.has("\\Answered"));
+      const exists = nextEvent<{ count: number }>(a, "exists");
+      await b.noop();
+      await b.messageFlagsAdd({ uid: "3" }, ["\\Answered"], { uid: true });
+      await b.append("INBOX", message("while A is busy"));
+      await a.noop();
+      const f = await within(flags, SYNC_MS, "FETCH at NOOP");
+      const x = await within(exists, SYNC_MS, "EXISTS at NOOP");
+      assert.equal(f.seq, 1);
+      assert.equal(x.count, 2);
+    });
   });
 }

@@ -86,9 +86,8 @@ describe("SelectedMailbox", () => {
     ]);
   });
 
-  it("is cheap for 100k messages", () => {
+  it("handles 100k messages with 1000 incremental changes", () => {
     const rows = Array.from({ length: 100_000 }, (_, i) => row(i * 2 + 1));
-    const t0 = performance.now();
     const v = new SelectedMailbox(1, "INBOX", false, 1, 200_001, 1n, rows);
     for (let i = 0; i < 1000; i++)
       v.applyChanges({
@@ -99,7 +98,6 @@ describe("SelectedMailbox", () => {
       });
     v.takeUpdates(true, false);
     assert.equal(v.exists, 100_000);
-    assert.ok(performance.now() - t0 < 2000);
   });
 
   it("property: after takeUpdates(true) the view equals the store's uid list", () => {

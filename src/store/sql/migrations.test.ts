@@ -11,23 +11,24 @@ test("migrations apply once, in order, and record their versions", () => {
   const t = tempDir();
   try {
     const db = new Database(join(t.dir, "m.sqlite"));
-    assert.deepEqual(migrateSqlite(db), [1]);
+    const released = MIGRATIONS.map((m) => m.version);
+    assert.deepEqual(migrateSqlite(db), released);
     assert.deepEqual(migrateSqlite(db), []);
     const extra = [
       ...MIGRATIONS,
-      { version: 3, name: "third", sqlite: ["ALTER TABLE t2 ADD COLUMN b INTEGER"] },
-      { version: 2, name: "second", sqlite: ["CREATE TABLE t2 (a INTEGER)"] },
+      { version: 1003, name: "third", sqlite: ["ALTER TABLE t2 ADD COLUMN b INTEGER"] },
+      { version: 1002, name: "second", sqlite: ["CREATE TABLE t2 (a INTEGER)"] },
     ];
-    assert.deepEqual(migrateSqlite(db, extra), [2, 3]);
+    assert.deepEqual(migrateSqlite(db, extra), [1002, 1003]);
     assert.deepEqual(migrateSqlite(db, extra), []);
     const rows = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all();
     assert.deepEqual(rows, [
-      { version: 1, name: "initial" },
-      { version: 2, name: "second" },
-      { version: 3, name: "third" },
+      ...MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
+      { version: 1002, name: "second" },
+      { version: 1003, name: "third" },
     ]);
     // a failing migration rolls back entirely
-    const bad = [...extra, { version: 4, name: "bad", sqlite: ["CREATE TABLE t4 (a)", "SYNTAX ERROR"] }];
+    const bad = [...extra, { version: 1004, name: "bad", sqlite: ["CREATE TABLE t4 (a)", "SYNTAX ERROR"] }];
     assert.throws(() => migrateSqlite(db, bad));
     assert.deepEqual(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 't4'").get(), { n: 0 });
     db.close();
@@ -61,7 +62,10 @@ await store.close();
     });
     for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.err);
     const db = new Database(join(t.dir, "store.sqlite"));
-    assert.deepEqual(db.prepare("SELECT version FROM schema_migrations").all(), [{ version: 1 }]);
+    assert.deepEqual(
+      db.prepare("SELECT version FROM schema_migrations ORDER BY version").all(),
+      MIGRATIONS.map((m) => ({ version: m.version })),
+    );
     db.close();
   } finally {
     t.cleanup();

@@ -108,6 +108,44 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE VIRTUAL TABLE fts USING fts5(headers, body, tokenize = 'trigram case_sensitive 0')`,
     ],
   },
+  {
+    version: 2,
+    name: "smtp: aliases, outbound queue, sending log",
+    sqlite: [
+      // source is "local@domain" or "@domain" (catch-all); one source may have several targets
+      `CREATE TABLE alias (
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        domain_id INTEGER NOT NULL REFERENCES domain(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (source, target)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX alias_target ON alias(target)`,
+      `CREATE INDEX alias_domain ON alias(domain_id)`,
+      `CREATE TABLE outbound_queue (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER REFERENCES account(id) ON DELETE SET NULL,
+        mail_from TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        envid TEXT,
+        ret TEXT,
+        message BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL
+      )`,
+      `CREATE INDEX outbound_queue_next ON outbound_queue(status, next_attempt_at)`,
+      `CREATE TABLE send_log (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        recipients INTEGER NOT NULL
+      )`,
+      `CREATE INDEX send_log_account ON send_log(account_id, at)`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

@@ -20,6 +20,7 @@ import { searchFts } from "../search/fts.ts";
 import {
   type Account,
   type AccountSettings,
+  type Alias,
   type AppendInput,
   type AppendResult,
   type Beacon,
@@ -32,6 +33,10 @@ import {
   type MailboxCounts,
   type MessageFlagsRow,
   type MessageMeta,
+  type QueueEntry,
+  type QueueInput,
+  type QueueRecipient,
+  type SendingLimits,
   type SpecialUse,
   type Store,
   StoreError,
@@ -133,6 +138,7 @@ function parseSettings(text: string): AccountSettings {
     s.pop3Delete = v.pop3Delete;
   if (v.pop3Scope === "all" || v.pop3Scope === "since-enabled") s.pop3Scope = v.pop3Scope;
   if (typeof v.pop3EnabledAt === "number") s.pop3EnabledAt = new Date(v.pop3EnabledAt);
+  if (typeof v.saveSentCopy === "boolean") s.saveSentCopy = v.saveSentCopy;
   return s;
 }
 
@@ -1380,6 +1386,213 @@ export class SqlStore implements Store {
     return this.#read(() => {
       this.#mailboxCore(mailboxId);
       return searchFts((text) => this.#stmt(text), mailboxId, q);
+    });
+  }
+
+  // --- aliases ----------------------------------------------------------------------------
+
+  /** "local@domain" (normalized) or "@domain" (catch-all) */
+  #aliasSource(source: string): { source: string; domain: string } {
+    const t = source.trim().toLowerCase();
+    if (t.startsWith("@")) {
+      const domain = normalizeDomain(t.slice(1));
+      return { source: `@${domain}`, domain };
+    }
+    const a = normalizeAddress(t);
+    return { source: a.address, domain: a.domain };
+  }
+
+  async addAlias(source: string, target: string): Promise<Alias> {
+    const src = this.#aliasSource(source);
+    const tgt = normalizeAddress(target).address;
+    return this.#tx(() => {
+      const dom = this.#get<{ id: number }>("SELECT id FROM domain WHERE name = ?", src.domain);
+      if (!dom) throw new StoreError("NONEXISTENT", `domain ${src.domain} is not hosted here`);
+      if (!this.#get("SELECT 1 AS x FROM account WHERE address = ?", tgt))
+        throw new StoreError("NONEXISTENT", `no account ${tgt}`);
+      if (src.source === tgt) throw new StoreError("INVALID", "an alias cannot point to itself");
+      if (this.#get("SELECT 1 AS x FROM account WHERE address = ?", src.source))
+        throw new StoreError("ALREADYEXISTS", `${src.source} is an account`);
+      const now = Date.now();
+      try {
+        this.#run(
+          "INSERT INTO alias (source, target, domain_id, created_at) VALUES (?, ?, ?, ?)",
+          src.source,
+          tgt,
+          dom.id,
+          now,
+        );
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new StoreError("ALREADYEXISTS", `alias ${src.source} → ${tgt} exists`);
+        throw err;
+      }
+      return { source: src.source, target: tgt, createdAt: new Date(now) };
+    });
+  }
+
+  async listAliases(domain?: string): Promise<Alias[]> {
+    const rows = await this.#read(() => {
+      if (domain === undefined)
+        return this.#all("SELECT source, target, created_at FROM alias ORDER BY source, target", false);
+      const d = normalizeDomain(domain);
+      return this.#all(
+        `SELECT a.source, a.target, a.created_at FROM alias a JOIN domain d ON d.id = a.domain_id
+         WHERE d.name = ? ORDER BY a.source, a.target`,
+        false,
+        d,
+      );
+    });
+    return rows.map((r) => ({
+      source: String(r[0]),
+      target: String(r[1]),
+      createdAt: new Date(Number(r[2])),
+    }));
+  }
+
+  async deleteAlias(source: string, target?: string): Promise<number> {
+    const src = this.#aliasSource(source).source;
+    const tgt = target === undefined ? null : normalizeAddress(target).address;
+    return this.#tx(() => {
+      const r =
+        tgt === null
+          ? this.#run("DELETE FROM alias WHERE source = ?", src)
+          : this.#run("DELETE FROM alias WHERE source = ? AND target = ?", src, tgt);
+      if (r.changes === 0) throw new StoreError("NONEXISTENT", `no alias ${src}${tgt ? ` → ${tgt}` : ""}`);
+      return r.changes;
+    });
+  }
+
+  async resolveRecipient(address: string): Promise<Account[]> {
+    let a: { address: string; domain: string };
+    try {
+      a = normalizeAddress(address);
+    } catch {
+      return [];
+    }
+    const ids = await this.#read(() => {
+      const own = this.#get<{ id: number }>("SELECT id FROM account WHERE address = ?", a.address);
+      if (own) return [own.id];
+      const viaAlias = (source: string) =>
+        this.#all(
+          "SELECT ac.id FROM alias al JOIN account ac ON ac.address = al.target WHERE al.source = ? ORDER BY ac.id",
+          false,
+          source,
+        ).map((r) => Number(r[0]));
+      const direct = viaAlias(a.address);
+      return direct.length > 0 ? direct : viaAlias(`@${a.domain}`);
+    });
+    const out: Account[] = [];
+    for (const id of ids) {
+      const acc = await this.getAccountById(id);
+      if (acc) out.push(acc);
+    }
+    return out;
+  }
+
+  async addressesOf(accountId: Id): Promise<string[]> {
+    return this.#read(() => {
+      const own = this.#get<{ address: string }>("SELECT address FROM account WHERE id = ?", accountId);
+      if (!own) return [];
+      const aliases = this.#all(
+        "SELECT source FROM alias WHERE target = ? AND source NOT LIKE '@%' ORDER BY source",
+        false,
+        own.address,
+      ).map((r) => String(r[0]));
+      return [own.address, ...aliases];
+    });
+  }
+
+  // --- outbound queue and sending counters ------------------------------------------------
+
+  #queueEntry(r: Record<string, unknown>): QueueEntry {
+    let recipients: QueueRecipient[] = [];
+    try {
+      recipients = JSON.parse(String(r.recipients)) as QueueRecipient[];
+    } catch {
+      recipients = [];
+    }
+    const ret = r.ret === "FULL" || r.ret === "HDRS" ? r.ret : null;
+    const status = r.status === "sent" || r.status === "failed" ? r.status : "queued";
+    return {
+      id: Number(r.id),
+      accountId: r.account_id === null ? null : Number(r.account_id),
+      mailFrom: String(r.mail_from),
+      recipients,
+      envid: r.envid === null ? null : String(r.envid),
+      ret,
+      size: Number(r.size),
+      status,
+      attempts: Number(r.attempts),
+      nextAttemptAt: new Date(Number(r.next_attempt_at)),
+      lastError: r.last_error === null ? null : String(r.last_error),
+      createdAt: new Date(Number(r.created_at)),
+    };
+  }
+
+  static readonly #QUEUE_COLS =
+    "id, account_id, mail_from, recipients, envid, ret, size, status, attempts, next_attempt_at, last_error, created_at";
+
+  async enqueueOutbound(input: QueueInput): Promise<QueueEntry> {
+    if (input.recipients.length === 0) throw new StoreError("INVALID", "no recipients");
+    if (input.message.byteLength > this.#maxSize)
+      throw new StoreError("TOOBIG", `message exceeds the size limit of ${this.#maxSize} octets`);
+    const id = await this.#tx(() => {
+      const now = Date.now();
+      return Number(
+        this.#run(
+          `INSERT INTO outbound_queue (account_id, mail_from, recipients, envid, ret, message, size, status,
+             attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
+          input.accountId,
+          input.mailFrom,
+          JSON.stringify(input.recipients),
+          input.envid ?? null,
+          input.ret ?? null,
+          input.message,
+          input.message.byteLength,
+          now,
+          now,
+        ).lastInsertRowid,
+      );
+    });
+    const row = await this.#read(() =>
+      this.#get<Record<string, unknown>>(`SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue WHERE id = ?`, id),
+    );
+    if (!row) throw new StoreError("NOTFOUND", "queue entry vanished");
+    return this.#queueEntry(row);
+  }
+
+  async listQueue(): Promise<QueueEntry[]> {
+    const rows = await this.#read(
+      () =>
+        this.#stmt(`SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue ORDER BY id`)
+          .raw(false)
+          .all() as Array<Record<string, unknown>>,
+    );
+    return rows.map((r) => this.#queueEntry(r));
+  }
+
+  async getQueuedMessage(id: Id): Promise<Uint8Array | null> {
+    const row = await this.#read(() =>
+      this.#get<{ message: Uint8Array }>("SELECT message FROM outbound_queue WHERE id = ?", id),
+    );
+    return row ? row.message : null;
+  }
+
+  async recordSending(accountId: Id, recipients: number, limits: SendingLimits): Promise<boolean> {
+    return this.#tx(() => {
+      const now = Date.now();
+      const since = now - 3_600_000;
+      this.#run("DELETE FROM send_log WHERE account_id = ? AND at <= ?", accountId, since);
+      const used = this.#get<{ n: number; r: number | null }>(
+        "SELECT COUNT(*) AS n, SUM(recipients) AS r FROM send_log WHERE account_id = ? AND at > ?",
+        accountId,
+        since,
+      ) ?? { n: 0, r: 0 };
+      if (limits.messagesPerHour > 0 && Number(used.n) + 1 > limits.messagesPerHour) return false;
+      if (limits.recipientsPerHour > 0 && Number(used.r ?? 0) + recipients > limits.recipientsPerHour)
+        return false;
+      this.#run("INSERT INTO send_log (account_id, at, recipients) VALUES (?, ?, ?)", accountId, now, recipients);
+      return true;
     });
   }
 

@@ -1,0 +1,51 @@
+/**
+ * SMTP: inbound MX, submission (587 STARTTLS) and submissions (465 implicit TLS), on the
+ * smtp-server package behind our own policy code (server.ts).
+ *
+ * Implementation notes
+ * - Extensions (EHLO): PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8
+ *   (RFC 6531), ENHANCEDSTATUSCODES (RFC 2034 / RFC 3463 codes), STARTTLS (RFC 3207), DSN
+ *   (RFC 3461), AUTH PLAIN LOGIN (RFC 4954, submission only). No CHUNKING/BDAT yet.
+ * - One listener socket → one SMTPServer instance per mode (smtp-server's `connect(socket)`);
+ *   our net/ listeners own the ports and implicit TLS; STARTTLS uses the TLS provider's current
+ *   context (SNICallback and the default context refreshed per connection).
+ * - MX never relays: RCPT for a domain we do not host → 550 5.7.1 (RFC 5321 §3.6.2), unknown local
+ *   part → 550 5.1.1. Recipients resolve through store aliases and the optional per-domain
+ *   catch-all ("@domain"). AUTH is not offered on MX.
+ * - Submission requires AUTH (530 5.7.0), AUTH only over TLS unless smtp.allow_plaintext_auth
+ *   (538 5.7.11; there is no loopback exception on SMTP). MAIL FROM and every From: header
+ *   address must be the user's address or one of its aliases (550 5.7.1). Local recipients are
+ *   delivered at once, remote ones go into the persistent outbound queue (store.enqueueOutbound;
+ *   `postkontor queue list`). Per-user sliding-hour limits on messages and recipients → 451 4.7.0.
+ *   Optional per-account copy into Sent (`user set --save-sent on`).
+ * - Bare CR / bare LF (SMTP smuggling): smtp-server ends DATA only at <CRLF>.<CRLF>. We REFUSE any
+ *   message that still contains a CR not followed by LF or an LF not preceded by CR with
+ *   550 5.6.0 (RFC 5321 §2.3.8) instead of normalising it: a smuggling probe such as
+ *   "<LF>.<CRLF>MAIL FROM…" is then stored nowhere, and honest clients send CRLF anyway.
+ * - Quota: at RCPT with the declared SIZE (452 4.2.2 mailbox full, 552 5.2.2 when the message can
+ *   never fit) and again at end of DATA for every recipient before anything is stored
+ *   (deliver.ts: all-or-nothing, copies are taken back if a late append fails).
+ * - Local delivery (deliver.ts, shared with `postkontor deliver`): one transaction per recipient
+ *   account, one blob; Delivered-To, Authentication-Results / Received-SPF (MX) and Received are
+ *   per-recipient deliveryHeaders beside the blob. 250 is sent only after every append committed.
+ * - Inbound sender authentication (authn.ts, mailauth): DMARC p=reject fail → 550 5.7.1,
+ *   p=quarantine fail → Junk. The resolver is injectable (tests use fixtures).
+ * - DSN parameters (RET, ENVID, NOTIFY, ORCPT) are stored with queue entries; for local delivery
+ *   they are logged only (no success DSNs are generated yet).
+ * - Our replies carry their own enhanced status code; server.ts stops smtp-server from prefixing
+ *   a generic one in front of it.
+ */
+export type { AuthnVerdict, DNSResolver } from "./authn.ts";
+export { checkSender } from "./authn.ts";
+export { deliveredToHeader, findBareLineEnding, receivedHeader, rfc5322Date } from "./data.ts";
+export { DeliveryError, deliverAll, deliverLocal, type LocalDelivery, quotaVerdict } from "./deliver.ts";
+export {
+  createSmtpServer,
+  type SmtpLimits,
+  type SmtpLogger,
+  type SmtpMode,
+  type SmtpServer,
+  type SmtpServerOptions,
+  smtpError,
+  splitAddress,
+} from "./server.ts";

@@ -1,0 +1,488 @@
+/**
+ * SMTP policy on top of the smtp-server package: MX (inbound for hosted domains), submission
+ * (587, STARTTLS) and submissions (465, implicit TLS). See index.ts for the implementation notes.
+ */
+import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { domainToASCII } from "node:url";
+import {
+  SMTPServer,
+  type SMTPServerAddress,
+  type SMTPServerAuthentication,
+  type SMTPServerDataStream,
+  type SMTPServerOptions,
+  type SMTPServerSession,
+} from "smtp-server";
+import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
+import type { Authenticator } from "../auth/index.ts";
+import { parseMessage } from "../mime/index.ts";
+import type { Account, QueueRecipient, Store } from "../store/types.ts";
+import { StoreError } from "../store/types.ts";
+import { type AuthnVerdict, checkSender, type DNSResolver } from "./authn.ts";
+import { collectStream, deliveredToHeader, findBareLineEnding, receivedHeader } from "./data.ts";
+import { DeliveryError, deliverAll, type LocalDelivery, quotaVerdict } from "./deliver.ts";
+
+export type SmtpMode = "mx" | "submission" | "submissions";
+
+export interface SmtpLogger {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+  debug?(o: object, msg?: string): void;
+}
+
+export interface SmtpLimits {
+  /** octets; announced as SIZE (RFC 1870) */
+  maxMessageSize: number;
+  /** RCPT commands per transaction (RFC 5321 §4.5.3.1.8 asks for at least 100) */
+  maxRecipients: number;
+  /** per authenticated user, sliding hour; 0 = unlimited */
+  messagesPerHour: number;
+  recipientsPerHour: number;
+  /** idle timeout of a session, ms (RFC 5321 §4.5.3.2: at least 5 minutes server side) */
+  idleTimeoutMs: number;
+}
+
+export interface SmtpServerOptions {
+  store: Store;
+  auth: Authenticator;
+  /** certificate source for STARTTLS; null = STARTTLS not offered */
+  tls: { context(): import("node:tls").SecureContext } | null;
+  logger: SmtpLogger;
+  hostname: string;
+  limits: SmtpLimits;
+  /** AUTH before TLS on submission (any client, loopback included) */
+  allowPlaintextAuth: boolean;
+  /** SPF/DKIM/DMARC/ARC on MX */
+  authn: { enabled: boolean; resolver?: DNSResolver };
+  /** skip the reverse DNS lookup of clients (tests) */
+  disableReverseLookup?: boolean;
+}
+
+export interface SmtpServer {
+  handleConnection(socket: Socket | TLSSocket, o: { mode: SmtpMode }): void;
+  closeAll(reason?: string): Promise<void>;
+}
+
+/** An error smtp-server turns into a reply: `code enhanced text`. */
+export function smtpError(code: number, enhanced: string, text: string): Error & { responseCode: number } {
+  const e = new Error(`${enhanced} ${text}`) as Error & { responseCode: number };
+  e.responseCode = code;
+  return e;
+}
+
+// Our replies carry their own RFC 3463 enhanced status code; smtp-server would prefix a generic one
+// derived from the reply code. When the text already starts with one, send it as is (RFC 2034 §4).
+const ENHANCED_RE = /^[245]\.\d{1,3}\.\d{1,3} /;
+let patched = false;
+function patchEnhancedCodes(): void {
+  if (patched) return;
+  patched = true;
+  const proto = SMTPConnection.prototype as unknown as {
+    send(code: number, data?: unknown, context?: unknown): void;
+  };
+  const orig = proto.send;
+  proto.send = function (this: unknown, code: number, data?: unknown, context?: unknown) {
+    if (typeof data === "string" && ENHANCED_RE.test(data)) return orig.call(this, code, data, false);
+    return orig.call(this, code, data, context);
+  };
+}
+
+interface UserInfo {
+  accountId: number;
+  address: string;
+}
+
+interface RcptInfo {
+  address: string;
+  /** local accounts it resolves to; empty for a remote recipient */
+  accounts: Account[];
+  dsn: QueueRecipient;
+}
+
+interface TxState {
+  rcpts: RcptInfo[];
+}
+
+/** "Local@Exämple.org" → { local: "Local", domain: "xn--exmple-cua.org" } (RFC 5890 A-label). */
+export function splitAddress(address: string): { local: string; domain: string } | null {
+  const at = address.lastIndexOf("@");
+  if (at <= 0 || at === address.length - 1) return null;
+  const domain = domainToASCII(address.slice(at + 1).toLowerCase());
+  if (!domain) return null;
+  return { local: address.slice(0, at), domain };
+}
+
+function sessionUser(session: SMTPServerSession): UserInfo | null {
+  const u = session.user as unknown;
+  if (u && typeof u === "object" && "accountId" in u) return u as UserInfo;
+  return null;
+}
+
+export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
+  patchEnhancedCodes();
+  const { store, logger, limits } = o;
+  const hostname = o.hostname || "localhost";
+  const tx = new WeakMap<SMTPServerSession, TxState>();
+  const state = (s: SMTPServerSession): TxState => {
+    let t = tx.get(s);
+    if (!t) {
+      t = { rcpts: [] };
+      tx.set(s, t);
+    }
+    return t;
+  };
+
+  const onAuth = (mode: SmtpMode) =>
+    ((auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, r?: { user: unknown }) => void) => {
+      void (async () => {
+        if (mode === "mx") return cb(smtpError(503, "5.5.1", "AUTH not available on this port"));
+        // RFC 4954 §4 / RFC 8314: credentials only over TLS unless the config allows plaintext
+        if (!session.secure && !o.allowPlaintextAuth)
+          return cb(smtpError(538, "5.7.11", "Encryption required for requested authentication mechanism"));
+        if (auth.method !== "PLAIN" && auth.method !== "LOGIN")
+          return cb(smtpError(504, "5.5.4", "Unrecognized authentication type"));
+        const username = auth.username ?? "";
+        const a = auth as SMTPServerAuthentication & { authzid?: string };
+        // RFC 4616 §2: an authorization identity other than the user is refused
+        if (a.authzid && a.authzid.toLowerCase() !== username.toLowerCase())
+          return cb(smtpError(535, "5.7.8", "Authorization identity refused"));
+        const account = await o.auth.verifyPassword(username, auth.password ?? "", {
+          protocol: "smtp",
+          remoteAddress: session.remoteAddress,
+        });
+        if (!account) {
+          logger.info({ session: session.id, user: username, ip: session.remoteAddress }, "smtp auth failed");
+          return cb(smtpError(535, "5.7.8", "Authentication credentials invalid"));
+        }
+        cb(null, { user: { accountId: account.id, address: account.address } satisfies UserInfo });
+      })().catch((e) => {
+        logger.error({ session: session.id, err: String(e) }, "smtp auth error");
+        cb(smtpError(454, "4.7.0", "Temporary authentication failure"));
+      });
+    }) as SMTPServerOptions["onAuth"];
+
+  const onMailFrom = (mode: SmtpMode) =>
+    ((address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) => {
+      void (async () => {
+        tx.set(session, { rcpts: [] });
+        const size = Number((address.args && (address.args as Record<string, string>).SIZE) || 0);
+        // RFC 1870 §6.3: a declared size above the limit is refused at MAIL
+        if (size > limits.maxMessageSize)
+          return cb(smtpError(552, "5.3.4", `Message size exceeds fixed maximum message size ${limits.maxMessageSize}`));
+        if (mode === "mx") return cb();
+        const user = sessionUser(session);
+        if (!user) return cb(smtpError(530, "5.7.0", "Authentication required"));
+        // RFC 6409 §6.1: the submission server may check the envelope sender is the user's
+        const own = (await store.addressesOf(user.accountId)).map((x) => x.toLowerCase());
+        const from = address.address.toLowerCase();
+        const split = splitAddress(from);
+        const norm = split ? `${split.local}@${split.domain}` : from;
+        if (!own.includes(norm))
+          return cb(smtpError(550, "5.7.1", `Sender address <${address.address}> not owned by user ${user.address}`));
+        cb();
+      })().catch((e) => {
+        logger.error({ session: session.id, err: String(e) }, "smtp MAIL error");
+        cb(smtpError(451, "4.3.0", "Temporary server error"));
+      });
+    }) as SMTPServerOptions["onMailFrom"];
+
+  const onRcptTo = (mode: SmtpMode) =>
+    ((address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) => {
+      void (async () => {
+        const t = state(session);
+        if (t.rcpts.length >= limits.maxRecipients)
+          return cb(smtpError(452, "4.5.3", "Too many recipients")); // RFC 5321 §4.5.3.1.10
+        const split = splitAddress(address.address);
+        if (!split) return cb(smtpError(553, "5.1.3", "Bad recipient address syntax"));
+        const dsn: QueueRecipient = { address: address.address };
+        if (address.dsn?.notify) dsn.notify = [...address.dsn.notify];
+        if (address.dsn?.orcpt) dsn.orcpt = address.dsn.orcpt;
+        const hosted = await store.getDomain(split.domain).catch(() => null);
+        if (!hosted) {
+          // RFC 5321 §3.6.2: no relaying for unauthenticated clients
+          if (mode === "mx" || !sessionUser(session))
+            return cb(smtpError(550, "5.7.1", "Relaying denied"));
+          t.rcpts.push({ address: address.address, accounts: [], dsn });
+          return cb();
+        }
+        const accounts = await store.resolveRecipient(`${split.local}@${split.domain}`);
+        if (accounts.length === 0) return cb(smtpError(550, "5.1.1", "Recipient address rejected: user unknown"));
+        const mf = session.envelope.mailFrom;
+        const declared = Number((mf && mf.args && (mf.args as Record<string, string>).SIZE) || 0);
+        for (const acc of accounts) {
+          const v = quotaVerdict(acc, declared);
+          // RFC 3463: 4.2.2 mailbox full (may clear), 5.2.2 when this message can never fit
+          if (v === "never") return cb(smtpError(552, "5.2.2", "Mailbox full: message exceeds the recipient's quota"));
+          if (v === "full") return cb(smtpError(452, "4.2.2", "Mailbox full"));
+        }
+        t.rcpts.push({ address: address.address, accounts, dsn });
+        cb();
+      })().catch((e) => {
+        logger.error({ session: session.id, err: String(e) }, "smtp RCPT error");
+        cb(smtpError(451, "4.3.0", "Temporary server error"));
+      });
+    }) as SMTPServerOptions["onRcptTo"];
+
+  const onData = (mode: SmtpMode) =>
+    ((stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, msg?: string) => void) => {
+      void (async () => {
+        const got = await collectStream(stream, limits.maxMessageSize);
+        if (got.oversized || stream.sizeExceeded)
+          return cb(smtpError(552, "5.3.4", `Message size exceeds fixed maximum message size ${limits.maxMessageSize}`));
+        const raw = got.data;
+        // RFC 5321 §2.3.8 / §4.1.1.4: refuse bare CR / bare LF (SMTP smuggling), see index.ts
+        const bare = findBareLineEnding(raw);
+        if (bare >= 0) {
+          logger.warn({ session: session.id, ip: session.remoteAddress, offset: bare }, "smtp bare CR/LF refused");
+          return cb(smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF"));
+        }
+        const reply = await (mode === "mx" ? acceptInbound(session, raw) : acceptSubmission(session, raw));
+        cb(null, reply);
+      })().catch((e) => {
+        if (e instanceof Error && "responseCode" in e) return cb(e);
+        logger.error({ session: session.id, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "smtp DATA error");
+        cb(smtpError(451, "4.3.0", "Temporary server error; message not accepted"));
+      });
+    }) as SMTPServerOptions["onData"];
+
+  const newId = () => randomBytes(9).toString("base64url");
+
+  const tlsNote = (session: SMTPServerSession): string | null => {
+    const t = session.tlsOptions as { standardName?: string; name?: string; version?: string } | false;
+    if (!t) return null;
+    return `${t.version ?? "TLS"} ${t.standardName ?? t.name ?? ""}`.trim();
+  };
+
+  const protocolOf = (session: SMTPServerSession, authed: boolean): string =>
+    // RFC 3848: ESMTP / ESMTPS / ESMTPA / ESMTPSA
+    `${session.transmissionType?.startsWith("E") === false ? "SMTP" : "ESMTP"}${session.secure ? "S" : ""}${authed ? "A" : ""}`;
+
+  const deliveryError = (e: unknown): never => {
+    if (e instanceof DeliveryError) {
+      if (e.code === "QUOTA_NEVER") throw smtpError(552, "5.2.2", `Mailbox full: ${e.message}`);
+      if (e.code === "OVERQUOTA") throw smtpError(452, "4.2.2", `Mailbox full: ${e.message}`);
+      if (e.code === "TOOBIG") throw smtpError(552, "5.3.4", e.message);
+      if (e.code === "NOUSER") throw smtpError(450, "4.1.1", "Recipient vanished; try again");
+    }
+    if (e instanceof StoreError && e.code === "OVERQUOTA") throw smtpError(452, "4.2.2", "Mailbox full");
+    throw e;
+  };
+
+  /** one LocalDelivery per distinct account, with its trace headers */
+  const localDeliveries = (
+    session: SMTPServerSession,
+    rcpts: RcptInfo[],
+    id: string,
+    authed: boolean,
+    extra: string,
+    mailbox: string | undefined,
+  ): LocalDelivery[] => {
+    const seen = new Set<number>();
+    const out: LocalDelivery[] = [];
+    const now = new Date();
+    for (const r of rcpts) {
+      for (const acc of r.accounts) {
+        if (seen.has(acc.id)) continue;
+        seen.add(acc.id);
+        const received = receivedHeader({
+          helo: session.hostNameAppearsAs || "",
+          clientHostname: session.clientHostname || null,
+          remoteAddress: session.remoteAddress,
+          hostname,
+          protocol: protocolOf(session, authed),
+          id,
+          recipient: r.address,
+          date: now,
+          tls: tlsNote(session),
+        });
+        const headers = deliveredToHeader(acc.address) + extra + received;
+        out.push({ account: acc, deliveryHeaders: Buffer.from(headers, "utf8"), ...(mailbox ? { mailbox } : {}) });
+      }
+    }
+    return out;
+  };
+
+  async function acceptInbound(session: SMTPServerSession, raw: Buffer): Promise<string> {
+    const t = state(session);
+    const id = newId();
+    let verdict: AuthnVerdict | null = null;
+    if (o.authn.enabled) {
+      const mf = session.envelope.mailFrom;
+      verdict = await checkSender({
+        message: raw,
+        ip: session.remoteAddress,
+        helo: session.hostNameAppearsAs || "",
+        sender: mf ? mf.address : "",
+        mta: hostname,
+        ...(o.authn.resolver ? { resolver: o.authn.resolver } : {}),
+      });
+      logger.info(
+        { session: session.id, id, spf: verdict.spf, dkim: verdict.dkim, dmarc: verdict.dmarc, policy: verdict.dmarcPolicy, action: verdict.action },
+        "smtp sender authentication",
+      );
+      if (verdict.action === "reject")
+        throw smtpError(550, "5.7.1", "Message rejected by the sender domain's DMARC policy");
+    }
+    const mailbox = verdict?.action === "junk" ? "Junk" : undefined;
+    const deliveries = localDeliveries(session, t.rcpts, id, false, verdict?.headers ?? "", mailbox);
+    await deliverAll(store, raw, deliveries).catch(deliveryError);
+    const dsn = session.envelope.dsn;
+    logger.info(
+      {
+        session: session.id,
+        id,
+        from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+        to: deliveries.map((d) => d.account.address),
+        size: raw.byteLength,
+        ...(dsn && (dsn.ret || dsn.envid) ? { dsn } : {}),
+      },
+      "smtp delivered",
+    );
+    return `2.0.0 OK id=${id} delivered`;
+  }
+
+  async function acceptSubmission(session: SMTPServerSession, raw: Buffer): Promise<string> {
+    const t = state(session);
+    const user = sessionUser(session);
+    if (!user) throw smtpError(530, "5.7.0", "Authentication required");
+    // RFC 6409 §8 / DMARC hygiene: the From header must name an address the user owns
+    const own = new Set((await store.addressesOf(user.accountId)).map((x) => x.toLowerCase()));
+    const from = parseMessage(raw).envelope.from ?? [];
+    const addrs = from.filter((a) => a.host !== null).map((a) => `${a.mailbox ?? ""}@${a.host ?? ""}`.toLowerCase());
+    if (addrs.length === 0) throw smtpError(550, "5.7.1", "Message has no From header");
+    for (const a of addrs) {
+      const s = splitAddress(a);
+      const norm = s ? `${s.local}@${s.domain}` : a;
+      if (!own.has(norm)) throw smtpError(550, "5.7.1", `From header address <${a}> not owned by user ${user.address}`);
+    }
+    // per-user sending limits (sliding hour), counted per accepted message
+    const ok = await store.recordSending(user.accountId, t.rcpts.length, {
+      messagesPerHour: limits.messagesPerHour,
+      recipientsPerHour: limits.recipientsPerHour,
+    });
+    if (!ok) throw smtpError(451, "4.7.0", "Sending limit exceeded; try again later");
+    const id = newId();
+    const local = t.rcpts.filter((r) => r.accounts.length > 0);
+    const remote = t.rcpts.filter((r) => r.accounts.length === 0);
+    const deliveries = localDeliveries(session, local, id, true, "", undefined);
+    const delivered = await deliverAll(store, raw, deliveries).catch(deliveryError);
+    if (remote.length > 0) {
+      const received = receivedHeader({
+        helo: session.hostNameAppearsAs || "",
+        clientHostname: session.clientHostname || null,
+        remoteAddress: session.remoteAddress,
+        hostname,
+        protocol: protocolOf(session, true),
+        id,
+        recipient: remote.length === 1 ? remote[0]!.address : null,
+        date: new Date(),
+        tls: tlsNote(session),
+      });
+      const dsn = session.envelope.dsn;
+      const mf = session.envelope.mailFrom;
+      try {
+        await store.enqueueOutbound({
+          accountId: user.accountId,
+          mailFrom: mf ? mf.address : "",
+          recipients: remote.map((r) => r.dsn),
+          envid: dsn?.envid ?? null,
+          ret: dsn?.ret === "FULL" || dsn?.ret === "HDRS" ? dsn.ret : null,
+          message: Buffer.concat([Buffer.from(received, "utf8"), raw]),
+        });
+      } catch (e) {
+        // all or nothing: take back the local copies
+        for (const r of delivered) await store.expunge(r.mailboxId, [r.uid]).catch(() => {});
+        throw e;
+      }
+    }
+    const account = await store.getAccountById(user.accountId);
+    if (account?.settings.saveSentCopy) {
+      try {
+        const sent = (await store.listMailboxes(account.id)).find((m) => m.specialUse === "\\Sent");
+        if (sent) await store.append(account.id, sent.id, { raw, flags: ["\\Seen"] });
+      } catch (e) {
+        // the message is accepted; a missing Sent copy (e.g. over quota) is only logged
+        logger.warn({ session: session.id, id, err: String(e) }, "smtp could not save the Sent copy");
+      }
+    }
+    logger.info(
+      { session: session.id, id, user: user.address, local: deliveries.length, remote: remote.length, size: raw.byteLength },
+      "smtp submission accepted",
+    );
+    return `2.0.0 OK id=${id}`;
+  }
+
+  const make = (mode: SmtpMode): SMTPServer => {
+    const opts: SMTPServerOptions = {
+      name: hostname,
+      banner: "postkontor",
+      logger: false,
+      size: limits.maxMessageSize,
+      // RFC 2034, RFC 3461, RFC 6531, RFC 6152, RFC 2920 are announced by smtp-server unless hidden
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: false,
+      hideSTARTTLS: o.tls === null || mode === "submissions",
+      hideREQUIRETLS: true,
+      secure: mode === "submissions",
+      authMethods: ["PLAIN", "LOGIN"],
+      authOptional: mode === "mx",
+      allowInsecureAuth: o.allowPlaintextAuth,
+      disabledCommands: mode === "mx" ? ["AUTH"] : [],
+      socketTimeout: limits.idleTimeoutMs,
+      closeTimeout: 5_000,
+      disableReverseLookup: o.disableReverseLookup === true,
+      onAuth: onAuth(mode),
+      onMailFrom: onMailFrom(mode),
+      onRcptTo: onRcptTo(mode),
+      onData: onData(mode),
+    };
+    if (o.tls) {
+      const provider = o.tls;
+      opts.SNICallback = (_name: string, cb: (err: Error | null, ctx?: import("node:tls").SecureContext) => void) => {
+        try {
+          cb(null, provider.context());
+        } catch (e) {
+          cb(e as Error);
+        }
+      };
+    }
+    const s = new SMTPServer(opts);
+    s.on("error", (err: Error) => logger.debug?.({ mode, err: err.message }, "smtp connection error"));
+    return s;
+  };
+
+  const servers: Record<SmtpMode, SMTPServer> = {
+    mx: make("mx"),
+    submission: make("submission"),
+    submissions: make("submissions"),
+  };
+
+  return {
+    handleConnection(socket, { mode }) {
+      const s = servers[mode];
+      // non-SNI STARTTLS clients get the provider's current certificate (reloaded when renewed)
+      if (o.tls && mode !== "submissions") s.secureContext.set("*", o.tls.context());
+      s.connect(socket);
+    },
+    async closeAll(reason = "Server shutting down") {
+      for (const s of Object.values(servers)) {
+        for (const c of s.connections) {
+          const conn = c as unknown as { send(code: number, text: string): void; close(): void };
+          try {
+            conn.send(421, `4.3.2 ${reason}`);
+            conn.close();
+          } catch {
+            // already gone
+          }
+        }
+      }
+      // bounded wait for the sockets to go away
+      for (let i = 0; i < 50; i++) {
+        if (Object.values(servers).every((s) => s.connections.size === 0)) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}
