@@ -238,7 +238,7 @@ export function makePop3Message(user: string, i: number, r: () => number): Buffe
     `\r\n--${b}\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n` +
       `Content-Disposition: attachment; filename="data${i}.bin"\r\n\r\n`,
   );
-  const rawLen = Math.max(0, Math.floor(((size - n - 300) * 3) / 4 / 78) * 57);
+  const rawLen = Math.max(0, Math.floor((size - n - 300) / 78) * 57); // 57 octets = one 76-char line + CRLF
   const raw = Buffer.alloc(rawLen);
   for (let k = 0; k < rawLen; k++) raw[k] = Math.floor(r() * 256);
   const b64 = raw.toString("base64");

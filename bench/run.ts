@@ -402,7 +402,11 @@ async function main(): Promise<void> {
   }
   const dir = path.join(repoRoot, "bench", "results");
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${args.target}${quick ? "-quick" : ""}.json`);
+  const file = path.join(
+    dir,
+    // a partial run (--only) gets its own file and leaves the full results alone
+    `${args.target}${quick ? "-quick" : ""}${only ? `-${[...only].join("-")}` : ""}.json`,
+  );
   fs.writeFileSync(
     file,
     JSON.stringify(

@@ -17,6 +17,7 @@ import { hashPassword } from "../auth/index.ts";
 import { ConfigError, loadConfig, parseSize, type ResolvedConfig } from "../config/index.ts";
 import { renderDefaultsToml } from "../config/render.ts";
 import { openConfiguredStore } from "../server/store.ts";
+import { DeliveryError, deliverAll } from "../smtp/deliver.ts";
 import { type Account, type AccountSettings, type Store, StoreError } from "../store/types.ts";
 import { formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
 
@@ -101,7 +102,7 @@ function intArg(v: string): number {
 
 function buildProgram(): Command {
   const program = new Command("postkontor")
-    .description("postkontor mail server: IMAP and POP3 (SMTP to come) on an embedded store")
+    .description("postkontor mail server: IMAP, POP3 and SMTP on an embedded store")
     .showHelpAfterError()
     .exitOverride();
 
@@ -227,6 +228,7 @@ function buildProgram(): Command {
     .option("--quota <size>", "storage quota, e.g. 500M, 2G (0 = unlimited)")
     .option("--quota-messages <n>", "message-count quota (0 = unlimited)")
     .option("--imap <on|off>", "allow IMAP logins")
+    .option("--save-sent <on|off>", "SMTP submission saves a copy of each sent message in Sent")
     .option(
       "--pop3 <on|off>",
       "allow POP3 logins; 'on' restarts the since-enabled window now when POP3 was off or the scope is since-enabled",
@@ -245,7 +247,7 @@ function buildProgram(): Command {
       const settings = settingsPatch(o);
       if (Object.keys(patch).length === 0 && Object.keys(settings).length === 0)
         throw new UsageError(
-          "nothing to set (try --quota, --quota-messages, --imap, --pop3, --pop3-delete or --pop3-scope)",
+          "nothing to set (try --quota, --quota-messages, --imap, --save-sent, --pop3, --pop3-delete or --pop3-scope)",
         );
       await withStore(load(o), async (s) => {
         if (Object.keys(settings).length) {
@@ -283,15 +285,57 @@ function buildProgram(): Command {
       if (message.length === 0) throw new ExitError(EXIT.DATAERR, "empty message on stdin");
       const flags = (o.flags ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean);
       await withStore(config, async (s) => {
-        const account = await s.getAccount(address);
-        if (!account) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
-        const mailbox =
-          (o.mailbox && o.mailbox.toUpperCase() !== "INBOX"
-            ? await s.getMailbox(account.id, o.mailbox)
-            : null) ?? (await s.getMailbox(account.id, "INBOX"));
-        if (!mailbox) throw new ExitError(EXIT.TEMPFAIL, `account ${address} has no INBOX`);
-        await s.append(account.id, mailbox.id, { raw: message, flags });
+        // the same local-delivery code as SMTP (src/smtp/deliver.ts); aliases resolve like RCPT TO
+        const accounts = await s.resolveRecipient(address);
+        if (accounts.length === 0) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
+        try {
+          await deliverAll(
+            s,
+            message,
+            accounts.map((account) => ({ account, mailbox: o.mailbox, flags })),
+          );
+        } catch (e) {
+          if (e instanceof DeliveryError) {
+            if (e.code === "NOUSER") throw new ExitError(EXIT.NOUSER, e.message);
+            if (e.code === "TOOBIG") throw new ExitError(EXIT.DATAERR, `message too big: ${e.message}`);
+            throw new ExitError(EXIT.TEMPFAIL, `over quota: ${e.message}`);
+          }
+          throw e;
+        }
       }).catch(storeExit);
+    });
+
+  // --- alias ---------------------------------------------------------------------------------
+  const alias = program.command("alias").description("manage aliases (SMTP recipients that deliver to accounts)");
+  configOption(alias.command("add <source> <target>"))
+    .description("deliver mail for SOURCE (local@domain, or @domain as catch-all) to the account TARGET")
+    .action(async (source: string, target: string, o: ConfigOpts) => {
+      await withStore(load(o), (s) => s.addAlias(source, target)).catch(storeExit);
+    });
+  configOption(alias.command("list [domain]"))
+    .description("list aliases (of one domain): source, tab, target")
+    .action(async (dom: string | undefined, o: ConfigOpts) => {
+      const rows = await withStore(load(o), (s) => s.listAliases(dom)).catch(storeExit);
+      for (const a of rows) process.stdout.write(`${a.source}\t${a.target}\n`);
+    });
+  configOption(alias.command("del <source> [target]"))
+    .description("delete SOURCE → TARGET, or every target of SOURCE")
+    .action(async (source: string, target: string | undefined, o: ConfigOpts) => {
+      await withStore(load(o), (s) => s.deleteAlias(source, target)).catch(storeExit);
+    });
+
+  // --- queue ---------------------------------------------------------------------------------
+  const queue = program.command("queue").description("the outbound mail queue");
+  configOption(queue.command("list"))
+    .description("list queued outbound messages: id, status, attempts, size, sender, recipients")
+    .action(async (o: ConfigOpts) => {
+      const rows = await withStore(load(o), (s) => s.listQueue()).catch(storeExit);
+      for (const q of rows) {
+        const rcpts = q.recipients.map((r) => r.address).join(",");
+        process.stdout.write(
+          `${q.id}\t${q.status}\t${q.attempts}\t${q.size}\t<${q.mailFrom}>\t${rcpts}\t${q.createdAt.toISOString()}\n`,
+        );
+      }
     });
 
   // --- config --------------------------------------------------------------------------------
@@ -318,6 +362,7 @@ function buildProgram(): Command {
 }
 
 interface UserSetOpts {
+  saveSent?: string;
   quota?: string;
   quotaMessages?: string;
   imap?: string;
@@ -344,6 +389,7 @@ function oneOf<T extends string>(flag: string, v: string, allowed: readonly T[])
 export function settingsPatch(o: UserSetOpts): Partial<AccountSettings> {
   const s: Partial<AccountSettings> = {};
   if (o.imap !== undefined) s.imapEnabled = onOff("--imap", o.imap);
+  if (o.saveSent !== undefined) s.saveSentCopy = onOff("--save-sent", o.saveSent);
   if (o.pop3 !== undefined) s.pop3Enabled = onOff("--pop3", o.pop3);
   if (o.pop3Delete !== undefined)
     s.pop3Delete = oneOf("--pop3-delete", o.pop3Delete, ["delete", "trash", "keep-read"] as const);
@@ -374,6 +420,7 @@ function formatAccount(a: Account): string {
     ["pop3-delete", st.pop3Delete],
     ["pop3-scope", st.pop3Scope],
     ["pop3-enabled-at", st.pop3EnabledAt ? st.pop3EnabledAt.toISOString() : "-"],
+    ["save-sent", st.saveSentCopy ? "on" : "off"],
   ];
   return rows.map(([k, v]) => `${`${k}:`.padEnd(17)}${v}\n`).join("");
 }

@@ -156,10 +156,10 @@ export function renderConfigMarkdown(): string {
     'Values are read as TOML values when they parse as one (`true`, `42`, `["127.0.0.1:1143"]`), else as',
     "strings; list keys also take a comma-separated string (`POSTKONTOR__IMAP__LISTEN=127.0.0.1:1143,[::1]:1143`).",
     "",
-    "## POP3 and SMTP listeners",
+    "## SMTP listeners",
     "",
-    "The `[pop3]` and `[smtp]` sections are reserved so configurations can be written now; their listeners",
-    "are not started until those servers are part of postkontor.",
+    "`[smtp]` starts three kinds of listeners: `listen` (MX, inbound mail for hosted domains, never relays),",
+    "`submission` (STARTTLS, AUTH required) and `submissions` (implicit TLS, RFC 8314).",
     "",
   ];
   let table: string[][] = [];

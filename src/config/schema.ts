@@ -247,7 +247,7 @@ export const configSchema = z.strictObject({
     }),
   }),
 
-  smtp: section("SMTP server (reserved: the listeners start once the SMTP server exists).", {
+  smtp: section("SMTP server: MX for hosted domains (never relays) and authenticated submission.", {
     enabled: bool(true, "Start the SMTP listeners."),
     listen: listeners(
       ["0.0.0.0:2525"],
@@ -261,6 +261,28 @@ export const configSchema = z.strictObject({
       ["0.0.0.0:1465"],
       "Implicit-TLS submission listeners (RFC 8314). Production port: 465.",
     ),
+    allow_plaintext_auth: bool(
+      false,
+      "Allow AUTH on submission before STARTTLS (any client, loopback included). Off: 538 5.7.11.",
+    ),
+    sender_authentication: bool(
+      true,
+      "Check SPF, DKIM, DMARC and ARC of inbound MX mail; add Authentication-Results; DMARC p=reject " +
+        "failures are refused (550 5.7.1), p=quarantine failures go to Junk.",
+    ),
+    reverse_lookup: bool(true, "Look up the client's host name (reverse DNS) for the Received header."),
+    limits: section("SMTP limits.", {
+      max_recipients: int(100, "RCPT commands per message (RFC 5321 §4.5.3.1.8: at least 100).", 1),
+      messages_per_hour: int(
+        500,
+        "Messages one user may submit per sliding hour (451 4.7.0 beyond). 0 = unlimited.",
+      ),
+      recipients_per_hour: int(
+        2000,
+        "Recipients one user may submit to per sliding hour (451 4.7.0 beyond). 0 = unlimited.",
+      ),
+      idle_timeout: duration("5m", "Inactivity timeout of a session (RFC 5321 §4.5.3.2: at least 5 minutes)."),
+    }),
   }),
 
   store: section("Mail store.", {

@@ -27,6 +27,7 @@ import type { ResolvedConfig } from "../config/index.ts";
 import { createImapServer, type ImapServer } from "../imap/server/index.ts";
 import { createTlsProvider, ensureSelfSignedCert, type Listener, startListener } from "../net/index.ts";
 import { createPop3Server, type Pop3Server } from "../pop3/index.ts";
+import { createSmtpServer, type SmtpMode, type SmtpServer } from "../smtp/index.ts";
 import { startFeedHub } from "../store/index.ts";
 import type { Store } from "../store/types.ts";
 import { openConfiguredStore } from "./store.ts";
@@ -53,6 +54,7 @@ export interface RunningServices {
   store: Store;
   imap: ImapServer | null;
   pop3: Pop3Server | null;
+  smtp: SmtpServer | null;
   listeners: Listener[];
   addresses: BoundAddress[];
   /** graceful: stop listening, close sessions, close the store */
@@ -71,6 +73,7 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
   };
   let imap: ImapServer | null = null;
   let pop3: Pop3Server | null = null;
+  let smtp: SmtpServer | null = null;
   try {
     const auth = createAuthenticator(store, {
       cacheTtlMs: config.auth.cache_ttl,
@@ -172,7 +175,45 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
         );
       }
     }
-    // [smtp]: reserved; its listeners start once the SMTP server exists.
+    if (config.smtp.enabled) {
+      const l = config.smtp.limits;
+      const server = createSmtpServer({
+        store,
+        auth,
+        tls, // STARTTLS (RFC 3207) with the same certificate as every other listener
+        logger: logger.child({ protocol: "smtp" }),
+        hostname: config.hostname,
+        limits: {
+          maxMessageSize: config.store.max_message_size,
+          maxRecipients: l.max_recipients,
+          messagesPerHour: l.messages_per_hour,
+          recipientsPerHour: l.recipients_per_hour,
+          idleTimeoutMs: l.idle_timeout,
+        },
+        allowPlaintextAuth: config.smtp.allow_plaintext_auth,
+        authn: { enabled: config.smtp.sender_authentication },
+        disableReverseLookup: !config.smtp.reverse_lookup,
+      });
+      smtp = server;
+      const smtpListeners: Array<[string, SmtpMode, string[]]> = [
+        ["smtp", "mx", config.smtp.listen],
+        ["submission", "submission", config.smtp.submission],
+        ["submissions", "submissions", config.smtp.submissions],
+      ];
+      for (const [protocol, mode, addresses] of smtpListeners) {
+        for (const address of addresses) {
+          await listen(
+            protocol,
+            startListener({
+              address,
+              tls: mode === "submissions" ? tls : null,
+              logger,
+              onConnection: (s) => server.handleConnection(s, { mode }),
+            }),
+          );
+        }
+      }
+    }
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     await store.close();
@@ -188,6 +229,7 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
     store,
     imap,
     pop3,
+    smtp,
     listeners,
     addresses,
     close(reason = "Server shutting down") {
@@ -195,7 +237,7 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
         await Promise.all(listeners.map((l) => l.close()));
         // POP3 sessions end without UPDATE (RFC 1939 §6), so nothing is deleted; a QUIT already
         // in UPDATE finishes first
-        await Promise.all([imap?.closeAll(reason), pop3?.closeAll(reason)]);
+        await Promise.all([imap?.closeAll(reason), pop3?.closeAll(reason), smtp?.closeAll(reason)]);
         await store.close();
       })();
       return closing;

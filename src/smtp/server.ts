@@ -85,6 +85,8 @@ function patchEnhancedCodes(): void {
   const orig = proto.send;
   proto.send = function (this: unknown, code: number, data?: unknown, context?: unknown) {
     if (typeof data === "string" && ENHANCED_RE.test(data)) return orig.call(this, code, data, false);
+    // RFC 4954 §6: AUTH before TLS is "538 5.7.11 Encryption required for requested authentication mechanism"
+    if (code === 538) return orig.call(this, code, "5.7.11 Encryption required for requested authentication mechanism", false);
     return orig.call(this, code, data, context);
   };
 }

@@ -77,7 +77,13 @@ export interface Server {
  * env or args say otherwise (so tests never bind the zero-config 0.0.0.0:1110/1995).
  */
 export function startServe(args: string[], env: Record<string, string> = {}): Server {
-  const defaults = { POSTKONTOR__POP3__LISTEN: "127.0.0.1:0", POSTKONTOR__POP3__LISTEN_TLS: "127.0.0.1:0" };
+  const defaults = {
+    POSTKONTOR__POP3__LISTEN: "127.0.0.1:0",
+    POSTKONTOR__POP3__LISTEN_TLS: "127.0.0.1:0",
+    POSTKONTOR__SMTP__LISTEN: "127.0.0.1:0",
+    POSTKONTOR__SMTP__SUBMISSION: "127.0.0.1:0",
+    POSTKONTOR__SMTP__SUBMISSIONS: "127.0.0.1:0",
+  };
   const child = spawn(process.execPath, [MAIN, "serve", ...args], {
     env: cleanEnv({ ...defaults, ...env }),
     stdio: "pipe",

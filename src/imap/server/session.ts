@@ -332,8 +332,9 @@ export class Session {
           if (!this.rev2) out += `* 0 RECENT\r\n`;
           break;
         case "fetch": {
-          // RFC 7162 §3.2.4: with QRESYNC every FETCH carries UID; §3.1.4: MODSEQ with CONDSTORE
-          const uid = this.qresync ? `UID ${u.uid} ` : "";
+          // RFC 7162 §3.2.4: with QRESYNC every FETCH carries UID; §3.1.4: MODSEQ with CONDSTORE.
+          // CONDSTORE clients (imapflow, Thunderbird) key their flag caches by UID: send it too.
+          const uid = this.qresync || this.condstore ? `UID ${u.uid} ` : "";
           const ms = this.condstore ? ` MODSEQ (${u.modseq})` : "";
           out += `* ${u.seq} FETCH (${uid}FLAGS (${u.flags.join(" ")})${ms})\r\n`;
           break;

@@ -105,6 +105,8 @@ export class Session implements SessionLike {
   }
 
   start(): void {
+    // small answers (DELE, +OK of a pipelined batch) must not wait for the peer's delayed ACK
+    this.socket.setNoDelay(true);
     this.attach(this.socket);
     // RFC 1939 §4: greeting
     this.send(ok(`${this.ctx.opts.hostname} POP3 server ready`));
