@@ -306,7 +306,9 @@ function buildProgram(): Command {
     });
 
   // --- alias ---------------------------------------------------------------------------------
-  const alias = program.command("alias").description("manage aliases (SMTP recipients that deliver to accounts)");
+  const alias = program
+    .command("alias")
+    .description("manage aliases (SMTP recipients that deliver to accounts)");
   configOption(alias.command("add <source> <target>"))
     .description("deliver mail for SOURCE (local@domain, or @domain as catch-all) to the account TARGET")
     .action(async (source: string, target: string, o: ConfigOpts) => {

@@ -281,7 +281,10 @@ export const configSchema = z.strictObject({
         2000,
         "Recipients one user may submit to per sliding hour (451 4.7.0 beyond). 0 = unlimited.",
       ),
-      idle_timeout: duration("5m", "Inactivity timeout of a session (RFC 5321 §4.5.3.2: at least 5 minutes)."),
+      idle_timeout: duration(
+        "5m",
+        "Inactivity timeout of a session (RFC 5321 §4.5.3.2: at least 5 minutes).",
+      ),
     }),
   }),
 

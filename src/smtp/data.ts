@@ -69,7 +69,10 @@ export function rfc5322Date(d: Date): string {
 
 /** Keeps a client-supplied token safe for a header: printable ASCII without parentheses/brackets. */
 function safeToken(s: string, max = 255): string {
-  return s.replace(/[^\x21-\x7e]/g, "?").replace(/[()[\]\\]/g, "?").slice(0, max);
+  return s
+    .replace(/[^\x21-\x7e]/g, "?")
+    .replace(/[()[\]\\]/g, "?")
+    .slice(0, max);
 }
 
 export interface ReceivedInfo {

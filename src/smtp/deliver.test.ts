@@ -68,15 +68,21 @@ describe("local delivery and the SMTP store additions", () => {
     await assert.rejects(store.addAlias("x@unhosted.example", "a@example.com"), { code: "NONEXISTENT" });
     await assert.rejects(store.addAlias("x@example.com", "nobody@example.com"), { code: "NONEXISTENT" });
     await assert.rejects(store.addAlias("a@example.com", "b@example.com"), { code: "ALREADYEXISTS" });
-    assert.deepEqual((await store.resolveRecipient("TEAM@example.com")).map((x) => x.address), [
-      "a@example.com",
-      "b@example.com",
-    ]);
+    assert.deepEqual(
+      (await store.resolveRecipient("TEAM@example.com")).map((x) => x.address),
+      ["a@example.com", "b@example.com"],
+    );
     assert.deepEqual(await store.resolveRecipient("other@example.com"), []);
     await store.addAlias("@example.com", "b@example.com");
-    assert.deepEqual((await store.resolveRecipient("other@example.com")).map((x) => x.address), ["b@example.com"]);
+    assert.deepEqual(
+      (await store.resolveRecipient("other@example.com")).map((x) => x.address),
+      ["b@example.com"],
+    );
     // an account or explicit alias wins over the catch-all
-    assert.deepEqual((await store.resolveRecipient("a@example.com")).map((x) => x.address), ["a@example.com"]);
+    assert.deepEqual(
+      (await store.resolveRecipient("a@example.com")).map((x) => x.address),
+      ["a@example.com"],
+    );
     const a = (await store.getAccount("a@example.com"))!;
     assert.deepEqual(await store.addressesOf(a.id), ["a@example.com", "team@example.com"]);
     assert.deepEqual(

@@ -83,8 +83,13 @@ export async function deliverAll(
     const size = raw.byteLength + (d.deliveryHeaders?.byteLength ?? 0);
     const v = quotaVerdict(account, size);
     if (v === "never")
-      throw new DeliveryError("QUOTA_NEVER", account.address, `message larger than the quota of ${account.address}`);
-    if (v === "full") throw new DeliveryError("OVERQUOTA", account.address, `mailbox of ${account.address} is full`);
+      throw new DeliveryError(
+        "QUOTA_NEVER",
+        account.address,
+        `message larger than the quota of ${account.address}`,
+      );
+    if (v === "full")
+      throw new DeliveryError("OVERQUOTA", account.address, `mailbox of ${account.address} is full`);
     fresh.push({ ...d, account });
   }
   const done: AppendResult[] = [];

@@ -86,7 +86,13 @@ function patchEnhancedCodes(): void {
   proto.send = function (this: unknown, code: number, data?: unknown, context?: unknown) {
     if (typeof data === "string" && ENHANCED_RE.test(data)) return orig.call(this, code, data, false);
     // RFC 4954 §6: AUTH before TLS is "538 5.7.11 Encryption required for requested authentication mechanism"
-    if (code === 538) return orig.call(this, code, "5.7.11 Encryption required for requested authentication mechanism", false);
+    if (code === 538)
+      return orig.call(
+        this,
+        code,
+        "5.7.11 Encryption required for requested authentication mechanism",
+        false,
+      );
     return orig.call(this, code, data, context);
   };
 }
@@ -137,7 +143,11 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
   };
 
   const onAuth = (mode: SmtpMode) =>
-    ((auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, r?: { user: unknown }) => void) => {
+    ((
+      auth: SMTPServerAuthentication,
+      session: SMTPServerSession,
+      cb: (err: Error | null | undefined, r?: { user: unknown }) => void,
+    ) => {
       void (async () => {
         if (mode === "mx") return cb(smtpError(503, "5.5.1", "AUTH not available on this port"));
         // RFC 4954 §4 / RFC 8314: credentials only over TLS unless the config allows plaintext
@@ -172,7 +182,13 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         const size = Number((address.args && (address.args as Record<string, string>).SIZE) || 0);
         // RFC 1870 §6.3: a declared size above the limit is refused at MAIL
         if (size > limits.maxMessageSize)
-          return cb(smtpError(552, "5.3.4", `Message size exceeds fixed maximum message size ${limits.maxMessageSize}`));
+          return cb(
+            smtpError(
+              552,
+              "5.3.4",
+              `Message size exceeds fixed maximum message size ${limits.maxMessageSize}`,
+            ),
+          );
         if (mode === "mx") return cb();
         const user = sessionUser(session);
         if (!user) return cb(smtpError(530, "5.7.0", "Authentication required"));
@@ -182,7 +198,9 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         const split = splitAddress(from);
         const norm = split ? `${split.local}@${split.domain}` : from;
         if (!own.includes(norm))
-          return cb(smtpError(550, "5.7.1", `Sender address <${address.address}> not owned by user ${user.address}`));
+          return cb(
+            smtpError(550, "5.7.1", `Sender address <${address.address}> not owned by user ${user.address}`),
+          );
         cb();
       })().catch((e) => {
         logger.error({ session: session.id, err: String(e) }, "smtp MAIL error");
@@ -194,8 +212,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     ((address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) => {
       void (async () => {
         const t = state(session);
-        if (t.rcpts.length >= limits.maxRecipients)
-          return cb(smtpError(452, "4.5.3", "Too many recipients")); // RFC 5321 §4.5.3.1.10
+        if (t.rcpts.length >= limits.maxRecipients) return cb(smtpError(452, "4.5.3", "Too many recipients")); // RFC 5321 §4.5.3.1.10
         const split = splitAddress(address.address);
         if (!split) return cb(smtpError(553, "5.1.3", "Bad recipient address syntax"));
         const dsn: QueueRecipient = { address: address.address };
@@ -204,19 +221,21 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         const hosted = await store.getDomain(split.domain).catch(() => null);
         if (!hosted) {
           // RFC 5321 §3.6.2: no relaying for unauthenticated clients
-          if (mode === "mx" || !sessionUser(session))
-            return cb(smtpError(550, "5.7.1", "Relaying denied"));
+          if (mode === "mx" || !sessionUser(session)) return cb(smtpError(550, "5.7.1", "Relaying denied"));
           t.rcpts.push({ address: address.address, accounts: [], dsn });
           return cb();
         }
         const accounts = await store.resolveRecipient(`${split.local}@${split.domain}`);
-        if (accounts.length === 0) return cb(smtpError(550, "5.1.1", "Recipient address rejected: user unknown"));
+        if (accounts.length === 0)
+          return cb(smtpError(550, "5.1.1", "Recipient address rejected: user unknown"));
         const mf = session.envelope.mailFrom;
-        const declared = Number((mf && mf.args && (mf.args as Record<string, string>).SIZE) || 0);
+        const mfArgs = mf ? (mf.args as Record<string, string> | false) : false;
+        const declared = Number(mfArgs ? (mfArgs.SIZE ?? 0) : 0);
         for (const acc of accounts) {
           const v = quotaVerdict(acc, declared);
           // RFC 3463: 4.2.2 mailbox full (may clear), 5.2.2 when this message can never fit
-          if (v === "never") return cb(smtpError(552, "5.2.2", "Mailbox full: message exceeds the recipient's quota"));
+          if (v === "never")
+            return cb(smtpError(552, "5.2.2", "Mailbox full: message exceeds the recipient's quota"));
           if (v === "full") return cb(smtpError(452, "4.2.2", "Mailbox full"));
         }
         t.rcpts.push({ address: address.address, accounts, dsn });
@@ -228,23 +247,39 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     }) as SMTPServerOptions["onRcptTo"];
 
   const onData = (mode: SmtpMode) =>
-    ((stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, msg?: string) => void) => {
+    ((
+      stream: SMTPServerDataStream,
+      session: SMTPServerSession,
+      cb: (err?: Error | null, msg?: string) => void,
+    ) => {
       void (async () => {
         const got = await collectStream(stream, limits.maxMessageSize);
         if (got.oversized || stream.sizeExceeded)
-          return cb(smtpError(552, "5.3.4", `Message size exceeds fixed maximum message size ${limits.maxMessageSize}`));
+          return cb(
+            smtpError(
+              552,
+              "5.3.4",
+              `Message size exceeds fixed maximum message size ${limits.maxMessageSize}`,
+            ),
+          );
         const raw = got.data;
         // RFC 5321 §2.3.8 / §4.1.1.4: refuse bare CR / bare LF (SMTP smuggling), see index.ts
         const bare = findBareLineEnding(raw);
         if (bare >= 0) {
-          logger.warn({ session: session.id, ip: session.remoteAddress, offset: bare }, "smtp bare CR/LF refused");
+          logger.warn(
+            { session: session.id, ip: session.remoteAddress, offset: bare },
+            "smtp bare CR/LF refused",
+          );
           return cb(smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF"));
         }
         const reply = await (mode === "mx" ? acceptInbound(session, raw) : acceptSubmission(session, raw));
         cb(null, reply);
       })().catch((e) => {
         if (e instanceof Error && "responseCode" in e) return cb(e);
-        logger.error({ session: session.id, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, "smtp DATA error");
+        logger.error(
+          { session: session.id, err: e instanceof Error ? (e.stack ?? e.message) : String(e) },
+          "smtp DATA error",
+        );
         cb(smtpError(451, "4.3.0", "Temporary server error; message not accepted"));
       });
     }) as SMTPServerOptions["onData"];
@@ -300,7 +335,11 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
           tls: tlsNote(session),
         });
         const headers = deliveredToHeader(acc.address) + extra + received;
-        out.push({ account: acc, deliveryHeaders: Buffer.from(headers, "utf8"), ...(mailbox ? { mailbox } : {}) });
+        out.push({
+          account: acc,
+          deliveryHeaders: Buffer.from(headers, "utf8"),
+          ...(mailbox ? { mailbox } : {}),
+        });
       }
     }
     return out;
@@ -321,7 +360,15 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         ...(o.authn.resolver ? { resolver: o.authn.resolver } : {}),
       });
       logger.info(
-        { session: session.id, id, spf: verdict.spf, dkim: verdict.dkim, dmarc: verdict.dmarc, policy: verdict.dmarcPolicy, action: verdict.action },
+        {
+          session: session.id,
+          id,
+          spf: verdict.spf,
+          dkim: verdict.dkim,
+          dmarc: verdict.dmarc,
+          policy: verdict.dmarcPolicy,
+          action: verdict.action,
+        },
         "smtp sender authentication",
       );
       if (verdict.action === "reject")
@@ -352,12 +399,15 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     // RFC 6409 §8 / DMARC hygiene: the From header must name an address the user owns
     const own = new Set((await store.addressesOf(user.accountId)).map((x) => x.toLowerCase()));
     const from = parseMessage(raw).envelope.from ?? [];
-    const addrs = from.filter((a) => a.host !== null).map((a) => `${a.mailbox ?? ""}@${a.host ?? ""}`.toLowerCase());
+    const addrs = from
+      .filter((a) => a.host !== null)
+      .map((a) => `${a.mailbox ?? ""}@${a.host ?? ""}`.toLowerCase());
     if (addrs.length === 0) throw smtpError(550, "5.7.1", "Message has no From header");
     for (const a of addrs) {
       const s = splitAddress(a);
       const norm = s ? `${s.local}@${s.domain}` : a;
-      if (!own.has(norm)) throw smtpError(550, "5.7.1", `From header address <${a}> not owned by user ${user.address}`);
+      if (!own.has(norm))
+        throw smtpError(550, "5.7.1", `From header address <${a}> not owned by user ${user.address}`);
     }
     // per-user sending limits (sliding hour), counted per accepted message
     const ok = await store.recordSending(user.accountId, t.rcpts.length, {
@@ -410,7 +460,14 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       }
     }
     logger.info(
-      { session: session.id, id, user: user.address, local: deliveries.length, remote: remote.length, size: raw.byteLength },
+      {
+        session: session.id,
+        id,
+        user: user.address,
+        local: deliveries.length,
+        remote: remote.length,
+        size: raw.byteLength,
+      },
       "smtp submission accepted",
     );
     return `2.0.0 OK id=${id}`;
@@ -442,7 +499,10 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     };
     if (o.tls) {
       const provider = o.tls;
-      opts.SNICallback = (_name: string, cb: (err: Error | null, ctx?: import("node:tls").SecureContext) => void) => {
+      opts.SNICallback = (
+        _name: string,
+        cb: (err: Error | null, ctx?: import("node:tls").SecureContext) => void,
+      ) => {
         try {
           cb(null, provider.context());
         } catch (e) {

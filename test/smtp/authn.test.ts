@@ -86,7 +86,13 @@ describe("SMTP MX sender authentication (mailauth, fixture DNS)", () => {
     assert.match(ar, /dkim=pass/);
     assert.match(ar, /spf=pass/);
     assert.match(ar, /dmarc=pass/);
-    assert.ok(msgs.at(-1)!.subarray(msgs.at(-1)!.length - raw.length).equals(raw), "blob unchanged");
+    assert.ok(
+      msgs
+        .at(-1)!
+        .subarray(msgs.at(-1)!.length - raw.length)
+        .equals(raw),
+      "blob unchanged",
+    );
   });
 
   test("tampered body fails DKIM; with an unaligned SPF pass, DMARC p=reject → 550 5.7.1, nothing stored", async () => {
@@ -111,7 +117,10 @@ describe("SMTP MX sender authentication (mailauth, fixture DNS)", () => {
     const junkBefore = (await mailboxMessages(t.store, "alice@example.com", "Junk")).length;
     const inboxBefore = (await mailboxMessages(t.store, "alice@example.com")).length;
     // unsigned, SPF fails for 127.0.0.1 → DMARC fail
-    assert.match(await send(t, "x@quarantine.example", message("x@quarantine.example", "quarantined")), /^250/);
+    assert.match(
+      await send(t, "x@quarantine.example", message("x@quarantine.example", "quarantined")),
+      /^250/,
+    );
     const junk = await mailboxMessages(t.store, "alice@example.com", "Junk");
     assert.equal(junk.length, junkBefore + 1);
     assert.match(lastAr(junk), /dmarc=fail/);

@@ -14,7 +14,9 @@ import { listeningPort, run, startServe, tempEnv } from "../cli/helpers.ts";
 const swaks = promisify(execFile);
 
 describe("postkontor alias / queue / deliver / serve (SMTP)", () => {
-  const env = tempEnv(`[server]\nworkers = 1\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n[auth]\nfailure_delay = 0\n`);
+  const env = tempEnv(
+    `[server]\nworkers = 1\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n[auth]\nfailure_delay = 0\n`,
+  );
   const c = ["-c", env.config];
   after(() => rmSync(env.dir, { recursive: true, force: true }));
 
@@ -37,10 +39,14 @@ describe("postkontor alias / queue / deliver / serve (SMTP)", () => {
     const d = await run(["deliver", "team@example.com", ...c], { input: "Subject: to team\n\nhi\n" });
     assert.equal(d.code, 0, d.stderr);
     assert.equal((await run(["alias", "del", "@example.com", ...c])).code, 0);
-    assert.equal((await run(["deliver", "nobody@example.com", ...c], { input: "Subject: x\n\nx\n" })).code, 67);
+    assert.equal(
+      (await run(["deliver", "nobody@example.com", ...c], { input: "Subject: x\n\nx\n" })).code,
+      67,
+    );
     const store = await openStore({ dataDir: env.dataDir, feedSocketPath: null });
     try {
-      for (const u of ["alice@example.com", "bob@example.com"]) assert.equal((await store.getAccount(u))!.usedMessages, 1);
+      for (const u of ["alice@example.com", "bob@example.com"])
+        assert.equal((await store.getAccount(u))!.usedMessages, 1);
     } finally {
       await store.close();
     }
@@ -56,25 +62,44 @@ describe("postkontor alias / queue / deliver / serve (SMTP)", () => {
       const subs = await listeningPort(server, "submissions");
       assert.ok(mx > 0 && sub > 0 && subs > 0);
       const common = ["--server", "127.0.0.1", "--header", "Subject: via serve", "--body", "x"];
-      const r1 = await swaks("swaks", [...common, "--port", String(mx), "--from", "x@remote.example", "--to", "bob@example.com"], {
-        timeout: 20_000,
-      });
-      assert.match(r1.stdout, /<~ {2}250 2\.0\.0 OK/);
+      const r1 = await swaks(
+        "swaks",
+        [...common, "--port", String(mx), "--from", "x@remote.example", "--to", "bob@example.com"],
+        {
+          timeout: 20_000,
+        },
+      );
+      assert.match(r1.stdout, /<[-~] {2}250 2\.0\.0 OK/);
       const r2 = await swaks(
         "swaks",
         [
-          ...common, "--port", String(subs), "-tlsc", "--auth", "LOGIN",
-          "--auth-user", "alice@example.com", "--auth-password", "pw",
-          "--from", "alice@example.com", "--to", "far@remote.example",
+          ...common,
+          "--port",
+          String(subs),
+          "-tlsc",
+          "--auth",
+          "LOGIN",
+          "--auth-user",
+          "alice@example.com",
+          "--auth-password",
+          "pw",
+          "--from",
+          "alice@example.com",
+          "--to",
+          "far@remote.example",
         ],
         { timeout: 20_000 },
       );
-      assert.match(r2.stdout, /<~ {2}250 2\.0\.0 OK/);
+      assert.match(r2.stdout, /<[-~] {2}250 2\.0\.0 OK/);
       // relay attempt on MX
-      const r3 = await swaks("swaks", [...common, "--port", String(mx), "--from", "x@remote.example", "--to", "far@remote.example"], {
-        timeout: 20_000,
-      }).catch((e: { stdout: string }) => e);
-      assert.match(r3.stdout, /<\*\* {2}550 5\.7\.1 Relaying denied/);
+      const r3 = await swaks(
+        "swaks",
+        [...common, "--port", String(mx), "--from", "x@remote.example", "--to", "far@remote.example"],
+        {
+          timeout: 20_000,
+        },
+      ).catch((e: { stdout: string }) => e);
+      assert.match(r3.stdout, /<[*]{2} +550 5\.7\.1 Relaying denied/);
     } finally {
       await server.stop();
     }

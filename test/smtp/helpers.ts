@@ -160,7 +160,8 @@ export class RawClient {
         return m[0].replace(/\r?\n$/, "");
       }
       if (this.socket.destroyed || this.socket.readableEnded) return `<closed>${this.#buf}`;
-      if (Date.now() > deadline) throw new Error(`timeout waiting for reply; buffer: ${JSON.stringify(this.#buf)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timeout waiting for reply; buffer: ${JSON.stringify(this.#buf)}`);
       await new Promise<void>((r) => {
         this.#waiters.push(r);
         setTimeout(r, 100);
@@ -186,7 +187,8 @@ export async function mailboxMessages(store: Store, address: string, mailbox = "
   const mb = await store.getMailbox(acc.id, mailbox);
   if (!mb) throw new Error(`no mailbox ${mailbox}`);
   const out: Buffer[] = [];
-  for (const m of await store.listMessages(mb.id)) out.push(Buffer.from(await store.readMessage(mb.id, m.uid)));
+  for (const m of await store.listMessages(mb.id))
+    out.push(Buffer.from(await store.readMessage(mb.id, m.uid)));
   return out;
 }
 

@@ -17,7 +17,15 @@ describe("SMTP MX", () => {
   test("EHLO offers the required extensions and no AUTH", async () => {
     const c = await RawClient.connect(t.mxPort);
     const r = await c.cmd("EHLO client.test");
-    for (const ext of ["PIPELINING", "SIZE 10485760", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "STARTTLS", "DSN"])
+    for (const ext of [
+      "PIPELINING",
+      "SIZE 10485760",
+      "8BITMIME",
+      "SMTPUTF8",
+      "ENHANCEDSTATUSCODES",
+      "STARTTLS",
+      "DSN",
+    ])
       assert.match(r, new RegExp(`^250[- ]${ext}$`, "m"), ext);
     assert.doesNotMatch(r, /AUTH/);
     c.close();
@@ -67,7 +75,10 @@ describe("SMTP MX", () => {
   for (const [name, body] of [
     ["bare LF line", "Subject: x\r\n\r\nline one\nline two\r\n"],
     ["bare CR", "Subject: x\r\n\r\nline one\rline two\r\n"],
-    ["LF.CRLF smuggling", "Subject: x\r\n\r\nbody\n.\r\nMAIL FROM:<evil@remote.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nsmuggled\r\n"],
+    [
+      "LF.CRLF smuggling",
+      "Subject: x\r\n\r\nbody\n.\r\nMAIL FROM:<evil@remote.example>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nsmuggled\r\n",
+    ],
     ["CRLF.LF smuggling", "Subject: x\r\n\r\nbody\r\n.\nMAIL FROM:<evil@remote.example>\r\n"],
   ] as const) {
     test(`smuggling probe: ${name} → 550 5.6.0, nothing stored, no command smuggled`, async () => {
@@ -89,7 +100,9 @@ describe("SMTP MX", () => {
   test("pipelined transaction", async () => {
     const c = await RawClient.connect(t.mxPort);
     await c.cmd("EHLO client.test");
-    c.write("MAIL FROM:<p@remote.example>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<nobody@example.com>\r\nDATA\r\n");
+    c.write(
+      "MAIL FROM:<p@remote.example>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<nobody@example.com>\r\nDATA\r\n",
+    );
     assert.match(await c.reply(), /^250/);
     assert.match(await c.reply(), /^250/);
     assert.match(await c.reply(), /^550 5\.1\.1/);

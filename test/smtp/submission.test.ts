@@ -50,11 +50,17 @@ describe("SMTP submission", () => {
     assert.match(info.response, /^250 2\.0\.0 /);
     const bob = await mailboxMessages(t.store, "bob@example.com");
     assert.equal(bob.length, 1);
-    assert.match(bob[0]!.toString("latin1"), /^Delivered-To: bob@example\.com\r\nReceived: from [^\r\n]+\r\n\tby mx\.test \(postkontor\) with ESMTPSA id /);
+    assert.match(
+      bob[0]!.toString("latin1"),
+      /^Delivered-To: bob@example\.com\r\nReceived: from [^\r\n]+\r\n\tby mx\.test \(postkontor\) with ESMTPSA id /,
+    );
     const q = await t.store.listQueue();
     assert.equal(q.length, 1);
     assert.equal(q[0]!.mailFrom, "alice@example.com");
-    assert.deepEqual(q[0]!.recipients.map((r) => r.address), ["carol@remote.example"]);
+    assert.deepEqual(
+      q[0]!.recipients.map((r) => r.address),
+      ["carol@remote.example"],
+    );
     assert.deepEqual(q[0]!.recipients[0]!.notify, ["FAILURE", "DELAY"]);
     assert.equal(q[0]!.envid, "env-1");
     assert.equal(q[0]!.ret, "HDRS");
@@ -118,8 +124,8 @@ describe("SMTP submission", () => {
       await client.connect();
       await client.mailboxOpen("INBOX");
       const msg = await client.fetchOne("*", { source: true });
-      assert.ok(msg && msg.source);
-      const src = msg.source.toString("latin1");
+      const src = msg ? msg.source?.toString("latin1") : undefined;
+      assert.ok(src, "message fetched");
       const m = /filename=data\.bin\r\n(?:[^\r\n]+\r\n)*\r\n([A-Za-z0-9+/=\r\n]+?)\r\n--/.exec(src);
       assert.ok(m, "attachment part found");
       const decoded = Buffer.from(m[1]!.replace(/\r\n/g, ""), "base64");
@@ -143,14 +149,30 @@ describe("SMTP submission", () => {
 
   test("swaks over STARTTLS and over implicit TLS", async () => {
     const before = (await mailboxMessages(t.store, "bob@example.com")).length;
-    for (const mode of [["--port", String(t.submissionPort), "-tls"], ["--port", String(t.submissionsPort), "-tlsc"]]) {
+    for (const mode of [
+      ["--port", String(t.submissionPort), "-tls"],
+      ["--port", String(t.submissionsPort), "-tlsc"],
+    ]) {
       const { stdout } = await run(
         "swaks",
         [
-          "--server", "127.0.0.1", ...mode,
-          "--auth", "PLAIN", "--auth-user", "alice@example.com", "--auth-password", PASS,
-          "--from", "alice@example.com", "--to", "bob@example.com",
-          "--header", "Subject: via swaks", "--body", "swaks body",
+          "--server",
+          "127.0.0.1",
+          ...mode,
+          "--auth",
+          "PLAIN",
+          "--auth-user",
+          "alice@example.com",
+          "--auth-password",
+          PASS,
+          "--from",
+          "alice@example.com",
+          "--to",
+          "bob@example.com",
+          "--header",
+          "Subject: via swaks",
+          "--body",
+          "swaks body",
         ],
         { timeout: 20_000 },
       );
@@ -166,13 +188,17 @@ describe("SMTP submission", () => {
     const tr = transport(t, { implicit: true, pass: "wrong" });
     await assert.rejects(
       tr.sendMail({ from: "alice@example.com", to: "bob@example.com", subject: "x", text: "x" }),
-      (e: Error & { responseCode?: number; response?: string }) => e.responseCode === 535 && /5\.7\.8/.test(e.response ?? ""),
+      (e: Error & { responseCode?: number; response?: string }) =>
+        e.responseCode === 535 && /5\.7\.8/.test(e.response ?? ""),
     );
     tr.close();
     const c = await RawClient.connect(t.submissionPort);
     const ehlo = await c.cmd("EHLO client.test");
     assert.match(ehlo, /STARTTLS/);
-    assert.match(await c.cmd(`AUTH PLAIN ${Buffer.from(`\0alice@example.com\0${PASS}`).toString("base64")}`), /^538 5\.7\.11 /);
+    assert.match(
+      await c.cmd(`AUTH PLAIN ${Buffer.from(`\0alice@example.com\0${PASS}`).toString("base64")}`),
+      /^538 5\.7\.11 /,
+    );
     assert.match(await c.cmd("MAIL FROM:<alice@example.com>"), /^530/);
     c.close();
     assert.equal(await totalMessages(t.store), stored);
@@ -183,17 +209,34 @@ describe("SMTP submission", () => {
     const queued = (await t.store.listQueue()).length;
     const tr = transport(t, { implicit: true });
     await assert.rejects(
-      tr.sendMail({ envelope: { from: "bob@example.com", to: ["bob@example.com"] }, from: "alice@example.com", subject: "x", text: "x" }),
-      (e: Error & { responseCode?: number; response?: string }) => e.responseCode === 550 && /5\.7\.1/.test(e.response ?? ""),
+      tr.sendMail({
+        envelope: { from: "bob@example.com", to: ["bob@example.com"] },
+        from: "alice@example.com",
+        subject: "x",
+        text: "x",
+      }),
+      (e: Error & { responseCode?: number; response?: string }) =>
+        e.responseCode === 550 && /5\.7\.1/.test(e.response ?? ""),
     );
     await assert.rejects(
-      tr.sendMail({ envelope: { from: "alice@example.com", to: ["x@remote.example"] }, from: "ceo@example.com", subject: "x", text: "x" }),
-      (e: Error & { responseCode?: number; response?: string }) => e.responseCode === 550 && /5\.7\.1/.test(e.response ?? ""),
+      tr.sendMail({
+        envelope: { from: "alice@example.com", to: ["x@remote.example"] },
+        from: "ceo@example.com",
+        subject: "x",
+        text: "x",
+      }),
+      (e: Error & { responseCode?: number; response?: string }) =>
+        e.responseCode === 550 && /5\.7\.1/.test(e.response ?? ""),
     );
     assert.equal(await totalMessages(t.store), stored);
     assert.equal((await t.store.listQueue()).length, queued);
     await t.store.addAlias("sales@example.com", "alice@example.com");
-    const info = await tr.sendMail({ from: "Sales <sales@example.com>", to: "bob@example.com", subject: "alias", text: "x" });
+    const info = await tr.sendMail({
+      from: "Sales <sales@example.com>",
+      to: "bob@example.com",
+      subject: "alias",
+      text: "x",
+    });
     assert.match(info.response, /^250/);
     tr.close();
   });
@@ -226,12 +269,17 @@ describe("SMTP submission limits", () => {
     const send = (to: string[]) => tr.sendMail({ from: "alice@example.com", to, subject: "n", text: "x" });
     await send(["bob@example.com", "carol@remote.example"]);
     // 2 more recipients would make 4 > 3
-    await assert.rejects(send(["bob@example.com", "x@remote.example"]), (e: Error & { responseCode?: number; response?: string }) =>
-      e.responseCode === 451 && /4\.7\.0/.test(e.response ?? ""),
+    await assert.rejects(
+      send(["bob@example.com", "x@remote.example"]),
+      (e: Error & { responseCode?: number; response?: string }) =>
+        e.responseCode === 451 && /4\.7\.0/.test(e.response ?? ""),
     );
     await send(["bob@example.com"]);
     // third message in the hour
-    await assert.rejects(send(["bob@example.com"]), (e: Error & { responseCode?: number }) => e.responseCode === 451);
+    await assert.rejects(
+      send(["bob@example.com"]),
+      (e: Error & { responseCode?: number }) => e.responseCode === 451,
+    );
     tr.close();
     // bob's own limit is separate
     const trb = transport(t, { implicit: true, user: "bob@example.com" });

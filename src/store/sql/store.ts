@@ -1423,7 +1423,8 @@ export class SqlStore implements Store {
           now,
         );
       } catch (err) {
-        if (isUniqueViolation(err)) throw new StoreError("ALREADYEXISTS", `alias ${src.source} → ${tgt} exists`);
+        if (isUniqueViolation(err))
+          throw new StoreError("ALREADYEXISTS", `alias ${src.source} → ${tgt} exists`);
         throw err;
       }
       return { source: src.source, target: tgt, createdAt: new Date(now) };
@@ -1555,7 +1556,10 @@ export class SqlStore implements Store {
       );
     });
     const row = await this.#read(() =>
-      this.#get<Record<string, unknown>>(`SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue WHERE id = ?`, id),
+      this.#get<Record<string, unknown>>(
+        `SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue WHERE id = ?`,
+        id,
+      ),
     );
     if (!row) throw new StoreError("NOTFOUND", "queue entry vanished");
     return this.#queueEntry(row);
@@ -1591,7 +1595,12 @@ export class SqlStore implements Store {
       if (limits.messagesPerHour > 0 && Number(used.n) + 1 > limits.messagesPerHour) return false;
       if (limits.recipientsPerHour > 0 && Number(used.r ?? 0) + recipients > limits.recipientsPerHour)
         return false;
-      this.#run("INSERT INTO send_log (account_id, at, recipients) VALUES (?, ?, ?)", accountId, now, recipients);
+      this.#run(
+        "INSERT INTO send_log (account_id, at, recipients) VALUES (?, ?, ?)",
+        accountId,
+        now,
+        recipients,
+      );
       return true;
     });
   }

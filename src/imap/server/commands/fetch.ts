@@ -7,7 +7,7 @@
  */
 import { binarySize, bodyStructureImap, envelopeImap, getBinary, getSection } from "../../../mime/index.ts";
 import type { ParsedMessage } from "../../../mime/types.ts";
-import type { MessageMeta } from "../../../store/types.ts";
+import type { MessageFlagsRow, MessageMeta } from "../../../store/types.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
 import { applyPartial, fetchAttResponseName } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
@@ -87,6 +87,16 @@ export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promis
   const modseqRequested = atts.some((a) => a.type === "MODSEQ");
   let missing = 0;
 
+  const out = new ResponseBatch(s);
+  if (!markSeen && atts.every((a) => a.type === "UID" || a.type === "FLAGS" || a.type === "MODSEQ")) {
+    // the sync query of every client (`UID FETCH 1:* (UID FLAGS)`, CONDSTORE resync): no content,
+    // no per-message awaits; one metadata query per mailbox or per chunk, one write per 64 KiB
+    missing = await fetchFlagsOnly(s, uids, atts, cmd.uid || s.qresync, cmd.changedSince, out);
+    if (missing > 0 && !cmd.uid) {
+      return { code: "EXPUNGEISSUED", text: "Some messages were expunged meanwhile" };
+    }
+    return { code: null, text: "FETCH completed" };
+  }
   const step = wantContent ? CHUNK_CONTENT : CHUNK_META;
   for (let i = 0; i < uids.length; i += step) {
     const chunk = uids.slice(i, i + step);
@@ -123,8 +133,9 @@ export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promis
         flags: flagsChanged.has(m.uid) && !flagsRequested,
         modseq: s.condstore && !modseqRequested,
       });
-      await writeParts(s, `* ${seq} FETCH (`, parts);
+      await out.add(`* ${seq} FETCH (`, parts);
     }
+    await out.flush();
   }
   if (missing > 0 && !cmd.uid) {
     // RFC 9051 §7.1 EXPUNGEISSUED: some messages were expunged by another session
@@ -133,24 +144,110 @@ export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promis
   return { code: null, text: "FETCH completed" };
 }
 
-async function writeParts(s: Session, head: string, parts: Part[]): Promise<void> {
-  // coalesce small pieces; big literals are written as they are (backpressure per write)
-  let pending = head;
-  for (const p of parts) {
-    if (typeof p === "string") {
-      pending += p;
-      continue;
+async function fetchFlagsOnly(
+  s: Session,
+  uids: number[],
+  atts: FetchAtt[],
+  addUid: boolean,
+  changedSince: bigint | null,
+  out: ResponseBatch,
+): Promise<number> {
+  const v = s.view!;
+  if (uids.length === 0) return 0;
+  const uidRequested = atts.some((a) => a.type === "UID");
+  const modseqRequested = atts.some((a) => a.type === "MODSEQ");
+  const addModseq = s.condstore && !modseqRequested;
+  let rows: MessageFlagsRow[];
+  if (uids.length * 4 >= v.exists) {
+    // most of the mailbox: one sequential scan beats point lookups
+    const want = uids.length === v.exists ? null : new Set(uids);
+    rows = await s.store.listMessages(v.mailboxId);
+    if (want) rows = rows.filter((r) => want.has(r.uid));
+  } else {
+    rows = [];
+    for (let i = 0; i < uids.length; i += CHUNK_META) {
+      const metas = await s.store.getMessages(v.mailboxId, uids.slice(i, i + CHUNK_META));
+      for (const m of metas) rows.push({ uid: m.uid, flags: m.flags, modseq: m.modseq });
     }
-    if (p.length < 8192) {
-      await s.write(Buffer.concat([Buffer.from(pending, "utf8"), p]));
-      pending = "";
-      continue;
-    }
-    if (pending) await s.write(pending);
-    pending = "";
-    await s.write(p);
   }
-  await s.write(pending + ")\r\n");
+  let found = 0;
+  let buf = "";
+  for (const r of rows) {
+    const seq = v.seqOf(r.uid);
+    if (seq === 0) continue;
+    found++;
+    if (changedSince !== null && r.modseq <= changedSince) continue;
+    let line = `* ${seq} FETCH (`;
+    let first = true;
+    if (addUid && !uidRequested) {
+      line += `UID ${r.uid}`;
+      first = false;
+    }
+    for (const a of atts) {
+      if (!first) line += " ";
+      first = false;
+      if (a.type === "UID") line += `UID ${r.uid}`;
+      else if (a.type === "FLAGS") line += `FLAGS (${r.flags.join(" ")})`;
+      else line += `MODSEQ (${r.modseq})`;
+    }
+    if (addModseq) line += `${first ? "" : " "}MODSEQ (${r.modseq})`;
+    buf += line + ")\r\n";
+    if (buf.length >= 65536) {
+      await out.raw(buf);
+      buf = "";
+    }
+  }
+  if (buf) await out.raw(buf);
+  return uids.length - found;
+}
+
+/**
+ * Collects FETCH responses and writes them in batches of about 64 KiB: one socket write per
+ * message made `UID FETCH 1:* (UID FLAGS)` on a large mailbox syscall-bound. Large literals
+ * are written on their own, each write honouring backpressure (Session.write awaits drain).
+ */
+class ResponseBatch {
+  private pieces: Array<string | Uint8Array> = [];
+  private size = 0;
+  private readonly s: Session;
+  constructor(s: Session) {
+    this.s = s;
+  }
+  async add(head: string, parts: Part[]): Promise<void> {
+    this.push(head);
+    for (const p of parts) {
+      if (typeof p !== "string" && p.length >= 65536) {
+        await this.flush();
+        await this.s.write(p);
+        continue;
+      }
+      this.push(p);
+    }
+    this.push(")\r\n");
+    if (this.size >= 65536) await this.flush();
+  }
+  /** complete response text, written after anything batched before it */
+  async raw(text: string): Promise<void> {
+    await this.flush();
+    await this.s.write(text);
+  }
+  private push(p: string | Uint8Array): void {
+    this.pieces.push(p);
+    this.size += p.length;
+  }
+  async flush(): Promise<void> {
+    if (this.pieces.length === 0) return;
+    const pieces = this.pieces;
+    this.pieces = [];
+    this.size = 0;
+    if (pieces.every((p) => typeof p === "string")) {
+      await this.s.write((pieces as string[]).join(""));
+      return;
+    }
+    await this.s.write(
+      Buffer.concat(pieces.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : p))),
+    );
+  }
 }
 
 interface FetchOpts {
