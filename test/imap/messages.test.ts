@@ -48,6 +48,34 @@ describe("IMAP message commands", () => {
     assert.match(missing.lines[0]!, /BODY\[7\] NIL/);
   });
 
+  it("delivery headers kept beside the blob are part of BODY[], BODY[HEADER] and BODY[HEADER.FIELDS]", async () => {
+    await t.store.createMailbox(t.accountId, "Delivered");
+    const mb = (await t.store.getMailbox(t.accountId, "Delivered"))!;
+    const prefix = "Delivered-To: bob@example.com\r\nReceived: from mx.example.org by us\r\n";
+    const body = "From: x@example.org\r\nSubject: prefixed\r\n\r\nhello\r\n";
+    await t.store.append(t.accountId, mb.id, {
+      raw: Buffer.from(body),
+      deliveryHeaders: Buffer.from(prefix),
+    });
+    const d = await t.login();
+    assert.ok((await d.cmd("EXAMINE Delivered")).ok);
+    const r = await d.cmd(
+      "FETCH 1 (RFC822.SIZE BODY.PEEK[] BODY.PEEK[HEADER] BODY.PEEK[HEADER.FIELDS (RECEIVED SUBJECT)] BODY.PEEK[HEADER.FIELDS.NOT (RECEIVED)])",
+    );
+    assert.ok(r.ok, r.text);
+    const l = r.lines[0]!;
+    const whole = prefix + body;
+    assert.ok(l.includes(`RFC822.SIZE ${whole.length} `), l);
+    assert.ok(l.includes(`BODY[] {${whole.length}}\r\n${whole}`), l);
+    const header = prefix + "From: x@example.org\r\nSubject: prefixed\r\n\r\n";
+    assert.ok(l.includes(`BODY[HEADER] {${header.length}}\r\n${header}`), l);
+    const fields = "Received: from mx.example.org by us\r\nSubject: prefixed\r\n\r\n";
+    assert.ok(l.includes(`BODY[HEADER.FIELDS (RECEIVED SUBJECT)] {${fields.length}}\r\n${fields}`), l);
+    const not = "Delivered-To: bob@example.com\r\nFrom: x@example.org\r\nSubject: prefixed\r\n\r\n";
+    assert.ok(l.includes(`BODY[HEADER.FIELDS.NOT (RECEIVED)] {${not.length}}\r\n${not}`), l);
+    await d.cmd("LOGOUT");
+  });
+
   it("rejects invalid sequence numbers and empty UID sets are fine", async () => {
     const r = await c.cmd("FETCH 99 FLAGS");
     assert.match(r.tagged, /BAD/);

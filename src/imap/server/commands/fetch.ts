@@ -333,10 +333,23 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         let data: Uint8Array | null;
         if (sec.part.length === 0 && sec.kind === "") data = raw!;
         else {
-          data = getSection(blob!, parsed!, sec);
-          // the delivery-header prefix is part of the top-level header
-          if (data && sec.part.length === 0 && sec.kind === "HEADER")
-            data = withPrefix(raw!, prefixLen, data);
+          if (sec.part.length === 0 && prefixLen > 0 && sec.kind.startsWith("HEADER.FIELDS")) {
+            // the delivery-header prefix (Received, Delivered-To, …) is part of the top-level
+            // header: select fields from prefix + header so BODY[HEADER.FIELDS] agrees with BODY[HEADER]
+            const r = parsed!.root;
+            const whole = {
+              ...r,
+              headerStart: 0,
+              bodyStart: r.bodyStart + prefixLen,
+              bodyEnd: r.bodyEnd + prefixLen,
+            };
+            data = getSection(raw!, { ...parsed!, root: whole }, sec);
+          } else {
+            data = getSection(blob!, parsed!, sec);
+            // the delivery-header prefix is part of the top-level header
+            if (data && sec.part.length === 0 && sec.kind === "HEADER")
+              data = withPrefix(raw!, prefixLen, data);
+          }
         }
         out.push(fetchAttResponseName(a) + " ");
         // RFC 9051 §6.4.5: a section that does not exist is returned as NIL
