@@ -1,5 +1,5 @@
 /**
- * Runs Debian's Dovecot 2.3 (if installed: apt-get install dovecot-imapd, and dovecot-pop3d for POP3) side by side with
+ * Runs Debian's Dovecot 2.3 (if installed: apt-get install dovecot-imapd, dovecot-pop3d for POP3, dovecot-lmtpd for LMTP) side by side with
  * postkontor for comparison benchmarks. Standalone config in a temp dir, loopback only,
  * Maildir, passwd-file auth, mail owned by `nobody`. Nothing here is used by postkontor itself.
  */
@@ -14,6 +14,8 @@ export interface DovecotInstance {
   imapPort: number;
   /** POP3 (plain; dovecot-pop3d) */
   pop3Port: number;
+  /** LMTP on 127.0.0.1 (dovecot-lmtpd; opts.lmtp), 0 when not started */
+  lmtpPort: number;
   /** appends accounts to the passwd-file (Dovecot re-reads it when it changes) */
   addUsers(users: Array<[string, string]>): void;
   pids(): number[];
@@ -36,13 +38,18 @@ async function freePort(): Promise<number> {
 
 export async function startDovecot(
   users: Array<[string, string]>,
-  opts: { hibernate?: boolean } = {},
+  opts: { hibernate?: boolean; lmtp?: boolean } = {},
 ): Promise<DovecotInstance> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pk-dovecot-"));
   fs.chmodSync(dir, 0o755);
   const port = await freePort();
   const pop3Port = await freePort();
   const pop3 = fs.existsSync("/usr/lib/dovecot/pop3");
+  // LMTP (RFC 2033) for the SMTP ingest comparison: Postfix hands mail to Dovecot over it
+  const lmtp = opts.lmtp === true;
+  if (lmtp && !fs.existsSync("/usr/lib/dovecot/lmtp"))
+    throw new Error("dovecot LMTP is not installed (apt-get install dovecot-lmtpd)");
+  const lmtpPort = lmtp ? await freePort() : 0;
   const home = path.join(dir, "home");
   fs.mkdirSync(home);
   spawnSync("chown", ["nobody:nogroup", home]);
@@ -51,7 +58,7 @@ export async function startDovecot(
 base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/dovecot.log
-protocols = imap${pop3 ? " pop3" : ""}
+protocols = imap${pop3 ? " pop3" : ""}${lmtp ? " lmtp" : ""}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -103,6 +110,17 @@ ${
 service pop3 {
   process_limit = 20000
   client_limit = 1
+}`
+    : ""
+}
+${
+  lmtp
+    ? `service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${lmtpPort}
+  }
+  process_min_avail = 2
 }`
     : ""
 }
@@ -163,6 +181,7 @@ service imap {
     dir,
     imapPort: port,
     pop3Port: pop3 ? pop3Port : 0,
+    lmtpPort,
     addUsers(more) {
       fs.appendFileSync(passwdPath, more.map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`).join(""));
     },

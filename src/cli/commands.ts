@@ -113,6 +113,9 @@ function buildProgram(): Command {
     .option("--listen-imaps <addr...>", "override imap.listen_tls")
     .option("--listen-pop3 <addr...>", "override pop3.listen (host:port; port 0 = ephemeral)")
     .option("--listen-pop3s <addr...>", "override pop3.listen_tls")
+    .option("--listen-smtp <addr...>", "override smtp.listen (MX; host:port; port 0 = ephemeral)")
+    .option("--listen-submission <addr...>", "override smtp.submission (STARTTLS submission)")
+    .option("--listen-submissions <addr...>", "override smtp.submissions (implicit-TLS submission)")
     .addOption(new Option("--workers <n>", "override server.workers").argParser(intArg))
     .option("--data-dir <dir>", "override data_dir")
     .option("--log-level <level>", "override log.level")
@@ -123,6 +126,9 @@ function buildProgram(): Command {
           listenImaps?: string[];
           listenPop3?: string[];
           listenPop3s?: string[];
+          listenSmtp?: string[];
+          listenSubmission?: string[];
+          listenSubmissions?: string[];
           workers?: number;
           dataDir?: string;
           logLevel?: string;
@@ -135,6 +141,15 @@ function buildProgram(): Command {
         if (o.listenPop3) ov.push({ path: ["pop3", "listen"], value: o.listenPop3, origin: "--listen-pop3" });
         if (o.listenPop3s)
           ov.push({ path: ["pop3", "listen_tls"], value: o.listenPop3s, origin: "--listen-pop3s" });
+        if (o.listenSmtp) ov.push({ path: ["smtp", "listen"], value: o.listenSmtp, origin: "--listen-smtp" });
+        if (o.listenSubmission)
+          ov.push({ path: ["smtp", "submission"], value: o.listenSubmission, origin: "--listen-submission" });
+        if (o.listenSubmissions)
+          ov.push({
+            path: ["smtp", "submissions"],
+            value: o.listenSubmissions,
+            origin: "--listen-submissions",
+          });
         if (o.workers !== undefined)
           ov.push({ path: ["server", "workers"], value: o.workers, origin: "--workers" });
         if (o.dataDir) ov.push({ path: ["data_dir"], value: o.dataDir, origin: "--data-dir" });

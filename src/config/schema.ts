@@ -285,8 +285,53 @@ export const configSchema = z.strictObject({
         "5m",
         "Inactivity timeout of a session (RFC 5321 §4.5.3.2: at least 5 minutes).",
       ),
+      max_connections_per_ip: int(
+        50,
+        "Concurrent connections per remote IP over all SMTP listeners (per worker process); beyond it " +
+          "the greeting is 421. 0 = unlimited.",
+      ),
     }),
   }),
+
+  outbound: section(
+    "Outbound delivery of submitted mail to other domains: persistent queue, MX delivery, retries, " +
+      "bounces (RFC 3464 DSNs) and DKIM signing.",
+    {
+      enabled: bool(
+        true,
+        "Run the queue runner (in the primary process). Off: mail is queued but not sent.",
+      ),
+      port: int(25, "TCP port of the remote MX hosts (RFC 5321 §4.5.4: 25; other values only for tests).", 1),
+      resolver: str(
+        "",
+        'DNS for MX/A/AAAA lookups: "" = the system resolver; "ip[:port],…" = these DNS servers; ' +
+          '"file:/path.json" = a static fixture ({"MX": {"example.org": [{"exchange": …, "priority": …}]}, ' +
+          '"A": {…}, "AAAA": {…}, "TXT": {…}}) for tests and closed networks.',
+      ),
+      poll_interval: duration("5s", "How often the runner looks for due queue entries."),
+      concurrency: int(8, "Queue entries delivered at the same time.", 1),
+      retry_base: duration(
+        "5m",
+        "First retry delay after a temporary failure; doubles with each attempt up to retry_max.",
+      ),
+      retry_max: duration("2h", "Longest delay between two attempts."),
+      lifetime: duration(
+        "5d",
+        "How long a message is retried before it bounces (RFC 5321 §4.5.4.1: at least 4-5 days).",
+      ),
+      lease: duration(
+        "10m",
+        "How long a runner's claim on an entry holds; a runner that died loses its entries after this " +
+          "(at once when it ran on this host and its process is gone).",
+      ),
+      connect_timeout: duration("30s", "TCP connect and greeting timeout per MX host."),
+      timeout: duration(
+        "5m",
+        "Inactivity timeout of an outbound SMTP session (RFC 5321 §4.5.3.2 suggests 5-10 minutes).",
+      ),
+      dkim: bool(true, "Sign outbound mail with the sender domain's DKIM keys (ed25519 and rsa-sha256)."),
+    },
+  ),
 
   store: section("Mail store.", {
     max_message_size: size(52428800, "Largest message accepted by delivery and APPEND, in bytes."),

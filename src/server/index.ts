@@ -189,6 +189,7 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
           messagesPerHour: l.messages_per_hour,
           recipientsPerHour: l.recipients_per_hour,
           idleTimeoutMs: l.idle_timeout,
+          maxConnectionsPerIp: l.max_connections_per_ip,
         },
         allowPlaintextAuth: config.smtp.allow_plaintext_auth,
         authn: { enabled: config.smtp.sender_authentication },

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { test } from "node:test";
 import fc from "fast-check";
-import { collectStream, findBareLineEnding, receivedHeader, rfc5322Date } from "./data.ts";
+import {
+  authservId,
+  collectStream,
+  findBareLineEnding,
+  receivedHeader,
+  renameOwnAuthResults,
+  rfc5322Date,
+} from "./data.ts";
 
 /** reference: every CR is followed by LF and every LF preceded by CR */
 function onlyCrlf(b: Uint8Array): boolean {
@@ -65,4 +72,102 @@ test("Received header: RFC 5321 §4.4 shape, client values sanitised", () => {
       "\t(TLSv1.3_TLS_AES_256_GCM_SHA384)\r\n\tfor <a@example.com>;\r\n\tMon, 2 Jun 2025 10:00:00 +0000\r\n",
   );
   assert.equal(rfc5322Date(new Date(Date.UTC(2024, 0, 9, 3, 4, 5))), "Tue, 9 Jan 2024 03:04:05 +0000");
+});
+
+test("authservId: token, quoted-string, CFWS, malformed", () => {
+  const f = (s: string) => authservId(Buffer.from(s, "latin1"));
+  assert.equal(f(" mx.test; spf=pass"), "mx.test");
+  assert.equal(f("MX.Test;"), "mx.test");
+  assert.equal(f("\r\n (a (nested) comment)\t mx.test ; dkim=pass"), "mx.test");
+  assert.equal(f(' "mx.test"; none'), "mx.test");
+  assert.equal(f(' "mx\\.test"; none'), "mx.test");
+  assert.equal(f(" mx.test 1; none"), "mx.test");
+  assert.equal(f(" ; none"), null);
+  assert.equal(f(" (unterminated comment mx.test"), null);
+  assert.equal(f(' "unterminated'), null);
+  assert.equal(f(""), null);
+});
+
+const ours = "mx.test";
+const rename = (s: string) => {
+  const r = renameOwnAuthResults(Buffer.from(s, "latin1"), ours);
+  return { text: r.data.toString("latin1"), renamed: r.renamed };
+};
+
+test("renameOwnAuthResults: renames only fields claiming our authserv-id, in the header only", () => {
+  const body = "\r\nAuthentication-Results: mx.test; dkim=pass\r\n";
+  const msg =
+    "Received: from a\r\n\tby b; Mon, 2 Jun 2025 10:00:00 +0000\r\n" +
+    "Authentication-Results: mx.test; dkim=pass header.d=bank.example\r\n" +
+    "authentication-results : (forged)\r\n MX.TEST. ;\r\n\tspf=pass\r\n" +
+    "Authentication-Results: other.example; spf=fail\r\n" +
+    "Authentication-Results: mx.test.evil.example; spf=fail\r\n" +
+    "X-Authentication-Results: mx.test; x=y\r\n" +
+    'Authentication-Results: "mx.test"; dmarc=pass\r\n' +
+    `Subject: hi\r\n${body}`;
+  const r = rename(msg);
+  assert.equal(r.renamed, 3);
+  assert.equal(
+    r.text,
+    "Received: from a\r\n\tby b; Mon, 2 Jun 2025 10:00:00 +0000\r\n" +
+      "X-Original-Authentication-Results: mx.test; dkim=pass header.d=bank.example\r\n" +
+      "X-Original-Authentication-Results : (forged)\r\n MX.TEST. ;\r\n\tspf=pass\r\n" +
+      "Authentication-Results: other.example; spf=fail\r\n" +
+      "Authentication-Results: mx.test.evil.example; spf=fail\r\n" +
+      "X-Authentication-Results: mx.test; x=y\r\n" +
+      'X-Original-Authentication-Results: "mx.test"; dmarc=pass\r\n' +
+      `Subject: hi\r\n${body}`,
+  );
+});
+
+test("renameOwnAuthResults: no match returns the same buffer; header-only messages; a folded value", () => {
+  const b = Buffer.from("Subject: x\r\nAuthentication-Results: other.example; none\r\n\r\nbody\r\n");
+  const r = renameOwnAuthResults(b, ours);
+  assert.equal(r.renamed, 0);
+  assert.equal(r.data, b);
+  assert.equal(
+    rename("Authentication-Results: mx.test; none").text,
+    "X-Original-Authentication-Results: mx.test; none",
+  );
+  assert.equal(
+    rename("Authentication-Results:\r\n\tmx.test; none\r\n").text,
+    "X-Original-Authentication-Results:\r\n\tmx.test; none\r\n",
+  );
+  // the body starts at once: nothing is a header
+  assert.equal(rename("\r\nAuthentication-Results: mx.test; none\r\n").renamed, 0);
+});
+
+test("renameOwnAuthResults: property — only the names of our fields change", () => {
+  const field = fc.oneof(
+    fc.constantFrom("Subject: s", "From: a@b.example", "X-Foo: mx.test; y"),
+    fc
+      .tuple(
+        fc.constantFrom("Authentication-Results", "authentication-results", "Authentication-Results "),
+        fc.constantFrom(
+          " mx.test; spf=pass",
+          " MX.test;",
+          " (c) mx.test;",
+          " other.example; spf=pass",
+          "\r\n\tmx.test; x",
+        ),
+      )
+      .map(([n, v]) => `${n}:${v}`),
+  );
+  fc.assert(
+    fc.property(fc.array(field, { maxLength: 8 }), fc.boolean(), (fields, withBody) => {
+      const msg =
+        fields.map((f) => `${f}\r\n`).join("") + (withBody ? "\r\nAuthentication-Results: mx.test;\r\n" : "");
+      const expected =
+        fields
+          .map((f) => {
+            const m = /^(authentication-results) ?:([\s\S]*)$/i.exec(f);
+            if (!m) return f;
+            const claimsUs = /^(?:\r\n\t| \(c\) | )mx\.test;/i.test(m[2]!);
+            return claimsUs ? `X-Original-Authentication-Results${f.slice(22)}` : f;
+          })
+          .map((f) => `${f}\r\n`)
+          .join("") + (withBody ? "\r\nAuthentication-Results: mx.test;\r\n" : "");
+      assert.equal(rename(msg).text, expected);
+    }),
+  );
 });

@@ -30,6 +30,15 @@
  *   per-recipient deliveryHeaders beside the blob. 250 is sent only after every append committed.
  * - Inbound sender authentication (authn.ts, mailauth): DMARC p=reject fail → 550 5.7.1,
  *   p=quarantine fail → Junk. The resolver is injectable (tests use fixtures).
+ * - The one change to the message bytes (RFC 8601 §5): header fields "Authentication-Results"
+ *   whose authserv-id is our hostname (case-insensitive, trailing dot ignored) are renamed to
+ *   "X-Original-Authentication-Results" before the blob is written — on MX after DKIM/ARC have
+ *   verified the bytes as received, and on submission too (a user must not forge our verdict for
+ *   another local user). Only those field names change; every other byte is stored as received.
+ *   Fields of other authserv-ids and ARC-Authentication-Results are untouched.
+ * - Connections: at most smtp.limits.max_connections_per_ip concurrent connections per remote IP
+ *   over all three listeners (per process); one more gets "421 <host> Too many connections" as
+ *   its greeting and is closed (RFC 5321 §3.1; no enhanced code before EHLO, RFC 2034 §3).
  * - DSN parameters (RET, ENVID, NOTIFY, ORCPT) are stored with queue entries; for local delivery
  *   they are logged only (no success DSNs are generated yet).
  * - Our replies carry their own enhanced status code; server.ts stops smtp-server from prefixing
@@ -37,7 +46,14 @@
  */
 export type { AuthnVerdict, DNSResolver } from "./authn.ts";
 export { checkSender } from "./authn.ts";
-export { deliveredToHeader, findBareLineEnding, receivedHeader, rfc5322Date } from "./data.ts";
+export {
+  authservId,
+  deliveredToHeader,
+  findBareLineEnding,
+  receivedHeader,
+  renameOwnAuthResults,
+  rfc5322Date,
+} from "./data.ts";
 export { DeliveryError, deliverAll, deliverLocal, type LocalDelivery, quotaVerdict } from "./deliver.ts";
 export {
   createSmtpServer,

@@ -20,7 +20,13 @@ import { parseMessage } from "../mime/index.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
 import { StoreError } from "../store/types.ts";
 import { type AuthnVerdict, checkSender, type DNSResolver } from "./authn.ts";
-import { collectStream, deliveredToHeader, findBareLineEnding, receivedHeader } from "./data.ts";
+import {
+  collectStream,
+  deliveredToHeader,
+  findBareLineEnding,
+  receivedHeader,
+  renameOwnAuthResults,
+} from "./data.ts";
 import { DeliveryError, deliverAll, type LocalDelivery, quotaVerdict } from "./deliver.ts";
 
 export type SmtpMode = "mx" | "submission" | "submissions";
@@ -42,6 +48,8 @@ export interface SmtpLimits {
   recipientsPerHour: number;
   /** idle timeout of a session, ms (RFC 5321 §4.5.3.2: at least 5 minutes server side) */
   idleTimeoutMs: number;
+  /** concurrent connections from one remote IP over all SMTP listeners (per process); 0 = unlimited */
+  maxConnectionsPerIp: number;
 }
 
 export interface SmtpServerOptions {
@@ -345,6 +353,17 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     return out;
   };
 
+  /** RFC 8601 §5: rename Authentication-Results fields that claim our authserv-id (data.ts). */
+  const sanitize = (session: SMTPServerSession, id: string, raw: Buffer): Buffer => {
+    const r = renameOwnAuthResults(raw, hostname);
+    if (r.renamed > 0)
+      logger.info(
+        { session: session.id, id, fields: r.renamed },
+        "smtp renamed Authentication-Results claiming our authserv-id",
+      );
+    return r.data;
+  };
+
   async function acceptInbound(session: SMTPServerSession, raw: Buffer): Promise<string> {
     const t = state(session);
     const id = newId();
@@ -374,9 +393,11 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       if (verdict.action === "reject")
         throw smtpError(550, "5.7.1", "Message rejected by the sender domain's DMARC policy");
     }
+    // after DKIM/ARC saw the bytes as signed: neutralise forged claims of our authserv-id
+    const clean = sanitize(session, id, raw);
     const mailbox = verdict?.action === "junk" ? "Junk" : undefined;
     const deliveries = localDeliveries(session, t.rcpts, id, false, verdict?.headers ?? "", mailbox);
-    await deliverAll(store, raw, deliveries).catch(deliveryError);
+    await deliverAll(store, clean, deliveries).catch(deliveryError);
     const dsn = session.envelope.dsn;
     logger.info(
       {
@@ -392,8 +413,11 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     return `2.0.0 OK id=${id} delivered`;
   }
 
-  async function acceptSubmission(session: SMTPServerSession, raw: Buffer): Promise<string> {
+  async function acceptSubmission(session: SMTPServerSession, received: Buffer): Promise<string> {
     const t = state(session);
+    const id = newId();
+    // a local user must not be able to forge our verdict for other local users either
+    const raw = sanitize(session, id, received);
     const user = sessionUser(session);
     if (!user) throw smtpError(530, "5.7.0", "Authentication required");
     // RFC 6409 §8 / DMARC hygiene: the From header must name an address the user owns
@@ -415,7 +439,6 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       recipientsPerHour: limits.recipientsPerHour,
     });
     if (!ok) throw smtpError(451, "4.7.0", "Sending limit exceeded; try again later");
-    const id = newId();
     const local = t.rcpts.filter((r) => r.accounts.length > 0);
     const remote = t.rcpts.filter((r) => r.accounts.length === 0);
     const deliveries = localDeliveries(session, local, id, true, "", undefined);
@@ -521,8 +544,29 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     submissions: make("submissions"),
   };
 
+  // concurrent connections per remote address, over all three modes
+  const perIp = new Map<string, number>();
+  const ipKey = (socket: Socket | TLSSocket) => (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+
   return {
     handleConnection(socket, { mode }) {
+      const ip = ipKey(socket);
+      const n = perIp.get(ip) ?? 0;
+      if (limits.maxConnectionsPerIp > 0 && n >= limits.maxConnectionsPerIp) {
+        // RFC 5321 §3.1 / §4.2: a server may answer the opening with "421 <domain> …" and close;
+        // the client retries later. No enhanced code in a greeting (RFC 2034 §3: only after EHLO).
+        logger.warn({ mode, ip, connections: n }, "smtp per-IP connection limit reached");
+        socket.on("error", () => {});
+        socket.end(`421 ${hostname} Too many connections from your address, try again later\r\n`);
+        setTimeout(() => socket.destroy(), 5_000).unref();
+        return;
+      }
+      perIp.set(ip, n + 1);
+      socket.once("close", () => {
+        const left = (perIp.get(ip) ?? 1) - 1;
+        if (left <= 0) perIp.delete(ip);
+        else perIp.set(ip, left);
+      });
       const s = servers[mode];
       // non-SNI STARTTLS clients get the provider's current certificate (reloaded when renewed)
       if (o.tls && mode !== "submissions") s.secureContext.set("*", o.tls.context());

@@ -179,7 +179,23 @@ export interface QueueRecipient {
   notify?: string[];
   /** ORCPT as given, "type;address" */
   orcpt?: string;
+  /** delivery state of this recipient (absent = pending: not tried yet) */
+  state?: QueueRecipientState;
+  /** delivery attempts made for this recipient */
+  attempts?: number;
+  /** last reply or error, e.g. "451 4.7.1 try later" */
+  lastError?: string | null;
+  /** SMTP reply code and RFC 3463 status of the last answer (for the DSN, RFC 3464 §2.3.4) */
+  code?: number;
+  status?: string;
+  /** the MTA that gave the last answer (RFC 3464 §2.3.5 Remote-MTA) */
+  remoteMta?: string;
+  /** ms since the epoch of the last attempt */
+  lastAttemptAt?: number;
 }
+
+/** pending: not tried; deferred: temporary failure, retried; delivered / failed: final. */
+export type QueueRecipientState = "pending" | "deferred" | "delivered" | "failed";
 
 export interface QueueInput {
   accountId: Id | null;
@@ -206,6 +222,26 @@ export interface QueueEntry {
   nextAttemptAt: Date;
   lastError: string | null;
   createdAt: Date;
+  /** held entries are not delivered until released (`postkontor queue hold|release`) */
+  held: boolean;
+  /** runner currently delivering this entry, and until when its claim holds */
+  leaseOwner: string | null;
+  leaseUntil: Date | null;
+}
+
+/** An entry claimed for delivery, with the message bytes. */
+export interface QueueClaim {
+  entry: QueueEntry;
+  message: Uint8Array;
+}
+
+/** The outcome of one delivery attempt of a claimed entry. */
+export interface QueueAttemptResult {
+  /** every recipient with its new state (same order and addresses as the claimed entry) */
+  recipients: QueueRecipient[];
+  /** when to try the still-deferred recipients again */
+  nextAttemptAt: Date;
+  lastError: string | null;
 }
 
 /** Per-account sending limits over a sliding hour; 0 = unlimited. */
@@ -316,6 +352,23 @@ export interface Store {
   enqueueOutbound(input: QueueInput): Promise<QueueEntry>;
   listQueue(): Promise<QueueEntry[]>;
   getQueuedMessage(id: Id): Promise<Uint8Array | null>;
+  getQueueEntry(id: Id): Promise<QueueEntry | null>;
+  /**
+   * Claims up to `limit` due entries (not held, next attempt reached, no live lease) for `owner`
+   * in one write transaction, so concurrent runners never get the same entry.
+   */
+  claimOutbound(o: { owner: string; leaseMs: number; limit: number; now?: number }): Promise<QueueClaim[]>;
+  /**
+   * Records an attempt: recipient states, attempts + 1, next attempt; deletes the entry when no
+   * recipient is pending or deferred any more. Only while `owner` holds the lease: "lost" otherwise.
+   */
+  finishOutbound(id: Id, owner: string, r: QueueAttemptResult): Promise<"done" | "requeued" | "lost">;
+  /** drops a lease (a runner that died); the entry becomes claimable at once */
+  releaseOutboundLease(id: Id, owner: string): Promise<void>;
+  /** retry: due now (and not held); hold / release: stop / resume delivery. false = no such entry */
+  updateOutbound(id: Id, op: "retry" | "hold" | "release"): Promise<boolean>;
+  /** removes an entry without any bounce; false = no such entry */
+  deleteOutbound(id: Id): Promise<boolean>;
   /**
    * Counts one message to `recipients` recipients against the account's sliding-hour limits.
    * Atomic: records it and returns true when it fits, records nothing and returns false otherwise.

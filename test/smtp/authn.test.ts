@@ -139,4 +139,27 @@ describe("SMTP MX sender authentication (mailauth, fixture DNS)", () => {
     const ar = lastAr(await mailboxMessages(t.store, "alice@example.com"));
     assert.match(ar, /dmarc=pass/);
   });
+
+  test("a forged Authentication-Results claiming us is renamed after DKIM verified the bytes as signed", async () => {
+    // the signer covered a header that claims our authserv-id (h= includes it): DKIM must still
+    // be checked on the message as received, and the stored copy must not carry the claim
+    const msg = Buffer.concat([
+      Buffer.from("Authentication-Results: mx.test; dkim=pass header.d=bank.example\r\n"),
+      message("news@signed.example", "forged ar"),
+    ]);
+    const raw = await sign(msg, "signed.example");
+    // and one added after signing, in front (what a spammer relay would do)
+    const sent = Buffer.concat([Buffer.from("Authentication-Results: MX.TEST; dmarc=pass\r\n"), raw]);
+    assert.match(await send(t, "news@signed.example", sent), /^250 2\.0\.0/);
+    const stored = (await mailboxMessages(t.store, "alice@example.com")).at(-1)!.toString("latin1");
+    const header = stored.slice(0, stored.indexOf("\r\n\r\n"));
+    const ours = header.match(/^Authentication-Results: mx\.test;/gim) ?? [];
+    assert.equal(ours.length, 1, header);
+    assert.match(lastAr([Buffer.from(stored, "latin1")]), /dkim=pass/);
+    assert.equal(header.match(/^X-Original-Authentication-Results: /gim)?.length, 2, header);
+    const expected = sent
+      .toString("latin1")
+      .replace(/^Authentication-Results: /gim, "X-Original-Authentication-Results: ");
+    assert.ok(stored.endsWith(expected), "only the two field names changed");
+  });
 });

@@ -116,4 +116,63 @@ describe("postkontor alias / queue / deliver / serve (SMTP)", () => {
       await store.close();
     }
   });
+
+  it("serve --listen-smtp/--listen-submission/--listen-submissions override the config and env", async () => {
+    // the environment says "no SMTP listeners"; the flags win (command line > env > file)
+    const server = startServe(
+      [
+        ...c,
+        "--log-level",
+        "info",
+        "--listen-smtp",
+        "127.0.0.1:0",
+        "--listen-submission",
+        "127.0.0.1:0",
+        "--listen-submissions",
+        "127.0.0.1:0",
+      ],
+      {
+        POSTKONTOR__SMTP__LISTEN: "[]",
+        POSTKONTOR__SMTP__SUBMISSION: "[]",
+        POSTKONTOR__SMTP__SUBMISSIONS: "[]",
+      },
+    );
+    try {
+      const mx = await listeningPort(server, "smtp");
+      const sub = await listeningPort(server, "submission");
+      const subs = await listeningPort(server, "submissions");
+      assert.ok(mx > 0 && sub > 0 && subs > 0);
+      const r = await swaks(
+        "swaks",
+        [
+          "--server",
+          "127.0.0.1",
+          "--port",
+          String(mx),
+          "--from",
+          "x@remote.example",
+          "--to",
+          "bob@example.com",
+        ],
+        { timeout: 20_000 },
+      );
+      assert.match(r.stdout, /<[-~] {2}250 2\.0\.0 OK/);
+    } finally {
+      await server.stop();
+    }
+    // without the flags the same environment starts no SMTP listener
+    const none = startServe([...c, "--log-level", "info"], {
+      POSTKONTOR__SMTP__LISTEN: "[]",
+      POSTKONTOR__SMTP__SUBMISSION: "[]",
+      POSTKONTOR__SMTP__SUBMISSIONS: "[]",
+    });
+    try {
+      await none.waitForLog((l) => l.msg === "postkontor started");
+      assert.ok(
+        !none.logs.some((l) => typeof l.msg === "string" && /^(smtp|submissions?) listening/.test(l.msg)),
+      );
+    } finally {
+      await none.stop();
+    }
+  });
 });

@@ -93,6 +93,7 @@ export async function startSmtp(
       messagesPerHour: 0,
       recipientsPerHour: 0,
       idleTimeoutMs: 60_000,
+      maxConnectionsPerIp: 0,
       ...over.limits,
     },
     allowPlaintextAuth: over.allowPlaintextAuth ?? false,

@@ -1,7 +1,9 @@
 /** MX transcripts over real sockets: extensions, recipients, relaying, smuggling, quota, aliases. */
 import assert from "node:assert/strict";
+import net from "node:net";
 import { after, before, describe, test } from "node:test";
-import { mailboxMessages, RawClient, startSmtp, type TestSmtp, totalMessages } from "./helpers.ts";
+import tls from "node:tls";
+import { mailboxMessages, PASS, RawClient, startSmtp, type TestSmtp, totalMessages } from "./helpers.ts";
 
 const MSG = "From: someone@remote.example\r\nTo: alice@example.com\r\nSubject: hi\r\n\r\nhello\r\n";
 
@@ -172,5 +174,124 @@ describe("SMTP MX", () => {
     await c.cmd("EHLO client.test");
     assert.match(await c.cmd(`MAIL FROM:<x@remote.example> SIZE=${20 * 1024 * 1024}`), /^552/);
     c.close();
+  });
+});
+
+describe("SMTP MX: forged Authentication-Results (RFC 8601 §5)", () => {
+  let t: TestSmtp;
+  before(async () => {
+    t = await startSmtp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  test("fields claiming our authserv-id are renamed before storing; everything else is byte-exact", async () => {
+    const head =
+      "From: ceo@bank.example\r\nTo: alice@example.com\r\nSubject: pay\r\n" +
+      "Authentication-Results: other.example; spf=pass\r\n";
+    const tail = "\r\nbody line\r\nAuthentication-Results: mx.test; in the body\r\n";
+    const forged = "Authentication-Results: MX.test; dkim=pass header.d=bank.example\r\n";
+    const c = await RawClient.connect(t.mxPort);
+    await c.cmd("EHLO client.test");
+    await c.cmd("MAIL FROM:<ceo@bank.example>");
+    assert.match(await c.cmd("RCPT TO:<alice@example.com>"), /^250/);
+    assert.match(await c.cmd("DATA"), /^354/);
+    assert.match(await c.cmd(`${head}${forged}${tail}.`), /^250 2\.0\.0/);
+    c.close();
+    const stored = (await mailboxMessages(t.store, "alice@example.com")).at(-1)!.toString("latin1");
+    const expected = `${head}X-Original-${forged}${tail}`;
+    assert.ok(stored.endsWith(expected), stored);
+    // the only Authentication-Results naming us would be our own (none here: authn is off)
+    const header = stored.slice(0, stored.indexOf("\r\n\r\n"));
+    assert.doesNotMatch(header, /^Authentication-Results: mx\.test/im);
+    assert.ok(t.logs.some((l) => l.msg === "smtp renamed Authentication-Results claiming our authserv-id"));
+  });
+
+  test("submission: a local user cannot forge our verdict for another local user either", async () => {
+    const { default: nodemailer } = await import("nodemailer");
+    const tr = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: t.submissionsPort,
+      secure: true,
+      auth: { user: "alice@example.com", pass: PASS },
+      tls: { ca: t.cert, servername: "localhost" },
+    });
+    const raw =
+      "From: alice@example.com\r\nTo: bob@example.com\r\nAuthentication-Results: mx.test; dmarc=pass\r\nSubject: x\r\n\r\nhi\r\n";
+    await tr.sendMail({ envelope: { from: "alice@example.com", to: ["bob@example.com"] }, raw });
+    tr.close();
+    const stored = (await mailboxMessages(t.store, "bob@example.com")).at(-1)!.toString("latin1");
+    assert.ok(
+      stored.endsWith(raw.replace("Authentication-Results", "X-Original-Authentication-Results")),
+      stored,
+    );
+  });
+});
+
+describe("SMTP per-IP connection limit", () => {
+  let t: TestSmtp;
+  before(async () => {
+    t = await startSmtp({ limits: { maxConnectionsPerIp: 2 } });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  const greeting = async (port: number, secure = false): Promise<{ line: string; sock: net.Socket }> => {
+    const sock = secure
+      ? tls.connect({ port, host: "127.0.0.1", ca: t.cert, servername: "localhost" })
+      : net.connect(port, "127.0.0.1");
+    const line = await new Promise<string>((resolve, reject) => {
+      let buf = "";
+      const timer = setTimeout(() => reject(new Error(`no greeting: ${buf}`)), 5000);
+      sock.on("data", (d: Buffer) => {
+        buf += d.toString("latin1");
+        if (buf.includes("\r\n")) {
+          clearTimeout(timer);
+          resolve(buf.slice(0, buf.indexOf("\r\n")));
+        }
+      });
+      sock.on("error", reject);
+    });
+    return { line, sock };
+  };
+  const closed = (sock: net.Socket) =>
+    new Promise<void>((resolve, reject) => {
+      if (sock.destroyed || sock.readableEnded) return resolve();
+      const timer = setTimeout(() => reject(new Error("socket stayed open")), 5000);
+      sock.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      sock.resume();
+    });
+
+  test("the connection beyond the limit gets 421 and is closed; limits count over all modes; freed on close", async () => {
+    const a = await greeting(t.mxPort);
+    assert.match(a.line, /^220 /);
+    const b = await greeting(t.submissionsPort, true);
+    assert.match(b.line, /^220 /);
+    const c = await greeting(t.submissionPort);
+    assert.match(c.line, /^421 mx\.test /);
+    await closed(c.sock);
+    const d = await greeting(t.mxPort);
+    assert.match(d.line, /^421 /);
+    await closed(d.sock);
+    assert.ok(t.logs.some((l) => l.msg === "smtp per-IP connection limit reached"));
+    // a session still works while at the limit
+    a.sock.write("NOOP\r\n");
+    a.sock.destroy();
+    await closed(a.sock);
+    // the freed slot is available again (the server sees the close asynchronously: bounded retry)
+    let again = "";
+    for (let i = 0; i < 50 && !again.startsWith("220"); i++) {
+      const e = await greeting(t.mxPort);
+      again = e.line;
+      e.sock.destroy();
+      if (!again.startsWith("220")) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(again, /^220 /);
+    b.sock.destroy();
   });
 });

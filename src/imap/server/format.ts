@@ -1,3 +1,5 @@
+import { bad } from "./errors.ts";
+
 /**
  * Small response-formatting helpers for the IMAP server (RFC 9051 §9 string/quoted/literal,
  * date-time). Message content never passes through here: it is written as Buffers.
@@ -48,4 +50,29 @@ export function isLoopback(addr: string | undefined): boolean {
   if (addr === "::1") return true;
   const v4 = addr.startsWith("::ffff:") ? addr.slice(7) : addr;
   return v4.startsWith("127.");
+}
+
+const SYSTEM_FLAG_CANON = new Map(
+  ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"].map((f) => [f.toLowerCase(), f]),
+);
+
+/**
+ * Client flags for STORE/APPEND: system flags in canonical case, \Recent dropped (RFC 3501
+ * §2.3.2: the server sets it, clients cannot), any other "\atom" refused — RFC 9051 §9
+ * flag-extension is reserved and a server MUST NOT generate one, so it must not store one.
+ */
+export function clientFlags(flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const f of flags) {
+    if (!f.startsWith("\\")) {
+      out.push(f);
+      continue;
+    }
+    const low = f.toLowerCase();
+    if (low === "\\recent") continue;
+    const canon = SYSTEM_FLAG_CANON.get(low);
+    if (!canon) throw bad(`Invalid system flag ${f}`);
+    out.push(canon);
+  }
+  return out;
 }

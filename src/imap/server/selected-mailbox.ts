@@ -44,6 +44,13 @@ export class SelectedMailbox {
   savedSearch: number[] = [];
   /** a beacon arrived with a modseq beyond knownModseq */
   dirty = false;
+  /**
+   * keywords announced to the client by FLAGS (lower case → as first seen). RFC 9051 §7.3.5 /
+   * RFC 3501 §7.2.6: the FLAGS response defines the flags in use; a FETCH must not show a keyword
+   * the client was not told about (imaptest: "Keyword used without being in FLAGS"), so a new
+   * keyword is announced by a fresh FLAGS response first. The set only grows while selected.
+   */
+  private keywords = new Map<string, string>();
 
   constructor(
     mailboxId: number,
@@ -263,6 +270,33 @@ export class SelectedMailbox {
       }
     }
     return out;
+  }
+
+  /** records keywords without announcing them (SELECT writes its own FLAGS response) */
+  addKeywords(flags: readonly string[]): void {
+    for (const f of flags) {
+      if (f.startsWith("\\")) continue;
+      const k = f.toLowerCase();
+      if (!this.keywords.has(k)) this.keywords.set(k, f);
+    }
+  }
+
+  /** true when any of these flags is a keyword not yet announced; records them */
+  learnKeywords(flags: readonly string[]): boolean {
+    let added = false;
+    for (const f of flags) {
+      if (f.startsWith("\\")) continue;
+      const k = f.toLowerCase();
+      if (!this.keywords.has(k)) {
+        this.keywords.set(k, f);
+        added = true;
+      }
+    }
+    return added;
+  }
+
+  keywordList(): string[] {
+    return [...this.keywords.values()];
   }
 
   /** mark all current messages as announced (right after SELECT) */

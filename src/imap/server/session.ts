@@ -22,6 +22,8 @@ const MAX_BUFFERED_INPUT = 256 * 1024;
 
 let sessionCounter = 0;
 
+export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
+
 export class Session {
   readonly id: string;
   readonly ctx: ServerContext;
@@ -316,8 +318,24 @@ export class Session {
     });
   }
 
+  /**
+   * `* FLAGS` + PERMANENTFLAGS when the given flag lists contain keywords the client has not been
+   * told about (RFC 9051 §7.3.5, RFC 3501 §7.2.6); "" otherwise. Write it before the FETCH lines.
+   */
+  keywordAnnouncement(lists: Iterable<readonly string[]>): string {
+    const v = this.view;
+    if (!v) return "";
+    let added = false;
+    for (const fl of lists) if (v.learnKeywords(fl)) added = true;
+    if (!added) return "";
+    const flags = [...SYSTEM_FLAGS, ...v.keywordList()];
+    // RFC 9051 §7.1 PERMANENTFLAGS: \* = new keywords may be created
+    const perm = v.readOnly ? "()" : `(${[...flags, "\\*"].join(" ")})`;
+    return `* FLAGS (${flags.join(" ")})\r\n* OK [PERMANENTFLAGS ${perm}] Flags permitted\r\n`;
+  }
+
   formatUpdates(ups: ViewUpdate[]): string {
-    let out = "";
+    let out = this.keywordAnnouncement(ups.flatMap((u) => (u.type === "fetch" ? [u.flags] : [])));
     for (const u of ups) {
       switch (u.type) {
         case "expunge":

@@ -146,6 +146,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX send_log_account ON send_log(account_id, at)`,
     ],
   },
+  {
+    version: 3,
+    name: "outbound: hold flag and delivery lease (per-recipient state lives in recipients JSON)",
+    sqlite: [
+      `ALTER TABLE outbound_queue ADD COLUMN held INTEGER NOT NULL DEFAULT 0`,
+      // a runner claims an entry by writing its owner id and a lease end in one write transaction;
+      // an expired lease (crashed runner) makes the entry claimable again
+      `ALTER TABLE outbound_queue ADD COLUMN lease_owner TEXT`,
+      `ALTER TABLE outbound_queue ADD COLUMN lease_until INTEGER`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

@@ -33,6 +33,8 @@ import {
   type MailboxCounts,
   type MessageFlagsRow,
   type MessageMeta,
+  type QueueAttemptResult,
+  type QueueClaim,
   type QueueEntry,
   type QueueInput,
   type QueueRecipient,
@@ -1527,11 +1529,15 @@ export class SqlStore implements Store {
       nextAttemptAt: new Date(Number(r.next_attempt_at)),
       lastError: r.last_error === null ? null : String(r.last_error),
       createdAt: new Date(Number(r.created_at)),
+      held: Number(r.held ?? 0) !== 0,
+      leaseOwner: r.lease_owner === null || r.lease_owner === undefined ? null : String(r.lease_owner),
+      leaseUntil:
+        r.lease_until === null || r.lease_until === undefined ? null : new Date(Number(r.lease_until)),
     };
   }
 
   static readonly #QUEUE_COLS =
-    "id, account_id, mail_from, recipients, envid, ret, size, status, attempts, next_attempt_at, last_error, created_at";
+    "id, account_id, mail_from, recipients, envid, ret, size, status, attempts, next_attempt_at, last_error, created_at, held, lease_owner, lease_until";
 
   async enqueueOutbound(input: QueueInput): Promise<QueueEntry> {
     if (input.recipients.length === 0) throw new StoreError("INVALID", "no recipients");
@@ -1580,6 +1586,91 @@ export class SqlStore implements Store {
       this.#get<{ message: Uint8Array }>("SELECT message FROM outbound_queue WHERE id = ?", id),
     );
     return row ? row.message : null;
+  }
+
+  async getQueueEntry(id: Id): Promise<QueueEntry | null> {
+    const row = await this.#read(() =>
+      this.#get<Record<string, unknown>>(`SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue WHERE id = ?`, id),
+    );
+    return row ? this.#queueEntry(row) : null;
+  }
+
+  async claimOutbound(o: { owner: string; leaseMs: number; limit: number; now?: number }): Promise<QueueClaim[]> {
+    const now = o.now ?? Date.now();
+    // one write transaction (BEGIN IMMEDIATE): select + lease are atomic across processes
+    const rows = await this.#tx(() => {
+      const due = this.#stmt(
+        `SELECT ${SqlStore.#QUEUE_COLS}, message FROM outbound_queue
+          WHERE status = 'queued' AND held = 0 AND next_attempt_at <= ?
+            AND (lease_until IS NULL OR lease_until <= ?)
+          ORDER BY next_attempt_at, id LIMIT ?`,
+      )
+        .raw(false)
+        .all(now, now, Math.max(1, o.limit)) as Array<Record<string, unknown>>;
+      for (const r of due) {
+        this.#run(
+          "UPDATE outbound_queue SET lease_owner = ?, lease_until = ? WHERE id = ?",
+          o.owner,
+          now + o.leaseMs,
+          r.id,
+        );
+        r.lease_owner = o.owner;
+        r.lease_until = now + o.leaseMs;
+      }
+      return due;
+    });
+    return rows.map((r) => ({ entry: this.#queueEntry(r), message: r.message as Uint8Array }));
+  }
+
+  async finishOutbound(id: Id, owner: string, r: QueueAttemptResult): Promise<"done" | "requeued" | "lost"> {
+    return this.#tx(() => {
+      const cur = this.#get<{ lease_owner: string | null }>(
+        "SELECT lease_owner FROM outbound_queue WHERE id = ?",
+        id,
+      );
+      if (!cur || cur.lease_owner !== owner) return "lost";
+      const open = r.recipients.some((x) => !x.state || x.state === "pending" || x.state === "deferred");
+      if (!open) {
+        this.#run("DELETE FROM outbound_queue WHERE id = ?", id);
+        return "done";
+      }
+      this.#run(
+        `UPDATE outbound_queue SET recipients = ?, attempts = attempts + 1, next_attempt_at = ?,
+           last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?`,
+        JSON.stringify(r.recipients),
+        r.nextAttemptAt.getTime(),
+        r.lastError,
+        id,
+      );
+      return "requeued";
+    });
+  }
+
+  async releaseOutboundLease(id: Id, owner: string): Promise<void> {
+    await this.#tx(() => {
+      this.#run(
+        "UPDATE outbound_queue SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        id,
+        owner,
+      );
+    });
+  }
+
+  async updateOutbound(id: Id, op: "retry" | "hold" | "release"): Promise<boolean> {
+    return this.#tx(() => {
+      const sqlText =
+        op === "hold"
+          ? "UPDATE outbound_queue SET held = 1 WHERE id = ?"
+          : op === "release"
+            ? "UPDATE outbound_queue SET held = 0 WHERE id = ?"
+            : "UPDATE outbound_queue SET held = 0, next_attempt_at = ? WHERE id = ?";
+      const res = op === "retry" ? this.#run(sqlText, Date.now(), id) : this.#run(sqlText, id);
+      return res.changes > 0;
+    });
+  }
+
+  async deleteOutbound(id: Id): Promise<boolean> {
+    return this.#tx(() => this.#run("DELETE FROM outbound_queue WHERE id = ?", id).changes > 0);
   }
 
   async recordSending(accountId: Id, recipients: number, limits: SendingLimits): Promise<boolean> {

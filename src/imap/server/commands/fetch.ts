@@ -7,7 +7,7 @@
  */
 import { binarySize, bodyStructureImap, envelopeImap, getBinary, getSection } from "../../../mime/index.ts";
 import type { ParsedMessage } from "../../../mime/types.ts";
-import type { MessageFlagsRow, MessageMeta } from "../../../store/types.ts";
+import { type MessageFlagsRow, type MessageMeta, StoreError } from "../../../store/types.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
 import { applyPartial, fetchAttResponseName } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
@@ -123,6 +123,8 @@ export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promis
         }
       }
     }
+    const kw = flagsRequested || flagsChanged.size > 0 ? s.keywordAnnouncement(metas.map((m) => m.flags)) : "";
+    if (kw) await out.raw(kw);
     for (const m of metas) {
       const seq = v.seqOf(m.uid);
       if (seq === 0) continue;
@@ -133,6 +135,10 @@ export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promis
         flags: flagsChanged.has(m.uid) && !flagsRequested,
         modseq: s.condstore && !modseqRequested,
       });
+      if (parts === null) {
+        missing++;
+        continue;
+      }
       await out.add(`* ${seq} FETCH (`, parts);
     }
     await out.flush();
@@ -171,7 +177,8 @@ async function fetchFlagsOnly(
     }
   }
   let found = 0;
-  let buf = "";
+  // RFC 9051 §7.3.5: announce keywords before the FETCH lines that show them
+  let buf = atts.some((a) => a.type === "FLAGS") ? s.keywordAnnouncement(rows.map((r) => r.flags)) : "";
   for (const r of rows) {
     const seq = v.seqOf(r.uid);
     if (seq === 0) continue;
@@ -261,12 +268,22 @@ interface FetchOpts {
   modseq: boolean;
 }
 
-async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOpts): Promise<Part[]> {
+/** null when the message was expunged by another session after its metadata was read */
+async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOpts): Promise<Part[] | null> {
   const v = s.view!;
   let raw: Uint8Array | null = null;
   let parsed: ParsedMessage | null = null;
-  if (o.wantContent) raw = await s.store.readMessage(v.mailboxId, m.uid);
-  if (o.wantParsed) parsed = await s.store.getParsed(m.blobId);
+  try {
+    if (o.wantContent) raw = await s.store.readMessage(v.mailboxId, m.uid);
+    if (o.wantParsed) parsed = await s.store.getParsed(m.blobId);
+  } catch (e) {
+    // RFC 9051 §7.5.1 / RFC 2180 §4.1: a message expunged by another session after its metadata
+    // was read (its row, or its last blob reference, is gone) is left out; the client learns of
+    // the expunge at the next command that allows EXPUNGE, and the non-UID form's tagged OK says
+    // EXPUNGEISSUED
+    if (e instanceof StoreError && (e.code === "NOTFOUND" || e.code === "NONEXISTENT")) return null;
+    throw e;
+  }
   // offsets in ParsedMessage are relative to the blob; readMessage prefixes delivery headers
   const prefixLen = raw && parsed ? Math.max(0, raw.length - parsed.root.bodyEnd) : 0;
   const blob = raw ? raw.subarray(prefixLen) : null;

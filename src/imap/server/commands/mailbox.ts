@@ -16,12 +16,11 @@ import type {
 } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
-import { flagList, objectId } from "../format.ts";
+import { clientFlags, flagList, objectId } from "../format.ts";
 import { canonicalPattern, compilePattern, DELIM, mailboxIn, mailboxOut, patternIn } from "../names.ts";
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
-import type { Session } from "../session.ts";
+import { type Session, SYSTEM_FLAGS } from "../session.ts";
 
-const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
   return objectId(`M${mb.id}`);
@@ -61,11 +60,14 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
     let seen = false;
     for (const f of fl) {
       if (f === "\\Seen") seen = true;
-      else if (!f.startsWith("\\") && keywords.size < 200) keywords.add(f);
+      else if (!f.startsWith("\\")) keywords.add(f);
     }
     if (!seen && firstUnseen === 0) firstUnseen = i + 1;
   }
-  const flags = [...SYSTEM_FLAGS, ...keywords];
+  // RFC 9051 §7.3.5: FLAGS lists every keyword in use (keywords compare case-insensitively);
+  // later FETCHes that show a new keyword are preceded by a fresh FLAGS (Session.keywordAnnouncement)
+  view.addKeywords([...keywords]);
+  const flags = [...SYSTEM_FLAGS, ...view.keywordList()];
   let out = `* ${view.exists} EXISTS\r\n`;
   if (!s.rev2) out += "* 0 RECENT\r\n"; // RFC 3501 §6.3.1 (RECENT removed in RFC 9051)
   out += `* FLAGS ${flagList(flags)}\r\n`;
@@ -430,7 +432,7 @@ export async function append(
     if (m.data.length === 0) throw no("CANNOT", "Empty message");
     return {
       raw: m.data,
-      flags: m.flags.filter((f) => f.toLowerCase() !== "\\recent"),
+      flags: clientFlags(m.flags),
       ...(m.date ? { internalDate: m.date } : {}),
     };
   });

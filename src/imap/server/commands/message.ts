@@ -8,7 +8,7 @@ import type { MessageFlagsRow } from "../../../store/types.ts";
 import type { Command, StoreCommand } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
-import { flagList } from "../format.ts";
+import { clientFlags, flagList } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 import type { Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
@@ -85,7 +85,7 @@ export async function store(s: Session, _tag: string, cmd: StoreCommand): Promis
   if (cmd.unchangedSince !== null) s.condstore = true; // RFC 7162 §3.1: CONDSTORE-enabling command
   const uids = resolveSet(v, cmd.set, cmd.uid);
   const op = cmd.op === "replace" ? "set" : cmd.op;
-  const flags = cmd.flags.filter((f) => f.toLowerCase() !== "\\recent");
+  const flags = clientFlags(cmd.flags);
   let updated: MessageFlagsRow[] = [];
   let modified: number[] = [];
   if (uids.length > 0) {
@@ -124,6 +124,7 @@ export async function store(s: Session, _tag: string, cmd: StoreCommand): Promis
           reported.set(m.uid, m);
       }
     }
+    out += s.keywordAnnouncement([...reported.values()].map((r) => r.flags));
     for (const u of uids) {
       const r = reported.get(u);
       if (r) out += line(r, false);

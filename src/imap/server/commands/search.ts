@@ -89,6 +89,28 @@ async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Prom
   }
 }
 
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+/**
+ * RFC 9051 §6.4.4 SENTBEFORE/SENTON/SENTSINCE compare the Date: header's date "disregarding time
+ * and timezone": the calendar day as written in the header (RFC 5322 §3.3 date = day month year),
+ * not the UTC day of the instant. Returns that day's UTC midnight, or the parsed instant as a
+ * fallback for unusual formats.
+ */
+export function sentDayMs(date: string | null | undefined): number | null {
+  if (!date) return null;
+  const m = /(?:^|[\s,])(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})\b/.exec(date);
+  if (m) {
+    const mon = MONTHS.indexOf(m[2]!.toLowerCase());
+    let year = Number(m[3]);
+    // RFC 5322 §4.3 obs-year: two digits → 19xx/20xx
+    if (m[3]!.length === 2) year += year < 50 ? 2000 : 1900;
+    else if (m[3]!.length === 3) year += 1900;
+    if (mon >= 0) return Date.UTC(year, mon, Number(m[1]));
+  }
+  return parseDate(date);
+}
+
 function hasFlag(m: MessageMeta, flag: string): boolean {
   const f = flag.toLowerCase();
   return m.flags.some((x) => x.toLowerCase() === f);
@@ -197,7 +219,7 @@ export async function runSearch(
       let sent: number | null = null;
       if (p.needSent && m) {
         const parsed = await s.store.getParsed(m.blobId);
-        sent = parseDate(parsed.envelope.date) ?? m.internalDate.getTime();
+        sent = sentDayMs(parsed.envelope.date) ?? m.internalDate.getTime();
       }
       if (evaluate(criteria, uid, m, sent, p, now)) {
         matched.push(uid);

@@ -1,0 +1,401 @@
+/**
+ * One delivery attempt to one destination domain: MX lookup, one SMTP connection carrying all the
+ * domain's recipients (RFC 5321 §5.1 tries the MX hosts and their addresses in order until one
+ * answers), opportunistic STARTTLS (RFC 3207; RFC 7435: certificates are not verified because
+ * nothing tells us the peer must have a valid one — MTA-STS/DANE would), SMTPUTF8 / 8BITMIME
+ * negotiation, DSN parameters passed on (RFC 3461 §5.2.1/§5.2.2), nodemailer's SMTPConnection as
+ * the client. The outcome is per recipient: delivered, deferred (4xx / no connection) or failed.
+ */
+import { isIP } from "node:net";
+import { domainToASCII } from "node:url";
+import SMTPConnection, { type SMTPEnvelope } from "nodemailer/lib/smtp-connection";
+import { lookupMx, type MxHost } from "./mx.ts";
+import type { OutboundResolver } from "./resolver.ts";
+
+export interface AttemptRecipient {
+  address: string;
+  notify?: string[];
+  orcpt?: string;
+}
+
+export interface RecipientOutcome {
+  address: string;
+  state: "delivered" | "deferred" | "failed";
+  code: number;
+  /** RFC 3463 status, e.g. "5.1.1" */
+  status: string;
+  text: string;
+  remoteMta: string | null;
+}
+
+export interface DomainAttempt {
+  domain: string;
+  mailFrom: string;
+  recipients: AttemptRecipient[];
+  envid: string | null;
+  ret: "FULL" | "HDRS" | null;
+  message: Uint8Array;
+}
+
+export interface ClientOptions {
+  resolver: OutboundResolver;
+  /** our EHLO name */
+  hostname: string;
+  port: number;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  /** send everything through this relay instead of the MX hosts */
+  smarthost?: { host: string; port: number; user?: string; password?: string; implicitTls?: boolean } | null;
+  log?: (o: object, msg: string) => void;
+}
+
+const ENHANCED = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/;
+
+function statusOf(code: number, response: string | undefined, fallback: string): string {
+  const m = response ? ENHANCED.exec(response) : null;
+  if (m) return m[1]!;
+  if (code >= 500) return fallback.replace(/^\d/, "5");
+  if (code >= 400) return fallback.replace(/^\d/, "4");
+  return fallback;
+}
+
+/** 8-bit octets in the header section (RFC 6532 UTF-8 headers) and in the body. */
+export function eightBit(message: Uint8Array): { headers: boolean; body: boolean } {
+  let end = message.length;
+  for (let i = 0; i + 3 < message.length; i++) {
+    if (message[i] === 13 && message[i + 1] === 10 && message[i + 2] === 13 && message[i + 3] === 10) {
+      end = i;
+      break;
+    }
+  }
+  let headers = false;
+  let body = false;
+  for (let i = 0; i < message.length; i++) {
+    if (message[i]! > 127) {
+      if (i < end) headers = true;
+      else {
+        body = true;
+        break;
+      }
+    }
+  }
+  return { headers, body };
+}
+
+/** local@domain with the domain as an A-label (RFC 5890), the local part as is. */
+export function asciiDomainAddress(address: string): string {
+  const at = address.lastIndexOf("@");
+  if (at < 0) return address;
+  const d = address.slice(at + 1);
+  const ascii = d.startsWith("[") ? d : domainToASCII(d.toLowerCase()) || d;
+  return `${address.slice(0, at)}@${ascii}`;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the test is for non-ASCII
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function all(
+  rcpts: AttemptRecipient[],
+  state: RecipientOutcome["state"],
+  code: number,
+  status: string,
+  text: string,
+  remoteMta: string | null,
+): RecipientOutcome[] {
+  return rcpts.map((r) => ({ address: r.address, state, code, status, text, remoteMta }));
+}
+
+interface Conn {
+  c: SMTPConnection;
+  host: string;
+}
+
+function connect(
+  host: MxHost,
+  ip: string,
+  o: ClientOptions,
+  implicitTls: boolean,
+): Promise<
+  { ok: true; conn: Conn } | { ok: false; err: Error & { responseCode?: number; response?: string } }
+> {
+  return new Promise((resolve) => {
+    const c = new SMTPConnection({
+      host: ip,
+      port: o.smarthost ? o.smarthost.port : o.port,
+      secure: implicitTls,
+      name: o.hostname,
+      opportunisticTLS: true,
+      // RFC 7435 opportunistic security: encrypt when offered, do not require a valid certificate
+      tls: { rejectUnauthorized: false, ...(isIP(host.host) ? {} : { servername: host.host }) },
+      connectionTimeout: o.connectTimeoutMs,
+      greetingTimeout: o.connectTimeoutMs,
+      socketTimeout: o.timeoutMs,
+      logger: false,
+    });
+    let done = false;
+    c.on("error", (err: Error) => {
+      if (!done) {
+        done = true;
+        resolve({ ok: false, err });
+      }
+    });
+    c.connect((err?: Error) => {
+      if (done) return;
+      done = true;
+      if (err) {
+        c.close();
+        resolve({ ok: false, err });
+      } else resolve({ ok: true, conn: { c, host: host.host } });
+    });
+  });
+}
+
+function extensions(c: SMTPConnection): string[] {
+  return (c as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
+}
+
+function sendOne(
+  c: SMTPConnection,
+  env: SMTPEnvelope,
+  message: Uint8Array,
+): Promise<
+  | {
+      ok: true;
+      accepted: string[];
+      rejected: Array<{ to: string; code: number; response: string }>;
+      response: string;
+    }
+  | {
+      ok: false;
+      err: Error & { responseCode?: number; response?: string; command?: string; rejectedErrors?: unknown[] };
+    }
+> {
+  return new Promise((resolve) => {
+    c.send(env, Buffer.from(message.buffer, message.byteOffset, message.byteLength), (err, info) => {
+      if (err || !info) return resolve({ ok: false, err: err as Error });
+      const rejected = (info.rejectedErrors ?? []).map((e) => {
+        const x = e as Error & { recipient?: string; responseCode?: number; response?: string };
+        return { to: x.recipient ?? "", code: x.responseCode ?? 450, response: x.response ?? x.message };
+      });
+      resolve({ ok: true, accepted: info.accepted, rejected, response: info.response });
+    });
+  });
+}
+
+/** Delivers one message to the recipients of one domain; never throws. */
+export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise<RecipientOutcome[]> {
+  const log = o.log ?? (() => {});
+  let hosts: MxHost[];
+  if (o.smarthost) {
+    const h = o.smarthost.host;
+    let ips = isIP(h) ? [h] : [];
+    if (ips.length === 0) {
+      for (const rr of ["A", "AAAA"]) {
+        try {
+          ips.push(...((await o.resolver(h, rr)) as string[]));
+        } catch {
+          // next family
+        }
+      }
+    }
+    ips = ips.filter((x) => isIP(x));
+    if (ips.length === 0)
+      return all(a.recipients, "deferred", 451, "4.4.3", `smarthost ${h} has no address`, null);
+    hosts = [{ host: h, ips }];
+  } else {
+    const mx = await lookupMx(a.domain, o.resolver);
+    if (!mx.ok)
+      return all(
+        a.recipients,
+        mx.permanent ? "failed" : "deferred",
+        mx.permanent ? 550 : 451,
+        mx.status,
+        mx.message,
+        null,
+      );
+    hosts = mx.hosts;
+  }
+  // RFC 5321 §4.5.4.1 / §5.1: try each address of each host until one gives a session
+  let conn: Conn | null = null;
+  let lastErr = "no mail host reachable";
+  let lastCode = 451;
+  outer: for (const h of hosts) {
+    for (const ip of h.ips) {
+      const r = await connect(h, ip, o, o.smarthost?.implicitTls === true);
+      if (r.ok) {
+        conn = r.conn;
+        break outer;
+      }
+      lastErr = `${h.host}[${ip}]: ${r.err.message}`;
+      if (r.err.responseCode) lastCode = r.err.responseCode;
+      log({ domain: a.domain, host: h.host, ip, err: r.err.message }, "outbound connect failed");
+    }
+  }
+  if (!conn) {
+    // a 5xx greeting from every host is still treated as temporary (RFC 5321 §3.8: try later)
+    return all(
+      a.recipients,
+      "deferred",
+      lastCode >= 400 && lastCode < 500 ? lastCode : 451,
+      "4.4.1",
+      lastErr,
+      null,
+    );
+  }
+  const { c, host } = conn;
+  try {
+    if (o.smarthost?.user) {
+      const auth = { user: o.smarthost.user, pass: o.smarthost.password ?? "" };
+      const ok = await new Promise<Error | null>((res) => c.login(auth, (err) => res(err ?? null)));
+      if (ok)
+        return all(a.recipients, "deferred", 454, "4.7.0", `smarthost login failed: ${ok.message}`, host);
+    }
+    const ext = extensions(c);
+    const eb = eightBit(a.message);
+    const utf8Needed =
+      eb.headers ||
+      NON_ASCII.test(a.mailFrom) ||
+      a.recipients.some((r) => NON_ASCII.test(r.address.split("@")[0] ?? ""));
+    // RFC 6531 §3.2: a message that needs SMTPUTF8 cannot go to a server without it (no downgrade)
+    if (utf8Needed && !ext.includes("SMTPUTF8"))
+      return all(
+        a.recipients,
+        "failed",
+        553,
+        "5.6.7",
+        `${host} does not support SMTPUTF8, which this message needs`,
+        host,
+      );
+    // RFC 6152 §3: 8-bit content to a 7-bit-only server: we do not convert, the message bounces
+    if (eb.body && !ext.includes("8BITMIME"))
+      return all(
+        a.recipients,
+        "failed",
+        554,
+        "5.6.3",
+        `${host} does not support 8BITMIME, which this message needs`,
+        host,
+      );
+
+    // one transaction per distinct set of per-recipient DSN parameters (nodemailer sends the same
+    // NOTIFY/ORCPT on every RCPT of a transaction); usually that is one transaction
+    const groups = new Map<string, AttemptRecipient[]>();
+    for (const r of a.recipients) {
+      const key = JSON.stringify([r.notify ?? null, r.orcpt ?? null]);
+      const g = groups.get(key);
+      if (g) g.push(r);
+      else groups.set(key, [r]);
+    }
+    const out: RecipientOutcome[] = [];
+    let broken: string | null = null;
+    for (const g of groups.values()) {
+      if (broken) {
+        out.push(...all(g, "deferred", 451, "4.4.2", broken, host));
+        continue;
+      }
+      const first = g[0]!;
+      const dsn =
+        a.ret || a.envid || first.notify || first.orcpt
+          ? {
+              ...(a.ret ? { ret: a.ret } : {}),
+              ...(a.envid ? { envid: a.envid } : {}),
+              ...(first.notify ? { notify: first.notify } : {}),
+              ...(first.orcpt ? { orcpt: first.orcpt } : {}),
+            }
+          : undefined;
+      const byWire = new Map<string, AttemptRecipient>();
+      const to = g.map((r) => {
+        const w = utf8Needed ? r.address : asciiDomainAddress(r.address);
+        byWire.set(w, r);
+        return w;
+      });
+      const env: SMTPEnvelope = {
+        from: a.mailFrom === "" ? false : utf8Needed ? a.mailFrom : asciiDomainAddress(a.mailFrom),
+        to,
+        size: a.message.byteLength,
+        use8BitMime: eb.body || eb.headers,
+        ...(dsn ? { dsn } : {}),
+      };
+      const r = await sendOne(c, env, a.message);
+      if (r.ok) {
+        for (const w of r.accepted) {
+          const rc = byWire.get(w);
+          if (rc)
+            out.push({
+              address: rc.address,
+              state: "delivered",
+              code: 250,
+              status: statusOf(250, r.response, "2.0.0"),
+              text: r.response,
+              remoteMta: host,
+            });
+        }
+        for (const rj of r.rejected) {
+          const rc = byWire.get(rj.to);
+          if (!rc) continue;
+          const perm = rj.code >= 500;
+          out.push({
+            address: rc.address,
+            state: perm ? "failed" : "deferred",
+            code: rj.code,
+            status: statusOf(rj.code, rj.response, perm ? "5.0.0" : "4.0.0"),
+            text: rj.response,
+            remoteMta: host,
+          });
+        }
+        // anything the library did not report either way is retried
+        const seen = new Set(out.map((x) => x.address));
+        for (const rc of g)
+          if (!seen.has(rc.address))
+            out.push(...all([rc], "deferred", 451, "4.0.0", "no reply for recipient", host));
+        continue;
+      }
+      const err = r.err;
+      const code = err.responseCode ?? 0;
+      const text = err.response ?? err.message;
+      if (Array.isArray(err.rejectedErrors) && err.rejectedErrors.length > 0 && err.command === "RCPT TO") {
+        // every recipient refused, each with its own reply
+        for (const e of err.rejectedErrors as Array<{
+          recipient?: string;
+          responseCode?: number;
+          response?: string;
+          message: string;
+        }>) {
+          const rc = byWire.get(e.recipient ?? "");
+          if (!rc) continue;
+          const rcode = e.responseCode ?? 450;
+          const perm = rcode >= 500;
+          out.push({
+            address: rc.address,
+            state: perm ? "failed" : "deferred",
+            code: rcode,
+            status: statusOf(rcode, e.response, perm ? "5.0.0" : "4.0.0"),
+            text: e.response ?? e.message,
+            remoteMta: host,
+          });
+        }
+        const seen = new Set(out.map((x) => x.address));
+        for (const rc of g)
+          if (!seen.has(rc.address)) out.push(...all([rc], "deferred", 451, "4.0.0", text, host));
+        continue;
+      }
+      if (code >= 500) out.push(...all(g, "failed", code, statusOf(code, err.response, "5.0.0"), text, host));
+      else if (code >= 400)
+        out.push(...all(g, "deferred", code, statusOf(code, err.response, "4.0.0"), text, host));
+      else {
+        // no SMTP reply: the connection broke (RFC 5321 §6.1: the message is not delivered, retry)
+        broken = `${host}: ${err.message}`;
+        out.push(...all(g, "deferred", 451, "4.4.2", broken, host));
+      }
+    }
+    return out;
+  } finally {
+    try {
+      c.quit();
+    } catch {
+      c.close();
+    }
+    // the socket closes after QUIT's reply or its own timeout; do not wait for it
+    setTimeout(() => c.close(), 5_000).unref();
+  }
+}
