@@ -5,7 +5,8 @@
  *   npm run bench                          postkontor, default sizes
  *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
  *   npm run bench -- --quick               small sizes (smoke run)
- *   npm run bench -- --only pop3           one scenario (append, big, push, memory, pop3; comma-separated)
+ *   npm run bench -- --only pop3           one scenario (append, big, push, memory, pop3, smtp; comma-separated)
+ *   npm run bench -- --only smtp --target dovecot   SMTP ingest through a private Postfix → Dovecot LMTP
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
  *            --push N (IDLE push samples, default 200) --workers N (postkontor workers, default 2)
  *            --hibernate (dovecot: enable imap_hibernate_timeout=1s)
@@ -18,7 +19,9 @@ import { parseArgs } from "node:util";
 import { dovecotAvailable, startDovecot } from "./dovecot.ts";
 import { RawImap } from "./imap-client.ts";
 import { benchPop3, pop3Sizes } from "./pop3.ts";
+import { postfixAvailable, startPostfix } from "./postfix.ts";
 import { pssKiB, repoRoot, runCliAsync, startServer } from "./server.ts";
+import { benchSmtp, type SmtpFront, smtpSizes } from "./smtp.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -104,8 +107,10 @@ interface Target {
   name: string;
   port: number;
   pop3Port: number;
-  /** creates accounts (POP3 scenario) */
+  /** creates accounts (POP3 and SMTP scenarios) */
   addUsers(users: Array<[string, string]>): Promise<void>;
+  /** the SMTP server accepting mail for a domain (SMTP scenario) */
+  smtpFront(domain: string, users: string[]): Promise<SmtpFront>;
   pids(): number[];
   stop(): Promise<void>;
 }
@@ -113,12 +118,20 @@ interface Target {
 async function startTarget(): Promise<Target> {
   if (args.target === "dovecot") {
     if (!dovecotAvailable()) throw new Error("dovecot is not installed (apt-get install dovecot-imapd)");
-    const d = await startDovecot([[USER, PASS]], { hibernate: args.hibernate });
+    const smtp = !only || only.has("smtp");
+    if (smtp && !postfixAvailable())
+      throw new Error("postfix is not installed (see bench/postfix.ts); or leave out --only smtp");
+    const d = await startDovecot([[USER, PASS]], { hibernate: args.hibernate, lmtp: smtp });
     return {
       name: "dovecot",
       port: d.imapPort,
       pop3Port: d.pop3Port,
       addUsers: async (users) => d.addUsers(users),
+      // Postfix → Dovecot LMTP on the same machine: the usual open-source MX + mailbox pair
+      async smtpFront(domain, users) {
+        const p = await startPostfix({ domain, users, lmtpPort: d.lmtpPort });
+        return { port: p.smtpPort, stop: p.stop };
+      },
       pids: d.pids,
       stop: d.stop,
     };
@@ -126,6 +139,8 @@ async function startTarget(): Promise<Target> {
   const s = await startServer({
     workers: Number(args.workers),
     extraToml: `[imap.limits]\nmax_connections_per_user = 30000\nmax_connections_per_ip = 30000\n`,
+    // no DNS from the benchmark (SPF/DKIM/DMARC need it; Postfix checks none of them by default)
+    smtpToml: "sender_authentication = false\nreverse_lookup = false\n",
   });
   for (const [cmd, input] of [
     [["domain", "add", "bench.test"], undefined],
@@ -150,6 +165,13 @@ async function startTarget(): Promise<Target> {
           }
         }),
       );
+    },
+    async smtpFront(domain) {
+      const r = await runCliAsync(s.configPath, ["domain", "add", domain]);
+      // the domain may exist already (bench.test is created above)
+      if (r.status !== 0 && !/exist/i.test(r.stderr + r.stdout))
+        throw new Error(`cli domain add ${domain} failed: ${r.stderr}${r.stdout}`);
+      return { port: s.smtpPort, stop: async () => {} };
     },
     pids: () => s.pids(),
     async stop() {
@@ -397,6 +419,7 @@ async function main(): Promise<void> {
         throw new Error(`${t.name}: no POP3 listener (dovecot: apt-get install dovecot-pop3d)`);
       await benchPop3({ ...t, imapPort: t.port }, pop3Sizes(quick), report, deadline);
     }
+    if (want("smtp")) await benchSmtp({ ...t, imapPort: t.port }, smtpSizes(quick), report, deadline);
   } finally {
     await t.stop();
   }

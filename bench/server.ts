@@ -20,6 +20,8 @@ export interface RunningServer {
   /** POP3 with STLS / implicit TLS; 0 when the config disables POP3 */
   pop3Port: number;
   pop3sPort: number;
+  /** SMTP MX listener (port 0 = not seen) */
+  smtpPort: number;
   /** pids of the primary and its workers (for memory measurements) */
   pids(): number[];
   cli(args: string[], stdin?: string | Buffer): { status: number | null; stdout: string; stderr: string };
@@ -40,6 +42,8 @@ export interface ServerOpts {
   dir?: string;
   /** start the POP3 listeners (default true); false writes [pop3] enabled = false */
   pop3?: boolean;
+  /** extra TOML lines for the [smtp] section */
+  smtpToml?: string;
 }
 
 export function writeConfig(dir: string, opts: ServerOpts): string {
@@ -67,6 +71,7 @@ listen_tls = ["127.0.0.1:0"]
 listen = ["127.0.0.1:0"]
 submission = ["127.0.0.1:0"]
 submissions = ["127.0.0.1:0"]
+${opts.smtpToml ?? ""}
 
 ${opts.extraToml ?? ""}
 `;
@@ -117,14 +122,17 @@ export function runCliAsync(
   });
 }
 
-/** lines like `imap listening on 127.0.0.1:40123` / `imaps|pop3|pop3s listening on ...` (pino JSON or plain) */
+/** lines like `imap listening on 127.0.0.1:40123` / `imaps|pop3|pop3s|smtp|submission|submissions listening on ...` (pino JSON or plain) */
 function parseListen(line: string): { proto: string; port: number } | null {
   let text = line;
   try {
     const o = JSON.parse(line) as { msg?: string };
     if (typeof o.msg === "string") text = o.msg;
   } catch {}
-  const m = /\b(imaps|imap|pop3s|pop3)\b[^\n]*?listening on \[?[0-9a-fA-F:.]+\]?:(\d+)/i.exec(text);
+  const m =
+    /\b(imaps|imap|pop3s|pop3|smtp|submissions|submission)\b[^\n]*?listening on \[?[0-9a-fA-F:.]+\]?:(\d+)/i.exec(
+      text,
+    );
   if (!m) return null;
   return { proto: m[1]!.toLowerCase(), port: Number(m[2]) };
 }
@@ -186,7 +194,7 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
         onLogLine(line);
         const p = parseListen(line);
         if (p) found[p.proto] = p.port;
-        if (found.imap && found.imaps && (!wantPop3 || (found.pop3 && found.pop3s))) {
+        if (found.imap && found.imaps && (!wantPop3 || (found.pop3 && found.pop3s)) && found.smtp) {
           clearTimeout(timer);
           resolve(found);
         }
@@ -215,6 +223,7 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
     imapsPort: ports.imaps!,
     pop3Port: ports.pop3 ?? 0,
     pop3sPort: ports.pop3s ?? 0,
+    smtpPort: ports.smtp ?? 0,
     pids() {
       const pids = [proc.pid!];
       try {

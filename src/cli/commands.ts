@@ -18,8 +18,10 @@ import { ConfigError, loadConfig, parseSize, type ResolvedConfig } from "../conf
 import { renderDefaultsToml } from "../config/render.ts";
 import { openConfiguredStore } from "../server/store.ts";
 import { DeliveryError, deliverAll } from "../smtp/deliver.ts";
+import { ensureDkimKeys } from "../smtp/dkim/index.ts";
 import { type Account, type AccountSettings, type Store, StoreError } from "../store/types.ts";
 import { formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
+import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
 
 export const EXIT = {
   OK: 0,
@@ -164,9 +166,20 @@ function buildProgram(): Command {
   // --- domain --------------------------------------------------------------------------------
   const domain = program.command("domain").description("manage hosted domains");
   configOption(domain.command("add <name>"))
-    .description("add a hosted domain")
+    .description("add a hosted domain and create its DKIM keys (ed25519 and rsa-2048, see `dns`)")
     .action(async (name: string, o: ConfigOpts) => {
-      await withStore(load(o), (s) => s.addDomain(name)).catch(storeExit);
+      const config = load(o);
+      const d = await withStore(config, (s) => s.addDomain(name)).catch(storeExit);
+      ensureDkimKeys(config.data_dir, d.name);
+    });
+  configOption(domain.command("dkim <name>"))
+    .description("create the domain's DKIM keys if it has none (domains added before DKIM signing)")
+    .action(async (name: string, o: ConfigOpts) => {
+      const config = load(o);
+      const d = await withStore(config, (s) => s.getDomain(name)).catch(storeExit);
+      if (!d) throw new ExitError(EXIT.NOUSER, `not a hosted domain: ${name}`);
+      for (const k of ensureDkimKeys(config.data_dir, d.name))
+        process.stdout.write(`${k.selector}\t${k.algorithm}\n`);
     });
   configOption(domain.command("list"))
     .description("list hosted domains")
@@ -341,19 +354,21 @@ function buildProgram(): Command {
       await withStore(load(o), (s) => s.deleteAlias(source, target)).catch(storeExit);
     });
 
-  // --- queue ---------------------------------------------------------------------------------
-  const queue = program.command("queue").description("the outbound mail queue");
-  configOption(queue.command("list"))
-    .description("list queued outbound messages: id, status, attempts, size, sender, recipients")
-    .action(async (o: ConfigOpts) => {
-      const rows = await withStore(load(o), (s) => s.listQueue()).catch(storeExit);
-      for (const q of rows) {
-        const rcpts = q.recipients.map((r) => r.address).join(",");
-        process.stdout.write(
-          `${q.id}\t${q.status}\t${q.attempts}\t${q.size}\t<${q.mailFrom}>\t${rcpts}\t${q.createdAt.toISOString()}\n`,
-        );
-      }
-    });
+  // --- queue, dns (src/cli/outbound.ts) --------------------------------------------------------
+  const helpers: CliHelpers = {
+    configOption,
+    load,
+    withStore,
+    storeExit,
+    notFound: (m) => {
+      throw new ExitError(EXIT.NOUSER, m);
+    },
+    usage: (m) => {
+      throw new UsageError(m);
+    },
+  };
+  addQueueCommands(program, helpers);
+  addDnsCommand(program, helpers);
 
   // --- config --------------------------------------------------------------------------------
   const cfg = program.command("config").description("configuration tools");

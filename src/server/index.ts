@@ -30,6 +30,7 @@ import { createPop3Server, type Pop3Server } from "../pop3/index.ts";
 import { createSmtpServer, type SmtpMode, type SmtpServer } from "../smtp/index.ts";
 import { startFeedHub } from "../store/index.ts";
 import type { Store } from "../store/types.ts";
+import { type OutboundService, startOutbound } from "./outbound.ts";
 import { openConfiguredStore } from "./store.ts";
 
 export { openConfiguredStore } from "./store.ts";
@@ -323,6 +324,8 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
     throw e;
   }
   logAddresses(logger, services.addresses, new Set());
+  // outbound queue runner (src/smtp/queue): in this process, on the services' store
+  const outbound = await startOutbound(config, logger, services.store);
   logger.info({ workers: 1, dataDir: config.data_dir }, "postkontor started");
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -330,6 +333,7 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "shutting down");
+      await outbound.stop(config.server.shutdown_timeout);
       const r = await withTimeout(services.close(), config.server.shutdown_timeout).catch((e) => {
         logger.error({ err: String(e) }, "error during shutdown");
         return "error" as const;
@@ -379,6 +383,8 @@ const MAX_CRASHES_PER_MINUTE = 10;
 async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Promise<number> {
   await prepare(config, logger);
   const hub = await startFeedHub(config.paths.feedSocket);
+  // exactly one outbound queue runner per server: the primary's (src/smtp/queue)
+  let outbound: OutboundService | null = null;
   const seen = new Set<string>();
   const crashes: number[] = [];
   let stopping = false;
@@ -411,6 +417,7 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
       for (const w of workers) if (!w.isDead()) w.process.kill("SIGKILL");
       code = code || 1;
     }
+    await outbound?.stop(config.server.shutdown_timeout);
     await hub.close();
     logger.info({}, "stopped");
     resolveDone(code);
@@ -454,5 +461,11 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
 
   onShutdownSignal((signal) => void shutdown(0, signal));
   for (let i = 0; i < n; i++) fork();
+  try {
+    outbound = await startOutbound(config, logger);
+  } catch (e) {
+    logger.error({ err: String(e) }, "outbound queue runner failed to start");
+    void shutdown(1, "outbound queue runner failed to start");
+  }
   return done;
 }

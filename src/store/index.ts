@@ -12,7 +12,10 @@
  *   reuses one (RFC 9051 §2.3.1.1). UIDs come from mailbox.uidnext and are never reused.
  * - Raw messages are content-addressed blobs (blob/fs.ts) written and fsynced before the
  *   transaction that references them; per-recipient delivery headers are separate rows,
- *   prefixed on read. Unreferenced blobs are collected after commit under the write lock.
+ *   prefixed on read. A transaction that drops a blob's last reference marks it gc_pending; a
+ *   background sweeper (sql/store.ts, "blob garbage collection") re-checks and deletes row, FTS
+ *   entry and file in short write-lock batches, off the reply path; crash leftovers (marked
+ *   blobs, orphan files) are swept after open. POP3 sizes (CRLF form) are stored per message.
  * - The parsed MIME structure (src/mime) and the FTS5 trigram text index are computed once per
  *   blob at append; copies share them.
  * - Quota usage counters change in the same transaction as the messages they count.
@@ -42,6 +45,10 @@ export interface StoreOptions {
   feedSocketPath?: string | null;
   /** SQLite busy timeout in ms (several processes share the database); default 15 s */
   busyTimeoutMs?: number;
+  /** scan for orphan blob files (crash leftovers) this long after open; null = not at open. Default 30 s */
+  orphanScanDelayMs?: number | null;
+  /** orphan blob/temp files younger than this are kept (an append may be in flight). Default 15 min */
+  orphanMinAgeMs?: number;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
   mime?: MimeFns;
   /** @internal tests: called with the raw SQLite connection after migrations */
@@ -68,5 +75,6 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     mime,
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    { orphanScanDelayMs: opts.orphanScanDelayMs, orphanMinAgeMs: opts.orphanMinAgeMs },
   );
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { sha256Hex } from "./blob/fs.ts";
 import { openStore } from "./index.ts";
-import { type Fixture, fixture, msg, tempDir } from "./testing/helpers.ts";
+import { type Fixture, fixture, gcIdle, msg, tempDir } from "./testing/helpers.ts";
 import { StoreError } from "./types.ts";
 
 function blobPath(dir: string, sha: string): string {
@@ -124,6 +124,7 @@ describe("domains and accounts", () => {
     await f.store.deleteDomain("example.net", { force: true });
     assert.equal(await f.store.getAccount("carol@example.net"), null);
     assert.equal(await f.store.getDomain("example.net"), null);
+    await gcIdle(f.store);
     assert.equal(existsSync(blobPath(f.dir, sha256Hex(raw))), false, "blob collected");
     await rejectsCode(f.store.deleteDomain("example.net"), "NONEXISTENT");
 
@@ -133,6 +134,7 @@ describe("domains and accounts", () => {
     await f.store.append(dave.id, (await f.store.getMailbox(dave.id, "INBOX"))!.id, { raw: raw2 });
     await f.store.deleteAccount("dave@example.org");
     assert.equal(await f.store.getAccount("dave@example.org"), null);
+    await gcIdle(f.store);
     assert.equal(existsSync(blobPath(f.dir, sha256Hex(raw2))), false);
     await rejectsCode(f.store.deleteAccount("dave@example.org"), "NONEXISTENT");
     await f.store.deleteDomain("example.org");
@@ -190,6 +192,7 @@ describe("mailboxes", () => {
     const afterAcct = (await f.store.getAccountById(f.accountId))!;
     assert.equal(afterAcct.usedMessages, before.usedMessages - 1);
     assert.equal(afterAcct.usedBytes, before.usedBytes - raw.length);
+    await gcIdle(f.store);
     assert.equal(existsSync(blobPath(f.dir, sha256Hex(raw))), false);
     await rejectsCode(f.store.deleteMailbox(f.accountId, "INBOX"), "CANNOT");
     await rejectsCode(f.store.deleteMailbox(f.accountId, "P"), "NONEXISTENT");
@@ -444,9 +447,11 @@ describe("copy, move, quota, dedupe, GC", () => {
 
     // expunging one copy keeps the shared blob; expunging the last collects it
     await f.store.expunge(f.inbox, [1]);
+    await gcIdle(f.store);
     assert.ok(existsSync(blobPath(f.dir, src!.blobId)));
     assert.ok(Buffer.from(await f.store.readMessage(archive.id, 1)).equals(Buffer.concat([prefix, raw])));
     await f.store.expunge(archive.id, [1]);
+    await gcIdle(f.store);
     assert.equal(existsSync(blobPath(f.dir, src!.blobId)), false);
     const acct2 = (await f.store.getAccountById(f.accountId))!;
     assert.equal(acct2.usedMessages, 0);
@@ -469,6 +474,7 @@ describe("copy, move, quota, dedupe, GC", () => {
       f.inbox,
       rows.map((r) => r.uid),
     );
+    await gcIdle(f.store);
     assert.equal(existsSync(blobPath(f.dir, sha256Hex(raw))), false);
   });
 

@@ -89,6 +89,12 @@ export interface MessageMeta {
   /** system flags (\Seen, \Answered, \Flagged, \Deleted, \Draft) and keywords, as given, deduplicated */
   flags: string[];
   modseq: bigint;
+  /**
+   * Octets of the message (prefix + blob) in CRLF form: each bare LF counted as CRLF, plus a final
+   * CRLF when it does not end with LF — what POP3 RETR sends before dot-stuffing (RFC 1939 §5).
+   * Absent for messages stored before it was recorded.
+   */
+  crlfSize?: number;
 }
 
 /** Compact row for SELECT / view refresh; flags as given. */

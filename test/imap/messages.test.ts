@@ -87,8 +87,11 @@ describe("IMAP message commands", () => {
   it("STORE, +FLAGS.SILENT, -FLAGS, UID STORE", async () => {
     const r = await c.cmd("STORE 1:2 +FLAGS (\\Flagged $Work)");
     assert.ok(r.ok);
-    assert.equal(r.lines.length, 2);
-    assert.match(r.lines[0]!, /^\* 1 FETCH \(FLAGS \(.*\\Flagged.*\$Work.*\)\)$/);
+    // the new keyword $Work is announced first (RFC 9051 §7.3.5: * FLAGS + PERMANENTFLAGS)
+    assert.match(r.lines[0]!, /^\* FLAGS \(.*\$Work\)$/);
+    const fetches = r.lines.filter((l) => / FETCH /.test(l));
+    assert.equal(fetches.length, 2);
+    assert.match(fetches[0]!, /^\* 1 FETCH \(FLAGS \(.*\\Flagged.*\$Work.*\)\)$/);
     const s = await c.cmd("STORE 3 +FLAGS.SILENT (\\Deleted)");
     assert.equal(s.lines.length, 0);
     const u = await c.cmd("UID STORE 1 -FLAGS (\\Flagged)");

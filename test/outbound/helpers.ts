@@ -20,7 +20,10 @@ export interface ReceiverOpts {
   /** return an SMTP error (code + text starting with the enhanced code) to refuse a recipient */
   onRcpt?: (address: string, session: SMTPServerSession) => { code: number; text: string } | null;
   /** refuse after DATA, or hold the reply (return a promise) */
-  onData?: (data: Buffer, session: SMTPServerSession) => { code: number; text: string } | null | Promise<null>;
+  onData?: (
+    data: Buffer,
+    session: SMTPServerSession,
+  ) => { code: number; text: string } | null | Promise<null>;
   hideSMTPUTF8?: boolean;
   hide8BITMIME?: boolean;
 }
@@ -62,6 +65,7 @@ export async function startReceiver(o: ReceiverOpts = {}): Promise<Receiver> {
     disableReverseLookup: true,
     hideSMTPUTF8: o.hideSMTPUTF8 === true,
     hide8BITMIME: o.hide8BITMIME === true,
+    hideDSN: false,
     onConnect(_s, cb) {
       connections++;
       cb();

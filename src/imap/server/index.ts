@@ -16,6 +16,11 @@
  *   and pending changes pulled from store.changesSince(). Untagged EXPUNGE/VANISHED go out only
  *   where RFC 9051 §7.5.1 allows: never during FETCH/STORE/SEARCH (non-UID forms), never between
  *   commands (except in IDLE); until then the expunged message keeps its sequence number.
+ * - Keywords: the view remembers the keywords announced by FLAGS (case-insensitive); any response
+ *   that would show a new keyword is preceded by a fresh `* FLAGS` + PERMANENTFLAGS (RFC 9051
+ *   §7.3.5). STORE/APPEND refuse unknown `\` system flags (RFC 9051 §9 flag-extension is reserved).
+ * - FETCH of a message expunged by another session mid-command leaves it out (EXPUNGEISSUED).
+ * - \Recent is not tracked: RECENT is always 0 and no message is \Recent (known gap for rev1).
  * - Change feed: each authenticated session subscribes to its account's beacons; a beacon for the
  *   selected mailbox marks the view dirty, and in IDLE pushes the delta at once (no polling).
  * - Errors: handlers throw ImapError/StoreError; Session.execute maps them in one place

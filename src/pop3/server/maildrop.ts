@@ -5,8 +5,10 @@
  * -ERR on RETR/TOP. DELE only marks; apply() is the UPDATE state (RFC 1939 §6).
  *
  * Sizes: LIST/STAT report pop3Size() — the exact octets RETR sends (CRLF line ends, before
- * dot-stuffing). They need the content (a stored bare-LF message grows), so they are computed on
- * first use, a few messages at a time, and cached per blob in this process (content is immutable).
+ * dot-stuffing). The store records that size at append (MessageMeta.crlfSize, same definition),
+ * so LIST/STAT read no content. Messages stored before it was recorded have no crlfSize: theirs
+ * are computed from the content on first use, a few at a time, and cached per blob in this
+ * process (content is immutable).
  *
  * UIDL (RFC 1939 §7): "<uidvalidity>.<uid>" of INBOX — stable across sessions, restarts and
  * backups that keep UIDVALIDITY, and consistent with IMAP (same UID). 1–70 chars in 0x21–0x7E.
@@ -78,12 +80,13 @@ export class Maildrop {
       metas = metas.filter((m) => m.saveDate.getTime() >= since);
     }
     const entries = metas.map((m) => {
-      const cached = cacheGet(`${m.blobId}:${m.size}`);
+      // RFC 1939 §5: the size RETR sends; recorded at append, else cached from an earlier read
+      const known = m.crlfSize ?? cacheGet(`${m.blobId}:${m.size}`);
       return {
         uid: m.uid,
         blobId: m.blobId,
         storeSize: m.size,
-        size: cached ?? null,
+        size: known ?? null,
         deleted: false,
         retrieved: false,
       };

@@ -23,7 +23,8 @@ test("domain keys: ed25519 + rsa created once with 0600; both signatures verify;
     ensureDkimKeys(dir, "example.org");
     assert.equal(loadDkimKeys(dir, "example.org").length, 2);
     const txt: Record<string, string[]> = {};
-    for (const k of activeDkimKeys(dir, "example.org")) txt[`${k.selector}._domainkey.example.org`] = [dkimTxtRecord(k)];
+    for (const k of activeDkimKeys(dir, "example.org"))
+      txt[`${k.selector}._domainkey.example.org`] = [dkimTxtRecord(k)];
     assert.match(txt["pk202611e._domainkey.example.org"]![0]!, /^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=$/);
     const resolver = fixtureResolver({ TXT: txt });
     const msg = Buffer.from(
@@ -39,7 +40,10 @@ test("domain keys: ed25519 + rsa created once with 0600; both signatures verify;
     assert.deepEqual(results.map((r) => r[2]).sort(), ["ed25519-sha256", "rsa-sha256"]);
     // the signed bytes end with the original message, unchanged
     assert.deepEqual(Buffer.from(signed.message).subarray(-msg.length), msg);
-    const tampered = Buffer.from(Buffer.from(signed.message).toString("utf8").replace("body", "bodx"), "utf8");
+    const tampered = Buffer.from(
+      Buffer.from(signed.message).toString("utf8").replace("body", "bodx"),
+      "utf8",
+    );
     const v2 = await dkimVerify(tampered, { resolver: resolver as never });
     assert.equal(v2.results.length, 2);
     for (const r of v2.results) assert.notEqual(r.status.result, "pass");

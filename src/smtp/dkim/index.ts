@@ -19,7 +19,6 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:cry
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { domainToASCII } from "node:url";
-import { dkimSign } from "mailauth";
 
 export interface DkimKey {
   domain: string;
@@ -117,6 +116,8 @@ export async function signMessage(
   if (keys.length === 0) return { message, errors: [] };
   const buf = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
   const first = keys[0]!;
+  // loaded on first use: the CLI imports this module for key management only
+  const { dkimSign } = await import("mailauth");
   const r = await dkimSign(buf, {
     signingDomain: first.domain,
     selector: first.selector,

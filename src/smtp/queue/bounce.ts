@@ -61,7 +61,6 @@ function field(s: string, max = 900): string {
     .slice(0, max);
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the test is for non-ASCII
 const NON_ASCII = /[^\x00-\x7f]/;
 
 export function buildDsn(i: DsnInput): Uint8Array {
@@ -87,7 +86,10 @@ export function buildDsn(i: DsnInput): Uint8Array {
       ? "Your message could not be delivered to one or more recipients. It is attached below.\r\n\r\n"
       : "Your message has not been delivered yet; the mail system will keep trying.\r\n\r\n") +
     i.recipients
-      .map((r) => `<${field(r.address, 320)}>: ${field(r.remoteMta ? `host ${r.remoteMta} said: ` : "")}${field(r.diagnostic)}\r\n`)
+      .map(
+        (r) =>
+          `<${field(r.address, 320)}>: ${field(r.remoteMta ? `host ${r.remoteMta} said: ` : "")}${field(r.diagnostic)}\r\n`,
+      )
       .join("");
 
   // RFC 3464 §2.2 per-message fields, §2.3 per-recipient fields; utf-8 addresses would need
@@ -125,7 +127,8 @@ export function buildDsn(i: DsnInput): Uint8Array {
     ),
     Buffer.from(returned.buffer, returned.byteOffset, returned.byteLength),
   ];
-  const endsWithCrlf = returned.length >= 2 && returned[returned.length - 2] === 13 && returned[returned.length - 1] === 10;
+  const endsWithCrlf =
+    returned.length >= 2 && returned[returned.length - 2] === 13 && returned[returned.length - 1] === 10;
   parts.push(Buffer.from(`${endsWithCrlf ? "" : "\r\n"}\r\n--${boundary}--\r\n`, "utf8"));
   return Buffer.concat(parts);
 }

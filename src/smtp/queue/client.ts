@@ -49,6 +49,18 @@ export interface ClientOptions {
   log?: (o: object, msg: string) => void;
 }
 
+/** RFC 3461 §4 xtext: "+" and "=" and characters outside 33..126 as "+XX". */
+export function xtext(s: string): string {
+  let out = "";
+  for (const b of Buffer.from(s, "utf8")) {
+    out +=
+      b < 33 || b > 126 || b === 43 || b === 61
+        ? `+${b.toString(16).toUpperCase().padStart(2, "0")}`
+        : String.fromCharCode(b);
+  }
+  return out;
+}
+
 const ENHANCED = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/;
 
 function statusOf(code: number, response: string | undefined, fallback: string): string {
@@ -91,7 +103,6 @@ export function asciiDomainAddress(address: string): string {
   return `${address.slice(0, at)}@${ascii}`;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the test is for non-ASCII
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function all(
@@ -277,116 +288,121 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
         host,
       );
 
-    // one transaction per distinct set of per-recipient DSN parameters (nodemailer sends the same
-    // NOTIFY/ORCPT on every RCPT of a transaction); usually that is one transaction
-    const groups = new Map<string, AttemptRecipient[]>();
-    for (const r of a.recipients) {
-      const key = JSON.stringify([r.notify ?? null, r.orcpt ?? null]);
-      const g = groups.get(key);
-      if (g) g.push(r);
-      else groups.set(key, [r]);
-    }
+    // RFC 3461 §4.1/§4.2: NOTIFY and ORCPT are per recipient. nodemailer would put one set on every
+    // RCPT of a transaction, so its RCPT argument builder is replaced on this connection by one
+    // that looks the recipient up: all recipients of the domain still share one transaction.
+    const perRcpt = new Map<string, AttemptRecipient>();
+    const to = a.recipients.map((r) => {
+      const w = utf8Needed ? r.address : asciiDomainAddress(r.address);
+      perRcpt.set(w, r);
+      return w;
+    });
+    const inst = c as unknown as {
+      _sendRcpt(rcpt: string, cb: unknown): void;
+      _getDsnRcptToArgs(): string;
+    };
+    const origSendRcpt = inst._sendRcpt.bind(c);
+    let current: string | null = null;
+    inst._sendRcpt = (rcpt, cb) => {
+      current = rcpt;
+      try {
+        origSendRcpt(rcpt, cb);
+      } finally {
+        current = null;
+      }
+    };
+    inst._getDsnRcptToArgs = () => {
+      const r = current === null ? undefined : perRcpt.get(current);
+      if (!r || !ext.includes("DSN")) return "";
+      const args: string[] = [];
+      if (r.notify && r.notify.length > 0)
+        args.push(`NOTIFY=${r.notify.map((n) => n.toUpperCase()).join(",")}`);
+      if (r.orcpt) args.push(`ORCPT=${xtext(r.orcpt)}`);
+      return args.length ? ` ${args.join(" ")}` : "";
+    };
     const out: RecipientOutcome[] = [];
-    let broken: string | null = null;
-    for (const g of groups.values()) {
-      if (broken) {
-        out.push(...all(g, "deferred", 451, "4.4.2", broken, host));
-        continue;
-      }
-      const first = g[0]!;
-      const dsn =
-        a.ret || a.envid || first.notify || first.orcpt
-          ? {
-              ...(a.ret ? { ret: a.ret } : {}),
-              ...(a.envid ? { envid: a.envid } : {}),
-              ...(first.notify ? { notify: first.notify } : {}),
-              ...(first.orcpt ? { orcpt: first.orcpt } : {}),
-            }
-          : undefined;
-      const byWire = new Map<string, AttemptRecipient>();
-      const to = g.map((r) => {
-        const w = utf8Needed ? r.address : asciiDomainAddress(r.address);
-        byWire.set(w, r);
-        return w;
-      });
-      const env: SMTPEnvelope = {
-        from: a.mailFrom === "" ? false : utf8Needed ? a.mailFrom : asciiDomainAddress(a.mailFrom),
-        to,
-        size: a.message.byteLength,
-        use8BitMime: eb.body || eb.headers,
-        ...(dsn ? { dsn } : {}),
-      };
-      const r = await sendOne(c, env, a.message);
-      if (r.ok) {
-        for (const w of r.accepted) {
-          const rc = byWire.get(w);
-          if (rc)
-            out.push({
-              address: rc.address,
-              state: "delivered",
-              code: 250,
-              status: statusOf(250, r.response, "2.0.0"),
-              text: r.response,
-              remoteMta: host,
-            });
-        }
-        for (const rj of r.rejected) {
-          const rc = byWire.get(rj.to);
-          if (!rc) continue;
-          const perm = rj.code >= 500;
+    const g = a.recipients;
+    const byWire = perRcpt;
+    const dsn =
+      a.ret || a.envid
+        ? { ...(a.ret ? { ret: a.ret } : {}), ...(a.envid ? { envid: a.envid } : {}) }
+        : undefined;
+    const env: SMTPEnvelope = {
+      from: a.mailFrom === "" ? false : utf8Needed ? a.mailFrom : asciiDomainAddress(a.mailFrom),
+      to,
+      size: a.message.byteLength,
+      use8BitMime: eb.body || eb.headers,
+      ...(dsn ? { dsn } : {}),
+    };
+    const r = await sendOne(c, env, a.message);
+    if (r.ok) {
+      for (const w of r.accepted) {
+        const rc = byWire.get(w);
+        if (rc)
           out.push({
             address: rc.address,
-            state: perm ? "failed" : "deferred",
-            code: rj.code,
-            status: statusOf(rj.code, rj.response, perm ? "5.0.0" : "4.0.0"),
-            text: rj.response,
+            state: "delivered",
+            code: 250,
+            status: statusOf(250, r.response, "2.0.0"),
+            text: r.response,
             remoteMta: host,
           });
-        }
-        // anything the library did not report either way is retried
-        const seen = new Set(out.map((x) => x.address));
-        for (const rc of g)
-          if (!seen.has(rc.address))
-            out.push(...all([rc], "deferred", 451, "4.0.0", "no reply for recipient", host));
-        continue;
       }
-      const err = r.err;
-      const code = err.responseCode ?? 0;
-      const text = err.response ?? err.message;
-      if (Array.isArray(err.rejectedErrors) && err.rejectedErrors.length > 0 && err.command === "RCPT TO") {
-        // every recipient refused, each with its own reply
-        for (const e of err.rejectedErrors as Array<{
-          recipient?: string;
-          responseCode?: number;
-          response?: string;
-          message: string;
-        }>) {
-          const rc = byWire.get(e.recipient ?? "");
-          if (!rc) continue;
-          const rcode = e.responseCode ?? 450;
-          const perm = rcode >= 500;
-          out.push({
-            address: rc.address,
-            state: perm ? "failed" : "deferred",
-            code: rcode,
-            status: statusOf(rcode, e.response, perm ? "5.0.0" : "4.0.0"),
-            text: e.response ?? e.message,
-            remoteMta: host,
-          });
-        }
-        const seen = new Set(out.map((x) => x.address));
-        for (const rc of g)
-          if (!seen.has(rc.address)) out.push(...all([rc], "deferred", 451, "4.0.0", text, host));
-        continue;
+      for (const rj of r.rejected) {
+        const rc = byWire.get(rj.to);
+        if (!rc) continue;
+        const perm = rj.code >= 500;
+        out.push({
+          address: rc.address,
+          state: perm ? "failed" : "deferred",
+          code: rj.code,
+          status: statusOf(rj.code, rj.response, perm ? "5.0.0" : "4.0.0"),
+          text: rj.response,
+          remoteMta: host,
+        });
       }
-      if (code >= 500) out.push(...all(g, "failed", code, statusOf(code, err.response, "5.0.0"), text, host));
-      else if (code >= 400)
-        out.push(...all(g, "deferred", code, statusOf(code, err.response, "4.0.0"), text, host));
-      else {
-        // no SMTP reply: the connection broke (RFC 5321 §6.1: the message is not delivered, retry)
-        broken = `${host}: ${err.message}`;
-        out.push(...all(g, "deferred", 451, "4.4.2", broken, host));
+      // anything the library did not report either way is retried
+      const seen = new Set(out.map((x) => x.address));
+      for (const rc of g)
+        if (!seen.has(rc.address))
+          out.push(...all([rc], "deferred", 451, "4.0.0", "no reply for recipient", host));
+      return out;
+    }
+    const err = r.err;
+    const code = err.responseCode ?? 0;
+    const text = err.response ?? err.message;
+    if (Array.isArray(err.rejectedErrors) && err.rejectedErrors.length > 0 && err.command === "RCPT TO") {
+      // every recipient refused, each with its own reply
+      for (const e of err.rejectedErrors as Array<{
+        recipient?: string;
+        responseCode?: number;
+        response?: string;
+        message: string;
+      }>) {
+        const rc = byWire.get(e.recipient ?? "");
+        if (!rc) continue;
+        const rcode = e.responseCode ?? 450;
+        const perm = rcode >= 500;
+        out.push({
+          address: rc.address,
+          state: perm ? "failed" : "deferred",
+          code: rcode,
+          status: statusOf(rcode, e.response, perm ? "5.0.0" : "4.0.0"),
+          text: e.response ?? e.message,
+          remoteMta: host,
+        });
       }
+      const seen = new Set(out.map((x) => x.address));
+      for (const rc of g)
+        if (!seen.has(rc.address)) out.push(...all([rc], "deferred", 451, "4.0.0", text, host));
+      return out;
+    }
+    if (code >= 500) out.push(...all(g, "failed", code, statusOf(code, err.response, "5.0.0"), text, host));
+    else if (code >= 400)
+      out.push(...all(g, "deferred", code, statusOf(code, err.response, "4.0.0"), text, host));
+    else {
+      // no SMTP reply: the connection broke (RFC 5321 §6.1: the message is not delivered, retry)
+      out.push(...all(g, "deferred", 451, "4.4.2", `${host}: ${err.message}`, host));
     }
     return out;
   } finally {

@@ -128,10 +128,16 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
           dsn,
           local.map((account) => ({ account })),
         );
-        log.info({ id: e.id, to: e.mailFrom, recipients: failed.map((f) => f.address) }, "outbound bounce delivered");
+        log.info(
+          { id: e.id, to: e.mailFrom, recipients: failed.map((f) => f.address) },
+          "outbound bounce delivered",
+        );
         return;
       } catch (err) {
-        log.warn({ id: e.id, to: e.mailFrom, err: String(err) }, "outbound bounce: local delivery failed; queueing it");
+        log.warn(
+          { id: e.id, to: e.mailFrom, err: String(err) },
+          "outbound bounce: local delivery failed; queueing it",
+        );
       }
     }
     await o.store.enqueueOutbound({
@@ -202,7 +208,15 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
       }
       if (r.state === "deferred") lastError = `${r.address}: ${x.text}`;
       log.info(
-        { id: e.id, to: r.address, state: r.state, code: x.code, status: r.status, mta: x.remoteMta, reply: x.text },
+        {
+          id: e.id,
+          to: r.address,
+          state: r.state,
+          code: x.code,
+          status: r.status,
+          mta: x.remoteMta,
+          reply: x.text,
+        },
         `outbound ${r.state}`,
       );
       if (r.state === "failed" && wantsNotify(r.notify, "FAILURE")) {
@@ -238,7 +252,10 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
       await Promise.all(
         claims.map((c) =>
           processEntry(c).catch(async (err) => {
-            log.error({ id: c.entry.id, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, "outbound attempt failed");
+            log.error(
+              { id: c.entry.id, err: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+              "outbound attempt failed",
+            );
             // keep the states as they were; try again after the base delay
             await o.store
               .finishOutbound(c.entry.id, owner, {

@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
@@ -28,6 +28,8 @@ export class FsBlobStore {
   readonly root: string;
   /** directories already created and fsynced in this process */
   readonly #dirs = new Set<string>();
+  /** directories whose new entries (subdirectories we created) are not fsynced yet */
+  readonly #unsynced = new Set<string>();
 
   constructor(root: string) {
     this.root = root;
@@ -50,10 +52,14 @@ export class FsBlobStore {
     return id;
   }
 
-  /** Always (re)writes the file: used when a blob must be present and a GC may have raced. */
+  /**
+   * Always (re)writes the file: used when a blob must be present and a GC may have raced.
+   * fsync order: the temp file's data and the entries of directories created for it (in
+   * parallel), then rename, then the directory holding the new name — all before resolving.
+   */
   async write(id: string, data: Uint8Array): Promise<void> {
     const dir = this.dirOf(id);
-    await this.#ensureDir(dir);
+    const parents = await this.#ensureDir(dir);
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
     const fh = await open(tmp, "wx", 0o640);
     try {
@@ -63,12 +69,15 @@ export class FsBlobStore {
         const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
         off += bytesWritten;
       }
-      await fh.sync();
+      await Promise.all([fh.sync(), ...parents.map(fsyncDir)]);
     } catch (err) {
       await fh.close().catch(() => {});
       await unlink(tmp).catch(() => {});
       throw err;
     }
+    // the new directories' entries are durable now
+    for (const d of parents) this.#unsynced.delete(d);
+    this.#dirs.add(dir);
     await fh.close();
     await rename(tmp, this.pathOf(id));
     await fsyncDir(dir);
@@ -99,15 +108,21 @@ export class FsBlobStore {
     }
   }
 
-  async #ensureDir(dir: string): Promise<void> {
-    if (this.#dirs.has(dir)) return;
+  /**
+   * Creates the directory (and missing parents); returns the directories whose entries must be
+   * fsynced: the parent of each directory created here, plus any left unsynced by a failed write.
+   */
+  async #ensureDir(dir: string): Promise<string[]> {
+    if (this.#dirs.has(dir)) return [];
     const created = await mkdir(dir, { recursive: true, mode: 0o750 });
     if (created !== undefined) {
-      // fsync the new directories' parents so the directory entries themselves are durable
-      await fsyncDir(join(dir, ".."));
-      await fsyncDir(join(dir, "..", ".."));
+      // from the leaf up to the first directory mkdir created (bounded: at most 3 levels here)
+      for (let d = dir, i = 0; i < 8; d = dirname(d), i++) {
+        this.#unsynced.add(dirname(d));
+        if (d === created || dirname(d) === d) break;
+      }
     }
-    this.#dirs.add(dir);
+    return [...this.#unsynced];
   }
 }
 

@@ -2,7 +2,8 @@
  * Text search on SQLite FTS5 (trigram tokenizer, case-insensitive): IMAP SEARCH TEXT / BODY /
  * HEADER (RFC 9051 §6.4.4: substring, case-insensitive) and JMAP text filters.
  * The index is keyed by blob id, so copies of a message share one entry; every query is
- * restricted to the uids of one mailbox.
+ * restricted to the uids of one mailbox. The FTS5 table is contentless with contentless_delete
+ * (deleting an entry does not re-tokenize the text); the text itself is in fts_text (same id).
  * - needles of 3+ characters: trigram MATCH on a quoted phrase (exact substring);
  * - shorter needles (no trigram to look up): scan of the mailbox's indexed text with a
  *   case-insensitive contains function;
@@ -62,13 +63,14 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
     if (name.length === 0) return [];
     const rows = long
       ? (stmt(
-          `SELECT m.uid, f.headers FROM message m JOIN fts f ON f.rowid = m.blob_id
+          `SELECT m.uid, t.headers FROM message m JOIN fts f ON f.rowid = m.blob_id
+           JOIN fts_text t ON t.id = m.blob_id
            WHERE m.mailbox_id = ? AND fts MATCH ? ORDER BY m.uid`,
         )
           .raw()
           .all(mailboxId, `{headers} : ${ftsPhrase(value)}`) as unknown[][])
       : (stmt(
-          `SELECT m.uid, f.headers FROM message m JOIN fts f ON f.rowid = m.blob_id
+          `SELECT m.uid, t.headers FROM message m JOIN fts_text t ON t.id = m.blob_id
            WHERE m.mailbox_id = ? ORDER BY m.uid`,
         )
           .raw()
@@ -93,12 +95,12 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
   }
   const cond =
     q.field === "body"
-      ? "pk_icontains(f.body, ?)"
-      : "(pk_icontains(f.headers, ?) OR pk_icontains(f.body, ?))";
+      ? "pk_icontains(t.body, ?)"
+      : "(pk_icontains(t.headers, ?) OR pk_icontains(t.body, ?))";
   const args = q.field === "body" ? [value] : [value, value];
   return uidsOf(
     stmt(
-      `SELECT m.uid FROM message m JOIN fts f ON f.rowid = m.blob_id
+      `SELECT m.uid FROM message m JOIN fts_text t ON t.id = m.blob_id
        WHERE m.mailbox_id = ? AND ${cond} ORDER BY m.uid`,
     )
       .raw()

@@ -157,6 +157,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE outbound_queue ADD COLUMN lease_until INTEGER`,
     ],
   },
+  {
+    version: 4,
+    name: "store performance: background blob GC, CRLF size per message, contentless FTS index",
+    sqlite: [
+      // a blob whose last message row went away; the background sweeper re-checks and deletes it
+      `ALTER TABLE blob ADD COLUMN gc_pending INTEGER NOT NULL DEFAULT 0`,
+      `CREATE INDEX blob_gc_pending ON blob(id) WHERE gc_pending <> 0`,
+      // unreferenced blobs left by the old synchronous GC (crash between commit and GC)
+      `UPDATE blob SET gc_pending = 1 WHERE NOT EXISTS (SELECT 1 FROM message WHERE blob_id = blob.id)`,
+      // octets in CRLF form, delivery prefix included (POP3 LIST/STAT); NULL = unknown (older rows)
+      `ALTER TABLE message ADD COLUMN crlf_size INTEGER`,
+      // FTS: the text moves to a plain table; the trigram index becomes contentless with
+      // contentless_delete (SQLite 3.43+), so deleting a blob's entry no longer re-tokenizes it
+      `CREATE TABLE fts_text (id INTEGER PRIMARY KEY, headers TEXT NOT NULL, body TEXT NOT NULL)`,
+      `INSERT INTO fts_text (id, headers, body) SELECT rowid, COALESCE(headers, ''), COALESCE(body, '') FROM fts`,
+      `DROP TABLE fts`,
+      `CREATE VIRTUAL TABLE fts USING fts5(headers, body, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 0')`,
+      `INSERT INTO fts (rowid, headers, body) SELECT id, headers, body FROM fts_text`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

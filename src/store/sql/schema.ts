@@ -52,6 +52,8 @@ export interface BlobTable {
   parsed: string | null;
   parsed_version: Generated<number>;
   created_at: number;
+  /** 1 = no message referenced it at the last change; the background sweeper re-checks */
+  gc_pending: Generated<number>;
 }
 
 export interface DeliveryPrefixTable {
@@ -73,6 +75,8 @@ export interface MessageTable {
   flags: string;
   flag_bits: number;
   modseq: number | bigint;
+  /** octets in CRLF form, delivery prefix included (POP3 LIST/STAT); null = unknown */
+  crlf_size: number | null;
 }
 
 export interface ExpungedTable {

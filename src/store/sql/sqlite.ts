@@ -23,9 +23,15 @@ export interface SqliteHandle {
   close(): Promise<void>;
 }
 
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === "SQLITE_BUSY" || code === "SQLITE_BUSY_SNAPSHOT" || code === "SQLITE_LOCKED";
+}
+
 export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}): SqliteHandle {
   mkdirSync(dirname(path), { recursive: true });
-  const raw = new Database(path, { timeout: opts.busyTimeoutMs ?? 15_000 });
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 15_000;
+  const raw = new Database(path, { timeout: busyTimeoutMs });
   // WAL: readers never block the writer; synchronous=FULL: a commit is durable before we
   // acknowledge (DESIGN.md §3). journal_mode needs the busy handler when several processes open at once.
   raw.pragma("journal_mode = WAL");
@@ -34,6 +40,34 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
   raw.pragma("temp_store = MEMORY");
   raw.pragma("cache_size = -32000");
   migrateSqlite(raw);
+  // The write lock is waited for asynchronously (beginImmediate below), never in SQLite's busy
+  // handler: that sleeps inside the call and freezes this process's event loop, and with two
+  // connections in one process (tests, CLI + server) it cannot even finish the holder's
+  // transaction. Reads in WAL mode do not wait for writers; the short timeout left covers the
+  // rare WAL-index recovery.
+  raw.pragma("busy_timeout = 100");
+
+  /** BEGIN IMMEDIATE, retried with backoff (event loop free) until busyTimeoutMs. */
+  const beginImmediate = async (): Promise<void> => {
+    const deadline = Date.now() + busyTimeoutMs;
+    const fast = raw.prepare("PRAGMA busy_timeout = 0");
+    const slow = raw.prepare("PRAGMA busy_timeout = 100");
+    let wait = 1;
+    // bounded by the deadline: each failed attempt sleeps ≥ 1 ms
+    for (;;) {
+      fast.run();
+      try {
+        raw.exec("BEGIN IMMEDIATE");
+        return;
+      } catch (err) {
+        if (!isBusy(err) || Date.now() >= deadline) throw err;
+      } finally {
+        slow.run();
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, 8);
+    }
+  };
 
   const k = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
   const cache = new Map<string, Database.Statement>();
@@ -51,7 +85,7 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
     k.connection().execute(async (c) => fn(c));
   const transaction = <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> =>
     k.connection().execute(async (c) => {
-      await sql`BEGIN IMMEDIATE`.execute(c);
+      await beginImmediate();
       try {
         const r = await fn(c);
         await sql`COMMIT`.execute(c);

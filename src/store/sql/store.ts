@@ -8,10 +8,13 @@
  * beacon per touched mailbox and unreferenced blobs are garbage-collected.
  */
 import { randomBytes } from "node:crypto";
+import { readdir, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { type Kysely, sql } from "kysely";
 import type { ParsedMessage } from "../../mime/types.ts";
 import { type FsBlobStore, sha256Hex, writeBlobSync } from "../blob/fs.ts";
+import { crlfSize } from "../crlf.ts";
 import type { Feed } from "../feed.ts";
 import { applyFlagOp, flagBits, flagText, normalizeFlags, parseFlagText, sameFlags } from "../flags.ts";
 import type { MimeFns } from "../mime-fns.ts";
@@ -80,6 +83,30 @@ const DEFAULT_SETTINGS: AccountSettings = {
 /** uid lists up to this size are looked up one by one; larger ones by one range scan */
 const POINT_LOOKUP_MAX = 64;
 const PARSED_CACHE_MAX = 2000;
+/** blobs examined per sweeper transaction (bounds the write-lock hold time) */
+const GC_BATCH = 64;
+/** batches per sweeper run; a later trigger (or the next open) continues */
+const GC_MAX_PASSES = 20_000;
+/** files named like blobs but without a row are removed once older than this (crash leftovers) */
+const DEFAULT_ORPHAN_MIN_AGE_MS = 15 * 60_000;
+const DEFAULT_ORPHAN_SCAN_DELAY_MS = 30_000;
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX2 = /^[0-9a-f]{2}$/;
+
+export interface SqlStoreOptions {
+  /** orphan-file scan this long after open; null = not at open (collectGarbage() still does it) */
+  orphanScanDelayMs?: number | null;
+  /** minimum age of an unreferenced blob file or temp file before the orphan scan removes it */
+  orphanMinAgeMs?: number;
+}
+
+async function unlinkQuiet(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
 
 interface TxCtx {
   k: Kysely<DB>;
@@ -189,6 +216,8 @@ interface PreparedAppend {
   raw: Uint8Array;
   prefix: Uint8Array | null;
   size: number;
+  /** octets in CRLF form, prefix included (POP3 LIST/STAT) */
+  crlfSize: number;
   sha: string;
   parsed: ParsedMessage;
   text: { headers: string; body: string } | null;
@@ -211,13 +240,44 @@ export class SqlStore implements Store {
   readonly #maxSize: number;
   readonly #parsedCache = new Map<string, ParsedMessage>();
   #parserVersion: number | null = null;
+  /** the running sweeper (one per store), or null */
+  #gcRun: Promise<void> | null = null;
+  /** a commit marked blobs while the sweeper ran: it makes another pass */
+  #gcAgain = false;
+  #closed = false;
+  #orphanTimer: NodeJS.Timeout | null = null;
+  #orphanRun: Promise<number> | null = null;
+  readonly #orphanMinAgeMs: number;
 
-  constructor(h: SqliteHandle, blobs: FsBlobStore, mime: MimeFns, feed: Feed, maxMessageSize: number) {
+  constructor(
+    h: SqliteHandle,
+    blobs: FsBlobStore,
+    mime: MimeFns,
+    feed: Feed,
+    maxMessageSize: number,
+    opts: SqlStoreOptions = {},
+  ) {
     this.#h = h;
     this.#blobs = blobs;
     this.#mime = mime;
     this.feed = feed;
     this.#maxSize = maxMessageSize;
+    this.#orphanMinAgeMs = opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS;
+    // blobs marked by a process that stopped before its sweeper finished (crash, shutdown)
+    this.#scheduleGc();
+    const delay =
+      opts.orphanScanDelayMs === undefined ? DEFAULT_ORPHAN_SCAN_DELAY_MS : opts.orphanScanDelayMs;
+    if (delay !== null) {
+      this.#orphanTimer = setTimeout(() => {
+        this.#orphanTimer = null;
+        this.#orphanRun = this.#sweepOrphans(this.#orphanMinAgeMs)
+          .catch(() => 0)
+          .finally(() => {
+            this.#orphanRun = null;
+          });
+      }, delay);
+      this.#orphanTimer.unref();
+    }
   }
 
   // --- plumbing ---------------------------------------------------------------------------
@@ -271,19 +331,17 @@ export class SqlStore implements Store {
 
   async #tx<T>(fn: (t: TxCtx) => Promise<T> | T): Promise<T> {
     const ctx: TxCtx = { k: this.#h.k, modseqs: new Map(), beacons: new Map(), gcBlobs: new Set() };
-    const result = await this.#h.transaction((k) => {
+    let marked = 0;
+    const result = await this.#h.transaction(async (k) => {
       ctx.k = k;
-      return fn(ctx);
+      const r = await fn(ctx);
+      if (ctx.gcBlobs.size > 0) marked = this.#markGc(ctx.gcBlobs);
+      return r;
     });
     // published only after COMMIT returned: a listener that pulls sees the change
     for (const b of ctx.beacons.values()) this.feed.publish(b);
-    if (ctx.gcBlobs.size > 0) {
-      try {
-        await this.#gc([...ctx.gcBlobs]);
-      } catch {
-        // an unreferenced blob left behind is only wasted space; a later GC retries
-      }
-    }
+    // blob deletion is off the reply path: the sweeper collects marked blobs in the background
+    if (marked > 0) this.#scheduleGc();
     return result;
   }
 
@@ -305,20 +363,160 @@ export class SqlStore implements Store {
     ctx.beacons.set(`${accountId}:${mailboxId ?? ""}`, { accountId, mailboxId, modseq: modseq.toString() });
   }
 
-  /** Deletes unreferenced blobs (row, FTS entry, file) while holding the write lock. */
-  async #gc(blobIds: number[]): Promise<void> {
-    await this.#h.transaction(() => {
-      for (const id of blobIds) {
-        if (this.#get("SELECT 1 AS x FROM message WHERE blob_id = ? LIMIT 1", id)) continue;
-        const row = this.#get<{ sha256: string }>("SELECT sha256 FROM blob WHERE id = ?", id);
-        if (!row) continue;
-        this.#run("DELETE FROM fts WHERE rowid = ?", id);
-        this.#run("DELETE FROM blob WHERE id = ?", id);
-        this.#parsedCache.delete(row.sha256);
-        // unlinked inside the transaction: an appender re-checks the file under the same lock
-        this.#blobs.deleteSync(row.sha256);
-      }
+  // --- blob garbage collection -----------------------------------------------------------
+  //
+  // Invariant (DESIGN.md §3): never referenced-but-missing. A transaction that removes the last
+  // message row of a blob marks it gc_pending (same transaction). The sweeper, in short
+  // BEGIN IMMEDIATE transactions of GC_BATCH blobs, re-checks that no row references each marked
+  // blob, deletes its rows (blob, FTS) and unlinks the file BEFORE COMMIT, with async unlink
+  // (event loop free) while holding the write lock. An append that dedupes to a blob takes the
+  // same lock, clears the mark and re-checks the file (rewriting it if a sweep removed it), so
+  // it can neither reference a file about to be unlinked nor one already gone. A sweep that
+  // fails after some unlinks rolls back: rows come back still marked and unreferenced, the next
+  // pass finishes them (ENOENT is fine), and an appender rewrites a missing file.
+
+  /** Marks blobs no message references any more; returns how many were marked. */
+  #markGc(blobIds: Iterable<number>): number {
+    const st = this.#stmt(
+      `UPDATE blob SET gc_pending = 1 WHERE id = ? AND gc_pending = 0
+         AND NOT EXISTS (SELECT 1 FROM message WHERE blob_id = ?)`,
+    );
+    let n = 0;
+    for (const id of blobIds) n += st.run(id, id).changes;
+    return n;
+  }
+
+  /** Starts the background sweeper, or makes a running one take another pass. */
+  #scheduleGc(): void {
+    if (this.#closed) return;
+    if (this.#gcRun) {
+      this.#gcAgain = true;
+      return;
+    }
+    this.#gcRun = this.#gcLoop().finally(() => {
+      this.#gcRun = null;
     });
+  }
+
+  async #gcLoop(): Promise<void> {
+    for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+      this.#gcAgain = false;
+      let examined: number;
+      try {
+        examined = await this.#gcBatch(GC_BATCH);
+      } catch {
+        // an unreferenced blob left behind is only wasted space; the next trigger or open retries
+        return;
+      }
+      if (examined < GC_BATCH && !this.#gcAgain) return;
+      // yield between batches so protocol work in this process interleaves
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** One sweeper transaction; returns the number of marked blobs examined. */
+  async #gcBatch(limit: number): Promise<number> {
+    // cheap read first: no write lock (and no cross-process wait) when nothing is marked
+    const any = await this.#read(() => this.#get("SELECT 1 AS x FROM blob WHERE gc_pending <> 0 LIMIT 1"));
+    if (!any) return 0;
+    return this.#h.transaction(async () => {
+      const rows = this.#all("SELECT id, sha256 FROM blob WHERE gc_pending <> 0 LIMIT ?", false, limit);
+      const dead: string[] = [];
+      for (const r of rows) {
+        const id = Number(r[0]);
+        const sha = String(r[1]);
+        if (this.#get("SELECT 1 AS x FROM message WHERE blob_id = ? LIMIT 1", id)) {
+          // referenced again (COPY, or an append deduped to it): keep it
+          this.#run("UPDATE blob SET gc_pending = 0 WHERE id = ?", id);
+          continue;
+        }
+        this.#run("DELETE FROM fts WHERE rowid = ?", id);
+        this.#run("DELETE FROM fts_text WHERE id = ?", id);
+        this.#run("DELETE FROM blob WHERE id = ?", id);
+        this.#parsedCache.delete(sha);
+        if (HEX64.test(sha)) dead.push(sha);
+      }
+      // unlinked before COMMIT, under the write lock (see the invariant above); ≤ limit at once
+      await Promise.all(dead.map((sha) => unlinkQuiet(this.#blobs.pathOf(sha))));
+      return rows.length;
+    });
+  }
+
+  /**
+   * Crash leftovers: blob files without a row (written before a transaction that never
+   * committed) and temp files, older than minAgeMs. The directory walk is async and outside any
+   * lock; each directory's candidates are re-checked and unlinked under the write lock, so an
+   * append deduping to such a file either sees it removed (and rewrites it) or keeps it.
+   */
+  async #sweepOrphans(minAgeMs: number): Promise<number> {
+    const root = this.#blobs.root;
+    const cutoff = Date.now() - minAgeMs;
+    let removed = 0;
+    const list = async (dir: string): Promise<string[]> => {
+      try {
+        return await readdir(dir);
+      } catch {
+        return [];
+      }
+    };
+    const old = async (path: string): Promise<boolean> => {
+      try {
+        return (await stat(path)).mtimeMs <= cutoff;
+      } catch {
+        return false;
+      }
+    };
+    // bounded: two levels of at most 256 directories each (names that are not hex are skipped)
+    for (const a of await list(root)) {
+      if (this.#closed) break;
+      if (!HEX2.test(a)) continue;
+      for (const b of await list(join(root, a))) {
+        if (this.#closed) break;
+        if (!HEX2.test(b)) continue;
+        const dir = join(root, a, b);
+        const candidates: string[] = [];
+        for (const name of await list(dir)) {
+          const path = join(dir, name);
+          if (name.startsWith(".tmp-")) {
+            // temp names are never referenced: no lock needed
+            if (await old(path)) {
+              await unlinkQuiet(path).catch(() => {});
+              removed++;
+            }
+          } else if (HEX64.test(name) && name.startsWith(a + b) && (await old(path))) {
+            candidates.push(name);
+          }
+        }
+        for (let i = 0; i < candidates.length; i += GC_BATCH) {
+          const chunk = candidates.slice(i, i + GC_BATCH);
+          removed += await this.#h.transaction(async () => {
+            const dead = chunk.filter((sha) => !this.#get("SELECT 1 AS x FROM blob WHERE sha256 = ?", sha));
+            await Promise.all(dead.map((sha) => unlinkQuiet(this.#blobs.pathOf(sha))));
+            return dead.length;
+          });
+        }
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Runs the sweeper to completion now (marked blobs), and with `orphanMinAgeMs` also the orphan
+   * scan. Returns the number of orphan files removed. For tests, the CLI and maintenance.
+   */
+  async collectGarbage(opts: { orphanMinAgeMs?: number } = {}): Promise<number> {
+    await this.whenGcIdle();
+    // bounded like the sweeper: each batch examines up to GC_BATCH marked blobs
+    for (let pass = 0; pass < GC_MAX_PASSES; pass++) {
+      if ((await this.#gcBatch(GC_BATCH)) < GC_BATCH) break;
+    }
+    return opts.orphanMinAgeMs === undefined ? 0 : this.#sweepOrphans(opts.orphanMinAgeMs);
+  }
+
+  /** Resolves when the background sweeper has nothing left to do. */
+  async whenGcIdle(): Promise<void> {
+    // bounded: each wait ends one run; a new run starts only after a further commit
+    for (let i = 0; i < 1000 && this.#gcRun; i++) await this.#gcRun;
   }
 
   #mailboxQuery(k: Kysely<DB>) {
@@ -965,10 +1163,12 @@ export class SqlStore implements Store {
       const sha = sha256Hex(inp.raw);
       const parsed = this.#mime.parseMessage(inp.raw);
       const exists = await this.#read(() => this.#get("SELECT 1 AS x FROM blob WHERE sha256 = ?", sha));
+      const prefix = inp.deliveryHeaders && inp.deliveryHeaders.byteLength > 0 ? inp.deliveryHeaders : null;
       prepared.push({
         raw: inp.raw,
-        prefix: inp.deliveryHeaders && inp.deliveryHeaders.byteLength > 0 ? inp.deliveryHeaders : null,
+        prefix,
         size: sizes[i]!,
+        crlfSize: crlfSize(inp.raw, prefix),
         sha,
         parsed,
         text: exists ? null : this.#mime.searchText(inp.raw, parsed),
@@ -1009,8 +1209,8 @@ export class SqlStore implements Store {
       const now = Date.now();
       const insert = this.#stmt(
         `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,
-           internal_date, save_date, flags, flag_bits, modseq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           internal_date, save_date, flags, flag_bits, modseq, crlf_size)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       let uid = mb.uidNext;
       let bytes = 0;
@@ -1036,6 +1236,7 @@ export class SqlStore implements Store {
           flagText(p.flags),
           flagBits(p.flags),
           modseq,
+          p.crlfSize,
         );
         results.push({ mailboxId, uidValidity: mb.uidValidity, uid, modseq });
         uid++;
@@ -1067,9 +1268,13 @@ export class SqlStore implements Store {
     if (ins) {
       id = Number(ins[0]);
       const t = p.text ?? this.#mime.searchText(p.raw, p.parsed);
+      // contentless index (cheap deletes) + the text itself for substring/header checks
       this.#run("INSERT INTO fts (rowid, headers, body) VALUES (?, ?, ?)", id, t.headers, t.body);
+      this.#run("INSERT INTO fts_text (id, headers, body) VALUES (?, ?, ?)", id, t.headers, t.body);
     } else {
       id = Number(this.#get<{ id: number }>("SELECT id FROM blob WHERE sha256 = ?", p.sha)!.id);
+      // a blob awaiting the sweeper is referenced again: unmark it under the write lock
+      this.#run("UPDATE blob SET gc_pending = 0 WHERE id = ? AND gc_pending <> 0", id);
     }
     // under the write lock: a GC that unlinked the file has committed or will see our reference
     if (!this.#blobs.exists(p.sha)) writeBlobSync(this.#blobs, p.sha, p.raw);
@@ -1150,7 +1355,7 @@ export class SqlStore implements Store {
       const list = uniqueSorted(uids);
       if (list.length === 0) return [];
       const cols = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date, m.flags,
-        m.modseq FROM message m JOIN blob b ON b.id = m.blob_id`;
+        m.modseq, m.crlf_size FROM message m JOIN blob b ON b.id = m.blob_id`;
       let rows: Array<Record<string, unknown> & { modseq: bigint }>;
       if (list.length <= POINT_LOOKUP_MAX) {
         rows = [];
@@ -1165,17 +1370,22 @@ export class SqlStore implements Store {
           list[list.length - 1],
         ).filter((r) => want.has(r.uid as number));
       }
-      return rows.map((r) => ({
-        uid: r.uid as number,
-        emailId: r.email_id as string,
-        threadId: r.thread_id as string,
-        blobId: r.sha256 as string,
-        size: r.size as number,
-        internalDate: new Date(r.internal_date as number),
-        saveDate: new Date(r.save_date as number),
-        flags: parseFlagText(r.flags as string),
-        modseq: r.modseq,
-      }));
+      return rows.map((r) => {
+        const m: MessageMeta = {
+          uid: Number(r.uid),
+          emailId: r.email_id as string,
+          threadId: r.thread_id as string,
+          blobId: r.sha256 as string,
+          size: Number(r.size),
+          internalDate: new Date(Number(r.internal_date)),
+          saveDate: new Date(Number(r.save_date)),
+          flags: parseFlagText(r.flags as string),
+          modseq: r.modseq,
+        };
+        // NULL for rows stored before the column existed
+        if (r.crlf_size !== null && r.crlf_size !== undefined) m.crlfSize = Number(r.crlf_size);
+        return m;
+      });
     });
   }
 
@@ -1320,8 +1530,8 @@ export class SqlStore implements Store {
     // COPY/MOVE keep emailId and threadId (RFC 8474 §5.1: same EMAILID for copies); blob shared
     const ins = this.#stmt(
       `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,
-         internal_date, save_date, flags, flag_bits, modseq)
-       SELECT ?, ?, ?, email_id, thread_id, blob_id, prefix_id, size, internal_date, ?, flags, flag_bits, ?
+         internal_date, save_date, flags, flag_bits, modseq, crlf_size)
+       SELECT ?, ?, ?, email_id, thread_id, blob_id, prefix_id, size, internal_date, ?, flags, flag_bits, ?, crlf_size
        FROM message WHERE mailbox_id = ? AND uid = ?`,
     );
     let uid = dst.uidNext;
@@ -1590,12 +1800,20 @@ export class SqlStore implements Store {
 
   async getQueueEntry(id: Id): Promise<QueueEntry | null> {
     const row = await this.#read(() =>
-      this.#get<Record<string, unknown>>(`SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue WHERE id = ?`, id),
+      this.#get<Record<string, unknown>>(
+        `SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue WHERE id = ?`,
+        id,
+      ),
     );
     return row ? this.#queueEntry(row) : null;
   }
 
-  async claimOutbound(o: { owner: string; leaseMs: number; limit: number; now?: number }): Promise<QueueClaim[]> {
+  async claimOutbound(o: {
+    owner: string;
+    leaseMs: number;
+    limit: number;
+    now?: number;
+  }): Promise<QueueClaim[]> {
     const now = o.now ?? Date.now();
     // one write transaction (BEGIN IMMEDIATE): select + lease are atomic across processes
     const rows = await this.#tx(() => {
@@ -1697,6 +1915,11 @@ export class SqlStore implements Store {
   }
 
   async close(): Promise<void> {
+    // the sweeper stops after its current batch; marks left are collected at the next open
+    this.#closed = true;
+    if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
+    await this.whenGcIdle();
+    await this.#orphanRun;
     await this.feed.close();
     await this.#h.close();
   }

@@ -5,6 +5,12 @@ import { join } from "node:path";
 import { openStore, type StoreOptions } from "../index.ts";
 import type { Store } from "../types.ts";
 
+/** Waits until the store's background blob sweeper is idle (SqlStore; a no-op for other stores). */
+export async function gcIdle(store: Store): Promise<void> {
+  const s = store as Store & { whenGcIdle?: () => Promise<void> };
+  if (s.whenGcIdle) await s.whenGcIdle();
+}
+
 export function tempDir(prefix = "pk-store-"): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

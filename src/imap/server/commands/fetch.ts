@@ -123,7 +123,8 @@ export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promis
         }
       }
     }
-    const kw = flagsRequested || flagsChanged.size > 0 ? s.keywordAnnouncement(metas.map((m) => m.flags)) : "";
+    const kw =
+      flagsRequested || flagsChanged.size > 0 ? s.keywordAnnouncement(metas.map((m) => m.flags)) : "";
     if (kw) await out.raw(kw);
     for (const m of metas) {
       const seq = v.seqOf(m.uid);

@@ -21,7 +21,6 @@ import { canonicalPattern, compilePattern, DELIM, mailboxIn, mailboxOut, pattern
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
 import { type Session, SYSTEM_FLAGS } from "../session.ts";
 
-
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
   return objectId(`M${mb.id}`);
 }

@@ -1,0 +1,60 @@
+/**
+ * Starts the outbound queue runner (src/smtp/queue) from the config: in the single process, or in
+ * the primary of a cluster (exactly one runner per server; several servers on one store are still
+ * safe because entries are claimed under a lease).
+ */
+import type { ResolvedConfig } from "../config/index.ts";
+import { createQueueRunner, createResolver, type QueueRunner } from "../smtp/queue/index.ts";
+import type { Store } from "../store/types.ts";
+import type { Logger } from "./index.ts";
+import { openConfiguredStore } from "./store.ts";
+
+export interface OutboundService {
+  runner: QueueRunner | null;
+  /** stops the runner (waits for the current pass up to timeoutMs); closes the store it opened */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+export async function startOutbound(
+  config: ResolvedConfig,
+  logger: Logger,
+  store?: Store,
+): Promise<OutboundService> {
+  const o = config.outbound;
+  if (!o.enabled) return { runner: null, stop: async () => {} };
+  const own = store ? null : await openConfiguredStore(config);
+  const s = store ?? own!;
+  const runner = createQueueRunner({
+    store: s,
+    logger: logger.child({ protocol: "outbound" }),
+    hostname: config.hostname,
+    resolver: createResolver(o.resolver),
+    port: o.port,
+    pollIntervalMs: o.poll_interval,
+    concurrency: o.concurrency,
+    retryBaseMs: o.retry_base,
+    retryMaxMs: o.retry_max,
+    lifetimeMs: o.lifetime,
+    leaseMs: o.lease,
+    connectTimeoutMs: o.connect_timeout,
+    timeoutMs: o.timeout,
+    dkim: o.dkim ? { dataDir: config.data_dir } : null,
+  });
+  await runner.start();
+  return {
+    runner,
+    async stop(timeoutMs) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([
+        runner.stop(),
+        new Promise<void>((r) => {
+          t = setTimeout(r, timeoutMs);
+          t.unref();
+        }),
+      ]);
+      clearTimeout(t);
+      // entries still being delivered keep their lease; the next start releases it (pid gone)
+      if (own) await own.close().catch(() => {});
+    },
+  };
+}
