@@ -195,7 +195,11 @@ function writeBody(out: Out, p: MimePart, ext: boolean, utf8: boolean, depth: nu
   out.ascii(" ");
   writeString(out, subtype, utf8);
   out.ascii(" ");
-  writeParams(out, p.contentType.params, utf8);
+  // RFC 2045 §5.2: a text part without a charset parameter is us-ascii; say so, as clients
+  // (and other servers) expect a charset on every text part
+  const params = p.contentType.params;
+  const textNoCharset = type === "TEXT" && !params.some(([k]) => k === "charset");
+  writeParams(out, textNoCharset ? [["charset", "us-ascii"], ...params] : params, utf8);
   out.ascii(" ");
   writeNString(out, p.id, utf8);
   out.ascii(" ");

@@ -97,9 +97,9 @@ describe("BODYSTRUCTURE / BODY / ENVELOPE (RFC 9051 §7.5.2)", () => {
       "From: inner@example.com\r\nSubject: innermost\r\n\r\ninnermost body\r\nline two",
     );
     const expected =
-      '(("TEXT" "PLAIN" NIL NIL NIL "7BIT" 13 1)' +
+      '(("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 13 1)' +
       `("MESSAGE" "RFC822" NIL NIL NIL "7BIT" ${msgPart.size} ${middle} ` +
-      '(("TEXT" "PLAIN" NIL NIL NIL "7BIT" 11 1)' +
+      '(("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 11 1)' +
       `("MESSAGE" "RFC822" NIL NIL NIL "7BIT" ${innerMsgPart.size} ${inner} ` +
       '("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 24 2) 5) "ALTERNATIVE") ' +
       `${msgPart.lines}) "MIXED")`;
