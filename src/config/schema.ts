@@ -327,6 +327,19 @@ export const configSchema = z.strictObject({
         "Inactivity timeout of an outbound SMTP session (RFC 5321 §4.5.3.2 suggests 5-10 minutes).",
       ),
       dkim: bool(true, "Sign outbound mail with the sender domain's DKIM keys (ed25519 and rsa-sha256)."),
+      smarthost: str(
+        "",
+        'Send all outbound mail through this relay, "host:port" (e.g. "smtp.provider.net:587"), instead ' +
+          "of the recipients' MX hosts. Empty = direct delivery.",
+      ),
+      smarthost_tls: z
+        .enum(["starttls", "implicit"])
+        .prefault("starttls")
+        .describe(
+          'TLS to the smarthost: "starttls" (port 587/25; required when smarthost_user is set) or "implicit" (port 465).',
+        ),
+      smarthost_user: str("", "AUTH user name at the smarthost (RFC 4954). Empty = no authentication."),
+      smarthost_password: str("", "AUTH password at the smarthost."),
     },
   ),
 

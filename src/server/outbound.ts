@@ -4,7 +4,12 @@
  * safe because entries are claimed under a lease).
  */
 import type { ResolvedConfig } from "../config/index.ts";
-import { createQueueRunner, createResolver, type QueueRunner } from "../smtp/queue/index.ts";
+import {
+  type ClientOptions,
+  createQueueRunner,
+  createResolver,
+  type QueueRunner,
+} from "../smtp/queue/index.ts";
 import type { Store } from "../store/types.ts";
 import type { Logger } from "./index.ts";
 import { openConfiguredStore } from "./store.ts";
@@ -13,6 +18,22 @@ export interface OutboundService {
   runner: QueueRunner | null;
   /** stops the runner (waits for the current pass up to timeoutMs); closes the store it opened */
   stop(timeoutMs: number): Promise<void>;
+}
+
+/** outbound.smarthost "host:port" ([v6]:port) → the client's relay settings; "" = direct delivery */
+export function smarthost(o: ResolvedConfig["outbound"]): ClientOptions["smarthost"] {
+  const v = o.smarthost.trim();
+  if (v === "") return null;
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:]+):(\d+)$/.exec(v);
+  const implicitTls = o.smarthost_tls === "implicit";
+  const host = m ? m[1]! : v;
+  const port = m ? Number(m[2]) : implicitTls ? 465 : 587;
+  return {
+    host,
+    port,
+    implicitTls,
+    ...(o.smarthost_user ? { user: o.smarthost_user, password: o.smarthost_password } : {}),
+  };
 }
 
 export async function startOutbound(
@@ -39,6 +60,7 @@ export async function startOutbound(
     connectTimeoutMs: o.connect_timeout,
     timeoutMs: o.timeout,
     dkim: o.dkim ? { dataDir: config.data_dir } : null,
+    smarthost: smarthost(o),
   });
   await runner.start();
   return {

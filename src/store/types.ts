@@ -104,6 +104,15 @@ export interface MessageFlagsRow {
   modseq: bigint;
 }
 
+/** Parallel arrays, one entry per message, ascending uid (Store.listFlagText). */
+export interface FlagTextRows {
+  uids: Uint32Array;
+  /** stored flag text: normalised flags separated by one space; "" = no flags */
+  flags: string[];
+  /** numbers while they fit in 2^53, bigint beyond */
+  modseqs: Array<number | bigint>;
+}
+
 export interface ChangesSince {
   /** messages whose modseq > since (new or changed), sorted by uid */
   changed: MessageFlagsRow[];
@@ -318,6 +327,19 @@ export interface Store {
   appendMany(accountId: Id, mailboxId: Id, inputs: AppendInput[]): Promise<AppendResult[]>;
   /** all messages of a mailbox, sorted by uid (SELECT, view build) */
   listMessages(mailboxId: Id): Promise<MessageFlagsRow[]>;
+  /**
+   * Compact form of listMessages for bulk reads (`UID FETCH 1:* (UID FLAGS)`, SELECT): parallel
+   * arrays sorted by uid; flags as stored (normalised, space-separated, "" = none).
+   */
+  listFlagText(mailboxId: Id): Promise<FlagTextRows>;
+  /**
+   * IMAP \Recent (RFC 3501 §2.3.2): raises the mailbox's first not-yet-claimed uid to uptoUid
+   * (never lowers it) in one write transaction and returns the previous value, so each uid in
+   * [previous, uptoUid) is claimed by exactly one caller, across processes. uptoUid 0 only reads.
+   */
+  claimRecent(mailboxId: Id, uptoUid: number): Promise<number>;
+  /** messages not claimed yet (uid ≥ first recent uid): STATUS RECENT */
+  recentCount(mailboxId: Id): Promise<number>;
   changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince>;
   /** metadata for the given uids (missing ones omitted), sorted by uid */
   getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]>;

@@ -34,14 +34,16 @@ describe("IMAP basic session", () => {
     assert.ok(s.ok, s.text);
     assert.match(s.tagged, /\[READ-WRITE\]/);
     assert.ok(s.lines.includes("* 3 EXISTS"));
+    // RFC 3501 §2.3.2: the first read-write session claims the new messages as \Recent
+    assert.ok(s.lines.includes("* 3 RECENT"), s.text);
     assert.ok(s.lines.some((l) => /^\* OK \[UIDVALIDITY \d+\]/.test(l)));
     const f = await c.cmd("FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)");
     assert.ok(f.ok, f.text);
     assert.equal(f.lines.length, 3);
-    assert.match(f.lines[0]!, /^\* 1 FETCH \(UID \d+ FLAGS \(\) RFC822.SIZE \d+ ENVELOPE \(/);
+    assert.match(f.lines[0]!, /^\* 1 FETCH \(UID \d+ FLAGS \(\\Recent\) RFC822.SIZE \d+ ENVELOPE \(/);
     const b = await c.cmd("FETCH 2 BODY[]");
     assert.match(b.lines[0]!, /^\* 2 FETCH \(BODY\[\] \{\d+\}\r\nFrom: Alice/);
-    assert.match(b.lines[0]!, /FLAGS \(\\Seen\)\)$/);
+    assert.match(b.lines[0]!, /FLAGS \(\\Seen \\Recent\)\)$/);
     const a = await c.append("INBOX", message("appended"), "\\Flagged");
     assert.match(a.tagged, /OK \[APPENDUID \d+ 4\]/);
     assert.ok(a.lines.includes("* 4 EXISTS"), a.text);

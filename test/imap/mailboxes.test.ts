@@ -107,12 +107,13 @@ describe("IMAP mailbox commands", () => {
   });
 
   it("STATUS items, APPENDLIMIT, nonexistent mailbox", async () => {
+    // RECENT: no read-write session has selected INBOX yet (RFC 3501 §6.3.10)
     const r = await c.cmd(
       "STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ APPENDLIMIT)",
     );
     assert.match(
       r.lines[0]!,
-      /^\* STATUS "INBOX" \(MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY \d+ UNSEEN 2 DELETED 0 SIZE \d+ HIGHESTMODSEQ \d+ APPENDLIMIT 1048576\)$/,
+      /^\* STATUS "INBOX" \(MESSAGES 2 RECENT 2 UIDNEXT 3 UIDVALIDITY \d+ UNSEEN 2 DELETED 0 SIZE \d+ HIGHESTMODSEQ \d+ APPENDLIMIT 1048576\)$/,
     );
     assert.match((await c.cmd("STATUS Nope (MESSAGES)")).tagged, /NO \[NONEXISTENT\]/);
     assert.match((await c.cmd("SELECT Nope")).tagged, /NO \[NONEXISTENT\]/);

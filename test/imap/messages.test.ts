@@ -43,7 +43,7 @@ describe("IMAP message commands", () => {
     const r822 = await c.cmd("FETCH 1 (RFC822.HEADER RFC822.TEXT)");
     assert.match(r822.lines[0]!, /RFC822.HEADER \{\d+\}\r\nFrom: Alice/);
     assert.match(r822.lines[0]!, /RFC822.TEXT \{\d+\}\r\nbody number 1/);
-    assert.match(r822.lines[0]!, /FLAGS \(\\Seen\)/); // RFC822.TEXT sets \Seen
+    assert.match(r822.lines[0]!, /FLAGS \(\\Seen \\Recent\)/); // RFC822.TEXT sets \Seen
     const missing = await c.cmd("FETCH 6 BODY.PEEK[7]");
     assert.match(missing.lines[0]!, /BODY\[7\] NIL/);
   });
@@ -98,7 +98,7 @@ describe("IMAP message commands", () => {
     assert.match(u.lines[0]!, /^\* 1 FETCH \(UID 1 FLAGS \(/);
     assert.doesNotMatch(u.lines[0]!, /Flagged/);
     const rep = await c.cmd("STORE 2 FLAGS (\\Draft)");
-    assert.match(rep.lines[0]!, /^\* 2 FETCH \(FLAGS \(\\Draft\)\)$/);
+    assert.match(rep.lines[0]!, /^\* 2 FETCH \(FLAGS \(\\Draft \\Recent\)\)$/);
   });
 
   it("SEARCH keys and ESEARCH/SEARCHRES", async () => {
@@ -146,9 +146,12 @@ describe("IMAP message commands", () => {
     assert.deepEqual(r.lines, ["* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)"]);
     r = await c.cmd("UID SEARCH UID $ NOT 1");
     assert.deepEqual(r.lines, ["* SEARCH 2"]);
+    // RFC 3501 §6.4.4: this session selected first, so every message is \Recent here; NEW = RECENT UNSEEN
     r = await c.cmd("SEARCH NEW");
+    assert.deepEqual(r.lines, ["* SEARCH 2 3 4 5 6"]);
+    r = await c.cmd("SEARCH OLD");
     assert.deepEqual(r.lines, ["* SEARCH"]);
-    r = await c.cmd("SEARCH OLD SMALLER 300 SENTBEFORE 02-Jan-2024");
+    r = await c.cmd("SEARCH RECENT SMALLER 300 SENTBEFORE 02-Jan-2024");
     assert.deepEqual(r.lines, ["* SEARCH 1 2 3 4 5"]);
     r = await c.cmd("SEARCH SAVEDATESUPPORTED SAVEDSINCE 01-Jan-2020 NOT SAVEDBEFORE 01-Jan-2020 6");
     assert.deepEqual(r.lines, ["* SEARCH 6"]);
@@ -218,9 +221,13 @@ describe("IMAP message commands", () => {
     assert.match(r.tagged, /OK \[APPENDUID \d+ 1:2\]/);
     const n = await w.append("NoSuchBox", message("x"));
     assert.match(n.tagged, /NO \[TRYCREATE\]/);
-    await w.cmd("EXAMINE Drafts");
+    // RFC 3501 §6.3.2: EXAMINE shows \Recent but claims nothing, so a later SELECT gets them too
+    const ex = await w.cmd("EXAMINE Drafts");
+    assert.ok(ex.lines.includes("* 2 RECENT"), ex.text);
     const f = await w.cmd("FETCH 1:2 (FLAGS)");
-    assert.deepEqual(f.lines, ["* 1 FETCH (FLAGS (\\Draft))", "* 2 FETCH (FLAGS (\\Seen))"]);
+    assert.deepEqual(f.lines, ["* 1 FETCH (FLAGS (\\Draft \\Recent))", "* 2 FETCH (FLAGS (\\Seen \\Recent))"]);
+    const sel = await w.cmd("SELECT Drafts");
+    assert.ok(sel.lines.includes("* 2 RECENT"), sel.text);
   });
 
   it("UID COPY, plain MOVE, binary APPEND literal8, DELETE of the selected mailbox", async () => {

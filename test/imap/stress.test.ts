@@ -9,10 +9,13 @@
  * - FETCH names a sequence number in range, its UID agrees with the one the session knows;
  * - every keyword in a FLAGS item was announced by an untagged FLAGS response before
  *   (RFC 9051 §7.3.5 — imaptest: "Keyword used without being in FLAGS");
- * - SEARCH results are within range; valid commands never get NO or BAD; the server logs no error.
+ * - SEARCH results are within range; valid commands never get NO or BAD; the server logs no error;
+ * - \Recent (RFC 3501 §2.3.2): never in an IMAP4rev2 session; a uid shown with \Recent keeps it
+ *   for the session, one shown without never gains it.
  *
  * At the end every session runs NOOP and its model (sequence → UID, flags it knows) must equal
- * the store and a UID SEARCH ALL.
+ * the store and a UID SEARCH ALL, and the IMAP4rev1 sessions' UID SEARCH RECENT sets must be
+ * disjoint and together cover every message (each is recent in exactly one session).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -55,6 +58,9 @@ interface Model {
   flags: Map<number, Set<string>>;
   /** keywords announced by FLAGS (lower case) */
   keywords: Set<string>;
+  /** uids shown with \Recent / shown without it */
+  recent: Set<number>;
+  notRecent: Set<number>;
   errors: string[];
   ops: number;
 }
@@ -160,7 +166,14 @@ function apply(
             if (!SYSTEM.has(k.toLowerCase())) err(`unknown system flag ${k}`, line);
           } else if (!m.keywords.has(k.toLowerCase())) err(`keyword ${k} used without being in FLAGS`, line);
         }
-        if (uid > 0) m.flags.set(uid, new Set(fl.map((k) => k.toLowerCase())));
+        const isRecent = fl.some((k) => k.toLowerCase() === "\\recent");
+        if (isRecent && m.rev2) err("\\Recent in an IMAP4rev2 session", line);
+        if (uid > 0) {
+          if (isRecent && m.notRecent.has(uid)) err(`UID ${uid} became \\Recent`, line);
+          if (!isRecent && m.recent.has(uid)) err(`UID ${uid} lost \\Recent`, line);
+          (isRecent ? m.recent : m.notRecent).add(uid);
+          m.flags.set(uid, new Set(fl.map((k) => k.toLowerCase()).filter((k) => k !== "\\recent")));
+        }
       }
     } else if ((x = /^\* FLAGS \(([^)]*)\)$/.exec(line))) {
       const fl = parseFlags(x[1]!);
@@ -173,7 +186,9 @@ function apply(
     } else if ((x = /^\* ESEARCH \(TAG "[^"]*"\)( UID)?(.*)$/.exec(line))) {
       const all = / ALL ([\d:,]+)/.exec(x[2]!);
       searchResult = all ? parseSet(all[1]!) : [];
-    } else if (/^\* (OK|NO|BAD|BYE|\d+ RECENT|CAPABILITY|ENABLED|LIST|STATUS)\b/.test(line)) {
+    } else if (/^\* \d+ RECENT$/.test(line)) {
+      if (m.rev2) err("RECENT in an IMAP4rev2 session", line);
+    } else if (/^\* (OK|NO|BAD|BYE|CAPABILITY|ENABLED|LIST|STATUS)\b/.test(line)) {
       if (/^\* (NO|BAD|BYE)/.test(line)) err("unexpected untagged condition", line);
     } else if (line.startsWith("+")) {
       // continuation (APPEND, IDLE)
@@ -325,6 +340,8 @@ describe("IMAP multi-client stress", () => {
         uids: [],
         flags: new Map(),
         keywords: new Set(),
+        recent: new Set(),
+        notRecent: new Set(),
         errors: [],
         ops: 0,
       };
@@ -372,6 +389,35 @@ describe("IMAP multi-client stress", () => {
         if (a !== b) m.errors.push(`${m.name}: UID ${uid} flags (${a}) but store has (${b})`);
       }
     }
+    // RFC 3501 §2.3.2: every message is \Recent in exactly one IMAP4rev1 session (all of them
+    // stayed selected read-write throughout), none is left unclaimed
+    const owner = new Map<number, string>();
+    for (const m of models) {
+      if (m.rev2) continue;
+      const res = await m.c.cmd("UID SEARCH RECENT");
+      const rec = new Set(apply(m, res, "UID SEARCH RECENT", false, true) ?? []);
+      for (const u of rec) {
+        const o = owner.get(u);
+        if (o) m.errors.push(`${m.name}: UID ${u} is \\Recent here and in ${o}`);
+        owner.set(u, m.name);
+        if (m.notRecent.has(u))
+          m.errors.push(`${m.name}: UID ${u} shown without \\Recent, SEARCH RECENT has it`);
+      }
+      for (const u of m.recent) {
+        if (!rec.has(u) && storeFlags.has(u))
+          m.errors.push(`${m.name}: UID ${u} shown \\Recent, not in SEARCH RECENT`);
+      }
+    }
+    assert.deepEqual(
+      [...owner.keys()].sort((a, b) => a - b),
+      storeUids,
+      "every message is \\Recent in exactly one session",
+    );
+    assert.equal(await t.store.recentCount(inbox.id), 0);
+    assert.ok(
+      models.some((m) => m.recent.size > 0),
+      "some session saw \\Recent",
+    );
     const errors = models.flatMap((m) => m.errors);
     const logged = t.logs.filter((l) => l.level === "error");
     assert.deepEqual(logged, [], "server logged errors");

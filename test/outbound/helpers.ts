@@ -13,6 +13,8 @@ export interface Received {
   data: Buffer;
   secure: boolean;
   connection: string;
+  /** the authenticated user (smarthost), or null */
+  user: string | null;
 }
 
 export interface ReceiverOpts {
@@ -26,6 +28,8 @@ export interface ReceiverOpts {
   ) => { code: number; text: string } | null | Promise<null>;
   hideSMTPUTF8?: boolean;
   hide8BITMIME?: boolean;
+  /** require AUTH (after STARTTLS) with these credentials (a smarthost) */
+  auth?: { user: string; pass: string };
 }
 
 export interface Receiver {
@@ -60,8 +64,13 @@ export async function startReceiver(o: ReceiverOpts = {}): Promise<Receiver> {
   };
   const server = new SMTPServer({
     logger: false,
-    authOptional: true,
-    disabledCommands: ["AUTH"],
+    authOptional: !o.auth,
+    disabledCommands: o.auth ? [] : ["AUTH"],
+    onAuth(auth, _session, cb) {
+      if (o.auth && auth.username === o.auth.user && auth.password === o.auth.pass)
+        return cb(null, { user: auth.username });
+      cb(smtpErr(535, "5.7.8 authentication failed"));
+    },
     disableReverseLookup: true,
     hideSMTPUTF8: o.hideSMTPUTF8 === true,
     hide8BITMIME: o.hide8BITMIME === true,
@@ -94,6 +103,7 @@ export async function startReceiver(o: ReceiverOpts = {}): Promise<Receiver> {
             data,
             secure: session.secure,
             connection: session.id,
+            user: typeof session.user === "string" ? session.user : null,
           });
           cb();
           notify();

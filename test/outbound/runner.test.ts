@@ -307,6 +307,73 @@ describe("outbound queue runner", () => {
     assert.equal(await e.store.deleteOutbound(q.id), true);
   });
 
+  test("a remote sender's bounce is queued with the null sender to the sender's address", async () => {
+    const r = await startReceiver({
+      onRcpt: (a) => (a.startsWith("nobody@") ? { code: 550, text: "5.1.1 unknown" } : null),
+    });
+    try {
+      await e.store.enqueueOutbound({
+        accountId: null,
+        mailFrom: "someone@remote.test",
+        recipients: [{ address: "nobody@remote.test" }],
+        message: message({ id: "m9", from: "someone@remote.test" }),
+      });
+      assert.equal(await e.runner(r).runOnce(), 1);
+      const q = await e.store.listQueue();
+      assert.equal(q.length, 1);
+      assert.equal(q[0]!.mailFrom, "", "RFC 5321 §4.5.5: DSNs use the null reverse-path");
+      assert.deepEqual(
+        q[0]!.recipients.map((x) => x.address),
+        ["someone@remote.test"],
+      );
+      // the bounce itself is delivered by the next pass
+      assert.equal(await e.runner(r).runOnce(), 1);
+      assert.equal(r.received.length, 1);
+      assert.equal(r.received[0]!.mailFrom, "");
+      assert.match(r.received[0]!.data.toString(), /Final-Recipient: rfc822; nobody@remote\.test/);
+      assert.equal((await e.store.listQueue()).length, 0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("smarthost: everything goes through the relay, authenticated after STARTTLS", async () => {
+    const r = await startReceiver({ auth: { user: "relay-user", pass: "relay-pass" } });
+    try {
+      await e.store.enqueueOutbound({
+        accountId: null,
+        mailFrom: "alice@example.org",
+        // no DNS for this domain at all: the relay is used, not the MX
+        recipients: [{ address: "x@no-dns.test" }],
+        message: message({ id: "m10", to: "x@no-dns.test" }),
+      });
+      const runner = e.runner(r, {
+        smarthost: { host: r.host, port: r.port, user: "relay-user", password: "relay-pass" },
+      });
+      assert.equal(await runner.runOnce(), 1);
+      assert.equal(r.received.length, 1);
+      assert.equal(r.received[0]!.user, "relay-user");
+      assert.equal(r.received[0]!.secure, true);
+      assert.equal((await e.store.listQueue()).length, 0);
+      // wrong password: deferred, not bounced
+      await e.store.enqueueOutbound({
+        accountId: null,
+        mailFrom: "alice@example.org",
+        recipients: [{ address: "y@no-dns.test" }],
+        message: message({ id: "m11", to: "y@no-dns.test" }),
+      });
+      const bad = e.runner(r, {
+        smarthost: { host: r.host, port: r.port, user: "relay-user", password: "nope" },
+      });
+      assert.equal(await bad.runOnce(), 1);
+      const q = await e.store.listQueue();
+      assert.equal(q[0]?.recipients[0]?.state, "deferred");
+      await e.store.deleteOutbound(q[0]!.id);
+    } finally {
+      await r.close();
+    }
+  });
+
   test("held entries are skipped until released; two runners never send one entry twice", async () => {
     const r = await startReceiver();
     try {

@@ -10,6 +10,8 @@
  *   during FETCH, STORE, SEARCH (non-UID) and when no command is in progress, so the message stays
  *   in `uids` until takeUpdates(allowExpunge=true).
  * - Flags are not kept here (memory): FETCH/SEARCH read them from the store.
+ * - \Recent (RFC 3501 §2.3.2, IMAP4rev1 only): the uid ranges this session claimed from the
+ *   store (Store.claimRecent) — usually one range at the end of the mailbox, never per message.
  */
 import type { ChangesSince, MessageFlagsRow } from "../../store/types.ts";
 
@@ -51,6 +53,10 @@ export class SelectedMailbox {
    * keyword is announced by a fresh FLAGS response first. The set only grows while selected.
    */
   private keywords = new Map<string, string>();
+  /** uid ranges (inclusive, ascending, disjoint) that are \Recent in this session */
+  private recent: NumRange[] = [];
+  /** uids below this were already offered to this session's recent claim */
+  recentUpto = 0;
 
   constructor(
     mailboxId: number,
@@ -59,7 +65,7 @@ export class SelectedMailbox {
     uidValidity: number,
     uidNext: number,
     highestModseq: bigint,
-    rows: ReadonlyArray<{ uid: number }>,
+    rows: ReadonlyArray<{ uid: number }> | Uint32Array,
   ) {
     this.mailboxId = mailboxId;
     this.name = name;
@@ -71,7 +77,7 @@ export class SelectedMailbox {
     let prev = 0;
     let sorted = true;
     for (let i = 0; i < rows.length; i++) {
-      const u = rows[i]!.uid;
+      const u = rows instanceof Uint32Array ? rows[i]! : rows[i]!.uid;
       if (u <= prev) sorted = false;
       this.uids[i] = u;
       prev = u;
@@ -299,6 +305,41 @@ export class SelectedMailbox {
     return [...this.keywords.values()];
   }
 
+  /**
+   * Records the outcome of a claim: uids in [from, upto) are \Recent here (RFC 3501 §2.3.2);
+   * uids below recentUpto were decided by an earlier claim and are not added again.
+   */
+  addRecent(from: number, upto: number): void {
+    const a = Math.max(from, this.recentUpto, 1);
+    if (upto > this.recentUpto) this.recentUpto = upto;
+    if (a >= upto) return;
+    const last = this.recent[this.recent.length - 1];
+    if (last && last[1] + 1 >= a) last[1] = Math.max(last[1], upto - 1);
+    else this.recent.push([a, upto - 1]);
+  }
+
+  isRecent(uid: number): boolean {
+    // newest range first: recent uids sit at the end of the mailbox
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const r = this.recent[i]!;
+      if (uid > r[1]) return false;
+      if (uid >= r[0]) return true;
+    }
+    return false;
+  }
+
+  /** messages in the view that are \Recent (the RECENT response) */
+  recentCount(): number {
+    let n = 0;
+    for (const [a, b] of this.recent) n += this.lowerBound(b + 1) - this.lowerBound(a);
+    return n;
+  }
+
+  /** first recent range start (for walking rows in step); Infinity when none */
+  get firstRecentUid(): number {
+    return this.recent[0]?.[0] ?? Number.POSITIVE_INFINITY;
+  }
+
   /** mark all current messages as announced (right after SELECT) */
   markAnnounced(): void {
     this.announcedExists = this.n;
@@ -318,6 +359,7 @@ export class SelectedMailbox {
     this.pendingFlags = null;
     this.savedSearch = [];
     this.selfReported = null;
+    this.recent = [];
   }
 }
 

@@ -303,7 +303,32 @@ export class Session {
     if (!v || (!force && !v.dirty)) return;
     v.dirty = false;
     const ch = await this.store.changesSince(v.mailboxId, v.knownModseq);
-    if (this.view === v) v.applyChanges(ch);
+    if (this.view !== v) return;
+    v.applyChanges(ch);
+    // new messages: this session may be the first to see them (RFC 3501 §2.3.2)
+    await this.claimRecent(v);
+  }
+
+  /**
+   * RFC 3501 §2.3.2 \Recent, IMAP4rev1 sessions only (RFC 9051 has no \Recent): a read-write
+   * session claims every uid below the view's UIDNEXT that no session claimed before; the
+   * store's claim is atomic, so each message is \Recent in exactly one such session.
+   * RFC 3501 §6.3.2: EXAMINE must not make messages lose \Recent, so a read-only view only
+   * looks (its uids stay recent for the next read-write session too).
+   */
+  async claimRecent(v: SelectedMailbox): Promise<void> {
+    if (this.rev2 || v.uidNext <= v.recentUpto) return;
+    const upto = v.uidNext;
+    const from = await this.store.claimRecent(v.mailboxId, v.readOnly ? 0 : upto);
+    v.addRecent(from, upto);
+  }
+
+  /** FLAGS list of a message as this session shows it: `\Recent` added for IMAP4rev1 */
+  flagsOut(uid: number, flags: readonly string[]): string {
+    const v = this.view;
+    if (!this.rev2 && v?.isRecent(uid))
+      return flags.length === 0 ? "(\\Recent)" : `(${flags.join(" ")} \\Recent)`;
+    return `(${flags.join(" ")})`;
   }
 
   /** Refreshes if needed and writes pending untagged updates. */
@@ -346,15 +371,15 @@ export class Session {
           break;
         case "exists":
           out += `* ${u.count} EXISTS\r\n`;
-          // RFC 3501 §7.3.2: IMAP4rev1 clients get RECENT with EXISTS (no recent tracking: 0)
-          if (!this.rev2) out += `* 0 RECENT\r\n`;
+          // RFC 3501 §7.3.2: IMAP4rev1 clients get RECENT with EXISTS
+          if (!this.rev2) out += `* ${this.view?.recentCount() ?? 0} RECENT\r\n`;
           break;
         case "fetch": {
           // RFC 7162 §3.2.4: with QRESYNC every FETCH carries UID; §3.1.4: MODSEQ with CONDSTORE.
           // CONDSTORE clients (imapflow, Thunderbird) key their flag caches by UID: send it too.
           const uid = this.qresync || this.condstore ? `UID ${u.uid} ` : "";
           const ms = this.condstore ? ` MODSEQ (${u.modseq})` : "";
-          out += `* ${u.seq} FETCH (${uid}FLAGS (${u.flags.join(" ")})${ms})\r\n`;
+          out += `* ${u.seq} FETCH (${uid}FLAGS ${this.flagsOut(u.uid, u.flags)}${ms})\r\n`;
           break;
         }
       }

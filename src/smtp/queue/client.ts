@@ -135,7 +135,8 @@ function connect(
       port: o.smarthost ? o.smarthost.port : o.port,
       secure: implicitTls,
       name: o.hostname,
-      opportunisticTLS: true,
+      // credentials only over TLS (RFC 4954 §4): a smarthost with AUTH must offer STARTTLS
+      ...(o.smarthost?.user && !implicitTls ? { requireTLS: true } : { opportunisticTLS: true }),
       // RFC 7435 opportunistic security: encrypt when offered, do not require a valid certificate
       tls: { rejectUnauthorized: false, ...(isIP(host.host) ? {} : { servername: host.host }) },
       connectionTimeout: o.connectTimeoutMs,

@@ -177,6 +177,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `INSERT INTO fts (rowid, headers, body) SELECT id, headers, body FROM fts_text`,
     ],
   },
+  {
+    version: 5,
+    name: "IMAP \\Recent: first uid not yet claimed by a read-write session (RFC 3501 §2.3.2)",
+    sqlite: [
+      // messages at or above first_recent_uid are \Recent for the next session that claims them;
+      // existing mail counts as already seen by some session
+      `ALTER TABLE mailbox ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1`,
+      `UPDATE mailbox SET first_recent_uid = uidnext`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

@@ -31,6 +31,7 @@ import {
   type CopyResult,
   type Domain,
   type FlagOp,
+  type FlagTextRows,
   type Id,
   type Mailbox,
   type MailboxCounts,
@@ -1325,6 +1326,75 @@ export class SqlStore implements Store {
         out[i] = { uid: r.uid as number, flags: parseFlagText(r.flags as string), modseq: r.modseq };
       }
       return out;
+    });
+  }
+
+  async listFlagText(mailboxId: Id): Promise<FlagTextRows> {
+    return this.#read(() => {
+      this.#mailboxCore(mailboxId);
+      // raw arrays: no row objects, no flag splitting (the bulk FETCH/SELECT path)
+      const rows = this.#all(
+        "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? ORDER BY uid",
+        false,
+        mailboxId,
+      );
+      const n = rows.length;
+      const uids = new Uint32Array(n);
+      const flags: string[] = new Array(n);
+      const modseqs: Array<number | bigint> = new Array(n);
+      let unsafe = false;
+      for (let i = 0; i < n; i++) {
+        const r = rows[i]!;
+        uids[i] = r[0] as number;
+        flags[i] = r[1] as string;
+        const m = r[2] as number;
+        if (!Number.isSafeInteger(m)) unsafe = true;
+        modseqs[i] = m;
+      }
+      if (unsafe) {
+        // a modseq beyond 2^53: re-read them exactly
+        const exact = this.#all(
+          "SELECT modseq FROM message WHERE mailbox_id = ? ORDER BY uid",
+          true,
+          mailboxId,
+        );
+        for (let i = 0; i < n && i < exact.length; i++) modseqs[i] = exact[i]![0] as bigint;
+      }
+      return { uids, flags, modseqs };
+    });
+  }
+
+  async claimRecent(mailboxId: Id, uptoUid: number): Promise<number> {
+    const read = (): number => {
+      const r = this.#stmt("SELECT first_recent_uid FROM mailbox WHERE id = ?").raw(true).get(mailboxId) as
+        | [number]
+        | undefined;
+      if (!r) throw new StoreError("NONEXISTENT", "no such mailbox");
+      return Number(r[0]);
+    };
+    // the value only grows: when it is already at or above uptoUid there is nothing to claim
+    const cur = await this.#read(read);
+    if (cur >= uptoUid) return cur;
+    // RFC 3501 §2.3.2: a message is \Recent in one session only; the write lock (BEGIN
+    // IMMEDIATE) makes read-and-raise atomic across processes
+    return this.#h.transaction(() => {
+      const prev = read();
+      if (prev < uptoUid) {
+        this.#run("UPDATE mailbox SET first_recent_uid = ? WHERE id = ?", uptoUid, mailboxId);
+      }
+      return prev;
+    });
+  }
+
+  async recentCount(mailboxId: Id): Promise<number> {
+    return this.#read(() => {
+      const r = this.#stmt(
+        `SELECT COUNT(*) FROM message
+          WHERE mailbox_id = ? AND uid >= (SELECT first_recent_uid FROM mailbox WHERE id = ?)`,
+      )
+        .raw(true)
+        .get(mailboxId, mailboxId) as [number];
+      return Number(r[0]);
     });
   }
 

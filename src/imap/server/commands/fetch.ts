@@ -7,12 +7,12 @@
  */
 import { binarySize, bodyStructureImap, envelopeImap, getBinary, getSection } from "../../../mime/index.ts";
 import type { ParsedMessage } from "../../../mime/types.ts";
-import { type MessageFlagsRow, type MessageMeta, StoreError } from "../../../store/types.ts";
+import { type FlagTextRows, type MessageMeta, StoreError } from "../../../store/types.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
 import { applyPartial, fetchAttResponseName } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
-import { flagList, imapDateTime, objectId } from "../format.ts";
+import { imapDateTime, objectId } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 import type { Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
@@ -164,41 +164,76 @@ async function fetchFlagsOnly(
   const uidRequested = atts.some((a) => a.type === "UID");
   const modseqRequested = atts.some((a) => a.type === "MODSEQ");
   const addModseq = s.condstore && !modseqRequested;
-  let rows: MessageFlagsRow[];
+  let rows: FlagTextRows;
   if (uids.length * 4 >= v.exists) {
-    // most of the mailbox: one sequential scan beats point lookups
-    const want = uids.length === v.exists ? null : new Set(uids);
-    rows = await s.store.listMessages(v.mailboxId);
-    if (want) rows = rows.filter((r) => want.has(r.uid));
+    // most of the mailbox: one sequential scan into parallel arrays (no row objects, flags kept as
+    // the stored text) beats point lookups
+    rows = await s.store.listFlagText(v.mailboxId);
   } else {
-    rows = [];
+    const us: number[] = [];
+    const fs: string[] = [];
+    const ms: Array<number | bigint> = [];
     for (let i = 0; i < uids.length; i += CHUNK_META) {
-      const metas = await s.store.getMessages(v.mailboxId, uids.slice(i, i + CHUNK_META));
-      for (const m of metas) rows.push({ uid: m.uid, flags: m.flags, modseq: m.modseq });
+      for (const m of await s.store.getMessages(v.mailboxId, uids.slice(i, i + CHUNK_META))) {
+        us.push(m.uid);
+        fs.push(m.flags.join(" "));
+        ms.push(m.modseq);
+      }
     }
+    rows = { uids: Uint32Array.from(us), flags: fs, modseqs: ms };
   }
+  // Walk the requested uids (ascending, a subset of the view), the rows (ascending) and the
+  // view's sequence in step: linear, no per-row binary search. at[j] = row index of uids[j] or -1.
+  const n = rows.uids.length;
+  const at = new Int32Array(uids.length);
+  const seqs = new Uint32Array(uids.length);
+  let i = 0;
+  let seq = 1;
   let found = 0;
+  const texts = new Set<string>();
+  for (let j = 0; j < uids.length; j++) {
+    const u = uids[j]!;
+    while (i < n && rows.uids[i]! < u) i++;
+    while (seq <= v.exists && v.uidAt(seq) < u) seq++;
+    if (i < n && rows.uids[i] === u && v.uidAt(seq) === u) {
+      at[j] = i;
+      seqs[j] = seq;
+      found++;
+      if (changedSince === null || rows.modseqs[i]! > changedSince) texts.add(rows.flags[i]!);
+    } else at[j] = -1;
+  }
   // RFC 9051 §7.3.5: announce keywords before the FETCH lines that show them
-  let buf = atts.some((a) => a.type === "FLAGS") ? s.keywordAnnouncement(rows.map((r) => r.flags)) : "";
-  for (const r of rows) {
-    const seq = v.seqOf(r.uid);
-    if (seq === 0) continue;
-    found++;
-    if (changedSince !== null && r.modseq <= changedSince) continue;
-    let line = `* ${seq} FETCH (`;
+  let buf = "";
+  if (atts.some((a) => a.type === "FLAGS")) {
+    buf = s.keywordAnnouncement([...texts].map((t) => (t === "" ? [] : t.split(" "))));
+  }
+  // RFC 3501 §2.3.2: \Recent for IMAP4rev1 sessions (recent uids sit at the end of the mailbox)
+  const firstRecent = s.rev2 ? Number.POSITIVE_INFINITY : v.firstRecentUid;
+  const leadUid = addUid && !uidRequested;
+  for (let j = 0; j < uids.length; j++) {
+    const r = at[j]!;
+    if (r < 0) continue;
+    const modseq = rows.modseqs[r]!;
+    if (changedSince !== null && modseq <= changedSince) continue;
+    const uid = rows.uids[r]!;
+    let line = `* ${seqs[j]} FETCH (`;
     let first = true;
-    if (addUid && !uidRequested) {
-      line += `UID ${r.uid}`;
+    if (leadUid) {
+      line += `UID ${uid}`;
       first = false;
     }
     for (const a of atts) {
       if (!first) line += " ";
       first = false;
-      if (a.type === "UID") line += `UID ${r.uid}`;
-      else if (a.type === "FLAGS") line += `FLAGS (${r.flags.join(" ")})`;
-      else line += `MODSEQ (${r.modseq})`;
+      if (a.type === "UID") line += `UID ${uid}`;
+      else if (a.type === "FLAGS") {
+        const t = rows.flags[r]!;
+        if (uid >= firstRecent && v.isRecent(uid))
+          line += t === "" ? "FLAGS (\\Recent)" : `FLAGS (${t} \\Recent)`;
+        else line += `FLAGS (${t})`;
+      } else line += `MODSEQ (${modseq})`;
     }
-    if (addModseq) line += `${first ? "" : " "}MODSEQ (${r.modseq})`;
+    if (addModseq) line += `${first ? "" : " "}MODSEQ (${modseq})`;
     buf += line + ")\r\n";
     if (buf.length >= 65536) {
       await out.raw(buf);
@@ -304,7 +339,7 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         out.push(`UID ${m.uid}`);
         break;
       case "FLAGS":
-        out.push(`FLAGS ${flagList(m.flags)}`);
+        out.push(`FLAGS ${s.flagsOut(m.uid, m.flags)}`);
         break;
       case "INTERNALDATE":
         out.push(`INTERNALDATE ${imapDateTime(m.internalDate)}`);
@@ -394,7 +429,7 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
   }
   if (o.flags) {
     sep();
-    out.push(`FLAGS ${flagList(m.flags)}`);
+    out.push(`FLAGS ${s.flagsOut(m.uid, m.flags)}`);
   }
   if (o.modseq) {
     sep();

@@ -47,28 +47,43 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   if (hadView) await s.write("* OK [CLOSED] Previous mailbox closed\r\n");
   const readOnly = cmd.name === "EXAMINE";
   const mb = await requireMailbox(s, cmd.mailbox);
-  const rows = await s.store.listMessages(mb.id);
+  // compact rows (parallel arrays, flags as stored text): no per-message objects on 100k mailboxes
+  const rows = await s.store.listFlagText(mb.id);
+  const n = rows.uids.length;
   // rows may include messages appended after getMailbox(): UIDNEXT must stay above them
-  const uidNext = Math.max(mb.uidNext, (rows[rows.length - 1]?.uid ?? 0) + 1);
-  const view = new SelectedMailbox(mb.id, mb.name, readOnly, mb.uidValidity, uidNext, mb.highestModseq, rows);
+  const uidNext = Math.max(mb.uidNext, (n > 0 ? rows.uids[n - 1]! : 0) + 1);
+  const view = new SelectedMailbox(
+    mb.id,
+    mb.name,
+    readOnly,
+    mb.uidValidity,
+    uidNext,
+    mb.highestModseq,
+    rows.uids,
+  );
 
+  // flag texts repeat (a handful of combinations per mailbox): inspect each distinct text once
   let firstUnseen = 0;
-  const keywords = new Set<string>();
-  for (let i = 0; i < rows.length; i++) {
-    const fl = rows[i]!.flags;
-    let seen = false;
-    for (const f of fl) {
-      if (f === "\\Seen") seen = true;
-      else if (!f.startsWith("\\")) keywords.add(f);
-    }
-    if (!seen && firstUnseen === 0) firstUnseen = i + 1;
+  const texts = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const t = rows.flags[i]!;
+    // stored flags are normalised ("\\Seen" canonical) and keywords are atoms without "\\"
+    if (firstUnseen === 0 && !t.includes("\\Seen")) firstUnseen = i + 1;
+    texts.add(t);
+  }
+  const keywords: string[] = [];
+  for (const t of texts) {
+    if (t === "") continue;
+    for (const f of t.split(" ")) if (!f.startsWith("\\")) keywords.push(f);
   }
   // RFC 9051 §7.3.5: FLAGS lists every keyword in use (keywords compare case-insensitively);
   // later FETCHes that show a new keyword are preceded by a fresh FLAGS (Session.keywordAnnouncement)
-  view.addKeywords([...keywords]);
+  view.addKeywords(keywords);
   const flags = [...SYSTEM_FLAGS, ...view.keywordList()];
+  // RFC 3501 §2.3.2: a read-write SELECT claims the messages no session has seen yet
+  await s.claimRecent(view);
   let out = `* ${view.exists} EXISTS\r\n`;
-  if (!s.rev2) out += "* 0 RECENT\r\n"; // RFC 3501 §6.3.1 (RECENT removed in RFC 9051)
+  if (!s.rev2) out += `* ${view.recentCount()} RECENT\r\n`; // RFC 3501 §6.3.1 (RECENT removed in RFC 9051)
   out += `* FLAGS ${flagList(flags)}\r\n`;
   // RFC 9051 §7.1 PERMANENTFLAGS: \* = new keywords may be created
   out += `* OK [PERMANENTFLAGS ${readOnly ? "()" : flagList([...flags, "\\*"])}] Flags permitted\r\n`;
@@ -92,11 +107,14 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
     }
     if (vanished.length > 0) await s.write(`* VANISHED (EARLIER) ${uidSetString(vanished)}\r\n`);
     let buf = "";
-    for (const r of rows) {
-      if (r.modseq <= q.modseq) continue;
-      const seq = view.seqOf(r.uid);
-      if (seq === 0) continue;
-      buf += `* ${seq} FETCH (UID ${r.uid} FLAGS ${flagList(r.flags)} MODSEQ (${r.modseq}))\r\n`;
+    const since = q.modseq;
+    for (let i = 0; i < n; i++) {
+      const m = rows.modseqs[i]!;
+      if ((typeof m === "number" ? BigInt(m) : m) <= since) continue;
+      const uid = rows.uids[i]!;
+      const seq = i + 1; // the view was built from these rows
+      const fl = rows.flags[i]!;
+      buf += `* ${seq} FETCH (UID ${uid} FLAGS ${recentFlags(s, view, uid, fl)} MODSEQ (${m}))\r\n`;
       if (buf.length > 65536) {
         await s.write(buf);
         buf = "";
@@ -107,6 +125,12 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   s.view = view;
   s.state = "selected";
   return { code: readOnly ? "READ-ONLY" : "READ-WRITE", text: `${cmd.name} completed` };
+}
+
+/** stored flag text as a FLAGS list for this session (\\Recent added for IMAP4rev1) */
+function recentFlags(s: Session, view: SelectedMailbox, uid: number, text: string): string {
+  if (!s.rev2 && view.isRecent(uid)) return text === "" ? "(\\Recent)" : `(${text} \\Recent)`;
+  return `(${text})`;
 }
 
 /** uid ranges of a client-supplied set (for QRESYNC known-uids); "*" = maxUid */
@@ -397,7 +421,8 @@ export async function statusLine(s: Session, mb: Mailbox, items: StatusItem[]): 
         parts.push(`HIGHESTMODSEQ ${mb.highestModseq}`); // RFC 7162 §3.1.9
         break;
       case "RECENT":
-        parts.push("RECENT 0");
+        // RFC 3501 §6.3.10: messages not yet claimed by a read-write session (§2.3.2)
+        parts.push(`RECENT ${await s.store.recentCount(mb.id)}`);
         break;
       case "APPENDLIMIT":
         parts.push(`APPENDLIMIT ${s.ctx.opts.limits.maxLiteralSize}`); // RFC 7889 §3

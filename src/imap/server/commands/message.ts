@@ -8,7 +8,7 @@ import type { MessageFlagsRow } from "../../../store/types.ts";
 import type { Command, StoreCommand } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
-import { clientFlags, flagList } from "../format.ts";
+import { clientFlags } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 import type { Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
@@ -106,7 +106,7 @@ export async function store(s: Session, _tag: string, cmd: StoreCommand): Promis
     if (seq === 0) return "";
     const items: string[] = [];
     if (withUid) items.push(`UID ${r.uid}`);
-    if (!silent) items.push(`FLAGS ${flagList(r.flags)}`);
+    if (!silent) items.push(`FLAGS ${s.flagsOut(r.uid, r.flags)}`);
     if (s.condstore) items.push(`MODSEQ (${r.modseq})`);
     return `* ${seq} FETCH (${items.join(" ")})\r\n`;
   };

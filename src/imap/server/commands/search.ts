@@ -24,6 +24,8 @@ interface Prepared {
   needMeta: boolean;
   needSent: boolean;
   usesModseq: boolean;
+  /** \Recent in this session (RFC 3501 §2.3.2); IMAP4rev2 sessions have none */
+  recent: (uid: number) => boolean;
 }
 
 function dayOf(d: ImapDate): number {
@@ -84,6 +86,10 @@ async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Prom
     case "all":
     case "savedatesupported":
       return;
+    case "flag":
+      if (key.flag === "\\Recent") return; // answered by the view, no metadata
+      p.needMeta = true;
+      return;
     default:
       p.needMeta = true;
   }
@@ -140,14 +146,17 @@ function evaluate(
     case "body":
     case "text":
       return p.sets.get(key)?.has(uid) ?? false;
+    case "flag":
+      // RFC 3501 §6.4.4 RECENT / NEW / OLD
+      if (key.flag === "\\Recent") return p.recent(uid);
+      break;
     default:
       break;
   }
   if (!m) return false;
   switch (key.type) {
     case "flag":
-      // no \Recent tracking: nothing is recent (RFC 9051 drops \Recent)
-      return key.flag === "\\Recent" ? false : hasFlag(m, key.flag);
+      return hasFlag(m, key.flag);
     case "date": {
       // RFC 9051 §6.4.4: dates disregard time and timezone
       const ms =
@@ -196,7 +205,13 @@ export async function runSearch(
   if (charset !== null && charset !== "UTF-8" && charset !== "US-ASCII") {
     throw no("BADCHARSET (UTF-8)", "Unsupported charset");
   }
-  const p: Prepared = { sets: new Map(), needMeta: false, needSent: false, usesModseq: false };
+  const p: Prepared = {
+    sets: new Map(),
+    needMeta: false,
+    needSent: false,
+    usesModseq: false,
+    recent: s.rev2 ? () => false : (uid) => v.isRecent(uid),
+  };
   await prepare(s, criteria, p);
   if (p.usesModseq) s.condstore = true;
 
