@@ -316,6 +316,11 @@ export const configSchema = z.strictObject({
         "5d",
         "How long a message is retried before it bounces (RFC 5321 §4.5.4.1: at least 4-5 days).",
       ),
+      delay_warning: duration(
+        "4h",
+        "Send the sender one delay notice (RFC 3464 Action: delayed) for a recipient still not delivered " +
+          "after this long. 0 = never.",
+      ),
       lease: duration(
         "10m",
         "How long a runner's claim on an entry holds; a runner that died loses its entries after this " +

@@ -61,6 +61,7 @@ export async function startOutbound(
     timeoutMs: o.timeout,
     dkim: o.dkim ? { dataDir: config.data_dir } : null,
     smarthost: smarthost(o),
+    delayWarningMs: o.delay_warning,
   });
   await runner.start();
   return {

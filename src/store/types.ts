@@ -111,6 +111,11 @@ export interface FlagTextRows {
   flags: string[];
   /** numbers while they fit in 2^53, bigint beyond */
   modseqs: Array<number | bigint>;
+  /**
+   * the mailbox's HIGHESTMODSEQ read just before the rows: while it is unchanged (every change
+   * raises it) the rows are still current, so callers may reuse them
+   */
+  highestModseq: bigint;
 }
 
 export interface ChangesSince {
@@ -207,6 +212,8 @@ export interface QueueRecipient {
   remoteMta?: string;
   /** ms since the epoch of the last attempt */
   lastAttemptAt?: number;
+  /** a delay DSN (RFC 3464 Action: delayed) was sent for this recipient */
+  delayNotified?: boolean;
 }
 
 /** pending: not tried; deferred: temporary failure, retried; delivered / failed: final. */

@@ -225,7 +225,10 @@ describe("IMAP message commands", () => {
     const ex = await w.cmd("EXAMINE Drafts");
     assert.ok(ex.lines.includes("* 2 RECENT"), ex.text);
     const f = await w.cmd("FETCH 1:2 (FLAGS)");
-    assert.deepEqual(f.lines, ["* 1 FETCH (FLAGS (\\Draft \\Recent))", "* 2 FETCH (FLAGS (\\Seen \\Recent))"]);
+    assert.deepEqual(f.lines, [
+      "* 1 FETCH (FLAGS (\\Draft \\Recent))",
+      "* 2 FETCH (FLAGS (\\Seen \\Recent))",
+    ]);
     const sel = await w.cmd("SELECT Drafts");
     assert.ok(sel.lines.includes("* 2 RECENT"), sel.text);
   });

@@ -142,6 +142,30 @@ describe("IMAP \\Recent (RFC 3501)", () => {
     assert.equal(recentLine((await b.cmd(`SELECT ${name}`)).lines), "* 2 RECENT");
   });
 
+  it("bulk FETCH right after SELECT sees changes committed in between (SELECT rows reused only when current)", async () => {
+    const name = await freshBox(3);
+    const a = await t.login();
+    const b = await t.login();
+    await b.cmd("ENABLE IMAP4rev2");
+    await b.cmd(`SELECT ${name}`);
+    await a.cmd("ENABLE IMAP4rev2");
+    await a.cmd(`SELECT ${name}`);
+    await t.store.storeFlags(await mailboxId(name), [2], "add", ["\\Flagged"]);
+    const f = await a.cmd("UID FETCH 1:* (FLAGS)");
+    assert.ok(f.lines.includes("* 2 FETCH (UID 2 FLAGS (\\Flagged))"), f.text);
+    // unchanged: the reused rows give the same answer as a fresh read
+    await a.cmd(`SELECT ${name}`);
+    const g = await a.cmd("UID FETCH 1:* (FLAGS)");
+    await a.cmd("NOOP");
+    const h = await a.cmd("UID FETCH 1:* (FLAGS)");
+    assert.deepEqual(g.lines, h.lines);
+    assert.deepEqual(g.lines, [
+      "* 1 FETCH (UID 1 FLAGS ())",
+      "* 2 FETCH (UID 2 FLAGS (\\Flagged))",
+      "* 3 FETCH (UID 3 FLAGS ())",
+    ]);
+  });
+
   it("APPEND to the selected mailbox and the unsolicited FETCH carry \\Recent", async () => {
     const name = await freshBox(0);
     const a = await t.login();

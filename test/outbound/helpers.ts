@@ -95,7 +95,7 @@ export async function startReceiver(o: ReceiverOpts = {}): Promise<Receiver> {
           const mf = session.envelope.mailFrom;
           received.push({
             mailFrom: mf ? mf.address : "",
-            mailArgs: mf && mf.args ? (mf.args as Record<string, string>) : {},
+            mailArgs: mf ? ((mf.args || {}) as Record<string, string>) : {},
             rcpts: session.envelope.rcptTo.map((r) => ({
               address: r.address,
               args: (r.args || {}) as Record<string, string>,

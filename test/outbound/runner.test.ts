@@ -271,6 +271,36 @@ describe("outbound queue runner", () => {
     }
   });
 
+  test("still deferred after delay_warning → one delay DSN (Action: delayed), not repeated", async () => {
+    const r = await startReceiver({ onRcpt: () => ({ code: 452, text: "4.2.2 mailbox full" }) });
+    try {
+      const before = (await inboxMessages(e.store, "alice@example.org")).length;
+      const q = await e.store.enqueueOutbound({
+        accountId: null,
+        mailFrom: "alice@example.org",
+        recipients: [{ address: "full@remote.test" }],
+        message: message({ id: "m12" }),
+      });
+      const runner = e.runner(r, { delayWarningMs: 1, retryBaseMs: 200, retryMaxMs: 200 });
+      await new Promise((res) => setTimeout(res, 2)); // older than delay_warning (1 ms)
+      assert.equal(await runner.runOnce(), 1);
+      let inbox = await inboxMessages(e.store, "alice@example.org");
+      assert.equal(inbox.length, before + 1);
+      const dsn = inbox[inbox.length - 1]!;
+      assert.match(dsn, /Subject: Delivery Status Notification \(Delay\)/);
+      assert.match(dsn, /Final-Recipient: rfc822; full@remote\.test\r\nAction: delayed\r\nStatus: 4\.2\.2/);
+      assert.match(dsn, /Will-Retry-Until: /);
+      await untilDue(e.store, q.id);
+      assert.equal(await runner.runOnce(), 1);
+      inbox = await inboxMessages(e.store, "alice@example.org");
+      assert.equal(inbox.length, before + 1, "only one delay notice per recipient");
+      assert.equal((await e.store.getQueueEntry(q.id))?.recipients[0]?.delayNotified, true);
+      await e.store.deleteOutbound(q.id);
+    } finally {
+      await r.close();
+    }
+  });
+
   test("no SMTPUTF8 at the peer for a message that needs it → 5.6.7 bounce, nothing sent", async () => {
     const r = await startReceiver({ hideSMTPUTF8: true });
     try {

@@ -13,7 +13,7 @@
  * - \Recent (RFC 3501 §2.3.2, IMAP4rev1 only): the uid ranges this session claimed from the
  *   store (Store.claimRecent) — usually one range at the end of the mailbox, never per message.
  */
-import type { ChangesSince, MessageFlagsRow } from "../../store/types.ts";
+import type { ChangesSince, FlagTextRows, MessageFlagsRow } from "../../store/types.ts";
 
 export type ViewUpdate =
   | { type: "expunge"; seq: number }
@@ -57,6 +57,12 @@ export class SelectedMailbox {
   private recent: NumRange[] = [];
   /** uids below this were already offered to this session's recent claim */
   recentUpto = 0;
+  /**
+   * The rows SELECT read, kept for the next command only: clients follow SELECT with
+   * `UID FETCH 1:* (UID FLAGS)`, which can reuse them when HIGHESTMODSEQ has not moved.
+   */
+  private snapshot: FlagTextRows | null = null;
+  private snapshotAge = 0;
 
   constructor(
     mailboxId: number,
@@ -335,6 +341,23 @@ export class SelectedMailbox {
     return n;
   }
 
+  keepSnapshot(rows: FlagTextRows): void {
+    this.snapshot = rows;
+    this.snapshotAge = 0;
+  }
+
+  /** the SELECT rows, once; null when gone */
+  takeSnapshot(): FlagTextRows | null {
+    const r = this.snapshot;
+    this.snapshot = null;
+    return r;
+  }
+
+  /** called as each command starts: the snapshot lives through one command after SELECT */
+  ageSnapshot(): void {
+    if (this.snapshot && this.snapshotAge++ >= 1) this.snapshot = null;
+  }
+
   /** first recent range start (for walking rows in step); Infinity when none */
   get firstRecentUid(): number {
     return this.recent[0]?.[0] ?? Number.POSITIVE_INFINITY;
@@ -360,6 +383,7 @@ export class SelectedMailbox {
     this.savedSearch = [];
     this.selfReported = null;
     this.recent = [];
+    this.snapshot = null;
   }
 }
 

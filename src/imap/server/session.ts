@@ -209,6 +209,7 @@ export class Session {
 
   private async execute(tag: string, cmd: Command): Promise<void> {
     let ok: { code: string | null; text: string } | undefined;
+    this.view?.ageSnapshot();
     try {
       ok = await dispatch(this, tag, cmd);
       if (this.closed) return;

@@ -23,6 +23,8 @@ export interface DsnRecipient {
   diagnostic: string;
   code: number;
   lastAttempt: Date;
+  /** for Action: delayed (RFC 3464 §2.3.9) */
+  willRetryUntil?: Date;
 }
 
 export interface DsnInput {
@@ -40,7 +42,8 @@ export interface DsnInput {
 
 /** RFC 3461 §4.1: should a failure (or delay) of this recipient be reported? */
 export function wantsNotify(notify: string[] | undefined, what: "FAILURE" | "DELAY"): boolean {
-  if (!notify || notify.length === 0) return what === "FAILURE";
+  // absent NOTIFY: failures always; delays at the MTA's discretion (RFC 3461 §4.1) — we send them
+  if (!notify || notify.length === 0) return true;
   const up = notify.map((n) => n.toUpperCase());
   if (up.includes("NEVER")) return false;
   return up.includes(what);
@@ -108,7 +111,8 @@ export function buildDsn(i: DsnInput): Uint8Array {
       `Status: ${r.status}\r\n` +
       (r.remoteMta ? `Remote-MTA: dns; ${field(r.remoteMta, 255)}\r\n` : "") +
       (r.code > 0 && r.remoteMta ? `Diagnostic-Code: smtp; ${field(r.diagnostic)}\r\n` : "") +
-      `Last-Attempt-Date: ${rfc5322Date(r.lastAttempt)}\r\n`;
+      `Last-Attempt-Date: ${rfc5322Date(r.lastAttempt)}\r\n` +
+      (r.willRetryUntil ? `Will-Retry-Until: ${rfc5322Date(r.willRetryUntil)}\r\n` : "");
   }
 
   const hdrEnd = headerEnd(i.original);

@@ -33,6 +33,8 @@ export interface QueueRunnerOptions {
   /** sign with the keys under dataDir/dkim; null = do not sign */
   dkim: { dataDir: string } | null;
   smarthost?: ClientOptions["smarthost"];
+  /** send one delay DSN (RFC 3464 Action: delayed) per recipient still deferred after this long; 0 = never */
+  delayWarningMs?: number;
 }
 
 export interface QueueRunner {
@@ -219,6 +221,27 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
         },
         `outbound ${r.state}`,
       );
+      const delayMs = o.delayWarningMs ?? 0;
+      if (
+        r.state === "deferred" &&
+        delayMs > 0 &&
+        !r.delayNotified &&
+        now - e.createdAt.getTime() >= delayMs &&
+        wantsNotify(r.notify, "DELAY")
+      ) {
+        r.delayNotified = true;
+        newlyFailed.push({
+          address: r.address,
+          ...(r.orcpt ? { orcpt: r.orcpt } : {}),
+          action: "delayed",
+          status: r.status,
+          remoteMta: x.remoteMta,
+          diagnostic: x.text,
+          code: x.code,
+          lastAttempt: new Date(now),
+          willRetryUntil: new Date(e.createdAt.getTime() + o.lifetimeMs),
+        });
+      }
       if (r.state === "failed" && wantsNotify(r.notify, "FAILURE")) {
         newlyFailed.push({
           address: r.address,

@@ -1331,7 +1331,10 @@ export class SqlStore implements Store {
 
   async listFlagText(mailboxId: Id): Promise<FlagTextRows> {
     return this.#read(() => {
-      this.#mailboxCore(mailboxId);
+      const hm = this.#stmt("SELECT highestmodseq FROM mailbox WHERE id = ?", true)
+        .raw(true)
+        .get(mailboxId) as [bigint] | undefined;
+      if (!hm) throw new StoreError("NONEXISTENT", "no such mailbox");
       // raw arrays: no row objects, no flag splitting (the bulk FETCH/SELECT path)
       const rows = this.#all(
         "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? ORDER BY uid",
@@ -1360,7 +1363,7 @@ export class SqlStore implements Store {
         );
         for (let i = 0; i < n && i < exact.length; i++) modseqs[i] = exact[i]![0] as bigint;
       }
-      return { uids, flags, modseqs };
+      return { uids, flags, modseqs, highestModseq: hm[0] };
     });
   }
 
@@ -1490,14 +1493,18 @@ export class SqlStore implements Store {
         throw new StoreError("NOTFOUND", "blob content missing");
       }
       parsed = this.#mime.parseMessage(raw);
-      await this.#read(() =>
-        this.#run(
-          "UPDATE blob SET parsed = ?, parsed_version = ? WHERE sha256 = ?",
-          JSON.stringify(parsed),
-          parsed.version,
-          blobId,
-        ),
-      );
+      // a write: in a write transaction (waits for the lock without blocking the event loop);
+      // only a cache, so a failure to store it back is not an error
+      await this.#h
+        .transaction(() =>
+          this.#run(
+            "UPDATE blob SET parsed = ?, parsed_version = ? WHERE sha256 = ?",
+            JSON.stringify(parsed),
+            parsed.version,
+            blobId,
+          ),
+        )
+        .catch(() => {});
     }
     this.#parsedCache.set(blobId, parsed);
     if (this.#parsedCache.size > PARSED_CACHE_MAX) {

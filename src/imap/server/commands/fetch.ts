@@ -165,10 +165,13 @@ async function fetchFlagsOnly(
   const modseqRequested = atts.some((a) => a.type === "MODSEQ");
   const addModseq = s.condstore && !modseqRequested;
   let rows: FlagTextRows;
+  const snap = v.takeSnapshot();
   if (uids.length * 4 >= v.exists) {
-    // most of the mailbox: one sequential scan into parallel arrays (no row objects, flags kept as
-    // the stored text) beats point lookups
-    rows = await s.store.listFlagText(v.mailboxId);
+    // most of the mailbox: the rows SELECT just read when nothing changed since (every change
+    // raises HIGHESTMODSEQ), else one sequential scan into parallel arrays (no row objects,
+    // flags kept as the stored text) — both beat point lookups
+    const now = snap ? (await s.store.getMailboxById(v.mailboxId))?.highestModseq : undefined;
+    rows = snap && now === snap.highestModseq ? snap : await s.store.listFlagText(v.mailboxId);
   } else {
     const us: number[] = [];
     const fs: string[] = [];
@@ -180,7 +183,7 @@ async function fetchFlagsOnly(
         ms.push(m.modseq);
       }
     }
-    rows = { uids: Uint32Array.from(us), flags: fs, modseqs: ms };
+    rows = { uids: Uint32Array.from(us), flags: fs, modseqs: ms, highestModseq: 0n };
   }
   // Walk the requested uids (ascending, a subset of the view), the rows (ascending) and the
   // view's sequence in step: linear, no per-row binary search. at[j] = row index of uids[j] or -1.

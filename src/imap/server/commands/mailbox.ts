@@ -122,6 +122,7 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
     }
     if (buf) await s.write(buf);
   }
+  view.keepSnapshot(rows);
   s.view = view;
   s.state = "selected";
   return { code: readOnly ? "READ-ONLY" : "READ-WRITE", text: `${cmd.name} completed` };
