@@ -48,6 +48,7 @@ export interface ServerOpts {
 
 export function writeConfig(dir: string, opts: ServerOpts): string {
   const configPath = path.join(dir, "postkontor.toml");
+  const closed = closedNetworkToml(opts);
   const toml = `data_dir = ${JSON.stringify(path.join(dir, "data"))}
 hostname = "localhost"
 
@@ -72,9 +73,10 @@ listen = ["127.0.0.1:0"]
 submission = ["127.0.0.1:0"]
 submissions = ["127.0.0.1:0"]
 ${opts.smtpToml ?? ""}
+${closed.smtp}
 
 ${opts.extraToml ?? ""}
-`;
+${closed.outbound}`;
   fs.writeFileSync(configPath, toml);
   return configPath;
 }
@@ -84,6 +86,22 @@ function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("POSTKONTOR")) env[k] = v;
   return env;
+}
+
+/**
+ * Loopback only: unless the caller configures them, the generated config turns off what would
+ * use the system DNS resolver (outbound queue runner, reverse lookups, SPF/DKIM/DMARC of inbound).
+ */
+function closedNetworkToml(opts: ServerOpts): { smtp: string; outbound: string } {
+  const smtpGiven = `${opts.smtpToml ?? ""}`;
+  const smtp = [
+    /\bsender_authentication\b/.test(smtpGiven) ? "" : "sender_authentication = false",
+    /\breverse_lookup\b/.test(smtpGiven) ? "" : "reverse_lookup = false",
+  ]
+    .filter(Boolean)
+    .join("\n");
+  const outbound = /^\s*\[outbound\]/m.test(opts.extraToml ?? "") ? "" : "[outbound]\nenabled = false\n";
+  return { smtp, outbound };
 }
 
 export function runCli(configPath: string, args: string[], stdin?: string | Buffer) {

@@ -332,6 +332,16 @@ export const configSchema = z.strictObject({
         "Inactivity timeout of an outbound SMTP session (RFC 5321 §4.5.3.2 suggests 5-10 minutes).",
       ),
       dkim: bool(true, "Sign outbound mail with the sender domain's DKIM keys (ed25519 and rsa-sha256)."),
+      mta_sts: bool(
+        true,
+        "Honour the recipient domains' MTA-STS policies (RFC 8461): in enforce mode deliver only to the " +
+          "policy's MX hosts over STARTTLS with a valid certificate.",
+      ),
+      tls_ca: str(
+        "",
+        "PEM file with extra CA certificates trusted for MTA-STS policy fetches and enforced TLS " +
+          "(besides the system CAs). Empty = system CAs only.",
+      ),
       smarthost: str(
         "",
         'Send all outbound mail through this relay, "host:port" (e.g. "smtp.provider.net:587"), instead ' +

@@ -3,9 +3,11 @@
  * the primary of a cluster (exactly one runner per server; several servers on one store are still
  * safe because entries are claimed under a lease).
  */
+import { readFileSync } from "node:fs";
 import type { ResolvedConfig } from "../config/index.ts";
 import {
   type ClientOptions,
+  createMtaSts,
   createQueueRunner,
   createResolver,
   type QueueRunner,
@@ -45,11 +47,13 @@ export async function startOutbound(
   if (!o.enabled) return { runner: null, stop: async () => {} };
   const own = store ? null : await openConfiguredStore(config);
   const s = store ?? own!;
+  const resolver = createResolver(o.resolver);
+  const relay = smarthost(o);
   const runner = createQueueRunner({
     store: s,
     logger: logger.child({ protocol: "outbound" }),
     hostname: config.hostname,
-    resolver: createResolver(o.resolver),
+    resolver,
     port: o.port,
     pollIntervalMs: o.poll_interval,
     concurrency: o.concurrency,
@@ -60,7 +64,16 @@ export async function startOutbound(
     connectTimeoutMs: o.connect_timeout,
     timeoutMs: o.timeout,
     dkim: o.dkim ? { dataDir: config.data_dir } : null,
-    smarthost: smarthost(o),
+    smarthost: relay,
+    // RFC 8461 applies to MX delivery, not to a configured relay
+    mtaSts:
+      o.mta_sts && !relay
+        ? createMtaSts({
+            resolver,
+            ...(o.tls_ca ? { ca: [readFileSync(o.tls_ca, "utf8")] } : {}),
+            timeoutMs: o.connect_timeout,
+          })
+        : null,
     delayWarningMs: o.delay_warning,
   });
   await runner.start();

@@ -154,6 +154,55 @@ describe("blob GC", () => {
     }
   });
 
+  test("texts queued for the FTS indexer are found by every search kind; the indexer drains the queue", async () => {
+    const t = tempDir();
+    let db: Database.Database | null = null;
+    const { store, accountId, inbox } = await setup(t.dir, (d) => {
+      db = d;
+    });
+    try {
+      const d = db as unknown as Database.Database;
+      const a = await store.append(accountId, inbox, {
+        raw: msg({ subject: "Quarterly numbers", body: "the zebrafish report" }),
+      });
+      const b = await store.append(accountId, inbox, {
+        raw: msg({ subject: "other", body: "nothing here" }),
+      });
+      await gcIdle(store);
+      assert.deepEqual(d.prepare("SELECT COUNT(*) AS n FROM fts_pending").get(), { n: 0 }, "indexed");
+      const queries = [
+        [{ field: "text", value: "ZEBRAFISH" }, [a.uid]],
+        [{ field: "body", value: "zebrafish" }, [a.uid]],
+        [{ field: "body", value: "quarterly" }, []],
+        [{ field: "header", header: "subject", value: "quarterly" }, [a.uid]],
+        [{ field: "text", value: "ze" }, [a.uid]],
+        [{ field: "text", value: "no such text" }, []],
+      ] as const;
+      const check = async (label: string) => {
+        for (const [q, want] of queries)
+          assert.deepEqual(await store.searchText(inbox, q), want, `${label} ${q.value}`);
+      };
+      await check("indexed:");
+      // back to the queued state (as after a crash before the indexer ran): same answers
+      const blobIds = d.prepare("SELECT id FROM blob").all() as Array<{ id: number }>;
+      for (const { id } of blobIds) {
+        d.prepare("DELETE FROM fts WHERE rowid = ?").run(id);
+        d.prepare("INSERT INTO fts_pending (id) VALUES (?)").run(id);
+      }
+      assert.deepEqual(d.prepare("SELECT rowid FROM fts WHERE fts MATCH '\"zebrafish\"'").all(), []);
+      await check("queued:");
+      // the next append triggers the indexer, which drains the whole queue
+      await store.append(accountId, inbox, { raw: msg({ subject: "trigger" }) });
+      await gcIdle(store);
+      assert.deepEqual(d.prepare("SELECT COUNT(*) AS n FROM fts_pending").get(), { n: 0 });
+      await check("re-indexed:");
+      assert.equal(b.uid, a.uid + 1);
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
+  });
+
   test("crash leftovers: marked blobs are swept at open; old orphan and temp files by the orphan scan", async () => {
     const t = tempDir();
     const s1 = await setup(t.dir);

@@ -29,11 +29,22 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Tests send traffic to loopback only: no DNS through the system resolver (reverse lookups and
+ * SPF/DKIM/DMARC of inbound mail) and no outbound queue runner (MX lookups). A test that needs one
+ * of these passes its own value in `extra` (a fixture resolver, a loopback MX).
+ */
+export const CLOSED_NETWORK_ENV: Record<string, string> = {
+  POSTKONTOR__OUTBOUND__ENABLED: "false",
+  POSTKONTOR__SMTP__SENDER_AUTHENTICATION: "false",
+  POSTKONTOR__SMTP__REVERSE_LOOKUP: "false",
+};
+
 /** Environment without POSTKONTOR_* from the outside, so tests see only their own config. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("POSTKONTOR")) env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, ...CLOSED_NETWORK_ENV, ...extra };
 }
 
 /** Runs the CLI to completion (killed after timeoutMs). */

@@ -28,6 +28,8 @@ export interface ReceiverOpts {
   ) => { code: number; text: string } | null | Promise<null>;
   hideSMTPUTF8?: boolean;
   hide8BITMIME?: boolean;
+  /** STARTTLS certificate (default: smtp-server's built-in self-signed one) */
+  tls?: { key: string; cert: string };
   /** require AUTH (after STARTTLS) with these credentials (a smarthost) */
   auth?: { user: string; pass: string };
 }
@@ -75,6 +77,7 @@ export async function startReceiver(o: ReceiverOpts = {}): Promise<Receiver> {
     hideSMTPUTF8: o.hideSMTPUTF8 === true,
     hide8BITMIME: o.hide8BITMIME === true,
     hideDSN: false,
+    ...(o.tls ? { key: o.tls.key, cert: o.tls.cert } : {}),
     onConnect(_s, cb) {
       connections++;
       cb();

@@ -9,6 +9,7 @@
 import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
 import SMTPConnection, { type SMTPEnvelope } from "nodemailer/lib/smtp-connection";
+import { type MtaSts, mxMatches } from "./mta-sts.ts";
 import { lookupMx, type MxHost } from "./mx.ts";
 import type { OutboundResolver } from "./resolver.ts";
 
@@ -47,6 +48,8 @@ export interface ClientOptions {
   /** send everything through this relay instead of the MX hosts */
   smarthost?: { host: string; port: number; user?: string; password?: string; implicitTls?: boolean } | null;
   log?: (o: object, msg: string) => void;
+  /** MTA-STS policies (RFC 8461); null = not checked */
+  mtaSts?: MtaSts | null;
 }
 
 /** RFC 3461 §4 xtext: "+" and "=" and characters outside 33..126 as "+XX". */
@@ -126,6 +129,8 @@ function connect(
   ip: string,
   o: ClientOptions,
   implicitTls: boolean,
+  /** MTA-STS enforce (RFC 8461 §5): STARTTLS required, certificate valid for the MX host name */
+  strictTls = false,
 ): Promise<
   { ok: true; conn: Conn } | { ok: false; err: Error & { responseCode?: number; response?: string } }
 > {
@@ -136,9 +141,16 @@ function connect(
       secure: implicitTls,
       name: o.hostname,
       // credentials only over TLS (RFC 4954 §4): a smarthost with AUTH must offer STARTTLS
-      ...(o.smarthost?.user && !implicitTls ? { requireTLS: true } : { opportunisticTLS: true }),
-      // RFC 7435 opportunistic security: encrypt when offered, do not require a valid certificate
-      tls: { rejectUnauthorized: false, ...(isIP(host.host) ? {} : { servername: host.host }) },
+      ...((o.smarthost?.user || strictTls) && !implicitTls
+        ? { requireTLS: true }
+        : { opportunisticTLS: true }),
+      // RFC 7435 opportunistic security: encrypt when offered, do not require a valid certificate —
+      // unless an MTA-STS policy in enforce mode says the host must have one
+      tls: {
+        rejectUnauthorized: strictTls,
+        ...(isIP(host.host) ? {} : { servername: host.host }),
+        ...(strictTls && o.mtaSts?.ca ? { ca: o.mtaSts.ca } : {}),
+      },
       connectionTimeout: o.connectTimeoutMs,
       greetingTimeout: o.connectTimeoutMs,
       socketTimeout: o.timeoutMs,
@@ -198,6 +210,7 @@ function sendOne(
 export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise<RecipientOutcome[]> {
   const log = o.log ?? (() => {});
   let hosts: MxHost[];
+  let strict = false;
   if (o.smarthost) {
     const h = o.smarthost.host;
     let ips = isIP(h) ? [h] : [];
@@ -226,6 +239,28 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
         null,
       );
     hosts = mx.hosts;
+    // RFC 8461 §4, §5: an MTA-STS policy restricts the MX hosts and requires validated TLS
+    if (o.mtaSts) {
+      const policy = await o.mtaSts.policyFor(a.domain).catch(() => null);
+      if (policy) {
+        const allowed = hosts.filter((h) => policy.mx.some((p) => mxMatches(p, h.host)));
+        if (policy.mode === "enforce") {
+          strict = true;
+          if (allowed.length === 0)
+            return all(
+              a.recipients,
+              "deferred",
+              451,
+              "4.7.5",
+              `no MX host of ${a.domain} matches its MTA-STS policy`,
+              null,
+            );
+          hosts = allowed;
+        } else if (allowed.length < hosts.length) {
+          log({ domain: a.domain, mode: policy.mode }, "outbound MTA-STS (testing): MX outside the policy");
+        }
+      }
+    }
   }
   // RFC 5321 §4.5.4.1 / §5.1: try each address of each host until one gives a session
   let conn: Conn | null = null;
@@ -233,7 +268,7 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
   let lastCode = 451;
   outer: for (const h of hosts) {
     for (const ip of h.ips) {
-      const r = await connect(h, ip, o, o.smarthost?.implicitTls === true);
+      const r = await connect(h, ip, o, o.smarthost?.implicitTls === true, strict);
       if (r.ok) {
         conn = r.conn;
         break outer;
@@ -249,7 +284,8 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
       a.recipients,
       "deferred",
       lastCode >= 400 && lastCode < 500 ? lastCode : 451,
-      "4.4.1",
+      // RFC 3463 4.7.5: cryptographic failure (MTA-STS enforce and no valid TLS)
+      strict && /certificate|TLS|self.signed|altname|issuer/i.test(lastErr) ? "4.7.5" : "4.4.1",
       lastErr,
       null,
     );

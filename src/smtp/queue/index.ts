@@ -24,8 +24,12 @@
  *   delivered into the sender's mailbox when the sender is local, else queued with the null
  *   sender to the sender's address; none for a null sender (RFC 5321 §4.5.5) or NOTIFY=NEVER.
  * - DKIM (../dkim): each attempt signs with the From domain's ed25519 and rsa-sha256 keys.
- * - Not done: MTA-STS (RFC 8461), DANE, REQUIRETLS (RFC 8689), delay DSNs, per-domain outbound
- *   rate limits and a queue size limit, connection reuse across messages.
+ * - MTA-STS (mta-sts.ts, RFC 8461): policies fetched over HTTPS, cached in memory for max_age;
+ *   mode enforce restricts the MX hosts to the policy's and requires STARTTLS with a certificate
+ *   valid for the MX name (else deferred, 4.7.5); testing only logs.
+ * - Delay DSNs: one per recipient still deferred after outbound.delay_warning (Action: delayed).
+ * - Not done: DANE, REQUIRETLS (RFC 8689), success DSNs, per-domain outbound rate limits, a queue
+ *   size limit, connection reuse across messages, MTA-STS policy cache persisted across restarts.
  */
 export { buildDsn, type DsnInput, type DsnRecipient, wantsNotify } from "./bounce.ts";
 export {
@@ -36,6 +40,7 @@ export {
   eightBit,
   type RecipientOutcome,
 } from "./client.ts";
+export { createMtaSts, type MtaSts, type MtaStsPolicy, mxMatches, parsePolicy } from "./mta-sts.ts";
 export { lookupMx, type MxHost, type MxResult } from "./mx.ts";
 export {
   createResolver,

@@ -13,6 +13,7 @@ import { activeDkimKeys, signMessage } from "../dkim/index.ts";
 import type { SmtpLogger } from "../server.ts";
 import { buildDsn, type DsnRecipient, wantsNotify } from "./bounce.ts";
 import { type ClientOptions, deliverDomain, type RecipientOutcome } from "./client.ts";
+import type { MtaSts } from "./mta-sts.ts";
 import type { OutboundResolver } from "./resolver.ts";
 
 export interface QueueRunnerOptions {
@@ -33,6 +34,8 @@ export interface QueueRunnerOptions {
   /** sign with the keys under dataDir/dkim; null = do not sign */
   dkim: { dataDir: string } | null;
   smarthost?: ClientOptions["smarthost"];
+  /** MTA-STS policies (RFC 8461); null/absent = not checked */
+  mtaSts?: MtaSts | null;
   /** send one delay DSN (RFC 3464 Action: delayed) per recipient still deferred after this long; 0 = never */
   delayWarningMs?: number;
 }
@@ -84,6 +87,7 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
     connectTimeoutMs: o.connectTimeoutMs,
     timeoutMs: o.timeoutMs,
     smarthost: o.smarthost ?? null,
+    mtaSts: o.mtaSts ?? null,
     log: (x, msg) => log.info(x, msg),
   };
 

@@ -4,6 +4,8 @@
  * The index is keyed by blob id, so copies of a message share one entry; every query is
  * restricted to the uids of one mailbox. The FTS5 table is contentless with contentless_delete
  * (deleting an entry does not re-tokenize the text); the text itself is in fts_text (same id).
+ * Texts queued in fts_pending (appended, not indexed yet) are scanned like short needles, so
+ * results never depend on the background indexer's progress.
  * - needles of 3+ characters: trigram MATCH on a quoted phrase (exact substring);
  * - shorter needles (no trigram to look up): scan of the mailbox's indexed text with a
  *   case-insensitive contains function;
@@ -62,13 +64,22 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
     const name = (q.header ?? "").toLowerCase();
     if (name.length === 0) return [];
     const rows = long
-      ? (stmt(
-          `SELECT m.uid, t.headers FROM message m JOIN fts f ON f.rowid = m.blob_id
+      ? [
+          ...(stmt(
+            `SELECT m.uid, t.headers FROM message m JOIN fts f ON f.rowid = m.blob_id
            JOIN fts_text t ON t.id = m.blob_id
            WHERE m.mailbox_id = ? AND fts MATCH ? ORDER BY m.uid`,
-        )
-          .raw()
-          .all(mailboxId, `{headers} : ${ftsPhrase(value)}`) as unknown[][])
+          )
+            .raw()
+            .all(mailboxId, `{headers} : ${ftsPhrase(value)}`) as unknown[][]),
+          // not indexed yet: every queued candidate, checked line by line below
+          ...(stmt(
+            `SELECT m.uid, t.headers FROM fts_pending p JOIN message m ON m.blob_id = p.id
+           JOIN fts_text t ON t.id = p.id WHERE m.mailbox_id = ?`,
+          )
+            .raw()
+            .all(mailboxId) as unknown[][]),
+        ].sort((a, b) => Number(a[0]) - Number(b[0]))
       : (stmt(
           `SELECT m.uid, t.headers FROM message m JOIN fts_text t ON t.id = m.blob_id
            WHERE m.mailbox_id = ? ORDER BY m.uid`,
@@ -82,9 +93,14 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
       stmt("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid").raw().all(mailboxId) as unknown[][],
     );
   }
+  const cond =
+    q.field === "body"
+      ? "pk_icontains(t.body, ?)"
+      : "(pk_icontains(t.headers, ?) OR pk_icontains(t.body, ?))";
+  const args = q.field === "body" ? [value] : [value, value];
   if (long) {
     const match = q.field === "body" ? `{body} : ${ftsPhrase(value)}` : ftsPhrase(value);
-    return uidsOf(
+    const indexed = uidsOf(
       stmt(
         `SELECT m.uid FROM message m JOIN fts f ON f.rowid = m.blob_id
          WHERE m.mailbox_id = ? AND fts MATCH ? ORDER BY m.uid`,
@@ -92,12 +108,18 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
         .raw()
         .all(mailboxId, match) as unknown[][],
     );
+    // texts queued for the indexer are scanned (usually none or a few)
+    const queued = uidsOf(
+      stmt(
+        `SELECT m.uid FROM fts_pending p JOIN message m ON m.blob_id = p.id
+         JOIN fts_text t ON t.id = p.id WHERE m.mailbox_id = ? AND ${cond}`,
+      )
+        .raw()
+        .all(mailboxId, ...args) as unknown[][],
+    );
+    if (queued.length === 0) return indexed;
+    return [...new Set([...indexed, ...queued])].sort((a, b) => a - b);
   }
-  const cond =
-    q.field === "body"
-      ? "pk_icontains(t.body, ?)"
-      : "(pk_icontains(t.headers, ?) OR pk_icontains(t.body, ?))";
-  const args = q.field === "body" ? [value] : [value, value];
   return uidsOf(
     stmt(
       `SELECT m.uid FROM message m JOIN fts_text t ON t.id = m.blob_id

@@ -91,6 +91,9 @@ const GC_MAX_PASSES = 20_000;
 /** files named like blobs but without a row are removed once older than this (crash leftovers) */
 const DEFAULT_ORPHAN_MIN_AGE_MS = 15 * 60_000;
 const DEFAULT_ORPHAN_SCAN_DELAY_MS = 30_000;
+/** FTS indexer transactions: at most this many queued texts and (beyond the first) characters */
+const INDEX_BATCH_ROWS = 64;
+const INDEX_BATCH_CHARS = 512 * 1024;
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
@@ -114,6 +117,8 @@ interface TxCtx {
   modseqs: Map<number, bigint>;
   beacons: Map<string, Beacon>;
   gcBlobs: Set<number>;
+  /** the transaction queued text for the background FTS indexer */
+  indexPending: boolean;
 }
 
 interface MailboxRowRaw {
@@ -245,6 +250,9 @@ export class SqlStore implements Store {
   #gcRun: Promise<void> | null = null;
   /** a commit marked blobs while the sweeper ran: it makes another pass */
   #gcAgain = false;
+  /** the running FTS indexer, or null; and "run again" as for the sweeper */
+  #indexRun: Promise<void> | null = null;
+  #indexAgain = false;
   #closed = false;
   #orphanTimer: NodeJS.Timeout | null = null;
   #orphanRun: Promise<number> | null = null;
@@ -264,8 +272,9 @@ export class SqlStore implements Store {
     this.feed = feed;
     this.#maxSize = maxMessageSize;
     this.#orphanMinAgeMs = opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS;
-    // blobs marked by a process that stopped before its sweeper finished (crash, shutdown)
+    // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
     this.#scheduleGc();
+    this.#scheduleIndex();
     const delay =
       opts.orphanScanDelayMs === undefined ? DEFAULT_ORPHAN_SCAN_DELAY_MS : opts.orphanScanDelayMs;
     if (delay !== null) {
@@ -331,7 +340,13 @@ export class SqlStore implements Store {
   }
 
   async #tx<T>(fn: (t: TxCtx) => Promise<T> | T): Promise<T> {
-    const ctx: TxCtx = { k: this.#h.k, modseqs: new Map(), beacons: new Map(), gcBlobs: new Set() };
+    const ctx: TxCtx = {
+      k: this.#h.k,
+      modseqs: new Map(),
+      beacons: new Map(),
+      gcBlobs: new Set(),
+      indexPending: false,
+    };
     let marked = 0;
     const result = await this.#h.transaction(async (k) => {
       ctx.k = k;
@@ -343,6 +358,7 @@ export class SqlStore implements Store {
     for (const b of ctx.beacons.values()) this.feed.publish(b);
     // blob deletion is off the reply path: the sweeper collects marked blobs in the background
     if (marked > 0) this.#scheduleGc();
+    if (ctx.indexPending) this.#scheduleIndex();
     return result;
   }
 
@@ -432,6 +448,7 @@ export class SqlStore implements Store {
           continue;
         }
         this.#run("DELETE FROM fts WHERE rowid = ?", id);
+        this.#run("DELETE FROM fts_pending WHERE id = ?", id);
         this.#run("DELETE FROM fts_text WHERE id = ?", id);
         this.#run("DELETE FROM blob WHERE id = ?", id);
         this.#parsedCache.delete(sha);
@@ -514,10 +531,74 @@ export class SqlStore implements Store {
     return opts.orphanMinAgeMs === undefined ? 0 : this.#sweepOrphans(opts.orphanMinAgeMs);
   }
 
-  /** Resolves when the background sweeper has nothing left to do. */
+  /** Resolves when the background sweeper and FTS indexer have nothing left to do. */
   async whenGcIdle(): Promise<void> {
     // bounded: each wait ends one run; a new run starts only after a further commit
-    for (let i = 0; i < 1000 && this.#gcRun; i++) await this.#gcRun;
+    for (let i = 0; i < 1000 && (this.#gcRun || this.#indexRun); i++) {
+      await this.#gcRun;
+      await this.#indexRun;
+    }
+  }
+
+  // --- FTS indexer ------------------------------------------------------------------------
+  //
+  // APPEND stores the search text (fts_text) and queues the blob id (fts_pending) in its own
+  // transaction; this indexer moves queued texts into the trigram index in write transactions of
+  // bounded text size, after the commit that queued them and at open (leftovers after a crash).
+  // searchFts scans queued rows directly, so a message is searchable as soon as APPEND returns.
+
+  #scheduleIndex(): void {
+    if (this.#closed) return;
+    if (this.#indexRun) {
+      this.#indexAgain = true;
+      return;
+    }
+    this.#indexRun = this.#indexLoop().finally(() => {
+      this.#indexRun = null;
+    });
+  }
+
+  async #indexLoop(): Promise<void> {
+    for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+      this.#indexAgain = false;
+      let more: boolean;
+      try {
+        more = await this.#indexBatch();
+      } catch {
+        // left queued: searches still find the rows; the next append or open retries
+        return;
+      }
+      if (!more && !this.#indexAgain) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Indexes queued texts up to INDEX_BATCH_CHARS (at least one); true if more may be queued. */
+  async #indexBatch(): Promise<boolean> {
+    const any = await this.#read(() => this.#get("SELECT 1 AS x FROM fts_pending LIMIT 1"));
+    if (!any) return false;
+    return this.#h.transaction(() => {
+      const ids = this.#all(
+        `SELECT p.id, COALESCE(length(t.headers) + length(t.body), -1) FROM fts_pending p
+           LEFT JOIN fts_text t ON t.id = p.id ORDER BY p.id LIMIT ?`,
+        false,
+        INDEX_BATCH_ROWS,
+      );
+      const text = this.#stmt("SELECT headers, body FROM fts_text WHERE id = ?").raw(true);
+      let chars = 0;
+      let done = 0;
+      for (const r of ids) {
+        const id = Number(r[0]);
+        const len = Number(r[1]);
+        if (done > 0 && chars + len > INDEX_BATCH_CHARS) break;
+        const t = len >= 0 ? (text.get(id) as [string, string] | undefined) : undefined;
+        if (t) this.#run("INSERT INTO fts (rowid, headers, body) VALUES (?, ?, ?)", id, t[0], t[1]);
+        this.#run("DELETE FROM fts_pending WHERE id = ?", id);
+        chars += Math.max(0, len);
+        done++;
+      }
+      return done < ids.length || ids.length === INDEX_BATCH_ROWS;
+    });
   }
 
   #mailboxQuery(k: Kysely<DB>) {
@@ -1217,7 +1298,7 @@ export class SqlStore implements Store {
       let bytes = 0;
       const results: AppendResult[] = [];
       for (const p of prepared) {
-        const blobId = this.#ensureBlob(p);
+        const blobId = this.#ensureBlob(ctx, p);
         const prefixId = p.prefix
           ? Number(this.#run("INSERT INTO delivery_prefix (data) VALUES (?)", p.prefix).lastInsertRowid)
           : null;
@@ -1256,7 +1337,7 @@ export class SqlStore implements Store {
   }
 
   /** Blob row (+ FTS entry) for appended content; re-writes the file if a GC removed it meanwhile. */
-  #ensureBlob(p: PreparedAppend): number {
+  #ensureBlob(ctx: TxCtx, p: PreparedAppend): number {
     const ins = this.#stmt(
       `INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (sha256) DO NOTHING RETURNING id`,
@@ -1269,9 +1350,11 @@ export class SqlStore implements Store {
     if (ins) {
       id = Number(ins[0]);
       const t = p.text ?? this.#mime.searchText(p.raw, p.parsed);
-      // contentless index (cheap deletes) + the text itself for substring/header checks
-      this.#run("INSERT INTO fts (rowid, headers, body) VALUES (?, ?, ?)", id, t.headers, t.body);
+      // the text now; the trigram index entry later (background indexer, "FTS indexer" below):
+      // it is over half of an append's WAL pages, and searches scan pending rows meanwhile
       this.#run("INSERT INTO fts_text (id, headers, body) VALUES (?, ?, ?)", id, t.headers, t.body);
+      this.#run("INSERT INTO fts_pending (id) VALUES (?)", id);
+      ctx.indexPending = true;
     } else {
       id = Number(this.#get<{ id: number }>("SELECT id FROM blob WHERE sha256 = ?", p.sha)!.id);
       // a blob awaiting the sweeper is referenced again: unmark it under the write lock
