@@ -5,7 +5,7 @@
  *   npm run bench                          postkontor, default sizes
  *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
  *   npm run bench -- --quick               small sizes (smoke run)
- *   npm run bench -- --only pop3           one scenario (append, big, push, memory, pop3, smtp; comma-separated)
+ *   npm run bench -- --only pop3           one scenario (append, big, push, memory, pop3, smtp, outbound; comma-separated)
  *   npm run bench -- --only smtp --target dovecot   SMTP ingest through a private Postfix → Dovecot LMTP
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
  *            --push N (IDLE push samples, default 200) --workers N (postkontor workers, default 2)
@@ -18,6 +18,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { dovecotAvailable, startDovecot } from "./dovecot.ts";
 import { RawImap } from "./imap-client.ts";
+import { benchOutbound, outboundSizes } from "./outbound.ts";
 import { benchPop3, pop3Sizes } from "./pop3.ts";
 import { postfixAvailable, startPostfix } from "./postfix.ts";
 import { pssKiB, repoRoot, runCliAsync, startServer } from "./server.ts";
@@ -420,6 +421,9 @@ async function main(): Promise<void> {
       await benchPop3({ ...t, imapPort: t.port }, pop3Sizes(quick), report, deadline);
     }
     if (want("smtp")) await benchSmtp({ ...t, imapPort: t.port }, smtpSizes(quick), report, deadline);
+    // outbound queue → local sink; its own postkontor process (queue runner on, fixture DNS)
+    if (want("outbound") && args.target === "postkontor")
+      await benchOutbound(outboundSizes(quick), report, deadline);
   } finally {
     await t.stop();
   }

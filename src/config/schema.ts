@@ -281,6 +281,25 @@ export const configSchema = z.strictObject({
         2000,
         "Recipients one user may submit to per sliding hour (451 4.7.0 beyond). 0 = unlimited.",
       ),
+      domain_messages_per_hour: int(
+        5000,
+        "Messages all users of one domain together may submit per sliding hour (451 4.7.0 beyond). " +
+          "0 = unlimited.",
+      ),
+      domain_recipients_per_hour: int(
+        20000,
+        "Recipients all users of one domain together may submit to per sliding hour (451 4.7.0 beyond). " +
+          "0 = unlimited.",
+      ),
+      max_queued: int(
+        100000,
+        "Outbound queue entries overall; a submission with remote recipients beyond it gets 452 4.3.1 " +
+          "and nothing is stored. 0 = unlimited.",
+      ),
+      max_queued_per_user: int(
+        1000,
+        "Outbound queue entries submitted by one user; beyond it 452 4.3.1, nothing stored. 0 = unlimited.",
+      ),
       idle_timeout: duration(
         "5m",
         "Inactivity timeout of a session (RFC 5321 §4.5.3.2: at least 5 minutes).",
@@ -331,6 +350,12 @@ export const configSchema = z.strictObject({
         "5m",
         "Inactivity timeout of an outbound SMTP session (RFC 5321 §4.5.3.2 suggests 5-10 minutes).",
       ),
+      reuse_idle: duration(
+        "5s",
+        "Keep an SMTP session to a destination open this long after a message for the next message to " +
+          "the same domain (RFC 5321 §3.3: several transactions per session). 0 = QUIT after each message.",
+      ),
+      reuse_max_messages: int(100, "Messages sent over one reused outbound session.", 1),
       dkim: bool(true, "Sign outbound mail with the sender domain's DKIM keys (ed25519 and rsa-sha256)."),
       mta_sts: bool(
         true,

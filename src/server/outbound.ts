@@ -75,6 +75,9 @@ export async function startOutbound(
           })
         : null,
     delayWarningMs: o.delay_warning,
+    reuseIdleMs: o.reuse_idle,
+    reuseMaxMessages: o.reuse_max_messages,
+    ...(o.tls_ca ? { ca: [readFileSync(o.tls_ca, "utf8")] } : {}),
   });
   await runner.start();
   return {

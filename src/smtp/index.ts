@@ -16,7 +16,11 @@
  *   (538 5.7.11; there is no loopback exception on SMTP). MAIL FROM and every From: header
  *   address must be the user's address or one of its aliases (550 5.7.1). Local recipients are
  *   delivered at once, remote ones go into the persistent outbound queue (store.enqueueOutbound;
- *   `postkontor queue list`). Per-user sliding-hour limits on messages and recipients → 451 4.7.0.
+ *   `postkontor queue list`). Per-user and per-domain (all accounts of the user's domain)
+ *   sliding-hour limits on messages and recipients → 451 4.7.0; outbound queue size limits (entries
+ *   overall / per user) → 452 4.3.1 before anything is stored or counted.
+ * - REQUIRETLS (RFC 8689 §4.1): advertised and accepted only on a TLS session (smtp-server); on
+ *   submission the flag is stored with the queue entry, on MX (final delivery) it is logged.
  *   Optional per-account copy into Sent (`user set --save-sent on`).
  * - Bare CR / bare LF (SMTP smuggling): smtp-server ends DATA only at <CRLF>.<CRLF>. We REFUSE any
  *   message that still contains a CR not followed by LF or an LF not preceded by CR with

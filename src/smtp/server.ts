@@ -46,6 +46,12 @@ export interface SmtpLimits {
   /** per authenticated user, sliding hour; 0 = unlimited */
   messagesPerHour: number;
   recipientsPerHour: number;
+  /** the same over all accounts of the sender's domain (abuse limits); absent/0 = unlimited */
+  domainMessagesPerHour?: number;
+  domainRecipientsPerHour?: number;
+  /** outbound queue entries overall / per user before submission answers 452 4.3.1; absent/0 = unlimited */
+  maxQueued?: number;
+  maxQueuedPerUser?: number;
   /** idle timeout of a session, ms (RFC 5321 §4.5.3.2: at least 5 minutes server side) */
   idleTimeoutMs: number;
   /** concurrent connections from one remote IP over all SMTP listeners (per process); 0 = unlimited */
@@ -128,6 +134,11 @@ export function splitAddress(address: string): { local: string; domain: string }
   const domain = domainToASCII(address.slice(at + 1).toLowerCase());
   if (!domain) return null;
   return { local: address.slice(0, at), domain };
+}
+
+/** RFC 8689 §4.1: MAIL FROM carried REQUIRETLS (smtp-server accepts it only over TLS) */
+function requiresTls(session: SMTPServerSession): boolean {
+  return (session.envelope as { requireTLS?: boolean }).requireTLS === true;
 }
 
 function sessionUser(session: SMTPServerSession): UserInfo | null {
@@ -407,6 +418,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         to: deliveries.map((d) => d.account.address),
         size: raw.byteLength,
         ...(dsn && (dsn.ret || dsn.envid) ? { dsn } : {}),
+        ...(requiresTls(session) ? { requireTls: true } : {}),
       },
       "smtp delivered",
     );
@@ -433,14 +445,32 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       if (!own.has(norm))
         throw smtpError(550, "5.7.1", `From header address <${a}> not owned by user ${user.address}`);
     }
-    // per-user sending limits (sliding hour), counted per accepted message
+    const local = t.rcpts.filter((r) => r.accounts.length > 0);
+    const remote = t.rcpts.filter((r) => r.accounts.length === 0);
+    // queue size limits, checked before anything is counted or stored. RFC 3463 4.3.1 "mail system
+    // full" with 452 (RFC 5321 §4.2.2 insufficient system storage). Not atomic with the enqueue:
+    // concurrent submissions may overshoot by at most their number.
+    const maxQ = limits.maxQueued ?? 0;
+    const maxQU = limits.maxQueuedPerUser ?? 0;
+    if (remote.length > 0 && (maxQ > 0 || maxQU > 0)) {
+      const q = await store.countOutbound(user.accountId);
+      if ((maxQ > 0 && q.total >= maxQ) || (maxQU > 0 && q.account >= maxQU)) {
+        logger.warn(
+          { session: session.id, user: user.address, queued: q.total, byUser: q.account },
+          "smtp outbound queue limit reached",
+        );
+        throw smtpError(452, "4.3.1", "Outbound queue full; try again later");
+      }
+    }
+    // per-user and per-domain sending limits (sliding hour), counted per accepted message;
+    // RFC 3463 4.7.0 with a temporary reply so that the client retries later
     const ok = await store.recordSending(user.accountId, t.rcpts.length, {
       messagesPerHour: limits.messagesPerHour,
       recipientsPerHour: limits.recipientsPerHour,
+      domainMessagesPerHour: limits.domainMessagesPerHour ?? 0,
+      domainRecipientsPerHour: limits.domainRecipientsPerHour ?? 0,
     });
     if (!ok) throw smtpError(451, "4.7.0", "Sending limit exceeded; try again later");
-    const local = t.rcpts.filter((r) => r.accounts.length > 0);
-    const remote = t.rcpts.filter((r) => r.accounts.length === 0);
     const deliveries = localDeliveries(session, local, id, true, "", undefined);
     const delivered = await deliverAll(store, raw, deliveries).catch(deliveryError);
     if (remote.length > 0) {
@@ -457,11 +487,13 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       });
       const dsn = session.envelope.dsn;
       const mf = session.envelope.mailFrom;
+      // RFC 8689 §4.1: REQUIRETLS travels with the message to every later hop
+      const requireTls = requiresTls(session);
       try {
         await store.enqueueOutbound({
           accountId: user.accountId,
           mailFrom: mf ? mf.address : "",
-          recipients: remote.map((r) => r.dsn),
+          recipients: remote.map((r) => (requireTls ? { ...r.dsn, requireTls: true } : r.dsn)),
           envid: dsn?.envid ?? null,
           ret: dsn?.ret === "FULL" || dsn?.ret === "HDRS" ? dsn.ret : null,
           message: Buffer.concat([Buffer.from(received, "utf8"), raw]),
@@ -506,7 +538,9 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       hideENHANCEDSTATUSCODES: false,
       hideDSN: false,
       hideSTARTTLS: o.tls === null || mode === "submissions",
-      hideREQUIRETLS: true,
+      // RFC 8689 §4.1: REQUIRETLS is offered only after TLS (smtp-server lists it only on a secure
+      // session and refuses the MAIL parameter without TLS); MX delivers locally (last hop)
+      hideREQUIRETLS: false,
       secure: mode === "submissions",
       authMethods: ["PLAIN", "LOGIN"],
       authOptional: mode === "mx",

@@ -16,8 +16,13 @@
  *   background sweeper (sql/store.ts, "blob garbage collection") re-checks and deletes row, FTS
  *   entry and file in short write-lock batches, off the reply path; crash leftovers (marked
  *   blobs, orphan files) are swept after open. POP3 sizes (CRLF form) are stored per message.
- * - The parsed MIME structure (src/mime) and the FTS5 trigram text index are computed once per
- *   blob at append; copies share them.
+ * - The parsed MIME structure (src/mime) and the search text are computed once per blob at
+ *   append; copies share them. The text goes into the FTS5 trigram index (contentless, cheap
+ *   deletes) a moment later, in batched background transactions; searches scan the few texts
+ *   still queued, so results never depend on the indexer's progress.
+ * - Write transactions wait for the SQLite write lock asynchronously (sql/sqlite.ts), never in
+ *   SQLite's sleeping busy handler, so a worker's event loop keeps serving while another
+ *   process writes.
  * - Quota usage counters change in the same transaction as the messages they count.
  * - After each commit a Beacon goes out on the change feed (feed.ts): synchronously to local
  *   subscribers, and through the Unix-socket hub to other processes.

@@ -214,6 +214,8 @@ export interface QueueRecipient {
   lastAttemptAt?: number;
   /** a delay DSN (RFC 3464 Action: delayed) was sent for this recipient */
   delayNotified?: boolean;
+  /** RFC 8689 REQUIRETLS was given at MAIL FROM (kept per recipient: the whole message carries it) */
+  requireTls?: boolean;
 }
 
 /** pending: not tried; deferred: temporary failure, retried; delivered / failed: final. */
@@ -270,6 +272,9 @@ export interface QueueAttemptResult {
 export interface SendingLimits {
   messagesPerHour: number;
   recipientsPerHour: number;
+  /** the same counted over every account of the sender's domain; absent/0 = unlimited */
+  domainMessagesPerHour?: number;
+  domainRecipientsPerHour?: number;
 }
 
 export class StoreError extends Error {
@@ -400,6 +405,10 @@ export interface Store {
   finishOutbound(id: Id, owner: string, r: QueueAttemptResult): Promise<"done" | "requeued" | "lost">;
   /** drops a lease (a runner that died); the entry becomes claimable at once */
   releaseOutboundLease(id: Id, owner: string): Promise<void>;
+  /** extends `owner`'s lease to now + leaseMs while a delivery is in progress; false = lease lost */
+  renewOutboundLease(id: Id, owner: string, leaseMs: number): Promise<boolean>;
+  /** queue entries overall and those submitted by `accountId` (queue size limits) */
+  countOutbound(accountId: Id | null): Promise<{ total: number; account: number }>;
   /** retry: due now (and not held); hold / release: stop / resume delivery. false = no such entry */
   updateOutbound(id: Id, op: "retry" | "hold" | "release"): Promise<boolean>;
   /** removes an entry without any bounce; false = no such entry */

@@ -32,6 +32,10 @@ export interface ReceiverOpts {
   tls?: { key: string; cert: string };
   /** require AUTH (after STARTTLS) with these credentials (a smarthost) */
   auth?: { user: string; pass: string };
+  /** offer REQUIRETLS (RFC 8689) after STARTTLS */
+  requireTls?: boolean;
+  /** no STARTTLS (not offered, and refused when tried) */
+  hideSTARTTLS?: boolean;
 }
 
 export interface Receiver {
@@ -42,6 +46,8 @@ export interface Receiver {
   connections: number;
   /** resolves when `n` messages have been accepted; rejects after timeoutMs */
   waitFor(n: number, timeoutMs?: number): Promise<void>;
+  /** ends every open session from the server side (an MX dropping idle clients) */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -67,7 +73,7 @@ export async function startReceiver(o: ReceiverOpts = {}): Promise<Receiver> {
   const server = new SMTPServer({
     logger: false,
     authOptional: !o.auth,
-    disabledCommands: o.auth ? [] : ["AUTH"],
+    disabledCommands: [...(o.auth ? [] : ["AUTH"]), ...(o.hideSTARTTLS ? ["STARTTLS"] : [])],
     onAuth(auth, _session, cb) {
       if (o.auth && auth.username === o.auth.user && auth.password === o.auth.pass)
         return cb(null, { user: auth.username });
@@ -77,6 +83,8 @@ export async function startReceiver(o: ReceiverOpts = {}): Promise<Receiver> {
     hideSMTPUTF8: o.hideSMTPUTF8 === true,
     hide8BITMIME: o.hide8BITMIME === true,
     hideDSN: false,
+    hideREQUIRETLS: o.requireTls !== true,
+    hideSTARTTLS: o.hideSTARTTLS === true,
     ...(o.tls ? { key: o.tls.key, cert: o.tls.cert } : {}),
     onConnect(_s, cb) {
       connections++;
@@ -140,6 +148,9 @@ export async function startReceiver(o: ReceiverOpts = {}): Promise<Receiver> {
         }, timeoutMs);
         waiters.push(w);
       });
+    },
+    dropConnections() {
+      for (const c of server.connections) (c as unknown as { close(): void }).close();
     },
     close() {
       return new Promise<void>((resolve) => server.close(() => resolve()));

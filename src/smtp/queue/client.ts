@@ -36,6 +36,8 @@ export interface DomainAttempt {
   envid: string | null;
   ret: "FULL" | "HDRS" | null;
   message: Uint8Array;
+  /** RFC 8689 REQUIRETLS: validated STARTTLS and a next hop that offers REQUIRETLS, or a bounce */
+  requireTls?: boolean;
 }
 
 export interface ClientOptions {
@@ -50,6 +52,10 @@ export interface ClientOptions {
   log?: (o: object, msg: string) => void;
   /** MTA-STS policies (RFC 8461); null = not checked */
   mtaSts?: MtaSts | null;
+  /** extra trusted CA certificates (PEM) for validated TLS (REQUIRETLS); absent = system CAs */
+  ca?: string[];
+  /** idle sessions kept for the next message to the same destination; absent = QUIT after each */
+  cache?: ConnectionCache | null;
 }
 
 /** RFC 3461 §4 xtext: "+" and "=" and characters outside 33..126 as "+XX". */
@@ -122,6 +128,81 @@ function all(
 interface Conn {
   c: SMTPConnection;
   host: string;
+  /** messages sent over this session */
+  uses: number;
+  /** smarthost AUTH done */
+  authed: boolean;
+  /** per-delivery RCPT parameter lookup (installed once per session, see deliverDomain) */
+  rcptArgs: ((rcpt: string) => string) | null;
+  /** the cache listens for the server ending this session */
+  watched?: boolean;
+}
+
+/**
+ * Connection reuse: after a message was accepted (250 after DATA), the session is kept idle for
+ * `idleMs` and the next delivery to the same destination (domain, or the smarthost) with the same
+ * TLS requirements sends its transaction on it (RFC 5321 §3.3: several transactions per session)
+ * instead of a new TCP + STARTTLS + EHLO. At most `maxMessages` per session, `maxIdle` sessions
+ * in all. A session the server closed while idle is dropped; a send on a reused session that
+ * breaks before any reply is retried once on a fresh connection.
+ */
+export interface ConnectionCache {
+  take(key: string): Conn | null;
+  put(key: string, conn: Conn): void;
+  readonly maxMessages: number;
+  /** QUITs every idle session */
+  close(): void;
+}
+
+export function createConnectionCache(o: { idleMs: number; maxMessages: number; maxIdle?: number }) {
+  const idle = new Map<string, Array<{ conn: Conn; timer: NodeJS.Timeout }>>();
+  let count = 0;
+  const maxIdle = o.maxIdle ?? 64;
+  const drop = (key: string, conn: Conn) => {
+    const list = idle.get(key);
+    const i = list ? list.findIndex((x) => x.conn === conn) : -1;
+    if (!list || i < 0) return false;
+    clearTimeout(list[i]!.timer);
+    list.splice(i, 1);
+    if (list.length === 0) idle.delete(key);
+    count--;
+    return true;
+  };
+  const cache: ConnectionCache = {
+    maxMessages: o.maxMessages,
+    take(key) {
+      const list = idle.get(key);
+      // bounded: each pass removes one entry
+      while (list && list.length > 0) {
+        const { conn } = list[list.length - 1]!;
+        drop(key, conn);
+        const st = conn.c as unknown as { _destroyed?: boolean; _closing?: boolean };
+        if (!st._destroyed && !st._closing) return conn;
+      }
+      return null;
+    },
+    put(key, conn) {
+      if (count >= maxIdle || conn.uses >= o.maxMessages) return quietClose(conn.c);
+      const timer = setTimeout(() => {
+        if (drop(key, conn)) quietClose(conn.c);
+      }, o.idleMs);
+      timer.unref();
+      const list = idle.get(key) ?? [];
+      list.push({ conn, timer });
+      idle.set(key, list);
+      count++;
+      // the server ended the idle session: forget it (one listener per session; key is fixed)
+      if (!conn.watched) {
+        conn.watched = true;
+        conn.c.once("end", () => drop(key, conn));
+      }
+    },
+    close() {
+      for (const [key, list] of [...idle])
+        for (const x of [...list]) if (drop(key, x.conn)) quietClose(x.conn.c);
+    },
+  };
+  return cache;
 }
 
 function connect(
@@ -149,7 +230,7 @@ function connect(
       tls: {
         rejectUnauthorized: strictTls,
         ...(isIP(host.host) ? {} : { servername: host.host }),
-        ...(strictTls && o.mtaSts?.ca ? { ca: o.mtaSts.ca } : {}),
+        ...(strictTls && (o.ca ?? o.mtaSts?.ca) ? { ca: o.ca ?? o.mtaSts?.ca } : {}),
       },
       connectionTimeout: o.connectTimeoutMs,
       greetingTimeout: o.connectTimeoutMs,
@@ -169,9 +250,20 @@ function connect(
       if (err) {
         c.close();
         resolve({ ok: false, err });
-      } else resolve({ ok: true, conn: { c, host: host.host } });
+      } else resolve({ ok: true, conn: { c, host: host.host, uses: 0, authed: false, rcptArgs: null } });
     });
   });
+}
+
+const TLS_FAILURE = /ETLS|certificate|self.signed|altname|issuer|STARTTLS|TLS|SSL/i;
+
+function quietClose(c: SMTPConnection): void {
+  try {
+    c.quit();
+  } catch {
+    c.close();
+  }
+  setTimeout(() => c.close(), 5_000).unref();
 }
 
 function extensions(c: SMTPConnection): string[] {
@@ -239,6 +331,8 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
         null,
       );
     hosts = mx.hosts;
+    // RFC 8689 §4.2.1: REQUIRETLS asks for a validated certificate (no MTA-STS/DANE needed for it)
+    if (a.requireTls) strict = true;
     // RFC 8461 §4, §5: an MTA-STS policy restricts the MX hosts and requires validated TLS
     if (o.mtaSts) {
       const policy = await o.mtaSts.policyFor(a.domain).catch(() => null);
@@ -262,25 +356,63 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
       }
     }
   }
-  // RFC 5321 §4.5.4.1 / §5.1: try each address of each host until one gives a session
+  if (a.requireTls) strict = true; // the smarthost is the next hop too (RFC 8689 §4.2.1)
+  const key = `${o.smarthost ? "relay" : a.domain}|${strict ? 1 : 0}|${a.requireTls ? 1 : 0}`;
+  const cached = o.cache?.take(key) ?? null;
+  if (cached) {
+    const r = await transact(a, o, cached, key, true);
+    if (!r.broken) return r.out;
+    log({ domain: a.domain, host: cached.host }, "outbound reused session broke; trying a new one");
+  }
+  const fresh = await openFresh(a, o, hosts, strict);
+  if ("fail" in fresh) return fresh.fail;
+  return (await transact(a, o, fresh.conn, key, false)).out;
+}
+
+/** RFC 5321 §4.5.4.1 / §5.1: try each address of each host until one gives a session */
+async function openFresh(
+  a: DomainAttempt,
+  o: ClientOptions,
+  hosts: MxHost[],
+  strict: boolean,
+): Promise<{ conn: Conn } | { fail: RecipientOutcome[] }> {
+  const log = o.log ?? (() => {});
   let conn: Conn | null = null;
   let lastErr = "no mail host reachable";
   let lastCode = 451;
+  // REQUIRETLS: set when a host answered but TLS could not be negotiated or validated
+  let tlsRefused = false;
   outer: for (const h of hosts) {
     for (const ip of h.ips) {
       const r = await connect(h, ip, o, o.smarthost?.implicitTls === true, strict);
       if (r.ok) {
+        // RFC 8689 §4.2.1: the next hop must offer REQUIRETLS after STARTTLS; else try the next host
+        if (a.requireTls && !extensions(r.conn.c).includes("REQUIRETLS")) {
+          lastErr = `${h.host}[${ip}] does not offer REQUIRETLS`;
+          tlsRefused = true;
+          quietClose(r.conn.c);
+          log({ domain: a.domain, host: h.host, ip }, "outbound REQUIRETLS: host lacks the extension");
+          continue;
+        }
         conn = r.conn;
         break outer;
       }
+      if (a.requireTls && TLS_FAILURE.test(`${(r.err as { code?: string }).code ?? ""} ${r.err.message}`))
+        tlsRefused = true;
       lastErr = `${h.host}[${ip}]: ${r.err.message}`;
       if (r.err.responseCode) lastCode = r.err.responseCode;
       log({ domain: a.domain, host: h.host, ip, err: r.err.message }, "outbound connect failed");
     }
   }
+  if (!conn && a.requireTls && tlsRefused) {
+    // RFC 8689 §4.2.1 / §5: the message must not travel without REQUIRETLS-grade TLS; it bounces.
+    // RFC 3463 5.7.10 "encryption needed" (RFC 8689 §7.3 also registers 5.7.30 for the missing
+    // extension; we use 5.7.10 for both, the diagnostic says which)
+    return { fail: all(a.recipients, "failed", 550, "5.7.10", `REQUIRETLS: ${lastErr}`, null) };
+  }
   if (!conn) {
     // a 5xx greeting from every host is still treated as temporary (RFC 5321 §3.8: try later)
-    return all(
+    const fail = all(
       a.recipients,
       "deferred",
       lastCode >= 400 && lastCode < 500 ? lastCode : 451,
@@ -289,14 +421,32 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
       lastErr,
       null,
     );
+    return { fail };
   }
+  return { conn };
+}
+
+/** One transaction on a session; the session is kept for reuse after a full success. */
+async function transact(
+  a: DomainAttempt,
+  o: ClientOptions,
+  conn: Conn,
+  key: string,
+  reused: boolean,
+): Promise<{ out: RecipientOutcome[]; broken: boolean }> {
   const { c, host } = conn;
+  let keep = false;
+  let broken = false;
+  const done = (out: RecipientOutcome[]) => ({ out, broken });
   try {
-    if (o.smarthost?.user) {
+    if (o.smarthost?.user && !conn.authed) {
       const auth = { user: o.smarthost.user, pass: o.smarthost.password ?? "" };
       const ok = await new Promise<Error | null>((res) => c.login(auth, (err) => res(err ?? null)));
       if (ok)
-        return all(a.recipients, "deferred", 454, "4.7.0", `smarthost login failed: ${ok.message}`, host);
+        return done(
+          all(a.recipients, "deferred", 454, "4.7.0", `smarthost login failed: ${ok.message}`, host),
+        );
+      conn.authed = true;
     }
     const ext = extensions(c);
     const eb = eightBit(a.message);
@@ -306,23 +456,27 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
       a.recipients.some((r) => NON_ASCII.test(r.address.split("@")[0] ?? ""));
     // RFC 6531 §3.2: a message that needs SMTPUTF8 cannot go to a server without it (no downgrade)
     if (utf8Needed && !ext.includes("SMTPUTF8"))
-      return all(
-        a.recipients,
-        "failed",
-        553,
-        "5.6.7",
-        `${host} does not support SMTPUTF8, which this message needs`,
-        host,
+      return done(
+        all(
+          a.recipients,
+          "failed",
+          553,
+          "5.6.7",
+          `${host} does not support SMTPUTF8, which this message needs`,
+          host,
+        ),
       );
     // RFC 6152 §3: 8-bit content to a 7-bit-only server: we do not convert, the message bounces
     if (eb.body && !ext.includes("8BITMIME"))
-      return all(
-        a.recipients,
-        "failed",
-        554,
-        "5.6.3",
-        `${host} does not support 8BITMIME, which this message needs`,
-        host,
+      return done(
+        all(
+          a.recipients,
+          "failed",
+          554,
+          "5.6.3",
+          `${host} does not support 8BITMIME, which this message needs`,
+          host,
+        ),
       );
 
     // RFC 3461 §4.1/§4.2: NOTIFY and ORCPT are per recipient. nodemailer would put one set on every
@@ -334,22 +488,26 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
       perRcpt.set(w, r);
       return w;
     });
-    const inst = c as unknown as {
-      _sendRcpt(rcpt: string, cb: unknown): void;
-      _getDsnRcptToArgs(): string;
-    };
-    const origSendRcpt = inst._sendRcpt.bind(c);
-    let current: string | null = null;
-    inst._sendRcpt = (rcpt, cb) => {
-      current = rcpt;
-      try {
-        origSendRcpt(rcpt, cb);
-      } finally {
-        current = null;
-      }
-    };
-    inst._getDsnRcptToArgs = () => {
-      const r = current === null ? undefined : perRcpt.get(current);
+    // installed once per session; each transaction sets its own lookup (conn.rcptArgs)
+    if (!conn.rcptArgs) {
+      const inst = c as unknown as {
+        _sendRcpt(rcpt: string, cb: unknown): void;
+        _getDsnRcptToArgs(): string;
+      };
+      const origSendRcpt = inst._sendRcpt.bind(c);
+      let current: string | null = null;
+      inst._sendRcpt = (rcpt, cb) => {
+        current = rcpt;
+        try {
+          origSendRcpt(rcpt, cb);
+        } finally {
+          current = null;
+        }
+      };
+      inst._getDsnRcptToArgs = () => (current === null ? "" : (conn.rcptArgs?.(current) ?? ""));
+    }
+    conn.rcptArgs = (rcpt) => {
+      const r = perRcpt.get(rcpt);
       if (!r || !ext.includes("DSN")) return "";
       const args: string[] = [];
       if (r.notify && r.notify.length > 0)
@@ -371,8 +529,13 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
       use8BitMime: eb.body || eb.headers,
       ...(dsn ? { dsn } : {}),
     };
+    // RFC 8689 §4.2.1: MAIL FROM:<…> REQUIRETLS (nodemailer checks TLS + the EHLO keyword again)
+    if (a.requireTls)
+      (env as SMTPEnvelope & { requireTLSExtensionEnabled?: boolean }).requireTLSExtensionEnabled = true;
     const r = await sendOne(c, env, a.message);
+    conn.uses++;
     if (r.ok) {
+      keep = true; // the transaction completed: the session can carry the next one
       for (const w of r.accepted) {
         const rc = byWire.get(w);
         if (rc)
@@ -403,7 +566,7 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
       for (const rc of g)
         if (!seen.has(rc.address))
           out.push(...all([rc], "deferred", 451, "4.0.0", "no reply for recipient", host));
-      return out;
+      return done(out);
     }
     const err = r.err;
     const code = err.responseCode ?? 0;
@@ -432,23 +595,21 @@ export async function deliverDomain(a: DomainAttempt, o: ClientOptions): Promise
       const seen = new Set(out.map((x) => x.address));
       for (const rc of g)
         if (!seen.has(rc.address)) out.push(...all([rc], "deferred", 451, "4.0.0", text, host));
-      return out;
+      return done(out);
     }
     if (code >= 500) out.push(...all(g, "failed", code, statusOf(code, err.response, "5.0.0"), text, host));
     else if (code >= 400)
       out.push(...all(g, "deferred", code, statusOf(code, err.response, "4.0.0"), text, host));
     else {
-      // no SMTP reply: the connection broke (RFC 5321 §6.1: the message is not delivered, retry)
+      // no SMTP reply: the connection broke (RFC 5321 §6.1: the message is not delivered, retry);
+      // on a reused idle session the caller tries once more on a fresh one
+      broken = reused;
       out.push(...all(g, "deferred", 451, "4.4.2", `${host}: ${err.message}`, host));
     }
-    return out;
+    return done(out);
   } finally {
-    try {
-      c.quit();
-    } catch {
-      c.close();
-    }
+    if (keep && o.cache && conn.uses < o.cache.maxMessages) o.cache.put(key, conn);
     // the socket closes after QUIT's reply or its own timeout; do not wait for it
-    setTimeout(() => c.close(), 5_000).unref();
+    else quietClose(c);
   }
 }

@@ -28,8 +28,19 @@
  *   mode enforce restricts the MX hosts to the policy's and requires STARTTLS with a certificate
  *   valid for the MX name (else deferred, 4.7.5); testing only logs.
  * - Delay DSNs: one per recipient still deferred after outbound.delay_warning (Action: delayed).
- * - Not done: DANE, REQUIRETLS (RFC 8689), success DSNs, per-domain outbound rate limits, a queue
- *   size limit, connection reuse across messages, MTA-STS policy cache persisted across restarts.
+ * - REQUIRETLS (RFC 8689): the flag travels per recipient in the entry; delivery then requires
+ *   STARTTLS with a certificate valid for the MX name (system CAs + outbound.tls_ca) and the
+ *   REQUIRETLS EHLO keyword, sends MAIL FROM … REQUIRETLS, else tries the next MX and finally
+ *   bounces with 5.7.10 (headers only, RFC 8689 §5; a queued bounce carries REQUIRETLS too).
+ *   No DNSSEC / MTA-STS requirement on the MX lookup itself; `TLS-Required: No` is not honoured.
+ * - Lease renewal: while an entry is being delivered its lease is extended every lease/3, so a
+ *   slow delivery is never claimed and resent by another runner; a lost lease stops further domains.
+ * - Connection reuse (client.ts ConnectionCache, RFC 5321 §3.3): after a 250 the session stays idle
+ *   for outbound.reuse_idle and carries the next message to the same domain (same TLS needs).
+ * - Abuse limits live at submission (../server.ts): queue size overall/per user (452 4.3.1) and
+ *   per-user and per-domain sliding-hour rate limits (451 4.7.0).
+ * - Not done: DANE, success DSNs, MTA-STS policy cache persisted across restarts, batching several
+ *   queue entries into one transaction.
  */
 export { buildDsn, type DsnInput, type DsnRecipient, wantsNotify } from "./bounce.ts";
 export {

@@ -12,7 +12,7 @@ import { deliverAll } from "../deliver.ts";
 import { activeDkimKeys, signMessage } from "../dkim/index.ts";
 import type { SmtpLogger } from "../server.ts";
 import { buildDsn, type DsnRecipient, wantsNotify } from "./bounce.ts";
-import { type ClientOptions, deliverDomain, type RecipientOutcome } from "./client.ts";
+import { type ClientOptions, createConnectionCache, deliverDomain, type RecipientOutcome } from "./client.ts";
 import type { MtaSts } from "./mta-sts.ts";
 import type { OutboundResolver } from "./resolver.ts";
 
@@ -38,6 +38,12 @@ export interface QueueRunnerOptions {
   mtaSts?: MtaSts | null;
   /** send one delay DSN (RFC 3464 Action: delayed) per recipient still deferred after this long; 0 = never */
   delayWarningMs?: number;
+  /** extra trusted CA certificates (PEM) for validated TLS (REQUIRETLS, RFC 8689) */
+  ca?: string[];
+  /** keep a session idle this long for the next message to the same destination; 0/absent = no reuse */
+  reuseIdleMs?: number;
+  /** messages per reused session (default 100) */
+  reuseMaxMessages?: number;
 }
 
 export interface QueueRunner {
@@ -80,7 +86,12 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
   let stopping = false;
   let running: Promise<number> | null = null;
 
+  const cache =
+    (o.reuseIdleMs ?? 0) > 0
+      ? createConnectionCache({ idleMs: o.reuseIdleMs ?? 0, maxMessages: o.reuseMaxMessages ?? 100 })
+      : null;
   const clientOpts: ClientOptions = {
+    cache,
     resolver: o.resolver,
     hostname: o.hostname,
     port: o.port,
@@ -88,6 +99,7 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
     timeoutMs: o.timeoutMs,
     smarthost: o.smarthost ?? null,
     mtaSts: o.mtaSts ?? null,
+    ...(o.ca ? { ca: o.ca } : {}),
     log: (x, msg) => log.info(x, msg),
   };
 
@@ -117,11 +129,14 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
   async function bounce(e: QueueEntry, message: Uint8Array, failed: DsnRecipient[]): Promise<void> {
     // RFC 5321 §4.5.5: never bounce a bounce (null reverse-path)
     if (e.mailFrom === "" || failed.length === 0) return;
+    // RFC 8689 §5: the bounce of a REQUIRETLS message returns headers only (as RET=HDRS) and
+    // travels with REQUIRETLS itself
+    const requireTls = e.recipients.some((r) => r.requireTls === true);
     const dsn = buildDsn({
       reportingMta: o.hostname,
       mailFrom: e.mailFrom,
       envid: e.envid,
-      ret: e.ret,
+      ret: requireTls ? "HDRS" : e.ret,
       arrivalDate: e.createdAt,
       recipients: failed,
       original: message,
@@ -149,7 +164,7 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
     await o.store.enqueueOutbound({
       accountId: null,
       mailFrom: "",
-      recipients: [{ address: e.mailFrom }],
+      recipients: [{ address: e.mailFrom, ...(requireTls ? { requireTls: true } : {}) }],
       envid: null,
       ret: null,
       message: dsn,
@@ -163,33 +178,60 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
     const recipients = e.recipients.map((r) => ({ ...r }));
     const todo = recipients.filter(open);
     const outcomes = new Map<string, RecipientOutcome>();
-    if (todo.length > 0) {
-      const signed = await sign(c.message, e.mailFrom);
-      const byDomain = new Map<string, QueueRecipient[]>();
-      for (const r of todo) {
-        const d = domainOf(r.address);
-        const g = byDomain.get(d);
-        if (g) g.push(r);
-        else byDomain.set(d, [r]);
-      }
-      // one connection per destination domain carrying all of its recipients
-      for (const [domain, rcpts] of byDomain) {
-        const res = await deliverDomain(
-          {
-            domain,
-            mailFrom: e.mailFrom,
-            recipients: rcpts.map((r) => ({
-              address: r.address,
-              ...(r.notify ? { notify: r.notify } : {}),
-              ...(r.orcpt ? { orcpt: r.orcpt } : {}),
-            })),
-            envid: e.envid,
-            ret: e.ret,
-            message: signed,
-          },
-          clientOpts,
-        );
-        for (const x of res) outcomes.set(x.address, x);
+    // Lease renewal: while this attempt runs, the lease is pushed forward every third of its length,
+    // so a slow delivery is never claimed (and sent again) by another runner. When a renewal finds
+    // the lease gone, no further domain is tried; what was already sent is recorded by nobody
+    // (finishOutbound answers "lost"), the new owner may resend those — the documented window.
+    let leaseLost = false;
+    const renew = setInterval(
+      () => {
+        void o.store
+          .renewOutboundLease(e.id, owner, o.leaseMs)
+          .then((ok) => {
+            if (!ok) leaseLost = true;
+          })
+          .catch(() => {});
+      },
+      Math.max(50, Math.floor(o.leaseMs / 3)),
+    );
+    renew.unref();
+    try {
+      await attempt();
+    } finally {
+      clearInterval(renew);
+    }
+    async function attempt(): Promise<void> {
+      if (todo.length > 0) {
+        const signed = await sign(c.message, e.mailFrom);
+        const byDomain = new Map<string, QueueRecipient[]>();
+        for (const r of todo) {
+          const d = domainOf(r.address);
+          const g = byDomain.get(d);
+          if (g) g.push(r);
+          else byDomain.set(d, [r]);
+        }
+        // one connection per destination domain carrying all of its recipients
+        for (const [domain, rcpts] of byDomain) {
+          if (leaseLost) break;
+          const res = await deliverDomain(
+            {
+              domain,
+              mailFrom: e.mailFrom,
+              recipients: rcpts.map((r) => ({
+                address: r.address,
+                ...(r.notify ? { notify: r.notify } : {}),
+                ...(r.orcpt ? { orcpt: r.orcpt } : {}),
+              })),
+              envid: e.envid,
+              ret: e.ret,
+              message: signed,
+              // RFC 8689: the flag is set on every recipient of a REQUIRETLS message
+              requireTls: rcpts.some((r) => r.requireTls === true),
+            },
+            clientOpts,
+          );
+          for (const x of res) outcomes.set(x.address, x);
+        }
       }
     }
     const expired = now - e.createdAt.getTime() >= o.lifetimeMs;
@@ -341,6 +383,7 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
       if (timer) clearTimeout(timer);
       timer = null;
       if (running) await running;
+      cache?.close();
     },
   };
 }

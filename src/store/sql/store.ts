@@ -93,7 +93,9 @@ const DEFAULT_ORPHAN_MIN_AGE_MS = 15 * 60_000;
 const DEFAULT_ORPHAN_SCAN_DELAY_MS = 30_000;
 /** FTS indexer transactions: at most this many queued texts and (beyond the first) characters */
 const INDEX_BATCH_ROWS = 64;
-const INDEX_BATCH_CHARS = 512 * 1024;
+const INDEX_BATCH_CHARS = 256 * 1024;
+/** appends within this window share one indexer transaction */
+const INDEX_DELAY_MS = 200;
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
@@ -253,6 +255,7 @@ export class SqlStore implements Store {
   /** the running FTS indexer, or null; and "run again" as for the sweeper */
   #indexRun: Promise<void> | null = null;
   #indexAgain = false;
+  #indexTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #orphanTimer: NodeJS.Timeout | null = null;
   #orphanRun: Promise<number> | null = null;
@@ -274,7 +277,7 @@ export class SqlStore implements Store {
     this.#orphanMinAgeMs = opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS;
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
     this.#scheduleGc();
-    this.#scheduleIndex();
+    this.#scheduleIndex(0);
     const delay =
       opts.orphanScanDelayMs === undefined ? DEFAULT_ORPHAN_SCAN_DELAY_MS : opts.orphanScanDelayMs;
     if (delay !== null) {
@@ -534,7 +537,12 @@ export class SqlStore implements Store {
   /** Resolves when the background sweeper and FTS indexer have nothing left to do. */
   async whenGcIdle(): Promise<void> {
     // bounded: each wait ends one run; a new run starts only after a further commit
-    for (let i = 0; i < 1000 && (this.#gcRun || this.#indexRun); i++) {
+    for (let i = 0; i < 1000 && (this.#gcRun || this.#indexRun || this.#indexTimer); i++) {
+      if (this.#indexTimer) {
+        clearTimeout(this.#indexTimer);
+        this.#indexTimer = null;
+        this.#startIndex();
+      }
       await this.#gcRun;
       await this.#indexRun;
     }
@@ -547,28 +555,47 @@ export class SqlStore implements Store {
   // bounded text size, after the commit that queued them and at open (leftovers after a crash).
   // searchFts scans queued rows directly, so a message is searchable as soon as APPEND returns.
 
-  #scheduleIndex(): void {
+  /**
+   * Starts the indexer after `delay` ms, so that a stream of appends is indexed in a few batched
+   * transactions (one extra commit per batch, not per append).
+   */
+  #scheduleIndex(delay = INDEX_DELAY_MS): void {
     if (this.#closed) return;
     if (this.#indexRun) {
       this.#indexAgain = true;
       return;
     }
+    if (this.#indexTimer) return;
+    this.#indexTimer = setTimeout(() => {
+      this.#indexTimer = null;
+      this.#startIndex();
+    }, delay);
+    this.#indexTimer.unref();
+  }
+
+  #startIndex(): void {
+    if (this.#closed || this.#indexRun) return;
     this.#indexRun = this.#indexLoop().finally(() => {
       this.#indexRun = null;
+      // texts queued while the last batch ran: the next batch after the usual delay
+      if (this.#indexAgain) {
+        this.#indexAgain = false;
+        this.#scheduleIndex();
+      }
     });
   }
 
   async #indexLoop(): Promise<void> {
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
-      this.#indexAgain = false;
       let more: boolean;
       try {
         more = await this.#indexBatch();
       } catch {
         // left queued: searches still find the rows; the next append or open retries
+        this.#indexAgain = false;
         return;
       }
-      if (!more && !this.#indexAgain) return;
+      if (!more) return;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -2034,6 +2061,28 @@ export class SqlStore implements Store {
     });
   }
 
+  async renewOutboundLease(id: Id, owner: string, leaseMs: number): Promise<boolean> {
+    return this.#tx(
+      () =>
+        this.#run(
+          "UPDATE outbound_queue SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+          Date.now() + leaseMs,
+          id,
+          owner,
+        ).changes > 0,
+    );
+  }
+
+  async countOutbound(accountId: Id | null): Promise<{ total: number; account: number }> {
+    return this.#read(() => {
+      const r = this.#get<{ total: number; account: number | null }>(
+        "SELECT COUNT(*) AS total, SUM(CASE WHEN account_id = ? THEN 1 ELSE 0 END) AS account FROM outbound_queue",
+        accountId ?? -1,
+      );
+      return { total: Number(r?.total ?? 0), account: Number(r?.account ?? 0) };
+    });
+  }
+
   async updateOutbound(id: Id, op: "retry" | "hold" | "release"): Promise<boolean> {
     return this.#tx(() => {
       const sqlText =
@@ -2064,6 +2113,20 @@ export class SqlStore implements Store {
       if (limits.messagesPerHour > 0 && Number(used.n) + 1 > limits.messagesPerHour) return false;
       if (limits.recipientsPerHour > 0 && Number(used.r ?? 0) + recipients > limits.recipientsPerHour)
         return false;
+      // per sender domain: every account of the account's domain (abuse limits, issue 5)
+      const dm = limits.domainMessagesPerHour ?? 0;
+      const dr = limits.domainRecipientsPerHour ?? 0;
+      if (dm > 0 || dr > 0) {
+        const d = this.#get<{ n: number; r: number | null }>(
+          `SELECT COUNT(*) AS n, SUM(l.recipients) AS r FROM send_log l
+             WHERE l.at > ? AND l.account_id IN
+               (SELECT id FROM account WHERE domain_id = (SELECT domain_id FROM account WHERE id = ?))`,
+          since,
+          accountId,
+        ) ?? { n: 0, r: 0 };
+        if (dm > 0 && Number(d.n) + 1 > dm) return false;
+        if (dr > 0 && Number(d.r ?? 0) + recipients > dr) return false;
+      }
       this.#run(
         "INSERT INTO send_log (account_id, at, recipients) VALUES (?, ?, ?)",
         accountId,
@@ -2078,6 +2141,9 @@ export class SqlStore implements Store {
     // the sweeper stops after its current batch; marks left are collected at the next open
     this.#closed = true;
     if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
+    // queued texts stay queued (searches scan them); the next open indexes them
+    if (this.#indexTimer) clearTimeout(this.#indexTimer);
+    this.#indexTimer = null;
     await this.whenGcIdle();
     await this.#orphanRun;
     await this.feed.close();
