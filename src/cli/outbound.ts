@@ -69,6 +69,8 @@ export function addQueueCommands(program: Command, h: CliHelpers): void {
         ["next-attempt", e.nextAttemptAt.toISOString()],
         ["envid", e.envid ?? "-"],
         ["ret", e.ret ?? "-"],
+        // RFC 8689: set on every recipient of a REQUIRETLS message
+        ["requiretls", e.recipients.some((r) => r.requireTls === true) ? "yes" : "no"],
         ["last-error", e.lastError ?? "-"],
       ];
       let out = lines.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}\n`).join("");

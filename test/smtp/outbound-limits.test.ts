@@ -131,6 +131,30 @@ describe("REQUIRETLS on submission and MX (RFC 8689)", () => {
     c.close();
   });
 
+  test("MX after STARTTLS: REQUIRETLS offered and accepted; the message is delivered locally", async () => {
+    const tr = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: t.mxPort,
+      secure: false,
+      requireTLS: true,
+      tls: { ca: [t.cert], servername: "localhost" },
+    });
+    await tr.sendMail({
+      from: "someone@remote.example",
+      to: "bob@example.com",
+      subject: "rt",
+      text: "over tls",
+      requireTLSExtensionEnabled: true,
+    } as Parameters<typeof tr.sendMail>[0]);
+    tr.close();
+    const box = await mailboxMessages(t.store, "bob@example.com");
+    assert.equal(box.length, 1);
+    assert.ok(
+      t.logs.some((l) => l.msg === "smtp delivered" && (l.o as { requireTls?: boolean }).requireTls === true),
+      "the delivery log notes REQUIRETLS",
+    );
+  });
+
   test("submission: MAIL FROM … REQUIRETLS over TLS is kept with the queue entry", async () => {
     const tr = nodemailer.createTransport({
       host: "127.0.0.1",
