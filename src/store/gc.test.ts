@@ -329,3 +329,26 @@ describe("blob GC", () => {
     }
   });
 });
+
+describe("blob writes", () => {
+  test("one appendMany of 600 new messages into a fresh store (hundreds of new directories) succeeds", async () => {
+    // regression: each write once fsynced every not-yet-synced directory, so open handles grew
+    // with the square of the batch and a large MULTIAPPEND failed with EMFILE
+    const t = tempDir();
+    const { store, accountId, inbox } = await setup(t.dir);
+    try {
+      const inputs = Array.from({ length: 600 }, (_, i) => ({ raw: msg({ subject: `bulk ${i}` }) }));
+      const r = await store.appendMany(accountId, inbox, inputs);
+      assert.equal(r.length, 600);
+      const metas = await store.getMessages(
+        inbox,
+        r.map((x) => x.uid),
+      );
+      for (const m of metas) assert.ok(existsSync(blobPath(t.dir, m.blobId)));
+      assert.equal(new Set(metas.map((m) => m.blobId.slice(0, 4))).size > 300, true, "many new directories");
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
+  });
+});

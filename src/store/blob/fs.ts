@@ -109,8 +109,9 @@ export class FsBlobStore {
   }
 
   /**
-   * Creates the directory (and missing parents); returns the directories whose entries must be
-   * fsynced: the parent of each directory created here, plus any left unsynced by a failed write.
+   * Creates the directory (and missing parents); returns this path's ancestors whose entries
+   * must be fsynced: the parent of each directory created here (by this write or by a
+   * concurrent or failed one that has not fsynced yet). At most a few, so open files stay bounded.
    */
   async #ensureDir(dir: string): Promise<string[]> {
     if (this.#dirs.has(dir)) return [];
@@ -122,7 +123,13 @@ export class FsBlobStore {
         if (d === created || dirname(d) === d) break;
       }
     }
-    return [...this.#unsynced];
+    const out: string[] = [];
+    // the leaf's ancestors up to the data directory (bounded: 4 levels)
+    for (let d = dirname(dir), i = 0; i < 4; d = dirname(d), i++) {
+      if (this.#unsynced.has(d)) out.push(d);
+      if (dirname(d) === d) break;
+    }
+    return out;
   }
 }
 

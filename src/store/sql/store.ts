@@ -106,6 +106,23 @@ export interface SqlStoreOptions {
   orphanMinAgeMs?: number;
 }
 
+/** blob writes in flight per appendMany (each holds a file and up to a few directory handles) */
+const PUT_CONCURRENCY = 16;
+
+/** Runs fn over items with at most `limit` calls in flight; rejects with the first failure. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    // bounded: each iteration takes one item
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 async function unlinkQuiet(path: string): Promise<void> {
   try {
     await unlink(path);
@@ -495,19 +512,27 @@ export class SqlStore implements Store {
         if (this.#closed) break;
         if (!HEX2.test(b)) continue;
         const dir = join(root, a, b);
-        const candidates: string[] = [];
+        const named: string[] = [];
         for (const name of await list(dir)) {
-          const path = join(dir, name);
           if (name.startsWith(".tmp-")) {
             // temp names are never referenced: no lock needed
+            const path = join(dir, name);
             if (await old(path)) {
               await unlinkQuiet(path).catch(() => {});
               removed++;
             }
-          } else if (HEX64.test(name) && name.startsWith(a + b) && (await old(path))) {
-            candidates.push(name);
+          } else if (HEX64.test(name) && name.startsWith(a + b)) {
+            named.push(name);
           }
         }
+        // files with a row are the normal case: filtered by a read, without the write lock
+        const noRow = named.length
+          ? await this.#read(() =>
+              named.filter((sha) => !this.#get("SELECT 1 AS x FROM blob WHERE sha256 = ?", sha)),
+            )
+          : [];
+        const candidates: string[] = [];
+        for (const sha of noRow) if (await old(join(dir, sha))) candidates.push(sha);
         for (let i = 0; i < candidates.length; i += GC_BATCH) {
           const chunk = candidates.slice(i, i + GC_BATCH);
           removed += await this.#h.transaction(async () => {
@@ -1286,7 +1311,7 @@ export class SqlStore implements Store {
       });
     }
     // durable blob files before the transaction that references them (DESIGN.md §3)
-    await Promise.all(prepared.map((p) => this.#blobs.put(p.raw, p.sha)));
+    await eachLimited(prepared, PUT_CONCURRENCY, (p) => this.#blobs.put(p.raw, p.sha));
     try {
       return await this.#appendTx(accountId, mailboxId, prepared);
     } catch (err) {
