@@ -129,11 +129,19 @@ export function startServe(args: string[], env: Record<string, string> = {}): Se
       }
     }
   });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let exitSignal: string | null = null;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code, signal) => {
+      exitSignal = signal;
+      resolve(code);
+    }),
+  );
   return {
     child,
     logs,
-    stderr: () => errText,
+    // the exit signal too: a server that dies by a signal instead of exiting 0 says which one
+    stderr: () =>
+      `${errText}${exitSignal ? `\n[server killed by ${exitSignal}; last log lines: ${JSON.stringify(logs.slice(-5))}]` : ""}`,
     waitForLog(pred, timeoutMs = 20_000) {
       const found = logs.find(pred);
       if (found) return Promise.resolve(found);
