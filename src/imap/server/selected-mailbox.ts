@@ -353,6 +353,10 @@ export class SelectedMailbox {
     return r;
   }
 
+  dropSnapshot(): void {
+    this.snapshot = null;
+  }
+
   /** called as each command starts: the snapshot lives through one command after SELECT */
   ageSnapshot(): void {
     if (this.snapshot && this.snapshotAge++ >= 1) this.snapshot = null;

@@ -209,7 +209,10 @@ export class Session {
 
   private async execute(tag: string, cmd: Command): Promise<void> {
     let ok: { code: string | null; text: string } | undefined;
-    this.view?.ageSnapshot();
+    // the SELECT snapshot serves only an immediately following FETCH; an IDLE (or anything else)
+    // drops it, so an idle connection keeps no per-message arrays
+    if (cmd.name === "FETCH") this.view?.ageSnapshot();
+    else this.view?.dropSnapshot();
     try {
       ok = await dispatch(this, tag, cmd);
       if (this.closed) return;

@@ -10,5 +10,5 @@ export {
   parseMsgNumber,
 } from "./command.ts";
 export { LineReader, TOO_LONG } from "./line-reader.ts";
-export { DotStuffer, pop3Size, topEnd } from "./message.ts";
+export { DotStuffer, isCrlfOnly, pop3Size, topEnd } from "./message.ts";
 export { err, multiline, ok } from "./response.ts";

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { parseCommand, parseLineCount, parseMsgNumber } from "./command.ts";
 import { LineReader, TOO_LONG } from "./line-reader.ts";
-import { DotStuffer, pop3Size, topEnd } from "./message.ts";
+import { DotStuffer, isCrlfOnly, pop3Size, topEnd } from "./message.ts";
 import { err, multiline, ok } from "./response.ts";
 
 /** reference: LF → CRLF (unless preceded by CR), final line end added */
@@ -27,8 +27,8 @@ function unstuff(wire: Buffer): Buffer {
   return Buffer.from(lines.map((l) => (l.startsWith(".") ? l.slice(1) : l)).join("\r\n"), "latin1");
 }
 
-function stuffAll(raw: Buffer, cuts: number[]): Buffer {
-  const d = new DotStuffer();
+function stuffAll(raw: Buffer, cuts: number[], crlfOnly = false): Buffer {
+  const d = new DotStuffer({ crlfOnly });
   const parts: Buffer[] = [];
   let prev = 0;
   for (const c of [...cuts, raw.length]) {
@@ -73,6 +73,39 @@ test("property: unstuff(stuff(raw)) = normalised raw, and pop3Size = its length"
         assert.deepEqual(unstuff(wire), expected);
       },
     ),
+  );
+});
+
+test("isCrlfOnly from the POP3 size", () => {
+  const yes = ["", "a\r\n", "a\r\nb", ".\r\n.", "x\ry\r\n"];
+  const no = ["a\n", "a\r\nb\n", "\n.", "a\nb"];
+  for (const t of yes) assert.equal(isCrlfOnly(Buffer.from(t), pop3Size(Buffer.from(t))), true, JSON.stringify(t));
+  for (const t of no) assert.equal(isCrlfOnly(Buffer.from(t), pop3Size(Buffer.from(t))), false, JSON.stringify(t));
+});
+
+test("crlfOnly fast path: same bytes as the general path at every split", () => {
+  const raw = Buffer.from(".a\r\n.\r\n\r\n..b\rc\r\n.\r\nend.\r\n.");
+  assert.equal(isCrlfOnly(raw, pop3Size(raw)), true);
+  const whole = stuffAll(raw, []);
+  for (let i = 0; i <= raw.length; i++) {
+    for (let j = i; j <= raw.length; j += 2) {
+      assert.deepEqual(stuffAll(raw, [i, j], true), whole, `cuts ${i},${j}`);
+    }
+  }
+});
+
+test("property: crlfOnly path equals the general path for messages without bare LF", () => {
+  const piece = fc.constantFrom("\r\n", ".", "..", "a", "\r", " ", "\u00e4");
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 80 }), fc.nat(), fc.nat(), (ps, x, y) => {
+      const raw = Buffer.from(ps.join(""), "latin1");
+      assert.equal(isCrlfOnly(raw, pop3Size(raw)), !/(^|[^\r])\n/.test(raw.toString("latin1")));
+      if (!isCrlfOnly(raw, pop3Size(raw))) return; // "\r" + "\r\n" never yields a bare LF; defensive
+      const a = raw.length ? x % (raw.length + 1) : 0;
+      const b = raw.length ? Math.max(a, y % (raw.length + 1)) : 0;
+      assert.deepEqual(stuffAll(raw, [a, b], true), stuffAll(raw, [a, b]));
+      assert.deepEqual(Buffer.concat(new DotStuffer({ crlfOnly: true }).transformParts(raw)), new DotStuffer().transform(raw));
+    }),
   );
 });
 

@@ -12,7 +12,7 @@ import { StoreError } from "../../store/types.ts";
 import type { MaildropLock } from "../lock.ts";
 import { type Pop3Command, parseCommand, parseLineCount, parseMsgNumber } from "../protocol/command.ts";
 import { LineReader, TOO_LONG } from "../protocol/line-reader.ts";
-import { DotStuffer, topEnd } from "../protocol/message.ts";
+import { DotStuffer, isCrlfOnly, topEnd } from "../protocol/message.ts";
 import { err, multiline, ok } from "../protocol/response.ts";
 import type { ServerContext, SessionLike } from "./context.ts";
 import { bad, mapError, Pop3Error } from "./errors.ts";
@@ -22,6 +22,10 @@ import { type Entry, Maildrop } from "./maildrop.ts";
 const MAX_BUFFERED_INPUT = 64 * 1024;
 /** RETR streams the message in slices of this size */
 const SLICE = 64 * 1024;
+/** a body up to this size is queued whole with the other pipelined responses (one writev) */
+const BATCH_BODY_MAX = 256 * 1024;
+/** queued output above this is written before the next command runs (bounded memory) */
+const FLUSH_AT = 256 * 1024;
 
 type State = SessionLike["state"];
 
@@ -74,6 +78,7 @@ export class Session implements SessionLike {
   private lock: MaildropLock | null = null;
   private badCount = 0;
   private out: Buffer[] = [];
+  private outBytes = 0;
   private busy = false;
   private closed = false;
   private shuttingDown = false;
@@ -169,6 +174,7 @@ export class Session implements SessionLike {
         }
         if (this.reader.bufferedBytes < MAX_BUFFERED_INPUT) this.socket.resume();
         await this.handleLine(line);
+        if (this.outBytes >= FLUSH_AT) await this.flush();
       }
     } finally {
       this.busy = false;
@@ -231,14 +237,28 @@ export class Session implements SessionLike {
   // --- output -----------------------------------------------------------------------------------
 
   send(data: string | Buffer): void {
-    this.out.push(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+    const b = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    this.out.push(b);
+    this.outBytes += b.length;
   }
 
+  /** writes the queued responses in one writev (cork/uncork), waiting for drain if needed */
   private async flush(): Promise<void> {
     if (this.out.length === 0) return;
-    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    const parts = this.out;
     this.out = [];
-    await this.write(data);
+    this.outBytes = 0;
+    if (this.closed || this.socket.destroyed) return;
+    if (parts.length === 1) {
+      await this.write(parts[0]!);
+      return;
+    }
+    const sock = this.socket;
+    sock.cork();
+    let ok = true;
+    for (const p of parts) ok = sock.write(p);
+    sock.uncork();
+    if (!ok && !this.closed) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** writes with backpressure: resolves when the socket accepted the data (or the session closed) */
@@ -508,10 +528,16 @@ export class Session implements SessionLike {
   }
 
   /** streams bytes as a dot-stuffed multi-line body with backpressure (RFC 1939 §3) */
-  private async streamBody(first: string, body: Uint8Array): Promise<void> {
+  private async streamBody(first: string, body: Uint8Array, crlfOnly = false): Promise<void> {
     this.send(first);
+    const st = new DotStuffer({ crlfOnly });
+    if (body.length <= BATCH_BODY_MAX) {
+      // queued with the other pipelined responses; pump() flushes at FLUSH_AT or when input is drained
+      for (const part of st.transformParts(body)) this.send(part);
+      this.send(st.finish());
+      return;
+    }
     await this.flush();
-    const st = new DotStuffer();
     for (let off = 0; off < body.length && !this.closed; off += SLICE) {
       await this.write(st.transform(body.subarray(off, Math.min(off + SLICE, body.length))));
     }
@@ -522,7 +548,8 @@ export class Session implements SessionLike {
     if (c.args.length !== 1) throw bad("RETR needs one message number");
     const [n, e] = this.entry(c.args[0]);
     const raw = await this.readEntry(n, e);
-    await this.streamBody(ok(`${e.size} octets`), raw);
+    // e.size is exact once read (recorded at append, or computed by read())
+    await this.streamBody(ok(`${e.size} octets`), raw, e.size !== null && isCrlfOnly(raw, e.size));
     e.retrieved = true;
   }
 

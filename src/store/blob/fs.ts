@@ -8,9 +8,11 @@ import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
+  readSync,
   renameSync,
   unlinkSync,
   writeFileSync,
@@ -23,6 +25,8 @@ export function sha256Hex(data: Uint8Array): string {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** blobs up to this size are read synchronously (see read()) */
+const SYNC_READ_MAX = 1024 * 1024;
 
 export class FsBlobStore {
   readonly root: string;
@@ -84,7 +88,29 @@ export class FsBlobStore {
   }
 
   async read(id: string): Promise<Buffer> {
-    return readFile(this.pathOf(id));
+    const path = this.pathOf(id);
+    // Small blobs (the common case) are read synchronously: open/fstat/read/close of a few dozen KB
+    // from the page cache take microseconds, while the promise API costs four thread-pool round
+    // trips per file (measured: ~40 % of POP3 RETR time). Large blobs keep the non-blocking path.
+    const fd = openSync(path, "r");
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+      if (size <= SYNC_READ_MAX) {
+        const buf = Buffer.allocUnsafe(size);
+        let off = 0;
+        // each iteration reads what is left; ends at EOF (a blob never changes once written)
+        while (off < size) {
+          const n = readSync(fd, buf, off, size - off, off);
+          if (n === 0) break;
+          off += n;
+        }
+        return off === size ? buf : buf.subarray(0, off);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return readFile(path);
   }
 
   exists(id: string): boolean {
