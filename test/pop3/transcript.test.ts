@@ -323,7 +323,9 @@ describe("POP3 session behaviour", () => {
     for (let i = 0; i < 40; i++) {
       const eol = i % 3 === 0 ? "\n" : "\r\n"; // bare-LF messages take the general path
       const reps = i === 7 ? 9000 : i === 21 ? 4000 : 50 + i * 37; // two above the batch limit
-      const body = Array.from({ length: reps }, (_, k) => (k % 5 === 0 ? `.dot ${i}.${k}` : `line ${k} of ${i}`));
+      const body = Array.from({ length: reps }, (_, k) =>
+        k % 5 === 0 ? `.dot ${i}.${k}` : `line ${k} of ${i}`,
+      );
       const tail = i % 4 === 1 ? "no final line end" : "";
       raws.push(Buffer.from(`Subject: m${i}${eol}${eol}${body.join(eol)}${eol}${tail}`, "latin1"));
     }
@@ -334,7 +336,8 @@ describe("POP3 session behaviour", () => {
     c.write(`${cmds}QUIT\r\n`);
     for (let i = 0; i < raws.length; i++) {
       const want = Buffer.from(raws[i]!.toString("latin1").replace(/\r?\n/g, "\r\n"), "latin1");
-      const exp = want.length && want[want.length - 1] !== 10 ? Buffer.concat([want, Buffer.from("\r\n")]) : want;
+      const exp =
+        want.length && want[want.length - 1] !== 10 ? Buffer.concat([want, Buffer.from("\r\n")]) : want;
       assert.equal(await c.readLine(), `+OK ${exp.length} octets`, `RETR ${i + 1}`);
       const got = await c.readMultiBody(30_000);
       assert.ok(got.equals(exp), `body ${i + 1}`);

@@ -79,8 +79,10 @@ test("property: unstuff(stuff(raw)) = normalised raw, and pop3Size = its length"
 test("isCrlfOnly from the POP3 size", () => {
   const yes = ["", "a\r\n", "a\r\nb", ".\r\n.", "x\ry\r\n"];
   const no = ["a\n", "a\r\nb\n", "\n.", "a\nb"];
-  for (const t of yes) assert.equal(isCrlfOnly(Buffer.from(t), pop3Size(Buffer.from(t))), true, JSON.stringify(t));
-  for (const t of no) assert.equal(isCrlfOnly(Buffer.from(t), pop3Size(Buffer.from(t))), false, JSON.stringify(t));
+  for (const t of yes)
+    assert.equal(isCrlfOnly(Buffer.from(t), pop3Size(Buffer.from(t))), true, JSON.stringify(t));
+  for (const t of no)
+    assert.equal(isCrlfOnly(Buffer.from(t), pop3Size(Buffer.from(t))), false, JSON.stringify(t));
 });
 
 test("crlfOnly fast path: same bytes as the general path at every split", () => {
@@ -104,7 +106,10 @@ test("property: crlfOnly path equals the general path for messages without bare 
       const a = raw.length ? x % (raw.length + 1) : 0;
       const b = raw.length ? Math.max(a, y % (raw.length + 1)) : 0;
       assert.deepEqual(stuffAll(raw, [a, b], true), stuffAll(raw, [a, b]));
-      assert.deepEqual(Buffer.concat(new DotStuffer({ crlfOnly: true }).transformParts(raw)), new DotStuffer().transform(raw));
+      assert.deepEqual(
+        Buffer.concat(new DotStuffer({ crlfOnly: true }).transformParts(raw)),
+        new DotStuffer().transform(raw),
+      );
     }),
   );
 });
