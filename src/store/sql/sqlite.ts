@@ -16,6 +16,13 @@ export interface SqliteHandle {
   k: Kysely<DB>;
   /** prepared-statement cache for hot queries (portable SQL) */
   stmt(text: string, safeIntegers?: boolean): Database.Statement;
+  /**
+   * A statement prepared on a second, read-only connection (opened on first use). Each call is
+   * its own snapshot of committed data and takes no mutex, so a hot single-statement read (POP3
+   * RETR) is not queued behind this process's transactions waiting for the cross-process write
+   * lock (beginImmediate holds the kysely connection while it polls).
+   */
+  readStmt(text: string, safeIntegers?: boolean): Database.Statement;
   /** runs fn while holding the connection (no other transaction open in this process) */
   withConnection<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T>;
   /** BEGIN IMMEDIATE … COMMIT (rolls back if fn throws) */
@@ -80,6 +87,23 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
     }
     return s;
   };
+  let reader: Database.Database | null = null;
+  const readCache = new Map<string, Database.Statement>();
+  const readStmt = (text: string, safeIntegers = false) => {
+    const key = (safeIntegers ? "S:" : "N:") + text;
+    let s = readCache.get(key);
+    if (!s) {
+      if (!reader) {
+        // WAL (set above): this reader never blocks and is never blocked by the writer
+        reader = new Database(path, { readonly: true, fileMustExist: true, timeout: 100 });
+        reader.pragma("cache_size = -8000");
+      }
+      s = reader.prepare(text);
+      if (safeIntegers) s.safeIntegers(true);
+      readCache.set(key, s);
+    }
+    return s;
+  };
   const withConnection = <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> =>
     k.connection().execute(async (c) => fn(c));
   const transaction = <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> =>
@@ -98,9 +122,13 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
     raw,
     k,
     stmt,
+    readStmt,
     withConnection,
     transaction,
     close: async () => {
+      readCache.clear();
+      reader?.close();
+      reader = null;
       await k.destroy();
     },
   };

@@ -1650,15 +1650,15 @@ export class SqlStore implements Store {
   }
 
   async readMessage(mailboxId: Id, uid: number): Promise<Uint8Array> {
-    const row = await this.#read(() =>
-      this.#get<{ sha256: string; data: Uint8Array | null }>(
+    // one statement on the read-only connection: committed data, not queued behind this
+    // process's transactions (see SqliteHandle.readStmt)
+    const row = this.#h
+      .readStmt(
         `SELECT b.sha256, p.data FROM message m JOIN blob b ON b.id = m.blob_id
          LEFT JOIN delivery_prefix p ON p.id = m.prefix_id
          WHERE m.mailbox_id = ? AND m.uid = ?`,
-        mailboxId,
-        uid,
-      ),
-    );
+      )
+      .get(mailboxId, uid) as { sha256: string; data: Uint8Array | null } | undefined;
     if (!row) throw new StoreError("NOTFOUND", "no such message");
     let body: Buffer;
     try {
