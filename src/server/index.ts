@@ -318,6 +318,15 @@ function onShutdownSignal(handler: (signal: string) => void): void {
 }
 
 async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number> {
+  // Signal handlers first: a signal is delivered at once, not through the event loop, so a
+  // SIGTERM sent in reaction to a "listening" or "started" log line must find a handler. One
+  // that arrives during startup is kept and acted on as soon as the services are up.
+  let early: string | null = null;
+  let onSignal: ((signal: string) => void) | null = null;
+  onShutdownSignal((signal) => {
+    if (onSignal) onSignal(signal);
+    else early ??= signal;
+  });
   await prepare(config, logger);
   const hub = await startFeedHub(config.paths.feedSocket);
   let services: RunningServices;
@@ -330,10 +339,9 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
   logAddresses(logger, services.addresses, new Set());
   // outbound queue runner (src/smtp/queue): in this process, on the services' store
   const outbound = await startOutbound(config, logger, services.store);
-  logger.info({ workers: 1, dataDir: config.data_dir }, "postkontor started");
   return new Promise<number>((resolve) => {
     let stopping = false;
-    onShutdownSignal(async (signal) => {
+    onSignal = async (signal) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "shutting down");
@@ -345,7 +353,9 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
       await hub.close();
       logger.info({}, "stopped");
       resolve(r === "timeout" || r === "error" ? 1 : 0);
-    });
+    };
+    logger.info({ workers: 1, dataDir: config.data_dir }, "postkontor started");
+    if (early) onSignal(early);
   });
 }
 
