@@ -5,9 +5,9 @@
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { descendants, freePort, waitForListener } from "./proc.ts";
 
 export interface DovecotInstance {
   dir: string;
@@ -24,16 +24,6 @@ export interface DovecotInstance {
 
 export function dovecotAvailable(): boolean {
   return fs.existsSync("/usr/sbin/dovecot");
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 export async function startDovecot(
@@ -154,28 +144,7 @@ service imap {
   for (let i = 0; i < 100 && !fs.existsSync(masterPidFile); i++)
     await new Promise((res) => setTimeout(res, 50));
   const masterPid = Number(fs.readFileSync(masterPidFile, "utf8").trim());
-  // wait for the listener
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect(port, "127.0.0.1", () => {
-        s.destroy();
-        res(true);
-      });
-      s.on("error", () => res(false));
-    });
-    if (ok) break;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  const descendants = (pid: number): number[] => {
-    const out = [pid];
-    try {
-      for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-        const kids = fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim();
-        for (const k of kids.split(/\s+/)) if (k) out.push(...descendants(Number(k)));
-      }
-    } catch {}
-    return out;
-  };
+  await waitForListener(port);
   const passwdPath = path.join(dir, "passwd");
   return {
     dir,

@@ -11,9 +11,9 @@
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { descendants, freePort, waitForListener } from "./proc.ts";
 
 export interface PostfixInstance {
   dir: string;
@@ -24,16 +24,6 @@ export interface PostfixInstance {
 
 export function postfixAvailable(): boolean {
   return fs.existsSync("/usr/sbin/postfix") && fs.existsSync("/usr/lib/postfix/sbin/master");
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 export async function startPostfix(o: {
@@ -132,33 +122,13 @@ postlog unix-dgram n - n - 1 postlogd
     throw new Error(`postfix failed to start (${r.status}): ${text}`);
   }
   for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await new Promise((res) => setTimeout(res, 50));
-  let ok = false;
-  for (let i = 0; i < 100 && !ok; i++) {
-    ok = await new Promise<boolean>((res) => {
-      const s = net.connect(port, "127.0.0.1", () => {
-        s.destroy();
-        res(true);
-      });
-      s.on("error", () => res(false));
-    });
-    if (!ok) await new Promise((res) => setTimeout(res, 50));
-  }
+  const ok = await waitForListener(port);
   if (!ok || !fs.existsSync(pidFile)) {
     const text = log();
     cleanup();
     throw new Error(`postfix did not start listening: ${text}`);
   }
   const masterPid = Number(fs.readFileSync(pidFile, "utf8").trim());
-  const descendants = (pid: number): number[] => {
-    const out = [pid];
-    try {
-      for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-        const kids = fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim();
-        for (const k of kids.split(/\s+/)) if (k) out.push(...descendants(Number(k)));
-      }
-    } catch {}
-    return out;
-  };
   return {
     dir,
     smtpPort: port,
