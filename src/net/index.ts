@@ -20,6 +20,19 @@ import type { TlsProvider } from "./tls.ts";
 export { formatAddress, type ListenAddress, parseListenAddress } from "./address.ts";
 export { createTlsProvider, ensureSelfSignedCert, generateSelfSigned, type TlsProvider } from "./tls.ts";
 
+/** The logger every protocol server takes (pino's API; tests pass a collector). */
+export interface ProtocolLogger {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+  debug?(o: object, msg?: string): void;
+}
+
+/** Where STARTTLS/STLS gets the current certificate (the TlsProvider satisfies it). */
+export interface StartTlsSource {
+  context(): import("node:tls").SecureContext;
+}
+
 export interface ListenerOptions {
   /** "host:port" */
   address: string;

@@ -32,8 +32,8 @@
  *   connections per IP — all from options.
  */
 import type { Socket } from "node:net";
-import type { SecureContext } from "node:tls";
 import type { Authenticator } from "../auth/index.ts";
+import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import type { Store } from "../store/types.ts";
 import type { MaildropLocker } from "./lock.ts";
 import { err } from "./protocol/response.ts";
@@ -46,12 +46,8 @@ export interface Pop3ServerOptions {
   store: Store;
   auth: Authenticator;
   /** for STLS; null = no STLS */
-  tls: { context(): SecureContext } | null;
-  logger: {
-    info(o: object, msg?: string): void;
-    warn(o: object, msg?: string): void;
-    error(o: object, msg?: string): void;
-  };
+  tls: StartTlsSource | null;
+  logger: ProtocolLogger;
   hostname: string;
   limits: {
     /** command line length in octets (RFC 2449 §4 minimum 255; SASL responses need more) */

@@ -17,6 +17,7 @@ import {
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Authenticator } from "../auth/index.ts";
 import { parseMessage } from "../mime/index.ts";
+import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
 import { StoreError } from "../store/types.ts";
 import { type AuthnVerdict, checkSender, type DNSResolver } from "./authn.ts";
@@ -31,12 +32,7 @@ import { DeliveryError, deliverAll, type LocalDelivery, quotaVerdict } from "./d
 
 export type SmtpMode = "mx" | "submission" | "submissions";
 
-export interface SmtpLogger {
-  info(o: object, msg?: string): void;
-  warn(o: object, msg?: string): void;
-  error(o: object, msg?: string): void;
-  debug?(o: object, msg?: string): void;
-}
+export type SmtpLogger = ProtocolLogger;
 
 export interface SmtpLimits {
   /** octets; announced as SIZE (RFC 1870) */
@@ -62,7 +58,7 @@ export interface SmtpServerOptions {
   store: Store;
   auth: Authenticator;
   /** certificate source for STARTTLS; null = STARTTLS not offered */
-  tls: { context(): import("node:tls").SecureContext } | null;
+  tls: StartTlsSource | null;
   logger: SmtpLogger;
   hostname: string;
   limits: SmtpLimits;

@@ -37,8 +37,8 @@
  *   responses stream with backpressure; message bytes are never decoded to strings.
  */
 import type { Socket } from "node:net";
-import type { SecureContext } from "node:tls";
 import type { Authenticator } from "../../auth/index.ts";
+import type { ProtocolLogger, StartTlsSource } from "../../net/index.ts";
 import type { Store } from "../../store/types.ts";
 import { ServerContext } from "./context.ts";
 import { Session } from "./session.ts";
@@ -47,12 +47,8 @@ export interface ImapServerOptions {
   store: Store;
   auth: Authenticator;
   /** for STARTTLS; null = no STARTTLS */
-  tls: { context(): SecureContext } | null;
-  logger: {
-    info(o: object, msg?: string): void;
-    warn(o: object, msg?: string): void;
-    error(o: object, msg?: string): void;
-  };
+  tls: StartTlsSource | null;
+  logger: ProtocolLogger;
   hostname: string;
   limits: {
     maxLineLength: number;
