@@ -801,15 +801,19 @@ function parseSearchProgram(c: Cursor): SearchKey {
   return keys.length === 1 ? keys[0]! : { type: "and", keys };
 }
 
+/** [search-return-opts SP] of SEARCH (RFC 4731 §3) and SORT (RFC 5267 §3.2) */
+function parseOptionalReturn(c: Cursor): SearchReturnOpt[] | null {
+  if (!peekWord(c, "RETURN")) return null;
+  keyword(c);
+  sp(c);
+  const opts = parseSearchReturnOpts(c);
+  sp(c);
+  return opts;
+}
+
 function parseSearch(c: Cursor, uid: boolean): Command {
   sp(c);
-  let returnOpts: SearchReturnOpt[] | null = null;
-  if (peekWord(c, "RETURN")) {
-    keyword(c);
-    sp(c);
-    returnOpts = parseSearchReturnOpts(c);
-    sp(c);
-  }
+  const returnOpts = parseOptionalReturn(c);
   let charset: string | null = null;
   if (peekWord(c, "CHARSET")) {
     keyword(c);
@@ -837,13 +841,7 @@ const SORT_KEYS = new Set([
 
 function parseSort(c: Cursor, uid: boolean): Command {
   sp(c);
-  let returnOpts: SearchReturnOpt[] | null = null;
-  if (peekWord(c, "RETURN")) {
-    keyword(c);
-    sp(c);
-    returnOpts = parseSearchReturnOpts(c);
-    sp(c);
-  }
+  const returnOpts = parseOptionalReturn(c);
   const criteria = parenList(
     c,
     (c): SortCriterion => {
