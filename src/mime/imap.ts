@@ -168,6 +168,15 @@ function writeLanguage(out: Out, l: string[] | null, utf8: boolean): void {
   out.ascii(")");
 }
 
+/** body-fld-dsp SP body-fld-lang SP body-fld-loc: the extension data both part kinds end with */
+function writeDspLangLoc(out: Out, p: MimePart, utf8: boolean): void {
+  writeDisposition(out, p.disposition, utf8);
+  out.ascii(" ");
+  writeLanguage(out, p.language, utf8);
+  out.ascii(" ");
+  writeNString(out, p.location, utf8);
+}
+
 function writeBody(out: Out, p: MimePart, ext: boolean, utf8: boolean, depth: number): void {
   out.ascii("(");
   if (p.children && p.children.length > 0) {
@@ -179,11 +188,7 @@ function writeBody(out: Out, p: MimePart, ext: boolean, utf8: boolean, depth: nu
       out.ascii(" ");
       writeParams(out, p.contentType.params, utf8);
       out.ascii(" ");
-      writeDisposition(out, p.disposition, utf8);
-      out.ascii(" ");
-      writeLanguage(out, p.language, utf8);
-      out.ascii(" ");
-      writeNString(out, p.location, utf8);
+      writeDspLangLoc(out, p, utf8);
     }
     out.ascii(")");
     return;
@@ -222,11 +227,7 @@ function writeBody(out: Out, p: MimePart, ext: boolean, utf8: boolean, depth: nu
     out.ascii(" ");
     writeNString(out, p.md5, utf8);
     out.ascii(" ");
-    writeDisposition(out, p.disposition, utf8);
-    out.ascii(" ");
-    writeLanguage(out, p.language, utf8);
-    out.ascii(" ");
-    writeNString(out, p.location, utf8);
+    writeDspLangLoc(out, p, utf8);
   }
   out.ascii(")");
 }
