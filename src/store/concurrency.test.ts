@@ -1,10 +1,20 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { openStore } from "./index.ts";
 import { fixture, msg, tempDir } from "./testing/helpers.ts";
+import { StoreError } from "./types.ts";
+
+/** blob files under <dataDir>/blobs (two directory levels) */
+function blobFiles(dataDir: string): string[] {
+  const root = join(dataDir, "blobs");
+  const out: string[] = [];
+  for (const a of readdirSync(root))
+    for (const b of readdirSync(join(root, a))) for (const f of readdirSync(join(root, a, b))) out.push(f);
+  return out;
+}
 
 test("concurrent appends and flag changes in one process keep uids and modseqs consistent", async () => {
   const f = await fixture();
@@ -28,6 +38,48 @@ test("concurrent appends and flag changes in one process keep uids and modseqs c
     const acct = (await f.store.getAccountById(f.accountId))!;
     assert.equal(acct.usedMessages, 40);
     assert.equal(acct.usedBytes, counts.size);
+  } finally {
+    await f.close();
+  }
+});
+
+test("appends sharing one group commit: the ones past the quota fail alone, the others are durable", async () => {
+  const f = await fixture();
+  try {
+    await f.store.updateAccount("bob@example.com", { quotaMessages: 10 });
+    // all 16 pass the check before the transaction (nothing stored yet); in the shared
+    // transaction the 11th and later find the quota full and are rolled back to their savepoint
+    const settled = await Promise.allSettled(
+      Array.from({ length: 16 }, (_, i) =>
+        f.store.append(f.accountId, f.inbox, { raw: msg({ body: `q${i}` }) }),
+      ),
+    );
+    const ok = settled.filter((r) => r.status === "fulfilled");
+    const failed = settled.filter((r) => r.status === "rejected");
+    assert.equal(ok.length, 10);
+    for (const r of failed) {
+      assert.ok(r.reason instanceof StoreError, String(r.reason));
+      assert.equal(r.reason.code, "OVERQUOTA");
+    }
+    assert.deepEqual(
+      ok.map((r) => r.value.uid).sort((a, b) => a - b),
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    assert.equal(new Set(ok.map((r) => r.value.modseq)).size, 10, "one modseq per append");
+    // committed: another connection (as another process would) sees exactly these
+    const other = await openStore({ dataDir: f.dir, feedSocketPath: null });
+    try {
+      const rows = await other.listMessages(f.inbox);
+      assert.deepEqual(
+        rows.map((r) => r.uid),
+        ok.map((r) => r.value.uid).sort((a, b) => a - b),
+      );
+      assert.equal((await other.getAccountById(f.accountId))!.usedMessages, 10);
+    } finally {
+      await other.close();
+    }
+    // the refused messages' blob files were removed again
+    assert.equal(blobFiles(f.dir).filter((n) => !n.startsWith(".")).length, 10);
   } finally {
     await f.close();
   }

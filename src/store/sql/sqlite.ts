@@ -20,7 +20,7 @@ export interface SqliteHandle {
    * A statement prepared on a second, read-only connection (opened on first use). Each call is
    * its own snapshot of committed data and takes no mutex, so a hot single-statement read (POP3
    * RETR) is not queued behind this process's transactions waiting for the cross-process write
-   * lock (beginImmediate holds the kysely connection while it polls).
+   * lock (a transaction holds the kysely connection while it runs).
    */
   readStmt(text: string, safeIntegers?: boolean): Database.Statement;
   /** runs fn while holding the connection (no other transaction open in this process) */
@@ -47,7 +47,7 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
   raw.pragma("temp_store = MEMORY");
   raw.pragma("cache_size = -32000");
   migrateSqlite(raw);
-  // The write lock is waited for asynchronously (beginImmediate below), never in SQLite's busy
+  // The write lock is waited for asynchronously (transaction below), never in SQLite's busy
   // handler: that sleeps inside the call and freezes this process's event loop, and with two
   // connections in one process (tests, CLI + server) it cannot even finish the holder's
   // transaction. Reads in WAL mode do not wait for writers; the short timeout left covers the
@@ -56,22 +56,17 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
 
   const fast = raw.prepare("PRAGMA busy_timeout = 0");
   const slow = raw.prepare("PRAGMA busy_timeout = 100");
-  /** BEGIN IMMEDIATE, retried (event loop free) until busyTimeoutMs. */
-  const beginImmediate = async (): Promise<void> => {
-    const deadline = Date.now() + busyTimeoutMs;
-    // bounded by the deadline: each failed attempt sleeps ≥ 1 ms. A short fixed poll hands the
-    // lock over quickly (one cheap lock attempt per ms while waiting)
-    for (;;) {
-      fast.run();
-      try {
-        raw.exec("BEGIN IMMEDIATE");
-        return;
-      } catch (err) {
-        if (!isBusy(err) || Date.now() >= deadline) throw err;
-      } finally {
-        slow.run();
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+  /** one BEGIN IMMEDIATE attempt that does not wait: false when another connection holds the lock */
+  const tryBeginImmediate = (): boolean => {
+    fast.run();
+    try {
+      raw.exec("BEGIN IMMEDIATE");
+      return true;
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      return false;
+    } finally {
+      slow.run();
     }
   };
 
@@ -106,18 +101,35 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
   };
   const withConnection = <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> =>
     k.connection().execute(async (c) => fn(c));
-  const transaction = <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> =>
-    k.connection().execute(async (c) => {
-      await beginImmediate();
-      try {
-        const r = await fn(c);
-        await sql`COMMIT`.execute(c);
-        return r;
-      } catch (err) {
-        if (raw.inTransaction) raw.exec("ROLLBACK");
-        throw err;
+  /**
+   * BEGIN IMMEDIATE … COMMIT. The connection (kysely's mutex) is held only while an attempt runs:
+   * between attempts — while another process holds the write lock — this process's reads and
+   * other transactions go on. Bounded by busyTimeoutMs; each failed attempt sleeps ≥ 1 ms, a short
+   * fixed poll that hands the lock over quickly.
+   */
+  const transaction = async <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> => {
+    const deadline = Date.now() + busyTimeoutMs;
+    for (;;) {
+      const attempt = await k.connection().execute(async (c) => {
+        if (!tryBeginImmediate()) return null;
+        try {
+          const r = await fn(c);
+          await sql`COMMIT`.execute(c);
+          return { r };
+        } catch (err) {
+          if (raw.inTransaction) raw.exec("ROLLBACK");
+          throw err;
+        }
+      });
+      if (attempt) return attempt.r;
+      if (Date.now() >= deadline) {
+        throw Object.assign(new Error("database is locked (write lock not obtained in time)"), {
+          code: "SQLITE_BUSY",
+        });
       }
-    });
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  };
   return {
     raw,
     k,

@@ -106,6 +106,9 @@ export interface SqlStoreOptions {
   orphanMinAgeMs?: number;
 }
 
+/** appends at most in one group commit (bounds the write-lock hold time of one batch) */
+const GROUP_MAX = 64;
+
 /** blob writes in flight per appendMany (each holds a file and up to a few directory handles) */
 const PUT_CONCURRENCY = 16;
 
@@ -138,6 +141,16 @@ interface TxCtx {
   gcBlobs: Set<number>;
   /** the transaction queued text for the background FTS indexer */
   indexPending: boolean;
+}
+
+function newTxCtx(k: Kysely<DB>): TxCtx {
+  return { k, modseqs: new Map(), beacons: new Map(), gcBlobs: new Set(), indexPending: false };
+}
+
+interface GroupItem {
+  fn: (ctx: TxCtx) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
 }
 
 interface MailboxRowRaw {
@@ -360,13 +373,7 @@ export class SqlStore implements Store {
   }
 
   async #tx<T>(fn: (t: TxCtx) => Promise<T> | T): Promise<T> {
-    const ctx: TxCtx = {
-      k: this.#h.k,
-      modseqs: new Map(),
-      beacons: new Map(),
-      gcBlobs: new Set(),
-      indexPending: false,
-    };
+    const ctx = newTxCtx(this.#h.k);
     let marked = 0;
     const result = await this.#h.transaction(async (k) => {
       ctx.k = k;
@@ -380,6 +387,76 @@ export class SqlStore implements Store {
     if (marked > 0) this.#scheduleGc();
     if (ctx.indexPending) this.#scheduleIndex();
     return result;
+  }
+
+  // --- group commit ----------------------------------------------------------------------
+  //
+  // Appends (SMTP/LMTP-style deliveries, IMAP APPEND) that arrive while this process waits for the
+  // write lock or commits share the next transaction: one BEGIN IMMEDIATE and one COMMIT (one WAL
+  // fsync) for up to GROUP_MAX of them. Each runs in its own SAVEPOINT with its own context (own
+  // modseq bump, beacons, GC marks), so one failing item is rolled back alone and the others
+  // commit; every caller's promise settles only after the shared COMMIT returned (durable before
+  // OK, DESIGN.md §3). The item functions are synchronous: the batch never yields while open.
+
+  #groupQueue: GroupItem[] = [];
+  #groupRun: Promise<void> | null = null;
+
+  #txGrouped<T>(fn: (ctx: TxCtx) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#groupQueue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.#groupRun ??= this.#groupLoop().finally(() => {
+        this.#groupRun = null;
+      });
+    });
+  }
+
+  async #groupLoop(): Promise<void> {
+    // bounded: every batch settles at least one queued item (or all of them on failure)
+    while (this.#groupQueue.length > 0) await this.#groupBatch();
+  }
+
+  async #groupBatch(): Promise<void> {
+    const raw = this.#h.raw;
+    let batch: GroupItem[] | null = null;
+    const ok: Array<{ item: GroupItem; ctx: TxCtx; value: unknown; marked: number }> = [];
+    try {
+      await this.#h.transaction((k) => {
+        // taken once the write lock is held: items queued while we waited join this commit
+        batch = this.#groupQueue.splice(0, GROUP_MAX);
+        for (const item of batch) {
+          const ctx = newTxCtx(k);
+          raw.exec("SAVEPOINT grp");
+          try {
+            const value = item.fn(ctx);
+            const marked = ctx.gcBlobs.size > 0 ? this.#markGc(ctx.gcBlobs) : 0;
+            raw.exec("RELEASE grp");
+            ok.push({ item, ctx, value, marked });
+          } catch (err) {
+            // SQLite may have rolled back the whole transaction (e.g. SQLITE_FULL): fail the batch
+            if (!raw.inTransaction) throw err;
+            raw.exec("ROLLBACK TO grp");
+            raw.exec("RELEASE grp");
+            item.reject(err);
+          }
+        }
+      });
+    } catch (err) {
+      // nothing of this batch committed (items rejected alone stay rejected: a promise settles
+      // once); if the lock was never obtained, fail everything that was waiting for it
+      const taken = batch as GroupItem[] | null;
+      for (const item of taken ?? this.#groupQueue.splice(0, this.#groupQueue.length)) item.reject(err);
+      return;
+    }
+    let marked = 0;
+    let index = false;
+    for (const o of ok) {
+      for (const b of o.ctx.beacons.values()) this.feed.publish(b);
+      marked += o.marked;
+      index ||= o.ctx.indexPending;
+    }
+    if (marked > 0) this.#scheduleGc();
+    if (index) this.#scheduleIndex();
+    for (const o of ok) o.item.resolve(o.value);
   }
 
   /** The account's next modseq, taken once per transaction (RFC 7162 §3.1.1: strictly increasing). */
@@ -1331,7 +1408,7 @@ export class SqlStore implements Store {
   }
 
   #appendTx(accountId: number, mailboxId: number, prepared: PreparedAppend[]): Promise<AppendResult[]> {
-    return this.#tx((ctx) => {
+    return this.#txGrouped((ctx) => {
       const mb = this.#mailboxCore(mailboxId);
       if (mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
       this.#checkQuota(
