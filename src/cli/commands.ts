@@ -60,7 +60,7 @@ function load(opts: ConfigOpts, overrides: Array<{ path: string[]; value: unknow
 
 /** Opens the store as a feed client (so a running server hears about changes), runs fn, closes. */
 async function withStore<T>(config: ResolvedConfig, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openConfiguredStore(config);
+  const store = await openConfiguredStore(config, true, true);
   try {
     // openStore resolves after the first hub connection attempt, so beacons reach a running server
     return await fn(store);

@@ -54,6 +54,8 @@ export interface StoreOptions {
   orphanScanDelayMs?: number | null;
   /** orphan blob/temp files younger than this are kept (an append may be in flight). Default 15 min */
   orphanMinAgeMs?: number;
+  /** threads writing blob files (blob/writer.ts); 0 = synchronously on the caller's thread. Default 2 */
+  blobWriterThreads?: number;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
   mime?: MimeFns;
   /** @internal tests: called with the raw SQLite connection after migrations */
@@ -76,7 +78,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   await feed.ready();
   return new SqlStore(
     h,
-    new FsBlobStore(join(opts.dataDir, "blobs")),
+    new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 }),
     mime,
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,

@@ -1,24 +1,16 @@
 /**
- * Content-addressed blob files: <root>/ab/cd/<sha256 hex>. Written to a temp file in the same
- * directory, fsynced, renamed into place and the directory fsynced, so a blob is durable before
+ * Content-addressed blob files: <root>/ab/cd/<sha256 hex>. Written (on a writer thread, writer.ts)
+ * to a temp file in the same directory, fsynced, renamed into place and the directory fsynced
+ * (durable.ts), so a blob is durable before
  * the SQL transaction that references it commits (DESIGN.md §3: never referenced-but-missing).
  * Identical content is stored once: if the file already exists it is reused.
  */
-import { createHash, randomBytes } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, fstatSync, openSync, readSync, unlinkSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { blobDir, writeBlobDurableSync } from "./durable.ts";
+import { BlobWriterPool } from "./writer.ts";
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
@@ -28,19 +20,28 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** blobs up to this size are read synchronously (see read()) */
 const SYNC_READ_MAX = 1024 * 1024;
 
+export interface FsBlobStoreOptions {
+  /**
+   * Threads that write blobs (writer.ts); 0 = write synchronously on the calling thread (a
+   * one-shot CLI). Default 2.
+   */
+  writerThreads?: number;
+}
+
 export class FsBlobStore {
   readonly root: string;
-  /** directories already created and fsynced in this process */
-  readonly #dirs = new Set<string>();
-  /** directories whose new entries (subdirectories we created) are not fsynced yet */
-  readonly #unsynced = new Set<string>();
+  /** directories whose entries are known durable (for writes on this thread) */
+  readonly #durableDirs = new Set<string>();
+  readonly #pool: BlobWriterPool | null;
 
-  constructor(root: string) {
+  constructor(root: string, opts: FsBlobStoreOptions = {}) {
     this.root = root;
+    const threads = opts.writerThreads ?? 2;
+    this.#pool = threads > 0 ? new BlobWriterPool(threads) : null;
   }
 
   dirOf(id: string): string {
-    return join(this.root, id.slice(0, 2), id.slice(2, 4));
+    return blobDir(this.root, id);
   }
 
   pathOf(id: string): string {
@@ -57,34 +58,27 @@ export class FsBlobStore {
   }
 
   /**
-   * Always (re)writes the file: used when a blob must be present and a GC may have raced.
-   * fsync order: the temp file's data and the entries of directories created for it (in
-   * parallel), then rename, then the directory holding the new name — all before resolving.
+   * Always (re)writes the file durably (durable.ts: temp file fsynced, renamed, directory
+   * fsynced) before resolving; on a writer thread unless the store has none.
    */
   async write(id: string, data: Uint8Array): Promise<void> {
-    const dir = this.dirOf(id);
-    const parents = await this.#ensureDir(dir);
-    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-    const fh = await open(tmp, "wx", 0o640);
-    try {
-      let off = 0;
-      // bounded: each write makes progress or throws
-      while (off < data.byteLength) {
-        const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
-        off += bytesWritten;
-      }
-      await Promise.all([fh.sync(), ...parents.map(fsyncDir)]);
-    } catch (err) {
-      await fh.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
-    // the new directories' entries are durable now
-    for (const d of parents) this.#unsynced.delete(d);
-    this.#dirs.add(dir);
-    await fh.close();
-    await rename(tmp, this.pathOf(id));
-    await fsyncDir(dir);
+    this.pathOf(id);
+    if (this.#pool) await this.#pool.write(this.root, id, data);
+    else writeBlobDurableSync(this.root, id, data, this.#durableDirs);
+  }
+
+  /**
+   * The same write, synchronous on the calling thread: only inside a write transaction when a
+   * blob file turned out to be missing (a concurrent GC removed it between put() and commit).
+   */
+  writeSync(id: string, data: Uint8Array): void {
+    this.pathOf(id);
+    writeBlobDurableSync(this.root, id, data, this.#durableDirs);
+  }
+
+  /** Stops the writer threads (pending writes are rejected). */
+  async close(): Promise<void> {
+    await this.#pool?.close();
   }
 
   async read(id: string): Promise<Buffer> {
@@ -132,62 +126,5 @@ export class FsBlobStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
-  }
-
-  /**
-   * Creates the directory (and missing parents); returns this path's ancestors whose entries
-   * must be fsynced: the parent of each directory created here (by this write or by a
-   * concurrent or failed one that has not fsynced yet). At most a few, so open files stay bounded.
-   */
-  async #ensureDir(dir: string): Promise<string[]> {
-    if (this.#dirs.has(dir)) return [];
-    const created = await mkdir(dir, { recursive: true, mode: 0o750 });
-    if (created !== undefined) {
-      // from the leaf up to the first directory mkdir created (bounded: at most 3 levels here)
-      for (let d = dir, i = 0; i < 8; d = dirname(d), i++) {
-        this.#unsynced.add(dirname(d));
-        if (d === created || dirname(d) === d) break;
-      }
-    }
-    const out: string[] = [];
-    // the leaf's ancestors up to the data directory (bounded: 4 levels)
-    for (let d = dirname(dir), i = 0; i < 4; d = dirname(d), i++) {
-      if (this.#unsynced.has(d)) out.push(d);
-      if (dirname(d) === d) break;
-    }
-    return out;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Synchronous durable write, used only inside a write transaction when a blob file turned out to
- * be missing (a concurrent GC removed it between our put() and our commit).
- */
-export function writeBlobSync(store: FsBlobStore, id: string, data: Uint8Array): void {
-  const dir = store.dirOf(id);
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
-  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-  const fd = openSync(tmp, "wx", 0o640);
-  try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, store.pathOf(id));
-  const dfd = openSync(dir, "r");
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
   }
 }

@@ -7,7 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { Kysely, SqliteDialect, sql } from "kysely";
+import { Kysely, SqliteDialect } from "kysely";
 import { migrateSqlite } from "./migrations.ts";
 import type { DB } from "./schema.ts";
 
@@ -56,6 +56,7 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
 
   const fast = raw.prepare("PRAGMA busy_timeout = 0");
   const slow = raw.prepare("PRAGMA busy_timeout = 100");
+  const commit = raw.prepare("COMMIT");
   /** one BEGIN IMMEDIATE attempt that does not wait: false when another connection holds the lock */
   const tryBeginImmediate = (): boolean => {
     fast.run();
@@ -114,7 +115,7 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
         if (!tryBeginImmediate()) return null;
         try {
           const r = await fn(c);
-          await sql`COMMIT`.execute(c);
+          commit.run();
           return { r };
         } catch (err) {
           if (raw.inTransaction) raw.exec("ROLLBACK");

@@ -1,0 +1,80 @@
+/**
+ * A small pool of blob-writer threads (writer-thread.ts). A durable blob write is a chain of
+ * filesystem calls (mkdir, open, write, fsync, close, rename, directory fsync); done with the
+ * promise API each step is a thread-pool round trip that then waits its turn on a busy event
+ * loop, so under load a 10 KB write took tens of milliseconds. Here the whole chain runs
+ * synchronously in a thread: one message each way.
+ *
+ * Each blob directory (ab/cd) always goes to the same thread. Threads start on first use, are
+ * unreferenced while idle (they never keep the process alive) and are restarted after a crash;
+ * a job whose thread died is rejected, never silently dropped.
+ */
+import { Worker } from "node:worker_threads";
+
+interface Pending {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+export class BlobWriterPool {
+  readonly size: number;
+  readonly #slots: Array<Slot | null>;
+  #seq = 0;
+  #closed = false;
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`blob writer threads must be ≥ 1, got ${size}`);
+    this.size = size;
+    this.#slots = Array.from({ length: size }, () => null);
+  }
+
+  /** Writes `data` durably as blob `id` under `root` (see durable.ts). */
+  write(root: string, id: string, data: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("blob writer pool closed"));
+    const slot = this.#slot(Number.parseInt(id.slice(0, 4), 16) % this.size);
+    const seq = ++this.#seq;
+    // a copy the thread owns (transferred, not cloned again); the caller keeps its bytes
+    const copy = new Uint8Array(data);
+    return new Promise<void>((resolve, reject) => {
+      if (slot.pending.size === 0) slot.worker.ref();
+      slot.pending.set(seq, { resolve, reject });
+      slot.worker.postMessage({ seq, root, id, data: copy }, [copy.buffer]);
+    });
+  }
+
+  #slot(i: number): Slot {
+    const existing = this.#slots[i];
+    if (existing) return existing;
+    const worker = new Worker(new URL("./writer-thread.ts", import.meta.url));
+    const slot: Slot = { worker, pending: new Map() };
+    worker.unref();
+    worker.on("message", (m: { seq: number; error?: { message: string; code?: string } }) => {
+      const p = slot.pending.get(m.seq);
+      if (!p) return;
+      slot.pending.delete(m.seq);
+      if (slot.pending.size === 0) worker.unref();
+      if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      else p.resolve();
+    });
+    const fail = (err: Error) => {
+      if (this.#slots[i] === slot) this.#slots[i] = null;
+      for (const p of slot.pending.values()) p.reject(err);
+      slot.pending.clear();
+    };
+    worker.on("error", (err) => fail(err));
+    worker.on("exit", (code) => fail(new Error(`blob writer thread exited (code ${code})`)));
+    this.#slots[i] = slot;
+    return slot;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const slots = this.#slots.splice(0).filter((s): s is Slot => s !== null);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
