@@ -1,4 +1,3 @@
-
 /**
  * The Store implementation on SQL (SQLite now; the queries are kept portable for PostgreSQL).
  *
@@ -772,7 +771,11 @@ export class SqlStore implements Store {
   // query on every call: measured ~15 % of a worker's CPU during SMTP ingest).
 
   #mailboxByName(accountId: number, name: string): Mailbox | null {
-    const r = this.#get<MailboxRowRaw>(`${MAILBOX_SELECT} WHERE m.account_id = ? AND m.name = ?`, accountId, name);
+    const r = this.#get<MailboxRowRaw>(
+      `${MAILBOX_SELECT} WHERE m.account_id = ? AND m.name = ?`,
+      accountId,
+      name,
+    );
     return r ? toMailbox(r) : null;
   }
 
@@ -798,7 +801,6 @@ export class SqlStore implements Store {
         : this.#get<AccountRowRaw>(`${ACCOUNT_SELECT} WHERE address = ?`, where.address);
     return r ? toAccount(r) : null;
   }
-
 
   /** UIDVALIDITY: seconds-based and strictly increasing per account, so a recreated name gets a new one */
   #nextUidValidity(accountId: number): number {
@@ -1193,12 +1195,10 @@ export class SqlStore implements Store {
       throw new StoreError("INVALID", `unknown special-use ${specialUse}`);
     }
     const id = await this.#tx(async (ctx) => {
-      if (this.#mailboxByName(accountId, n))
-        throw new StoreError("ALREADYEXISTS", `mailbox ${n} exists`);
+      if (this.#mailboxByName(accountId, n)) throw new StoreError("ALREADYEXISTS", `mailbox ${n} exists`);
       // RFC 9051 §6.3.4: create superior hierarchical names that do not exist yet
       for (const p of parentNames(n)) {
-        if (!(this.#mailboxByName(accountId, p)))
-          await this.#insertMailbox(ctx, accountId, p, null);
+        if (!this.#mailboxByName(accountId, p)) await this.#insertMailbox(ctx, accountId, p, null);
       }
       return this.#insertMailbox(ctx, accountId, n, specialUse);
     });
@@ -1240,12 +1240,10 @@ export class SqlStore implements Store {
     await this.#tx(async (ctx) => {
       const mb = this.#mailboxByName(accountId, src);
       if (!mb) throw new StoreError("NONEXISTENT", `no mailbox ${src}`);
-      if (this.#mailboxByName(accountId, dst))
-        throw new StoreError("ALREADYEXISTS", `mailbox ${dst} exists`);
+      if (this.#mailboxByName(accountId, dst)) throw new StoreError("ALREADYEXISTS", `mailbox ${dst} exists`);
       const modseq = this.#modseq(ctx, accountId);
       for (const p of parentNames(dst)) {
-        if (!(this.#mailboxByName(accountId, p)))
-          await this.#insertMailbox(ctx, accountId, p, null);
+        if (!this.#mailboxByName(accountId, p)) await this.#insertMailbox(ctx, accountId, p, null);
       }
       if (src === "INBOX") {
         // RFC 9051 §6.3.6: renaming INBOX moves its messages to a new mailbox; INBOX stays
@@ -1302,8 +1300,7 @@ export class SqlStore implements Store {
     await this.#tx(async (ctx) => {
       if (subscribed) {
         // RFC 9051 §6.3.7: we only allow subscribing to mailboxes that exist
-        if (!(this.#mailboxByName(accountId, n)))
-          throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
+        if (!this.#mailboxByName(accountId, n)) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
         await ctx.k
           .insertInto("subscription")
           .values({ account_id: accountId, name: n })
