@@ -86,6 +86,8 @@ const POINT_LOOKUP_MAX = 64;
 const PARSED_CACHE_MAX = 2000;
 /** blobs examined per sweeper transaction (bounds the write-lock hold time) */
 const GC_BATCH = 64;
+/** the sweeper starts this long after the commit that marked blobs */
+const GC_DELAY_MS = 500;
 /** batches per sweeper run; a later trigger (or the next open) continues */
 const GC_MAX_PASSES = 20_000;
 /** files named like blobs but without a row are removed once older than this (crash leftovers) */
@@ -290,6 +292,7 @@ export class SqlStore implements Store {
   #parserVersion: number | null = null;
   /** the running sweeper (one per store), or null */
   #gcRun: Promise<void> | null = null;
+  #gcTimer: NodeJS.Timeout | null = null;
   /** a commit marked blobs while the sweeper ran: it makes another pass */
   #gcAgain = false;
   /** the running FTS indexer, or null; and "run again" as for the sweeper */
@@ -410,6 +413,7 @@ export class SqlStore implements Store {
 
   #groupQueue: GroupItem[] = [];
   #groupRun: Promise<void> | null = null;
+  #groupActive = false;
   /** appends writing their blob files now: they will queue for a group commit shortly */
   #appending = 0;
   /** wakes the group loop when an item is queued */
@@ -419,17 +423,23 @@ export class SqlStore implements Store {
     return new Promise<T>((resolve, reject) => {
       this.#groupQueue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       this.#groupWake?.();
-      this.#groupRun ??= this.#groupLoop().finally(() => {
-        this.#groupRun = null;
-      });
+      if (!this.#groupActive) {
+        this.#groupActive = true;
+        this.#groupRun = this.#groupLoop();
+      }
     });
   }
 
   async #groupLoop(): Promise<void> {
-    // bounded: every batch settles at least one queued item (or all of them on failure)
-    while (this.#groupQueue.length > 0) {
-      await this.#gatherGroup();
-      await this.#groupBatch();
+    try {
+      // bounded: every batch settles at least one queued item (or all of them on failure)
+      while (this.#groupQueue.length > 0) {
+        await this.#gatherGroup();
+        await this.#groupBatch();
+      }
+    } finally {
+      // in the same turn as the last queue check: an item queued after it starts a new loop
+      this.#groupActive = false;
     }
   }
 
@@ -519,8 +529,9 @@ export class SqlStore implements Store {
   // Invariant (DESIGN.md §3): never referenced-but-missing. A transaction that removes the last
   // message row of a blob marks it gc_pending (same transaction). The sweeper, in short
   // BEGIN IMMEDIATE transactions of GC_BATCH blobs, re-checks that no row references each marked
-  // blob, deletes its rows (blob, FTS) and unlinks the file BEFORE COMMIT, with async unlink
-  // (event loop free) while holding the write lock. An append that dedupes to a blob takes the
+  // blob, deletes its rows (blob, FTS) and unlinks the file BEFORE COMMIT, while holding the
+  // write lock. The sweep starts GC_DELAY_MS after the commit that marked blobs, so a burst of
+  // expunges (many POP3 QUITs at once) is swept in a few full batches after it. An append that dedupes to a blob takes the
   // same lock, clears the mark and re-checks the file (rewriting it if a sweep removed it), so
   // it can neither reference a file about to be unlinked nor one already gone. A sweep that
   // fails after some unlinks rolls back: rows come back still marked and unreferenced, the next
@@ -537,15 +548,30 @@ export class SqlStore implements Store {
     return n;
   }
 
-  /** Starts the background sweeper, or makes a running one take another pass. */
-  #scheduleGc(): void {
+  /** Starts the background sweeper after `delay` ms, or makes a running one take another pass. */
+  #scheduleGc(delay = GC_DELAY_MS): void {
     if (this.#closed) return;
     if (this.#gcRun) {
       this.#gcAgain = true;
       return;
     }
+    if (this.#gcTimer) return;
+    this.#gcTimer = setTimeout(() => {
+      this.#gcTimer = null;
+      this.#startGc();
+    }, delay);
+    this.#gcTimer.unref();
+  }
+
+  #startGc(): void {
+    if (this.#closed || this.#gcRun) return;
     this.#gcRun = this.#gcLoop().finally(() => {
       this.#gcRun = null;
+      // marked after the loop's last pass but before this callback: another pass
+      if (this.#gcAgain) {
+        this.#gcAgain = false;
+        this.#scheduleGc();
+      }
     });
   }
 
@@ -570,7 +596,7 @@ export class SqlStore implements Store {
     // cheap read first: no write lock (and no cross-process wait) when nothing is marked
     const any = await this.#read(() => this.#get("SELECT 1 AS x FROM blob WHERE gc_pending <> 0 LIMIT 1"));
     if (!any) return 0;
-    return this.#h.transaction(async () => {
+    return this.#h.transaction(() => {
       const rows = this.#all("SELECT id, sha256 FROM blob WHERE gc_pending <> 0 LIMIT ?", false, limit);
       const dead: string[] = [];
       for (const r of rows) {
@@ -588,8 +614,10 @@ export class SqlStore implements Store {
         this.#parsedCache.delete(sha);
         if (HEX64.test(sha)) dead.push(sha);
       }
-      // unlinked before COMMIT, under the write lock (see the invariant above); ≤ limit at once
-      await Promise.all(dead.map((sha) => unlinkQuiet(this.#blobs.pathOf(sha))));
+      // unlinked before COMMIT, under the write lock (see the invariant above). Synchronously:
+      // ≤ limit unlinks of tens of µs each, while an await here would hold the write lock for as
+      // long as this process's event loop is busy
+      for (const sha of dead) this.#blobs.deleteSync(sha);
       return rows.length;
     });
   }
@@ -676,7 +704,12 @@ export class SqlStore implements Store {
   /** Resolves when the background sweeper and FTS indexer have nothing left to do. */
   async whenGcIdle(): Promise<void> {
     // bounded: each wait ends one run; a new run starts only after a further commit
-    for (let i = 0; i < 1000 && (this.#gcRun || this.#indexRun || this.#indexTimer); i++) {
+    for (let i = 0; i < 1000 && (this.#gcRun || this.#gcTimer || this.#indexRun || this.#indexTimer); i++) {
+      if (this.#gcTimer) {
+        clearTimeout(this.#gcTimer);
+        this.#gcTimer = null;
+        this.#startGc();
+      }
       if (this.#indexTimer) {
         clearTimeout(this.#indexTimer);
         this.#indexTimer = null;
@@ -1770,7 +1803,7 @@ export class SqlStore implements Store {
     flags: string[],
     opts?: { unchangedSince?: bigint },
   ): Promise<StoreFlagsResult> {
-    return this.#tx((ctx) => {
+    return this.#txGrouped((ctx) => {
       const mb = this.#mailboxCore(mailboxId);
       const rows = this.#rowsForUids(mailboxId, uids, "m.uid, m.flags, m.modseq", true);
       const updated: MessageFlagsRow[] = [];
@@ -1802,7 +1835,7 @@ export class SqlStore implements Store {
   }
 
   async expunge(mailboxId: Id, uids: number[]): Promise<number[]> {
-    return this.#tx((ctx) => {
+    return this.#txGrouped((ctx) => {
       const mb = this.#mailboxCore(mailboxId);
       const rows = this.#msgRows(mailboxId, uids);
       if (rows.length === 0) return [];
@@ -1880,7 +1913,7 @@ export class SqlStore implements Store {
   }
 
   async copy(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult> {
-    return this.#tx((ctx) => {
+    return this.#txGrouped((ctx) => {
       this.#mailboxCore(srcMailboxId);
       const dst = this.#mailboxCore(dstMailboxId);
       const { mapping } = this.#copyRows(ctx, srcMailboxId, uids, dstMailboxId, dst.accountId, true);
@@ -1889,7 +1922,7 @@ export class SqlStore implements Store {
   }
 
   async move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult> {
-    return this.#tx((ctx) => {
+    return this.#txGrouped((ctx) => {
       const src = this.#mailboxCore(srcMailboxId);
       const dst = this.#mailboxCore(dstMailboxId);
       const mapping = this.#moveRows(ctx, srcMailboxId, src.accountId, uids, dstMailboxId, dst.accountId);
