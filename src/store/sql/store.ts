@@ -86,8 +86,10 @@ const POINT_LOOKUP_MAX = 64;
 const PARSED_CACHE_MAX = 2000;
 /** blobs examined per sweeper transaction (bounds the write-lock hold time) */
 const GC_BATCH = 64;
-/** the sweeper starts this long after the commit that marked blobs */
-const GC_DELAY_MS = 500;
+/** the sweeper starts once no blob was marked for this long… */
+const GC_DELAY_MS = 1000;
+/** …or this long after the first mark, whichever comes first */
+const GC_MAX_DELAY_MS = 10_000;
 /** batches per sweeper run; a later trigger (or the next open) continues */
 const GC_MAX_PASSES = 20_000;
 /** files named like blobs but without a row are removed once older than this (crash leftovers) */
@@ -293,6 +295,8 @@ export class SqlStore implements Store {
   /** the running sweeper (one per store), or null */
   #gcRun: Promise<void> | null = null;
   #gcTimer: NodeJS.Timeout | null = null;
+  /** when the pending timer's first mark happened (ms since epoch) */
+  #gcFirstMark = 0;
   /** a commit marked blobs while the sweeper ran: it makes another pass */
   #gcAgain = false;
   /** the running FTS indexer, or null; and "run again" as for the sweeper */
@@ -530,9 +534,8 @@ export class SqlStore implements Store {
   // message row of a blob marks it gc_pending (same transaction). The sweeper, in short
   // BEGIN IMMEDIATE transactions of GC_BATCH blobs, re-checks that no row references each marked
   // blob, deletes its rows (blob, FTS) and unlinks the file BEFORE COMMIT, while holding the
-  // write lock. The sweep starts GC_DELAY_MS after the commit that marked blobs, so a burst of
-  // expunges (many POP3 QUITs at once) is swept in a few full batches after it. An append that dedupes to a blob takes the
-  // same lock, clears the mark and re-checks the file (rewriting it if a sweep removed it), so
+  // write lock; it starts after a quiet GC_DELAY_MS (#scheduleGc). An append that dedupes to a
+  // blob takes the same lock, clears the mark and re-checks the file (rewriting it if a sweep removed it), so
   // it can neither reference a file about to be unlinked nor one already gone. A sweep that
   // fails after some unlinks rolls back: rows come back still marked and unreferenced, the next
   // pass finishes them (ENOENT is fine), and an appender rewrites a missing file.
@@ -548,14 +551,25 @@ export class SqlStore implements Store {
     return n;
   }
 
-  /** Starts the background sweeper after `delay` ms, or makes a running one take another pass. */
-  #scheduleGc(delay = GC_DELAY_MS): void {
+  /**
+   * Starts the background sweeper once no blob has been marked for GC_DELAY_MS (at the latest
+   * GC_MAX_DELAY_MS after the first mark), or makes a running one take another pass: a burst of
+   * expunges (many POP3 QUITs at once) is swept in a few full batches after it, not during it.
+   */
+  #scheduleGc(): void {
     if (this.#closed) return;
     if (this.#gcRun) {
       this.#gcAgain = true;
       return;
     }
-    if (this.#gcTimer) return;
+    const now = Date.now();
+    if (this.#gcTimer) {
+      if (now - this.#gcFirstMark >= GC_MAX_DELAY_MS) return;
+      clearTimeout(this.#gcTimer);
+    } else {
+      this.#gcFirstMark = now;
+    }
+    const delay = Math.min(GC_DELAY_MS, this.#gcFirstMark + GC_MAX_DELAY_MS - now);
     this.#gcTimer = setTimeout(() => {
       this.#gcTimer = null;
       this.#startGc();
