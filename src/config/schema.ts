@@ -154,6 +154,14 @@ export const configSchema = z.strictObject({
       "10s",
       "On SIGTERM/SIGINT: how long to wait for sessions to close before workers are killed.",
     ),
+    max_semi_space_mb: int(
+      1,
+      "V8 young-generation semi-space limit of each worker process, in MiB (node --max-semi-space-size). " +
+        "Without a limit V8 grows the young generation to tens of MiB per process under a burst of logins " +
+        "and keeps it, which dominates the memory of idle connections; 1 keeps an idle IMAP connection at a " +
+        "few KiB for a small cost in garbage-collection work. 0 = V8's default. Applies to the cluster " +
+        "workers (workers ≠ 1); a single-process server (workers = 1) takes it from NODE_OPTIONS instead, and an explicit --max-semi-space-size in NODE_OPTIONS overrides this.",
+    ),
   }),
 
   log: section("Logging (JSON lines on stdout).", {
@@ -386,6 +394,12 @@ export const configSchema = z.strictObject({
   store: section("Mail store.", {
     max_message_size: size(52428800, "Largest message accepted by delivery and APPEND, in bytes."),
     feed_socket: str("", "Unix socket of the cross-process change feed. Empty = <data_dir>/run/feed.sock."),
+    blob_writer_threads: int(
+      2,
+      "Threads per server process that write message files (write, fsync, rename, directory fsync), " +
+        "so that this disk work never waits on or blocks the protocol event loop.",
+      1,
+    ),
   }),
 
   auth: section("Login verification, cache and throttling.", {

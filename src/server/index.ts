@@ -10,6 +10,10 @@
  *   the ports. Workers report their bound addresses; the primary logs each one once
  *   (`imap listening on 127.0.0.1:1143`, `pop3s listening on …`), so port-0 listeners can be
  *   discovered from the log.
+ * - Workers start with `--max-semi-space-size=<server.max_semi_space_mb>` (workerExecArgv): V8's
+ *   young generation would otherwise grow to tens of MiB per process under a burst of logins and
+ *   stay, the main cost of idle connections. A single process (workers = 1) is not re-executed
+ *   for it; NODE_OPTIONS sets it there.
  * - A crashed worker is replaced (bounded: too many crashes in a minute stop the server). A worker
  *   that fails during startup (e.g. EADDRINUSE, bad certificate) stops the whole server with exit 1.
  * - SIGTERM/SIGINT: stop listening, `closeAll("Server shutting down")`, close the store, exit 0;
@@ -394,6 +398,26 @@ async function runWorker(config: ResolvedConfig): Promise<number> {
 
 const MAX_CRASHES_PER_MINUTE = 10;
 
+/**
+ * Node options of the worker processes: the primary's, plus the V8 young-generation limit
+ * (server.max_semi_space_mb) unless one was given explicitly (the primary's command line or
+ * NODE_OPTIONS, which the workers inherit). PK_PROF=<dir> adds a CPU profile per worker
+ * (benchmark analysis).
+ */
+export function workerExecArgv(
+  config: Pick<ResolvedConfig, "server">,
+  execArgv: readonly string[],
+  nodeOptions = process.env.NODE_OPTIONS ?? "",
+): string[] {
+  const out = [...execArgv];
+  const semi = config.server.max_semi_space_mb;
+  const flag = /(^|\s)--max[-_]semi[-_]space[-_]size\b/;
+  if (semi > 0 && !out.some((a) => flag.test(a)) && !flag.test(nodeOptions))
+    out.push(`--max-semi-space-size=${semi}`);
+  if (process.env.PK_PROF) out.push("--cpu-prof", `--cpu-prof-dir=${process.env.PK_PROF}`);
+  return out;
+}
+
 async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Promise<number> {
   await prepare(config, logger);
   const hub = await startFeedHub(config.paths.feedSocket);
@@ -437,6 +461,7 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
     resolveDone(code);
   };
 
+  cluster.setupPrimary({ execArgv: workerExecArgv(config, process.execArgv) });
   const fork = () => {
     const w = cluster.fork();
     w.on("message", (m: WorkerMessage) => {

@@ -270,6 +270,28 @@ describe("postkontor serve", () => {
     }
   });
 
+  it("starts the workers with server.max_semi_space_mb as --max-semi-space-size (memory per idle connection)", async () => {
+    const env = tempEnv(
+      `[server]\nworkers = 2\nmax_semi_space_mb = 3\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n[log]\nlevel = "info"\n`,
+    );
+    const server = startServe(["--config", env.config]);
+    try {
+      await server.waitForLog((l) => l.msg === "postkontor started");
+      const pids = server.logs.filter((l) => l.msg === "worker ready").map((l) => Number(l.workerPid));
+      assert.equal(pids.length, 2);
+      for (const pid of pids) {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        assert.ok(argv.includes("--max-semi-space-size=3"), argv.join(" "));
+      }
+      // the primary itself runs with its own (default) heap settings
+      const primary = readFileSync(`/proc/${server.child.pid}/cmdline`, "utf8").split("\0");
+      assert.ok(!primary.some((a) => a.startsWith("--max-semi-space-size")), primary.join(" "));
+    } finally {
+      const code = await server.stop();
+      assert.equal(code, 0, server.stderr());
+    }
+  });
+
   it("a session in IDLE sees a message delivered by the CLI while the server runs", async () => {
     const env = tempEnv(
       `[server]\nworkers = 2\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n[auth]\nfailure_delay = 0\n`,

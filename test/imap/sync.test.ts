@@ -89,6 +89,31 @@ describe("IMAP multi-session sync: expunge rules, IDLE, CONDSTORE/QRESYNC", () =
     assert.match(await a.readLine(), /^I2 BAD/);
   });
 
+  it("IDLE waits without a pending command: DONE split across packets, an over-long line, then the next command", async () => {
+    await t.store.createMailbox(t.accountId, "Split");
+    const mb = (await t.store.getMailbox(t.accountId, "Split"))!;
+    const a = await t.login();
+    await a.cmd("SELECT Split");
+    a.write("S1 IDLE\r\n");
+    assert.match(await a.readLine(), /^\+ /);
+    // an over-long line (limit 8192) is refused, and the session is still in IDLE
+    a.write(`${"x".repeat(9000)}\r\n`);
+    assert.match(await a.readLine(), /^\* BAD/);
+    await t.store.append(t.accountId, mb.id, { raw: Buffer.from(message("while idle")) });
+    assert.equal(await a.readLine(), "* 1 EXISTS");
+    assert.equal(await a.readLine(), "* 1 RECENT"); // IMAP4rev1 session
+    a.write("DO");
+    await new Promise((r) => setTimeout(r, 50));
+    a.write("NE\r\nS2 NOOP\r\n");
+    assert.match(await a.readLine(), /^S1 OK IDLE terminated/);
+    assert.match(await a.readLine(), /^S2 OK/);
+    // a second IDLE on the same connection works the same
+    a.write("S3 IDLE\r\n");
+    assert.match(await a.readLine(), /^\+ /);
+    a.write("done\r\n");
+    assert.match(await a.readLine(), /^S3 OK/);
+  });
+
   it("IDLE pushes every committed append, in order (latency is measured by npm run bench)", async () => {
     await t.store.createMailbox(t.accountId, "Fast");
     const mb = (await t.store.getMailbox(t.accountId, "Fast"))!;

@@ -78,6 +78,10 @@ const CR = 0x0d;
 /** RFC 7888 §5: LITERAL- limits non-synchronizing literals to 4096 octets */
 const LITERAL_MINUS_MAX = 4096;
 const SMALL_CHUNK = 4096;
+/** the resting state, shared: it has no fields of its own (memory per idle connection) */
+const LINE: State = Object.freeze({ s: "line" });
+/** normalised limits per limits object: sessions that pass the same object share one */
+const normalised = new WeakMap<ReaderLimits, Required<ReaderLimits>>();
 
 /** RFC 9051 §9: tag = 1*<any ASTRING-CHAR except "+"> */
 function isTagChar(c: number): boolean {
@@ -133,7 +137,7 @@ export class CommandReader {
   private queued = 0;
   /** bytes from the read position known to contain no LF */
   private noLF = 0;
-  private state: State = { s: "line" };
+  private state: State = LINE;
   /** text segments and literals of the command being assembled */
   private texts: Buffer[] = [];
   private literals: CommandInput["literals"] = [];
@@ -142,15 +146,21 @@ export class CommandReader {
   private tag: string | null = null;
   private commandName: string | null = null;
 
+  /** limits: not copied (treat it as immutable); readers given the same object share its normal form */
   constructor(limits: ReaderLimits) {
-    this.rawLimits = { ...limits };
+    this.rawLimits = limits;
     this.limits = normalise(limits);
   }
 
   /** Change limits (e.g. raise maxLiteralSize after login); applies to literals announced from now on. */
   setLimits(limits: Partial<ReaderLimits>): void {
-    this.rawLimits = { ...this.rawLimits, ...limits };
-    this.limits = normalise(this.rawLimits);
+    this.useLimits({ ...this.rawLimits, ...limits });
+  }
+
+  /** Replace all limits with this (immutable, possibly shared) object. */
+  useLimits(limits: ReaderLimits): void {
+    this.rawLimits = limits;
+    this.limits = normalise(limits);
   }
 
   push(chunk: Buffer): void {
@@ -226,7 +236,7 @@ export class CommandReader {
           const data = st.parts.length === 1 ? st.parts[0]! : Buffer.concat(st.parts);
           this.literals.push({ data, binary: st.binary });
           this.literalTotal += data.length;
-          this.state = { s: "line" };
+          this.state = LINE;
           continue;
         }
         case "line": {
@@ -290,7 +300,7 @@ export class CommandReader {
     this.state = { s: "literal", remaining: st.size, parts: [], binary: st.binary };
     if (st.size === 0) {
       this.literals.push({ data: Buffer.alloc(0), binary: st.binary });
-      this.state = { s: "line" };
+      this.state = LINE;
     }
   }
 
@@ -352,7 +362,7 @@ export class CommandReader {
   }
 
   private resetCommand(): void {
-    this.state = { s: "line" };
+    this.state = LINE;
     this.texts = [];
     this.literals = [];
     this.textTotal = 0;
@@ -472,10 +482,15 @@ function commandNameOf(line: Buffer): string | null {
 }
 
 function normalise(l: ReaderLimits): Required<ReaderLimits> {
-  return {
-    maxLineLength: l.maxLineLength,
-    maxLiteralSize: l.maxLiteralSize,
-    literalMinus: l.literalMinus ?? false,
-    maxCommandSize: l.maxCommandSize ?? l.maxLiteralSize * 4,
-  };
+  let n = normalised.get(l);
+  if (!n) {
+    n = Object.freeze({
+      maxLineLength: l.maxLineLength,
+      maxLiteralSize: l.maxLiteralSize,
+      literalMinus: l.literalMinus ?? false,
+      maxCommandSize: l.maxCommandSize ?? l.maxLiteralSize * 4,
+    });
+    normalised.set(l, n);
+  }
+  return n;
 }

@@ -1,4 +1,9 @@
-/** Server-wide state shared by sessions: options, capability strings, connection registry. */
+/**
+ * Server-wide state shared by sessions: options, capability strings, connection registry, the
+ * autologout sweep, and objects every session would otherwise copy (reader limits, the account).
+ */
+import type { Account } from "../../store/types.ts";
+import type { ReaderLimits } from "../protocol/reader.ts";
 import type { ImapServerOptions } from "./index.ts";
 import type { Session } from "./session.ts";
 
@@ -6,11 +11,39 @@ export class ServerContext {
   readonly opts: ImapServerOptions;
   readonly sessions = new Set<Session>();
   private readonly perIp = new Map<string, number>();
-  private readonly perUser = new Map<number, number>();
+  /** logged-in sessions per account, and the account object they share */
+  private readonly perUser = new Map<number, { n: number; account: Account }>();
   private readonly userOf = new WeakMap<Session, number>();
+  /** command reader limits before and after login (shared by all sessions; never mutated) */
+  readonly readerLimitsUnauth: ReaderLimits;
+  readonly readerLimitsAuth: ReaderLimits;
+  /** one autologout sweep for all sessions instead of a timer per connection; runs while any exist */
+  private sweeper: NodeJS.Timeout | null = null;
+  private readonly sweepMs: number;
 
   constructor(opts: ImapServerOptions) {
     this.opts = opts;
+    const l = opts.limits;
+    this.readerLimitsUnauth = Object.freeze({
+      maxLineLength: l.maxLineLength,
+      maxLiteralSize: l.maxLiteralSizeUnauth,
+      maxCommandSize: l.maxLiteralSizeUnauth,
+    });
+    this.readerLimitsAuth = Object.freeze({
+      maxLineLength: l.maxLineLength,
+      maxLiteralSize: l.maxLiteralSize,
+      maxCommandSize: l.maxLiteralSize * 4,
+    });
+    // autologout fires within a tenth of the shortest timeout (at most 1 s) after it is due
+    const shortest = Math.min(l.unauthTimeoutMs, l.idleTimeoutMs);
+    this.sweepMs = Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
+  }
+
+  /** RFC 9051 §5.4 autologout: each session compares its last input with its state's timeout */
+  private sweep(): void {
+    const now = Date.now();
+    // bounded by the number of sessions; a session closed by checkIdle leaves the set later
+    for (const s of this.sessions) s.checkIdle(now);
   }
 
   /** RFC 9051 §7.2.2 capability list for the session's state */
@@ -62,17 +95,27 @@ export class ServerContext {
     if (this.opts.limits.maxConnectionsPerIp > 0 && n >= this.opts.limits.maxConnectionsPerIp) return false;
     this.perIp.set(ip, n + 1);
     this.sessions.add(s);
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.sweep(), this.sweepMs);
+      this.sweeper.unref();
+    }
     return true;
   }
 
-  /** counts a login against the per-user limit; false when reached */
-  addUser(s: Session, accountId: number): boolean {
-    const n = this.perUser.get(accountId) ?? 0;
+  /**
+   * Counts a login against the per-user limit: null when reached, else the account object the
+   * session keeps. Sessions of one account share one object (after login a session uses only its
+   * id and address; quota and settings are read from the store when needed).
+   */
+  addUser(s: Session, account: Account): Account | null {
+    const u = this.perUser.get(account.id);
+    const n = u?.n ?? 0;
     if (this.opts.limits.maxConnectionsPerUser > 0 && n >= this.opts.limits.maxConnectionsPerUser)
-      return false;
-    this.perUser.set(accountId, n + 1);
-    this.userOf.set(s, accountId);
-    return true;
+      return null;
+    if (u) u.n++;
+    else this.perUser.set(account.id, { n: 1, account });
+    this.userOf.set(s, account.id);
+    return u?.account ?? account;
   }
 
   sessionClosed(s: Session): void {
@@ -83,9 +126,12 @@ export class ServerContext {
     else this.perIp.set(ip, n);
     const uid = this.userOf.get(s);
     if (uid !== undefined) {
-      const m = (this.perUser.get(uid) ?? 1) - 1;
-      if (m <= 0) this.perUser.delete(uid);
-      else this.perUser.set(uid, m);
+      const u = this.perUser.get(uid);
+      if (u && --u.n <= 0) this.perUser.delete(uid);
+    }
+    if (this.sessions.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
     }
   }
 }

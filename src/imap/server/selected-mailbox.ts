@@ -24,6 +24,15 @@ export type ViewUpdate =
 /** a resolved range list item: inclusive numbers, already clamped (seq or uid) */
 export type NumRange = [number, number];
 
+/**
+ * Shared empty containers: an idle view of an empty or quiet mailbox allocates nothing for its
+ * pending changes, saved search, recent ranges or keywords (memory per idle connection). Frozen,
+ * so an accidental in-place write throws instead of leaking into other sessions.
+ */
+const NO_UIDS = Object.freeze([]) as unknown as number[];
+const NO_RANGES = Object.freeze([]) as unknown as NumRange[];
+const EMPTY_U32 = new Uint32Array(0);
+
 export class SelectedMailbox {
   readonly mailboxId: number;
   readonly name: string;
@@ -35,7 +44,7 @@ export class SelectedMailbox {
   private uids: Uint32Array;
   private n: number;
   /** uids expunged in the store, still visible to the client (ascending) */
-  private pendingExpunge: number[] = [];
+  private pendingExpunge: number[] = NO_UIDS;
   /** flag changes not yet announced */
   private pendingFlags: Map<number, MessageFlagsRow> | null = null;
   /** count the client was last told (EXISTS) */
@@ -43,7 +52,7 @@ export class SelectedMailbox {
   /** changes this session already reported itself (STORE): uid → modseq */
   private selfReported: Map<number, bigint> | null = null;
   /** SEARCHRES saved result ($), RFC 5182: uids */
-  savedSearch: number[] = [];
+  savedSearch: number[] = NO_UIDS;
   /** a beacon arrived with a modseq beyond knownModseq */
   dirty = false;
   /**
@@ -52,9 +61,9 @@ export class SelectedMailbox {
    * the client was not told about (imaptest: "Keyword used without being in FLAGS"), so a new
    * keyword is announced by a fresh FLAGS response first. The set only grows while selected.
    */
-  private keywords = new Map<string, string>();
+  private keywords: Map<string, string> | null = null;
   /** uid ranges (inclusive, ascending, disjoint) that are \Recent in this session */
-  private recent: NumRange[] = [];
+  private recent: NumRange[] = NO_RANGES;
   /** uids below this were already offered to this session's recent claim */
   recentUpto = 0;
   /**
@@ -79,7 +88,8 @@ export class SelectedMailbox {
     this.uidValidity = uidValidity;
     this.uidNext = uidNext;
     this.knownModseq = highestModseq;
-    this.uids = new Uint32Array(Math.max(16, rows.length + (rows.length >> 3)));
+    // room for some new mail; an empty mailbox starts with the shared empty array (grown on EXISTS)
+    this.uids = rows.length === 0 ? EMPTY_U32 : new Uint32Array(rows.length + (rows.length >> 3) + 4);
     let prev = 0;
     let sorted = true;
     for (let i = 0; i < rows.length; i++) {
@@ -203,6 +213,7 @@ export class SelectedMailbox {
         this.pendingFlags?.delete(u);
       }
       if (add.length > 0) {
+        if (this.pendingExpunge === NO_UIDS) this.pendingExpunge = [];
         this.pendingExpunge.push(...add);
         this.pendingExpunge.sort((a, b) => a - b);
       }
@@ -257,7 +268,7 @@ export class SelectedMailbox {
     const out: ViewUpdate[] = [];
     if (allowExpunge && this.pendingExpunge.length > 0) {
       const gone = this.pendingExpunge;
-      this.pendingExpunge = [];
+      this.pendingExpunge = NO_UIDS;
       const known = gone.filter((u) => {
         const seq = this.seqOf(u);
         return seq > 0 && seq <= this.announcedExists;
@@ -289,6 +300,7 @@ export class SelectedMailbox {
     for (const f of flags) {
       if (f.startsWith("\\")) continue;
       const k = f.toLowerCase();
+      this.keywords ??= new Map();
       if (!this.keywords.has(k)) this.keywords.set(k, f);
     }
   }
@@ -299,6 +311,7 @@ export class SelectedMailbox {
     for (const f of flags) {
       if (f.startsWith("\\")) continue;
       const k = f.toLowerCase();
+      this.keywords ??= new Map();
       if (!this.keywords.has(k)) {
         this.keywords.set(k, f);
         added = true;
@@ -308,7 +321,7 @@ export class SelectedMailbox {
   }
 
   keywordList(): string[] {
-    return [...this.keywords.values()];
+    return this.keywords ? [...this.keywords.values()] : [];
   }
 
   /**
@@ -321,7 +334,10 @@ export class SelectedMailbox {
     if (a >= upto) return;
     const last = this.recent[this.recent.length - 1];
     if (last && last[1] + 1 >= a) last[1] = Math.max(last[1], upto - 1);
-    else this.recent.push([a, upto - 1]);
+    else {
+      if (this.recent === NO_RANGES) this.recent = [];
+      this.recent.push([a, upto - 1]);
+    }
   }
 
   isRecent(uid: number): boolean {
@@ -380,13 +396,14 @@ export class SelectedMailbox {
 
   /** releases the arrays (UNSELECT/LOGOUT) */
   release(): void {
-    this.uids = new Uint32Array(0);
+    this.uids = EMPTY_U32;
     this.n = 0;
-    this.pendingExpunge = [];
+    this.pendingExpunge = NO_UIDS;
     this.pendingFlags = null;
-    this.savedSearch = [];
+    this.savedSearch = NO_UIDS;
     this.selfReported = null;
-    this.recent = [];
+    this.recent = NO_RANGES;
+    this.keywords = null;
     this.snapshot = null;
   }
 }

@@ -2,12 +2,20 @@
  * One IMAP connection: input pump (CommandReader), state machine, output with backpressure,
  * change-feed subscription, timeouts. Command handlers live in commands/*.ts and receive the
  * Session; the dispatch table (dispatch.ts) names each command's allowed states.
+ *
+ * Memory per idle connection (thousands of IDLE clients per worker): a connection that waits for
+ * input keeps no suspended async frames — the pump returns when the reader needs more bytes, and
+ * IDLE is a session mode (idleTag) answered by the pump when DONE arrives, not an awaiting
+ * handler. Socket listeners are shared module functions (the session hangs off the socket by a
+ * symbol), the autologout timer is one sweep per server (ServerContext), reader limits are shared
+ * objects, and the view of an empty mailbox allocates no arrays.
  */
 import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
 import type { Account, Beacon, Store } from "../../store/types.ts";
 import type { Command } from "../protocol/commands.ts";
-import { CommandReader, type ReaderEvent } from "../protocol/reader.ts";
+import { CommandReader, type LineTooLong, type ReaderEvent } from "../protocol/reader.ts";
+import { idleDone } from "./commands/idle.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch, expungeAllowed } from "./dispatch.ts";
 import { bye, type ImapError, mapError } from "./errors.ts";
@@ -22,10 +30,15 @@ const MAX_BUFFERED_INPUT = 256 * 1024;
 
 let sessionCounter = 0;
 
+/** the session of a socket, for the shared socket listeners */
+const SESSION = Symbol("imap-session");
+type SessionSocket = Socket & { [SESSION]?: Session };
+
 export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 export class Session {
-  readonly id: string;
+  /** per-process session number; `id` (for logs) is built from it on demand */
+  private readonly seq: number;
   readonly ctx: ServerContext;
   socket: Socket;
   readonly remoteAddress: string;
@@ -44,26 +57,35 @@ export class Session {
   private closed = false;
   private pumping = false;
   private lineWaiter: (() => void) | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** Date.now() of the last input (or state change): the autologout sweep measures from it */
+  private activeAt = Date.now();
   private unsubscribe: (() => void) | null = null;
   /** inside IDLE: beacons are pushed at once */
   idling = false;
-  /** serialises view refreshes (feed-triggered and command-end) */
-  private viewLock: Promise<void> = Promise.resolve();
-  private drainWaiters: Array<() => void> = [];
+  /**
+   * IDLE waiting for DONE (RFC 2177, RFC 9051 §6.3.13): the open command's tag and command. The
+   * pump reads the DONE line and completes the command; nothing waits on a promise meanwhile.
+   */
+  private idleTag: string | null = null;
+  private idleCmd: Command | null = null;
+  /**
+   * serialises view refreshes (feed-triggered and command-end): the last holder's release
+   * promise; null when no refresh is running or queued
+   */
+  private viewLock: Promise<void> | null = null;
+  private drainWaiters: Array<() => void> | null = null;
 
   constructor(ctx: ServerContext, socket: Socket, implicitTls: boolean) {
-    this.id = `imap-${process.pid}-${++sessionCounter}`;
+    this.seq = ++sessionCounter;
     this.ctx = ctx;
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? "";
     this.tls = implicitTls;
-    const l = ctx.opts.limits;
-    this.reader = new CommandReader({
-      maxLineLength: l.maxLineLength,
-      maxLiteralSize: l.maxLiteralSizeUnauth,
-      maxCommandSize: l.maxLiteralSizeUnauth,
-    });
+    this.reader = new CommandReader(ctx.readerLimitsUnauth);
+  }
+
+  get id(): string {
+    return `imap-${process.pid}-${this.seq}`;
   }
 
   get store(): Store {
@@ -79,25 +101,41 @@ export class Session {
     this.attach(this.socket);
     const greeting = `* OK [CAPABILITY ${this.ctx.capabilities(this)}] ${this.ctx.opts.hostname} IMAP4rev2 server ready\r\n`;
     void this.write(greeting);
-    this.armTimer();
+    this.activeAt = Date.now();
   }
 
-  private attach(sock: Socket): void {
+  // Shared socket listeners (no closures per connection): EventEmitter calls them with the socket
+  // as `this`, so in these static methods `this` is the socket, not the class.
+  private static onSocketData(this: SessionSocket, chunk: Buffer): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitting socket
+    this[SESSION]?.onData(chunk);
+  }
+  private static onSocketGone(this: SessionSocket): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitting socket
+    this[SESSION]?.destroy();
+  }
+  private static onSocketDrain(this: SessionSocket): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitting socket
+    const s = this[SESSION];
+    const ws = s?.drainWaiters;
+    if (!s || !ws) return;
+    s.drainWaiters = null;
+    for (const w of ws) w();
+  }
+
+  private attach(sock: SessionSocket): void {
     // responses are written in several pieces (untagged, then tagged): avoid Nagle + delayed-ACK stalls
     sock.setNoDelay(true);
-    sock.on("data", (chunk: Buffer) => this.onData(chunk));
-    sock.on("error", () => this.destroy());
-    sock.on("close", () => this.destroy());
-    sock.on("drain", () => {
-      const ws = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of ws) w();
-    });
+    sock[SESSION] = this;
+    sock.on("data", Session.onSocketData);
+    sock.on("error", Session.onSocketGone);
+    sock.on("close", Session.onSocketGone);
+    sock.on("drain", Session.onSocketDrain);
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.timer?.refresh();
+    this.activeAt = Date.now();
     this.reader.push(chunk);
     if (this.reader.bufferedBytes > MAX_BUFFERED_INPUT) this.socket.pause();
     if (this.lineWaiter) {
@@ -109,15 +147,15 @@ export class Session {
     void this.pump();
   }
 
-  private armTimer(): void {
-    const ms =
-      this.state === "notauth" ? this.ctx.opts.limits.unauthTimeoutMs : this.ctx.opts.limits.idleTimeoutMs;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      // RFC 9051 §5.4 autologout timer
-      void this.byeAndClose("Autologout; idle for too long");
-    }, ms);
-    this.timer.unref();
+  /**
+   * Called by the server's autologout sweep (ServerContext): RFC 9051 §5.4 autologout timer,
+   * measured from the last input; shorter before authentication.
+   */
+  checkIdle(now: number): void {
+    if (this.closed) return;
+    const l = this.ctx.opts.limits;
+    const ms = this.state === "notauth" ? l.unauthTimeoutMs : l.idleTimeoutMs;
+    if (now - this.activeAt >= ms) void this.byeAndClose("Autologout; idle for too long");
   }
 
   /** Reads one raw line (AUTHENTICATE continuation, IDLE DONE); null when the connection closed. */
@@ -148,6 +186,13 @@ export class Session {
     try {
       // bounded by the input: each event consumes bytes
       while (!this.closed) {
+        if (this.idleTag !== null) {
+          // in IDLE: only the DONE line is read; without it the pump returns (nothing suspended)
+          const line = this.reader.nextLine();
+          if (line === null) break;
+          await this.idleInput(line);
+          continue;
+        }
         const ev = this.reader.next();
         if (ev === null) break;
         await this.onEvent(ev);
@@ -207,15 +252,40 @@ export class Session {
     return false;
   }
 
-  private async execute(tag: string, cmd: Command): Promise<void> {
+  /** IDLE (RFC 2177 §3): the line that ends it; anything but DONE ends IDLE with BAD */
+  private async idleInput(line: Buffer | LineTooLong): Promise<void> {
+    if (!Buffer.isBuffer(line)) {
+      await this.write("* BAD Line too long\r\n");
+      this.countBad();
+      return; // still idling
+    }
+    const tag = this.idleTag!;
+    const cmd = this.idleCmd!;
+    this.idleTag = null;
+    this.idleCmd = null;
+    this.idling = false;
+    await this.execute(tag, cmd, async () => idleDone(line));
+  }
+
+  /** IDLE handler: the command stays open until the pump reads DONE (see idleInput) */
+  suspendForIdle(tag: string, cmd: Command): void {
+    this.idleTag = tag;
+    this.idleCmd = cmd;
+  }
+
+  private async execute(
+    tag: string,
+    cmd: Command,
+    run: () => Promise<{ code: string | null; text: string } | undefined> = () => dispatch(this, tag, cmd),
+  ): Promise<void> {
     let ok: { code: string | null; text: string } | undefined;
     // the SELECT snapshot serves only an immediately following FETCH; an IDLE (or anything else)
     // drops it, so an idle connection keeps no per-message arrays
     if (cmd.name === "FETCH") this.view?.ageSnapshot();
     else this.view?.dropSnapshot();
     try {
-      ok = await dispatch(this, tag, cmd);
-      if (this.closed) return;
+      ok = await run();
+      if (this.closed || this.idleTag !== null) return; // closed, or IDLE now waits for DONE
       if (this.state === "logout") {
         await this.write(`${tag} OK LOGOUT completed\r\n`);
         this.close();
@@ -255,10 +325,9 @@ export class Session {
   loggedIn(account: Account): void {
     this.account = account;
     this.state = "auth";
-    const l = this.ctx.opts.limits;
-    this.reader.setLimits({ maxLiteralSize: l.maxLiteralSize, maxCommandSize: l.maxLiteralSize * 4 });
+    this.reader.useLimits(this.ctx.readerLimitsAuth);
     this.unsubscribe = this.store.feed.subscribe(account.id, (b) => this.onBeacon(b));
-    this.armTimer();
+    this.activeAt = Date.now();
   }
 
   private onBeacon(b: Beacon): void {
@@ -290,13 +359,16 @@ export class Session {
   async withViewLock<T>(fn: () => Promise<T>): Promise<T> {
     const prev = this.viewLock;
     let release!: () => void;
-    this.viewLock = new Promise<void>((r) => {
+    const mine = new Promise<void>((r) => {
       release = r;
     });
-    await prev;
+    this.viewLock = mine;
+    if (prev) await prev;
     try {
       return await fn();
     } finally {
+      // the last holder leaves no settled promise behind on an idle session
+      if (this.viewLock === mine) this.viewLock = null;
       release();
     }
   }
@@ -399,7 +471,7 @@ export class Session {
     const ok = this.socket.write(data);
     if (!ok && !this.closed) {
       await new Promise<void>((resolve) => {
-        this.drainWaiters.push(resolve);
+        (this.drainWaiters ??= []).push(resolve);
         // the connection may die while waiting; close also resolves
       });
     }
@@ -416,12 +488,9 @@ export class Session {
     plain.removeAllListeners("drain");
     plain.removeAllListeners("error");
     plain.removeAllListeners("close");
+    (plain as SessionSocket)[SESSION] = undefined;
     plain.on("error", () => {}); // errors surface on the TLS socket; never crash on the raw one
-    this.reader = new CommandReader({
-      maxLineLength: this.ctx.opts.limits.maxLineLength,
-      maxLiteralSize: this.ctx.opts.limits.maxLiteralSizeUnauth,
-      maxCommandSize: this.ctx.opts.limits.maxLiteralSizeUnauth,
-    });
+    this.reader = new CommandReader(this.ctx.readerLimitsUnauth);
     const secure = new TLSSocket(plain, { isServer: true, secureContext: tlsOpt.context() });
     this.socket = secure;
     this.tls = true;
@@ -448,15 +517,15 @@ export class Session {
   private destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.idleTag = null;
+    this.idleCmd = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.view?.release();
     this.view = null;
     const ws = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of ws) w();
+    this.drainWaiters = null;
+    for (const w of ws ?? []) w();
     const lw = this.lineWaiter;
     this.lineWaiter = null;
     lw?.();

@@ -74,11 +74,12 @@ async function authenticateWith(s: Session, username: string, password: string):
     );
     throw no("AUTHENTICATIONFAILED", "IMAP access is disabled for this account");
   }
-  if (!s.ctx.addUser(s, account.id)) {
+  const shared = s.ctx.addUser(s, account);
+  if (!shared) {
     log.warn({ session: s.id, user: account.address }, "imap login refused: too many connections for user");
     throw no("LIMIT", "Too many connections for this user");
   }
-  s.loggedIn(account);
+  s.loggedIn(shared);
   log.info({ session: s.id, user: account.address, remoteAddress: s.remoteAddress }, "imap login");
   // RFC 9051 §6.2.3: CAPABILITY response code in the tagged OK after login
   return { code: `CAPABILITY ${s.ctx.capabilities(s)}`, text: "Logged in" };

@@ -2,27 +2,33 @@
  * IDLE (RFC 2177, RFC 9051 §6.3.13). While idling, change-feed beacons for the selected
  * mailbox are turned into untagged EXISTS/FETCH/EXPUNGE at once (Session.onBeacon); the command
  * ends with the client's DONE.
+ *
+ * The handler does not wait for DONE itself: it puts the session in IDLE mode and returns, and
+ * the session's input pump completes the command with idleDone() when the line arrives. An idle
+ * connection thus holds no suspended async frames (memory per idle connection).
  */
+import type { Command } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad } from "../errors.ts";
 import type { Session } from "../session.ts";
 
-export async function idle(s: Session): Promise<OkResult> {
+export async function idle(s: Session, tag: string, cmd: Command): Promise<OkResult | undefined> {
   await s.write("+ idling\r\n");
   s.idling = true;
   try {
     // pending changes first, then live pushes (RFC 9051 §6.3.13: EXPUNGE allowed during IDLE)
     if (s.view) await s.flushUpdates(true, true);
-    for (;;) {
-      const line = await s.readLine();
-      if (line === null) throw bad("Connection closed");
-      const word = line.toString("latin1").trim().toUpperCase();
-      if (word === "DONE") break;
-      // RFC 2177 §3: anything but DONE ends IDLE with BAD
-      throw bad("Expected DONE");
-    }
-  } finally {
+  } catch (e) {
     s.idling = false;
+    throw e;
   }
-  return { code: null, text: "IDLE terminated" };
+  s.suspendForIdle(tag, cmd);
+  return undefined; // answered by idleDone once DONE arrives
+}
+
+/** The line that ends IDLE: DONE completes the command; RFC 2177 §3: anything else is BAD. */
+export function idleDone(line: Buffer): OkResult {
+  const word = line.toString("latin1").trim().toUpperCase();
+  if (word === "DONE") return { code: null, text: "IDLE terminated" };
+  throw bad("Expected DONE");
 }
