@@ -21,7 +21,7 @@ import { RawImap } from "./imap-client.ts";
 import { benchOutbound, outboundSizes } from "./outbound.ts";
 import { benchPop3, pop3Sizes } from "./pop3.ts";
 import { postfixAvailable, startPostfix } from "./postfix.ts";
-import { pssKiB, repoRoot, runCliAsync, startServer } from "./server.ts";
+import { anonKiB, pssKiB, repoRoot, runCliAsync, startServer } from "./server.ts";
 import { benchSmtp, type SmtpFront, smtpSizes } from "./smtp.ts";
 
 const { values: args } = parseArgs({
@@ -321,6 +321,7 @@ async function benchMemory(t: Target): Promise<void> {
     checkDeadline();
     await new Promise((r) => setTimeout(r, 500));
     const before = t.pids().reduce((a, p) => a + pssKiB(p), 0);
+    const anonBefore = t.pids().reduce((a, p) => a + anonKiB(p), 0);
     const conns: RawImap[] = [];
     const t0 = performance.now();
     try {
@@ -341,12 +342,14 @@ async function benchMemory(t: Target): Promise<void> {
       await new Promise((r) => setTimeout(r, 3000)); // let hibernation / GC settle
       if (globalThis.gc) globalThis.gc();
       const after = t.pids().reduce((a, p) => a + pssKiB(p), 0);
+      const anonAfter = t.pids().reduce((a, p) => a + anonKiB(p), 0);
       report({
         bench: "memory_idle_connection",
         connections: n,
         server_pss_before_kib: before,
         server_pss_after_kib: after,
         per_connection_kib: +((after - before) / n).toFixed(2),
+        per_connection_anon_kib: +((anonAfter - anonBefore) / n).toFixed(2),
         setup_seconds: +setup.toFixed(1),
         server_processes: t.pids().length,
       });

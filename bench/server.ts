@@ -283,6 +283,20 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
   };
 }
 
+/**
+ * Private anonymous memory in KiB of a process (`Anonymous` in smaps_rollup: heap, stacks,
+ * malloc arenas — what a connection really adds; unlike PSS it does not move when other
+ * processes map or unmap the same binary). 0 when unavailable.
+ */
+export function anonKiB(pid: number): number {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const m = /^Anonymous:\s+(\d+) kB/m.exec(s);
+    if (m) return Number(m[1]);
+  } catch {}
+  return 0;
+}
+
 /** PSS in KiB of a process (falls back to RSS) */
 export function pssKiB(pid: number): number {
   try {
