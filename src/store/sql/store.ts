@@ -100,6 +100,13 @@ const INDEX_BATCH_ROWS = 64;
 const INDEX_BATCH_CHARS = 256 * 1024;
 /** appends within this window share one indexer transaction */
 const INDEX_DELAY_MS = 200;
+/**
+ * The indexer yields to protocol work: it skips its turn while this process's event loop was
+ * busier than this (its own batches not counted)…
+ */
+const INDEX_BUSY_UTILIZATION = 0.5;
+/** …unless the oldest queued text has waited this long, which bounds the index lag under load */
+const INDEX_MAX_LAG_MS = 30_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
@@ -303,6 +310,11 @@ export class SqlStore implements Store {
   #indexRun: Promise<void> | null = null;
   #indexAgain = false;
   #indexTimer: NodeJS.Timeout | null = null;
+  /** event-loop utilization at the indexer's last busy check, and its own batch time since */
+  #elu = performance.eventLoopUtilization();
+  #indexOwnMs = 0;
+  /** whenGcIdle: index regardless of load */
+  #indexForce = false;
   #closed = false;
   #orphanTimer: NodeJS.Timeout | null = null;
   #orphanRun: Promise<number> | null = null;
@@ -717,6 +729,15 @@ export class SqlStore implements Store {
 
   /** Resolves when the background sweeper and FTS indexer have nothing left to do. */
   async whenGcIdle(): Promise<void> {
+    this.#indexForce = true;
+    try {
+      await this.#whenIdle();
+    } finally {
+      this.#indexForce = false;
+    }
+  }
+
+  async #whenIdle(): Promise<void> {
     // bounded: each wait ends one run; a new run starts only after a further commit
     for (let i = 0; i < 1000 && (this.#gcRun || this.#gcTimer || this.#indexRun || this.#indexTimer); i++) {
       if (this.#gcTimer) {
@@ -773,17 +794,49 @@ export class SqlStore implements Store {
 
   async #indexLoop(): Promise<void> {
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+      if (!this.#indexForce && this.#protocolBusy() && !(await this.#indexLagging())) {
+        // busy serving: try again after the usual delay (searches scan queued texts meanwhile)
+        this.#indexAgain = true;
+        return;
+      }
       let more: boolean;
+      const t0 = performance.now();
       try {
         more = await this.#indexBatch();
       } catch {
         // left queued: searches still find the rows; the next append or open retries
         this.#indexAgain = false;
         return;
+      } finally {
+        this.#indexOwnMs += performance.now() - t0;
       }
       if (!more) return;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * Whether this process's event loop was busier than INDEX_BUSY_UTILIZATION since the last
+   * check, not counting the indexer's own batches.
+   */
+  #protocolBusy(): boolean {
+    const now = performance.eventLoopUtilization();
+    const d = performance.eventLoopUtilization(now, this.#elu);
+    const own = this.#indexOwnMs;
+    this.#elu = now;
+    this.#indexOwnMs = 0;
+    const total = d.active + d.idle;
+    return total > 0 && Math.max(0, d.active - own) / total > INDEX_BUSY_UTILIZATION;
+  }
+
+  /** Whether the oldest queued text has waited longer than INDEX_MAX_LAG_MS. */
+  async #indexLagging(): Promise<boolean> {
+    const r = await this.#read(() =>
+      this.#get<{ created_at: number }>(
+        "SELECT b.created_at FROM fts_pending p JOIN blob b ON b.id = p.id ORDER BY p.id LIMIT 1",
+      ),
+    );
+    return r !== undefined && Date.now() - Number(r.created_at) > INDEX_MAX_LAG_MS;
   }
 
   /** Indexes queued texts up to INDEX_BATCH_CHARS (at least one); true if more may be queued. */
