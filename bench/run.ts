@@ -10,6 +10,7 @@
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
  *            --push N (IDLE push samples, default 200) --workers N (postkontor workers, default 2)
  *            --hibernate (dovecot: enable imap_hibernate_timeout=1s)
+ *            --smtp-messages N (SMTP ingest messages, default 5000; e.g. 50000 for a sustained run)
  *
  * Every loop is bounded in count and by a deadline; all traffic is on 127.0.0.1.
  */
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     workers: { type: "string", default: "2" },
     hibernate: { type: "boolean", default: false },
     only: { type: "string" },
+    "smtp-messages": { type: "string" },
   },
 });
 
@@ -423,7 +425,11 @@ async function main(): Promise<void> {
         throw new Error(`${t.name}: no POP3 listener (dovecot: apt-get install dovecot-pop3d)`);
       await benchPop3({ ...t, imapPort: t.port }, pop3Sizes(quick), report, deadline);
     }
-    if (want("smtp")) await benchSmtp({ ...t, imapPort: t.port }, smtpSizes(quick), report, deadline);
+    if (want("smtp")) {
+      const sizes = smtpSizes(quick);
+      if (args["smtp-messages"]) sizes.messages = Number(args["smtp-messages"]);
+      await benchSmtp({ ...t, imapPort: t.port }, sizes, report, deadline);
+    }
     // outbound queue → local sink; its own postkontor process (queue runner on, fixture DNS)
     if (want("outbound") && args.target === "postkontor")
       await benchOutbound(outboundSizes(quick), report, deadline);
