@@ -158,12 +158,20 @@ describe("outbound e2e (real server process)", () => {
         text: "x",
       });
       await s.waitForLog((l) => l.msg === "outbound deferred", 20_000);
-      const list = await runCliAsync(s.configPath, ["queue", "list"]);
-      assert.equal(list.status, 0, list.stderr);
-      const line = list.stdout
-        .trim()
-        .split("\n")
-        .find((x) => x.includes("later@remote.test"));
+      // the runner logs each recipient's outcome, then records the attempt: poll until the
+      // entry shows it (bounded: 50 tries, 100 ms apart)
+      let list = await runCliAsync(s.configPath, ["queue", "list"]);
+      let line: string | undefined;
+      for (let i = 0; i < 50; i++) {
+        assert.equal(list.status, 0, list.stderr);
+        line = list.stdout
+          .trim()
+          .split("\n")
+          .find((x) => x.includes("later@remote.test"));
+        if (line && /\tdeferred\t/.test(line)) break;
+        await new Promise((r) => setTimeout(r, 100));
+        list = await runCliAsync(s.configPath, ["queue", "list"]);
+      }
       assert.ok(line, list.stdout);
       const id = line.split("\t")[0]!;
       assert.match(line, /\tdeferred\t[^\t]+\tlater@remote\.test=deferred$/);
