@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -82,6 +83,61 @@ test("appends sharing one group commit: the ones past the quota fail alone, the 
     assert.equal(blobFiles(f.dir).filter((n) => !n.startsWith(".")).length, 10);
   } finally {
     await f.close();
+  }
+});
+
+test("an append that fails after its first writes is rolled back alone inside a shared commit", async () => {
+  const t = tempDir();
+  let db: import("better-sqlite3").Database | null = null;
+  const store = await openStore({
+    dataDir: t.dir,
+    feedSocketPath: null,
+    sqliteHook: (d) => {
+      db = d;
+    },
+  });
+  try {
+    await store.addDomain("example.com");
+    const acct = await store.createAccount("u@example.com", "h");
+    const inbox = (await store.getMailbox(acct.id, "INBOX"))!.id;
+    const bad = msg({ subject: "poisoned", messageId: "<poisoned@example.org>" });
+    // fault injection: the message row of `bad` is refused after its blob, search text and
+    // thread rows were written in the same savepoint
+    db!.exec(`CREATE TEMP TRIGGER poison BEFORE INSERT ON message WHEN NEW.size = ${bad.byteLength}
+      BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    const goods = Array.from({ length: 6 }, (_, i) => msg({ body: `good ${i} ${"x".repeat(40 + i)}` }));
+    assert.ok(goods.every((g) => g.byteLength !== bad.byteLength));
+    const settled = await Promise.allSettled([
+      ...goods.slice(0, 3).map((raw) => store.append(acct.id, inbox, { raw })),
+      store.append(acct.id, inbox, { raw: bad }),
+      ...goods.slice(3).map((raw) => store.append(acct.id, inbox, { raw })),
+    ]);
+    assert.equal(settled[3]!.status, "rejected");
+    assert.match(String((settled[3] as PromiseRejectedResult).reason), /injected failure/);
+    const ok = settled.filter((r) => r.status === "fulfilled");
+    assert.equal(ok.length, 6);
+    // uids stay dense: the failed append took none
+    assert.deepEqual(
+      ok.map((r) => r.value.uid).sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6],
+    );
+    const d = db!;
+    const count = (q: string, ...args: unknown[]) => (d.prepare(q).get(...args) as { n: number }).n;
+    const sha = createHash("sha256").update(bad).digest("hex");
+    assert.equal(count("SELECT count(*) AS n FROM blob WHERE sha256 = ?", sha), 0);
+    assert.equal(count("SELECT count(*) AS n FROM thread_ref WHERE msgid = ?", "<poisoned@example.org>"), 0);
+    assert.equal(count("SELECT count(*) AS n FROM fts_text"), 6);
+    assert.equal(count("SELECT count(*) AS n FROM message"), 6);
+    const a = (await store.getAccountById(acct.id))!;
+    assert.equal(a.usedMessages, 6);
+    assert.equal(
+      a.usedBytes,
+      goods.reduce((n, g) => n + g.byteLength, 0),
+    );
+    assert.equal((await store.getMailboxById(inbox))!.uidNext, 7);
+  } finally {
+    await store.close();
+    t.cleanup();
   }
 });
 
