@@ -87,19 +87,14 @@ test("appends sharing one group commit: the ones past the quota fail alone, the 
 });
 
 test("an append that fails after its first writes is rolled back alone inside a shared commit", async () => {
-  const t = tempDir();
   let db: import("better-sqlite3").Database | null = null;
-  const store = await openStore({
-    dataDir: t.dir,
-    feedSocketPath: null,
+  const f = await fixture({
     sqliteHook: (d) => {
       db = d;
     },
   });
+  const { store, accountId, inbox } = f;
   try {
-    await store.addDomain("example.com");
-    const acct = await store.createAccount("u@example.com", "h");
-    const inbox = (await store.getMailbox(acct.id, "INBOX"))!.id;
     const bad = msg({ subject: "poisoned", messageId: "<poisoned@example.org>" });
     // fault injection: the message row of `bad` is refused after its blob, search text and
     // thread rows were written in the same savepoint
@@ -108,9 +103,9 @@ test("an append that fails after its first writes is rolled back alone inside a 
     const goods = Array.from({ length: 6 }, (_, i) => msg({ body: `good ${i} ${"x".repeat(40 + i)}` }));
     assert.ok(goods.every((g) => g.byteLength !== bad.byteLength));
     const settled = await Promise.allSettled([
-      ...goods.slice(0, 3).map((raw) => store.append(acct.id, inbox, { raw })),
-      store.append(acct.id, inbox, { raw: bad }),
-      ...goods.slice(3).map((raw) => store.append(acct.id, inbox, { raw })),
+      ...goods.slice(0, 3).map((raw) => store.append(accountId, inbox, { raw })),
+      store.append(accountId, inbox, { raw: bad }),
+      ...goods.slice(3).map((raw) => store.append(accountId, inbox, { raw })),
     ]);
     assert.equal(settled[3]!.status, "rejected");
     assert.match(String((settled[3] as PromiseRejectedResult).reason), /injected failure/);
@@ -128,7 +123,7 @@ test("an append that fails after its first writes is rolled back alone inside a 
     assert.equal(count("SELECT count(*) AS n FROM thread_ref WHERE msgid = ?", "<poisoned@example.org>"), 0);
     assert.equal(count("SELECT count(*) AS n FROM fts_text"), 6);
     assert.equal(count("SELECT count(*) AS n FROM message"), 6);
-    const a = (await store.getAccountById(acct.id))!;
+    const a = (await store.getAccountById(accountId))!;
     assert.equal(a.usedMessages, 6);
     assert.equal(
       a.usedBytes,
@@ -136,8 +131,7 @@ test("an append that fails after its first writes is rolled back alone inside a 
     );
     assert.equal((await store.getMailboxById(inbox))!.uidNext, 7);
   } finally {
-    await store.close();
-    t.cleanup();
+    await f.close();
   }
 });
 

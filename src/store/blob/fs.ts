@@ -62,9 +62,9 @@ export class FsBlobStore {
    * fsynced) before resolving; on a writer thread unless the store has none.
    */
   async write(id: string, data: Uint8Array): Promise<void> {
+    if (!this.#pool) return this.writeSync(id, data);
     this.pathOf(id);
-    if (this.#pool) await this.#pool.write(this.root, id, data);
-    else writeBlobDurableSync(this.root, id, data, this.#durableDirs);
+    await this.#pool.write(this.root, id, data);
   }
 
   /**

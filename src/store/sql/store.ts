@@ -410,18 +410,24 @@ export class SqlStore implements Store {
       if (ctx.gcBlobs.size > 0) marked = this.#markGc(ctx.gcBlobs);
       return r;
     });
-    // published only after COMMIT returned: a listener that pulls sees the change
+    this.#afterCommit(ctx, marked);
+    return result;
+  }
+
+  /** After COMMIT returned: feed beacons, and the background work the transaction left. */
+  #afterCommit(ctx: TxCtx, marked: number): void {
+    // published only now: a listener that pulls sees the change
     for (const b of ctx.beacons.values()) this.feed.publish(b);
     // blob deletion is off the reply path: the sweeper collects marked blobs in the background
     if (marked > 0) this.#scheduleGc();
     if (ctx.indexPending) this.#scheduleIndex();
-    return result;
   }
 
   // --- group commit ----------------------------------------------------------------------
   //
-  // Appends (SMTP/LMTP-style deliveries, IMAP APPEND) that arrive while this process waits for the
-  // write lock or commits share the next transaction: one BEGIN IMMEDIATE and one COMMIT (one WAL
+  // Appends (SMTP/LMTP-style deliveries, IMAP APPEND) and message changes (flags, expunge, copy,
+  // move) that arrive while this process waits for the write lock or commits share the next
+  // transaction: one BEGIN IMMEDIATE and one COMMIT (one WAL
   // fsync) for up to GROUP_MAX of them. Each runs in its own SAVEPOINT with its own context (own
   // modseq bump, beacons, GC marks), so one failing item is rolled back alone and the others
   // commit; every caller's promise settles only after the shared COMMIT returned (durable before
@@ -510,15 +516,7 @@ export class SqlStore implements Store {
       for (const item of taken ?? this.#groupQueue.splice(0, this.#groupQueue.length)) item.reject(err);
       return;
     }
-    let marked = 0;
-    let index = false;
-    for (const o of ok) {
-      for (const b of o.ctx.beacons.values()) this.feed.publish(b);
-      marked += o.marked;
-      index ||= o.ctx.indexPending;
-    }
-    if (marked > 0) this.#scheduleGc();
-    if (index) this.#scheduleIndex();
+    for (const o of ok) this.#afterCommit(o.ctx, o.marked);
     for (const o of ok) o.item.resolve(o.value);
   }
 
