@@ -109,7 +109,7 @@ const AR_NAME = "authentication-results";
 const RENAMED_AR = Buffer.from("X-Original-Authentication-Results", "latin1");
 
 /** Offset just past the header section's last CRLF (the empty line's CRLF excluded), or the end. */
-function headerSectionEnd(buf: Uint8Array): number {
+export function headerSectionEnd(buf: Uint8Array): number {
   // RFC 5322 §2.1: the header section ends at the first empty line
   if (buf[0] === 0x0d && buf[1] === 0x0a) return 0;
   for (let i = 0; i + 3 < buf.length; i++) {

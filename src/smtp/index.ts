@@ -13,8 +13,9 @@
  *   part → 550 5.1.1. Recipients resolve through store aliases and the optional per-domain
  *   catch-all ("@domain"). AUTH is not offered on MX.
  * - Submission requires AUTH (530 5.7.0), AUTH only over TLS unless smtp.allow_plaintext_auth
- *   (538 5.7.11; there is no loopback exception on SMTP). MAIL FROM and every From: header
- *   address must be the user's address or one of its aliases (550 5.7.1). Local recipients are
+ *   (538 5.7.11; there is no loopback exception on SMTP). MAIL FROM, every From: mailbox and the
+ *   Sender must be the user's address or one of its aliases (550 5.7.1); one From, at most one
+ *   Sender, and missing Date / Message-ID added (submission-policy.ts). Local recipients are
  *   delivered at once, remote ones go into the persistent outbound queue (store.enqueueOutbound;
  *   `postkontor queue list`). Per-user and per-domain (all accounts of the user's domain)
  *   sliding-hour limits on messages and recipients → 451 4.7.0; outbound queue size limits (entries
@@ -34,11 +35,12 @@
  *   per-recipient deliveryHeaders beside the blob. 250 is sent only after every append committed.
  * - Inbound sender authentication (authn.ts, mailauth): DMARC p=reject fail → 550 5.7.1,
  *   p=quarantine fail → Junk. The resolver is injectable (tests use fixtures).
- * - The one change to the message bytes (RFC 8601 §5): header fields "Authentication-Results"
- *   whose authserv-id is our hostname (case-insensitive, trailing dot ignored) are renamed to
- *   "X-Original-Authentication-Results" before the blob is written — on MX after DKIM/ARC have
- *   verified the bytes as received, and on submission too (a user must not forge our verdict for
- *   another local user). Only those field names change; every other byte is stored as received.
+ * - Changes to the message bytes: (1) on submission, a missing Date / Message-ID is inserted at
+ *   the end of the header section (RFC 6409 §8.2, §8.3); (2) RFC 8601 §5: header fields
+ *   "Authentication-Results" whose authserv-id is our hostname (case-insensitive, trailing dot
+ *   ignored) are renamed to "X-Original-Authentication-Results" before the blob is written — on
+ *   MX after DKIM/ARC have verified the bytes as received, and on submission too (a user must not
+ *   forge our verdict for another local user). Every other byte is stored as received.
  *   Fields of other authserv-ids and ARC-Authentication-Results are untouched.
  * - Connections: at most smtp.limits.max_connections_per_ip concurrent connections per remote IP
  *   over all three listeners (per process); one more gets "421 <host> Too many connections" as
@@ -47,6 +49,8 @@
  *   they are logged only (no success DSNs are generated yet).
  * - Our replies carry their own enhanced status code; server.ts stops smtp-server from prefixing
  *   a generic one in front of it.
+ * - Every refusal our policy code sends is logged once ("smtp rejected": session, remoteAddress,
+ *   user, mode, command, code, reason; x.7.x at warn, the rest at info).
  */
 export type { AuthnVerdict, DNSResolver } from "./authn.ts";
 export { checkSender } from "./authn.ts";

@@ -16,7 +16,6 @@ import {
 } from "smtp-server";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Authenticator } from "../auth/index.ts";
-import { parseMessage } from "../mime/index.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
 import { StoreError } from "../store/types.ts";
@@ -29,6 +28,12 @@ import {
   renameOwnAuthResults,
 } from "./data.ts";
 import { DeliveryError, deliverAll, type LocalDelivery, quotaVerdict } from "./deliver.ts";
+import {
+  addMissingFields,
+  addressStringKey,
+  checkOriginatorFields,
+  messageIdDomain,
+} from "./submission-policy.ts";
 
 export type SmtpMode = "mx" | "submission" | "submissions";
 
@@ -75,10 +80,19 @@ export interface SmtpServer {
   closeAll(reason?: string): Promise<void>;
 }
 
-/** An error smtp-server turns into a reply: `code enhanced text`. */
-export function smtpError(code: number, enhanced: string, text: string): Error & { responseCode: number } {
-  const e = new Error(`${enhanced} ${text}`) as Error & { responseCode: number };
+/** An error smtp-server turns into a reply: `code enhanced text`; `log` adds fields to the rejection log line. */
+export function smtpError(
+  code: number,
+  enhanced: string,
+  text: string,
+  log?: Record<string, unknown>,
+): Error & { responseCode: number; log?: Record<string, unknown> } {
+  const e = new Error(`${enhanced} ${text}`) as Error & {
+    responseCode: number;
+    log?: Record<string, unknown>;
+  };
   e.responseCode = code;
+  if (log) e.log = log;
   return e;
 }
 
@@ -146,6 +160,15 @@ function sessionUser(session: SMTPServerSession): UserInfo | null {
 export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
   patchEnhancedCodes();
   const { store, logger, limits } = o;
+  /** RFC 6409 §6.1 / §8: the addresses the user may send as — the account's own and its aliases */
+  const sendAs = async (user: UserInfo): Promise<Set<string>> => {
+    const keys = new Set<string>();
+    for (const a of await store.addressesOf(user.accountId)) {
+      const k = addressStringKey(a);
+      if (k) keys.add(k);
+    }
+    return keys;
+  };
   const hostname = o.hostname || "localhost";
   const tx = new WeakMap<SMTPServerSession, TxState>();
   const state = (s: SMTPServerSession): TxState => {
@@ -157,12 +180,45 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     return t;
   };
 
+  /**
+   * Every refusal this policy sends is logged once, with the reason: x.7.x (security/policy) at
+   * warn, everything else at info. Field names as in the IMAP/POP3 loggers (session,
+   * remoteAddress, user); `command` is the SMTP command refused, `code`/`reason` the reply.
+   */
+  const logRejection = (
+    session: SMTPServerSession,
+    mode: SmtpMode,
+    command: string,
+    err: Error,
+    extra: Record<string, unknown> = {},
+  ): void => {
+    const e = err as Error & { responseCode?: number; log?: Record<string, unknown> };
+    const reason = e.message;
+    const fields = {
+      session: session.id,
+      remoteAddress: session.remoteAddress,
+      user: sessionUser(session)?.address,
+      mode,
+      command,
+      code: e.responseCode ?? 451,
+      reason,
+      ...extra,
+      ...e.log,
+    };
+    if (/^[45]\.7\./.test(reason)) logger.warn(fields, "smtp rejected");
+    else logger.info(fields, "smtp rejected");
+  };
+
   const onAuth = (mode: SmtpMode) =>
     ((
       auth: SMTPServerAuthentication,
       session: SMTPServerSession,
-      cb: (err: Error | null | undefined, r?: { user: unknown }) => void,
+      done: (err: Error | null | undefined, r?: { user: unknown }) => void,
     ) => {
+      const cb = (err: Error | null | undefined, r?: { user: unknown }) => {
+        if (err) logRejection(session, mode, "AUTH", err, { user: (auth.username ?? "").slice(0, 100) });
+        done(err, r);
+      };
       void (async () => {
         if (mode === "mx") return cb(smtpError(503, "5.5.1", "AUTH not available on this port"));
         // RFC 4954 §4 / RFC 8314: credentials only over TLS unless the config allows plaintext
@@ -179,10 +235,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
           protocol: "smtp",
           remoteAddress: session.remoteAddress,
         });
-        if (!account) {
-          logger.info({ session: session.id, user: username, ip: session.remoteAddress }, "smtp auth failed");
-          return cb(smtpError(535, "5.7.8", "Authentication credentials invalid"));
-        }
+        if (!account) return cb(smtpError(535, "5.7.8", "Authentication credentials invalid"));
         cb(null, { user: { accountId: account.id, address: account.address } satisfies UserInfo });
       })().catch((e) => {
         logger.error({ session: session.id, err: String(e) }, "smtp auth error");
@@ -191,7 +244,11 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     }) as SMTPServerOptions["onAuth"];
 
   const onMailFrom = (mode: SmtpMode) =>
-    ((address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) => {
+    ((address: SMTPServerAddress, session: SMTPServerSession, done: (err?: Error | null) => void) => {
+      const cb = (err?: Error | null) => {
+        if (err) logRejection(session, mode, "MAIL", err, { from: address.address });
+        done(err);
+      };
       void (async () => {
         tx.set(session, { rcpts: [] });
         const size = Number((address.args && (address.args as Record<string, string>).SIZE) || 0);
@@ -208,11 +265,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         const user = sessionUser(session);
         if (!user) return cb(smtpError(530, "5.7.0", "Authentication required"));
         // RFC 6409 §6.1: the submission server may check the envelope sender is the user's
-        const own = (await store.addressesOf(user.accountId)).map((x) => x.toLowerCase());
-        const from = address.address.toLowerCase();
-        const split = splitAddress(from);
-        const norm = split ? `${split.local}@${split.domain}` : from;
-        if (!own.includes(norm))
+        if (!(await sendAs(user)).has(addressStringKey(address.address) ?? ""))
           return cb(
             smtpError(550, "5.7.1", `Sender address <${address.address}> not owned by user ${user.address}`),
           );
@@ -224,7 +277,15 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     }) as SMTPServerOptions["onMailFrom"];
 
   const onRcptTo = (mode: SmtpMode) =>
-    ((address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) => {
+    ((address: SMTPServerAddress, session: SMTPServerSession, done: (err?: Error | null) => void) => {
+      const cb = (err?: Error | null) => {
+        if (err)
+          logRejection(session, mode, "RCPT", err, {
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+            to: address.address,
+          });
+        done(err);
+      };
       void (async () => {
         const t = state(session);
         if (t.rcpts.length >= limits.maxRecipients) return cb(smtpError(452, "4.5.3", "Too many recipients")); // RFC 5321 §4.5.3.1.10
@@ -265,8 +326,16 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     ((
       stream: SMTPServerDataStream,
       session: SMTPServerSession,
-      cb: (err?: Error | null, msg?: string) => void,
+      done: (err?: Error | null, msg?: string) => void,
     ) => {
+      const cb = (err?: Error | null, msg?: string) => {
+        if (err)
+          logRejection(session, mode, "DATA", err, {
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+            to: session.envelope.rcptTo.map((r) => r.address),
+          });
+        done(err, msg);
+      };
       void (async () => {
         const got = await collectStream(stream, limits.maxMessageSize);
         if (got.oversized || stream.sizeExceeded)
@@ -280,13 +349,12 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         const raw = got.data;
         // RFC 5321 §2.3.8 / §4.1.1.4: refuse bare CR / bare LF (SMTP smuggling), see index.ts
         const bare = findBareLineEnding(raw);
-        if (bare >= 0) {
-          logger.warn(
-            { session: session.id, ip: session.remoteAddress, offset: bare },
-            "smtp bare CR/LF refused",
+        if (bare >= 0)
+          return cb(
+            smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF", {
+              offset: bare,
+            }),
           );
-          return cb(smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF"));
-        }
         const reply = await (mode === "mx" ? acceptInbound(session, raw) : acceptSubmission(session, raw));
         cb(null, reply);
       })().catch((e) => {
@@ -425,22 +493,32 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     const t = state(session);
     const id = newId();
     // a local user must not be able to forge our verdict for other local users either
-    const raw = sanitize(session, id, received);
+    let raw = sanitize(session, id, received);
     const user = sessionUser(session);
     if (!user) throw smtpError(530, "5.7.0", "Authentication required");
-    // RFC 6409 §8 / DMARC hygiene: the From header must name an address the user owns
-    const own = new Set((await store.addressesOf(user.accountId)).map((x) => x.toLowerCase()));
-    const from = parseMessage(raw).envelope.from ?? [];
-    const addrs = from
-      .filter((a) => a.host !== null)
-      .map((a) => `${a.mailbox ?? ""}@${a.host ?? ""}`.toLowerCase());
-    if (addrs.length === 0) throw smtpError(550, "5.7.1", "Message has no From header");
-    for (const a of addrs) {
-      const s = splitAddress(a);
-      const norm = s ? `${s.local}@${s.domain}` : a;
-      if (!own.has(norm))
-        throw smtpError(550, "5.7.1", `From header address <${a}> not owned by user ${user.address}`);
+    // RFC 5322 §3.6 / RFC 6409 §8 / DMARC hygiene: one From, at most one Sender, and every
+    // address in them one the user may send as (submission-policy.ts)
+    const senders = checkOriginatorFields({ raw: raw, allowed: await sendAs(user), user: user.address });
+    if (senders.rejection) {
+      const r = senders.rejection;
+      throw smtpError(r.code, r.enhanced, r.text, {
+        id,
+        headerFrom: senders.from,
+        ...(senders.sender ? { headerSender: senders.sender } : {}),
+      });
     }
+    // RFC 6409 §8.2 / §8.3: add a missing Date / Message-ID before any copy is stored or queued,
+    // so that local copies, the Sent copy and the DKIM-signed outbound copy carry the same fields
+    const fixed = addMissingFields({
+      raw,
+      idDomain: messageIdDomain(hostname, senders.from, user.address),
+    });
+    raw = fixed.data;
+    if (fixed.added.length > 0)
+      logger.info(
+        { session: session.id, id, user: user.address, added: fixed.added },
+        "smtp submission fix-up",
+      );
     const local = t.rcpts.filter((r) => r.accounts.length > 0);
     const remote = t.rcpts.filter((r) => r.accounts.length === 0);
     // queue size limits, checked before anything is counted or stored. RFC 3463 4.3.1 "mail system

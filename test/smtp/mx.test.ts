@@ -218,7 +218,9 @@ describe("SMTP MX: forged Authentication-Results (RFC 8601 §5)", () => {
       tls: { ca: t.cert, servername: "localhost" },
     });
     const raw =
-      "From: alice@example.com\r\nTo: bob@example.com\r\nAuthentication-Results: mx.test; dmarc=pass\r\nSubject: x\r\n\r\nhi\r\n";
+      "From: alice@example.com\r\nTo: bob@example.com\r\nAuthentication-Results: mx.test; dmarc=pass\r\nSubject: x\r\n" +
+      // Date and Message-ID present: the submission fix-ups (RFC 6409 §8) leave the bytes alone
+      "Date: Mon, 2 Jun 2025 10:00:00 +0000\r\nMessage-ID: <ar-1@example.com>\r\n\r\nhi\r\n";
     await tr.sendMail({ envelope: { from: "alice@example.com", to: ["bob@example.com"] }, raw });
     tr.close();
     const stored = (await mailboxMessages(t.store, "bob@example.com")).at(-1)!.toString("latin1");
