@@ -158,8 +158,7 @@ function parseEntity(
   const language =
     langRaw === null
       ? null
-      : langRaw
-          .replace(/\([^)]*\)/g, "")
+      : withoutComments(langRaw)
           .split(",")
           .map((s) => s.trim())
           .filter((s) => s !== "");
@@ -203,6 +202,29 @@ function parseEntity(
   return { part, fields };
 }
 
+/**
+ * Removes "(...)" comments (up to the first ")"), as `replace(/\([^)]*\)/g, "")` would — but in
+ * linear time: that RegExp rescans to the end from every "(" when no ")" follows (issue 9).
+ */
+export function withoutComments(s: string): string {
+  let out = "";
+  let i = 0;
+  for (;;) {
+    const open = s.indexOf("(", i);
+    const close = open < 0 ? -1 : s.indexOf(")", open + 1);
+    if (close < 0) return out + s.slice(i);
+    out += s.slice(i, open);
+    i = close + 1;
+  }
+}
+
+/** trailing spaces and tabs removed; `/[ \t]+$/` is quadratic on a long inner run of blanks */
+export function trimEndBlanks(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return s.slice(0, end);
+}
+
 function emptyToNull(s: string | null): string | null {
   return s === null || s === "" ? null : s;
 }
@@ -218,7 +240,7 @@ function parseMultipart(ctx: Ctx, part: MimePart, depth: number, digest: boolean
   const { buf } = ctx;
   const bs = part.bodyStart;
   const be = part.bodyEnd;
-  const boundary = (param(part.contentType.params, "boundary") ?? "").replace(/[ \t]+$/, "");
+  const boundary = trimEndBlanks(param(part.contentType.params, "boundary") ?? "");
   const ranges: Array<[number, number]> = [];
   if (boundary !== "") {
     const needle = Buffer.from("--" + boundary, "utf8");

@@ -121,7 +121,8 @@ describe("IMAP mailbox commands", () => {
 
   it("QUOTA: GETQUOTAROOT/GETQUOTA and OVERQUOTA on APPEND and COPY", async () => {
     let r = await c.cmd("GETQUOTAROOT INBOX");
-    assert.deepEqual(r.lines, ['* QUOTAROOT "INBOX" ""', '* QUOTA "" ()']);
+    // no limits: no quota root (RFC 9208 quota-list is never empty; see hardening-mailbox.test.ts)
+    assert.deepEqual(r.lines, ['* QUOTAROOT "INBOX"']);
     await t.store.updateAccount("alice@example.com", { quotaBytes: 10 * 1024, quotaMessages: 3 });
     r = await c.cmd('GETQUOTA ""');
     assert.match(r.lines[0]!, /^\* QUOTA "" \(STORAGE \d+ 10 MESSAGE 2 3\)$/);

@@ -200,7 +200,7 @@ export interface ThreadCommand {
 // ---------------------------------------------------------------------------------------------
 // Mailbox commands
 
-/** RFC 9051 §6.3.11 / RFC 7162 §3.1.8 / RFC 9208 §4.2 status-att */
+/** RFC 9051 §6.3.11 / RFC 7162 §3.1.8 / RFC 8438 / RFC 7889 / RFC 8474 §4 status-att */
 export type StatusItem =
   | "MESSAGES"
   | "UIDNEXT"
@@ -210,7 +210,8 @@ export type StatusItem =
   | "SIZE"
   | "HIGHESTMODSEQ"
   | "RECENT"
-  | "APPENDLIMIT";
+  | "APPENDLIMIT"
+  | "MAILBOXID";
 
 /** RFC 7162 §3.2.5 QRESYNC select parameter */
 export interface QresyncParams {

@@ -886,6 +886,7 @@ const STATUS_ITEMS = new Set([
   "HIGHESTMODSEQ",
   "RECENT",
   "APPENDLIMIT",
+  "MAILBOXID", // RFC 8474 §4
 ]);
 
 /** status-att */

@@ -4,7 +4,7 @@
  * (RFC 9051 §5.1, RFC 6855 §3). INBOX is case-insensitive (RFC 9051 §5.1).
  */
 import { mutf7Decode, mutf7Encode } from "../protocol/mutf7.ts";
-import { bad } from "./errors.ts";
+import { no } from "./errors.ts";
 import { imapString } from "./format.ts";
 import type { Session } from "./session.ts";
 
@@ -19,7 +19,9 @@ export function mailboxIn(s: Session, raw: string): string {
   let name = raw;
   if (!s.utf8) {
     const dec = mutf7Decode(raw);
-    if (dec === null) throw bad("Invalid modified UTF-7 mailbox name");
+    // RFC 3501 §5.1.3 / RFC 9051 §5.1.3: the command is well-formed, the name is not a valid
+    // (canonical) modified UTF-7 name — no such mailbox can exist or be created: NO, not BAD
+    if (dec === null) throw no("CANNOT", "Invalid modified UTF-7 mailbox name");
     name = dec;
   }
   if (name.endsWith(DELIM) && name.length > 1) name = name.slice(0, -1);
@@ -39,29 +41,10 @@ export function mailboxOut(s: Session, name: string): string {
   return imapString(s.utf8 ? name : mutf7Encode(name), s.utf8);
 }
 
-/**
- * LIST pattern matching (RFC 9051 §6.3.9): "*" matches anything, "%" anything but the
- * delimiter. INBOX matches case-insensitively. Compiled to a RegExp.
- */
-export function compilePattern(pattern: string): RegExp {
-  let re = "^";
-  for (const ch of pattern) {
-    if (ch === "*") re += ".*";
-    else if (ch === "%") re += "[^/]*";
-    else re += ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  }
-  re += "$";
-  // INBOX prefix is case-insensitive: normalise the pattern's leading INBOX
-  return new RegExp(re, "s");
-}
-
-export function canonicalPattern(pattern: string): string {
-  const up = pattern.slice(0, 5).toUpperCase();
-  if (
-    up === "INBOX" &&
-    (pattern.length === 5 || pattern[5] === DELIM || pattern[5] === "*" || pattern[5] === "%")
-  ) {
-    return "INBOX" + pattern.slice(5);
-  }
-  return pattern;
-}
+export {
+  compileListPattern,
+  joinReference,
+  type ListPattern,
+  type MatchCounter,
+  matchListPattern,
+} from "./list-pattern.ts";

@@ -28,10 +28,17 @@ export function parsePolicy(text: string, id = ""): MtaStsPolicy | null {
   let maxAge = -1;
   const mx: string[] = [];
   for (const line of text.split(/\r?\n/)) {
-    const m = /^([A-Za-z0-9_]+):[ \t]*(.*?)[ \t]*$/.exec(line);
-    if (!m) continue;
-    const k = m[1]!;
-    const v = m[2]!;
+    // RFC 8461 §3.2 "key: value" lines; split by hand, not with a RegExp: `[ \t]*(.*?)[ \t]*$`
+    // is quadratic on a long run of blanks inside a value (the policy is remote input)
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const k = line.slice(0, colon);
+    if (!/^[A-Za-z0-9_]+$/.test(k)) continue;
+    let a = colon + 1;
+    let b = line.length;
+    while (a < b && (line[a] === " " || line[a] === "\t")) a++;
+    while (b > a && (line[b - 1] === " " || line[b - 1] === "\t")) b--;
+    const v = line.slice(a, b);
     if (k === "version") version = v;
     else if (k === "mode") mode = v;
     else if (k === "max_age" && /^\d{1,10}$/.test(v)) maxAge = Number(v);

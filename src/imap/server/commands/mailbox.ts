@@ -2,8 +2,8 @@
  * Authenticated-state commands (RFC 9051 §6.3): SELECT/EXAMINE (+CONDSTORE/QRESYNC, RFC 7162),
  * CREATE (+USE, RFC 6154), DELETE, RENAME, SUBSCRIBE/UNSUBSCRIBE, LIST (LIST-EXTENDED RFC 5258,
  * LIST-STATUS RFC 5819, SPECIAL-USE RFC 6154), LSUB (RFC 3501), NAMESPACE (RFC 2342), STATUS
- * (+SIZE RFC 8438, HIGHESTMODSEQ, APPENDLIMIT RFC 7889), APPEND (+MULTIAPPEND RFC 3502,
- * APPENDUID RFC 4315), QUOTA (RFC 9208).
+ * (+SIZE RFC 8438, HIGHESTMODSEQ, APPENDLIMIT RFC 7889, MAILBOXID RFC 8474), APPEND
+ * (+MULTIAPPEND RFC 3502, APPENDUID RFC 4315), QUOTA (RFC 9208).
  */
 
 import type { Mailbox, SpecialUse } from "../../../store/types.ts";
@@ -17,7 +17,16 @@ import type {
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
 import { clientFlags, flagList, objectId } from "../format.ts";
-import { canonicalPattern, compilePattern, DELIM, mailboxIn, mailboxOut, patternIn } from "../names.ts";
+import {
+  compileListPattern,
+  DELIM,
+  joinReference,
+  type MatchCounter,
+  mailboxIn,
+  mailboxOut,
+  matchListPattern,
+  patternIn,
+} from "../names.ts";
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
 import { type Session, SYSTEM_FLAGS } from "../session.ts";
 
@@ -294,11 +303,34 @@ async function attributesOf(s: Session, mb: Mailbox): Promise<string[]> {
   return attrs;
 }
 
+/** matcher work between two yields to the event loop (other sessions of this worker go on) */
+const MATCH_STEPS_PER_TURN = 1 << 20;
+
+/**
+ * A name matcher for the client's patterns (reference joined to each, RFC 9051 §6.3.9), matched
+ * in bounded work (list-pattern.ts); `pause()` yields to the event loop after much work.
+ */
+function patternMatcher(s: Session, reference: string, patterns: string[]) {
+  const ref = patternIn(s, reference);
+  const compiled = [
+    ...new Set(patterns.filter((p) => p !== "").map((p) => joinReference(ref, patternIn(s, p)))),
+  ].map(compileListPattern);
+  const counter: MatchCounter = { steps: 0 };
+  let turnStart = 0;
+  return {
+    matches: (name: string) => compiled.some((p) => matchListPattern(p, name, counter)),
+    async pause(): Promise<void> {
+      if (counter.steps - turnStart < MATCH_STEPS_PER_TURN) return;
+      turnStart = counter.steps;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
 export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<OkResult> {
   const acc = s.account!;
   const sel = cmd.selection;
   const ret = cmd.returnOpts;
-  const ref = patternIn(s, cmd.reference);
   // RFC 9051 §6.3.9: an empty pattern asks for the delimiter and root
   if (cmd.patterns.length === 1 && cmd.patterns[0] === "" && !sel.subscribed && !sel.specialUse) {
     await s.write(`* LIST (\\Noselect) "/" ""\r\n`);
@@ -308,29 +340,46 @@ export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<
   const wantSubs = sel.subscribed || ret.subscribed;
   const subs = wantSubs ? new Set(await s.store.listSubscriptions(acc.id)) : null;
   const nodes = buildTree(mbs, subs);
-  const regs = cmd.patterns
-    .filter((p) => p !== "")
-    .map((p) => {
-      const full = canonicalPattern(ref + patternIn(s, p));
-      return { re: compilePattern(full), percent: full.endsWith("%") };
-    });
-  const matches = (name: string) => regs.some((r) => r.re.test(name));
+  const pm = patternMatcher(s, cmd.reference, cmd.patterns);
   const names = [...nodes.keys()].sort(sortNames);
+  const matched = new Set<string>();
+  for (const name of names) {
+    if (pm.matches(name)) matched.add(name);
+    await pm.pause();
+  }
+  const restricted = sel.subscribed || sel.specialUse;
+  // RFC 5258 §3.1 selection criteria (SUBSCRIBED; RFC 6154 §5.1 SPECIAL-USE)
+  const meets = (n: Node) =>
+    (!sel.subscribed || n.subscribed) && (!sel.specialUse || !!n.mailbox?.specialUse);
+  // RFC 5258 §3.5 CHILDINFO (with RECURSIVEMATCH): which names have a descendant meeting the
+  // criteria, and which have one that this response does not return itself (its name does not
+  // match a pattern). A name that does not meet the criteria is returned for its children only
+  // in the second case: "servers SHOULD suppress redundant LIST responses".
+  const childMeets = new Set<string>();
+  const childHidden = new Set<string>();
+  if (sel.recursiveMatch && restricted) {
+    for (const n of nodes.values()) {
+      if (!meets(n)) continue;
+      const hidden = !matched.has(n.name);
+      for (const p of parentsOf(n.name)) {
+        childMeets.add(p);
+        if (hidden) childHidden.add(p);
+      }
+    }
+  }
   let out = "";
   for (const name of names) {
+    if (!matched.has(name)) continue;
     const n = nodes.get(name)!;
     let childInfo = false;
-    if (!matches(name)) continue;
-    if (sel.subscribed) {
-      // RFC 5258 §3.1 SUBSCRIBED; RECURSIVEMATCH adds parents of subscribed children (CHILDINFO)
-      if (!n.subscribed) {
-        if (sel.recursiveMatch && n.childSubscribed) childInfo = true;
-        else continue;
-      }
+    if (restricted) {
+      if (meets(n))
+        childInfo = childMeets.has(name); // RFC 9051 §6.3.9 table: (<attr>) + CHILDINFO
+      else if (childHidden.has(name)) childInfo = true;
+      else continue;
     } else if (!n.mailbox && !n.hasChildren) {
       continue; // subscribed-only name, not in a plain LIST
     }
-    if (sel.specialUse && !n.mailbox?.specialUse) continue; // RFC 6154 §5.1
     const attrs: string[] = [];
     if (!n.mailbox) {
       // RFC 5258 §3.4: \NonExistent (implies \Noselect); IMAP4rev1 clients know \Noselect
@@ -342,7 +391,7 @@ export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<
     // RFC 6154 §2: special-use attributes are returned by default (and with RETURN (SPECIAL-USE))
     if (n.mailbox?.specialUse) attrs.push(n.mailbox.specialUse);
     out += `* LIST (${attrs.join(" ")}) "/" ${mailboxOut(s, name)}`;
-    if (childInfo) out += ' ("CHILDINFO" ("SUBSCRIBED"))';
+    if (childInfo) out += ` ("CHILDINFO" (${childInfoTags(sel).join(" ")}))`;
     out += "\r\n";
     if (ret.status && n.mailbox) {
       await s.write(out);
@@ -359,30 +408,39 @@ export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<
   return { code: null, text: "LIST completed" };
 }
 
+/** RFC 5258 §3.5: CHILDINFO names the selection criteria its children meet */
+function childInfoTags(sel: ListCommand["selection"]): string[] {
+  const tags: string[] = [];
+  if (sel.subscribed) tags.push('"SUBSCRIBED"');
+  if (sel.specialUse) tags.push('"SPECIAL-USE"');
+  return tags;
+}
+
 export async function lsub(
   s: Session,
   _tag: string,
   cmd: Extract<Command, { name: "LSUB" }>,
 ): Promise<OkResult> {
   const acc = s.account!;
-  const full = canonicalPattern(patternIn(s, cmd.reference) + patternIn(s, cmd.pattern));
   if (cmd.pattern === "") {
     await s.write(`* LSUB (\\Noselect) "/" ""\r\n`);
     return { code: null, text: "LSUB completed" };
   }
-  const re = compilePattern(full);
+  const pm = patternMatcher(s, cmd.reference, [cmd.pattern]);
   const subs = await s.store.listSubscriptions(acc.id);
   const existing = new Set((await s.store.listMailboxes(acc.id)).map((m) => m.name));
   const subSet = new Set(subs);
   const entries = new Map<string, string[]>();
   for (const name of subs) {
-    if (re.test(name)) entries.set(name, existing.has(name) ? [] : ["\\Noselect"]);
-    // RFC 3501 §6.3.9: with "%", a parent of a matching subscribed child is listed \Noselect
-    if (!re.test(name)) {
+    if (pm.matches(name)) {
+      entries.set(name, existing.has(name) ? [] : ["\\Noselect"]);
+    } else {
+      // RFC 3501 §6.3.9: with "%", a parent of a matching subscribed child is listed \Noselect
       for (const p of parentsOf(name)) {
-        if (!subSet.has(p) && re.test(p) && !entries.has(p)) entries.set(p, ["\\Noselect"]);
+        if (!subSet.has(p) && !entries.has(p) && pm.matches(p)) entries.set(p, ["\\Noselect"]);
       }
     }
+    await pm.pause();
   }
   let out = "";
   for (const name of [...entries.keys()].sort(sortNames)) {
@@ -427,6 +485,9 @@ export async function statusLine(s: Session, mb: Mailbox, items: StatusItem[]): 
         break;
       case "APPENDLIMIT":
         parts.push(`APPENDLIMIT ${s.ctx.opts.limits.maxLiteralSize}`); // RFC 7889 §3
+        break;
+      case "MAILBOXID":
+        parts.push(`MAILBOXID (${mailboxObjectId(mb)})`); // RFC 8474 §4
         break;
     }
   }
@@ -476,14 +537,20 @@ export async function append(
 
 // --- QUOTA (RFC 9208) ------------------------------------------------------------------------
 
-async function quotaLine(s: Session): Promise<string> {
+/**
+ * RFC 9208: the account is the only quota root, named "". In the formal syntax quota-list
+ * holds at least one quota-resource and each one has a limit, so a resource without a limit is
+ * not reported and an account without any limit has no quota root: GETQUOTAROOT (§4.1.2)
+ * answers `* QUOTAROOT <mailbox>` naming no root (§4.2.2), GETQUOTA "" (§4.1.1) NO [NONEXISTENT].
+ */
+async function quotaLine(s: Session): Promise<string | null> {
   const acc = (await s.store.getAccountById(s.account!.id)) ?? s.account!;
   const res: string[] = [];
   // RFC 9208 §5.1 STORAGE in units of 1024 octets; §5.2 MESSAGE
   if (acc.quotaBytes > 0)
     res.push(`STORAGE ${Math.ceil(acc.usedBytes / 1024)} ${Math.floor(acc.quotaBytes / 1024)}`);
   if (acc.quotaMessages > 0) res.push(`MESSAGE ${acc.usedMessages} ${acc.quotaMessages}`);
-  return `* QUOTA "" (${res.join(" ")})\r\n`;
+  return res.length > 0 ? `* QUOTA "" (${res.join(" ")})\r\n` : null;
 }
 
 export async function getquota(
@@ -491,8 +558,9 @@ export async function getquota(
   _tag: string,
   cmd: Extract<Command, { name: "GETQUOTA" }>,
 ): Promise<OkResult> {
-  if (cmd.root !== "") throw no("NONEXISTENT", "No such quota root");
-  await s.write(await quotaLine(s));
+  const line = cmd.root === "" ? await quotaLine(s) : null;
+  if (line === null) throw no("NONEXISTENT", "No such quota root");
+  await s.write(line);
   return { code: null, text: "GETQUOTA completed" };
 }
 
@@ -502,11 +570,13 @@ export async function getquotaroot(
   cmd: Extract<Command, { name: "GETQUOTAROOT" }>,
 ): Promise<OkResult> {
   const mb = await requireMailbox(s, cmd.mailbox);
-  await s.write(`* QUOTAROOT ${mailboxOut(s, mb.name)} ""\r\n` + (await quotaLine(s)));
+  const line = await quotaLine(s);
+  const name = mailboxOut(s, mb.name);
+  await s.write(line === null ? `* QUOTAROOT ${name}\r\n` : `* QUOTAROOT ${name} ""\r\n${line}`);
   return { code: null, text: "GETQUOTAROOT completed" };
 }
 
 export async function setquota(): Promise<OkResult> {
-  // RFC 9208 §4.3: quotas are set by the administrator
+  // RFC 9208 §4.1.3: quotas are set by the administrator
   throw no("NOPERM", "Quota is set by the administrator");
 }
