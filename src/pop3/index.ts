@@ -29,7 +29,7 @@
  * - Errors: handlers throw Pop3Error/StoreError; server/errors.ts maps them in one place; an
  *   unexpected error answers "-ERR [SYS/TEMP]" with a log line carrying the session id.
  * - Limits: line length, bad commands before closing, autologout (RFC 1939 §3: ≥ 10 minutes),
- *   connections per IP — all from options.
+ *   connections per IP (through opts.slots: one count for all worker processes) — all from options.
  */
 import type { Socket } from "node:net";
 import type { Authenticator } from "../auth/index.ts";

@@ -18,6 +18,9 @@
  *   that fails during startup (e.g. EADDRINUSE, bad certificate) stops the whole server with exit 1.
  * - SIGTERM/SIGINT: stop listening, `closeAll("Server shutting down")`, close the store, exit 0;
  *   workers still running after server.shutdown_timeout are killed.
+ * - Connection limits and login throttling hold for the whole server: the primary keeps the
+ *   counts (limits-ipc.ts LimitsHub) and every worker asks it over cluster IPC; a single process
+ *   counts in itself. docs/architecture.md "Limits" says why.
  * - Only src/server and src/cli construct the concrete store (DESIGN.md §2).
  */
 import cluster, { type Worker } from "node:cluster";

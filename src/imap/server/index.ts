@@ -32,7 +32,8 @@
  * - Errors: handlers throw ImapError/StoreError; Session.execute maps them in one place
  *   (errors.ts mapError): BAD, NO [CODE], BYE; anything else is NO [SERVERBUG] plus a log line.
  * - Limits: line length, literal sizes (lower before login), bad commands before BYE, autologout
- *   timers, connections per IP (at connect) and per user (at login) — all from options.
+ *   timers, connections per IP (at connect) and per user (at login) — all from options; the
+ *   connection counts go through opts.slots (one count for all worker processes).
  * - Output: Session.write awaits 'drain' when the socket buffer is full, so large FETCH
  *   responses stream with backpressure; message bytes are never decoded to strings.
  */
