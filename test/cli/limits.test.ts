@@ -118,7 +118,10 @@ describe("serve with 2 workers: login throttling counted for the whole server", 
       await server.waitForLog(
         (l) => l.msg === "login throttled after repeated failures" && l.username === "carol@example.com",
       );
-      while (answers.length < 20) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; answers.length < 20; i++) {
+        assert.ok(i < 1000, `the flood stalled after ${answers.length} answers`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const carolFailures = logsOf(server, "imap login failed").filter((l) => l.user === "carol@example.com");
       assert.equal(pids(carolFailures).size, 2, "flood answered by both workers");
       assert.match(await imapLogin(port, "carol@example.com", "pw3", "127.0.0.2"), /^a OK/);
@@ -141,11 +144,12 @@ describe("serve with 2 workers: connection limits counted for the whole server",
   let server: Server;
   let imap: number;
   let smtp: number;
+  let pop3: number;
   before(async () => {
     const env = tempEnv(
       `[server]\nworkers = 2\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n` +
         `[imap.limits]\nmax_connections_per_ip = 3\nmax_connections_per_user = 2\n` +
-        `[smtp.limits]\nmax_connections_per_ip = 2\n[auth]\nfailure_delay = 0\n[log]\nlevel = "info"\n`,
+        `[smtp.limits]\nmax_connections_per_ip = 2\n[pop3.limits]\nmax_connections_per_ip = 2\n[auth]\nfailure_delay = 0\n[log]\nlevel = "info"\n`,
     );
     const c = ["--config", env.config];
     assert.equal((await run(["domain", "add", "example.com", ...c])).code, 0);
@@ -153,6 +157,7 @@ describe("serve with 2 workers: connection limits counted for the whole server",
     server = startServe(c);
     imap = await listeningPort(server, "imap");
     smtp = await listeningPort(server, "smtp");
+    pop3 = await listeningPort(server, "pop3");
     await server.waitForLog((l) => l.msg === "postkontor started");
   });
   after(async () => {
@@ -252,5 +257,22 @@ describe("serve with 2 workers: connection limits counted for the whole server",
     const again = await connectFrom(smtp);
     assert.match(await again.waitFor(/^\d{3}[ -]/), /^220[ -]/);
     again.close();
+  });
+
+  it("POP3 connections per IP hold over both workers (-ERR [SYS/TEMP] beyond the limit)", async () => {
+    const held: LineClient[] = [];
+    for (let i = 0; i < 2; i++) {
+      const c = await connectFrom(pop3);
+      assert.match(await c.waitFor(/^[+-]/), /^\+OK/);
+      held.push(c);
+    }
+    for (let i = 0; i < 4; i++) {
+      const c = await connectFrom(pop3);
+      assert.match(await c.waitFor(/^[+-]/), /^-ERR \[SYS\/TEMP\]/);
+      c.close();
+    }
+    const refusals = await waitForCount(server, "pop3 connection refused: per-IP limit", 4);
+    assert.equal(pids(refusals).size, 2, "refused by both workers");
+    for (const c of held) c.close();
   });
 });
