@@ -146,7 +146,8 @@ export function attachLimitsPrimary(cluster: Cluster, hub: LimitsHub, logger: Lo
   });
   cluster.on("exit", (worker: Worker) => {
     const n = hub.dropWorker(worker.id);
-    logger.info({ worker: worker.id, connections: n }, "released the connection slots of an exited worker");
+    if (n > 0)
+      logger.info({ worker: worker.id, connections: n }, "released the connection slots of an exited worker");
   });
 }
 
