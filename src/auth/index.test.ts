@@ -203,18 +203,52 @@ describe("createAuthenticator", () => {
     assert.equal(await auth.verifyPassword("alice@example.com", "pw1", ctx), null);
   });
 
-  it("throttles per user, then lets through after the lockout", async () => {
+  it("locks out an IP for one username, then lets through after the lockout", async () => {
+    // Rule changed (issue 9): failures for a username lock out the IP they come from for that
+    // username; other IPs are delayed, not refused (a flood cannot lock the owner out).
     const o = opts({ maxFailuresPerUser: 3, lockoutMs: 10_000 });
     const store = fakeStore([account("alice@example.com", "{PLAIN}pw1")]);
     const auth = createAuthenticator(store, o);
+    const attacker = { protocol: "imap" as const, remoteAddress: "203.0.113.5" };
     for (let i = 0; i < 3; i++) {
-      const c = { protocol: "imap" as const, remoteAddress: `192.0.2.${i + 10}` };
-      assert.equal(await auth.verifyPassword("alice@example.com", "bad", c), null);
+      assert.equal(await auth.verifyPassword("alice@example.com", "bad", attacker), null);
     }
-    // locked: even the right password is refused, from any IP
-    assert.equal(await auth.verifyPassword("alice@example.com", "pw1", ctx), null);
-    o.clock.t += 10_001;
+    // locked from that IP: even the right password is refused
+    assert.equal(await auth.verifyPassword("alice@example.com", "pw1", attacker), null);
+    // the same username from another IP still logs in
     assert.ok(await auth.verifyPassword("alice@example.com", "pw1", ctx));
+    o.clock.t += 10_001;
+    assert.ok(await auth.verifyPassword("alice@example.com", "pw1", attacker));
+  });
+
+  it("failures for a username from many IPs delay its logins (growing, capped), never refuse", async () => {
+    const delays: number[] = [];
+    const o = opts({
+      maxFailuresPerUser: 3,
+      maxUserDelayMs: 1000,
+      sleep: async (ms) => void delays.push(ms),
+    });
+    const store = fakeStore([account("alice@example.com", "{PLAIN}pw1")]);
+    const auth = createAuthenticator(store, o);
+    const from = (i: number) => ({ protocol: "imap" as const, remoteAddress: `198.51.100.${i}` });
+    for (let i = 0; i < 3; i++)
+      assert.equal(await auth.verifyPassword("alice@example.com", "bad", from(i)), null);
+    assert.deepEqual(delays, [], "below the threshold: no delay");
+    // at the threshold: every attempt waits, the right password too, and still succeeds
+    assert.ok(await auth.verifyPassword("alice@example.com", "pw1", ctx));
+    assert.deepEqual(delays, [200]);
+    for (let i = 3; i < 8; i++) await auth.verifyPassword("alice@example.com", "bad", from(i));
+    delays.length = 0;
+    assert.ok(await auth.verifyPassword("alice@example.com", "pw1", ctx), "never refused");
+    assert.deepEqual(delays, [1000], "doubled per failure, capped at maxUserDelayMs");
+    // another username is not affected
+    delays.length = 0;
+    await auth.verifyPassword("bob@example.com", "x", ctx);
+    assert.deepEqual(delays, []);
+    // the window ends: no delay any more
+    o.clock.t += 60_001;
+    assert.ok(await auth.verifyPassword("alice@example.com", "pw1", ctx));
+    assert.deepEqual(delays, []);
   });
 
   it("throttles per IP across usernames", async () => {

@@ -12,15 +12,33 @@
  *   SHA-256(per-process random salt ‖ username ‖ password ‖ credentialsVersion). The account row is
  *   read on every login (cheap), so a password change (credentialsVersion bump) invalidates at once.
  *   Failures are never cached.
- * - Throttling: failures are counted per remote IP and per username inside a window; every failure
- *   answers after a delay, and past the limit further attempts are refused without checking the
- *   password until the lockout ends. A success clears the username's counter.
+ * - Throttling (throttle.ts): failures are counted per remote IP, per IP + username and per
+ *   username over all IPs inside a window; every failure answers after failureDelayMs. A locked
+ *   IP, or IP + username, is refused without checking the password until the lockout ends; a
+ *   username failing from many addresses is only delayed (growing, capped), never refused. The
+ *   counters live wherever `throttle` says: in this process, or in the cluster primary.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Algorithm } from "@node-rs/argon2";
 import { hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
 import type { Account, Store } from "../store/types.ts";
 import { verifyShaCrypt } from "./sha-crypt.ts";
+import {
+  type LoginThrottle,
+  localThrottle,
+  ThrottleState,
+  throttleIpKey,
+  throttleUserKey,
+} from "./throttle.ts";
+
+export {
+  type FailureOutcome,
+  type LoginThrottle,
+  localThrottle,
+  type ThrottleOptions,
+  ThrottleState,
+  type ThrottleVerdict,
+} from "./throttle.ts";
 
 export const ARGON2ID_PREFIX = "{ARGON2ID}";
 
@@ -115,68 +133,20 @@ export interface AuthenticatorOptions {
   failureDelayMs: number;
   /** failures per remote IP inside failureWindowMs before lockout; 0 = no limit */
   maxFailuresPerIp: number;
-  /** failures per username inside failureWindowMs before lockout; 0 = no limit */
+  /** failures per IP + username before that pair's lockout, and per username over all IPs before
+   *  its logins are delayed (throttle.ts); 0 = no limit */
   maxFailuresPerUser: number;
   failureWindowMs: number;
   lockoutMs: number;
+  /** longest delay for a username with too many failures over all IPs; absent/0 = no delay */
+  maxUserDelayMs?: number;
+  /** the throttle shared by all worker processes; absent = one in this process from the options above */
+  throttle?: LoginThrottle;
   /** optional clock for tests */
   now?: () => number;
   /** optional sleep for tests */
   sleep?: (ms: number) => Promise<void>;
   logger?: { warn(o: object, msg?: string): void };
-}
-
-interface FailureRecord {
-  count: number;
-  windowStart: number;
-  lockedUntil: number;
-}
-
-const MAX_TRACKED = 100_000;
-
-/** Fixed-size failure counter map with expiry; bounded (oldest entries evicted). */
-class FailureTracker {
-  private readonly map = new Map<string, FailureRecord>();
-  private readonly limit: number;
-  private readonly windowMs: number;
-  private readonly lockoutMs: number;
-  constructor(limit: number, windowMs: number, lockoutMs: number) {
-    this.limit = limit;
-    this.windowMs = windowMs;
-    this.lockoutMs = lockoutMs;
-  }
-
-  isLocked(key: string, now: number): boolean {
-    if (this.limit <= 0) return false;
-    const r = this.map.get(key);
-    return r !== undefined && r.lockedUntil > now;
-  }
-
-  /** records a failure; returns true when this failure starts a lockout */
-  fail(key: string, now: number): boolean {
-    if (this.limit <= 0) return false;
-    let r = this.map.get(key);
-    if (!r || (now - r.windowStart > this.windowMs && r.lockedUntil <= now)) {
-      r = { count: 0, windowStart: now, lockedUntil: 0 };
-    }
-    this.map.delete(key); // re-insert: Map order = recency
-    this.map.set(key, r);
-    r.count++;
-    let started = false;
-    if (r.count >= this.limit && r.lockedUntil <= now) {
-      r.lockedUntil = now + this.lockoutMs;
-      started = true;
-    }
-    if (this.map.size > MAX_TRACKED) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-    }
-    return started;
-  }
-
-  clear(key: string): void {
-    this.map.delete(key);
-  }
 }
 
 /** Only the account lookup is needed; the row is read on every login. */
@@ -196,8 +166,18 @@ export function createAuthenticator(store: AccountLookup, opts: AuthenticatorOpt
   const salt = randomBytes(32);
   const cacheMax = opts.cacheMaxEntries ?? 10_000;
   const cache = new Map<string, { accountId: number; expires: number }>();
-  const byIp = new FailureTracker(opts.maxFailuresPerIp, opts.failureWindowMs, opts.lockoutMs);
-  const byUser = new FailureTracker(opts.maxFailuresPerUser, opts.failureWindowMs, opts.lockoutMs);
+  const throttle =
+    opts.throttle ??
+    localThrottle(
+      new ThrottleState({
+        maxFailuresPerIp: opts.maxFailuresPerIp,
+        maxFailuresPerUser: opts.maxFailuresPerUser,
+        failureWindowMs: opts.failureWindowMs,
+        lockoutMs: opts.lockoutMs,
+        maxUserDelayMs: opts.maxUserDelayMs ?? 0,
+      }),
+      now,
+    );
 
   function cacheKey(username: string, password: string, version: number): string {
     const h = createHash("sha256");
@@ -210,14 +190,28 @@ export function createAuthenticator(store: AccountLookup, opts: AuthenticatorOpt
     return h.digest("base64");
   }
 
-  async function failed(username: string, ctx: AuthContext): Promise<null> {
-    const t = now();
-    const ipLock = byIp.fail(ctx.remoteAddress, t);
-    const userLock = byUser.fail(username, t);
-    if (ipLock || userLock) {
+  async function failed(ip: string, user: string, username: string, ctx: AuthContext): Promise<null> {
+    const r = await throttle.fail(ip, user);
+    if (r.lockout) {
       opts.logger?.warn(
-        { username, remoteAddress: ctx.remoteAddress, protocol: ctx.protocol, by: ipLock ? "ip" : "user" },
+        {
+          username: username.slice(0, 100),
+          remoteAddress: ctx.remoteAddress,
+          protocol: ctx.protocol,
+          by: r.lockout,
+        },
         "login throttled after repeated failures",
+      );
+    }
+    if (r.userDelayStarted) {
+      opts.logger?.warn(
+        {
+          username: username.slice(0, 100),
+          remoteAddress: ctx.remoteAddress,
+          protocol: ctx.protocol,
+          by: "user",
+        },
+        "logins for this username are delayed after repeated failures",
       );
     }
     if (opts.failureDelayMs > 0) await sleep(opts.failureDelayMs);
@@ -227,31 +221,37 @@ export function createAuthenticator(store: AccountLookup, opts: AuthenticatorOpt
   return {
     async verifyPassword(rawUsername, password, ctx) {
       const username = rawUsername.trim().toLowerCase();
-      const t = now();
-      if (byIp.isLocked(ctx.remoteAddress, t) || byUser.isLocked(username, t)) {
+      const ip = throttleIpKey(ctx.remoteAddress);
+      const user = throttleUserKey(username);
+      const verdict = await throttle.check(ip, user);
+      if (verdict.refused) {
+        // locked out: the password is not checked; the answer looks like any failure
         if (opts.failureDelayMs > 0) await sleep(opts.failureDelayMs);
         return null;
       }
-      if (username.length === 0 || password.length === 0) return failed(username, ctx);
+      // a username failing from several addresses: every attempt waits, the right password too
+      if (verdict.delayMs > 0) await sleep(verdict.delayMs);
+      const t = now();
+      if (username.length === 0 || password.length === 0) return failed(ip, user, username, ctx);
       const account = await store.getAccount(username);
       if (!account) {
         await verifyHash(await getDummyHash(), password);
-        return failed(username, ctx);
+        return failed(ip, user, username, ctx);
       }
-      if (ctx.protocol === "imap" && !account.settings.imapEnabled) return failed(username, ctx);
-      if (ctx.protocol === "pop3" && !account.settings.pop3Enabled) return failed(username, ctx);
+      if (ctx.protocol === "imap" && !account.settings.imapEnabled) return failed(ip, user, username, ctx);
+      if (ctx.protocol === "pop3" && !account.settings.pop3Enabled) return failed(ip, user, username, ctx);
 
       const key = opts.cacheTtlMs > 0 ? cacheKey(username, password, account.credentialsVersion) : "";
       if (key) {
         const hit = cache.get(key);
         if (hit && hit.expires > t && hit.accountId === account.id) {
-          byUser.clear(username);
+          throttle.succeed(ip, user);
           return account;
         }
         if (hit) cache.delete(key);
       }
-      if (!(await verifyHash(account.passwordHash, password))) return failed(username, ctx);
-      byUser.clear(username);
+      if (!(await verifyHash(account.passwordHash, password))) return failed(ip, user, username, ctx);
+      throttle.succeed(ip, user);
       if (key) {
         cache.set(key, { accountId: account.id, expires: now() + opts.cacheTtlMs });
         while (cache.size > cacheMax) {

@@ -206,11 +206,13 @@ export const configSchema = z.strictObject({
       unauth_timeout: duration("60s", "Inactivity timeout before login."),
       max_connections_per_user: int(
         50,
-        "Concurrent sessions per account (per worker process). 0 = unlimited.",
+        "Concurrent logged-in IMAP sessions per account, counted for the whole server (all worker " +
+          "processes); beyond it LOGIN answers NO [LIMIT]. 0 = unlimited.",
       ),
       max_connections_per_ip: int(
         100,
-        "Concurrent connections per remote IP (per worker process). 0 = unlimited.",
+        "Concurrent IMAP connections per remote IP, counted for the whole server (all worker processes); " +
+          "beyond it the greeting is BYE [UNAVAILABLE]. 0 = unlimited.",
       ),
     }),
   }),
@@ -240,7 +242,8 @@ export const configSchema = z.strictObject({
       ),
       max_connections_per_ip: int(
         100,
-        "Concurrent connections per remote IP (per worker process). 0 = unlimited.",
+        "Concurrent POP3 connections per remote IP, counted for the whole server (all worker processes); " +
+          "beyond it the greeting is -ERR [SYS/TEMP]. 0 = unlimited.",
       ),
       login_delay: duration(
         "0s",
@@ -314,8 +317,8 @@ export const configSchema = z.strictObject({
       ),
       max_connections_per_ip: int(
         50,
-        "Concurrent connections per remote IP over all SMTP listeners (per worker process); beyond it " +
-          "the greeting is 421. 0 = unlimited.",
+        "Concurrent connections per remote IP over all SMTP listeners, counted for the whole server " +
+          "(all worker processes); beyond it the greeting is 421. 0 = unlimited.",
       ),
     }),
   }),
@@ -412,14 +415,24 @@ export const configSchema = z.strictObject({
     failure_delay: duration("1s", "Delay before answering a failed login."),
     max_failures_per_ip: int(
       20,
-      "Failed logins from one IP inside failure_window before that IP is locked out. 0 = no limit.",
+      "Failed logins from one IP (any usernames; IPv6: its /64) inside failure_window before that IP is " +
+        "refused for `lockout`. Counted for the whole server (all worker processes). 0 = no limit.",
     ),
     max_failures_per_user: int(
       10,
-      "Failed logins for one username inside failure_window before it is locked out. 0 = no limit.",
+      "Failed logins for one username from one IP inside failure_window before that IP is refused for that " +
+        "username for `lockout` (the username still works from other IPs). From this many failures over all " +
+        "IPs on, logins for the username are answered after a growing delay (max_user_delay) instead of being " +
+        "refused, so a flood from one address cannot lock the owner out. Counted for the whole server. 0 = no limit.",
+    ),
+    max_user_delay: duration(
+      "15s",
+      "Longest delay before answering a login for a username with max_failures_per_user or more failures " +
+        "over all IPs inside failure_window: 0.2 s at the threshold, doubling with each further failure up to " +
+        "this. Applies to the right password too. 0 = no delay.",
     ),
     failure_window: duration("15m", "Window in which failed logins are counted."),
-    lockout: duration("15m", "How long a locked-out IP or username is refused."),
+    lockout: duration("15m", "How long a locked-out IP, or IP and username, is refused."),
   }),
 });
 

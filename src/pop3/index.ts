@@ -29,10 +29,11 @@
  * - Errors: handlers throw Pop3Error/StoreError; server/errors.ts maps them in one place; an
  *   unexpected error answers "-ERR [SYS/TEMP]" with a log line carrying the session id.
  * - Limits: line length, bad commands before closing, autologout (RFC 1939 §3: ≥ 10 minutes),
- *   connections per IP — all from options.
+ *   connections per IP (through opts.slots: one count for all worker processes) — all from options.
  */
 import type { Socket } from "node:net";
 import type { Authenticator } from "../auth/index.ts";
+import type { ConnectionSlots } from "../net/conn-limits.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import type { Store } from "../store/types.ts";
 import type { MaildropLocker } from "./lock.ts";
@@ -55,6 +56,7 @@ export interface Pop3ServerOptions {
     maxBadCommands: number;
     /** RFC 1939 §3: at least 10 minutes */
     idleTimeoutMs: number;
+    /** connections per remote IP, whole server (counted through `slots`); 0 = unlimited */
     maxConnectionsPerIp: number;
     /** RFC 2449 §6.5 LOGIN-DELAY, seconds; advertised and enforced (per process) only when set */
     loginDelaySeconds?: number;
@@ -65,6 +67,8 @@ export interface Pop3ServerOptions {
   allowPlaintextAuth: boolean;
   /** directory of the maildrop lock files, e.g. <dataDir>/run/pop3-locks */
   lockDir: string;
+  /** where the per-IP connection limit is counted; absent = in this process */
+  slots?: ConnectionSlots;
   /** @internal tests: another lock implementation */
   locker?: MaildropLocker;
 }
@@ -76,19 +80,34 @@ export interface Pop3Server {
   connectionCount(): number;
 }
 
+function ignoreError(): void {}
+
 export function createPop3Server(o: Pop3ServerOptions): Pop3Server {
   const ctx = new ServerContext(o, o.locker);
   return {
     handleConnection(socket, opts) {
       const s = new Session(ctx, socket, opts.implicitTls);
-      if (!ctx.addConnection(s)) {
-        socket.on("error", () => {});
-        socket.end(err("Too many connections from your address", "SYS/TEMP"));
-        setTimeout(() => socket.destroy(), 2000).unref();
-        o.logger.warn({ remoteAddress: socket.remoteAddress }, "pop3 connection refused: per-IP limit");
-        return;
-      }
-      s.start();
+      // a reset while the slot is asked for must not crash the process (no listener yet)
+      socket.on("error", ignoreError);
+      ctx.addConnection(s, socket).then(
+        (ok) => {
+          if (!ok) {
+            socket.end(err("Too many connections from your address", "SYS/TEMP"));
+            setTimeout(() => socket.destroy(), 2000).unref();
+            o.logger.warn({ remoteAddress: socket.remoteAddress }, "pop3 connection refused: per-IP limit");
+            return;
+          }
+          if (socket.destroyed) return;
+          s.start();
+        },
+        (e) => {
+          o.logger.error(
+            { err: String(e), remoteAddress: socket.remoteAddress },
+            "pop3 connection setup failed",
+          );
+          socket.destroy();
+        },
+      );
     },
     async closeAll(reason = "Server shutting down") {
       const all = [...ctx.sessions];

@@ -18,6 +18,9 @@
  *   that fails during startup (e.g. EADDRINUSE, bad certificate) stops the whole server with exit 1.
  * - SIGTERM/SIGINT: stop listening, `closeAll("Server shutting down")`, close the store, exit 0;
  *   workers still running after server.shutdown_timeout are killed.
+ * - Connection limits and login throttling hold for the whole server: the primary keeps the
+ *   counts (limits-ipc.ts LimitsHub) and every worker asks it over cluster IPC; a single process
+ *   counts in itself. docs/architecture.md "Limits" says why.
  * - Only src/server and src/cli construct the concrete store (DESIGN.md §2).
  */
 import cluster, { type Worker } from "node:cluster";
@@ -34,6 +37,14 @@ import { createPop3Server, type Pop3Server } from "../pop3/index.ts";
 import { createSmtpServer, type SmtpMode, type SmtpServer } from "../smtp/index.ts";
 import { startFeedHub } from "../store/index.ts";
 import type { Store } from "../store/types.ts";
+import {
+  attachLimitsPrimary,
+  createLimitsClient,
+  type LimitsClient,
+  LimitsHub,
+  processChannel,
+  throttleOptions,
+} from "./limits-ipc.ts";
 import { type OutboundService, startOutbound } from "./outbound.ts";
 import { openConfiguredStore } from "./store.ts";
 
@@ -66,8 +77,16 @@ export interface RunningServices {
   close(reason?: string): Promise<void>;
 }
 
-/** Builds and starts everything a serving process needs (a worker, or the single process). */
-export async function startServices(config: ResolvedConfig, logger: Logger): Promise<RunningServices> {
+/**
+ * Builds and starts everything a serving process needs (a worker, or the single process).
+ * `shared`: connection limits and login throttling counted for the whole server (a worker passes
+ * the primary's, over IPC); absent = counted in this process.
+ */
+export async function startServices(
+  config: ResolvedConfig,
+  logger: Logger,
+  shared?: LimitsClient,
+): Promise<RunningServices> {
   const store = await openConfiguredStore(config);
   const listeners: Listener[] = [];
   /** protocol name of each listener, by index ("imap" / "imaps" / "pop3" / "pop3s") */
@@ -88,8 +107,11 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
       maxFailuresPerUser: config.auth.max_failures_per_user,
       failureWindowMs: config.auth.failure_window,
       lockoutMs: config.auth.lockout,
+      maxUserDelayMs: config.auth.max_user_delay,
+      throttle: shared?.throttle,
       logger,
     });
+    const slots = shared?.slots;
     const tls = await createTlsProvider(config, config.data_dir, { logger });
     if (config.imap.enabled) {
       const l = config.imap.limits;
@@ -110,6 +132,7 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
           maxConnectionsPerIp: l.max_connections_per_ip,
         },
         allowPlaintextAuth: config.imap.allow_plaintext_auth,
+        slots,
       });
       imap = server;
       for (const address of config.imap.listen) {
@@ -155,6 +178,7 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
         allowPlaintextAuth: config.pop3.allow_plaintext_auth,
         // lock files work across the workers and the CLI of this host (created on first use)
         lockDir: join(config.data_dir, "run", "pop3-locks"),
+        slots,
       });
       pop3 = server;
       for (const address of config.pop3.listen) {
@@ -203,6 +227,7 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
         allowPlaintextAuth: config.smtp.allow_plaintext_auth,
         authn: { enabled: config.smtp.sender_authentication },
         disableReverseLookup: !config.smtp.reverse_lookup,
+        slots,
       });
       smtp = server;
       const smtpListeners: Array<[string, SmtpMode, string[]]> = [
@@ -368,7 +393,13 @@ async function runWorker(config: ResolvedConfig): Promise<number> {
   const send = (m: WorkerMessage) => process.send?.(m);
   let services: RunningServices;
   try {
-    services = await startServices(config, logger);
+    // connection limits and login throttling are counted by the primary (limits-ipc.ts)
+    const shared = createLimitsClient({
+      channel: processChannel(),
+      throttle: throttleOptions(config),
+      logger,
+    });
+    services = await startServices(config, logger, shared);
   } catch (e) {
     logger.error({ err: String(e) }, "worker failed to start");
     send({ type: "fatal", error: e instanceof Error ? e.message : String(e) });
@@ -461,6 +492,8 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
     resolveDone(code);
   };
 
+  // one count of connection limits and login failures for all workers (limits-ipc.ts)
+  attachLimitsPrimary(cluster, new LimitsHub(throttleOptions(config)), logger);
   cluster.setupPrimary({ execArgv: workerExecArgv(config, process.execArgv) });
   const fork = () => {
     const w = cluster.fork();

@@ -43,8 +43,9 @@
  *   forge our verdict for another local user). Every other byte is stored as received.
  *   Fields of other authserv-ids and ARC-Authentication-Results are untouched.
  * - Connections: at most smtp.limits.max_connections_per_ip concurrent connections per remote IP
- *   over all three listeners (per process); one more gets "421 <host> Too many connections" as
- *   its greeting and is closed (RFC 5321 §3.1; no enhanced code before EHLO, RFC 2034 §3).
+ *   over all three listeners and all worker processes (options.slots); one more gets
+ *   "421 <host> Too many connections" as its greeting and is closed (RFC 5321 §3.1; no enhanced
+ *   code before EHLO, RFC 2034 §3).
  * - DSN parameters (RET, ENVID, NOTIFY, ORCPT) are stored with queue entries; for local delivery
  *   they are logged only (no success DSNs are generated yet).
  * - Our replies carry their own enhanced status code; server.ts stops smtp-server from prefixing

@@ -16,6 +16,7 @@ import {
 } from "smtp-server";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Authenticator } from "../auth/index.ts";
+import { type ConnectionSlots, ipKey, localSlots } from "../net/conn-limits.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
 import { StoreError } from "../store/types.ts";
@@ -55,7 +56,8 @@ export interface SmtpLimits {
   maxQueuedPerUser?: number;
   /** idle timeout of a session, ms (RFC 5321 §4.5.3.2: at least 5 minutes server side) */
   idleTimeoutMs: number;
-  /** concurrent connections from one remote IP over all SMTP listeners (per process); 0 = unlimited */
+  /** concurrent connections from one remote IP over all SMTP listeners (whole server, counted
+   *  through `slots`); 0 = unlimited */
   maxConnectionsPerIp: number;
 }
 
@@ -73,6 +75,8 @@ export interface SmtpServerOptions {
   authn: { enabled: boolean; resolver?: DNSResolver };
   /** skip the reverse DNS lookup of clients (tests) */
   disableReverseLookup?: boolean;
+  /** where the per-IP connection limit is counted; absent = in this process */
+  slots?: ConnectionSlots;
 }
 
 export interface SmtpServer {
@@ -652,33 +656,36 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     submissions: make("submissions"),
   };
 
-  // concurrent connections per remote address, over all three modes
-  const perIp = new Map<string, number>();
-  const ipKey = (socket: Socket | TLSSocket) => (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+  // concurrent connections per remote address, over all three modes (and all workers)
+  const slots = o.slots ?? localSlots();
+  const refuse = (socket: Socket | TLSSocket, mode: SmtpMode, ip: string) => {
+    // RFC 5321 §3.1 / §4.2: a server may answer the opening with "421 <domain> …" and close;
+    // the client retries later. No enhanced code in a greeting (RFC 2034 §3: only after EHLO).
+    logger.warn({ mode, ip, limit: limits.maxConnectionsPerIp }, "smtp per-IP connection limit reached");
+    socket.end(`421 ${hostname} Too many connections from your address, try again later\r\n`);
+    setTimeout(() => socket.destroy(), 5_000).unref();
+  };
 
   return {
     handleConnection(socket, { mode }) {
-      const ip = ipKey(socket);
-      const n = perIp.get(ip) ?? 0;
-      if (limits.maxConnectionsPerIp > 0 && n >= limits.maxConnectionsPerIp) {
-        // RFC 5321 §3.1 / §4.2: a server may answer the opening with "421 <domain> …" and close;
-        // the client retries later. No enhanced code in a greeting (RFC 2034 §3: only after EHLO).
-        logger.warn({ mode, ip, connections: n }, "smtp per-IP connection limit reached");
-        socket.on("error", () => {});
-        socket.end(`421 ${hostname} Too many connections from your address, try again later\r\n`);
-        setTimeout(() => socket.destroy(), 5_000).unref();
-        return;
-      }
-      perIp.set(ip, n + 1);
-      socket.once("close", () => {
-        const left = (perIp.get(ip) ?? 1) - 1;
-        if (left <= 0) perIp.delete(ip);
-        else perIp.set(ip, left);
-      });
-      const s = servers[mode];
-      // non-SNI STARTTLS clients get the provider's current certificate (reloaded when renewed)
-      if (o.tls && mode !== "submissions") s.secureContext.set("*", o.tls.context());
-      s.connect(socket);
+      const ip = ipKey(socket.remoteAddress);
+      // a reset while the slot is asked for must not crash the process (no listener yet)
+      socket.on("error", ignoreError);
+      slots.acquire([{ key: `smtp ip ${ip}`, limit: limits.maxConnectionsPerIp }]).then(
+        (lease) => {
+          if (!lease) return refuse(socket, mode, ip);
+          if (socket.destroyed) return lease.release();
+          socket.once("close", () => lease.release());
+          const s = servers[mode];
+          // non-SNI STARTTLS clients get the provider's current certificate (reloaded when renewed)
+          if (o.tls && mode !== "submissions") s.secureContext.set("*", o.tls.context());
+          s.connect(socket);
+        },
+        (e) => {
+          logger.error({ mode, ip, err: String(e) }, "smtp connection setup failed");
+          socket.destroy();
+        },
+      );
     },
     async closeAll(reason = "Server shutting down") {
       for (const s of Object.values(servers)) {
@@ -700,3 +707,5 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     },
   };
 }
+
+function ignoreError(): void {}

@@ -2,6 +2,7 @@
  * Server-wide state shared by sessions: options, capability strings, connection registry, the
  * autologout sweep, and objects every session would otherwise copy (reader limits, the account).
  */
+import { type ConnectionSlots, ipKey, localSlots, type SlotLease } from "../../net/conn-limits.ts";
 import type { Account } from "../../store/types.ts";
 import type { ReaderLimits } from "../protocol/reader.ts";
 import type { ImapServerOptions } from "./index.ts";
@@ -10,8 +11,11 @@ import type { Session } from "./session.ts";
 export class ServerContext {
   readonly opts: ImapServerOptions;
   readonly sessions = new Set<Session>();
-  private readonly perIp = new Map<string, number>();
-  /** logged-in sessions per account, and the account object they share */
+  /** connection limits (per IP at connect, per user at login), counted for the whole server */
+  private readonly slots: ConnectionSlots;
+  /** slots a session holds: [per-IP lease, per-user lease] */
+  private readonly leases = new WeakMap<Session, [SlotLease, SlotLease | null]>();
+  /** logged-in sessions of this process per account, and the account object they share */
   private readonly perUser = new Map<number, { n: number; account: Account }>();
   private readonly userOf = new WeakMap<Session, number>();
   /** command reader limits before and after login (shared by all sessions; never mutated) */
@@ -23,6 +27,7 @@ export class ServerContext {
 
   constructor(opts: ImapServerOptions) {
     this.opts = opts;
+    this.slots = opts.slots ?? localSlots();
     const l = opts.limits;
     this.readerLimitsUnauth = Object.freeze({
       maxLineLength: l.maxLineLength,
@@ -88,12 +93,20 @@ export class ServerContext {
     return caps.join(" ");
   }
 
-  /** registers a new connection; false when the per-IP limit is reached */
-  addConnection(s: Session): boolean {
-    const ip = s.remoteAddress;
-    const n = this.perIp.get(ip) ?? 0;
-    if (this.opts.limits.maxConnectionsPerIp > 0 && n >= this.opts.limits.maxConnectionsPerIp) return false;
-    this.perIp.set(ip, n + 1);
+  /**
+   * Takes a per-IP slot for a new connection (false when the limit is reached) and registers the
+   * session. A connection that went away while the slot was asked for gives it back at once.
+   */
+  async addConnection(s: Session, socket: { destroyed: boolean }): Promise<boolean> {
+    const lease = await this.slots.acquire([
+      { key: `imap ip ${ipKey(s.remoteAddress)}`, limit: this.opts.limits.maxConnectionsPerIp },
+    ]);
+    if (!lease) return false;
+    if (socket.destroyed) {
+      lease.release();
+      return true;
+    }
+    this.leases.set(s, [lease, null]);
     this.sessions.add(s);
     if (!this.sweeper) {
       this.sweeper = setInterval(() => this.sweep(), this.sweepMs);
@@ -104,14 +117,22 @@ export class ServerContext {
 
   /**
    * Counts a login against the per-user limit: null when reached, else the account object the
-   * session keeps. Sessions of one account share one object (after login a session uses only its
-   * id and address; quota and settings are read from the store when needed).
+   * session keeps. Sessions of one account in this process share one object (after login a
+   * session uses only its id and address; quota and settings are read from the store when needed).
    */
-  addUser(s: Session, account: Account): Account | null {
-    const u = this.perUser.get(account.id);
-    const n = u?.n ?? 0;
-    if (this.opts.limits.maxConnectionsPerUser > 0 && n >= this.opts.limits.maxConnectionsPerUser)
+  async addUser(s: Session, account: Account): Promise<Account | null> {
+    const lease = await this.slots.acquire([
+      { key: `imap user ${account.id}`, limit: this.opts.limits.maxConnectionsPerUser },
+    ]);
+    if (!lease) return null;
+    const held = this.leases.get(s);
+    if (!held || s.isClosed) {
+      lease.release(); // closed while waiting
       return null;
+    }
+    held[1]?.release();
+    held[1] = lease;
+    const u = this.perUser.get(account.id);
     if (u) u.n++;
     else this.perUser.set(account.id, { n: 1, account });
     this.userOf.set(s, account.id);
@@ -120,10 +141,10 @@ export class ServerContext {
 
   sessionClosed(s: Session): void {
     if (!this.sessions.delete(s)) return;
-    const ip = s.remoteAddress;
-    const n = (this.perIp.get(ip) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(ip);
-    else this.perIp.set(ip, n);
+    const held = this.leases.get(s);
+    this.leases.delete(s);
+    held?.[0].release();
+    held?.[1]?.release();
     const uid = this.userOf.get(s);
     if (uid !== undefined) {
       const u = this.perUser.get(uid);

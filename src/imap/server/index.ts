@@ -32,12 +32,14 @@
  * - Errors: handlers throw ImapError/StoreError; Session.execute maps them in one place
  *   (errors.ts mapError): BAD, NO [CODE], BYE; anything else is NO [SERVERBUG] plus a log line.
  * - Limits: line length, literal sizes (lower before login), bad commands before BYE, autologout
- *   timers, connections per IP (at connect) and per user (at login) — all from options.
+ *   timers, connections per IP (at connect) and per user (at login) — all from options; the
+ *   connection counts go through opts.slots (one count for all worker processes).
  * - Output: Session.write awaits 'drain' when the socket buffer is full, so large FETCH
  *   responses stream with backpressure; message bytes are never decoded to strings.
  */
 import type { Socket } from "node:net";
 import type { Authenticator } from "../../auth/index.ts";
+import type { ConnectionSlots } from "../../net/conn-limits.ts";
 import type { ProtocolLogger, StartTlsSource } from "../../net/index.ts";
 import type { Store } from "../../store/types.ts";
 import { ServerContext } from "./context.ts";
@@ -59,9 +61,13 @@ export interface ImapServerOptions {
     /** authenticated, ≥30 min default */
     idleTimeoutMs: number;
     unauthTimeoutMs: number;
+    /** logged-in sessions per account, whole server (counted through `slots`); 0 = unlimited */
     maxConnectionsPerUser: number;
+    /** connections per remote IP, whole server (counted through `slots`); 0 = unlimited */
     maxConnectionsPerIp: number;
   };
+  /** where connection limits are counted; absent = in this process */
+  slots?: ConnectionSlots;
   /** plaintext LOGIN/AUTH on non-TLS non-loopback connections */
   allowPlaintextAuth: boolean;
 }
@@ -72,20 +78,35 @@ export interface ImapServer {
   connectionCount(): number;
 }
 
+function ignoreError(): void {}
+
 export function createImapServer(o: ImapServerOptions): ImapServer {
   const ctx = new ServerContext(o);
   return {
     handleConnection(socket, opts) {
       const s = new Session(ctx, socket, opts.implicitTls);
-      if (!ctx.addConnection(s)) {
-        // RFC 9051 §7.1.5 BYE at greeting; UNAVAILABLE (RFC 5530)
-        socket.on("error", () => {});
-        socket.end("* BYE [UNAVAILABLE] Too many connections from your address\r\n");
-        setTimeout(() => socket.destroy(), 2000).unref();
-        o.logger.warn({ remoteAddress: socket.remoteAddress }, "imap connection refused: per-IP limit");
-        return;
-      }
-      s.start();
+      // a reset while the slot is asked for must not crash the process (no listener yet)
+      socket.on("error", ignoreError);
+      ctx.addConnection(s, socket).then(
+        (ok) => {
+          if (!ok) {
+            // RFC 9051 §7.1.5 BYE at greeting; UNAVAILABLE (RFC 5530)
+            socket.end("* BYE [UNAVAILABLE] Too many connections from your address\r\n");
+            setTimeout(() => socket.destroy(), 2000).unref();
+            o.logger.warn({ remoteAddress: socket.remoteAddress }, "imap connection refused: per-IP limit");
+            return;
+          }
+          if (socket.destroyed) return;
+          s.start();
+        },
+        (e) => {
+          o.logger.error(
+            { err: String(e), remoteAddress: socket.remoteAddress },
+            "imap connection setup failed",
+          );
+          socket.destroy();
+        },
+      );
     },
     async closeAll(reason = "Server shutting down") {
       const all = [...ctx.sessions];

@@ -2,6 +2,7 @@
  * Server-wide state shared by the sessions of one process: options, live sessions, per-IP
  * connection counts, the maildrop locker, LOGIN-DELAY bookkeeping and the CAPA list.
  */
+import { type ConnectionSlots, ipKey, localSlots, type SlotLease } from "../../net/conn-limits.ts";
 import type { Pop3ServerOptions } from "../index.ts";
 import { createFileLocker, type MaildropLocker } from "../lock.ts";
 
@@ -16,7 +17,9 @@ export class ServerContext {
   readonly opts: Pop3ServerOptions;
   readonly sessions = new Set<SessionLike>();
   readonly locker: MaildropLocker;
-  private readonly perIp = new Map<string, number>();
+  /** per-IP connection limit, counted for the whole server */
+  private readonly slots: ConnectionSlots;
+  private readonly leases = new WeakMap<SessionLike, SlotLease>();
   /** RFC 2449 §8.1.1 LOGIN-DELAY: last login per account (this process only) */
   private readonly lastLogin = new Map<number, number>();
   private nextId = 1;
@@ -24,26 +27,35 @@ export class ServerContext {
   constructor(opts: Pop3ServerOptions, locker?: MaildropLocker) {
     this.opts = opts;
     this.locker = locker ?? createFileLocker(opts.lockDir);
+    this.slots = opts.slots ?? localSlots();
   }
 
   sessionId(): string {
     return `pop3-${process.pid}-${this.nextId++}`;
   }
 
-  /** false when the per-IP limit is reached */
-  addConnection(s: SessionLike): boolean {
-    const n = this.perIp.get(s.remoteAddress) ?? 0;
-    if (this.opts.limits.maxConnectionsPerIp > 0 && n >= this.opts.limits.maxConnectionsPerIp) return false;
-    this.perIp.set(s.remoteAddress, n + 1);
+  /**
+   * Takes a per-IP slot and registers the session; false when the limit is reached. A connection
+   * that went away while the slot was asked for gives it back at once.
+   */
+  async addConnection(s: SessionLike, socket: { destroyed: boolean }): Promise<boolean> {
+    const lease = await this.slots.acquire([
+      { key: `pop3 ip ${ipKey(s.remoteAddress)}`, limit: this.opts.limits.maxConnectionsPerIp },
+    ]);
+    if (!lease) return false;
+    if (socket.destroyed) {
+      lease.release();
+      return true;
+    }
+    this.leases.set(s, lease);
     this.sessions.add(s);
     return true;
   }
 
   sessionClosed(s: SessionLike): void {
     if (!this.sessions.delete(s)) return;
-    const n = (this.perIp.get(s.remoteAddress) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(s.remoteAddress);
-    else this.perIp.set(s.remoteAddress, n);
+    this.leases.get(s)?.release();
+    this.leases.delete(s);
   }
 
   /** seconds the account must still wait before logging in again, 0 = may log in now */

@@ -74,7 +74,7 @@ async function authenticateWith(s: Session, username: string, password: string):
     );
     throw no("AUTHENTICATIONFAILED", "IMAP access is disabled for this account");
   }
-  const shared = s.ctx.addUser(s, account);
+  const shared = await s.ctx.addUser(s, account);
   if (!shared) {
     log.warn({ session: s.id, user: account.address }, "imap login refused: too many connections for user");
     throw no("LIMIT", "Too many connections for this user");
