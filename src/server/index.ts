@@ -21,8 +21,10 @@
  *   `heartbeat` IPC message from a timer; a ready worker silent for longer than the limit has a
  *   blocked event loop and is logged (error), killed with SIGKILL (it would never run a SIGTERM
  *   handler) and replaced like a crashed one, counting towards the crash limit. Its sockets close
- *   with the process, so its clients see the connection drop. Primary ↔ worker IPC messages are
- *   the typed `WorkerMessage` union (every message has a `type`).
+ *   with the process, so its clients see the connection drop; connections the primary had handed
+ *   to a dying worker that it never acknowledged are closed by the primary (trackHandoffs: Node
+ *   would keep them open for ever). Primary ↔ worker IPC messages are the typed `WorkerMessage`
+ *   union (every message has a `type`).
  * - SIGTERM/SIGINT: stop accepting and say goodbye to every session at once (IMAP `* BYE`, IDLE
  *   included; POP3 `-ERR`; SMTP `421 4.3.2`), give the peers a moment (CLOSE_GRACE_MS) to close,
  *   close the store, exit 0. Listener.close() resolves only once every connection is gone, so it
@@ -48,7 +50,13 @@ import { startFeedHub } from "../store/index.ts";
 import type { Store } from "../store/types.ts";
 import { type OutboundService, startOutbound } from "./outbound.ts";
 import { openConfiguredStore } from "./store.ts";
-import { type HeartbeatMessage, installStallHook, startHeartbeat, Watchdog } from "./watchdog.ts";
+import {
+  type HeartbeatMessage,
+  installStallHook,
+  startHeartbeat,
+  trackHandoffs,
+  Watchdog,
+} from "./watchdog.ts";
 
 export { openConfiguredStore } from "./store.ts";
 
@@ -531,8 +539,11 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
   };
 
   cluster.setupPrimary({ execArgv: workerExecArgv(config, process.execArgv) });
+  /** connections handed to each worker and not yet acknowledged (closed when it dies) */
+  const handoffs = new Map<number, { drop(): number }>();
   const fork = () => {
     const w = cluster.fork();
+    handoffs.set(w.id, trackHandoffs(w.process));
     w.on("message", (m: WorkerMessage) => {
       if (m.type === "heartbeat") {
         watchdog?.beat(w);
@@ -552,10 +563,20 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
   cluster.on("exit", (w, code, signal) => {
     watchdog?.forget(w);
     const wasStalled = stalled.delete(w.id);
+    // its unacknowledged connections: closed, not left hanging in this process (trackHandoffs)
+    const dropped = handoffs.get(w.id)?.drop() ?? 0;
+    handoffs.delete(w.id);
     if (stopping) return;
     const wasReady = ready.delete(w.id);
     logger.error(
-      { worker: w.id, workerPid: w.process.pid, code, signal, ...(wasStalled ? { reason: "stalled" } : {}) },
+      {
+        worker: w.id,
+        workerPid: w.process.pid,
+        code,
+        signal,
+        ...(wasStalled ? { reason: "stalled" } : {}),
+        ...(dropped ? { droppedConnections: dropped } : {}),
+      },
       "worker exited unexpectedly",
     );
     if (!wasReady) {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
-import { heartbeatIntervalMs, installStallHook, Watchdog } from "./watchdog.ts";
+import { loadConfig } from "../config/index.ts";
+import { heartbeatIntervalMs, installStallHook, trackHandoffs, Watchdog } from "./watchdog.ts";
 
 function fixture(stallMs = 1000) {
   let now = 0;
@@ -74,5 +76,39 @@ describe("Watchdog", () => {
     assert.equal(installStallHook(log, {}), false);
     assert.equal(installStallHook(log, { POSTKONTOR_TEST_HOOKS: "true" }), false);
     assert.equal(process.listenerCount("SIGUSR2"), before);
+  });
+
+  it("server.worker_stall_s: default 30 s, fractions allowed (environment too), 0 = off, no negatives", () => {
+    const cwd = "/nonexistent-postkontor-dir";
+    assert.equal(loadConfig(undefined, { env: {}, cwd }).server.worker_stall_s, 30);
+    const half = loadConfig(undefined, { env: { POSTKONTOR__SERVER__WORKER_STALL_S: "0.5" }, cwd });
+    assert.equal(half.server.worker_stall_s, 0.5);
+    const off = loadConfig(undefined, { env: { POSTKONTOR__SERVER__WORKER_STALL_S: "0" }, cwd });
+    assert.equal(off.server.worker_stall_s, 0);
+    assert.throws(
+      () => loadConfig(undefined, { env: { POSTKONTOR__SERVER__WORKER_STALL_S: "-1" }, cwd }),
+      /worker_stall_s/,
+    );
+  });
+
+  it("trackHandoffs closes the connections a dead worker never acknowledged", () => {
+    const child = Object.assign(new EventEmitter(), { sent: 0, send: (..._a: never[]) => true });
+    child.send = (() => {
+      child.sent++;
+      return true;
+    }) as never;
+    const t = trackHandoffs(child);
+    const closed: string[] = [];
+    const handle = (name: string) => ({ close: () => closed.push(name) });
+    const send = child.send as unknown as (m: object, h?: object) => boolean;
+    send({ cmd: "NODE_CLUSTER", act: "newconn", seq: 1 }, handle("one"));
+    send({ cmd: "NODE_CLUSTER", act: "newconn", seq: 2 }, handle("two"));
+    send({ cmd: "NODE_CLUSTER", act: "other", seq: 3 }, handle("not a connection"));
+    send({ type: "shutdown" });
+    assert.equal(child.sent, 4, "every message still goes out");
+    child.emit("internalMessage", { cmd: "NODE_CLUSTER", ack: 1, accepted: true });
+    assert.equal(t.drop(), 1);
+    assert.deepEqual(closed, ["two"]);
+    assert.equal(t.drop(), 0);
   });
 });

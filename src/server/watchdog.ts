@@ -127,3 +127,68 @@ export function installStallHook(
   });
   return true;
 }
+
+/** the primary's copy of an accepted connection (a libuv TCP handle) */
+interface ConnectionHandle {
+  close(): void;
+}
+
+/** the NODE_CLUSTER messages of node:cluster that carry connections (lib/internal/cluster) */
+interface ClusterMessage {
+  cmd?: unknown;
+  act?: unknown;
+  seq?: unknown;
+  ack?: unknown;
+}
+
+/**
+ * Connections handed to a worker that it has not acknowledged; `drop()` closes them.
+ *
+ * With node:cluster's round-robin scheduling (the default except on Windows) the primary accepts
+ * each connection and sends its handle to a free worker, closing its own copy when the worker
+ * acknowledges it. A worker that dies first never acknowledges, and Node keeps the primary's copy
+ * open (its RoundRobinHandle forgets the handoff): the client would wait for ever on a connection
+ * nobody serves. A blocked worker stops acknowledging at once, so a stall leaves one such
+ * connection per listener. The primary calls `drop()` when a worker exits, which closes them: the
+ * client sees the connection close and reconnects.
+ */
+export function trackHandoffs(child: {
+  send: (...args: never[]) => boolean;
+  on(event: "internalMessage", listener: (m: ClusterMessage) => void): unknown;
+}): { drop(): number } {
+  const pending = new Map<number, ConnectionHandle>();
+  const send = child.send as (
+    this: unknown,
+    message: ClusterMessage,
+    handle?: unknown,
+    ...rest: unknown[]
+  ) => boolean;
+  child.send = function (this: unknown, message: ClusterMessage, handle?: unknown, ...rest: unknown[]) {
+    if (
+      message?.cmd === "NODE_CLUSTER" &&
+      message.act === "newconn" &&
+      typeof message.seq === "number" &&
+      typeof (handle as ConnectionHandle | undefined)?.close === "function"
+    ) {
+      pending.set(message.seq, handle as ConnectionHandle);
+    }
+    return send.call(this, message, handle, ...rest);
+  } as never;
+  child.on("internalMessage", (m) => {
+    if (m?.cmd === "NODE_CLUSTER" && typeof m.ack === "number") pending.delete(m.ack);
+  });
+  return {
+    drop() {
+      const n = pending.size;
+      for (const h of pending.values()) {
+        try {
+          h.close();
+        } catch {
+          // already closed
+        }
+      }
+      pending.clear();
+      return n;
+    },
+  };
+}

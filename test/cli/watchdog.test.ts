@@ -30,7 +30,7 @@ function closedWithin(c: LineClient, timeoutMs: number): Promise<boolean> {
 describe("serve: stalled worker watchdog", () => {
   it("kills a worker whose event loop is blocked, drops its connections and replaces it", async () => {
     const env = tempEnv(
-      `[server]\nworkers = 2\nworker_stall_s = 1\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n`,
+      `[server]\nworkers = 2\nworker_stall_s = 2\n[imap]\nlisten = ["127.0.0.1:0"]\nlisten_tls = []\n`,
     );
     const server = startServe(["--config", env.config], { POSTKONTOR_TEST_HOOKS: "1" });
     const clients: LineClient[] = [];
@@ -61,11 +61,16 @@ describe("serve: stalled worker watchdog", () => {
 
       process.kill(victim, "SIGUSR2"); // test hook: blocks the worker's event loop
       await server.waitForLog((l) => l.msg === "test hook: blocking the event loop" && l.pid === victim);
+      // connections made during the stall: the primary hands one to the blocked worker (it was
+      // free), which never takes it; the others go to the survivor
+      const during: LineClient[] = [];
+      for (let i = 0; i < 3; i++) during.push(await LineClient.connect(port));
+      clients.push(...during);
       const stall = await server.waitForLog(
         (l) => l.level === 50 && l.workerPid === victim && /stalled/.test(String(l.msg)),
         15_000,
       );
-      assert.ok(Number(stall.silentMs) >= 1000, JSON.stringify(stall));
+      assert.ok(Number(stall.silentMs) >= 2000, JSON.stringify(stall));
       const exit = await server.waitForLog(
         (l) => l.msg === "worker exited unexpectedly" && l.workerPid === victim,
       );
@@ -85,6 +90,19 @@ describe("serve: stalled worker watchdog", () => {
           assert.match(await c.waitFor(/^n1 /), /^n1 OK/);
         }
       }
+      // none of those hangs: each is served or closed (not kept open by the primary)
+      let droppedDuring = 0;
+      for (const c of during) {
+        const greeted = c.waitFor(/^\* OK/, 5000).then(
+          () => true,
+          () => false,
+        );
+        if (!(await greeted)) {
+          assert.ok(c.socket.destroyed, "a connection made during the stall hangs");
+          droppedDuring++;
+        }
+      }
+      assert.ok(droppedDuring < during.length, "the survivor served connections during the stall");
       // and the server keeps serving new connections (on the survivor and the replacement)
       for (let i = 0; i < 4; i++) {
         const c = await LineClient.connect(port);
