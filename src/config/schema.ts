@@ -86,6 +86,11 @@ function int(def: number, description: string, min = 0) {
   return z.number().int().min(min).prefault(def).describe(description);
 }
 
+/** a non-negative number (fractions allowed) */
+function num(def: number, description: string) {
+  return z.number().finite().min(0).prefault(def).describe(description);
+}
+
 function bool(def: boolean, description: string) {
   return z.boolean().prefault(def).describe(description);
 }
@@ -153,6 +158,12 @@ export const configSchema = z.strictObject({
     shutdown_timeout: duration(
       "10s",
       "On SIGTERM/SIGINT: how long to wait for sessions to close before workers are killed.",
+    ),
+    worker_stall_s: num(
+      30,
+      "Watchdog (workers ≠ 1): a worker whose event loop has sent the primary no heartbeat for this " +
+        "many seconds is logged, killed (SIGKILL) and replaced like a crashed one; its connections are dropped. " +
+        "Fractions allowed; 0 = off.",
     ),
     max_semi_space_mb: int(
       1,

@@ -14,10 +14,24 @@
  *   young generation would otherwise grow to tens of MiB per process under a burst of logins and
  *   stay, the main cost of idle connections. A single process (workers = 1) is not re-executed
  *   for it; NODE_OPTIONS sets it there.
- * - A crashed worker is replaced (bounded: too many crashes in a minute stop the server). A worker
- *   that fails during startup (e.g. EADDRINUSE, bad certificate) stops the whole server with exit 1.
- * - SIGTERM/SIGINT: stop listening, `closeAll("Server shutting down")`, close the store, exit 0;
- *   workers still running after server.shutdown_timeout are killed.
+ * - A crashed worker is replaced (bounded: more than 10 crashes in a minute stop the server). A
+ *   worker that fails during startup (e.g. EADDRINUSE, bad certificate) stops the whole server
+ *   with exit 1.
+ * - Stalled workers (watchdog.ts, server.worker_stall_s): each worker sends the primary a
+ *   `heartbeat` IPC message from a timer; a ready worker silent for longer than the limit has a
+ *   blocked event loop and is logged (error), killed with SIGKILL (it would never run a SIGTERM
+ *   handler) and replaced like a crashed one, counting towards the crash limit. Its sockets close
+ *   with the process, so its clients see the connection drop; connections the primary had handed
+ *   to a dying worker that it never acknowledged are closed by the primary (trackHandoffs: Node
+ *   would keep them open for ever). Primary ↔ worker IPC messages are the typed `WorkerMessage`
+ *   union (every message has a `type`).
+ * - SIGTERM/SIGINT: stop accepting and say goodbye to every session at once (IMAP `* BYE`, IDLE
+ *   included; POP3 `-ERR`; SMTP `421 4.3.2`), give the peers a moment (CLOSE_GRACE_MS) to close,
+ *   close the store, exit 0. Listener.close() resolves only once every connection is gone, so it
+ *   is awaited after the goodbyes, never before. Workers still running after
+ *   server.shutdown_timeout are killed. `npm start` is `exec node …` so that the signal npm
+ *   forwards to its script shell reaches the server (dash would otherwise die alone and leave the
+ *   server running as an orphan).
  * - Connection limits and login throttling hold for the whole server: the primary keeps the
  *   counts (limits-ipc.ts LimitsHub) and every worker asks it over cluster IPC; a single process
  *   counts in itself. docs/architecture.md "Limits" says why.
@@ -47,6 +61,13 @@ import {
 } from "./limits-ipc.ts";
 import { type OutboundService, startOutbound } from "./outbound.ts";
 import { openConfiguredStore } from "./store.ts";
+import {
+  type HeartbeatMessage,
+  installStallHook,
+  startHeartbeat,
+  trackHandoffs,
+  Watchdog,
+} from "./watchdog.ts";
 
 export { openConfiguredStore } from "./store.ts";
 
@@ -73,7 +94,12 @@ export interface RunningServices {
   smtp: SmtpServer | null;
   listeners: Listener[];
   addresses: BoundAddress[];
-  /** graceful: stop listening, close sessions, close the store */
+  /**
+   * Stop listening and say goodbye to every session at once (IMAP `* BYE`, POP3 `-ERR`, SMTP 421),
+   * then wait briefly for the peers to close. The store stays open.
+   */
+  closeSessions(reason?: string): Promise<void>;
+  /** graceful: closeSessions, then close the store */
   close(reason?: string): Promise<void>;
 }
 
@@ -259,7 +285,23 @@ export async function startServices(
     address: l.bound,
     tls: l.implicitTls,
   }));
+  let closingSessions: Promise<void> | null = null;
   let closing: Promise<void> | null = null;
+  const closeSessions = (reason = "Server shutting down") => {
+    closingSessions ??= (async () => {
+      // Stop accepting, but do not wait for it yet: net.Server.close() completes only when every
+      // connection is gone, and the connections go only after closeAll below. (Awaiting it first
+      // kept every connected client, IDLE or not, until server.shutdown_timeout ran out.)
+      const stopped = Promise.all(listeners.map((l) => l.close()));
+      // RFC 9051 §7.1.5 BYE, RFC 5321 §3.8 421, RFC 1939: -ERR and close. POP3 sessions end without
+      // UPDATE (RFC 1939 §6), so nothing is deleted; a QUIT already in UPDATE finishes first.
+      await Promise.all([imap?.closeAll(reason), pop3?.closeAll(reason), smtp?.closeAll(reason)]);
+      // The goodbyes are written and the sockets ended; most peers close at once. One that keeps
+      // its side open is cut when the process exits (the sessions' own timers destroy it too).
+      await withTimeout(stopped, CLOSE_GRACE_MS);
+    })();
+    return closingSessions;
+  };
   return {
     store,
     imap,
@@ -267,12 +309,10 @@ export async function startServices(
     smtp,
     listeners,
     addresses,
+    closeSessions,
     close(reason = "Server shutting down") {
       closing ??= (async () => {
-        await Promise.all(listeners.map((l) => l.close()));
-        // POP3 sessions end without UPDATE (RFC 1939 §6), so nothing is deleted; a QUIT already
-        // in UPDATE finishes first
-        await Promise.all([imap?.closeAll(reason), pop3?.closeAll(reason), smtp?.closeAll(reason)]);
+        await closeSessions(reason);
         await store.close();
       })();
       return closing;
@@ -291,6 +331,9 @@ async function prepare(config: ResolvedConfig, logger: Logger): Promise<void> {
   await store.close();
 }
 
+/** after the goodbyes: how long shutdown waits for peers to close their side of the connection */
+const CLOSE_GRACE_MS = 1000;
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => resolve("timeout"), ms);
@@ -308,10 +351,12 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
   });
 }
 
+/** IPC between the primary and its workers; every message has a `type`. */
 type WorkerMessage =
   | { type: "listening"; addresses: BoundAddress[] }
   | { type: "fatal"; error: string }
-  | { type: "shutdown" };
+  | { type: "shutdown" }
+  | HeartbeatMessage;
 
 /** Number of worker processes for the config: 0 = one per core. */
 export function workerCount(config: ResolvedConfig): number {
@@ -374,8 +419,14 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "shutting down");
-      await outbound.stop(config.server.shutdown_timeout);
-      const r = await withTimeout(services.close(), config.server.shutdown_timeout).catch((e) => {
+      // clients hear the goodbye at once, while the outbound runner finishes its pass (it uses
+      // the services' store, so the store is closed after both)
+      const r = await withTimeout(
+        Promise.all([services.closeSessions(), outbound.stop(config.server.shutdown_timeout)]).then(() =>
+          services.close(),
+        ),
+        config.server.shutdown_timeout,
+      ).catch((e) => {
         logger.error({ err: String(e) }, "error during shutdown");
         return "error" as const;
       });
@@ -390,7 +441,12 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
 
 async function runWorker(config: ResolvedConfig): Promise<number> {
   const logger = createLogger(config, { worker: cluster.worker?.id });
-  const send = (m: WorkerMessage) => process.send?.(m);
+  const send = (m: WorkerMessage) => {
+    if (process.connected) process.send?.(m);
+  };
+  // beats from the start; the primary watches them once this worker is ready (watchdog.ts)
+  startHeartbeat(config.server.worker_stall_s * 1000, send);
+  installStallHook(logger);
   let services: RunningServices;
   try {
     // connection limits and login throttling are counted by the primary (limits-ipc.ts)
@@ -463,6 +519,26 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
     resolveDone = r;
   });
   const ready = new Set<number>();
+  /** ids of workers the watchdog killed: their exit is logged as a stall */
+  const stalled = new Set<number>();
+  const stallMs = config.server.worker_stall_s * 1000;
+  const watchdog =
+    stallMs > 0
+      ? new Watchdog<Worker>({
+          stallMs,
+          onStall(w, silentMs) {
+            // SIGKILL: a blocked event loop never runs a SIGTERM handler. The exit handler below
+            // replaces the worker; the kernel closes its sockets, so its clients are not left hanging.
+            stalled.add(w.id);
+            logger.error(
+              { worker: w.id, workerPid: w.process.pid, silentMs },
+              `worker ${w.id} (pid ${w.process.pid}) stalled: no heartbeat for ${silentMs} ms; killing it`,
+            );
+            w.process.kill("SIGKILL");
+          },
+        })
+      : null;
+  watchdog?.start();
 
   const shutdown = async (code: number, why: string) => {
     if (stopping) return;
@@ -486,6 +562,7 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
       for (const w of workers) if (!w.isDead()) w.process.kill("SIGKILL");
       code = code || 1;
     }
+    watchdog?.stop();
     await outbound?.stop(config.server.shutdown_timeout);
     await hub.close();
     logger.info({}, "stopped");
@@ -495,11 +572,17 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
   // one count of connection limits and login failures for all workers (limits-ipc.ts)
   attachLimitsPrimary(cluster, new LimitsHub(throttleOptions(config)), logger);
   cluster.setupPrimary({ execArgv: workerExecArgv(config, process.execArgv) });
+  /** connections handed to each worker and not yet acknowledged (closed when it dies) */
+  const handoffs = new Map<number, { drop(): number }>();
   const fork = () => {
     const w = cluster.fork();
+    handoffs.set(w.id, trackHandoffs(w.process));
     w.on("message", (m: WorkerMessage) => {
-      if (m.type === "listening") {
+      if (m.type === "heartbeat") {
+        watchdog?.beat(w);
+      } else if (m.type === "listening") {
         ready.add(w.id);
+        watchdog?.watch(w);
         logger.info({ worker: w.id, workerPid: w.process.pid }, "worker ready");
         logAddresses(logger, m.addresses, seen);
         if (++startedCount === n) logger.info({ workers: n, dataDir: config.data_dir }, "postkontor started");
@@ -511,9 +594,24 @@ async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Pr
   };
 
   cluster.on("exit", (w, code, signal) => {
+    watchdog?.forget(w);
+    const wasStalled = stalled.delete(w.id);
+    // its unacknowledged connections: closed, not left hanging in this process (trackHandoffs)
+    const dropped = handoffs.get(w.id)?.drop() ?? 0;
+    handoffs.delete(w.id);
     if (stopping) return;
     const wasReady = ready.delete(w.id);
-    logger.error({ worker: w.id, code, signal }, "worker exited unexpectedly");
+    logger.error(
+      {
+        worker: w.id,
+        workerPid: w.process.pid,
+        code,
+        signal,
+        ...(wasStalled ? { reason: "stalled" } : {}),
+        ...(dropped ? { droppedConnections: dropped } : {}),
+      },
+      "worker exited unexpectedly",
+    );
     if (!wasReady) {
       // died before listening (a "fatal" message may already have started the shutdown)
       void shutdown(1, "worker died during startup");

@@ -99,6 +99,11 @@ export function startServe(args: string[], env: Record<string, string> = {}): Se
     env: cleanEnv({ ...defaults, ...env }),
     stdio: "pipe",
   });
+  return watchServer(child);
+}
+
+/** Collects the JSON log lines of a running server process (spawned with stdio "pipe"); other lines are skipped. */
+export function watchServer(child: ChildProcess): Server {
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{
     pred: (l: Record<string, unknown>) => boolean;
