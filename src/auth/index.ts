@@ -216,7 +216,12 @@ export function createAuthenticator(store: AccountLookup, opts: AuthenticatorOpt
     const userLock = byUser.fail(username, t);
     if (ipLock || userLock) {
       opts.logger?.warn(
-        { username, remoteAddress: ctx.remoteAddress, protocol: ctx.protocol, by: ipLock ? "ip" : "user" },
+        {
+          user: username,
+          remoteAddress: ctx.remoteAddress,
+          protocol: ctx.protocol,
+          by: ipLock ? "ip" : "user",
+        },
         "login throttled after repeated failures",
       );
     }

@@ -180,7 +180,10 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
           remoteAddress: session.remoteAddress,
         });
         if (!account) {
-          logger.info({ session: session.id, user: username, ip: session.remoteAddress }, "smtp auth failed");
+          logger.info(
+            { session: session.id, user: username, remoteAddress: session.remoteAddress },
+            "smtp auth failed",
+          );
           return cb(smtpError(535, "5.7.8", "Authentication credentials invalid"));
         }
         cb(null, { user: { accountId: account.id, address: account.address } satisfies UserInfo });
@@ -282,7 +285,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         const bare = findBareLineEnding(raw);
         if (bare >= 0) {
           logger.warn(
-            { session: session.id, ip: session.remoteAddress, offset: bare },
+            { session: session.id, remoteAddress: session.remoteAddress, offset: bare },
             "smtp bare CR/LF refused",
           );
           return cb(smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF"));
@@ -585,7 +588,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       if (limits.maxConnectionsPerIp > 0 && n >= limits.maxConnectionsPerIp) {
         // RFC 5321 §3.1 / §4.2: a server may answer the opening with "421 <domain> …" and close;
         // the client retries later. No enhanced code in a greeting (RFC 2034 §3: only after EHLO).
-        logger.warn({ mode, ip, connections: n }, "smtp per-IP connection limit reached");
+        logger.warn({ mode, remoteAddress: ip, connections: n }, "smtp per-IP connection limit reached");
         socket.on("error", () => {});
         socket.end(`421 ${hostname} Too many connections from your address, try again later\r\n`);
         setTimeout(() => socket.destroy(), 5_000).unref();
