@@ -75,10 +75,14 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 /** Runs the CLI to completion (killed after timeoutMs). */
 export function run(
   args: string[],
-  opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(opts.env), stdio: "pipe" });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: cleanEnv(opts.env),
+      stdio: "pipe",
+      cwd: opts.cwd,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d) => out.push(d));
@@ -112,7 +116,11 @@ export interface Server {
  * Starts `serve` and collects its JSON log lines. POP3 listens on ephemeral loopback ports unless
  * env or args say otherwise (so tests never bind the zero-config 0.0.0.0:1110/1995).
  */
-export function startServe(args: string[], env: Record<string, string> = {}): Server {
+export function startServe(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { cwd?: string } = {},
+): Server {
   const defaults = {
     POSTKONTOR__POP3__LISTEN: "127.0.0.1:0",
     POSTKONTOR__POP3__LISTEN_TLS: "127.0.0.1:0",
@@ -123,6 +131,7 @@ export function startServe(args: string[], env: Record<string, string> = {}): Se
   const child = spawn(process.execPath, [MAIN, "serve", ...args], {
     env: cleanEnv({ ...defaults, ...env }),
     stdio: "pipe",
+    cwd: opts.cwd,
   });
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{
