@@ -76,7 +76,8 @@ ${opts.smtpToml ?? ""}
 ${closed.smtp}
 
 ${opts.extraToml ?? ""}
-${closed.outbound}`;
+${closed.outbound}
+${/^\s*\[auth\]/m.test(opts.extraToml ?? "") ? "" : "# test and benchmark accounts use short passwords\n[auth]\nmin_password_length = 0\n"}`;
   fs.writeFileSync(configPath, toml);
   return configPath;
 }

@@ -3,25 +3,35 @@
  * that while the server runs); their change beacons reach a running server through the feed hub,
  * so sessions see the effect at once.
  *
+ * Every command finds its configuration the same way (src/config/index.ts: --config, then
+ * $POSTKONTOR_CONFIG, then ./postkontor.toml, then /etc/postkontor/postkontor.toml). Only `serve`
+ * creates the store; the other commands refuse to run on a data directory without one.
+ *
  * Exit codes (sysexits.h where one fits):
  *   0  success
  *   1  error (including `config check` on an invalid configuration)
- *   64 EX_USAGE     bad command line, password mismatch, invalid argument
+ *   64 EX_USAGE     bad command line, password mismatch or too weak, invalid argument
  *   65 EX_DATAERR   deliver: empty or oversized message
  *   67 EX_NOUSER    deliver / user commands: no such account or domain
- *   75 EX_TEMPFAIL  deliver: over quota or store busy (the MTA should retry or bounce)
- *   78 EX_CONFIG    the configuration is invalid (any command but `config check`)
+ *   75 EX_TEMPFAIL  deliver: over quota, store busy, no store found, invalid configuration or any
+ *                   other failure that is not about the message or the recipient: a pipe
+ *                   transport must retry, never bounce, mail it could not hand over
+ *   78 EX_CONFIG    the configuration is invalid, or no store at its data_dir (any command but
+ *                   `config check` and `deliver`)
  */
+import { existsSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { hashPassword } from "../auth/index.ts";
-import { ConfigError, loadConfig, parseSize, type ResolvedConfig } from "../config/index.ts";
+import { hashPassword, hashScheme } from "../auth/index.ts";
+import { ConfigError, configHint, loadConfig, parseSize, type ResolvedConfig } from "../config/index.ts";
 import { renderDefaultsToml } from "../config/render.ts";
 import { openConfiguredStore } from "../server/store.ts";
 import { DeliveryError, deliverAll } from "../smtp/deliver.ts";
 import { ensureDkimKeys } from "../smtp/dkim/index.ts";
+import { storeDatabasePath } from "../store/index.ts";
 import { type Account, type AccountSettings, type Store, StoreError } from "../store/types.ts";
-import { formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
+import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
+import { hostedDomainProblem, passwordProblem } from "./policy.ts";
 
 export const EXIT = {
   OK: 0,
@@ -58,8 +68,24 @@ function load(opts: ConfigOpts, overrides: Array<{ path: string[]; value: unknow
   }
 }
 
+/**
+ * The store must exist: only `serve` creates one. An admin command run from another directory, or
+ * without the server's --config, would otherwise create an empty store and report "no such account".
+ */
+function requireStore(config: ResolvedConfig): void {
+  const file = storeDatabasePath(config.data_dir);
+  if (existsSync(file)) return;
+  throw new ExitError(
+    EXIT.CONFIG,
+    `no store at ${file} (data_dir: ${config.dataDirOrigin ?? config.source ?? "built-in default"}).\n` +
+      "Only `postkontor serve` creates the store. Start it once with this configuration, or point " +
+      `this command at the server's configuration: ${configHint()}.`,
+  );
+}
+
 /** Opens the store as a feed client (so a running server hears about changes), runs fn, closes. */
 async function withStore<T>(config: ResolvedConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+  requireStore(config);
   const store = await openConfiguredStore(config, true, true);
   try {
     // openStore resolves after the first hub connection attempt, so beacons reach a running server
@@ -169,6 +195,8 @@ function buildProgram(): Command {
     .description("add a hosted domain and create its DKIM keys (ed25519 and rsa-2048, see `dns`)")
     .action(async (name: string, o: ConfigOpts) => {
       const config = load(o);
+      const problem = hostedDomainProblem(name);
+      if (problem) throw new UsageError(problem);
       const d = await withStore(config, (s) => s.addDomain(name)).catch(storeExit);
       ensureDkimKeys(config.data_dir, d.name);
     });
@@ -189,9 +217,22 @@ function buildProgram(): Command {
     });
   configOption(domain.command("del <name>"))
     .description("delete a domain (refused while it has accounts, unless --force)")
-    .option("--force", "also delete its accounts and their mail")
-    .action(async (name: string, o: ConfigOpts & { force?: boolean }) => {
-      await withStore(load(o), (s) => s.deleteDomain(name, { force: o.force === true })).catch(storeExit);
+    .option("--force", "also delete its accounts and their mail (asks first when stdin is a terminal)")
+    .option("-y, --yes", "with --force: do not ask")
+    .action(async (name: string, o: ConfigOpts & { force?: boolean; yes?: boolean }) => {
+      await withStore(load(o), async (s) => {
+        // on a terminal --force asks first; scripts (no TTY) and --yes do not
+        if (o.force && !o.yes && process.stdin.isTTY) {
+          const accounts = (await s.getDomain(name)) ? await s.listAccounts(name) : [];
+          if (accounts.length > 0) {
+            const ok = await confirm(
+              `Delete ${name} with its ${accounts.length} account${accounts.length === 1 ? "" : "s"} and all their mail? [y/N] `,
+            );
+            if (!ok) throw new ExitError(EXIT.ERROR, `not deleted: ${name}`);
+          }
+        }
+        await s.deleteDomain(name, { force: o.force === true });
+      }).catch(storeExit);
     });
 
   // --- user ----------------------------------------------------------------------------------
@@ -200,15 +241,22 @@ function buildProgram(): Command {
     .description("add an account; the password is prompted (TTY) or read from the first line of stdin")
     .option("--quota <size>", "storage quota, e.g. 500M, 2G (0 = unlimited)")
     .option("--quota-messages <n>", "message-count quota (0 = unlimited)")
-    .action(async (address: string, o: ConfigOpts & { quota?: string; quotaMessages?: string }) => {
-      const config = load(o);
-      const patch = quotaPatch(o);
-      const hash = await hashPassword(await readNewPassword({ confirm: true }));
-      await withStore(config, async (s) => {
-        await s.createAccount(address, hash);
-        if (Object.keys(patch).length) await s.updateAccount(address, patch);
-      }).catch(storeExit);
-    });
+    .option("--password-hash <hash>", PASSWORD_HASH_HELP)
+    .action(
+      async (
+        address: string,
+        o: ConfigOpts & { quota?: string; quotaMessages?: string; passwordHash?: string },
+      ) => {
+        const config = load(o);
+        const patch = quotaPatch(o);
+        requireStore(config);
+        const hash = await newPasswordHash(config, address, o.passwordHash);
+        await withStore(config, async (s) => {
+          await s.createAccount(address, hash);
+          if (Object.keys(patch).length) await s.updateAccount(address, patch);
+        }).catch(storeExit);
+      },
+    );
   configOption(user.command("list [domain]"))
     .description("list accounts (of one domain)")
     .option("-l, --long", "show quota, usage and protocol settings")
@@ -235,11 +283,12 @@ function buildProgram(): Command {
     });
   configOption(user.command("passwd <address>"))
     .description("change a password (prompted on a TTY, else the first line of stdin)")
-    .action(async (address: string, o: ConfigOpts) => {
+    .option("--password-hash <hash>", PASSWORD_HASH_HELP)
+    .action(async (address: string, o: ConfigOpts & { passwordHash?: string }) => {
       const config = load(o);
       await withStore(config, async (s) => {
         if (!(await s.getAccount(address))) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
-        const hash = await hashPassword(await readNewPassword({ confirm: true }));
+        const hash = await newPasswordHash(config, address, o.passwordHash);
         await s.setPassword(address, hash);
       }).catch(storeExit);
     });
@@ -304,33 +353,11 @@ function buildProgram(): Command {
     .option("-m, --mailbox <name>", "target mailbox; falls back to INBOX when it does not exist", "INBOX")
     .option("--flags <flags...>", "flags to set, e.g. '\\Seen' '$Label1' (comma or space separated)")
     .action(async (address: string, o: ConfigOpts & { mailbox: string; flags?: string[] }) => {
-      const config = load(o);
-      const raw = await readStdin(config.store.max_message_size + 64 * 1024);
-      if (raw === null) {
-        throw new ExitError(EXIT.DATAERR, `message too big (limit ${config.store.max_message_size} bytes)`);
+      try {
+        await deliverCommand(address, o);
+      } catch (e) {
+        throw deliverExit(e);
       }
-      const message = normalizeDelivery(raw);
-      if (message.length === 0) throw new ExitError(EXIT.DATAERR, "empty message on stdin");
-      const flags = (o.flags ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean);
-      await withStore(config, async (s) => {
-        // the same local-delivery code as SMTP (src/smtp/deliver.ts); aliases resolve like RCPT TO
-        const accounts = await s.resolveRecipient(address);
-        if (accounts.length === 0) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
-        try {
-          await deliverAll(
-            s,
-            message,
-            accounts.map((account) => ({ account, mailbox: o.mailbox, flags })),
-          );
-        } catch (e) {
-          if (e instanceof DeliveryError) {
-            if (e.code === "NOUSER") throw new ExitError(EXIT.NOUSER, e.message);
-            if (e.code === "TOOBIG") throw new ExitError(EXIT.DATAERR, `message too big: ${e.message}`);
-            throw new ExitError(EXIT.TEMPFAIL, `over quota: ${e.message}`);
-          }
-          throw e;
-        }
-      }).catch(storeExit);
     });
 
   // --- alias ---------------------------------------------------------------------------------
@@ -377,7 +404,12 @@ function buildProgram(): Command {
     .action((o: ConfigOpts) => {
       try {
         const c = loadConfig(o.config);
-        process.stdout.write(`OK (${c.source ?? "built-in defaults"})\n`);
+        const store = existsSync(storeDatabasePath(c.data_dir))
+          ? "store found"
+          : "no store yet: `postkontor serve` creates it";
+        process.stdout.write(
+          `OK (${c.source ?? "built-in defaults"})\ndata_dir: ${c.data_dir} (${c.dataDirOrigin}; ${store})\n`,
+        );
       } catch (e) {
         if (e instanceof ConfigError) throw new ExitError(EXIT.ERROR, e.message);
         throw e;
@@ -391,6 +423,83 @@ function buildProgram(): Command {
     });
 
   return program;
+}
+
+const PASSWORD_HASH_HELP =
+  "store this password hash instead of asking for a password (imports: {ARGON2ID}/$argon2…, " +
+  "{SHA512-CRYPT}/$6$…, {SHA256-CRYPT}/$5$…); not checked against [auth] min_password_length";
+
+/** The hash to store: --password-hash as given (validated), else a new password (checked) hashed. */
+async function newPasswordHash(
+  config: ResolvedConfig,
+  address: string,
+  given: string | undefined,
+): Promise<string> {
+  if (given !== undefined) {
+    const { scheme, value } = hashScheme(given.trim());
+    const argon = ["ARGON2ID", "ARGON2I", "ARGON2"].includes(scheme) && value.startsWith("$argon2");
+    const crypt = ["SHA512-CRYPT", "SHA256-CRYPT", "CRYPT"].includes(scheme) && /^\$[56]\$/.test(value);
+    if (!argon && !crypt)
+      throw new UsageError(
+        "--password-hash: not a supported hash (argon2 PHC string or SHA-crypt $5$/$6$, optionally with a {SCHEME} prefix)",
+      );
+    return given.trim();
+  }
+  const password = await readNewPassword({ confirm: true });
+  const problem = passwordProblem(password, address, { minLength: config.auth.min_password_length });
+  if (problem) throw new UsageError(problem);
+  return hashPassword(password);
+}
+
+/**
+ * deliver's exit status for an MTA (sysexits.h): a problem with the message (65) or the recipient
+ * (67) is permanent; everything else — no store, invalid configuration, store busy, a bug — is
+ * EX_TEMPFAIL, so the MTA queues the mail and retries instead of bouncing it.
+ */
+function deliverExit(e: unknown): unknown {
+  const passThrough = new Set<number>([EXIT.DATAERR, EXIT.NOUSER, EXIT.TEMPFAIL]);
+  if (e instanceof ExitError) return passThrough.has(e.code) ? e : new ExitError(EXIT.TEMPFAIL, e.message);
+  if (e instanceof StoreError) {
+    try {
+      storeExit(e);
+    } catch (mapped) {
+      return deliverExit(mapped);
+    }
+  }
+  if (e instanceof CommanderError || e instanceof UsageError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new ExitError(EXIT.TEMPFAIL, `temporary failure: ${msg}`);
+}
+
+/** `deliver`: reads the message from stdin and stores it (errors mapped by deliverExit). */
+async function deliverCommand(address: string, o: ConfigOpts & { mailbox: string; flags?: string[] }) {
+  const config = load(o);
+  const raw = await readStdin(config.store.max_message_size + 64 * 1024);
+  if (raw === null) {
+    throw new ExitError(EXIT.DATAERR, `message too big (limit ${config.store.max_message_size} bytes)`);
+  }
+  const message = normalizeDelivery(raw);
+  if (message.length === 0) throw new ExitError(EXIT.DATAERR, "empty message on stdin");
+  const flags = (o.flags ?? []).flatMap((f) => f.split(/[\s,]+/)).filter(Boolean);
+  await withStore(config, async (s) => {
+    // the same local-delivery code as SMTP (src/smtp/deliver.ts); aliases resolve like RCPT TO
+    const accounts = await s.resolveRecipient(address);
+    if (accounts.length === 0) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
+    try {
+      await deliverAll(
+        s,
+        message,
+        accounts.map((account) => ({ account, mailbox: o.mailbox, flags })),
+      );
+    } catch (e) {
+      if (e instanceof DeliveryError) {
+        if (e.code === "NOUSER") throw new ExitError(EXIT.NOUSER, e.message);
+        if (e.code === "TOOBIG") throw new ExitError(EXIT.DATAERR, `message too big: ${e.message}`);
+        throw new ExitError(EXIT.TEMPFAIL, `over quota: ${e.message}`);
+      }
+      throw e;
+    }
+  }).catch(storeExit);
 }
 
 interface UserSetOpts {

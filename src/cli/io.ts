@@ -20,6 +20,33 @@ export async function readNewPassword(opts: { confirm: boolean }): Promise<strin
   return pw;
 }
 
+/** Asks a yes/no question on the terminal (stderr prompt, one line from the TTY); true only for y/yes. */
+export async function confirm(prompt: string): Promise<boolean> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  const answer = await new Promise<string>((resolve) => {
+    let line = "";
+    const done = (v: string) => {
+      stdin.off("data", onData);
+      stdin.off("end", onEnd);
+      stdin.pause();
+      resolve(v);
+    };
+    const onData = (d: Buffer) => {
+      line += d.toString("utf8");
+      const nl = line.search(/\r|\n/);
+      if (nl >= 0) done(line.slice(0, nl));
+      else if (line.length > 1024) done("");
+    };
+    const onEnd = () => done(line);
+    stdin.on("data", onData);
+    stdin.on("end", onEnd);
+    stdin.resume();
+  });
+  const a = answer.trim().toLowerCase();
+  return a === "y" || a === "yes";
+}
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);

@@ -2,12 +2,18 @@
  * Configuration loading: one TOML file validated by the zod schema in schema.ts (which is also the
  * defaults and documentation), then environment overrides, then command-line overrides.
  *
- * File lookup: explicit path, else $POSTKONTOR_CONFIG, else ./postkontor.toml if it exists, else
- * built-in defaults. Errors (ConfigError) name the key path and say what is wrong.
+ * File lookup (the same for every command, serve and admin alike): --config FILE, else
+ * $POSTKONTOR_CONFIG, else the first existing file of CONFIG_SEARCH_PATH (./postkontor.toml, then
+ * /etc/postkontor/postkontor.toml), else built-in defaults. Relative paths written in a config file
+ * (data_dir, tls.cert, tls.key, store.feed_socket, outbound.tls_ca; also the default data_dir
+ * "./data" when the file sets none) resolve against the directory of that file; relative paths from
+ * the environment or the command line, and the default without any config file, resolve against
+ * the current working directory.
+ * Errors (ConfigError) name the key path and say what is wrong.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { schemaAt } from "./render.ts";
@@ -27,6 +33,8 @@ export class ConfigError extends Error {
 export type ResolvedConfig = Config & {
   /** the file the config was read from, or null for built-in defaults */
   source: string | null;
+  /** where data_dir came from, for messages ("built-in default ./data", "environment …", a file) */
+  dataDirOrigin?: string;
   paths: { feedSocket: string; tlsDir: string };
 };
 
@@ -37,7 +45,21 @@ export interface LoadOptions {
   overrides?: Array<{ path: string[]; value: unknown; origin: string }>;
   /** working directory for relative paths and ./postkontor.toml (default process.cwd()) */
   cwd?: string;
+  /** the config files looked for when neither --config nor $POSTKONTOR_CONFIG names one (default CONFIG_SEARCH_PATH) */
+  searchPath?: readonly string[];
 }
+
+/** Looked for in this order when no file is named; a relative entry is relative to the working directory. */
+export const CONFIG_SEARCH_PATH: readonly string[] = ["postkontor.toml", "/etc/postkontor/postkontor.toml"];
+
+/** Keys holding file-system paths: relative values from a config file (and their defaults when a file is used) resolve against its directory. */
+const PATH_KEYS: ReadonlyArray<readonly string[]> = [
+  ["data_dir"],
+  ["tls", "cert"],
+  ["tls", "key"],
+  ["store", "feed_socket"],
+  ["outbound", "tls_ca"],
+];
 
 type Table = Record<string, unknown>;
 
@@ -148,19 +170,42 @@ export function validateConfig(
   return r.data;
 }
 
-/** Finds which config file to read: explicit, $POSTKONTOR_CONFIG, ./postkontor.toml, or none. */
-export function findConfigFile(file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | null {
+/** Finds which config file to read: explicit, $POSTKONTOR_CONFIG, the search path, or none. */
+export function findConfigFile(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  searchPath: readonly string[] = CONFIG_SEARCH_PATH,
+): string | null {
   if (file) return resolve(cwd, file);
   if (env.POSTKONTOR_CONFIG) return resolve(cwd, env.POSTKONTOR_CONFIG);
-  const local = resolve(cwd, "postkontor.toml");
-  return existsSync(local) ? local : null;
+  for (const p of searchPath) {
+    const abs = resolve(cwd, p);
+    if (existsSync(abs)) return abs;
+  }
+  return null;
+}
+
+/** How to point a command at the right configuration (for error messages). */
+export function configHint(searchPath: readonly string[] = CONFIG_SEARCH_PATH): string {
+  const shown = searchPath.map((p) => (isAbsolute(p) ? p : `./${p}`)).join(", ");
+  return `--config FILE or POSTKONTOR_CONFIG=FILE (without either, the first of ${shown} that exists is read)`;
+}
+
+function getPath(root: Table, path: readonly string[]): unknown {
+  let cur: unknown = root;
+  for (const k of path) {
+    if (!isTable(cur)) return undefined;
+    cur = cur[k];
+  }
+  return cur;
 }
 
 /** Loads, validates and resolves the configuration. Throws ConfigError. */
 export function loadConfig(file?: string, opts: LoadOptions = {}): ResolvedConfig {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const path = findConfigFile(file, env, cwd);
+  const path = findConfigFile(file, env, cwd, opts.searchPath);
   let raw: Table = {};
   if (path) {
     let text: string;
@@ -177,20 +222,36 @@ export function loadConfig(file?: string, opts: LoadOptions = {}): ResolvedConfi
     }
   }
   const overrides = [...envOverrides(env), ...(opts.overrides ?? [])];
+  // path keys nothing overrides resolve against the config file's directory (its default too:
+  // every command reading the same file finds the same data, wherever it runs)
+  const fromFile = new Set<string>();
+  if (path) {
+    for (const k of PATH_KEYS) {
+      const key = k.join(".");
+      if (!overrides.some((o) => o.path.join(".") === key)) fromFile.add(key);
+    }
+  }
+  const dataDirOverride = overrides.findLast((o) => o.path.join(".") === "data_dir");
   const cfg = validateConfig(raw, overrides, path ?? "built-in defaults");
-  const dataDir = resolve(cwd, cfg.data_dir);
-  const resolveOpt = (p: string) => (p ? resolve(cwd, p) : "");
+  const base = (key: string) => (path && fromFile.has(key) ? dirname(path) : cwd);
+  const resolveOpt = (key: string, p: string) => (p ? resolve(base(key), p) : "");
+  const dataDir = resolve(base("data_dir"), cfg.data_dir);
+  const feedSocket = resolveOpt("store.feed_socket", cfg.store.feed_socket);
   return {
     ...cfg,
     data_dir: dataDir,
     hostname: cfg.hostname || osHostname(),
-    tls: { cert: resolveOpt(cfg.tls.cert), key: resolveOpt(cfg.tls.key) },
-    store: { ...cfg.store, feed_socket: resolveOpt(cfg.store.feed_socket) },
+    tls: { cert: resolveOpt("tls.cert", cfg.tls.cert), key: resolveOpt("tls.key", cfg.tls.key) },
+    store: { ...cfg.store, feed_socket: feedSocket },
+    outbound: { ...cfg.outbound, tls_ca: resolveOpt("outbound.tls_ca", cfg.outbound.tls_ca) },
     source: path,
+    dataDirOrigin: dataDirOverride
+      ? dataDirOverride.origin
+      : path
+        ? `${getPath(raw, ["data_dir"]) === undefined ? 'the default "./data" next to' : "data_dir in"} ${path}`
+        : 'the default "./data" in the working directory; no config file found',
     paths: {
-      feedSocket: cfg.store.feed_socket
-        ? resolve(cwd, cfg.store.feed_socket)
-        : join(dataDir, "run", "feed.sock"),
+      feedSocket: feedSocket || join(dataDir, "run", "feed.sock"),
       tlsDir: join(dataDir, "tls"),
     },
   };

@@ -143,11 +143,15 @@ export const configSchema = z.strictObject({
   data_dir: str(
     "./data",
     "Directory holding the database, message blobs, the generated TLS certificate (tls/) and the " +
-      "change-feed socket (run/). Relative paths are resolved against the current working directory.",
+      "change-feed socket (run/); created by `serve` only (mode 0700), never by the admin commands. A " +
+      "relative path in a config file resolves against that file's directory (so does this default when " +
+      "a config file is used); without any config file, or from the environment or --data-dir, against " +
+      "the current working directory.",
   ),
   hostname: str(
     "",
-    "Host name announced in greetings and used as the certificate name. Empty = the OS host name.",
+    "Host name announced in greetings, in MAILER-DAEMON@… and used as the certificate name; should be " +
+      "a fully qualified domain name (serve warns otherwise). Empty = the OS host name.",
   ),
 
   server: section("Process model.", {
@@ -175,18 +179,27 @@ export const configSchema = z.strictObject({
     ),
   }),
 
-  log: section("Logging (JSON lines on stdout).", {
+  log: section("Logging on stdout.", {
     level: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .prefault("info")
       .describe("Log level: fatal, error, warn, info, debug, trace or silent."),
+    format: z
+      .enum(["auto", "json", "pretty"])
+      .prefault("auto")
+      .describe(
+        'Log format: "json" (one JSON object per line), "pretty" (`HH:MM:SS.mmm LEVEL message key=value…`) ' +
+          'or "auto" (pretty when stdout is a terminal, else JSON).',
+      ),
   }),
 
   tls: section("TLS certificate for implicit TLS and STARTTLS on every protocol.", {
     cert: str(
       "",
       "PEM certificate chain file. Empty (with key empty) = a self-signed certificate is generated on first " +
-        "start into <data_dir>/tls/ and reused afterwards. The files are re-read when they change, no restart needed.",
+        "start into <data_dir>/tls/ and reused afterwards (regenerated when it expires or the hostname changes; " +
+        "a certificate postkontor did not generate is never replaced). The files are re-read when they change, " +
+        "no restart needed.",
     ),
     key: str("", "PEM private key file belonging to cert."),
   }),
@@ -416,7 +429,13 @@ export const configSchema = z.strictObject({
     ),
   }),
 
-  auth: section("Login verification, cache and throttling.", {
+  auth: section("Login verification, cache and throttling; password policy of the admin commands.", {
+    min_password_length: int(
+      12,
+      "Shortest password `user add` and `user passwd` accept (in characters). These also refuse a password " +
+        "that is one character repeated, a run of consecutive characters (abcdef…, 123456…), or the address, " +
+        "its local part or its domain. 0 = no checks. Hashes given with --password-hash are not checked.",
+    ),
     cache_ttl: duration(
       "5m",
       "How long a successful password verification is remembered (keyed by a salted hash of the credentials). " +

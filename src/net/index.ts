@@ -18,7 +18,13 @@ import { formatAddress, parseListenAddress } from "./address.ts";
 import type { TlsProvider } from "./tls.ts";
 
 export { formatAddress, type ListenAddress, parseListenAddress } from "./address.ts";
-export { createTlsProvider, ensureSelfSignedCert, generateSelfSigned, type TlsProvider } from "./tls.ts";
+export {
+  createTlsProvider,
+  describeGenerated,
+  ensureSelfSignedCert,
+  generateSelfSigned,
+  type TlsProvider,
+} from "./tls.ts";
 
 /** The logger every protocol server takes (pino's API; tests pass a collector). */
 export interface ProtocolLogger {

@@ -6,7 +6,10 @@
  *   A broken new pair (e.g. key and cert written non-atomically) keeps the previous context.
  * - Without configured files a self-signed certificate (ECDSA P-256, SAN = hostname, localhost,
  *   127.0.0.1, ::1) is generated on first start into <data_dir>/tls/ and reused afterwards;
- *   it is regenerated when it has expired.
+ *   it is regenerated when it has expired or when the configured hostname is not among its names
+ *   (hostname changed). Only a certificate postkontor generated itself (its subject carries
+ *   SELF_SIGNED_ORG) is ever regenerated: a certificate someone put into <data_dir>/tls/ is kept.
+ *   Key and certificate are written mode 0600 (the data directory holds secrets).
  */
 import { webcrypto, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -32,6 +35,9 @@ export interface TlsProviderOptions {
 }
 
 const MIN_VERSION = "TLSv1.2" as const; // RFC 8996 / RFC 9325 §3.1.1: no TLS 1.0/1.1
+
+/** Organization in the subject of the certificates generateSelfSigned makes (how they are recognised). */
+export const SELF_SIGNED_ORG = "postkontor self-signed";
 
 function writeAtomic(path: string, data: string, mode: number): void {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -71,7 +77,7 @@ export async function generateSelfSigned(
       serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(16)))
         .toString("hex")
         .replace(/^[89a-f]/, "1"),
-      name: `CN=${cn.replace(/[,+="\\<>;]/g, "")}, O=postkontor self-signed`,
+      name: `CN=${cn.replace(/[,+="\\<>;]/g, "")}, O=${SELF_SIGNED_ORG}`,
       notBefore: new Date(now - 60_000),
       notAfter: new Date(now + days * 86_400_000),
       signingAlgorithm: alg,
@@ -89,22 +95,40 @@ export async function generateSelfSigned(
   return { cert: cert.toString("pem") + "\n", key: pem("PRIVATE KEY", pkcs8) };
 }
 
+/** Whether the certificate names hostname (SAN dNSName / iPAddress, as a client checks it). */
+function certNames(c: X509Certificate, hostname: string): boolean {
+  if (!hostname) return true;
+  return isIP(hostname) ? c.checkIP(hostname) !== undefined : c.checkHost(hostname) !== undefined;
+}
+
+export interface EnsuredCert {
+  certPath: string;
+  keyPath: string;
+  generated: boolean;
+  /** why a new certificate was written: none yet (or unreadable), expired, or hostname not in it */
+  reason?: "missing" | "expired" | "hostname";
+  /** the names of the replaced certificate (reason "hostname") */
+  previousSubject?: string;
+}
+
 /**
- * Ensures <dir>/cert.pem and <dir>/key.pem exist and are not expired; generates them otherwise.
- * Returns the paths and whether a new certificate was written.
+ * Ensures <dir>/cert.pem and <dir>/key.pem exist, are not expired and name hostname; generates
+ * them otherwise — but never replaces a readable certificate postkontor did not generate.
  */
-export async function ensureSelfSignedCert(
-  dir: string,
-  hostname: string,
-): Promise<{ certPath: string; keyPath: string; generated: boolean }> {
+export async function ensureSelfSignedCert(dir: string, hostname: string): Promise<EnsuredCert> {
   const certPath = join(dir, "cert.pem");
   const keyPath = join(dir, "key.pem");
+  let reason: EnsuredCert["reason"] = "missing";
+  let previousSubject: string | undefined;
   if (existsSync(certPath) && existsSync(keyPath)) {
     try {
       const c = new X509Certificate(readFileSync(certPath));
-      if (new Date(c.validTo).getTime() > Date.now() + 86_400_000) {
-        return { certPath, keyPath, generated: false };
-      }
+      const ours = c.subject.split("\n").includes(`O=${SELF_SIGNED_ORG}`);
+      const fresh = new Date(c.validTo).getTime() > Date.now() + 86_400_000;
+      const named = certNames(c, hostname);
+      if (!ours || (fresh && named)) return { certPath, keyPath, generated: false };
+      reason = fresh ? "hostname" : "expired";
+      if (!named) previousSubject = c.subjectAltName ?? c.subject;
     } catch {
       // unreadable: regenerate below
     }
@@ -112,8 +136,16 @@ export async function ensureSelfSignedCert(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { cert, key } = await generateSelfSigned(hostname);
   writeAtomic(keyPath, key, 0o600);
-  writeAtomic(certPath, cert, 0o644);
-  return { certPath, keyPath, generated: true };
+  writeAtomic(certPath, cert, 0o600);
+  return { certPath, keyPath, generated: true, reason, previousSubject };
+}
+
+/** Log line of a (re)generated self-signed certificate. */
+export function describeGenerated(r: EnsuredCert, hostname: string): string {
+  if (r.reason === "hostname")
+    return `regenerated the self-signed TLS certificate: hostname ${hostname} is not among its names (${r.previousSubject ?? "?"})`;
+  if (r.reason === "expired") return "regenerated the self-signed TLS certificate: it expired";
+  return "generated a self-signed TLS certificate";
 }
 
 interface FileStamp {
@@ -152,7 +184,7 @@ export async function createTlsProvider(
     const r = await ensureSelfSignedCert(join(dataDir, "tls"), config.hostname);
     certPath = r.certPath;
     keyPath = r.keyPath;
-    if (r.generated) opts.logger?.info({ certPath }, "generated a self-signed TLS certificate");
+    if (r.generated) opts.logger?.info({ certPath }, describeGenerated(r, config.hostname));
   }
 
   function load(): { options: TlsOptions; context: SecureContext } {

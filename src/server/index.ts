@@ -38,15 +38,19 @@
  * - Only src/server and src/cli construct the concrete store (DESIGN.md §2).
  */
 import cluster, { type Worker } from "node:cluster";
-import { mkdirSync } from "node:fs";
 import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { createAuthenticator } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { createImapServer, type ImapServer } from "../imap/server/index.ts";
-import { createTlsProvider, ensureSelfSignedCert, type Listener, startListener } from "../net/index.ts";
+import {
+  createTlsProvider,
+  describeGenerated,
+  ensureSelfSignedCert,
+  type Listener,
+  startListener,
+} from "../net/index.ts";
 import { createPop3Server, type Pop3Server } from "../pop3/index.ts";
 import { createSmtpServer, type SmtpMode, type SmtpServer } from "../smtp/index.ts";
 import { startFeedHub } from "../store/index.ts";
@@ -59,7 +63,9 @@ import {
   processChannel,
   throttleOptions,
 } from "./limits-ipc.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { type OutboundService, startOutbound } from "./outbound.ts";
+import { checkHostname, secureDataDir } from "./preflight.ts";
 import { openConfiguredStore } from "./store.ts";
 import {
   type HeartbeatMessage,
@@ -69,17 +75,8 @@ import {
   Watchdog,
 } from "./watchdog.ts";
 
+export { createLogger, type Logger } from "./log.ts";
 export { openConfiguredStore } from "./store.ts";
-
-export type Logger = pino.Logger;
-
-export function createLogger(config: Pick<ResolvedConfig, "log">, bindings: object = {}): Logger {
-  // JSON lines on stdout (fd 1), synchronous so lines are not lost on exit.
-  return pino(
-    { level: config.log.level, base: { pid: process.pid, ...bindings } },
-    pino.destination({ sync: true }),
-  );
-}
 
 export interface BoundAddress {
   protocol: string;
@@ -320,12 +317,16 @@ export async function startServices(
   };
 }
 
-/** Work the primary does once before any worker starts: directories, migrations, certificate. */
+/**
+ * Work the primary does once before any worker starts: host name check, data directory (created
+ * 0700, modes tightened: preflight.ts), migrations, certificate.
+ */
 async function prepare(config: ResolvedConfig, logger: Logger): Promise<void> {
-  mkdirSync(config.data_dir, { recursive: true });
+  checkHostname(config, logger);
+  secureDataDir(config, logger);
   if (!config.tls.cert && !config.tls.key) {
     const r = await ensureSelfSignedCert(config.paths.tlsDir, config.hostname);
-    if (r.generated) logger.info({ certPath: r.certPath }, "generated a self-signed TLS certificate");
+    if (r.generated) logger.info({ certPath: r.certPath }, describeGenerated(r, config.hostname));
   }
   const store = await openConfiguredStore(config, false); // runs migrations once
   await store.close();

@@ -661,7 +661,10 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
   const refuse = (socket: Socket | TLSSocket, mode: SmtpMode, ip: string) => {
     // RFC 5321 §3.1 / §4.2: a server may answer the opening with "421 <domain> …" and close;
     // the client retries later. No enhanced code in a greeting (RFC 2034 §3: only after EHLO).
-    logger.warn({ mode, ip, limit: limits.maxConnectionsPerIp }, "smtp per-IP connection limit reached");
+    logger.warn(
+      { mode, remoteAddress: ip, limit: limits.maxConnectionsPerIp },
+      "smtp per-IP connection limit reached",
+    );
     socket.end(`421 ${hostname} Too many connections from your address, try again later\r\n`);
     setTimeout(() => socket.destroy(), 5_000).unref();
   };
@@ -682,7 +685,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
           s.connect(socket);
         },
         (e) => {
-          logger.error({ mode, ip, err: String(e) }, "smtp connection setup failed");
+          logger.error({ mode, remoteAddress: ip, err: String(e) }, "smtp connection setup failed");
           socket.destroy();
         },
       );

@@ -194,7 +194,7 @@ export class Feed implements ChangeFeed {
  * is replaced; a live hub on the same path makes this fail with EADDRINUSE.
  */
 export async function startFeedHub(socketPath: string): Promise<{ close(): Promise<void> }> {
-  mkdirSync(dirname(socketPath), { recursive: true });
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
   if (existsSync(socketPath)) {
     const alive = await new Promise<boolean>((resolve) => {
       const probe = createConnection(socketPath);

@@ -62,14 +62,20 @@ export interface StoreOptions {
   sqliteHook?: (db: Database.Database) => void;
 }
 
+/** The SQLite database of a data directory (its presence is what "a store exists here" means). */
+export function storeDatabasePath(dataDir: string): string {
+  return join(dataDir, "store.sqlite");
+}
+
 export function defaultFeedSocketPath(dataDir: string): string {
   return join(dataDir, "run", "feed.sock");
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  mkdirSync(opts.dataDir, { recursive: true });
+  // 0700: the store holds password hashes (docs/architecture.md, file modes)
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const mime: MimeFns = opts.mime ?? (await import("../mime/index.ts"));
-  const h = openSqlite(join(opts.dataDir, "store.sqlite"), { busyTimeoutMs: opts.busyTimeoutMs });
+  const h = openSqlite(storeDatabasePath(opts.dataDir), { busyTimeoutMs: opts.busyTimeoutMs });
   registerSearchFunctions(h.raw);
   opts.sqliteHook?.(h.raw);
   const feed = new Feed(

@@ -1,10 +1,12 @@
 /** Helpers for CLI tests: spawn the real CLI with a temp config, read JSON logs, raw IMAP sockets. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { storeDatabasePath } from "../../src/store/index.ts";
+import { openSqlite } from "../../src/store/sql/sqlite.ts";
 
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -14,12 +16,35 @@ export interface Env {
   config: string;
 }
 
-/** A temp dir with a config whose data_dir points into it; extra TOML appended. */
-export function tempEnv(extraToml = ""): Env {
+/**
+ * Creates the store of dataDir as `serve` does on first start (the admin commands refuse to run
+ * without one): the data directory and the migrated database.
+ */
+export function initStore(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  openSqlite(storeDatabasePath(dataDir)).raw.close();
+}
+
+/** Sets [auth] min_password_length in a config text (inside its [auth] table if it has one). */
+export function withPasswordPolicy(toml: string, minLength: number): string {
+  const line = `min_password_length = ${minLength}\n`;
+  return /^\[auth\]\s*$/m.test(toml)
+    ? toml.replace(/^\[auth\][ \t]*\r?\n/m, (h) => h + line)
+    : `${toml}${toml.endsWith("\n") || toml === "" ? "" : "\n"}[auth]\n${line}`;
+}
+
+/**
+ * A temp dir with a config whose data_dir points into it; extra TOML appended. The store is created
+ * unless init is false (as if `serve` had run once). The tests' accounts use short passwords, so
+ * the password policy is off ([auth] min_password_length = 0) unless passwordPolicy is true.
+ */
+export function tempEnv(extraToml = "", opts: { init?: boolean; passwordPolicy?: boolean } = {}): Env {
   const dir = mkdtempSync(join(tmpdir(), "pk-cli-"));
   const dataDir = join(dir, "data");
   const config = join(dir, "postkontor.toml");
-  writeFileSync(config, `data_dir = ${JSON.stringify(dataDir)}\nhostname = "mail.test"\n${extraToml}`);
+  const toml = `data_dir = ${JSON.stringify(dataDir)}\nhostname = "mail.test"\n${extraToml}`;
+  writeFileSync(config, opts.passwordPolicy ? toml : withPasswordPolicy(toml, 0));
+  if (opts.init !== false) initStore(dataDir);
   return { dir, dataDir, config };
 }
 
@@ -50,10 +75,14 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 /** Runs the CLI to completion (killed after timeoutMs). */
 export function run(
   args: string[],
-  opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(opts.env), stdio: "pipe" });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: cleanEnv(opts.env),
+      stdio: "pipe",
+      cwd: opts.cwd,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d) => out.push(d));
@@ -87,7 +116,11 @@ export interface Server {
  * Starts `serve` and collects its JSON log lines. POP3 listens on ephemeral loopback ports unless
  * env or args say otherwise (so tests never bind the zero-config 0.0.0.0:1110/1995).
  */
-export function startServe(args: string[], env: Record<string, string> = {}): Server {
+export function startServe(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { cwd?: string } = {},
+): Server {
   const defaults = {
     POSTKONTOR__POP3__LISTEN: "127.0.0.1:0",
     POSTKONTOR__POP3__LISTEN_TLS: "127.0.0.1:0",
@@ -98,6 +131,7 @@ export function startServe(args: string[], env: Record<string, string> = {}): Se
   const child = spawn(process.execPath, [MAIN, "serve", ...args], {
     env: cleanEnv({ ...defaults, ...env }),
     stdio: "pipe",
+    cwd: opts.cwd,
   });
   return watchServer(child);
 }

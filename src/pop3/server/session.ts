@@ -370,17 +370,17 @@ export class Session implements SessionLike {
       const acc = await store.getAccount(username.trim().toLowerCase());
       if (acc && !acc.settings.pop3Enabled && (await verifyHash(acc.passwordHash, password))) {
         this.log.warn(
-          this.logCtx({ username: acc.address }),
+          this.logCtx({ user: acc.address }),
           "pop3 login refused: POP3 disabled for this account",
         );
         throw new Pop3Error("POP3 access is disabled for this account", { code: "AUTH" });
       }
-      this.log.warn(this.logCtx({ username, method }), "pop3 login failed");
+      this.log.warn(this.logCtx({ user: username, method }), "pop3 login failed");
       throw new Pop3Error("Authentication failed", { code: "AUTH" }); // RFC 3206 §4 [AUTH]
     }
     if (!account.settings.pop3Enabled) {
       this.log.warn(
-        this.logCtx({ username: account.address }),
+        this.logCtx({ user: account.address }),
         "pop3 login refused: POP3 disabled for this account",
       );
       throw new Pop3Error("POP3 access is disabled for this account", { code: "AUTH" });
@@ -398,7 +398,7 @@ export class Session implements SessionLike {
     // RFC 1939 §8 exclusive-access lock; RFC 2449 §8.1.2 [IN-USE]
     const lock = this.ctx.locker.acquire(account.id);
     if (!lock) {
-      this.log.info(this.logCtx({ username: account.address }), "pop3 login refused: maildrop in use");
+      this.log.info(this.logCtx({ user: account.address }), "pop3 login refused: maildrop in use");
       throw new Pop3Error("Mailbox is locked by another POP3 session", { code: "IN-USE" });
     }
     let drop: Maildrop;

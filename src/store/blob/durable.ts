@@ -34,7 +34,7 @@ export function writeBlobDurableSync(
 ): void {
   const dir = blobDir(root, id);
   if (!durableDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     // the leaf and its parents up to root: each new one's entry is made durable in its parent
     // (bounded: the layout is root/ab/cd, two levels)
     const chain: string[] = [];
@@ -43,7 +43,7 @@ export function writeBlobDurableSync(
     for (const d of chain) durableDirs.add(d);
   }
   const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
-  const fd = openSync(tmp, "wx", 0o640);
+  const fd = openSync(tmp, "wx", 0o600);
   try {
     let off = 0;
     // bounded: each write makes progress or throws

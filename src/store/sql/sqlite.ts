@@ -4,7 +4,7 @@
  * database access here goes through that mutex (withConnection / transaction), so directly
  * prepared hot statements never interleave with another caller's open transaction.
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
@@ -36,7 +36,10 @@ function isBusy(err: unknown): boolean {
 }
 
 export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}): SqliteHandle {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // created 0600 before SQLite opens it: the database holds password hashes, and SQLite gives the
+  // -wal and -shm files the mode of the database file
+  closeSync(openSync(path, "a", 0o600));
   const busyTimeoutMs = opts.busyTimeoutMs ?? 15_000;
   const raw = new Database(path, { timeout: busyTimeoutMs });
   // WAL: readers never block the writer; synchronous=FULL: a commit is durable before we
