@@ -71,7 +71,10 @@ function writeAddresses(out: Out, list: Address[] | null, utf8: boolean): void {
   for (const a of list) {
     out.ascii("(");
     writeNString(out, a.name, utf8);
-    out.ascii(" NIL ");
+    // addr-adl: the obsolete source route (RFC 3501 §7.4.2), NIL when there is none
+    out.ascii(" ");
+    writeNString(out, a.adl, utf8);
+    out.ascii(" ");
     writeNString(out, a.mailbox, utf8);
     out.ascii(" ");
     writeNString(out, a.host, utf8);

@@ -26,7 +26,9 @@ export { bodyStructureImap, envelopeImap } from "./imap.ts";
 export { MAX_DEPTH, MAX_PARTS, PARSED_VERSION, parseMessage } from "./parse.ts";
 export { binarySize, getBinary, getSection, resolvePart } from "./section.ts";
 export {
+  asciiCasemap,
   baseSubject,
+  compareOctets,
   DEFAULT_SEARCH_BODY_MAX,
   DEFAULT_SEARCH_HEADER_MAX,
   headerValues,

@@ -116,12 +116,26 @@ describe("BODYSTRUCTURE / BODY / ENVELOPE (RFC 9051 §7.5.2)", () => {
       '("Thu,      13        Feb          1969      23:32               -0330 (Newfoundland Time)" ' +
         '"Saying Hello \\\\ \\"quotes\\"" ' +
         '(("Pete" NIL "pete" "silly.test")) ' +
-        '(("Mary Smith" NIL "mary" "example.net")) ' +
+        // the obs-route is kept as addr-adl (RFC 3501 §7.4.2)
+        '(("Mary Smith" "@node.test" "mary" "example.net")) ' +
         '(("Joe Q. Public" NIL "john.q.public" "example.com")) ' +
         '((NIL NIL "A Group" NIL)("Chris Jones" NIL "c" "public.example")(NIL NIL "joe" "example.org")("John" NIL "jdoe" "one.test")(NIL NIL NIL NIL)) ' +
         '((NIL NIL "Hidden recipients" NIL)(NIL NIL NIL NIL)) ' +
         '((NIL NIL "bare-local" "")(NIL NIL "\\"quoted local\\"" "example.com")) ' +
         '"<1234@local.machine.example>" "<5678.21-Nov-1997@example.com>")',
+    );
+  });
+
+  it("obs-route with several domains becomes the adl field (RFC 5322 §4.4, RFC 9051 §7.5.2)", () => {
+    const raw = Buffer.from(
+      "From: Joe <@route1,@route2:joe@example.com>\r\n" +
+        "To: <@a.example, ,@b.example:x@y.example>, plain@example.org\r\nSubject: r\r\n\r\nbody\r\n",
+    );
+    const e = env(raw);
+    assert.ok(e.includes('(("Joe" "@route1,@route2" "joe" "example.com"))'), e);
+    assert.ok(
+      e.includes('((NIL "@a.example,@b.example" "x" "y.example")(NIL NIL "plain" "example.org"))'),
+      e,
     );
   });
 

@@ -63,12 +63,12 @@ function literalOf(data: Uint8Array, binary: boolean): Part[] {
 
 export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promise<OkResult> {
   const v = s.view!;
-  if (cmd.changedSince !== null) s.condstore = true; // RFC 7162 §3.1: CONDSTORE-enabling
   // RFC 7162 §3.2.6: VANISHED only with UID FETCH, CHANGEDSINCE and QRESYNC enabled
   if (cmd.vanished && (!s.qresync || cmd.changedSince === null || !cmd.uid)) {
     throw bad("VANISHED requires UID FETCH with CHANGEDSINCE after ENABLE QRESYNC");
   }
-  if (cmd.atts.some((a) => a.type === "MODSEQ")) s.condstore = true;
+  // RFC 7162 §3.1: CHANGEDSINCE and the MODSEQ data item are CONDSTORE-enabling
+  if (cmd.changedSince !== null || cmd.atts.some((a) => a.type === "MODSEQ")) await s.enableCondstore();
   const uids = resolveSet(v, cmd.set, cmd.uid);
 
   if (cmd.vanished && cmd.changedSince !== null && cmd.set.type === "ranges") {
