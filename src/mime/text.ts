@@ -2,6 +2,8 @@
  * Decoded text for search and sorting: searchText (full-text index input), headerValues
  * (SEARCH HEADER/SUBJECT/FROM...), sortKeys (RFC 5256 SORT, RFC 5957 DISPLAYFROM/DISPLAYTO).
  */
+
+import { parseAddressList } from "./address.ts";
 import {
   asBuffer,
   decodeBase64,
@@ -29,7 +31,59 @@ function decodedField(buf: Buffer, f: HeaderField): string {
   return decodeWords(unfold(headerText(buf, f.valueStart, f.end))).replace(/[\r\n\t]+/g, " ");
 }
 
+/** The header fields SEARCH FROM/TO/CC/BCC look at (RFC 9051 §6.4.4: the envelope's fields). */
+const ADDRESS_FIELDS = new Set(["from", "to", "cc", "bcc"]);
+
+/**
+ * An address list as SEARCH FROM/TO/CC/BCC match it: the parsed addresses (as ENVELOPE has them)
+ * written back plainly — `Display Name <mailbox@host>` or `mailbox@host`, groups as
+ * `Group: a, b;` — with RFC 2047 words decoded and comments, quoting and obsolete routes gone
+ * (Dovecot matches these keys against the same address-parsed form).
+ */
+export function addressSearchText(value: string): string {
+  const list = parseAddressList(value);
+  if (!list) return "";
+  const out: string[] = [];
+  let group: string[] | null = null;
+  let groupName = "";
+  for (const a of list) {
+    if (a.host === null) {
+      if (a.mailbox !== null) {
+        group = [];
+        groupName = decodeWords(a.mailbox);
+      } else if (group) {
+        out.push(`${groupName}: ${group.join(", ")};`);
+        group = null;
+      }
+      continue;
+    }
+    const spec = a.host === "" ? (a.mailbox ?? "") : `${a.mailbox ?? ""}@${a.host}`;
+    const name = a.name ? decodeWords(a.name).trim() : "";
+    const text = name === "" ? spec : `${name} <${spec}>`;
+    if (group) group.push(text);
+    else out.push(text);
+  }
+  if (group) out.push(`${groupName}: ${group.join(", ")};`);
+  return out.join(", ").replace(/[\r\n\t]+/g, " ");
+}
+
+/**
+ * The header text of the search index: one `Name: value` line per field (RFC 2047 decoded,
+ * unfolded), then — after an empty line, which no field line can be — one `name: addresses` line
+ * per From/To/Cc/Bcc field in address-parsed form (addressSearchText) for SEARCH FROM/TO/CC/BCC.
+ */
 function headerLines(buf: Buffer, fields: HeaderField[], max: number): string {
+  let out = headerFieldLines(buf, fields, max);
+  let addr = "";
+  for (const f of fields) {
+    if (!ADDRESS_FIELDS.has(f.name)) continue;
+    addr += f.name + ": " + addressSearchText(unfold(headerText(buf, f.valueStart, f.end))) + "\n";
+  }
+  if (addr !== "" && out.length + addr.length + 1 <= max) out += "\n" + addr;
+  return out;
+}
+
+function headerFieldLines(buf: Buffer, fields: HeaderField[], max: number): string {
   let out = "";
   for (const f of fields) {
     if (out.length >= max) break;
@@ -178,7 +232,7 @@ export function searchText(
         // headers of an encapsulated message are body text of the outer one
         const inner = part.message.root;
         const hb = parseHeaderBlock(buf, inner.headerStart, inner.bodyStart);
-        add(headerLines(buf, hb.fields, maxBody - bodyLen));
+        add(headerFieldLines(buf, hb.fields, maxBody - bodyLen));
         stack.push(inner);
         continue;
       }

@@ -64,6 +64,7 @@ async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Prom
             field: "header",
             header: key.field.toLowerCase(),
             value: decodeValue(key.value),
+            ...(key.address ? { address: true } : {}),
           }),
         ),
       );
