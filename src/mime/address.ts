@@ -125,13 +125,26 @@ function rawJoin(toks: Tok[]): string {
   return out;
 }
 
-/** addr-spec = local-part "@" domain (RFC 5322 §3.4.1); obs-route "@a,@b:" is dropped. */
+/**
+ * addr-spec = local-part "@" domain (RFC 5322 §3.4.1). An obs-route "@a,@b:" before it (RFC 5322
+ * §4.4 obs-angle-addr) is kept as the ENVELOPE's at-domain-list (addr-adl, RFC 3501 §7.4.2 /
+ * RFC 9051 §7.5.2: "@a,@b"), without the colon.
+ */
 function addrSpec(toks: Tok[], name: string | null): Address | null {
   // obs-route (RFC 5322 §4.4): leading "@domain,...:" inside angle brackets
   let start = 0;
+  let adl: string | null = null;
   if (toks[0]?.t === "s" && toks[0].v === "@") {
     const colon = toks.findIndex((t) => t.t === "s" && t.v === ":");
-    if (colon !== -1) start = colon + 1;
+    if (colon !== -1) {
+      start = colon + 1;
+      // obs-domain-list may hold empty elements ("@a,,@b"): keep the "@domain" entries only
+      const route = rawJoin(toks.slice(0, colon))
+        .split(",")
+        .filter((d) => d.length > 1 && d.startsWith("@"))
+        .join(",");
+      if (route !== "") adl = route;
+    }
   }
   const rest = toks.slice(start);
   let at = -1;
@@ -149,9 +162,14 @@ function addrSpec(toks: Tok[], name: string | null): Address | null {
     const local = rawJoin(rest);
     if (local === "" && nm === null) return null;
     // no domain: host "" (not NIL, which would mark a group)
-    return { name: nm, mailbox: local, host: "" };
+    return withAdl({ name: nm, mailbox: local, host: "" }, adl);
   }
-  return { name: nm, mailbox: rawJoin(rest.slice(0, at)), host: rawJoin(rest.slice(at + 1)) };
+  return withAdl({ name: nm, mailbox: rawJoin(rest.slice(0, at)), host: rawJoin(rest.slice(at + 1)) }, adl);
+}
+
+function withAdl(a: Address, adl: string | null): Address {
+  if (adl !== null) a.adl = adl;
+  return a;
 }
 
 /**

@@ -25,15 +25,18 @@ class Out {
 }
 
 /**
- * string = quoted / literal (RFC 9051 §4.3). Quoted unless the text holds CR, LF or NUL, or — when
+ * string = quoted / literal (RFC 9051 §4.3). Quoted unless the text holds CR or LF, or — when
  * the session has not enabled UTF-8 (RFC 9051 §6.3.1 / RFC 6855) — any 8-bit character.
  */
-function writeString(out: Out, s: string, utf8: boolean): void {
+function writeString(out: Out, str: string, utf8: boolean): void {
+  // RFC 9051 §9: neither a quoted string nor a literal may hold NUL (a header that came with one
+  // by SMTP or import): left out
+  const s = str.includes("\0") ? str.replaceAll("\0", "") : str;
   let plain = true;
   let needsLiteral = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0 || c === 10 || c === 13) {
+    if (c === 10 || c === 13) {
       needsLiteral = true;
       break;
     }
@@ -71,7 +74,10 @@ function writeAddresses(out: Out, list: Address[] | null, utf8: boolean): void {
   for (const a of list) {
     out.ascii("(");
     writeNString(out, a.name, utf8);
-    out.ascii(" NIL ");
+    // addr-adl: the obsolete source route (RFC 3501 §7.4.2), NIL when there is none
+    out.ascii(" ");
+    writeNString(out, a.adl, utf8);
+    out.ascii(" ");
     writeNString(out, a.mailbox, utf8);
     out.ascii(" ");
     writeNString(out, a.host, utf8);

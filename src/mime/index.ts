@@ -19,14 +19,19 @@
  * - Content-Type/Disposition parameters are decoded per RFC 2231 (continuations joined,
  *   charset'lang'value decoded); BODYSTRUCTURE re-emits non-ASCII values RFC 2231-encoded unless
  *   the session enabled UTF-8.
+ * - A message with NUL octets is stored with those parts base64-encoded (encodeNulParts, RFC 3516
+ *   §4.4: IMAP literals cannot carry NUL); BINARY[] of the whole message decodes (binaryForm).
  * - searchText/headerValues/sortKeys decode RFC 2047 words (libmime) and charsets
  *   (TextDecoder, iconv-lite); body text is capped (DEFAULT_SEARCH_BODY_MAX).
  */
+export { binaryForm, encodeNulParts } from "./binary.ts";
 export { bodyStructureImap, envelopeImap } from "./imap.ts";
 export { MAX_DEPTH, MAX_PARTS, PARSED_VERSION, parseMessage } from "./parse.ts";
 export { binarySize, getBinary, getSection, resolvePart } from "./section.ts";
 export {
+  asciiCasemap,
   baseSubject,
+  compareOctets,
   DEFAULT_SEARCH_BODY_MAX,
   DEFAULT_SEARCH_HEADER_MAX,
   headerValues,

@@ -116,12 +116,26 @@ describe("BODYSTRUCTURE / BODY / ENVELOPE (RFC 9051 §7.5.2)", () => {
       '("Thu,      13        Feb          1969      23:32               -0330 (Newfoundland Time)" ' +
         '"Saying Hello \\\\ \\"quotes\\"" ' +
         '(("Pete" NIL "pete" "silly.test")) ' +
-        '(("Mary Smith" NIL "mary" "example.net")) ' +
+        // the obs-route is kept as addr-adl (RFC 3501 §7.4.2)
+        '(("Mary Smith" "@node.test" "mary" "example.net")) ' +
         '(("Joe Q. Public" NIL "john.q.public" "example.com")) ' +
         '((NIL NIL "A Group" NIL)("Chris Jones" NIL "c" "public.example")(NIL NIL "joe" "example.org")("John" NIL "jdoe" "one.test")(NIL NIL NIL NIL)) ' +
         '((NIL NIL "Hidden recipients" NIL)(NIL NIL NIL NIL)) ' +
         '((NIL NIL "bare-local" "")(NIL NIL "\\"quoted local\\"" "example.com")) ' +
         '"<1234@local.machine.example>" "<5678.21-Nov-1997@example.com>")',
+    );
+  });
+
+  it("obs-route with several domains becomes the adl field (RFC 5322 §4.4, RFC 9051 §7.5.2)", () => {
+    const raw = Buffer.from(
+      "From: Joe <@route1,@route2:joe@example.com>\r\n" +
+        "To: <@a.example, ,@b.example:x@y.example>, plain@example.org\r\nSubject: r\r\n\r\nbody\r\n",
+    );
+    const e = env(raw);
+    assert.ok(e.includes('(("Joe" "@route1,@route2" "joe" "example.com"))'), e);
+    assert.ok(
+      e.includes('((NIL "@a.example,@b.example" "x" "y.example")(NIL NIL "plain" "example.org"))'),
+      e,
     );
   });
 
@@ -138,7 +152,7 @@ describe("BODYSTRUCTURE / BODY / ENVELOPE (RFC 9051 §7.5.2)", () => {
     assert.equal(p.envelope.subject, subj);
   });
 
-  it("CR/LF/NUL force a literal; quotes and backslashes are escaped", () => {
+  it("CR/LF force a literal, NUL (never allowed in a string) is left out; quotes and backslashes are escaped", () => {
     const e = {
       date: null,
       subject: 'a"b\\c',
@@ -154,7 +168,7 @@ describe("BODYSTRUCTURE / BODY / ENVELOPE (RFC 9051 §7.5.2)", () => {
     const out = envelopeImap(e, true).toString("latin1");
     assert.equal(
       out,
-      '(NIL "a\\"b\\\\c" (({3}\r\nx\u0000y NIL "m" "h")) (({3}\r\nx\u0000y NIL "m" "h")) (({3}\r\nx\u0000y NIL "m" "h")) NIL NIL NIL NIL {11}\r\nline\r\nbreak)',
+      '(NIL "a\\"b\\\\c" (("xy" NIL "m" "h")) (("xy" NIL "m" "h")) (("xy" NIL "m" "h")) NIL NIL NIL NIL {11}\r\nline\r\nbreak)',
     );
   });
 

@@ -19,7 +19,8 @@ import {
 import type { ContentType, Envelope, MimePart, ParsedMessage } from "./types.ts";
 
 /** Bump when the JSON shape or its computation changes, so cached indexes are rebuilt. */
-export const PARSED_VERSION = 1;
+// 2: ENVELOPE addresses keep an obsolete source route (Address.adl)
+export const PARSED_VERSION = 2;
 
 /** Multipart/message nesting beyond this depth is treated as opaque text/plain. */
 export const MAX_DEPTH = 64;

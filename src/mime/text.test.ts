@@ -3,7 +3,9 @@ import { describe, it } from "node:test";
 import { decodeCharset } from "./bytes.ts";
 import { parseStructured } from "./header.ts";
 import {
+  asciiCasemap,
   baseSubject,
+  compareOctets,
   headerValues,
   htmlToText,
   parseDate,
@@ -12,6 +14,7 @@ import {
   sortKeys,
 } from "./index.ts";
 import { fixture } from "./test-helpers.ts";
+import { addressSearchText } from "./text.ts";
 
 describe("header decoding", () => {
   it("RFC 2047 encoded words in iso-8859-1, windows-1252, koi8-r, iso-2022-jp, utf-8", () => {
@@ -159,24 +162,64 @@ describe("sortKeys (RFC 5256, RFC 5957)", () => {
   it("first addresses, display names and dates from messages", () => {
     let raw = fixture("groups.eml");
     let k = sortKeys(raw, parseMessage(raw));
+    // string keys in i;ascii-casemap form; a list that opens with a group sorts by the group name
+    // (RFC 5256 §3, RFC 5957 §3)
     assert.deepEqual(k, {
-      subject: 'saying hello \\ "quotes"',
-      from: "pete",
-      to: "c",
-      cc: "",
+      subject: 'SAYING HELLO \\ "QUOTES"',
+      from: "PETE",
+      to: "A GROUP",
+      cc: "HIDDEN RECIPIENTS",
       date: Date.UTC(1969, 1, 14, 3, 2, 0),
-      displayFrom: "pete",
-      displayTo: "chris jones",
+      displayFrom: "PETE",
+      displayTo: "A GROUP",
     });
     raw = fixture("encoded-words.eml");
     k = sortKeys(raw, parseMessage(raw));
     assert.equal(k.subject, "てすと😊");
-    assert.equal(k.displayFrom, "andré pirard");
-    assert.equal(k.displayTo, "привет");
-    assert.equal(k.from, "pirard");
+    // i;ascii-casemap folds a–z only
+    assert.equal(k.displayFrom, "ANDRé PIRARD");
+    assert.equal(k.displayTo, "Привет");
+    assert.equal(k.from, "PIRARD");
     raw = fixture("simple.eml");
     k = sortKeys(raw, parseMessage(raw));
-    assert.equal(k.displayTo, "mooch@owatagu.siam.edu.example");
+    assert.equal(k.displayTo, "MOOCH@OWATAGU.SIAM.EDU.EXAMPLE");
     assert.equal(k.date, Date.UTC(1994, 1, 8, 5, 52, 25));
+  });
+});
+
+describe("address search text and i;ascii-casemap", () => {
+  it("addressSearchText: parsed addresses, names decoded, comments/quotes/routes gone, groups kept", () => {
+    assert.equal(
+      addressSearchText(
+        '"Joe Q. Public" (a comment) <joe(x)@example.com>, =?utf-8?q?J=C3=BCrgen?= <j@x.example>',
+      ),
+      "Joe Q. Public <joe@example.com>, Jürgen <j@x.example>",
+    );
+    assert.equal(
+      addressSearchText("Team: a@x.example, B <b@x.example>;, c@y.example"),
+      "Team: a@x.example, B <b@x.example>;, c@y.example",
+    );
+    assert.equal(addressSearchText("<@r1,@r2:u@d.example>"), "u@d.example");
+    assert.equal(addressSearchText(""), "");
+  });
+
+  it("searchText: address lines after an empty line, for From/To/Cc/Bcc only", () => {
+    const raw = Buffer.from(
+      'From: "A" (c) <a@x.example>\r\nReply-To: r@x.example\r\nSubject: s\r\n\r\nbody\r\n',
+    );
+    const { headers } = searchText(raw, parseMessage(raw));
+    assert.equal(
+      headers,
+      'From: "A" (c) <a@x.example>\nReply-To: r@x.example\nSubject: s\n\nfrom: A <a@x.example>\n',
+    );
+  });
+
+  it("asciiCasemap folds a-z only; compareOctets is code point order", () => {
+    assert.equal(asciiCasemap("abc_[ä]"), "ABC_[ä]");
+    const keys = ["_X", "[Y", "B", "A", "Ä", "😀", "\uffff"].map(asciiCasemap);
+    keys.sort(compareOctets);
+    assert.deepEqual(keys, ["A", "B", "[Y", "_X", "Ä", "\uffff", "😀"]);
+    assert.ok(compareOctets("AB", "A") > 0);
+    assert.equal(compareOctets("x", "x"), 0);
   });
 });

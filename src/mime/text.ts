@@ -2,6 +2,8 @@
  * Decoded text for search and sorting: searchText (full-text index input), headerValues
  * (SEARCH HEADER/SUBJECT/FROM...), sortKeys (RFC 5256 SORT, RFC 5957 DISPLAYFROM/DISPLAYTO).
  */
+
+import { parseAddressList } from "./address.ts";
 import {
   asBuffer,
   decodeBase64,
@@ -29,7 +31,59 @@ function decodedField(buf: Buffer, f: HeaderField): string {
   return decodeWords(unfold(headerText(buf, f.valueStart, f.end))).replace(/[\r\n\t]+/g, " ");
 }
 
+/** The header fields SEARCH FROM/TO/CC/BCC look at (RFC 9051 §6.4.4: the envelope's fields). */
+const ADDRESS_FIELDS = new Set(["from", "to", "cc", "bcc"]);
+
+/**
+ * An address list as SEARCH FROM/TO/CC/BCC match it: the parsed addresses (as ENVELOPE has them)
+ * written back plainly — `Display Name <mailbox@host>` or `mailbox@host`, groups as
+ * `Group: a, b;` — with RFC 2047 words decoded and comments, quoting and obsolete routes gone
+ * (Dovecot matches these keys against the same address-parsed form).
+ */
+export function addressSearchText(value: string): string {
+  const list = parseAddressList(value);
+  if (!list) return "";
+  const out: string[] = [];
+  let group: string[] | null = null;
+  let groupName = "";
+  for (const a of list) {
+    if (a.host === null) {
+      if (a.mailbox !== null) {
+        group = [];
+        groupName = decodeWords(a.mailbox);
+      } else if (group) {
+        out.push(`${groupName}: ${group.join(", ")};`);
+        group = null;
+      }
+      continue;
+    }
+    const spec = a.host === "" ? (a.mailbox ?? "") : `${a.mailbox ?? ""}@${a.host}`;
+    const name = a.name ? decodeWords(a.name).trim() : "";
+    const text = name === "" ? spec : `${name} <${spec}>`;
+    if (group) group.push(text);
+    else out.push(text);
+  }
+  if (group) out.push(`${groupName}: ${group.join(", ")};`);
+  return out.join(", ").replace(/[\r\n\t]+/g, " ");
+}
+
+/**
+ * The header text of the search index: one `Name: value` line per field (RFC 2047 decoded,
+ * unfolded), then — after an empty line, which no field line can be — one `name: addresses` line
+ * per From/To/Cc/Bcc field in address-parsed form (addressSearchText) for SEARCH FROM/TO/CC/BCC.
+ */
 function headerLines(buf: Buffer, fields: HeaderField[], max: number): string {
+  let out = headerFieldLines(buf, fields, max);
+  let addr = "";
+  for (const f of fields) {
+    if (!ADDRESS_FIELDS.has(f.name)) continue;
+    addr += f.name + ": " + addressSearchText(unfold(headerText(buf, f.valueStart, f.end))) + "\n";
+  }
+  if (addr !== "" && out.length + addr.length + 1 <= max) out += "\n" + addr;
+  return out;
+}
+
+function headerFieldLines(buf: Buffer, fields: HeaderField[], max: number): string {
   let out = "";
   for (const f of fields) {
     if (out.length >= max) break;
@@ -178,7 +232,7 @@ export function searchText(
         // headers of an encapsulated message are body text of the outer one
         const inner = part.message.root;
         const hb = parseHeaderBlock(buf, inner.headerStart, inner.bodyStart);
-        add(headerLines(buf, hb.fields, maxBody - bodyLen));
+        add(headerFieldLines(buf, hb.fields, maxBody - bodyLen));
         stack.push(inner);
         continue;
       }
@@ -215,7 +269,12 @@ const BLOB = /\[[^[\]]*\][ \t]*/y;
 /** Subjects longer than this are cut before extraction (sorting never needs more). */
 const MAX_SUBJECT = 64 * 1024;
 
+/** RFC 5256 §2.1 base subject, lower-cased (for display and tests; SORT uses sortKeys). */
 export function baseSubject(subject: string): string {
+  return extractBaseSubject(subject).toLowerCase();
+}
+
+function extractBaseSubject(subject: string): string {
   // (1) decoded by the caller; runs of whitespace → one space
   let s = subject.slice(0, MAX_SUBJECT).replace(/[ \t\r\n]+/g, " ");
   for (let outer = 0; outer < 100; outer++) {
@@ -256,7 +315,35 @@ export function baseSubject(subject: string): string {
     if (!f) break;
     s = f[1]!;
   }
-  return s.trim().toLowerCase();
+  return s.trim();
+}
+
+/**
+ * RFC 4790 §9.2 i;ascii-casemap, the comparator of SORT (RFC 5256 §3): a–z map to A–Z, every other
+ * character is left alone (no Unicode case folding); the mapped strings then compare octet by
+ * octet (see compareOctets), so "[" and "_" sort after the letters.
+ */
+export function asciiCasemap(s: string): string {
+  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+}
+
+/**
+ * Octet order of the UTF-8 forms of two strings, i.e. code point order (JS `<` compares UTF-16
+ * units, which puts U+10000.. before U+E000..U+FFFF).
+ */
+export function compareOctets(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // a surrogate (0xD800–0xDFFF) stands for a code point above 0xFFFF
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    if (sx !== sy) return sx ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,20 +436,30 @@ const MONTH_FULL = [
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The first address of an ENVELOPE list. A group comes first as its start marker (RFC 9051
+ * §7.5.2: addr-mailbox = the group name, addr-host NIL), so a list that opens with a group sorts
+ * by the group name (RFC 5256 §3 "addr-mailbox of the first address"; RFC 5957 §3).
+ */
 function firstAddress(list: Address[] | null): Address | null {
   if (!list) return null;
-  for (const a of list) if (a.host !== null && a.mailbox !== null) return a;
+  for (const a of list) if (a.mailbox !== null) return a;
   return null;
 }
 
-/** RFC 5957 §3: display-name of the first address, else its addr-spec. */
+/**
+ * RFC 5957 §3: the display-name of the first address (RFC 2047 decoded), else its addr-spec; a
+ * group: the group's display-name.
+ */
 function displayOf(a: Address | null): string {
   if (!a) return "";
+  if (a.host === null) return decodeWords(a.mailbox ?? "").trim();
   const name = a.name ? decodeWords(a.name).trim() : "";
-  if (name !== "") return name.toLowerCase();
-  return (a.host ? `${a.mailbox ?? ""}@${a.host}` : (a.mailbox ?? "")).toLowerCase();
+  if (name !== "") return name;
+  return a.host ? `${a.mailbox ?? ""}@${a.host}` : (a.mailbox ?? "");
 }
 
+/** Sort keys in i;ascii-casemap form (asciiCasemap); compare them with compareOctets. */
 export function sortKeys(raw: Uint8Array, p: ParsedMessage): SortKeys {
   void raw; // everything needed is in the parsed envelope
   const env = p.envelope;
@@ -370,13 +467,13 @@ export function sortKeys(raw: Uint8Array, p: ParsedMessage): SortKeys {
   const to = firstAddress(env.to);
   const cc = firstAddress(env.cc);
   return {
-    subject: baseSubject(decodeWords(env.subject ?? "")),
-    // RFC 5256 §3: addr-mailbox of the first address
-    from: (from?.mailbox ?? "").toLowerCase(),
-    to: (to?.mailbox ?? "").toLowerCase(),
-    cc: (cc?.mailbox ?? "").toLowerCase(),
+    subject: asciiCasemap(extractBaseSubject(decodeWords(env.subject ?? ""))),
+    // RFC 5256 §3: addr-mailbox of the first address (a group's name for a group)
+    from: asciiCasemap(from?.mailbox ?? ""),
+    to: asciiCasemap(to?.mailbox ?? ""),
+    cc: asciiCasemap(cc?.mailbox ?? ""),
     date: parseDate(env.date),
-    displayFrom: displayOf(from),
-    displayTo: displayOf(to),
+    displayFrom: asciiCasemap(displayOf(from)),
+    displayTo: asciiCasemap(displayOf(to)),
   };
 }

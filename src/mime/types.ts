@@ -58,7 +58,8 @@ export interface Address {
   name: string | null; // display name as written (quotes removed; RFC 2047 encoded words NOT decoded — IMAP sends them raw)
   mailbox: string | null; // local part; null in group end markers
   host: string | null; // null marks a group start/end (RFC 9051 §7.5.2)
-  adl?: null;
+  /** obsolete source route (RFC 5322 §4.4 obs-route) as "@a,@b" — ENVELOPE addr-adl; absent = NIL */
+  adl?: string | null;
 }
 
 export interface Envelope {
@@ -91,15 +92,16 @@ export interface SectionSpec {
 }
 
 export interface SortKeys {
-  /** RFC 5256 base subject, lower-cased */
+  /** Every string key is in i;ascii-casemap form (a–z upper-cased, RFC 4790 §9.2); compare by octets. */
+  /** RFC 5256 §2.1 base subject */
   subject: string;
-  /** first From addr-mailbox, lower-cased */
+  /** addr-mailbox of the first From address; a group's name when the list opens with a group */
   from: string;
   to: string;
   cc: string;
   /** ms since epoch of the Date header, or null when absent/invalid (caller falls back to internal date) */
   date: number | null;
-  /** display name of first From, or mailbox if none (RFC 5957) */
+  /** display name of the first From address, else its addr-spec; a group's name (RFC 5957) */
   displayFrom: string;
   displayTo: string;
 }

@@ -3,6 +3,11 @@ import type { ParsedMessage } from "../mime/types.ts";
 
 export interface MimeFns {
   parseMessage(raw: Uint8Array): ParsedMessage;
+  /**
+   * The stored form of a message with NUL octets (parts re-encoded base64), null when there is
+   * nothing to change (mime/binary.ts). Optional: a store without it keeps messages as given.
+   */
+  encodeNulParts?(raw: Uint8Array): Uint8Array | null;
   searchText(raw: Uint8Array, p: ParsedMessage): { headers: string; body: string };
   headerValues(raw: Uint8Array, p: ParsedMessage, name: string): string[];
 }

@@ -182,6 +182,11 @@ export interface TextQuery {
   field: "text" | "body" | "header";
   /** for field "header": lower-case header name, e.g. "subject" */
   header?: string;
+  /**
+   * for field "header" (from/to/cc/bcc): match the parsed addresses (`Name <mailbox@host>`,
+   * comments and obsolete forms removed) instead of the header text
+   */
+  address?: boolean;
   value: string;
 }
 

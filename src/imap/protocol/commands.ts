@@ -122,8 +122,12 @@ export type SearchKey =
    * NEW = and(\Recent, not \Seen); OLD = not \Recent.
    */
   | { type: "flag"; flag: string }
-  /** FROM TO CC BCC SUBJECT → field lower-case name; HEADER field string → field as given (lower-cased) */
-  | { type: "header"; field: string; value: Buffer }
+  /**
+   * FROM TO CC BCC SUBJECT → field lower-case name; HEADER field string → field as given
+   * (lower-cased). `address`: FROM/TO/CC/BCC, matched against the parsed addresses (the envelope
+   * structure's field, RFC 3501 §6.4.4) instead of the header text.
+   */
+  | { type: "header"; field: string; value: Buffer; address?: boolean }
   | { type: "body"; value: Buffer }
   | { type: "text"; value: Buffer }
   /** BEFORE/ON/SINCE (internal date), SENTBEFORE/SENTON/SENTSINCE (Date header), SAVEDBEFORE/... (RFC 8514) */

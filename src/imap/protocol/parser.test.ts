@@ -463,7 +463,7 @@ describe("parser: SEARCH", () => {
         left: {
           type: "and",
           keys: [
-            { type: "header", field: "from", value: b("x") },
+            { type: "header", field: "from", value: b("x"), address: true },
             { type: "header", field: "subject", value: b("abc") },
           ],
         },
@@ -492,7 +492,8 @@ describe("parser: SEARCH", () => {
     assert.deepStrictEqual(crit("OLD"), { type: "not", key: { type: "flag", flag: "\\Recent" } });
     assert.deepStrictEqual(crit("KEYWORD $Forwarded"), { type: "flag", flag: "$Forwarded" });
     assert.deepStrictEqual(crit("UNKEYWORD foo"), { type: "not", key: { type: "flag", flag: "foo" } });
-    assert.deepStrictEqual(crit("BCC bob"), { type: "header", field: "bcc", value: b("bob") });
+    // FROM/TO/CC/BCC search the envelope's (parsed) addresses, HEADER the field text
+    assert.deepStrictEqual(crit("BCC bob"), { type: "header", field: "bcc", value: b("bob"), address: true });
     assert.deepStrictEqual(crit('HEADER Message-ID "<x@y>"'), {
       type: "header",
       field: "message-id",

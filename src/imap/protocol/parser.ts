@@ -682,7 +682,10 @@ export function parseSearchKey(c: Cursor): SearchKey {
   }
   if (HEADER_KEYS.has(k)) {
     sp(c);
-    return { type: "header", field: k.toLowerCase(), value: parseAstring(c) };
+    const key: SearchKey = { type: "header", field: k.toLowerCase(), value: parseAstring(c) };
+    // RFC 3501 §6.4.4: FROM/TO/CC/BCC search "the envelope structure's … field"
+    if (k !== "SUBJECT") key.address = true;
+    return key;
   }
   const dk = DATE_KEYS[k];
   if (dk) {

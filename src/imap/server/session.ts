@@ -399,6 +399,19 @@ export class Session {
     v.addRecent(from, upto);
   }
 
+  /**
+   * A CONDSTORE-enabling command (RFC 7162 §3.1: FETCH MODSEQ / CHANGEDSINCE, SEARCH MODSEQ,
+   * STORE UNCHANGEDSINCE) turns CONDSTORE on. The first time this happens while a mailbox is
+   * selected, the server MUST send `* OK [HIGHESTMODSEQ n]` (RFC 7162 §3.1): the client had no
+   * mod-sequence for the mailbox yet (SELECT without CONDSTORE did not send one).
+   */
+  async enableCondstore(): Promise<void> {
+    if (this.condstore) return;
+    this.condstore = true;
+    const v = this.view;
+    if (v) await this.write(`* OK [HIGHESTMODSEQ ${v.knownModseq}] CONDSTORE enabled\r\n`);
+  }
+
   /** FLAGS list of a message as this session shows it: `\Recent` added for IMAP4rev1 */
   flagsOut(uid: number, flags: readonly string[]): string {
     const v = this.view;

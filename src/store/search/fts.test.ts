@@ -19,6 +19,15 @@ describe("fts helpers", () => {
     assert.ok(headerLineMatches(h, "from", ""));
     assert.ok(!headerLineMatches(h, "cc", ""));
   });
+  test("address lines (after the empty line) answer FROM/TO/CC/BCC; HEADER sees the field lines", () => {
+    const h = 'From: "Joe" (boss) <joe@example.com>\nSubject: s\n\nfrom: Joe <joe@example.com>\n';
+    assert.ok(headerLineMatches(h, "from", "boss"), "HEADER FROM: the field text");
+    assert.ok(!headerLineMatches(h, "from", "boss", true), "FROM: the parsed address, no comment");
+    assert.ok(headerLineMatches(h, "from", "joe <joe@", true));
+    assert.ok(!headerLineMatches(h, "from", "joe <joe@"));
+    // texts indexed before the address lines existed: FROM falls back to the field lines
+    assert.ok(headerLineMatches("From: (boss) joe@example.com\n", "from", "boss", true));
+  });
 });
 
 describe("searchText", () => {

@@ -39,10 +39,23 @@ function uidsOf(rows: unknown[][]): number[] {
   return rows.map((r) => Number(r[0]));
 }
 
-export function headerLineMatches(headers: string, name: string, value: string): boolean {
+/**
+ * Does a `name: value` line of the indexed header text hold `value` (case-insensitive)? The text
+ * has the field lines, then an empty line and the address-parsed From/To/Cc/Bcc lines
+ * (mime/searchText): `address` looks at those, otherwise the field lines are searched. Texts
+ * indexed before the address lines existed have no empty line: there `address` falls back to the
+ * field lines.
+ */
+export function headerLineMatches(headers: string, name: string, value: string, address = false): boolean {
   const want = name.toLowerCase();
   const v = value.toLowerCase();
-  for (const line of headers.split(/\r?\n/)) {
+  const lines = headers.split(/\r?\n/);
+  const blank = lines.indexOf("");
+  const hasAddr = blank !== -1 && blank < lines.length - 1 && lines[blank + 1] !== "";
+  const from = address && hasAddr ? blank + 1 : 0;
+  const to = !address && hasAddr ? blank : lines.length;
+  for (let i = from; i < to; i++) {
+    const line = lines[i]!;
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
     if (line.slice(0, colon).trim().toLowerCase() !== want) continue;
@@ -86,7 +99,9 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
         )
           .raw()
           .all(mailboxId) as unknown[][]);
-    return rows.filter((r) => headerLineMatches(String(r[1] ?? ""), name, value)).map((r) => Number(r[0]));
+    return rows
+      .filter((r) => headerLineMatches(String(r[1] ?? ""), name, value, q.address === true))
+      .map((r) => Number(r[0]));
   }
   if (value.length === 0) {
     return uidsOf(

@@ -1449,7 +1449,14 @@ export class SqlStore implements Store {
     return r!;
   }
 
-  async appendMany(accountId: Id, mailboxId: Id, inputs: AppendInput[]): Promise<AppendResult[]> {
+  async appendMany(accountId: Id, mailboxId: Id, givenInputs: AppendInput[]): Promise<AppendResult[]> {
+    // Raw messages are stored byte-exact, except that parts holding NUL octets are stored
+    // base64-encoded (RFC 3516 §4.4 allows it; IMAP literals cannot carry NUL — see
+    // docs/architecture.md "Mail store"): sizes, quota and the part index describe that form
+    const inputs = givenInputs.map((i) => {
+      const enc = this.#mime.encodeNulParts?.(i.raw) ?? null;
+      return enc ? { ...i, raw: enc } : i;
+    });
     // cheap checks before any blob is written
     const known = await this.#read(() => {
       const mb = this.#mailboxCore(mailboxId);

@@ -5,7 +5,14 @@
  * Responses are written message by message with backpressure; message content comes from
  * store.readMessage() as bytes and is sent as literals, never decoded.
  */
-import { binarySize, bodyStructureImap, envelopeImap, getBinary, getSection } from "../../../mime/index.ts";
+import {
+  binaryForm,
+  binarySize,
+  bodyStructureImap,
+  envelopeImap,
+  getBinary,
+  getSection,
+} from "../../../mime/index.ts";
 import type { ParsedMessage } from "../../../mime/types.ts";
 import { type FlagTextRows, type MessageMeta, StoreError } from "../../../store/types.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
@@ -56,19 +63,35 @@ function setsSeen(a: FetchAtt): boolean {
 }
 
 function literalOf(data: Uint8Array, binary: boolean): Part[] {
+  const nul = data.indexOf(0) !== -1;
   // RFC 3516 §4.3: literal8 when the decoded data contains NUL
-  const prefix = binary && data.includes(0) ? "~" : "";
-  return [`${prefix}{${data.length}}\r\n`, data];
+  if (binary) return [`${nul ? "~" : ""}{${data.length}}\r\n`, data];
+  // RFC 9051 §4.3 / §9: a literal is CHAR8, never NUL. Stored messages have their NUL-bearing
+  // parts base64-encoded (mime encodeNulParts); a NUL that could not be encoded away (in a header
+  // that came by SMTP or import) goes out as a space, one octet for one so every size the client
+  // was told (RFC822.SIZE, BODYSTRUCTURE) still holds
+  if (nul) return [`{${data.length}}\r\n`, Buffer.from(data).map((b) => (b === 0 ? 0x20 : b))];
+  return [`{${data.length}}\r\n`, data];
+}
+
+/** BINARY[] of the whole message: the delivery-header prefix, then the blob's binary form. */
+function wholeBinary(
+  raw: Uint8Array,
+  prefixLen: number,
+  blob: Uint8Array,
+  parsed: ParsedMessage,
+): Uint8Array {
+  return withPrefix(raw, prefixLen, binaryForm(blob, parsed));
 }
 
 export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promise<OkResult> {
   const v = s.view!;
-  if (cmd.changedSince !== null) s.condstore = true; // RFC 7162 §3.1: CONDSTORE-enabling
   // RFC 7162 §3.2.6: VANISHED only with UID FETCH, CHANGEDSINCE and QRESYNC enabled
   if (cmd.vanished && (!s.qresync || cmd.changedSince === null || !cmd.uid)) {
     throw bad("VANISHED requires UID FETCH with CHANGEDSINCE after ENABLE QRESYNC");
   }
-  if (cmd.atts.some((a) => a.type === "MODSEQ")) s.condstore = true;
+  // RFC 7162 §3.1: CHANGEDSINCE and the MODSEQ data item are CONDSTORE-enabling
+  if (cmd.changedSince !== null || cmd.atts.some((a) => a.type === "MODSEQ")) await s.enableCondstore();
   const uids = resolveSet(v, cmd.set, cmd.uid);
 
   if (cmd.vanished && cmd.changedSince !== null && cmd.set.type === "ranges") {
@@ -414,7 +437,11 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         break;
       }
       case "BINARY[]": {
-        const data = a.part.length === 0 ? raw! : getBinary(blob!, parsed!, a.part);
+        // RFC 3516 §4.2: BINARY[] of the whole message decodes its encoded parts (binaryForm)
+        const data =
+          a.part.length === 0
+            ? wholeBinary(raw!, prefixLen, blob!, parsed!)
+            : getBinary(blob!, parsed!, a.part);
         // RFC 3516 §4.3: UNKNOWN-CTE when the encoding cannot be decoded
         if (data === "unknown-cte") throw no("UNKNOWN-CTE", "Cannot decode this part's transfer encoding");
         out.push(fetchAttResponseName(a) + " ");
@@ -423,7 +450,10 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         break;
       }
       case "BINARY.SIZE[]": {
-        const n = a.part.length === 0 ? raw!.length : binarySize(blob!, parsed!, a.part);
+        const n =
+          a.part.length === 0
+            ? wholeBinary(raw!, prefixLen, blob!, parsed!).length
+            : binarySize(blob!, parsed!, a.part);
         if (n === "unknown-cte") throw no("UNKNOWN-CTE", "Cannot decode this part's transfer encoding");
         out.push(`${fetchAttResponseName(a)} ${n ?? "NIL"}`);
         break;

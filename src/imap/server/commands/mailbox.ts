@@ -6,6 +6,7 @@
  * (+MULTIAPPEND RFC 3502, APPENDUID RFC 4315), QUOTA (RFC 9208).
  */
 
+import { encodeNulParts } from "../../../mime/index.ts";
 import type { Mailbox, SpecialUse } from "../../../store/types.ts";
 import type {
   Command,
@@ -517,7 +518,7 @@ export async function append(
     if (m.data.length > limit) throw no("TOOBIG", "Message too large"); // RFC 7889
     if (m.data.length === 0) throw no("CANNOT", "Empty message");
     return {
-      raw: m.data,
+      raw: storableForm(m.data),
       flags: clientFlags(m.flags),
       ...(m.date ? { internalDate: m.date } : {}),
     };
@@ -533,6 +534,19 @@ export async function append(
   const sorted = uids.every((u, i) => i === 0 || u > uids[i - 1]!);
   const set = sorted ? uidSetString(uids) : uids.join(",");
   return { code: `APPENDUID ${first.uidValidity} ${set}`, text: "APPEND completed" };
+}
+
+/**
+ * Binary content (RFC 3516 §4.4, literal8): parts holding NUL octets are stored base64-encoded
+ * (mime encodeNulParts) so BODY[] can serve them in ordinary literals. A NUL the encoding cannot
+ * take away (in a header, a multipart preamble, a part in an unknown encoding) cannot be stored:
+ * NO [UNKNOWN-CTE], as §4.4 requires of a server that cannot store the binary content.
+ */
+function storableForm(data: Buffer): Uint8Array {
+  if (data.indexOf(0) === -1) return data;
+  const enc = encodeNulParts(data) ?? data;
+  if (enc.indexOf(0) !== -1) throw no("UNKNOWN-CTE", "NUL octets outside a MIME part body cannot be stored");
+  return enc;
 }
 
 // --- QUOTA (RFC 9208) ------------------------------------------------------------------------

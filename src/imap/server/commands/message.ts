@@ -82,7 +82,7 @@ export async function expunge(
 export async function store(s: Session, _tag: string, cmd: StoreCommand): Promise<OkResult> {
   const v = s.view!;
   if (v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
-  if (cmd.unchangedSince !== null) s.condstore = true; // RFC 7162 §3.1: CONDSTORE-enabling command
+  if (cmd.unchangedSince !== null) await s.enableCondstore(); // RFC 7162 §3.1: CONDSTORE-enabling command
   const uids = resolveSet(v, cmd.set, cmd.uid);
   const op = cmd.op === "replace" ? "set" : cmd.op;
   const flags = clientFlags(cmd.flags);

@@ -64,6 +64,7 @@ async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Prom
             field: "header",
             header: key.field.toLowerCase(),
             value: decodeValue(key.value),
+            ...(key.address ? { address: true } : {}),
           }),
         ),
       );
@@ -192,6 +193,8 @@ export interface SearchOutcome {
   matched: number[];
   /** highest modseq among the matches (RFC 7162 §3.1.5), when a MODSEQ key was used */
   modseq: bigint | null;
+  /** modseq of each match (uid → modseq), when a MODSEQ key was used (ESEARCH MIN/MAX) */
+  modseqs: Map<number, bigint> | null;
 }
 
 /** Evaluates a search program against the selected mailbox (shared by SEARCH and SORT). */
@@ -213,11 +216,12 @@ export async function runSearch(
     recent: s.rev2 ? () => false : (uid) => v.isRecent(uid),
   };
   await prepare(s, criteria, p);
-  if (p.usesModseq) s.condstore = true;
+  if (p.usesModseq) await s.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ is CONDSTORE-enabling
 
   const all = v.allUids();
   const matched: number[] = [];
   let maxModseq = 0n;
+  const modseqs = p.usesModseq ? new Map<number, bigint>() : null;
   const now = Date.now();
   for (let i = 0; i < all.length; i += CHUNK) {
     const chunk = all.slice(i, i + CHUNK);
@@ -239,17 +243,19 @@ export async function runSearch(
       if (evaluate(criteria, uid, m, sent, p, now)) {
         matched.push(uid);
         if (m && m.modseq > maxModseq) maxModseq = m.modseq;
+        if (m && modseqs) modseqs.set(uid, m.modseq);
       }
     }
   }
-  return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null };
+  return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs };
 }
 
 export async function search(s: Session, tag: string, cmd: SearchCommand): Promise<OkResult> {
   const v = s.view!;
   const save = cmd.returnOpts?.includes("SAVE") ?? false;
   if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed SEARCH leaves $ empty
-  const { matched, modseq: modseqTail } = await runSearch(s, cmd.criteria, cmd.charset);
+  const { matched, modseq: modseqAll, modseqs } = await runSearch(s, cmd.criteria, cmd.charset);
+  let modseqTail = modseqAll;
   const nums = cmd.uid ? matched : matched.map((u) => v.seqOf(u));
   if (cmd.returnOpts === null && !s.rev2) {
     // RFC 3501 §7.2.5 SEARCH; RFC 7162 §3.1.5 "(MODSEQ n)"
@@ -282,6 +288,19 @@ export async function search(s: Session, tag: string, cmd: SearchCommand): Promi
   }
   if (opts.includes("COUNT")) line += ` COUNT ${nums.length}`;
   if (opts.includes("ALL") && nums.length > 0) line += ` ALL ${uidSetString(nums)}`;
+  if (modseqTail !== null && modseqs && !opts.includes("ALL") && !opts.includes("COUNT")) {
+    // RFC 7162 §3.1.5: with MIN and/or MAX only, MODSEQ is that of the returned message(s) —
+    // the highest of the two for MIN and MAX — not the highest of every match
+    let ms = 0n;
+    for (const [want, u] of [
+      ["MIN", matched[0]!],
+      ["MAX", matched[matched.length - 1]!],
+    ] as const) {
+      const m = opts.includes(want) ? modseqs.get(u) : undefined;
+      if (m !== undefined && m > ms) ms = m;
+    }
+    if (ms > 0n) modseqTail = ms;
+  }
   if (modseqTail !== null) line += ` MODSEQ ${modseqTail}`;
   await s.write(line + "\r\n");
   return { code: null, text: "SEARCH completed" };

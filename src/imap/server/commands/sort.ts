@@ -4,7 +4,7 @@
  * MIME helpers' sortKeys() (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO). ESORT (RFC 5267)
  * and THREAD are not implemented.
  */
-import { sortKeys } from "../../../mime/index.ts";
+import { compareOctets, sortKeys } from "../../../mime/index.ts";
 import type { SortKeys } from "../../../mime/types.ts";
 import type { MessageMeta } from "../../../store/types.ts";
 import type { SortCommand, SortKeyName } from "../../protocol/commands.ts";
@@ -26,16 +26,14 @@ export async function sort(s: Session, _tag: string, cmd: SortCommand): Promise<
   for (let i = 0; i < matched.length; i += CHUNK) {
     for (const m of await s.store.getMessages(v.mailboxId, matched.slice(i, i + CHUNK))) {
       metas.set(m.uid, m);
-      if (needKeys) {
-        const raw = await s.store.readMessage(v.mailboxId, m.uid);
-        const parsed = await s.store.getParsed(m.blobId);
-        // parsed offsets are relative to the blob, without the delivery-header prefix
-        keys.set(m.uid, sortKeys(raw.subarray(Math.max(0, raw.length - parsed.root.bodyEnd)), parsed));
-      }
+      // the keys come from the parsed index (envelope) alone: no need to read the message
+      if (needKeys) keys.set(m.uid, sortKeys(new Uint8Array(0), await s.store.getParsed(m.blobId)));
     }
   }
   const uids = matched.filter((u) => metas.has(u));
-  const str = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  // RFC 5256 §3: string keys compare with i;ascii-casemap (RFC 4790 §9.2): sortKeys() gives them
+  // upper-cased (a–z only), and they compare octet by octet
+  const str = compareOctets;
   const cmp = (a: number, b: number): number => {
     const ma = metas.get(a)!;
     const mb = metas.get(b)!;
@@ -67,10 +65,10 @@ export async function sort(s: Session, _tag: string, cmd: SortCommand): Promise<
           r = str(ka!.cc, kb!.cc);
           break;
         case "DISPLAYFROM":
-          r = str(ka!.displayFrom.toLowerCase(), kb!.displayFrom.toLowerCase());
+          r = str(ka!.displayFrom, kb!.displayFrom);
           break;
         case "DISPLAYTO":
-          r = str(ka!.displayTo.toLowerCase(), kb!.displayTo.toLowerCase());
+          r = str(ka!.displayTo, kb!.displayTo);
           break;
       }
       if (r !== 0) return c.reverse ? -r : r;
