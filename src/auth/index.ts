@@ -206,7 +206,7 @@ export function createAuthenticator(store: AccountLookup, opts: AuthenticatorOpt
     if (r.userDelayStarted) {
       opts.logger?.warn(
         {
-          username: username.slice(0, 100),
+          user: username.slice(0, 100),
           remoteAddress: ctx.remoteAddress,
           protocol: ctx.protocol,
           by: "user",

@@ -116,7 +116,7 @@ describe("serve with 2 workers: login throttling counted for the whole server", 
     try {
       // the flood got 127.0.0.1 locked out for carol
       await server.waitForLog(
-        (l) => l.msg === "login throttled after repeated failures" && l.username === "carol@example.com",
+        (l) => l.msg === "login throttled after repeated failures" && l.user === "carol@example.com",
       );
       for (let i = 0; answers.length < 20; i++) {
         assert.ok(i < 1000, `the flood stalled after ${answers.length} answers`);
