@@ -56,6 +56,10 @@ export interface StoreOptions {
   orphanMinAgeMs?: number;
   /** threads writing blob files (blob/writer.ts); 0 = synchronously on the caller's thread. Default 2 */
   blobWriterThreads?: number;
+  /** days of change-log / expunge-log history kept (store.change_log_days); 0 = forever. Default 90 */
+  changeLogDays?: number;
+  /** first background pruning run this long after open (then hourly); null = none. Default 60 s */
+  pruneDelayMs?: number | null;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
   mime?: MimeFns;
   /** @internal tests: called with the raw SQLite connection after migrations */
@@ -82,6 +86,11 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     mime,
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-    { orphanScanDelayMs: opts.orphanScanDelayMs, orphanMinAgeMs: opts.orphanMinAgeMs },
+    {
+      orphanScanDelayMs: opts.orphanScanDelayMs,
+      orphanMinAgeMs: opts.orphanMinAgeMs,
+      changeLogDays: opts.changeLogDays,
+      pruneDelayMs: opts.pruneDelayMs,
+    },
   );
 }
