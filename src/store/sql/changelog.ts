@@ -194,6 +194,74 @@ export function pruneBatch(stmt: Stmt, accountId: number, target: bigint): numbe
   return PRUNE_BATCH - left;
 }
 
+/** uids in [1, uidNext) without a message row, ascending (QRESYNC below the expunge floor) */
+export function absentUids(stmt: Stmt, mailboxId: number, uidNext: number): number[] {
+  const present = stmt("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid")
+    .raw(true)
+    .all(mailboxId) as Array<[number]>;
+  const out: number[] = [];
+  let next = 1;
+  for (const [u] of present) {
+    for (; next < u; next++) out.push(next);
+    next = u + 1;
+  }
+  for (; next < uidNext; next++) out.push(next);
+  return out;
+}
+
+export interface PruneIo {
+  stmt: Stmt;
+  /** runs fn on a connection without the write lock */
+  read<T>(fn: () => T): Promise<T>;
+  /** runs fn in a write transaction */
+  write<T>(fn: () => T): Promise<T>;
+  /** true once the store is closing: the job stops between batches */
+  stopped(): boolean;
+}
+
+/**
+ * Prunes history older than `cutoff` (ms): per account the change-log rows and expunge-log rows
+ * up to the last modseq all older than it (floors raised first), then thread references whose
+ * thread has no message left. Every step is a short write transaction of at most PRUNE_BATCH rows,
+ * found by a read outside the lock; the job yields to the event loop between them.
+ */
+export async function pruneHistory(io: PruneIo, cutoff: number): Promise<void> {
+  const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
+  let lastId = 0;
+  // bounded: each round moves the account cursor forward
+  for (let round = 0; round < 10_000_000; round++) {
+    const from = lastId;
+    const ids = await io.read(
+      () =>
+        io.stmt("SELECT id FROM account WHERE id > ? ORDER BY id LIMIT 100").raw(true).all(from) as Array<
+          [number]
+        >,
+    );
+    if (ids.length === 0) break;
+    for (const [id] of ids) {
+      if (io.stopped()) return;
+      lastId = id;
+      const target = await io.read(() => pruneTarget(io.stmt, id, cutoff));
+      if (target === null) continue;
+      // bounded: each pass deletes PRUNE_BATCH rows or finishes the account
+      for (let pass = 0; pass < 10_000_000 && !io.stopped(); pass++) {
+        const n = await io.write(() => pruneBatch(io.stmt, id, target));
+        if (n < PRUNE_BATCH) break;
+        await yieldNow();
+      }
+    }
+  }
+  let cursor: { accountId: number; msgid: string } | null = { accountId: 0, msgid: "" };
+  // bounded: each round moves the thread_ref cursor forward
+  for (let round = 0; cursor && !io.stopped() && round < 10_000_000; round++) {
+    const from: { accountId: number; msgid: string } = cursor;
+    const page = await io.read(() => deadThreadRefs(io.stmt, from, PRUNE_BATCH));
+    if (page.dead.length > 0) await io.write(() => dropThreadRefs(io.stmt, page.dead));
+    cursor = page.next;
+    await yieldNow();
+  }
+}
+
 /** Up to `limit` thread_ref keys after the cursor whose thread has no message any more. */
 export function deadThreadRefs(
   stmt: Stmt,

@@ -1834,7 +1834,7 @@ export class SqlStore implements Store {
       // as such — VANISHED (EARLIER) may name uids the client never had (RFC 7162 §3.2.5.2, §3.2.10)
       const expunged =
         modseq < mb[2]
-          ? this.#absentUids(mailboxId, uidNext)
+          ? changeLog.absentUids((t) => this.#stmt(t), mailboxId, uidNext)
           : this.#all(
               "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
               false,
@@ -1843,20 +1843,6 @@ export class SqlStore implements Store {
             ).map((r) => Number(r[0]));
       return { changed, expunged, highestModseq: mb[1], uidNext };
     });
-  }
-
-  /** uids in [1, uidNext) without a message row, ascending */
-  #absentUids(mailboxId: number, uidNext: number): number[] {
-    const present = this.#all("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", false, mailboxId);
-    const out: number[] = [];
-    let next = 1;
-    for (const r of present) {
-      const u = Number(r[0]);
-      for (; next < u; next++) out.push(next);
-      next = u + 1;
-    }
-    for (; next < uidNext; next++) out.push(next);
-    return out;
   }
 
   // --- account change log ------------------------------------------------------------------
@@ -1877,40 +1863,15 @@ export class SqlStore implements Store {
   }
 
   async pruneHistory(before: Date): Promise<void> {
-    const cutoff = before.getTime();
-    const stmt = (t: string, safe?: boolean) => this.#stmt(t, safe);
-    const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
-    // accounts in id order; each account's old rows in short write transactions
-    let lastId = 0;
-    for (let round = 0; round < 1_000_000; round++) {
-      const ids = await this.#read(() =>
-        this.#all("SELECT id FROM account WHERE id > ? ORDER BY id LIMIT 100", false, lastId).map((r) =>
-          Number(r[0]),
-        ),
-      );
-      if (ids.length === 0) break;
-      for (const id of ids) {
-        if (this.#closed) return;
-        lastId = id;
-        const target = await this.#read(() => changeLog.pruneTarget(stmt, id, cutoff));
-        if (target === null) continue;
-        // bounded: each pass deletes PRUNE_BATCH rows or finishes the account
-        for (let pass = 0; pass < 1_000_000; pass++) {
-          const n = await this.#h.transaction(() => changeLog.pruneBatch(stmt, id, target));
-          if (n < changeLog.PRUNE_BATCH) break;
-          await yieldNow();
-        }
-      }
-    }
-    // thread references whose thread has no message left (read first, deleted re-checked)
-    let cursor: { accountId: number; msgid: string } | null = { accountId: 0, msgid: "" };
-    for (let round = 0; cursor && !this.#closed && round < 10_000_000; round++) {
-      const from: { accountId: number; msgid: string } = cursor;
-      const page = await this.#read(() => changeLog.deadThreadRefs(stmt, from, changeLog.PRUNE_BATCH));
-      if (page.dead.length > 0) await this.#h.transaction(() => changeLog.dropThreadRefs(stmt, page.dead));
-      cursor = page.next;
-      await yieldNow();
-    }
+    await changeLog.pruneHistory(
+      {
+        stmt: (t, safe) => this.#stmt(t, safe),
+        read: (fn) => this.#read(fn),
+        write: (fn) => this.#h.transaction(fn),
+        stopped: () => this.#closed,
+      },
+      before.getTime(),
+    );
   }
 
   /** The background pruning job: the first run pruneDelayMs after open, then hourly. */
