@@ -24,6 +24,13 @@
  *   SQLite's sleeping busy handler, so a worker's event loop keeps serving while another
  *   process writes.
  * - Quota usage counters change in the same transaction as the messages they count.
+ * - Account change log (changes.ts, sql/changelog.ts): each write transaction records one row per
+ *   Email / Mailbox / Thread it changed (net effect, its modseq) before it commits, so
+ *   changesSinceState() answers RFC 8620 /changes from one index range. A background job prunes
+ *   change- and expunge-log rows older than store.change_log_days (floors raised first: older
+ *   states answer cannotCalculateChanges, older QRESYNC modseqs get every absent uid as
+ *   VANISHED) and thread references without messages.
+ * - conformance/suite.ts holds the invariants every adapter must keep; each adapter runs it.
  * - After each commit a Beacon goes out on the change feed (feed.ts): synchronously to local
  *   subscribers, and through the Unix-socket hub to other processes.
  */
