@@ -8,6 +8,8 @@
  * - Every change to a message or mailbox takes a fresh modseq from the account's counter, so
  *   HIGHESTMODSEQ of a mailbox is the max modseq of its messages and expunge-log rows.
  * - A method that changes state resolves only after its transaction and blob are durable.
+ * - Every write transaction records the Emails, Mailboxes and Threads it changed in the account
+ *   change log, in the same transaction (changesSinceState).
  * - After each commit a Beacon is published on the ChangeFeed; no message data on the feed.
  * - All methods are async so that the PostgreSQL backend fits the same API.
  */

@@ -3,9 +3,9 @@
  *
  * Concurrency: every write is one BEGIN IMMEDIATE transaction (cross-process write lock); the
  * account's modseq counter is bumped once per transaction and that value stamps every row the
- * transaction changes (messages, expunge log, mailbox HIGHESTMODSEQ). Blob files are written and
- * fsynced before the transaction that references them; after commit the change feed gets a
- * beacon per touched mailbox and unreferenced blobs are garbage-collected.
+ * transaction changes (messages, expunge log, mailbox HIGHESTMODSEQ, account change log). Blob
+ * files are written and fsynced before the transaction that references them; after commit the
+ * change feed gets a beacon per touched mailbox and unreferenced blobs are garbage-collected.
  */
 import { randomBytes } from "node:crypto";
 import { readdir, stat, unlink } from "node:fs/promises";
