@@ -427,6 +427,13 @@ export const configSchema = z.strictObject({
         "so that this disk work never waits on or blocks the protocol event loop.",
       1,
     ),
+    change_log_days: int(
+      90,
+      "Days of per-account change history kept (JMAP /changes states, the IMAP expunge log for QRESYNC). " +
+        "Older entries are pruned hourly in small batches; a client state from before the window gets " +
+        '"cannot calculate changes" (JMAP) or every missing UID as VANISHED (QRESYNC). 0 = keep forever.',
+      0,
+    ),
   }),
 
   auth: section("Login verification, cache and throttling; password policy of the admin commands.", {

@@ -17,5 +17,8 @@ export function openConfiguredStore(
     maxMessageSize: config.store.max_message_size,
     feedSocketPath: withFeed ? config.paths.feedSocket : null,
     blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
+    changeLogDays: config.store.change_log_days,
+    // one-shot CLI commands do not run the background pruning job
+    pruneDelayMs: oneShot ? null : undefined,
   });
 }

@@ -24,6 +24,13 @@
  *   SQLite's sleeping busy handler, so a worker's event loop keeps serving while another
  *   process writes.
  * - Quota usage counters change in the same transaction as the messages they count.
+ * - Account change log (changes.ts, sql/changelog.ts): each write transaction records one row per
+ *   Email / Mailbox / Thread it changed (net effect, its modseq) before it commits, so
+ *   changesSinceState() answers RFC 8620 /changes from one index range. A background job prunes
+ *   change- and expunge-log rows older than store.change_log_days (floors raised first: older
+ *   states answer cannotCalculateChanges, older QRESYNC modseqs get every absent uid as
+ *   VANISHED) and thread references without messages.
+ * - conformance/suite.ts holds the invariants every adapter must keep; each adapter runs it.
  * - After each commit a Beacon goes out on the change feed (feed.ts): synchronously to local
  *   subscribers, and through the Unix-socket hub to other processes.
  */
@@ -56,6 +63,10 @@ export interface StoreOptions {
   orphanMinAgeMs?: number;
   /** threads writing blob files (blob/writer.ts); 0 = synchronously on the caller's thread. Default 2 */
   blobWriterThreads?: number;
+  /** days of change-log / expunge-log history kept (store.change_log_days); 0 = forever. Default 90 */
+  changeLogDays?: number;
+  /** first background pruning run this long after open (then hourly); null = none. Default 60 s */
+  pruneDelayMs?: number | null;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
   mime?: MimeFns;
   /** @internal tests: called with the raw SQLite connection after migrations */
@@ -88,6 +99,11 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     mime,
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-    { orphanScanDelayMs: opts.orphanScanDelayMs, orphanMinAgeMs: opts.orphanMinAgeMs },
+    {
+      orphanScanDelayMs: opts.orphanScanDelayMs,
+      orphanMinAgeMs: opts.orphanMinAgeMs,
+      changeLogDays: opts.changeLogDays,
+      pruneDelayMs: opts.pruneDelayMs,
+    },
   );
 }

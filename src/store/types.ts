@@ -8,6 +8,8 @@
  * - Every change to a message or mailbox takes a fresh modseq from the account's counter, so
  *   HIGHESTMODSEQ of a mailbox is the max modseq of its messages and expunge-log rows.
  * - A method that changes state resolves only after its transaction and blob are durable.
+ * - Every write transaction records the Emails, Mailboxes and Threads it changed in the account
+ *   change log, in the same transaction (changesSinceState).
  * - After each commit a Beacon is published on the ChangeFeed; no message data on the feed.
  * - All methods are async so that the PostgreSQL backend fits the same API.
  */
@@ -125,6 +127,25 @@ export interface ChangesSince {
   expunged: number[];
   highestModseq: bigint;
   uidNext: number;
+}
+
+/** Object kinds recorded in the account change log (JMAP Email, Mailbox, Thread). */
+export type ChangeKind = "email" | "mailbox" | "thread";
+
+/**
+ * What changed in an account between two states (RFC 8620 §5.2 /changes). Ids are strings:
+ * MessageMeta.emailId, String(Mailbox.id), MessageMeta.threadId. Per id the net effect over
+ * the window: created (did not exist at oldState), updated, or destroyed (existed at oldState);
+ * one created and destroyed inside the window is left out entirely.
+ */
+export interface AccountChanges {
+  oldState: string;
+  /** the state after applying these changes; an intermediate one when hasMoreChanges */
+  newState: string;
+  hasMoreChanges: boolean;
+  created: string[];
+  updated: string[];
+  destroyed: string[];
 }
 
 export interface AppendInput {
@@ -378,6 +399,36 @@ export interface Store {
   move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult>;
   /** uids of messages in the mailbox whose indexed text contains the value */
   searchText(mailboxId: Id, q: TextQuery): Promise<number[]>;
+
+  // --- account change log (JMAP /changes, IMAP NOTIFY) --------------------------------------
+  /**
+   * The account's current state: opaque, the same for every kind, changes with every write
+   * transaction of the account (RFC 8620 §5.1 allows a state that changes more often).
+   */
+  currentState(accountId: Id): Promise<string>;
+  /**
+   * Changes of one kind since `sinceState` (a state from currentState or an earlier newState),
+   * at most maxChanges ids (then hasMoreChanges and an intermediate newState). Answers
+   * "cannotCalculateChanges" for a state older than the kept history (pruned), from the future,
+   * or malformed (RFC 8620 §5.2).
+   * Emails: an IMAP COPY within the account keeps the emailId, so the copy is an update of the
+   * same Email (a mailbox added); MOVE is an update; an Email is destroyed when its last message
+   * row goes. Mailboxes: created / renamed, subscribed or counts changed (updated) / deleted.
+   * Threads: created / an Email added or removed (updated) / last Email gone (destroyed).
+   */
+  changesSinceState(
+    accountId: Id,
+    kind: ChangeKind,
+    sinceState: string,
+    maxChanges?: number,
+  ): Promise<AccountChanges | "cannotCalculateChanges">;
+  /**
+   * Maintenance (a background job runs it; exposed for the CLI and tests): removes change-log
+   * and expunge-log entries recorded before `before`, raising the account's and mailboxes'
+   * lowest answerable state, and thread references no message uses any more. Small batches,
+   * each in its own short write transaction.
+   */
+  pruneHistory(before: Date): Promise<void>;
 
   // --- aliases (SMTP recipients) ----------------------------------------------------------
   /** source "local@domain" or "@domain" (catch-all) of a hosted domain; target a local account */

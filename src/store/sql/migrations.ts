@@ -190,6 +190,30 @@ export const MIGRATIONS: readonly Migration[] = [
       `UPDATE mailbox SET first_recent_uid = uidnext`,
     ],
   },
+  {
+    version: 6,
+    name: "account change log (JMAP /changes), pruning floors for the change and expunge logs",
+    sqlite: [
+      // one row per object changed by a transaction: kind 1 = email, 2 = mailbox, 3 = thread;
+      // change 0 = created, 1 = updated, 2 = destroyed (net effect of that transaction); at = ms.
+      // "what changed since state S" is one range scan of the primary key (RFC 8620 §5.2)
+      `CREATE TABLE change_log (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        kind INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        obj_id TEXT NOT NULL,
+        change INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, kind, modseq, obj_id)
+      ) WITHOUT ROWID`,
+      // lowest state still answerable: changes at or below it may have been pruned. Nothing was
+      // recorded before this migration, so existing accounts start at their current modseq
+      `ALTER TABLE account ADD COLUMN change_floor INTEGER NOT NULL DEFAULT 0`,
+      `UPDATE account SET change_floor = modseq`,
+      // the expunge log is complete for modseqs above this (rows at or below may be pruned)
+      `ALTER TABLE mailbox ADD COLUMN expunge_floor INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

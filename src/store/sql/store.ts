@@ -3,9 +3,9 @@
  *
  * Concurrency: every write is one BEGIN IMMEDIATE transaction (cross-process write lock); the
  * account's modseq counter is bumped once per transaction and that value stamps every row the
- * transaction changes (messages, expunge log, mailbox HIGHESTMODSEQ). Blob files are written and
- * fsynced before the transaction that references them; after commit the change feed gets a
- * beacon per touched mailbox and unreferenced blobs are garbage-collected.
+ * transaction changes (messages, expunge log, mailbox HIGHESTMODSEQ, account change log). Blob
+ * files are written and fsynced before the transaction that references them; after commit the
+ * change feed gets a beacon per touched mailbox and unreferenced blobs are garbage-collected.
  */
 import { randomBytes } from "node:crypto";
 import { readdir, stat, unlink } from "node:fs/promises";
@@ -14,19 +14,31 @@ import type Database from "better-sqlite3";
 import { type Kysely, sql } from "kysely";
 import type { ParsedMessage } from "../../mime/types.ts";
 import { type FsBlobStore, sha256Hex } from "../blob/fs.ts";
+import { ChangeBuffer } from "../changes.ts";
 import { crlfSize } from "../crlf.ts";
 import type { Feed } from "../feed.ts";
-import { applyFlagOp, flagBits, flagText, normalizeFlags, parseFlagText, sameFlags } from "../flags.ts";
+import {
+  applyFlagOp,
+  FLAG_DRAFT,
+  FLAG_SEEN,
+  flagBits,
+  flagText,
+  normalizeFlags,
+  parseFlagText,
+  sameFlags,
+} from "../flags.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import { DELIM, normalizeAddress, normalizeDomain, normalizeMailboxName, parentNames } from "../names.ts";
 import { searchFts } from "../search/fts.ts";
 import {
   type Account,
+  type AccountChanges,
   type AccountSettings,
   type Alias,
   type AppendInput,
   type AppendResult,
   type Beacon,
+  type ChangeKind,
   type ChangesSince,
   type CopyResult,
   type Domain,
@@ -49,6 +61,7 @@ import {
   type StoreFlagsResult,
   type TextQuery,
 } from "../types.ts";
+import * as changeLog from "./changelog.ts";
 import type { DB } from "./schema.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
@@ -115,7 +128,15 @@ export interface SqlStoreOptions {
   orphanScanDelayMs?: number | null;
   /** minimum age of an unreferenced blob file or temp file before the orphan scan removes it */
   orphanMinAgeMs?: number;
+  /** change-log and expunge-log history kept, in days (store.change_log_days); 0 = forever. Default 90 */
+  changeLogDays?: number;
+  /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
+  pruneDelayMs?: number | null;
 }
+
+const DEFAULT_CHANGE_LOG_DAYS = 90;
+const DEFAULT_PRUNE_DELAY_MS = 60_000;
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** appends at most in one group commit (bounds the write-lock hold time of one batch) */
 const GROUP_MAX = 64;
@@ -154,10 +175,19 @@ interface TxCtx {
   gcBlobs: Set<number>;
   /** the transaction queued text for the background FTS indexer */
   indexPending: boolean;
+  /** objects changed, written to the account change log at the end of the transaction */
+  changes: ChangeBuffer;
 }
 
 function newTxCtx(k: Kysely<DB>): TxCtx {
-  return { k, modseqs: new Map(), beacons: new Map(), gcBlobs: new Set(), indexPending: false };
+  return {
+    k,
+    modseqs: new Map(),
+    beacons: new Map(),
+    gcBlobs: new Set(),
+    indexPending: false,
+    changes: new ChangeBuffer(),
+  };
 }
 
 interface GroupItem {
@@ -289,6 +319,8 @@ interface MsgRow {
   size: number;
   blobId: number;
   prefixId: number | null;
+  emailId: string;
+  threadId: string;
 }
 
 export class SqlStore implements Store {
@@ -319,6 +351,9 @@ export class SqlStore implements Store {
   #orphanTimer: NodeJS.Timeout | null = null;
   #orphanRun: Promise<number> | null = null;
   readonly #orphanMinAgeMs: number;
+  readonly #changeLogDays: number;
+  #pruneTimer: NodeJS.Timeout | null = null;
+  #pruneRun: Promise<void> | null = null;
 
   constructor(
     h: SqliteHandle,
@@ -334,6 +369,9 @@ export class SqlStore implements Store {
     this.feed = feed;
     this.#maxSize = maxMessageSize;
     this.#orphanMinAgeMs = opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS;
+    this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
+    const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
+    if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
     this.#scheduleGc();
     this.#scheduleIndex(0);
@@ -407,6 +445,7 @@ export class SqlStore implements Store {
     const result = await this.#h.transaction(async (k) => {
       ctx.k = k;
       const r = await fn(ctx);
+      this.#flushChanges(ctx);
       if (ctx.gcBlobs.size > 0) marked = this.#markGc(ctx.gcBlobs);
       return r;
     });
@@ -497,6 +536,7 @@ export class SqlStore implements Store {
           raw.exec("SAVEPOINT grp");
           try {
             const value = item.fn(ctx);
+            this.#flushChanges(ctx);
             const marked = ctx.gcBlobs.size > 0 ? this.#markGc(ctx.gcBlobs) : 0;
             raw.exec("RELEASE grp");
             ok.push({ item, ctx, value, marked });
@@ -532,6 +572,15 @@ export class SqlStore implements Store {
       ctx.modseqs.set(accountId, m);
     }
     return m;
+  }
+
+  /** The transaction's change-log rows, in the transaction (same commit as the change). */
+  #flushChanges(ctx: TxCtx): void {
+    changeLog.writeChanges(
+      (t, safe) => this.#stmt(t, safe),
+      ctx.changes,
+      (a) => this.#modseq(ctx, a),
+    );
   }
 
   #beacon(ctx: TxCtx, accountId: number, mailboxId: number | null, modseq: bigint): void {
@@ -934,6 +983,7 @@ export class SqlStore implements Store {
       .returning("id")
       .executeTakeFirstOrThrow();
     this.#beacon(ctx, accountId, null, modseq);
+    ctx.changes.touch(accountId, "mailbox", String(r.id), "create");
     return Number(r.id);
   }
 
@@ -965,16 +1015,33 @@ export class SqlStore implements Store {
   }
 
   #msgRows(mailboxId: number, uids: readonly number[]): MsgRow[] {
-    return this.#rowsForUids(mailboxId, uids, "m.uid, m.size, m.blob_id, m.prefix_id", false).map((r) => ({
+    return this.#rowsForUids(
+      mailboxId,
+      uids,
+      "m.uid, m.size, m.blob_id, m.prefix_id, m.email_id, m.thread_id",
+      false,
+    ).map((r) => ({
       uid: Number(r[0]),
       size: Number(r[1]),
       blobId: Number(r[2]),
       prefixId: r[3] === null ? null : Number(r[3]),
+      emailId: String(r[4]),
+      threadId: String(r[5]),
     }));
   }
 
-  /** Deletes message rows, logs them as expunged, adjusts usage; blobs are collected after commit. */
-  #removeRows(ctx: TxCtx, accountId: number, mailboxId: number, rows: MsgRow[], modseq: bigint): void {
+  /**
+   * Deletes message rows, logs them as expunged, adjusts usage; blobs are collected after commit.
+   * `copied`: the rows were just copied within the account (MOVE), so their Emails live on.
+   */
+  #removeRows(
+    ctx: TxCtx,
+    accountId: number,
+    mailboxId: number,
+    rows: MsgRow[],
+    modseq: bigint,
+    copied = false,
+  ): void {
     const del = this.#stmt("DELETE FROM message WHERE mailbox_id = ? AND uid = ?");
     const log = this.#stmt(
       "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq",
@@ -984,12 +1051,15 @@ export class SqlStore implements Store {
     for (const r of rows) {
       del.run(mailboxId, r.uid);
       log.run(mailboxId, r.uid, modseq);
+      // an Email lives on while another mailbox holds a row of it (checked at the end of the tx)
+      ctx.changes.touch(accountId, "email", r.emailId, copied ? "update" : "remove", r.threadId);
       bytes += r.size;
       ctx.gcBlobs.add(r.blobId);
       if (r.prefixId !== null) prefixes.add(r.prefixId);
     }
     this.#dropPrefixes(prefixes);
     this.#subtractUsage(accountId, bytes, rows.length);
+    if (rows.length > 0) ctx.changes.touch(accountId, "mailbox", String(mailboxId), "update");
   }
 
   #subtractUsage(accountId: number, bytes: number, messages: number): void {
@@ -1320,6 +1390,15 @@ export class SqlStore implements Store {
       this.#collectForDelete(ctx, "mailbox_id = ?", mb.id);
       const prefixes = this.#prefixIds("mailbox_id = ?", mb.id);
       const modseq = this.#modseq(ctx, accountId);
+      // its Emails lose a mailbox (destroyed unless another mailbox holds them: end of the tx)
+      for (const r of this.#all(
+        "SELECT DISTINCT email_id, thread_id FROM message WHERE mailbox_id = ?",
+        false,
+        mb.id,
+      )) {
+        ctx.changes.touch(accountId, "email", String(r[0]), "remove", String(r[1]));
+      }
+      ctx.changes.touch(accountId, "mailbox", String(mb.id), "destroy");
       // children stay (RFC 9051 §6.3.5); subscriptions outlive the mailbox (RFC 9051 §6.3.7)
       await ctx.k.deleteFrom("mailbox").where("id", "=", mb.id).execute();
       this.#dropPrefixes(prefixes);
@@ -1374,6 +1453,7 @@ export class SqlStore implements Store {
           .set({ name: newName, highestmodseq: modseq })
           .where("id", "=", id)
           .execute();
+        ctx.changes.touch(accountId, "mailbox", String(id), "update");
         // subscriptions follow the renamed mailboxes
         const moved = await ctx.k
           .deleteFrom("subscription")
@@ -1412,6 +1492,9 @@ export class SqlStore implements Store {
           .execute();
       }
       this.#beacon(ctx, accountId, null, this.#modseq(ctx, accountId));
+      // JMAP Mailbox isSubscribed (RFC 8621 §2): the mailbox of that name, if any, changed
+      const mb = this.#mailboxByName(accountId, n);
+      if (mb) ctx.changes.touch(accountId, "mailbox", String(mb.id), "update");
     });
   }
 
@@ -1551,7 +1634,8 @@ export class SqlStore implements Store {
           ? Number(this.#run("INSERT INTO delivery_prefix (data) VALUES (?)", p.prefix).lastInsertRowid)
           : null;
         const emailId = newId("M");
-        const threadId = this.#threadFor(accountId, p, emailId);
+        const threadId = this.#threadFor(ctx, accountId, p, emailId);
+        ctx.changes.touch(accountId, "email", emailId, "create", threadId);
         insert.run(
           mailboxId,
           uid,
@@ -1573,6 +1657,7 @@ export class SqlStore implements Store {
         bytes += p.size;
       }
       this.#touchMailbox(mailboxId, modseq, uid);
+      ctx.changes.touch(accountId, "mailbox", String(mailboxId), "update");
       this.#run(
         "UPDATE account SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?",
         bytes,
@@ -1614,7 +1699,7 @@ export class SqlStore implements Store {
   }
 
   /** Thread id from Message-ID / In-Reply-To / References (RFC 5256 §2.2 style, simplified). */
-  #threadFor(accountId: number, p: PreparedAppend, emailId: string): string {
+  #threadFor(ctx: TxCtx, accountId: number, p: PreparedAppend, emailId: string): string {
     const own = msgIds(p.parsed.envelope.messageId)[0] ?? null;
     let refs: string[] = [];
     try {
@@ -1635,7 +1720,14 @@ export class SqlStore implements Store {
         break;
       }
     }
-    thread ??= "T" + emailId.slice(1);
+    if (thread === null) {
+      thread = "T" + emailId.slice(1);
+      ctx.changes.touch(accountId, "thread", thread, "create");
+    } else if (!ctx.changes.has(accountId, "thread", thread)) {
+      // a reference can outlive its thread's last message until pruned: then it is new again
+      const existed = changeLog.objectExists((t) => this.#stmt(t), accountId, "thread", thread);
+      ctx.changes.touch(accountId, "thread", thread, existed ? "update" : "create");
+    }
     const put = this.#stmt(
       "INSERT INTO thread_ref (account_id, msgid, thread_id) VALUES (?, ?, ?) ON CONFLICT (account_id, msgid) DO NOTHING",
     );
@@ -1734,23 +1826,76 @@ export class SqlStore implements Store {
 
   async changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince> {
     return this.#read(() => {
-      const mb = this.#stmt("SELECT uidnext, highestmodseq FROM mailbox WHERE id = ?", true)
+      const mb = this.#stmt("SELECT uidnext, highestmodseq, expunge_floor FROM mailbox WHERE id = ?", true)
         .raw(true)
-        .get(mailboxId) as [bigint, bigint] | undefined;
+        .get(mailboxId) as [bigint, bigint, bigint] | undefined;
       if (!mb) throw new StoreError("NONEXISTENT", "no such mailbox");
       const changed = this.#modseqRows(
         "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
         mailboxId,
         modseq,
       ).map((r) => ({ uid: r.uid as number, flags: parseFlagText(r.flags as string), modseq: r.modseq }));
-      const expunged = this.#all(
-        "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
-        false,
-        mailboxId,
-        modseq,
-      ).map((r) => Number(r[0]));
-      return { changed, expunged, highestModseq: mb[1], uidNext: Number(mb[0]) };
+      const uidNext = Number(mb[0]);
+      // the expunge log is complete only above expunge_floor (older rows are pruned): from an
+      // older modseq every uid below UIDNEXT that is not here may have vanished, and is reported
+      // as such — VANISHED (EARLIER) may name uids the client never had (RFC 7162 §3.2.5.2, §3.2.10)
+      const expunged =
+        modseq < mb[2]
+          ? changeLog.absentUids((t) => this.#stmt(t), mailboxId, uidNext)
+          : this.#all(
+              "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+              false,
+              mailboxId,
+              modseq,
+            ).map((r) => Number(r[0]));
+      return { changed, expunged, highestModseq: mb[1], uidNext };
     });
+  }
+
+  // --- account change log ------------------------------------------------------------------
+
+  async currentState(accountId: Id): Promise<string> {
+    return this.#read(() => changeLog.currentState((t, safe) => this.#stmt(t, safe), accountId));
+  }
+
+  async changesSinceState(
+    accountId: Id,
+    kind: ChangeKind,
+    sinceState: string,
+    maxChanges?: number,
+  ): Promise<AccountChanges | "cannotCalculateChanges"> {
+    return this.#read(() =>
+      changeLog.changesSinceState((t, safe) => this.#stmt(t, safe), accountId, kind, sinceState, maxChanges),
+    );
+  }
+
+  async pruneHistory(before: Date): Promise<void> {
+    await changeLog.pruneHistory(
+      {
+        stmt: (t, safe) => this.#stmt(t, safe),
+        read: (fn) => this.#read(fn),
+        write: (fn) => this.#h.transaction(fn),
+        stopped: () => this.#closed,
+      },
+      before.getTime(),
+    );
+  }
+
+  /** The background pruning job: the first run pruneDelayMs after open, then hourly. */
+  #schedulePrune(delayMs: number): void {
+    if (this.#closed || this.#changeLogDays <= 0) return;
+    this.#pruneTimer = setTimeout(() => {
+      this.#pruneTimer = null;
+      const before = new Date(Date.now() - this.#changeLogDays * 86_400_000);
+      this.#pruneRun = this.pruneHistory(before)
+        // history left unpruned is only space; the next run retries
+        .catch(() => {})
+        .finally(() => {
+          this.#pruneRun = null;
+          this.#schedulePrune(PRUNE_INTERVAL_MS);
+        });
+    }, delayMs);
+    this.#pruneTimer.unref();
   }
 
   async getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]> {
@@ -1877,7 +2022,8 @@ export class SqlStore implements Store {
   ): Promise<StoreFlagsResult> {
     return this.#txGrouped((ctx) => {
       const mb = this.#mailboxCore(mailboxId);
-      const rows = this.#rowsForUids(mailboxId, uids, "m.uid, m.flags, m.modseq", true);
+      const rows = this.#rowsForUids(mailboxId, uids, "m.uid, m.flags, m.modseq, m.email_id", true);
+      let countsChanged = false;
       const updated: MessageFlagsRow[] = [];
       const modified: number[] = [];
       let modseq: bigint | null = null;
@@ -1895,12 +2041,17 @@ export class SqlStore implements Store {
         const next = applyFlagOp(cur, op, flags);
         if (sameFlags(cur, next)) continue;
         modseq ??= this.#modseq(ctx, mb.accountId);
-        upd.run(flagText(next), flagBits(next), modseq, mailboxId, uid);
+        const bits = flagBits(next);
+        upd.run(flagText(next), bits, modseq, mailboxId, uid);
+        ctx.changes.touch(mb.accountId, "email", String(r[3]), "update");
+        // RFC 8621 §2 unreadEmails: neither $seen nor $draft — the mailbox's counts change
+        if (((bits ^ flagBits(cur)) & (FLAG_SEEN | FLAG_DRAFT)) !== 0) countsChanged = true;
         updated.push({ uid, flags: next, modseq });
       }
       if (modseq !== null) {
         this.#touchMailbox(mailboxId, modseq);
         this.#beacon(ctx, mb.accountId, mailboxId, modseq);
+        if (countsChanged) ctx.changes.touch(mb.accountId, "mailbox", String(mailboxId), "update");
       }
       return { updated, modified };
     });
@@ -1923,6 +2074,7 @@ export class SqlStore implements Store {
   #copyRows(
     ctx: TxCtx,
     srcMailboxId: number,
+    srcAccountId: number,
     uids: readonly number[],
     dstMailboxId: number,
     dstAccountId: number,
@@ -1944,12 +2096,32 @@ export class SqlStore implements Store {
     );
     let uid = dst.uidNext;
     const mapping: Array<[number, number]> = [];
+    const sameAccount = srcAccountId === dstAccountId;
+    const has = (kind: "email" | "thread", id: string): boolean =>
+      ctx.changes.has(dstAccountId, kind, id) ||
+      changeLog.objectExists((t) => this.#stmt(t), dstAccountId, kind, id);
     for (const r of rows) {
+      if (sameAccount) {
+        // the same Email gains a mailbox (emailId kept, RFC 8474 §5.1); its thread is unchanged
+        ctx.changes.touch(dstAccountId, "email", r.emailId, "update", r.threadId);
+      } else {
+        // into another account: new there unless that account already holds the same Email
+        const threadOp = has("thread", r.threadId) ? "update" : "create";
+        ctx.changes.touch(
+          dstAccountId,
+          "email",
+          r.emailId,
+          has("email", r.emailId) ? "update" : "create",
+          r.threadId,
+        );
+        ctx.changes.touch(dstAccountId, "thread", r.threadId, threadOp);
+      }
       ins.run(dstMailboxId, uid, dstAccountId, now, modseq, srcMailboxId, r.uid);
       mapping.push([r.uid, uid]);
       uid++;
     }
     this.#touchMailbox(dstMailboxId, modseq, uid);
+    ctx.changes.touch(dstAccountId, "mailbox", String(dstMailboxId), "update");
     this.#run(
       "UPDATE account SET used_bytes = used_bytes + ?, used_messages = used_messages + ? WHERE id = ?",
       bytes,
@@ -1971,6 +2143,7 @@ export class SqlStore implements Store {
     const { mapping, rows } = this.#copyRows(
       ctx,
       srcMailboxId,
+      srcAccountId,
       uids,
       dstMailboxId,
       dstAccountId,
@@ -1978,7 +2151,7 @@ export class SqlStore implements Store {
     );
     if (rows.length === 0) return mapping;
     const modseq = this.#modseq(ctx, srcAccountId);
-    this.#removeRows(ctx, srcAccountId, srcMailboxId, rows, modseq);
+    this.#removeRows(ctx, srcAccountId, srcMailboxId, rows, modseq, srcAccountId === dstAccountId);
     this.#touchMailbox(srcMailboxId, modseq);
     this.#beacon(ctx, srcAccountId, srcMailboxId, modseq);
     return mapping;
@@ -1986,9 +2159,17 @@ export class SqlStore implements Store {
 
   async copy(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult> {
     return this.#txGrouped((ctx) => {
-      this.#mailboxCore(srcMailboxId);
+      const src = this.#mailboxCore(srcMailboxId);
       const dst = this.#mailboxCore(dstMailboxId);
-      const { mapping } = this.#copyRows(ctx, srcMailboxId, uids, dstMailboxId, dst.accountId, true);
+      const { mapping } = this.#copyRows(
+        ctx,
+        srcMailboxId,
+        src.accountId,
+        uids,
+        dstMailboxId,
+        dst.accountId,
+        true,
+      );
       return { uidValidity: dst.uidValidity, mapping };
     });
   }
@@ -2362,11 +2543,14 @@ export class SqlStore implements Store {
     // the sweeper stops after its current batch; marks left are collected at the next open
     this.#closed = true;
     if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
+    if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
+    this.#pruneTimer = null;
     // queued texts stay queued (searches scan them); the next open indexes them
     if (this.#indexTimer) clearTimeout(this.#indexTimer);
     this.#indexTimer = null;
     await this.whenGcIdle();
     await this.#orphanRun;
+    await this.#pruneRun;
     await this.#groupRun;
     await this.#blobs.close();
     await this.feed.close();
