@@ -1812,7 +1812,7 @@ export class SqlStore implements Store {
       // cache from an older parser: re-parse once and store the new structure
       let raw: Buffer;
       try {
-        raw = await this.#blobs.read(blobId);
+        raw = await this.#blobs.get(blobId);
       } catch {
         throw new StoreError("NOTFOUND", "blob content missing");
       }
@@ -1851,7 +1851,7 @@ export class SqlStore implements Store {
     if (!row) throw new StoreError("NOTFOUND", "no such message");
     let body: Buffer;
     try {
-      body = await this.#blobs.read(row.sha256);
+      body = await this.#blobs.get(row.sha256);
     } catch (err) {
       // expunged and collected between the lookup and the read
       if ((err as NodeJS.ErrnoException).code === "ENOENT")
