@@ -33,7 +33,7 @@ import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
 import { Feed } from "./feed.ts";
 import type { MimeFns } from "./mime-fns.ts";
-import { registerSearchFunctions } from "./search/fts.ts";
+import { Fts5Search } from "./search/fts.ts";
 import { openSqlite } from "./sql/sqlite.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
 import type { Store } from "./types.ts";
@@ -70,7 +70,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   mkdirSync(opts.dataDir, { recursive: true });
   const mime: MimeFns = opts.mime ?? (await import("../mime/index.ts"));
   const h = openSqlite(join(opts.dataDir, "store.sqlite"), { busyTimeoutMs: opts.busyTimeoutMs });
-  registerSearchFunctions(h.raw);
+  const search = new Fts5Search(h);
   opts.sqliteHook?.(h.raw);
   const feed = new Feed(
     opts.feedSocketPath === null ? null : (opts.feedSocketPath ?? defaultFeedSocketPath(opts.dataDir)),
@@ -79,6 +79,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   return new SqlStore(
     h,
     new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 }),
+    search,
     mime,
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,

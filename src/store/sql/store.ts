@@ -19,7 +19,7 @@ import type { Feed } from "../feed.ts";
 import { applyFlagOp, flagBits, flagText, normalizeFlags, parseFlagText, sameFlags } from "../flags.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import { DELIM, normalizeAddress, normalizeDomain, normalizeMailboxName, parentNames } from "../names.ts";
-import { searchFts } from "../search/fts.ts";
+import type { Fts5Search } from "../search/fts.ts";
 import {
   type Account,
   type AccountSettings,
@@ -295,6 +295,7 @@ export class SqlStore implements Store {
   readonly feed: Feed;
   readonly #h: SqliteHandle;
   readonly #blobs: FsBlobStore;
+  readonly #search: Fts5Search;
   readonly #mime: MimeFns;
   readonly #maxSize: number;
   readonly #parsedCache = new Map<string, ParsedMessage>();
@@ -323,6 +324,7 @@ export class SqlStore implements Store {
   constructor(
     h: SqliteHandle,
     blobs: FsBlobStore,
+    search: Fts5Search,
     mime: MimeFns,
     feed: Feed,
     maxMessageSize: number,
@@ -330,6 +332,7 @@ export class SqlStore implements Store {
   ) {
     this.#h = h;
     this.#blobs = blobs;
+    this.#search = search;
     this.#mime = mime;
     this.feed = feed;
     this.#maxSize = maxMessageSize;
@@ -631,9 +634,7 @@ export class SqlStore implements Store {
           this.#run("UPDATE blob SET gc_pending = 0 WHERE id = ?", id);
           continue;
         }
-        this.#run("DELETE FROM fts WHERE rowid = ?", id);
-        this.#run("DELETE FROM fts_pending WHERE id = ?", id);
-        this.#run("DELETE FROM fts_text WHERE id = ?", id);
+        this.#search.removeSync(id);
         this.#run("DELETE FROM blob WHERE id = ?", id);
         this.#parsedCache.delete(sha);
         if (HEX64.test(sha)) dead.push(sha);
@@ -758,7 +759,7 @@ export class SqlStore implements Store {
   // APPEND stores the search text (fts_text) and queues the blob id (fts_pending) in its own
   // transaction; this indexer moves queued texts into the trigram index in write transactions of
   // bounded text size, after the commit that queued them and at open (leftovers after a crash).
-  // searchFts scans queued rows directly, so a message is searchable as soon as APPEND returns.
+  // the search adapter scans queued rows directly, so a message is searchable as soon as APPEND returns.
 
   /**
    * Starts the indexer after `delay` ms, so that a stream of appends is indexed in a few batched
@@ -829,40 +830,15 @@ export class SqlStore implements Store {
 
   /** Whether the oldest queued text has waited longer than INDEX_MAX_LAG_MS. */
   async #indexLagging(): Promise<boolean> {
-    const r = await this.#read(() =>
-      this.#get<{ created_at: number }>(
-        "SELECT b.created_at FROM fts_pending p JOIN blob b ON b.id = p.id ORDER BY p.id LIMIT 1",
-      ),
-    );
-    return r !== undefined && Date.now() - Number(r.created_at) > INDEX_MAX_LAG_MS;
+    const at = await this.#read(() => this.#search.oldestPendingAtSync());
+    return at !== null && Date.now() - at > INDEX_MAX_LAG_MS;
   }
 
   /** Indexes queued texts up to INDEX_BATCH_CHARS (at least one); true if more may be queued. */
   async #indexBatch(): Promise<boolean> {
-    const any = await this.#read(() => this.#get("SELECT 1 AS x FROM fts_pending LIMIT 1"));
+    const any = await this.#read(() => this.#search.hasPendingSync());
     if (!any) return false;
-    return this.#h.transaction(() => {
-      const ids = this.#all(
-        `SELECT p.id, COALESCE(length(t.headers) + length(t.body), -1) FROM fts_pending p
-           LEFT JOIN fts_text t ON t.id = p.id ORDER BY p.id LIMIT ?`,
-        false,
-        INDEX_BATCH_ROWS,
-      );
-      const text = this.#stmt("SELECT headers, body FROM fts_text WHERE id = ?").raw(true);
-      let chars = 0;
-      let done = 0;
-      for (const r of ids) {
-        const id = Number(r[0]);
-        const len = Number(r[1]);
-        if (done > 0 && chars + len > INDEX_BATCH_CHARS) break;
-        const t = len >= 0 ? (text.get(id) as [string, string] | undefined) : undefined;
-        if (t) this.#run("INSERT INTO fts (rowid, headers, body) VALUES (?, ?, ?)", id, t[0], t[1]);
-        this.#run("DELETE FROM fts_pending WHERE id = ?", id);
-        chars += Math.max(0, len);
-        done++;
-      }
-      return done < ids.length || ids.length === INDEX_BATCH_ROWS;
-    });
+    return this.#h.transaction(() => this.#search.indexPendingSync(INDEX_BATCH_ROWS, INDEX_BATCH_CHARS));
   }
 
   // Hot single-row lookups are cached prepared statements (kysely would compile and prepare the
@@ -1593,8 +1569,7 @@ export class SqlStore implements Store {
       const t = p.text ?? this.#mime.searchText(p.raw, p.parsed);
       // the text now; the trigram index entry later (background indexer, "FTS indexer" below):
       // it is over half of an append's WAL pages, and searches scan pending rows meanwhile
-      this.#run("INSERT INTO fts_text (id, headers, body) VALUES (?, ?, ?)", id, t.headers, t.body);
-      this.#run("INSERT INTO fts_pending (id) VALUES (?)", id);
+      this.#search.indexSync(id, t);
       ctx.indexPending = true;
     } else {
       id = Number(this.#get<{ id: number }>("SELECT id FROM blob WHERE sha256 = ?", p.sha)!.id);
@@ -1998,7 +1973,7 @@ export class SqlStore implements Store {
   async searchText(mailboxId: Id, q: TextQuery): Promise<number[]> {
     return this.#read(() => {
       this.#mailboxCore(mailboxId);
-      return searchFts((text) => this.#stmt(text), mailboxId, q);
+      return this.#search.querySync({ mailboxId }, q);
     });
   }
 
