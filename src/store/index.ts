@@ -24,21 +24,21 @@
  *   SQLite's sleeping busy handler, so a worker's event loop keeps serving while another
  *   process writes.
  * - Quota usage counters change in the same transaction as the messages they count.
- * - After each commit a Beacon goes out on the change feed (feed.ts): synchronously to local
+ * - After each commit a Beacon goes out on the change feed (feed/port.ts; adapter feed/hub.ts): synchronously to local
  *   subscribers, and through the Unix-socket hub to other processes.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
-import { Feed } from "./feed.ts";
+import { Feed } from "./feed/hub.ts";
 import type { MimeFns } from "./mime-fns.ts";
 import { Fts5Search } from "./search/fts.ts";
 import { openSqlite } from "./sql/sqlite.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
 import type { Store } from "./types.ts";
 
-export { Feed, startFeedHub } from "./feed.ts";
+export { Feed, startFeedHub } from "./feed/hub.ts";
 export type * from "./types.ts";
 export { StoreError } from "./types.ts";
 

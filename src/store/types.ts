@@ -12,6 +12,7 @@
  * - All methods are async so that the PostgreSQL backend fits the same API.
  */
 import type { ParsedMessage } from "../mime/types.ts";
+import type { ChangeFeed } from "./feed/port.ts";
 
 export type Id = number;
 
@@ -159,23 +160,7 @@ export interface StoreFlagsResult {
 
 export type MailboxEvent = "messages" | "mailboxes" | "account";
 
-/**
- * Beacon published after each commit. Sessions pull the delta from the store by modseq.
- * mailboxId is null for account-level changes (mailbox created/renamed/deleted/subscribed).
- */
-export interface Beacon {
-  accountId: Id;
-  mailboxId: Id | null;
-  modseq: string; // bigint as decimal string (JSON-safe)
-}
-
-export interface ChangeFeed {
-  /** subscribe to one account's beacons; returns an unsubscribe function */
-  subscribe(accountId: Id, listener: (b: Beacon) => void): () => void;
-  /** used by the store after commit; relays to other processes */
-  publish(b: Beacon): void;
-  close(): Promise<void>;
-}
+export type { Beacon, ChangeFeed } from "./feed/port.ts";
 
 /** Text-index lookup used by IMAP SEARCH TEXT/BODY/header keys and JMAP; substring, case-insensitive. */
 export interface TextQuery {

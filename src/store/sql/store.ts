@@ -15,7 +15,6 @@ import { type Kysely, sql } from "kysely";
 import type { ParsedMessage } from "../../mime/types.ts";
 import { type FsBlobStore, sha256Hex } from "../blob/fs.ts";
 import { crlfSize } from "../crlf.ts";
-import type { Feed } from "../feed.ts";
 import { applyFlagOp, flagBits, flagText, normalizeFlags, parseFlagText, sameFlags } from "../flags.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import { DELIM, normalizeAddress, normalizeDomain, normalizeMailboxName, parentNames } from "../names.ts";
@@ -27,6 +26,7 @@ import {
   type AppendInput,
   type AppendResult,
   type Beacon,
+  type ChangeFeed,
   type ChangesSince,
   type CopyResult,
   type Domain,
@@ -292,7 +292,7 @@ interface MsgRow {
 }
 
 export class SqlStore implements Store {
-  readonly feed: Feed;
+  readonly feed: ChangeFeed;
   readonly #h: SqliteHandle;
   readonly #blobs: FsBlobStore;
   readonly #search: Fts5Search;
@@ -326,7 +326,7 @@ export class SqlStore implements Store {
     blobs: FsBlobStore,
     search: Fts5Search,
     mime: MimeFns,
-    feed: Feed,
+    feed: ChangeFeed,
     maxMessageSize: number,
     opts: SqlStoreOptions = {},
   ) {
