@@ -24,7 +24,6 @@ import cluster, { type Worker } from "node:cluster";
 import { mkdirSync } from "node:fs";
 import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { pino } from "pino";
 import { createAuthenticator } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
@@ -153,8 +152,8 @@ export async function startServices(config: ResolvedConfig, logger: Logger): Pro
           expireDays: l.expire,
         },
         allowPlaintextAuth: config.pop3.allow_plaintext_auth,
-        // lock files work across the workers and the CLI of this host (created on first use)
-        lockDir: join(config.data_dir, "run", "pop3-locks"),
+        // maildrop locks: the store's locks port (shared by every worker, the CLI and, on a
+        // shared database, every node)
       });
       pop3 = server;
       for (const address of config.pop3.listen) {

@@ -32,6 +32,9 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
 import { Feed } from "./feed/hub.ts";
+import { SqliteKeys } from "./keys/sqlite.ts";
+import { FileLocks } from "./locks/file.ts";
+import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
 import { Fts5Search } from "./search/fts.ts";
 import { openSqlite } from "./sql/sqlite.ts";
@@ -56,6 +59,8 @@ export interface StoreOptions {
   orphanMinAgeMs?: number;
   /** threads writing blob files (blob/writer.ts); 0 = synchronously on the caller's thread. Default 2 */
   blobWriterThreads?: number;
+  /** the locks port; default lock files under <dataDir>/run/locks (one host) */
+  locks?: LockService;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
   mime?: MimeFns;
   /** @internal tests: called with the raw SQLite connection after migrations */
@@ -83,6 +88,11 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     mime,
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-    { orphanScanDelayMs: opts.orphanScanDelayMs, orphanMinAgeMs: opts.orphanMinAgeMs },
+    {
+      orphanScanDelayMs: opts.orphanScanDelayMs,
+      orphanMinAgeMs: opts.orphanMinAgeMs,
+      locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),
+      keys: new SqliteKeys(h),
+    },
   );
 }

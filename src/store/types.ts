@@ -13,6 +13,8 @@
  */
 import type { ParsedMessage } from "../mime/types.ts";
 import type { ChangeFeed } from "./feed/port.ts";
+import type { KeyStore } from "./keys/port.ts";
+import type { LockService } from "./locks/port.ts";
 
 export type Id = number;
 
@@ -161,6 +163,8 @@ export interface StoreFlagsResult {
 export type MailboxEvent = "messages" | "mailboxes" | "account";
 
 export type { Beacon, ChangeFeed } from "./feed/port.ts";
+export type { KeyStore, StoredKey } from "./keys/port.ts";
+export type { Lease, LockService } from "./locks/port.ts";
 
 /** Text-index lookup used by IMAP SEARCH TEXT/BODY/header keys and JMAP; substring, case-insensitive. */
 export interface TextQuery {
@@ -282,6 +286,10 @@ export class StoreError extends Error {
 
 export interface Store {
   readonly feed: ChangeFeed;
+  /** leases shared by every process/node (POP3 [IN-USE]) — the locks port */
+  readonly locks: LockService;
+  /** secrets every node shares (DKIM keys), kept in the store — the keys port */
+  readonly keys: KeyStore;
 
   // --- domains and accounts -------------------------------------------------------------
   addDomain(name: string): Promise<Domain>;

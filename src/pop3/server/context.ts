@@ -1,9 +1,12 @@
 /**
  * Server-wide state shared by the sessions of one process: options, live sessions, per-IP
- * connection counts, the maildrop locker, LOGIN-DELAY bookkeeping and the CAPA list.
+ * connection counts, the maildrop locks (locks port), LOGIN-DELAY bookkeeping and the CAPA list.
  */
+
+import type { LockService } from "../../store/types.ts";
 import type { Pop3ServerOptions } from "../index.ts";
-import { createFileLocker, type MaildropLocker } from "../lock.ts";
+
+const DEFAULT_LOCK_TTL_MS = 120_000;
 
 export interface SessionLike {
   readonly remoteAddress: string;
@@ -15,15 +18,17 @@ export interface SessionLike {
 export class ServerContext {
   readonly opts: Pop3ServerOptions;
   readonly sessions = new Set<SessionLike>();
-  readonly locker: MaildropLocker;
+  readonly locks: LockService;
+  readonly lockTtlMs: number;
   private readonly perIp = new Map<string, number>();
   /** RFC 2449 §8.1.1 LOGIN-DELAY: last login per account (this process only) */
   private readonly lastLogin = new Map<number, number>();
   private nextId = 1;
 
-  constructor(opts: Pop3ServerOptions, locker?: MaildropLocker) {
+  constructor(opts: Pop3ServerOptions) {
     this.opts = opts;
-    this.locker = locker ?? createFileLocker(opts.lockDir);
+    this.locks = opts.locks ?? opts.store.locks;
+    this.lockTtlMs = opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
   }
 
   sessionId(): string {

@@ -5,11 +5,11 @@
  * with backpressure. Input is paused when too much is buffered.
  */
 import type { Socket } from "node:net";
+import { hostname } from "node:os";
 import { TLSSocket } from "node:tls";
 import { decodeSaslPlain, verifyHash } from "../../auth/index.ts";
-import type { Account } from "../../store/types.ts";
+import type { Account, Lease } from "../../store/types.ts";
 import { StoreError } from "../../store/types.ts";
-import type { MaildropLock } from "../lock.ts";
 import { type Pop3Command, parseCommand, parseLineCount, parseMsgNumber } from "../protocol/command.ts";
 import { LineReader, TOO_LONG } from "../protocol/line-reader.ts";
 import { DotStuffer, isCrlfOnly, topEnd } from "../protocol/message.ts";
@@ -75,7 +75,8 @@ export class Session implements SessionLike {
   private utf8 = false;
   private account: Account | null = null;
   private maildrop: Maildrop | null = null;
-  private lock: MaildropLock | null = null;
+  private lock: Lease | null = null;
+  private lockRenewal: NodeJS.Timeout | null = null;
   private badCount = 0;
   private out: Buffer[] = [];
   private outBytes = 0;
@@ -396,7 +397,11 @@ export class Session implements SessionLike {
       );
     }
     // RFC 1939 §8 exclusive-access lock; RFC 2449 §8.1.2 [IN-USE]
-    const lock = this.ctx.locker.acquire(account.id);
+    const lock = await this.ctx.locks.acquire(
+      `pop3/${account.id}`,
+      `${hostname()}/${this.id}`,
+      this.ctx.lockTtlMs,
+    );
     if (!lock) {
       this.log.info(this.logCtx({ username: account.address }), "pop3 login refused: maildrop in use");
       throw new Pop3Error("Mailbox is locked by another POP3 session", { code: "IN-USE" });
@@ -405,14 +410,15 @@ export class Session implements SessionLike {
     try {
       drop = await Maildrop.open(store, account);
     } catch (e) {
-      lock.release();
+      this.dropLease(lock);
       throw e;
     }
     if (this.closed) {
-      lock.release();
+      this.dropLease(lock);
       return;
     }
     this.lock = lock;
+    this.renewLockLater();
     this.maildrop = drop;
     this.account = account;
     this.state = "transaction";
@@ -608,8 +614,41 @@ export class Session implements SessionLike {
   // --- closing ----------------------------------------------------------------------------------
 
   private releaseLock(): void {
-    this.lock?.release();
+    if (this.lockRenewal) clearTimeout(this.lockRenewal);
+    this.lockRenewal = null;
+    if (this.lock) this.dropLease(this.lock);
     this.lock = null;
+  }
+
+  private dropLease(lease: Lease): void {
+    lease.release().catch((e: unknown) => {
+      this.log.warn(this.logCtx({ err: String(e) }), "pop3 maildrop lock release failed");
+    });
+  }
+
+  /** the lease lives while the session does: renewed every third of its time (locks port) */
+  private renewLockLater(): void {
+    const ttl = this.ctx.lockTtlMs;
+    this.lockRenewal = setTimeout(
+      () => {
+        this.lockRenewal = null;
+        const lease = this.lock;
+        if (!lease || this.closed) return;
+        lease.renew(ttl).then(
+          (ok) => {
+            if (this.lock !== lease) return;
+            if (ok) this.renewLockLater();
+            else this.log.warn(this.logCtx(), "pop3 maildrop lock lost (lease expired and taken over)");
+          },
+          (e: unknown) => {
+            this.log.warn(this.logCtx({ err: String(e) }), "pop3 maildrop lock renewal failed");
+            if (this.lock === lease) this.renewLockLater();
+          },
+        );
+      },
+      Math.max(1, Math.floor(ttl / 3)),
+    );
+    this.lockRenewal.unref();
   }
 
   /** server shutdown or autologout: no UPDATE (RFC 1939 §3); a running command finishes first */

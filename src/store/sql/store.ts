@@ -16,6 +16,8 @@ import type { ParsedMessage } from "../../mime/types.ts";
 import { type FsBlobStore, sha256Hex } from "../blob/fs.ts";
 import { crlfSize } from "../crlf.ts";
 import { applyFlagOp, flagBits, flagText, normalizeFlags, parseFlagText, sameFlags } from "../flags.ts";
+import type { KeyStore } from "../keys/port.ts";
+import type { LockService } from "../locks/port.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import { DELIM, normalizeAddress, normalizeDomain, normalizeMailboxName, parentNames } from "../names.ts";
 import type { Fts5Search } from "../search/fts.ts";
@@ -111,6 +113,10 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
 export interface SqlStoreOptions {
+  /** the locks port's adapter (store/locks) */
+  locks: LockService;
+  /** the keys port's adapter (store/keys) */
+  keys: KeyStore;
   /** orphan-file scan this long after open; null = not at open (collectGarbage() still does it) */
   orphanScanDelayMs?: number | null;
   /** minimum age of an unreferenced blob file or temp file before the orphan scan removes it */
@@ -293,6 +299,8 @@ interface MsgRow {
 
 export class SqlStore implements Store {
   readonly feed: ChangeFeed;
+  readonly locks: LockService;
+  readonly keys: KeyStore;
   readonly #h: SqliteHandle;
   readonly #blobs: FsBlobStore;
   readonly #search: Fts5Search;
@@ -328,13 +336,15 @@ export class SqlStore implements Store {
     mime: MimeFns,
     feed: ChangeFeed,
     maxMessageSize: number,
-    opts: SqlStoreOptions = {},
+    opts: SqlStoreOptions,
   ) {
     this.#h = h;
     this.#blobs = blobs;
     this.#search = search;
     this.#mime = mime;
     this.feed = feed;
+    this.locks = opts.locks;
+    this.keys = opts.keys;
     this.#maxSize = maxMessageSize;
     this.#orphanMinAgeMs = opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS;
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
