@@ -67,7 +67,7 @@ export interface RunningServices {
 
 /** Builds and starts everything a serving process needs (a worker, or the single process). */
 export async function startServices(config: ResolvedConfig, logger: Logger): Promise<RunningServices> {
-  const store = await openConfiguredStore(config);
+  const store = await openConfiguredStore(config, true, false, (fields, msg) => logger.info(fields, msg));
   const listeners: Listener[] = [];
   /** protocol name of each listener, by index ("imap" / "imaps" / "pop3" / "pop3s") */
   const protocols: string[] = [];
@@ -261,7 +261,8 @@ async function prepare(config: ResolvedConfig, logger: Logger): Promise<void> {
     const r = await ensureSelfSignedCert(config.paths.tlsDir, config.hostname);
     if (r.generated) logger.info({ certPath: r.certPath }, "generated a self-signed TLS certificate");
   }
-  const store = await openConfiguredStore(config, false); // runs migrations once
+  // runs migrations once; imports DKIM key files of older versions into the store
+  const store = await openConfiguredStore(config, false, false, (fields, msg) => logger.info(fields, msg));
   await store.close();
 }
 
