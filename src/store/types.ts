@@ -100,6 +100,23 @@ export interface MessageMeta {
   crlfSize?: number;
 }
 
+/**
+ * A message's content as stored (Store.openMessage): the per-recipient delivery-header prefix
+ * and the shared blob, separately, so large messages are streamed instead of joined in memory.
+ */
+export interface MessageContent {
+  /** delivery headers kept beside the blob (empty when none) */
+  prefix: Uint8Array;
+  /** octets of prefix + blob (FETCH RFC822.SIZE) */
+  size: number;
+  /**
+   * the blob's bytes [start, end) (blob offsets, without the prefix) in chunks; opened when
+   * first iterated. A message expunged and collected before that rejects with StoreError
+   * NOTFOUND; once reading started it stays readable to the end.
+   */
+  blob(range?: { start?: number; end?: number }): AsyncIterable<Uint8Array>;
+}
+
 /** Compact row for SELECT / view refresh; flags as given. */
 export interface MessageFlagsRow {
   uid: number;
@@ -352,6 +369,8 @@ export interface Store {
   getParsed(blobId: string): Promise<ParsedMessage>;
   /** full message octets: delivery-header prefix + blob */
   readMessage(mailboxId: Id, uid: number): Promise<Uint8Array>;
+  /** the same content as prefix + blob stream, for large messages (FETCH BODY[], POP3 RETR) */
+  openMessage(mailboxId: Id, uid: number): Promise<MessageContent>;
   storeFlags(
     mailboxId: Id,
     uids: number[],

@@ -14,6 +14,7 @@ import type Database from "better-sqlite3";
 import { type Kysely, sql } from "kysely";
 import type { ParsedMessage } from "../../mime/types.ts";
 import { type FsBlobStore, sha256Hex } from "../blob/fs.ts";
+import { isBlobNotFound } from "../blob/port.ts";
 import { crlfSize } from "../crlf.ts";
 import { applyFlagOp, flagBits, flagText, normalizeFlags, parseFlagText, sameFlags } from "../flags.ts";
 import type { KeyStore } from "../keys/port.ts";
@@ -37,6 +38,7 @@ import {
   type Id,
   type Mailbox,
   type MailboxCounts,
+  type MessageContent,
   type MessageFlagsRow,
   type MessageMeta,
   type QueueAttemptResult,
@@ -1844,6 +1846,32 @@ export class SqlStore implements Store {
       throw err;
     }
     return row.data && row.data.byteLength > 0 ? Buffer.concat([row.data, body]) : body;
+  }
+
+  async openMessage(mailboxId: Id, uid: number): Promise<MessageContent> {
+    const row = this.#h
+      .readStmt(
+        `SELECT b.sha256, b.size, p.data FROM message m JOIN blob b ON b.id = m.blob_id
+         LEFT JOIN delivery_prefix p ON p.id = m.prefix_id
+         WHERE m.mailbox_id = ? AND m.uid = ?`,
+      )
+      .get(mailboxId, uid) as { sha256: string; size: number; data: Uint8Array | null } | undefined;
+    if (!row) throw new StoreError("NOTFOUND", "no such message");
+    const blobs = this.#blobs;
+    const prefix = row.data ?? new Uint8Array(0);
+    return {
+      prefix,
+      size: prefix.byteLength + Number(row.size),
+      async *blob(range) {
+        try {
+          yield* blobs.stream(row.sha256, range);
+        } catch (err) {
+          // expunged and collected between the lookup and the first read
+          if (isBlobNotFound(err)) throw new StoreError("NOTFOUND", "message expunged");
+          throw err;
+        }
+      },
+    };
   }
 
   async storeFlags(
