@@ -197,17 +197,21 @@ function buildProgram(): Command {
       const config = load(o);
       const problem = hostedDomainProblem(name);
       if (problem) throw new UsageError(problem);
-      const d = await withStore(config, (s) => s.addDomain(name)).catch(storeExit);
-      ensureDkimKeys(config.data_dir, d.name);
+      await withStore(config, async (s) => {
+        const d = await s.addDomain(name);
+        await ensureDkimKeys(s.keys, d.name);
+      }).catch(storeExit);
     });
   configOption(domain.command("dkim <name>"))
     .description("create the domain's DKIM keys if it has none (domains added before DKIM signing)")
     .action(async (name: string, o: ConfigOpts) => {
       const config = load(o);
-      const d = await withStore(config, (s) => s.getDomain(name)).catch(storeExit);
-      if (!d) throw new ExitError(EXIT.NOUSER, `not a hosted domain: ${name}`);
-      for (const k of ensureDkimKeys(config.data_dir, d.name))
-        process.stdout.write(`${k.selector}\t${k.algorithm}\n`);
+      const keys = await withStore(config, async (s) => {
+        const d = await s.getDomain(name);
+        if (!d) throw new ExitError(EXIT.NOUSER, `not a hosted domain: ${name}`);
+        return ensureDkimKeys(s.keys, d.name);
+      }).catch(storeExit);
+      for (const k of keys) process.stdout.write(`${k.selector}\t${k.algorithm}\n`);
     });
   configOption(domain.command("list"))
     .description("list hosted domains")

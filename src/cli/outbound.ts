@@ -273,9 +273,14 @@ export function addDnsCommand(program: Command, h: CliHelpers): void {
     .option("--check", "look each record up in DNS (outbound.resolver) and report ok / missing / differs")
     .action(async (domain: string, o: { config?: string; check?: boolean }) => {
       const config = h.load(o);
-      const d = await h.withStore(config, (s) => s.getDomain(domain)).catch(h.storeExit);
-      if (!d) h.notFound(`not a hosted domain: ${domain}`);
-      const keys = activeDkimKeys(config.data_dir, d.name);
+      const found = await h
+        .withStore(config, async (s) => {
+          const d = await s.getDomain(domain);
+          return d ? { d, keys: await activeDkimKeys(s.keys, d.name) } : null;
+        })
+        .catch(h.storeExit);
+      if (!found) h.notFound(`not a hosted domain: ${domain}`);
+      const { d, keys } = found;
       const records = dnsRecords(
         config,
         d.name,

@@ -419,6 +419,13 @@ export const configSchema = z.strictObject({
   ),
 
   store: section("Mail store.", {
+    backend: z
+      .enum(["sqlite"])
+      .prefault("sqlite")
+      .describe(
+        'Storage backend: "sqlite" (metadata in <data_dir>/store.sqlite, message files under <data_dir>/blobs, ' +
+          'one host). The next backend, "postgres", is chosen here too.',
+      ),
     max_message_size: size(52428800, "Largest message accepted by delivery and APPEND, in bytes."),
     feed_socket: str("", "Unix socket of the cross-process change feed. Empty = <data_dir>/run/feed.sock."),
     blob_writer_threads: int(

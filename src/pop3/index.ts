@@ -22,8 +22,9 @@
  *   (it stays in the maildrop; leave-on-server clients skip it by UIDL, like Gmail's "keep and
  *   mark as read"). Fully RETR'd messages get \Seen at UPDATE too (as Dovecot does). A dropped
  *   connection, an autologout or a shutdown deletes nothing.
- * - Concurrency: one session per maildrop across all worker processes and the CLI, by an exclusive
- *   lock file (lock.ts; [IN-USE] otherwise). Commands of one connection run strictly in order;
+ * - Concurrency: one session per maildrop across all worker processes and the CLI, by a lease
+ *   "pop3/<account id>" from the store's locks port (store/locks; [IN-USE] otherwise), renewed
+ *   while the session lives. Commands of one connection run strictly in order;
  *   pipelined responses are flushed together; RETR streams with backpressure, dot-stuffing and
  *   CRLF normalisation done on the fly on bytes (protocol/message.ts).
  * - Errors: handlers throw Pop3Error/StoreError; server/errors.ts maps them in one place; an
@@ -35,13 +36,10 @@ import type { Socket } from "node:net";
 import type { Authenticator } from "../auth/index.ts";
 import type { ConnectionSlots } from "../net/conn-limits.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
-import type { Store } from "../store/types.ts";
-import type { MaildropLocker } from "./lock.ts";
+import type { LockService, Store } from "../store/types.ts";
 import { err } from "./protocol/response.ts";
 import { ServerContext } from "./server/context.ts";
 import { Session } from "./server/session.ts";
-
-export { createFileLocker, type MaildropLock, type MaildropLocker } from "./lock.ts";
 
 export interface Pop3ServerOptions {
   store: Store;
@@ -65,12 +63,15 @@ export interface Pop3ServerOptions {
   };
   /** plaintext USER/PASS/AUTH on non-TLS non-loopback connections */
   allowPlaintextAuth: boolean;
-  /** directory of the maildrop lock files, e.g. <dataDir>/run/pop3-locks */
-  lockDir: string;
   /** where the per-IP connection limit is counted; absent = in this process */
   slots?: ConnectionSlots;
-  /** @internal tests: another lock implementation */
-  locker?: MaildropLocker;
+  /**
+   * the maildrop locks (RFC 1939 §8): the store's locks port unless given (leases "pop3/<account
+   * id>", shared by every process and node that uses the same store)
+   */
+  locks?: LockService;
+  /** lease time of a maildrop lock; the session renews it every third of it. Default 2 min */
+  lockTtlMs?: number;
 }
 
 export interface Pop3Server {
@@ -83,7 +84,7 @@ export interface Pop3Server {
 function ignoreError(): void {}
 
 export function createPop3Server(o: Pop3ServerOptions): Pop3Server {
-  const ctx = new ServerContext(o, o.locker);
+  const ctx = new ServerContext(o);
   return {
     handleConnection(socket, opts) {
       const s = new Session(ctx, socket, opts.implicitTls);

@@ -40,7 +40,6 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { createAuthenticator } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { createImapServer, type ImapServer } from "../imap/server/index.ts";
@@ -110,7 +109,7 @@ export async function startServices(
   logger: Logger,
   shared?: LimitsClient,
 ): Promise<RunningServices> {
-  const store = await openConfiguredStore(config);
+  const store = await openConfiguredStore(config, true, false, (fields, msg) => logger.info(fields, msg));
   const listeners: Listener[] = [];
   /** protocol name of each listener, by index ("imap" / "imaps" / "pop3" / "pop3s") */
   const protocols: string[] = [];
@@ -199,8 +198,8 @@ export async function startServices(
           expireDays: l.expire,
         },
         allowPlaintextAuth: config.pop3.allow_plaintext_auth,
-        // lock files work across the workers and the CLI of this host (created on first use)
-        lockDir: join(config.data_dir, "run", "pop3-locks"),
+        // maildrop locks: the store's locks port (shared by every worker, the CLI and, on a
+        // shared database, every node)
         slots,
       });
       pop3 = server;
@@ -328,7 +327,8 @@ async function prepare(config: ResolvedConfig, logger: Logger): Promise<void> {
     const r = await ensureSelfSignedCert(config.paths.tlsDir, config.hostname);
     if (r.generated) logger.info({ certPath: r.certPath }, describeGenerated(r, config.hostname));
   }
-  const store = await openConfiguredStore(config, false); // runs migrations once
+  // runs migrations once; imports DKIM key files of older versions into the store
+  const store = await openConfiguredStore(config, false, false, (fields, msg) => logger.info(fields, msg));
   await store.close();
 }
 

@@ -63,7 +63,7 @@ export async function startOutbound(
     leaseMs: o.lease,
     connectTimeoutMs: o.connect_timeout,
     timeoutMs: o.timeout,
-    dkim: o.dkim ? { dataDir: config.data_dir } : null,
+    dkim: o.dkim ? { keys: s.keys } : null,
     smarthost: relay,
     // RFC 8461 applies to MX delivery, not to a configured relay
     mtaSts:

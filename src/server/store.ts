@@ -1,24 +1,58 @@
-/** Builds the concrete store from the config (only src/server and src/cli do this, DESIGN.md §2). */
+/**
+ * Builds the concrete store from the config: the one place (with src/cli, through here) that
+ * chooses the store's adapters (docs/architecture.md, "Mail store"). `[store] backend` selects
+ * them: "sqlite" = SQLite database + filesystem blobs + FTS5 search + Unix-socket feed hub +
+ * lock files; "postgres" is the next backend.
+ */
 import type { ResolvedConfig } from "../config/index.ts";
+import { importDkimKeyFiles } from "../smtp/dkim/index.ts";
 import { openStore } from "../store/index.ts";
 import type { Store } from "../store/types.ts";
+
+/** where one-time upgrade notices go (the server's logger; the CLI writes to stderr) */
+export type StoreNotice = (fields: Record<string, unknown>, msg: string) => void;
+
+const stderrNotice: StoreNotice = (fields, msg) => {
+  process.stderr.write(`postkontor: ${msg} ${JSON.stringify(fields)}\n`);
+};
 
 /**
  * Opens the store; withFeed = false opens it without the cross-process change feed. A one-shot
  * command (oneShot) writes blobs on its own thread instead of starting writer threads.
+ * Key files of older versions (DKIM) are imported into the store's keys port once.
  */
-export function openConfiguredStore(
+export async function openConfiguredStore(
   config: ResolvedConfig,
   withFeed = true,
   oneShot = false,
+  notice: StoreNotice = stderrNotice,
 ): Promise<Store> {
-  return openStore({
-    dataDir: config.data_dir,
-    maxMessageSize: config.store.max_message_size,
-    feedSocketPath: withFeed ? config.paths.feedSocket : null,
-    blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
-    changeLogDays: config.store.change_log_days,
-    // one-shot CLI commands do not run the background pruning job
-    pruneDelayMs: oneShot ? null : undefined,
-  });
+  let store: Store;
+  switch (config.store.backend) {
+    case "sqlite":
+      store = await openStore({
+        dataDir: config.data_dir,
+        maxMessageSize: config.store.max_message_size,
+        feedSocketPath: withFeed ? config.paths.feedSocket : null,
+        blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
+        changeLogDays: config.store.change_log_days,
+        // one-shot CLI commands do not run the background pruning job
+        pruneDelayMs: oneShot ? null : undefined,
+      });
+      break;
+    default:
+      throw new Error(`unknown store backend ${JSON.stringify(config.store.backend satisfies never)}`);
+  }
+  try {
+    const imported = await importDkimKeyFiles(store.keys, config.data_dir);
+    if (imported.length > 0)
+      notice(
+        { keys: imported.map((k) => `${k.domain}/${k.selector}`), from: `${config.data_dir}/dkim` },
+        "imported DKIM key files into the store (the files are kept, no longer read)",
+      );
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
 }

@@ -31,21 +31,24 @@
  *   states answer cannotCalculateChanges, older QRESYNC modseqs get every absent uid as
  *   VANISHED) and thread references without messages.
  * - conformance/suite.ts holds the invariants every adapter must keep; each adapter runs it.
- * - After each commit a Beacon goes out on the change feed (feed.ts): synchronously to local
+ * - After each commit a Beacon goes out on the change feed (feed/port.ts; adapter feed/hub.ts): synchronously to local
  *   subscribers, and through the Unix-socket hub to other processes.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
-import { Feed } from "./feed.ts";
+import { Feed } from "./feed/hub.ts";
+import { SqliteKeys } from "./keys/sqlite.ts";
+import { FileLocks } from "./locks/file.ts";
+import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
-import { registerSearchFunctions } from "./search/fts.ts";
+import { Fts5Search } from "./search/fts.ts";
 import { openSqlite } from "./sql/sqlite.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
 import type { Store } from "./types.ts";
 
-export { Feed, startFeedHub } from "./feed.ts";
+export { Feed, startFeedHub } from "./feed/hub.ts";
 export type * from "./types.ts";
 export { StoreError } from "./types.ts";
 
@@ -67,6 +70,8 @@ export interface StoreOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open (then hourly); null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** the locks port; default lock files under <dataDir>/run/locks (one host) */
+  locks?: LockService;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
   mime?: MimeFns;
   /** @internal tests: called with the raw SQLite connection after migrations */
@@ -87,7 +92,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const mime: MimeFns = opts.mime ?? (await import("../mime/index.ts"));
   const h = openSqlite(storeDatabasePath(opts.dataDir), { busyTimeoutMs: opts.busyTimeoutMs });
-  registerSearchFunctions(h.raw);
+  const search = new Fts5Search(h);
   opts.sqliteHook?.(h.raw);
   const feed = new Feed(
     opts.feedSocketPath === null ? null : (opts.feedSocketPath ?? defaultFeedSocketPath(opts.dataDir)),
@@ -96,6 +101,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   return new SqlStore(
     h,
     new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 }),
+    search,
     mime,
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
@@ -104,6 +110,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       orphanMinAgeMs: opts.orphanMinAgeMs,
       changeLogDays: opts.changeLogDays,
       pruneDelayMs: opts.pruneDelayMs,
+      locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),
+      keys: new SqliteKeys(h),
     },
   );
 }

@@ -14,6 +14,9 @@
  * - All methods are async so that the PostgreSQL backend fits the same API.
  */
 import type { ParsedMessage } from "../mime/types.ts";
+import type { ChangeFeed } from "./feed/port.ts";
+import type { KeyStore } from "./keys/port.ts";
+import type { LockService } from "./locks/port.ts";
 
 export type Id = number;
 
@@ -99,6 +102,23 @@ export interface MessageMeta {
   crlfSize?: number;
 }
 
+/**
+ * A message's content as stored (Store.openMessage): the per-recipient delivery-header prefix
+ * and the shared blob, separately, so large messages are streamed instead of joined in memory.
+ */
+export interface MessageContent {
+  /** delivery headers kept beside the blob (empty when none) */
+  prefix: Uint8Array;
+  /** octets of prefix + blob (FETCH RFC822.SIZE) */
+  size: number;
+  /**
+   * the blob's bytes [start, end) (blob offsets, without the prefix) in chunks; opened when
+   * first iterated. A message expunged and collected before that rejects with StoreError
+   * NOTFOUND; once reading started it stays readable to the end.
+   */
+  blob(range?: { start?: number; end?: number }): AsyncIterable<Uint8Array>;
+}
+
 /** Compact row for SELECT / view refresh; flags as given. */
 export interface MessageFlagsRow {
   uid: number;
@@ -180,23 +200,9 @@ export interface StoreFlagsResult {
 
 export type MailboxEvent = "messages" | "mailboxes" | "account";
 
-/**
- * Beacon published after each commit. Sessions pull the delta from the store by modseq.
- * mailboxId is null for account-level changes (mailbox created/renamed/deleted/subscribed).
- */
-export interface Beacon {
-  accountId: Id;
-  mailboxId: Id | null;
-  modseq: string; // bigint as decimal string (JSON-safe)
-}
-
-export interface ChangeFeed {
-  /** subscribe to one account's beacons; returns an unsubscribe function */
-  subscribe(accountId: Id, listener: (b: Beacon) => void): () => void;
-  /** used by the store after commit; relays to other processes */
-  publish(b: Beacon): void;
-  close(): Promise<void>;
-}
+export type { Beacon, ChangeFeed } from "./feed/port.ts";
+export type { KeyStore, StoredKey } from "./keys/port.ts";
+export type { Lease, LockService } from "./locks/port.ts";
 
 /** Text-index lookup used by IMAP SEARCH TEXT/BODY/header keys and JMAP; substring, case-insensitive. */
 export interface TextQuery {
@@ -323,6 +329,10 @@ export class StoreError extends Error {
 
 export interface Store {
   readonly feed: ChangeFeed;
+  /** leases shared by every process/node (POP3 [IN-USE]) — the locks port */
+  readonly locks: LockService;
+  /** secrets every node shares (DKIM keys), kept in the store — the keys port */
+  readonly keys: KeyStore;
 
   // --- domains and accounts -------------------------------------------------------------
   addDomain(name: string): Promise<Domain>;
@@ -385,6 +395,8 @@ export interface Store {
   getParsed(blobId: string): Promise<ParsedMessage>;
   /** full message octets: delivery-header prefix + blob */
   readMessage(mailboxId: Id, uid: number): Promise<Uint8Array>;
+  /** the same content as prefix + blob stream, for large messages (FETCH BODY[], POP3 RETR) */
+  openMessage(mailboxId: Id, uid: number): Promise<MessageContent>;
   storeFlags(
     mailboxId: Id,
     uids: number[],

@@ -14,6 +14,7 @@ import nodemailer from "nodemailer";
 import { type RunningServer, runCliAsync, startServer } from "../../bench/server.ts";
 import { activeDkimKeys, dkimTxtRecord } from "../../src/smtp/dkim/index.ts";
 import { fixtureResolver } from "../../src/smtp/queue/index.ts";
+import { openStore } from "../../src/store/index.ts";
 import { dnsFixture, type Receiver, startReceiver } from "./helpers.ts";
 
 const PASS = "alice secret";
@@ -96,7 +97,13 @@ describe("outbound e2e (real server process)", () => {
       );
       assert.equal(got.secure, true);
       // DKIM: the keys `domain add` created, published through the fixture resolver
-      const keys = activeDkimKeys(path.join(dir, "data"), "example.org");
+      // (read from the store: every process of the server shares it)
+      const ks = await openStore({
+        dataDir: path.join(dir, "data"),
+        feedSocketPath: null,
+        blobWriterThreads: 0,
+      });
+      const keys = await activeDkimKeys(ks.keys, "example.org").finally(() => ks.close());
       assert.equal(keys.length, 2);
       const txt: Record<string, string[]> = {};
       for (const k of keys) txt[`${k.selector}._domainkey.example.org`] = [dkimTxtRecord(k)];

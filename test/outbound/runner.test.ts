@@ -51,7 +51,7 @@ async function env(): Promise<Env> {
   await store.addDomain("example.org");
   await store.createAccount("alice@example.org", "x");
   const txt: Record<string, string[]> = {};
-  for (const k of ensureDkimKeys(t.dir, "example.org"))
+  for (const k of await ensureDkimKeys(store.keys, "example.org"))
     txt[`${k.selector}._domainkey.example.org`] = [dkimTxtRecord(k)];
   return {
     dir: t.dir,
@@ -72,7 +72,7 @@ async function env(): Promise<Env> {
         leaseMs: 60_000,
         connectTimeoutMs: 5000,
         timeoutMs: 10_000,
-        dkim: { dataDir: t.dir },
+        dkim: { keys: s.keys },
         ...extra,
       });
     },

@@ -55,6 +55,8 @@ export async function startServer(
     remoteAddress?: string;
     /** the store the POP3 server sees (fault injection) */
     wrapStore?: (s: Store) => Store;
+    /** maildrop lease time (locks port) */
+    lockTtlMs?: number;
   } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "pk-pop3-"));
@@ -98,7 +100,7 @@ export async function startServer(
       ...over.limits,
     },
     allowPlaintextAuth: over.allowPlaintextAuth ?? false,
-    lockDir: join(dir, "run", "pop3-locks"),
+    ...(over.lockTtlMs !== undefined ? { lockTtlMs: over.lockTtlMs } : {}),
   });
   const fake = (sock: net.Socket) => {
     if (over.remoteAddress) Object.defineProperty(sock, "remoteAddress", { value: over.remoteAddress });

@@ -207,7 +207,7 @@ describe("POP3 session behaviour", () => {
   test("a stale lock file of a dead process is taken over; a live one is not", async () => {
     await clear();
     const { hostname } = await import("node:os");
-    const lockPath = join(t.dir, "run", "pop3-locks", String(t.accountId));
+    const lockPath = join(t.dir, "run", "locks", "pop3", String(t.accountId));
     writeFileSync(lockPath, `999999999 ${hostname()} deadbeef`);
     const c = await t.login();
     assert.equal(await c.cmd("QUIT"), "+OK Bye, 0 messages deleted");

@@ -384,7 +384,7 @@ describe("submission fix-ups reach the outbound DKIM signature", () => {
 
   test("the added Date and Message-ID are signed (h=) and the signatures verify", async () => {
     const txt: Record<string, string[]> = {};
-    for (const k of ensureDkimKeys(t.dir, "example.com"))
+    for (const k of await ensureDkimKeys(t.store.keys, "example.com"))
       txt[`${k.selector}._domainkey.example.com`] = [dkimTxtRecord(k)];
     const r = await startReceiver();
     try {
@@ -407,7 +407,7 @@ describe("submission fix-ups reach the outbound DKIM signature", () => {
         leaseMs: 60_000,
         connectTimeoutMs: 5000,
         timeoutMs: 10_000,
-        dkim: { dataDir: t.dir },
+        dkim: { keys: t.store.keys },
       });
       assert.equal(await runner.runOnce(), 1);
       assert.equal(r.received.length, 1);

@@ -1,10 +1,12 @@
 /**
  * Server-wide state shared by the sessions of one process: options, live sessions, per-IP
- * connection counts, the maildrop locker, LOGIN-DELAY bookkeeping and the CAPA list.
+ * connection counts, the maildrop locks (locks port), LOGIN-DELAY bookkeeping and the CAPA list.
  */
 import { type ConnectionSlots, ipKey, localSlots, type SlotLease } from "../../net/conn-limits.ts";
+import type { LockService } from "../../store/types.ts";
 import type { Pop3ServerOptions } from "../index.ts";
-import { createFileLocker, type MaildropLocker } from "../lock.ts";
+
+const DEFAULT_LOCK_TTL_MS = 120_000;
 
 export interface SessionLike {
   readonly remoteAddress: string;
@@ -16,7 +18,8 @@ export interface SessionLike {
 export class ServerContext {
   readonly opts: Pop3ServerOptions;
   readonly sessions = new Set<SessionLike>();
-  readonly locker: MaildropLocker;
+  readonly locks: LockService;
+  readonly lockTtlMs: number;
   /** per-IP connection limit, counted for the whole server */
   private readonly slots: ConnectionSlots;
   private readonly leases = new WeakMap<SessionLike, SlotLease>();
@@ -24,9 +27,10 @@ export class ServerContext {
   private readonly lastLogin = new Map<number, number>();
   private nextId = 1;
 
-  constructor(opts: Pop3ServerOptions, locker?: MaildropLocker) {
+  constructor(opts: Pop3ServerOptions) {
     this.opts = opts;
-    this.locker = locker ?? createFileLocker(opts.lockDir);
+    this.locks = opts.locks ?? opts.store.locks;
+    this.lockTtlMs = opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
     this.slots = opts.slots ?? localSlots();
   }
 

@@ -5,11 +5,11 @@
  * with backpressure. Input is paused when too much is buffered.
  */
 import type { Socket } from "node:net";
+import { hostname } from "node:os";
 import { TLSSocket } from "node:tls";
 import { decodeSaslPlain, verifyHash } from "../../auth/index.ts";
-import type { Account } from "../../store/types.ts";
+import type { Account, Lease, MessageContent } from "../../store/types.ts";
 import { StoreError } from "../../store/types.ts";
-import type { MaildropLock } from "../lock.ts";
 import { type Pop3Command, parseCommand, parseLineCount, parseMsgNumber } from "../protocol/command.ts";
 import { LineReader, TOO_LONG } from "../protocol/line-reader.ts";
 import { DotStuffer, isCrlfOnly, topEnd } from "../protocol/message.ts";
@@ -24,6 +24,8 @@ const MAX_BUFFERED_INPUT = 64 * 1024;
 const SLICE = 64 * 1024;
 /** a body up to this size is queued whole with the other pipelined responses (one writev) */
 const BATCH_BODY_MAX = 256 * 1024;
+/** RETR of a message at least this large streams it from the store (never whole in memory) */
+const STREAM_MIN = 1024 * 1024;
 /** queued output above this is written before the next command runs (bounded memory) */
 const FLUSH_AT = 256 * 1024;
 
@@ -75,7 +77,8 @@ export class Session implements SessionLike {
   private utf8 = false;
   private account: Account | null = null;
   private maildrop: Maildrop | null = null;
-  private lock: MaildropLock | null = null;
+  private lock: Lease | null = null;
+  private lockRenewal: NodeJS.Timeout | null = null;
   private badCount = 0;
   private out: Buffer[] = [];
   private outBytes = 0;
@@ -396,7 +399,11 @@ export class Session implements SessionLike {
       );
     }
     // RFC 1939 §8 exclusive-access lock; RFC 2449 §8.1.2 [IN-USE]
-    const lock = this.ctx.locker.acquire(account.id);
+    const lock = await this.ctx.locks.acquire(
+      `pop3/${account.id}`,
+      `${hostname()}/${this.id}`,
+      this.ctx.lockTtlMs,
+    );
     if (!lock) {
       this.log.info(this.logCtx({ user: account.address }), "pop3 login refused: maildrop in use");
       throw new Pop3Error("Mailbox is locked by another POP3 session", { code: "IN-USE" });
@@ -405,14 +412,15 @@ export class Session implements SessionLike {
     try {
       drop = await Maildrop.open(store, account);
     } catch (e) {
-      lock.release();
+      this.dropLease(lock);
       throw e;
     }
     if (this.closed) {
-      lock.release();
+      this.dropLease(lock);
       return;
     }
     this.lock = lock;
+    this.renewLockLater();
     this.maildrop = drop;
     this.account = account;
     this.state = "transaction";
@@ -547,10 +555,54 @@ export class Session implements SessionLike {
   async retr(c: Pop3Command): Promise<void> {
     if (c.args.length !== 1) throw bad("RETR needs one message number");
     const [n, e] = this.entry(c.args[0]);
+    if (e.size !== null && e.storeSize >= STREAM_MIN) {
+      await this.retrStream(n, e, e.size);
+      e.retrieved = true;
+      return;
+    }
     const raw = await this.readEntry(n, e);
     // e.size is exact once read (recorded at append, or computed by read())
     await this.streamBody(ok(`${e.size} octets`), raw, e.size !== null && isCrlfOnly(raw, e.size));
     e.retrieved = true;
+  }
+
+  /**
+   * RETR of a large message: prefix, then the blob in chunks through the dot-stuffer, each write
+   * honouring backpressure, so a 50 MB message is never held in memory. The first chunk is read
+   * before "+OK": a message collected meanwhile still gets a clean -ERR.
+   */
+  private async retrStream(n: number, e: Entry, size: number): Promise<void> {
+    let it: AsyncIterator<Uint8Array>;
+    let first: IteratorResult<Uint8Array>;
+    let m: MessageContent;
+    try {
+      m = await this.ctx.opts.store.openMessage(this.drop().mailboxId, e.uid);
+      it = m.blob()[Symbol.asyncIterator]();
+      first = await it.next();
+    } catch (x) {
+      if (x instanceof StoreError && (x.code === "NOTFOUND" || x.code === "NONEXISTENT")) {
+        throw new Pop3Error(`Message ${n} was removed from the mailbox by another session`);
+      }
+      throw x;
+    }
+    this.send(ok(`${size} octets`));
+    await this.flush();
+    // RFC 1939 §3: CRLF-only content (size = stored size) takes the dot-stuffer's fast path
+    const st = new DotStuffer({ crlfOnly: size === m.size });
+    try {
+      if (m.prefix.byteLength > 0) await this.write(st.transform(m.prefix));
+      // one iteration per chunk of the blob; ends at its end or when the connection closed
+      for (let r = first; !r.done && !this.closed; r = await it.next())
+        await this.write(st.transform(r.value));
+    } catch (x) {
+      // the response is half sent: nothing sensible can follow it on this connection
+      this.log.error(this.logCtx({ err: String(x) }), "pop3 RETR stream failed");
+      this.socket.destroy();
+      return;
+    } finally {
+      await it.return?.();
+    }
+    this.send(st.finish());
   }
 
   async top(c: Pop3Command): Promise<void> {
@@ -608,8 +660,41 @@ export class Session implements SessionLike {
   // --- closing ----------------------------------------------------------------------------------
 
   private releaseLock(): void {
-    this.lock?.release();
+    if (this.lockRenewal) clearTimeout(this.lockRenewal);
+    this.lockRenewal = null;
+    if (this.lock) this.dropLease(this.lock);
     this.lock = null;
+  }
+
+  private dropLease(lease: Lease): void {
+    lease.release().catch((e: unknown) => {
+      this.log.warn(this.logCtx({ err: String(e) }), "pop3 maildrop lock release failed");
+    });
+  }
+
+  /** the lease lives while the session does: renewed every third of its time (locks port) */
+  private renewLockLater(): void {
+    const ttl = this.ctx.lockTtlMs;
+    this.lockRenewal = setTimeout(
+      () => {
+        this.lockRenewal = null;
+        const lease = this.lock;
+        if (!lease || this.closed) return;
+        lease.renew(ttl).then(
+          (ok) => {
+            if (this.lock !== lease) return;
+            if (ok) this.renewLockLater();
+            else this.log.warn(this.logCtx(), "pop3 maildrop lock lost (lease expired and taken over)");
+          },
+          (e: unknown) => {
+            this.log.warn(this.logCtx({ err: String(e) }), "pop3 maildrop lock renewal failed");
+            if (this.lock === lease) this.renewLockLater();
+          },
+        );
+      },
+      Math.max(1, Math.floor(ttl / 3)),
+    );
+    this.lockRenewal.unref();
   }
 
   /** server shutdown or autologout: no UPDATE (RFC 1939 §3); a running command finishes first */

@@ -1,29 +1,36 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { dkimVerify } from "mailauth";
+import { fixture } from "../../store/testing/helpers.ts";
 import { fixtureResolver } from "../queue/resolver.ts";
-import { activeDkimKeys, dkimTxtRecord, ensureDkimKeys, loadDkimKeys, signMessage } from "./index.ts";
+import {
+  activeDkimKeys,
+  DKIM_KEY_KIND,
+  dkimTxtRecord,
+  ensureDkimKeys,
+  loadDkimKeys,
+  signMessage,
+} from "./index.ts";
 
-test("domain keys: ed25519 + rsa created once with 0600; both signatures verify; tampering fails", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "pk-dkim-"));
+test("domain keys: ed25519 + rsa created once in the store; both signatures verify; tampering fails", async () => {
+  const f = await fixture();
+  const store = f.store.keys;
   try {
-    const keys = ensureDkimKeys(dir, "Example.ORG", new Date(Date.UTC(2026, 10, 1)));
+    const keys = await ensureDkimKeys(store, "Example.ORG", new Date(Date.UTC(2026, 10, 1)));
     assert.deepEqual(keys.map((k) => [k.selector, k.algorithm]).sort(), [
       ["pk202611e", "ed25519"],
       ["pk202611r", "rsa"],
     ]);
-    for (const k of keys) {
-      const st = statSync(join(dir, "dkim", "example.org", `${k.selector}.pem`));
-      assert.equal(st.mode & 0o777, 0o600);
-    }
+    // kept in the store (keys port), not as files on this host
+    for (const k of keys) assert.ok(await store.get(DKIM_KEY_KIND, `example.org/${k.selector}`));
+    assert.equal(existsSync(join(f.dir, "dkim")), false);
     // idempotent: no second pair
-    ensureDkimKeys(dir, "example.org");
-    assert.equal(loadDkimKeys(dir, "example.org").length, 2);
+    await ensureDkimKeys(store, "example.org");
+    assert.equal((await loadDkimKeys(store, "example.org")).length, 2);
     const txt: Record<string, string[]> = {};
-    for (const k of activeDkimKeys(dir, "example.org"))
+    for (const k of await activeDkimKeys(store, "example.org"))
       txt[`${k.selector}._domainkey.example.org`] = [dkimTxtRecord(k)];
     assert.match(txt["pk202611e._domainkey.example.org"]![0]!, /^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=$/);
     const resolver = fixtureResolver({ TXT: txt });
@@ -48,7 +55,7 @@ test("domain keys: ed25519 + rsa created once with 0600; both signatures verify;
     assert.equal(v2.results.length, 2);
     for (const r of v2.results) assert.notEqual(r.status.result, "pass");
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await f.close();
   }
 });
 

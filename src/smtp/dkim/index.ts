@@ -4,10 +4,13 @@
  * they can check (RFC 8463 §4: signers SHOULD double-sign during the transition).
  *
  * Implementation notes
- * - Keys: `postkontor domain add` creates both keys under <data_dir>/dkim/<domain>/<selector>.pem
- *   (directory 0700, files 0600, PKCS#8 PEM). Selectors carry the creation month and the key type
- *   (`pk202611e` ed25519, `pk202611r` rsa-2048) so a key can be rotated by adding a new pair.
- *   Workers and the CLI of one host share the directory; a multi-node setup must share it too.
+ * - Keys live in the store (keys port, kind "dkim", name "<domain>/<selector>", PKCS#8 PEM), so
+ *   every worker, the CLI and every node of a cluster sign with the same keys. `postkontor domain
+ *   add` creates both keys. Selectors carry the creation month and the key type (`pk202611e`
+ *   ed25519, `pk202611r` rsa-2048) so a key can be rotated by adding a new pair.
+ * - Upgrade: older versions kept keys as files <data_dir>/dkim/<domain>/<selector>.pem. At open
+ *   (src/server/store.ts) a domain's files are imported once — when the store has no key of that
+ *   domain yet — and left in place (importDkimKeyFiles).
  * - Signing uses mailauth's dkimSign with relaxed/relaxed canonicalization (RFC 6376 §3.4) over
  *   mailauth's default header list; the DKIM-Signature fields are prepended to the message bytes.
  * - The signing domain is the domain of the From header (DMARC alignment, RFC 7489 §3.1.1); the
@@ -16,9 +19,13 @@
  *   (RFC 8463 §4.2) and `"v=DKIM1; k=rsa; p=<SubjectPublicKeyInfo DER, base64>"` (RFC 6376 §3.6.1).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { domainToASCII } from "node:url";
+import type { KeyStore, StoredKey } from "../../store/types.ts";
+
+/** the keys-port kind of DKIM private keys */
+export const DKIM_KEY_KIND = "dkim";
 
 export interface DkimKey {
   domain: string;
@@ -37,64 +44,109 @@ export function dkimDir(dataDir: string, domain: string): string {
   return join(dataDir, "dkim", normDomain(domain));
 }
 
-/** The domain's keys on disk, newest selector first per algorithm. */
-export function loadDkimKeys(dataDir: string, domain: string): DkimKey[] {
-  const dir = dkimDir(dataDir, domain);
-  if (!existsSync(dir)) return [];
+/** A PEM private key as a DkimKey, or null when it is not an ed25519 or rsa key. */
+function toDkimKey(domain: string, selector: string, pem: string): DkimKey | null {
+  let type: string | undefined;
+  try {
+    type = createPrivateKey(pem).asymmetricKeyType;
+  } catch {
+    return null; // not a key we can use
+  }
+  if (type !== "ed25519" && type !== "rsa") return null;
+  return { domain, selector, algorithm: type, privateKeyPem: pem };
+}
+
+/** The domain's keys in the store, newest selector first. */
+export async function loadDkimKeys(keys: KeyStore, domain: string): Promise<DkimKey[]> {
+  const d = normDomain(domain);
+  const prefix = `${d}/`;
   const out: DkimKey[] = [];
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".pem"))
-    .sort()
-    .reverse();
-  for (const f of files) {
-    const pem = readFileSync(join(dir, f), "utf8");
-    let type: string | undefined;
-    try {
-      type = createPrivateKey(pem).asymmetricKeyType;
-    } catch {
-      continue; // not a key we can use
-    }
-    if (type !== "ed25519" && type !== "rsa") continue;
-    out.push({ domain: normDomain(domain), selector: f.slice(0, -4), algorithm: type, privateKeyPem: pem });
+  const rows = (await keys.list(DKIM_KEY_KIND, prefix)).sort((a, b) => (a.name < b.name ? 1 : -1));
+  for (const r of rows) {
+    const k = toDkimKey(d, r.name.slice(prefix.length), Buffer.from(r.secret).toString("utf8"));
+    if (k) out.push(k);
   }
   return out;
 }
 
 /** The newest key of each algorithm (what signing uses). */
-export function activeDkimKeys(dataDir: string, domain: string): DkimKey[] {
+export async function activeDkimKeys(keys: KeyStore, domain: string): Promise<DkimKey[]> {
   const seen = new Set<string>();
-  return loadDkimKeys(dataDir, domain).filter((k) => {
+  return (await loadDkimKeys(keys, domain)).filter((k) => {
     if (seen.has(k.algorithm)) return false;
     seen.add(k.algorithm);
     return true;
   });
 }
 
-function writeKey(dir: string, selector: string, pem: string): void {
-  const file = join(dir, `${selector}.pem`);
-  // wx: never overwrite a published key
-  writeFileSync(file, pem, { mode: 0o600, flag: "wx" });
-  chmodSync(file, 0o600);
-}
-
 /**
  * Creates an ed25519 and an rsa-2048 key for the domain unless it has both already; returns the
- * active keys.
+ * active keys. A selector that exists already is never overwritten (a published key).
  */
-export function ensureDkimKeys(dataDir: string, domain: string, now = new Date()): DkimKey[] {
-  const dir = dkimDir(dataDir, domain);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const have = new Set(activeDkimKeys(dataDir, domain).map((k) => k.algorithm));
+export async function ensureDkimKeys(keys: KeyStore, domain: string, now = new Date()): Promise<DkimKey[]> {
+  const d = normDomain(domain);
+  const have = new Set((await activeDkimKeys(keys, d)).map((k) => k.algorithm));
   const month = `${now.getUTCFullYear()}${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
   if (!have.has("ed25519")) {
     const { privateKey } = generateKeyPairSync("ed25519");
-    writeKey(dir, `pk${month}e`, privateKey.export({ type: "pkcs8", format: "pem" }).toString());
+    await keys.put(
+      DKIM_KEY_KIND,
+      `${d}/pk${month}e`,
+      privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    );
   }
   if (!have.has("rsa")) {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    writeKey(dir, `pk${month}r`, privateKey.export({ type: "pkcs8", format: "pem" }).toString());
+    await keys.put(
+      DKIM_KEY_KIND,
+      `${d}/pk${month}r`,
+      privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    );
   }
-  return activeDkimKeys(dataDir, domain);
+  return activeDkimKeys(keys, d);
+}
+
+/** Key files an older version wrote under <dataDir>/dkim/<domain>/<selector>.pem. */
+export function readDkimKeyFiles(dataDir: string, domain: string): DkimKey[] {
+  const dir = dkimDir(dataDir, domain);
+  if (!existsSync(dir)) return [];
+  const out: DkimKey[] = [];
+  // bounded by the directory's entries
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith(".pem"))
+    .sort()
+    .reverse()) {
+    const k = toDkimKey(normDomain(domain), f.slice(0, -4), readFileSync(join(dir, f), "utf8"));
+    if (k) out.push(k);
+  }
+  return out;
+}
+
+/**
+ * Imports the key files of older versions into the store: for each domain directory under
+ * <dataDir>/dkim whose domain has no key in the store yet. The files stay. Returns what was
+ * imported (for the log).
+ */
+export async function importDkimKeyFiles(keys: KeyStore, dataDir: string): Promise<DkimKey[]> {
+  const root = join(dataDir, "dkim");
+  if (!existsSync(root)) return [];
+  const imported: DkimKey[] = [];
+  for (const name of readdirSync(root)) {
+    let domain: string;
+    try {
+      domain = normDomain(name);
+    } catch {
+      continue;
+    }
+    const files = readDkimKeyFiles(dataDir, domain);
+    if (files.length === 0) continue;
+    const stored: StoredKey[] = await keys.list(DKIM_KEY_KIND, `${domain}/`);
+    if (stored.length > 0) continue; // imported before, or created in the store since
+    for (const k of files) {
+      if (await keys.put(DKIM_KEY_KIND, `${domain}/${k.selector}`, k.privateKeyPem)) imported.push(k);
+    }
+  }
+  return imported;
 }
 
 /** The TXT record value to publish at <selector>._domainkey.<domain>. */

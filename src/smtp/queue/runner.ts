@@ -7,9 +7,9 @@ import { randomBytes } from "node:crypto";
 import { hostname as osHostname } from "node:os";
 import { domainToASCII } from "node:url";
 import { parseMessage } from "../../mime/index.ts";
-import type { QueueClaim, QueueEntry, QueueRecipient, Store } from "../../store/types.ts";
+import type { KeyStore, QueueClaim, QueueEntry, QueueRecipient, Store } from "../../store/types.ts";
 import { deliverAll } from "../deliver.ts";
-import { activeDkimKeys, signMessage } from "../dkim/index.ts";
+import { activeDkimKeys, type DkimKey, signMessage } from "../dkim/index.ts";
 import type { SmtpLogger } from "../server.ts";
 import { buildDsn, type DsnRecipient, wantsNotify } from "./bounce.ts";
 import { type ClientOptions, createConnectionCache, deliverDomain, type RecipientOutcome } from "./client.ts";
@@ -31,8 +31,8 @@ export interface QueueRunnerOptions {
   leaseMs: number;
   connectTimeoutMs: number;
   timeoutMs: number;
-  /** sign with the keys under dataDir/dkim; null = do not sign */
-  dkim: { dataDir: string } | null;
+  /** sign with the domain's DKIM keys from this keys port (the store's); null = do not sign */
+  dkim: { keys: KeyStore } | null;
   smarthost?: ClientOptions["smarthost"];
   /** MTA-STS policies (RFC 8461); null/absent = not checked */
   mtaSts?: MtaSts | null;
@@ -114,9 +114,9 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
     }
     if (!domain) domain = domainOf(mailFrom);
     if (!domain) return message;
-    let keys: ReturnType<typeof activeDkimKeys> = [];
+    let keys: DkimKey[] = [];
     try {
-      keys = activeDkimKeys(o.dkim.dataDir, domain);
+      keys = await activeDkimKeys(o.dkim.keys, domain);
     } catch {
       keys = [];
     }

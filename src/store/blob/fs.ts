@@ -1,15 +1,20 @@
 /**
- * Content-addressed blob files: <root>/ab/cd/<sha256 hex>. Written (on a writer thread, writer.ts)
+ * The filesystem adapter of the blob port (port.ts). Content-addressed blob files: <root>/ab/cd/<sha256 hex>. Written (on a writer thread, writer.ts)
  * to a temp file in the same directory, fsynced, renamed into place and the directory fsynced
  * (durable.ts), so a blob is durable before
  * the SQL transaction that references it commits (DESIGN.md §3: never referenced-but-missing).
  * Identical content is stored once: if the file already exists it is reused.
+ *
+ * Beyond the port it offers synchronous fast paths that only the SQLite adapter uses, because it
+ * must act while holding the database write lock without awaiting (exists, writeSync,
+ * deleteSync) or because a small synchronous read beats four thread-pool round trips (get).
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, openSync, readSync, unlinkSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, unlinkSync } from "node:fs";
+import { readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { blobDir, writeBlobDurableSync } from "./durable.ts";
+import type { BlobStore } from "./port.ts";
 import { BlobWriterPool } from "./writer.ts";
 
 export function sha256Hex(data: Uint8Array): string {
@@ -19,6 +24,8 @@ export function sha256Hex(data: Uint8Array): string {
 const HEX64 = /^[0-9a-f]{64}$/;
 /** blobs up to this size are read synchronously (see read()) */
 const SYNC_READ_MAX = 1024 * 1024;
+/** chunk size of stream() */
+const STREAM_CHUNK = 256 * 1024;
 
 export interface FsBlobStoreOptions {
   /**
@@ -28,7 +35,7 @@ export interface FsBlobStoreOptions {
   writerThreads?: number;
 }
 
-export class FsBlobStore {
+export class FsBlobStore implements BlobStore {
   readonly root: string;
   /** directories whose entries are known durable (for writes on this thread) */
   readonly #durableDirs = new Set<string>();
@@ -81,7 +88,7 @@ export class FsBlobStore {
     await this.#pool?.close();
   }
 
-  async read(id: string): Promise<Buffer> {
+  async get(id: string): Promise<Buffer> {
     const path = this.pathOf(id);
     // Small blobs (the common case) are read synchronously: open/fstat/read/close of a few dozen KB
     // from the page cache take microseconds, while the promise API costs four thread-pool round
@@ -107,6 +114,28 @@ export class FsBlobStore {
     return readFile(path);
   }
 
+  /** the bytes [start, end) in chunks of STREAM_CHUNK, read as they are consumed */
+  async *stream(id: string, range: { start?: number; end?: number } = {}): AsyncIterable<Uint8Array> {
+    const start = range.start ?? 0;
+    if (range.end !== undefined && range.end <= start) return;
+    // an open file stays readable even if the sweeper unlinks it meanwhile (POSIX)
+    const rs = createReadStream(this.pathOf(id), {
+      start,
+      ...(range.end !== undefined ? { end: range.end - 1 } : {}),
+      highWaterMark: STREAM_CHUNK,
+    });
+    try {
+      for await (const chunk of rs) yield chunk as Buffer;
+    } finally {
+      rs.destroy();
+    }
+  }
+
+  async has(id: string): Promise<boolean> {
+    return this.exists(id);
+  }
+
+  /** synchronous existence check (SQLite adapter, under the write lock) */
   exists(id: string): boolean {
     return existsSync(this.pathOf(id));
   }
@@ -116,6 +145,14 @@ export class FsBlobStore {
       return (await stat(this.pathOf(id))).size;
     } catch {
       return null;
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await unlink(this.pathOf(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
   }
 

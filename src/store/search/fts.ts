@@ -1,5 +1,5 @@
 /**
- * Text search on SQLite FTS5 (trigram tokenizer, case-insensitive): IMAP SEARCH TEXT / BODY /
+ * The SQLite adapter of the search port (port.ts). Text search on SQLite FTS5 (trigram tokenizer, case-insensitive): IMAP SEARCH TEXT / BODY /
  * HEADER (RFC 9051 §6.4.4: substring, case-insensitive) and JMAP text filters.
  * The index is keyed by blob id, so copies of a message share one entry; every query is
  * restricted to the uids of one mailbox. The FTS5 table is contentless with contentless_delete
@@ -13,7 +13,9 @@
  *   lines are checked so that the match lies in that header's value.
  */
 import type Database from "better-sqlite3";
+import type { SqliteHandle } from "../sql/sqlite.ts";
 import type { TextQuery } from "../types.ts";
+import type { SearchIndex, SearchScope, SearchText } from "./port.ts";
 
 export function registerSearchFunctions(db: Database.Database): void {
   db.function("pk_icontains", { deterministic: true }, (hay: unknown, needle: unknown) => {
@@ -143,4 +145,95 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
       .raw()
       .all(mailboxId, ...args) as unknown[][],
   );
+}
+
+/**
+ * The port over the store's own SQLite connection. The async methods take the connection (or a
+ * write transaction) themselves; the *Sync methods are for the SQLite store, which calls them
+ * inside its own transactions on the same connection (the index changes commit with the rows
+ * that reference them).
+ */
+export class Fts5Search implements SearchIndex {
+  readonly #h: SqliteHandle;
+
+  constructor(h: SqliteHandle) {
+    this.#h = h;
+    registerSearchFunctions(h.raw);
+  }
+
+  index(blobRef: number, text: SearchText): Promise<void> {
+    return this.#h.transaction(() => this.indexSync(blobRef, text));
+  }
+
+  remove(blobRef: number): Promise<void> {
+    return this.#h.transaction(() => this.removeSync(blobRef));
+  }
+
+  query(scope: SearchScope, q: TextQuery): Promise<number[]> {
+    return this.#h.withConnection(() => this.querySync(scope, q));
+  }
+
+  /**
+   * Stores the text and queues the blob for the trigram index (indexPendingSync): the index entry
+   * is over half of an append's WAL pages, so APPEND commits without it; queries scan the queue.
+   */
+  indexSync(blobRef: number, text: SearchText): void {
+    this.#h
+      .stmt("INSERT INTO fts_text (id, headers, body) VALUES (?, ?, ?)")
+      .run(blobRef, text.headers, text.body);
+    this.#h.stmt("INSERT INTO fts_pending (id) VALUES (?)").run(blobRef);
+  }
+
+  removeSync(blobRef: number): void {
+    this.#h.stmt("DELETE FROM fts WHERE rowid = ?").run(blobRef);
+    this.#h.stmt("DELETE FROM fts_pending WHERE id = ?").run(blobRef);
+    this.#h.stmt("DELETE FROM fts_text WHERE id = ?").run(blobRef);
+  }
+
+  querySync(scope: SearchScope, q: TextQuery): number[] {
+    return searchFts((text) => this.#h.stmt(text), scope.mailboxId, q);
+  }
+
+  hasPendingSync(): boolean {
+    return this.#h.stmt("SELECT 1 FROM fts_pending LIMIT 1").raw(true).get() !== undefined;
+  }
+
+  /** creation time (ms) of the oldest blob still queued, null when none */
+  oldestPendingAtSync(): number | null {
+    const r = this.#h
+      .stmt("SELECT b.created_at FROM fts_pending p JOIN blob b ON b.id = p.id ORDER BY p.id LIMIT 1")
+      .raw(true)
+      .get() as [number] | undefined;
+    return r === undefined ? null : Number(r[0]);
+  }
+
+  /**
+   * Moves queued texts into the trigram index, up to maxRows and maxChars of text (at least one);
+   * inside the caller's write transaction. True if more may be queued.
+   */
+  indexPendingSync(maxRows: number, maxChars: number): boolean {
+    const ids = this.#h
+      .stmt(
+        `SELECT p.id, COALESCE(length(t.headers) + length(t.body), -1) FROM fts_pending p
+           LEFT JOIN fts_text t ON t.id = p.id ORDER BY p.id LIMIT ?`,
+      )
+      .raw(true)
+      .all(maxRows) as unknown[][];
+    const text = this.#h.stmt("SELECT headers, body FROM fts_text WHERE id = ?").raw(true);
+    const insert = this.#h.stmt("INSERT INTO fts (rowid, headers, body) VALUES (?, ?, ?)");
+    const dequeue = this.#h.stmt("DELETE FROM fts_pending WHERE id = ?");
+    let chars = 0;
+    let done = 0;
+    for (const r of ids) {
+      const id = Number(r[0]);
+      const len = Number(r[1]);
+      if (done > 0 && chars + len > maxChars) break;
+      const t = len >= 0 ? (text.get(id) as [string, string] | undefined) : undefined;
+      if (t) insert.run(id, t[0], t[1]);
+      dequeue.run(id);
+      chars += Math.max(0, len);
+      done++;
+    }
+    return done < ids.length || ids.length === maxRows;
+  }
 }

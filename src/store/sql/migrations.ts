@@ -214,6 +214,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE mailbox ADD COLUMN expunge_floor INTEGER NOT NULL DEFAULT 0`,
     ],
   },
+  // ---- keys port (issue 10) -------------------------------------------------------------------
+  {
+    version: 7,
+    name: "shared secrets kept in the store (keys port: DKIM keys)",
+    sqlite: [
+      // (kind, name) e.g. ("dkim", "example.org/pk202611e"); secret: the key as bytes (PEM text)
+      `CREATE TABLE secret_key (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        secret BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, name)
+      ) WITHOUT ROWID`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

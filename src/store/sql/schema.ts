@@ -97,6 +97,13 @@ export interface SchemaMigrationsTable {
   applied_at: number;
 }
 
+export interface SecretKeyTable {
+  kind: string;
+  name: string;
+  secret: Uint8Array;
+  created_at: number;
+}
+
 export interface DB {
   domain: DomainTable;
   account: AccountTable;
@@ -108,4 +115,5 @@ export interface DB {
   expunged: ExpungedTable;
   thread_ref: ThreadRefTable;
   schema_migrations: SchemaMigrationsTable;
+  secret_key: SecretKeyTable;
 }

@@ -14,9 +14,9 @@ import type Database from "better-sqlite3";
 import { type Kysely, sql } from "kysely";
 import type { ParsedMessage } from "../../mime/types.ts";
 import { type FsBlobStore, sha256Hex } from "../blob/fs.ts";
+import { isBlobNotFound } from "../blob/port.ts";
 import { ChangeBuffer } from "../changes.ts";
 import { crlfSize } from "../crlf.ts";
-import type { Feed } from "../feed.ts";
 import {
   applyFlagOp,
   FLAG_DRAFT,
@@ -27,9 +27,11 @@ import {
   parseFlagText,
   sameFlags,
 } from "../flags.ts";
+import type { KeyStore } from "../keys/port.ts";
+import type { LockService } from "../locks/port.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import { DELIM, normalizeAddress, normalizeDomain, normalizeMailboxName, parentNames } from "../names.ts";
-import { searchFts } from "../search/fts.ts";
+import type { Fts5Search } from "../search/fts.ts";
 import {
   type Account,
   type AccountChanges,
@@ -39,6 +41,7 @@ import {
   type AppendResult,
   type Beacon,
   type ChangeKind,
+  type ChangeFeed,
   type ChangesSince,
   type CopyResult,
   type Domain,
@@ -47,6 +50,7 @@ import {
   type Id,
   type Mailbox,
   type MailboxCounts,
+  type MessageContent,
   type MessageFlagsRow,
   type MessageMeta,
   type QueueAttemptResult,
@@ -124,6 +128,10 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
 export interface SqlStoreOptions {
+  /** the locks port's adapter (store/locks) */
+  locks: LockService;
+  /** the keys port's adapter (store/keys) */
+  keys: KeyStore;
   /** orphan-file scan this long after open; null = not at open (collectGarbage() still does it) */
   orphanScanDelayMs?: number | null;
   /** minimum age of an unreferenced blob file or temp file before the orphan scan removes it */
@@ -324,9 +332,12 @@ interface MsgRow {
 }
 
 export class SqlStore implements Store {
-  readonly feed: Feed;
+  readonly feed: ChangeFeed;
+  readonly locks: LockService;
+  readonly keys: KeyStore;
   readonly #h: SqliteHandle;
   readonly #blobs: FsBlobStore;
+  readonly #search: Fts5Search;
   readonly #mime: MimeFns;
   readonly #maxSize: number;
   readonly #parsedCache = new Map<string, ParsedMessage>();
@@ -358,15 +369,19 @@ export class SqlStore implements Store {
   constructor(
     h: SqliteHandle,
     blobs: FsBlobStore,
+    search: Fts5Search,
     mime: MimeFns,
-    feed: Feed,
+    feed: ChangeFeed,
     maxMessageSize: number,
-    opts: SqlStoreOptions = {},
+    opts: SqlStoreOptions,
   ) {
     this.#h = h;
     this.#blobs = blobs;
+    this.#search = search;
     this.#mime = mime;
     this.feed = feed;
+    this.locks = opts.locks;
+    this.keys = opts.keys;
     this.#maxSize = maxMessageSize;
     this.#orphanMinAgeMs = opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS;
     this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
@@ -680,9 +695,7 @@ export class SqlStore implements Store {
           this.#run("UPDATE blob SET gc_pending = 0 WHERE id = ?", id);
           continue;
         }
-        this.#run("DELETE FROM fts WHERE rowid = ?", id);
-        this.#run("DELETE FROM fts_pending WHERE id = ?", id);
-        this.#run("DELETE FROM fts_text WHERE id = ?", id);
+        this.#search.removeSync(id);
         this.#run("DELETE FROM blob WHERE id = ?", id);
         this.#parsedCache.delete(sha);
         if (HEX64.test(sha)) dead.push(sha);
@@ -807,7 +820,7 @@ export class SqlStore implements Store {
   // APPEND stores the search text (fts_text) and queues the blob id (fts_pending) in its own
   // transaction; this indexer moves queued texts into the trigram index in write transactions of
   // bounded text size, after the commit that queued them and at open (leftovers after a crash).
-  // searchFts scans queued rows directly, so a message is searchable as soon as APPEND returns.
+  // the search adapter scans queued rows directly, so a message is searchable as soon as APPEND returns.
 
   /**
    * Starts the indexer after `delay` ms, so that a stream of appends is indexed in a few batched
@@ -878,40 +891,15 @@ export class SqlStore implements Store {
 
   /** Whether the oldest queued text has waited longer than INDEX_MAX_LAG_MS. */
   async #indexLagging(): Promise<boolean> {
-    const r = await this.#read(() =>
-      this.#get<{ created_at: number }>(
-        "SELECT b.created_at FROM fts_pending p JOIN blob b ON b.id = p.id ORDER BY p.id LIMIT 1",
-      ),
-    );
-    return r !== undefined && Date.now() - Number(r.created_at) > INDEX_MAX_LAG_MS;
+    const at = await this.#read(() => this.#search.oldestPendingAtSync());
+    return at !== null && Date.now() - at > INDEX_MAX_LAG_MS;
   }
 
   /** Indexes queued texts up to INDEX_BATCH_CHARS (at least one); true if more may be queued. */
   async #indexBatch(): Promise<boolean> {
-    const any = await this.#read(() => this.#get("SELECT 1 AS x FROM fts_pending LIMIT 1"));
+    const any = await this.#read(() => this.#search.hasPendingSync());
     if (!any) return false;
-    return this.#h.transaction(() => {
-      const ids = this.#all(
-        `SELECT p.id, COALESCE(length(t.headers) + length(t.body), -1) FROM fts_pending p
-           LEFT JOIN fts_text t ON t.id = p.id ORDER BY p.id LIMIT ?`,
-        false,
-        INDEX_BATCH_ROWS,
-      );
-      const text = this.#stmt("SELECT headers, body FROM fts_text WHERE id = ?").raw(true);
-      let chars = 0;
-      let done = 0;
-      for (const r of ids) {
-        const id = Number(r[0]);
-        const len = Number(r[1]);
-        if (done > 0 && chars + len > INDEX_BATCH_CHARS) break;
-        const t = len >= 0 ? (text.get(id) as [string, string] | undefined) : undefined;
-        if (t) this.#run("INSERT INTO fts (rowid, headers, body) VALUES (?, ?, ?)", id, t[0], t[1]);
-        this.#run("DELETE FROM fts_pending WHERE id = ?", id);
-        chars += Math.max(0, len);
-        done++;
-      }
-      return done < ids.length || ids.length === INDEX_BATCH_ROWS;
-    });
+    return this.#h.transaction(() => this.#search.indexPendingSync(INDEX_BATCH_ROWS, INDEX_BATCH_CHARS));
   }
 
   // Hot single-row lookups are cached prepared statements (kysely would compile and prepare the
@@ -1685,8 +1673,7 @@ export class SqlStore implements Store {
       const t = p.text ?? this.#mime.searchText(p.raw, p.parsed);
       // the text now; the trigram index entry later (background indexer, "FTS indexer" below):
       // it is over half of an append's WAL pages, and searches scan pending rows meanwhile
-      this.#run("INSERT INTO fts_text (id, headers, body) VALUES (?, ?, ?)", id, t.headers, t.body);
-      this.#run("INSERT INTO fts_pending (id) VALUES (?)", id);
+      this.#search.indexSync(id, t);
       ctx.indexPending = true;
     } else {
       id = Number(this.#get<{ id: number }>("SELECT id FROM blob WHERE sha256 = ?", p.sha)!.id);
@@ -1964,7 +1951,7 @@ export class SqlStore implements Store {
       // cache from an older parser: re-parse once and store the new structure
       let raw: Buffer;
       try {
-        raw = await this.#blobs.read(blobId);
+        raw = await this.#blobs.get(blobId);
       } catch {
         throw new StoreError("NOTFOUND", "blob content missing");
       }
@@ -2003,7 +1990,7 @@ export class SqlStore implements Store {
     if (!row) throw new StoreError("NOTFOUND", "no such message");
     let body: Buffer;
     try {
-      body = await this.#blobs.read(row.sha256);
+      body = await this.#blobs.get(row.sha256);
     } catch (err) {
       // expunged and collected between the lookup and the read
       if ((err as NodeJS.ErrnoException).code === "ENOENT")
@@ -2011,6 +1998,32 @@ export class SqlStore implements Store {
       throw err;
     }
     return row.data && row.data.byteLength > 0 ? Buffer.concat([row.data, body]) : body;
+  }
+
+  async openMessage(mailboxId: Id, uid: number): Promise<MessageContent> {
+    const row = this.#h
+      .readStmt(
+        `SELECT b.sha256, b.size, p.data FROM message m JOIN blob b ON b.id = m.blob_id
+         LEFT JOIN delivery_prefix p ON p.id = m.prefix_id
+         WHERE m.mailbox_id = ? AND m.uid = ?`,
+      )
+      .get(mailboxId, uid) as { sha256: string; size: number; data: Uint8Array | null } | undefined;
+    if (!row) throw new StoreError("NOTFOUND", "no such message");
+    const blobs = this.#blobs;
+    const prefix = row.data ?? new Uint8Array(0);
+    return {
+      prefix,
+      size: prefix.byteLength + Number(row.size),
+      async *blob(range) {
+        try {
+          yield* blobs.stream(row.sha256, range);
+        } catch (err) {
+          // expunged and collected between the lookup and the first read
+          if (isBlobNotFound(err)) throw new StoreError("NOTFOUND", "message expunged");
+          throw err;
+        }
+      },
+    };
   }
 
   async storeFlags(
@@ -2186,7 +2199,7 @@ export class SqlStore implements Store {
   async searchText(mailboxId: Id, q: TextQuery): Promise<number[]> {
     return this.#read(() => {
       this.#mailboxCore(mailboxId);
-      return searchFts((text) => this.#stmt(text), mailboxId, q);
+      return this.#search.querySync({ mailboxId }, q);
     });
   }
 

@@ -29,7 +29,47 @@ import { uidRangesOf } from "./mailbox.ts";
 const CHUNK_CONTENT = 100;
 const CHUNK_META = 1000;
 
-type Part = string | Uint8Array;
+/** a literal's bytes read from the store while they are written (large whole messages) */
+interface StreamedBytes {
+  chunks: AsyncIterable<Uint8Array>;
+  length: number;
+}
+
+type Part = string | Uint8Array | StreamedBytes;
+
+/** whole messages at least this large are streamed from the store, never held in memory */
+const STREAM_LITERAL_MIN = 1024 * 1024;
+
+/** the only content wanted is the whole message once (BODY[] without partial, or RFC822) */
+function streamsWhole(atts: FetchAtt[]): boolean {
+  const content = atts.filter(needsContent);
+  if (content.length !== 1) return false;
+  const a = content[0]!;
+  if (a.type === "RFC822") return true;
+  return a.type === "BODY[]" && a.section.part.length === 0 && a.section.kind === "" && a.partial === null;
+}
+
+/**
+ * Opens the message for streaming; its first chunk is read here, so a message expunged and
+ * collected meanwhile fails now (and is left out) rather than in the middle of its literal.
+ */
+async function openWhole(s: Session, mailboxId: number, uid: number): Promise<StreamedBytes> {
+  const m = await s.store.openMessage(mailboxId, uid);
+  const it = m.blob()[Symbol.asyncIterator]();
+  const first = await it.next();
+  return {
+    length: m.size,
+    chunks: (async function* () {
+      try {
+        if (m.prefix.byteLength > 0) yield m.prefix;
+        // one iteration per chunk of the blob
+        for (let r = first; !r.done; r = await it.next()) yield r.value;
+      } finally {
+        await it.return?.();
+      }
+    })(),
+  };
+}
 
 function needsContent(a: FetchAtt): boolean {
   return (
@@ -285,6 +325,17 @@ class ResponseBatch {
   async add(head: string, parts: Part[]): Promise<void> {
     this.push(head);
     for (const p of parts) {
+      if (typeof p !== "string" && !(p instanceof Uint8Array)) {
+        await this.flush();
+        let n = 0;
+        for await (const c of p.chunks) {
+          n += c.byteLength;
+          await this.s.write(c);
+        }
+        // the literal announced p.length octets: anything else breaks the connection's framing
+        if (n !== p.length) throw new Error(`message content is ${n} octets, ${p.length} expected`);
+        continue;
+      }
       if (typeof p !== "string" && p.length >= 65536) {
         await this.flush();
         await this.s.write(p);
@@ -334,9 +385,12 @@ interface FetchOpts {
 async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOpts): Promise<Part[] | null> {
   const v = s.view!;
   let raw: Uint8Array | null = null;
+  let whole: StreamedBytes | null = null;
   let parsed: ParsedMessage | null = null;
   try {
-    if (o.wantContent) raw = await s.store.readMessage(v.mailboxId, m.uid);
+    if (o.wantContent && !o.wantParsed && m.size >= STREAM_LITERAL_MIN && streamsWhole(atts))
+      whole = await openWhole(s, v.mailboxId, m.uid);
+    else if (o.wantContent) raw = await s.store.readMessage(v.mailboxId, m.uid);
     if (o.wantParsed) parsed = await s.store.getParsed(m.blobId);
   } catch (e) {
     // RFC 9051 §7.5.1 / RFC 2180 §4.1: a message expunged by another session after its metadata
@@ -395,7 +449,7 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         out.push("BODYSTRUCTURE ", bodyStructureImap(parsed!, true, s.utf8));
         break;
       case "RFC822":
-        out.push("RFC822 ", ...literalOf(raw!, false));
+        out.push("RFC822 ", ...(whole ? [`{${whole.length}}\r\n`, whole] : literalOf(raw!, false)));
         break;
       case "RFC822.HEADER": {
         const h = getSection(blob!, parsed!, { part: [], kind: "HEADER" }) ?? new Uint8Array(0);
@@ -410,6 +464,10 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
       case "BODY[]": {
         const sec = a.section;
         let data: Uint8Array | null;
+        if (whole) {
+          out.push(fetchAttResponseName(a) + " ", `{${whole.length}}\r\n`, whole);
+          break;
+        }
         if (sec.part.length === 0 && sec.kind === "") data = raw!;
         else {
           if (sec.part.length === 0 && prefixLen > 0 && sec.kind.startsWith("HEADER.FIELDS")) {

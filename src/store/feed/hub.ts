@@ -1,6 +1,6 @@
 /**
- * Change feed (DESIGN.md §3): after each commit the store publishes a Beacon
- * {accountId, mailboxId, modseq}; sessions pull the delta from SQL by modseq.
+ * The single-host adapter of the feed port (port.ts): after each commit the store publishes a
+ * Beacon {accountId, mailboxId, modseq}; sessions pull the delta from the store by modseq.
  *
  * - In process: listeners per account, called synchronously from publish() (right after commit).
  * - Across processes: a tiny hub on a Unix domain socket (startFeedHub, run by the server's
@@ -15,7 +15,8 @@ import { EventEmitter } from "node:events";
 import { existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import type { Beacon, ChangeFeed, Id } from "./types.ts";
+import type { Id } from "../types.ts";
+import type { Beacon, ChangeFeed } from "./port.ts";
 
 const MAX_LINE = 4096;
 const MAX_PENDING_WRITE = 1 << 20;

@@ -4,10 +4,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Feed, startFeedHub } from "./feed.ts";
-import { openStore } from "./index.ts";
-import { msg, tempDir } from "./testing/helpers.ts";
-import type { Beacon } from "./types.ts";
+import { openStore } from "../index.ts";
+import { msg, tempDir } from "../testing/helpers.ts";
+import { Feed, startFeedHub } from "./hub.ts";
+import type { Beacon } from "./port.ts";
 
 /** Resolves when pred() holds, polling on the event loop; rejects after ms. */
 async function until(pred: () => boolean, ms = 3000): Promise<void> {
@@ -185,7 +185,7 @@ describe("stores sharing a data dir", () => {
       const got: Beacon[] = [];
       store.feed.subscribe(acct.id, (x) => got.push(x));
       const script = join(t.dir, "child.ts");
-      const indexUrl = new URL("./index.ts", import.meta.url).href;
+      const indexUrl = new URL("../index.ts", import.meta.url).href;
       writeFileSync(
         script,
         `import { openStore } from ${JSON.stringify(indexUrl)};
@@ -200,7 +200,7 @@ await store.close();
       );
       const child = spawn(process.execPath, [script, t.dir, String(acct.id), String(inbox.id)], {
         stdio: ["ignore", "pipe", "pipe"],
-        cwd: fileURLToPath(new URL("../..", import.meta.url)),
+        cwd: fileURLToPath(new URL("../../..", import.meta.url)),
       });
       let out = "";
       let err = "";

@@ -1,0 +1,31 @@
+/**
+ * The feed port: publish/subscribe of change beacons (DESIGN.md §3 "Change feed"). After each
+ * commit the store publishes a small Beacon {account, mailbox, modseq}; sessions (IMAP IDLE, JMAP
+ * push) subscribe per account and pull the delta from the store by modseq. No message data
+ * travels on the feed, so every node sees the same truth.
+ * Adapters: hub.ts (in-process emitter + a Unix-socket hub relaying between the worker
+ * processes of one host); PostgreSQL LISTEN/NOTIFY implements the same contract.
+ *
+ * Contract: publish never waits and never fails a committed write; local subscribers get the
+ * beacon synchronously, other processes/nodes a moment later; a subscriber that throws does not
+ * starve the others.
+ */
+import type { Id } from "../types.ts";
+
+/**
+ * Beacon published after each commit. Sessions pull the delta from the store by modseq.
+ * mailboxId is null for account-level changes (mailbox created/renamed/deleted/subscribed).
+ */
+export interface Beacon {
+  accountId: Id;
+  mailboxId: Id | null;
+  modseq: string; // bigint as decimal string (JSON-safe)
+}
+
+export interface ChangeFeed {
+  /** subscribe to one account's beacons; returns an unsubscribe function */
+  subscribe(accountId: Id, listener: (b: Beacon) => void): () => void;
+  /** used by the store after commit; relays to other processes */
+  publish(b: Beacon): void;
+  close(): Promise<void>;
+}
