@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { sha256Hex } from "./blob/fs.ts";
 import { openStore } from "./index.ts";
-import { MIGRATIONS, migrateSqlite } from "./sql/migrations.ts";
+import { MIGRATIONS, migrateSqlite } from "./db/sqlite/migrations.ts";
 import type { SqlStore } from "./sql/store.ts";
 import { gcIdle, msg, tempDir } from "./testing/helpers.ts";
 import type { Store } from "./types.ts";

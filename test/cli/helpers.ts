@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { storeDatabasePath } from "../../src/store/index.ts";
-import { openSqlite } from "../../src/store/sql/sqlite.ts";
+import { openSqlite } from "../../src/store/db/sqlite/sqlite.ts";
 
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 

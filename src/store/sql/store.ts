@@ -49,8 +49,8 @@ import {
   type StoreFlagsResult,
   type TextQuery,
 } from "../types.ts";
-import type { DB } from "./schema.ts";
-import type { SqliteHandle } from "./sqlite.ts";
+import type { DB } from "../db/sqlite/schema.ts";
+import type { SqliteHandle } from "../db/sqlite/sqlite.ts";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
 
