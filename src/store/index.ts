@@ -31,10 +31,11 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
+import { SqliteDb } from "./db/sqlite/db.ts";
+import { openSqlite } from "./db/sqlite/sqlite.ts";
 import { Feed } from "./feed.ts";
 import type { MimeFns } from "./mime-fns.ts";
 import { registerSearchFunctions } from "./search/fts.ts";
-import { openSqlite } from "./db/sqlite/sqlite.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
 import type { Store } from "./types.ts";
 
@@ -83,7 +84,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   );
   await feed.ready();
   return new SqlStore(
-    h,
+    new SqliteDb(h),
     new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 }),
     mime,
     feed,
