@@ -33,7 +33,7 @@
  * Values: ids are JS numbers; modseqs are bigint at this boundary (adapters read them exactly);
  * times are ms since the epoch (numbers) in row types and `Date` only in the model (api/model.ts).
  */
-import type { QueueRecipient } from "../types.ts";
+import type { QueueRecipient } from "../api/model.ts";
 
 export type Maybe<T> = T | Promise<T>;
 
