@@ -21,7 +21,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Algorithm } from "@node-rs/argon2";
 import { hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
-import type { Account, Store } from "../store/types.ts";
+import type { Account, AccountStore } from "../store/types.ts";
 import { verifyShaCrypt } from "./sha-crypt.ts";
 import {
   type LoginThrottle,
@@ -150,7 +150,7 @@ export interface AuthenticatorOptions {
 }
 
 /** Only the account lookup is needed; the row is read on every login. */
-export type AccountLookup = Pick<Store, "getAccount">;
+export type AccountLookup = Pick<AccountStore, "getAccount">;
 
 // A syntactically valid argon2id hash of a random password, verified when the user does not exist so
 // that a missing account takes as long as a wrong password (no user enumeration by timing).

@@ -3,7 +3,7 @@
  *
  * Implementation notes:
  * - Metadata in SQLite through kysely (SqliteDialect over better-sqlite3; WAL, synchronous=FULL,
- *   busy_timeout, foreign keys); schema by versioned migrations (sql/migrations.ts) applied at open.
+ *   busy_timeout, foreign keys); schema by versioned migrations (db/sqlite/migrations.ts) applied at open.
  *   Hot queries (listMessages, changesSince, getMessages, storeFlags) are prepared statements with
  *   portable SQL, run while holding kysely's connection mutex.
  * - Every write is one BEGIN IMMEDIATE transaction and takes one fresh modseq from the account's
@@ -20,7 +20,7 @@
  *   append; copies share them. The text goes into the FTS5 trigram index (contentless, cheap
  *   deletes) a moment later, in batched background transactions; searches scan the few texts
  *   still queued, so results never depend on the indexer's progress.
- * - Write transactions wait for the SQLite write lock asynchronously (sql/sqlite.ts), never in
+ * - Write transactions wait for the SQLite write lock asynchronously (db/sqlite/sqlite.ts), never in
  *   SQLite's sleeping busy handler, so a worker's event loop keeps serving while another
  *   process writes.
  * - Quota usage counters change in the same transaction as the messages they count.
@@ -38,13 +38,14 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
+import { SqliteDb } from "./db/sqlite/db.ts";
+import { openSqlite } from "./db/sqlite/sqlite.ts";
 import { Feed } from "./feed/hub.ts";
 import { SqliteKeys } from "./keys/sqlite.ts";
 import { FileLocks } from "./locks/file.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
 import { Fts5Search } from "./search/fts.ts";
-import { openSqlite } from "./sql/sqlite.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
 import type { Store } from "./types.ts";
 
@@ -99,7 +100,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   );
   await feed.ready();
   return new SqlStore(
-    h,
+    new SqliteDb(h),
     new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 }),
     search,
     mime,

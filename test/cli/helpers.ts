@@ -5,8 +5,8 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { openSqlite } from "../../src/store/db/sqlite/sqlite.ts";
 import { storeDatabasePath } from "../../src/store/index.ts";
-import { openSqlite } from "../../src/store/sql/sqlite.ts";
 
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 

@@ -3,7 +3,7 @@
  * database, so every worker process and the CLI see the same keys. Reads take the connection
  * mutex; writes are their own short write transactions.
  */
-import type { SqliteHandle } from "../sql/sqlite.ts";
+import type { SqliteHandle } from "../db/sqlite/sqlite.ts";
 import { checkKeyAddress, KEY_LIMITS, type KeyStore, type StoredKey } from "./port.ts";
 
 type Row = [string, string, Uint8Array, number];

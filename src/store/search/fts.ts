@@ -13,7 +13,7 @@
  *   lines are checked so that the match lies in that header's value.
  */
 import type Database from "better-sqlite3";
-import type { SqliteHandle } from "../sql/sqlite.ts";
+import type { SqliteHandle } from "../db/sqlite/sqlite.ts";
 import type { TextQuery } from "../types.ts";
 import type { SearchIndex, SearchScope, SearchText } from "./port.ts";
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { openSqlite } from "../sql/sqlite.ts";
+import { openSqlite } from "../db/sqlite/sqlite.ts";
 import { fixture, msg } from "../testing/helpers.ts";
 import { Fts5Search } from "./fts.ts";
 

@@ -17,6 +17,14 @@ import { type FsBlobStore, sha256Hex } from "../blob/fs.ts";
 import { isBlobNotFound } from "../blob/port.ts";
 import { ChangeBuffer } from "../changes.ts";
 import { crlfSize } from "../crlf.ts";
+import type { SqliteDb } from "../db/sqlite/db.ts";
+import type { DB } from "../db/sqlite/schema.ts";
+import type { SqliteHandle } from "../db/sqlite/sqlite.ts";
+import { Accounts } from "../domain/accounts.ts";
+import { Aliases } from "../domain/aliases.ts";
+import type { DomainDeps } from "../domain/context.ts";
+import { Limits } from "../domain/limits.ts";
+import { Queue } from "../domain/queue.ts";
 import {
   applyFlagOp,
   FLAG_DRAFT,
@@ -30,13 +38,10 @@ import {
 import type { KeyStore } from "../keys/port.ts";
 import type { LockService } from "../locks/port.ts";
 import type { MimeFns } from "../mime-fns.ts";
-import { DELIM, normalizeAddress, normalizeDomain, normalizeMailboxName, parentNames } from "../names.ts";
+import { DELIM, normalizeMailboxName, parentNames } from "../names.ts";
 import type { Fts5Search } from "../search/fts.ts";
 import {
-  type Account,
   type AccountChanges,
-  type AccountSettings,
-  type Alias,
   type AppendInput,
   type AppendResult,
   type Beacon,
@@ -44,7 +49,6 @@ import {
   type ChangeKind,
   type ChangesSince,
   type CopyResult,
-  type Domain,
   type FlagOp,
   type FlagTextRows,
   type Id,
@@ -53,12 +57,6 @@ import {
   type MessageContent,
   type MessageFlagsRow,
   type MessageMeta,
-  type QueueAttemptResult,
-  type QueueClaim,
-  type QueueEntry,
-  type QueueInput,
-  type QueueRecipient,
-  type SendingLimits,
   type SpecialUse,
   type Store,
   StoreError,
@@ -66,19 +64,8 @@ import {
   type TextQuery,
 } from "../types.ts";
 import * as changeLog from "./changelog.ts";
-import type { DB } from "./schema.ts";
-import type { SqliteHandle } from "./sqlite.ts";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
-
-const DEFAULT_FOLDERS: Array<[string, SpecialUse | null]> = [
-  ["INBOX", null],
-  ["Drafts", "\\Drafts"],
-  ["Sent", "\\Sent"],
-  ["Trash", "\\Trash"],
-  ["Junk", "\\Junk"],
-  ["Archive", "\\Archive"],
-];
 
 const SPECIAL_USES = new Set<string>([
   "\\Drafts",
@@ -89,14 +76,6 @@ const SPECIAL_USES = new Set<string>([
   "\\All",
   "\\Flagged",
 ]);
-
-const DEFAULT_SETTINGS: AccountSettings = {
-  imapEnabled: true,
-  pop3Enabled: true,
-  pop3Delete: "delete",
-  pop3Scope: "all",
-  pop3EnabledAt: null,
-};
 
 /** uid lists up to this size are looked up one by one; larger ones by one range scan */
 const POINT_LOOKUP_MAX = 64;
@@ -146,11 +125,6 @@ const DEFAULT_CHANGE_LOG_DAYS = 90;
 const DEFAULT_PRUNE_DELAY_MS = 60_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
 
-/** appends at most in one group commit (bounds the write-lock hold time of one batch) */
-const GROUP_MAX = 64;
-/** how long a group commit waits for appends still writing their blob files to join it */
-const GROUP_WAIT_MS = 3;
-
 /** blob writes in flight per appendMany (each holds a file and up to a few directory handles) */
 const PUT_CONCURRENCY = 16;
 
@@ -198,12 +172,6 @@ function newTxCtx(k: Kysely<DB>): TxCtx {
   };
 }
 
-interface GroupItem {
-  fn: (ctx: TxCtx) => unknown;
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
 interface MailboxRowRaw {
   id: number;
   account_id: number;
@@ -215,27 +183,10 @@ interface MailboxRowRaw {
   sub: number | boolean;
 }
 
-interface AccountRowRaw {
-  id: number;
-  domain_id: number;
-  address: string;
-  password_hash: string;
-  quota_bytes: number;
-  quota_messages: number;
-  used_bytes: number;
-  used_messages: number;
-  settings: string;
-  credentials_version: number;
-  created_at: number;
-}
-
 const MAILBOX_SELECT = `SELECT m.id, m.account_id, m.name, m.uidvalidity, m.uidnext, m.special_use,
   CAST(m.highestmodseq AS TEXT) AS hms,
   EXISTS (SELECT 1 FROM subscription s WHERE s.account_id = m.account_id AND s.name = m.name) AS sub
   FROM mailbox m`;
-
-const ACCOUNT_SELECT = `SELECT id, domain_id, address, password_hash, quota_bytes, quota_messages, used_bytes,
-  used_messages, settings, credentials_version, created_at FROM account`;
 
 function toMailbox(r: MailboxRowRaw): Mailbox {
   return {
@@ -247,44 +198,6 @@ function toMailbox(r: MailboxRowRaw): Mailbox {
     highestModseq: BigInt(r.hms),
     specialUse: (r.special_use as SpecialUse | null) ?? null,
     subscribed: Boolean(Number(r.sub)),
-  };
-}
-
-function parseSettings(text: string): AccountSettings {
-  let v: Record<string, unknown> = {};
-  try {
-    v = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // corrupt settings fall back to defaults
-  }
-  const s: AccountSettings = { ...DEFAULT_SETTINGS };
-  if (typeof v.imapEnabled === "boolean") s.imapEnabled = v.imapEnabled;
-  if (typeof v.pop3Enabled === "boolean") s.pop3Enabled = v.pop3Enabled;
-  if (v.pop3Delete === "delete" || v.pop3Delete === "trash" || v.pop3Delete === "keep-read")
-    s.pop3Delete = v.pop3Delete;
-  if (v.pop3Scope === "all" || v.pop3Scope === "since-enabled") s.pop3Scope = v.pop3Scope;
-  if (typeof v.pop3EnabledAt === "number") s.pop3EnabledAt = new Date(v.pop3EnabledAt);
-  if (typeof v.saveSentCopy === "boolean") s.saveSentCopy = v.saveSentCopy;
-  return s;
-}
-
-function settingsText(s: AccountSettings): string {
-  return JSON.stringify({ ...s, pop3EnabledAt: s.pop3EnabledAt ? s.pop3EnabledAt.getTime() : null });
-}
-
-function toAccount(r: AccountRowRaw): Account {
-  return {
-    id: Number(r.id),
-    domainId: Number(r.domain_id),
-    address: r.address,
-    passwordHash: r.password_hash,
-    quotaBytes: Number(r.quota_bytes),
-    quotaMessages: Number(r.quota_messages),
-    usedBytes: Number(r.used_bytes),
-    usedMessages: Number(r.used_messages),
-    settings: parseSettings(r.settings),
-    createdAt: new Date(Number(r.created_at)),
-    credentialsVersion: Number(r.credentials_version),
   };
 }
 
@@ -302,11 +215,6 @@ function uniqueSorted(uids: readonly number[]): number[] {
   const out = [...new Set(uids.filter((u) => Number.isSafeInteger(u) && u > 0))];
   out.sort((a, b) => a - b);
   return out;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "23505";
 }
 
 interface PreparedAppend {
@@ -335,7 +243,13 @@ export class SqlStore implements Store {
   readonly feed: ChangeFeed;
   readonly locks: LockService;
   readonly keys: KeyStore;
+  readonly #db: SqliteDb;
   readonly #h: SqliteHandle;
+  // the mail logic already on the db port (docs/architecture.md "Store layers")
+  readonly #acc: Accounts;
+  readonly #ali: Aliases;
+  readonly #queue: Queue;
+  readonly #limits: Limits;
   readonly #blobs: FsBlobStore;
   readonly #search: Fts5Search;
   readonly #mime: MimeFns;
@@ -367,7 +281,7 @@ export class SqlStore implements Store {
   #pruneRun: Promise<void> | null = null;
 
   constructor(
-    h: SqliteHandle,
+    db: SqliteDb,
     blobs: FsBlobStore,
     search: Fts5Search,
     mime: MimeFns,
@@ -375,7 +289,13 @@ export class SqlStore implements Store {
     maxMessageSize: number,
     opts: SqlStoreOptions,
   ) {
-    this.#h = h;
+    this.#db = db;
+    this.#h = db.handle;
+    const deps: DomainDeps = { db, feed, scheduleGc: () => this.#scheduleGc(), maxMessageSize };
+    this.#acc = new Accounts(deps);
+    this.#ali = new Aliases(deps);
+    this.#queue = new Queue(deps);
+    this.#limits = new Limits(deps);
     this.#blobs = blobs;
     this.#search = search;
     this.#mime = mime;
@@ -480,99 +400,22 @@ export class SqlStore implements Store {
   // --- group commit ----------------------------------------------------------------------
   //
   // Appends (SMTP/LMTP-style deliveries, IMAP APPEND) and message changes (flags, expunge, copy,
-  // move) that arrive while this process waits for the write lock or commits share the next
-  // transaction: one BEGIN IMMEDIATE and one COMMIT (one WAL
-  // fsync) for up to GROUP_MAX of them. Each runs in its own SAVEPOINT with its own context (own
-  // modseq bump, beacons, GC marks), so one failing item is rolled back alone and the others
-  // commit; every caller's promise settles only after the shared COMMIT returned (durable before
-  // OK, DESIGN.md §3). The item functions are synchronous: the batch never yields while open.
-
-  #groupQueue: GroupItem[] = [];
-  #groupRun: Promise<void> | null = null;
-  #groupActive = false;
-  /** appends writing their blob files now: they will queue for a group commit shortly */
-  #appending = 0;
-  /** wakes the group loop when an item is queued */
-  #groupWake: (() => void) | null = null;
+  // move) are grouped writes of the db port (db/sqlite/db.ts runs the group commit): each item
+  // gets its own context (own modseq bump, beacons, GC marks) and savepoint; its afterCommit work
+  // runs after the shared, durable COMMIT. The item functions are synchronous.
 
   #txGrouped<T>(fn: (ctx: TxCtx) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#groupQueue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      this.#groupWake?.();
-      if (!this.#groupActive) {
-        this.#groupActive = true;
-        this.#groupRun = this.#groupLoop();
-      }
-    });
-  }
-
-  async #groupLoop(): Promise<void> {
-    try {
-      // bounded: every batch settles at least one queued item (or all of them on failure)
-      while (this.#groupQueue.length > 0) {
-        await this.#gatherGroup();
-        await this.#groupBatch();
-      }
-    } finally {
-      // in the same turn as the last queue check: an item queued after it starts a new loop
-      this.#groupActive = false;
-    }
-  }
-
-  /**
-   * While other appends are still writing their blob files, waits up to GROUP_WAIT_MS for them
-   * to queue, so that they share this commit rather than each paying for one (a commit blocks
-   * the event loop for its WAL fsync). Bounded by the deadline.
-   */
-  async #gatherGroup(): Promise<void> {
-    const deadline = performance.now() + GROUP_WAIT_MS;
-    while (this.#appending > 0 && this.#groupQueue.length < GROUP_MAX && performance.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(0, deadline - performance.now()));
-        this.#groupWake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.#groupWake = null;
-    }
-  }
-
-  async #groupBatch(): Promise<void> {
-    const raw = this.#h.raw;
-    let batch: GroupItem[] | null = null;
-    const ok: Array<{ item: GroupItem; ctx: TxCtx; value: unknown; marked: number }> = [];
-    try {
-      await this.#h.transaction((k) => {
-        // taken once the write lock is held: items queued while we waited join this commit
-        batch = this.#groupQueue.splice(0, GROUP_MAX);
-        for (const item of batch) {
-          const ctx = newTxCtx(k);
-          raw.exec("SAVEPOINT grp");
-          try {
-            const value = item.fn(ctx);
-            this.#flushChanges(ctx);
-            const marked = ctx.gcBlobs.size > 0 ? this.#markGc(ctx.gcBlobs) : 0;
-            raw.exec("RELEASE grp");
-            ok.push({ item, ctx, value, marked });
-          } catch (err) {
-            // SQLite may have rolled back the whole transaction (e.g. SQLITE_FULL): fail the batch
-            if (!raw.inTransaction) throw err;
-            raw.exec("ROLLBACK TO grp");
-            raw.exec("RELEASE grp");
-            item.reject(err);
-          }
-        }
-      });
-    } catch (err) {
-      // nothing of this batch committed (items rejected alone stay rejected: a promise settles
-      // once); if the lock was never obtained, fail everything that was waiting for it
-      const taken = batch as GroupItem[] | null;
-      for (const item of taken ?? this.#groupQueue.splice(0, this.#groupQueue.length)) item.reject(err);
-      return;
-    }
-    for (const o of ok) this.#afterCommit(o.ctx, o.marked);
-    for (const o of ok) o.item.resolve(o.value);
+    return this.#db.write(
+      (tx) => {
+        const ctx = newTxCtx(this.#h.k);
+        const value = fn(ctx);
+        this.#flushChanges(ctx);
+        const marked = ctx.gcBlobs.size > 0 ? this.#markGc(ctx.gcBlobs) : 0;
+        tx.afterCommit(() => this.#afterCommit(ctx, marked));
+        return value;
+      },
+      { group: true },
+    );
   }
 
   /** The account's next modseq, taken once per transaction (RFC 7162 §3.1.1: strictly increasing). */
@@ -929,14 +772,6 @@ export class SqlStore implements Store {
     return { accountId: r.account_id, uidValidity: r.uidvalidity, uidNext: r.uidnext };
   }
 
-  #accountRow(where: { id: number } | { address: string }): Account | null {
-    const r =
-      "id" in where
-        ? this.#get<AccountRowRaw>(`${ACCOUNT_SELECT} WHERE id = ?`, where.id)
-        : this.#get<AccountRowRaw>(`${ACCOUNT_SELECT} WHERE address = ?`, where.address);
-    return r ? toAccount(r) : null;
-  }
-
   /** UIDVALIDITY: seconds-based and strictly increasing per account, so a recreated name gets a new one */
   #nextUidValidity(accountId: number): number {
     const row = this.#get<{ last_uidvalidity: number }>(
@@ -1109,214 +944,38 @@ export class SqlStore implements Store {
     ).map((r) => Number(r[0]));
   }
 
-  // --- domains and accounts ---------------------------------------------------------------
+  // --- domains, accounts, aliases, outbound queue, sending limits: domain/ over the db port ---
 
-  async addDomain(name: string): Promise<Domain> {
-    const d = normalizeDomain(name);
-    return this.#tx(async ({ k }) => {
-      const createdAt = Date.now();
-      try {
-        const r = await k
-          .insertInto("domain")
-          .values({ name: d, created_at: createdAt })
-          .returning("id")
-          .executeTakeFirstOrThrow();
-        return { id: Number(r.id), name: d, createdAt: new Date(createdAt) };
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new StoreError("ALREADYEXISTS", `domain ${d} exists`);
-        throw err;
-      }
-    });
-  }
-
-  async listDomains(): Promise<Domain[]> {
-    const rows = await this.#read((k) =>
-      k.selectFrom("domain").select(["id", "name", "created_at"]).orderBy("name").execute(),
-    );
-    return rows.map((r) => ({ id: Number(r.id), name: r.name, createdAt: new Date(Number(r.created_at)) }));
-  }
-
-  async getDomain(name: string): Promise<Domain | null> {
-    let d: string;
-    try {
-      d = normalizeDomain(name);
-    } catch {
-      return null;
-    }
-    const r = await this.#read(() =>
-      this.#get<{ id: number; name: string; created_at: number }>(
-        "SELECT id, name, created_at FROM domain WHERE name = ?",
-        d,
-      ),
-    );
-    return r ? { id: Number(r.id), name: r.name, createdAt: new Date(Number(r.created_at)) } : null;
-  }
-
-  async deleteDomain(name: string, opts?: { force?: boolean }): Promise<void> {
-    const d = normalizeDomain(name);
-    await this.#tx(async (ctx) => {
-      const dom = await ctx.k.selectFrom("domain").select("id").where("name", "=", d).executeTakeFirst();
-      if (!dom) throw new StoreError("NONEXISTENT", `no domain ${d}`);
-      const accounts = await ctx.k
-        .selectFrom("account")
-        .select("id")
-        .where("domain_id", "=", dom.id)
-        .execute();
-      if (accounts.length > 0 && !opts?.force) {
-        throw new StoreError("INUSE", `domain ${d} still has ${accounts.length} account(s)`);
-      }
-      const prefixes: number[] = [];
-      for (const a of accounts) {
-        this.#collectForDelete(ctx, "account_id = ?", a.id);
-        prefixes.push(...this.#prefixIds("account_id = ?", a.id));
-      }
-      await ctx.k.deleteFrom("domain").where("id", "=", dom.id).execute();
-      this.#dropPrefixes(prefixes);
-      for (const a of accounts) this.#beacon(ctx, a.id, null, 0n);
-    });
-  }
-
-  async createAccount(address: string, passwordHash: string): Promise<Account> {
-    const a = normalizeAddress(address);
-    const id = await this.#tx(async (ctx) => {
-      const dom = await ctx.k
-        .selectFrom("domain")
-        .select("id")
-        .where("name", "=", a.domain)
-        .executeTakeFirst();
-      if (!dom) throw new StoreError("NONEXISTENT", `domain ${a.domain} is not hosted here`);
-      let accountId: number;
-      try {
-        const r = await ctx.k
-          .insertInto("account")
-          .values({
-            domain_id: dom.id,
-            address: a.address,
-            password_hash: passwordHash,
-            settings: settingsText(DEFAULT_SETTINGS),
-            created_at: Date.now(),
-          })
-          .returning("id")
-          .executeTakeFirstOrThrow();
-        accountId = Number(r.id);
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new StoreError("ALREADYEXISTS", `account ${a.address} exists`);
-        throw err;
-      }
-      for (const [name, use] of DEFAULT_FOLDERS) {
-        await this.#insertMailbox(ctx, accountId, name, use);
-        await ctx.k.insertInto("subscription").values({ account_id: accountId, name }).execute();
-      }
-      return accountId;
-    });
-    const acct = await this.getAccountById(id);
-    if (!acct) throw new StoreError("NONEXISTENT", "account vanished");
-    return acct;
-  }
-
-  async getAccount(address: string): Promise<Account | null> {
-    let addr: string;
-    try {
-      addr = normalizeAddress(address).address;
-    } catch {
-      return null;
-    }
-    return this.#read(() => this.#accountRow({ address: addr }));
-  }
-
-  async getAccountById(id: Id): Promise<Account | null> {
-    return this.#read(() => this.#accountRow({ id }));
-  }
-
-  async listAccounts(domain?: string): Promise<Account[]> {
-    return this.#read(async (k) => {
-      let q = k
-        .selectFrom("account as a")
-        .select([
-          "a.id",
-          "a.domain_id",
-          "a.address",
-          "a.password_hash",
-          "a.quota_bytes",
-          "a.quota_messages",
-          "a.used_bytes",
-          "a.used_messages",
-          "a.settings",
-          "a.credentials_version",
-          "a.created_at",
-        ])
-        .orderBy("a.address");
-      if (domain !== undefined) {
-        const d = normalizeDomain(domain);
-        q = q.innerJoin("domain as d", "d.id", "a.domain_id").where("d.name", "=", d);
-      }
-      return (await q.execute()).map(toAccount);
-    });
-  }
-
-  async setPassword(address: string, passwordHash: string): Promise<void> {
-    const addr = normalizeAddress(address).address;
-    await this.#tx(async ({ k }) => {
-      const r = await k
-        .updateTable("account")
-        .set({ password_hash: passwordHash, credentials_version: sql<number>`credentials_version + 1` })
-        .where("address", "=", addr)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) throw new StoreError("NONEXISTENT", `no account ${addr}`);
-    });
-  }
-
-  async updateAccount(
-    address: string,
-    patch: Partial<Pick<Account, "quotaBytes" | "quotaMessages">> & { settings?: Partial<AccountSettings> },
-  ): Promise<Account> {
-    const addr = normalizeAddress(address).address;
-    const id = await this.#tx(async (ctx) => {
-      const cur = this.#accountRow({ address: addr });
-      if (!cur) throw new StoreError("NONEXISTENT", `no account ${addr}`);
-      for (const v of [patch.quotaBytes, patch.quotaMessages]) {
-        if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {
-          throw new StoreError("INVALID", "quota must be a non-negative integer");
-        }
-      }
-      const settings: AccountSettings = { ...cur.settings, ...(patch.settings ?? {}) };
-      // POP3 "since-enabled" scope needs the moment POP3 was switched on
-      if (
-        patch.settings?.pop3Enabled === true &&
-        !cur.settings.pop3Enabled &&
-        patch.settings.pop3EnabledAt === undefined
-      ) {
-        settings.pop3EnabledAt = new Date();
-      }
-      await ctx.k
-        .updateTable("account")
-        .set({
-          quota_bytes: patch.quotaBytes ?? cur.quotaBytes,
-          quota_messages: patch.quotaMessages ?? cur.quotaMessages,
-          settings: settingsText(settings),
-        })
-        .where("id", "=", cur.id)
-        .execute();
-      this.#beacon(ctx, cur.id, null, 0n);
-      return cur.id;
-    });
-    const acct = await this.getAccountById(id);
-    if (!acct) throw new StoreError("NONEXISTENT", `no account ${addr}`);
-    return acct;
-  }
-
-  async deleteAccount(address: string): Promise<void> {
-    const addr = normalizeAddress(address).address;
-    await this.#tx(async (ctx) => {
-      const a = await ctx.k.selectFrom("account").select("id").where("address", "=", addr).executeTakeFirst();
-      if (!a) throw new StoreError("NONEXISTENT", `no account ${addr}`);
-      this.#collectForDelete(ctx, "account_id = ?", a.id);
-      const prefixes = this.#prefixIds("account_id = ?", a.id);
-      await ctx.k.deleteFrom("account").where("id", "=", a.id).execute();
-      this.#dropPrefixes(prefixes);
-      this.#beacon(ctx, a.id, null, 0n);
-    });
-  }
+  readonly addDomain: Store["addDomain"] = (n) => this.#acc.addDomain(n);
+  readonly listDomains: Store["listDomains"] = () => this.#acc.listDomains();
+  readonly deleteDomain: Store["deleteDomain"] = (n, o) => this.#acc.deleteDomain(n, o);
+  readonly getDomain: Store["getDomain"] = (n) => this.#acc.getDomain(n);
+  readonly createAccount: Store["createAccount"] = (a, h) => this.#acc.createAccount(a, h);
+  readonly getAccount: Store["getAccount"] = (a) => this.#acc.getAccount(a);
+  readonly getAccountById: Store["getAccountById"] = (id) => this.#acc.getAccountById(id);
+  readonly listAccounts: Store["listAccounts"] = (d) => this.#acc.listAccounts(d);
+  readonly setPassword: Store["setPassword"] = (a, h) => this.#acc.setPassword(a, h);
+  readonly updateAccount: Store["updateAccount"] = (a, p) => this.#acc.updateAccount(a, p);
+  readonly deleteAccount: Store["deleteAccount"] = (a) => this.#acc.deleteAccount(a);
+  readonly addAlias: Store["addAlias"] = (s, t) => this.#ali.addAlias(s, t);
+  readonly listAliases: Store["listAliases"] = (d) => this.#ali.listAliases(d);
+  readonly deleteAlias: Store["deleteAlias"] = (s, t) => this.#ali.deleteAlias(s, t);
+  readonly resolveRecipient: Store["resolveRecipient"] = (a) => this.#ali.resolveRecipient(a);
+  readonly addressesOf: Store["addressesOf"] = (id) => this.#ali.addressesOf(id);
+  readonly enqueueOutbound: Store["enqueueOutbound"] = (i) => this.#queue.enqueueOutbound(i);
+  readonly listQueue: Store["listQueue"] = () => this.#queue.listQueue();
+  readonly getQueuedMessage: Store["getQueuedMessage"] = (id) => this.#queue.getQueuedMessage(id);
+  readonly getQueueEntry: Store["getQueueEntry"] = (id) => this.#queue.getQueueEntry(id);
+  readonly claimOutbound: Store["claimOutbound"] = (o) => this.#queue.claimOutbound(o);
+  readonly finishOutbound: Store["finishOutbound"] = (id, o, r) => this.#queue.finishOutbound(id, o, r);
+  readonly releaseOutboundLease: Store["releaseOutboundLease"] = (id, o) =>
+    this.#queue.releaseOutboundLease(id, o);
+  readonly renewOutboundLease: Store["renewOutboundLease"] = (id, o, ms) =>
+    this.#queue.renewOutboundLease(id, o, ms);
+  readonly countOutbound: Store["countOutbound"] = (id) => this.#queue.countOutbound(id);
+  readonly updateOutbound: Store["updateOutbound"] = (id, op) => this.#queue.updateOutbound(id, op);
+  readonly deleteOutbound: Store["deleteOutbound"] = (id) => this.#queue.deleteOutbound(id);
+  readonly recordSending: Store["recordSending"] = (id, n, l) => this.#limits.recordSending(id, n, l);
 
   // --- mailboxes --------------------------------------------------------------------------
 
@@ -1572,12 +1231,13 @@ export class SqlStore implements Store {
       });
     }
     // durable blob files before the transaction that references them (DESIGN.md §3)
-    this.#appending++;
+    // announced: a group commit forming meanwhile waits a moment for this append
+    const queued = this.#db.expectGroupedWrite();
     try {
       await eachLimited(prepared, PUT_CONCURRENCY, (p) => this.#blobs.put(p.raw, p.sha));
     } finally {
       // #appendTx below queues synchronously after this
-      this.#appending--;
+      queued();
     }
     try {
       return await this.#appendTx(accountId, mailboxId, prepared);
@@ -2203,355 +1863,6 @@ export class SqlStore implements Store {
     });
   }
 
-  // --- aliases ----------------------------------------------------------------------------
-
-  /** "local@domain" (normalized) or "@domain" (catch-all) */
-  #aliasSource(source: string): { source: string; domain: string } {
-    const t = source.trim().toLowerCase();
-    if (t.startsWith("@")) {
-      const domain = normalizeDomain(t.slice(1));
-      return { source: `@${domain}`, domain };
-    }
-    const a = normalizeAddress(t);
-    return { source: a.address, domain: a.domain };
-  }
-
-  async addAlias(source: string, target: string): Promise<Alias> {
-    const src = this.#aliasSource(source);
-    const tgt = normalizeAddress(target).address;
-    return this.#tx(() => {
-      const dom = this.#get<{ id: number }>("SELECT id FROM domain WHERE name = ?", src.domain);
-      if (!dom) throw new StoreError("NONEXISTENT", `domain ${src.domain} is not hosted here`);
-      if (!this.#get("SELECT 1 AS x FROM account WHERE address = ?", tgt))
-        throw new StoreError("NONEXISTENT", `no account ${tgt}`);
-      if (src.source === tgt) throw new StoreError("INVALID", "an alias cannot point to itself");
-      if (this.#get("SELECT 1 AS x FROM account WHERE address = ?", src.source))
-        throw new StoreError("ALREADYEXISTS", `${src.source} is an account`);
-      const now = Date.now();
-      try {
-        this.#run(
-          "INSERT INTO alias (source, target, domain_id, created_at) VALUES (?, ?, ?, ?)",
-          src.source,
-          tgt,
-          dom.id,
-          now,
-        );
-      } catch (err) {
-        if (isUniqueViolation(err))
-          throw new StoreError("ALREADYEXISTS", `alias ${src.source} → ${tgt} exists`);
-        throw err;
-      }
-      return { source: src.source, target: tgt, createdAt: new Date(now) };
-    });
-  }
-
-  async listAliases(domain?: string): Promise<Alias[]> {
-    const rows = await this.#read(() => {
-      if (domain === undefined)
-        return this.#all("SELECT source, target, created_at FROM alias ORDER BY source, target", false);
-      const d = normalizeDomain(domain);
-      return this.#all(
-        `SELECT a.source, a.target, a.created_at FROM alias a JOIN domain d ON d.id = a.domain_id
-         WHERE d.name = ? ORDER BY a.source, a.target`,
-        false,
-        d,
-      );
-    });
-    return rows.map((r) => ({
-      source: String(r[0]),
-      target: String(r[1]),
-      createdAt: new Date(Number(r[2])),
-    }));
-  }
-
-  async deleteAlias(source: string, target?: string): Promise<number> {
-    const src = this.#aliasSource(source).source;
-    const tgt = target === undefined ? null : normalizeAddress(target).address;
-    return this.#tx(() => {
-      const r =
-        tgt === null
-          ? this.#run("DELETE FROM alias WHERE source = ?", src)
-          : this.#run("DELETE FROM alias WHERE source = ? AND target = ?", src, tgt);
-      if (r.changes === 0) throw new StoreError("NONEXISTENT", `no alias ${src}${tgt ? ` → ${tgt}` : ""}`);
-      return r.changes;
-    });
-  }
-
-  async resolveRecipient(address: string): Promise<Account[]> {
-    let a: { address: string; domain: string };
-    try {
-      a = normalizeAddress(address);
-    } catch {
-      return [];
-    }
-    const ids = await this.#read(() => {
-      const own = this.#get<{ id: number }>("SELECT id FROM account WHERE address = ?", a.address);
-      if (own) return [own.id];
-      const viaAlias = (source: string) =>
-        this.#all(
-          "SELECT ac.id FROM alias al JOIN account ac ON ac.address = al.target WHERE al.source = ? ORDER BY ac.id",
-          false,
-          source,
-        ).map((r) => Number(r[0]));
-      const direct = viaAlias(a.address);
-      return direct.length > 0 ? direct : viaAlias(`@${a.domain}`);
-    });
-    const out: Account[] = [];
-    for (const id of ids) {
-      const acc = await this.getAccountById(id);
-      if (acc) out.push(acc);
-    }
-    return out;
-  }
-
-  async addressesOf(accountId: Id): Promise<string[]> {
-    return this.#read(() => {
-      const own = this.#get<{ address: string }>("SELECT address FROM account WHERE id = ?", accountId);
-      if (!own) return [];
-      const aliases = this.#all(
-        "SELECT source FROM alias WHERE target = ? AND source NOT LIKE '@%' ORDER BY source",
-        false,
-        own.address,
-      ).map((r) => String(r[0]));
-      return [own.address, ...aliases];
-    });
-  }
-
-  // --- outbound queue and sending counters ------------------------------------------------
-
-  #queueEntry(r: Record<string, unknown>): QueueEntry {
-    let recipients: QueueRecipient[] = [];
-    try {
-      recipients = JSON.parse(String(r.recipients)) as QueueRecipient[];
-    } catch {
-      recipients = [];
-    }
-    const ret = r.ret === "FULL" || r.ret === "HDRS" ? r.ret : null;
-    const status = r.status === "sent" || r.status === "failed" ? r.status : "queued";
-    return {
-      id: Number(r.id),
-      accountId: r.account_id === null ? null : Number(r.account_id),
-      mailFrom: String(r.mail_from),
-      recipients,
-      envid: r.envid === null ? null : String(r.envid),
-      ret,
-      size: Number(r.size),
-      status,
-      attempts: Number(r.attempts),
-      nextAttemptAt: new Date(Number(r.next_attempt_at)),
-      lastError: r.last_error === null ? null : String(r.last_error),
-      createdAt: new Date(Number(r.created_at)),
-      held: Number(r.held ?? 0) !== 0,
-      leaseOwner: r.lease_owner === null || r.lease_owner === undefined ? null : String(r.lease_owner),
-      leaseUntil:
-        r.lease_until === null || r.lease_until === undefined ? null : new Date(Number(r.lease_until)),
-    };
-  }
-
-  static readonly #QUEUE_COLS =
-    "id, account_id, mail_from, recipients, envid, ret, size, status, attempts, next_attempt_at, last_error, created_at, held, lease_owner, lease_until";
-
-  async enqueueOutbound(input: QueueInput): Promise<QueueEntry> {
-    if (input.recipients.length === 0) throw new StoreError("INVALID", "no recipients");
-    if (input.message.byteLength > this.#maxSize)
-      throw new StoreError("TOOBIG", `message exceeds the size limit of ${this.#maxSize} octets`);
-    const id = await this.#tx(() => {
-      const now = Date.now();
-      return Number(
-        this.#run(
-          `INSERT INTO outbound_queue (account_id, mail_from, recipients, envid, ret, message, size, status,
-             attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
-          input.accountId,
-          input.mailFrom,
-          JSON.stringify(input.recipients),
-          input.envid ?? null,
-          input.ret ?? null,
-          input.message,
-          input.message.byteLength,
-          now,
-          now,
-        ).lastInsertRowid,
-      );
-    });
-    const row = await this.#read(() =>
-      this.#get<Record<string, unknown>>(
-        `SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue WHERE id = ?`,
-        id,
-      ),
-    );
-    if (!row) throw new StoreError("NOTFOUND", "queue entry vanished");
-    return this.#queueEntry(row);
-  }
-
-  async listQueue(): Promise<QueueEntry[]> {
-    const rows = await this.#read(
-      () =>
-        this.#stmt(`SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue ORDER BY id`)
-          .raw(false)
-          .all() as Array<Record<string, unknown>>,
-    );
-    return rows.map((r) => this.#queueEntry(r));
-  }
-
-  async getQueuedMessage(id: Id): Promise<Uint8Array | null> {
-    const row = await this.#read(() =>
-      this.#get<{ message: Uint8Array }>("SELECT message FROM outbound_queue WHERE id = ?", id),
-    );
-    return row ? row.message : null;
-  }
-
-  async getQueueEntry(id: Id): Promise<QueueEntry | null> {
-    const row = await this.#read(() =>
-      this.#get<Record<string, unknown>>(
-        `SELECT ${SqlStore.#QUEUE_COLS} FROM outbound_queue WHERE id = ?`,
-        id,
-      ),
-    );
-    return row ? this.#queueEntry(row) : null;
-  }
-
-  async claimOutbound(o: {
-    owner: string;
-    leaseMs: number;
-    limit: number;
-    now?: number;
-  }): Promise<QueueClaim[]> {
-    const now = o.now ?? Date.now();
-    // one write transaction (BEGIN IMMEDIATE): select + lease are atomic across processes
-    const rows = await this.#tx(() => {
-      const due = this.#stmt(
-        `SELECT ${SqlStore.#QUEUE_COLS}, message FROM outbound_queue
-          WHERE status = 'queued' AND held = 0 AND next_attempt_at <= ?
-            AND (lease_until IS NULL OR lease_until <= ?)
-          ORDER BY next_attempt_at, id LIMIT ?`,
-      )
-        .raw(false)
-        .all(now, now, Math.max(1, o.limit)) as Array<Record<string, unknown>>;
-      for (const r of due) {
-        this.#run(
-          "UPDATE outbound_queue SET lease_owner = ?, lease_until = ? WHERE id = ?",
-          o.owner,
-          now + o.leaseMs,
-          r.id,
-        );
-        r.lease_owner = o.owner;
-        r.lease_until = now + o.leaseMs;
-      }
-      return due;
-    });
-    return rows.map((r) => ({ entry: this.#queueEntry(r), message: r.message as Uint8Array }));
-  }
-
-  async finishOutbound(id: Id, owner: string, r: QueueAttemptResult): Promise<"done" | "requeued" | "lost"> {
-    return this.#tx(() => {
-      const cur = this.#get<{ lease_owner: string | null }>(
-        "SELECT lease_owner FROM outbound_queue WHERE id = ?",
-        id,
-      );
-      if (!cur || cur.lease_owner !== owner) return "lost";
-      const open = r.recipients.some((x) => !x.state || x.state === "pending" || x.state === "deferred");
-      if (!open) {
-        this.#run("DELETE FROM outbound_queue WHERE id = ?", id);
-        return "done";
-      }
-      this.#run(
-        `UPDATE outbound_queue SET recipients = ?, attempts = attempts + 1, next_attempt_at = ?,
-           last_error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?`,
-        JSON.stringify(r.recipients),
-        r.nextAttemptAt.getTime(),
-        r.lastError,
-        id,
-      );
-      return "requeued";
-    });
-  }
-
-  async releaseOutboundLease(id: Id, owner: string): Promise<void> {
-    await this.#tx(() => {
-      this.#run(
-        "UPDATE outbound_queue SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
-        id,
-        owner,
-      );
-    });
-  }
-
-  async renewOutboundLease(id: Id, owner: string, leaseMs: number): Promise<boolean> {
-    return this.#tx(
-      () =>
-        this.#run(
-          "UPDATE outbound_queue SET lease_until = ? WHERE id = ? AND lease_owner = ?",
-          Date.now() + leaseMs,
-          id,
-          owner,
-        ).changes > 0,
-    );
-  }
-
-  async countOutbound(accountId: Id | null): Promise<{ total: number; account: number }> {
-    return this.#read(() => {
-      const r = this.#get<{ total: number; account: number | null }>(
-        "SELECT COUNT(*) AS total, SUM(CASE WHEN account_id = ? THEN 1 ELSE 0 END) AS account FROM outbound_queue",
-        accountId ?? -1,
-      );
-      return { total: Number(r?.total ?? 0), account: Number(r?.account ?? 0) };
-    });
-  }
-
-  async updateOutbound(id: Id, op: "retry" | "hold" | "release"): Promise<boolean> {
-    return this.#tx(() => {
-      const sqlText =
-        op === "hold"
-          ? "UPDATE outbound_queue SET held = 1 WHERE id = ?"
-          : op === "release"
-            ? "UPDATE outbound_queue SET held = 0 WHERE id = ?"
-            : "UPDATE outbound_queue SET held = 0, next_attempt_at = ? WHERE id = ?";
-      const res = op === "retry" ? this.#run(sqlText, Date.now(), id) : this.#run(sqlText, id);
-      return res.changes > 0;
-    });
-  }
-
-  async deleteOutbound(id: Id): Promise<boolean> {
-    return this.#tx(() => this.#run("DELETE FROM outbound_queue WHERE id = ?", id).changes > 0);
-  }
-
-  async recordSending(accountId: Id, recipients: number, limits: SendingLimits): Promise<boolean> {
-    return this.#tx(() => {
-      const now = Date.now();
-      const since = now - 3_600_000;
-      this.#run("DELETE FROM send_log WHERE account_id = ? AND at <= ?", accountId, since);
-      const used = this.#get<{ n: number; r: number | null }>(
-        "SELECT COUNT(*) AS n, SUM(recipients) AS r FROM send_log WHERE account_id = ? AND at > ?",
-        accountId,
-        since,
-      ) ?? { n: 0, r: 0 };
-      if (limits.messagesPerHour > 0 && Number(used.n) + 1 > limits.messagesPerHour) return false;
-      if (limits.recipientsPerHour > 0 && Number(used.r ?? 0) + recipients > limits.recipientsPerHour)
-        return false;
-      // per sender domain: every account of the account's domain (abuse limits, issue 5)
-      const dm = limits.domainMessagesPerHour ?? 0;
-      const dr = limits.domainRecipientsPerHour ?? 0;
-      if (dm > 0 || dr > 0) {
-        const d = this.#get<{ n: number; r: number | null }>(
-          `SELECT COUNT(*) AS n, SUM(l.recipients) AS r FROM send_log l
-             WHERE l.at > ? AND l.account_id IN
-               (SELECT id FROM account WHERE domain_id = (SELECT domain_id FROM account WHERE id = ?))`,
-          since,
-          accountId,
-        ) ?? { n: 0, r: 0 };
-        if (dm > 0 && Number(d.n) + 1 > dm) return false;
-        if (dr > 0 && Number(d.r ?? 0) + recipients > dr) return false;
-      }
-      this.#run(
-        "INSERT INTO send_log (account_id, at, recipients) VALUES (?, ?, ?)",
-        accountId,
-        now,
-        recipients,
-      );
-      return true;
-    });
-  }
-
   async close(): Promise<void> {
     // the sweeper stops after its current batch; marks left are collected at the next open
     this.#closed = true;
@@ -2564,9 +1875,9 @@ export class SqlStore implements Store {
     await this.whenGcIdle();
     await this.#orphanRun;
     await this.#pruneRun;
-    await this.#groupRun;
+    await this.#db.flush();
     await this.#blobs.close();
     await this.feed.close();
-    await this.#h.close();
+    await this.#db.close();
   }
 }

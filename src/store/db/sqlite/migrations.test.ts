@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { tempDir } from "../testing/helpers.ts";
+import { tempDir } from "../../testing/helpers.ts";
 import { MIGRATIONS, migrateSqlite } from "./migrations.ts";
 
 test("migrations apply once, in order, and record their versions", () => {
@@ -41,7 +41,7 @@ test("concurrent openers in separate processes migrate exactly once", async () =
   const t = tempDir();
   try {
     const script = join(t.dir, "open.ts");
-    const indexUrl = new URL("../index.ts", import.meta.url).href;
+    const indexUrl = new URL("../../index.ts", import.meta.url).href;
     writeFileSync(
       script,
       `import { openStore } from ${JSON.stringify(indexUrl)};

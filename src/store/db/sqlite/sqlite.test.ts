@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type Database from "better-sqlite3";
-import { openStore } from "../index.ts";
-import { msg, tempDir } from "../testing/helpers.ts";
+import { openStore } from "../../index.ts";
+import { msg, tempDir } from "../../testing/helpers.ts";
 
 test("a writer waiting for the write lock keeps the event loop free (async BEGIN IMMEDIATE retry)", async () => {
   const t = tempDir();

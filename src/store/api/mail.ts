@@ -1,0 +1,115 @@
+/** Mailboxes and messages: IMAP, POP3, local delivery, and the change feed sessions follow. */
+
+import type { ParsedMessage } from "../../mime/types.ts";
+import type {
+  AccountChanges,
+  AppendInput,
+  AppendResult,
+  ChangeFeed,
+  ChangeKind,
+  ChangesSince,
+  CopyResult,
+  FlagOp,
+  FlagTextRows,
+  Id,
+  Mailbox,
+  MailboxCounts,
+  MessageContent,
+  MessageFlagsRow,
+  MessageMeta,
+  SpecialUse,
+  StoreFlagsResult,
+  TextQuery,
+} from "./model.ts";
+
+export interface MailStore {
+  readonly feed: ChangeFeed;
+
+  // --- mailboxes ------------------------------------------------------------------------
+  listMailboxes(accountId: Id): Promise<Mailbox[]>;
+  getMailbox(accountId: Id, name: string): Promise<Mailbox | null>;
+  getMailboxById(mailboxId: Id): Promise<Mailbox | null>;
+  /** creates missing parents too; ALREADYEXISTS if it exists */
+  createMailbox(accountId: Id, name: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
+  /** deletes messages in it; children stay (RFC 9051 §6.3.5); INBOX cannot be deleted */
+  deleteMailbox(accountId: Id, name: string): Promise<void>;
+  /** renames children too; renaming INBOX moves its messages to the new mailbox (RFC 9051 §6.3.6) */
+  renameMailbox(accountId: Id, from: string, to: string): Promise<void>;
+  setSubscribed(accountId: Id, name: string, subscribed: boolean): Promise<void>;
+  /** names subscribed, including ones that no longer exist */
+  listSubscriptions(accountId: Id): Promise<string[]>;
+  mailboxCounts(mailboxId: Id): Promise<MailboxCounts>;
+
+  // --- messages -------------------------------------------------------------------------
+  /** APPEND / local delivery; checks quota (OVERQUOTA) and size limit (TOOBIG) */
+  append(accountId: Id, mailboxId: Id, input: AppendInput): Promise<AppendResult>;
+  /** several messages in one transaction (MULTIAPPEND: all or nothing) */
+  appendMany(accountId: Id, mailboxId: Id, inputs: AppendInput[]): Promise<AppendResult[]>;
+  /** all messages of a mailbox, sorted by uid (SELECT, view build) */
+  listMessages(mailboxId: Id): Promise<MessageFlagsRow[]>;
+  /**
+   * Compact form of listMessages for bulk reads (`UID FETCH 1:* (UID FLAGS)`, SELECT): parallel
+   * arrays sorted by uid; flags as stored (normalised, space-separated, "" = none).
+   */
+  listFlagText(mailboxId: Id): Promise<FlagTextRows>;
+  /**
+   * IMAP \Recent (RFC 3501 §2.3.2): raises the mailbox's first not-yet-claimed uid to uptoUid
+   * (never lowers it) in one write transaction and returns the previous value, so each uid in
+   * [previous, uptoUid) is claimed by exactly one caller, across processes. uptoUid 0 only reads.
+   */
+  claimRecent(mailboxId: Id, uptoUid: number): Promise<number>;
+  /** messages not claimed yet (uid ≥ first recent uid): STATUS RECENT */
+  recentCount(mailboxId: Id): Promise<number>;
+  changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince>;
+  /** metadata for the given uids (missing ones omitted), sorted by uid */
+  getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]>;
+  /** parsed MIME structure, computed at append time and cached */
+  getParsed(blobId: string): Promise<ParsedMessage>;
+  /** full message octets: delivery-header prefix + blob */
+  readMessage(mailboxId: Id, uid: number): Promise<Uint8Array>;
+  /** the same content as prefix + blob stream, for large messages (FETCH BODY[], POP3 RETR) */
+  openMessage(mailboxId: Id, uid: number): Promise<MessageContent>;
+  storeFlags(
+    mailboxId: Id,
+    uids: number[],
+    op: FlagOp,
+    flags: string[],
+    opts?: { unchangedSince?: bigint },
+  ): Promise<StoreFlagsResult>;
+  /** removes the given uids (all of them, \Deleted or not — the caller filters); returns removed uids */
+  expunge(mailboxId: Id, uids: number[]): Promise<number[]>;
+  copy(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult>;
+  /** copy + expunge in one transaction */
+  move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult>;
+  /** uids of messages in the mailbox whose indexed text contains the value */
+  searchText(mailboxId: Id, q: TextQuery): Promise<number[]>;
+  // --- account change log (JMAP /changes, IMAP NOTIFY) --------------------------------------
+  /**
+   * The account's current state: opaque, the same for every kind, changes with every write
+   * transaction of the account (RFC 8620 §5.1 allows a state that changes more often).
+   */
+  currentState(accountId: Id): Promise<string>;
+  /**
+   * Changes of one kind since `sinceState` (a state from currentState or an earlier newState),
+   * at most maxChanges ids (then hasMoreChanges and an intermediate newState). Answers
+   * "cannotCalculateChanges" for a state older than the kept history (pruned), from the future,
+   * or malformed (RFC 8620 §5.2).
+   * Emails: an IMAP COPY within the account keeps the emailId, so the copy is an update of the
+   * same Email (a mailbox added); MOVE is an update; an Email is destroyed when its last message
+   * row goes. Mailboxes: created / renamed, subscribed or counts changed (updated) / deleted.
+   * Threads: created / an Email added or removed (updated) / last Email gone (destroyed).
+   */
+  changesSinceState(
+    accountId: Id,
+    kind: ChangeKind,
+    sinceState: string,
+    maxChanges?: number,
+  ): Promise<AccountChanges | "cannotCalculateChanges">;
+  /**
+   * Maintenance (a background job runs it; exposed for the CLI and tests): removes change-log
+   * and expunge-log entries recorded before `before`, raising the account's and mailboxes'
+   * lowest answerable state, and thread references no message uses any more. Small batches,
+   * each in its own short write transaction.
+   */
+  pruneHistory(before: Date): Promise<void>;
+}

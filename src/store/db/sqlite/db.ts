@@ -1,0 +1,176 @@
+/**
+ * The db port on SQLite (db/port.ts): read views and write transactions over one better-sqlite3
+ * connection (sqlite.ts), and the group commit.
+ *
+ * Group commit: grouped writes (deliveries, APPEND, message changes) that arrive while this
+ * process waits for the write lock or commits share the next transaction — one BEGIN IMMEDIATE and
+ * one COMMIT (one WAL fsync) for up to GROUP_MAX of them. Each runs in its own SAVEPOINT, so one
+ * failing item is rolled back alone and the others commit; every caller's promise settles only
+ * after the shared COMMIT returned (durable before OK), after the kept items' afterCommit hooks.
+ * While announced writers (expectGroupedWrite: appends still writing their blob files) are
+ * outstanding, a forming batch waits up to GROUP_WAIT_MS for them.
+ */
+import type { Db, Maybe, Reader, WriteOptions, Writer } from "../port.ts";
+import { type SqliteOps, sqliteOps } from "./ops.ts";
+import type { SqliteHandle } from "./sqlite.ts";
+
+/** writes at most in one group commit (bounds the write-lock hold time of one batch) */
+const GROUP_MAX = 64;
+/** how long a group commit waits for announced writers to join it */
+const GROUP_WAIT_MS = 3;
+
+interface GroupItem {
+  fn: (tx: Writer) => Maybe<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+function isPromise<T>(v: Maybe<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+function runHooks(hooks: Array<() => void>): void {
+  for (const h of hooks) {
+    try {
+      h();
+    } catch {
+      // afterCommit hooks must not throw (port rule); the commit stands
+    }
+  }
+}
+
+export class SqliteDb implements Db {
+  readonly handle: SqliteHandle;
+  readonly #ops: SqliteOps;
+  readonly #reader: Reader;
+  #queue: GroupItem[] = [];
+  #run: Promise<void> | null = null;
+  #active = false;
+  /** announced grouped writers not queued yet */
+  #expected = 0;
+  /** wakes the group loop when an item is queued */
+  #wake: (() => void) | null = null;
+
+  constructor(handle: SqliteHandle) {
+    this.handle = handle;
+    this.#ops = sqliteOps(handle);
+    const o = this.#ops;
+    this.#reader = { domains: o.domains, accounts: o.accounts, aliases: o.aliases, queue: o.queue };
+  }
+
+  read<T>(fn: (q: Reader) => Maybe<T>): Promise<T> {
+    return this.handle.withConnection(() => fn(this.#reader));
+  }
+
+  #writer(hooks: Array<() => void>): Writer {
+    return { ...this.#ops, afterCommit: (hook) => hooks.push(hook) };
+  }
+
+  async write<T>(fn: (tx: Writer) => Maybe<T>, opts?: WriteOptions): Promise<T> {
+    if (opts?.group) return this.#grouped(fn);
+    const hooks: Array<() => void> = [];
+    const r = await this.handle.transaction(() => fn(this.#writer(hooks)));
+    runHooks(hooks);
+    return r;
+  }
+
+  expectGroupedWrite(): () => void {
+    this.#expected++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#expected--;
+    };
+  }
+
+  async flush(): Promise<void> {
+    // bounded: each wait ends one group loop; a new one starts only when more is queued
+    for (let i = 0; i < 1000 && this.#active; i++) await this.#run;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.handle.close();
+  }
+
+  #grouped<T>(fn: (tx: Writer) => Maybe<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.#wake?.();
+      if (!this.#active) {
+        this.#active = true;
+        this.#run = this.#loop();
+      }
+    });
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      // bounded: every batch settles at least one queued item (or all of them on failure)
+      while (this.#queue.length > 0) {
+        await this.#gather();
+        await this.#batch();
+      }
+    } finally {
+      // in the same turn as the last queue check: an item queued after it starts a new loop
+      this.#active = false;
+    }
+  }
+
+  /**
+   * While announced writers are outstanding, waits up to GROUP_WAIT_MS for them to queue, so
+   * that they share this commit rather than each paying for one (a commit blocks the event loop
+   * for its WAL fsync). Bounded by the deadline.
+   */
+  async #gather(): Promise<void> {
+    const deadline = performance.now() + GROUP_WAIT_MS;
+    while (this.#expected > 0 && this.#queue.length < GROUP_MAX && performance.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  async #batch(): Promise<void> {
+    const raw = this.handle.raw;
+    let batch: GroupItem[] | null = null;
+    const ok: Array<{ item: GroupItem; hooks: Array<() => void>; value: unknown }> = [];
+    try {
+      await this.handle.transaction(async () => {
+        // taken once the write lock is held: items queued while we waited join this commit
+        batch = this.#queue.splice(0, GROUP_MAX);
+        for (const item of batch) {
+          const hooks: Array<() => void> = [];
+          raw.exec("SAVEPOINT grp");
+          try {
+            let value = item.fn(this.#writer(hooks));
+            // items await only port operations (plain values on SQLite): no I/O while open
+            if (isPromise(value)) value = await value;
+            raw.exec("RELEASE grp");
+            ok.push({ item, hooks, value });
+          } catch (err) {
+            // SQLite may have rolled back the whole transaction (e.g. SQLITE_FULL): fail the batch
+            if (!raw.inTransaction) throw err;
+            raw.exec("ROLLBACK TO grp");
+            raw.exec("RELEASE grp");
+            item.reject(err);
+          }
+        }
+      });
+    } catch (err) {
+      // nothing of this batch committed (items rejected alone stay rejected: a promise settles
+      // once); if the lock was never obtained, fail everything that was waiting for it
+      const taken = batch as GroupItem[] | null;
+      for (const item of taken ?? this.#queue.splice(0, this.#queue.length)) item.reject(err);
+      return;
+    }
+    for (const o of ok) runHooks(o.hooks);
+    for (const o of ok) o.item.resolve(o.value);
+  }
+}
