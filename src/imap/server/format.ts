@@ -45,13 +45,6 @@ export function objectId(s: string): string {
   return clean === "" ? "_" : clean;
 }
 
-export function isLoopback(addr: string | undefined): boolean {
-  if (!addr) return false;
-  if (addr === "::1") return true;
-  const v4 = addr.startsWith("::ffff:") ? addr.slice(7) : addr;
-  return v4.startsWith("127.");
-}
-
 const SYSTEM_FLAG_CANON = new Map(
   ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"].map((f) => [f.toLowerCase(), f]),
 );

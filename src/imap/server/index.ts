@@ -41,6 +41,7 @@ import type { Socket } from "node:net";
 import type { Authenticator } from "../../auth/index.ts";
 import type { ConnectionSlots } from "../../net/conn-limits.ts";
 import type { ProtocolLogger, StartTlsSource } from "../../net/index.ts";
+import { admitConnection } from "../../net/line-session.ts";
 import type { Store } from "../../store/types.ts";
 import { ServerContext } from "./context.ts";
 import { Session } from "./session.ts";
@@ -78,35 +79,25 @@ export interface ImapServer {
   connectionCount(): number;
 }
 
-function ignoreError(): void {}
-
 export function createImapServer(o: ImapServerOptions): ImapServer {
   const ctx = new ServerContext(o);
   return {
     handleConnection(socket, opts) {
       const s = new Session(ctx, socket, opts.implicitTls);
-      // a reset while the slot is asked for must not crash the process (no listener yet)
-      socket.on("error", ignoreError);
-      ctx.addConnection(s, socket).then(
-        (ok) => {
-          if (!ok) {
-            // RFC 9051 §7.1.5 BYE at greeting; UNAVAILABLE (RFC 5530)
-            socket.end("* BYE [UNAVAILABLE] Too many connections from your address\r\n");
-            setTimeout(() => socket.destroy(), 2000).unref();
-            o.logger.warn({ remoteAddress: socket.remoteAddress }, "imap connection refused: per-IP limit");
-            return;
-          }
-          if (socket.destroyed) return;
-          s.start();
-        },
-        (e) => {
+      admitConnection(socket, {
+        // RFC 9051 §7.1.5 BYE at greeting; UNAVAILABLE (RFC 5530)
+        refusal: "* BYE [UNAVAILABLE] Too many connections from your address\r\n",
+        destroyAfterMs: 2000,
+        acquire: () => ctx.addConnection(s, socket),
+        start: () => s.start(),
+        onRefused: () =>
+          o.logger.warn({ remoteAddress: socket.remoteAddress }, "imap connection refused: per-IP limit"),
+        onFailed: (e) =>
           o.logger.error(
             { err: String(e), remoteAddress: socket.remoteAddress },
             "imap connection setup failed",
-          );
-          socket.destroy();
-        },
-      );
+          ),
+      });
     },
     async closeAll(reason = "Server shutting down") {
       const all = [...ctx.sessions];

@@ -11,7 +11,8 @@
  * objects, and the view of an empty mailbox allocates no arrays.
  */
 import type { Socket } from "node:net";
-import { TLSSocket } from "node:tls";
+import { isLoopback } from "../../net/address.ts";
+import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
 import type { Account, Beacon, Store } from "../../store/types.ts";
 import type { Command } from "../protocol/commands.ts";
 import { CommandReader, type LineTooLong, type ReaderEvent } from "../protocol/reader.ts";
@@ -19,7 +20,6 @@ import { idleDone } from "./commands/idle.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch, expungeAllowed } from "./dispatch.ts";
 import { bye, type ImapError, mapError } from "./errors.ts";
-import { isLoopback } from "./format.ts";
 import type { SelectedMailbox, ViewUpdate } from "./selected-mailbox.ts";
 import { uidSetString } from "./selected-mailbox.ts";
 
@@ -73,7 +73,8 @@ export class Session {
    * promise; null when no refresh is running or queued
    */
   private viewLock: Promise<void> | null = null;
-  private drainWaiters: Array<() => void> | null = null;
+  /** writers waiting for 'drain' (no array while nobody waits) */
+  private readonly drain = new Waiters();
 
   constructor(ctx: ServerContext, socket: Socket, implicitTls: boolean) {
     this.seq = ++sessionCounter;
@@ -116,11 +117,7 @@ export class Session {
   }
   private static onSocketDrain(this: SessionSocket): void {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the emitting socket
-    const s = this[SESSION];
-    const ws = s?.drainWaiters;
-    if (!s || !ws) return;
-    s.drainWaiters = null;
-    for (const w of ws) w();
+    this[SESSION]?.drain.wake();
   }
 
   private attach(sock: SessionSocket): void {
@@ -479,15 +476,9 @@ export class Session {
   // --- output --------------------------------------------------------------------------------
 
   /** Writes with backpressure: resolves once the socket accepted the data (drain when needed). */
-  async write(data: string | Uint8Array): Promise<void> {
-    if (this.closed || this.socket.destroyed) return;
-    const ok = this.socket.write(data);
-    if (!ok && !this.closed) {
-      await new Promise<void>((resolve) => {
-        (this.drainWaiters ??= []).push(resolve);
-        // the connection may die while waiting; close also resolves
-      });
-    }
+  write(data: string | Uint8Array): Promise<void> {
+    // the connection may die while waiting for drain; destroy() wakes the waiters too
+    return writeWithBackpressure(this.socket, data, this.drain, () => this.closed);
   }
 
   /** STARTTLS (RFC 9051 §6.2.1): tagged OK is written, then TLS negotiated on the same socket. */
@@ -497,18 +488,12 @@ export class Session {
     // RFC 9051 §6.2.1 / RFC 2595: pipelined data after STARTTLS must not be used (injection)
     const plain = this.socket;
     await this.write(`${tag} OK Begin TLS negotiation now\r\n`);
-    plain.removeAllListeners("data");
-    plain.removeAllListeners("drain");
-    plain.removeAllListeners("error");
-    plain.removeAllListeners("close");
     (plain as SessionSocket)[SESSION] = undefined;
-    plain.on("error", () => {}); // errors surface on the TLS socket; never crash on the raw one
     this.reader = new CommandReader(this.ctx.readerLimitsUnauth);
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: tlsOpt.context() });
+    const secure = upgradeToTls(plain, tlsOpt.context());
     this.socket = secure;
     this.tls = true;
     this.attach(secure);
-    secure.on("secure", () => this.socket.resume());
   }
 
   /** BYE then close (autologout, too many errors, shutdown) */
@@ -536,9 +521,7 @@ export class Session {
     this.unsubscribe = null;
     this.view?.release();
     this.view = null;
-    const ws = this.drainWaiters;
-    this.drainWaiters = null;
-    for (const w of ws ?? []) w();
+    this.drain.wake();
     const lw = this.lineWaiter;
     this.lineWaiter = null;
     lw?.();

@@ -5,8 +5,9 @@
  * with backpressure. Input is paused when too much is buffered.
  */
 import type { Socket } from "node:net";
-import { TLSSocket } from "node:tls";
 import { decodeSaslPlain, verifyHash } from "../../auth/index.ts";
+import { isLoopback } from "../../net/address.ts";
+import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
 import type { Account } from "../../store/types.ts";
 import { StoreError } from "../../store/types.ts";
 import type { MaildropLock } from "../lock.ts";
@@ -32,13 +33,6 @@ type State = SessionLike["state"];
 interface Handler {
   states: State[];
   run(s: Session, c: Pop3Command): Promise<void> | void;
-}
-
-export function isLoopback(addr: string | undefined): boolean {
-  if (!addr) return false;
-  if (addr === "::1") return true;
-  const v4 = addr.startsWith("::ffff:") ? addr.slice(7) : addr;
-  return v4.startsWith("127.");
 }
 
 const AUTHZ: State[] = ["authorization"];
@@ -83,7 +77,7 @@ export class Session implements SessionLike {
   private closed = false;
   private shuttingDown = false;
   private timer: NodeJS.Timeout | null = null;
-  private drainWaiters: Array<() => void> = [];
+  private readonly drain = new Waiters();
   private lineWaiter: (() => void) | null = null;
   private closedWaiters: Array<() => void> = [];
 
@@ -104,7 +98,7 @@ export class Session implements SessionLike {
     return { session: this.id, remoteAddress: this.remoteAddress, user: this.account?.address, ...extra };
   }
 
-  /** plaintext USER/PASS/AUTH allowed here (DESIGN.md §4; RFC 2595 §2.1 / RFC 8314) */
+  /** plaintext USER/PASS/AUTH allowed here (docs/architecture.md; RFC 2595 §2.1 / RFC 8314) */
   private get plaintextAllowed(): boolean {
     return this.tls || this.ctx.opts.allowPlaintextAuth || isLoopback(this.remoteAddress);
   }
@@ -125,14 +119,8 @@ export class Session implements SessionLike {
     sock.on("close", () => this.destroy());
     sock.on("drain", () => {
       this.timer?.refresh(); // a long RETR to a slow client is activity, not idleness
-      this.wakeDrain();
+      this.drain.wake();
     });
-  }
-
-  private wakeDrain(): void {
-    const ws = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of ws) w();
   }
 
   private armTimer(): void {
@@ -258,15 +246,12 @@ export class Session implements SessionLike {
     let ok = true;
     for (const p of parts) ok = sock.write(p);
     sock.uncork();
-    if (!ok && !this.closed) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (!ok && !this.closed) await this.drain.wait();
   }
 
   /** writes with backpressure: resolves when the socket accepted the data (or the session closed) */
-  private async write(data: Buffer): Promise<void> {
-    if (this.closed || this.socket.destroyed) return;
-    if (!this.socket.write(data) && !this.closed) {
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    }
+  private write(data: Buffer): Promise<void> {
+    return writeWithBackpressure(this.socket, data, this.drain, () => this.closed);
   }
 
   /** next raw line (AUTH continuation, RFC 5034 §4); null when the connection closed */
@@ -438,14 +423,10 @@ export class Session implements SessionLike {
     this.send(ok("Begin TLS negotiation"));
     await this.flush();
     if (this.closed) return;
-    plain.removeAllListeners("drain");
-    plain.removeAllListeners("error");
-    plain.removeAllListeners("close");
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: tlsOpt.context() });
+    const secure = upgradeToTls(plain, tlsOpt.context());
     this.socket = secure;
     this.tls = true;
     this.attach(secure);
-    secure.on("secure", () => this.socket.resume());
   }
 
   utf8Cmd(): void {
@@ -651,7 +632,7 @@ export class Session implements SessionLike {
     // runs, quit() releases the lock when it is done
     if (this.state !== "update") this.releaseLock();
     this.state = "closed";
-    this.wakeDrain();
+    this.drain.wake();
     const lw = this.lineWaiter;
     this.lineWaiter = null;
     lw?.();
