@@ -28,6 +28,7 @@ import type {
   StatusItem,
 } from "./commands.ts";
 import { parseDate, parseDateTime } from "./datetime.ts";
+import { canonicalSystemFlag } from "./flags.ts";
 
 export interface CommandInput {
   texts: Buffer[];
@@ -346,17 +347,13 @@ export function parseSequenceSet(c: Cursor): SequenceSet {
 // ---------------------------------------------------------------------------------------------
 // Flags (RFC 9051 §9 flag, flag-list)
 
-const SYSTEM_FLAGS = new Map(
-  ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", "\\Recent"].map((f) => [f.toLowerCase(), f]),
-);
-
 /** flag = "\Answered" / ... / flag-keyword / flag-extension; system flags canonicalised */
 export function parseFlag(c: Cursor): string {
   if (tryByte(c, BACKSLASH)) {
     const name = c.takeWhile(isAtomChar);
     if (name.length === 0) c.fail("flag name");
     const f = `\\${name.toString("latin1")}`;
-    return SYSTEM_FLAGS.get(f.toLowerCase()) ?? f;
+    return canonicalSystemFlag(f) ?? f;
   }
   return parseAtom(c);
 }

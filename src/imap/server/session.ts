@@ -15,6 +15,7 @@ import { isLoopback } from "../../net/address.ts";
 import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
 import type { Account, Beacon, Store } from "../../store/types.ts";
 import type { Command } from "../protocol/commands.ts";
+import { SYSTEM_FLAGS } from "../protocol/flags.ts";
 import { CommandReader, type LineTooLong, type ReaderEvent } from "../protocol/reader.ts";
 import { idleDone } from "./commands/idle.ts";
 import type { ServerContext } from "./context.ts";
@@ -33,8 +34,6 @@ let sessionCounter = 0;
 /** the session of a socket, for the shared socket listeners */
 const SESSION = Symbol("imap-session");
 type SessionSocket = Socket & { [SESSION]?: Session };
-
-export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
 
 export class Session {
   /** per-process session number; `id` (for logs) is built from it on demand */

@@ -5,21 +5,16 @@
  * Responses are written message by message with backpressure; message content comes from
  * store.readMessage() as bytes and is sent as literals, never decoded.
  */
-import {
-  binaryForm,
-  binarySize,
-  bodyStructureImap,
-  envelopeImap,
-  getBinary,
-  getSection,
-} from "../../../mime/index.ts";
+import { binaryForm, binarySize, getBinary, getSection } from "../../../mime/index.ts";
 import type { ParsedMessage } from "../../../mime/types.ts";
 import { type FlagTextRows, type MessageMeta, StoreError } from "../../../store/types.ts";
+import { bodyStructureImap, envelopeImap } from "../../protocol/body-structure.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
+import { formatDateTime } from "../../protocol/datetime.ts";
 import { applyPartial, fetchAttResponseName } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
-import { imapDateTime, objectId } from "../format.ts";
+import { objectId } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 import type { Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
@@ -368,7 +363,7 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         out.push(`FLAGS ${s.flagsOut(m.uid, m.flags)}`);
         break;
       case "INTERNALDATE":
-        out.push(`INTERNALDATE ${imapDateTime(m.internalDate)}`);
+        out.push(`INTERNALDATE ${formatDateTime(m.internalDate)}`);
         break;
       case "RFC822.SIZE":
         out.push(`RFC822.SIZE ${m.size}`);
@@ -383,7 +378,7 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         out.push(`THREADID (${objectId(m.threadId)})`);
         break;
       case "SAVEDATE":
-        out.push(`SAVEDATE ${imapDateTime(m.saveDate)}`);
+        out.push(`SAVEDATE ${formatDateTime(m.saveDate)}`);
         break;
       case "ENVELOPE":
         out.push("ENVELOPE ", envelopeImap(parsed!.envelope, s.utf8));

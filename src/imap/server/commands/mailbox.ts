@@ -15,9 +15,11 @@ import type {
   SequenceSet,
   StatusItem,
 } from "../../protocol/commands.ts";
+import { SYSTEM_FLAGS } from "../../protocol/flags.ts";
+import { flagList } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
-import { clientFlags, flagList, objectId } from "../format.ts";
+import { clientFlags, objectId } from "../format.ts";
 import {
   compileListPattern,
   DELIM,
@@ -29,7 +31,7 @@ import {
   patternIn,
 } from "../names.ts";
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
-import { type Session, SYSTEM_FLAGS } from "../session.ts";
+import type { Session } from "../session.ts";
 
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
   return objectId(`M${mb.id}`);
