@@ -92,7 +92,7 @@ export class Session {
     return this.ctx.opts.store;
   }
 
-  /** plaintext authentication allowed on this connection (RFC 9051 §11.1, DESIGN §4) */
+  /** plaintext authentication allowed on this connection (RFC 9051 §11.1, docs/architecture.md) */
   get plaintextAuthAllowed(): boolean {
     return this.tls || this.ctx.opts.allowPlaintextAuth || isLoopback(this.remoteAddress);
   }

@@ -20,7 +20,7 @@ export type ParseResult =
 
 export class ParseError extends Error {}
 
-/** Max nesting of parenthesised lists / NOT / OR in one command (DESIGN §4: bounded nesting). */
+/** Max nesting of parenthesised lists / NOT / OR in one command (docs/architecture.md "IMAP": bounded nesting). */
 export const MAX_DEPTH = 64;
 
 export const SP = 0x20;
