@@ -9,8 +9,9 @@
  *   STATUS=SIZE, BINARY, APPENDLIMIT, MULTIAPPEND, ENABLE, CONDSTORE, QRESYNC, OBJECTID,
  *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS, SORT (+SORT=DISPLAY). THREAD and ESORT are not
  *   implemented (BAD).
- * - State: Session.state is notauth | auth | selected | logout; dispatch.ts names each command's
- *   allowed states. Commands run strictly one at a time per connection (pipelined input waits
+ * - State: Session.state is a discriminated union (notAuthenticated | authenticated with the
+ *   account | selected with the account and the mailbox view | logout); dispatch.ts names each
+ *   command's allowed states and hands the handler that state, narrowed. Commands run strictly one at a time per connection (pipelined input waits
  *   in the reader; the socket is paused when too much is buffered).
  * - Selected mailbox: selected-mailbox.ts keeps the client's sequence ↔ UID map (Uint32Array)
  *   and pending changes pulled from store.changesSince(). Untagged EXPUNGE/VANISHED go out only

@@ -20,11 +20,26 @@ import { CommandReader, type LineTooLong, type ReaderEvent } from "../protocol/r
 import { idleDone } from "./commands/idle.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch, expungeAllowed } from "./dispatch.ts";
-import { bye, type ImapError, mapError } from "./errors.ts";
+import { bad, bye, type ImapError, mapError } from "./errors.ts";
 import type { SelectedMailbox, ViewUpdate } from "./selected-mailbox.ts";
 import { uidSetString } from "./selected-mailbox.ts";
 
-export type SessionState = "notauth" | "auth" | "selected" | "logout";
+/**
+ * Session state (RFC 9051 §3): a discriminated union, so that what a state has is typed — an
+ * account once authenticated, the selected mailbox's view once selected. dispatch.ts hands each
+ * handler the state its command is allowed in.
+ */
+export type ImapState =
+  | { readonly kind: "notAuthenticated" }
+  | { readonly kind: "authenticated"; readonly account: Account }
+  | { readonly kind: "selected"; readonly account: Account; readonly view: SelectedMailbox }
+  | { readonly kind: "logout" };
+export type StateKind = ImapState["kind"];
+export type AuthenticatedState = Extract<ImapState, { kind: "authenticated" | "selected" }>;
+export type SelectedState = Extract<ImapState, { kind: "selected" }>;
+
+const NOT_AUTHENTICATED: ImapState = Object.freeze({ kind: "notAuthenticated" });
+const LOGOUT: ImapState = Object.freeze({ kind: "logout" });
 
 /** input bytes buffered while a command runs before the socket is paused */
 const MAX_BUFFERED_INPUT = 256 * 1024;
@@ -41,9 +56,7 @@ export class Session {
   readonly ctx: ServerContext;
   socket: Socket;
   readonly remoteAddress: string;
-  state: SessionState = "notauth";
-  account: Account | null = null;
-  view: SelectedMailbox | null = null;
+  private st: ImapState = NOT_AUTHENTICATED;
   /** IMAP4rev2 enabled (RFC 9051 §6.3.1 ENABLE IMAP4rev2) */
   rev2 = false;
   /** UTF8=ACCEPT or IMAP4rev2: mailbox names and strings in UTF-8 */
@@ -82,6 +95,34 @@ export class Session {
     this.remoteAddress = socket.remoteAddress ?? "";
     this.tls = implicitTls;
     this.reader = new CommandReader(ctx.readerLimitsUnauth);
+  }
+
+  get state(): ImapState {
+    return this.st;
+  }
+
+  /** the account once authenticated (null before) */
+  get account(): Account | null {
+    return this.st.kind === "authenticated" || this.st.kind === "selected" ? this.st.account : null;
+  }
+
+  /** the selected mailbox's view (null when none is selected) */
+  get view(): SelectedMailbox | null {
+    return this.st.kind === "selected" ? this.st.view : null;
+  }
+
+  /** the authenticated state; BAD when not authenticated (dispatch checks this before handlers run) */
+  get authenticated(): AuthenticatedState {
+    const st = this.st;
+    if (st.kind !== "authenticated" && st.kind !== "selected") throw bad("Command requires authentication");
+    return st;
+  }
+
+  /** the selected state; BAD when no mailbox is selected (dispatch checks this before handlers run) */
+  get selected(): SelectedState {
+    const st = this.st;
+    if (st.kind !== "selected") throw bad("No mailbox selected");
+    return st;
   }
 
   get id(): string {
@@ -150,7 +191,7 @@ export class Session {
   checkIdle(now: number): void {
     if (this.closed) return;
     const l = this.ctx.opts.limits;
-    const ms = this.state === "notauth" ? l.unauthTimeoutMs : l.idleTimeoutMs;
+    const ms = this.st.kind === "notAuthenticated" ? l.unauthTimeoutMs : l.idleTimeoutMs;
     if (now - this.activeAt >= ms) void this.byeAndClose("Autologout; idle for too long");
   }
 
@@ -282,7 +323,7 @@ export class Session {
     try {
       ok = await run();
       if (this.closed || this.idleTag !== null) return; // closed, or IDLE now waits for DONE
-      if (this.state === "logout") {
+      if (this.st.kind === "logout") {
         await this.write(`${tag} OK LOGOUT completed\r\n`);
         this.close();
         return;
@@ -305,7 +346,7 @@ export class Session {
         return;
       }
       try {
-        if (this.view && this.state === "selected") await this.flushUpdates(expungeAllowed(cmd));
+        if (this.st.kind === "selected") await this.flushUpdates(expungeAllowed(cmd));
       } catch {
         // ignore: answering the command matters more
       }
@@ -319,8 +360,7 @@ export class Session {
 
   /** switches to authenticated state: raises literal limits, subscribes to the change feed */
   loggedIn(account: Account): void {
-    this.account = account;
-    this.state = "auth";
+    this.st = { kind: "authenticated", account };
     this.reader.useLimits(this.ctx.readerLimitsAuth);
     this.unsubscribe = this.store.feed.subscribe(account.id, (b) => this.onBeacon(b));
     this.activeAt = Date.now();
@@ -344,9 +384,23 @@ export class Session {
 
   /** Closes the selected mailbox view (UNSELECT/CLOSE/SELECT of another). */
   closeView(): void {
-    this.view?.release();
-    this.view = null;
-    if (this.state === "selected") this.state = "auth";
+    const st = this.st;
+    if (st.kind !== "selected") return;
+    st.view.release();
+    this.st = { kind: "authenticated", account: st.account };
+  }
+
+  /** SELECT/EXAMINE done: the view becomes the selected mailbox (the previous one is closed). */
+  selectView(view: SelectedMailbox): void {
+    const account = this.authenticated.account;
+    this.closeView();
+    this.st = { kind: "selected", account, view };
+  }
+
+  /** LOGOUT (RFC 9051 §6.1.3): the tagged OK follows, then the connection closes. */
+  loggingOut(): void {
+    this.closeView();
+    this.st = LOGOUT;
   }
 
   // --- selected-mailbox updates ---------------------------------------------------------------
@@ -518,8 +572,7 @@ export class Session {
     this.idleCmd = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
-    this.view?.release();
-    this.view = null;
+    this.closeView();
     this.drain.wake();
     const lw = this.lineWaiter;
     this.lineWaiter = null;

@@ -565,7 +565,8 @@ export class Session implements SessionLike {
     // RFC 1939 §6: UPDATE state
     this.state = "update";
     const d = this.drop();
-    const account = this.account!;
+    const account = this.account;
+    if (!account) throw new Pop3Error("Not logged in"); // a maildrop is opened only with its account
     try {
       // settings are read fresh: a change made while the session ran is effective immediately
       const fresh = (await this.ctx.opts.store.getAccountById(account.id)) ?? account;

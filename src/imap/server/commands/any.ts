@@ -17,8 +17,7 @@ export async function noop(s: Session): Promise<OkResult> {
 
 export async function logout(s: Session): Promise<OkResult> {
   await s.write(`* BYE ${s.ctx.opts.hostname} logging out\r\n`);
-  s.closeView();
-  s.state = "logout";
+  s.loggingOut();
   return { code: null, text: "LOGOUT completed" };
 }
 

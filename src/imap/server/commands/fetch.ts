@@ -16,7 +16,7 @@ import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
 import { objectId } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
-import type { Session } from "../session.ts";
+import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
 import { uidRangesOf } from "./mailbox.ts";
 
@@ -79,8 +79,13 @@ function wholeBinary(
   return withPrefix(raw, prefixLen, binaryForm(blob, parsed));
 }
 
-export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promise<OkResult> {
-  const v = s.view!;
+export async function fetch(
+  s: Session,
+  _tag: string,
+  cmd: FetchCommand,
+  st: SelectedState,
+): Promise<OkResult> {
+  const v = st.view;
   // RFC 7162 §3.2.6: VANISHED only with UID FETCH, CHANGEDSINCE and QRESYNC enabled
   if (cmd.vanished && (!s.qresync || cmd.changedSince === null || !cmd.uid)) {
     throw bad("VANISHED requires UID FETCH with CHANGEDSINCE after ENABLE QRESYNC");
@@ -177,7 +182,7 @@ async function fetchFlagsOnly(
   changedSince: bigint | null,
   out: ResponseBatch,
 ): Promise<number> {
-  const v = s.view!;
+  const v = s.selected.view;
   if (uids.length === 0) return 0;
   const uidRequested = atts.some((a) => a.type === "UID");
   const modseqRequested = atts.some((a) => a.type === "MODSEQ");
@@ -327,7 +332,7 @@ interface FetchOpts {
 
 /** null when the message was expunged by another session after its metadata was read */
 async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOpts): Promise<Part[] | null> {
-  const v = s.view!;
+  const v = s.selected.view;
   let raw: Uint8Array | null = null;
   let parsed: ParsedMessage | null = null;
   try {
