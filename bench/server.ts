@@ -7,6 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { envWithoutPostkontor, runCli as runKitCli } from "../test/kit/process.ts";
+import { type ServeConfigOpts, watchServer, writeServeConfig } from "../test/kit/serve.ts";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cliMain = path.join(repoRoot, "src/cli/main.ts");
@@ -35,80 +37,19 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export interface ServerOpts {
-  workers?: number;
-  /** extra TOML appended to the generated config */
-  extraToml?: string;
+export interface ServerOpts extends ServeConfigOpts {
   dir?: string;
-  /** start the POP3 listeners (default true); false writes [pop3] enabled = false */
-  pop3?: boolean;
-  /** extra TOML lines for the [smtp] section */
-  smtpToml?: string;
 }
 
+/** the generated config (test/kit/serve.ts: every listener on loopback port 0, closed network) */
 export function writeConfig(dir: string, opts: ServerOpts): string {
-  const configPath = path.join(dir, "postkontor.toml");
-  const closed = closedNetworkToml(opts);
-  const toml = `data_dir = ${JSON.stringify(path.join(dir, "data"))}
-hostname = "localhost"
-
-[server]
-workers = ${opts.workers ?? 1}
-
-[log]
-level = "info"
-
-[imap]
-listen = ["127.0.0.1:0"]
-listen_tls = ["127.0.0.1:0"]
-
-# the other protocols on loopback ephemeral ports too: never a fixed or public port in tests
-[pop3]
-enabled = ${opts.pop3 ?? true}
-listen = ["127.0.0.1:0"]
-listen_tls = ["127.0.0.1:0"]
-
-[smtp]
-listen = ["127.0.0.1:0"]
-submission = ["127.0.0.1:0"]
-submissions = ["127.0.0.1:0"]
-${opts.smtpToml ?? ""}
-${closed.smtp}
-
-${opts.extraToml ?? ""}
-${closed.outbound}
-${/^\s*\[auth\]/m.test(opts.extraToml ?? "") ? "" : "# test and benchmark accounts use short passwords\n[auth]\nmin_password_length = 0\n"}`;
-  fs.writeFileSync(configPath, toml);
-  return configPath;
-}
-
-/** process.env without POSTKONTOR_* overrides, so the generated config is what the server uses */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("POSTKONTOR")) env[k] = v;
-  return env;
-}
-
-/**
- * Loopback only: unless the caller configures them, the generated config turns off what would
- * use the system DNS resolver (outbound queue runner, reverse lookups, SPF/DKIM/DMARC of inbound).
- */
-function closedNetworkToml(opts: ServerOpts): { smtp: string; outbound: string } {
-  const smtpGiven = `${opts.smtpToml ?? ""}`;
-  const smtp = [
-    /\bsender_authentication\b/.test(smtpGiven) ? "" : "sender_authentication = false",
-    /\breverse_lookup\b/.test(smtpGiven) ? "" : "reverse_lookup = false",
-  ]
-    .filter(Boolean)
-    .join("\n");
-  const outbound = /^\s*\[outbound\]/m.test(opts.extraToml ?? "") ? "" : "[outbound]\nenabled = false\n";
-  return { smtp, outbound };
+  return writeServeConfig(dir, opts);
 }
 
 export function runCli(configPath: string, args: string[], stdin?: string | Buffer) {
   const r = spawnSync(process.execPath, [cliMain, ...args, "--config", configPath], {
     input: stdin ?? "",
-    env: cleanEnv(),
+    env: envWithoutPostkontor(),
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -116,29 +57,13 @@ export function runCli(configPath: string, args: string[], stdin?: string | Buff
 }
 
 /** runCli without blocking the event loop (for creating many accounts in parallel) */
-export function runCliAsync(
+export async function runCliAsync(
   configPath: string,
   args: string[],
   stdin?: string | Buffer,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliMain, ...args, "--config", configPath], {
-      env: cleanEnv(),
-      stdio: "pipe",
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(stdin ?? "");
-  });
+  const r = await runKitCli([...args, "--config", configPath], { input: stdin });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** lines like `imap listening on 127.0.0.1:40123` / `imaps|pop3|pop3s|smtp|submission|submissions listening on ...` (pino JSON or plain) */
@@ -161,68 +86,36 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
   const configPath = writeConfig(dir, opts);
   const proc = spawn(process.execPath, [cliMain, "serve", "--config", configPath], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: cleanEnv(),
+    env: envWithoutPostkontor(),
   });
-  let out = "";
-  let errOut = "";
-  const logs: Array<Record<string, unknown>> = [];
-  const waiters = new Set<{
-    pred: (l: Record<string, unknown>) => boolean;
-    resolve: (l: Record<string, unknown>) => void;
-  }>();
-  const onLogLine = (line: string) => {
-    let o: unknown;
-    try {
-      o = JSON.parse(line);
-    } catch {
-      return;
-    }
-    if (!o || typeof o !== "object") return;
-    const rec = o as Record<string, unknown>;
-    logs.push(rec);
-    if (logs.length > 10_000) logs.splice(0, logs.length - 10_000);
-    for (const w of waiters) {
-      if (w.pred(rec)) {
-        waiters.delete(w);
-        w.resolve(rec);
-      }
-    }
-  };
-  proc.stderr?.on("data", (d: Buffer) => {
-    errOut += d.toString();
-    if (errOut.length > 100_000) errOut = errOut.slice(-50_000);
+  const wantPop3 = opts.pop3 ?? true;
+  const found: Record<string, number> = {};
+  let portsSeen: () => void = () => {};
+  const watched = watchServer(proc, {
+    maxLogs: 10_000,
+    onLine(line) {
+      const p = parseListen(line);
+      if (p) found[p.proto] = p.port;
+      if (found.imap && found.imaps && (!wantPop3 || (found.pop3 && found.pop3s)) && found.smtp) portsSeen();
+    },
   });
   const recent = () =>
-    logs
+    watched.logs
       .slice(-20)
       .map((l) => JSON.stringify(l))
       .join("\n");
-  const wantPop3 = opts.pop3 ?? true;
   const portsFound = new Promise<Record<string, number>>((resolve, reject) => {
-    const found: Record<string, number> = {};
     const timer = setTimeout(
-      () => reject(new Error(`server did not report its ports in time:\n${recent()}\n${out}\n${errOut}`)),
+      () => reject(new Error(`server did not report its ports in time:\n${recent()}\n${watched.stderr()}`)),
       30_000,
     );
-    proc.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      let i = out.indexOf("\n");
-      while (i >= 0) {
-        const line = out.slice(0, i);
-        out = out.slice(i + 1);
-        onLogLine(line);
-        const p = parseListen(line);
-        if (p) found[p.proto] = p.port;
-        if (found.imap && found.imaps && (!wantPop3 || (found.pop3 && found.pop3s)) && found.smtp) {
-          clearTimeout(timer);
-          resolve(found);
-        }
-        i = out.indexOf("\n");
-      }
-    });
+    portsSeen = () => {
+      clearTimeout(timer);
+      resolve(found);
+    };
     proc.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited early (${code}):\n${recent()}\n${out}\n${errOut}`));
+      reject(new Error(`server exited early (${code}):\n${recent()}\n${watched.stderr()}`));
     });
   });
   let ports: Record<string, number>;
@@ -254,32 +147,11 @@ export async function startServer(opts: ServerOpts = {}): Promise<RunningServer>
     cli(args, stdin) {
       return runCli(configPath, args, stdin);
     },
-    logs,
-    waitForLog(pred, timeoutMs = 10_000) {
-      const hit = logs.find(pred);
-      if (hit) return Promise.resolve(hit);
-      return new Promise((resolve, reject) => {
-        const w = {
-          pred,
-          resolve: (l: Record<string, unknown>) => {
-            clearTimeout(t);
-            resolve(l);
-          },
-        };
-        const t = setTimeout(() => {
-          waiters.delete(w);
-          reject(new Error(`no matching server log line within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(w);
-      });
-    },
+    logs: watched.logs,
+    waitForLog: (pred, timeoutMs = 10_000) => watched.waitForLog(pred, timeoutMs),
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-      proc.kill("SIGTERM");
-      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(t);
+      await watched.stop(10_000);
     },
   };
 }

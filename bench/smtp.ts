@@ -1,7 +1,7 @@
 /**
  * SMTP ingest benchmark (used by bench/run.ts, `--only smtp`), the same client for both targets:
  *
- *   postkontor   its MX listener (local delivery happens before the 250, DESIGN.md §3)
+ *   postkontor   its MX listener (local delivery happens before the 250, docs/architecture.md "Mail store")
  *   dovecot      a private Postfix (bench/postfix.ts) in front of Dovecot LMTP (bench/dovecot.ts)
  *
  * N messages of ~10 KB (unique Message-ID each) go to random users of one domain over S parallel

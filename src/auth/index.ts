@@ -8,7 +8,7 @@
  *   imported `{SHA512-CRYPT}` / `{SHA256-CRYPT}` / `{CRYPT}` hashes (`$6$` / `$5$`, sha-crypt.ts).
  *   Other Dovecot schemes (`{BLF-CRYPT}` needs bcryptjs, not installed; `{SSHA512}`, `{MD5-CRYPT}`
  *   …) are refused for now (verifyHash returns false).
- * - Login cache (DESIGN.md §4): successful verifications are remembered for a short TTL, keyed by
+ * - Login cache (docs/architecture.md, "Protocol servers"): successful verifications are remembered for a short TTL, keyed by
  *   SHA-256(per-process random salt ‖ username ‖ password ‖ credentialsVersion). The account row is
  *   read on every login (cheap), so a password change (credentialsVersion bump) invalidates at once.
  *   Failures are never cached.

@@ -24,6 +24,7 @@
  */
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
+import { unmapIpv4 } from "../net/address.ts";
 
 export interface ThrottleOptions {
   /** failures per remote IP inside failureWindowMs before that IP is locked out; 0 = no limit */
@@ -195,7 +196,7 @@ export function throttleIpKey(remoteAddress: string): string {
   let a = remoteAddress;
   const zone = a.indexOf("%");
   if (zone >= 0) a = a.slice(0, zone);
-  if (a.startsWith("::ffff:") && isIP(a.slice(7)) === 4) return a.slice(7);
+  a = unmapIpv4(a);
   if (isIP(a) !== 6) return a;
   const groups = expandIpv6(a);
   return groups ? `${groups.slice(0, 4).join(":")}::/64` : a;

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  binaryForm,
-  bodyStructureImap,
-  encodeNulParts,
-  getBinary,
-  getSection,
-  parseMessage,
-} from "./index.ts";
+import { bodyStructureImap } from "../imap/protocol/body-structure.ts";
+import { binaryForm, encodeNulParts, getBinary, getSection, parseMessage } from "./index.ts";
 
 const bytes = Buffer.from([0, 1, 2, 0xff, 0, 13, 10, 0x41, 0]);
 

@@ -25,7 +25,6 @@
  *   (TextDecoder, iconv-lite); body text is capped (DEFAULT_SEARCH_BODY_MAX).
  */
 export { binaryForm, encodeNulParts } from "./binary.ts";
-export { bodyStructureImap, envelopeImap } from "./imap.ts";
 export { MAX_DEPTH, MAX_PARTS, PARSED_VERSION, parseMessage } from "./parse.ts";
 export { binarySize, getBinary, getSection, resolvePart } from "./section.ts";
 export {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { bodyStructureImap, envelopeImap, getSection, MAX_DEPTH, parseMessage } from "./index.ts";
+import { bodyStructureImap, envelopeImap } from "../imap/protocol/body-structure.ts";
+import { getSection, MAX_DEPTH, parseMessage } from "./index.ts";
 import { allPartPaths, fixture, fixtureNames, invariantErrors } from "./test-helpers.ts";
 import type { MimePart } from "./types.ts";
 

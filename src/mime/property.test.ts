@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { bodyStructureImap, envelopeImap } from "../imap/protocol/body-structure.ts";
 import {
   binarySize,
-  bodyStructureImap,
-  envelopeImap,
   getBinary,
   getSection,
   headerValues,

@@ -7,6 +7,7 @@
  * The module's public functions (src/mime/index.ts):
  *   parseMessage(raw: Uint8Array): ParsedMessage                   never throws
  *   envelopeImap(env: Envelope, utf8: boolean): Buffer              RFC 9051 §7.5.2 ENVELOPE
+ *     (envelopeImap and bodyStructureImap live in imap/protocol/body-structure.ts)
  *   bodyStructureImap(p: ParsedMessage, extended: boolean, utf8: boolean): Buffer
  *                                                                  BODY (extended=false) / BODYSTRUCTURE
  *   getSection(raw, p, spec: SectionSpec): Uint8Array | null       BODY[section] content; null = no such part

@@ -35,3 +35,18 @@ export function parseListenAddress(s: string): ListenAddress {
 export function formatAddress(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) as plain IPv4; anything else unchanged. */
+export function unmapIpv4(addr: string): string {
+  return addr.startsWith("::ffff:") && isIP(addr.slice(7)) === 4 ? addr.slice(7) : addr;
+}
+
+/**
+ * Is the remote address loopback (127.0.0.0/8, ::1, or IPv4-mapped 127.x)? Plaintext
+ * authentication before TLS is allowed from there (docs/architecture.md, "Protocol servers").
+ */
+export function isLoopback(addr: string | undefined): boolean {
+  if (!addr) return false;
+  if (addr === "::1") return true;
+  return unmapIpv4(addr).startsWith("127.");
+}

@@ -12,6 +12,7 @@
  *   with no counted key is granted without asking anyone (no IPC round trip).
  * - The accept path costs at most one IPC round trip (per-IP); the per-user check runs at login.
  */
+import { unmapIpv4 } from "./address.ts";
 
 /** one slot wanted under `key`; refused when `limit` slots are already held there (0 = unlimited) */
 export interface SlotWant {
@@ -92,6 +93,5 @@ export function localSlots(counter = new SlotCounter()): ConnectionSlots & { cou
 
 /** Connection-limit key of a remote address: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) counts as IPv4. */
 export function ipKey(remoteAddress: string | undefined): string {
-  const a = remoteAddress ?? "";
-  return a.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
+  return unmapIpv4(remoteAddress ?? "");
 }

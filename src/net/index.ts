@@ -1,5 +1,8 @@
 /**
- * Network layer: listener addresses, plain and implicit-TLS servers, the TLS certificate provider.
+ * Network layer: listener addresses and loopback checks (address.ts), plain and implicit-TLS
+ * listeners (listener.ts), connection admission, STARTTLS swap and output backpressure shared by
+ * the line protocols (line-session.ts), connection limits (conn-limits.ts), the TLS certificate
+ * provider (tls.ts).
  *
  * Implementation notes
  * - A plain listener hands raw sockets to the protocol (which offers STARTTLS, RFC 9051 §6.2.1 /
@@ -12,12 +15,10 @@
  *   reported is the real one (port 0 → the ephemeral port chosen).
  * - PROXY protocol is not implemented yet.
  */
-import { createServer as createNetServer, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import { formatAddress, parseListenAddress } from "./address.ts";
-import type { TlsProvider } from "./tls.ts";
-
-export { formatAddress, type ListenAddress, parseListenAddress } from "./address.ts";
+export { formatAddress, isLoopback, type ListenAddress, parseListenAddress, unmapIpv4 } from "./address.ts";
+export { ipKey } from "./conn-limits.ts";
+export { admitConnection, upgradeToTls, Waiters } from "./line-session.ts";
+export { type Listener, type ListenerOptions, startListener } from "./listener.ts";
 export {
   createTlsProvider,
   describeGenerated,
@@ -37,77 +38,4 @@ export interface ProtocolLogger {
 /** Where STARTTLS/STLS gets the current certificate (the TlsProvider satisfies it). */
 export interface StartTlsSource {
   context(): import("node:tls").SecureContext;
-}
-
-export interface ListenerOptions {
-  /** "host:port" */
-  address: string;
-  /** implicit TLS when set */
-  tls: TlsProvider | null;
-  onConnection(socket: Socket | TLSSocket): void;
-  logger?: { warn(o: object, msg?: string): void; debug?(o: object, msg?: string): void };
-}
-
-export interface Listener {
-  server: Server;
-  /** actual bound address, "host:port" */
-  bound: string;
-  port: number;
-  implicitTls: boolean;
-  /** stops accepting; existing connections are the protocol's to close */
-  close(): Promise<void>;
-}
-
-/** Starts a plain or implicit-TLS listener and resolves once it is bound. */
-export async function startListener(o: ListenerOptions): Promise<Listener> {
-  const { host, port } = parseListenAddress(o.address);
-  let server: Server;
-  let unsubscribe = () => {};
-  if (o.tls) {
-    const provider = o.tls;
-    const tlsServer = createTlsServer({
-      ...provider.serverOptions(),
-      // RFC 6066 §3: the client's server_name picks the context; the provider reloads changed files.
-      SNICallback: (_servername, cb) => {
-        try {
-          cb(null, provider.context());
-        } catch (e) {
-          cb(e as Error);
-        }
-      },
-    });
-    tlsServer.on("secureConnection", (s: TLSSocket) => o.onConnection(s));
-    tlsServer.on("tlsClientError", (err, s) => {
-      o.logger?.debug?.({ err: err.message, remoteAddress: s.remoteAddress }, "TLS handshake failed");
-    });
-    // Check for a renewed certificate before each handshake; non-SNI clients get it via setSecureContext.
-    tlsServer.on("connection", () => provider.context());
-    unsubscribe = provider.onChange(() => tlsServer.setSecureContext(provider.serverOptions()));
-    server = tlsServer;
-  } else {
-    server = createNetServer((s) => o.onConnection(s));
-  }
-  server.on("error", (err) => o.logger?.warn({ err: err.message, address: o.address }, "listener error"));
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once("error", onError);
-    server.listen({ host, port }, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  const boundPort = typeof addr === "object" && addr ? addr.port : port;
-  const boundHost = typeof addr === "object" && addr ? addr.address : host;
-  return {
-    server,
-    bound: formatAddress(boundHost, boundPort),
-    port: boundPort,
-    implicitTls: o.tls !== null,
-    close: () =>
-      new Promise<void>((resolve) => {
-        unsubscribe();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -36,6 +36,7 @@ import type { Socket } from "node:net";
 import type { Authenticator } from "../auth/index.ts";
 import type { ConnectionSlots } from "../net/conn-limits.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
+import { admitConnection } from "../net/line-session.ts";
 import type { LockService, Store } from "../store/types.ts";
 import { err } from "./protocol/response.ts";
 import { ServerContext } from "./server/context.ts";
@@ -81,34 +82,24 @@ export interface Pop3Server {
   connectionCount(): number;
 }
 
-function ignoreError(): void {}
-
 export function createPop3Server(o: Pop3ServerOptions): Pop3Server {
   const ctx = new ServerContext(o);
   return {
     handleConnection(socket, opts) {
       const s = new Session(ctx, socket, opts.implicitTls);
-      // a reset while the slot is asked for must not crash the process (no listener yet)
-      socket.on("error", ignoreError);
-      ctx.addConnection(s, socket).then(
-        (ok) => {
-          if (!ok) {
-            socket.end(err("Too many connections from your address", "SYS/TEMP"));
-            setTimeout(() => socket.destroy(), 2000).unref();
-            o.logger.warn({ remoteAddress: socket.remoteAddress }, "pop3 connection refused: per-IP limit");
-            return;
-          }
-          if (socket.destroyed) return;
-          s.start();
-        },
-        (e) => {
+      admitConnection(socket, {
+        refusal: err("Too many connections from your address", "SYS/TEMP"),
+        destroyAfterMs: 2000,
+        acquire: () => ctx.addConnection(s, socket),
+        start: () => s.start(),
+        onRefused: () =>
+          o.logger.warn({ remoteAddress: socket.remoteAddress }, "pop3 connection refused: per-IP limit"),
+        onFailed: (e) =>
           o.logger.error(
             { err: String(e), remoteAddress: socket.remoteAddress },
             "pop3 connection setup failed",
-          );
-          socket.destroy();
-        },
-      );
+          ),
+      });
     },
     async closeAll(reason = "Server shutting down") {
       const all = [...ctx.sessions];

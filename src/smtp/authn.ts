@@ -11,6 +11,7 @@
  * mode (adkim/aspf=s) — the strict-alignment tests in test/smtp check that it is honoured.
  */
 import { authenticate, type DNSResolver } from "mailauth";
+import { unmapIpv4 } from "../net/address.ts";
 
 export type { DNSResolver } from "mailauth";
 
@@ -39,7 +40,7 @@ export interface AuthnVerdict {
 
 export async function checkSender(i: AuthnInput): Promise<AuthnVerdict> {
   const r = await authenticate(Buffer.from(i.message.buffer, i.message.byteOffset, i.message.byteLength), {
-    ip: i.ip.replace(/^::ffff:/, ""),
+    ip: unmapIpv4(i.ip),
     helo: i.helo,
     sender: i.sender,
     mta: i.mta,

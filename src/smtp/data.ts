@@ -3,6 +3,7 @@
  * formatting. Pure functions over bytes; nothing here decodes a message to a string.
  */
 import type { Readable } from "node:stream";
+import { unmapIpv4 } from "../net/address.ts";
 
 /**
  * Where the message has a CR not followed by LF, or an LF not preceded by CR; -1 if none.
@@ -90,7 +91,7 @@ export interface ReceivedInfo {
 
 /** RFC 5321 §4.4 time-stamp line ("Received:"), folded, ending in CRLF. */
 export function receivedHeader(r: ReceivedInfo): string {
-  const ip = r.remoteAddress.replace(/^::ffff:/, "");
+  const ip = unmapIpv4(r.remoteAddress);
   const host = r.clientHostname && !r.clientHostname.startsWith("[") ? `${safeToken(r.clientHostname)} ` : "";
   let h = `Received: from ${safeToken(r.helo || "unknown")} (${host}[${safeToken(ip)}])\r\n`;
   h += `\tby ${safeToken(r.hostname)} (postkontor) with ${r.protocol} id ${safeToken(r.id)}`;

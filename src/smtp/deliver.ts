@@ -7,7 +7,7 @@
  *   append still fails (a concurrent delivery filled the mailbox), the copies already stored for
  *   this message are expunged again, so a refused message leaves nothing behind and the sender's
  *   retry does not duplicate it.
- * - The promise resolves only when every append has committed (durable, DESIGN.md §3).
+ * - The promise resolves only when every append has committed (durable, docs/architecture.md "Mail store").
  */
 import type { Account, AppendResult, Id, Store } from "../store/types.ts";
 import { StoreError } from "../store/types.ts";

@@ -18,6 +18,7 @@ import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Authenticator } from "../auth/index.ts";
 import { type ConnectionSlots, ipKey, localSlots } from "../net/conn-limits.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
+import { admitConnection } from "../net/line-session.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
 import { StoreError } from "../store/types.ts";
 import { type AuthnVerdict, checkSender, type DNSResolver } from "./authn.ts";
@@ -658,37 +659,36 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
 
   // concurrent connections per remote address, over all three modes (and all workers)
   const slots = o.slots ?? localSlots();
-  const refuse = (socket: Socket | TLSSocket, mode: SmtpMode, ip: string) => {
-    // RFC 5321 §3.1 / §4.2: a server may answer the opening with "421 <domain> …" and close;
-    // the client retries later. No enhanced code in a greeting (RFC 2034 §3: only after EHLO).
-    logger.warn(
-      { mode, remoteAddress: ip, limit: limits.maxConnectionsPerIp },
-      "smtp per-IP connection limit reached",
-    );
-    socket.end(`421 ${hostname} Too many connections from your address, try again later\r\n`);
-    setTimeout(() => socket.destroy(), 5_000).unref();
-  };
 
   return {
     handleConnection(socket, { mode }) {
       const ip = ipKey(socket.remoteAddress);
-      // a reset while the slot is asked for must not crash the process (no listener yet)
-      socket.on("error", ignoreError);
-      slots.acquire([{ key: `smtp ip ${ip}`, limit: limits.maxConnectionsPerIp }]).then(
-        (lease) => {
-          if (!lease) return refuse(socket, mode, ip);
-          if (socket.destroyed) return lease.release();
-          socket.once("close", () => lease.release());
+      admitConnection(socket, {
+        // RFC 5321 §3.1 / §4.2: a server may answer the opening with "421 <domain> …" and close;
+        // the client retries later. No enhanced code in a greeting (RFC 2034 §3: only after EHLO).
+        refusal: `421 ${hostname} Too many connections from your address, try again later\r\n`,
+        destroyAfterMs: 5_000,
+        async acquire() {
+          const lease = await slots.acquire([{ key: `smtp ip ${ip}`, limit: limits.maxConnectionsPerIp }]);
+          if (!lease) return false;
+          if (socket.destroyed) lease.release();
+          else socket.once("close", () => lease.release());
+          return true;
+        },
+        start() {
           const s = servers[mode];
           // non-SNI STARTTLS clients get the provider's current certificate (reloaded when renewed)
           if (o.tls && mode !== "submissions") s.secureContext.set("*", o.tls.context());
           s.connect(socket);
         },
-        (e) => {
-          logger.error({ mode, remoteAddress: ip, err: String(e) }, "smtp connection setup failed");
-          socket.destroy();
-        },
-      );
+        onRefused: () =>
+          logger.warn(
+            { mode, remoteAddress: ip, limit: limits.maxConnectionsPerIp },
+            "smtp per-IP connection limit reached",
+          ),
+        onFailed: (e) =>
+          logger.error({ mode, remoteAddress: ip, err: String(e) }, "smtp connection setup failed"),
+      });
     },
     async closeAll(reason = "Server shutting down") {
       for (const s of Object.values(servers)) {
@@ -710,5 +710,3 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     },
   };
 }
-
-function ignoreError(): void {}

@@ -30,14 +30,7 @@ function stubbornClient(port: number): Promise<LineClient> {
 }
 
 function closed(c: LineClient, timeoutMs: number): Promise<boolean> {
-  if (c.socket.destroyed) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), timeoutMs);
-    c.socket.once("close", () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
+  return c.closedWithin(timeoutMs);
 }
 
 function portClosed(port: number): Promise<boolean> {

@@ -17,14 +17,7 @@ function alive(pid: number): boolean {
 }
 
 function closedWithin(c: LineClient, timeoutMs: number): Promise<boolean> {
-  if (c.socket.destroyed) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), timeoutMs);
-    c.socket.once("close", () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
+  return c.closedWithin(timeoutMs);
 }
 
 describe("serve: stalled worker watchdog", () => {

@@ -1,7 +1,7 @@
 /**
  * End to end: admin commands run (as separate CLI processes) while `serve` runs with two workers,
  * and the running server sees their effect at once (issue 2, scope 2) — including the per-process
- * login cache (DESIGN.md §4: "a password change invalidates at once"), checked on BOTH workers: the
+ * login cache (docs/architecture.md: "a password change invalidates at once"), checked on BOTH workers: the
  * serving pid of every login attempt is read from the server's `imap client id` log line.
  */
 import assert from "node:assert/strict";

@@ -2,13 +2,14 @@
  * End-to-end test helpers: the real server process (`postkontor serve` through bench/server.ts) with
  * a domain and accounts, async runs of the CLI and of Debian clients (curl, mbsync), bounded waits.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { ImapFlow } from "imapflow";
 import { type RunningServer, startServer } from "../../bench/server.ts";
+import { envWithoutPostkontor, MAIN as mainPath, runProcess } from "../kit/process.ts";
+import { within } from "../kit/temp.ts";
 
-const mainPath = path.resolve(import.meta.dirname, "../../src/cli/main.ts");
+export { waitUntil, within } from "../kit/temp.ts";
 
 export const DOMAIN = "example.test";
 export const USER_A = `a@${DOMAIN}`;
@@ -32,36 +33,16 @@ export interface RunResult {
 }
 
 /** process.env without POSTKONTOR_* overrides from the outside: the tests see only their config */
-export function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("POSTKONTOR")) env[k] = v;
-  return env;
-}
+export const cleanEnv = envWithoutPostkontor;
 
 /** Runs a program to completion (SIGKILL after timeoutMs); output as bytes. */
-export function run(
+export async function run(
   cmd: string,
   args: string[],
   opts: { input?: string | Buffer; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: "pipe", cwd: opts.cwd, env: opts.env ?? cleanEnv() });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    const t = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
-    child.on("error", (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(opts.input ?? "");
-  });
+  const r = await runProcess(cmd, args, opts);
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
 /** Starts `postkontor serve` on a temp dir, adds the domain and the accounts a@ and b@. */
@@ -118,32 +99,6 @@ export function message(
       `Message-ID: <e2e-${process.pid}-${counter}@remote.test>\r\nMIME-Version: 1.0\r\n` +
       `Content-Type: text/plain; charset=utf-8\r\n\r\n${body}`,
   );
-}
-
-/** Rejects with a labelled error when p does not settle within ms. */
-export function within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (err) => {
-        clearTimeout(t);
-        reject(err);
-      },
-    );
-  });
-}
-
-/** Polls cond every 10 ms until it holds; rejects after timeoutMs (bounded). */
-export async function waitUntil(cond: () => boolean, timeoutMs: number, label: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`condition not reached within ${timeoutMs} ms: ${label}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /**

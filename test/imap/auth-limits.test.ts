@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import tls from "node:tls";
-import { createAuthenticator } from "../../src/auth/index.ts";
 import { createImapServer } from "../../src/imap/server/index.ts";
+import { testAuthenticator } from "../kit/store.ts";
 import { Client, PASS, startServer, type TestServer, USER } from "./helpers.ts";
 
 const plain = (authz: string, user: string, pass: string) =>
@@ -104,14 +104,7 @@ describe("IMAP plaintext policy and STARTTLS", () => {
     });
     const imap = createImapServer({
       store: t.store,
-      auth: createAuthenticator(t.store, {
-        cacheTtlMs: 0,
-        failureDelayMs: 0,
-        maxFailuresPerIp: 0,
-        maxFailuresPerUser: 0,
-        failureWindowMs: 1000,
-        lockoutMs: 1000,
-      }),
+      auth: testAuthenticator(t.store, 1000),
       tls: { context: () => ctx },
       logger: { info() {}, warn() {}, error() {} },
       hostname: "imap.test",

@@ -202,6 +202,7 @@ describe("IMAP hardening: CONDSTORE enabling and ESEARCH MODSEQ (RFC 7162)", () 
       .filter((m) => m !== null)
       .map((m) => BigInt(m[2]!));
     assert.equal(ms.length, 3, f.text);
+    // biome-ignore lint/complexity/useMathMinMax: bigint operands (Math.max takes numbers)
     const top = ms.reduce((a, b) => (a > b ? a : b));
     assert.equal(top, ms[0], "message 1 has the highest modseq");
     const min = await c.cmd("SEARCH RETURN (MIN) MODSEQ 1");
@@ -210,11 +211,13 @@ describe("IMAP hardening: CONDSTORE enabling and ESEARCH MODSEQ (RFC 7162)", () 
     assert.match(max.lines[0]!, new RegExp(`MAX 3 MODSEQ ${ms[2]}$`));
     assert.notEqual(ms[2], top);
     const both = await c.cmd("SEARCH RETURN (MIN MAX) MODSEQ 1");
+    // biome-ignore lint/complexity/useMathMinMax: bigint operands (Math.max takes numbers)
     const hi2 = ms[0]! > ms[2]! ? ms[0] : ms[2];
     assert.match(both.lines[0]!, new RegExp(`MIN 1 MAX 3 MODSEQ ${hi2}$`));
     const mid = await c.cmd("SEARCH RETURN (MIN) 2:3 MODSEQ 1");
     assert.match(mid.lines[0]!, new RegExp(`MIN 2 MODSEQ ${ms[1]}$`));
     const all = await c.cmd("SEARCH RETURN (ALL) 2:3 MODSEQ 1");
+    // biome-ignore lint/complexity/useMathMinMax: bigint operands (Math.max takes numbers)
     const hiAll = ms[1]! > ms[2]! ? ms[1] : ms[2];
     assert.match(all.lines[0]!, new RegExp(`ALL 2:3 MODSEQ ${hiAll}$`));
     c.destroy();

@@ -15,8 +15,9 @@ import {
   parsePolicy,
 } from "../../src/smtp/queue/index.ts";
 import { openStore } from "../../src/store/index.ts";
-import { tempDir } from "../../src/store/testing/helpers.ts";
 import type { Store } from "../../src/store/types.ts";
+import { silentLogger } from "../kit/logs.ts";
+import { tempDir } from "../kit/temp.ts";
 import { dnsFixture, type Receiver, startReceiver } from "./helpers.ts";
 
 test("policy parsing (RFC 8461 §3.2) and MX patterns (§4.1)", () => {
@@ -35,7 +36,7 @@ test("policy parsing (RFC 8461 §3.2) and MX patterns (§4.1)", () => {
 });
 
 describe("MTA-STS delivery", () => {
-  const silent = { info() {}, warn() {}, error() {}, debug() {} };
+  const silent = silentLogger;
   let store: Store;
   let cleanup: () => void;
   let https: Server;

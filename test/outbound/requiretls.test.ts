@@ -10,11 +10,10 @@ import { after, before, describe, test } from "node:test";
 import { generateSelfSigned } from "../../src/net/index.ts";
 import { createQueueRunner, fixtureResolver, type QueueRunnerOptions } from "../../src/smtp/queue/index.ts";
 import { openStore } from "../../src/store/index.ts";
-import { tempDir } from "../../src/store/testing/helpers.ts";
 import type { Store } from "../../src/store/types.ts";
+import { silentLogger as silent } from "../kit/logs.ts";
+import { tempDir } from "../kit/temp.ts";
 import { dnsFixture, type Receiver, type ReceiverOpts, startReceiver } from "./helpers.ts";
-
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 function message(id: string): Buffer {
   return Buffer.from(

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createQueueRunner, fixtureResolver } from "../../src/smtp/queue/index.ts";
 import { openStore } from "../../src/store/index.ts";
-import { tempDir } from "../../src/store/testing/helpers.ts";
+import { silentLogger as silent } from "../kit/logs.ts";
+import { tempDir } from "../kit/temp.ts";
 import { dnsFixture, startReceiver } from "./helpers.ts";
-
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 function msg(id: string): Buffer {
   return Buffer.from(`From: <a@example.org>\r\nTo: <b@remote.test>\r\nSubject: ${id}\r\n\r\nbody ${id}\r\n`);

@@ -9,11 +9,10 @@ import { dkimVerify } from "mailauth";
 import { dkimTxtRecord, ensureDkimKeys } from "../../src/smtp/dkim/index.ts";
 import { createQueueRunner, fixtureResolver, type QueueRunnerOptions } from "../../src/smtp/queue/index.ts";
 import { openStore } from "../../src/store/index.ts";
-import { tempDir } from "../../src/store/testing/helpers.ts";
 import type { Store } from "../../src/store/types.ts";
+import { silentLogger as silent } from "../kit/logs.ts";
+import { tempDir } from "../kit/temp.ts";
 import { dnsFixture, type Receiver, startReceiver } from "./helpers.ts";
-
-const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
 function message(opts: { from?: string; to?: string; id: string; body?: string; subject?: string }): Buffer {
   return Buffer.from(

@@ -11,6 +11,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createImapServer, type ImapServer } from "../../src/imap/server/index.ts";
+import { testAuthenticator } from "../kit/store.ts";
 import { PASS, seed, startServer, type TestServer, USER } from "./helpers.ts";
 
 const HAVE_FETCHMAIL = ["/usr/bin/fetchmail", "/usr/local/bin/fetchmail"].some((p) => existsSync(p));
@@ -74,18 +75,10 @@ describe("fetchmail end to end", { skip: HAVE_FETCHMAIL ? false : "fetchmail not
   before(async () => {
     t = await startServer({ tls: true });
     // an IMAP session on the same store watches INBOX while fetchmail drains it
-    const { createAuthenticator } = await import("../../src/auth/index.ts");
     const noop = () => {};
     imap = createImapServer({
       store: t.store,
-      auth: createAuthenticator(t.store, {
-        cacheTtlMs: 0,
-        failureDelayMs: 0,
-        maxFailuresPerIp: 0,
-        maxFailuresPerUser: 0,
-        failureWindowMs: 60_000,
-        lockoutMs: 60_000,
-      }),
+      auth: testAuthenticator(t.store),
       tls: null,
       logger: { info: noop, warn: noop, error: noop },
       hostname: "imap.test",

@@ -3,24 +3,20 @@
  * modes (MX, submission with STARTTLS, submissions with implicit TLS), a DNS fixture resolver and
  * a raw line client for transcripts.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import tls from "node:tls";
-import { createAuthenticator } from "../../src/auth/index.ts";
-import { generateSelfSigned } from "../../src/net/index.ts";
 import { createSmtpServer, type SmtpLimits, type SmtpServer } from "../../src/smtp/index.ts";
-import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { testCert, testTlsOptions, testTlsSource } from "../kit/certs.ts";
+import { closeServer, listenLoopback } from "../kit/listen.ts";
+import { captureLogger, type LogEntry } from "../kit/logs.ts";
+import { openTestStore, testAuthenticator } from "../kit/store.ts";
+
+export { testCert } from "../kit/certs.ts";
+export { SmtpClient as RawClient } from "../kit/smtp-client.ts";
+export { mailboxMessages, totalMessages } from "../kit/store.ts";
 
 export const PASS = "secret pass";
-
-let certCache: Promise<{ cert: string; key: string }> | null = null;
-export function testCert(): Promise<{ cert: string; key: string }> {
-  certCache ??= generateSelfSigned("localhost");
-  return certCache;
-}
 
 /** DNS fixtures: name (lower case) → TXT records; anything else is NXDOMAIN. */
 export type DnsFixtures = Record<string, string[]>;
@@ -46,7 +42,7 @@ export interface TestSmtp {
   submissionPort: number;
   submissionsPort: number;
   cert: string;
-  logs: Array<{ level: string; o: object; msg?: string }>;
+  logs: LogEntry[];
   close(): Promise<void>;
 }
 
@@ -58,33 +54,22 @@ export async function startSmtp(
     dns?: DnsFixtures;
   } = {},
 ): Promise<TestSmtp> {
-  const dir = mkdtempSync(join(tmpdir(), "pk-smtp-"));
-  const store = await openStore({ dataDir: dir, feedSocketPath: null });
-  await store.addDomain("example.com");
-  await store.addDomain("example.net");
-  await store.createAccount("alice@example.com", `{PLAIN}${PASS}`);
-  await store.createAccount("bob@example.com", `{PLAIN}${PASS}`);
-  const auth = createAuthenticator(store, {
-    cacheTtlMs: 0,
-    failureDelayMs: 0,
-    maxFailuresPerIp: 0,
-    maxFailuresPerUser: 0,
-    failureWindowMs: 60_000,
-    lockoutMs: 60_000,
+  const ts = await openTestStore({
+    prefix: "pk-smtp-",
+    domains: ["example.com", "example.net"],
+    accounts: [
+      ["alice@example.com", PASS],
+      ["bob@example.com", PASS],
+    ],
   });
+  const { dir, store } = ts;
+  const auth = testAuthenticator(store);
   const pair = await testCert();
-  const ctx = tls.createSecureContext({ cert: pair.cert, key: pair.key, minVersion: "TLSv1.2" });
-  const logs: TestSmtp["logs"] = [];
-  const logger = {
-    info: (o: object, msg?: string) => logs.push({ level: "info", o, msg }),
-    warn: (o: object, msg?: string) => logs.push({ level: "warn", o, msg }),
-    error: (o: object, msg?: string) => logs.push({ level: "error", o, msg }),
-    debug: () => {},
-  };
+  const { logs, logger } = captureLogger();
   const smtp = createSmtpServer({
     store,
     auth,
-    tls: { context: () => ctx },
+    tls: await testTlsSource(),
     logger,
     hostname: "mx.test",
     limits: {
@@ -102,12 +87,14 @@ export async function startSmtp(
   });
   const mx = net.createServer((s) => smtp.handleConnection(s, { mode: "mx" }));
   const sub = net.createServer((s) => smtp.handleConnection(s, { mode: "submission" }));
-  const subs = tls.createServer({ cert: pair.cert, key: pair.key, minVersion: "TLSv1.2" }, (s) =>
+  const subs = tls.createServer(await testTlsOptions(), (s) =>
     smtp.handleConnection(s, { mode: "submissions" }),
   );
-  const listen = (srv: net.Server) =>
-    new Promise<number>((r) => srv.listen(0, "127.0.0.1", () => r((srv.address() as net.AddressInfo).port)));
-  const [mxPort, submissionPort, submissionsPort] = [await listen(mx), await listen(sub), await listen(subs)];
+  const [mxPort, submissionPort, submissionsPort] = [
+    await listenLoopback(mx),
+    await listenLoopback(sub),
+    await listenLoopback(subs),
+  ];
   return {
     dir,
     store,
@@ -119,82 +106,8 @@ export async function startSmtp(
     logs,
     async close() {
       await smtp.closeAll();
-      await Promise.all([mx, sub, subs].map((s) => new Promise<void>((r) => s.close(() => r()))));
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await Promise.all([mx, sub, subs].map(closeServer));
+      await ts.close();
     },
   };
-}
-
-/** Raw SMTP client: write bytes, read complete replies (multi-line aware). */
-export class RawClient {
-  readonly socket: net.Socket;
-  #buf = "";
-  #waiters: Array<() => void> = [];
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on("data", (d: Buffer) => {
-      this.#buf += d.toString("latin1");
-      for (const w of this.#waiters.splice(0)) w();
-    });
-    socket.on("close", () => {
-      for (const w of this.#waiters.splice(0)) w();
-    });
-  }
-  static async connect(port: number): Promise<RawClient> {
-    const s = net.connect(port, "127.0.0.1");
-    await new Promise<void>((r, j) => {
-      s.once("connect", () => r());
-      s.once("error", j);
-    });
-    const c = new RawClient(s);
-    await c.reply();
-    return c;
-  }
-  /** next complete reply: lines up to one with "ddd " */
-  async reply(timeoutMs = 5000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = /^(?:\d{3}-[^\n]*\n)*\d{3}(?: [^\n]*)?\n/.exec(this.#buf);
-      if (m) {
-        this.#buf = this.#buf.slice(m[0].length);
-        return m[0].replace(/\r?\n$/, "");
-      }
-      if (this.socket.destroyed || this.socket.readableEnded) return `<closed>${this.#buf}`;
-      if (Date.now() > deadline)
-        throw new Error(`timeout waiting for reply; buffer: ${JSON.stringify(this.#buf)}`);
-      await new Promise<void>((r) => {
-        this.#waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
-  }
-  write(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-  async cmd(line: string): Promise<string> {
-    this.write(`${line}\r\n`);
-    return this.reply();
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-/** Messages in a mailbox of an account, as raw bytes. */
-export async function mailboxMessages(store: Store, address: string, mailbox = "INBOX"): Promise<Buffer[]> {
-  const acc = await store.getAccount(address);
-  if (!acc) throw new Error(`no account ${address}`);
-  const mb = await store.getMailbox(acc.id, mailbox);
-  if (!mb) throw new Error(`no mailbox ${mailbox}`);
-  const out: Buffer[] = [];
-  for (const m of await store.listMessages(mb.id))
-    out.push(Buffer.from(await store.readMessage(mb.id, m.uid)));
-  return out;
-}
-
-export async function totalMessages(store: Store): Promise<number> {
-  let n = 0;
-  for (const a of await store.listAccounts()) n += (await store.getAccountById(a.id))?.usedMessages ?? 0;
-  return n;
 }

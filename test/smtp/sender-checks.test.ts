@@ -12,6 +12,7 @@ import { dkimVerify } from "mailauth";
 import nodemailer from "nodemailer";
 import { dkimTxtRecord, ensureDkimKeys } from "../../src/smtp/dkim/index.ts";
 import { createQueueRunner, fixtureResolver as queueResolver } from "../../src/smtp/queue/index.ts";
+import { silentLogger } from "../kit/logs.ts";
 import { dnsFixture, startReceiver } from "../outbound/helpers.ts";
 import { mailboxMessages, PASS, RawClient, startSmtp, type TestSmtp, totalMessages } from "./helpers.ts";
 
@@ -392,7 +393,7 @@ describe("submission fix-ups reach the outbound DKIM signature", () => {
       const tr = transport(t);
       await tr.sendMail({ envelope: { from: "alice@example.com", to: ["bob@remote.test"] }, raw });
       tr.close();
-      const silent = { info() {}, warn() {}, error() {}, debug() {} };
+      const silent = silentLogger;
       const runner = createQueueRunner({
         store: t.store,
         logger: silent,

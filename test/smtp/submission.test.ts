@@ -11,8 +11,8 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
-import { createAuthenticator } from "../../src/auth/index.ts";
 import { createImapServer } from "../../src/imap/server/index.ts";
+import { testAuthenticator } from "../kit/store.ts";
 import { mailboxMessages, PASS, RawClient, startSmtp, type TestSmtp, totalMessages } from "./helpers.ts";
 
 const run = promisify(execFile);
@@ -83,14 +83,7 @@ describe("SMTP submission", () => {
     });
     tr.close();
     // IMAP on the same store
-    const auth = createAuthenticator(t.store, {
-      cacheTtlMs: 0,
-      failureDelayMs: 0,
-      maxFailuresPerIp: 0,
-      maxFailuresPerUser: 0,
-      failureWindowMs: 60_000,
-      lockoutMs: 60_000,
-    });
+    const auth = testAuthenticator(t.store);
     const noop = () => {};
     const imap = createImapServer({
       store: t.store,

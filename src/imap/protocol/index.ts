@@ -18,12 +18,17 @@
  *   `bad` event with a message naming what was expected.
  * - Mailbox names come out as received (UTF-8 decoded bytes); modified UTF-7 (mutf7.ts) is applied
  *   by the server only when the client has not enabled UTF-8.
+ * - response.ts is the one response serializer (quoted / literal / astring / nstring, mailbox
+ *   names, flag lists) and body-structure.ts writes ENVELOPE / BODYSTRUCTURE with the same
+ *   quoting; flags.ts holds the one list of system flags.
  * - Message data and search strings stay Buffers; nothing on this path decodes message bytes.
  * - Sequence sets stay symbolic ("*", "$") until the server resolves them against the mailbox
  *   (sequence-set.ts), without materialising ranges.
  */
+export { bodyStructureImap, envelopeImap } from "./body-structure.ts";
 export * from "./commands.ts";
 export { dateToMillis, formatDate, formatDateTime, parseDate, parseDateTime } from "./datetime.ts";
+export { canonicalSystemFlag, RECENT, SYSTEM_FLAGS } from "./flags.ts";
 export { mutf7Decode, mutf7Encode } from "./mutf7.ts";
 export {
   type CommandInput,
@@ -52,9 +57,13 @@ export {
   literal8,
   mailboxName,
   nstring,
+  nstringText,
+  quotable,
   quoted,
+  quoteText,
   respText,
   sequenceSetText,
   statusResponse,
+  stringText,
 } from "./response.ts";
 export * from "./sequence-set.ts";

@@ -243,7 +243,7 @@ export class CommandReader {
           const room = this.limits.maxLineLength - this.textTotal;
           const lf = this.indexOfLF(room + 2);
           if (lf === -2 || (lf >= 0 && lineLength(this, lf) > room)) {
-            // RFC 9051 §4.3 / DESIGN §5: bounded line; discard to the next LF and go on
+            // RFC 9051 §4.3 / docs/architecture.md "Limits": bounded line; discard to the next LF and go on
             const tag =
               this.tag ?? (this.texts.length === 0 ? extractTag(this.peek(Math.min(this.queued, 64))) : null);
             this.state = { s: "discard" };

@@ -1,6 +1,8 @@
 /**
- * Response serialisation helpers (RFC 9051 §4 data formats, §7 responses, §9 formal syntax).
- * Values that may carry message bytes are Buffers; short protocol tokens are strings (ASCII).
+ * The IMAP response serializer (RFC 9051 §4 data formats, §7 responses, §9 formal syntax): every
+ * quoted string, literal, astring, nstring, mailbox name and flag list the server writes is made
+ * here (ENVELOPE / BODYSTRUCTURE in body-structure.ts use the same quoting). Values that may carry
+ * message bytes are Buffers; short protocol tokens are strings (ASCII).
  */
 import type { FetchAtt, SequenceSet } from "./commands.ts";
 import { mutf7Encode } from "./mutf7.ts";
@@ -52,12 +54,39 @@ export function canQuote(buf: Buffer, utf8: boolean): boolean {
   return !high || Buffer.from(buf.toString("utf8"), "utf8").equals(buf);
 }
 
+/** `"..."` with `\` and `"` escaped; the caller has checked the text may be quoted (quotable). */
+export function quoteText(s: string): string {
+  return `"${s.replace(/[\\"]/g, (m) => `\\${m}`)}"`;
+}
+
+/**
+ * May this text go out as a quoted string? RFC 9051 §9 QUOTED-CHAR: no CR, LF or NUL; 8-bit
+ * characters only when UTF-8 is enabled (RFC 9051 §6.3.1, RFC 6855 §3).
+ */
+export function quotable(s: string, utf8: boolean): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0 || c === 0x0a || c === 0x0d || (!utf8 && c >= 0x80)) return false;
+  }
+  return true;
+}
+
+/** string = quoted / literal for text in a response line: quoted when quotable, else `{n}\r\n…`. */
+export function stringText(s: string, utf8: boolean): string {
+  return quotable(s, utf8) ? quoteText(s) : `{${Buffer.byteLength(s, "utf8")}}\r\n${s}`;
+}
+
+/** nstring = string / nil, as text */
+export function nstringText(s: string | null | undefined, utf8: boolean): string {
+  return s === null || s === undefined ? "NIL" : stringText(s, utf8);
+}
+
 /** `"..."` with `\` and `"` escaped. Throws on values that cannot be quoted (use imapString). */
 export function quoted(s: string | Buffer): string {
   const b = toBuf(s);
   if (b.includes(0x0d) || b.includes(0x0a) || b.includes(0))
     throw new Error("quoted(): value contains CR, LF or NUL");
-  return `"${b.toString("utf8").replace(/[\\"]/g, (m) => `\\${m}`)}"`;
+  return quoteText(b.toString("utf8"));
 }
 
 /** RFC 9051 §4.3 literal `{n}\r\n` + data. */

@@ -54,7 +54,7 @@ export class ServerContext {
   /** RFC 9051 §7.2.2 capability list for the session's state */
   capabilities(s: Session): string {
     const caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE"];
-    if (s.state === "notauth") {
+    if (s.state.kind === "notAuthenticated") {
       if (!s.tls && this.opts.tls) caps.push("STARTTLS");
       // RFC 9051 §6.2.3 / §7.2.2: LOGINDISABLED when plaintext login is refused
       if (s.plaintextAuthAllowed) caps.push("AUTH=PLAIN");

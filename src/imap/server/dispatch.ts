@@ -26,7 +26,7 @@ import { check, close, copyMove, expunge, store, unselect } from "./commands/mes
 import { search } from "./commands/search.ts";
 import { sort } from "./commands/sort.ts";
 import { bad } from "./errors.ts";
-import type { Session, SessionState } from "./session.ts";
+import type { AuthenticatedState, ImapState, SelectedState, Session, StateKind } from "./session.ts";
 
 export interface OkResult {
   code: string | null;
@@ -34,53 +34,80 @@ export interface OkResult {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: each handler narrows its own command type
-type Handler = (s: Session, tag: string, cmd: any) => Promise<OkResult | undefined>;
+type AnyCommand = any;
 
-const ANY: SessionState[] = ["notauth", "auth", "selected"];
-const NOTAUTH: SessionState[] = ["notauth"];
-const AUTH: SessionState[] = ["auth", "selected"];
-const SELECTED: SessionState[] = ["selected"];
+/**
+ * A handler gets the session, the tag, its command and the session state its command is allowed
+ * in, narrowed: an account in authenticated states, the account and the view when selected.
+ */
+type Handler<S> = (s: Session, tag: string, cmd: AnyCommand, st: S) => Promise<OkResult | undefined>;
+
+interface Entry {
+  /** the states the command is allowed in (RFC 9051 §6) */
+  states: readonly StateKind[];
+  run(s: Session, tag: string, cmd: Command): Promise<OkResult | undefined>;
+  /** seq: see table */
+  seq?: boolean;
+}
+
+const ANY: readonly StateKind[] = ["notAuthenticated", "authenticated", "selected"];
+const NOTAUTH: readonly StateKind[] = ["notAuthenticated"];
+const AUTH: readonly StateKind[] = ["authenticated", "selected"];
+const SELECTED: readonly StateKind[] = ["selected"];
+
+function any(h: Handler<ImapState>): Entry {
+  return { states: ANY, run: (s, tag, cmd) => h(s, tag, cmd, s.state) };
+}
+function notAuth(h: Handler<ImapState>): Entry {
+  return { states: NOTAUTH, run: (s, tag, cmd) => h(s, tag, cmd, s.state) };
+}
+function auth(h: Handler<AuthenticatedState>): Entry {
+  return { states: AUTH, run: (s, tag, cmd) => h(s, tag, cmd, s.authenticated) };
+}
+function selected(h: Handler<SelectedState>, seq = false): Entry {
+  return { states: SELECTED, seq, run: (s, tag, cmd) => h(s, tag, cmd, s.selected) };
+}
 
 /**
  * seq: the command's non-UID form works on message sequence numbers, so pending EXPUNGEs must
  * wait (RFC 9051 §7.5.1: not while responding to FETCH, STORE or SEARCH; the UID forms are exempt).
  */
-const table: Record<CommandName, { states: SessionState[]; h: Handler; seq?: boolean }> = {
-  CAPABILITY: { states: ANY, h: capability },
-  NOOP: { states: ANY, h: noop },
-  LOGOUT: { states: ANY, h: logout },
-  ID: { states: ANY, h: id },
-  STARTTLS: { states: NOTAUTH, h: starttls },
-  AUTHENTICATE: { states: NOTAUTH, h: authenticate },
-  LOGIN: { states: NOTAUTH, h: login },
-  ENABLE: { states: AUTH, h: enable },
-  NAMESPACE: { states: AUTH, h: namespace },
-  SELECT: { states: AUTH, h: select },
-  EXAMINE: { states: AUTH, h: select },
-  CREATE: { states: AUTH, h: create },
-  DELETE: { states: AUTH, h: deleteMailbox },
-  RENAME: { states: AUTH, h: rename },
-  SUBSCRIBE: { states: AUTH, h: subscribe },
-  UNSUBSCRIBE: { states: AUTH, h: subscribe },
-  LIST: { states: AUTH, h: list },
-  LSUB: { states: AUTH, h: lsub },
-  STATUS: { states: AUTH, h: status },
-  APPEND: { states: AUTH, h: append },
-  IDLE: { states: AUTH, h: idle },
-  GETQUOTA: { states: AUTH, h: getquota },
-  GETQUOTAROOT: { states: AUTH, h: getquotaroot },
-  SETQUOTA: { states: AUTH, h: setquota },
-  CHECK: { states: SELECTED, h: check },
-  CLOSE: { states: SELECTED, h: close },
-  UNSELECT: { states: SELECTED, h: unselect },
-  EXPUNGE: { states: SELECTED, h: expunge },
-  SEARCH: { states: SELECTED, h: search, seq: true },
-  FETCH: { states: SELECTED, h: fetch, seq: true },
-  STORE: { states: SELECTED, h: store, seq: true },
-  COPY: { states: SELECTED, h: copyMove },
-  MOVE: { states: SELECTED, h: copyMove },
-  SORT: { states: SELECTED, h: sort, seq: true },
-  THREAD: { states: SELECTED, h: notSupported, seq: true },
+const table: Record<CommandName, Entry> = {
+  CAPABILITY: any(capability),
+  NOOP: any(noop),
+  LOGOUT: any(logout),
+  ID: any(id),
+  STARTTLS: notAuth(starttls),
+  AUTHENTICATE: notAuth(authenticate),
+  LOGIN: notAuth(login),
+  ENABLE: auth(enable),
+  NAMESPACE: auth(namespace),
+  SELECT: auth(select),
+  EXAMINE: auth(select),
+  CREATE: auth(create),
+  DELETE: auth(deleteMailbox),
+  RENAME: auth(rename),
+  SUBSCRIBE: auth(subscribe),
+  UNSUBSCRIBE: auth(subscribe),
+  LIST: auth(list),
+  LSUB: auth(lsub),
+  STATUS: auth(status),
+  APPEND: auth(append),
+  IDLE: auth(idle),
+  GETQUOTA: auth(getquota),
+  GETQUOTAROOT: auth(getquotaroot),
+  SETQUOTA: auth(setquota),
+  CHECK: selected(check),
+  CLOSE: selected(close),
+  UNSELECT: selected(unselect),
+  EXPUNGE: selected(expunge),
+  SEARCH: selected(search, true),
+  FETCH: selected(fetch, true),
+  STORE: selected(store, true),
+  COPY: selected(copyMove),
+  MOVE: selected(copyMove),
+  SORT: selected(sort, true),
+  THREAD: selected(notSupported, true),
 };
 
 async function notSupported(): Promise<OkResult> {
@@ -90,16 +117,17 @@ async function notSupported(): Promise<OkResult> {
 export async function dispatch(s: Session, tag: string, cmd: Command): Promise<OkResult | undefined> {
   const entry = table[cmd.name];
   if (!entry) throw bad("Unknown command");
-  if (!entry.states.includes(s.state)) {
+  const kind = s.state.kind;
+  if (!entry.states.includes(kind)) {
     throw bad(
-      s.state === "notauth"
+      kind === "notAuthenticated"
         ? "Command requires authentication"
-        : s.state === "auth" && entry.states === SELECTED
+        : kind === "authenticated" && entry.states === SELECTED
           ? "No mailbox selected"
           : "Command not valid in this state",
     );
   }
-  return entry.h(s, tag, cmd);
+  return entry.run(s, tag, cmd);
 }
 
 /** RFC 9051 §7.5.1: may untagged EXPUNGE be sent while answering this command? */

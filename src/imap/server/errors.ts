@@ -1,6 +1,6 @@
 /**
  * Typed errors thrown by IMAP command handlers, and the ONE place that maps any thrown value to
- * a tagged/untagged response (DESIGN.md §5). RFC 9051 §7.1 response codes.
+ * a tagged/untagged response (docs/architecture.md, "IMAP"). RFC 9051 §7.1 response codes.
  */
 import { StoreError } from "../../store/types.ts";
 

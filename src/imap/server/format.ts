@@ -1,60 +1,16 @@
+import { canonicalSystemFlag, RECENT } from "../protocol/flags.ts";
 import { bad } from "./errors.ts";
 
 /**
- * Small response-formatting helpers for the IMAP server (RFC 9051 §9 string/quoted/literal,
- * date-time). Message content never passes through here: it is written as Buffers.
+ * Server-side value rules that are not wire syntax (that is imap/protocol/response.ts): OBJECTID
+ * values and the flags a client may set.
  */
-
-/** RFC 9051 §9 quoted: no CR, LF, NUL; 8-bit only when UTF-8 is enabled (RFC 9051 §9 QUOTED-CHAR / RFC 6855) */
-export function imapString(s: string, utf8: boolean): string {
-  let safe = true;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0 || c === 0x0a || c === 0x0d || (!utf8 && c > 0x7e)) {
-      safe = false;
-      break;
-    }
-  }
-  if (safe) return '"' + s.replace(/[\\"]/g, (m) => "\\" + m) + '"';
-  return `{${Buffer.byteLength(s, "utf8")}}\r\n${s}`;
-}
-
-/** nstring: NIL for null */
-export function nstring(s: string | null | undefined, utf8: boolean): string {
-  return s === null || s === undefined ? "NIL" : imapString(s, utf8);
-}
-
-export function flagList(flags: readonly string[]): string {
-  return "(" + flags.join(" ") + ")";
-}
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** RFC 9051 §9 date-time: "dd-Mon-yyyy hh:mm:ss +0000" (UTC) */
-export function imapDateTime(d: Date): string {
-  const p2 = (n: number) => String(n).padStart(2, "0");
-  return (
-    `"${p2(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ` +
-    `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000"`
-  );
-}
 
 /** RFC 8474 objectid = 1*255(ALPHA / DIGIT / "_" / "-"): keep ids to that alphabet */
 export function objectId(s: string): string {
   const clean = s.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 255);
   return clean === "" ? "_" : clean;
 }
-
-export function isLoopback(addr: string | undefined): boolean {
-  if (!addr) return false;
-  if (addr === "::1") return true;
-  const v4 = addr.startsWith("::ffff:") ? addr.slice(7) : addr;
-  return v4.startsWith("127.");
-}
-
-const SYSTEM_FLAG_CANON = new Map(
-  ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"].map((f) => [f.toLowerCase(), f]),
-);
 
 /**
  * Client flags for STORE/APPEND: system flags in canonical case, \Recent dropped (RFC 3501
@@ -68,9 +24,8 @@ export function clientFlags(flags: readonly string[]): string[] {
       out.push(f);
       continue;
     }
-    const low = f.toLowerCase();
-    if (low === "\\recent") continue;
-    const canon = SYSTEM_FLAG_CANON.get(low);
+    const canon = canonicalSystemFlag(f);
+    if (canon === RECENT) continue;
     if (!canon) throw bad(`Invalid system flag ${f}`);
     out.push(canon);
   }

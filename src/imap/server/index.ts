@@ -9,8 +9,9 @@
  *   STATUS=SIZE, BINARY, APPENDLIMIT, MULTIAPPEND, ENABLE, CONDSTORE, QRESYNC, OBJECTID,
  *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS, SORT (+SORT=DISPLAY). THREAD and ESORT are not
  *   implemented (BAD).
- * - State: Session.state is notauth | auth | selected | logout; dispatch.ts names each command's
- *   allowed states. Commands run strictly one at a time per connection (pipelined input waits
+ * - State: Session.state is a discriminated union (notAuthenticated | authenticated with the
+ *   account | selected with the account and the mailbox view | logout); dispatch.ts names each
+ *   command's allowed states and hands the handler that state, narrowed. Commands run strictly one at a time per connection (pipelined input waits
  *   in the reader; the socket is paused when too much is buffered).
  * - Selected mailbox: selected-mailbox.ts keeps the client's sequence ↔ UID map (Uint32Array)
  *   and pending changes pulled from store.changesSince(). Untagged EXPUNGE/VANISHED go out only
@@ -41,6 +42,7 @@ import type { Socket } from "node:net";
 import type { Authenticator } from "../../auth/index.ts";
 import type { ConnectionSlots } from "../../net/conn-limits.ts";
 import type { ProtocolLogger, StartTlsSource } from "../../net/index.ts";
+import { admitConnection } from "../../net/line-session.ts";
 import type { Store } from "../../store/types.ts";
 import { ServerContext } from "./context.ts";
 import { Session } from "./session.ts";
@@ -78,35 +80,25 @@ export interface ImapServer {
   connectionCount(): number;
 }
 
-function ignoreError(): void {}
-
 export function createImapServer(o: ImapServerOptions): ImapServer {
   const ctx = new ServerContext(o);
   return {
     handleConnection(socket, opts) {
       const s = new Session(ctx, socket, opts.implicitTls);
-      // a reset while the slot is asked for must not crash the process (no listener yet)
-      socket.on("error", ignoreError);
-      ctx.addConnection(s, socket).then(
-        (ok) => {
-          if (!ok) {
-            // RFC 9051 §7.1.5 BYE at greeting; UNAVAILABLE (RFC 5530)
-            socket.end("* BYE [UNAVAILABLE] Too many connections from your address\r\n");
-            setTimeout(() => socket.destroy(), 2000).unref();
-            o.logger.warn({ remoteAddress: socket.remoteAddress }, "imap connection refused: per-IP limit");
-            return;
-          }
-          if (socket.destroyed) return;
-          s.start();
-        },
-        (e) => {
+      admitConnection(socket, {
+        // RFC 9051 §7.1.5 BYE at greeting; UNAVAILABLE (RFC 5530)
+        refusal: "* BYE [UNAVAILABLE] Too many connections from your address\r\n",
+        destroyAfterMs: 2000,
+        acquire: () => ctx.addConnection(s, socket),
+        start: () => s.start(),
+        onRefused: () =>
+          o.logger.warn({ remoteAddress: socket.remoteAddress }, "imap connection refused: per-IP limit"),
+        onFailed: (e) =>
           o.logger.error(
             { err: String(e), remoteAddress: socket.remoteAddress },
             "imap connection setup failed",
-          );
-          socket.destroy();
-        },
-      );
+          ),
+      });
     },
     async closeAll(reason = "Server shutting down") {
       const all = [...ctx.sessions];

@@ -4,8 +4,8 @@
  * (RFC 9051 §5.1, RFC 6855 §3). INBOX is case-insensitive (RFC 9051 §5.1).
  */
 import { mutf7Decode, mutf7Encode } from "../protocol/mutf7.ts";
+import { stringText } from "../protocol/response.ts";
 import { no } from "./errors.ts";
-import { imapString } from "./format.ts";
 import type { Session } from "./session.ts";
 
 export const DELIM = "/";
@@ -38,7 +38,7 @@ export function patternIn(s: Session, raw: string): string {
 
 /** store name → wire (quoted string or literal) */
 export function mailboxOut(s: Session, name: string): string {
-  return imapString(s.utf8 ? name : mutf7Encode(name), s.utf8);
+  return stringText(s.utf8 ? name : mutf7Encode(name), s.utf8);
 }
 
 export {

@@ -11,19 +11,35 @@
  * objects, and the view of an empty mailbox allocates no arrays.
  */
 import type { Socket } from "node:net";
-import { TLSSocket } from "node:tls";
+import { isLoopback } from "../../net/address.ts";
+import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
 import type { Account, Beacon, Store } from "../../store/types.ts";
 import type { Command } from "../protocol/commands.ts";
+import { SYSTEM_FLAGS } from "../protocol/flags.ts";
 import { CommandReader, type LineTooLong, type ReaderEvent } from "../protocol/reader.ts";
 import { idleDone } from "./commands/idle.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch, expungeAllowed } from "./dispatch.ts";
-import { bye, type ImapError, mapError } from "./errors.ts";
-import { isLoopback } from "./format.ts";
+import { bad, bye, type ImapError, mapError } from "./errors.ts";
 import type { SelectedMailbox, ViewUpdate } from "./selected-mailbox.ts";
 import { uidSetString } from "./selected-mailbox.ts";
 
-export type SessionState = "notauth" | "auth" | "selected" | "logout";
+/**
+ * Session state (RFC 9051 §3): a discriminated union, so that what a state has is typed — an
+ * account once authenticated, the selected mailbox's view once selected. dispatch.ts hands each
+ * handler the state its command is allowed in.
+ */
+export type ImapState =
+  | { readonly kind: "notAuthenticated" }
+  | { readonly kind: "authenticated"; readonly account: Account }
+  | { readonly kind: "selected"; readonly account: Account; readonly view: SelectedMailbox }
+  | { readonly kind: "logout" };
+export type StateKind = ImapState["kind"];
+export type AuthenticatedState = Extract<ImapState, { kind: "authenticated" | "selected" }>;
+export type SelectedState = Extract<ImapState, { kind: "selected" }>;
+
+const NOT_AUTHENTICATED: ImapState = Object.freeze({ kind: "notAuthenticated" });
+const LOGOUT: ImapState = Object.freeze({ kind: "logout" });
 
 /** input bytes buffered while a command runs before the socket is paused */
 const MAX_BUFFERED_INPUT = 256 * 1024;
@@ -34,17 +50,13 @@ let sessionCounter = 0;
 const SESSION = Symbol("imap-session");
 type SessionSocket = Socket & { [SESSION]?: Session };
 
-export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"];
-
 export class Session {
   /** per-process session number; `id` (for logs) is built from it on demand */
   private readonly seq: number;
   readonly ctx: ServerContext;
   socket: Socket;
   readonly remoteAddress: string;
-  state: SessionState = "notauth";
-  account: Account | null = null;
-  view: SelectedMailbox | null = null;
+  private st: ImapState = NOT_AUTHENTICATED;
   /** IMAP4rev2 enabled (RFC 9051 §6.3.1 ENABLE IMAP4rev2) */
   rev2 = false;
   /** UTF8=ACCEPT or IMAP4rev2: mailbox names and strings in UTF-8 */
@@ -73,7 +85,8 @@ export class Session {
    * promise; null when no refresh is running or queued
    */
   private viewLock: Promise<void> | null = null;
-  private drainWaiters: Array<() => void> | null = null;
+  /** writers waiting for 'drain' (no array while nobody waits) */
+  private readonly drain = new Waiters();
 
   constructor(ctx: ServerContext, socket: Socket, implicitTls: boolean) {
     this.seq = ++sessionCounter;
@@ -84,6 +97,34 @@ export class Session {
     this.reader = new CommandReader(ctx.readerLimitsUnauth);
   }
 
+  get state(): ImapState {
+    return this.st;
+  }
+
+  /** the account once authenticated (null before) */
+  get account(): Account | null {
+    return this.st.kind === "authenticated" || this.st.kind === "selected" ? this.st.account : null;
+  }
+
+  /** the selected mailbox's view (null when none is selected) */
+  get view(): SelectedMailbox | null {
+    return this.st.kind === "selected" ? this.st.view : null;
+  }
+
+  /** the authenticated state; BAD when not authenticated (dispatch checks this before handlers run) */
+  get authenticated(): AuthenticatedState {
+    const st = this.st;
+    if (st.kind !== "authenticated" && st.kind !== "selected") throw bad("Command requires authentication");
+    return st;
+  }
+
+  /** the selected state; BAD when no mailbox is selected (dispatch checks this before handlers run) */
+  get selected(): SelectedState {
+    const st = this.st;
+    if (st.kind !== "selected") throw bad("No mailbox selected");
+    return st;
+  }
+
   get id(): string {
     return `imap-${process.pid}-${this.seq}`;
   }
@@ -92,7 +133,7 @@ export class Session {
     return this.ctx.opts.store;
   }
 
-  /** plaintext authentication allowed on this connection (RFC 9051 §11.1, DESIGN §4) */
+  /** plaintext authentication allowed on this connection (RFC 9051 §11.1, docs/architecture.md) */
   get plaintextAuthAllowed(): boolean {
     return this.tls || this.ctx.opts.allowPlaintextAuth || isLoopback(this.remoteAddress);
   }
@@ -116,11 +157,7 @@ export class Session {
   }
   private static onSocketDrain(this: SessionSocket): void {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the emitting socket
-    const s = this[SESSION];
-    const ws = s?.drainWaiters;
-    if (!s || !ws) return;
-    s.drainWaiters = null;
-    for (const w of ws) w();
+    this[SESSION]?.drain.wake();
   }
 
   private attach(sock: SessionSocket): void {
@@ -154,7 +191,7 @@ export class Session {
   checkIdle(now: number): void {
     if (this.closed) return;
     const l = this.ctx.opts.limits;
-    const ms = this.state === "notauth" ? l.unauthTimeoutMs : l.idleTimeoutMs;
+    const ms = this.st.kind === "notAuthenticated" ? l.unauthTimeoutMs : l.idleTimeoutMs;
     if (now - this.activeAt >= ms) void this.byeAndClose("Autologout; idle for too long");
   }
 
@@ -286,7 +323,7 @@ export class Session {
     try {
       ok = await run();
       if (this.closed || this.idleTag !== null) return; // closed, or IDLE now waits for DONE
-      if (this.state === "logout") {
+      if (this.st.kind === "logout") {
         await this.write(`${tag} OK LOGOUT completed\r\n`);
         this.close();
         return;
@@ -309,7 +346,7 @@ export class Session {
         return;
       }
       try {
-        if (this.view && this.state === "selected") await this.flushUpdates(expungeAllowed(cmd));
+        if (this.st.kind === "selected") await this.flushUpdates(expungeAllowed(cmd));
       } catch {
         // ignore: answering the command matters more
       }
@@ -323,8 +360,7 @@ export class Session {
 
   /** switches to authenticated state: raises literal limits, subscribes to the change feed */
   loggedIn(account: Account): void {
-    this.account = account;
-    this.state = "auth";
+    this.st = { kind: "authenticated", account };
     this.reader.useLimits(this.ctx.readerLimitsAuth);
     this.unsubscribe = this.store.feed.subscribe(account.id, (b) => this.onBeacon(b));
     this.activeAt = Date.now();
@@ -348,9 +384,23 @@ export class Session {
 
   /** Closes the selected mailbox view (UNSELECT/CLOSE/SELECT of another). */
   closeView(): void {
-    this.view?.release();
-    this.view = null;
-    if (this.state === "selected") this.state = "auth";
+    const st = this.st;
+    if (st.kind !== "selected") return;
+    st.view.release();
+    this.st = { kind: "authenticated", account: st.account };
+  }
+
+  /** SELECT/EXAMINE done: the view becomes the selected mailbox (the previous one is closed). */
+  selectView(view: SelectedMailbox): void {
+    const account = this.authenticated.account;
+    this.closeView();
+    this.st = { kind: "selected", account, view };
+  }
+
+  /** LOGOUT (RFC 9051 §6.1.3): the tagged OK follows, then the connection closes. */
+  loggingOut(): void {
+    this.closeView();
+    this.st = LOGOUT;
   }
 
   // --- selected-mailbox updates ---------------------------------------------------------------
@@ -479,15 +529,9 @@ export class Session {
   // --- output --------------------------------------------------------------------------------
 
   /** Writes with backpressure: resolves once the socket accepted the data (drain when needed). */
-  async write(data: string | Uint8Array): Promise<void> {
-    if (this.closed || this.socket.destroyed) return;
-    const ok = this.socket.write(data);
-    if (!ok && !this.closed) {
-      await new Promise<void>((resolve) => {
-        (this.drainWaiters ??= []).push(resolve);
-        // the connection may die while waiting; close also resolves
-      });
-    }
+  write(data: string | Uint8Array): Promise<void> {
+    // the connection may die while waiting for drain; destroy() wakes the waiters too
+    return writeWithBackpressure(this.socket, data, this.drain, () => this.closed);
   }
 
   /** STARTTLS (RFC 9051 §6.2.1): tagged OK is written, then TLS negotiated on the same socket. */
@@ -497,18 +541,12 @@ export class Session {
     // RFC 9051 §6.2.1 / RFC 2595: pipelined data after STARTTLS must not be used (injection)
     const plain = this.socket;
     await this.write(`${tag} OK Begin TLS negotiation now\r\n`);
-    plain.removeAllListeners("data");
-    plain.removeAllListeners("drain");
-    plain.removeAllListeners("error");
-    plain.removeAllListeners("close");
     (plain as SessionSocket)[SESSION] = undefined;
-    plain.on("error", () => {}); // errors surface on the TLS socket; never crash on the raw one
     this.reader = new CommandReader(this.ctx.readerLimitsUnauth);
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: tlsOpt.context() });
+    const secure = upgradeToTls(plain, tlsOpt.context());
     this.socket = secure;
     this.tls = true;
     this.attach(secure);
-    secure.on("secure", () => this.socket.resume());
   }
 
   /** BYE then close (autologout, too many errors, shutdown) */
@@ -534,11 +572,8 @@ export class Session {
     this.idleCmd = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
-    this.view?.release();
-    this.view = null;
-    const ws = this.drainWaiters;
-    this.drainWaiters = null;
-    for (const w of ws ?? []) w();
+    this.closeView();
+    this.drain.wake();
     const lw = this.lineWaiter;
     this.lineWaiter = null;
     lw?.();

@@ -1,6 +1,6 @@
 /**
  * Typed POP3 errors and the one place that maps any thrown error to a response line
- * (DESIGN.md §5): Pop3Error → "-ERR [CODE] text"; StoreError → a -ERR with an RFC 2449 §8 code;
+ * (docs/architecture.md, "POP3"): Pop3Error → "-ERR [CODE] text"; StoreError → a -ERR with an RFC 2449 §8 code;
  * anything else → "-ERR [SYS/TEMP]" plus a log line with the session id.
  */
 import { StoreError } from "../../store/types.ts";

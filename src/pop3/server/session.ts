@@ -6,8 +6,9 @@
  */
 import type { Socket } from "node:net";
 import { hostname } from "node:os";
-import { TLSSocket } from "node:tls";
 import { decodeSaslPlain, verifyHash } from "../../auth/index.ts";
+import { isLoopback } from "../../net/address.ts";
+import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
 import type { Account, Lease, MessageContent } from "../../store/types.ts";
 import { StoreError } from "../../store/types.ts";
 import { type Pop3Command, parseCommand, parseLineCount, parseMsgNumber } from "../protocol/command.ts";
@@ -34,13 +35,6 @@ type State = SessionLike["state"];
 interface Handler {
   states: State[];
   run(s: Session, c: Pop3Command): Promise<void> | void;
-}
-
-export function isLoopback(addr: string | undefined): boolean {
-  if (!addr) return false;
-  if (addr === "::1") return true;
-  const v4 = addr.startsWith("::ffff:") ? addr.slice(7) : addr;
-  return v4.startsWith("127.");
 }
 
 const AUTHZ: State[] = ["authorization"];
@@ -86,7 +80,7 @@ export class Session implements SessionLike {
   private closed = false;
   private shuttingDown = false;
   private timer: NodeJS.Timeout | null = null;
-  private drainWaiters: Array<() => void> = [];
+  private readonly drain = new Waiters();
   private lineWaiter: (() => void) | null = null;
   private closedWaiters: Array<() => void> = [];
 
@@ -107,7 +101,7 @@ export class Session implements SessionLike {
     return { session: this.id, remoteAddress: this.remoteAddress, user: this.account?.address, ...extra };
   }
 
-  /** plaintext USER/PASS/AUTH allowed here (DESIGN.md §4; RFC 2595 §2.1 / RFC 8314) */
+  /** plaintext USER/PASS/AUTH allowed here (docs/architecture.md; RFC 2595 §2.1 / RFC 8314) */
   private get plaintextAllowed(): boolean {
     return this.tls || this.ctx.opts.allowPlaintextAuth || isLoopback(this.remoteAddress);
   }
@@ -128,14 +122,8 @@ export class Session implements SessionLike {
     sock.on("close", () => this.destroy());
     sock.on("drain", () => {
       this.timer?.refresh(); // a long RETR to a slow client is activity, not idleness
-      this.wakeDrain();
+      this.drain.wake();
     });
-  }
-
-  private wakeDrain(): void {
-    const ws = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of ws) w();
   }
 
   private armTimer(): void {
@@ -261,15 +249,12 @@ export class Session implements SessionLike {
     let ok = true;
     for (const p of parts) ok = sock.write(p);
     sock.uncork();
-    if (!ok && !this.closed) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (!ok && !this.closed) await this.drain.wait();
   }
 
   /** writes with backpressure: resolves when the socket accepted the data (or the session closed) */
-  private async write(data: Buffer): Promise<void> {
-    if (this.closed || this.socket.destroyed) return;
-    if (!this.socket.write(data) && !this.closed) {
-      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    }
+  private write(data: Buffer): Promise<void> {
+    return writeWithBackpressure(this.socket, data, this.drain, () => this.closed);
   }
 
   /** next raw line (AUTH continuation, RFC 5034 §4); null when the connection closed */
@@ -446,14 +431,10 @@ export class Session implements SessionLike {
     this.send(ok("Begin TLS negotiation"));
     await this.flush();
     if (this.closed) return;
-    plain.removeAllListeners("drain");
-    plain.removeAllListeners("error");
-    plain.removeAllListeners("close");
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: tlsOpt.context() });
+    const secure = upgradeToTls(plain, tlsOpt.context());
     this.socket = secure;
     this.tls = true;
     this.attach(secure);
-    secure.on("secure", () => this.socket.resume());
   }
 
   utf8Cmd(): void {
@@ -636,7 +617,8 @@ export class Session implements SessionLike {
     // RFC 1939 §6: UPDATE state
     this.state = "update";
     const d = this.drop();
-    const account = this.account!;
+    const account = this.account;
+    if (!account) throw new Pop3Error("Not logged in"); // a maildrop is opened only with its account
     try {
       // settings are read fresh: a change made while the session ran is effective immediately
       const fresh = (await this.ctx.opts.store.getAccountById(account.id)) ?? account;
@@ -736,7 +718,7 @@ export class Session implements SessionLike {
     // runs, quit() releases the lock when it is done
     if (this.state !== "update") this.releaseLock();
     this.state = "closed";
-    this.wakeDrain();
+    this.drain.wake();
     const lw = this.lineWaiter;
     this.lineWaiter = null;
     lw?.();

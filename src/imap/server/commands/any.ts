@@ -1,7 +1,7 @@
 /** Any-state commands: CAPABILITY, NOOP, LOGOUT (RFC 9051 §6.1), ID (RFC 2971), ENABLE (RFC 5161). */
 import type { Command } from "../../protocol/commands.ts";
+import { stringText } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
-import { imapString } from "../format.ts";
 import type { Session } from "../session.ts";
 
 export async function capability(s: Session): Promise<OkResult> {
@@ -17,8 +17,7 @@ export async function noop(s: Session): Promise<OkResult> {
 
 export async function logout(s: Session): Promise<OkResult> {
   await s.write(`* BYE ${s.ctx.opts.hostname} logging out\r\n`);
-  s.closeView();
-  s.state = "logout";
+  s.loggingOut();
   return { code: null, text: "LOGOUT completed" };
 }
 
@@ -30,7 +29,7 @@ export async function id(s: Session, _tag: string, cmd: Extract<Command, { name:
       client[k.slice(0, 30)] = v === null ? null : v.slice(0, 256);
     s.ctx.opts.logger.info({ session: s.id, client }, "imap client id");
   }
-  await s.write(`* ID (${imapString("name", false)} ${imapString("postkontor", false)})\r\n`);
+  await s.write(`* ID (${stringText("name", false)} ${stringText("postkontor", false)})\r\n`);
   return { code: null, text: "ID completed" };
 }
 

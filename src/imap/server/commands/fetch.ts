@@ -5,23 +5,18 @@
  * Responses are written message by message with backpressure; message content comes from
  * store.readMessage() as bytes and is sent as literals, never decoded.
  */
-import {
-  binaryForm,
-  binarySize,
-  bodyStructureImap,
-  envelopeImap,
-  getBinary,
-  getSection,
-} from "../../../mime/index.ts";
+import { binaryForm, binarySize, getBinary, getSection } from "../../../mime/index.ts";
 import type { ParsedMessage } from "../../../mime/types.ts";
 import { type FlagTextRows, type MessageMeta, StoreError } from "../../../store/types.ts";
+import { bodyStructureImap, envelopeImap } from "../../protocol/body-structure.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
+import { formatDateTime } from "../../protocol/datetime.ts";
 import { applyPartial, fetchAttResponseName } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
-import { imapDateTime, objectId } from "../format.ts";
+import { objectId } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
-import type { Session } from "../session.ts";
+import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
 import { uidRangesOf } from "./mailbox.ts";
 
@@ -124,8 +119,13 @@ function wholeBinary(
   return withPrefix(raw, prefixLen, binaryForm(blob, parsed));
 }
 
-export async function fetch(s: Session, _tag: string, cmd: FetchCommand): Promise<OkResult> {
-  const v = s.view!;
+export async function fetch(
+  s: Session,
+  _tag: string,
+  cmd: FetchCommand,
+  st: SelectedState,
+): Promise<OkResult> {
+  const v = st.view;
   // RFC 7162 §3.2.6: VANISHED only with UID FETCH, CHANGEDSINCE and QRESYNC enabled
   if (cmd.vanished && (!s.qresync || cmd.changedSince === null || !cmd.uid)) {
     throw bad("VANISHED requires UID FETCH with CHANGEDSINCE after ENABLE QRESYNC");
@@ -222,7 +222,7 @@ async function fetchFlagsOnly(
   changedSince: bigint | null,
   out: ResponseBatch,
 ): Promise<number> {
-  const v = s.view!;
+  const v = s.selected.view;
   if (uids.length === 0) return 0;
   const uidRequested = atts.some((a) => a.type === "UID");
   const modseqRequested = atts.some((a) => a.type === "MODSEQ");
@@ -383,7 +383,7 @@ interface FetchOpts {
 
 /** null when the message was expunged by another session after its metadata was read */
 async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOpts): Promise<Part[] | null> {
-  const v = s.view!;
+  const v = s.selected.view;
   let raw: Uint8Array | null = null;
   let whole: StreamedBytes | null = null;
   let parsed: ParsedMessage | null = null;
@@ -422,7 +422,7 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         out.push(`FLAGS ${s.flagsOut(m.uid, m.flags)}`);
         break;
       case "INTERNALDATE":
-        out.push(`INTERNALDATE ${imapDateTime(m.internalDate)}`);
+        out.push(`INTERNALDATE ${formatDateTime(m.internalDate)}`);
         break;
       case "RFC822.SIZE":
         out.push(`RFC822.SIZE ${m.size}`);
@@ -437,7 +437,7 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         out.push(`THREADID (${objectId(m.threadId)})`);
         break;
       case "SAVEDATE":
-        out.push(`SAVEDATE ${imapDateTime(m.saveDate)}`);
+        out.push(`SAVEDATE ${formatDateTime(m.saveDate)}`);
         break;
       case "ENVELOPE":
         out.push("ENVELOPE ", envelopeImap(parsed!.envelope, s.utf8));

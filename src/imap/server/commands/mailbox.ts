@@ -15,9 +15,11 @@ import type {
   SequenceSet,
   StatusItem,
 } from "../../protocol/commands.ts";
+import { SYSTEM_FLAGS } from "../../protocol/flags.ts";
+import { flagList } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
-import { clientFlags, flagList, objectId } from "../format.ts";
+import { clientFlags, objectId } from "../format.ts";
 import {
   compileListPattern,
   DELIM,
@@ -29,7 +31,7 @@ import {
   patternIn,
 } from "../names.ts";
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
-import { type Session, SYSTEM_FLAGS } from "../session.ts";
+import type { Session } from "../session.ts";
 
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
   return objectId(`M${mb.id}`);
@@ -37,7 +39,7 @@ export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
 
 async function requireMailbox(s: Session, raw: string, tryCreate = false): Promise<Mailbox> {
   const name = mailboxIn(s, raw);
-  const mb = await s.store.getMailbox(s.account!.id, name);
+  const mb = await s.store.getMailbox(s.authenticated.account.id, name);
   // RFC 9051 §6.3.12 / §6.4.7: TRYCREATE for APPEND/COPY/MOVE targets
   if (!mb) throw no(tryCreate ? "TRYCREATE" : "NONEXISTENT", "Mailbox does not exist");
   return mb;
@@ -133,8 +135,7 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
     if (buf) await s.write(buf);
   }
   view.keepSnapshot(rows);
-  s.view = view;
-  s.state = "selected";
+  s.selectView(view);
   return { code: readOnly ? "READ-ONLY" : "READ-WRITE", text: `${cmd.name} completed` };
 }
 
@@ -196,7 +197,7 @@ export async function create(
     if (use !== null && use !== canon) throw no("USEATTR", "Only one special-use attribute per mailbox");
     use = canon as SpecialUse;
   }
-  const mb = await s.store.createMailbox(s.account!.id, name, use);
+  const mb = await s.store.createMailbox(s.authenticated.account.id, name, use);
   // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK
   return { code: `MAILBOXID (${mailboxObjectId(mb)})`, text: "CREATE completed" };
 }
@@ -209,7 +210,7 @@ export async function deleteMailbox(
   const name = mailboxIn(s, cmd.mailbox);
   if (name === "INBOX") throw no("CANNOT", "INBOX cannot be deleted"); // RFC 9051 §6.3.5
   const mb = await requireMailbox(s, cmd.mailbox);
-  await s.store.deleteMailbox(s.account!.id, name);
+  await s.store.deleteMailbox(s.authenticated.account.id, name);
   if (s.view && s.view.mailboxId === mb.id) {
     s.closeView();
     await s.write("* OK [CLOSED] Selected mailbox was deleted\r\n");
@@ -227,7 +228,7 @@ export async function rename(
   if (to === "INBOX") throw no("ALREADYEXISTS", "INBOX exists");
   validateNewName(to);
   await requireMailbox(s, cmd.from);
-  await s.store.renameMailbox(s.account!.id, from, to);
+  await s.store.renameMailbox(s.authenticated.account.id, from, to);
   return { code: null, text: "RENAME completed" };
 }
 
@@ -239,7 +240,7 @@ export async function subscribe(
   const name = mailboxIn(s, cmd.mailbox);
   const on = cmd.name === "SUBSCRIBE";
   if (on) await requireMailbox(s, cmd.mailbox); // RFC 9051 §6.3.7: MAY refuse nonexistent
-  await s.store.setSubscribed(s.account!.id, name, on);
+  await s.store.setSubscribed(s.authenticated.account.id, name, on);
   return { code: null, text: `${cmd.name} completed` };
 }
 
@@ -297,7 +298,7 @@ function sortNames(a: string, b: string): number {
 }
 
 async function attributesOf(s: Session, mb: Mailbox): Promise<string[]> {
-  const mbs = await s.store.listMailboxes(s.account!.id);
+  const mbs = await s.store.listMailboxes(s.authenticated.account.id);
   const prefix = mb.name + DELIM;
   const attrs = [mbs.some((m) => m.name.startsWith(prefix)) ? "\\HasChildren" : "\\HasNoChildren"];
   if (mb.specialUse) attrs.push(mb.specialUse);
@@ -329,7 +330,7 @@ function patternMatcher(s: Session, reference: string, patterns: string[]) {
 }
 
 export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<OkResult> {
-  const acc = s.account!;
+  const acc = s.authenticated.account;
   const sel = cmd.selection;
   const ret = cmd.returnOpts;
   // RFC 9051 §6.3.9: an empty pattern asks for the delimiter and root
@@ -422,7 +423,7 @@ export async function lsub(
   _tag: string,
   cmd: Extract<Command, { name: "LSUB" }>,
 ): Promise<OkResult> {
-  const acc = s.account!;
+  const acc = s.authenticated.account;
   if (cmd.pattern === "") {
     await s.write(`* LSUB (\\Noselect) "/" ""\r\n`);
     return { code: null, text: "LSUB completed" };
@@ -525,8 +526,8 @@ export async function append(
   });
   const results =
     inputs.length === 1
-      ? [await s.store.append(s.account!.id, mb.id, inputs[0]!)]
-      : await s.store.appendMany(s.account!.id, mb.id, inputs);
+      ? [await s.store.append(s.authenticated.account.id, mb.id, inputs[0]!)]
+      : await s.store.appendMany(s.authenticated.account.id, mb.id, inputs);
   if (s.view && s.view.mailboxId === mb.id) s.view.dirty = true;
   const first = results[0]!;
   // RFC 4315 §3 APPENDUID (uid-set in message order for MULTIAPPEND)
@@ -558,7 +559,7 @@ function storableForm(data: Buffer): Uint8Array {
  * answers `* QUOTAROOT <mailbox>` naming no root (§4.2.2), GETQUOTA "" (§4.1.1) NO [NONEXISTENT].
  */
 async function quotaLine(s: Session): Promise<string | null> {
-  const acc = (await s.store.getAccountById(s.account!.id)) ?? s.account!;
+  const acc = (await s.store.getAccountById(s.authenticated.account.id)) ?? s.authenticated.account;
   const res: string[] = [];
   // RFC 9208 §5.1 STORAGE in units of 1024 octets; §5.2 MESSAGE
   if (acc.quotaBytes > 0)

@@ -10,7 +10,7 @@ import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
 import { clientFlags } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
-import type { Session } from "../session.ts";
+import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
 import { requireMailbox } from "./mailbox.ts";
 
@@ -28,7 +28,7 @@ export async function unselect(s: Session): Promise<OkResult> {
 
 /** uids of \Deleted messages among the given uids */
 async function deletedAmong(s: Session, uids: number[]): Promise<number[]> {
-  const v = s.view!;
+  const v = s.selected.view;
   const out: number[] = [];
   for (let i = 0; i < uids.length; i += CHUNK) {
     const metas = await s.store.getMessages(v.mailboxId, uids.slice(i, i + CHUNK));
@@ -38,8 +38,8 @@ async function deletedAmong(s: Session, uids: number[]): Promise<number[]> {
 }
 
 /** RFC 9051 §6.4.1: CLOSE expunges silently (read-write only) and leaves selected state */
-export async function close(s: Session): Promise<OkResult> {
-  const v = s.view!;
+export async function close(s: Session, _tag: string, _cmd: Command, st: SelectedState): Promise<OkResult> {
+  const v = st.view;
   if (!v.readOnly) {
     const del = await deletedAmong(s, v.allUids());
     if (del.length > 0) await s.store.expunge(v.mailboxId, del);
@@ -49,7 +49,7 @@ export async function close(s: Session): Promise<OkResult> {
 }
 
 async function announceRemoved(s: Session, removed: number[]): Promise<void> {
-  const v = s.view!;
+  const v = s.selected.view;
   const known = removed.filter((u) => v.seqOf(u) > 0);
   const seqs = v.removeUids(removed);
   if (s.qresync) {
@@ -64,8 +64,9 @@ export async function expunge(
   s: Session,
   _tag: string,
   cmd: Extract<Command, { name: "EXPUNGE" }>,
+  st: SelectedState,
 ): Promise<OkResult> {
-  const v = s.view!;
+  const v = st.view;
   if (v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
   const candidates = cmd.uidSet ? resolveSet(v, cmd.uidSet, true) : v.allUids();
   const del = await deletedAmong(s, candidates);
@@ -79,8 +80,13 @@ export async function expunge(
   return { code: null, text: "EXPUNGE completed" };
 }
 
-export async function store(s: Session, _tag: string, cmd: StoreCommand): Promise<OkResult> {
-  const v = s.view!;
+export async function store(
+  s: Session,
+  _tag: string,
+  cmd: StoreCommand,
+  st: SelectedState,
+): Promise<OkResult> {
+  const v = st.view;
   if (v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
   if (cmd.unchangedSince !== null) await s.enableCondstore(); // RFC 7162 §3.1: CONDSTORE-enabling command
   const uids = resolveSet(v, cmd.set, cmd.uid);
@@ -150,8 +156,9 @@ export async function copyMove(
   s: Session,
   _tag: string,
   cmd: Extract<Command, { name: "COPY" | "MOVE" }>,
+  st: SelectedState,
 ): Promise<OkResult> {
-  const v = s.view!;
+  const v = st.view;
   const isMove = cmd.name === "MOVE";
   if (isMove && v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
   const uids = resolveSet(v, cmd.set, cmd.uid);

@@ -13,7 +13,7 @@ import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
 import { objectId } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
-import type { Session } from "../session.ts";
+import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
 
 const CHUNK = 2000;
@@ -38,7 +38,7 @@ function decodeValue(v: Buffer): string {
 
 async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Promise<void> {
   if (depth > 100) return;
-  const v = s.view!;
+  const v = s.selected.view;
   switch (key.type) {
     case "and":
       for (const k of key.keys) await prepare(s, k, p, depth + 1);
@@ -203,7 +203,7 @@ export async function runSearch(
   criteria: SearchKey,
   charset: string | null,
 ): Promise<SearchOutcome> {
-  const v = s.view!;
+  const v = s.selected.view;
   // RFC 9051 §6.4.4: UTF-8 (and US-ASCII) only; otherwise BADCHARSET with the supported list
   if (charset !== null && charset !== "UTF-8" && charset !== "US-ASCII") {
     throw no("BADCHARSET (UTF-8)", "Unsupported charset");
@@ -250,8 +250,13 @@ export async function runSearch(
   return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs };
 }
 
-export async function search(s: Session, tag: string, cmd: SearchCommand): Promise<OkResult> {
-  const v = s.view!;
+export async function search(
+  s: Session,
+  tag: string,
+  cmd: SearchCommand,
+  st: SelectedState,
+): Promise<OkResult> {
+  const v = st.view;
   const save = cmd.returnOpts?.includes("SAVE") ?? false;
   if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed SEARCH leaves $ empty
   const { matched, modseq: modseqAll, modseqs } = await runSearch(s, cmd.criteria, cmd.charset);

@@ -10,15 +10,15 @@ import type { MessageMeta } from "../../../store/types.ts";
 import type { SortCommand, SortKeyName } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad } from "../errors.ts";
-import type { Session } from "../session.ts";
+import type { SelectedState, Session } from "../session.ts";
 import { runSearch } from "./search.ts";
 
 const CHUNK = 500;
 const META_ONLY: ReadonlySet<SortKeyName> = new Set(["ARRIVAL", "SIZE"]);
 
-export async function sort(s: Session, _tag: string, cmd: SortCommand): Promise<OkResult> {
+export async function sort(s: Session, _tag: string, cmd: SortCommand, st: SelectedState): Promise<OkResult> {
   if (cmd.returnOpts !== null) throw bad("ESORT is not supported");
-  const v = s.view!;
+  const v = st.view;
   const { matched } = await runSearch(s, cmd.search, cmd.charset);
   const needKeys = cmd.criteria.some((c) => !META_ONLY.has(c.key));
   const metas = new Map<number, MessageMeta>();

@@ -2,7 +2,8 @@
  * IMAP serialisation of ENVELOPE (RFC 9051 §7.5.2, RFC 3501 §7.4.2) and BODY / BODYSTRUCTURE
  * (RFC 9051 §7.5.2 body ABNF in §9). Output is bytes, ready to splice into a FETCH response.
  */
-import type { Address, Envelope, MimePart, ParsedMessage } from "./types.ts";
+import type { Address, Envelope, MimePart, ParsedMessage } from "../../mime/types.ts";
+import { quotable, quoteText } from "./response.ts";
 
 class Out {
   private chunks: Buffer[] = [];
@@ -32,31 +33,20 @@ function writeString(out: Out, str: string, utf8: boolean): void {
   // RFC 9051 §9: neither a quoted string nor a literal may hold NUL (a header that came with one
   // by SMTP or import): left out
   const s = str.includes("\0") ? str.replaceAll("\0", "") : str;
-  let plain = true;
-  let needsLiteral = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 10 || c === 13) {
-      needsLiteral = true;
-      break;
-    }
-    if (c >= 0x80) {
-      plain = false;
-      if (!utf8) {
-        needsLiteral = true;
-        break;
-      }
-    }
-  }
-  if (needsLiteral) {
+  if (!quotable(s, utf8)) {
     const b = Buffer.from(s, "utf8");
     out.ascii(`{${b.length}}\r\n`);
     out.bytes(b);
     return;
   }
-  const q = '"' + s.replace(/[\\"]/g, (m) => "\\" + m) + '"';
-  if (plain) out.ascii(q);
+  const q = quoteText(s);
+  if (isAscii(q)) out.ascii(q);
   else out.bytes(Buffer.from(q, "utf8"));
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
 }
 
 function writeNString(out: Out, s: string | null | undefined, utf8: boolean): void {

@@ -1,0 +1,81 @@
+/**
+ * Plain and implicit-TLS listeners, the same for every protocol (IMAP, POP3, SMTP, and HTTP).
+ * See index.ts for the implementation notes (SNI, certificate reload, cluster sharing).
+ */
+import { createServer as createNetServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { formatAddress, parseListenAddress } from "./address.ts";
+import type { TlsProvider } from "./tls.ts";
+
+export interface ListenerOptions {
+  /** "host:port" */
+  address: string;
+  /** implicit TLS when set */
+  tls: TlsProvider | null;
+  onConnection(socket: Socket | TLSSocket): void;
+  logger?: { warn(o: object, msg?: string): void; debug?(o: object, msg?: string): void };
+}
+
+export interface Listener {
+  server: Server;
+  /** actual bound address, "host:port" */
+  bound: string;
+  port: number;
+  implicitTls: boolean;
+  /** stops accepting; existing connections are the protocol's to close */
+  close(): Promise<void>;
+}
+
+/** Starts a plain or implicit-TLS listener and resolves once it is bound. */
+export async function startListener(o: ListenerOptions): Promise<Listener> {
+  const { host, port } = parseListenAddress(o.address);
+  let server: Server;
+  let unsubscribe = () => {};
+  if (o.tls) {
+    const provider = o.tls;
+    const tlsServer = createTlsServer({
+      ...provider.serverOptions(),
+      // RFC 6066 §3: the client's server_name picks the context; the provider reloads changed files.
+      SNICallback: (_servername, cb) => {
+        try {
+          cb(null, provider.context());
+        } catch (e) {
+          cb(e as Error);
+        }
+      },
+    });
+    tlsServer.on("secureConnection", (s: TLSSocket) => o.onConnection(s));
+    tlsServer.on("tlsClientError", (err, s) => {
+      o.logger?.debug?.({ err: err.message, remoteAddress: s.remoteAddress }, "TLS handshake failed");
+    });
+    // Check for a renewed certificate before each handshake; non-SNI clients get it via setSecureContext.
+    tlsServer.on("connection", () => provider.context());
+    unsubscribe = provider.onChange(() => tlsServer.setSecureContext(provider.serverOptions()));
+    server = tlsServer;
+  } else {
+    server = createNetServer((s) => o.onConnection(s));
+  }
+  server.on("error", (err) => o.logger?.warn({ err: err.message, address: o.address }, "listener error"));
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen({ host, port }, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const boundPort = typeof addr === "object" && addr ? addr.port : port;
+  const boundHost = typeof addr === "object" && addr ? addr.address : host;
+  return {
+    server,
+    bound: formatAddress(boundHost, boundPort),
+    port: boundPort,
+    implicitTls: o.tls !== null,
+    close: () =>
+      new Promise<void>((resolve) => {
+        unsubscribe();
+        server.close(() => resolve());
+      }),
+  };
+}

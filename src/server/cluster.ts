@@ -1,0 +1,239 @@
+/**
+ * The cluster: a primary that forks one worker per core (node:cluster), watches their heartbeats
+ * and replaces crashed or stalled ones; each worker runs startServices. See index.ts for the notes.
+ */
+import cluster, { type Worker } from "node:cluster";
+import { availableParallelism } from "node:os";
+import type { ResolvedConfig } from "../config/index.ts";
+import { startFeedHub } from "../store/index.ts";
+import {
+  attachLimitsPrimary,
+  createLimitsClient,
+  LimitsHub,
+  processChannel,
+  throttleOptions,
+} from "./limits-ipc.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { type OutboundService, startOutbound } from "./outbound.ts";
+import { logAddresses, onShutdownSignal, prepare } from "./process.ts";
+import { type BoundAddress, type RunningServices, startServices, withTimeout } from "./services.ts";
+import {
+  type HeartbeatMessage,
+  installStallHook,
+  startHeartbeat,
+  trackHandoffs,
+  Watchdog,
+} from "./watchdog.ts";
+
+/** IPC between the primary and its workers; every message has a `type`. */
+export type WorkerMessage =
+  | { type: "listening"; addresses: BoundAddress[] }
+  | { type: "fatal"; error: string }
+  | { type: "shutdown" }
+  | HeartbeatMessage;
+
+/** Number of worker processes for the config: 0 = one per core. */
+export function workerCount(config: ResolvedConfig): number {
+  return config.server.workers === 0 ? availableParallelism() : config.server.workers;
+}
+
+export async function runWorker(config: ResolvedConfig): Promise<number> {
+  const logger = createLogger(config, { worker: cluster.worker?.id });
+  const send = (m: WorkerMessage) => {
+    if (process.connected) process.send?.(m);
+  };
+  // beats from the start; the primary watches them once this worker is ready (watchdog.ts)
+  startHeartbeat(config.server.worker_stall_s * 1000, send);
+  installStallHook(logger);
+  let services: RunningServices;
+  try {
+    // connection limits and login throttling are counted by the primary (limits-ipc.ts)
+    const shared = createLimitsClient({
+      channel: processChannel(),
+      throttle: throttleOptions(config),
+      logger,
+    });
+    services = await startServices(config, logger, shared);
+  } catch (e) {
+    logger.error({ err: String(e) }, "worker failed to start");
+    send({ type: "fatal", error: e instanceof Error ? e.message : String(e) });
+    return 1;
+  }
+  for (const a of services.addresses) logger.debug({ address: a.address }, `${a.protocol} listening`);
+  send({ type: "listening", addresses: services.addresses });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
+      const r = await withTimeout(services.close(), config.server.shutdown_timeout).catch(
+        () => "error" as const,
+      );
+      resolve(r === "timeout" || r === "error" ? 1 : 0);
+    };
+    process.on("message", (m: WorkerMessage) => {
+      if (m && m.type === "shutdown") void stop();
+    });
+    // Ctrl-C reaches every process of the group; the primary coordinates, workers just close.
+    onShutdownSignal(() => void stop());
+    // primary gone (crashed): do not linger as an orphan
+    process.on("disconnect", () => void stop());
+  });
+}
+
+const MAX_CRASHES_PER_MINUTE = 10;
+
+/**
+ * Node options of the worker processes: the primary's, plus the V8 young-generation limit
+ * (server.max_semi_space_mb) unless one was given explicitly (the primary's command line or
+ * NODE_OPTIONS, which the workers inherit). PK_PROF=<dir> adds a CPU profile per worker
+ * (benchmark analysis).
+ */
+export function workerExecArgv(
+  config: Pick<ResolvedConfig, "server">,
+  execArgv: readonly string[],
+  nodeOptions = process.env.NODE_OPTIONS ?? "",
+): string[] {
+  const out = [...execArgv];
+  const semi = config.server.max_semi_space_mb;
+  const flag = /(^|\s)--max[-_]semi[-_]space[-_]size\b/;
+  if (semi > 0 && !out.some((a) => flag.test(a)) && !flag.test(nodeOptions))
+    out.push(`--max-semi-space-size=${semi}`);
+  if (process.env.PK_PROF) out.push("--cpu-prof", `--cpu-prof-dir=${process.env.PK_PROF}`);
+  return out;
+}
+
+export async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Promise<number> {
+  await prepare(config, logger);
+  const hub = await startFeedHub(config.paths.feedSocket);
+  // exactly one outbound queue runner per server: the primary's (src/smtp/queue)
+  let outbound: OutboundService | null = null;
+  const seen = new Set<string>();
+  const crashes: number[] = [];
+  let stopping = false;
+  let startedCount = 0;
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((r) => {
+    resolveDone = r;
+  });
+  const ready = new Set<number>();
+  /** ids of workers the watchdog killed: their exit is logged as a stall */
+  const stalled = new Set<number>();
+  const stallMs = config.server.worker_stall_s * 1000;
+  const watchdog =
+    stallMs > 0
+      ? new Watchdog<Worker>({
+          stallMs,
+          onStall(w, silentMs) {
+            // SIGKILL: a blocked event loop never runs a SIGTERM handler. The exit handler below
+            // replaces the worker; the kernel closes its sockets, so its clients are not left hanging.
+            stalled.add(w.id);
+            logger.error(
+              { worker: w.id, workerPid: w.process.pid, silentMs },
+              `worker ${w.id} (pid ${w.process.pid}) stalled: no heartbeat for ${silentMs} ms; killing it`,
+            );
+            w.process.kill("SIGKILL");
+          },
+        })
+      : null;
+  watchdog?.start();
+
+  const shutdown = async (code: number, why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason: why }, "shutting down");
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const exits = workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.isDead()) return resolve();
+          w.once("exit", () => resolve());
+          try {
+            w.send({ type: "shutdown" } satisfies WorkerMessage);
+          } catch {
+            w.process.kill("SIGTERM");
+          }
+        }),
+    );
+    const r = await withTimeout(Promise.all(exits), config.server.shutdown_timeout + 2000);
+    if (r === "timeout") {
+      for (const w of workers) if (!w.isDead()) w.process.kill("SIGKILL");
+      code = code || 1;
+    }
+    watchdog?.stop();
+    await outbound?.stop(config.server.shutdown_timeout);
+    await hub.close();
+    logger.info({}, "stopped");
+    resolveDone(code);
+  };
+
+  // one count of connection limits and login failures for all workers (limits-ipc.ts)
+  attachLimitsPrimary(cluster, new LimitsHub(throttleOptions(config)), logger);
+  cluster.setupPrimary({ execArgv: workerExecArgv(config, process.execArgv) });
+  /** connections handed to each worker and not yet acknowledged (closed when it dies) */
+  const handoffs = new Map<number, { drop(): number }>();
+  const fork = () => {
+    const w = cluster.fork();
+    handoffs.set(w.id, trackHandoffs(w.process));
+    w.on("message", (m: WorkerMessage) => {
+      if (m.type === "heartbeat") {
+        watchdog?.beat(w);
+      } else if (m.type === "listening") {
+        ready.add(w.id);
+        watchdog?.watch(w);
+        logger.info({ worker: w.id, workerPid: w.process.pid }, "worker ready");
+        logAddresses(logger, m.addresses, seen);
+        if (++startedCount === n) logger.info({ workers: n, dataDir: config.data_dir }, "postkontor started");
+      } else if (m.type === "fatal") {
+        logger.error({ worker: w.id, err: m.error }, "worker failed to start; stopping");
+        void shutdown(1, "worker failed to start");
+      }
+    });
+  };
+
+  cluster.on("exit", (w, code, signal) => {
+    watchdog?.forget(w);
+    const wasStalled = stalled.delete(w.id);
+    // its unacknowledged connections: closed, not left hanging in this process (trackHandoffs)
+    const dropped = handoffs.get(w.id)?.drop() ?? 0;
+    handoffs.delete(w.id);
+    if (stopping) return;
+    const wasReady = ready.delete(w.id);
+    logger.error(
+      {
+        worker: w.id,
+        workerPid: w.process.pid,
+        code,
+        signal,
+        ...(wasStalled ? { reason: "stalled" } : {}),
+        ...(dropped ? { droppedConnections: dropped } : {}),
+      },
+      "worker exited unexpectedly",
+    );
+    if (!wasReady) {
+      // died before listening (a "fatal" message may already have started the shutdown)
+      void shutdown(1, "worker died during startup");
+      return;
+    }
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes.length && now - crashes[0]! > 60_000) crashes.shift();
+    if (crashes.length > MAX_CRASHES_PER_MINUTE) {
+      void shutdown(1, "workers keep crashing");
+      return;
+    }
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, 200).unref();
+  });
+
+  onShutdownSignal((signal) => void shutdown(0, signal));
+  for (let i = 0; i < n; i++) fork();
+  try {
+    outbound = await startOutbound(config, logger);
+  } catch (e) {
+    logger.error({ err: String(e) }, "outbound queue runner failed to start");
+    void shutdown(1, "outbound queue runner failed to start");
+  }
+  return done;
+}

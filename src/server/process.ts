@@ -1,0 +1,39 @@
+/** What the single process and the cluster primary share: preparation, logging, signals. */
+import type { ResolvedConfig } from "../config/index.ts";
+import { describeGenerated, ensureSelfSignedCert } from "../net/index.ts";
+import type { Logger } from "./log.ts";
+import { checkHostname, secureDataDir } from "./preflight.ts";
+import type { BoundAddress } from "./services.ts";
+import { openConfiguredStore } from "./store.ts";
+
+/**
+ * Work the primary does once before any worker starts: host name check, data directory (created
+ * 0700, modes tightened: preflight.ts), migrations, certificate.
+ */
+export async function prepare(config: ResolvedConfig, logger: Logger): Promise<void> {
+  checkHostname(config, logger);
+  secureDataDir(config, logger);
+  if (!config.tls.cert && !config.tls.key) {
+    const r = await ensureSelfSignedCert(config.paths.tlsDir, config.hostname);
+    if (r.generated) logger.info({ certPath: r.certPath }, describeGenerated(r, config.hostname));
+  }
+  // runs migrations once; imports DKIM key files of older versions into the store
+  const store = await openConfiguredStore(config, false, false, (fields, msg) => logger.info(fields, msg));
+  await store.close();
+}
+
+export function logAddresses(logger: Logger, addresses: BoundAddress[], seen: Set<string>): void {
+  for (const a of addresses) {
+    const key = `${a.protocol} ${a.address}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    logger.info(
+      { protocol: a.protocol, address: a.address, tls: a.tls },
+      `${a.protocol} listening on ${a.address}`,
+    );
+  }
+}
+
+export function onShutdownSignal(handler: (signal: string) => void): void {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => handler(sig));
+}

@@ -1,0 +1,344 @@
+/**
+ * The service registry: every listening protocol (IMAP, POP3, SMTP; HTTP next) is one entry, and
+ * startServices builds and listens for each enabled one the same way.
+ *
+ * Implementation notes
+ * - An entry names its listeners from the config ({protocol, addresses, implicit TLS or not, and
+ *   a per-listener `mode` the service understands, e.g. SMTP's mx / submission / submissions}),
+ *   creates its server from the shared dependencies (store, authenticator, the one TLS provider,
+ *   logger, connection slots) and hands each accepted socket to it. Implicit-TLS listeners get
+ *   the TLS provider (net/listener.ts); plain ones hand over raw sockets (STARTTLS is the
+ *   service's business).
+ * - An HTTP service registers the same way: plain HTTP and HTTPS listeners, the same TLS
+ *   provider, and a server whose handleConnection feeds the socket to node:http
+ *   (`server.emit("connection", socket)`); its goodbye closes idle keep-alive connections.
+ * - Listeners start in registry order, one at a time; a failure closes the ones already bound
+ *   and the store. The bound addresses are reported in that order (`<protocol> listening on …`).
+ * - Shutdown (closeSessions): stop accepting, then every service says goodbye at once (IMAP
+ *   `* BYE`, POP3 `-ERR`, SMTP 421), then wait at most CLOSE_GRACE_MS for the peers to close.
+ */
+
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { type Authenticator, createAuthenticator } from "../auth/index.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { createImapServer } from "../imap/server/index.ts";
+import type { ConnectionSlots } from "../net/conn-limits.ts";
+import { createTlsProvider, type Listener, startListener, type TlsProvider } from "../net/index.ts";
+import { createPop3Server } from "../pop3/index.ts";
+import { createSmtpServer, type SmtpMode } from "../smtp/index.ts";
+import type { Store } from "../store/types.ts";
+import type { LimitsClient } from "./limits-ipc.ts";
+import type { Logger } from "./log.ts";
+import { openConfiguredStore } from "./store.ts";
+
+/** What every service is built from. */
+export interface ServiceDeps {
+  config: ResolvedConfig;
+  store: Store;
+  auth: Authenticator;
+  /** the one certificate provider: implicit TLS, STARTTLS/STLS, and HTTPS */
+  tls: TlsProvider;
+  logger: Logger;
+  /** connection limits counted for the whole server; absent = in this process */
+  slots?: ConnectionSlots;
+}
+
+/** Listeners of one kind: the protocol name logged, the addresses, implicit TLS or not. */
+export interface ListenerSpec<M> {
+  protocol: string;
+  addresses: readonly string[];
+  implicitTls: boolean;
+  /** what the service needs to know about a connection from these listeners */
+  mode: M;
+}
+
+export interface ServiceDefinition<S, M> {
+  name: string;
+  enabled(config: ResolvedConfig): boolean;
+  listeners(config: ResolvedConfig): ListenerSpec<M>[];
+  createServer(deps: ServiceDeps): S;
+  handleConnection(server: S, socket: Socket | TLSSocket, mode: M, spec: ListenerSpec<M>): void;
+  /** goodbye to every session (shutdown); resolves when they are told and closing */
+  closeAll(server: S, reason: string): Promise<void>;
+}
+
+/** A registry entry with its types erased (the registry holds services of different types). */
+export interface RegisteredService {
+  readonly name: string;
+  enabled(config: ResolvedConfig): boolean;
+  start(deps: ServiceDeps): StartedService;
+}
+
+export interface StartedService {
+  readonly name: string;
+  readonly server: unknown;
+  listeners: Array<{ spec: ListenerSpec<unknown>; onConnection(socket: Socket | TLSSocket): void }>;
+  closeAll(reason: string): Promise<void>;
+}
+
+export function defineService<S, M>(d: ServiceDefinition<S, M>): RegisteredService {
+  return {
+    name: d.name,
+    enabled: (config) => d.enabled(config),
+    start(deps) {
+      const server = d.createServer(deps);
+      return {
+        name: d.name,
+        server,
+        listeners: d.listeners(deps.config).map((spec) => ({
+          spec: spec as ListenerSpec<unknown>,
+          onConnection: (socket: Socket | TLSSocket) => d.handleConnection(server, socket, spec.mode, spec),
+        })),
+        closeAll: (reason) => d.closeAll(server, reason),
+      };
+    },
+  };
+}
+
+export const imapService = defineService({
+  name: "imap",
+  enabled: (c) => c.imap.enabled,
+  listeners: (c) => [
+    { protocol: "imap", addresses: c.imap.listen, implicitTls: false, mode: null },
+    { protocol: "imaps", addresses: c.imap.listen_tls, implicitTls: true, mode: null },
+  ],
+  createServer({ config, store, auth, tls, logger, slots }) {
+    const l = config.imap.limits;
+    return createImapServer({
+      store,
+      auth,
+      tls,
+      logger: logger.child({ protocol: "imap" }),
+      hostname: config.hostname,
+      limits: {
+        maxLineLength: l.max_line_length,
+        maxLiteralSize: l.max_literal_size,
+        maxLiteralSizeUnauth: l.max_literal_size_unauth,
+        maxBadCommands: l.max_bad_commands,
+        idleTimeoutMs: l.idle_timeout,
+        unauthTimeoutMs: l.unauth_timeout,
+        maxConnectionsPerUser: l.max_connections_per_user,
+        maxConnectionsPerIp: l.max_connections_per_ip,
+      },
+      allowPlaintextAuth: config.imap.allow_plaintext_auth,
+      slots,
+    });
+  },
+  handleConnection: (server, socket, _mode, spec) =>
+    server.handleConnection(socket as Socket, { implicitTls: spec.implicitTls }),
+  closeAll: (server, reason) => server.closeAll(reason),
+});
+
+export const pop3Service = defineService({
+  name: "pop3",
+  enabled: (c) => c.pop3.enabled,
+  listeners: (c) => [
+    { protocol: "pop3", addresses: c.pop3.listen, implicitTls: false, mode: null },
+    { protocol: "pop3s", addresses: c.pop3.listen_tls, implicitTls: true, mode: null },
+  ],
+  createServer({ config, store, auth, tls, logger, slots }) {
+    const l = config.pop3.limits;
+    return createPop3Server({
+      store,
+      auth,
+      tls, // STLS (RFC 2595 §4) uses the same certificate as every other listener
+      logger: logger.child({ protocol: "pop3" }),
+      hostname: config.hostname,
+      limits: {
+        maxLineLength: l.max_line_length,
+        maxBadCommands: l.max_bad_commands,
+        idleTimeoutMs: l.idle_timeout, // RFC 1939 §3: ≥ 10 minutes, enforced by the schema
+        maxConnectionsPerIp: l.max_connections_per_ip,
+        // RFC 2449 §6.5: LOGIN-DELAY is in seconds; 0 = neither advertised nor enforced
+        loginDelaySeconds: l.login_delay ? Math.ceil(l.login_delay / 1000) : undefined,
+        expireDays: l.expire,
+      },
+      allowPlaintextAuth: config.pop3.allow_plaintext_auth,
+      // maildrop locks: the store's locks port (shared by every worker, the CLI and, on a
+      // shared database, every node)
+      slots,
+    });
+  },
+  handleConnection: (server, socket, _mode, spec) =>
+    server.handleConnection(socket as Socket, { implicitTls: spec.implicitTls }),
+  closeAll: (server, reason) => server.closeAll(reason),
+});
+
+export const smtpService = defineService({
+  name: "smtp",
+  enabled: (c) => c.smtp.enabled,
+  listeners: (c) => [
+    { protocol: "smtp", addresses: c.smtp.listen, implicitTls: false, mode: "mx" as SmtpMode },
+    {
+      protocol: "submission",
+      addresses: c.smtp.submission,
+      implicitTls: false,
+      mode: "submission" as SmtpMode,
+    },
+    // RFC 8314 §3.3: submissions is implicit TLS
+    {
+      protocol: "submissions",
+      addresses: c.smtp.submissions,
+      implicitTls: true,
+      mode: "submissions" as SmtpMode,
+    },
+  ],
+  createServer({ config, store, auth, tls, logger, slots }) {
+    const l = config.smtp.limits;
+    return createSmtpServer({
+      store,
+      auth,
+      tls, // STARTTLS (RFC 3207) with the same certificate as every other listener
+      logger: logger.child({ protocol: "smtp" }),
+      hostname: config.hostname,
+      limits: {
+        maxMessageSize: config.store.max_message_size,
+        maxRecipients: l.max_recipients,
+        messagesPerHour: l.messages_per_hour,
+        recipientsPerHour: l.recipients_per_hour,
+        domainMessagesPerHour: l.domain_messages_per_hour,
+        domainRecipientsPerHour: l.domain_recipients_per_hour,
+        maxQueued: l.max_queued,
+        maxQueuedPerUser: l.max_queued_per_user,
+        idleTimeoutMs: l.idle_timeout,
+        maxConnectionsPerIp: l.max_connections_per_ip,
+      },
+      allowPlaintextAuth: config.smtp.allow_plaintext_auth,
+      authn: { enabled: config.smtp.sender_authentication },
+      disableReverseLookup: !config.smtp.reverse_lookup,
+      slots,
+    });
+  },
+  handleConnection: (server, socket, mode) => server.handleConnection(socket, { mode }),
+  closeAll: (server, reason) => server.closeAll(reason),
+});
+
+/** Every listening service, in start (and log) order. */
+export const SERVICES: readonly RegisteredService[] = [imapService, pop3Service, smtpService];
+
+export interface BoundAddress {
+  protocol: string;
+  address: string;
+  tls: boolean;
+}
+
+export interface RunningServices {
+  store: Store;
+  services: StartedService[];
+  listeners: Listener[];
+  addresses: BoundAddress[];
+  /**
+   * Stop listening and say goodbye to every session at once (IMAP `* BYE`, POP3 `-ERR`, SMTP 421),
+   * then wait briefly for the peers to close. The store stays open.
+   */
+  closeSessions(reason?: string): Promise<void>;
+  /** graceful: closeSessions, then close the store */
+  close(reason?: string): Promise<void>;
+}
+
+/** after the goodbyes: how long shutdown waits for peers to close their side of the connection */
+const CLOSE_GRACE_MS = 1000;
+
+/** p, or "timeout" after ms (the timer does not keep the process alive) */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => resolve("timeout"), ms);
+    t.unref();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Builds and starts everything a serving process needs (a worker, or the single process).
+ * `shared`: connection limits and login throttling counted for the whole server (a worker passes
+ * the primary's, over IPC); absent = counted in this process.
+ */
+export async function startServices(
+  config: ResolvedConfig,
+  logger: Logger,
+  shared?: LimitsClient,
+  registry: readonly RegisteredService[] = SERVICES,
+): Promise<RunningServices> {
+  const store = await openConfiguredStore(config, true, false, (fields, msg) => logger.info(fields, msg));
+  const listeners: Listener[] = [];
+  const addresses: BoundAddress[] = [];
+  const services: StartedService[] = [];
+  try {
+    const auth = createAuthenticator(store, {
+      cacheTtlMs: config.auth.cache_ttl,
+      cacheMaxEntries: config.auth.cache_max_entries,
+      failureDelayMs: config.auth.failure_delay,
+      maxFailuresPerIp: config.auth.max_failures_per_ip,
+      maxFailuresPerUser: config.auth.max_failures_per_user,
+      failureWindowMs: config.auth.failure_window,
+      lockoutMs: config.auth.lockout,
+      maxUserDelayMs: config.auth.max_user_delay,
+      throttle: shared?.throttle,
+      logger,
+    });
+    const tls = await createTlsProvider(config, config.data_dir, { logger });
+    const deps: ServiceDeps = { config, store, auth, tls, logger, slots: shared?.slots };
+    for (const entry of registry) {
+      if (!entry.enabled(config)) continue;
+      const service = entry.start(deps);
+      services.push(service);
+      for (const { spec, onConnection } of service.listeners) {
+        for (const address of spec.addresses) {
+          const l = await startListener({
+            address,
+            tls: spec.implicitTls ? tls : null,
+            logger,
+            onConnection,
+          });
+          listeners.push(l);
+          addresses.push({ protocol: spec.protocol, address: l.bound, tls: l.implicitTls });
+        }
+      }
+    }
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await store.close();
+    throw e;
+  }
+  let closingSessions: Promise<void> | null = null;
+  let closing: Promise<void> | null = null;
+  const closeSessions = (reason = "Server shutting down") => {
+    closingSessions ??= (async () => {
+      // Stop accepting, but do not wait for it yet: net.Server.close() completes only when every
+      // connection is gone, and the connections go only after closeAll below. (Awaiting it first
+      // kept every connected client, IDLE or not, until server.shutdown_timeout ran out.)
+      const stopped = Promise.all(listeners.map((l) => l.close()));
+      // RFC 9051 §7.1.5 BYE, RFC 5321 §3.8 421, RFC 1939: -ERR and close. POP3 sessions end without
+      // UPDATE (RFC 1939 §6), so nothing is deleted; a QUIT already in UPDATE finishes first.
+      await Promise.all(services.map((s) => s.closeAll(reason)));
+      // The goodbyes are written and the sockets ended; most peers close at once. One that keeps
+      // its side open is cut when the process exits (the sessions' own timers destroy it too).
+      await withTimeout(stopped, CLOSE_GRACE_MS);
+    })();
+    return closingSessions;
+  };
+  return {
+    store,
+    services,
+    listeners,
+    addresses,
+    closeSessions,
+    close(reason = "Server shutting down") {
+      closing ??= (async () => {
+        await closeSessions(reason);
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
