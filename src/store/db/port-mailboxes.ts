@@ -7,8 +7,9 @@
  * FETCH) return compact results in one call per command; the adapter keeps its fast paths
  * (prepared statements, parallel arrays, modseqs read as numbers while they fit in 2^53).
  */
-import type { ChangeBuffer } from "../changes.ts";
+
 import type { FlagTextRows } from "../api/model.ts";
+import type { ChangeBuffer } from "../changes.ts";
 import type { Maybe } from "./port.ts";
 
 export interface MailboxRow {
