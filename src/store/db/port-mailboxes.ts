@@ -140,7 +140,10 @@ export interface SubscriptionsWrite extends SubscriptionsRead {
 export interface MessageReads {
   /** every message of the mailbox, by uid */
   flagRows(mailboxId: number): Maybe<FlagTextRow[]>;
-  /** the compact bulk form; null = no such mailbox */
+  /**
+   * the compact bulk form (api FlagTextRows; the one place where modseqs cross the port as
+   * numbers while they fit in 2^53, bigint beyond); null = no such mailbox
+   */
   flagText(mailboxId: number): Maybe<FlagTextRows | null>;
   /** messages with modseq > since, by uid */
   changedSince(mailboxId: number, since: bigint): Maybe<FlagTextRow[]>;
