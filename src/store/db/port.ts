@@ -34,6 +34,22 @@
  * times are ms since the epoch (numbers) in row types and `Date` only in the model (api/model.ts).
  */
 import type { QueueRecipient } from "../api/model.ts";
+import type {
+  BlobsParsedWrite,
+  BlobsRead,
+  ChangesRead,
+  ChangesWrite,
+  ExpungesRead,
+  MailboxesRead,
+  MailboxesWrite,
+  MessageReads,
+  Peeker,
+  SubscriptionsRead,
+  SubscriptionsWrite,
+  UsageWrite,
+} from "./port-mailboxes.ts";
+
+export type * from "./port-mailboxes.ts";
 
 export type Maybe<T> = T | Promise<T>;
 
@@ -53,6 +69,11 @@ export interface Db {
    * the write is queued or abandoned.
    */
   expectGroupedWrite(): () => void;
+  /**
+   * Runs fn on single-statement snapshots of committed data that do not wait behind this
+   * process's open or queued transactions (hot content lookups: FETCH BODY[], POP3 RETR).
+   */
+  peek<T>(fn: (p: Peeker) => Maybe<T>): Promise<T>;
   /** resolves once the writes queued now have settled */
   flush(): Promise<void>;
   /** waits for queued writes, then closes the connections */
@@ -177,29 +198,12 @@ export interface AliasesWrite extends AliasesRead {
   delete(source: string, target: string | null): Maybe<number>;
 }
 
-export interface MailboxesWrite {
-  /** inserts a mailbox with uidnext 1 and the given HIGHESTMODSEQ; returns its id (never reused) */
-  insert(m: {
-    accountId: number;
-    name: string;
-    uidValidity: number;
-    specialUse: string | null;
-    highestModseq: bigint;
-    createdAt: number;
-  }): Maybe<number>;
-}
-
-export interface SubscriptionsWrite {
-  /** subscribes (idempotent) */
-  add(accountId: number, name: string): Maybe<void>;
-}
-
-export interface MessagesRead {
+export interface MessagesRead extends MessageReads {
   /** distinct blob and prefix ids referenced by an account's messages (before deleting it) */
   refsOfAccount(accountId: number): Maybe<MessageRefs>;
 }
 
-export interface BlobsWrite {
+export interface BlobsWrite extends BlobsRead, BlobsParsedWrite {
   /**
    * Marks the given blobs gc_pending where no message references them any more; returns how many
    * were marked (the caller schedules the sweeper after commit when > 0).
@@ -265,6 +269,12 @@ export interface Reader {
   accounts: AccountsRead;
   aliases: AliasesRead;
   queue: QueueRead;
+  mailboxes: MailboxesRead;
+  subscriptions: SubscriptionsRead;
+  messages: MessagesRead;
+  expunges: ExpungesRead;
+  blobs: BlobsRead;
+  changes: ChangesRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -278,6 +288,9 @@ export interface Writer {
   blobs: BlobsWrite;
   queue: QueueWrite;
   sending: SendingWrite;
+  expunges: ExpungesRead;
+  changes: ChangesWrite;
+  usage: UsageWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

@@ -4,6 +4,7 @@
  * published after commit (deduplicated per account and mailbox), blobs whose last reference went
  * marked for the sweeper before commit and the sweeper scheduled after it.
  */
+import { ChangeBuffer } from "../changes.ts";
 import { type Db, DbNotFound, type WriteOptions, type Writer } from "../db/port.ts";
 import { type Beacon, type Id, StoreError } from "../types.ts";
 
@@ -22,6 +23,8 @@ export class TxContext {
   readonly #modseqs = new Map<Id, bigint>();
   readonly #beacons = new Map<string, Beacon>();
   readonly #gcBlobs = new Set<number>();
+  /** objects changed, written to the account change log at the end of the transaction */
+  readonly changes = new ChangeBuffer();
 
   constructor(tx: Writer, deps: DomainDeps) {
     this.tx = tx;
@@ -48,8 +51,16 @@ export class TxContext {
     for (const id of ids) this.#gcBlobs.add(id);
   }
 
-  /** Ends the transaction's work: GC marks now, beacons and the sweeper after commit. */
+  /**
+   * Ends the transaction's work: change-log rows and GC marks now (same commit as the change),
+   * beacons and the sweeper after commit.
+   */
   async finish(): Promise<void> {
+    if (this.changes.size > 0) {
+      // every account the buffer names gets this transaction's modseq (RFC 7162 §3.1.1)
+      for (const t of this.changes.touched.values()) await this.modseq(t.accountId);
+      await this.tx.changes.record(this.changes, this.#modseqs, Date.now());
+    }
     const marked = this.#gcBlobs.size > 0 ? await this.tx.blobs.markUnreferenced(this.#gcBlobs) : 0;
     if (this.#beacons.size === 0 && marked === 0) return;
     const beacons = [...this.#beacons.values()];

@@ -1,29 +1,18 @@
 /**
  * The account change log on SQL (table change_log, migration 6): writing a transaction's
- * buffered changes, answering "changes since state S", and pruning old history. The logic
- * (net effects, state tokens, RFC 8620 §5.2 folding) is in ../changes.ts; this file only
- * holds the queries. Portable SQL: PostgreSQL needs obj_id with COLLATE "C" so that the
+ * buffered changes (SqlStore's own transactions) and pruning old history. The logic
+ * (net effects, state tokens, RFC 8620 §5.2 folding) is in ../changes.ts and the read side
+ * ("changes since state S") in domain/changes-read.ts over the db port; this file only holds
+ * queries. Portable SQL: PostgreSQL needs obj_id with COLLATE "C" so that the
  * (modseq, obj_id) order, which intermediate states depend on, is byte order as in SQLite.
  */
 import type Database from "better-sqlite3";
-import {
-  type ChangeBuffer,
-  type ChangeCursor,
-  formatState,
-  KIND_CODE,
-  parseState,
-  WindowFold,
-} from "../changes.ts";
-import { type AccountChanges, type ChangeKind, StoreError } from "../types.ts";
+import { type ChangeBuffer, KIND_CODE } from "../changes.ts";
 
 type Stmt = (text: string, safeIntegers?: boolean) => Database.Statement;
 
-/** rows read per query while folding a window */
-const READ_CHUNK = 1000;
 /** rows deleted per pruning transaction (bounds the write-lock hold time) */
 export const PRUNE_BATCH = 500;
-/** maxChanges when the caller gives none */
-export const DEFAULT_MAX_CHANGES = 5000;
 
 /**
  * Writes one row per object the transaction changed (inside it: the same commit as the change).
@@ -54,74 +43,6 @@ export function objectExists(stmt: Stmt, accountId: number, kind: "email" | "thr
     stmt(`SELECT 1 FROM message WHERE account_id = ? AND ${col} = ? LIMIT 1`).raw(true).get(accountId, id) !==
     undefined
   );
-}
-
-function accountState(stmt: Stmt, accountId: number): { modseq: bigint; floor: bigint } {
-  const r = stmt("SELECT modseq, change_floor FROM account WHERE id = ?", true).raw(true).get(accountId) as
-    | [bigint, bigint]
-    | undefined;
-  if (!r) throw new StoreError("NONEXISTENT", "no such account");
-  return { modseq: r[0], floor: r[1] };
-}
-
-export function currentState(stmt: Stmt, accountId: number): string {
-  return formatState(accountState(stmt, accountId).modseq);
-}
-
-/**
- * RFC 8620 §5.2: the changes of one kind after `since`. The account's modseq is read first and
- * bounds the window, so rows of transactions committing meanwhile are left for the next call.
- */
-export function changesSinceState(
-  stmt: Stmt,
-  accountId: number,
-  kind: ChangeKind,
-  since: string,
-  maxChanges: number | undefined,
-): AccountChanges | "cannotCalculateChanges" {
-  const cur: ChangeCursor | null = parseState(since);
-  if (!cur) return "cannotCalculateChanges";
-  const acct = accountState(stmt, accountId);
-  // pruned history (rows ≤ floor may be gone): a partial state inside the floor's modseq too
-  if (cur.stateModseq < acct.floor || (cur.partial && cur.stateModseq <= acct.floor)) {
-    return "cannotCalculateChanges";
-  }
-  if (cur.stateModseq > acct.modseq) return "cannotCalculateChanges";
-  const max = maxChanges !== undefined && maxChanges > 0 ? Math.floor(maxChanges) : DEFAULT_MAX_CHANGES;
-  const q = stmt(
-    `SELECT modseq, obj_id, change FROM change_log
-      WHERE account_id = ? AND kind = ? AND (modseq > ? OR (modseq = ? AND obj_id > ?)) AND modseq <= ?
-      ORDER BY modseq, obj_id LIMIT ?`,
-    true,
-  ).raw(true);
-  const fold = new WindowFold(max);
-  let at = { modseq: cur.modseq, id: cur.id };
-  let truncated = false;
-  // bounded: each round consumes READ_CHUNK rows or ends
-  for (;;) {
-    const rows = q.all(
-      accountId,
-      KIND_CODE[kind],
-      at.modseq,
-      at.modseq,
-      at.id,
-      acct.modseq,
-      READ_CHUNK,
-    ) as Array<[bigint, string, bigint]>;
-    for (const r of rows) {
-      if (!fold.add(r[0], r[1], Number(r[2]))) {
-        truncated = true;
-        break;
-      }
-    }
-    if (truncated || rows.length < READ_CHUNK) break;
-    const lastRow = rows[rows.length - 1]!;
-    at = { modseq: lastRow[0], id: lastRow[1] };
-  }
-  const lists = fold.lists();
-  const newState =
-    truncated && fold.last ? formatState(fold.last.modseq, fold.last.id) : formatState(acct.modseq);
-  return { oldState: since, newState, hasMoreChanges: truncated, ...lists };
 }
 
 // --- pruning ------------------------------------------------------------------------------
@@ -192,21 +113,6 @@ export function pruneBatch(stmt: Stmt, accountId: number, target: bigint): numbe
     left -= delExp.run(mbId, mbId, target, left).changes;
   }
   return PRUNE_BATCH - left;
-}
-
-/** uids in [1, uidNext) without a message row, ascending (QRESYNC below the expunge floor) */
-export function absentUids(stmt: Stmt, mailboxId: number, uidNext: number): number[] {
-  const present = stmt("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid")
-    .raw(true)
-    .all(mailboxId) as Array<[number]>;
-  const out: number[] = [];
-  let next = 1;
-  for (const [u] of present) {
-    for (; next < u; next++) out.push(next);
-    next = u + 1;
-  }
-  for (; next < uidNext; next++) out.push(next);
-  return out;
 }
 
 export interface PruneIo {

@@ -10,8 +10,9 @@
  * While announced writers (expectGroupedWrite: appends still writing their blob files) are
  * outstanding, a forming batch waits up to GROUP_WAIT_MS for them.
  */
-import type { Db, Maybe, Reader, WriteOptions, Writer } from "../port.ts";
+import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts";
 import { type SqliteOps, sqliteOps } from "./ops.ts";
+import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** writes at most in one group commit (bounds the write-lock hold time of one batch) */
@@ -41,8 +42,9 @@ function runHooks(hooks: Array<() => void>): void {
 
 export class SqliteDb implements Db {
   readonly handle: SqliteHandle;
-  readonly #ops: SqliteOps;
+  readonly #ops: Omit<Writer, "afterCommit">;
   readonly #reader: Reader;
+  readonly #peeker: Peeker;
   #queue: GroupItem[] = [];
   #run: Promise<void> | null = null;
   #active = false;
@@ -53,13 +55,41 @@ export class SqliteDb implements Db {
 
   constructor(handle: SqliteHandle) {
     this.handle = handle;
-    this.#ops = sqliteOps(handle);
-    const o = this.#ops;
-    this.#reader = { domains: o.domains, accounts: o.accounts, aliases: o.aliases, queue: o.queue };
+    const o: SqliteOps = sqliteOps(handle);
+    const m = sqliteMailOps(handle);
+    this.#ops = {
+      ...o,
+      mailboxes: m.mailboxes,
+      subscriptions: m.subscriptions,
+      messages: { ...o.messages, ...m.messageReads },
+      expunges: m.expunges,
+      blobs: { ...o.blobs, ...m.blobsParsed },
+      changes: m.changes,
+      usage: m.usage,
+    };
+    const w = this.#ops;
+    this.#reader = {
+      domains: w.domains,
+      accounts: w.accounts,
+      aliases: w.aliases,
+      queue: w.queue,
+      mailboxes: w.mailboxes,
+      subscriptions: w.subscriptions,
+      messages: w.messages,
+      expunges: w.expunges,
+      blobs: w.blobs,
+      changes: w.changes,
+    };
+    this.#peeker = sqlitePeeker(handle);
   }
 
   read<T>(fn: (q: Reader) => Maybe<T>): Promise<T> {
     return this.handle.withConnection(() => fn(this.#reader));
+  }
+
+  async peek<T>(fn: (p: Peeker) => Maybe<T>): Promise<T> {
+    // no mutex: each readStmt call is its own snapshot on the read-only connection
+    return fn(this.#peeker);
   }
 
   #writer(hooks: Array<() => void>): Writer {

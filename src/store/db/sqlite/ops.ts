@@ -14,12 +14,10 @@ import {
   DbNotFound,
   type DomainRow,
   type DomainsWrite,
-  type MailboxesWrite,
-  type MessagesRead,
+  type MessageRefs,
   type QueueRow,
   type QueueWrite,
   type SendingWrite,
-  type SubscriptionsWrite,
 } from "../port.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
@@ -92,10 +90,8 @@ export interface SqliteOps {
   domains: DomainsWrite;
   accounts: AccountsWrite;
   aliases: AliasesWrite;
-  mailboxes: MailboxesWrite;
-  subscriptions: SubscriptionsWrite;
-  messages: MessagesRead;
-  blobs: BlobsWrite;
+  messages: { refsOfAccount(accountId: number): MessageRefs };
+  blobs: Omit<BlobsWrite, "parsed" | "setParsed">;
   queue: QueueWrite;
   sending: SendingWrite;
 }
@@ -235,35 +231,7 @@ export function sqliteOps(h: SqliteHandle): SqliteOps {
       ).changes,
   };
 
-  const mailboxes: MailboxesWrite = {
-    insert: (m) =>
-      unique(() =>
-        Number(
-          run(
-            `INSERT INTO mailbox (account_id, name, uidvalidity, uidnext, highestmodseq, special_use, created_at)
-             VALUES (?, ?, ?, 1, ?, ?, ?)`,
-            m.accountId,
-            m.name,
-            m.uidValidity,
-            m.highestModseq,
-            m.specialUse,
-            m.createdAt,
-          ).lastInsertRowid,
-        ),
-      ),
-  };
-
-  const subscriptions: SubscriptionsWrite = {
-    add: (accountId, name) => {
-      run(
-        "INSERT INTO subscription (account_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        accountId,
-        name,
-      );
-    },
-  };
-
-  const messages: MessagesRead = {
+  const messages: { refsOfAccount(accountId: number): MessageRefs } = {
     refsOfAccount: (accountId) => ({
       blobIds: all("SELECT DISTINCT blob_id FROM message WHERE account_id = ?", accountId).map((r) =>
         Number(r[0]),
@@ -275,7 +243,7 @@ export function sqliteOps(h: SqliteHandle): SqliteOps {
     }),
   };
 
-  const blobs: BlobsWrite = {
+  const blobs: SqliteOps["blobs"] = {
     markUnreferenced: (blobIds) => {
       const st = h.stmt(
         `UPDATE blob SET gc_pending = 1 WHERE id = ? AND gc_pending = 0
@@ -407,5 +375,5 @@ export function sqliteOps(h: SqliteHandle): SqliteOps {
     },
   };
 
-  return { domains, accounts, aliases, mailboxes, subscriptions, messages, blobs, queue, sending };
+  return { domains, accounts, aliases, messages, blobs, queue, sending };
 }

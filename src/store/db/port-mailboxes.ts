@@ -1,0 +1,210 @@
+/**
+ * The db port's operations for mailboxes, subscriptions, message reads and the change log's read
+ * side (issue 10 phase B, part 1; re-exported by db/port.ts, whose rules apply). The message
+ * write operations (append, flags, expunge, copy/move) are a separate block.
+ *
+ * Hot paths: `messages.flagText` (SELECT, `UID FETCH 1:* (UID FLAGS)`) and `messages.meta` (UID
+ * FETCH) return compact results in one call per command; the adapter keeps its fast paths
+ * (prepared statements, parallel arrays, modseqs read as numbers while they fit in 2^53).
+ */
+
+import type { FlagTextRows } from "../api/model.ts";
+import type { ChangeBuffer } from "../changes.ts";
+import type { Maybe } from "./port.ts";
+
+export interface MailboxRow {
+  id: number;
+  accountId: number;
+  name: string;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: bigint;
+  specialUse: string | null;
+  subscribed: boolean;
+}
+
+/** What message operations need of a mailbox (hot single-row lookup). */
+export interface MailboxCore {
+  accountId: number;
+  uidValidity: number;
+  uidNext: number;
+}
+
+/** A mailbox's state for CONDSTORE/QRESYNC reads. */
+export interface MailboxSyncState {
+  uidNext: number;
+  highestModseq: bigint;
+  /** the expunge log is complete only above this modseq (older rows pruned) */
+  expungeFloor: bigint;
+}
+
+/** What a mailbox holds, read before deleting it (its messages cascade). */
+export interface MailboxContents {
+  messages: number;
+  bytes: number;
+  /** distinct blob and delivery-prefix ids its messages reference */
+  blobIds: number[];
+  prefixIds: number[];
+  /** distinct (emailId, threadId) of its messages */
+  emails: Array<[string, string]>;
+}
+
+/** A message's flags as stored (normalised, space-separated) and its modseq. */
+export interface FlagTextRow {
+  uid: number;
+  flags: string;
+  modseq: bigint;
+}
+
+/** A message's metadata as stored (times in ms). */
+export interface MessageMetaRow {
+  uid: number;
+  emailId: string;
+  threadId: string;
+  sha256: string;
+  /** prefix + blob */
+  size: number;
+  internalDate: number;
+  saveDate: number;
+  flags: string;
+  modseq: bigint;
+  /** null for rows stored before the column existed */
+  crlfSize: number | null;
+}
+
+/** Where a message's content is: the blob and the per-recipient delivery-header prefix. */
+export interface MessageLocation {
+  sha256: string;
+  /** blob octets (without the prefix) */
+  blobSize: number;
+  /** delivery headers kept beside the blob, or null */
+  prefix: Uint8Array | null;
+}
+
+export interface MailboxesRead {
+  /** ordered INBOX first, then by name */
+  list(accountId: number): Maybe<MailboxRow[]>;
+  byName(accountId: number, name: string): Maybe<MailboxRow | null>;
+  byId(id: number): Maybe<MailboxRow | null>;
+  core(id: number): Maybe<MailboxCore | null>;
+  syncState(id: number): Maybe<MailboxSyncState | null>;
+  /** id and name of every mailbox whose name starts with prefix (byte-wise) */
+  withPrefix(accountId: number, prefix: string): Maybe<Array<{ id: number; name: string }>>;
+  /** messages, octets, not \Seen, \Deleted; null = no such mailbox */
+  counts(id: number): Maybe<{ messages: number; size: number; unseen: number; deleted: number } | null>;
+  /** the first uid not yet claimed by a session (MailStore.claimRecent); null = no such mailbox */
+  firstNewUid(id: number): Maybe<number | null>;
+  /** messages with uid ≥ firstNewUid */
+  newCount(id: number): Maybe<number>;
+  contents(id: number): Maybe<MailboxContents>;
+}
+
+export interface MailboxesWrite extends MailboxesRead {
+  /** inserts a mailbox with uidnext 1 and the given HIGHESTMODSEQ; returns its id (never reused) */
+  insert(m: {
+    accountId: number;
+    name: string;
+    uidValidity: number;
+    specialUse: string | null;
+    highestModseq: bigint;
+    createdAt: number;
+  }): Maybe<number>;
+  /** deletes the mailbox; its messages cascade (expunge log rows go with it) */
+  delete(id: number): Maybe<void>;
+  rename(id: number, name: string, highestModseq: bigint): Maybe<void>;
+  /** raises first_recent_uid to uid (never lowers it) */
+  setFirstNewUid(id: number, uid: number): Maybe<void>;
+  /** sets HIGHESTMODSEQ (and UIDNEXT when given) */
+  touch(id: number, highestModseq: bigint, uidNext?: number): Maybe<void>;
+  /**
+   * Moves every message of src into dst (same account) in uid order, renumbered from dst's
+   * UIDNEXT, stamped with modseq and save date `now`; logs the src uids as expunged at modseq;
+   * sets dst's UIDNEXT. Emails keep their ids (RFC 8474 §5.1). Returns the moved (emailId, threadId).
+   */
+  moveAll(srcId: number, dstId: number, modseq: bigint, now: number): Maybe<Array<[string, string]>>;
+}
+
+export interface SubscriptionsRead {
+  /** ordered by name */
+  list(accountId: number): Maybe<string[]>;
+}
+
+export interface SubscriptionsWrite extends SubscriptionsRead {
+  /** subscribes (idempotent) */
+  add(accountId: number, name: string): Maybe<void>;
+  /** false = was not subscribed */
+  remove(accountId: number, name: string): Maybe<boolean>;
+}
+
+/** Message reads (the write side is in its own block). */
+export interface MessageReads {
+  /** every message of the mailbox, by uid */
+  flagRows(mailboxId: number): Maybe<FlagTextRow[]>;
+  /**
+   * the compact bulk form (api FlagTextRows; the one place where modseqs cross the port as
+   * numbers while they fit in 2^53, bigint beyond); null = no such mailbox
+   */
+  flagText(mailboxId: number): Maybe<FlagTextRows | null>;
+  /** messages with modseq > since, by uid */
+  changedSince(mailboxId: number, since: bigint): Maybe<FlagTextRow[]>;
+  /** uids present, ascending */
+  uids(mailboxId: number): Maybe<number[]>;
+  /** metadata of the given uids (unique, ascending, > 0), missing ones skipped */
+  meta(mailboxId: number, uids: readonly number[]): Maybe<MessageMetaRow[]>;
+}
+
+export interface ExpungesRead {
+  /** uids expunged with modseq > since, ascending */
+  since(mailboxId: number, since: bigint): Maybe<number[]>;
+}
+
+export interface ParsedCacheRow {
+  /** JSON of the ParsedMessage, or null */
+  parsed: string | null;
+  version: number;
+}
+
+export interface BlobsRead {
+  /** the stored parse of a blob by its SHA-256; null = no such blob */
+  parsed(sha256: string): Maybe<ParsedCacheRow | null>;
+}
+
+export interface BlobsParsedWrite {
+  setParsed(sha256: string, parsed: string, version: number): Maybe<void>;
+}
+
+export interface ChangesRead {
+  /** the account's modseq and lowest answerable state; null = no such account */
+  accountState(accountId: number): Maybe<{ modseq: bigint; floor: bigint } | null>;
+  /**
+   * Change-log rows of one kind after (modseq, objId) up to modseq `upto`, in (modseq, objId)
+   * order (objId byte order), at most limit: [modseq, objId, change code].
+   */
+  page(
+    accountId: number,
+    kind: number,
+    after: { modseq: bigint; id: string },
+    upto: bigint,
+    limit: number,
+  ): Maybe<Array<[bigint, string, number]>>;
+}
+
+export interface ChangesWrite extends ChangesRead {
+  /**
+   * Resolves the transaction's touched objects (existence looked up now) and writes one row per
+   * net change, stamped with its account's modseq of this transaction (modseqs must hold every
+   * account the buffer names).
+   */
+  record(buf: ChangeBuffer, modseqs: ReadonlyMap<number, bigint>, at: number): Maybe<void>;
+}
+
+export interface UsageWrite {
+  /** lowers the account's quota usage (never below 0) */
+  subtract(accountId: number, bytes: number, messages: number): Maybe<void>;
+}
+
+/** Single-statement snapshot reads that do not wait behind this process's transactions. */
+export interface Peeker {
+  /** null = no such message */
+  location(mailboxId: number, uid: number): Maybe<MessageLocation | null>;
+}

@@ -1,0 +1,447 @@
+/**
+ * The db port's mailbox, subscription, message-read and change-log-read operations on SQLite
+ * (db/port-mailboxes.ts says what each promises). Hot paths read raw arrays from cached prepared
+ * statements and modseqs as plain numbers, re-reading exactly (safe integers) only when a value
+ * is beyond 2^53.
+ */
+import type { FlagTextRows } from "../../api/model.ts";
+import type { ChangeBuffer } from "../../changes.ts";
+import { DbConflict } from "../port.ts";
+import type {
+  BlobsParsedWrite,
+  BlobsRead,
+  ChangesWrite,
+  ExpungesRead,
+  FlagTextRow,
+  MailboxContents,
+  MailboxesWrite,
+  MailboxRow,
+  MessageMetaRow,
+  MessageReads,
+  Peeker,
+  SubscriptionsWrite,
+  UsageWrite,
+} from "../port-mailboxes.ts";
+import type { SqliteHandle } from "./sqlite.ts";
+
+/** uid lists up to this size are looked up one by one; larger ones by one range scan */
+const POINT_LOOKUP_MAX = 64;
+
+const MAILBOX_SELECT = `SELECT m.id, m.account_id, m.name, m.uidvalidity, m.uidnext, m.special_use,
+  m.highestmodseq,
+  EXISTS (SELECT 1 FROM subscription s WHERE s.account_id = m.account_id AND s.name = m.name) AS sub
+  FROM mailbox m`;
+
+function toMailboxRow(r: unknown[]): MailboxRow {
+  return {
+    id: Number(r[0]),
+    accountId: Number(r[1]),
+    name: String(r[2]),
+    uidValidity: Number(r[3]),
+    uidNext: Number(r[4]),
+    specialUse: r[5] === null ? null : String(r[5]),
+    highestModseq: r[6] as bigint,
+    subscribed: Number(r[7]) !== 0,
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+export interface SqliteMailOps {
+  mailboxes: MailboxesWrite;
+  subscriptions: SubscriptionsWrite;
+  messageReads: MessageReads;
+  expunges: ExpungesRead;
+  blobsParsed: BlobsRead & BlobsParsedWrite;
+  changes: ChangesWrite;
+  usage: UsageWrite;
+}
+
+const KIND_NAME = ["", "email", "mailbox", "thread"] as const;
+
+export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
+  const all = (text: string, safe: boolean, ...args: unknown[]): unknown[][] =>
+    h
+      .stmt(text, safe)
+      .raw(true)
+      .all(...args) as unknown[][];
+  const get = (text: string, safe: boolean, ...args: unknown[]): unknown[] | undefined =>
+    h
+      .stmt(text, safe)
+      .raw(true)
+      .get(...args) as unknown[] | undefined;
+  const run = (text: string, ...args: unknown[]) => h.stmt(text).run(...args);
+
+  /**
+   * Raw rows whose column `col` is a modseq: read as numbers (fast path), converted to bigint; if
+   * any is beyond 2^53 the query is re-run with safe integers, so no precision is lost.
+   */
+  const modseqRows = (text: string, col: number, ...args: unknown[]): unknown[][] => {
+    const rows = all(text, false, ...args);
+    for (const r of rows) {
+      const m = r[col] as number;
+      if (!Number.isSafeInteger(m)) return all(text, true, ...args);
+      r[col] = BigInt(m);
+    }
+    return rows;
+  };
+  // safe-integer rows carry bigint in every integer column: numbers for the others
+  const toFlagRow = (r: unknown[]): FlagTextRow => ({
+    uid: Number(r[0]),
+    flags: r[1] as string,
+    modseq: r[2] as bigint,
+  });
+
+  const mailboxes: MailboxesWrite = {
+    list: (accountId) =>
+      all(
+        `${MAILBOX_SELECT} WHERE m.account_id = ? ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name`,
+        true,
+        accountId,
+      ).map(toMailboxRow),
+    byName: (accountId, name) => {
+      const r = get(`${MAILBOX_SELECT} WHERE m.account_id = ? AND m.name = ?`, true, accountId, name);
+      return r ? toMailboxRow(r) : null;
+    },
+    byId: (id) => {
+      const r = get(`${MAILBOX_SELECT} WHERE m.id = ?`, true, id);
+      return r ? toMailboxRow(r) : null;
+    },
+    core: (id) => {
+      const r = get("SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = ?", false, id);
+      return r ? { accountId: r[0] as number, uidValidity: r[1] as number, uidNext: r[2] as number } : null;
+    },
+    syncState: (id) => {
+      const r = get("SELECT uidnext, highestmodseq, expunge_floor FROM mailbox WHERE id = ?", true, id);
+      return r
+        ? { uidNext: Number(r[0]), highestModseq: r[1] as bigint, expungeFloor: r[2] as bigint }
+        : null;
+    },
+    withPrefix: (accountId, prefix) =>
+      all(
+        "SELECT id, name FROM mailbox WHERE account_id = ? AND substr(name, 1, ?) = ?",
+        false,
+        accountId,
+        prefix.length,
+        prefix,
+      ).map((r) => ({ id: Number(r[0]), name: String(r[1]) })),
+    counts: (id) => {
+      if (!get("SELECT 1 FROM mailbox WHERE id = ?", false, id)) return null;
+      const r = get(
+        `SELECT COUNT(*), COALESCE(SUM(size), 0),
+                COALESCE(SUM(CASE WHEN (flag_bits & 1) = 0 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN (flag_bits & 8) <> 0 THEN 1 ELSE 0 END), 0)
+         FROM message WHERE mailbox_id = ?`,
+        false,
+        id,
+      )!;
+      return { messages: Number(r[0]), size: Number(r[1]), unseen: Number(r[2]), deleted: Number(r[3]) };
+    },
+    firstNewUid: (id) => {
+      const r = get("SELECT first_recent_uid FROM mailbox WHERE id = ?", false, id);
+      return r ? Number(r[0]) : null;
+    },
+    newCount: (id) =>
+      Number(
+        get(
+          `SELECT COUNT(*) FROM message
+            WHERE mailbox_id = ? AND uid >= (SELECT first_recent_uid FROM mailbox WHERE id = ?)`,
+          false,
+          id,
+          id,
+        )![0],
+      ),
+    contents: (id): MailboxContents => {
+      const sums = get(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM message WHERE mailbox_id = ?",
+        false,
+        id,
+      )!;
+      return {
+        messages: Number(sums[0]),
+        bytes: Number(sums[1]),
+        blobIds: all("SELECT DISTINCT blob_id FROM message WHERE mailbox_id = ?", false, id).map((r) =>
+          Number(r[0]),
+        ),
+        prefixIds: all(
+          "SELECT DISTINCT prefix_id FROM message WHERE mailbox_id = ? AND prefix_id IS NOT NULL",
+          false,
+          id,
+        ).map((r) => Number(r[0])),
+        emails: all("SELECT DISTINCT email_id, thread_id FROM message WHERE mailbox_id = ?", false, id).map(
+          (r): [string, string] => [String(r[0]), String(r[1])],
+        ),
+      };
+    },
+    insert: (m) => {
+      try {
+        return Number(
+          run(
+            `INSERT INTO mailbox (account_id, name, uidvalidity, uidnext, highestmodseq, special_use, created_at)
+             VALUES (?, ?, ?, 1, ?, ?, ?)`,
+            m.accountId,
+            m.name,
+            m.uidValidity,
+            m.highestModseq,
+            m.specialUse,
+            m.createdAt,
+          ).lastInsertRowid,
+        );
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new DbConflict(String((err as Error).message));
+        throw err;
+      }
+    },
+    delete: (id) => {
+      run("DELETE FROM mailbox WHERE id = ?", id);
+    },
+    rename: (id, name, highestModseq) => {
+      try {
+        run("UPDATE mailbox SET name = ?, highestmodseq = ? WHERE id = ?", name, highestModseq, id);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new DbConflict(String((err as Error).message));
+        throw err;
+      }
+    },
+    setFirstNewUid: (id, uid) => {
+      run("UPDATE mailbox SET first_recent_uid = ? WHERE id = ? AND first_recent_uid < ?", uid, id, uid);
+    },
+    touch: (id, modseq, uidNext) => {
+      if (uidNext === undefined) run("UPDATE mailbox SET highestmodseq = ? WHERE id = ?", modseq, id);
+      else run("UPDATE mailbox SET highestmodseq = ?, uidnext = ? WHERE id = ?", modseq, uidNext, id);
+    },
+    moveAll: (srcId, dstId, modseq, now) => {
+      const dst = get("SELECT account_id, uidnext FROM mailbox WHERE id = ?", false, dstId);
+      if (!dst) return [];
+      const rows = all(
+        "SELECT uid, email_id, thread_id FROM message WHERE mailbox_id = ? ORDER BY uid",
+        false,
+        srcId,
+      );
+      const ins = h.stmt(
+        `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,
+           internal_date, save_date, flags, flag_bits, modseq, crlf_size)
+         SELECT ?, ?, ?, email_id, thread_id, blob_id, prefix_id, size, internal_date, ?, flags, flag_bits, ?, crlf_size
+         FROM message WHERE mailbox_id = ? AND uid = ?`,
+      );
+      const del = h.stmt("DELETE FROM message WHERE mailbox_id = ? AND uid = ?");
+      const log = h.stmt(
+        "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq",
+      );
+      let uid = Number(dst[1]);
+      const out: Array<[string, string]> = [];
+      for (const r of rows) {
+        ins.run(dstId, uid++, dst[0], now, modseq, srcId, r[0]);
+        del.run(srcId, r[0]);
+        log.run(srcId, r[0], modseq);
+        out.push([String(r[1]), String(r[2])]);
+      }
+      run("UPDATE mailbox SET uidnext = ? WHERE id = ?", uid, dstId);
+      return out;
+    },
+  };
+
+  const subscriptions: SubscriptionsWrite = {
+    list: (accountId) =>
+      all("SELECT name FROM subscription WHERE account_id = ? ORDER BY name", false, accountId).map((r) =>
+        String(r[0]),
+      ),
+    add: (accountId, name) => {
+      run(
+        "INSERT INTO subscription (account_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        accountId,
+        name,
+      );
+    },
+    remove: (accountId, name) =>
+      run("DELETE FROM subscription WHERE account_id = ? AND name = ?", accountId, name).changes > 0,
+  };
+
+  const META_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date, m.flags,
+    m.modseq, m.crlf_size FROM message m JOIN blob b ON b.id = m.blob_id`;
+  const toMeta = (r: unknown[]): MessageMetaRow => ({
+    uid: Number(r[0]),
+    emailId: r[1] as string,
+    threadId: r[2] as string,
+    sha256: r[3] as string,
+    size: Number(r[4]),
+    internalDate: Number(r[5]),
+    saveDate: Number(r[6]),
+    flags: r[7] as string,
+    modseq: r[8] as bigint,
+    crlfSize: r[9] === null || r[9] === undefined ? null : Number(r[9]),
+  });
+
+  const messageReads: MessageReads = {
+    flagRows: (mailboxId) =>
+      modseqRows(
+        "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? ORDER BY uid",
+        2,
+        mailboxId,
+      ).map(toFlagRow),
+    flagText: (mailboxId): FlagTextRows | null => {
+      const hm = get("SELECT highestmodseq FROM mailbox WHERE id = ?", true, mailboxId);
+      if (!hm) return null;
+      // raw arrays: no row objects, no flag splitting (the bulk FETCH/SELECT path)
+      const rows = all(
+        "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? ORDER BY uid",
+        false,
+        mailboxId,
+      );
+      const n = rows.length;
+      const uids = new Uint32Array(n);
+      const flags: string[] = new Array(n);
+      const modseqs: Array<number | bigint> = new Array(n);
+      let unsafe = false;
+      for (let i = 0; i < n; i++) {
+        const r = rows[i]!;
+        uids[i] = r[0] as number;
+        flags[i] = r[1] as string;
+        const m = r[2] as number;
+        if (!Number.isSafeInteger(m)) unsafe = true;
+        modseqs[i] = m;
+      }
+      if (unsafe) {
+        // a modseq beyond 2^53: re-read them exactly
+        const exact = all("SELECT modseq FROM message WHERE mailbox_id = ? ORDER BY uid", true, mailboxId);
+        for (let i = 0; i < n && i < exact.length; i++) modseqs[i] = exact[i]![0] as bigint;
+      }
+      return { uids, flags, modseqs, highestModseq: hm[0] as bigint };
+    },
+    changedSince: (mailboxId, since) =>
+      modseqRows(
+        "SELECT uid, flags, modseq FROM message WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+        2,
+        mailboxId,
+        since,
+      ).map(toFlagRow),
+    uids: (mailboxId) =>
+      all("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", false, mailboxId).map(
+        (r) => r[0] as number,
+      ),
+    meta: (mailboxId, list) => {
+      if (list.length === 0) return [];
+      let rows: unknown[][];
+      if (list.length <= POINT_LOOKUP_MAX) {
+        rows = [];
+        const text = `${META_COLS} WHERE m.mailbox_id = ? AND m.uid = ?`;
+        for (const u of list) rows.push(...modseqRows(text, 8, mailboxId, u));
+      } else {
+        const want = new Set(list);
+        rows = modseqRows(
+          `${META_COLS} WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+          8,
+          mailboxId,
+          list[0],
+          list[list.length - 1],
+        ).filter((r) => want.has(Number(r[0])));
+      }
+      return rows.map(toMeta);
+    },
+  };
+
+  const expunges: ExpungesRead = {
+    since: (mailboxId, since) =>
+      all(
+        "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+        false,
+        mailboxId,
+        since,
+      ).map((r) => Number(r[0])),
+  };
+
+  const blobsParsed: BlobsRead & BlobsParsedWrite = {
+    parsed: (sha256: string) => {
+      const r = get("SELECT parsed, parsed_version FROM blob WHERE sha256 = ?", false, sha256);
+      return r ? { parsed: r[0] === null ? null : String(r[0]), version: Number(r[1]) } : null;
+    },
+    setParsed: (sha256: string, parsed: string, version: number) => {
+      run("UPDATE blob SET parsed = ?, parsed_version = ? WHERE sha256 = ?", parsed, version, sha256);
+    },
+  };
+
+  const exists = (accountId: number, kind: string, id: string): boolean => {
+    if (kind === "email")
+      return (
+        get("SELECT 1 FROM message WHERE account_id = ? AND email_id = ? LIMIT 1", false, accountId, id) !==
+        undefined
+      );
+    if (kind === "thread")
+      return (
+        get("SELECT 1 FROM message WHERE account_id = ? AND thread_id = ? LIMIT 1", false, accountId, id) !==
+        undefined
+      );
+    return get("SELECT 1 FROM mailbox WHERE id = ?", false, Number(id)) !== undefined;
+  };
+
+  const changes: ChangesWrite = {
+    accountState: (accountId) => {
+      const r = get("SELECT modseq, change_floor FROM account WHERE id = ?", true, accountId);
+      return r ? { modseq: r[0] as bigint, floor: r[1] as bigint } : null;
+    },
+    page: (accountId, kind, after, upto, limit) =>
+      all(
+        `SELECT modseq, obj_id, change FROM change_log
+          WHERE account_id = ? AND kind = ? AND (modseq > ? OR (modseq = ? AND obj_id > ?)) AND modseq <= ?
+          ORDER BY modseq, obj_id LIMIT ?`,
+        true,
+        accountId,
+        kind,
+        after.modseq,
+        after.modseq,
+        after.id,
+        upto,
+        limit,
+      ).map((r): [bigint, string, number] => [r[0] as bigint, String(r[1]), Number(r[2])]),
+    record: (buf: ChangeBuffer, modseqs, at) => {
+      if (buf.size === 0) return;
+      const rows = buf.resolve(exists);
+      if (rows.length === 0) return;
+      const ins = h.stmt(
+        `INSERT INTO change_log (account_id, kind, modseq, obj_id, change, at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, kind, modseq, obj_id) DO UPDATE SET change = excluded.change`,
+      );
+      for (const r of rows) {
+        const m = modseqs.get(r.accountId);
+        if (m === undefined) throw new Error(`no modseq for account ${r.accountId} (${KIND_NAME[r.kind]})`);
+        ins.run(r.accountId, r.kind, m, r.id, r.change, at);
+      }
+    },
+  };
+
+  const usage: UsageWrite = {
+    subtract: (accountId, bytes, messages) => {
+      run(
+        `UPDATE account SET used_bytes = CASE WHEN used_bytes > ? THEN used_bytes - ? ELSE 0 END,
+           used_messages = CASE WHEN used_messages > ? THEN used_messages - ? ELSE 0 END WHERE id = ?`,
+        bytes,
+        bytes,
+        messages,
+        messages,
+        accountId,
+      );
+    },
+  };
+
+  return { mailboxes, subscriptions, messageReads, expunges, blobsParsed, changes, usage };
+}
+
+/** The snapshot reads of Db.peek on the read-only connection (SqliteHandle.readStmt). */
+export function sqlitePeeker(h: SqliteHandle): Peeker {
+  return {
+    location: (mailboxId, uid) => {
+      const r = h
+        .readStmt(
+          `SELECT b.sha256, b.size, p.data FROM message m JOIN blob b ON b.id = m.blob_id
+           LEFT JOIN delivery_prefix p ON p.id = m.prefix_id
+           WHERE m.mailbox_id = ? AND m.uid = ?`,
+        )
+        .raw(true)
+        .get(mailboxId, uid) as [string, number, Uint8Array | null] | undefined;
+      return r ? { sha256: r[0], blobSize: Number(r[1]), prefix: r[2] } : null;
+    },
+  };
+}
