@@ -99,9 +99,10 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     opts.feedSocketPath === null ? null : (opts.feedSocketPath ?? defaultFeedSocketPath(opts.dataDir)),
   );
   await feed.ready();
+  const files = new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 });
   return new SqlStore(
-    new SqliteDb(h),
-    new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 }),
+    new SqliteDb(h, { files, search }),
+    files,
     search,
     mime,
     feed,
