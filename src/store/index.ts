@@ -49,9 +49,10 @@ import { Fts5Search } from "./search/fts.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
 import type { Store } from "./types.ts";
 
+export { type QuotaVerdict, quotaVerdict } from "./domain/quota.ts";
 export { Feed, startFeedHub } from "./feed/hub.ts";
 export type * from "./types.ts";
-export { StoreError } from "./types.ts";
+export { DeliveryRefused, StoreError } from "./types.ts";
 
 export interface StoreOptions {
   dataDir: string;

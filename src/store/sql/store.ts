@@ -12,6 +12,7 @@ import type { SqliteHandle } from "../db/sqlite/sqlite.ts";
 import { Accounts } from "../domain/accounts.ts";
 import { Aliases } from "../domain/aliases.ts";
 import { type DomainDeps, TxContext } from "../domain/context.ts";
+import { deliver } from "../domain/delivery.ts";
 import { Limits } from "../domain/limits.ts";
 import { MessageWrites, moveRows } from "../domain/messages-write.ts";
 import { Queue } from "../domain/queue.ts";
@@ -29,6 +30,7 @@ import {
   type ChangeKind,
   type ChangesSince,
   type CopyResult,
+  type DeliveryTarget,
   type FlagOp,
   type FlagTextRows,
   type Id,
@@ -613,6 +615,16 @@ export class SqlStore implements Store {
 
   appendMany(accountId: Id, mailboxId: Id, inputs: AppendInput[]): Promise<AppendResult[]> {
     return this.#writes.appendMany(accountId, mailboxId, inputs);
+  }
+
+  deliver(raw: Uint8Array, targets: DeliveryTarget[]): Promise<AppendResult[]> {
+    return deliver(
+      this.#deps,
+      this.#writes,
+      async (accountId, name) => (await this.getMailbox(accountId, name))?.id ?? null,
+      raw,
+      targets,
+    );
   }
 
   async listMessages(mailboxId: Id): Promise<MessageFlagsRow[]> {
