@@ -1,16 +1,12 @@
 /**
- * Local delivery, shared by SMTP (MX and submission) and `postkontor deliver`.
- *
- * - One store transaction per recipient (store.append), one blob for all of them (the store is
- *   content-addressed); per-recipient trace headers travel as deliveryHeaders beside the blob.
- * - Quota: checked for every recipient before anything is stored (precheckQuota); if a later
- *   append still fails (a concurrent delivery filled the mailbox), the copies already stored for
- *   this message are expunged again, so a refused message leaves nothing behind and the sender's
- *   retry does not duplicate it.
- * - The promise resolves only when every append has committed (durable, docs/architecture.md "Mail store").
+ * Local delivery, shared by SMTP (MX and submission), `postkontor deliver` and DSN bounces: a thin
+ * mapping onto the store's one delivery path (`store.deliver`, src/store/domain/delivery.ts —
+ * quota of every recipient checked first with the store's one quota rule, one append per
+ * recipient on the same path as IMAP APPEND, all or nothing) and of its refusals to
+ * DeliveryError for the SMTP / sysexits answers.
  */
-import type { Account, AppendResult, Id, Store } from "../store/types.ts";
-import { StoreError } from "../store/types.ts";
+import { type QuotaVerdict, quotaVerdict as storeQuotaVerdict } from "../store/index.ts";
+import { type Account, type AppendResult, DeliveryRefused, type Store } from "../store/types.ts";
 
 export interface LocalDelivery {
   account: Account;
@@ -21,38 +17,20 @@ export interface LocalDelivery {
   deliveryHeaders?: Uint8Array;
 }
 
-export type QuotaVerdict = "ok" | "full" | "never";
+export type { QuotaVerdict };
 
 /**
- * Whether a message of `size` octets fits the account's quota now.
- * "full": does not fit now (RFC 3463 4.2.2, mailbox full — may fit after the user deletes mail);
- * "never": larger than the whole quota (5.2.2 / 5.3.4, retrying cannot help).
+ * Whether a message of `size` octets fits the account's quota now (the store's rule, for RCPT TO
+ * with a declared SIZE). "full": RFC 3463 4.2.2; "never": larger than the whole quota, 5.2.2.
  */
 export function quotaVerdict(account: Account, size: number, messages = 1): QuotaVerdict {
-  if (account.quotaBytes > 0 && size > account.quotaBytes) return "never";
-  if (account.quotaBytes > 0 && account.usedBytes + size > account.quotaBytes) return "full";
-  if (account.quotaMessages > 0 && account.usedMessages + messages > account.quotaMessages) return "full";
-  return "ok";
-}
-
-async function targetMailbox(store: Store, account: Account, name: string | undefined): Promise<Id> {
-  if (name && name.toUpperCase() !== "INBOX") {
-    const mb = await store.getMailbox(account.id, name);
-    if (mb) return mb.id;
-  }
-  const inbox = await store.getMailbox(account.id, "INBOX");
-  if (!inbox) throw new StoreError("NONEXISTENT", `account ${account.address} has no INBOX`);
-  return inbox.id;
+  return storeQuotaVerdict(account, size, messages);
 }
 
 /** Delivers one message to one account (one transaction). */
 export async function deliverLocal(store: Store, raw: Uint8Array, d: LocalDelivery): Promise<AppendResult> {
-  const mailboxId = await targetMailbox(store, d.account, d.mailbox);
-  return store.append(d.account.id, mailboxId, {
-    raw,
-    flags: d.flags ?? [],
-    ...(d.deliveryHeaders && d.deliveryHeaders.byteLength > 0 ? { deliveryHeaders: d.deliveryHeaders } : {}),
-  });
+  const [r] = await deliverAll(store, raw, [d]);
+  return r!;
 }
 
 export class DeliveryError extends Error {
@@ -67,44 +45,32 @@ export class DeliveryError extends Error {
 }
 
 /**
- * Delivers one message to several local accounts: every quota is checked first with fresh account
- * rows; then one append per recipient; on a failure, the copies already stored are removed again
- * and a DeliveryError names the recipient that failed. All or nothing.
+ * Delivers one message to several local accounts, all or nothing; a refusal becomes a
+ * DeliveryError naming the recipient that failed.
  */
 export async function deliverAll(
   store: Store,
   raw: Uint8Array,
   deliveries: LocalDelivery[],
 ): Promise<AppendResult[]> {
-  const fresh: LocalDelivery[] = [];
-  for (const d of deliveries) {
-    const account = await store.getAccountById(d.account.id);
-    if (!account) throw new DeliveryError("NOUSER", d.account.address, `no account ${d.account.address}`);
-    const size = raw.byteLength + (d.deliveryHeaders?.byteLength ?? 0);
-    const v = quotaVerdict(account, size);
-    if (v === "never")
-      throw new DeliveryError(
-        "QUOTA_NEVER",
-        account.address,
-        `message larger than the quota of ${account.address}`,
-      );
-    if (v === "full")
-      throw new DeliveryError("OVERQUOTA", account.address, `mailbox of ${account.address} is full`);
-    fresh.push({ ...d, account });
-  }
-  const done: AppendResult[] = [];
   try {
-    for (const d of fresh) done.push(await deliverLocal(store, raw, d));
+    return await store.deliver(
+      raw,
+      deliveries.map((d) => ({
+        accountId: d.account.id,
+        ...(d.mailbox !== undefined ? { mailbox: d.mailbox } : {}),
+        ...(d.flags !== undefined ? { flags: d.flags } : {}),
+        ...(d.deliveryHeaders !== undefined ? { deliveryHeaders: d.deliveryHeaders } : {}),
+      })),
+    );
   } catch (err) {
-    // nothing partially stored: take back the copies of this message that already committed
-    for (const r of done) await store.expunge(r.mailboxId, [r.uid]).catch(() => {});
-    const addr = fresh[done.length]?.account.address ?? "";
-    if (err instanceof StoreError) {
-      if (err.code === "OVERQUOTA") throw new DeliveryError("OVERQUOTA", addr, `mailbox of ${addr} is full`);
-      if (err.code === "TOOBIG") throw new DeliveryError("TOOBIG", addr, err.message);
-      if (err.code === "NONEXISTENT") throw new DeliveryError("NOUSER", addr, err.message);
-    }
+    if (!(err instanceof DeliveryRefused)) throw err;
+    const addr = deliveries[err.target]?.account.address ?? "";
+    if (err.code === "OVERQUOTA" && err.permanent)
+      throw new DeliveryError("QUOTA_NEVER", addr, `message larger than the quota of ${addr}`);
+    if (err.code === "OVERQUOTA") throw new DeliveryError("OVERQUOTA", addr, `mailbox of ${addr} is full`);
+    if (err.code === "TOOBIG") throw new DeliveryError("TOOBIG", addr, err.message);
+    if (err.code === "NONEXISTENT") throw new DeliveryError("NOUSER", addr, `no account ${addr}`);
     throw err;
   }
-  return done;
 }

@@ -36,6 +36,14 @@ export interface TouchedObject {
  */
 export type TouchOp = "create" | "update" | "remove" | "destroy";
 
+/** One object's net change in a transaction (kind: KIND_CODE, change: CHANGE_*). */
+export interface ResolvedChange {
+  accountId: number;
+  kind: number;
+  id: string;
+  change: number;
+}
+
 export class ChangeBuffer {
   readonly touched = new Map<string, TouchedObject>();
 
@@ -63,29 +71,31 @@ export class ChangeBuffer {
   }
 
   /**
-   * Resolves existence and returns one entry per object with its net change code (objects
-   * created and gone within the transaction are dropped). Emails first: one destroyed removes
-   * itself from its thread, whose existence is resolved after.
+   * Resolves existence (the check may be asynchronous: the db port's Maybe results) and returns
+   * one entry per object with its net change code (objects created and gone within the
+   * transaction are dropped). Emails first: one destroyed removes itself from its thread, whose
+   * existence is resolved after.
    */
-  resolve(exists: (accountId: number, kind: ChangeKind, id: string) => boolean): Array<{
-    accountId: number;
-    kind: number;
-    id: string;
-    change: number;
-  }> {
-    const settle = (t: TouchedObject): void => {
-      if (t.after === "check") t.after = exists(t.accountId, t.kind, t.id);
-    };
+  async resolveAsync(
+    exists: (accountId: number, kind: ChangeKind, id: string) => boolean | Promise<boolean>,
+  ): Promise<ResolvedChange[]> {
     for (const t of [...this.touched.values()]) {
       if (t.kind !== "email") continue;
-      settle(t);
+      if (t.after === "check") t.after = await exists(t.accountId, t.kind, t.id);
       if (t.before && t.after === false && t.threadId !== undefined) {
         this.touch(t.accountId, "thread", t.threadId, "remove");
       }
     }
-    const out: Array<{ accountId: number; kind: number; id: string; change: number }> = [];
     for (const t of this.touched.values()) {
-      settle(t);
+      if (t.after === "check") t.after = await exists(t.accountId, t.kind, t.id);
+    }
+    return this.#net();
+  }
+
+  /** one entry per settled object with its net change (created-and-gone objects dropped) */
+  #net(): ResolvedChange[] {
+    const out: ResolvedChange[] = [];
+    for (const t of this.touched.values()) {
       const after = t.after === true;
       if (!t.before && !after) continue;
       const change = !t.before ? CHANGE_CREATED : after ? CHANGE_UPDATED : CHANGE_DESTROYED;
@@ -94,7 +104,6 @@ export class ChangeBuffer {
     return out;
   }
 }
-
 /** A position in an account's change log: every row ≤ (modseq, id) is applied. */
 export interface ChangeCursor {
   /** the modseq named by the state (for the floor and future checks) */

@@ -49,9 +49,10 @@ import { Fts5Search } from "./search/fts.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
 import type { Store } from "./types.ts";
 
+export { type QuotaVerdict, quotaVerdict } from "./domain/quota.ts";
 export { Feed, startFeedHub } from "./feed/hub.ts";
 export type * from "./types.ts";
-export { StoreError } from "./types.ts";
+export { DeliveryRefused, StoreError } from "./types.ts";
 
 export interface StoreOptions {
   dataDir: string;
@@ -99,9 +100,10 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     opts.feedSocketPath === null ? null : (opts.feedSocketPath ?? defaultFeedSocketPath(opts.dataDir)),
   );
   await feed.ready();
+  const files = new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 });
   return new SqlStore(
-    new SqliteDb(h),
-    new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 }),
+    new SqliteDb(h, { files, search }),
+    files,
     search,
     mime,
     feed,

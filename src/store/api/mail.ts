@@ -9,6 +9,7 @@ import type {
   ChangeKind,
   ChangesSince,
   CopyResult,
+  DeliveryTarget,
   FlagOp,
   FlagTextRows,
   Id,
@@ -45,6 +46,12 @@ export interface MailStore {
   append(accountId: Id, mailboxId: Id, input: AppendInput): Promise<AppendResult>;
   /** several messages in one transaction (MULTIAPPEND: all or nothing) */
   appendMany(accountId: Id, mailboxId: Id, inputs: AppendInput[]): Promise<AppendResult[]>;
+  /**
+   * Local delivery of one message to several accounts, all or nothing (quota of every target
+   * checked first; copies already stored are expunged again if a later one fails): rejects with
+   * DeliveryRefused naming the target. The same append path as APPEND.
+   */
+  deliver(raw: Uint8Array, targets: DeliveryTarget[]): Promise<AppendResult[]>;
   /** all messages of a mailbox, sorted by uid (SELECT, view build) */
   listMessages(mailboxId: Id): Promise<MessageFlagsRow[]>;
   /**

@@ -323,3 +323,28 @@ export class StoreError extends Error {
     this.name = "StoreError";
   }
 }
+
+/** Where `deliver` puts a message in one account (a missing mailbox falls back to INBOX). */
+export interface DeliveryTarget {
+  accountId: Id;
+  mailbox?: string;
+  flags?: string[];
+  /** per-recipient header block (CRLF-terminated lines) prefixed on read */
+  deliveryHeaders?: Uint8Array;
+}
+
+/**
+ * `deliver` stored nothing because of targets[target]: code OVERQUOTA (permanent = the message is
+ * larger than the whole quota, RFC 3463 5.2.2; else the mailbox is full now, 4.2.2), TOOBIG,
+ * NONEXISTENT (no such account or INBOX), or another StoreError code of the failed append.
+ */
+export class DeliveryRefused extends StoreError {
+  readonly target: number;
+  readonly permanent: boolean;
+  constructor(code: StoreError["code"], target: number, permanent: boolean, message: string) {
+    super(code, message);
+    this.target = target;
+    this.permanent = permanent;
+    this.name = "DeliveryRefused";
+  }
+}

@@ -9,7 +9,6 @@
  */
 
 import type { FlagTextRows } from "../api/model.ts";
-import type { ChangeBuffer } from "../changes.ts";
 import type { Maybe } from "./port.ts";
 
 export interface MailboxRow {
@@ -189,14 +188,8 @@ export interface ChangesRead {
   ): Maybe<Array<[bigint, string, number]>>;
 }
 
-export interface ChangesWrite extends ChangesRead {
-  /**
-   * Resolves the transaction's touched objects (existence looked up now) and writes one row per
-   * net change, stamped with its account's modseq of this transaction (modseqs must hold every
-   * account the buffer names).
-   */
-  record(buf: ChangeBuffer, modseqs: ReadonlyMap<number, bigint>, at: number): Maybe<void>;
-}
+/** (the change-log rows themselves are written with ChangeRowsWrite, port-messages.ts) */
+export type ChangesWrite = ChangesRead;
 
 export interface UsageWrite {
   /** lowers the account's quota usage (never below 0) */

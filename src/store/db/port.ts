@@ -21,7 +21,7 @@
  *   blob GC and search-index scheduling go there. Hooks must not throw (errors are swallowed).
  * - One modseq per account per transaction (RFC 7162 §3.1.1): `tx.accounts.nextModseq` bumps the
  *   account's counter; domain code calls it at most once per account per write and caches the value
- *   in its transaction context (domain/tx.ts), so every row a transaction changes shares it.
+ *   in its transaction context (domain/context.ts), so every row a transaction changes shares it.
  * - Every per-user row carries account_id as the leading column of its key, and every hot
  *   operation names the account (or a mailbox id that belongs to exactly one account).
  *
@@ -50,6 +50,10 @@ import type {
 } from "./port-mailboxes.ts";
 
 export type * from "./port-mailboxes.ts";
+
+import type { MessageReadOps, MessageWriteOps } from "./port-messages.ts";
+
+export type * from "./port-messages.ts";
 
 export type Maybe<T> = T | Promise<T>;
 
@@ -266,30 +270,31 @@ export interface SendingWrite {
 /** What `Db.read` hands to fn. */
 export interface Reader {
   domains: DomainsRead;
-  accounts: AccountsRead;
+  accounts: AccountsRead & MessageReadOps["accounts"];
   aliases: AliasesRead;
   queue: QueueRead;
-  mailboxes: MailboxesRead;
+  mailboxes: MailboxesRead & MessageReadOps["mailboxes"];
   subscriptions: SubscriptionsRead;
   messages: MessagesRead;
   expunges: ExpungesRead;
-  blobs: BlobsRead;
+  blobs: BlobsRead & MessageReadOps["blobs"];
   changes: ChangesRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
 export interface Writer {
   domains: DomainsWrite;
-  accounts: AccountsWrite;
+  accounts: AccountsWrite & MessageWriteOps["accounts"];
   aliases: AliasesWrite;
-  mailboxes: MailboxesWrite;
+  mailboxes: MailboxesWrite & MessageWriteOps["mailboxes"];
   subscriptions: SubscriptionsWrite;
-  messages: MessagesRead;
-  blobs: BlobsWrite;
+  messages: MessagesRead & MessageWriteOps["messages"];
+  expunges: ExpungesRead & MessageWriteOps["expunges"];
+  threads: MessageWriteOps["threads"];
+  changes: ChangesWrite & MessageWriteOps["changes"];
+  blobs: BlobsWrite & MessageWriteOps["blobs"];
   queue: QueueWrite;
   sending: SendingWrite;
-  expunges: ExpungesRead;
-  changes: ChangesWrite;
   usage: UsageWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;

@@ -1,11 +1,16 @@
 /**
- * What the mail logic needs around the db port: its dependencies, and a per-transaction context
- * that keeps the transaction rules of db/port.ts — one modseq per account per transaction, beacons
- * published after commit (deduplicated per account and mailbox), blobs whose last reference went
- * marked for the sweeper before commit and the sweeper scheduled after it.
+ * What the mail logic needs around the db port: its dependencies, and THE per-transaction context
+ * (every write of the store runs with one) that keeps the transaction rules of db/port.ts:
+ * - one modseq per account per transaction (RFC 7162 §3.1.1), taken on first use;
+ * - the account change log: objects touched are buffered (changes.ts ChangeBuffer) and written at
+ *   the end of the transaction, in it, with the account's modseq;
+ * - blobs whose last reference went are marked for the sweeper before commit (the one GC marking);
+ * - after commit: beacons (deduplicated per account and mailbox), the sweeper and the search
+ *   indexer scheduled.
  */
 import { ChangeBuffer } from "../changes.ts";
 import { type Db, DbNotFound, type WriteOptions, type Writer } from "../db/port.ts";
+import type { MimeFns } from "../mime-fns.ts";
 import { type Beacon, type Id, StoreError } from "../types.ts";
 
 export interface DomainDeps {
@@ -13,18 +18,26 @@ export interface DomainDeps {
   feed: { publish(b: Beacon): void };
   /** starts the background blob sweeper (a commit marked blobs unreferenced) */
   scheduleGc(): void;
+  /** starts the background search indexer (a commit queued search texts) */
+  scheduleIndex?(): void;
   /** octets, delivery-header prefix included (also bounds queued outbound messages) */
   maxMessageSize: number;
+  /** the blob port's durable put (before the transaction that references the content) */
+  blobs?: { put(data: Uint8Array, id?: string): Promise<string> };
+  /** the MIME functions appends need (parse, search text, NUL re-encoding) */
+  mime?: MimeFns;
 }
 
 export class TxContext {
   readonly tx: Writer;
-  readonly #deps: DomainDeps;
-  readonly #modseqs = new Map<Id, bigint>();
-  readonly #beacons = new Map<string, Beacon>();
-  readonly #gcBlobs = new Set<number>();
   /** objects changed, written to the account change log at the end of the transaction */
   readonly changes = new ChangeBuffer();
+  readonly #deps: DomainDeps;
+  /** the account modseqs taken by this transaction (read-only for callers) */
+  readonly modseqs = new Map<Id, bigint>();
+  readonly #beacons = new Map<string, Beacon>();
+  readonly #gcBlobs = new Set<number>();
+  #indexQueued = false;
 
   constructor(tx: Writer, deps: DomainDeps) {
     this.tx = tx;
@@ -33,10 +46,10 @@ export class TxContext {
 
   /** The account's modseq for this transaction: taken on first use (RFC 7162 §3.1.1), then reused. */
   async modseq(accountId: Id): Promise<bigint> {
-    let m = this.#modseqs.get(accountId);
+    let m = this.modseqs.get(accountId);
     if (m === undefined) {
       m = await noAccount(() => this.tx.accounts.nextModseq(accountId));
-      this.#modseqs.set(accountId, m);
+      this.modseqs.set(accountId, m);
     }
     return m;
   }
@@ -51,24 +64,33 @@ export class TxContext {
     for (const id of ids) this.#gcBlobs.add(id);
   }
 
-  /**
-   * Ends the transaction's work: change-log rows and GC marks now (same commit as the change),
-   * beacons and the sweeper after commit.
-   */
+  /** The transaction queued search text: the indexer runs after commit. */
+  indexQueued(): void {
+    this.#indexQueued = true;
+  }
+
+  /** Ends the transaction's work: change-log rows and GC marks now; beacons and jobs after commit. */
   async finish(): Promise<void> {
     if (this.changes.size > 0) {
-      // every account the buffer names gets this transaction's modseq (RFC 7162 §3.1.1)
-      for (const t of this.changes.touched.values()) await this.modseq(t.accountId);
-      await this.tx.changes.record(this.changes, this.#modseqs, Date.now());
+      const tx = this.tx;
+      const rows = await this.changes.resolveAsync((a, kind, id) => tx.changes.exists(a, kind, id));
+      if (rows.length > 0) {
+        const out = [];
+        for (const r of rows) out.push({ ...r, modseq: await this.modseq(r.accountId) });
+        await tx.changes.insert(out, Date.now());
+      }
     }
     const marked = this.#gcBlobs.size > 0 ? await this.tx.blobs.markUnreferenced(this.#gcBlobs) : 0;
-    if (this.#beacons.size === 0 && marked === 0) return;
+    const index = this.#indexQueued;
+    if (this.#beacons.size === 0 && marked === 0 && !index) return;
     const beacons = [...this.#beacons.values()];
     const deps = this.#deps;
     this.tx.afterCommit(() => {
       // published only now: a listener that pulls sees the change
       for (const b of beacons) deps.feed.publish(b);
+      // blob deletion is off the reply path: the sweeper collects marked blobs in the background
       if (marked > 0) deps.scheduleGc();
+      if (index) deps.scheduleIndex?.();
     });
   }
 }

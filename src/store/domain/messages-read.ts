@@ -24,7 +24,7 @@ import type { DomainDeps } from "./context.ts";
 
 const PARSED_CACHE_MAX = 2000;
 
-export interface MessageReadDeps extends DomainDeps {
+export interface MessageReadDeps extends Omit<DomainDeps, "blobs" | "mime"> {
   blobs: Pick<BlobStore, "get" | "stream">;
   search: Pick<SearchIndex, "query">;
   mime: Pick<MimeFns, "parseMessage">;

@@ -1,40 +1,18 @@
 /**
- * The account change log on SQL (table change_log, migration 6): writing a transaction's
- * buffered changes (SqlStore's own transactions) and pruning old history. The logic
+ * The account change log on SQL (table change_log, migration 6): pruning old history
+ * (the rows are written by the transaction context through the db port's `changes.insert`). The logic
  * (net effects, state tokens, RFC 8620 §5.2 folding) is in ../changes.ts and the read side
  * ("changes since state S") in domain/changes-read.ts over the db port; this file only holds
  * queries. Portable SQL: PostgreSQL needs obj_id with COLLATE "C" so that the
  * (modseq, obj_id) order, which intermediate states depend on, is byte order as in SQLite.
  */
 import type Database from "better-sqlite3";
-import { type ChangeBuffer, KIND_CODE } from "../changes.ts";
+import { KIND_CODE } from "../changes.ts";
 
 type Stmt = (text: string, safeIntegers?: boolean) => Database.Statement;
 
 /** rows deleted per pruning transaction (bounds the write-lock hold time) */
 export const PRUNE_BATCH = 500;
-
-/**
- * Writes one row per object the transaction changed (inside it: the same commit as the change).
- * `modseqOf` gives the account's modseq of this transaction.
- */
-export function writeChanges(stmt: Stmt, buf: ChangeBuffer, modseqOf: (accountId: number) => bigint): void {
-  if (buf.size === 0) return;
-  const emailLeft = stmt("SELECT 1 FROM message WHERE account_id = ? AND email_id = ? LIMIT 1").raw(true);
-  const threadLeft = stmt("SELECT 1 FROM message WHERE account_id = ? AND thread_id = ? LIMIT 1").raw(true);
-  const rows = buf.resolve((accountId, kind, id) => {
-    if (kind === "email") return emailLeft.get(accountId, id) !== undefined;
-    if (kind === "thread") return threadLeft.get(accountId, id) !== undefined;
-    return stmt("SELECT 1 FROM mailbox WHERE id = ?").raw(true).get(Number(id)) !== undefined;
-  });
-  if (rows.length === 0) return;
-  const ins = stmt(
-    `INSERT INTO change_log (account_id, kind, modseq, obj_id, change, at) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (account_id, kind, modseq, obj_id) DO UPDATE SET change = excluded.change`,
-  );
-  const at = Date.now();
-  for (const r of rows) ins.run(r.accountId, r.kind, modseqOf(r.accountId), r.id, r.change, at);
-}
 
 /** Whether an email / thread id exists in the account now (before a row is inserted). */
 export function objectExists(stmt: Stmt, accountId: number, kind: "email" | "thread", id: string): boolean {

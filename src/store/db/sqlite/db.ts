@@ -1,18 +1,9 @@
-/**
- * The db port on SQLite (db/port.ts): read views and write transactions over one better-sqlite3
- * connection (sqlite.ts), and the group commit.
- *
- * Group commit: grouped writes (deliveries, APPEND, message changes) that arrive while this
- * process waits for the write lock or commits share the next transaction — one BEGIN IMMEDIATE and
- * one COMMIT (one WAL fsync) for up to GROUP_MAX of them. Each runs in its own SAVEPOINT, so one
- * failing item is rolled back alone and the others commit; every caller's promise settles only
- * after the shared COMMIT returned (durable before OK), after the kept items' afterCommit hooks.
- * While announced writers (expectGroupedWrite: appends still writing their blob files) are
- * outstanding, a forming batch waits up to GROUP_WAIT_MS for them.
- */
+import type { FsBlobStore } from "../../blob/fs.ts";
+import type { Fts5Search } from "../../search/fts.ts";
 import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts";
 import { type SqliteOps, sqliteOps } from "./ops.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
+import { sqliteMessageOps } from "./ops-messages.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** writes at most in one group commit (bounds the write-lock hold time of one batch) */
@@ -53,18 +44,46 @@ export class SqliteDb implements Db {
   /** wakes the group loop when an item is queued */
   #wake: (() => void) | null = null;
 
-  constructor(handle: SqliteHandle) {
+  /**
+   * `content`: the blob files and the search index that message writes keep in step with their
+   * rows under the write lock (ops-messages.ts); without it message operations are unavailable.
+   */
+  constructor(handle: SqliteHandle, content?: { files: FsBlobStore; search: Fts5Search }) {
     this.handle = handle;
     const o: SqliteOps = sqliteOps(handle);
     const m = sqliteMailOps(handle);
+    const mc = content ? sqliteMessageOps(handle, content.files, content.search) : null;
+    const missing = (): never => {
+      throw new Error("SqliteDb opened without blob files and search index");
+    };
+    const mo = mc ?? {
+      mailboxes: { core: missing, touch: missing },
+      accounts: { quota: missing, addUsage: missing },
+      messages: {
+        refRows: missing,
+        flagRowsOf: missing,
+        insert: missing,
+        setFlags: missing,
+        delete: missing,
+        copy: missing,
+        holds: missing,
+      },
+      expunges: { add: missing },
+      threads: { find: missing, put: missing },
+      blobs: { has: missing, ensure: missing, insertPrefix: missing, dropContentWithoutRow: missing },
+      changes: { exists: missing, insert: missing },
+    };
     this.#ops = {
       ...o,
-      mailboxes: m.mailboxes,
+      accounts: { ...o.accounts, ...mo.accounts },
+      // the mailbox reads/writes (ops-mailboxes.ts) include core and touch; they serve message writes too
+      mailboxes: { ...mo.mailboxes, ...m.mailboxes },
       subscriptions: m.subscriptions,
-      messages: { ...o.messages, ...m.messageReads },
-      expunges: m.expunges,
-      blobs: { ...o.blobs, ...m.blobsParsed },
-      changes: m.changes,
+      messages: { ...o.messages, ...m.messageReads, ...mo.messages },
+      expunges: { ...m.expunges, ...mo.expunges },
+      threads: mo.threads,
+      blobs: { ...o.blobs, ...m.blobsParsed, ...mo.blobs },
+      changes: { ...m.changes, ...mo.changes },
       usage: m.usage,
     };
     const w = this.#ops;

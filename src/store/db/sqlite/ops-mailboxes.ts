@@ -5,7 +5,6 @@
  * is beyond 2^53.
  */
 import type { FlagTextRows } from "../../api/model.ts";
-import type { ChangeBuffer } from "../../changes.ts";
 import { DbConflict } from "../port.ts";
 import type {
   BlobsParsedWrite,
@@ -59,8 +58,6 @@ export interface SqliteMailOps {
   changes: ChangesWrite;
   usage: UsageWrite;
 }
-
-const KIND_NAME = ["", "email", "mailbox", "thread"] as const;
 
 export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
   const all = (text: string, safe: boolean, ...args: unknown[]): unknown[][] =>
@@ -363,20 +360,6 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
     },
   };
 
-  const exists = (accountId: number, kind: string, id: string): boolean => {
-    if (kind === "email")
-      return (
-        get("SELECT 1 FROM message WHERE account_id = ? AND email_id = ? LIMIT 1", false, accountId, id) !==
-        undefined
-      );
-    if (kind === "thread")
-      return (
-        get("SELECT 1 FROM message WHERE account_id = ? AND thread_id = ? LIMIT 1", false, accountId, id) !==
-        undefined
-      );
-    return get("SELECT 1 FROM mailbox WHERE id = ?", false, Number(id)) !== undefined;
-  };
-
   const changes: ChangesWrite = {
     accountState: (accountId) => {
       const r = get("SELECT modseq, change_floor FROM account WHERE id = ?", true, accountId);
@@ -396,20 +379,6 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
         upto,
         limit,
       ).map((r): [bigint, string, number] => [r[0] as bigint, String(r[1]), Number(r[2])]),
-    record: (buf: ChangeBuffer, modseqs, at) => {
-      if (buf.size === 0) return;
-      const rows = buf.resolve(exists);
-      if (rows.length === 0) return;
-      const ins = h.stmt(
-        `INSERT INTO change_log (account_id, kind, modseq, obj_id, change, at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (account_id, kind, modseq, obj_id) DO UPDATE SET change = excluded.change`,
-      );
-      for (const r of rows) {
-        const m = modseqs.get(r.accountId);
-        if (m === undefined) throw new Error(`no modseq for account ${r.accountId} (${KIND_NAME[r.kind]})`);
-        ins.run(r.accountId, r.kind, m, r.id, r.change, at);
-      }
-    },
   };
 
   const usage: UsageWrite = {

@@ -1,0 +1,464 @@
+/**
+ * The SQLite adapter's background jobs: the blob sweeper, the orphan-file scan, the FTS5 indexer
+ * and the history pruning schedule. They live in the adapter, not in domain/, because each one is
+ * bound to how SQLite and the blob files keep in step: the sweeper unlinks files synchronously
+ * while holding SQLite's write lock (that, and `blobs.ensure` re-checking the file under the same
+ * lock, is the "never referenced-but-missing" protocol), and the indexer moves texts into the FTS5
+ * table on the same connection. A PostgreSQL backend brings its own (e.g. a row-locked sweep).
+ * The domain side only marks blobs (TxContext.releaseBlobs) and schedules these jobs after commit.
+ */
+import { readdir, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { FsBlobStore } from "../../blob/fs.ts";
+import type { Fts5Search } from "../../search/fts.ts";
+import { pruneHistory } from "../../sql/changelog.ts";
+import type { SqliteHandle } from "./sqlite.ts";
+
+/** blobs examined per sweeper transaction (bounds the write-lock hold time) */
+const GC_BATCH = 64;
+/** the sweeper starts once no blob was marked for this long… */
+const GC_DELAY_MS = 1000;
+/** …or this long after the first mark, whichever comes first */
+const GC_MAX_DELAY_MS = 10_000;
+/** batches per sweeper run; a later trigger (or the next open) continues */
+const GC_MAX_PASSES = 20_000;
+/** files named like blobs but without a row are removed once older than this (crash leftovers) */
+const DEFAULT_ORPHAN_MIN_AGE_MS = 15 * 60_000;
+const DEFAULT_ORPHAN_SCAN_DELAY_MS = 30_000;
+/** FTS indexer transactions: at most this many queued texts and (beyond the first) characters */
+const INDEX_BATCH_ROWS = 64;
+const INDEX_BATCH_CHARS = 256 * 1024;
+/** appends within this window share one indexer transaction */
+const INDEX_DELAY_MS = 200;
+/**
+ * The indexer yields to protocol work: it skips its turn while this process's event loop was
+ * busier than this (its own batches not counted)…
+ */
+const INDEX_BUSY_UTILIZATION = 0.5;
+/** …unless the oldest queued text has waited this long, which bounds the index lag under load */
+const INDEX_MAX_LAG_MS = 30_000;
+const DEFAULT_CHANGE_LOG_DAYS = 90;
+const DEFAULT_PRUNE_DELAY_MS = 60_000;
+const PRUNE_INTERVAL_MS = 3_600_000;
+const HEX64 = /^[0-9a-f]{64}$/;
+const HEX2 = /^[0-9a-f]{2}$/;
+
+async function unlinkQuiet(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
+
+export interface SqliteJobsOptions {
+  /** orphan-file scan this long after open; null = not at open (collectGarbage() still does it) */
+  orphanScanDelayMs?: number | null;
+  /** minimum age of an unreferenced blob file or temp file before the orphan scan removes it */
+  orphanMinAgeMs?: number;
+  /** change-log and expunge-log history kept, in days (store.change_log_days); 0 = forever. Default 90 */
+  changeLogDays?: number;
+  /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
+  pruneDelayMs?: number | null;
+  /** a blob's row and file were deleted (caches keyed by content hash drop it) */
+  onBlobDeleted?(sha: string): void;
+}
+
+export class SqliteJobs {
+  readonly #h: SqliteHandle;
+  readonly #files: FsBlobStore;
+  readonly #search: Fts5Search;
+  readonly #onBlobDeleted: (sha: string) => void;
+  /** the running sweeper (one per store), or null */
+  #gcRun: Promise<void> | null = null;
+  #gcTimer: NodeJS.Timeout | null = null;
+  /** when the pending timer's first mark happened (ms since epoch) */
+  #gcFirstMark = 0;
+  /** a commit marked blobs while the sweeper ran: it makes another pass */
+  #gcAgain = false;
+  /** the running FTS indexer, or null; and "run again" as for the sweeper */
+  #indexRun: Promise<void> | null = null;
+  #indexAgain = false;
+  #indexTimer: NodeJS.Timeout | null = null;
+  /** event-loop utilization at the indexer's last busy check, and its own batch time since */
+  #elu = performance.eventLoopUtilization();
+  #indexOwnMs = 0;
+  /** whenIdle: index regardless of load */
+  #indexForce = false;
+  #closed = false;
+  #orphanTimer: NodeJS.Timeout | null = null;
+  #orphanRun: Promise<number> | null = null;
+  readonly #changeLogDays: number;
+  #pruneTimer: NodeJS.Timeout | null = null;
+  #pruneRun: Promise<void> | null = null;
+
+  constructor(h: SqliteHandle, files: FsBlobStore, search: Fts5Search, opts: SqliteJobsOptions = {}) {
+    this.#h = h;
+    this.#files = files;
+    this.#search = search;
+    this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
+    this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
+    const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
+    if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
+    // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
+    this.scheduleGc();
+    this.scheduleIndex(0);
+    const delay =
+      opts.orphanScanDelayMs === undefined ? DEFAULT_ORPHAN_SCAN_DELAY_MS : opts.orphanScanDelayMs;
+    if (delay !== null) {
+      const minAge = opts.orphanMinAgeMs ?? DEFAULT_ORPHAN_MIN_AGE_MS;
+      this.#orphanTimer = setTimeout(() => {
+        this.#orphanTimer = null;
+        this.#orphanRun = this.#sweepOrphans(minAge)
+          .catch(() => 0)
+          .finally(() => {
+            this.#orphanRun = null;
+          });
+      }, delay);
+      this.#orphanTimer.unref();
+    }
+  }
+
+  // --- blob garbage collection -----------------------------------------------------------
+  //
+  // Invariant (docs/architecture.md "Mail store"): never referenced-but-missing. A transaction
+  // that removes the last message row of a blob marks it gc_pending (same transaction,
+  // TxContext.finish). The sweeper, in short BEGIN IMMEDIATE transactions of GC_BATCH blobs,
+  // re-checks that no row references each marked blob, deletes its rows (blob, FTS) and unlinks
+  // the file BEFORE COMMIT, while holding the write lock; it starts after a quiet GC_DELAY_MS. An
+  // append that dedupes to a blob takes the same lock, clears the mark and re-checks the file
+  // (ops-messages.ts blobs.ensure, rewriting it if a sweep removed it), so it can neither
+  // reference a file about to be unlinked nor one already gone. A sweep that fails after some
+  // unlinks rolls back: rows come back still marked and unreferenced, the next pass finishes
+  // them (ENOENT is fine), and an appender rewrites a missing file.
+
+  /**
+   * Starts the background sweeper once no blob has been marked for GC_DELAY_MS (at the latest
+   * GC_MAX_DELAY_MS after the first mark), or makes a running one take another pass: a burst of
+   * expunges (many POP3 QUITs at once) is swept in a few full batches after it, not during it.
+   */
+  scheduleGc(): void {
+    if (this.#closed) return;
+    if (this.#gcRun) {
+      this.#gcAgain = true;
+      return;
+    }
+    const now = Date.now();
+    if (this.#gcTimer) {
+      if (now - this.#gcFirstMark >= GC_MAX_DELAY_MS) return;
+      clearTimeout(this.#gcTimer);
+    } else {
+      this.#gcFirstMark = now;
+    }
+    const delay = Math.min(GC_DELAY_MS, this.#gcFirstMark + GC_MAX_DELAY_MS - now);
+    this.#gcTimer = setTimeout(() => {
+      this.#gcTimer = null;
+      this.#startGc();
+    }, delay);
+    this.#gcTimer.unref();
+  }
+
+  #startGc(): void {
+    if (this.#closed || this.#gcRun) return;
+    this.#gcRun = this.#gcLoop().finally(() => {
+      this.#gcRun = null;
+      // marked after the loop's last pass but before this callback: another pass
+      if (this.#gcAgain) {
+        this.#gcAgain = false;
+        this.scheduleGc();
+      }
+    });
+  }
+
+  async #gcLoop(): Promise<void> {
+    for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+      this.#gcAgain = false;
+      let examined: number;
+      try {
+        examined = await this.#gcBatch(GC_BATCH);
+      } catch {
+        // an unreferenced blob left behind is only wasted space; the next trigger or open retries
+        return;
+      }
+      if (examined < GC_BATCH && !this.#gcAgain) return;
+      // yield between batches so protocol work in this process interleaves
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  #has(text: string, ...args: unknown[]): boolean {
+    return (
+      this.#h
+        .stmt(text)
+        .raw(true)
+        .get(...args) !== undefined
+    );
+  }
+
+  /** One sweeper transaction; returns the number of marked blobs examined. */
+  async #gcBatch(limit: number): Promise<number> {
+    // cheap read first: no write lock (and no cross-process wait) when nothing is marked
+    const any = await this.#h.withConnection(() =>
+      this.#has("SELECT 1 FROM blob WHERE gc_pending <> 0 LIMIT 1"),
+    );
+    if (!any) return 0;
+    return this.#h.transaction(() => {
+      const rows = this.#h
+        .stmt("SELECT id, sha256 FROM blob WHERE gc_pending <> 0 LIMIT ?")
+        .raw(true)
+        .all(limit) as unknown[][];
+      const dead: string[] = [];
+      for (const r of rows) {
+        const id = Number(r[0]);
+        const sha = String(r[1]);
+        if (this.#has("SELECT 1 FROM message WHERE blob_id = ? LIMIT 1", id)) {
+          // referenced again (COPY, or an append deduped to it): keep it
+          this.#h.stmt("UPDATE blob SET gc_pending = 0 WHERE id = ?").run(id);
+          continue;
+        }
+        this.#search.removeSync(id);
+        this.#h.stmt("DELETE FROM blob WHERE id = ?").run(id);
+        this.#onBlobDeleted(sha);
+        if (HEX64.test(sha)) dead.push(sha);
+      }
+      // unlinked before COMMIT, under the write lock (see the invariant above). Synchronously:
+      // ≤ limit unlinks of tens of µs each, while an await here would hold the write lock for as
+      // long as this process's event loop is busy
+      for (const sha of dead) this.#files.deleteSync(sha);
+      return rows.length;
+    });
+  }
+
+  /**
+   * Crash leftovers: blob files without a row (written before a transaction that never
+   * committed) and temp files, older than minAgeMs. The directory walk is async and outside any
+   * lock; each directory's candidates are re-checked and unlinked under the write lock, so an
+   * append deduping to such a file either sees it removed (and rewrites it) or keeps it.
+   */
+  async #sweepOrphans(minAgeMs: number): Promise<number> {
+    const root = this.#files.root;
+    const cutoff = Date.now() - minAgeMs;
+    let removed = 0;
+    const list = async (dir: string): Promise<string[]> => {
+      try {
+        return await readdir(dir);
+      } catch {
+        return [];
+      }
+    };
+    const old = async (path: string): Promise<boolean> => {
+      try {
+        return (await stat(path)).mtimeMs <= cutoff;
+      } catch {
+        return false;
+      }
+    };
+    const noRow = (sha: string) => !this.#has("SELECT 1 FROM blob WHERE sha256 = ?", sha);
+    // bounded: two levels of at most 256 directories each (names that are not hex are skipped)
+    for (const a of await list(root)) {
+      if (this.#closed) break;
+      if (!HEX2.test(a)) continue;
+      for (const b of await list(join(root, a))) {
+        if (this.#closed) break;
+        if (!HEX2.test(b)) continue;
+        const dir = join(root, a, b);
+        const named: string[] = [];
+        for (const name of await list(dir)) {
+          if (name.startsWith(".tmp-")) {
+            // temp names are never referenced: no lock needed
+            const path = join(dir, name);
+            if (await old(path)) {
+              await unlinkQuiet(path).catch(() => {});
+              removed++;
+            }
+          } else if (HEX64.test(name) && name.startsWith(a + b)) {
+            named.push(name);
+          }
+        }
+        // files with a row are the normal case: filtered by a read, without the write lock
+        const without = named.length ? await this.#h.withConnection(() => named.filter(noRow)) : [];
+        const candidates: string[] = [];
+        for (const sha of without) if (await old(join(dir, sha))) candidates.push(sha);
+        for (let i = 0; i < candidates.length; i += GC_BATCH) {
+          const chunk = candidates.slice(i, i + GC_BATCH);
+          removed += await this.#h.transaction(async () => {
+            const dead = chunk.filter(noRow);
+            await Promise.all(dead.map((sha) => unlinkQuiet(this.#files.pathOf(sha))));
+            return dead.length;
+          });
+        }
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Runs the sweeper to completion now (marked blobs), and with `orphanMinAgeMs` also the orphan
+   * scan. Returns the number of orphan files removed. For tests, the CLI and maintenance.
+   */
+  async collectGarbage(opts: { orphanMinAgeMs?: number } = {}): Promise<number> {
+    await this.whenIdle();
+    // bounded like the sweeper: each batch examines up to GC_BATCH marked blobs
+    for (let pass = 0; pass < GC_MAX_PASSES; pass++) {
+      if ((await this.#gcBatch(GC_BATCH)) < GC_BATCH) break;
+    }
+    return opts.orphanMinAgeMs === undefined ? 0 : this.#sweepOrphans(opts.orphanMinAgeMs);
+  }
+
+  /** Resolves when the background sweeper and FTS indexer have nothing left to do. */
+  async whenIdle(): Promise<void> {
+    this.#indexForce = true;
+    try {
+      // bounded: each wait ends one run; a new run starts only after a further commit
+      for (let i = 0; i < 1000 && (this.#gcRun || this.#gcTimer || this.#indexRun || this.#indexTimer); i++) {
+        if (this.#gcTimer) {
+          clearTimeout(this.#gcTimer);
+          this.#gcTimer = null;
+          this.#startGc();
+        }
+        if (this.#indexTimer) {
+          clearTimeout(this.#indexTimer);
+          this.#indexTimer = null;
+          this.#startIndex();
+        }
+        await this.#gcRun;
+        await this.#indexRun;
+      }
+    } finally {
+      this.#indexForce = false;
+    }
+  }
+
+  // --- FTS indexer ------------------------------------------------------------------------
+  //
+  // APPEND stores the search text (fts_text) and queues the blob id (fts_pending) in its own
+  // transaction; this indexer moves queued texts into the trigram index in write transactions of
+  // bounded text size, after the commit that queued them and at open (leftovers after a crash).
+  // The search adapter scans queued rows directly, so a message is searchable as soon as APPEND returns.
+
+  /**
+   * Starts the indexer after `delay` ms, so that a stream of appends is indexed in a few batched
+   * transactions (one extra commit per batch, not per append).
+   */
+  scheduleIndex(delay = INDEX_DELAY_MS): void {
+    if (this.#closed) return;
+    if (this.#indexRun) {
+      this.#indexAgain = true;
+      return;
+    }
+    if (this.#indexTimer) return;
+    this.#indexTimer = setTimeout(() => {
+      this.#indexTimer = null;
+      this.#startIndex();
+    }, delay);
+    this.#indexTimer.unref();
+  }
+
+  #startIndex(): void {
+    if (this.#closed || this.#indexRun) return;
+    this.#indexRun = this.#indexLoop().finally(() => {
+      this.#indexRun = null;
+      // texts queued while the last batch ran: the next batch after the usual delay
+      if (this.#indexAgain) {
+        this.#indexAgain = false;
+        this.scheduleIndex();
+      }
+    });
+  }
+
+  async #indexLoop(): Promise<void> {
+    for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+      if (!this.#indexForce && this.#protocolBusy() && !(await this.#indexLagging())) {
+        // busy serving: try again after the usual delay (searches scan queued texts meanwhile)
+        this.#indexAgain = true;
+        return;
+      }
+      let more: boolean;
+      const t0 = performance.now();
+      try {
+        more = await this.#indexBatch();
+      } catch {
+        // left queued: searches still find the rows; the next append or open retries
+        this.#indexAgain = false;
+        return;
+      } finally {
+        this.#indexOwnMs += performance.now() - t0;
+      }
+      if (!more) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Whether this process's event loop was busier than INDEX_BUSY_UTILIZATION since the last
+   * check, not counting the indexer's own batches.
+   */
+  #protocolBusy(): boolean {
+    const now = performance.eventLoopUtilization();
+    const d = performance.eventLoopUtilization(now, this.#elu);
+    const own = this.#indexOwnMs;
+    this.#elu = now;
+    this.#indexOwnMs = 0;
+    const total = d.active + d.idle;
+    return total > 0 && Math.max(0, d.active - own) / total > INDEX_BUSY_UTILIZATION;
+  }
+
+  /** Whether the oldest queued text has waited longer than INDEX_MAX_LAG_MS. */
+  async #indexLagging(): Promise<boolean> {
+    const at = await this.#h.withConnection(() => this.#search.oldestPendingAtSync());
+    return at !== null && Date.now() - at > INDEX_MAX_LAG_MS;
+  }
+
+  /** Indexes queued texts up to INDEX_BATCH_CHARS (at least one); true if more may be queued. */
+  async #indexBatch(): Promise<boolean> {
+    const any = await this.#h.withConnection(() => this.#search.hasPendingSync());
+    if (!any) return false;
+    return this.#h.transaction(() => this.#search.indexPendingSync(INDEX_BATCH_ROWS, INDEX_BATCH_CHARS));
+  }
+
+  // --- history pruning ----------------------------------------------------------------------
+
+  /** Prunes change-log, expunge-log and thread-reference history older than `before`. */
+  pruneHistory(before: Date): Promise<void> {
+    return pruneHistory(
+      {
+        stmt: (t, safe) => this.#h.stmt(t, safe),
+        read: (fn) => this.#h.withConnection(fn),
+        write: (fn) => this.#h.transaction(fn),
+        stopped: () => this.#closed,
+      },
+      before.getTime(),
+    );
+  }
+
+  /** The background pruning job: the first run delayMs after open, then hourly. */
+  #schedulePrune(delayMs: number): void {
+    if (this.#closed || this.#changeLogDays <= 0) return;
+    this.#pruneTimer = setTimeout(() => {
+      this.#pruneTimer = null;
+      const before = new Date(Date.now() - this.#changeLogDays * 86_400_000);
+      this.#pruneRun = this.pruneHistory(before)
+        // history left unpruned is only space; the next run retries
+        .catch(() => {})
+        .finally(() => {
+          this.#pruneRun = null;
+          this.#schedulePrune(PRUNE_INTERVAL_MS);
+        });
+    }, delayMs);
+    this.#pruneTimer.unref();
+  }
+
+  /** Stops the jobs: the sweeper after its current batch (marks left are collected at the next open). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
+    if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
+    this.#pruneTimer = null;
+    // queued texts stay queued (searches scan them); the next open indexes them
+    if (this.#indexTimer) clearTimeout(this.#indexTimer);
+    this.#indexTimer = null;
+    await this.whenIdle();
+    await this.#orphanRun;
+    await this.#pruneRun;
+  }
+}

@@ -1,0 +1,445 @@
+/**
+ * The message write paths over the db and blob ports: append (the one delivery path: IMAP APPEND,
+ * SMTP local delivery and `postkontor deliver` all end here), flags, expunge, copy, move.
+ *
+ * Appends and message changes are grouped writes (`db.write(fn, { group: true })`): the group
+ * commit is the SQLite adapter's business; the item functions here await only port operations,
+ * never file or network I/O — blob contents are written (durably) before the transaction, and
+ * everything that can be computed outside it (parse, search text, thread keys, sizes) is.
+ */
+import { randomBytes } from "node:crypto";
+import type { ParsedMessage } from "../../mime/types.ts";
+import { sha256Hex } from "../blob/fs.ts";
+import { crlfSize } from "../crlf.ts";
+import type { MessageRefRow } from "../db/port.ts";
+import {
+  applyFlagOp,
+  FLAG_DRAFT,
+  FLAG_SEEN,
+  flagBits,
+  flagText,
+  normalizeFlags,
+  parseFlagText,
+  sameFlags,
+} from "../flags.ts";
+import type { MimeFns } from "../mime-fns.ts";
+import {
+  type AppendInput,
+  type AppendResult,
+  type CopyResult,
+  type FlagOp,
+  type Id,
+  type MessageFlagsRow,
+  StoreError,
+  type StoreFlagsResult,
+} from "../types.ts";
+import { type DomainDeps, type TxContext, write } from "./context.ts";
+import { checkQuota } from "./quota.ts";
+import { threadFor, threadKeys } from "./threads.ts";
+
+/** blob writes in flight per appendMany (each holds a file and up to a few directory handles) */
+const PUT_CONCURRENCY = 16;
+
+const GROUP = { group: true } as const;
+
+interface PreparedAppend {
+  raw: Uint8Array;
+  prefix: Uint8Array | null;
+  size: number;
+  /** octets in CRLF form, prefix included (POP3 LIST/STAT) */
+  crlfSize: number;
+  sha: string;
+  parsed: ParsedMessage;
+  text: { headers: string; body: string } | null;
+  threadKeys: { own: string | null; refs: string[] };
+  flags: string[];
+  internalDate: number;
+}
+
+function newId(prefix: string): string {
+  return prefix + randomBytes(9).toString("base64url");
+}
+
+export function uniqueSorted(uids: readonly number[]): number[] {
+  const out = [...new Set(uids.filter((u) => Number.isSafeInteger(u) && u > 0))];
+  out.sort((a, b) => a - b);
+  return out;
+}
+
+/** Runs fn over items with at most `limit` calls in flight; rejects with the first failure. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    // bounded: each iteration takes one item
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+async function mailboxCore(t: TxContext, mailboxId: Id) {
+  const mb = await t.tx.mailboxes.core(mailboxId);
+  if (!mb) throw new StoreError("NONEXISTENT", "no such mailbox");
+  return mb;
+}
+
+async function quotaOf(t: TxContext, accountId: Id) {
+  const q = await t.tx.accounts.quota(accountId);
+  if (!q) throw new StoreError("NONEXISTENT", "no such account");
+  return q;
+}
+
+export class MessageWrites {
+  readonly #d: DomainDeps;
+  readonly #mime: MimeFns;
+  readonly #blobs: NonNullable<DomainDeps["blobs"]>;
+
+  constructor(deps: DomainDeps) {
+    if (!deps.mime || !deps.blobs)
+      throw new Error("message writes need the MIME functions and the blob port");
+    this.#d = deps;
+    this.#mime = deps.mime;
+    this.#blobs = deps.blobs;
+  }
+
+  // --- append: the one delivery path ----------------------------------------------------
+
+  async appendMany(accountId: Id, mailboxId: Id, givenInputs: AppendInput[]): Promise<AppendResult[]> {
+    const db = this.#d.db;
+    // Raw messages are stored byte-exact, except that parts holding NUL octets are stored
+    // base64-encoded (RFC 3516 §4.4 allows it; IMAP literals cannot carry NUL — see
+    // docs/architecture.md "Mail store"): sizes, quota and the part index describe that form
+    const inputs = givenInputs.map((i) => {
+      const enc = this.#mime.encodeNulParts?.(i.raw) ?? null;
+      return enc ? { ...i, raw: enc } : i;
+    });
+    // cheap checks before any blob is written
+    const mb = await db.read((q) => q.mailboxes.core(mailboxId));
+    if (!mb || mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+    if (inputs.length === 0) return [];
+    const max = this.#d.maxMessageSize;
+    const sizes = inputs.map((i) => i.raw.byteLength + (i.deliveryHeaders?.byteLength ?? 0));
+    for (const s of sizes) {
+      if (s > max) throw new StoreError("TOOBIG", `message exceeds the size limit of ${max} octets`);
+    }
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const q = await db.read((r) => r.accounts.quota(accountId));
+    if (!q) throw new StoreError("NONEXISTENT", "no such account");
+    checkQuota(q, total, inputs.length);
+    for (const i of inputs) {
+      if (i.internalDate && !Number.isFinite(i.internalDate.getTime())) {
+        throw new StoreError("INVALID", "invalid internal date");
+      }
+    }
+    const prepared: PreparedAppend[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const inp = inputs[i]!;
+      const sha = sha256Hex(inp.raw);
+      const parsed = this.#mime.parseMessage(inp.raw);
+      const exists = await db.read((r) => r.blobs.has(sha));
+      const prefix = inp.deliveryHeaders && inp.deliveryHeaders.byteLength > 0 ? inp.deliveryHeaders : null;
+      prepared.push({
+        raw: inp.raw,
+        prefix,
+        size: sizes[i]!,
+        crlfSize: crlfSize(inp.raw, prefix),
+        sha,
+        parsed,
+        text: exists ? null : this.#mime.searchText(inp.raw, parsed),
+        threadKeys: threadKeys(this.#mime, inp.raw, parsed),
+        flags: normalizeFlags(inp.flags ?? []),
+        internalDate: inp.internalDate ? inp.internalDate.getTime() : Date.now(),
+      });
+    }
+    // durable blob files before the transaction that references them (docs/architecture.md
+    // "Mail store"); announced: a group commit forming meanwhile waits a moment for this append
+    const queued = db.expectGroupedWrite();
+    let tx: Promise<AppendResult[]>;
+    try {
+      await eachLimited(prepared, PUT_CONCURRENCY, (p) => this.#blobs.put(p.raw, p.sha));
+      // queued synchronously, before the announcement ends
+      tx = write(this.#d, (t) => this.#appendTx(t, accountId, mailboxId, prepared), GROUP);
+    } finally {
+      queued();
+    }
+    try {
+      return await tx;
+    } catch (err) {
+      // content written for a transaction that did not commit: remove what no row references
+      await db.write((w) => w.blobs.dropContentWithoutRow(prepared.map((p) => p.sha))).catch(() => {});
+      throw err;
+    }
+  }
+
+  async #appendTx(
+    t: TxContext,
+    accountId: Id,
+    mailboxId: Id,
+    prepared: PreparedAppend[],
+  ): Promise<AppendResult[]> {
+    const tx = t.tx;
+    const mb = await mailboxCore(t, mailboxId);
+    if (mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+    // the check that decides: counters are updated in this same transaction
+    checkQuota(
+      await quotaOf(t, accountId),
+      prepared.reduce((a, p) => a + p.size, 0),
+      prepared.length,
+    );
+    const modseq = await t.modseq(accountId);
+    const now = Date.now();
+    let uid = mb.uidNext;
+    let bytes = 0;
+    const results: AppendResult[] = [];
+    for (const p of prepared) {
+      const blob = await tx.blobs.ensure({
+        sha: p.sha,
+        raw: p.raw,
+        parsed: JSON.stringify(p.parsed),
+        parsedVersion: p.parsed.version,
+        text: () => p.text ?? this.#mime.searchText(p.raw, p.parsed),
+      });
+      if (blob.created) t.indexQueued();
+      const prefixId = p.prefix ? await tx.blobs.insertPrefix(p.prefix) : null;
+      const emailId = newId("M");
+      const threadId = await threadFor(t, accountId, p.threadKeys, emailId);
+      t.changes.touch(accountId, "email", emailId, "create", threadId);
+      await tx.messages.insert({
+        mailboxId,
+        uid,
+        accountId,
+        emailId,
+        threadId,
+        blobId: blob.id,
+        prefixId,
+        size: p.size,
+        internalDate: p.internalDate,
+        saveDate: now,
+        flags: flagText(p.flags),
+        flagBits: flagBits(p.flags),
+        modseq,
+        crlfSize: p.crlfSize,
+      });
+      results.push({ mailboxId, uidValidity: mb.uidValidity, uid, modseq });
+      uid++;
+      bytes += p.size;
+    }
+    await tx.mailboxes.touch(mailboxId, modseq, uid);
+    t.changes.touch(accountId, "mailbox", String(mailboxId), "update");
+    await tx.accounts.addUsage(accountId, bytes, prepared.length);
+    t.beacon(accountId, mailboxId, modseq);
+    return results;
+  }
+
+  // --- flags ----------------------------------------------------------------------------
+
+  storeFlags(
+    mailboxId: Id,
+    uids: number[],
+    op: FlagOp,
+    flags: string[],
+    opts?: { unchangedSince?: bigint },
+  ): Promise<StoreFlagsResult> {
+    return write(
+      this.#d,
+      async (t) => {
+        const mb = await mailboxCore(t, mailboxId);
+        const rows = await t.tx.messages.flagRowsOf(mailboxId, uniqueSorted(uids));
+        let countsChanged = false;
+        const updated: MessageFlagsRow[] = [];
+        const modified: number[] = [];
+        let modseq: bigint | null = null;
+        for (const r of rows) {
+          const cur = parseFlagText(r.flags);
+          // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for messages changed after the given modseq
+          if (opts?.unchangedSince !== undefined && r.modseq > opts.unchangedSince) {
+            modified.push(r.uid);
+            continue;
+          }
+          const next = applyFlagOp(cur, op, flags);
+          if (sameFlags(cur, next)) continue;
+          modseq ??= await t.modseq(mb.accountId);
+          const bits = flagBits(next);
+          await t.tx.messages.setFlags(mailboxId, r.uid, flagText(next), bits, modseq);
+          t.changes.touch(mb.accountId, "email", r.emailId, "update");
+          // RFC 8621 §2 unreadEmails: neither $seen nor $draft — the mailbox's counts change
+          if (((bits ^ flagBits(cur)) & (FLAG_SEEN | FLAG_DRAFT)) !== 0) countsChanged = true;
+          updated.push({ uid: r.uid, flags: next, modseq });
+        }
+        if (modseq !== null) {
+          await t.tx.mailboxes.touch(mailboxId, modseq);
+          t.beacon(mb.accountId, mailboxId, modseq);
+          if (countsChanged) t.changes.touch(mb.accountId, "mailbox", String(mailboxId), "update");
+        }
+        return { updated, modified };
+      },
+      GROUP,
+    );
+  }
+
+  // --- expunge, copy, move --------------------------------------------------------------
+
+  expunge(mailboxId: Id, uids: number[]): Promise<number[]> {
+    return write(
+      this.#d,
+      async (t) => {
+        const mb = await mailboxCore(t, mailboxId);
+        const rows = await t.tx.messages.refRows(mailboxId, uniqueSorted(uids));
+        if (rows.length === 0) return [];
+        const modseq = await t.modseq(mb.accountId);
+        await removeRows(t, mb.accountId, mailboxId, rows, modseq);
+        await t.tx.mailboxes.touch(mailboxId, modseq);
+        t.beacon(mb.accountId, mailboxId, modseq);
+        return rows.map((r) => r.uid);
+      },
+      GROUP,
+    );
+  }
+
+  copy(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult> {
+    return write(
+      this.#d,
+      async (t) => {
+        const src = await mailboxCore(t, srcMailboxId);
+        const dst = await mailboxCore(t, dstMailboxId);
+        const { mapping } = await copyRows(
+          t,
+          srcMailboxId,
+          src.accountId,
+          uids,
+          dstMailboxId,
+          dst.accountId,
+          true,
+        );
+        return { uidValidity: dst.uidValidity, mapping };
+      },
+      GROUP,
+    );
+  }
+
+  move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult> {
+    return write(
+      this.#d,
+      async (t) => {
+        const src = await mailboxCore(t, srcMailboxId);
+        const dst = await mailboxCore(t, dstMailboxId);
+        const mapping = await moveRows(t, srcMailboxId, src.accountId, uids, dstMailboxId, dst.accountId);
+        return { uidValidity: dst.uidValidity, mapping };
+      },
+      GROUP,
+    );
+  }
+}
+
+/**
+ * Deletes message rows, logs them as expunged, adjusts usage; their blobs are marked for the
+ * sweeper at the end of the transaction. `copied`: the rows were just copied within the account
+ * (MOVE), so their Emails live on.
+ */
+export async function removeRows(
+  t: TxContext,
+  accountId: Id,
+  mailboxId: Id,
+  rows: readonly MessageRefRow[],
+  modseq: bigint,
+  copied = false,
+): Promise<void> {
+  const uids = rows.map((r) => r.uid);
+  await t.tx.messages.delete(mailboxId, uids);
+  await t.tx.expunges.add(mailboxId, uids, modseq);
+  let bytes = 0;
+  const prefixes = new Set<number>();
+  const blobs: number[] = [];
+  for (const r of rows) {
+    // an Email lives on while another mailbox holds a row of it (checked at the end of the tx)
+    t.changes.touch(accountId, "email", r.emailId, copied ? "update" : "remove", r.threadId);
+    bytes += r.size;
+    blobs.push(r.blobId);
+    if (r.prefixId !== null) prefixes.add(r.prefixId);
+  }
+  t.releaseBlobs(blobs);
+  if (prefixes.size > 0) await t.tx.blobs.dropUnreferencedPrefixes(prefixes);
+  await t.tx.accounts.addUsage(accountId, -bytes, -rows.length);
+  if (rows.length > 0) t.changes.touch(accountId, "mailbox", String(mailboxId), "update");
+}
+
+/** Inserts copies of rows into dst; returns [srcUid, dstUid] pairs and the source rows. */
+export async function copyRows(
+  t: TxContext,
+  srcMailboxId: Id,
+  srcAccountId: Id,
+  uids: readonly number[],
+  dstMailboxId: Id,
+  dstAccountId: Id,
+  checkQuotaFirst: boolean,
+): Promise<{ mapping: Array<[number, number]>; rows: MessageRefRow[] }> {
+  const tx = t.tx;
+  const dst = await mailboxCore(t, dstMailboxId);
+  const rows = await tx.messages.refRows(srcMailboxId, uniqueSorted(uids));
+  if (rows.length === 0) return { mapping: [], rows };
+  const bytes = rows.reduce((a, r) => a + r.size, 0);
+  if (checkQuotaFirst) checkQuota(await quotaOf(t, dstAccountId), bytes, rows.length);
+  const modseq = await t.modseq(dstAccountId);
+  const now = Date.now();
+  let uid = dst.uidNext;
+  const mapping: Array<[number, number]> = [];
+  const sameAccount = srcAccountId === dstAccountId;
+  const has = async (kind: "email" | "thread", id: string): Promise<boolean> =>
+    t.changes.has(dstAccountId, kind, id) || (await tx.messages.holds(dstAccountId, kind, id));
+  for (const r of rows) {
+    if (sameAccount) {
+      // the same Email gains a mailbox (emailId kept, RFC 8474 §5.1); its thread is unchanged
+      t.changes.touch(dstAccountId, "email", r.emailId, "update", r.threadId);
+    } else {
+      // into another account: new there unless that account already holds the same Email
+      const threadOp = (await has("thread", r.threadId)) ? "update" : "create";
+      const emailOp = (await has("email", r.emailId)) ? "update" : "create";
+      t.changes.touch(dstAccountId, "email", r.emailId, emailOp, r.threadId);
+      t.changes.touch(dstAccountId, "thread", r.threadId, threadOp);
+    }
+    // COPY/MOVE keep emailId and threadId (RFC 8474 §5.1: same EMAILID for copies); blob shared
+    await tx.messages.copy(
+      { mailboxId: srcMailboxId, uid: r.uid },
+      { mailboxId: dstMailboxId, uid, accountId: dstAccountId },
+      now,
+      modseq,
+    );
+    mapping.push([r.uid, uid]);
+    uid++;
+  }
+  await tx.mailboxes.touch(dstMailboxId, modseq, uid);
+  t.changes.touch(dstAccountId, "mailbox", String(dstMailboxId), "update");
+  await tx.accounts.addUsage(dstAccountId, bytes, rows.length);
+  t.beacon(dstAccountId, dstMailboxId, modseq);
+  return { mapping, rows };
+}
+
+/** MOVE (RFC 6851): copy, then remove from the source in the same transaction. */
+export async function moveRows(
+  t: TxContext,
+  srcMailboxId: Id,
+  srcAccountId: Id,
+  uids: readonly number[],
+  dstMailboxId: Id,
+  dstAccountId: Id,
+): Promise<Array<[number, number]>> {
+  // within the account the usage does not change: no quota check (the message is already counted)
+  const { mapping, rows } = await copyRows(
+    t,
+    srcMailboxId,
+    srcAccountId,
+    uids,
+    dstMailboxId,
+    dstAccountId,
+    srcAccountId !== dstAccountId,
+  );
+  if (rows.length === 0) return mapping;
+  const modseq = await t.modseq(srcAccountId);
+  await removeRows(t, srcAccountId, srcMailboxId, rows, modseq, srcAccountId === dstAccountId);
+  await t.tx.mailboxes.touch(srcMailboxId, modseq);
+  t.beacon(srcAccountId, srcMailboxId, modseq);
+  return mapping;
+}
