@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { sha256Hex } from "./blob/fs.ts";
 import { MIGRATIONS, migrateSqlite } from "./db/sqlite/migrations.ts";
 import { openStore } from "./index.ts";
-import type { SqlStore } from "./sql/store.ts";
+import type { SqlStore } from "./store.ts";
 import { gcIdle, msg, tempDir } from "./testing/helpers.ts";
 import type { Store } from "./types.ts";
 

@@ -1,38 +1,34 @@
 /**
- * The mail store (DESIGN.md §3) — the only storage API protocol code imports.
+ * The mail store — the only storage API protocol code imports (docs/architecture.md "Mail store"
+ * and "Store layers").
  *
- * Implementation notes:
- * - Metadata in SQLite through kysely (SqliteDialect over better-sqlite3; WAL, synchronous=FULL,
- *   busy_timeout, foreign keys); schema by versioned migrations (db/sqlite/migrations.ts) applied at open.
- *   Hot queries (listMessages, changesSince, getMessages, storeFlags) are prepared statements with
- *   portable SQL, run while holding kysely's connection mutex.
- * - Every write is one BEGIN IMMEDIATE transaction and takes one fresh modseq from the account's
- *   counter (RFC 7162 §3.1.1); mailbox HIGHESTMODSEQ, message rows and the expunge log share it.
+ * Layers: api/ (the interfaces by role; types.ts re-exports them) ← domain/ (the mail logic,
+ * written once, async, against the ports) → ports (db/port.ts, blob/, search/, feed/, locks/,
+ * keys/) ← adapters. openStore() builds the SQLite backend: db/sqlite (better-sqlite3, WAL,
+ * synchronous=FULL; migrations at open; the group commit; background jobs in db/sqlite/jobs.ts:
+ * blob sweeper, orphan scan, FTS5 indexer, history pruning), the filesystem blob adapter, the FTS5
+ * search adapter, the Unix-socket feed hub, lock files and the keys table; store.ts wires the
+ * domain modules over them.
+ *
+ * Invariants kept by domain/ (and checked for every adapter by conformance/):
+ * - Every write is one transaction and takes one fresh modseq per account (RFC 7162 §3.1.1);
+ *   mailbox HIGHESTMODSEQ, message rows, the expunge log and the account change log share it
+ *   (domain/context.ts TxContext).
  * - UIDVALIDITY is seconds-based and strictly increasing per account, so a re-created name never
  *   reuses one (RFC 9051 §2.3.1.1). UIDs come from mailbox.uidnext and are never reused.
- * - Raw messages are content-addressed blobs (blob/fs.ts) written and fsynced before the
- *   transaction that references them; per-recipient delivery headers are separate rows,
- *   prefixed on read. A transaction that drops a blob's last reference marks it gc_pending; a
- *   background sweeper (sql/store.ts, "blob garbage collection") re-checks and deletes row, FTS
- *   entry and file in short write-lock batches, off the reply path; crash leftovers (marked
- *   blobs, orphan files) are swept after open. POP3 sizes (CRLF form) are stored per message.
- * - The parsed MIME structure (src/mime) and the search text are computed once per blob at
- *   append; copies share them. The text goes into the FTS5 trigram index (contentless, cheap
- *   deletes) a moment later, in batched background transactions; searches scan the few texts
- *   still queued, so results never depend on the indexer's progress.
- * - Write transactions wait for the SQLite write lock asynchronously (db/sqlite/sqlite.ts), never in
- *   SQLite's sleeping busy handler, so a worker's event loop keeps serving while another
- *   process writes.
- * - Quota usage counters change in the same transaction as the messages they count.
- * - Account change log (changes.ts, sql/changelog.ts): each write transaction records one row per
- *   Email / Mailbox / Thread it changed (net effect, its modseq) before it commits, so
- *   changesSinceState() answers RFC 8620 /changes from one index range. A background job prunes
- *   change- and expunge-log rows older than store.change_log_days (floors raised first: older
- *   states answer cannotCalculateChanges, older QRESYNC modseqs get every absent uid as
- *   VANISHED) and thread references without messages.
- * - conformance/suite.ts holds the invariants every adapter must keep; each adapter runs it.
- * - After each commit a Beacon goes out on the change feed (feed/port.ts; adapter feed/hub.ts): synchronously to local
- *   subscribers, and through the Unix-socket hub to other processes.
+ * - Raw messages are content-addressed blobs written durably before the transaction that
+ *   references them; per-recipient delivery headers are separate rows, prefixed on read. A
+ *   transaction that drops a blob's last reference marks it; the adapter's sweeper deletes it
+ *   off the reply path and never while referenced.
+ * - The parsed MIME structure and the search text are computed once per blob at append.
+ * - Quota usage counters change in the same transaction as the messages they count
+ *   (domain/quota.ts: the one quota rule).
+ * - The account change log (changes.ts): each write transaction records one row per Email /
+ *   Mailbox / Thread it changed, so changesSinceState() answers RFC 8620 /changes from one index
+ *   range; history older than store.change_log_days is pruned (cannotCalculateChanges before it,
+ *   QRESYNC falls back to reporting every absent uid as VANISHED).
+ * - After each commit a Beacon goes out on the change feed (feed/port.ts): synchronously to local
+ *   subscribers, and through the hub to other processes.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -46,7 +42,7 @@ import { FileLocks } from "./locks/file.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
 import { Fts5Search } from "./search/fts.ts";
-import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./sql/store.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./store.ts";
 import type { Store } from "./types.ts";
 
 export { type QuotaVerdict, quotaVerdict } from "./domain/quota.ts";

@@ -4,7 +4,7 @@
  * and store/sql for what is not moved yet; only src/server and src/cli construct them (openStore
  * in store/index.ts).
  *
- * Invariants (DESIGN.md §3):
+ * Invariants (docs/architecture.md "Mail store"):
  * - Raw messages are byte-exact, content-addressed (SHA-256) and shared between copies.
  * - Every change to a message or mailbox takes a fresh modseq from the account's counter, so
  *   HIGHESTMODSEQ of a mailbox is the max modseq of its messages and expunge-log rows.

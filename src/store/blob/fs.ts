@@ -2,7 +2,7 @@
  * The filesystem adapter of the blob port (port.ts). Content-addressed blob files: <root>/ab/cd/<sha256 hex>. Written (on a writer thread, writer.ts)
  * to a temp file in the same directory, fsynced, renamed into place and the directory fsynced
  * (durable.ts), so a blob is durable before
- * the SQL transaction that references it commits (DESIGN.md §3: never referenced-but-missing).
+ * the SQL transaction that references it commits (docs/architecture.md "Mail store": never referenced-but-missing).
  * Identical content is stored once: if the file already exists it is reused.
  *
  * Beyond the port it offers synchronous fast paths that only the SQLite adapter uses, because it

@@ -1,5 +1,5 @@
 /**
- * The blob port: raw message content, content-addressed by SHA-256 hex (DESIGN.md §3 "Raw
+ * The blob port: raw message content, content-addressed by SHA-256 hex (docs/architecture.md "Mail store", "Raw
  * messages are stored byte-exact, content-addressed"). The mail logic stores and reads message
  * bytes only through this interface; adapters: fs.ts (files under the data dir, single node).
  * A PostgreSQL or S3-compatible adapter implements the same contract.

@@ -157,14 +157,15 @@ export class MessageWrites {
     // durable blob files before the transaction that references them (docs/architecture.md
     // "Mail store"); announced: a group commit forming meanwhile waits a moment for this append
     const queued = db.expectGroupedWrite();
-    let tx: Promise<AppendResult[]>;
     try {
       await eachLimited(prepared, PUT_CONCURRENCY, (p) => this.#blobs.put(p.raw, p.sha));
-      // queued synchronously, before the announcement ends
-      tx = write(this.#d, (t) => this.#appendTx(t, accountId, mailboxId, prepared), GROUP);
     } finally {
+      // the announcement ends before the item is queued: queueing may start the group loop at
+      // once, and a loop that still counted this append as expected would wait GROUP_WAIT_MS for it
       queued();
     }
+    // queued synchronously right after, so no batch can form in between
+    const tx = write(this.#d, (t) => this.#appendTx(t, accountId, mailboxId, prepared), GROUP);
     try {
       return await tx;
     } catch (err) {

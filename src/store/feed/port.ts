@@ -1,5 +1,5 @@
 /**
- * The feed port: publish/subscribe of change beacons (DESIGN.md §3 "Change feed"). After each
+ * The feed port: publish/subscribe of change beacons (docs/architecture.md "Process model", change feed). After each
  * commit the store publishes a small Beacon {account, mailbox, modseq}; sessions (IMAP IDLE, JMAP
  * push) subscribe per account and pull the delta from the store by modseq. No message data
  * travels on the feed, so every node sees the same truth.

@@ -11,7 +11,7 @@ import { readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
-import { pruneHistory } from "../../sql/changelog.ts";
+import { pruneHistory } from "./changelog.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** blobs examined per sweeper transaction (bounds the write-lock hold time) */

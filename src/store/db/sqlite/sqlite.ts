@@ -43,7 +43,7 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
   const busyTimeoutMs = opts.busyTimeoutMs ?? 15_000;
   const raw = new Database(path, { timeout: busyTimeoutMs });
   // WAL: readers never block the writer; synchronous=FULL: a commit is durable before we
-  // acknowledge (DESIGN.md §3). journal_mode needs the busy handler when several processes open at once.
+  // acknowledge (docs/architecture.md "Mail store"). journal_mode needs the busy handler when several processes open at once.
   raw.pragma("journal_mode = WAL");
   raw.pragma("synchronous = FULL");
   raw.pragma("foreign_keys = ON");

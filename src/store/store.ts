@@ -12,24 +12,24 @@
  * before the transaction that references them; after commit the change feed gets a beacon per
  * touched mailbox and unreferenced blobs are garbage-collected in the background.
  */
-import type { FsBlobStore } from "../blob/fs.ts";
-import type { SqliteDb } from "../db/sqlite/db.ts";
-import { SqliteJobs } from "../db/sqlite/jobs.ts";
-import { Accounts } from "../domain/accounts.ts";
-import { Aliases } from "../domain/aliases.ts";
-import { ChangeReader } from "../domain/changes-read.ts";
-import type { DomainDeps } from "../domain/context.ts";
-import { deliver } from "../domain/delivery.ts";
-import { Limits } from "../domain/limits.ts";
-import { Mailboxes } from "../domain/mailboxes.ts";
-import { MessageReader } from "../domain/messages-read.ts";
-import { MessageWrites } from "../domain/messages-write.ts";
-import { Queue } from "../domain/queue.ts";
-import type { KeyStore } from "../keys/port.ts";
-import type { LockService } from "../locks/port.ts";
-import type { MimeFns } from "../mime-fns.ts";
-import type { Fts5Search } from "../search/fts.ts";
-import type { ChangeFeed, Store } from "../types.ts";
+import type { FsBlobStore } from "./blob/fs.ts";
+import type { SqliteDb } from "./db/sqlite/db.ts";
+import { SqliteJobs } from "./db/sqlite/jobs.ts";
+import { Accounts } from "./domain/accounts.ts";
+import { Aliases } from "./domain/aliases.ts";
+import { ChangeReader } from "./domain/changes-read.ts";
+import type { DomainDeps } from "./domain/context.ts";
+import { deliver } from "./domain/delivery.ts";
+import { Limits } from "./domain/limits.ts";
+import { Mailboxes } from "./domain/mailboxes.ts";
+import { MessageReader } from "./domain/messages-read.ts";
+import { MessageWrites } from "./domain/messages-write.ts";
+import { Queue } from "./domain/queue.ts";
+import type { KeyStore } from "./keys/port.ts";
+import type { LockService } from "./locks/port.ts";
+import type { MimeFns } from "./mime-fns.ts";
+import type { Fts5Search } from "./search/fts.ts";
+import type { ChangeFeed, Store } from "./types.ts";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
 

@@ -7,7 +7,7 @@
  * (modseq, obj_id) order, which intermediate states depend on, is byte order as in SQLite.
  */
 import type Database from "better-sqlite3";
-import { KIND_CODE } from "../changes.ts";
+import { KIND_CODE } from "../../changes.ts";
 
 type Stmt = (text: string, safeIntegers?: boolean) => Database.Statement;
 
