@@ -24,9 +24,14 @@
  *   connection, an autologout or a shutdown deletes nothing.
  * - Concurrency: one session per maildrop across all worker processes and the CLI, by a lease
  *   "pop3/<account id>" from the store's locks port (store/locks; [IN-USE] otherwise), renewed
- *   while the session lives. Commands of one connection run strictly in order;
+ *   while the session lives (server/state.ts MaildropLock). Commands of one connection run strictly in order;
  *   pipelined responses are flushed together; RETR streams with backpressure, dot-stuffing and
  *   CRLF normalisation done on the fly on bytes (protocol/message.ts).
+ * - State (RFC 1939 §3): a discriminated union (server/state.ts) — the USER name in
+ *   AUTHORIZATION; account, maildrop and lock in TRANSACTION; account and lock in UPDATE. The
+ *   command table (server/commands.ts) has a handler per state a command is valid in and hands it
+ *   the narrowed state; other states get "-ERR Not logged in" / "-ERR X is not valid in this
+ *   state". TRANSACTION commands and UPDATE are in server/transaction.ts.
  * - Errors: handlers throw Pop3Error/StoreError; server/errors.ts maps them in one place; an
  *   unexpected error answers "-ERR [SYS/TEMP]" with a log line carrying the session id.
  * - Limits: line length, bad commands before closing, autologout (RFC 1939 §3: ≥ 10 minutes),

@@ -5,13 +5,14 @@
 import { type ConnectionSlots, ipKey, localSlots, type SlotLease } from "../../net/conn-limits.ts";
 import type { LockService } from "../../store/types.ts";
 import type { Pop3ServerOptions } from "../index.ts";
+import type { StateKind } from "./state.ts";
 
 const DEFAULT_LOCK_TTL_MS = 120_000;
 
 export interface SessionLike {
   readonly remoteAddress: string;
   readonly tls: boolean;
-  readonly state: "authorization" | "transaction" | "update" | "closed";
+  readonly state: { readonly kind: StateKind };
   shutdown(reason: string): Promise<void>;
 }
 
@@ -91,7 +92,7 @@ export class ServerContext {
     caps.push(`EXPIRE ${exp}`);
     // RFC 2449 §6.5: LOGIN-DELAY only when a delay is enforced
     if (o.limits.loginDelaySeconds) caps.push(`LOGIN-DELAY ${o.limits.loginDelaySeconds}`);
-    if (s.state === "authorization") {
+    if (s.state.kind === "authorization") {
       caps.push("USER", "SASL PLAIN");
       if (o.tls && !s.tls) caps.push("STLS"); // RFC 2595 §4
       caps.push("UTF8 USER"); // RFC 6856 §2: UTF-8 in USER/PASS accepted

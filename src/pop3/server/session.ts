@@ -1,5 +1,7 @@
 /**
- * One POP3 connection: AUTHORIZATION → TRANSACTION → UPDATE (RFC 1939 §3).
+ * One POP3 connection: AUTHORIZATION → TRANSACTION → UPDATE (RFC 1939 §3), the state a
+ * discriminated union (state.ts); the command table (commands.ts) hands each handler its state
+ * narrowed, TRANSACTION commands live in transaction.ts.
  * Commands are handled strictly in order (RFC 2449 §6.6 PIPELINING); small responses are batched
  * and flushed when the input is drained or before a large RETR/TOP body, which streams in slices
  * with backpressure. Input is paused when too much is buffered.
@@ -9,70 +11,36 @@ import { hostname } from "node:os";
 import { decodeSaslPlain, verifyHash } from "../../auth/index.ts";
 import { isLoopback } from "../../net/address.ts";
 import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
-import type { Account, Lease, MessageContent } from "../../store/types.ts";
-import { StoreError } from "../../store/types.ts";
-import { type Pop3Command, parseCommand, parseLineCount, parseMsgNumber } from "../protocol/command.ts";
+import { type Pop3Command, parseCommand } from "../protocol/command.ts";
 import { LineReader, TOO_LONG } from "../protocol/line-reader.ts";
-import { DotStuffer, isCrlfOnly, topEnd } from "../protocol/message.ts";
 import { err, multiline, ok } from "../protocol/response.ts";
+import { bind, COMMANDS } from "./commands.ts";
 import type { ServerContext, SessionLike } from "./context.ts";
 import { bad, mapError, Pop3Error } from "./errors.ts";
-import { type Entry, Maildrop } from "./maildrop.ts";
+import { Maildrop } from "./maildrop.ts";
+import {
+  AUTHORIZATION,
+  type AuthorizationState,
+  CLOSED,
+  MaildropLock,
+  type Pop3State,
+  type TransactionState,
+} from "./state.ts";
 
 /** input buffered while a command runs before the socket is paused */
 const MAX_BUFFERED_INPUT = 64 * 1024;
-/** RETR streams the message in slices of this size */
-const SLICE = 64 * 1024;
-/** a body up to this size is queued whole with the other pipelined responses (one writev) */
-const BATCH_BODY_MAX = 256 * 1024;
-/** RETR of a message at least this large streams it from the store (never whole in memory) */
-const STREAM_MIN = 1024 * 1024;
 /** queued output above this is written before the next command runs (bounded memory) */
 const FLUSH_AT = 256 * 1024;
-
-type State = SessionLike["state"];
-
-interface Handler {
-  states: State[];
-  run(s: Session, c: Pop3Command): Promise<void> | void;
-}
-
-const AUTHZ: State[] = ["authorization"];
-const TRANS: State[] = ["transaction"];
-
-/** dispatch table: each command with the states it is valid in (RFC 1939 §4–§7, RFC 2449, 2595, 5034, 6856) */
-const COMMANDS: Record<string, Handler> = {
-  CAPA: { states: ["authorization", "transaction"], run: (s) => s.capa() },
-  QUIT: { states: ["authorization", "transaction"], run: (s) => s.quit() },
-  USER: { states: AUTHZ, run: (s, c) => s.userCmd(c) },
-  PASS: { states: AUTHZ, run: (s, c) => s.passCmd(c) },
-  AUTH: { states: AUTHZ, run: (s, c) => s.authCmd(c) },
-  STLS: { states: AUTHZ, run: (s) => s.stls() },
-  UTF8: { states: AUTHZ, run: (s) => s.utf8Cmd() },
-  STAT: { states: TRANS, run: (s) => s.stat() },
-  LIST: { states: TRANS, run: (s, c) => s.list(c) },
-  UIDL: { states: TRANS, run: (s, c) => s.uidlCmd(c) },
-  RETR: { states: TRANS, run: (s, c) => s.retr(c) },
-  TOP: { states: TRANS, run: (s, c) => s.top(c) },
-  DELE: { states: TRANS, run: (s, c) => s.dele(c) },
-  NOOP: { states: TRANS, run: (s) => s.send(ok()) },
-  RSET: { states: TRANS, run: (s) => s.rset() },
-};
 
 export class Session implements SessionLike {
   readonly id: string;
   readonly remoteAddress: string;
-  state: State = "authorization";
   tls: boolean;
+  readonly ctx: ServerContext;
+  private st: Pop3State = AUTHORIZATION;
   private socket: Socket;
   private reader: LineReader;
-  private readonly ctx: ServerContext;
-  private user: string | null = null;
   private utf8 = false;
-  private account: Account | null = null;
-  private maildrop: Maildrop | null = null;
-  private lock: Lease | null = null;
-  private lockRenewal: NodeJS.Timeout | null = null;
   private badCount = 0;
   private out: Buffer[] = [];
   private outBytes = 0;
@@ -93,12 +61,22 @@ export class Session implements SessionLike {
     this.reader = new LineReader(ctx.opts.limits.maxLineLength);
   }
 
-  private get log() {
+  get state(): Pop3State {
+    return this.st;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get log() {
     return this.ctx.opts.logger;
   }
 
-  private logCtx(extra: object = {}): object {
-    return { session: this.id, remoteAddress: this.remoteAddress, user: this.account?.address, ...extra };
+  logCtx(extra: object = {}): object {
+    const st = this.st;
+    const user = st.kind === "transaction" || st.kind === "update" ? st.account.address : undefined;
+    return { session: this.id, remoteAddress: this.remoteAddress, user, ...extra };
   }
 
   /** plaintext USER/PASS/AUTH allowed here (docs/architecture.md; RFC 2595 §2.1 / RFC 8314) */
@@ -195,14 +173,15 @@ export class Session implements SessionLike {
     const h = COMMANDS[p.command.keyword];
     try {
       if (!h) throw bad("Unknown command");
-      if (!h.states.includes(this.state)) {
+      const run = bind(h, this, p.command, this.st);
+      if (!run) {
         throw bad(
-          this.state === "authorization"
+          this.st.kind === "authorization"
             ? "Not logged in"
             : `${p.command.keyword} is not valid in this state`,
         );
       }
-      await h.run(this, p.command);
+      await run();
     } catch (e) {
       const m = mapError(e);
       if (m.unexpected) {
@@ -234,7 +213,7 @@ export class Session implements SessionLike {
   }
 
   /** writes the queued responses in one writev (cork/uncork), waiting for drain if needed */
-  private async flush(): Promise<void> {
+  async flush(): Promise<void> {
     if (this.out.length === 0) return;
     const parts = this.out;
     this.out = [];
@@ -253,7 +232,7 @@ export class Session implements SessionLike {
   }
 
   /** writes with backpressure: resolves when the socket accepted the data (or the session closed) */
-  private write(data: Buffer): Promise<void> {
+  write(data: Buffer): Promise<void> {
     return writeWithBackpressure(this.socket, data, this.drain, () => this.closed);
   }
 
@@ -294,15 +273,15 @@ export class Session implements SessionLike {
     this.requirePlaintext();
     const name = c.rest.length ? c.args.join(" ") : "";
     if (!name) throw bad("USER needs a user name");
-    this.user = name;
+    this.st = { kind: "authorization", user: name };
     this.send(ok("Send your password"));
   }
 
-  async passCmd(c: Pop3Command): Promise<void> {
+  async passCmd(c: Pop3Command, st: AuthorizationState): Promise<void> {
     this.requirePlaintext();
-    const user = this.user;
-    this.user = null; // RFC 1939 §7: after PASS (success or not) a new USER is needed
-    if (user === null) throw bad("Send USER first");
+    const user = st.user;
+    this.st = AUTHORIZATION; // RFC 1939 §7: after PASS (success or not) a new USER is needed
+    if (user === undefined) throw bad("Send USER first");
     if (c.rest.length === 0) throw bad("PASS needs a password");
     let password: string;
     try {
@@ -384,31 +363,31 @@ export class Session implements SessionLike {
       );
     }
     // RFC 1939 §8 exclusive-access lock; RFC 2449 §8.1.2 [IN-USE]
-    const lock = await this.ctx.locks.acquire(
+    const lease = await this.ctx.locks.acquire(
       `pop3/${account.id}`,
       `${hostname()}/${this.id}`,
       this.ctx.lockTtlMs,
     );
-    if (!lock) {
+    if (!lease) {
       this.log.info(this.logCtx({ user: account.address }), "pop3 login refused: maildrop in use");
       throw new Pop3Error("Mailbox is locked by another POP3 session", { code: "IN-USE" });
     }
+    const lock = new MaildropLock(lease, this.ctx.lockTtlMs, (extra, msg) =>
+      this.log.warn(this.logCtx(extra), msg),
+    );
     let drop: Maildrop;
     try {
       drop = await Maildrop.open(store, account);
     } catch (e) {
-      this.dropLease(lock);
+      lock.release();
       throw e;
     }
     if (this.closed) {
-      this.dropLease(lock);
+      lock.release();
       return;
     }
-    this.lock = lock;
-    this.renewLockLater();
-    this.maildrop = drop;
-    this.account = account;
-    this.state = "transaction";
+    lock.keep();
+    this.st = { kind: "transaction", account, maildrop: drop, lock };
     this.ctx.recordLogin(account.id);
     this.log.info(
       this.logCtx({ method, messages: drop.entries.length, tls: this.tls, utf8: this.utf8 }),
@@ -427,7 +406,7 @@ export class Session implements SessionLike {
     plain.removeAllListeners("data");
     // RFC 2595 §4 / RFC 3207 §4.2 lesson: anything pipelined after STLS is discarded (injection)
     this.reader.clear();
-    this.user = null;
+    this.st = AUTHORIZATION;
     this.send(ok("Begin TLS negotiation"));
     await this.flush();
     if (this.closed) return;
@@ -443,241 +422,30 @@ export class Session implements SessionLike {
     this.send(ok("UTF8 enabled"));
   }
 
-  // --- TRANSACTION ------------------------------------------------------------------------------
+  // --- state changes (transaction.ts) --------------------------------------------------------
 
-  private drop(): Maildrop {
-    if (!this.maildrop) throw new Pop3Error("Not logged in");
-    return this.maildrop;
+  /** QUIT in AUTHORIZATION: no UPDATE (RFC 1939 §4) */
+  quitAuthorization(): void {
+    this.send(ok("Bye"));
+    this.shuttingDown = true;
   }
 
-  /** RFC 1939 §5: a message-number must exist and not be marked deleted */
-  private entry(arg: string | undefined): [number, Entry] {
-    const n = parseMsgNumber(arg);
-    if (n === null) throw bad("Invalid message number");
-    const e = this.drop().get(n);
-    if (!e) throw new Pop3Error(`There is no message ${n}`);
-    if (e.deleted) throw new Pop3Error(`Message ${n} is already deleted`);
-    return [n, e];
+  /** RFC 1939 §6: QUIT enters UPDATE; the lock stays held until transaction.ts releases it */
+  enterUpdate(st: TransactionState): void {
+    this.st = { kind: "update", account: st.account, lock: st.lock };
   }
 
-  async stat(): Promise<void> {
-    const d = this.drop();
-    const live = [...d.live()].map(([, e]) => e);
-    await d.ensureSizes(live);
-    const size = live.reduce((a, e) => a + (e.size ?? 0), 0);
-    this.send(ok(`${live.length} ${size}`)); // RFC 1939 §5 drop listing
+  /** the pump closes the connection once the queued responses are flushed */
+  closeAfterResponses(): void {
+    this.shuttingDown = true;
   }
 
-  async list(c: Pop3Command): Promise<void> {
-    const d = this.drop();
-    if (c.args.length > 1) throw bad("Too many arguments");
-    if (c.args.length === 1) {
-      const [n, e] = this.entry(c.args[0]);
-      await d.ensureSizes([e]);
-      this.send(ok(`${n} ${e.size}`));
-      return;
-    }
-    const live = [...d.live()];
-    await d.ensureSizes(live.map(([, e]) => e));
-    const total = live.reduce((a, [, e]) => a + (e.size ?? 0), 0);
-    this.send(
-      multiline(
-        `${live.length} messages (${total} octets)`,
-        live.map(([n, e]) => `${n} ${e.size}`),
-      ),
-    );
-  }
-
-  uidlCmd(c: Pop3Command): void {
-    const d = this.drop();
-    if (c.args.length > 1) throw bad("Too many arguments");
-    if (c.args.length === 1) {
-      const [n, e] = this.entry(c.args[0]);
-      this.send(ok(`${n} ${d.uidl(e)}`));
-      return;
-    }
-    this.send(
-      multiline(
-        "Unique-ID listing follows",
-        [...d.live()].map(([n, e]) => `${n} ${d.uidl(e)}`),
-      ),
-    );
-  }
-
-  /** reads a message; one expunged meanwhile by IMAP gets a clear -ERR */
-  private async readEntry(n: number, e: Entry): Promise<Uint8Array> {
-    try {
-      return await this.drop().read(e);
-    } catch (x) {
-      if (x instanceof StoreError && (x.code === "NOTFOUND" || x.code === "NONEXISTENT")) {
-        throw new Pop3Error(`Message ${n} was removed from the mailbox by another session`);
-      }
-      throw x;
-    }
-  }
-
-  /** streams bytes as a dot-stuffed multi-line body with backpressure (RFC 1939 §3) */
-  private async streamBody(first: string, body: Uint8Array, crlfOnly = false): Promise<void> {
-    this.send(first);
-    const st = new DotStuffer({ crlfOnly });
-    if (body.length <= BATCH_BODY_MAX) {
-      // queued with the other pipelined responses; pump() flushes at FLUSH_AT or when input is drained
-      for (const part of st.transformParts(body)) this.send(part);
-      this.send(st.finish());
-      return;
-    }
-    await this.flush();
-    for (let off = 0; off < body.length && !this.closed; off += SLICE) {
-      await this.write(st.transform(body.subarray(off, Math.min(off + SLICE, body.length))));
-    }
-    this.send(st.finish());
-  }
-
-  async retr(c: Pop3Command): Promise<void> {
-    if (c.args.length !== 1) throw bad("RETR needs one message number");
-    const [n, e] = this.entry(c.args[0]);
-    if (e.size !== null && e.storeSize >= STREAM_MIN) {
-      await this.retrStream(n, e, e.size);
-      e.retrieved = true;
-      return;
-    }
-    const raw = await this.readEntry(n, e);
-    // e.size is exact once read (recorded at append, or computed by read())
-    await this.streamBody(ok(`${e.size} octets`), raw, e.size !== null && isCrlfOnly(raw, e.size));
-    e.retrieved = true;
-  }
-
-  /**
-   * RETR of a large message: prefix, then the blob in chunks through the dot-stuffer, each write
-   * honouring backpressure, so a 50 MB message is never held in memory. The first chunk is read
-   * before "+OK": a message collected meanwhile still gets a clean -ERR.
-   */
-  private async retrStream(n: number, e: Entry, size: number): Promise<void> {
-    let it: AsyncIterator<Uint8Array>;
-    let first: IteratorResult<Uint8Array>;
-    let m: MessageContent;
-    try {
-      m = await this.ctx.opts.store.openMessage(this.drop().mailboxId, e.uid);
-      it = m.blob()[Symbol.asyncIterator]();
-      first = await it.next();
-    } catch (x) {
-      if (x instanceof StoreError && (x.code === "NOTFOUND" || x.code === "NONEXISTENT")) {
-        throw new Pop3Error(`Message ${n} was removed from the mailbox by another session`);
-      }
-      throw x;
-    }
-    this.send(ok(`${size} octets`));
-    await this.flush();
-    // RFC 1939 §3: CRLF-only content (size = stored size) takes the dot-stuffer's fast path
-    const st = new DotStuffer({ crlfOnly: size === m.size });
-    try {
-      if (m.prefix.byteLength > 0) await this.write(st.transform(m.prefix));
-      // one iteration per chunk of the blob; ends at its end or when the connection closed
-      for (let r = first; !r.done && !this.closed; r = await it.next())
-        await this.write(st.transform(r.value));
-    } catch (x) {
-      // the response is half sent: nothing sensible can follow it on this connection
-      this.log.error(this.logCtx({ err: String(x) }), "pop3 RETR stream failed");
-      this.socket.destroy();
-      return;
-    } finally {
-      await it.return?.();
-    }
-    this.send(st.finish());
-  }
-
-  async top(c: Pop3Command): Promise<void> {
-    if (c.args.length !== 2) throw bad("TOP needs a message number and a line count");
-    const lines = parseLineCount(c.args[1]);
-    if (lines === null) throw bad("Invalid line count");
-    const [n, e] = this.entry(c.args[0]);
-    const raw = await this.readEntry(n, e);
-    await this.streamBody(ok("Top of message follows"), raw.subarray(0, topEnd(raw, lines)));
-  }
-
-  dele(c: Pop3Command): void {
-    if (c.args.length !== 1) throw bad("DELE needs one message number");
-    const [n, e] = this.entry(c.args[0]);
-    e.deleted = true; // RFC 1939 §5: only marked; removed in the UPDATE state
-    this.send(ok(`Message ${n} deleted`));
-  }
-
-  rset(): void {
-    const d = this.drop();
-    d.reset();
-    this.send(ok(`Maildrop has ${d.entries.length} messages`));
-  }
-
-  async quit(): Promise<void> {
-    if (this.state !== "transaction") {
-      this.send(ok("Bye"));
-      this.shuttingDown = true;
-      return;
-    }
-    // RFC 1939 §6: UPDATE state
-    this.state = "update";
-    const d = this.drop();
-    const account = this.account;
-    if (!account) throw new Pop3Error("Not logged in"); // a maildrop is opened only with its account
-    try {
-      // settings are read fresh: a change made while the session ran is effective immediately
-      const fresh = (await this.ctx.opts.store.getAccountById(account.id)) ?? account;
-      const mode = fresh.settings.pop3Delete;
-      const r = await d.apply(account.id, mode);
-      this.log.info(this.logCtx({ deleted: r.requested, removed: r.removed, mode }), "pop3 logout");
-      this.send(
-        ok(
-          `Bye, ${r.requested} message${r.requested === 1 ? "" : "s"} ${mode === "keep-read" ? "marked read" : "deleted"}`,
-        ),
-      );
-    } catch (e) {
-      this.log.error(this.logCtx({ err: (e as Error)?.stack ?? String(e) }), "pop3 update failed");
-      this.send(err("Some deleted messages were not removed", "SYS/TEMP")); // RFC 1939 §6
-    } finally {
-      this.releaseLock();
-      this.shuttingDown = true;
-    }
+  /** a half-sent response: nothing sensible can follow on this connection */
+  abort(): void {
+    this.socket.destroy();
   }
 
   // --- closing ----------------------------------------------------------------------------------
-
-  private releaseLock(): void {
-    if (this.lockRenewal) clearTimeout(this.lockRenewal);
-    this.lockRenewal = null;
-    if (this.lock) this.dropLease(this.lock);
-    this.lock = null;
-  }
-
-  private dropLease(lease: Lease): void {
-    lease.release().catch((e: unknown) => {
-      this.log.warn(this.logCtx({ err: String(e) }), "pop3 maildrop lock release failed");
-    });
-  }
-
-  /** the lease lives while the session does: renewed every third of its time (locks port) */
-  private renewLockLater(): void {
-    const ttl = this.ctx.lockTtlMs;
-    this.lockRenewal = setTimeout(
-      () => {
-        this.lockRenewal = null;
-        const lease = this.lock;
-        if (!lease || this.closed) return;
-        lease.renew(ttl).then(
-          (ok) => {
-            if (this.lock !== lease) return;
-            if (ok) this.renewLockLater();
-            else this.log.warn(this.logCtx(), "pop3 maildrop lock lost (lease expired and taken over)");
-          },
-          (e: unknown) => {
-            this.log.warn(this.logCtx({ err: String(e) }), "pop3 maildrop lock renewal failed");
-            if (this.lock === lease) this.renewLockLater();
-          },
-        );
-      },
-      Math.max(1, Math.floor(ttl / 3)),
-    );
-    this.lockRenewal.unref();
-  }
 
   /** server shutdown or autologout: no UPDATE (RFC 1939 §3); a running command finishes first */
   async shutdown(reason: string): Promise<void> {
@@ -716,8 +484,8 @@ export class Session implements SessionLike {
     this.timer = null;
     // a dropped connection deletes nothing (RFC 1939 §6: only QUIT enters UPDATE); while UPDATE
     // runs, quit() releases the lock when it is done
-    if (this.state !== "update") this.releaseLock();
-    this.state = "closed";
+    if (this.st.kind === "transaction") this.st.lock.release();
+    this.st = CLOSED;
     this.drain.wake();
     const lw = this.lineWaiter;
     this.lineWaiter = null;
