@@ -3,6 +3,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { crlfSize } from "./crlf.ts";
 import { fixture, gcIdle } from "./testing/helpers.ts";
+import type { MessageMeta } from "./types.ts";
 
 /** reference: build the CRLF form byte by byte and measure it */
 function reference(bytes: Uint8Array): number {
@@ -45,7 +46,7 @@ test("crlfSize equals the length of the CRLF form of prefix ‖ raw (property)",
   );
 });
 
-test("append records crlfSize (delivery prefix included); COPY keeps it", async () => {
+test("append records lineEndingFixups (delivery prefix included); COPY keeps it", async () => {
   const f = await fixture();
   try {
     const prefix = Buffer.from("Received: from mx by us\r\nDelivered-To: bob@example.com\r\n");
@@ -55,22 +56,22 @@ test("append records crlfSize (delivery prefix included); COPY keeps it", async 
     const b = await f.store.append(f.accountId, f.inbox, { raw: crlf, deliveryHeaders: prefix });
     const c = await f.store.append(f.accountId, f.inbox, { raw: bareLf });
     const metas = await f.store.getMessages(f.inbox, [a.uid, b.uid, c.uid]);
-    assert.deepEqual(
-      metas.map((m) => m.crlfSize),
-      [
-        reference(Buffer.concat([prefix, bareLf])),
-        reference(Buffer.concat([prefix, crlf])),
-        reference(bareLf),
-      ],
-    );
-    assert.equal(metas[0]!.crlfSize, prefix.length + bareLf.length + 5, "5 bare LFs grew");
-    assert.equal(metas[1]!.crlfSize, prefix.length + crlf.length + 2, "final CRLF added");
+    const crlfForm = (m: MessageMeta): number => m.size + m.lineEndingFixups!;
+    assert.deepEqual(metas.map(crlfForm), [
+      reference(Buffer.concat([prefix, bareLf])),
+      reference(Buffer.concat([prefix, crlf])),
+      reference(bareLf),
+    ]);
+    assert.equal(crlfForm(metas[0]!), prefix.length + bareLf.length + 5, "5 bare LFs grew");
+    assert.equal(crlfForm(metas[1]!), prefix.length + crlf.length + 2, "final CRLF added");
     // the stored size is still the byte-exact size
     assert.equal(metas[0]!.size, prefix.length + bareLf.length);
     const archive = (await f.store.getMailbox(f.accountId, "Archive"))!;
     await f.store.copy(f.inbox, [a.uid], archive.id);
     const [copied] = await f.store.getMessages(archive.id, [1]);
-    assert.equal(copied!.crlfSize, metas[0]!.crlfSize);
+    assert.equal(copied!.lineEndingFixups, metas[0]!.lineEndingFixups);
+    assert.equal(metas[0]!.lineEndingFixups, 5, "one per bare LF");
+    assert.equal(metas[1]!.lineEndingFixups, 2, "a missing final line end");
     await gcIdle(f.store);
   } finally {
     await f.close();

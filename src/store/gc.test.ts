@@ -307,7 +307,7 @@ describe("blob GC", () => {
       assert.deepEqual(await store.searchText(1, { field: "body", value: "legacy" }), [1]);
       assert.deepEqual(await store.searchText(1, { field: "header", header: "subject", value: "old" }), [1]);
       const [m] = await store.getMessages(1, [1]);
-      assert.equal(m!.crlfSize, undefined, "unknown for rows stored before the column");
+      assert.equal(m!.lineEndingFixups, undefined, "unknown for rows stored before the column");
       await sql(store).collectGarbage();
       assert.equal(existsSync(blobPath(t.dir, sha256Hex(orphanRaw))), false, "unreferenced blob collected");
       assert.ok(existsSync(blobPath(t.dir, sha256Hex(raw))));

@@ -6,25 +6,25 @@ import { test } from "node:test";
 import { openStore } from "./index.ts";
 import { fixture, msg } from "./testing/helpers.ts";
 
-test("claimRecent raises, never lowers, and hands each uid range out once", async () => {
+test("claimNewMessages raises, never lowers, and hands each uid range out once", async () => {
   const f = await fixture();
   try {
     for (let i = 0; i < 3; i++) await f.store.append(f.accountId, f.inbox, { raw: msg({ body: `r${i}` }) });
-    assert.equal(await f.store.recentCount(f.inbox), 3);
-    assert.equal(await f.store.claimRecent(f.inbox, 0), 1, "0 only reads");
-    assert.equal(await f.store.claimRecent(f.inbox, 3), 1);
-    assert.equal(await f.store.recentCount(f.inbox), 1); // uid 3 not claimed yet
-    assert.equal(await f.store.claimRecent(f.inbox, 2), 3, "never lowered");
-    assert.equal(await f.store.claimRecent(f.inbox, 4), 3);
-    assert.equal(await f.store.recentCount(f.inbox), 0);
+    assert.equal(await f.store.countUnclaimed(f.inbox), 3);
+    assert.equal(await f.store.claimNewMessages(f.inbox, 0), 1, "0 only reads");
+    assert.equal(await f.store.claimNewMessages(f.inbox, 3), 1);
+    assert.equal(await f.store.countUnclaimed(f.inbox), 1); // uid 3 not claimed yet
+    assert.equal(await f.store.claimNewMessages(f.inbox, 2), 3, "never lowered");
+    assert.equal(await f.store.claimNewMessages(f.inbox, 4), 3);
+    assert.equal(await f.store.countUnclaimed(f.inbox), 0);
     // concurrent claims in one process: exactly one gets [4, 5)
     await f.store.append(f.accountId, f.inbox, { raw: msg({ body: "r4" }) });
-    const got = await Promise.all([1, 2, 3, 4].map(() => f.store.claimRecent(f.inbox, 5)));
+    const got = await Promise.all([1, 2, 3, 4].map(() => f.store.claimNewMessages(f.inbox, 5)));
     assert.deepEqual(
       got.filter((p) => p < 5),
       [4],
     );
-    await assert.rejects(f.store.claimRecent(999_999, 5), /no such mailbox/);
+    await assert.rejects(f.store.claimNewMessages(999_999, 5), /no such mailbox/);
   } finally {
     await f.close();
   }
@@ -41,7 +41,7 @@ const [dataDir, mailboxId] = process.argv.slice(2);
 const store = await openStore({ dataDir, feedSocketPath: null });
 const out = [];
 for (let upto = 2; upto <= 60; upto++) {
-  const prev = await store.claimRecent(Number(mailboxId), upto);
+  const prev = await store.claimNewMessages(Number(mailboxId), upto);
   if (prev < upto) out.push([prev, upto]);
 }
 process.stdout.write(JSON.stringify(out));
@@ -82,14 +82,14 @@ await store.close();
   }
 });
 
-test("listFlagText returns parallel arrays in uid order with the stored flag text", async () => {
+test("listMessageStates returns parallel arrays in uid order with the serialised flags", async () => {
   const f = await fixture();
   try {
     await f.store.append(f.accountId, f.inbox, { raw: msg({ body: "a" }), flags: ["\\seen", "Work"] });
     await f.store.append(f.accountId, f.inbox, { raw: msg({ body: "b" }) });
     await f.store.append(f.accountId, f.inbox, { raw: msg({ body: "c" }), flags: ["\\Flagged"] });
     await f.store.expunge(f.inbox, [2]);
-    const rows = await f.store.listFlagText(f.inbox);
+    const rows = await f.store.listMessageStates(f.inbox);
     const full = await f.store.listMessages(f.inbox);
     assert.deepEqual([...rows.uids], [1, 3]);
     assert.deepEqual(rows.flags, ["\\Seen Work", "\\Flagged"]);
@@ -98,13 +98,13 @@ test("listFlagText returns parallel arrays in uid order with the stored flag tex
       full.map((r) => r.flags),
     );
     assert.deepEqual(
-      rows.modseqs.map((m) => BigInt(m)),
+      [...rows.modseqs],
       full.map((r) => r.modseq),
     );
     const empty = await openStore({ dataDir: f.dir, feedSocketPath: null });
     try {
       const sent = (await empty.getMailbox(f.accountId, "Sent"))!;
-      const none = await empty.listFlagText(sent.id);
+      const none = await empty.listMessageStates(sent.id);
       assert.equal(none.uids.length, 0);
     } finally {
       await empty.close();

@@ -164,13 +164,13 @@ export class SqlStore implements Store {
   readonly setSubscribed: Store["setSubscribed"] = (a, n, s) => this.#mbx.setSubscribed(a, n, s);
   readonly listSubscriptions: Store["listSubscriptions"] = (a) => this.#mbx.listSubscriptions(a);
   readonly mailboxCounts: Store["mailboxCounts"] = (id) => this.#mbx.mailboxCounts(id);
-  readonly claimRecent: Store["claimRecent"] = (id, u) => this.#mbx.claimRecent(id, u);
-  readonly recentCount: Store["recentCount"] = (id) => this.#mbx.recentCount(id);
+  readonly claimNewMessages: Store["claimNewMessages"] = (id, u) => this.#mbx.claimNewMessages(id, u);
+  readonly countUnclaimed: Store["countUnclaimed"] = (id) => this.#mbx.countUnclaimed(id);
 
   // --- message reads and the account change log ----------------------------------------------
 
   readonly listMessages: Store["listMessages"] = (id) => this.#msgs.listMessages(id);
-  readonly listFlagText: Store["listFlagText"] = (id) => this.#msgs.listFlagText(id);
+  readonly listMessageStates: Store["listMessageStates"] = (id) => this.#msgs.listMessageStates(id);
   readonly changesSince: Store["changesSince"] = (id, m) => this.#msgs.changesSince(id, m);
   readonly getMessages: Store["getMessages"] = (id, u) => this.#msgs.getMessages(id, u);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);

@@ -413,7 +413,7 @@ describe("IMAP multi-client stress", () => {
       storeUids,
       "every message is \\Recent in exactly one session",
     );
-    assert.equal(await t.store.recentCount(inbox.id), 0);
+    assert.equal(await t.store.countUnclaimed(inbox.id), 0);
     assert.ok(
       models.some((m) => m.recent.size > 0),
       "some session saw \\Recent",

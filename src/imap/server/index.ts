@@ -22,11 +22,11 @@
  *   §7.3.5). STORE/APPEND refuse unknown `\` system flags (RFC 9051 §9 flag-extension is reserved).
  * - FETCH of a message expunged by another session mid-command leaves it out (EXPUNGEISSUED).
  * - \Recent (RFC 3501 §2.3.2, IMAP4rev1 sessions only; RFC 9051 dropped it): the store keeps a
- *   per-mailbox first_recent_uid; a read-write SELECT and each refresh that brings new messages
- *   claim [first_recent_uid, UIDNEXT) atomically (Store.claimRecent), so a message is \Recent in
+ *   per-mailbox first unclaimed uid; a read-write SELECT and each refresh that brings new messages
+ *   claim [first unclaimed, UIDNEXT) atomically (Store.claimNewMessages), so a message is \Recent in
  *   exactly one session. EXAMINE only looks (RFC 3501 §6.3.2). The view keeps claimed uid ranges,
- *   not per-message state. STATUS RECENT counts the unclaimed messages.
- * - Bulk flags (`UID FETCH 1:* (UID FLAGS)`): Store.listFlagText parallel arrays walked in step
+ *   not per-message state. STATUS RECENT counts the unclaimed messages (Store.countUnclaimed).
+ * - Bulk flags (`UID FETCH 1:* (UID FLAGS)`): Store.listMessageStates parallel arrays walked in step
  *   with the view; the rows SELECT read are reused by the next command if HIGHESTMODSEQ is unchanged.
  * - Change feed: each authenticated session subscribes to its account's beacons; a beacon for the
  *   selected mailbox marks the view dirty, and in IDLE pushes the delta at once (no polling).

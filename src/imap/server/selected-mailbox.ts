@@ -11,9 +11,9 @@
  *   in `uids` until takeUpdates(allowExpunge=true).
  * - Flags are not kept here (memory): FETCH/SEARCH read them from the store.
  * - \Recent (RFC 3501 §2.3.2, IMAP4rev1 only): the uid ranges this session claimed from the
- *   store (Store.claimRecent) — usually one range at the end of the mailbox, never per message.
+ *   store (Store.claimNewMessages) — usually one range at the end of the mailbox, never per message.
  */
-import type { ChangesSince, FlagTextRows, MessageFlagsRow } from "../../store/types.ts";
+import type { ChangesSince, MessageFlagsRow, MessageStates } from "../../store/types.ts";
 
 export type ViewUpdate =
   | { type: "expunge"; seq: number }
@@ -70,7 +70,7 @@ export class SelectedMailbox {
    * The rows SELECT read, kept for the next command only: clients follow SELECT with
    * `UID FETCH 1:* (UID FLAGS)`, which can reuse them when HIGHESTMODSEQ has not moved.
    */
-  private snapshot: FlagTextRows | null = null;
+  private snapshot: MessageStates | null = null;
   private snapshotAge = 0;
 
   constructor(
@@ -357,13 +357,13 @@ export class SelectedMailbox {
     return n;
   }
 
-  keepSnapshot(rows: FlagTextRows): void {
+  keepSnapshot(rows: MessageStates): void {
     this.snapshot = rows;
     this.snapshotAge = 0;
   }
 
   /** the SELECT rows, once; null when gone */
-  takeSnapshot(): FlagTextRows | null {
+  takeSnapshot(): MessageStates | null {
     const r = this.snapshot;
     this.snapshot = null;
     return r;

@@ -445,7 +445,7 @@ export class Session {
   async claimRecent(v: SelectedMailbox): Promise<void> {
     if (this.rev2 || v.uidNext <= v.recentUpto) return;
     const upto = v.uidNext;
-    const from = await this.store.claimRecent(v.mailboxId, v.readOnly ? 0 : upto);
+    const from = await this.store.claimNewMessages(v.mailboxId, v.readOnly ? 0 : upto);
     v.addRecent(from, upto);
   }
 

@@ -5,7 +5,7 @@ import type { MessageMeta, Store } from "../../store/types.ts";
 import { pop3Size } from "../protocol/message.ts";
 import { Maildrop } from "./maildrop.ts";
 
-/** the store as POP3 sees it, counting content reads; `strip` hides crlfSize (rows from before it existed) */
+/** the store as POP3 sees it, counting content reads; `strip` hides lineEndingFixups (rows from before it existed) */
 function counting(store: Store, strip: boolean): { store: Store; reads: () => number } {
   let reads = 0;
   const wrapped = new Proxy(store, {
@@ -19,7 +19,7 @@ function counting(store: Store, strip: boolean): { store: Store; reads: () => nu
       if (prop === "getMessages" && strip) {
         return async (mailboxId: number, uids: number[]) =>
           (await target.getMessages(mailboxId, uids)).map((m): MessageMeta => {
-            const { crlfSize: _drop, ...rest } = m;
+            const { lineEndingFixups: _drop, ...rest } = m;
             return rest;
           });
       }
@@ -30,7 +30,7 @@ function counting(store: Store, strip: boolean): { store: Store; reads: () => nu
   return { store: wrapped, reads: () => reads };
 }
 
-test("LIST/STAT sizes come from the store's crlfSize without reading content; old rows fall back", async () => {
+test("LIST/STAT sizes come from the store's size + lineEndingFixups without reading content; old rows fall back", async () => {
   const f = await fixture();
   try {
     const prefix = Buffer.from("Received: from mx\nDelivered-To: bob@example.com\n");
@@ -56,7 +56,7 @@ test("LIST/STAT sizes come from the store's crlfSize without reading content; ol
     );
     assert.equal(fast.reads(), 0, "no message read for LIST/STAT");
 
-    // rows without crlfSize: computed from content (a different process has an empty cache only
+    // rows without lineEndingFixups: computed from content (a different process has an empty cache only
     // for blobs it has not seen; this process cached none of these sizes)
     await f.store.append(f.accountId, f.inbox, { raw: Buffer.from("Subject: fresh\n\nnew\n") });
     const fresh = pop3Size(await f.store.readMessage(f.inbox, 4));

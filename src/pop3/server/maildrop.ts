@@ -5,8 +5,10 @@
  * -ERR on RETR/TOP. DELE only marks; apply() is the UPDATE state (RFC 1939 §6).
  *
  * Sizes: LIST/STAT report pop3Size() — the exact octets RETR sends (CRLF line ends, before
- * dot-stuffing). The store records that size at append (MessageMeta.crlfSize, same definition),
- * so LIST/STAT read no content. Messages stored before it was recorded have no crlfSize: theirs
+ * dot-stuffing). The store records at append how many octets CRLF normalisation adds
+ * (MessageMeta.lineEndingFixups: one per bare LF, 2 for a missing final line end — the same rule
+ * as pop3Size), so size + fix-ups is that size and LIST/STAT read no content. Messages stored
+ * before it was recorded have no fix-up count: theirs
  * are computed from the content on first use, a few at a time, and cached per blob in this
  * process (content is immutable).
  *
@@ -81,7 +83,8 @@ export class Maildrop {
     }
     const entries = metas.map((m) => {
       // RFC 1939 §5: the size RETR sends; recorded at append, else cached from an earlier read
-      const known = m.crlfSize ?? cacheGet(`${m.blobId}:${m.size}`);
+      const known =
+        m.lineEndingFixups !== undefined ? m.size + m.lineEndingFixups : cacheGet(`${m.blobId}:${m.size}`);
       return {
         uid: m.uid,
         blobId: m.blobId,

@@ -11,13 +11,13 @@ import type {
   CopyResult,
   DeliveryTarget,
   FlagOp,
-  FlagTextRows,
   Id,
   Mailbox,
   MailboxCounts,
   MessageContent,
   MessageFlagsRow,
   MessageMeta,
+  MessageStates,
   SpecialUse,
   StoreFlagsResult,
   TextQuery,
@@ -55,18 +55,21 @@ export interface MailStore {
   /** all messages of a mailbox, sorted by uid (SELECT, view build) */
   listMessages(mailboxId: Id): Promise<MessageFlagsRow[]>;
   /**
-   * Compact form of listMessages for bulk reads (`UID FETCH 1:* (UID FLAGS)`, SELECT): parallel
-   * arrays sorted by uid; flags as stored (normalised, space-separated, "" = none).
+   * The same facts as listMessages in the compact bulk form (see MessageStates): parallel
+   * arrays sorted by uid, flags serialised, modseqs in one typed array. For reads of a whole
+   * large mailbox (IMAP SELECT and `UID FETCH 1:* (UID FLAGS)` use it).
    */
-  listFlagText(mailboxId: Id): Promise<FlagTextRows>;
+  listMessageStates(mailboxId: Id): Promise<MessageStates>;
   /**
-   * IMAP \Recent (RFC 3501 §2.3.2): raises the mailbox's first not-yet-claimed uid to uptoUid
-   * (never lowers it) in one write transaction and returns the previous value, so each uid in
-   * [previous, uptoUid) is claimed by exactly one caller, across processes. uptoUid 0 only reads.
+   * Raises the mailbox's first unclaimed uid to uptoUid (never lowers it) in one write
+   * transaction and returns the previous value, so each uid in [previous, uptoUid) is claimed by
+   * exactly one caller, across processes. uptoUid 0 (or any value not above the current one)
+   * only reads. New mailboxes start at 1: every message is unclaimed until someone claims it.
+   * (IMAP derives \Recent from it — see imap/server/session.ts.)
    */
-  claimRecent(mailboxId: Id, uptoUid: number): Promise<number>;
-  /** messages not claimed yet (uid ≥ first recent uid): STATUS RECENT */
-  recentCount(mailboxId: Id): Promise<number>;
+  claimNewMessages(mailboxId: Id, uptoUid: number): Promise<number>;
+  /** messages not claimed yet (uid ≥ the first unclaimed uid) */
+  countUnclaimed(mailboxId: Id): Promise<number>;
   changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince>;
   /** metadata for the given uids (missing ones omitted), sorted by uid */
   getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]>;

@@ -92,11 +92,13 @@ export interface MessageMeta {
   flags: string[];
   modseq: bigint;
   /**
-   * Octets of the message (prefix + blob) in CRLF form: each bare LF counted as CRLF, plus a final
-   * CRLF when it does not end with LF — what POP3 RETR sends before dot-stuffing (RFC 1939 §5).
-   * Absent for messages stored before it was recorded.
+   * Octets a CRLF-normalised form of the message (prefix + blob) adds to `size`: one per bare LF
+   * (an LF not preceded by CR), plus 2 when the message is non-empty and does not end with LF.
+   * A property of the bytes, recorded at append (store/crlf.ts); protocols that send messages
+   * with CRLF line ends derive their sizes from it. Absent for messages stored before it was
+   * recorded (read the content instead).
    */
-  crlfSize?: number;
+  lineEndingFixups?: number;
 }
 
 /**
@@ -123,13 +125,21 @@ export interface MessageFlagsRow {
   modseq: bigint;
 }
 
-/** Parallel arrays, one entry per message, ascending uid (Store.listFlagText). */
-export interface FlagTextRows {
+/**
+ * Every message's state, as parallel arrays: one entry per message, ascending uid
+ * (Store.listMessageStates). No per-message objects: the bulk form for large mailboxes.
+ */
+export interface MessageStates {
   uids: Uint32Array;
-  /** stored flag text: normalised flags separated by one space; "" = no flags */
+  /**
+   * each message's flags in the store's serialised form: the same list as MessageMeta.flags
+   * (system flags in their canonical spelling, keywords as given, deduplicated) joined by one
+   * space; "" = no flags. Flags never contain a space, so `t === "" ? [] : t.split(" ")` is the
+   * list; protocols format it themselves.
+   */
   flags: string[];
-  /** numbers while they fit in 2^53, bigint beyond */
-  modseqs: Array<number | bigint>;
+  /** each message's modseq, exact (64-bit) */
+  modseqs: BigUint64Array;
   /**
    * the mailbox's HIGHESTMODSEQ read just before the rows: while it is unchanged (every change
    * raises it) the rows are still current, so callers may reuse them

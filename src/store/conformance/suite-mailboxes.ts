@@ -107,9 +107,9 @@ export function runMailboxConformance(name: string, openFresh: () => Promise<Con
     withStore("each new message is claimed by one caller only", async (store, accountId) => {
       const inbox = (await store.getMailbox(accountId, "INBOX"))!.id;
       await store.appendMany(accountId, inbox, [{ raw: msg() }, { raw: msg() }, { raw: msg() }]);
-      const prev = await Promise.all([1, 2, 3].map(() => store.claimRecent(inbox, 4)));
+      const prev = await Promise.all([1, 2, 3].map(() => store.claimNewMessages(inbox, 4)));
       assert.equal(prev.filter((p) => p === 1).length, 1, "one caller gets [1, 4)");
-      assert.equal(await store.recentCount(inbox), 0);
+      assert.equal(await store.countUnclaimed(inbox), 0);
     });
   });
 }

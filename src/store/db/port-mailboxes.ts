@@ -3,12 +3,12 @@
  * side (issue 10 phase B, part 1; re-exported by db/port.ts, whose rules apply). The message
  * write operations (append, flags, expunge, copy/move) are a separate block.
  *
- * Hot paths: `messages.flagText` (SELECT, `UID FETCH 1:* (UID FLAGS)`) and `messages.meta` (UID
- * FETCH) return compact results in one call per command; the adapter keeps its fast paths
- * (prepared statements, parallel arrays, modseqs read as numbers while they fit in 2^53).
+ * Hot paths: `messages.states` (whole-mailbox reads) and `messages.meta` (by uid) return compact
+ * results in one call per command; the adapter keeps its fast paths (prepared statements,
+ * parallel typed arrays filled without row objects).
  */
 
-import type { FlagTextRows } from "../api/model.ts";
+import type { MessageStates } from "../api/model.ts";
 import type { Maybe } from "./port.ts";
 
 export interface MailboxRow {
@@ -67,8 +67,8 @@ export interface MessageMetaRow {
   saveDate: number;
   flags: string;
   modseq: bigint;
-  /** null for rows stored before the column existed */
-  crlfSize: number | null;
+  /** MessageMeta.lineEndingFixups; null for rows stored before it was recorded */
+  lineEndingFixups: number | null;
 }
 
 /** Where a message's content is: the blob and the per-recipient delivery-header prefix. */
@@ -91,7 +91,7 @@ export interface MailboxesRead {
   withPrefix(accountId: number, prefix: string): Maybe<Array<{ id: number; name: string }>>;
   /** messages, octets, not \Seen, \Deleted; null = no such mailbox */
   counts(id: number): Maybe<{ messages: number; size: number; unseen: number; deleted: number } | null>;
-  /** the first uid not yet claimed by a session (MailStore.claimRecent); null = no such mailbox */
+  /** the first uid not yet claimed by a session (MailStore.claimNewMessages); null = no such mailbox */
   firstNewUid(id: number): Maybe<number | null>;
   /** messages with uid ≥ firstNewUid */
   newCount(id: number): Maybe<number>;
@@ -111,7 +111,7 @@ export interface MailboxesWrite extends MailboxesRead {
   /** deletes the mailbox; its messages cascade (expunge log rows go with it) */
   delete(id: number): Maybe<void>;
   rename(id: number, name: string, highestModseq: bigint): Maybe<void>;
-  /** raises first_recent_uid to uid (never lowers it) */
+  /** raises the first unclaimed uid (column first_recent_uid) to uid (never lowers it) */
   setFirstNewUid(id: number, uid: number): Maybe<void>;
   /** sets HIGHESTMODSEQ (and UIDNEXT when given) */
   touch(id: number, highestModseq: bigint, uidNext?: number): Maybe<void>;
@@ -139,11 +139,8 @@ export interface SubscriptionsWrite extends SubscriptionsRead {
 export interface MessageReads {
   /** every message of the mailbox, by uid */
   flagRows(mailboxId: number): Maybe<FlagTextRow[]>;
-  /**
-   * the compact bulk form (api FlagTextRows; the one place where modseqs cross the port as
-   * numbers while they fit in 2^53, bigint beyond); null = no such mailbox
-   */
-  flagText(mailboxId: number): Maybe<FlagTextRows | null>;
+  /** the compact bulk form (api MessageStates, modseqs exact); null = no such mailbox */
+  states(mailboxId: number): Maybe<MessageStates | null>;
   /** messages with modseq > since, by uid */
   changedSince(mailboxId: number, since: bigint): Maybe<FlagTextRow[]>;
   /** uids present, ascending */

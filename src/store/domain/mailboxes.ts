@@ -230,10 +230,10 @@ export class Mailboxes {
 
   /**
    * Raises the mailbox's first not-yet-claimed uid to uptoUid and returns the previous value
-   * (MailStore.claimRecent): read first (it only grows, so usually nothing to write), then
+   * (MailStore.claimNewMessages): read first (it only grows, so usually nothing to write), then
    * read-and-raise in one write transaction, atomic across processes.
    */
-  async claimRecent(mailboxId: Id, uptoUid: number): Promise<number> {
+  async claimNewMessages(mailboxId: Id, uptoUid: number): Promise<number> {
     const cur = await this.#d.db.read((q) => q.mailboxes.firstNewUid(mailboxId));
     if (cur === null) throw new StoreError("NONEXISTENT", "no such mailbox");
     if (cur >= uptoUid) return cur;
@@ -245,7 +245,7 @@ export class Mailboxes {
     });
   }
 
-  async recentCount(mailboxId: Id): Promise<number> {
+  async countUnclaimed(mailboxId: Id): Promise<number> {
     return this.#d.db.read((q) => q.mailboxes.newCount(mailboxId));
   }
 }

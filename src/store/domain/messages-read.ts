@@ -12,11 +12,11 @@ import type { MimeFns } from "../mime-fns.ts";
 import type { SearchIndex } from "../search/port.ts";
 import {
   type ChangesSince,
-  type FlagTextRows,
   type Id,
   type MessageContent,
   type MessageFlagsRow,
   type MessageMeta,
+  type MessageStates,
   StoreError,
   type TextQuery,
 } from "../types.ts";
@@ -54,7 +54,7 @@ function toMeta(r: MessageMetaRow): MessageMeta {
     modseq: r.modseq,
   };
   // absent for rows stored before the column existed
-  if (r.crlfSize !== null) m.crlfSize = r.crlfSize;
+  if (r.lineEndingFixups !== null) m.lineEndingFixups = r.lineEndingFixups;
   return m;
 }
 
@@ -93,8 +93,8 @@ export class MessageReader {
     return out;
   }
 
-  async listFlagText(mailboxId: Id): Promise<FlagTextRows> {
-    return (await this.#d.db.read((q) => q.messages.flagText(mailboxId))) ?? noMailbox();
+  async listMessageStates(mailboxId: Id): Promise<MessageStates> {
+    return (await this.#d.db.read((q) => q.messages.states(mailboxId))) ?? noMailbox();
   }
 
   async changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince> {

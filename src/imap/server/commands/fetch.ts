@@ -7,7 +7,7 @@
  */
 import { binaryForm, binarySize, getBinary, getSection } from "../../../mime/index.ts";
 import type { ParsedMessage } from "../../../mime/types.ts";
-import { type FlagTextRows, type MessageMeta, StoreError } from "../../../store/types.ts";
+import { type MessageMeta, type MessageStates, StoreError } from "../../../store/types.ts";
 import { bodyStructureImap, envelopeImap } from "../../protocol/body-structure.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
 import { formatDateTime } from "../../protocol/datetime.ts";
@@ -227,18 +227,18 @@ async function fetchFlagsOnly(
   const uidRequested = atts.some((a) => a.type === "UID");
   const modseqRequested = atts.some((a) => a.type === "MODSEQ");
   const addModseq = s.condstore && !modseqRequested;
-  let rows: FlagTextRows;
+  let rows: MessageStates;
   const snap = v.takeSnapshot();
   if (uids.length * 4 >= v.exists) {
     // most of the mailbox: the rows SELECT just read when nothing changed since (every change
     // raises HIGHESTMODSEQ), else one sequential scan into parallel arrays (no row objects,
     // flags kept as the stored text) — both beat point lookups
     const now = snap ? (await s.store.getMailboxById(v.mailboxId))?.highestModseq : undefined;
-    rows = snap && now === snap.highestModseq ? snap : await s.store.listFlagText(v.mailboxId);
+    rows = snap && now === snap.highestModseq ? snap : await s.store.listMessageStates(v.mailboxId);
   } else {
     const us: number[] = [];
     const fs: string[] = [];
-    const ms: Array<number | bigint> = [];
+    const ms: bigint[] = [];
     for (let i = 0; i < uids.length; i += CHUNK_META) {
       for (const m of await s.store.getMessages(v.mailboxId, uids.slice(i, i + CHUNK_META))) {
         us.push(m.uid);
@@ -246,7 +246,7 @@ async function fetchFlagsOnly(
         ms.push(m.modseq);
       }
     }
-    rows = { uids: Uint32Array.from(us), flags: fs, modseqs: ms, highestModseq: 0n };
+    rows = { uids: Uint32Array.from(us), flags: fs, modseqs: BigUint64Array.from(ms), highestModseq: 0n };
   }
   // Walk the requested uids (ascending, a subset of the view), the rows (ascending) and the
   // view's sequence in step: linear, no per-row binary search. at[j] = row index of uids[j] or -1.
@@ -276,10 +276,13 @@ async function fetchFlagsOnly(
   // RFC 3501 §2.3.2: \Recent for IMAP4rev1 sessions (recent uids sit at the end of the mailbox)
   const firstRecent = s.rev2 ? Number.POSITIVE_INFINITY : v.firstRecentUid;
   const leadUid = addUid && !uidRequested;
+  const needModseq = changedSince !== null || modseqRequested || addModseq;
   for (let j = 0; j < uids.length; j++) {
     const r = at[j]!;
     if (r < 0) continue;
-    const modseq = rows.modseqs[r]!;
+    // a modseq is read (a bigint made) only when shown or compared: `UID FETCH 1:* (UID FLAGS)`
+    // without CONDSTORE reads none
+    const modseq = needModseq ? rows.modseqs[r]! : 0n;
     if (changedSince !== null && modseq <= changedSince) continue;
     const uid = rows.uids[r]!;
     let line = `* ${seqs[j]} FETCH (`;

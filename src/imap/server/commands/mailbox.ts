@@ -59,8 +59,8 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   if (hadView) await s.write("* OK [CLOSED] Previous mailbox closed\r\n");
   const readOnly = cmd.name === "EXAMINE";
   const mb = await requireMailbox(s, cmd.mailbox);
-  // compact rows (parallel arrays, flags as stored text): no per-message objects on 100k mailboxes
-  const rows = await s.store.listFlagText(mb.id);
+  // compact rows (parallel arrays, flags serialised): no per-message objects on 100k mailboxes
+  const rows = await s.store.listMessageStates(mb.id);
   const n = rows.uids.length;
   // rows may include messages appended after getMailbox(): UIDNEXT must stay above them
   const uidNext = Math.max(mb.uidNext, (n > 0 ? rows.uids[n - 1]! : 0) + 1);
@@ -122,7 +122,7 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
     const since = q.modseq;
     for (let i = 0; i < n; i++) {
       const m = rows.modseqs[i]!;
-      if ((typeof m === "number" ? BigInt(m) : m) <= since) continue;
+      if (m <= since) continue;
       const uid = rows.uids[i]!;
       const seq = i + 1; // the view was built from these rows
       const fl = rows.flags[i]!;
@@ -483,7 +483,7 @@ export async function statusLine(s: Session, mb: Mailbox, items: StatusItem[]): 
         break;
       case "RECENT":
         // RFC 3501 §6.3.10: messages not yet claimed by a read-write session (§2.3.2)
-        parts.push(`RECENT ${await s.store.recentCount(mb.id)}`);
+        parts.push(`RECENT ${await s.store.countUnclaimed(mb.id)}`);
         break;
       case "APPENDLIMIT":
         parts.push(`APPENDLIMIT ${s.ctx.opts.limits.maxLiteralSize}`); // RFC 7889 §3

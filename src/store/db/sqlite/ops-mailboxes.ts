@@ -4,7 +4,7 @@
  * statements and modseqs as plain numbers, re-reading exactly (safe integers) only when a value
  * is beyond 2^53.
  */
-import type { FlagTextRows } from "../../api/model.ts";
+import type { MessageStates } from "../../api/model.ts";
 import { DbConflict } from "../port.ts";
 import type {
   BlobsParsedWrite,
@@ -269,7 +269,8 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
     saveDate: Number(r[6]),
     flags: r[7] as string,
     modseq: r[8] as bigint,
-    crlfSize: r[9] === null || r[9] === undefined ? null : Number(r[9]),
+    // the column keeps the CRLF-form size (crlf_size); the port speaks in fix-ups
+    lineEndingFixups: r[9] === null || r[9] === undefined ? null : Number(r[9]) - Number(r[4]),
   });
 
   const messageReads: MessageReads = {
@@ -279,7 +280,7 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
         2,
         mailboxId,
       ).map(toFlagRow),
-    flagText: (mailboxId): FlagTextRows | null => {
+    states: (mailboxId): MessageStates | null => {
       const hm = get("SELECT highestmodseq FROM mailbox WHERE id = ?", true, mailboxId);
       if (!hm) return null;
       // raw arrays: no row objects, no flag splitting (the bulk FETCH/SELECT path)
@@ -291,18 +292,18 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       const n = rows.length;
       const uids = new Uint32Array(n);
       const flags: string[] = new Array(n);
-      const modseqs: Array<number | bigint> = new Array(n);
+      const modseqs = new BigUint64Array(n);
       let unsafe = false;
       for (let i = 0; i < n; i++) {
         const r = rows[i]!;
         uids[i] = r[0] as number;
         flags[i] = r[1] as string;
         const m = r[2] as number;
-        if (!Number.isSafeInteger(m)) unsafe = true;
-        modseqs[i] = m;
+        if (Number.isSafeInteger(m)) modseqs[i] = BigInt(m);
+        else unsafe = true;
       }
       if (unsafe) {
-        // a modseq beyond 2^53: re-read them exactly
+        // a modseq beyond 2^53 (read as an inexact number): re-read them exactly, same snapshot
         const exact = all("SELECT modseq FROM message WHERE mailbox_id = ? ORDER BY uid", true, mailboxId);
         for (let i = 0; i < n && i < exact.length; i++) modseqs[i] = exact[i]![0] as bigint;
       }
