@@ -150,6 +150,17 @@ export type SearchKey =
 /** RFC 4731 §3.1 / RFC 5182 §2 search-return-opt */
 export type SearchReturnOpt = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
 
+/**
+ * RFC 9394 §3.1 partial-range, as the client wrote it (echoed in the PARTIAL result item):
+ * `first:second` counts from the first result, `-first:-second` (fromEnd) from the last; the two
+ * ends may come in either order.
+ */
+export interface PartialRange {
+  fromEnd: boolean;
+  first: number;
+  second: number;
+}
+
 export interface SearchCommand {
   name: "SEARCH";
   uid: boolean;
@@ -160,6 +171,8 @@ export interface SearchCommand {
    * [] = RETURN () which means RETURN (ALL) (RFC 4731 §3.1). Duplicates removed.
    */
   returnOpts: SearchReturnOpt[] | null;
+  /** RFC 9394 RETURN (PARTIAL range); absent when not requested */
+  partial?: PartialRange;
   criteria: SearchKey;
 }
 
@@ -187,6 +200,8 @@ export interface SortCommand {
   uid: boolean;
   /** RFC 5267 ESORT RETURN options, null when absent */
   returnOpts: SearchReturnOpt[] | null;
+  /** RFC 9394 RETURN (PARTIAL range); absent when not requested */
+  partial?: PartialRange;
   criteria: SortCriterion[];
   charset: string;
   search: SearchKey;

@@ -75,6 +75,8 @@ export class ServerContext {
       "ESEARCH",
       "SORT",
       "SORT=DISPLAY",
+      "ESORT", // RFC 5267 §3
+      "PARTIAL", // RFC 9394 (SEARCH and SORT results; not FETCH)
       "SEARCHRES",
       "WITHIN",
       "STATUS=SIZE",

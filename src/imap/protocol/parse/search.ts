@@ -5,12 +5,14 @@
 import type {
   Command,
   ImapDate,
+  PartialRange,
   SearchKey,
   SearchReturnOpt,
   SortCriterion,
   SortKeyName,
 } from "../commands.ts";
 import { parseDate } from "../datetime.ts";
+import { parsePartialRange } from "./partial.ts";
 import {
   type Cursor,
   DQUOTE,
@@ -191,21 +193,39 @@ export function parseSearchKey(c: Cursor): SearchKey {
   }
 }
 
-/** search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")" */
-export function parseSearchReturnOpts(c: Cursor): SearchReturnOpt[] {
-  const opts = parenList(
+export interface ReturnOpts {
+  opts: SearchReturnOpt[];
+  partial?: PartialRange;
+}
+
+/**
+ * search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
+ * (RFC 4731 §3.1, RFC 5182 SAVE, RFC 9394 §5 "PARTIAL" SP partial-range)
+ */
+export function parseSearchReturnOpts(c: Cursor): ReturnOpts {
+  let partial: PartialRange | undefined;
+  const opts: SearchReturnOpt[] = [];
+  parenList(
     c,
     (c) => {
       const o = keyword(c);
-      if (o !== "MIN" && o !== "MAX" && o !== "ALL" && o !== "COUNT" && o !== "SAVE") {
+      if (o === "PARTIAL") {
+        sp(c);
+        // RFC 9394 §3.1: at most one PARTIAL, and never together with ALL
+        if (partial) throw new ParseError("PARTIAL given twice");
+        partial = parsePartialRange(c);
+      } else if (o === "MIN" || o === "MAX" || o === "ALL" || o === "COUNT" || o === "SAVE") {
+        opts.push(o);
+      } else {
         throw new ParseError(`Unknown search return option ${o}`);
       }
-      return o as SearchReturnOpt;
     },
     true,
     "search return options",
   );
-  return [...new Set(opts)];
+  if (partial && opts.includes("ALL")) throw new ParseError("PARTIAL and ALL are mutually exclusive");
+  const unique = [...new Set(opts)];
+  return partial ? { opts: unique, partial } : { opts: unique };
 }
 
 /** charset = atom / quoted */
@@ -222,7 +242,7 @@ export function parseSearchProgram(c: Cursor): SearchKey {
 }
 
 /** [search-return-opts SP] of SEARCH (RFC 4731 §3) and SORT (RFC 5267 §3.2) */
-export function parseOptionalReturn(c: Cursor): SearchReturnOpt[] | null {
+export function parseOptionalReturn(c: Cursor): ReturnOpts | null {
   if (!peekWord(c, "RETURN")) return null;
   keyword(c);
   sp(c);
@@ -233,7 +253,7 @@ export function parseOptionalReturn(c: Cursor): SearchReturnOpt[] | null {
 
 export function parseSearch(c: Cursor, uid: boolean): Command {
   sp(c);
-  const returnOpts = parseOptionalReturn(c);
+  const ret = parseOptionalReturn(c);
   let charset: string | null = null;
   if (peekWord(c, "CHARSET")) {
     keyword(c);
@@ -241,7 +261,10 @@ export function parseSearch(c: Cursor, uid: boolean): Command {
     charset = parseCharset(c);
     sp(c);
   }
-  return { name: "SEARCH", uid, charset, returnOpts, criteria: parseSearchProgram(c) };
+  const criteria = parseSearchProgram(c);
+  const cmd: Command = { name: "SEARCH", uid, charset, returnOpts: ret?.opts ?? null, criteria };
+  if (ret?.partial) cmd.partial = ret.partial;
+  return cmd;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +284,7 @@ export const SORT_KEYS = new Set([
 
 export function parseSort(c: Cursor, uid: boolean): Command {
   sp(c);
-  const returnOpts = parseOptionalReturn(c);
+  const ret = parseOptionalReturn(c);
   const criteria = parenList(
     c,
     (c): SortCriterion => {
@@ -281,7 +304,10 @@ export function parseSort(c: Cursor, uid: boolean): Command {
   sp(c);
   const charset = parseCharset(c);
   sp(c);
-  return { name: "SORT", uid, returnOpts, criteria, charset, search: parseSearchProgram(c) };
+  const search = parseSearchProgram(c);
+  const cmd: Command = { name: "SORT", uid, returnOpts: ret?.opts ?? null, criteria, charset, search };
+  if (ret?.partial) cmd.partial = ret.partial;
+  return cmd;
 }
 
 export function parseThread(c: Cursor, uid: boolean): Command {

@@ -1,6 +1,7 @@
 /**
  * SEARCH and UID SEARCH (RFC 9051 §6.4.4), ESEARCH (RFC 4731), SEARCHRES (RFC 5182), MODSEQ
- * (RFC 7162 §3.1.5), WITHIN (RFC 5032), OBJECTID (RFC 8474 §6), SAVEDATE (RFC 8514).
+ * (RFC 7162 §3.1.5), WITHIN (RFC 5032), OBJECTID (RFC 8474 §6), SAVEDATE (RFC 8514), PARTIAL
+ * (RFC 9394, SEARCH side only).
  *
  * Text keys (TEXT, BODY, FROM/TO/CC/BCC/SUBJECT, HEADER) are answered by the store's text index
  * (store.searchText), one query per key; flags, dates, sizes, modseqs and ids are evaluated from
@@ -9,12 +10,14 @@
 import { parseDate } from "../../../mime/index.ts";
 import type { MessageMeta } from "../../../store/types.ts";
 import type { ImapDate, SearchCommand, SearchKey } from "../../protocol/commands.ts";
+import { partialSlice } from "../../protocol/parse/partial.ts";
 import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
 import { objectId } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
+import { esearchHead, partialItem } from "./esearch.ts";
 
 const CHUNK = 2000;
 const DAY = 86_400_000;
@@ -272,27 +275,30 @@ export async function search(
   }
   // RFC 4731 §3.1 / RFC 9051 §7.3.4: ESEARCH; RETURN () or no RETURN (IMAP4rev2) means ALL
   let opts = cmd.returnOpts ?? [];
-  if (opts.length === 0) opts = ["ALL"];
+  if (opts.length === 0 && !cmd.partial) opts = ["ALL"];
   if (save) {
     // RFC 5182 §2.1: with MIN and/or MAX only, just those are saved
     const onlyMinMax =
       !opts.includes("ALL") && !opts.includes("COUNT") && (opts.includes("MIN") || opts.includes("MAX"));
-    if (onlyMinMax && matched.length > 0) {
+    if (cmd.partial) {
+      // RFC 9394 §3.1 with RFC 5182 §2.1: like MIN/MAX, SAVE keeps what is returned — the page
+      v.savedSearch = partialSlice(matched, cmd.partial);
+    } else if (onlyMinMax && matched.length > 0) {
       const keep = new Set<number>();
       if (opts.includes("MIN")) keep.add(matched[0]!);
       if (opts.includes("MAX")) keep.add(matched[matched.length - 1]!);
       v.savedSearch = [...keep].sort((a, b) => a - b);
     } else v.savedSearch = matched;
-    if (opts.length === 1) return { code: null, text: "SEARCH completed (saved)" };
+    if (opts.length === 1 && !cmd.partial) return { code: null, text: "SEARCH completed (saved)" };
   }
-  let line = `* ESEARCH (TAG "${tag.replace(/["\\]/g, "\\$&")}")`;
-  if (cmd.uid) line += " UID";
+  let line = esearchHead(tag, cmd.uid);
   if (nums.length > 0) {
     if (opts.includes("MIN")) line += ` MIN ${nums[0]}`;
     if (opts.includes("MAX")) line += ` MAX ${nums[nums.length - 1]}`;
   }
   if (opts.includes("COUNT")) line += ` COUNT ${nums.length}`;
   if (opts.includes("ALL") && nums.length > 0) line += ` ALL ${uidSetString(nums)}`;
+  if (cmd.partial) line += partialItem(cmd.partial, nums); // RFC 9394 §3.1, mailbox order
   if (modseqTail !== null && modseqs && !opts.includes("ALL") && !opts.includes("COUNT")) {
     // RFC 7162 §3.1.5: with MIN and/or MAX only, MODSEQ is that of the returned message(s) —
     // the highest of the two for MIN and MAX — not the highest of every match

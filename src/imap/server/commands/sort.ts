@@ -1,25 +1,29 @@
 /**
  * SORT and UID SORT (RFC 5256 §3, SORT=DISPLAY RFC 5957). The search program runs through the
  * shared search evaluator; sort keys come from message metadata (ARRIVAL, SIZE) or from the
- * MIME helpers' sortKeys() (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO). ESORT (RFC 5267)
- * and THREAD are not implemented.
+ * MIME helpers' sortKeys() (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO). With RETURN
+ * options the answer is an ESEARCH response (ESORT, RFC 5267 §3) — MIN/MAX/COUNT/ALL and the RFC 9394
+ * PARTIAL item, all in sort order. CONTEXT=SORT (RFC 5267 §4) is not implemented.
  */
 import { compareOctets, sortKeys } from "../../../mime/index.ts";
 import type { SortKeys } from "../../../mime/types.ts";
 import type { MessageMeta } from "../../../store/types.ts";
 import type { SortCommand, SortKeyName } from "../../protocol/commands.ts";
+import { partialSlice } from "../../protocol/parse/partial.ts";
 import type { OkResult } from "../dispatch.ts";
-import { bad } from "../errors.ts";
+import { uidSetString } from "../selected-mailbox.ts";
 import type { SelectedState, Session } from "../session.ts";
+import { esearchHead, partialItem } from "./esearch.ts";
 import { runSearch } from "./search.ts";
 
 const CHUNK = 500;
 const META_ONLY: ReadonlySet<SortKeyName> = new Set(["ARRIVAL", "SIZE"]);
 
-export async function sort(s: Session, _tag: string, cmd: SortCommand, st: SelectedState): Promise<OkResult> {
-  if (cmd.returnOpts !== null) throw bad("ESORT is not supported");
+export async function sort(s: Session, tag: string, cmd: SortCommand, st: SelectedState): Promise<OkResult> {
   const v = st.view;
-  const { matched } = await runSearch(s, cmd.search, cmd.charset);
+  const save = cmd.returnOpts?.includes("SAVE") ?? false;
+  if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed command leaves $ empty
+  const { matched, modseq } = await runSearch(s, cmd.search, cmd.charset);
   const needKeys = cmd.criteria.some((c) => !META_ONLY.has(c.key));
   const metas = new Map<number, MessageMeta>();
   const keys = new Map<number, SortKeys>();
@@ -78,6 +82,57 @@ export async function sort(s: Session, _tag: string, cmd: SortCommand, st: Selec
   };
   uids.sort(cmp);
   const nums = cmd.uid ? uids : uids.map((u) => v.seqOf(u));
-  await s.write(`* SORT${nums.map((n) => " " + n).join("")}\r\n`);
+  if (cmd.returnOpts === null) {
+    await s.write(`* SORT${nums.map((n) => " " + n).join("")}\r\n`);
+    return { code: null, text: "SORT completed" };
+  }
+  return esort(s, tag, cmd, st, uids, nums, modseq);
+}
+
+/**
+ * RFC 5267 §3: SORT with RETURN answers with ESEARCH. MIN and MAX are the first and last message in
+ * sort order (§3.1), ALL lists every match in sort order; RETURN () means ALL (as RFC 4731 §3.1).
+ */
+async function esort(
+  s: Session,
+  tag: string,
+  cmd: SortCommand,
+  st: SelectedState,
+  uids: number[],
+  nums: number[],
+  modseq: bigint | null,
+): Promise<OkResult> {
+  let opts = cmd.returnOpts ?? [];
+  if (opts.length === 0 && !cmd.partial) opts = ["ALL"];
+  if (opts.includes("SAVE")) {
+    // RFC 5182 §2.1 (SAVE with MIN/MAX keeps just those) and RFC 9394 §3.1 (the PARTIAL page);
+    // $ is a set, so it is kept in mailbox (uid) order
+    let keep: number[] = uids;
+    if (cmd.partial) keep = partialSlice(uids, cmd.partial);
+    else if (
+      !opts.includes("ALL") &&
+      !opts.includes("COUNT") &&
+      (opts.includes("MIN") || opts.includes("MAX")) &&
+      uids.length > 0
+    ) {
+      keep = [];
+      if (opts.includes("MIN")) keep.push(uids[0]!);
+      if (opts.includes("MAX")) keep.push(uids[uids.length - 1]!);
+    }
+    st.view.savedSearch = [...new Set(keep)].sort((a, b) => a - b);
+    if (opts.length === 1 && !cmd.partial) return { code: null, text: "SORT completed (saved)" };
+  }
+  let line = esearchHead(tag, cmd.uid);
+  if (nums.length > 0) {
+    if (opts.includes("MIN")) line += ` MIN ${nums[0]}`;
+    if (opts.includes("MAX")) line += ` MAX ${nums[nums.length - 1]}`;
+  }
+  if (opts.includes("COUNT")) line += ` COUNT ${nums.length}`;
+  // the set keeps sort order: consecutive ascending runs are joined, nothing is reordered
+  if (opts.includes("ALL") && nums.length > 0) line += ` ALL ${uidSetString(nums)}`;
+  if (cmd.partial) line += partialItem(cmd.partial, nums);
+  // RFC 7162 §3.1.5: a MODSEQ search key adds the highest mod-sequence of the matches
+  if (modseq !== null) line += ` MODSEQ ${modseq}`;
+  await s.write(line + "\r\n");
   return { code: null, text: "SORT completed" };
 }
