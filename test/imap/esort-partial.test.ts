@@ -75,6 +75,9 @@ describe("IMAP ESORT and PARTIAL (RFC 5267, RFC 9394)", () => {
       "UID MIN 5 MAX 7 COUNT 6 ALL 5:6,3:4,8,7",
     );
     assert.equal(esearch(await c.cmd("UID SORT RETURN (MAX) (REVERSE SUBJECT) UTF-8 ALL")), "UID MAX 5");
+    // RFC 7162 §3.1.5: a MODSEQ search key adds the highest mod-sequence of the matches
+    const ms = esearch(await c.cmd("UID SORT RETURN (COUNT) (SUBJECT) UTF-8 MODSEQ 1"));
+    assert.match(ms, /^UID COUNT 6 MODSEQ [1-9]\d*$/);
   });
 
   it("ESORT with no match: only COUNT 0", async () => {
