@@ -75,6 +75,8 @@ export class ServerContext {
       "ESEARCH",
       "SORT",
       "SORT=DISPLAY",
+      "THREAD=ORDEREDSUBJECT",
+      "THREAD=REFERENCES",
       "SEARCHRES",
       "WITHIN",
       "STATUS=SIZE",
