@@ -2,7 +2,7 @@
  * SORT and UID SORT (RFC 5256 §3, SORT=DISPLAY RFC 5957). The search program runs through the
  * shared search evaluator; sort keys come from message metadata (ARRIVAL, SIZE) or from the
  * MIME helpers' sortKeys() (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO). ESORT (RFC 5267)
- * and THREAD are not implemented.
+ * is not implemented; THREAD is in thread.ts.
  */
 import { compareOctets, sortKeys } from "../../../mime/index.ts";
 import type { SortKeys } from "../../../mime/types.ts";
