@@ -39,6 +39,7 @@ export {
   type SearchTextOptions,
   searchText,
   sortKeys,
+  threadSubject,
 } from "./text.ts";
 export type {
   Address,

@@ -274,7 +274,16 @@ export function baseSubject(subject: string): string {
   return extractBaseSubject(subject).toLowerCase();
 }
 
-function extractBaseSubject(subject: string): string {
+/**
+ * RFC 5256 §2.1 base subject in i;ascii-casemap form (as sortKeys gives it), and whether it is a
+ * reply or forward: text was removed by step (2), (3) or (5) (THREAD=REFERENCES step 5).
+ */
+export function threadSubject(subject: string): { subject: string; reply: boolean } {
+  const r = { reply: false };
+  return { subject: asciiCasemap(extractBaseSubject(decodeWords(subject), r)), reply: r.reply };
+}
+
+function extractBaseSubject(subject: string, flag: { reply: boolean } = { reply: false }): string {
   // (1) decoded by the caller; runs of whitespace → one space
   let s = subject.slice(0, MAX_SUBJECT).replace(/[ \t\r\n]+/g, " ");
   for (let outer = 0; outer < 100; outer++) {
@@ -282,8 +291,10 @@ function extractBaseSubject(subject: string): string {
     let end = s.length;
     for (;;) {
       while (end > 0 && s[end - 1] === " ") end--;
-      if (end >= 5 && s.slice(end - 5, end).toLowerCase() === "(fwd)") end -= 5;
-      else break;
+      if (end >= 5 && s.slice(end - 5, end).toLowerCase() === "(fwd)") {
+        end -= 5;
+        flag.reply = true;
+      } else break;
     }
     s = s.slice(0, end);
     // (3) remove subj-leader; (4) remove a leading subj-blob when text follows; repeat
@@ -293,6 +304,7 @@ function extractBaseSubject(subject: string): string {
       LEADER.lastIndex = start;
       if (LEADER.test(s)) {
         start = LEADER.lastIndex;
+        flag.reply = true;
         continue;
       }
       // (3) failed: whatever follows the run of blobs is not re/fwd, so (4) strips the blobs one by
@@ -313,6 +325,7 @@ function extractBaseSubject(subject: string): string {
     // (5) subj-fwd-hdr subj-base subj-fwd-trl: "[fwd:" ... "]", then again from (2)
     const f = /^\[fwd:([\s\S]*)\]$/i.exec(s);
     if (!f) break;
+    flag.reply = true;
     s = f[1]!;
   }
   return s.trim();

@@ -77,6 +77,8 @@ export class ServerContext {
       "SORT=DISPLAY",
       "ESORT", // RFC 5267 §3
       "PARTIAL", // RFC 9394 (SEARCH and SORT results; not FETCH)
+      "THREAD=ORDEREDSUBJECT",
+      "THREAD=REFERENCES",
       "SEARCHRES",
       "WITHIN",
       "STATUS=SIZE",

@@ -25,6 +25,7 @@ import {
 import { check, close, copyMove, expunge, store, unselect } from "./commands/message.ts";
 import { search } from "./commands/search.ts";
 import { sort } from "./commands/sort.ts";
+import { thread } from "./commands/thread.ts";
 import { bad } from "./errors.ts";
 import type { AuthenticatedState, ImapState, SelectedState, Session, StateKind } from "./session.ts";
 
@@ -107,12 +108,8 @@ const table: Record<CommandName, Entry> = {
   COPY: selected(copyMove),
   MOVE: selected(copyMove),
   SORT: selected(sort, true),
-  THREAD: selected(notSupported, true),
+  THREAD: selected(thread, true),
 };
-
-async function notSupported(): Promise<OkResult> {
-  throw bad("Command not supported");
-}
 
 export async function dispatch(s: Session, tag: string, cmd: Command): Promise<OkResult | undefined> {
   const entry = table[cmd.name];

@@ -3,7 +3,7 @@
  * shared search evaluator; sort keys come from message metadata (ARRIVAL, SIZE) or from the
  * MIME helpers' sortKeys() (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO). With RETURN
  * options the answer is an ESEARCH response (ESORT, RFC 5267 §3) — MIN/MAX/COUNT/ALL and the RFC 9394
- * PARTIAL item, all in sort order. CONTEXT=SORT (RFC 5267 §4) is not implemented.
+ * PARTIAL item, all in sort order. CONTEXT=SORT (RFC 5267 §4) is not implemented; THREAD is in thread.ts.
  */
 import { compareOctets, sortKeys } from "../../../mime/index.ts";
 import type { SortKeys } from "../../../mime/types.ts";
