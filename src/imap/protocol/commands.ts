@@ -312,6 +312,8 @@ export type Command =
   | FetchCommand
   | StoreCommand
   | { name: "COPY" | "MOVE"; uid: boolean; set: SequenceSet; mailbox: MailboxName }
+  /** RFC 8508: seq is a UID in the UID form */
+  | { name: "REPLACE"; uid: boolean; seq: SeqNumber; mailbox: MailboxName; message: AppendMessage }
   | SortCommand
   | ThreadCommand
   /** RFC 9208 §4.2 */
@@ -332,4 +334,5 @@ export const UID_COMMANDS: ReadonlySet<string> = new Set([
   "EXPUNGE",
   "SORT",
   "THREAD",
+  "REPLACE",
 ]);

@@ -66,6 +66,7 @@ export class ServerContext {
       "NAMESPACE",
       "UIDPLUS",
       "MOVE",
+      "REPLACE",
       "UNSELECT",
       "CHILDREN",
       "SPECIAL-USE",
