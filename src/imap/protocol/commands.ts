@@ -50,7 +50,9 @@ export type SimpleFetchAttName =
   | "MODSEQ"
   | "EMAILID"
   | "THREADID"
-  | "SAVEDATE";
+  | "SAVEDATE"
+  /** RFC 8970 (a `(LAZY)` modifier is accepted and changes nothing: previews are precomputed) */
+  | "PREVIEW";
 
 /** `<offset.length>` partial fetch (RFC 9051 §6.4.5). */
 export interface Partial {

@@ -67,6 +67,7 @@ export class ServerContext {
       "UIDPLUS",
       "MOVE",
       "REPLACE",
+      "PREVIEW",
       "UNSELECT",
       "CHILDREN",
       "SPECIAL-USE",
