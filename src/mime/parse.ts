@@ -16,11 +16,13 @@ import {
   parseHeaderBlock,
   parseStructured,
 } from "./header.ts";
+import { computePreview } from "./preview.ts";
 import type { ContentType, Envelope, MimePart, ParsedMessage } from "./types.ts";
 
 /** Bump when the JSON shape or its computation changes, so cached indexes are rebuilt. */
 // 2: ENVELOPE addresses keep an obsolete source route (Address.adl)
-export const PARSED_VERSION = 2;
+// 3: RFC 8970 preview text (ParsedMessage.preview)
+export const PARSED_VERSION = 3;
 
 /** Multipart/message nesting beyond this depth is treated as opaque text/plain. */
 export const MAX_DEPTH = 64;
@@ -41,13 +43,19 @@ export function parseMessage(raw: Uint8Array): ParsedMessage {
   try {
     const ctx: Ctx = { buf, parts: 0 };
     const { part, fields } = parseEntity(ctx, 0, buf.length, 0, false);
-    return { version: PARSED_VERSION, root: part, envelope: buildEnvelope(buf, fields) };
+    return {
+      version: PARSED_VERSION,
+      root: part,
+      envelope: buildEnvelope(buf, fields),
+      preview: computePreview(buf, part),
+    };
   } catch {
     // Defensive: the parser is written not to throw; if it ever does, still index the message.
     return {
       version: PARSED_VERSION,
       root: opaquePart(buf, 0, buf.length),
       envelope: emptyEnvelope(),
+      preview: "",
     };
   }
 }

@@ -81,6 +81,8 @@ export interface ParsedMessage {
   version: number;
   root: MimePart;
   envelope: Envelope;
+  /** RFC 8970 preview text (src/mime/preview.ts): "" when there is no text part */
+  preview: string;
 }
 
 /** A BODY[...] section: part path (1-based; [] = whole message) and optional text specifier. */

@@ -189,6 +189,8 @@ export class SqlStore implements Store {
     return r!;
   };
   readonly appendMany: Store["appendMany"] = (a, m, inputs) => this.#writes.appendMany(a, m, inputs);
+  readonly replace: Store["replace"] = (a, src, uid, dst, input) =>
+    this.#writes.replace(a, src, uid, dst, input);
   readonly deliver: Store["deliver"] = (raw, targets) =>
     deliver(
       this.#deps,

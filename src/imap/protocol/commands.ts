@@ -50,7 +50,9 @@ export type SimpleFetchAttName =
   | "MODSEQ"
   | "EMAILID"
   | "THREADID"
-  | "SAVEDATE";
+  | "SAVEDATE"
+  /** RFC 8970 (a `(LAZY)` modifier is accepted and changes nothing: previews are precomputed) */
+  | "PREVIEW";
 
 /** `<offset.length>` partial fetch (RFC 9051 §6.4.5). */
 export interface Partial {
@@ -327,6 +329,8 @@ export type Command =
   | FetchCommand
   | StoreCommand
   | { name: "COPY" | "MOVE"; uid: boolean; set: SequenceSet; mailbox: MailboxName }
+  /** RFC 8508: seq is a UID in the UID form */
+  | { name: "REPLACE"; uid: boolean; seq: SeqNumber; mailbox: MailboxName; message: AppendMessage }
   | SortCommand
   | ThreadCommand
   /** RFC 9208 §4.2 */
@@ -347,4 +351,5 @@ export const UID_COMMANDS: ReadonlySet<string> = new Set([
   "EXPUNGE",
   "SORT",
   "THREAD",
+  "REPLACE",
 ]);

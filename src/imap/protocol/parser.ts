@@ -31,6 +31,7 @@ import {
   SP,
   sp,
 } from "./parse/primitives.ts";
+import { parseReplace } from "./parse/replace.ts";
 import { parseSearch, parseSort, parseThread } from "./parse/search.ts";
 
 export { decodeBase64 } from "./parse/mailbox.ts";
@@ -72,6 +73,8 @@ function parseUidCommand(c: Cursor): Command {
       return parseSort(c, true);
     case "THREAD":
       return parseThread(c, true);
+    case "REPLACE":
+      return parseReplace(c, true);
     default:
       throw new ParseError(`Unknown UID command ${JSON.stringify(sub)}`);
   }
@@ -162,6 +165,8 @@ function parseCommandBody(c: Cursor): Command {
       return parseSort(c, false);
     case "THREAD":
       return parseThread(c, false);
+    case "REPLACE":
+      return parseReplace(c, false);
     case "UID":
       return parseUidCommand(c);
     case "GETQUOTA": {

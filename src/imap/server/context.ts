@@ -66,6 +66,8 @@ export class ServerContext {
       "NAMESPACE",
       "UIDPLUS",
       "MOVE",
+      "REPLACE",
+      "PREVIEW",
       "UNSELECT",
       "CHILDREN",
       "SPECIAL-USE",

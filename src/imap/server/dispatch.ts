@@ -2,6 +2,7 @@
  * Dispatch table: each command's allowed states (RFC 9051 §6) and handler. Handlers return the
  * tagged OK's code/text, or undefined when they wrote the tagged response themselves.
  */
+
 import type { Command, CommandName } from "../protocol/commands.ts";
 import { capability, enable, id, logout, noop } from "./commands/any.ts";
 import { authenticate, login, starttls } from "./commands/auth.ts";
@@ -23,6 +24,7 @@ import {
   subscribe,
 } from "./commands/mailbox.ts";
 import { check, close, copyMove, expunge, store, unselect } from "./commands/message.ts";
+import { replace } from "./commands/replace.ts";
 import { search } from "./commands/search.ts";
 import { sort } from "./commands/sort.ts";
 import { thread } from "./commands/thread.ts";
@@ -107,6 +109,7 @@ const table: Record<CommandName, Entry> = {
   STORE: selected(store, true),
   COPY: selected(copyMove),
   MOVE: selected(copyMove),
+  REPLACE: selected(replace),
   SORT: selected(sort, true),
   THREAD: selected(thread, true),
 };

@@ -47,6 +47,18 @@ export interface MailStore {
   /** several messages in one transaction (MULTIAPPEND: all or nothing) */
   appendMany(accountId: Id, mailboxId: Id, inputs: AppendInput[]): Promise<AppendResult[]>;
   /**
+   * REPLACE (RFC 8508): appends input to dstMailboxId and removes message uid of srcMailboxId in
+   * one transaction — all or nothing (a failing append leaves the old message; NONEXISTENT when
+   * the old message or a mailbox is gone). The old message's octets count as freed for the quota.
+   */
+  replace(
+    accountId: Id,
+    srcMailboxId: Id,
+    uid: number,
+    dstMailboxId: Id,
+    input: AppendInput,
+  ): Promise<AppendResult>;
+  /**
    * Local delivery of one message to several accounts, all or nothing (quota of every target
    * checked first; copies already stored are expunged again if a later one fails): rejects with
    * DeliveryRefused naming the target. The same append path as APPEND.

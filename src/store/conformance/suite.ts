@@ -271,6 +271,29 @@ export function runStoreConformance(name: string, openFresh: () => Promise<Confo
         assert.deepEqual(Buffer.from(await store.readMessage(inbox, m!.uid)), raw);
       });
 
+      withStore("replace (RFC 8508): one transaction; identical content stays readable", async (c) => {
+        const { store, accountId, inbox } = c;
+        const raw = msg({ subject: "draft" });
+        const a = await store.append(accountId, inbox, { raw });
+        const before = (await store.getAccountById(accountId))!;
+        // the same octets again: the old row's blob release must not drop the new row's blob
+        const r = await store.replace(accountId, inbox, a.uid, inbox, { raw });
+        await gcIdle(store);
+        assert.deepEqual(
+          (await store.listMessages(inbox)).map((m) => m.uid),
+          [r.uid],
+        );
+        assert.deepEqual(Buffer.from(await store.readMessage(inbox, r.uid)), raw);
+        const ch = await store.changesSince(inbox, a.modseq);
+        assert.deepEqual(ch.expunged, [a.uid]);
+        assert.equal(r.modseq, (await store.getMailboxById(inbox))!.highestModseq, "one modseq");
+        const after = (await store.getAccountById(accountId))!;
+        assert.equal(after.usedBytes, before.usedBytes);
+        assert.equal(after.usedMessages, before.usedMessages);
+        await assert.rejects(store.replace(accountId, inbox, a.uid, inbox, { raw }), /no such message/);
+        assert.equal((await store.listMessages(inbox)).length, 1, "nothing appended");
+      });
+
       withStore("identical content in two accounts: expunging one keeps the other", async (c) => {
         const { store } = c;
         const alice = await store.createAccount("alice@example.com", "hash");

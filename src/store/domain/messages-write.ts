@@ -108,6 +108,54 @@ export class MessageWrites {
   // --- append: the one delivery path ----------------------------------------------------
 
   async appendMany(accountId: Id, mailboxId: Id, givenInputs: AppendInput[]): Promise<AppendResult[]> {
+    const prepared = await this.#prepare(accountId, mailboxId, givenInputs, null);
+    if (prepared.length === 0) return [];
+    return this.#writePrepared(prepared, (t) => this.#appendTx(t, accountId, mailboxId, prepared));
+  }
+
+  /**
+   * REPLACE (RFC 8508 §3.3): appends `input` to dstMailboxId and removes message `uid` of
+   * srcMailboxId in ONE group write, so either both happen or neither — a failing append (quota,
+   * size, target gone) leaves the old message, and a vanished old message (NONEXISTENT) stores
+   * nothing. The old message is removed first inside the transaction, so its octets count as
+   * freed for the quota check of the new one.
+   */
+  async replace(
+    accountId: Id,
+    srcMailboxId: Id,
+    uid: number,
+    dstMailboxId: Id,
+    input: AppendInput,
+  ): Promise<AppendResult> {
+    const db = this.#d.db;
+    const src = await db.read((q) => q.mailboxes.core(srcMailboxId));
+    if (!src || src.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+    const [old] = await db.read((q) => q.messages.meta(srcMailboxId, [uid]));
+    if (!old) throw new StoreError("NONEXISTENT", "no such message");
+    const prepared = await this.#prepare(accountId, dstMailboxId, [input], { bytes: old.size, messages: 1 });
+    const [res] = await this.#writePrepared(prepared, async (t) => {
+      const mb = await mailboxCore(t, srcMailboxId);
+      const rows = await t.tx.messages.refRows(srcMailboxId, [uid]);
+      if (rows.length === 0) throw new StoreError("NONEXISTENT", "no such message");
+      const modseq = await t.modseq(mb.accountId);
+      await removeRows(t, mb.accountId, srcMailboxId, rows, modseq);
+      await t.tx.mailboxes.touch(srcMailboxId, modseq);
+      t.beacon(mb.accountId, srcMailboxId, modseq);
+      return this.#appendTx(t, accountId, dstMailboxId, prepared);
+    });
+    return res!;
+  }
+
+  /**
+   * The checks and work before the transaction: size limit, quota pre-check (`freed`: what the
+   * same transaction removes first, REPLACE), parse, search text, thread keys.
+   */
+  async #prepare(
+    accountId: Id,
+    mailboxId: Id,
+    givenInputs: AppendInput[],
+    freed: { bytes: number; messages: number } | null,
+  ): Promise<PreparedAppend[]> {
     const db = this.#d.db;
     // Raw messages are stored byte-exact, except that parts holding NUL octets are stored
     // base64-encoded (RFC 3516 §4.4 allows it; IMAP literals cannot carry NUL — see
@@ -128,7 +176,13 @@ export class MessageWrites {
     const total = sizes.reduce((a, b) => a + b, 0);
     const q = await db.read((r) => r.accounts.quota(accountId));
     if (!q) throw new StoreError("NONEXISTENT", "no such account");
-    checkQuota(q, total, inputs.length);
+    checkQuota(
+      freed
+        ? { ...q, usedBytes: q.usedBytes - freed.bytes, usedMessages: q.usedMessages - freed.messages }
+        : q,
+      total,
+      inputs.length,
+    );
     for (const i of inputs) {
       if (i.internalDate && !Number.isFinite(i.internalDate.getTime())) {
         throw new StoreError("INVALID", "invalid internal date");
@@ -154,6 +208,12 @@ export class MessageWrites {
         internalDate: inp.internalDate ? inp.internalDate.getTime() : Date.now(),
       });
     }
+    return prepared;
+  }
+
+  /** Writes the blobs durably, then runs fn as one group write; on failure drops unreferenced blobs. */
+  async #writePrepared<T>(prepared: PreparedAppend[], fn: (t: TxContext) => Promise<T>): Promise<T> {
+    const db = this.#d.db;
     // durable blob files before the transaction that references them (docs/architecture.md
     // "Mail store"); announced: a group commit forming meanwhile waits a moment for this append
     const queued = db.expectGroupedWrite();
@@ -165,7 +225,7 @@ export class MessageWrites {
       queued();
     }
     // queued synchronously right after, so no batch can form in between
-    const tx = write(this.#d, (t) => this.#appendTx(t, accountId, mailboxId, prepared), GROUP);
+    const tx = write(this.#d, fn, GROUP);
     try {
       return await tx;
     } catch (err) {

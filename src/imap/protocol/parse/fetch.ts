@@ -43,6 +43,7 @@ export const SIMPLE_FETCH = new Set<string>([
   "EMAILID",
   "THREADID",
   "SAVEDATE",
+  "PREVIEW",
 ]);
 
 export const FETCH_MACROS: Record<string, SimpleFetchAttName[]> = {
@@ -156,11 +157,34 @@ export function parseFetchAtt(c: Cursor): FetchAtt {
         throw new ParseError(`Unexpected "[" after ${name}`);
     }
   }
+  if (name === "PREVIEW") parsePreviewModifiers(c);
   if (SIMPLE_FETCH.has(name)) return { type: name as SimpleFetchAttName };
   if (name === "BODY.PEEK" || name === "BINARY" || name === "BINARY.PEEK" || name === "BINARY.SIZE") {
     throw new ParseError(`${name} requires a section`);
   }
   throw new ParseError(`Unknown fetch attribute ${JSON.stringify(name)}`);
+}
+
+/**
+ * RFC 8970 §6: fetch-att =/ "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"],
+ * preview-mod = "LAZY". No fetch-att starts with "(", so SP "(" after PREVIEW is its modifiers.
+ */
+function parsePreviewModifiers(c: Cursor): void {
+  const save = c.pos;
+  if (!tryByte(c, SP)) return;
+  if (c.peek() !== LPAREN) {
+    c.pos = save;
+    return;
+  }
+  parenList(
+    c,
+    (c) => {
+      const m = keyword(c);
+      if (m !== "LAZY") throw new ParseError(`Unknown PREVIEW modifier ${JSON.stringify(m)}`);
+    },
+    false,
+    "PREVIEW modifiers",
+  );
 }
 
 export function parseFetch(c: Cursor, uid: boolean): Command {

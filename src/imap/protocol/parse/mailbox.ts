@@ -187,35 +187,40 @@ export function parseAppend(c: Cursor): Command {
   const messages: AppendMessage[] = [];
   do {
     sp(c);
-    let flags: string[] = [];
-    let date: Date | null = null;
-    if (c.peek() === LPAREN) {
-      flags = parseFlagList(c);
-      sp(c);
-    }
-    if (c.peek() === DQUOTE) {
-      const text = parseQuoted(c).toString("latin1");
-      date = parseDateTime(text);
-      if (!date) throw new ParseError(`Invalid date-time ${JSON.stringify(text)}`);
-      sp(c);
-    }
-    let utf8Form = false;
-    if (!c.atLiteral()) {
-      if (keyword(c) !== "UTF8") c.fail("message literal");
-      sp(c);
-      expectByte(c, LPAREN, '"(" after UTF8');
-      utf8Form = true;
-    }
-    if (!c.atLiteral()) c.fail("message literal");
-    const lit = c.literal();
-    if (utf8Form) {
-      // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
-      if (!lit.binary) throw new ParseError("UTF8 APPEND requires literal8");
-      expectByte(c, RPAREN, '")" after UTF8 literal');
-    }
-    messages.push({ flags, date, data: lit.data, binary: lit.binary, utf8: utf8Form });
+    messages.push(parseAppendMessage(c));
   } while (!c.atEnd());
   return { name: "APPEND", mailbox, messages };
+}
+
+/** append-message = append-opts SP append-data (RFC 9051 §9; also REPLACE, RFC 8508 §5) */
+export function parseAppendMessage(c: Cursor): AppendMessage {
+  let flags: string[] = [];
+  let date: Date | null = null;
+  if (c.peek() === LPAREN) {
+    flags = parseFlagList(c);
+    sp(c);
+  }
+  if (c.peek() === DQUOTE) {
+    const text = parseQuoted(c).toString("latin1");
+    date = parseDateTime(text);
+    if (!date) throw new ParseError(`Invalid date-time ${JSON.stringify(text)}`);
+    sp(c);
+  }
+  let utf8Form = false;
+  if (!c.atLiteral()) {
+    if (keyword(c) !== "UTF8") c.fail("message literal");
+    sp(c);
+    expectByte(c, LPAREN, '"(" after UTF8');
+    utf8Form = true;
+  }
+  if (!c.atLiteral()) c.fail("message literal");
+  const lit = c.literal();
+  if (utf8Form) {
+    // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
+    if (!lit.binary) throw new ParseError("UTF8 APPEND requires literal8");
+    expectByte(c, RPAREN, '")" after UTF8 literal');
+  }
+  return { flags, date, data: lit.data, binary: lit.binary, utf8: utf8Form };
 }
 
 export function parseCreate(c: Cursor): Command {

@@ -1,6 +1,6 @@
 /**
  * FETCH and UID FETCH (RFC 9051 §6.4.5, §7.5.2), BINARY (RFC 3516), CHANGEDSINCE/VANISHED and
- * MODSEQ (RFC 7162 §3.1.4, §3.2.6), EMAILID/THREADID (RFC 8474), SAVEDATE (RFC 8514).
+ * MODSEQ (RFC 7162 §3.1.4, §3.2.6), EMAILID/THREADID (RFC 8474), SAVEDATE (RFC 8514), PREVIEW (RFC 8970).
  *
  * Responses are written message by message with backpressure; message content comes from
  * store.readMessage() as bytes and is sent as literals, never decoded.
@@ -11,7 +11,7 @@ import { type MessageMeta, type MessageStates, StoreError } from "../../../store
 import { bodyStructureImap, envelopeImap } from "../../protocol/body-structure.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
 import { formatDateTime } from "../../protocol/datetime.ts";
-import { applyPartial, fetchAttResponseName } from "../../protocol/response.ts";
+import { applyPartial, fetchAttResponseName, stringText } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
 import { objectId } from "../format.ts";
@@ -78,7 +78,8 @@ function needsContent(a: FetchAtt): boolean {
 }
 
 function needsParsed(a: FetchAtt): boolean {
-  if (a.type === "ENVELOPE" || a.type === "BODY" || a.type === "BODYSTRUCTURE") return true;
+  if (a.type === "ENVELOPE" || a.type === "BODY" || a.type === "BODYSTRUCTURE" || a.type === "PREVIEW")
+    return true;
   if (a.type === "BODY[]") return !(a.section.part.length === 0 && a.section.kind === "");
   return (
     a.type === "BINARY[]" ||
@@ -441,6 +442,10 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         break;
       case "SAVEDATE":
         out.push(`SAVEDATE ${formatDateTime(m.saveDate)}`);
+        break;
+      case "PREVIEW":
+        // RFC 8970 §3: computed at parse time and cached (src/mime/preview.ts); never NIL here
+        out.push(`PREVIEW ${stringText(parsed!.preview ?? "", s.utf8)}`);
         break;
       case "ENVELOPE":
         out.push("ENVELOPE ", envelopeImap(parsed!.envelope, s.utf8));

@@ -543,7 +543,7 @@ export async function append(
  * take away (in a header, a multipart preamble, a part in an unknown encoding) cannot be stored:
  * NO [UNKNOWN-CTE], as §4.4 requires of a server that cannot store the binary content.
  */
-function storableForm(data: Buffer): Uint8Array {
+export function storableForm(data: Buffer): Uint8Array {
   if (data.indexOf(0) === -1) return data;
   const enc = encodeNulParts(data) ?? data;
   if (enc.indexOf(0) !== -1) throw no("UNKNOWN-CTE", "NUL octets outside a MIME part body cannot be stored");

@@ -48,7 +48,7 @@ export async function close(s: Session, _tag: string, _cmd: Command, st: Selecte
   return { code: null, text: "CLOSE completed" };
 }
 
-async function announceRemoved(s: Session, removed: number[]): Promise<void> {
+export async function announceRemoved(s: Session, removed: number[]): Promise<void> {
   const v = s.selected.view;
   const known = removed.filter((u) => v.seqOf(u) > 0);
   const seqs = v.removeUids(removed);
