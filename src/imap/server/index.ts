@@ -7,7 +7,7 @@
  *   IDLE, UIDPLUS, MOVE, LITERAL+, SASL-IR, AUTH=PLAIN, ID, NAMESPACE, UNSELECT, CHILDREN,
  *   SPECIAL-USE, CREATE-SPECIAL-USE, LIST-EXTENDED, LIST-STATUS, ESEARCH, SEARCHRES, WITHIN,
  *   STATUS=SIZE, BINARY, APPENDLIMIT, MULTIAPPEND, ENABLE, CONDSTORE, QRESYNC, OBJECTID,
- *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS, SORT (+SORT=DISPLAY). THREAD and ESORT are not
+ *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS, SORT (+SORT=DISPLAY), COMPRESS=DEFLATE. THREAD and ESORT are not
  *   implemented (BAD).
  * - State: Session.state is a discriminated union (notAuthenticated | authenticated with the
  *   account | selected with the account and the mailbox view | logout); dispatch.ts names each
