@@ -225,6 +225,15 @@ describe("COMPRESS=DEFLATE (RFC 4978)", () => {
     assert.match(out, /^b2 OK/m);
   });
 
+  it("a synchronizing literal: the continuation request arrives compressed and flushed", async () => {
+    const c = await compressed(t);
+    c.zwrite(`d1 APPEND INBOX {${LITERAL.length}}\r\n`);
+    assert.match(await c.until(/^\+ /m), /^\+ /m);
+    c.zwrite(`${LITERAL}\r\n`);
+    assert.match(await c.until(/^d1 /m), /^d1 OK \[APPENDUID/m);
+    c.destroy();
+  });
+
   it("BAD before authentication, for an unknown mechanism and without one", async () => {
     const c = await t.connect();
     const r = await c.cmd("COMPRESS DEFLATE");
