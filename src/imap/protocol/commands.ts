@@ -299,6 +299,8 @@ export type Command =
   | { name: "NOOP" }
   | { name: "LOGOUT" }
   | { name: "STARTTLS" }
+  /** RFC 4978 §3: COMPRESS mechanism (upper-cased) */
+  | { name: "COMPRESS"; mechanism: string }
   /** RFC 9051 §6.2.2; SASL-IR RFC 4959: initialResponse decoded from base64 ("=" → empty buffer), null if absent */
   | { name: "AUTHENTICATE"; mechanism: string; initialResponse: Buffer | null }
   | { name: "LOGIN"; username: string; password: string }

@@ -98,6 +98,10 @@ function parseCommandBody(c: Cursor): Command {
       return { name: "EXPUNGE", uidSet: null };
     case "AUTHENTICATE":
       return parseAuthenticate(c);
+    case "COMPRESS":
+      // RFC 4978 §5: command-auth =/ compress; compress = "COMPRESS" SP algorithm
+      sp(c);
+      return { name: "COMPRESS", mechanism: keyword(c) };
     case "LOGIN": {
       sp(c);
       const username = astringText(c, "User name");

@@ -180,6 +180,14 @@ export class CommandReader {
     return this.queued;
   }
 
+  /**
+   * Removes and returns every byte pushed but not yet consumed (RFC 4978 COMPRESS: what the
+   * client pipelined after the command is compressed and belongs to the inflater).
+   */
+  takeBuffered(): Buffer {
+    return this.take(this.queued);
+  }
+
   /** True when the reader sits between commands (no partial command buffered). */
   get idle(): boolean {
     return this.state.s === "line" && this.texts.length === 0 && this.queued === 0;

@@ -63,6 +63,7 @@ export class ServerContext {
     }
     caps.push(
       "IDLE",
+      "COMPRESS=DEFLATE",
       "NAMESPACE",
       "UIDPLUS",
       "MOVE",

@@ -6,6 +6,7 @@
 import type { Command, CommandName } from "../protocol/commands.ts";
 import { capability, enable, id, logout, noop } from "./commands/any.ts";
 import { authenticate, login, starttls } from "./commands/auth.ts";
+import { compress } from "./commands/compress.ts";
 import { fetch } from "./commands/fetch.ts";
 import { idle } from "./commands/idle.ts";
 import {
@@ -84,6 +85,7 @@ const table: Record<CommandName, Entry> = {
   AUTHENTICATE: notAuth(authenticate),
   LOGIN: notAuth(login),
   ENABLE: auth(enable),
+  COMPRESS: auth(compress),
   NAMESPACE: auth(namespace),
   SELECT: auth(select),
   EXAMINE: auth(select),

@@ -12,6 +12,7 @@
  */
 import type { Socket } from "node:net";
 import { isLoopback } from "../../net/address.ts";
+import { DeflateLayer } from "../../net/compress.ts";
 import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
 import type { Account, Beacon, Store } from "../../store/types.ts";
 import type { Command } from "../protocol/commands.ts";
@@ -64,6 +65,8 @@ export class Session {
   condstore = false;
   qresync = false;
   tls: boolean;
+  /** COMPRESS=DEFLATE active (RFC 4978): all bytes after the tagged OK go through it */
+  private deflate: DeflateLayer | null = null;
   private reader: CommandReader;
   private badCount = 0;
   private closed = false;
@@ -157,7 +160,9 @@ export class Session {
   }
   private static onSocketDrain(this: SessionSocket): void {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the emitting socket
-    this[SESSION]?.drain.wake();
+    const s = this[SESSION];
+    if (s?.deflate) s.deflate.socketDrained();
+    else s?.drain.wake();
   }
 
   private attach(sock: SessionSocket): void {
@@ -172,9 +177,16 @@ export class Session {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.deflate) this.deflate.input(chunk);
+    else this.onPlain(chunk);
+  }
+
+  /** input bytes (decompressed when COMPRESS is active) */
+  private onPlain(chunk: Buffer): void {
+    if (this.closed) return;
     this.activeAt = Date.now();
     this.reader.push(chunk);
-    if (this.reader.bufferedBytes > MAX_BUFFERED_INPUT) this.socket.pause();
+    if (this.reader.bufferedBytes > MAX_BUFFERED_INPUT) this.pauseInput();
     if (this.lineWaiter) {
       const w = this.lineWaiter;
       this.lineWaiter = null;
@@ -201,7 +213,7 @@ export class Session {
     while (!this.closed) {
       const line = this.reader.nextLine();
       if (line !== null) {
-        if (this.reader.bufferedBytes < MAX_BUFFERED_INPUT) this.socket.resume();
+        if (this.reader.bufferedBytes < MAX_BUFFERED_INPUT) this.resumeInput();
         if (!Buffer.isBuffer(line)) {
           await this.write("* BAD Line too long\r\n");
           if (this.countBad()) return null;
@@ -209,7 +221,7 @@ export class Session {
         }
         return line;
       }
-      this.socket.resume();
+      this.resumeInput();
       await new Promise<void>((resolve) => {
         this.lineWaiter = resolve;
       });
@@ -243,7 +255,17 @@ export class Session {
     } finally {
       this.pumping = false;
     }
-    if (!this.closed && this.reader.bufferedBytes < MAX_BUFFERED_INPUT) this.socket.resume();
+    if (!this.closed && this.reader.bufferedBytes < MAX_BUFFERED_INPUT) this.resumeInput();
+  }
+
+  private pauseInput(): void {
+    if (this.deflate) this.deflate.pause();
+    else this.socket.pause();
+  }
+
+  private resumeInput(): void {
+    if (this.deflate) this.deflate.resume();
+    else this.socket.resume();
   }
 
   private async onEvent(ev: ReaderEvent): Promise<void> {
@@ -530,8 +552,41 @@ export class Session {
 
   /** Writes with backpressure: resolves once the socket accepted the data (drain when needed). */
   write(data: string | Uint8Array): Promise<void> {
+    if (this.deflate) return this.writeCompressed(this.deflate, data);
     // the connection may die while waiting for drain; destroy() wakes the waiters too
     return writeWithBackpressure(this.socket, data, this.drain, () => this.closed);
+  }
+
+  private async writeCompressed(z: DeflateLayer, data: string | Uint8Array): Promise<void> {
+    if (this.closed) return;
+    if (!z.write(data) && !this.closed) await this.drain.wait();
+  }
+
+  get compressed(): boolean {
+    return this.deflate !== null;
+  }
+
+  /**
+   * COMPRESS DEFLATE (RFC 4978 §3): the tagged OK goes out uncompressed, everything after it is
+   * compressed in both directions. Bytes the client pipelined after the command are already
+   * compressed: they are taken from the reader and fed to the inflater first.
+   */
+  async startCompression(tag: string): Promise<void> {
+    await this.write(`${tag} OK DEFLATE active\r\n`);
+    if (this.closed) return;
+    const pipelined = this.reader.takeBuffered();
+    this.deflate = new DeflateLayer(this.socket, {
+      onPlain: (chunk) => this.onPlain(chunk),
+      onDrain: () => this.drain.wake(),
+      onError: (err) => {
+        this.ctx.opts.logger.warn({ session: this.id, err: String(err) }, "imap compression failed");
+        this.deflate?.destroy();
+        this.socket.destroy();
+        this.destroy();
+      },
+    });
+    this.ctx.opts.logger.info({ session: this.id }, "imap compression active");
+    this.deflate.input(pipelined);
   }
 
   /** STARTTLS (RFC 9051 §6.2.1): tagged OK is written, then TLS negotiated on the same socket. */
@@ -558,7 +613,7 @@ export class Session {
 
   close(): void {
     if (this.closed) return;
-    this.socket.end();
+    this.endOutput();
     this.destroy();
     // give the FIN a moment; then hard-destroy
     const s = this.socket;
@@ -577,8 +632,14 @@ export class Session {
     const lw = this.lineWaiter;
     this.lineWaiter = null;
     lw?.();
-    if (!this.socket.writableEnded) this.socket.end();
+    this.endOutput();
     this.ctx.sessionClosed(this);
+  }
+
+  /** ends the output: through the deflater (its last bytes first) when compressed */
+  private endOutput(): void {
+    if (this.deflate) this.deflate.end();
+    else if (!this.socket.writableEnded) this.socket.end();
   }
 
   get isClosed(): boolean {

@@ -1,0 +1,264 @@
+/**
+ * COMPRESS=DEFLATE (RFC 4978): a real client (imapflow) through compression, a raw socket with
+ * node:zlib on the client side (compressed input split at every offset, pipelined after the
+ * command), the state rules (NO [COMPRESSIONACTIVE], BAD before authentication / for an unknown
+ * mechanism) and a decompression bomb against the reader's limits.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { after, before, describe, it } from "node:test";
+import zlib from "node:zlib";
+import { ImapFlow } from "imapflow";
+import { message, PASS, startServer, type TestServer, USER } from "./helpers.ts";
+
+const SYNC = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+
+/** A raw client: plain until compress(), then raw DEFLATE both ways (client window 15). */
+class ZClient {
+  readonly sock: net.Socket;
+  private text = "";
+  private inflater: zlib.InflateRaw | null = null;
+  private deflater: zlib.DeflateRaw | null = null;
+  private waiters: Array<() => void> = [];
+  closed = false;
+
+  private constructor(sock: net.Socket) {
+    this.sock = sock;
+    sock.setNoDelay(true);
+    sock.on("data", (d: Buffer) => {
+      if (this.inflater) this.inflater.write(d);
+      else this.got(d);
+    });
+    sock.on("close", () => {
+      this.closed = true;
+      this.wake();
+    });
+    sock.on("error", () => {});
+  }
+
+  static async connect(port: number): Promise<ZClient> {
+    const sock = net.connect(port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      sock.once("connect", resolve);
+      sock.once("error", reject);
+    });
+    const c = new ZClient(sock);
+    await c.until(/^\* OK/m);
+    return c;
+  }
+
+  private got(d: Buffer): void {
+    this.text += d.toString("latin1");
+    this.wake();
+  }
+
+  private wake(): void {
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w();
+  }
+
+  /** waits until the received text (since the last take) matches; returns and consumes it */
+  async until(re: RegExp, ms = 5000): Promise<string> {
+    const deadline = Date.now() + ms;
+    while (!re.test(this.text)) {
+      if (this.closed || Date.now() > deadline) throw new Error(`no ${re} in ${JSON.stringify(this.text)}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+    const out = this.text;
+    this.text = "";
+    return out;
+  }
+
+  /** everything after this call's bytes on the wire is compressed (server side starts after its OK) */
+  startInflating(): void {
+    this.inflater = zlib.createInflateRaw();
+    this.inflater.on("data", (d: Buffer) => this.got(d));
+    this.inflater.on("error", (e) => {
+      this.text += `\n!!inflate error ${e.message}`;
+      this.wake();
+    });
+    this.deflater = zlib.createDeflateRaw();
+    this.deflater.on("data", (d: Buffer) => this.sock.write(d));
+  }
+
+  /** compressed write with a sync flush */
+  zwrite(s: string | Buffer): void {
+    this.deflater!.write(s);
+    this.deflater!.flush(zlib.constants.Z_SYNC_FLUSH);
+  }
+
+  destroy(): void {
+    this.sock.destroy();
+  }
+}
+
+async function loggedIn(t: TestServer): Promise<ZClient> {
+  const c = await ZClient.connect(t.port);
+  c.sock.write(`L LOGIN ${USER} ${PASS}\r\n`);
+  await c.until(/^L OK/m);
+  return c;
+}
+
+/** LOGIN, COMPRESS DEFLATE (plain), then compressed traffic */
+async function compressed(t: TestServer): Promise<ZClient> {
+  const c = await loggedIn(t);
+  c.sock.write("Z COMPRESS DEFLATE\r\n");
+  await c.until(/^Z OK/m);
+  c.startInflating();
+  return c;
+}
+
+const LITERAL = "Subject: split\r\n\r\nliteral\r\n";
+const SEQUENCE =
+  "a1 SELECT INBOX\r\na2 FETCH 1 (FLAGS BODY[HEADER.FIELDS (SUBJECT)])\r\n" +
+  `a3 APPEND INBOX {${LITERAL.length}+}\r\n${LITERAL}\r\na4 STATUS INBOX (MESSAGES)\r\n`;
+
+function checkSequence(out: string): void {
+  assert.match(out, /^a1 OK/m);
+  assert.match(out, /Subject: one/);
+  assert.match(out, /^a2 OK/m);
+  assert.match(out, /^a3 OK \[APPENDUID \d+ \d+\]/m);
+  assert.match(out, /^a4 OK/m);
+}
+
+describe("COMPRESS=DEFLATE (RFC 4978)", () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startServer();
+    const c = await t.login();
+    await c.append("INBOX", message("one"));
+    c.destroy();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it("advertises COMPRESS=DEFLATE once authenticated", async () => {
+    const c = await t.connect();
+    assert.doesNotMatch(c.greeting, /COMPRESS=DEFLATE/);
+    const r = await c.cmd(`LOGIN ${USER} ${PASS}`);
+    assert.match(r.tagged, /COMPRESS=DEFLATE/);
+    c.destroy();
+  });
+
+  it("imapflow negotiates it and works through it: LOGIN, SELECT, FETCH, APPEND, IDLE", async () => {
+    const before = t.logs.filter((l) => l.msg === "imap compression active").length;
+    const client = new ImapFlow({
+      host: "127.0.0.1",
+      port: t.port,
+      secure: false,
+      auth: { user: USER, pass: PASS },
+      logger: false,
+      disableCompression: false,
+      qresync: false,
+      autoIdleDelay: 100,
+    } as ConstructorParameters<typeof ImapFlow>[0]);
+    await client.connect();
+    try {
+      // the server logged the switch for this connection, and imapflow set up its inflater
+      assert.equal(t.logs.filter((l) => l.msg === "imap compression active").length, before + 1);
+      assert.ok((client as unknown as { _inflate?: unknown })._inflate, "imapflow compression active");
+      const body = `compressed body ${"z".repeat(200_000)}\r\n`;
+      const app = await client.append("INBOX", message("through deflate", body));
+      assert.ok(app && typeof app === "object" && app.uid);
+      const lock = await client.getMailboxLock("INBOX");
+      try {
+        const msg = await client.fetchOne(
+          String(app.uid),
+          { uid: true, source: true, envelope: true },
+          { uid: true },
+        );
+        assert.ok(msg);
+        assert.equal(msg.envelope?.subject, "through deflate");
+        assert.ok(msg.source!.toString().includes(body));
+      } finally {
+        lock.release();
+      }
+      // IDLE: a change from another session is pushed through the compressed stream
+      await new Promise((r) => setTimeout(r, 300));
+      const existsEvent = new Promise<number>((resolve) => client.once("exists", (e) => resolve(e.count)));
+      const other = await t.login();
+      await other.append("INBOX", message("pushed"));
+      const count = await existsEvent;
+      const st = await client.status("INBOX", { messages: true });
+      assert.ok(st && st.messages === count);
+      other.destroy();
+    } finally {
+      await client.logout();
+    }
+  });
+
+  it("compressed input split at every offset", async () => {
+    const z = zlib.deflateRawSync(Buffer.from(SEQUENCE), SYNC);
+    for (let cut = 1; cut < z.length; cut++) {
+      const c = await compressed(t);
+      c.sock.write(z.subarray(0, cut));
+      await new Promise((r) => setTimeout(r, 2));
+      c.sock.write(z.subarray(cut));
+      checkSequence(await c.until(/^a4 (OK|NO|BAD)/m));
+      c.destroy();
+    }
+  });
+
+  it("compressed bytes pipelined in the same packet as COMPRESS", async () => {
+    const c = await loggedIn(t);
+    const z = zlib.deflateRawSync(Buffer.from(SEQUENCE), SYNC);
+    c.sock.write(Buffer.concat([Buffer.from("Z COMPRESS DEFLATE\r\n"), z]));
+    await c.until(/^Z OK/m);
+    // the server's OK and its compressed output may share a packet: the inflater gets the rest
+    c.startInflating();
+    checkSequence(await c.until(/^a4 (OK|NO|BAD)/m));
+    c.destroy();
+  });
+
+  it("COMPRESS twice: NO [COMPRESSIONACTIVE]; LOGOUT flushes the last responses", async () => {
+    const c = await compressed(t);
+    c.zwrite("b1 COMPRESS DEFLATE\r\n");
+    assert.match(await c.until(/^b1 /m), /^b1 NO \[COMPRESSIONACTIVE\]/m);
+    c.zwrite("b2 LOGOUT\r\n");
+    const out = await c.until(/^b2 /m);
+    assert.match(out, /^\* BYE/m);
+    assert.match(out, /^b2 OK/m);
+  });
+
+  it("a synchronizing literal: the continuation request arrives compressed and flushed", async () => {
+    const c = await compressed(t);
+    c.zwrite(`d1 APPEND INBOX {${LITERAL.length}}\r\n`);
+    assert.match(await c.until(/^\+ /m), /^\+ /m);
+    c.zwrite(`${LITERAL}\r\n`);
+    assert.match(await c.until(/^d1 /m), /^d1 OK \[APPENDUID/m);
+    c.destroy();
+  });
+
+  it("BAD before authentication, for an unknown mechanism and without one", async () => {
+    const c = await t.connect();
+    const r = await c.cmd("COMPRESS DEFLATE");
+    assert.match(r.tagged, / BAD /);
+    const l = await c.cmd(`LOGIN ${USER} ${PASS}`);
+    assert.ok(l.ok);
+    assert.match((await c.cmd("COMPRESS LZW")).tagged, / BAD /);
+    assert.match((await c.cmd("COMPRESS")).tagged, / BAD /);
+    // still uncompressed: a plain command works
+    assert.ok((await c.cmd("NOOP")).ok);
+    c.destroy();
+  });
+
+  it("a decompression bomb meets the reader's line limit, memory stays bounded", async () => {
+    const c = await compressed(t);
+    // 64 MiB of one byte without a line end compresses to ~64 KiB
+    const mib = Buffer.alloc(1024 * 1024, 0x78);
+    const rss0 = process.memoryUsage().rss;
+    for (let i = 0; i < 64; i++) c.zwrite(mib);
+    c.zwrite("\r\nc1 NOOP\r\n");
+    const out = await c.until(/^c1 /m, 20_000);
+    assert.match(out, /BAD \[TOOBIG\]|BAD Line too long/);
+    assert.match(out, /^c1 OK/m);
+    const grown = process.memoryUsage().rss - rss0;
+    assert.ok(grown < 48 * 1024 * 1024, `rss grew by ${grown}`);
+    c.destroy();
+  });
+});
