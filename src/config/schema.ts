@@ -215,6 +215,12 @@ export const configSchema = z.strictObject({
       false,
       "Allow LOGIN/AUTHENTICATE PLAIN before TLS from non-loopback clients. Loopback is always allowed.",
     ),
+    compress: bool(
+      true,
+      "Offer COMPRESS=DEFLATE (RFC 4978) to logged-in clients. Compression saves bandwidth on slow links but " +
+        "keeps zlib state for the whole connection: about 165 KiB more per idle connection than without " +
+        "(docs/benchmarks.md); set false on servers that hold very many idle connections.",
+    ),
     limits: section("IMAP protocol limits.", {
       max_line_length: size(65536, "Longest command line in bytes (excluding literals)."),
       max_literal_size: size(

@@ -122,6 +122,7 @@ export const imapService = defineService({
         maxConnectionsPerIp: l.max_connections_per_ip,
       },
       allowPlaintextAuth: config.imap.allow_plaintext_auth,
+      compress: config.imap.compress,
       slots,
     });
   },

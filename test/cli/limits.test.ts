@@ -97,12 +97,21 @@ describe("serve with 2 workers: login throttling counted for the whole server", 
   });
 
   it("a wrong-password flood from 127.0.0.1 does not lock the user out on 127.0.0.2", async () => {
+    // flood connections on both workers: cluster's round-robin does not promise alternation, so
+    // each new connection's first wrong LOGIN shows (logged pid) which worker took it
     const flooders: LineClient[] = [];
-    for (let i = 0; i < 6; i++) {
+    const seen = new Set<number>();
+    for (let i = 0; i < 24 && (flooders.length < 6 || seen.size < 2); i++) {
       const c = await connectFrom(port, "127.0.0.1");
       await c.waitFor(/^\* OK/);
+      const before = logsOf(server, "imap login failed").length;
+      c.send(`p LOGIN carol@example.com probe-${i}`);
+      await c.waitFor(/^p /, 20_000);
+      const lines = await waitForCount(server, "imap login failed", before + 1);
+      seen.add(Number(lines[lines.length - 1]!.pid));
       flooders.push(c);
     }
+    assert.equal(seen.size, 2, "flood connections on both workers");
     let stop = false;
     const answers: string[] = [];
     const flood = Promise.all(

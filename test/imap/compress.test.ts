@@ -262,3 +262,23 @@ describe("COMPRESS=DEFLATE (RFC 4978)", () => {
     c.destroy();
   });
 });
+
+describe("COMPRESS switched off (imap.compress = false)", () => {
+  it("is neither advertised nor accepted", async () => {
+    const off = await startServer({ compress: false });
+    try {
+      const c = await off.connect();
+      const r = await c.cmd(`LOGIN ${USER} ${PASS}`);
+      assert.ok(r.ok);
+      assert.doesNotMatch(r.tagged, /COMPRESS/);
+      const cap = await c.cmd("CAPABILITY");
+      assert.doesNotMatch(cap.lines.join("\n"), /COMPRESS/);
+      assert.match((await c.cmd("COMPRESS DEFLATE")).tagged, / BAD /);
+      // the connection stays uncompressed and usable
+      assert.ok((await c.cmd("NOOP")).ok);
+      c.destroy();
+    } finally {
+      await off.close();
+    }
+  });
+});

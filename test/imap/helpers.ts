@@ -29,7 +29,11 @@ export interface TestServer {
 }
 
 export async function startServer(
-  over: { limits?: Partial<ImapServerOptions["limits"]>; allowPlaintextAuth?: boolean } = {},
+  over: {
+    limits?: Partial<ImapServerOptions["limits"]>;
+    allowPlaintextAuth?: boolean;
+    compress?: boolean;
+  } = {},
 ): Promise<TestServer> {
   const ts = await openTestStore({
     prefix: "pk-imap-",
@@ -59,6 +63,7 @@ export async function startServer(
       ...over.limits,
     },
     allowPlaintextAuth: over.allowPlaintextAuth ?? false,
+    ...(over.compress === undefined ? {} : { compress: over.compress }),
   });
   const server = net.createServer((sock) => imap.handleConnection(sock, { implicitTls: false }));
   const port = await listenLoopback(server);

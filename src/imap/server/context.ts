@@ -61,9 +61,9 @@ export class ServerContext {
       else caps.push("LOGINDISABLED");
       return caps.join(" ");
     }
+    if (this.opts.compress !== false) caps.push("COMPRESS=DEFLATE");
     caps.push(
       "IDLE",
-      "COMPRESS=DEFLATE",
       "NAMESPACE",
       "UIDPLUS",
       "MOVE",

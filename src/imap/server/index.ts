@@ -73,6 +73,8 @@ export interface ImapServerOptions {
   slots?: ConnectionSlots;
   /** plaintext LOGIN/AUTH on non-TLS non-loopback connections */
   allowPlaintextAuth: boolean;
+  /** offer COMPRESS=DEFLATE (RFC 4978); default true */
+  compress?: boolean;
 }
 
 export interface ImapServer {

@@ -10,6 +10,8 @@ export async function compress(
   cmd: Extract<Command, { name: "COMPRESS" }>,
   _st: AuthenticatedState,
 ): Promise<OkResult | undefined> {
+  // not offered (imap.compress = false): an unknown command, as for any extension not advertised
+  if (s.ctx.opts.compress === false) throw bad("COMPRESS is not enabled on this server");
   // RFC 4978 §3: an unknown mechanism is a syntax error (BAD)
   if (cmd.mechanism !== "DEFLATE") throw bad(`Unknown compression mechanism ${cmd.mechanism}`);
   // RFC 4978 §3: NO [COMPRESSIONACTIVE] when compression is already on
