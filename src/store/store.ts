@@ -24,6 +24,7 @@ import { Limits } from "./domain/limits.ts";
 import { Mailboxes } from "./domain/mailboxes.ts";
 import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
+import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
@@ -65,6 +66,7 @@ export class SqlStore implements Store {
   readonly #msgs: MessageReader;
   readonly #writes: MessageWrites;
   readonly #chg: ChangeReader;
+  readonly #meta: Metadata;
 
   constructor(
     db: SqliteDb,
@@ -102,6 +104,7 @@ export class SqlStore implements Store {
     this.#queue = new Queue(deps);
     this.#limits = new Limits(deps);
     this.#mbx = new Mailboxes(deps);
+    this.#meta = new Metadata(deps);
     this.#msgs = new MessageReader({ ...deps, blobs, search, mime });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
@@ -166,6 +169,8 @@ export class SqlStore implements Store {
   readonly mailboxCounts: Store["mailboxCounts"] = (id) => this.#mbx.mailboxCounts(id);
   readonly claimNewMessages: Store["claimNewMessages"] = (id, u) => this.#mbx.claimNewMessages(id, u);
   readonly countUnclaimed: Store["countUnclaimed"] = (id) => this.#mbx.countUnclaimed(id);
+  readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
+  readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
 
   // --- message reads and the account change log ----------------------------------------------
 

@@ -13,7 +13,7 @@ import type { LockService } from "./locks/port.ts";
 
 export type { AccountStore } from "./api/accounts.ts";
 export type { LimitsStore } from "./api/limits.ts";
-export type { MailStore } from "./api/mail.ts";
+export type { MailStore, MetadataDepth, MetadataEntry, MetadataUpdate } from "./api/mail.ts";
 export * from "./api/model.ts";
 export type { QueueStore } from "./api/queue.ts";
 

@@ -23,6 +23,19 @@ import type {
   TextQuery,
 } from "./model.ts";
 
+/** RFC 5464 §4.2.2 DEPTH */
+export type MetadataDepth = 0 | 1 | "infinity";
+/** a METADATA entry: name lower-cased; value null = the entry does not exist */
+export interface MetadataEntry {
+  name: string;
+  value: Uint8Array | null;
+}
+/** SETMETADATA item: value null removes the entry */
+export interface MetadataUpdate {
+  name: string;
+  value: Uint8Array | null;
+}
+
 export interface MailStore {
   readonly feed: ChangeFeed;
 
@@ -105,6 +118,24 @@ export interface MailStore {
   move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult>;
   /** uids of messages in the mailbox whose indexed text contains the value */
   searchText(mailboxId: Id, q: TextQuery): Promise<number[]>;
+  // --- METADATA (RFC 5464) ----------------------------------------------------------------
+  /**
+   * Entries of a mailbox (mailboxId) or of the server (null), per account: each requested name
+   * (lower-cased; value null if absent), then its descendants down to `depth`. NONEXISTENT when
+   * the mailbox is not the account's; INVALID for a name outside /private and /shared.
+   */
+  getMetadata(accountId: Id, mailboxId: Id | null, names: string[], depth: MetadataDepth): Promise<MetadataEntry[]>;
+  /**
+   * Sets or removes (value null) entries in one transaction, all or nothing: TOOBIG when a value
+   * is over limits.maxSize octets, LIMIT when the mailbox/server would hold more than
+   * limits.maxEntries. Entries go with their mailbox (DELETE) and stay with it on RENAME.
+   */
+  setMetadata(
+    accountId: Id,
+    mailboxId: Id | null,
+    updates: MetadataUpdate[],
+    limits: { maxSize: number; maxEntries: number },
+  ): Promise<void>;
   // --- account change log (JMAP /changes, IMAP NOTIFY) --------------------------------------
   /**
    * The account's current state: opaque, the same for every kind, changes with every write

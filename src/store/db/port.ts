@@ -55,6 +55,10 @@ import type { MessageReadOps, MessageWriteOps } from "./port-messages.ts";
 
 export type * from "./port-messages.ts";
 
+import type { MetadataRead, MetadataWrite } from "./port-metadata.ts";
+
+export type * from "./port-metadata.ts";
+
 export type Maybe<T> = T | Promise<T>;
 
 export interface WriteOptions {
@@ -279,6 +283,7 @@ export interface Reader {
   expunges: ExpungesRead;
   blobs: BlobsRead & MessageReadOps["blobs"];
   changes: ChangesRead;
+  metadata: MetadataRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -296,6 +301,7 @@ export interface Writer {
   queue: QueueWrite;
   sending: SendingWrite;
   usage: UsageWrite;
+  metadata: MetadataWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

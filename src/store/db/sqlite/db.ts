@@ -4,6 +4,7 @@ import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts
 import { type SqliteOps, sqliteOps } from "./ops.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
+import { sqliteMetadataOps } from "./ops-metadata.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** writes at most in one group commit (bounds the write-lock hold time of one batch) */
@@ -85,6 +86,7 @@ export class SqliteDb implements Db {
       blobs: { ...o.blobs, ...m.blobsParsed, ...mo.blobs },
       changes: { ...m.changes, ...mo.changes },
       usage: m.usage,
+      ...sqliteMetadataOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -98,6 +100,7 @@ export class SqliteDb implements Db {
       expunges: w.expunges,
       blobs: w.blobs,
       changes: w.changes,
+      metadata: w.metadata,
     };
     this.#peeker = sqlitePeeker(handle);
   }

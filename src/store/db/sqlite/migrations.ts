@@ -229,6 +229,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID`,
     ],
   },
+  // ---- IMAP METADATA (RFC 5464) ---------------------------------------------------------------
+  {
+    version: 8,
+    name: "IMAP METADATA entries (mailbox_id NULL = server entries)",
+    sqlite: [
+      // name lower-cased (RFC 5464 §3.2); by mailbox id, so RENAME keeps them and DELETE drops them
+      `CREATE TABLE metadata (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        mailbox_id INTEGER REFERENCES mailbox(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value BLOB NOT NULL
+      )`,
+      `CREATE UNIQUE INDEX metadata_key ON metadata (account_id, IFNULL(mailbox_id, 0), name)`,
+      `CREATE INDEX metadata_mailbox ON metadata (mailbox_id)`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */
