@@ -244,6 +244,16 @@ export const configSchema = z.strictObject({
         "Concurrent IMAP connections per remote IP, counted for the whole server (all worker processes); " +
           "beyond it the greeting is BYE [UNAVAILABLE]. 0 = unlimited.",
       ),
+      max_metadata_size: size(
+        65536,
+        "Largest METADATA entry value (RFC 5464) in bytes; SETMETADATA beyond it answers NO [METADATA MAXSIZE n].",
+      ),
+      max_metadata_entries: int(
+        100,
+        "METADATA entries (RFC 5464) per mailbox, and for the server, per account; SETMETADATA beyond it " +
+          "answers NO [METADATA TOOMANY].",
+        1,
+      ),
     }),
   }),
 

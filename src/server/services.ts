@@ -120,6 +120,8 @@ export const imapService = defineService({
         unauthTimeoutMs: l.unauth_timeout,
         maxConnectionsPerUser: l.max_connections_per_user,
         maxConnectionsPerIp: l.max_connections_per_ip,
+        maxMetadataSize: l.max_metadata_size,
+        maxMetadataEntries: l.max_metadata_entries,
       },
       allowPlaintextAuth: config.imap.allow_plaintext_auth,
       compress: config.imap.compress,

@@ -299,6 +299,16 @@ export type Command =
   | { name: "NOOP" }
   | { name: "LOGOUT" }
   | { name: "STARTTLS" }
+  /** RFC 5464 §4.2: entries lower-cased and validated (§3.2); maxSize null = no MAXSIZE */
+  | {
+      name: "GETMETADATA";
+      mailbox: MailboxName;
+      maxSize: number | null;
+      depth: 0 | 1 | "infinity";
+      entries: string[];
+    }
+  /** RFC 5464 §4.3: value null = remove the entry */
+  | { name: "SETMETADATA"; mailbox: MailboxName; entries: Array<{ name: string; value: Buffer | null }> }
   /** RFC 4978 §3: COMPRESS mechanism (upper-cased) */
   | { name: "COMPRESS"; mechanism: string }
   /** RFC 9051 §6.2.2; SASL-IR RFC 4959: initialResponse decoded from base64 ("=" → empty buffer), null if absent */

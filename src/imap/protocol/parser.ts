@@ -17,6 +17,7 @@ import {
   parseSetQuota,
   parseStatusAttList,
 } from "./parse/mailbox.ts";
+import { parseGetMetadata, parseSetMetadata } from "./parse/metadata.ts";
 import {
   astringText,
   type CommandInput,
@@ -179,6 +180,10 @@ function parseCommandBody(c: Cursor): Command {
     }
     case "SETQUOTA":
       return parseSetQuota(c);
+    case "GETMETADATA":
+      return parseGetMetadata(c);
+    case "SETMETADATA":
+      return parseSetMetadata(c);
     default:
       throw new ParseError(`Unknown command ${JSON.stringify(name)}`);
   }

@@ -79,6 +79,8 @@ export class ServerContext {
       "SORT",
       "SORT=DISPLAY",
       "ESORT", // RFC 5267 §3
+      "METADATA", // RFC 5464 §1 (mailbox entries)
+      "METADATA-SERVER", // RFC 5464 §1 (server entries)
       "PARTIAL", // RFC 9394 (SEARCH and SORT results; not FETCH)
       "THREAD=ORDEREDSUBJECT",
       "THREAD=REFERENCES",

@@ -25,6 +25,7 @@ import {
   subscribe,
 } from "./commands/mailbox.ts";
 import { check, close, copyMove, expunge, store, unselect } from "./commands/message.ts";
+import { getmetadata, setmetadata } from "./commands/metadata.ts";
 import { replace } from "./commands/replace.ts";
 import { search } from "./commands/search.ts";
 import { sort } from "./commands/sort.ts";
@@ -102,6 +103,8 @@ const table: Record<CommandName, Entry> = {
   GETQUOTA: auth(getquota),
   GETQUOTAROOT: auth(getquotaroot),
   SETQUOTA: auth(setquota),
+  GETMETADATA: auth(getmetadata),
+  SETMETADATA: auth(setmetadata),
   CHECK: selected(check),
   CLOSE: selected(close),
   UNSELECT: selected(unselect),

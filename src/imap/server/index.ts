@@ -68,6 +68,10 @@ export interface ImapServerOptions {
     maxConnectionsPerUser: number;
     /** connections per remote IP, whole server (counted through `slots`); 0 = unlimited */
     maxConnectionsPerIp: number;
+    /** RFC 5464: largest METADATA value in octets; default 65536 */
+    maxMetadataSize?: number;
+    /** RFC 5464: METADATA entries per mailbox and for the server, per account; default 100 */
+    maxMetadataEntries?: number;
   };
   /** where connection limits are counted; absent = in this process */
   slots?: ConnectionSlots;

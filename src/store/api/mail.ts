@@ -124,7 +124,12 @@ export interface MailStore {
    * (lower-cased; value null if absent), then its descendants down to `depth`. NONEXISTENT when
    * the mailbox is not the account's; INVALID for a name outside /private and /shared.
    */
-  getMetadata(accountId: Id, mailboxId: Id | null, names: string[], depth: MetadataDepth): Promise<MetadataEntry[]>;
+  getMetadata(
+    accountId: Id,
+    mailboxId: Id | null,
+    names: string[],
+    depth: MetadataDepth,
+  ): Promise<MetadataEntry[]>;
   /**
    * Sets or removes (value null) entries in one transaction, all or nothing: TOOBIG when a value
    * is over limits.maxSize octets, LIMIT when the mailbox/server would hold more than

@@ -10,7 +10,8 @@ import type { DomainDeps } from "./context.ts";
 /** "/private" or "/shared", alone or followed by "/…" (the IMAP layer checks the full syntax) */
 function checkName(name: string, forSet: boolean): string {
   const n = name.toLowerCase();
-  const ok = (p: string) => (forSet ? n.startsWith(`${p}/`) && n.length > p.length + 1 : n === p || n.startsWith(`${p}/`));
+  const ok = (p: string) =>
+    forSet ? n.startsWith(`${p}/`) && n.length > p.length + 1 : n === p || n.startsWith(`${p}/`);
   if (!ok("/private") && !ok("/shared")) throw new StoreError("INVALID", `bad metadata entry name ${name}`);
   return n;
 }
