@@ -8,7 +8,7 @@
  *   SPECIAL-USE, CREATE-SPECIAL-USE, LIST-EXTENDED, LIST-STATUS, ESEARCH, SEARCHRES, WITHIN,
  *   STATUS=SIZE, BINARY, APPENDLIMIT, MULTIAPPEND, ENABLE, CONDSTORE, QRESYNC, OBJECTID,
  *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS, SORT (+SORT=DISPLAY), THREAD (ORDEREDSUBJECT,
- *   REFERENCES), ESORT, PARTIAL (SEARCH/SORT only), COMPRESS=DEFLATE. CONTEXT=SEARCH/SORT is not
+ *   REFERENCES), ESORT, PARTIAL (SEARCH/SORT only), COMPRESS=DEFLATE, METADATA, METADATA-SERVER. CONTEXT=SEARCH/SORT is not
  *   implemented (BAD).
  * - State: Session.state is a discriminated union (notAuthenticated | authenticated with the
  *   account | selected with the account and the mailbox view | logout); dispatch.ts names each
