@@ -104,6 +104,14 @@ export interface SecretKeyTable {
   created_at: number;
 }
 
+/** IMAP METADATA entries (RFC 5464, migration 8); mailbox_id null = server entries */
+export interface MetadataTable {
+  account_id: number;
+  mailbox_id: number | null;
+  name: string;
+  value: Uint8Array;
+}
+
 export interface DB {
   domain: DomainTable;
   account: AccountTable;
@@ -116,4 +124,5 @@ export interface DB {
   thread_ref: ThreadRefTable;
   schema_migrations: SchemaMigrationsTable;
   secret_key: SecretKeyTable;
+  metadata: MetadataTable;
 }
