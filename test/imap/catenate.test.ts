@@ -155,6 +155,31 @@ describe("IMAP CATENATE (RFC 4469)", () => {
     ]);
   });
 
+  it("in REPLACE (RFC 8508 append-message): the replacement is assembled, the old one expunged", async () => {
+    const w = await t.login();
+    const first = await w.cmd(`APPEND Drafts CATENATE (${text("Subject: v1\r\n\r\nold\r\n")})`);
+    const uid = /APPENDUID \d+ (\d+)/.exec(first.tagged)![1];
+    assert.ok((await w.cmd("SELECT Drafts")).ok);
+    const r = await w.cmd(
+      `UID REPLACE ${uid} Drafts CATENATE (${text("Subject: v2\r\n\r\n")} URL "/INBOX/;UID=${plainUid}/;SECTION=TEXT")`,
+    );
+    assert.ok(r.ok, r.text);
+    assert.deepEqual((await appended(t, "Drafts", r.lines[0]!)).map(String), [
+      "Subject: v2\r\n\r\nplain body\r\n",
+    ]);
+    assert.ok(
+      r.lines.some((l) => /^\* \d+ EXPUNGE$/.test(l)),
+      r.text,
+    );
+    // a failing URL leaves the message in place
+    const before = await count(t, "Drafts");
+    const newUid = /APPENDUID \d+ (\d+)/.exec(r.lines[0]!)![1];
+    const n = await w.cmd(`UID REPLACE ${newUid} Drafts CATENATE (URL "/INBOX/;UID=9999")`);
+    assert.match(n.tagged, /NO \[BADURL /);
+    assert.equal(await count(t, "Drafts"), before);
+    w.destroy();
+  });
+
   it("NO [UNKNOWN-CTE] for a NUL the message cannot hold (literal8 TEXT in the header)", async () => {
     const before = await count(t, "Drafts");
     const r = await c.cmd(`APPEND Drafts CATENATE (${text("X-A: a\0b\r\n\r\nbody\r\n", true)})`);
