@@ -292,7 +292,12 @@ export interface AppendMessage {
   binary: boolean;
   /** sent in the `UTF8 (~{n})` form (RFC 6855 §4) */
   utf8: boolean;
+  /** RFC 4469 CATENATE form: the parts to assemble (then `data` is empty until resolved) */
+  catenate?: CatenatePart[];
 }
+
+/** RFC 4469 §5 cat-part */
+export type CatenatePart = { type: "TEXT"; data: Buffer; binary: boolean } | { type: "URL"; url: string };
 
 export type Command =
   | { name: "CAPABILITY" }

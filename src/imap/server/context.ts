@@ -90,6 +90,7 @@ export class ServerContext {
       "BINARY",
       `APPENDLIMIT=${this.opts.limits.maxLiteralSize}`,
       "MULTIAPPEND",
+      "CATENATE", // RFC 4469
       "CONDSTORE",
       "QRESYNC",
       "OBJECTID",

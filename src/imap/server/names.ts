@@ -24,6 +24,11 @@ export function mailboxIn(s: Session, raw: string): string {
     if (dec === null) throw no("CANNOT", "Invalid modified UTF-7 mailbox name");
     name = dec;
   }
+  return canonicalMailbox(name);
+}
+
+/** a UTF-8 mailbox name in stored form: INBOX upper-cased, no trailing delimiter */
+export function canonicalMailbox(name: string): string {
   if (name.endsWith(DELIM) && name.length > 1) name = name.slice(0, -1);
   if (isInbox(name)) return "INBOX";
   if (name.toUpperCase().startsWith("INBOX" + DELIM)) name = "INBOX" + name.slice(5);

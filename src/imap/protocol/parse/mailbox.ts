@@ -13,6 +13,7 @@ import type {
   StatusItem,
 } from "../commands.ts";
 import { parseDateTime } from "../datetime.ts";
+import { parseCatenate } from "./catenate.ts";
 import {
   astringText,
   type Cursor,
@@ -208,7 +209,11 @@ export function parseAppendMessage(c: Cursor): AppendMessage {
   }
   let utf8Form = false;
   if (!c.atLiteral()) {
-    if (keyword(c) !== "UTF8") c.fail("message literal");
+    const kw = keyword(c);
+    // RFC 4469 §5: append-data =/ "CATENATE" SP "(" cat-part *(SP cat-part) ")"
+    if (kw === "CATENATE")
+      return { flags, date, data: Buffer.alloc(0), binary: false, utf8: false, catenate: parseCatenate(c) };
+    if (kw !== "UTF8") c.fail("message literal");
     sp(c);
     expectByte(c, LPAREN, '"(" after UTF8');
     utf8Form = true;

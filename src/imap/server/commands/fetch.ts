@@ -6,7 +6,7 @@
  * store.readMessage() as bytes and is sent as literals, never decoded.
  */
 import { binaryForm, binarySize, getBinary, getSection } from "../../../mime/index.ts";
-import type { ParsedMessage } from "../../../mime/types.ts";
+import type { ParsedMessage, SectionSpec } from "../../../mime/types.ts";
 import { type MessageMeta, type MessageStates, StoreError } from "../../../store/types.ts";
 import { bodyStructureImap, envelopeImap } from "../../protocol/body-structure.ts";
 import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
@@ -477,25 +477,7 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
           break;
         }
         if (sec.part.length === 0 && sec.kind === "") data = raw!;
-        else {
-          if (sec.part.length === 0 && prefixLen > 0 && sec.kind.startsWith("HEADER.FIELDS")) {
-            // the delivery-header prefix (Received, Delivered-To, …) is part of the top-level
-            // header: select fields from prefix + header so BODY[HEADER.FIELDS] agrees with BODY[HEADER]
-            const r = parsed!.root;
-            const whole = {
-              ...r,
-              headerStart: 0,
-              bodyStart: r.bodyStart + prefixLen,
-              bodyEnd: r.bodyEnd + prefixLen,
-            };
-            data = getSection(raw!, { ...parsed!, root: whole }, sec);
-          } else {
-            data = getSection(blob!, parsed!, sec);
-            // the delivery-header prefix is part of the top-level header
-            if (data && sec.part.length === 0 && sec.kind === "HEADER")
-              data = withPrefix(raw!, prefixLen, data);
-          }
-        }
+        else data = bodySection(raw!, parsed!, sec);
         out.push(fetchAttResponseName(a) + " ");
         // RFC 9051 §6.4.5: a section that does not exist is returned as NIL
         if (data === null) out.push("NIL");
@@ -535,6 +517,32 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
     out.push(`MODSEQ (${m.modseq})`);
   }
   return out;
+}
+
+/**
+ * BODY[section] content (RFC 9051 §6.4.5) of a stored message as readMessage returns it (with
+ * the delivery-header prefix); null when the part does not exist. Also used by CATENATE URLs.
+ */
+export function bodySection(raw: Uint8Array, parsed: ParsedMessage, sec: SectionSpec): Uint8Array | null {
+  if (sec.part.length === 0 && sec.kind === "") return raw;
+  // offsets in ParsedMessage are relative to the blob; readMessage prefixes delivery headers
+  const prefixLen = Math.max(0, raw.length - parsed.root.bodyEnd);
+  if (sec.part.length === 0 && prefixLen > 0 && sec.kind.startsWith("HEADER.FIELDS")) {
+    // the delivery-header prefix (Received, Delivered-To, …) is part of the top-level
+    // header: select fields from prefix + header so BODY[HEADER.FIELDS] agrees with BODY[HEADER]
+    const r = parsed.root;
+    const whole = {
+      ...r,
+      headerStart: 0,
+      bodyStart: r.bodyStart + prefixLen,
+      bodyEnd: r.bodyEnd + prefixLen,
+    };
+    return getSection(raw, { ...parsed, root: whole }, sec);
+  }
+  const data = getSection(raw.subarray(prefixLen), parsed, sec);
+  // the delivery-header prefix is part of the top-level header
+  if (data && sec.part.length === 0 && sec.kind === "HEADER") return withPrefix(raw, prefixLen, data);
+  return data;
 }
 
 function withPrefix(raw: Uint8Array, prefixLen: number, rest: Uint8Array): Uint8Array {

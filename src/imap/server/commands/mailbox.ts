@@ -32,6 +32,7 @@ import {
 } from "../names.ts";
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
 import type { Session } from "../session.ts";
+import { withCatenated } from "./catenate.ts";
 
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
   return objectId(`M${mb.id}`);
@@ -515,7 +516,8 @@ export async function append(
 ): Promise<OkResult> {
   const mb = await requireMailbox(s, cmd.mailbox, true);
   const limit = s.ctx.opts.limits.maxLiteralSize;
-  const inputs = cmd.messages.map((m) => {
+  const messages = await withCatenated(s, cmd.messages); // RFC 4469 CATENATE
+  const inputs = messages.map((m) => {
     if (m.data.length > limit) throw no("TOOBIG", "Message too large"); // RFC 7889
     if (m.data.length === 0) throw no("CANNOT", "Empty message");
     return {

@@ -10,6 +10,7 @@ import { bad, no } from "../errors.ts";
 import { clientFlags } from "../format.ts";
 import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
+import { withCatenated } from "./catenate.ts";
 import { requireMailbox, storableForm } from "./mailbox.ts";
 import { announceRemoved } from "./message.ts";
 
@@ -35,7 +36,7 @@ export async function replace(
   }
   // RFC 8508 §3.4 / RFC 9051 §6.3.12: a missing target mailbox gets TRYCREATE
   const dst = await requireMailbox(s, cmd.mailbox, true);
-  const m = cmd.message;
+  const m = (await withCatenated(s, [cmd.message]))[0]!; // RFC 4469 CATENATE
   if (m.data.length > s.ctx.opts.limits.maxLiteralSize) throw no("TOOBIG", "Message too large"); // RFC 7889
   if (m.data.length === 0) throw no("CANNOT", "Empty message");
   const input = {
