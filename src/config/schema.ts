@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { parseListenAddress } from "../net/address.ts";
+import { parseCidr } from "../net/proxy.ts";
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -131,6 +132,34 @@ function listeners(def: string[], description: string) {
   return z.array(listenAddress).prefault(def).describe(description);
 }
 
+const cidr = z.string().superRefine((s, ctx) => {
+  try {
+    parseCidr(s);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message });
+  }
+});
+
+/** PROXY protocol v2 keys of a protocol section (net/proxy.ts); the same for every protocol. */
+function proxyKeys(protocol: string) {
+  return {
+    proxy_protocol: bool(
+      false,
+      `Expect a PROXY protocol v2 header (haproxy's specification) on every ${protocol} listener, sent by a ` +
+        "load balancer in front: the client address it names is the one used for connection limits, " +
+        "login throttling, logs and the loopback exception. Connections from addresses outside " +
+        "proxy_trusted, or without a valid header, are closed without a greeting.",
+    ),
+    proxy_trusted: z
+      .array(cidr)
+      .prefault(["127.0.0.1/32", "::1/128"])
+      .describe(
+        "Addresses (CIDR blocks) of the load balancers allowed to connect when proxy_protocol is on.",
+      ),
+    proxy_timeout: duration("5s", "How long a new connection may take to send its PROXY header.", 1),
+  };
+}
+
 function section<T extends z.ZodRawShape>(description: string, shape: T) {
   // {} as never: every key of a section has a default, so an empty table is valid input
   return z
@@ -221,6 +250,7 @@ export const configSchema = z.strictObject({
         "keeps zlib state for the whole connection: about 165 KiB more per idle connection than without " +
         "(docs/benchmarks.md); set false on servers that hold very many idle connections.",
     ),
+    ...proxyKeys("IMAP"),
     limits: section("IMAP protocol limits.", {
       max_line_length: size(65536, "Longest command line in bytes (excluding literals)."),
       max_literal_size: size(
@@ -265,6 +295,7 @@ export const configSchema = z.strictObject({
       false,
       "Allow USER/PASS and AUTH PLAIN before TLS from non-loopback clients. Loopback is always allowed.",
     ),
+    ...proxyKeys("POP3"),
     limits: section("POP3 protocol limits.", {
       max_line_length: size(
         4096,
@@ -322,6 +353,7 @@ export const configSchema = z.strictObject({
         "failures are refused (550 5.7.1), p=quarantine failures go to Junk.",
     ),
     reverse_lookup: bool(true, "Look up the client's host name (reverse DNS) for the Received header."),
+    ...proxyKeys("SMTP"),
     limits: section("SMTP limits.", {
       max_recipients: int(100, "RCPT commands per message (RFC 5321 §4.5.3.1.8: at least 100).", 1),
       messages_per_hour: int(

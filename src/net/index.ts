@@ -2,7 +2,7 @@
  * Network layer: listener addresses and loopback checks (address.ts), plain and implicit-TLS
  * listeners (listener.ts), connection admission, STARTTLS swap and output backpressure shared by
  * the line protocols (line-session.ts), connection limits (conn-limits.ts), the TLS certificate
- * provider (tls.ts).
+ * provider (tls.ts), PROXY protocol v2 (proxy.ts).
  *
  * Implementation notes
  * - A plain listener hands raw sockets to the protocol (which offers STARTTLS, RFC 9051 §6.2.1 /
@@ -13,7 +13,8 @@
  *   clients that send no SNI.
  * - In a cluster worker, listen() is shared through the primary (node:cluster); the bound address
  *   reported is the real one (port 0 → the ephemeral port chosen).
- * - PROXY protocol is not implemented yet.
+ * - PROXY protocol v2 (proxy.ts): an enabled listener reads the header before anything else (before
+ *   the TLS handshake too) and hands the protocol a socket whose remoteAddress is the client's.
  */
 export { formatAddress, isLoopback, type ListenAddress, parseListenAddress, unmapIpv4 } from "./address.ts";
 export { ipKey } from "./conn-limits.ts";

@@ -17,6 +17,7 @@
  */
 import type { Socket } from "node:net";
 import { type SecureContext, TLSSocket } from "node:tls";
+import { copyPeer } from "./proxy.ts";
 
 function ignoreError(): void {}
 
@@ -99,5 +100,6 @@ export function upgradeToTls(plain: Socket, context: SecureContext): TLSSocket {
   plain.on("error", ignoreError); // errors surface on the TLS socket; never crash on the raw one
   const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
   secure.on("secure", () => secure.resume());
+  copyPeer(plain, secure); // behind a PROXY balancer: the client's address, not the balancer's
   return secure;
 }

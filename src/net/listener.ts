@@ -5,6 +5,7 @@
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { formatAddress, parseListenAddress } from "./address.ts";
+import { applyPeer, copyPeer, type ProxyOptions, readProxyHeader } from "./proxy.ts";
 import type { TlsProvider } from "./tls.ts";
 
 export interface ListenerOptions {
@@ -12,6 +13,11 @@ export interface ListenerOptions {
   address: string;
   /** implicit TLS when set */
   tls: TlsProvider | null;
+  /**
+   * PROXY protocol v2 (proxy.ts): every connection must come from a trusted balancer and start
+   * with the header; the protocol gets the socket with the client's address. Null/absent = off.
+   */
+  proxy?: ProxyOptions | null;
   onConnection(socket: Socket | TLSSocket): void;
   logger?: { warn(o: object, msg?: string): void; debug?(o: object, msg?: string): void };
 }
@@ -44,7 +50,11 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
         }
       },
     });
-    tlsServer.on("secureConnection", (s: TLSSocket) => o.onConnection(s));
+    tlsServer.on("secureConnection", (s: TLSSocket) => {
+      // behind a balancer the raw socket carries the client address (set before the handshake)
+      if (o.proxy) copyPeer((s as TLSSocket & { _parent?: Socket })._parent, s);
+      o.onConnection(s);
+    });
     tlsServer.on("tlsClientError", (err, s) => {
       o.logger?.debug?.({ err: err.message, remoteAddress: s.remoteAddress }, "TLS handshake failed");
     });
@@ -54,6 +64,30 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
     server = tlsServer;
   } else {
     server = createNetServer((s) => o.onConnection(s));
+  }
+  if (o.proxy) {
+    // The header precedes everything, the TLS handshake included: a plain server reads it and then
+    // hands the socket to the protocol, or to the (not listening) TLS server for the handshake.
+    const proxy = o.proxy;
+    const inner = server;
+    server = createNetServer((s) => {
+      s.on("error", () => {});
+      readProxyHeader(s, proxy).then(
+        (peer) => {
+          if (s.destroyed) return;
+          applyPeer(s, peer);
+          inner.emit("connection", s);
+        },
+        (err: Error) => {
+          // never a greeting: the peer is not a balancer we trust, or it does not speak PROXY v2
+          o.logger?.warn(
+            { err: err.message, proxyAddress: s.remoteAddress, address: o.address },
+            "connection refused",
+          );
+          s.destroy();
+        },
+      );
+    });
   }
   server.on("error", (err) => o.logger?.warn({ err: err.message, address: o.address }, "listener error"));
   await new Promise<void>((resolve, reject) => {

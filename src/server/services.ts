@@ -25,6 +25,7 @@ import type { ResolvedConfig } from "../config/index.ts";
 import { createImapServer } from "../imap/server/index.ts";
 import type { ConnectionSlots } from "../net/conn-limits.ts";
 import { createTlsProvider, type Listener, startListener, type TlsProvider } from "../net/index.ts";
+import { type ProxyOptions, parseCidr } from "../net/proxy.ts";
 import { createPop3Server } from "../pop3/index.ts";
 import { createSmtpServer, type SmtpMode } from "../smtp/index.ts";
 import type { Store } from "../store/types.ts";
@@ -51,6 +52,18 @@ export interface ListenerSpec<M> {
   implicitTls: boolean;
   /** what the service needs to know about a connection from these listeners */
   mode: M;
+  /** PROXY protocol v2 in front of these listeners (net/proxy.ts); null/absent = off */
+  proxy?: ProxyOptions | null;
+}
+
+/** The PROXY protocol settings of a protocol section (`proxy_protocol`, `proxy_trusted`, `proxy_timeout`). */
+export function proxyOptions(section: {
+  proxy_protocol: boolean;
+  proxy_trusted: readonly string[];
+  proxy_timeout: number;
+}): ProxyOptions | null {
+  if (!section.proxy_protocol) return null;
+  return { trusted: section.proxy_trusted.map(parseCidr), timeoutMs: section.proxy_timeout, maxLength: 512 };
 }
 
 export interface ServiceDefinition<S, M> {
@@ -100,8 +113,20 @@ export const imapService = defineService({
   name: "imap",
   enabled: (c) => c.imap.enabled,
   listeners: (c) => [
-    { protocol: "imap", addresses: c.imap.listen, implicitTls: false, mode: null },
-    { protocol: "imaps", addresses: c.imap.listen_tls, implicitTls: true, mode: null },
+    {
+      protocol: "imap",
+      addresses: c.imap.listen,
+      implicitTls: false,
+      mode: null,
+      proxy: proxyOptions(c.imap),
+    },
+    {
+      protocol: "imaps",
+      addresses: c.imap.listen_tls,
+      implicitTls: true,
+      mode: null,
+      proxy: proxyOptions(c.imap),
+    },
   ],
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.imap.limits;
@@ -137,8 +162,20 @@ export const pop3Service = defineService({
   name: "pop3",
   enabled: (c) => c.pop3.enabled,
   listeners: (c) => [
-    { protocol: "pop3", addresses: c.pop3.listen, implicitTls: false, mode: null },
-    { protocol: "pop3s", addresses: c.pop3.listen_tls, implicitTls: true, mode: null },
+    {
+      protocol: "pop3",
+      addresses: c.pop3.listen,
+      implicitTls: false,
+      mode: null,
+      proxy: proxyOptions(c.pop3),
+    },
+    {
+      protocol: "pop3s",
+      addresses: c.pop3.listen_tls,
+      implicitTls: true,
+      mode: null,
+      proxy: proxyOptions(c.pop3),
+    },
   ],
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.pop3.limits;
@@ -172,12 +209,19 @@ export const smtpService = defineService({
   name: "smtp",
   enabled: (c) => c.smtp.enabled,
   listeners: (c) => [
-    { protocol: "smtp", addresses: c.smtp.listen, implicitTls: false, mode: "mx" as SmtpMode },
+    {
+      protocol: "smtp",
+      addresses: c.smtp.listen,
+      implicitTls: false,
+      mode: "mx" as SmtpMode,
+      proxy: proxyOptions(c.smtp),
+    },
     {
       protocol: "submission",
       addresses: c.smtp.submission,
       implicitTls: false,
       mode: "submission" as SmtpMode,
+      proxy: proxyOptions(c.smtp),
     },
     // RFC 8314 §3.3: submissions is implicit TLS
     {
@@ -185,6 +229,7 @@ export const smtpService = defineService({
       addresses: c.smtp.submissions,
       implicitTls: true,
       mode: "submissions" as SmtpMode,
+      proxy: proxyOptions(c.smtp),
     },
   ],
   createServer({ config, store, auth, tls, logger, slots }) {
@@ -300,6 +345,7 @@ export async function startServices(
           const l = await startListener({
             address,
             tls: spec.implicitTls ? tls : null,
+            proxy: spec.proxy ?? null,
             logger,
             onConnection,
           });
