@@ -2,7 +2,7 @@
  * Pieces of the ESEARCH response (RFC 4731 §3.1, RFC 9051 §7.3.4) shared by SEARCH and ESORT
  * (RFC 5267 §3), including the RFC 9394 PARTIAL result item.
  */
-import type { PartialRange } from "../../protocol/commands.ts";
+import type { PartialRange, SearchReturnOpt } from "../../protocol/commands.ts";
 import { partialRangeString, partialSlice } from "../../protocol/parse/partial.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 
@@ -19,4 +19,60 @@ export function esearchHead(tag: string, uid: boolean): string {
 export function partialItem(r: PartialRange, nums: readonly number[]): string {
   const part = partialSlice(nums, r);
   return ` PARTIAL (${partialRangeString(r)} ${part.length > 0 ? uidSetString(part) : "NIL"})`;
+}
+
+/** The RETURN options in effect: RETURN () or none means ALL (RFC 4731 §3.1, RFC 9051 §6.4.4). */
+export function returnOptions(
+  opts: readonly SearchReturnOpt[] | undefined,
+  partial: unknown,
+): SearchReturnOpt[] {
+  const o = opts ? [...opts] : [];
+  return o.length === 0 && !partial ? ["ALL"] : o;
+}
+
+/** MIN and/or MAX without ALL or COUNT (RFC 5182 §2.1, RFC 7162 §3.1.5 single-message rules). */
+export function onlyMinMax(opts: readonly SearchReturnOpt[]): boolean {
+  return !opts.includes("ALL") && !opts.includes("COUNT") && (opts.includes("MIN") || opts.includes("MAX"));
+}
+
+/**
+ * What SAVE keeps of `results` (RFC 5182 §2.1: with MIN/MAX only, just those; RFC 9394 §3.1: with
+ * PARTIAL, the page), as a set in ascending order. `ascending`: results are already in uid order
+ * (SEARCH), so the whole list is kept as it is.
+ */
+export function savedResult(
+  opts: readonly SearchReturnOpt[],
+  partial: PartialRange | undefined,
+  results: readonly number[],
+  ascending: boolean,
+): number[] {
+  let keep: readonly number[] = results;
+  if (partial) keep = partialSlice(results, partial);
+  else if (onlyMinMax(opts) && results.length > 0) {
+    keep = [];
+    if (opts.includes("MIN")) (keep as number[]).push(results[0]!);
+    if (opts.includes("MAX")) (keep as number[]).push(results[results.length - 1]!);
+  } else if (ascending) return results as number[];
+  return [...new Set(keep)].sort((a, b) => a - b);
+}
+
+/**
+ * The MIN, MAX, COUNT, ALL and PARTIAL items over `nums` in result order (mailbox order for
+ * SEARCH, sort order for ESORT: RFC 5267 §3.1). The ALL set keeps that order (consecutive
+ * ascending runs are joined, nothing is reordered).
+ */
+export function esearchItems(
+  opts: readonly SearchReturnOpt[],
+  partial: PartialRange | undefined,
+  nums: number[],
+): string {
+  let line = "";
+  if (nums.length > 0) {
+    if (opts.includes("MIN")) line += ` MIN ${nums[0]}`;
+    if (opts.includes("MAX")) line += ` MAX ${nums[nums.length - 1]}`;
+  }
+  if (opts.includes("COUNT")) line += ` COUNT ${nums.length}`;
+  if (opts.includes("ALL") && nums.length > 0) line += ` ALL ${uidSetString(nums)}`;
+  if (partial) line += partialItem(partial, nums);
+  return line;
 }

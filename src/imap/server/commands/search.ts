@@ -10,14 +10,12 @@
 import { parseDate } from "../../../mime/index.ts";
 import type { MessageMeta } from "../../../store/types.ts";
 import type { ImapDate, SearchCommand, SearchKey } from "../../protocol/commands.ts";
-import { partialSlice } from "../../protocol/parse/partial.ts";
 import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
 import { objectId } from "../format.ts";
-import { uidSetString } from "../selected-mailbox.ts";
 import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
-import { esearchHead, partialItem } from "./esearch.ts";
+import { esearchHead, esearchItems, onlyMinMax, returnOptions, savedResult } from "./esearch.ts";
 
 const CHUNK = 2000;
 const DAY = 86_400_000;
@@ -274,32 +272,15 @@ export async function search(
     return { code: null, text: "SEARCH completed" };
   }
   // RFC 4731 §3.1 / RFC 9051 §7.3.4: ESEARCH; RETURN () or no RETURN (IMAP4rev2) means ALL
-  let opts = cmd.returnOpts ?? [];
-  if (opts.length === 0 && !cmd.partial) opts = ["ALL"];
+  const opts = returnOptions(cmd.returnOpts ?? undefined, cmd.partial);
   if (save) {
-    // RFC 5182 §2.1: with MIN and/or MAX only, just those are saved
-    const onlyMinMax =
-      !opts.includes("ALL") && !opts.includes("COUNT") && (opts.includes("MIN") || opts.includes("MAX"));
-    if (cmd.partial) {
-      // RFC 9394 §3.1 with RFC 5182 §2.1: like MIN/MAX, SAVE keeps what is returned — the page
-      v.savedSearch = partialSlice(matched, cmd.partial);
-    } else if (onlyMinMax && matched.length > 0) {
-      const keep = new Set<number>();
-      if (opts.includes("MIN")) keep.add(matched[0]!);
-      if (opts.includes("MAX")) keep.add(matched[matched.length - 1]!);
-      v.savedSearch = [...keep].sort((a, b) => a - b);
-    } else v.savedSearch = matched;
+    // RFC 5182 §2.1 / RFC 9394 §3.1: SAVE keeps what is returned (MIN/MAX only, or the page)
+    v.savedSearch = savedResult(opts, cmd.partial, matched, true);
     if (opts.length === 1 && !cmd.partial) return { code: null, text: "SEARCH completed (saved)" };
   }
-  let line = esearchHead(tag, cmd.uid);
-  if (nums.length > 0) {
-    if (opts.includes("MIN")) line += ` MIN ${nums[0]}`;
-    if (opts.includes("MAX")) line += ` MAX ${nums[nums.length - 1]}`;
-  }
-  if (opts.includes("COUNT")) line += ` COUNT ${nums.length}`;
-  if (opts.includes("ALL") && nums.length > 0) line += ` ALL ${uidSetString(nums)}`;
-  if (cmd.partial) line += partialItem(cmd.partial, nums); // RFC 9394 §3.1, mailbox order
-  if (modseqTail !== null && modseqs && !opts.includes("ALL") && !opts.includes("COUNT")) {
+  // mailbox order (RFC 9394 §3.1 for PARTIAL)
+  const line = esearchHead(tag, cmd.uid) + esearchItems(opts, cmd.partial, nums);
+  if (modseqTail !== null && modseqs && onlyMinMax(opts)) {
     // RFC 7162 §3.1.5: with MIN and/or MAX only, MODSEQ is that of the returned message(s) —
     // the highest of the two for MIN and MAX — not the highest of every match
     let ms = 0n;
@@ -312,7 +293,6 @@ export async function search(
     }
     if (ms > 0n) modseqTail = ms;
   }
-  if (modseqTail !== null) line += ` MODSEQ ${modseqTail}`;
-  await s.write(line + "\r\n");
+  await s.write(`${line}${modseqTail !== null ? ` MODSEQ ${modseqTail}` : ""}\r\n`);
   return { code: null, text: "SEARCH completed" };
 }

@@ -9,11 +9,9 @@ import { compareOctets, sortKeys } from "../../../mime/index.ts";
 import type { SortKeys } from "../../../mime/types.ts";
 import type { MessageMeta } from "../../../store/types.ts";
 import type { SortCommand, SortKeyName } from "../../protocol/commands.ts";
-import { partialSlice } from "../../protocol/parse/partial.ts";
 import type { OkResult } from "../dispatch.ts";
-import { uidSetString } from "../selected-mailbox.ts";
 import type { SelectedState, Session } from "../session.ts";
-import { esearchHead, partialItem } from "./esearch.ts";
+import { esearchHead, esearchItems, returnOptions, savedResult } from "./esearch.ts";
 import { runSearch } from "./search.ts";
 
 const CHUNK = 500;
@@ -102,35 +100,15 @@ async function esort(
   nums: number[],
   modseq: bigint | null,
 ): Promise<OkResult> {
-  let opts = cmd.returnOpts ?? [];
-  if (opts.length === 0 && !cmd.partial) opts = ["ALL"];
+  const opts = returnOptions(cmd.returnOpts ?? undefined, cmd.partial);
   if (opts.includes("SAVE")) {
-    // RFC 5182 §2.1 (SAVE with MIN/MAX keeps just those) and RFC 9394 §3.1 (the PARTIAL page);
+    // RFC 5182 §2.1 / RFC 9394 §3.1: SAVE keeps what is returned (MIN/MAX only, or the page);
     // $ is a set, so it is kept in mailbox (uid) order
-    let keep: number[] = uids;
-    if (cmd.partial) keep = partialSlice(uids, cmd.partial);
-    else if (
-      !opts.includes("ALL") &&
-      !opts.includes("COUNT") &&
-      (opts.includes("MIN") || opts.includes("MAX")) &&
-      uids.length > 0
-    ) {
-      keep = [];
-      if (opts.includes("MIN")) keep.push(uids[0]!);
-      if (opts.includes("MAX")) keep.push(uids[uids.length - 1]!);
-    }
-    st.view.savedSearch = [...new Set(keep)].sort((a, b) => a - b);
+    st.view.savedSearch = savedResult(opts, cmd.partial, uids, false);
     if (opts.length === 1 && !cmd.partial) return { code: null, text: "SORT completed (saved)" };
   }
-  let line = esearchHead(tag, cmd.uid);
-  if (nums.length > 0) {
-    if (opts.includes("MIN")) line += ` MIN ${nums[0]}`;
-    if (opts.includes("MAX")) line += ` MAX ${nums[nums.length - 1]}`;
-  }
-  if (opts.includes("COUNT")) line += ` COUNT ${nums.length}`;
-  // the set keeps sort order: consecutive ascending runs are joined, nothing is reordered
-  if (opts.includes("ALL") && nums.length > 0) line += ` ALL ${uidSetString(nums)}`;
-  if (cmd.partial) line += partialItem(cmd.partial, nums);
+  // sort order throughout (RFC 5267 §3.1)
+  let line = esearchHead(tag, cmd.uid) + esearchItems(opts, cmd.partial, nums);
   // RFC 7162 §3.1.5: a MODSEQ search key adds the highest mod-sequence of the matches
   if (modseq !== null) line += ` MODSEQ ${modseq}`;
   await s.write(line + "\r\n");
