@@ -6,47 +6,18 @@
  *
  * srcRoot lets the same script measure another checkout (e.g. an exported older tree).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type Database from "better-sqlite3";
+import { openFilledStore } from "./filled-store.ts";
 import { RawImap } from "./imap-client.ts";
 
 const RUNS = Number(process.argv[2] ?? 9);
 const N = Number(process.argv[3] ?? 100_000);
 const root = resolve(process.argv[4] ?? new URL("..", import.meta.url).pathname);
-const { openStore } = await import(join(root, "src/store/index.ts"));
 const { createAuthenticator } = await import(join(root, "src/auth/index.ts"));
 const { createImapServer } = await import(join(root, "src/imap/server/index.ts"));
-
-const dir = mkdtempSync(join(tmpdir(), "pk-bench-flags-"));
-let raw: Database.Database | null = null;
-const store = await openStore({
-  dataDir: dir,
-  feedSocketPath: null,
-  sqliteHook: (db: Database.Database) => {
-    raw = db;
-  },
-} as never);
-await store.addDomain("example.com");
-const acc = await store.createAccount("u@example.com", "{PLAIN}pw");
-const inbox = (await store.getMailbox(acc.id, "INBOX"))!;
-const db = raw as unknown as Database.Database;
-db.exec("BEGIN IMMEDIATE");
-const blob = db
-  .prepare("INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES (?, 100, '{}', 1, 0)")
-  .run("ab".repeat(32)).lastInsertRowid;
-const ins = db.prepare(
-  `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size, internal_date, save_date, flags, flag_bits, modseq)
-   VALUES (?, ?, ?, ?, ?, ?, NULL, 100, 0, 0, ?, ?, ?)`,
-);
-for (let i = 1; i <= N; i++) {
-  const seen = i % 3 !== 0;
-  ins.run(inbox.id, i, acc.id, `M${i}`, `T${i}`, blob, seen ? "\\Seen" : "", seen ? 1 : 0, 10 + i);
-}
-db.prepare("UPDATE mailbox SET uidnext = ?, highestmodseq = ? WHERE id = ?").run(N + 1, N + 10, inbox.id);
-db.exec("COMMIT");
+const { store, dir } = await openFilledStore(root, N, "pk-bench-flags-");
 const auth = createAuthenticator(store, {
   cacheTtlMs: 60000,
   failureDelayMs: 0,

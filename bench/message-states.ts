@@ -6,10 +6,9 @@
  *
  *   node bench/message-states.ts <rootA> <rootB> [runs=5] [messages=100000]
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import type Database from "better-sqlite3";
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { openFilledStore } from "./filled-store.ts";
 
 const roots = [resolve(process.argv[2] ?? "."), resolve(process.argv[3] ?? ".")];
 const RUNS = Number(process.argv[4] ?? 5);
@@ -28,41 +27,12 @@ interface Subject {
 }
 
 async function open(root: string): Promise<Subject> {
-  const { openStore } = await import(join(root, "src/store/index.ts"));
-  const dir = mkdtempSync(join(tmpdir(), "pk-bench-states-"));
-  let raw: Database.Database | null = null;
-  const store = await openStore({
-    dataDir: dir,
-    feedSocketPath: null,
-    sqliteHook: (db: Database.Database) => {
-      raw = db;
-    },
-  } as never);
-  await store.addDomain("example.com");
-  const acc = await store.createAccount("u@example.com", "{PLAIN}pw");
-  const inbox = (await store.getMailbox(acc.id, "INBOX"))!;
-  const db = raw as unknown as Database.Database;
-  db.exec("BEGIN IMMEDIATE");
-  const blob = db
-    .prepare(
-      "INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES (?, 100, '{}', 1, 0)",
-    )
-    .run("ab".repeat(32)).lastInsertRowid;
-  const ins = db.prepare(
-    `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size, internal_date, save_date, flags, flag_bits, modseq)
-     VALUES (?, ?, ?, ?, ?, ?, NULL, 100, 0, 0, ?, ?, ?)`,
-  );
-  for (let i = 1; i <= N; i++) {
-    const seen = i % 3 !== 0;
-    ins.run(inbox.id, i, acc.id, `M${i}`, `T${i}`, blob, seen ? "\\Seen" : "", seen ? 1 : 0, 10 + i);
-  }
-  db.prepare("UPDATE mailbox SET uidnext = ?, highestmodseq = ? WHERE id = ?").run(N + 1, N + 10, inbox.id);
-  db.exec("COMMIT");
+  const { store, inboxId, dir } = await openFilledStore(root, N, "pk-bench-states-");
   const fn = store.listMessageStates ?? store.listFlagText;
   return {
     root,
     dir,
-    list: () => fn.call(store, inbox.id),
+    list: () => fn.call(store, inboxId),
     close: () => store.close(),
   };
 }
