@@ -54,7 +54,17 @@ export interface Account {
   credentialsVersion: number;
 }
 
-export type SpecialUse = "\\Drafts" | "\\Sent" | "\\Trash" | "\\Junk" | "\\Archive" | "\\All" | "\\Flagged";
+/** The special-use attributes a mailbox may carry (RFC 6154 §2). */
+export const SPECIAL_USES = [
+  "\\Drafts",
+  "\\Sent",
+  "\\Trash",
+  "\\Junk",
+  "\\Archive",
+  "\\All",
+  "\\Flagged",
+] as const;
+export type SpecialUse = (typeof SPECIAL_USES)[number];
 
 export interface Mailbox {
   id: Id;

@@ -6,7 +6,7 @@
 import { DbConflict, type MailboxRow } from "../db/port.ts";
 import { DELIM, normalizeMailboxName, parentNames } from "../names.ts";
 import type { Id, Mailbox, MailboxCounts, SpecialUse } from "../types.ts";
-import { StoreError } from "../types.ts";
+import { SPECIAL_USES, StoreError } from "../types.ts";
 import { type DomainDeps, noAccount, type TxContext, write } from "./context.ts";
 
 /** INBOX and the special-use folders every new account gets (RFC 6154). */
@@ -19,15 +19,7 @@ export const DEFAULT_FOLDERS: ReadonlyArray<readonly [string, SpecialUse | null]
   ["Archive", "\\Archive"],
 ];
 
-const SPECIAL_USES = new Set<string>([
-  "\\Drafts",
-  "\\Sent",
-  "\\Trash",
-  "\\Junk",
-  "\\Archive",
-  "\\All",
-  "\\Flagged",
-]);
+const SPECIAL_USE_SET: ReadonlySet<string> = new Set(SPECIAL_USES);
 
 export function toMailbox(r: MailboxRow): Mailbox {
   return {
@@ -113,7 +105,7 @@ export class Mailboxes {
 
   async createMailbox(accountId: Id, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
     const n = normalizeMailboxName(name);
-    if (specialUse !== null && !SPECIAL_USES.has(specialUse)) {
+    if (specialUse !== null && !SPECIAL_USE_SET.has(specialUse)) {
       throw new StoreError("INVALID", `unknown special-use ${specialUse}`);
     }
     const id = await write(this.#d, async (t) => {

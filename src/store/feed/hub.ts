@@ -35,6 +35,16 @@ function isBeacon(v: unknown): v is Beacon {
 }
 
 /** Splits a byte stream into lines; drops lines longer than MAX_LINE. */
+/** The beacon one line of the hub's protocol carries, or null for anything else. */
+function beaconOf(line: string): Beacon | null {
+  try {
+    const v: unknown = JSON.parse(line);
+    return isBeacon(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
   let buf = "";
   let skipping = false;
@@ -162,13 +172,8 @@ export class Feed implements ChangeFeed {
     s.on(
       "data",
       lineSplitter((line) => {
-        let v: unknown;
-        try {
-          v = JSON.parse(line);
-        } catch {
-          return;
-        }
-        if (isBeacon(v)) this.#deliver(v);
+        const v = beaconOf(line);
+        if (v) this.#deliver(v);
       }),
     );
     s.on("error", () => {
@@ -218,13 +223,7 @@ export async function startFeedHub(socketPath: string): Promise<{ close(): Promi
     c.on(
       "data",
       lineSplitter((line) => {
-        let v: unknown;
-        try {
-          v = JSON.parse(line);
-        } catch {
-          return;
-        }
-        if (!isBeacon(v)) return;
+        if (!beaconOf(line)) return;
         const out = line + "\n";
         for (const other of clients) {
           if (other !== c && !other.destroyed && other.writableLength < MAX_PENDING_WRITE) other.write(out);

@@ -7,7 +7,7 @@
  */
 
 import { encodeNulParts } from "../../../mime/index.ts";
-import type { Mailbox, SpecialUse } from "../../../store/types.ts";
+import { type Mailbox, SPECIAL_USES, type SpecialUse } from "../../../store/types.ts";
 import type {
   Command,
   ListCommand,
@@ -158,16 +158,6 @@ export function uidRangesOf(set: SequenceSet, maxUid: number): Array<[number, nu
 
 // --- CREATE / DELETE / RENAME / SUBSCRIBE ----------------------------------------------------
 
-const SPECIAL_USES: ReadonlySet<string> = new Set([
-  "\\Drafts",
-  "\\Sent",
-  "\\Trash",
-  "\\Junk",
-  "\\Archive",
-  "\\All",
-  "\\Flagged",
-]);
-
 function validateNewName(name: string): void {
   if (
     name === "" ||
@@ -192,7 +182,7 @@ export async function create(
   validateNewName(name);
   let use: SpecialUse | null = null;
   for (const u of cmd.specialUse) {
-    const canon = [...SPECIAL_USES].find((x) => x.toLowerCase() === u.toLowerCase());
+    const canon = SPECIAL_USES.find((x) => x.toLowerCase() === u.toLowerCase());
     // RFC 6154 §3: USEATTR when the attribute is not supported
     if (!canon) throw no("USEATTR", `Unsupported special-use attribute ${u}`);
     if (use !== null && use !== canon) throw no("USEATTR", "Only one special-use attribute per mailbox");
