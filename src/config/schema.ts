@@ -284,6 +284,12 @@ export const configSchema = z.strictObject({
           "answers NO [METADATA TOOMANY].",
         1,
       ),
+      max_notify_queue: int(
+        1000,
+        "NOTIFY (RFC 5465): changed mailboxes and METADATA targets a connection may have waiting to be " +
+          "reported; beyond it the client gets * OK [NOTIFICATIONOVERFLOW] and NOTIFY is switched off.",
+        1,
+      ),
     }),
   }),
 

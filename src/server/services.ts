@@ -147,6 +147,7 @@ export const imapService = defineService({
         maxConnectionsPerIp: l.max_connections_per_ip,
         maxMetadataSize: l.max_metadata_size,
         maxMetadataEntries: l.max_metadata_entries,
+        maxNotifyQueue: l.max_notify_queue,
       },
       allowPlaintextAuth: config.imap.allow_plaintext_auth,
       compress: config.imap.compress,

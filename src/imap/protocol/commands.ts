@@ -299,8 +299,25 @@ export interface AppendMessage {
 /** RFC 4469 §5 cat-part */
 export type CatenatePart = { type: "TEXT"; data: Buffer; binary: boolean } | { type: "URL"; url: string };
 
+/** RFC 5465 §6 filter-mailboxes (keywords upper-cased; names as sent, decoded by the server) */
+export type NotifyFilter =
+  | { kind: "SELECTED" | "SELECTED-DELAYED" | "INBOXES" | "PERSONAL" | "SUBSCRIBED" }
+  | { kind: "SUBTREE" | "MAILBOXES"; names: MailboxName[] };
+/** RFC 5465 §5 event (name upper-cased); fetch: MessageNew's fetch attributes, if given */
+export interface NotifyEvent {
+  name: string;
+  fetch: FetchAtt[] | null;
+}
+/** RFC 5465 §3.1 event-group; events [] = NONE */
+export interface NotifyGroup {
+  filter: NotifyFilter;
+  events: NotifyEvent[];
+}
+
 export type Command =
   | { name: "CAPABILITY" }
+  /** RFC 5465 §3: set null = NOTIFY NONE */
+  | { name: "NOTIFY"; set: { status: boolean; groups: NotifyGroup[] } | null }
   | { name: "NOOP" }
   | { name: "LOGOUT" }
   | { name: "STARTTLS" }

@@ -18,6 +18,7 @@ import {
   parseStatusAttList,
 } from "./parse/mailbox.ts";
 import { parseGetMetadata, parseSetMetadata } from "./parse/metadata.ts";
+import { parseNotify } from "./parse/notify.ts";
 import {
   astringText,
   type CommandInput,
@@ -182,6 +183,8 @@ function parseCommandBody(c: Cursor): Command {
       return parseSetQuota(c);
     case "GETMETADATA":
       return parseGetMetadata(c);
+    case "NOTIFY":
+      return parseNotify(c);
     case "SETMETADATA":
       return parseSetMetadata(c);
     default:

@@ -26,6 +26,7 @@ import {
 } from "./commands/mailbox.ts";
 import { check, close, copyMove, expunge, store, unselect } from "./commands/message.ts";
 import { getmetadata, setmetadata } from "./commands/metadata.ts";
+import { notify } from "./commands/notify.ts";
 import { replace } from "./commands/replace.ts";
 import { search } from "./commands/search.ts";
 import { sort } from "./commands/sort.ts";
@@ -105,6 +106,7 @@ const table: Record<CommandName, Entry> = {
   SETQUOTA: auth(setquota),
   GETMETADATA: auth(getmetadata),
   SETMETADATA: auth(setmetadata),
+  NOTIFY: auth(notify),
   CHECK: selected(check),
   CLOSE: selected(close),
   UNSELECT: selected(unselect),

@@ -72,6 +72,8 @@ export interface ImapServerOptions {
     maxMetadataSize?: number;
     /** RFC 5464: METADATA entries per mailbox and for the server, per account; default 100 */
     maxMetadataEntries?: number;
+    /** RFC 5465: changes waiting to be reported per connection before NOTIFICATIONOVERFLOW; default 1000 */
+    maxNotifyQueue?: number;
   };
   /** where connection limits are counted; absent = in this process */
   slots?: ConnectionSlots;

@@ -22,6 +22,7 @@ import { idleDone } from "./commands/idle.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch, expungeAllowed } from "./dispatch.ts";
 import { bad, bye, type ImapError, mapError } from "./errors.ts";
+import type { Notifier } from "./notify.ts";
 import type { SelectedMailbox, ViewUpdate } from "./selected-mailbox.ts";
 import { uidSetString } from "./selected-mailbox.ts";
 
@@ -77,6 +78,8 @@ export class Session {
   private unsubscribe: (() => void) | null = null;
   /** inside IDLE: beacons are pushed at once */
   idling = false;
+  /** NOTIFY SET active (RFC 5465, notify.ts): paused while a command runs */
+  notifier: Notifier | null = null;
   /**
    * IDLE waiting for DONE (RFC 2177, RFC 9051 §6.3.13): the open command's tag and command. The
    * pump reads the DONE line and completes the command; nothing waits on a promise meanwhile.
@@ -337,6 +340,20 @@ export class Session {
     cmd: Command,
     run: () => Promise<{ code: string | null; text: string } | undefined> = () => dispatch(this, tag, cmd),
   ): Promise<void> {
+    // RFC 5465: notifications go out between commands, never inside one's responses
+    await this.notifier?.pause();
+    try {
+      await this.runCommand(tag, cmd, run);
+    } finally {
+      this.notifier?.resume();
+    }
+  }
+
+  private async runCommand(
+    tag: string,
+    cmd: Command,
+    run: () => Promise<{ code: string | null; text: string } | undefined>,
+  ): Promise<void> {
     let ok: { code: string | null; text: string } | undefined;
     // the SELECT snapshot serves only an immediately following FETCH; an IDLE (or anything else)
     // drops it, so an idle connection keeps no per-message arrays
@@ -390,10 +407,16 @@ export class Session {
 
   private onBeacon(b: Beacon): void {
     const v = this.view;
-    if (!v || b.mailboxId !== v.mailboxId) return;
-    if (BigInt(b.modseq) <= v.knownModseq) return;
-    v.dirty = true;
-    if (this.idling) void this.pushIdleUpdates();
+    if (v && b.mailboxId === v.mailboxId && BigInt(b.modseq) > v.knownModseq) v.dirty = true;
+    this.notifier?.onBeacon(b);
+    if (!v?.dirty || b.mailboxId !== v.mailboxId) return;
+    if (this.idling && !this.notifier?.coversSelected) void this.pushIdleUpdates();
+  }
+
+  /** NOTIFY NONE, a replacing NOTIFY SET or NOTIFICATIONOVERFLOW: n stops */
+  endNotify(n: Notifier | null): void {
+    n?.close();
+    if (this.notifier === n) this.notifier = null;
   }
 
   private async pushIdleUpdates(): Promise<void> {
@@ -627,6 +650,7 @@ export class Session {
     this.idleCmd = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.endNotify(this.notifier);
     this.closeView();
     this.drain.wake();
     const lw = this.lineWaiter;

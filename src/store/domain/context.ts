@@ -13,6 +13,9 @@ import { type Db, DbNotFound, type WriteOptions, type Writer } from "../db/port.
 import type { MimeFns } from "../mime-fns.ts";
 import { type Beacon, type Id, StoreError } from "../types.ts";
 
+/** characters of METADATA entry names one beacon carries (feed lines are at most 4096 bytes) */
+const MAX_BEACON_NAMES = 2048;
+
 export interface DomainDeps {
   db: Db;
   feed: { publish(b: Beacon): void };
@@ -57,6 +60,18 @@ export class TxContext {
   /** Publishes a beacon after commit; mailboxId null = an account-level change. */
   beacon(accountId: Id, mailboxId: Id | null, modseq: bigint): void {
     this.#beacons.set(`${accountId}:${mailboxId ?? ""}`, { accountId, mailboxId, modseq: modseq.toString() });
+  }
+
+  /**
+   * Publishes after commit that METADATA entries of a mailbox (or of the server: mailboxId null)
+   * changed (IMAP NOTIFY, RFC 5465 §5.10/§5.11). Names beyond what a feed line carries are
+   * dropped for [] ("some entries changed").
+   */
+  metadataBeacon(accountId: Id, mailboxId: Id | null, names: string[]): void {
+    let len = 0;
+    for (const n of names) len += n.length + 3;
+    const metadata = len <= MAX_BEACON_NAMES ? names : [];
+    this.#beacons.set(`m${accountId}:${mailboxId ?? ""}`, { accountId, mailboxId, modseq: "0", metadata });
   }
 
   /** Blobs that may have lost their last reference in this transaction (marked before commit). */

@@ -5,7 +5,7 @@
  */
 import type { MetadataDepth, MetadataEntry, MetadataUpdate } from "../api/mail.ts";
 import { type Id, StoreError } from "../api/model.ts";
-import type { DomainDeps } from "./context.ts";
+import { type DomainDeps, write } from "./context.ts";
 
 /** "/private" or "/shared", alone or followed by "/…" (the IMAP layer checks the full syntax) */
 function checkName(name: string, forSet: boolean): string {
@@ -80,7 +80,8 @@ export class Metadata {
       if (u.value !== null && u.value.byteLength > limits.maxSize)
         throw new StoreError("TOOBIG", "metadata value too large");
     }
-    await this.#d.db.write(async (tx) => {
+    await write(this.#d, async (t) => {
+      const tx = t.tx;
       await this.#checkMailbox(tx, accountId, mailboxId);
       let count = await tx.metadata.count(accountId, mailboxId);
       for (const u of items) {
@@ -91,6 +92,8 @@ export class Metadata {
         }
       }
       if (count > limits.maxEntries) throw new StoreError("LIMIT", "too many metadata entries");
+      // IMAP NOTIFY (RFC 5465 §5.10/§5.11) in every worker process
+      t.metadataBeacon(accountId, mailboxId, [...new Set(items.map((u) => u.name))]);
     });
   }
 }

@@ -30,7 +30,9 @@ function isBeacon(v: unknown): v is Beacon {
     typeof b.accountId === "number" &&
     (b.mailboxId === null || typeof b.mailboxId === "number") &&
     typeof b.modseq === "string" &&
-    /^[0-9]{1,20}$/.test(b.modseq)
+    /^[0-9]{1,20}$/.test(b.modseq) &&
+    (b.metadata === undefined ||
+      (Array.isArray(b.metadata) && b.metadata.every((n: unknown) => typeof n === "string")))
   );
 }
 

@@ -20,6 +20,12 @@ export interface Beacon {
   accountId: Id;
   mailboxId: Id | null;
   modseq: string; // bigint as decimal string (JSON-safe)
+  /**
+   * METADATA entries changed (RFC 5464; IMAP NOTIFY MailboxMetadataChange / ServerMetadataChange,
+   * RFC 5465 §5.10/§5.11): of mailboxId, or of the server when mailboxId is null. Absent for every
+   * other change; [] when the names did not fit in a beacon (then: "some entries").
+   */
+  metadata?: string[];
 }
 
 export interface ChangeFeed {

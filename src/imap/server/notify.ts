@@ -1,0 +1,385 @@
+/**
+ * IMAP NOTIFY (RFC 5465) for one session: which changes the client asked for (NotifySpec, built
+ * and checked by commands/notify.ts) and the Notifier that turns change-feed beacons into
+ * unsolicited responses.
+ *
+ * - Beacons come from the change feed (store/feed: every worker process sees every commit of the
+ *   account). onBeacon only records WHAT is waiting — a set of mailbox ids, a flag for
+ *   account-level changes (create/rename/delete/subscribe), METADATA targets — never response
+ *   text; the responses are computed from the store when sent. The waiting set is bounded
+ *   (imap.limits.max_notify_queue): beyond it the client gets `* OK [NOTIFICATIONOVERFLOW]` and
+ *   NOTIFY is off (RFC 5465 §5.8), as if it had sent NOTIFY NONE.
+ * - Responses go out whenever no command is running: between commands and during IDLE (RFC 5465
+ *   §1: no need to IDLE). The session pauses the notifier while a command runs (pause/resume), so
+ *   notifications never split a command's responses.
+ * - Selected mailbox (SELECTED / SELECTED-DELAYED, RFC 5465 §6.1/§6.2): the session's own view
+ *   updates (EXISTS, FETCH FLAGS with MODSEQ under CONDSTORE, EXPUNGE or VANISHED under QRESYNC)
+ *   are pushed; with SELECTED-DELAYED expunges wait for a command that may carry them (or IDLE).
+ *   MessageNew's fetch attributes are answered by the FETCH handler for the new uids.
+ * - Other mailboxes: STATUS (MESSAGES UIDNEXT UIDVALIDITY, plus UNSEEN and HIGHESTMODSEQ under
+ *   CONDSTORE when FlagChange is asked for), sent only when it differs from the last one sent for
+ *   that mailbox (RFC 5465 §5.2–§5.3); LIST for MailboxName / SubscriptionChange (§5.4, §5.5;
+ *   OLDNAME for renames, \NonExistent for deletions) found by comparing the account's mailbox
+ *   list with the previous one; METADATA (RFC 5464 §4.4.2, entry names only) for
+ *   MailboxMetadataChange / ServerMetadataChange (§5.10, §5.11).
+ */
+import type { Beacon, Mailbox } from "../../store/types.ts";
+import type { FetchAtt, NotifyFilter } from "../protocol/commands.ts";
+import { astring } from "../protocol/response.ts";
+import { fetch } from "./commands/fetch.ts";
+import { statusLine } from "./commands/mailbox.ts";
+import { DELIM, mailboxOut } from "./names.ts";
+import type { SelectedMailbox } from "./selected-mailbox.ts";
+import type { Session } from "./session.ts";
+
+export const DEFAULT_MAX_NOTIFY_QUEUE = 1000;
+
+/** RFC 5465 §5 events this server reports (upper-cased) → as named in BADEVENT */
+export const SUPPORTED_EVENTS: ReadonlyMap<string, string> = new Map([
+  ["MESSAGENEW", "MessageNew"],
+  ["MESSAGEEXPUNGE", "MessageExpunge"],
+  ["FLAGCHANGE", "FlagChange"],
+  ["MAILBOXNAME", "MailboxName"],
+  ["SUBSCRIPTIONCHANGE", "SubscriptionChange"],
+  ["MAILBOXMETADATACHANGE", "MailboxMetadataChange"],
+  ["SERVERMETADATACHANGE", "ServerMetadataChange"],
+]);
+
+/** a filter with its mailbox names in store form */
+export type ResolvedFilter =
+  | { kind: "INBOXES" | "PERSONAL" | "SUBSCRIBED" }
+  | { kind: "SUBTREE" | "MAILBOXES"; names: string[] };
+
+export interface NotifyGroupSpec {
+  filter: ResolvedFilter;
+  events: ReadonlySet<string>;
+}
+
+export interface NotifySpec {
+  /** SELECTED / SELECTED-DELAYED group, if any */
+  selected: { delayed: boolean; events: ReadonlySet<string>; fetch: FetchAtt[] | null } | null;
+  /** the other groups in the client's order: the first matching a mailbox applies (RFC 5465 §6) */
+  groups: NotifyGroupSpec[];
+}
+
+export function filterMatches(f: ResolvedFilter | NotifyFilter, name: string, subscribed: boolean): boolean {
+  switch (f.kind) {
+    case "INBOXES":
+      return name === "INBOX"; // RFC 5465 §6.3: mailboxes that receive mail: INBOX here
+    case "PERSONAL":
+      return true; // RFC 5465 §6.4: every mailbox of the account (no other namespaces)
+    case "SUBSCRIBED":
+      return subscribed;
+    case "SUBTREE":
+      return f.names.some((n) => name === n || name.startsWith(n + DELIM));
+    case "MAILBOXES":
+      return f.names.includes(name);
+    default:
+      return false;
+  }
+}
+
+const hasMessageEvents = (ev: ReadonlySet<string>) => ev.has("MESSAGENEW") || ev.has("MESSAGEEXPUNGE");
+
+interface MailboxFacts {
+  name: string;
+  subscribed: boolean;
+}
+
+export class Notifier {
+  readonly #s: Session;
+  readonly spec: NotifySpec;
+  readonly #limit: number;
+  #paused = true;
+  #closed = false;
+  #running: Promise<void> | null = null;
+  /** waiting: non-selected mailboxes with message changes */
+  #mailboxes = new Set<number>();
+  /** waiting: an account-level change (mailbox created/renamed/deleted, subscriptions) */
+  #account = false;
+  /** waiting: METADATA targets (mailbox id, or -1 = server) → entry names (null = unknown) */
+  #metadata = new Map<number, Set<string> | null>();
+  #selectedDirty = false;
+  #overflow = false;
+  /** the account's mailboxes as last reported (MailboxName / SubscriptionChange), by id */
+  #known: Map<number, MailboxFacts> | null = null;
+  /** last STATUS line sent per mailbox (no repeats) */
+  readonly #lastStatus = new Map<number, string>();
+  /** MessageNew fetch attributes: the view they were last sent for and its uidNext then */
+  #fetchView: SelectedMailbox | null = null;
+  #fetchedUpTo = 0;
+
+  constructor(s: Session, spec: NotifySpec) {
+    this.#s = s;
+    this.spec = spec;
+    this.#limit = s.ctx.opts.limits.maxNotifyQueue ?? DEFAULT_MAX_NOTIFY_QUEUE;
+  }
+
+  /** SELECTED / SELECTED-DELAYED asks for message events: the notifier pushes the view's updates */
+  get coversSelected(): boolean {
+    return this.spec.selected !== null && hasMessageEvents(this.spec.selected.events);
+  }
+
+  #wants(event: string): boolean {
+    return this.spec.groups.some((g) => g.events.has(event)) || !!this.spec.selected?.events.has(event);
+  }
+
+  /**
+   * Called at NOTIFY SET (inside the command): the mailbox list MailboxName / SubscriptionChange
+   * compare against, and with STATUS (RFC 5465 §3.1) a STATUS for each mailbox with message events.
+   */
+  async start(status: boolean): Promise<void> {
+    const s = this.#s;
+    const needList = status || this.#wants("MAILBOXNAME") || this.#wants("SUBSCRIPTIONCHANGE");
+    if (!needList) return;
+    const mbs = await s.store.listMailboxes(s.authenticated.account.id);
+    if (this.#wants("MAILBOXNAME") || this.#wants("SUBSCRIPTIONCHANGE")) this.#known = factsOf(mbs);
+    if (!status) return;
+    for (const mb of mbs) {
+      const line = await this.#statusFor(mb);
+      if (line) await s.write(line);
+    }
+  }
+
+  onBeacon(b: Beacon): void {
+    if (this.#closed) return;
+    const view = this.#s.view;
+    if (b.metadata !== undefined) {
+      const key = b.mailboxId ?? -1;
+      const want = b.mailboxId === null ? "SERVERMETADATACHANGE" : "MAILBOXMETADATACHANGE";
+      if (!this.#wants(want)) return;
+      const names = this.#metadata.has(key) ? this.#metadata.get(key)! : new Set<string>();
+      if (names === null || b.metadata.length === 0) this.#metadata.set(key, null);
+      else {
+        for (const n of b.metadata) names.add(n);
+        this.#metadata.set(key, names);
+      }
+    } else if (b.mailboxId === null) {
+      if (this.#known === null) return;
+      this.#account = true;
+    } else if (view && b.mailboxId === view.mailboxId && this.spec.selected !== null) {
+      if (!hasMessageEvents(this.spec.selected.events)) return;
+      this.#selectedDirty = true;
+    } else {
+      if (!this.spec.groups.some((g) => hasMessageEvents(g.events))) return;
+      this.#mailboxes.add(b.mailboxId);
+    }
+    if (this.#mailboxes.size + this.#metadata.size > this.#limit) {
+      this.#overflow = true;
+      this.#mailboxes.clear();
+      this.#metadata.clear();
+    }
+    this.#kick();
+  }
+
+  /** a command starts: no notification until resume(); resolves when a running batch is out */
+  pause(): Promise<void> {
+    this.#paused = true;
+    return this.#running ?? Promise.resolve();
+  }
+
+  /** the command ended (or IDLE started): send what waits */
+  resume(): void {
+    this.#paused = false;
+    // a NOOP/FETCH may have announced new messages: their MessageNew fetch attributes are due
+    if (this.spec.selected?.fetch) this.#selectedDirty = true;
+    this.#kick();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#mailboxes.clear();
+    this.#metadata.clear();
+    this.#known = null;
+  }
+
+  #pending(): boolean {
+    return (
+      this.#overflow ||
+      this.#selectedDirty ||
+      this.#account ||
+      this.#mailboxes.size > 0 ||
+      this.#metadata.size > 0
+    );
+  }
+
+  #kick(): void {
+    if (this.#paused || this.#closed || this.#running || !this.#pending()) return;
+    this.#running = this.#drain().finally(() => {
+      this.#running = null;
+    });
+  }
+
+  async #drain(): Promise<void> {
+    const s = this.#s;
+    try {
+      // bounded: each round takes everything waiting; new beacons during a round make another
+      while (!this.#paused && !this.#closed && !s.isClosed && this.#pending()) await this.#round();
+    } catch (e) {
+      s.ctx.opts.logger.warn({ session: s.id, err: String(e) }, "imap notify failed");
+    }
+  }
+
+  async #round(): Promise<void> {
+    const s = this.#s;
+    if (this.#overflow) {
+      // RFC 5465 §5.8: the server stops notifying, as after NOTIFY NONE
+      this.close();
+      s.endNotify(this);
+      await s.write("* OK [NOTIFICATIONOVERFLOW] Too many changes; NOTIFY is off\r\n");
+      return;
+    }
+    if (this.#selectedDirty) {
+      this.#selectedDirty = false;
+      await this.#selectedUpdates();
+    }
+    if (this.#account) {
+      this.#account = false;
+      await this.#mailboxEvents();
+    }
+    if (this.#mailboxes.size > 0) {
+      const ids = [...this.#mailboxes].sort((a, b) => a - b);
+      this.#mailboxes.clear();
+      for (const id of ids) {
+        const mb = await s.store.getMailboxById(id);
+        if (!mb || this.#closed) continue;
+        const v = s.view;
+        if (v && v.mailboxId === id && this.spec.selected !== null) continue; // the view's own updates
+        const line = await this.#statusFor(mb);
+        if (line) await s.write(line);
+      }
+    }
+    if (this.#metadata.size > 0) {
+      const items = [...this.#metadata];
+      this.#metadata.clear();
+      for (const [key, names] of items) await this.#metadataEvent(key === -1 ? null : key, names);
+    }
+  }
+
+  /** RFC 5465 §6.1/§6.2: the view's updates; MessageNew fetch attributes for new messages */
+  async #selectedUpdates(): Promise<void> {
+    const s = this.#s;
+    const sel = this.spec.selected;
+    const v = s.view;
+    if (!sel || !v) return;
+    if (this.#fetchView !== v) {
+      this.#fetchView = v;
+      this.#fetchedUpTo = v.uidNext;
+    }
+    // SELECTED: expunges at once (the client uses UIDs, RFC 5465 §6.1); SELECTED-DELAYED: only
+    // where RFC 9051 §7.5.1 allows them (IDLE here; commands as without NOTIFY)
+    await s.flushUpdates(!sel.delayed || s.idling);
+    if (!sel.fetch || s.view !== v || v.uidNext <= this.#fetchedUpTo) return;
+    const from = this.#fetchedUpTo;
+    this.#fetchedUpTo = v.uidNext;
+    if (v.exists === 0 || v.maxUid() < from) return;
+    const st = s.selected;
+    await fetch(
+      s,
+      "*",
+      {
+        name: "FETCH",
+        uid: true,
+        set: { type: "ranges", ranges: [{ start: from, end: "*" }] },
+        atts: sel.fetch,
+        changedSince: null,
+        vanished: false,
+      },
+      st,
+    );
+  }
+
+  /** the first group matching the mailbox, when it asks for event */
+  #groupWith(event: string, name: string, subscribed: boolean): boolean {
+    const v = this.#s.view;
+    if (this.spec.selected && v && v.name === name) return this.spec.selected.events.has(event);
+    const g = this.spec.groups.find((g) => filterMatches(g.filter, name, subscribed));
+    return !!g?.events.has(event);
+  }
+
+  /** RFC 5465 §5.2/§5.3: STATUS of a non-selected mailbox; null when not asked for or unchanged */
+  async #statusFor(mb: Mailbox): Promise<string | null> {
+    const s = this.#s;
+    const v = s.view;
+    if (v && v.mailboxId === mb.id && this.spec.selected !== null) return null;
+    const g = this.spec.groups.find((g) => filterMatches(g.filter, mb.name, mb.subscribed));
+    if (!g || !hasMessageEvents(g.events)) return null;
+    const flags = g.events.has("FLAGCHANGE");
+    const line = await statusLine(s, mb, [
+      "MESSAGES",
+      "UIDNEXT",
+      "UIDVALIDITY",
+      ...(flags ? (["UNSEEN"] as const) : []),
+      ...(flags && s.condstore ? (["HIGHESTMODSEQ"] as const) : []),
+    ]);
+    if (this.#lastStatus.get(mb.id) === line) return null;
+    this.#lastStatus.set(mb.id, line);
+    return line;
+  }
+
+  /** RFC 5465 §5.4 MailboxName, §5.5 SubscriptionChange: LIST responses from the list's changes */
+  async #mailboxEvents(): Promise<void> {
+    const s = this.#s;
+    const before = this.#known;
+    if (!before) return;
+    const mbs = await s.store.listMailboxes(s.authenticated.account.id);
+    const now = factsOf(mbs);
+    this.#known = now;
+    const names = new Set(mbs.map((m) => m.name));
+    const children = (name: string) => {
+      for (const n of names) if (n.startsWith(name + DELIM)) return "\\HasChildren";
+      return "\\HasNoChildren";
+    };
+    const attrs = (f: MailboxFacts, extra: string[] = []) =>
+      `(${[children(f.name), ...(f.subscribed ? ["\\Subscribed"] : []), ...extra].join(" ")})`;
+    let out = "";
+    for (const [id, old] of before) {
+      if (now.has(id) || !this.#groupWith("MAILBOXNAME", old.name, old.subscribed)) continue;
+      out += `* LIST (\\NonExistent) "/" ${mailboxOut(s, old.name)}\r\n`;
+    }
+    for (const [id, cur] of now) {
+      const old = before.get(id);
+      if (!old) {
+        if (this.#groupWith("MAILBOXNAME", cur.name, cur.subscribed))
+          out += `* LIST ${attrs(cur)} "/" ${mailboxOut(s, cur.name)}\r\n`;
+        continue;
+      }
+      if (old.name !== cur.name) {
+        if (this.#groupWith("MAILBOXNAME", cur.name, cur.subscribed)) {
+          // RFC 5465 §5.4 with RFC 5258's OLDNAME extended data item
+          out += `* LIST ${attrs(cur)} "/" ${mailboxOut(s, cur.name)} ("OLDNAME" (${mailboxOut(s, old.name)}))\r\n`;
+        }
+      } else if (old.subscribed !== cur.subscribed) {
+        if (this.#groupWith("SUBSCRIPTIONCHANGE", cur.name, true))
+          out += `* LIST ${attrs(cur)} "/" ${mailboxOut(s, cur.name)}\r\n`;
+      }
+    }
+    if (out) await s.write(out);
+  }
+
+  /** RFC 5464 §4.4.2 unsolicited METADATA: the mailbox (or "" = server) and the entry names */
+  async #metadataEvent(mailboxId: number | null, names: Set<string> | null): Promise<void> {
+    const s = this.#s;
+    const account = s.authenticated.account.id;
+    let target = '""';
+    if (mailboxId !== null) {
+      const mb = await s.store.getMailboxById(mailboxId);
+      if (!mb || mb.accountId !== account) return;
+      if (!this.#groupWith("MAILBOXMETADATACHANGE", mb.name, mb.subscribed)) return;
+      target = mailboxOut(s, mb.name);
+    }
+    let list = names ? [...names] : null;
+    if (list === null) {
+      // the beacon could not carry the names: every entry there is now (a removed one is missing)
+      const entries = await s.store.getMetadata(account, mailboxId, ["/private", "/shared"], "infinity");
+      list = entries.filter((e) => e.value !== null).map((e) => e.name);
+      if (list.length === 0) list = ["/private", "/shared"];
+    }
+    const parts = list.sort().map((n) => astring(n, s.utf8).toString("utf8"));
+    await s.write(`* METADATA ${target} ${parts.join(" ")}\r\n`);
+  }
+}
+
+function factsOf(mbs: Mailbox[]): Map<number, MailboxFacts> {
+  return new Map(mbs.map((m) => [m.id, { name: m.name, subscribed: m.subscribed }]));
+}
