@@ -55,6 +55,8 @@ describe("IMAP NOTIFY (RFC 5465)", () => {
       // fetch attributes only for the selected mailbox
       "NOTIFY SET (personal (MessageNew (UID) MessageExpunge))",
       "NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed (MessageNew MessageExpunge))",
+      // RFC 5465 §6.1: message events only for the selected mailbox
+      "NOTIFY SET (selected (MessageNew MessageExpunge MailboxName))",
     ]) {
       // a connection each: the server closes one after too many BADs
       const b = await t.login();

@@ -16,9 +16,8 @@
  *   updates (EXISTS, FETCH FLAGS with MODSEQ under CONDSTORE, EXPUNGE or VANISHED under QRESYNC)
  *   are pushed; with SELECTED-DELAYED expunges wait for a command that may carry them (or IDLE).
  *   MessageNew's fetch attributes are answered by the FETCH handler for the new uids.
- * - Other mailboxes: STATUS (MESSAGES UIDNEXT UIDVALIDITY, plus UNSEEN and HIGHESTMODSEQ under
- *   CONDSTORE when FlagChange is asked for), sent only when it differs from the last one sent for
- *   that mailbox (RFC 5465 §5.2–§5.3); LIST for MailboxName / SubscriptionChange (§5.4, §5.5;
+ * - Other mailboxes: STATUS (MESSAGES UIDNEXT UIDVALIDITY, UNSEEN with FlagChange, HIGHESTMODSEQ
+ *   under CONDSTORE), sent only when an item the client asked about moved (RFC 5465 §5.1–§5.3); LIST for MailboxName / SubscriptionChange (§5.4, §5.5;
  *   OLDNAME for renames, \NonExistent for deletions) found by comparing the account's mailbox
  *   list with the previous one; METADATA (RFC 5464 §4.4.2, entry names only) for
  *   MailboxMetadataChange / ServerMetadataChange (§5.10, §5.11).
@@ -289,10 +288,11 @@ export class Notifier {
     );
   }
 
-  /** the first group matching the mailbox, when it asks for event */
+  /**
+   * Whether the first group matching the mailbox asks for event (mailbox and metadata events:
+   * RFC 5465 §6.1, the selected-mailbox filters take message events only)
+   */
   #groupWith(event: string, name: string, subscribed: boolean): boolean {
-    const v = this.#s.view;
-    if (this.spec.selected && v && v.name === name) return this.spec.selected.events.has(event);
     const g = this.spec.groups.find((g) => filterMatches(g.filter, name, subscribed));
     return !!g?.events.has(event);
   }
@@ -304,17 +304,19 @@ export class Notifier {
     if (v && v.mailboxId === mb.id && this.spec.selected !== null) return null;
     const g = this.spec.groups.find((g) => filterMatches(g.filter, mb.name, mb.subscribed));
     if (!g || !hasMessageEvents(g.events)) return null;
+    // RFC 5465 §5.1–§5.3: HIGHESTMODSEQ whenever CONDSTORE/QRESYNC is on; a change only counts
+    // when an item the client asked about moved (flags and modseq only with FlagChange)
     const flags = g.events.has("FLAGCHANGE");
-    const line = await statusLine(s, mb, [
+    const base = await statusLine(s, mb, [
       "MESSAGES",
       "UIDNEXT",
       "UIDVALIDITY",
       ...(flags ? (["UNSEEN"] as const) : []),
-      ...(flags && s.condstore ? (["HIGHESTMODSEQ"] as const) : []),
     ]);
-    if (this.#lastStatus.get(mb.id) === line) return null;
-    this.#lastStatus.set(mb.id, line);
-    return line;
+    const key = flags ? `${base} ${mb.highestModseq}` : base;
+    if (this.#lastStatus.get(mb.id) === key) return null;
+    this.#lastStatus.set(mb.id, key);
+    return s.condstore ? `${base.slice(0, -3)} HIGHESTMODSEQ ${mb.highestModseq})\r\n` : base;
   }
 
   /** RFC 5465 §5.4 MailboxName, §5.5 SubscriptionChange: LIST responses from the list's changes */

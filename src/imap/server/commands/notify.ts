@@ -9,6 +9,8 @@ import { mailboxIn } from "../names.ts";
 import { Notifier, type NotifyGroupSpec, type NotifySpec, SUPPORTED_EVENTS } from "../notify.ts";
 import type { Session } from "../session.ts";
 
+const MESSAGE_EVENTS = new Set(["MESSAGENEW", "MESSAGEEXPUNGE", "FLAGCHANGE", "ANNOTATIONCHANGE"]);
+
 /** RFC 5465 §3.1 / §5: the rules for one group's events (BAD) */
 function checkEvents(g: NotifyGroup, selected: boolean): Set<string> {
   const ev = new Set(g.events.map((e) => e.name));
@@ -17,7 +19,10 @@ function checkEvents(g: NotifyGroup, selected: boolean): Set<string> {
     throw bad("MessageNew and MessageExpunge must be requested together");
   if ((ev.has("FLAGCHANGE") || ev.has("ANNOTATIONCHANGE")) && !ev.has("MESSAGENEW"))
     throw bad("FlagChange and AnnotationChange require MessageNew and MessageExpunge");
-  // RFC 5465 §5.1: fetch attributes only for the selected mailbox
+  // RFC 5465 §6.1: the selected-mailbox filters take message events only
+  if (selected && [...ev].some((e) => SUPPORTED_EVENTS.has(e) && !MESSAGE_EVENTS.has(e)))
+    throw bad("SELECTED and SELECTED-DELAYED take message events only");
+  // RFC 5465 §5.2: fetch attributes only for the selected mailbox
   if (!selected && g.events.some((e) => e.fetch !== null))
     throw bad("MessageNew fetch attributes are only allowed for SELECTED or SELECTED-DELAYED");
   return ev;
