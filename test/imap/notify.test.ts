@@ -227,6 +227,37 @@ describe("IMAP NOTIFY (RFC 5465)", () => {
     await c.readUntil(/^I1 OK/);
     assert.ok((await c.cmd("NOTIFY NONE")).ok);
   });
+  it("INBOXES and SUBSCRIBED filters; the selected mailbox gets no STATUS without SELECTED", async () => {
+    assert.ok((await c.cmd("SELECT Misc")).ok);
+    assert.ok((await other.cmd("SUBSCRIBE Lists")).ok);
+    assert.ok(
+      (
+        await c.cmd(
+          "NOTIFY SET (inboxes (MessageNew MessageExpunge)) (subscribed (MessageNew MessageExpunge))",
+        )
+      ).ok,
+    );
+    assert.ok((await other.append("INBOX", message("in", "in\r\n"))).ok);
+    let l = await c.readUntil(/^\* STATUS/);
+    assert.match(
+      l.at(-1)!,
+      /^\* STATUS "INBOX" \(MESSAGES \d+ UIDNEXT \d+ UIDVALIDITY \d+ HIGHESTMODSEQ \d+\)$/,
+    );
+    assert.ok((await other.append("Lists", message("sub", "s\r\n"))).ok);
+    l = await c.readUntil(/^\* STATUS/);
+    assert.match(l.at(-1)!, /^\* STATUS "Lists" \(MESSAGES 1 /);
+    // Misc is selected, and neither an inbox nor subscribed: nothing for it
+    assert.ok((await other.append("Misc", message("m", "m\r\n"))).ok);
+    assert.ok((await other.append("Lists/a", message("m", "m\r\n"))).ok);
+    assert.ok((await other.cmd("NOOP")).ok);
+    // (the selected Misc's new message comes with the command, as without NOTIFY)
+    assert.deepEqual(
+      (await nothingPending(c)).filter((l) => l.startsWith("* STATUS")),
+      [],
+    );
+    assert.ok((await c.cmd("NOTIFY NONE")).ok);
+    assert.ok((await c.cmd("UNSELECT")).ok);
+  });
 });
 
 describe("IMAP NOTIFY overflow (RFC 5465 §5.8)", () => {

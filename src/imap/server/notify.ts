@@ -64,7 +64,8 @@ export interface NotifySpec {
 export function filterMatches(f: ResolvedFilter | NotifyFilter, name: string, subscribed: boolean): boolean {
   switch (f.kind) {
     case "INBOXES":
-      return name === "INBOX"; // RFC 5465 §6.3: mailboxes that receive mail: INBOX here
+      // RFC 5465 §6.3: where the MDA delivers: INBOX, and Junk for spam (smtp/server.ts)
+      return name === "INBOX" || name === "Junk";
     case "PERSONAL":
       return true; // RFC 5465 §6.4: every mailbox of the account (no other namespaces)
     case "SUBSCRIBED":
@@ -213,7 +214,8 @@ export class Notifier {
     const s = this.#s;
     try {
       // bounded: each round takes everything waiting; new beacons during a round make another
-      while (!this.#paused && !this.#closed && !s.isClosed && this.#pending()) await this.#round();
+      while (!this.#paused && !this.#closed && !s.isClosed && s.account && this.#pending())
+        await this.#round();
     } catch (e) {
       s.ctx.opts.logger.warn({ session: s.id, err: String(e) }, "imap notify failed");
     }

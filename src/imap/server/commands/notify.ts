@@ -64,6 +64,8 @@ export async function notify(
   const n = new Notifier(s, spec);
   s.endNotify(s.notifier);
   s.notifier = n;
+  // RFC 5465 §3.1: a successful NOTIFY SET implies a NOOP (pending changes of the selected mailbox now)
+  if (s.view) await s.flushUpdates(true, true);
   await n.start(cmd.set.status);
   return { code: null, text: "NOTIFY completed" };
 }
