@@ -1,7 +1,8 @@
 /**
  * IMAP NOTIFY (RFC 5465) across worker processes with a real `serve` of 2 workers: a client on
  * one worker is told (between commands, no IDLE) about a mailbox created and a message appended
- * by a connection that the logged pids show landed on the OTHER worker, and about mail delivered
+ * by a connection that the logged pids show landed on the OTHER worker (and a METADATA entry it
+ * set), and about mail delivered
  * by SMTP into its selected INBOX (EXISTS + the MessageNew fetch attributes).
  */
 import assert from "node:assert/strict";
@@ -60,7 +61,7 @@ describe("serve with 2 workers: NOTIFY sees changes made in the other worker pro
     const w = watcher.c;
     assert.ok((await w.cmd("SELECT INBOX")).ok);
     const r = await w.cmd(
-      "NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName))",
+      "NOTIFY SET (selected (MessageNew (UID) MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName MailboxMetadataChange))",
     );
     assert.ok(r.ok, r.text);
 
@@ -71,6 +72,11 @@ describe("serve with 2 workers: NOTIFY sees changes made in the other worker pro
     assert.ok((await changer.c.append("Work", "Subject: hi\r\n\r\nhello\r\n")).ok);
     lines = await w.readUntil(/^\* STATUS "Work"/, 20_000);
     assert.match(lines.at(-1)!, /^\* STATUS "Work" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+\)$/);
+
+    // METADATA beacons carry the entry names across processes
+    assert.ok((await changer.c.cmd('SETMETADATA Work (/private/comment "x")')).ok);
+    lines = await w.readUntil(/^\* METADATA/, 20_000);
+    assert.equal(lines.at(-1), '* METADATA "Work" /private/comment');
 
     // SMTP delivery into the selected INBOX
     const s = await SmtpClient.connect(smtp);
