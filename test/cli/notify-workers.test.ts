@@ -2,8 +2,8 @@
  * IMAP NOTIFY (RFC 5465) across worker processes with a real `serve` of 2 workers: a client on
  * one worker is told (between commands, no IDLE) about a mailbox created and a message appended
  * by a connection that the logged pids show landed on the OTHER worker (and a METADATA entry it
- * set), and about mail delivered
- * by SMTP into its selected INBOX (EXISTS + the MessageNew fetch attributes).
+ * set), and about mail delivered by SMTP into its selected INBOX (EXISTS + the MessageNew fetch
+ * attributes).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
