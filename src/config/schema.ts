@@ -286,8 +286,8 @@ export const configSchema = z.strictObject({
       ),
       max_notify_queue: int(
         1000,
-        "NOTIFY (RFC 5465): changed mailboxes and METADATA targets a connection may have waiting to be " +
-          "reported; beyond it the client gets * OK [NOTIFICATIONOVERFLOW] and NOTIFY is switched off.",
+        "NOTIFY (RFC 5465): changed mailboxes waiting to be reported per connection; beyond it " +
+          "* OK [NOTIFICATIONOVERFLOW] and NOTIFY is off.",
         1,
       ),
     }),
