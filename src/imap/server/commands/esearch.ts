@@ -36,8 +36,9 @@ export function onlyMinMax(opts: readonly SearchReturnOpt[]): boolean {
 }
 
 /**
- * What SAVE keeps of `results` (RFC 5182 §2.1: with MIN/MAX only, just those; RFC 9394 §3.1: with
- * PARTIAL, the page), as a set in ascending order. `ascending`: results are already in uid order
+ * What SAVE keeps of `results` (RFC 5182 §2.1: with MIN/MAX only, just those), as a set in
+ * ascending order. RFC 9394 §3.2 with PARTIAL: with COUNT, every match; otherwise the page plus the
+ * MIN and/or MAX message when those are requested. `ascending`: results are already in uid order
  * (SEARCH), so the whole list is kept as it is.
  */
 export function savedResult(
@@ -46,14 +47,20 @@ export function savedResult(
   results: readonly number[],
   ascending: boolean,
 ): number[] {
-  let keep: readonly number[] = results;
+  let keep: number[];
+  if (partial && opts.includes("COUNT")) return ascending ? [...results] : sortedSet(results);
   if (partial) keep = partialSlice(results, partial);
-  else if (onlyMinMax(opts) && results.length > 0) {
-    keep = [];
-    if (opts.includes("MIN")) (keep as number[]).push(results[0]!);
-    if (opts.includes("MAX")) (keep as number[]).push(results[results.length - 1]!);
-  } else if (ascending) return results as number[];
-  return [...new Set(keep)].sort((a, b) => a - b);
+  else if (onlyMinMax(opts)) keep = [];
+  else return ascending ? (results as number[]) : sortedSet(results);
+  if (results.length > 0) {
+    if (opts.includes("MIN")) keep.push(results[0]!);
+    if (opts.includes("MAX")) keep.push(results[results.length - 1]!);
+  }
+  return sortedSet(keep);
+}
+
+function sortedSet(nums: readonly number[]): number[] {
+  return [...new Set(nums)].sort((a, b) => a - b);
 }
 
 /**
