@@ -79,6 +79,8 @@ export interface FetchCommand {
   changedSince: bigint | null;
   /** RFC 7162 §3.2.6 VANISHED modifier (UID FETCH only; parser rejects it otherwise) */
   vanished: boolean;
+  /** RFC 9394 §3.3 PARTIAL modifier (UID FETCH only; parser rejects it otherwise); absent when not given */
+  partial?: PartialRange;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ export class ServerContext {
       "ESORT", // RFC 5267 §3
       "METADATA", // RFC 5464 §1 (mailbox entries)
       "METADATA-SERVER", // RFC 5464 §1 (server entries)
-      "PARTIAL", // RFC 9394 (SEARCH and SORT results; not FETCH)
+      "PARTIAL", // RFC 9394 (SEARCH and SORT results, UID FETCH)
       "THREAD=ORDEREDSUBJECT",
       "THREAD=REFERENCES",
       "SEARCHRES",
