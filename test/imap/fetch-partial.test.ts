@@ -55,7 +55,10 @@ describe("IMAP UID FETCH PARTIAL (RFC 9394 §3.3)", () => {
     assert.deepEqual(fetchedUids(await c.cmd("UID FETCH 3:6 (UID) (PARTIAL -2:-1)")), [5, 6]);
     // sequence numbers in the FETCH lines are the mailbox's own
     const r = await c.cmd("UID FETCH 1:* (FLAGS) (PARTIAL -1:-1)");
-    assert.ok(r.lines.some((l) => l.startsWith("* 6 FETCH (") && l.includes("UID 8")), r.text);
+    assert.ok(
+      r.lines.some((l) => l.startsWith("* 6 FETCH (") && l.includes("UID 8")),
+      r.text,
+    );
   });
 
   it("a range beyond the messages returns what exists, or nothing", async () => {
@@ -129,7 +132,10 @@ describe("SEARCH RETURN (SAVE PARTIAL …): what $ holds (RFC 9394 §3.2)", () =
 
   it("PARTIAL with COUNT: every match", async () => {
     const r = await c.cmd("UID SEARCH RETURN (SAVE COUNT PARTIAL 1:2) ALL");
-    assert.ok(r.lines.some((l) => l.endsWith("UID COUNT 6 PARTIAL (1:2 1:2)")), r.text);
+    assert.ok(
+      r.lines.some((l) => l.endsWith("UID COUNT 6 PARTIAL (1:2 1:2)")),
+      r.text,
+    );
     assert.equal(await saved(), "* SEARCH 1 2 3 4 5 6");
   });
 });
