@@ -147,6 +147,7 @@ export const imapService = defineService({
         maxConnectionsPerIp: l.max_connections_per_ip,
         maxMetadataSize: l.max_metadata_size,
         maxMetadataEntries: l.max_metadata_entries,
+        maxSearchContexts: l.max_search_contexts,
       },
       allowPlaintextAuth: config.imap.allow_plaintext_auth,
       compress: config.imap.compress,

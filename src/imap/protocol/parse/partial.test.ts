@@ -72,8 +72,8 @@ describe("parser: RETURN (PARTIAL …) (RFC 9394 §5)", () => {
     bad("a SEARCH RETURN (ALL PARTIAL 1:5) ALL", /mutually exclusive/);
     bad("a SEARCH RETURN (PARTIAL 1:5 ALL) ALL", /mutually exclusive/);
     bad("a SORT RETURN (PARTIAL 1:5 PARTIAL 1:5) (SUBJECT) UTF-8 ALL", /twice/);
-    bad("a SEARCH RETURN (UPDATE) ALL", /return option UPDATE/);
-    bad("a SORT RETURN (CONTEXT) (SUBJECT) UTF-8 ALL", /return option CONTEXT/);
+    bad("a SEARCH RETURN (UPDATES) ALL", /return option UPDATES/);
+    bad("a SORT RETURN (CONTEXTS) (SUBJECT) UTF-8 ALL", /return option CONTEXTS/);
   });
 });
 

@@ -21,13 +21,29 @@ export function partialItem(r: PartialRange, nums: readonly number[]): string {
   return ` PARTIAL (${partialRangeString(r)} ${part.length > 0 ? uidSetString(part) : "NIL"})`;
 }
 
-/** The RETURN options in effect: RETURN () or none means ALL (RFC 4731 §3.1, RFC 9051 §6.4.4). */
+/**
+ * The RETURN options in effect: RETURN () or none means ALL (RFC 4731 §3.1, RFC 9051 §6.4.4). So
+ * does a list of only CONTEXT and/or UPDATE (RFC 5267 §4.2, §4.3), which ask for no result data
+ * themselves: a live context starts from the full result, which its ADDTO/REMOVEFROM then change.
+ */
 export function returnOptions(
   opts: readonly SearchReturnOpt[] | undefined,
   partial: unknown,
 ): SearchReturnOpt[] {
   const o = opts ? [...opts] : [];
-  return o.length === 0 && !partial ? ["ALL"] : o;
+  if (!partial && !o.some((x) => x !== "CONTEXT" && x !== "UPDATE")) o.push("ALL");
+  return o;
+}
+
+/** whether any result data is asked for: MIN, MAX, ALL, COUNT or PARTIAL (not SAVE, CONTEXT, UPDATE) */
+export function returnsData(opts: readonly SearchReturnOpt[], partial: unknown): boolean {
+  return (
+    !!partial ||
+    opts.includes("MIN") ||
+    opts.includes("MAX") ||
+    opts.includes("ALL") ||
+    opts.includes("COUNT")
+  );
 }
 
 /** MIN and/or MAX without ALL or COUNT (RFC 5182 §2.1, RFC 7162 §3.1.5 single-message rules). */
