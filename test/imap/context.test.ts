@@ -8,8 +8,18 @@
  * applies the updates, and compares it with a fresh search, so a wrong position or number fails.
  */
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, it } from "node:test";
-import { type Client, message, type Response, startServer, type TestServer } from "./helpers.ts";
+import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import {
+  deliver,
+  type E2E,
+  message as e2eMessage,
+  PASS_A,
+  servingPid,
+  startE2E,
+  USER_A,
+} from "../e2e/helpers.ts";
+import { SmtpClient } from "../kit/smtp-client.ts";
+import { Client, message, type Response, startServer, type TestServer } from "./helpers.ts";
 
 /** a sequence-set in the server's order: "5:6,3" → [5, 6, 3] */
 function expand(set: string): number[] {
@@ -247,5 +257,64 @@ describe("IMAP CONTEXT=SEARCH / CONTEXT=SORT (RFC 5267 §4)", () => {
       assert.ok((await a.cmd("UNSELECT")).ok);
       assert.ok((await a.cmd("SELECT INBOX")).ok);
     }
+  });
+});
+
+describe("CONTEXT=SEARCH across worker processes and SMTP delivery (postkontor serve, workers = 2)", () => {
+  let e: E2E;
+  const clients: Client[] = [];
+  before(async () => {
+    e = await startE2E({ workers: 2 });
+  });
+  after(async () => {
+    for (const c of clients) c.destroy();
+    await e?.close();
+  });
+
+  /** a logged-in raw client and the pid of the worker serving it (its ID is logged with the pid) */
+  async function open(name: string): Promise<{ c: Client; pid: number }> {
+    const c = await Client.connect(e.server.imapPort);
+    clients.push(c);
+    assert.ok((await c.cmd(`ID ("name" "${name}")`)).ok);
+    const pid = await servingPid(e, name);
+    assert.ok((await c.cmd(`LOGIN "${USER_A}" "${PASS_A}"`)).ok);
+    return { c, pid };
+  }
+
+  it("a flag change in another worker and an SMTP delivery reach a context in IDLE", async () => {
+    const a = await open(`ctx-a-${process.pid}`);
+    let b = await open(`ctx-b-${process.pid}-0`);
+    // node:cluster hands connections round-robin: a few tries land on the other worker
+    for (let i = 1; b.pid === a.pid && i < 8; i++) b = await open(`ctx-b-${process.pid}-${i}`);
+    assert.notEqual(b.pid, a.pid, "the two connections are served by different worker processes");
+    for (const s of ["one", "two"]) await deliver(e, USER_A, e2eMessage(s));
+    assert.ok((await a.c.cmd("SELECT INBOX")).ok);
+    assert.ok((await b.c.cmd("SELECT INBOX")).ok);
+    const r = await a.c.cmd("UID SEARCH RETURN (UPDATE) UNSEEN");
+    assert.ok(r.lines.includes(`* ESEARCH (TAG "${r.tag}") UID ALL 1:2`), r.text);
+    a.c.write("I1 IDLE\r\n");
+    assert.match(await a.c.readLine(), /^\+ /);
+
+    assert.ok((await b.c.cmd("UID STORE 1 +FLAGS (\\Seen)")).ok);
+    await a.c.readUntil(new RegExp(`^\\* ESEARCH \\(TAG "${r.tag}"\\) UID REMOVEFROM \\(0 1\\)$`), 10_000);
+
+    const smtp = await SmtpClient.connect(e.server.smtpPort);
+    try {
+      assert.match(await smtp.cmd("EHLO client.test"), /^250/);
+      assert.match(await smtp.cmd("MAIL FROM:<sender@remote.test>"), /^250/);
+      assert.match(await smtp.cmd(`RCPT TO:<${USER_A}>`), /^250/);
+      assert.match(await smtp.cmd("DATA"), /^354/);
+      smtp.write(Buffer.concat([e2eMessage("by smtp"), Buffer.from(".\r\n")]));
+      assert.match(await smtp.reply(), /^250/);
+    } finally {
+      smtp.close();
+    }
+    const seen = await a.c.readUntil(
+      new RegExp(`^\\* ESEARCH \\(TAG "${r.tag}"\\) UID ADDTO \\(0 3\\)$`),
+      10_000,
+    );
+    assert.ok(seen.includes("* 3 EXISTS"), seen.join("\n")); // EXISTS before ADDTO (§4.3.3)
+    a.c.write("DONE\r\n");
+    await a.c.readUntil(/^I1 OK/);
   });
 });
