@@ -8,6 +8,7 @@ import type { OkResult } from "../dispatch.ts";
 import { bad } from "../errors.ts";
 import { type Recompute, SearchContexts } from "../search-context.ts";
 import type { SelectedState, Session } from "../session.ts";
+import { quotedTag } from "./esearch.ts";
 
 /** default of imap.limits.max_search_contexts */
 export const DEFAULT_MAX_SEARCH_CONTEXTS = 10;
@@ -39,7 +40,7 @@ export async function openContext(
   const v = s.selected.view;
   const max = s.ctx.opts.limits.maxSearchContexts ?? DEFAULT_MAX_SEARCH_CONTEXTS;
   if ((v.contexts?.size ?? 0) >= max) {
-    await s.write(`* NO [NOUPDATE ${quoted(tag)}] Too many search contexts (limit ${max})\r\n`);
+    await s.write(`* NO [NOUPDATE ${quotedTag(tag)}] Too many search contexts (limit ${max})\r\n`);
     return;
   }
   v.contexts ??= new SearchContexts();
@@ -57,8 +58,4 @@ export async function cancelUpdate(
   if (!cx?.cancel(cmd.tags)) throw bad("Unknown search context tag");
   if (cx.size === 0) st.view.contexts = null;
   return { code: null, text: "CANCELUPDATE completed" };
-}
-
-function quoted(tag: string): string {
-  return `"${tag.replace(/["\\]/g, "\\$&")}"`;
 }

@@ -6,9 +6,14 @@ import type { PartialRange, SearchReturnOpt } from "../../protocol/commands.ts";
 import { partialRangeString, partialSlice } from "../../protocol/parse/partial.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 
+/** a command tag as a quoted string (search-correlator, RFC 4466 §2.6.2; NOUPDATE, RFC 5267 §4.3.1) */
+export function quotedTag(tag: string): string {
+  return `"${tag.replace(/["\\]/g, "\\$&")}"`;
+}
+
 /** `* ESEARCH (TAG "x")` plus ` UID` for the UID form */
 export function esearchHead(tag: string, uid: boolean): string {
-  return `* ESEARCH (TAG "${tag.replace(/["\\]/g, "\\$&")}")${uid ? " UID" : ""}`;
+  return `* ESEARCH (TAG ${quotedTag(tag)})${uid ? " UID" : ""}`;
 }
 
 /**
