@@ -290,6 +290,13 @@ export const configSchema = z.strictObject({
           "* OK [NOTIFICATIONOVERFLOW] and NOTIFY is off.",
         1,
       ),
+      max_search_contexts: int(
+        10,
+        "Live search contexts (RFC 5267 CONTEXT=SEARCH/SORT, RETURN (UPDATE)) per IMAP session; each is " +
+          "searched again whenever its mailbox changes. Beyond it the command answers without updates " +
+          'and an untagged NO [NOUPDATE "tag"].',
+        1,
+      ),
     }),
   }),
 

@@ -148,6 +148,7 @@ export const imapService = defineService({
         maxMetadataSize: l.max_metadata_size,
         maxMetadataEntries: l.max_metadata_entries,
         maxNotifyQueue: l.max_notify_queue,
+        maxSearchContexts: l.max_search_contexts,
       },
       allowPlaintextAuth: config.imap.allow_plaintext_auth,
       compress: config.imap.compress,

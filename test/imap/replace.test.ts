@@ -105,9 +105,10 @@ describe("IMAP REPLACE (RFC 8508)", () => {
     assert.equal((await t.store.getAccountById(t.accountId))!.usedMessages, acc.usedMessages);
   });
 
-  it("errors: sequence number out of range BAD, unknown UID NO, read-only NO, malformed BAD", async () => {
+  it("errors: sequence number out of range NO, unknown UID NO, read-only NO, malformed BAD", async () => {
+    // RFC 8508 §3.2 Result: NO when the specified message cannot be removed
     let r = await c.cmd(replaceCmd("REPLACE 9 Drafts", message("x")));
-    assert.match(r.tagged, /^\S+ BAD /);
+    assert.match(r.tagged, /^\S+ NO \[NONEXISTENT\] /);
     r = await c.cmd(replaceCmd("UID REPLACE 999 Drafts", message("x")));
     assert.match(r.tagged, /^\S+ NO /);
     r = await c.cmd("REPLACE 1 Drafts");
@@ -124,6 +125,18 @@ describe("IMAP REPLACE (RFC 8508)", () => {
     r = await w.cmd(replaceCmd("REPLACE 1 Drafts", message("x")));
     assert.match(r.tagged, /NO \[READ-ONLY\]/);
     assert.deepEqual(await subjects(c), ["uid 5 draft v3", "uid 6 msg 3"]);
+  });
+
+  it("under CONDSTORE the tagged OK carries HIGHESTMODSEQ (RFC 8508 §4.5, as UID EXPUNGE)", async () => {
+    const k = await t.login();
+    assert.ok((await k.cmd("SELECT Drafts (CONDSTORE)")).ok);
+    const r = await k.cmd(replaceCmd("REPLACE 1 Drafts", message("draft v4")));
+    assert.ok(r.ok, r.text);
+    const hms = /OK \[HIGHESTMODSEQ (\d+)\] REPLACE completed/.exec(r.tagged);
+    assert.ok(hms, r.tagged);
+    const f = await k.cmd("FETCH 1:* (MODSEQ)");
+    const highest = Math.max(...f.lines.map((l) => Number(/MODSEQ \((\d+)\)/.exec(l)?.[1] ?? 0)));
+    assert.equal(Number(hms[1]), highest, f.text);
   });
 
   it("store.replace: the old message gone means nothing is appended", async () => {

@@ -79,6 +79,8 @@ export interface FetchCommand {
   changedSince: bigint | null;
   /** RFC 7162 §3.2.6 VANISHED modifier (UID FETCH only; parser rejects it otherwise) */
   vanished: boolean;
+  /** RFC 9394 §3.3 PARTIAL modifier (UID FETCH only; parser rejects it otherwise); absent when not given */
+  partial?: PartialRange;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,8 +151,11 @@ export type SearchKey =
   | { type: "emailid"; id: string }
   | { type: "threadid"; id: string };
 
-/** RFC 4731 §3.1 / RFC 5182 §2 search-return-opt */
-export type SearchReturnOpt = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
+/**
+ * RFC 4731 §3.1 / RFC 5182 §2 search-return-opt; RFC 5267 §4.2 CONTEXT (a hint) and §4.3 UPDATE
+ * (a live context: ADDTO/REMOVEFROM notifications)
+ */
+export type SearchReturnOpt = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE" | "CONTEXT" | "UPDATE";
 
 /**
  * RFC 9394 §3.1 partial-range, as the client wrote it (echoed in the PARTIAL result item):
@@ -367,6 +372,8 @@ export type Command =
   | { name: "REPLACE"; uid: boolean; seq: SeqNumber; mailbox: MailboxName; message: AppendMessage }
   | SortCommand
   | ThreadCommand
+  /** RFC 5267 §4.3.5: the tags (quoted strings) of the searching commands whose updates stop */
+  | { name: "CANCELUPDATE"; tags: string[] }
   /** RFC 9208 §4.2 */
   | { name: "GETQUOTA"; root: string }
   | { name: "GETQUOTAROOT"; mailbox: MailboxName }

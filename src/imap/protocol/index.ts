@@ -8,8 +8,9 @@
  *   (RFC 2177), NAMESPACE, UNSELECT, LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819),
  *   SPECIAL-USE / CREATE-SPECIAL-USE (RFC 6154), CONDSTORE / QRESYNC (RFC 7162), ESEARCH
  *   (RFC 4731), SEARCHRES (RFC 5182), WITHIN (RFC 5032), OBJECTID (RFC 8474), SAVEDATE
- *   (RFC 8514), SASL-IR (RFC 4959), QUOTA (RFC 9208), SORT / THREAD (RFC 5256), ESORT (RFC 5267),
- *   PARTIAL (RFC 9394).
+ *   (RFC 8514), SASL-IR (RFC 4959), QUOTA (RFC 9208), SORT / THREAD (RFC 5256), ESORT and
+ *   CONTEXT=SEARCH/SORT (RFC 5267: RETURN (CONTEXT UPDATE), CANCELUPDATE), PARTIAL (RFC 9394:
+ *   SEARCH/SORT return option, UID FETCH modifier).
  * - reader.ts is incremental: it assembles one command (text lines + literals) and hands it to
  *   parser.ts only when complete; it never buffers more than maxLineLength of command text plus
  *   the current command's literals. Sync literals wait for the session's acceptLiteral() (which

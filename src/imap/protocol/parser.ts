@@ -34,7 +34,7 @@ import {
   sp,
 } from "./parse/primitives.ts";
 import { parseReplace } from "./parse/replace.ts";
-import { parseSearch, parseSort, parseThread } from "./parse/search.ts";
+import { parseCancelUpdate, parseSearch, parseSort, parseThread } from "./parse/search.ts";
 
 export { decodeBase64 } from "./parse/mailbox.ts";
 export { type CommandInput, MAX_DEPTH, ParseError, type ParseResult } from "./parse/primitives.ts";
@@ -181,6 +181,8 @@ function parseCommandBody(c: Cursor): Command {
     }
     case "SETQUOTA":
       return parseSetQuota(c);
+    case "CANCELUPDATE":
+      return parseCancelUpdate(c);
     case "GETMETADATA":
       return parseGetMetadata(c);
     case "NOTIFY":

@@ -79,10 +79,12 @@ export class ServerContext {
       "SORT",
       "SORT=DISPLAY",
       "ESORT", // RFC 5267 §3
+      "CONTEXT=SEARCH", // RFC 5267 §4 (RETURN (UPDATE), CANCELUPDATE)
+      "CONTEXT=SORT",
       "METADATA", // RFC 5464 §1 (mailbox entries)
       "METADATA-SERVER", // RFC 5464 §1 (server entries)
       "NOTIFY", // RFC 5465
-      "PARTIAL", // RFC 9394 (SEARCH and SORT results; not FETCH)
+      "PARTIAL", // RFC 9394 (SEARCH and SORT results, UID FETCH)
       "THREAD=ORDEREDSUBJECT",
       "THREAD=REFERENCES",
       "SEARCHRES",

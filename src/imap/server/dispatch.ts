@@ -7,6 +7,7 @@ import type { Command, CommandName } from "../protocol/commands.ts";
 import { capability, enable, id, logout, noop } from "./commands/any.ts";
 import { authenticate, login, starttls } from "./commands/auth.ts";
 import { compress } from "./commands/compress.ts";
+import { cancelUpdate } from "./commands/context.ts";
 import { fetch } from "./commands/fetch.ts";
 import { idle } from "./commands/idle.ts";
 import {
@@ -119,6 +120,7 @@ const table: Record<CommandName, Entry> = {
   REPLACE: selected(replace),
   SORT: selected(sort, true),
   THREAD: selected(thread, true),
+  CANCELUPDATE: selected(cancelUpdate), // RFC 5267 §4.3.5
 };
 
 export async function dispatch(s: Session, tag: string, cmd: Command): Promise<OkResult | undefined> {

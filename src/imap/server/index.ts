@@ -8,8 +8,8 @@
  *   SPECIAL-USE, CREATE-SPECIAL-USE, LIST-EXTENDED, LIST-STATUS, ESEARCH, SEARCHRES, WITHIN,
  *   STATUS=SIZE, BINARY, APPENDLIMIT, MULTIAPPEND, CATENATE, ENABLE, CONDSTORE, QRESYNC, OBJECTID,
  *   SAVEDATE, QUOTA, UTF8=ACCEPT, STARTTLS, SORT (+SORT=DISPLAY), THREAD (ORDEREDSUBJECT,
- *   REFERENCES), ESORT, PARTIAL (SEARCH/SORT only), COMPRESS=DEFLATE, METADATA, METADATA-SERVER. CONTEXT=SEARCH/SORT is not
- *   implemented (BAD).
+ *   REFERENCES), ESORT, CONTEXT=SEARCH, CONTEXT=SORT, PARTIAL (SEARCH/SORT results, UID FETCH),
+ *   COMPRESS=DEFLATE, METADATA, METADATA-SERVER.
  * - State: Session.state is a discriminated union (notAuthenticated | authenticated with the
  *   account | selected with the account and the mailbox view | logout); dispatch.ts names each
  *   command's allowed states and hands the handler that state, narrowed. Commands run strictly one at a time per connection (pipelined input waits
@@ -74,6 +74,8 @@ export interface ImapServerOptions {
     maxMetadataEntries?: number;
     /** RFC 5465: changes waiting to be reported per connection before NOTIFICATIONOVERFLOW; default 1000 */
     maxNotifyQueue?: number;
+    /** RFC 5267 §4.3.1: live search contexts (RETURN (UPDATE)) per session; default 10 */
+    maxSearchContexts?: number;
   };
   /** where connection limits are counted; absent = in this process */
   slots?: ConnectionSlots;

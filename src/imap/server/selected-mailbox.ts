@@ -14,6 +14,7 @@
  *   store (Store.claimNewMessages) — usually one range at the end of the mailbox, never per message.
  */
 import type { ChangesSince, MessageFlagsRow, MessageStates } from "../../store/types.ts";
+import type { SearchContexts } from "./search-context.ts";
 
 export type ViewUpdate =
   | { type: "expunge"; seq: number }
@@ -53,6 +54,8 @@ export class SelectedMailbox {
   private selfReported: Map<number, bigint> | null = null;
   /** SEARCHRES saved result ($), RFC 5182: uids */
   savedSearch: number[] = NO_UIDS;
+  /** live search contexts, RFC 5267 §4 (RETURN (UPDATE)); null while there are none */
+  contexts: SearchContexts | null = null;
   /** a beacon arrived with a modseq beyond knownModseq */
   dirty = false;
   /**
@@ -401,6 +404,7 @@ export class SelectedMailbox {
     this.pendingExpunge = NO_UIDS;
     this.pendingFlags = null;
     this.savedSearch = NO_UIDS;
+    this.contexts = null; // RFC 5267 §4.3: updates cease when the mailbox is no longer selected
     this.selfReported = null;
     this.recent = NO_RANGES;
     this.keywords = null;

@@ -468,16 +468,17 @@ export class Session {
     }
   }
 
-  /** Pulls changes from the store when the view is dirty (or forced). */
-  async refreshView(force: boolean): Promise<void> {
+  /** Pulls changes from the store when the view is dirty (or forced); true when there were any. */
+  async refreshView(force: boolean): Promise<boolean> {
     const v = this.view;
-    if (!v || (!force && !v.dirty)) return;
+    if (!v || (!force && !v.dirty)) return false;
     v.dirty = false;
     const ch = await this.store.changesSince(v.mailboxId, v.knownModseq);
-    if (this.view !== v) return;
+    if (this.view !== v) return false;
     v.applyChanges(ch);
     // new messages: this session may be the first to see them (RFC 3501 §2.3.2)
     await this.claimRecent(v);
+    return ch.changed.length > 0 || ch.expunged.length > 0;
   }
 
   /**
@@ -519,12 +520,21 @@ export class Session {
   async flushUpdates(allowExpunge: boolean, force = false): Promise<void> {
     if (!this.view) return;
     await this.withViewLock(async () => {
-      await this.refreshView(force);
+      const changed = await this.refreshView(force);
       const v = this.view;
       if (!v) return;
+      // RFC 5267 §4.3: live search contexts — REMOVEFROM before EXPUNGE, ADDTO after EXISTS
+      const cx = changed && v.contexts ? await v.contexts.update(v, (e) => this.contextFailed(e)) : null;
+      if (cx?.before) await this.write(cx.before);
       const ups = v.takeUpdates(allowExpunge, this.qresync);
       if (ups.length > 0) await this.write(this.formatUpdates(ups));
+      const added = cx?.after(v);
+      if (added) await this.write(added);
     });
+  }
+
+  private contextFailed(e: unknown): void {
+    this.ctx.opts.logger.warn({ session: this.id, err: String(e) }, "imap search context update failed");
   }
 
   /**

@@ -2,7 +2,8 @@
  * FETCH and STORE arguments (RFC 9051 §6.4.5, §6.4.6, §9 fetch-att; RFC 7162 §3.1.3).
  */
 import type { SectionSpec } from "../../../mime/types.ts";
-import type { Command, FetchAtt, Partial, SimpleFetchAttName } from "../commands.ts";
+import type { Command, FetchAtt, Partial, PartialRange, SimpleFetchAttName } from "../commands.ts";
+import { parsePartialRange } from "./partial.ts";
 import {
   type Cursor,
   expectByte,
@@ -207,8 +208,9 @@ export function parseFetch(c: Cursor, uid: boolean): Command {
   }
   let changedSince: bigint | null = null;
   let vanished = false;
+  let partial: PartialRange | undefined;
   if (tryByte(c, SP)) {
-    // fetch-modifiers (RFC 7162 §3.1.4, §3.2.6)
+    // fetch-modifiers (RFC 7162 §3.1.4, §3.2.6; RFC 9394 §3.3 PARTIAL, in any order per §3.4)
     parenList(
       c,
       (c) => {
@@ -218,6 +220,10 @@ export function parseFetch(c: Cursor, uid: boolean): Command {
           changedSince = parseModSequenceValue(c);
         } else if (m === "VANISHED") {
           vanished = true;
+        } else if (m === "PARTIAL") {
+          if (partial) throw new ParseError("PARTIAL given twice");
+          sp(c);
+          partial = parsePartialRange(c);
         } else {
           throw new ParseError(`Unknown FETCH modifier ${m}`);
         }
@@ -231,7 +237,12 @@ export function parseFetch(c: Cursor, uid: boolean): Command {
     if (!uid) throw new ParseError("VANISHED requires UID FETCH");
     if (changedSince === null) throw new ParseError("VANISHED requires CHANGEDSINCE");
   }
-  return { name: "FETCH", uid, set, atts, changedSince, vanished };
+  // RFC 9394 §3.3: "extends the UID FETCH command" — the modifier pages by position among the
+  // UIDs named, which only the UID form names without knowing how many exist
+  if (partial && !uid) throw new ParseError("PARTIAL requires UID FETCH");
+  const cmd: Command = { name: "FETCH", uid, set, atts, changedSince, vanished };
+  if (partial) cmd.partial = partial;
+  return cmd;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -72,8 +72,37 @@ describe("parser: RETURN (PARTIAL …) (RFC 9394 §5)", () => {
     bad("a SEARCH RETURN (ALL PARTIAL 1:5) ALL", /mutually exclusive/);
     bad("a SEARCH RETURN (PARTIAL 1:5 ALL) ALL", /mutually exclusive/);
     bad("a SORT RETURN (PARTIAL 1:5 PARTIAL 1:5) (SUBJECT) UTF-8 ALL", /twice/);
-    bad("a SEARCH RETURN (UPDATE) ALL", /return option UPDATE/);
-    bad("a SORT RETURN (CONTEXT) (SUBJECT) UTF-8 ALL", /return option CONTEXT/);
+    bad("a SEARCH RETURN (UPDATES) ALL", /return option UPDATES/);
+    bad("a SORT RETURN (CONTEXTS) (SUBJECT) UTF-8 ALL", /return option CONTEXTS/);
+  });
+});
+
+describe("parser: UID FETCH (PARTIAL …) (RFC 9394 §3.3) and CONTEXT (RFC 5267 §5)", () => {
+  it("the FETCH modifier, alone or with CHANGEDSINCE in either order", () => {
+    const f = ok("a UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-3)");
+    assert.ok(f.name === "FETCH" && f.uid);
+    assert.deepStrictEqual(f.partial, { fromEnd: true, first: 1, second: 3 });
+    const c = ok("a UID FETCH 1:* FLAGS (partial 1:100 CHANGEDSINCE 5)");
+    assert.ok(c.name === "FETCH" && c.changedSince === 5n);
+    assert.deepStrictEqual(c.partial, { fromEnd: false, first: 1, second: 100 });
+    const plain = ok("a UID FETCH 1:* FLAGS");
+    assert.ok(plain.name === "FETCH" && !("partial" in plain));
+    bad("a FETCH 1:* FLAGS (PARTIAL 1:2)", /requires UID FETCH/);
+    bad("a UID FETCH 1:* FLAGS (PARTIAL 1:2 PARTIAL 3:4)", /twice/);
+    bad("a UID FETCH 1:* FLAGS (PARTIAL 1:-2)");
+  });
+
+  it("RETURN (CONTEXT UPDATE) and CANCELUPDATE", () => {
+    const s = ok("a UID SEARCH RETURN (UPDATE CONTEXT COUNT) UNSEEN");
+    assert.ok(s.name === "SEARCH");
+    assert.deepStrictEqual(s.returnOpts, ["UPDATE", "CONTEXT", "COUNT"]);
+    const o = ok("a SORT RETURN (update) (DATE) UTF-8 ALL");
+    assert.ok(o.name === "SORT");
+    assert.deepStrictEqual(o.returnOpts, ["UPDATE"]);
+    assert.deepStrictEqual(ok('a CANCELUPDATE "B01" "x"'), { name: "CANCELUPDATE", tags: ["B01", "x"] });
+    bad("a CANCELUPDATE");
+    bad("a CANCELUPDATE B01");
+    bad('a CANCELUPDATE "B01" ');
   });
 });
 

@@ -200,7 +200,7 @@ export interface ReturnOpts {
 
 /**
  * search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
- * (RFC 4731 §3.1, RFC 5182 SAVE, RFC 9394 §5 "PARTIAL" SP partial-range)
+ * (RFC 4731 §3.1, RFC 5182 SAVE, RFC 5267 §5 CONTEXT / UPDATE, RFC 9394 §5 "PARTIAL" SP partial-range)
  */
 export function parseSearchReturnOpts(c: Cursor): ReturnOpts {
   let partial: PartialRange | undefined;
@@ -214,7 +214,15 @@ export function parseSearchReturnOpts(c: Cursor): ReturnOpts {
         // RFC 9394 §3.1: at most one PARTIAL, and never together with ALL
         if (partial) throw new ParseError("PARTIAL given twice");
         partial = parsePartialRange(c);
-      } else if (o === "MIN" || o === "MAX" || o === "ALL" || o === "COUNT" || o === "SAVE") {
+      } else if (
+        o === "MIN" ||
+        o === "MAX" ||
+        o === "ALL" ||
+        o === "COUNT" ||
+        o === "SAVE" ||
+        o === "CONTEXT" || // RFC 5267 §4.2
+        o === "UPDATE" // RFC 5267 §4.3
+      ) {
         opts.push(o);
       } else {
         throw new ParseError(`Unknown search return option ${o}`);
@@ -317,4 +325,14 @@ export function parseThread(c: Cursor, uid: boolean): Command {
   const charset = parseCharset(c);
   sp(c);
   return { name: "THREAD", uid, algorithm, charset, search: parseSearchProgram(c) };
+}
+
+/** RFC 5267 §5: "CANCELUPDATE" 1*(SP quoted) */
+export function parseCancelUpdate(c: Cursor): Command {
+  const tags: string[] = [];
+  do {
+    sp(c);
+    tags.push(parseQuoted(c).toString("latin1"));
+  } while (!c.atEnd());
+  return { name: "CANCELUPDATE", tags };
 }

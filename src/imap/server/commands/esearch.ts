@@ -6,9 +6,14 @@ import type { PartialRange, SearchReturnOpt } from "../../protocol/commands.ts";
 import { partialRangeString, partialSlice } from "../../protocol/parse/partial.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 
+/** a command tag as a quoted string (search-correlator, RFC 4466 §2.6.2; NOUPDATE, RFC 5267 §4.3.1) */
+export function quotedTag(tag: string): string {
+  return `"${tag.replace(/["\\]/g, "\\$&")}"`;
+}
+
 /** `* ESEARCH (TAG "x")` plus ` UID` for the UID form */
 export function esearchHead(tag: string, uid: boolean): string {
-  return `* ESEARCH (TAG "${tag.replace(/["\\]/g, "\\$&")}")${uid ? " UID" : ""}`;
+  return `* ESEARCH (TAG ${quotedTag(tag)})${uid ? " UID" : ""}`;
 }
 
 /**
@@ -21,13 +26,29 @@ export function partialItem(r: PartialRange, nums: readonly number[]): string {
   return ` PARTIAL (${partialRangeString(r)} ${part.length > 0 ? uidSetString(part) : "NIL"})`;
 }
 
-/** The RETURN options in effect: RETURN () or none means ALL (RFC 4731 §3.1, RFC 9051 §6.4.4). */
+/**
+ * The RETURN options in effect: RETURN () or none means ALL (RFC 4731 §3.1, RFC 9051 §6.4.4). So
+ * does a list of only CONTEXT and/or UPDATE (RFC 5267 §4.2, §4.3), which ask for no result data
+ * themselves: a live context starts from the full result, which its ADDTO/REMOVEFROM then change.
+ */
 export function returnOptions(
   opts: readonly SearchReturnOpt[] | undefined,
   partial: unknown,
 ): SearchReturnOpt[] {
   const o = opts ? [...opts] : [];
-  return o.length === 0 && !partial ? ["ALL"] : o;
+  if (!partial && !o.some((x) => x !== "CONTEXT" && x !== "UPDATE")) o.push("ALL");
+  return o;
+}
+
+/** whether any result data is asked for: MIN, MAX, ALL, COUNT or PARTIAL (not SAVE, CONTEXT, UPDATE) */
+export function returnsData(opts: readonly SearchReturnOpt[], partial: unknown): boolean {
+  return (
+    !!partial ||
+    opts.includes("MIN") ||
+    opts.includes("MAX") ||
+    opts.includes("ALL") ||
+    opts.includes("COUNT")
+  );
 }
 
 /** MIN and/or MAX without ALL or COUNT (RFC 5182 §2.1, RFC 7162 §3.1.5 single-message rules). */
@@ -36,8 +57,9 @@ export function onlyMinMax(opts: readonly SearchReturnOpt[]): boolean {
 }
 
 /**
- * What SAVE keeps of `results` (RFC 5182 §2.1: with MIN/MAX only, just those; RFC 9394 §3.1: with
- * PARTIAL, the page), as a set in ascending order. `ascending`: results are already in uid order
+ * What SAVE keeps of `results` (RFC 5182 §2.1: with MIN/MAX only, just those), as a set in
+ * ascending order. RFC 9394 §3.2 with PARTIAL: with COUNT, every match; otherwise the page plus the
+ * MIN and/or MAX message when those are requested. `ascending`: results are already in uid order
  * (SEARCH), so the whole list is kept as it is.
  */
 export function savedResult(
@@ -46,14 +68,20 @@ export function savedResult(
   results: readonly number[],
   ascending: boolean,
 ): number[] {
-  let keep: readonly number[] = results;
+  let keep: number[];
+  if (partial && opts.includes("COUNT")) return ascending ? [...results] : sortedSet(results);
   if (partial) keep = partialSlice(results, partial);
-  else if (onlyMinMax(opts) && results.length > 0) {
-    keep = [];
-    if (opts.includes("MIN")) (keep as number[]).push(results[0]!);
-    if (opts.includes("MAX")) (keep as number[]).push(results[results.length - 1]!);
-  } else if (ascending) return results as number[];
-  return [...new Set(keep)].sort((a, b) => a - b);
+  else if (onlyMinMax(opts)) keep = [];
+  else return ascending ? (results as number[]) : sortedSet(results);
+  if (results.length > 0) {
+    if (opts.includes("MIN")) keep.push(results[0]!);
+    if (opts.includes("MAX")) keep.push(results[results.length - 1]!);
+  }
+  return sortedSet(keep);
+}
+
+function sortedSet(nums: readonly number[]): number[] {
+  return [...new Set(nums)].sort((a, b) => a - b);
 }
 
 /**

@@ -9,8 +9,9 @@ import { binaryForm, binarySize, getBinary, getSection } from "../../../mime/ind
 import type { ParsedMessage, SectionSpec } from "../../../mime/types.ts";
 import { type MessageMeta, type MessageStates, StoreError } from "../../../store/types.ts";
 import { bodyStructureImap, envelopeImap } from "../../protocol/body-structure.ts";
-import type { FetchAtt, FetchCommand } from "../../protocol/commands.ts";
+import type { FetchAtt, FetchCommand, PartialRange } from "../../protocol/commands.ts";
 import { formatDateTime } from "../../protocol/datetime.ts";
+import { partialSlice } from "../../protocol/parse/partial.ts";
 import { applyPartial, fetchAttResponseName, stringText } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
@@ -120,6 +121,30 @@ function wholeBinary(
   return withPrefix(raw, prefixLen, binaryForm(blob, parsed));
 }
 
+/**
+ * RFC 9394 §3.3: the UID FETCH PARTIAL modifier keeps the messages at the given positions among
+ * those named (1 = lowest UID, -1 = highest). With CHANGEDSINCE the positions count among the
+ * messages changed since that mod-sequence (§3.4: the two combine), so a client can page through
+ * the changes; VANISHED (EARLIER) still reports over the whole set.
+ */
+async function partialUids(
+  s: Session,
+  uids: number[],
+  range: PartialRange,
+  changedSince: bigint | null,
+): Promise<number[]> {
+  if (changedSince === null) return partialSlice(uids, range);
+  const changed: number[] = [];
+  const v = s.selected.view;
+  for (let i = 0; i < uids.length; i += CHUNK_META) {
+    for (const m of await s.store.getMessages(v.mailboxId, uids.slice(i, i + CHUNK_META))) {
+      if (m.modseq > changedSince) changed.push(m.uid);
+    }
+  }
+  changed.sort((a, b) => a - b);
+  return partialSlice(changed, range);
+}
+
 export async function fetch(
   s: Session,
   _tag: string,
@@ -133,7 +158,8 @@ export async function fetch(
   }
   // RFC 7162 §3.1: CHANGEDSINCE and the MODSEQ data item are CONDSTORE-enabling
   if (cmd.changedSince !== null || cmd.atts.some((a) => a.type === "MODSEQ")) await s.enableCondstore();
-  const uids = resolveSet(v, cmd.set, cmd.uid);
+  let uids = resolveSet(v, cmd.set, cmd.uid);
+  if (cmd.partial) uids = await partialUids(s, uids, cmd.partial, cmd.changedSince);
 
   if (cmd.vanished && cmd.changedSince !== null && cmd.set.type === "ranges") {
     const ch = await s.store.changesSince(v.mailboxId, cmd.changedSince);

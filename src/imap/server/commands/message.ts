@@ -50,6 +50,9 @@ export async function close(s: Session, _tag: string, _cmd: Command, st: Selecte
 
 export async function announceRemoved(s: Session, removed: number[]): Promise<void> {
   const v = s.selected.view;
+  // RFC 5267 §4.3.4: REMOVEFROM before the expunge notification, while its numbers hold
+  const rm = v.contexts?.removed(v, removed);
+  if (rm) await s.write(rm);
   const known = removed.filter((u) => v.seqOf(u) > 0);
   const seqs = v.removeUids(removed);
   if (s.qresync) {

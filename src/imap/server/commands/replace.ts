@@ -6,10 +6,9 @@
 
 import type { Command } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
-import { bad, no } from "../errors.ts";
+import { no } from "../errors.ts";
 import { clientFlags } from "../format.ts";
 import type { SelectedState, Session } from "../session.ts";
-import { resolveSet } from "../sets.ts";
 import { withCatenated } from "./catenate.ts";
 import { requireMailbox, storableForm } from "./mailbox.ts";
 import { announceRemoved } from "./message.ts";
@@ -29,10 +28,10 @@ export async function replace(
     uid = cmd.seq === "*" ? v.maxUid() : cmd.seq;
     if (uid === 0 || v.seqOf(uid) === 0) throw no("NONEXISTENT", "No such message");
   } else {
-    // RFC 9051 §9 seq-number: a number beyond the mailbox size is a client error (BAD)
-    const uids = resolveSet(v, { type: "ranges", ranges: [{ start: cmd.seq, end: cmd.seq }] }, false);
-    if (uids.length === 0) throw bad("Invalid message sequence number");
-    uid = uids[0]!;
+    // RFC 8508 §3.2 Result: "NO - replace error; can't remove specified message" — a number
+    // beyond the mailbox size names no message, like an unknown UID (§3.3)
+    uid = cmd.seq === "*" ? v.maxUid() : v.uidAt(cmd.seq);
+    if (uid === 0) throw no("NONEXISTENT", "No such message");
   }
   // RFC 8508 §3.4 / RFC 9051 §6.3.12: a missing target mailbox gets TRYCREATE
   const dst = await requireMailbox(s, cmd.mailbox, true);
@@ -49,5 +48,11 @@ export async function replace(
   // RFC 8508 §4.3 (UIDPLUS): APPENDUID in an untagged OK, before the expunge of the old message
   await s.write(`* OK [APPENDUID ${res.uidValidity} ${res.uid}] Replacement message appended\r\n`);
   await announceRemoved(s, [uid]);
+  if (s.condstore) {
+    // RFC 8508 §4.5: the old message is removed as if by UID EXPUNGE, whose tagged OK carries
+    // HIGHESTMODSEQ once CONDSTORE is enabled (RFC 7162 §3.1.11, as EXPUNGE in message.ts)
+    await s.flushUpdates(true, true);
+    return { code: `HIGHESTMODSEQ ${s.view?.knownModseq ?? 0n}`, text: "REPLACE completed" };
+  }
   return { code: null, text: "REPLACE completed" };
 }

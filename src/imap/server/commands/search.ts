@@ -15,7 +15,8 @@ import { no } from "../errors.ts";
 import { objectId } from "../format.ts";
 import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
-import { esearchHead, esearchItems, onlyMinMax, returnOptions, savedResult } from "./esearch.ts";
+import { checkUpdateTag, openContext } from "./context.ts";
+import { esearchHead, esearchItems, onlyMinMax, returnOptions, returnsData, savedResult } from "./esearch.ts";
 
 const CHUNK = 2000;
 const DAY = 86_400_000;
@@ -258,9 +259,14 @@ export async function search(
   st: SelectedState,
 ): Promise<OkResult> {
   const v = st.view;
+  checkUpdateTag(s, tag, cmd.returnOpts); // RFC 5267 §4.3
   const save = cmd.returnOpts?.includes("SAVE") ?? false;
   if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed SEARCH leaves $ empty
   const { matched, modseq: modseqAll, modseqs } = await runSearch(s, cmd.criteria, cmd.charset);
+  // RFC 5267 §4.3 CONTEXT=SEARCH: RETURN (UPDATE) keeps the search live
+  await openContext(s, tag, cmd.returnOpts, { uid: cmd.uid, sort: false }, matched, async () => {
+    return (await runSearch(s, cmd.criteria, cmd.charset)).matched;
+  });
   let modseqTail = modseqAll;
   const nums = cmd.uid ? matched : matched.map((u) => v.seqOf(u));
   if (cmd.returnOpts === null && !s.rev2) {
@@ -276,7 +282,7 @@ export async function search(
   if (save) {
     // RFC 5182 §2.1 / RFC 9394 §3.1: SAVE keeps what is returned (MIN/MAX only, or the page)
     v.savedSearch = savedResult(opts, cmd.partial, matched, true);
-    if (opts.length === 1 && !cmd.partial) return { code: null, text: "SEARCH completed (saved)" };
+    if (!returnsData(opts, cmd.partial)) return { code: null, text: "SEARCH completed (saved)" };
   }
   // mailbox order (RFC 9394 §3.1 for PARTIAL)
   const line = esearchHead(tag, cmd.uid) + esearchItems(opts, cmd.partial, nums);

@@ -3,7 +3,8 @@
  * shared search evaluator; sort keys come from message metadata (ARRIVAL, SIZE) or from the
  * MIME helpers' sortKeys() (DATE, SUBJECT, FROM, TO, CC, DISPLAYFROM, DISPLAYTO). With RETURN
  * options the answer is an ESEARCH response (ESORT, RFC 5267 §3) — MIN/MAX/COUNT/ALL and the RFC 9394
- * PARTIAL item, all in sort order. CONTEXT=SORT (RFC 5267 §4) is not implemented; THREAD is in thread.ts.
+ * PARTIAL item, all in sort order. CONTEXT=SORT (RFC 5267 §4): RETURN (UPDATE) keeps the sorted
+ * result live (../search-context.ts). THREAD is in thread.ts.
  */
 import { compareOctets, sortKeys } from "../../../mime/index.ts";
 import type { SortKeys } from "../../../mime/types.ts";
@@ -11,7 +12,8 @@ import type { MessageMeta } from "../../../store/types.ts";
 import type { SortCommand, SortKeyName } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
 import type { SelectedState, Session } from "../session.ts";
-import { esearchHead, esearchItems, returnOptions, savedResult } from "./esearch.ts";
+import { checkUpdateTag, openContext } from "./context.ts";
+import { esearchHead, esearchItems, returnOptions, returnsData, savedResult } from "./esearch.ts";
 import { runSearch } from "./search.ts";
 
 const CHUNK = 500;
@@ -19,8 +21,28 @@ const META_ONLY: ReadonlySet<SortKeyName> = new Set(["ARRIVAL", "SIZE"]);
 
 export async function sort(s: Session, tag: string, cmd: SortCommand, st: SelectedState): Promise<OkResult> {
   const v = st.view;
+  checkUpdateTag(s, tag, cmd.returnOpts); // RFC 5267 §4.3
   const save = cmd.returnOpts?.includes("SAVE") ?? false;
   if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed command leaves $ empty
+  const { uids, modseq } = await sortMatches(s, cmd);
+  // RFC 5267 §4.3 CONTEXT=SORT: RETURN (UPDATE) keeps the sorted result live
+  await openContext(s, tag, cmd.returnOpts, { uid: cmd.uid, sort: true }, uids, async () => {
+    return (await sortMatches(s, cmd)).uids;
+  });
+  const nums = cmd.uid ? uids : uids.map((u) => v.seqOf(u));
+  if (cmd.returnOpts === null) {
+    await s.write(`* SORT${nums.map((n) => " " + n).join("")}\r\n`);
+    return { code: null, text: "SORT completed" };
+  }
+  return esort(s, tag, cmd, st, uids, nums, modseq);
+}
+
+/** The matches of the SORT's search program, as UIDs in sort order (RFC 5256 §3). */
+export async function sortMatches(
+  s: Session,
+  cmd: SortCommand,
+): Promise<{ uids: number[]; modseq: bigint | null }> {
+  const v = s.selected.view;
   const { matched, modseq } = await runSearch(s, cmd.search, cmd.charset);
   const needKeys = cmd.criteria.some((c) => !META_ONLY.has(c.key));
   const metas = new Map<number, MessageMeta>();
@@ -79,12 +101,7 @@ export async function sort(s: Session, tag: string, cmd: SortCommand, st: Select
     return a - b;
   };
   uids.sort(cmp);
-  const nums = cmd.uid ? uids : uids.map((u) => v.seqOf(u));
-  if (cmd.returnOpts === null) {
-    await s.write(`* SORT${nums.map((n) => " " + n).join("")}\r\n`);
-    return { code: null, text: "SORT completed" };
-  }
-  return esort(s, tag, cmd, st, uids, nums, modseq);
+  return { uids, modseq };
 }
 
 /**
@@ -105,7 +122,7 @@ async function esort(
     // RFC 5182 §2.1 / RFC 9394 §3.1: SAVE keeps what is returned (MIN/MAX only, or the page);
     // $ is a set, so it is kept in mailbox (uid) order
     st.view.savedSearch = savedResult(opts, cmd.partial, uids, false);
-    if (opts.length === 1 && !cmd.partial) return { code: null, text: "SORT completed (saved)" };
+    if (!returnsData(opts, cmd.partial)) return { code: null, text: "SORT completed (saved)" };
   }
   // sort order throughout (RFC 5267 §3.1)
   let line = esearchHead(tag, cmd.uid) + esearchItems(opts, cmd.partial, nums);
