@@ -16,6 +16,7 @@ import type { FsBlobStore } from "./blob/fs.ts";
 import type { SqliteDb } from "./db/sqlite/db.ts";
 import { SqliteJobs } from "./db/sqlite/jobs.ts";
 import { Accounts } from "./domain/accounts.ts";
+import { Acl } from "./domain/acl.ts";
 import { Aliases } from "./domain/aliases.ts";
 import { ChangeReader } from "./domain/changes-read.ts";
 import type { DomainDeps } from "./domain/context.ts";
@@ -67,6 +68,7 @@ export class SqlStore implements Store {
   readonly #writes: MessageWrites;
   readonly #chg: ChangeReader;
   readonly #meta: Metadata;
+  readonly #acl: Acl;
 
   constructor(
     db: SqliteDb,
@@ -105,6 +107,7 @@ export class SqlStore implements Store {
     this.#limits = new Limits(deps);
     this.#mbx = new Mailboxes(deps);
     this.#meta = new Metadata(deps);
+    this.#acl = new Acl(deps);
     this.#msgs = new MessageReader({ ...deps, blobs, search, mime });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
@@ -171,6 +174,10 @@ export class SqlStore implements Store {
   readonly countUnclaimed: Store["countUnclaimed"] = (id) => this.#mbx.countUnclaimed(id);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
   readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
+  readonly getAcl: Store["getAcl"] = (m) => this.#acl.getAcl(m);
+  readonly setAcl: Store["setAcl"] = (m, g, r) => this.#acl.setAcl(m, g, r);
+  readonly rightsOf: Store["rightsOf"] = (a, m) => this.#acl.rightsOf(a, m);
+  readonly sharedWith: Store["sharedWith"] = (a) => this.#acl.sharedWith(a);
 
   // --- message reads and the account change log ----------------------------------------------
 
