@@ -72,6 +72,10 @@ export class SelectedMailbox {
    */
   private snapshot: MessageStates | null = null;
   private snapshotAge = 0;
+  /** the mailbox's account: not the session's for a shared mailbox (RFC 4314; see shared.ts) */
+  ownerId = 0;
+  /** the session's RFC 4314 rights on the mailbox (canonical letters; every right for the owner) */
+  rights = "lrswipkxtea";
 
   constructor(
     mailboxId: number,
