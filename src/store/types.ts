@@ -14,9 +14,9 @@ import type { LockService } from "./locks/port.ts";
 
 export type { AccountStore } from "./api/accounts.ts";
 export {
-  ALL_RIGHTS,
   type AclEntry,
   type AclStore,
+  ALL_RIGHTS,
   ANYONE,
   canonicalRights,
   rightsForDisplay,

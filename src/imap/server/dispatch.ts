@@ -4,6 +4,7 @@
  */
 
 import type { Command, CommandName } from "../protocol/commands.ts";
+import { deleteacl, getacl, listrights, myrights, setacl } from "./commands/acl.ts";
 import { capability, enable, id, logout, noop } from "./commands/any.ts";
 import { authenticate, login, starttls } from "./commands/auth.ts";
 import { compress } from "./commands/compress.ts";
@@ -105,6 +106,11 @@ const table: Record<CommandName, Entry> = {
   SETQUOTA: auth(setquota),
   GETMETADATA: auth(getmetadata),
   SETMETADATA: auth(setmetadata),
+  SETACL: auth(setacl), // RFC 4314 §3
+  DELETEACL: auth(deleteacl),
+  GETACL: auth(getacl),
+  LISTRIGHTS: auth(listrights),
+  MYRIGHTS: auth(myrights),
   CHECK: selected(check),
   CLOSE: selected(close),
   UNSELECT: selected(unselect),

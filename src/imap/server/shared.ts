@@ -113,6 +113,10 @@ export function storeRights(op: "add" | "remove" | "set", flags: string[]): stri
 export function permittedFlags(rights: string, flags: string[]): string[] {
   return flags.filter((f) => {
     const l = f.toLowerCase();
-    return l === "\\seen" ? rights.includes("s") : l === "\\deleted" ? rights.includes("t") : rights.includes("w");
+    return l === "\\seen"
+      ? rights.includes("s")
+      : l === "\\deleted"
+        ? rights.includes("t")
+        : rights.includes("w");
   });
 }

@@ -4,7 +4,7 @@
  * non-owner has are the union of its own row and the "anyone" row (RFC 4314 §2: no negative
  * rights here). Rows go with the mailbox and with the grantee account (foreign keys).
  */
-import { ALL_RIGHTS, type AclEntry, ANYONE, type SharedMailbox } from "../api/acl.ts";
+import { type AclEntry, ALL_RIGHTS, ANYONE, type SharedMailbox } from "../api/acl.ts";
 import { type Id, type Mailbox, StoreError } from "../api/model.ts";
 import type { AclRow } from "../db/port.ts";
 import { normalizeAddress } from "../names.ts";
@@ -75,7 +75,8 @@ export class Acl {
       for (const [mailboxId, rights] of byMailbox) {
         const row = await q.mailboxes.byId(mailboxId);
         if (!row) continue;
-        if (!owners.has(row.accountId)) owners.set(row.accountId, (await q.accounts.byId(row.accountId))?.address ?? null);
+        if (!owners.has(row.accountId))
+          owners.set(row.accountId, (await q.accounts.byId(row.accountId))?.address ?? null);
         const ownerAddress = owners.get(row.accountId);
         if (ownerAddress) out.push({ mailbox: toMailbox(row), ownerAddress, rights });
       }
@@ -97,6 +98,7 @@ export class Acl {
 /** the rights of a non-owner from a mailbox's rows: its own row and the anyone row */
 function rightsFrom(rows: AclRow[], accountId: Id): string {
   let rights = "";
-  for (const r of rows) if (r.granteeId === null || r.granteeId === accountId) rights = union(rights, r.rights);
+  for (const r of rows)
+    if (r.granteeId === null || r.granteeId === accountId) rights = union(rights, r.rights);
   return rights;
 }

@@ -55,13 +55,22 @@ export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
 export async function requireAccess(s: Session, raw: string, tryCreate = false, need = ""): Promise<Access> {
   const acc = await resolveMailbox(s, mailboxIn(s, raw));
   // RFC 9051 §6.3.12 / §6.4.7: TRYCREATE for APPEND/COPY/MOVE targets (not for shared ones)
-  if (!acc) throw no(tryCreate && !splitShared(mailboxIn(s, raw)) ? "TRYCREATE" : "NONEXISTENT", "Mailbox does not exist");
+  if (!acc)
+    throw no(
+      tryCreate && !splitShared(mailboxIn(s, raw)) ? "TRYCREATE" : "NONEXISTENT",
+      "Mailbox does not exist",
+    );
   requireRights(acc.rights, need, need);
   return acc;
 }
 
 /** requireAccess's mailbox (named as the session sees it) */
-export async function requireMailbox(s: Session, raw: string, tryCreate = false, need = ""): Promise<Mailbox> {
+export async function requireMailbox(
+  s: Session,
+  raw: string,
+  tryCreate = false,
+  need = "",
+): Promise<Mailbox> {
   return (await requireAccess(s, raw, tryCreate, need)).mailbox;
 }
 
@@ -275,7 +284,8 @@ export async function namespace(s: Session): Promise<OkResult> {
 async function sharedMailboxes(s: Session): Promise<Mailbox[]> {
   const out: Mailbox[] = [];
   for (const sh of await s.store.sharedWith(s.authenticated.account.id)) {
-    if (sh.rights.includes("l")) out.push({ ...sh.mailbox, name: `${SHARED_ROOT}/${sh.ownerAddress}/${sh.mailbox.name}` });
+    if (sh.rights.includes("l"))
+      out.push({ ...sh.mailbox, name: `${SHARED_ROOT}/${sh.ownerAddress}/${sh.mailbox.name}` });
   }
   return out;
 }

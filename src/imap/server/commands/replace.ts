@@ -10,8 +10,8 @@ import { bad, no } from "../errors.ts";
 import { clientFlags } from "../format.ts";
 import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
-import { withCatenated } from "./catenate.ts";
 import { requireRights } from "../shared.ts";
+import { withCatenated } from "./catenate.ts";
 import { requireMailbox, storableForm } from "./mailbox.ts";
 import { announceRemoved } from "./message.ts";
 

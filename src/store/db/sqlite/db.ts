@@ -2,9 +2,9 @@ import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
 import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts";
 import { type SqliteOps, sqliteOps } from "./ops.ts";
+import { sqliteAclOps } from "./ops-acl.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
-import { sqliteAclOps } from "./ops-acl.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 

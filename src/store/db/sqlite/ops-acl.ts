@@ -20,8 +20,9 @@ export function sqliteAclOps(h: SqliteHandle): { acl: AclWrite } {
   });
   const COLS = "mailbox_id, owner_id, grantee_id, rights";
   const remove = (mailboxId: number, granteeId: number | null): boolean =>
-    h.stmt("DELETE FROM acl WHERE mailbox_id = ? AND IFNULL(grantee_id, 0) = ?").run(mailboxId, granteeId ?? 0)
-      .changes > 0;
+    h
+      .stmt("DELETE FROM acl WHERE mailbox_id = ? AND IFNULL(grantee_id, 0) = ?")
+      .run(mailboxId, granteeId ?? 0).changes > 0;
   return {
     acl: {
       ofMailbox(mailboxId) {
