@@ -195,6 +195,23 @@ describe("IMAP ACL (RFC 4314) and shared mailboxes", () => {
     assert.equal(await t.store.getMailbox(t.accountId, "Team/Sub"), null);
   });
 
+  it('"l" alone: listed, but no SELECT, STATUS or LIST-STATUS counts', async () => {
+    assert.ok((await alice.cmd("SETACL Private anyone l")).ok);
+    let r = await bob.cmd('LIST "" "Shared/*" RETURN (STATUS (MESSAGES))');
+    assert.ok(r.ok, r.text);
+    assert.ok(r.lines.includes(`* LIST (\\HasNoChildren) "/" "${SH}/Private"`), r.text);
+    assert.ok(!r.lines.some((l) => l.startsWith(`* STATUS "${SH}/Private"`)), r.text);
+    assert.ok(
+      r.lines.some((l) => l.startsWith(`* STATUS "${SH}/Team" (MESSAGES `)),
+      r.text,
+    );
+    r = await bob.cmd(`SELECT "${SH}/Private"`);
+    assert.equal(tagged(r), "NO [NOPERM] Permission denied: r");
+    r = await bob.cmd(`STATUS "${SH}/Private" (MESSAGES)`);
+    assert.equal(tagged(r), "NO [NOPERM] Permission denied: r");
+    assert.ok((await alice.cmd("DELETEACL Private anyone")).ok);
+  });
+
   it("anyone and DELETEACL", async () => {
     assert.ok((await alice.cmd("SETACL Private anyone lr")).ok);
     let r = await bob.cmd('LIST "" "Shared/*"');

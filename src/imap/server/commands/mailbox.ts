@@ -280,12 +280,17 @@ export async function namespace(s: Session): Promise<OkResult> {
   return { code: null, text: "NAMESPACE completed" };
 }
 
+/** shared mailboxes listed without the "r" right: LIST-STATUS leaves them out (RFC 4314 §4 STATUS) */
+const unreadable = new WeakSet<Mailbox>();
+
 /** mailboxes of other users visible to the session ("l"), named `Shared/<owner>/<name>` */
 async function sharedMailboxes(s: Session): Promise<Mailbox[]> {
   const out: Mailbox[] = [];
   for (const sh of await s.store.sharedWith(s.authenticated.account.id)) {
-    if (sh.rights.includes("l"))
-      out.push({ ...sh.mailbox, name: `${SHARED_ROOT}/${sh.ownerAddress}/${sh.mailbox.name}` });
+    if (!sh.rights.includes("l")) continue;
+    const mb = { ...sh.mailbox, name: `${SHARED_ROOT}/${sh.ownerAddress}/${sh.mailbox.name}` };
+    if (!sh.rights.includes("r")) unreadable.add(mb);
+    out.push(mb);
   }
   return out;
 }
@@ -435,7 +440,7 @@ export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<
     out += `* LIST (${attrs.join(" ")}) "/" ${mailboxOut(s, name)}`;
     if (childInfo) out += ` ("CHILDINFO" (${childInfoTags(sel).join(" ")}))`;
     out += "\r\n";
-    if (ret.status && n.mailbox) {
+    if (ret.status && n.mailbox && !unreadable.has(n.mailbox)) {
       await s.write(out);
       out = "";
       // RFC 5819 §2: STATUS after the LIST response of each selectable mailbox
