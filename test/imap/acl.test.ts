@@ -185,6 +185,20 @@ describe("IMAP ACL (RFC 4314) and shared mailboxes", () => {
     assert.match(tagged(r), /^NO \[NOPERM\]/);
     r = await bob.cmd(`GETACL "${SH}/Team"`);
     assert.match(tagged(r), /^NO \[NOPERM\]/);
+    // GETQUOTAROOT names no root the grantee could query (the owner's quota is charged)
+    r = await bob.cmd(`GETQUOTAROOT "${SH}/Team"`);
+    assert.deepEqual(r.lines, [`* QUOTAROOT "${SH}/Team"`]);
+    // RENAME needs "x" on the old name and "k" on the new parent, within the owner's mailboxes
+    assert.ok((await alice.cmd(`SETACL Team/Sub ${BOB} lrx`)).ok);
+    r = await bob.cmd(`RENAME "${SH}/Team/Sub" "${SH}/Team/Sub2"`);
+    assert.ok(r.ok, r.text);
+    assert.ok(await t.store.getMailbox(t.accountId, "Team/Sub2"));
+    r = await bob.cmd(`RENAME "${SH}/Team/Sub2" Mine`);
+    assert.match(tagged(r), /^NO \[CANNOT\]/);
+    r = await bob.cmd(`RENAME "${SH}/Team/Sub2" "${SH}/Top"`);
+    assert.match(tagged(r), /^NO \[NOPERM\]/);
+    r = await bob.cmd(`RENAME "${SH}/Team/Sub2" "${SH}/Team/Sub"`);
+    assert.ok(r.ok, r.text);
     // DELETE needs "x" on the mailbox itself
     assert.ok((await alice.cmd(`SETACL Team/Sub ${BOB} lr`)).ok);
     r = await bob.cmd(`DELETE "${SH}/Team/Sub"`);

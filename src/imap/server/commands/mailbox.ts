@@ -632,7 +632,8 @@ export async function getquotaroot(
   cmd: Extract<Command, { name: "GETQUOTAROOT" }>,
 ): Promise<OkResult> {
   const mb = await requireMailbox(s, cmd.mailbox);
-  const line = await quotaLine(s);
+  // a shared mailbox is charged to its owner, whose quota root this session cannot query: none named
+  const line = mb.accountId === s.authenticated.account.id ? await quotaLine(s) : null;
   const name = mailboxOut(s, mb.name);
   await s.write(line === null ? `* QUOTAROOT ${name}\r\n` : `* QUOTAROOT ${name} ""\r\n${line}`);
   return { code: null, text: "GETQUOTAROOT completed" };
