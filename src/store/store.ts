@@ -167,7 +167,7 @@ export class SqlStore implements Store {
   readonly createMailbox: Store["createMailbox"] = (a, n, u) => this.#mbx.createMailbox(a, n, u);
   readonly deleteMailbox: Store["deleteMailbox"] = (a, n) => this.#mbx.deleteMailbox(a, n);
   readonly renameMailbox: Store["renameMailbox"] = (a, f, t) => this.#mbx.renameMailbox(a, f, t);
-  readonly setSubscribed: Store["setSubscribed"] = (a, n, s) => this.#mbx.setSubscribed(a, n, s);
+  readonly setSubscribed: Store["setSubscribed"] = (a, n, s, o) => this.#mbx.setSubscribed(a, n, s, o);
   readonly listSubscriptions: Store["listSubscriptions"] = (a) => this.#mbx.listSubscriptions(a);
   readonly mailboxCounts: Store["mailboxCounts"] = (id) => this.#mbx.mailboxCounts(id);
   readonly claimNewMessages: Store["claimNewMessages"] = (id, u) => this.#mbx.claimNewMessages(id, u);

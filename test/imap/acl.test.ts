@@ -156,6 +156,24 @@ describe("IMAP ACL (RFC 4314) and shared mailboxes", () => {
     assert.ok((await bob.cmd("UNSELECT")).ok);
   });
 
+  it("SUBSCRIBE/UNSUBSCRIBE a shared mailbox; LSUB and LIST (SUBSCRIBED) show it", async () => {
+    let r = await bob.cmd(`SUBSCRIBE "${SH}/Private"`);
+    assert.equal(tagged(r), "NO [NONEXISTENT] Mailbox does not exist");
+    r = await bob.cmd(`SUBSCRIBE "${SH}/Team"`);
+    assert.ok(r.ok, r.text);
+    r = await bob.cmd('LSUB "" "Shared/*"');
+    assert.deepEqual(r.lines, [`* LSUB () "/" "${SH}/Team"`]);
+    r = await bob.cmd('LIST (SUBSCRIBED) "" "*"');
+    assert.ok(
+      r.lines.includes(`* LIST (\\Subscribed \\HasNoChildren) "/" "${SH}/Team"`) ||
+        r.lines.includes(`* LIST (\\HasNoChildren \\Subscribed) "/" "${SH}/Team"`),
+      r.text,
+    );
+    assert.ok((await bob.cmd(`UNSUBSCRIBE "${SH}/Team"`)).ok);
+    r = await bob.cmd('LSUB "" "Shared/*"');
+    assert.deepEqual(r.lines, []);
+  });
+
   it("full rights: APPEND is charged to the owner's quota, MOVE, EXPUNGE, CREATE below, DELETE", async () => {
     assert.ok((await alice.cmd(`SETACL Team ${BOB} lrswipkxte`)).ok);
     const before = (await t.store.getAccountById(t.accountId))!;

@@ -193,13 +193,18 @@ export class Mailboxes {
     });
   }
 
-  async setSubscribed(accountId: Id, name: string, subscribed: boolean): Promise<void> {
+  async setSubscribed(
+    accountId: Id,
+    name: string,
+    subscribed: boolean,
+    opts?: { anyName?: boolean },
+  ): Promise<void> {
     const n = normalizeMailboxName(name);
     await write(this.#d, async (t) => {
       const mb = await t.tx.mailboxes.byName(accountId, n);
       if (subscribed) {
         // RFC 9051 §6.3.7: we only allow subscribing to mailboxes that exist
-        if (!mb) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
+        if (!mb && !opts?.anyName) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
         await t.tx.subscriptions.add(accountId, n);
       } else {
         await t.tx.subscriptions.remove(accountId, n);

@@ -269,8 +269,8 @@ export async function subscribe(
   const name = mailboxIn(s, cmd.mailbox);
   const on = cmd.name === "SUBSCRIBE";
   if (on) await requireMailbox(s, cmd.mailbox); // RFC 9051 §6.3.7: MAY refuse nonexistent
-  if (splitShared(name)) throw no("CANNOT", "Subscriptions to shared mailboxes are not kept");
-  await s.store.setSubscribed(s.authenticated.account.id, name, on);
+  // a shared mailbox (checked just above) is subscribed under the name this account sees
+  await s.store.setSubscribed(s.authenticated.account.id, name, on, { anyName: !!splitShared(name) });
   return { code: null, text: `${cmd.name} completed` };
 }
 
