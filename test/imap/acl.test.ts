@@ -59,6 +59,19 @@ describe("IMAP ACL (RFC 4314) and shared mailboxes", () => {
     assert.deepEqual(n.lines, ['* NAMESPACE (("" "/")) (("Shared/" "/")) NIL']);
   });
 
+  it("names below Shared/ are the other users' namespace; older personal ones stay reachable", async () => {
+    let r = await alice.cmd('CREATE "Shared/new"');
+    assert.match(tagged(r), /^NO \[NOPERM\]/);
+    r = await alice.cmd("CREATE Shared");
+    assert.match(tagged(r), /^NO \[NOPERM\]/);
+    await t.store.createMailbox(t.accountId, "Shared/old"); // made before sharing existed
+    r = await alice.cmd('SELECT "Shared/old"');
+    assert.ok(r.ok, r.text);
+    assert.ok((await alice.cmd("UNSELECT")).ok);
+    r = await bob.cmd('SELECT "Shared/old"');
+    assert.equal(tagged(r), "NO [NONEXISTENT] Mailbox does not exist");
+  });
+
   it("the owner has every right; GETACL lists the owner", async () => {
     let r = await alice.cmd("MYRIGHTS Team");
     assert.deepEqual(r.lines, ['* MYRIGHTS "Team" lrswipkxteacd']);
@@ -184,10 +197,16 @@ describe("IMAP ACL (RFC 4314) and shared mailboxes", () => {
     const afterB = (await t.store.getAccountById(bobId))!;
     assert.equal(afterA.usedMessages, before.usedMessages + 1);
     assert.equal(afterB.usedMessages, bobBefore.usedMessages);
+    // COPY from bob's own mailbox into the shared one: charged to alice as well
+    assert.ok((await bob.cmd("SELECT INBOX")).ok);
+    r = await bob.cmd(`COPY 1 "${SH}/Team"`);
+    assert.ok(r.ok, r.text);
+    assert.equal((await t.store.getAccountById(t.accountId))!.usedMessages, before.usedMessages + 2);
+    assert.equal((await t.store.getAccountById(bobId))!.usedMessages, bobBefore.usedMessages);
     r = await bob.cmd(`SELECT "${SH}/Team"`);
     assert.ok(r.ok);
-    assert.ok(r.lines.includes("* 4 EXISTS"), r.text);
-    r = await bob.cmd("MOVE 4 INBOX");
+    assert.ok(r.lines.includes("* 5 EXISTS"), r.text);
+    r = await bob.cmd("MOVE 5 INBOX");
     assert.ok(r.ok, r.text);
     r = await bob.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)");
     assert.ok(r.ok, r.text);

@@ -61,12 +61,14 @@ export async function resolveMailbox(s: Session, name: string): Promise<Access |
   }
   const [owner, ownerName] = sh;
   const id = ownerName === "" ? null : await ownerId(s, owner);
-  if (id === null) return null;
-  const mb = await s.store.getMailbox(id, ownerName);
-  if (!mb) return null;
-  const rights = await s.store.rightsOf(self, mb);
-  if (!rights.includes("l")) return null; // RFC 4314 §4: no "l" = as if it did not exist
-  return { mailbox: { ...mb, name: sharedName(owner, mb.name) }, ownerName: mb.name, owner, rights };
+  const mb = id === null ? null : await s.store.getMailbox(id, ownerName);
+  const rights = mb ? await s.store.rightsOf(self, mb) : "";
+  // RFC 4314 §4: no "l" = as if it did not exist
+  if (mb && rights.includes("l"))
+    return { mailbox: { ...mb, name: sharedName(owner, mb.name) }, ownerName: mb.name, owner, rights };
+  // a personal mailbox created below "Shared/" before sharing existed stays reachable
+  const own = await s.store.getMailbox(self, name);
+  return own ? { mailbox: own, ownerName: own.name, owner: null, rights: ALL_RIGHTS } : null;
 }
 
 /** NO [NOPERM] unless rights hold every right in need */
