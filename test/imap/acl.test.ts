@@ -215,9 +215,9 @@ describe("IMAP ACL (RFC 4314) and shared mailboxes", () => {
     r = await bob.cmd(`CREATE "${SH}/Team/Sub"`);
     assert.ok(r.ok, r.text);
     assert.ok(await t.store.getMailbox(t.accountId, "Team/Sub"));
-    // rights are per mailbox: the new child has no ACL of its own
-    r = await bob.cmd(`SELECT "${SH}/Team/Sub"`);
-    assert.equal(tagged(r), "NO [NONEXISTENT] Mailbox does not exist");
+    // a new mailbox starts with its parent's ACL, so bob can use what he created
+    r = await bob.cmd(`MYRIGHTS "${SH}/Team/Sub"`);
+    assert.deepEqual(r.lines, [`* MYRIGHTS "${SH}/Team/Sub" lrswipkxtecd`]);
     r = await bob.cmd(`CREATE "${SH}/Top"`);
     assert.match(tagged(r), /^NO \[NOPERM\]/);
     r = await bob.cmd(`GETACL "${SH}/Team"`);

@@ -59,6 +59,15 @@ describe("mailbox ACLs", () => {
         return e instanceof StoreError && e.code === "NOTFOUND";
       });
 
+      // a new child starts with its parent's ACL (and its own rows afterwards)
+      const sub = await s.createMailbox(f.accountId, "Team/Sub/Deeper");
+      assert.deepEqual(await s.getAcl(sub.id), await s.getAcl(team.id));
+      await s.setAcl(sub.id, "anyone", "");
+      assert.equal(await s.rightsOf(dave.id, sub), "");
+      assert.equal(await s.rightsOf(dave.id, team), "lw");
+      await s.deleteMailbox(f.accountId, "Team/Sub/Deeper");
+      await s.deleteMailbox(f.accountId, "Team/Sub");
+
       // replacing and removing
       await s.setAcl(team.id, "carol@example.com", "l");
       assert.equal(await s.rightsOf(carol.id, team), "lw");

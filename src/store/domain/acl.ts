@@ -6,7 +6,7 @@
  */
 import { type AclEntry, ALL_RIGHTS, ANYONE, type SharedMailbox } from "../api/acl.ts";
 import { type Id, type Mailbox, StoreError } from "../api/model.ts";
-import type { AclRow } from "../db/port.ts";
+import type { AclRow, Writer } from "../db/port.ts";
 import { normalizeAddress } from "../names.ts";
 import type { DomainDeps } from "./context.ts";
 import { toMailbox } from "./mailboxes.ts";
@@ -93,6 +93,19 @@ export class Acl {
       );
     });
   }
+}
+
+/**
+ * A new mailbox starts with its parent's ACL (RFC 4314 leaves a new mailbox's ACL to the
+ * server; Dovecot inherits too), so a grantee who may create below a shared mailbox can use what
+ * it created. Called in the creating transaction.
+ */
+export async function inheritAcl(tx: Writer, accountId: Id, name: string, mailboxId: Id): Promise<void> {
+  const i = name.lastIndexOf("/");
+  if (i <= 0) return;
+  const parent = await tx.mailboxes.byName(accountId, name.slice(0, i));
+  if (!parent) return;
+  for (const r of await tx.acl.ofMailbox(parent.id)) await tx.acl.put({ ...r, mailboxId });
 }
 
 /** the rights of a non-owner from a mailbox's rows: its own row and the anyone row */

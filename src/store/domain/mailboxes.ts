@@ -3,10 +3,12 @@
  * deletion and rename (with their messages), subscriptions, counts and the claiming of new
  * messages by sessions (IMAP \Recent).
  */
+
 import { DbConflict, type MailboxRow } from "../db/port.ts";
 import { DELIM, normalizeMailboxName, parentNames } from "../names.ts";
 import type { Id, Mailbox, MailboxCounts, SpecialUse } from "../types.ts";
 import { SPECIAL_USES, StoreError } from "../types.ts";
+import { inheritAcl } from "./acl.ts";
 import { type DomainDeps, noAccount, type TxContext, write } from "./context.ts";
 
 /** INBOX and the special-use folders every new account gets (RFC 6154). */
@@ -66,6 +68,7 @@ export async function insertMailbox(
   }
   t.beacon(accountId, null, modseq);
   t.changes.touch(accountId, "mailbox", String(id), "create");
+  await inheritAcl(t.tx, accountId, name, id);
   return id;
 }
 
