@@ -187,6 +187,23 @@ describe("IMAP ACL (RFC 4314) and shared mailboxes", () => {
     assert.deepEqual(r.lines, []);
   });
 
+  it("a rights change applies to a selected grantee from its next command", async () => {
+    assert.ok((await bob.cmd(`SELECT "${SH}/Team"`)).ok);
+    assert.ok((await bob.cmd("FETCH 1 (FLAGS)")).ok);
+    assert.ok((await alice.cmd(`SETACL Team ${BOB} l`)).ok);
+    let r = await bob.cmd("FETCH 1 (FLAGS)");
+    assert.equal(tagged(r), "NO [NOPERM] Access to the selected mailbox was withdrawn");
+    r = await bob.cmd("UID SEARCH ALL");
+    assert.match(tagged(r), /^NO \[NOPERM\]/);
+    assert.ok((await alice.cmd(`SETACL Team ${BOB} lrs`)).ok);
+    r = await bob.cmd("STORE 1 -FLAGS (\\Seen)");
+    assert.ok(r.ok, r.text);
+    assert.ok((await alice.cmd(`SETACL Team ${BOB} lr`)).ok);
+    r = await bob.cmd("STORE 1 +FLAGS (\\Seen)");
+    assert.match(tagged(r), /^NO \[NOPERM\]/);
+    assert.ok((await bob.cmd("UNSELECT")).ok);
+  });
+
   it("full rights: APPEND is charged to the owner's quota, MOVE, EXPUNGE, CREATE below, DELETE", async () => {
     assert.ok((await alice.cmd(`SETACL Team ${BOB} lrswipkxte`)).ok);
     const before = (await t.store.getAccountById(t.accountId))!;

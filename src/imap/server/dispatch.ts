@@ -33,6 +33,7 @@ import { sort } from "./commands/sort.ts";
 import { thread } from "./commands/thread.ts";
 import { bad } from "./errors.ts";
 import type { AuthenticatedState, ImapState, SelectedState, Session, StateKind } from "./session.ts";
+import { refreshRights } from "./shared.ts";
 
 export interface OkResult {
   code: string | null;
@@ -71,7 +72,14 @@ function auth(h: Handler<AuthenticatedState>): Entry {
   return { states: AUTH, run: (s, tag, cmd) => h(s, tag, cmd, s.authenticated) };
 }
 function selected(h: Handler<SelectedState>, seq = false): Entry {
-  return { states: SELECTED, seq, run: (s, tag, cmd) => h(s, tag, cmd, s.selected) };
+  return {
+    states: SELECTED,
+    seq,
+    run: async (s, tag, cmd) => {
+      await refreshRights(s, cmd.name); // a shared mailbox's rights as they are now (shared.ts)
+      return h(s, tag, cmd, s.selected);
+    },
+  };
 }
 
 /**

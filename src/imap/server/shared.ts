@@ -122,3 +122,17 @@ export function permittedFlags(rights: string, flags: string[]): string[] {
         : rights.includes("w");
   });
 }
+
+/**
+ * Before each selected-state command on a shared mailbox: the rights are read again, so a change
+ * by the owner applies from the grantee's next command. Without "l" or "r" only CLOSE and
+ * UNSELECT remain (NO [NOPERM] otherwise; RFC 4314 §4 requires "r" for the selected mailbox).
+ */
+export async function refreshRights(s: Session, command: string): Promise<void> {
+  const v = s.view;
+  if (!v || v.ownerId === 0 || v.ownerId === s.authenticated.account.id) return;
+  v.rights = await s.store.rightsOf(s.authenticated.account.id, { id: v.mailboxId, accountId: v.ownerId });
+  if (command === "CLOSE" || command === "UNSELECT") return;
+  if (!v.rights.includes("l") || !v.rights.includes("r"))
+    throw no("NOPERM", "Access to the selected mailbox was withdrawn");
+}
