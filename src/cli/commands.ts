@@ -32,6 +32,7 @@ import { type Account, type AccountSettings, type Store, StoreError } from "../s
 import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
 import { hostedDomainProblem, passwordProblem } from "./policy.ts";
+import { addShareCommand } from "./share.ts";
 
 export const EXIT = {
   OK: 0,
@@ -400,6 +401,7 @@ function buildProgram(): Command {
   };
   addQueueCommands(program, helpers);
   addDnsCommand(program, helpers);
+  addShareCommand(program, helpers); // src/cli/share.ts
 
   // --- config --------------------------------------------------------------------------------
   const cfg = program.command("config").description("configuration tools");

@@ -16,6 +16,7 @@ import type { FsBlobStore } from "./blob/fs.ts";
 import type { SqliteDb } from "./db/sqlite/db.ts";
 import { SqliteJobs } from "./db/sqlite/jobs.ts";
 import { Accounts } from "./domain/accounts.ts";
+import { Acl } from "./domain/acl.ts";
 import { Aliases } from "./domain/aliases.ts";
 import { ChangeReader } from "./domain/changes-read.ts";
 import type { DomainDeps } from "./domain/context.ts";
@@ -67,6 +68,7 @@ export class SqlStore implements Store {
   readonly #writes: MessageWrites;
   readonly #chg: ChangeReader;
   readonly #meta: Metadata;
+  readonly #acl: Acl;
 
   constructor(
     db: SqliteDb,
@@ -105,6 +107,7 @@ export class SqlStore implements Store {
     this.#limits = new Limits(deps);
     this.#mbx = new Mailboxes(deps);
     this.#meta = new Metadata(deps);
+    this.#acl = new Acl(deps);
     this.#msgs = new MessageReader({ ...deps, blobs, search, mime });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
@@ -164,13 +167,17 @@ export class SqlStore implements Store {
   readonly createMailbox: Store["createMailbox"] = (a, n, u) => this.#mbx.createMailbox(a, n, u);
   readonly deleteMailbox: Store["deleteMailbox"] = (a, n) => this.#mbx.deleteMailbox(a, n);
   readonly renameMailbox: Store["renameMailbox"] = (a, f, t) => this.#mbx.renameMailbox(a, f, t);
-  readonly setSubscribed: Store["setSubscribed"] = (a, n, s) => this.#mbx.setSubscribed(a, n, s);
+  readonly setSubscribed: Store["setSubscribed"] = (a, n, s, o) => this.#mbx.setSubscribed(a, n, s, o);
   readonly listSubscriptions: Store["listSubscriptions"] = (a) => this.#mbx.listSubscriptions(a);
   readonly mailboxCounts: Store["mailboxCounts"] = (id) => this.#mbx.mailboxCounts(id);
   readonly claimNewMessages: Store["claimNewMessages"] = (id, u) => this.#mbx.claimNewMessages(id, u);
   readonly countUnclaimed: Store["countUnclaimed"] = (id) => this.#mbx.countUnclaimed(id);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
   readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
+  readonly getAcl: Store["getAcl"] = (m) => this.#acl.getAcl(m);
+  readonly setAcl: Store["setAcl"] = (m, g, r) => this.#acl.setAcl(m, g, r);
+  readonly rightsOf: Store["rightsOf"] = (a, m) => this.#acl.rightsOf(a, m);
+  readonly sharedWith: Store["sharedWith"] = (a) => this.#acl.sharedWith(a);
 
   // --- message reads and the account change log ----------------------------------------------
 

@@ -5,6 +5,7 @@
  * api/model.ts; see docs/architecture.md "Store layers".
  */
 import type { AccountStore } from "./api/accounts.ts";
+import type { AclStore } from "./api/acl.ts";
 import type { LimitsStore } from "./api/limits.ts";
 import type { MailStore } from "./api/mail.ts";
 import type { QueueStore } from "./api/queue.ts";
@@ -12,12 +13,21 @@ import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 
 export type { AccountStore } from "./api/accounts.ts";
+export {
+  type AclEntry,
+  type AclStore,
+  ALL_RIGHTS,
+  ANYONE,
+  canonicalRights,
+  rightsForDisplay,
+  type SharedMailbox,
+} from "./api/acl.ts";
 export type { LimitsStore } from "./api/limits.ts";
 export type { MailStore, MetadataDepth, MetadataEntry, MetadataUpdate } from "./api/mail.ts";
 export * from "./api/model.ts";
 export type { QueueStore } from "./api/queue.ts";
 
-export interface Store extends MailStore, AccountStore, QueueStore, LimitsStore {
+export interface Store extends MailStore, AccountStore, QueueStore, LimitsStore, AclStore {
   /** leases shared by every process/node (POP3 [IN-USE]) — the locks port */
   readonly locks: LockService;
   /** secrets every node shares (DKIM keys), kept in the store — the keys port */

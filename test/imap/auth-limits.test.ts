@@ -47,7 +47,7 @@ describe("IMAP authentication", () => {
     assert.match(r.lines[0]!, /^\* ID \("name" "postkontor"\)/);
     r = await c.cmd(`LOGIN ${USER} ${PASS}`);
     r = await c.cmd("NAMESPACE");
-    assert.deepEqual(r.lines, ['* NAMESPACE (("" "/")) NIL NIL']);
+    assert.deepEqual(r.lines, ['* NAMESPACE (("" "/")) (("Shared/" "/")) NIL']); // RFC 4314 shared namespace
     r = await c.cmd("ENABLE IMAP4rev2 CONDSTORE X-UNKNOWN");
     assert.deepEqual(r.lines, ["* ENABLED IMAP4rev2 CONDSTORE"]);
     r = await c.cmd("SELECT INBOX");

@@ -336,6 +336,10 @@ export type Command =
     }
   /** RFC 5464 §4.3: value null = remove the entry */
   | { name: "SETMETADATA"; mailbox: MailboxName; entries: Array<{ name: string; value: Buffer | null }> }
+  /** RFC 4314 §3.1: op from the mod-rights prefix ("+" add, "-" remove, none: replace) */
+  | { name: "SETACL"; mailbox: MailboxName; identifier: string; op: "set" | "add" | "remove"; rights: string }
+  | { name: "DELETEACL" | "LISTRIGHTS"; mailbox: MailboxName; identifier: string }
+  | { name: "GETACL" | "MYRIGHTS"; mailbox: MailboxName }
   /** RFC 4978 §3: COMPRESS mechanism (upper-cased) */
   | { name: "COMPRESS"; mechanism: string }
   /** RFC 9051 §6.2.2; SASL-IR RFC 4959: initialResponse decoded from base64 ("=" → empty buffer), null if absent */

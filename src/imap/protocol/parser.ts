@@ -6,6 +6,7 @@
  * commands); this file dispatches on the command name.
  */
 import type { Command, MailboxName } from "./commands.ts";
+import { parseAcl } from "./parse/acl.ts";
 import { parseFetch, parseStore } from "./parse/fetch.ts";
 import {
   parseAppend,
@@ -189,6 +190,12 @@ function parseCommandBody(c: Cursor): Command {
       return parseNotify(c);
     case "SETMETADATA":
       return parseSetMetadata(c);
+    case "SETACL":
+    case "DELETEACL":
+    case "GETACL":
+    case "LISTRIGHTS":
+    case "MYRIGHTS":
+      return parseAcl(c, name); // RFC 4314 §3
     default:
       throw new ParseError(`Unknown command ${JSON.stringify(name)}`);
   }

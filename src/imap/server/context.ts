@@ -84,6 +84,8 @@ export class ServerContext {
       "METADATA", // RFC 5464 §1 (mailbox entries)
       "METADATA-SERVER", // RFC 5464 §1 (server entries)
       "NOTIFY", // RFC 5465
+      "ACL", // RFC 4314 §6
+      "RIGHTS=texk", // RFC 4314 §2.1.1: t, e, x, k kept apart ("c", "d" are their groups)
       "PARTIAL", // RFC 9394 (SEARCH and SORT results, UID FETCH)
       "THREAD=ORDEREDSUBJECT",
       "THREAD=REFERENCES",

@@ -4,6 +4,7 @@
  */
 
 import type { Command, CommandName } from "../protocol/commands.ts";
+import { deleteacl, getacl, listrights, myrights, setacl } from "./commands/acl.ts";
 import { capability, enable, id, logout, noop } from "./commands/any.ts";
 import { authenticate, login, starttls } from "./commands/auth.ts";
 import { compress } from "./commands/compress.ts";
@@ -34,6 +35,7 @@ import { sort } from "./commands/sort.ts";
 import { thread } from "./commands/thread.ts";
 import { bad } from "./errors.ts";
 import type { AuthenticatedState, ImapState, SelectedState, Session, StateKind } from "./session.ts";
+import { refreshRights } from "./shared.ts";
 
 export interface OkResult {
   code: string | null;
@@ -72,7 +74,14 @@ function auth(h: Handler<AuthenticatedState>): Entry {
   return { states: AUTH, run: (s, tag, cmd) => h(s, tag, cmd, s.authenticated) };
 }
 function selected(h: Handler<SelectedState>, seq = false): Entry {
-  return { states: SELECTED, seq, run: (s, tag, cmd) => h(s, tag, cmd, s.selected) };
+  return {
+    states: SELECTED,
+    seq,
+    run: async (s, tag, cmd) => {
+      await refreshRights(s, cmd.name); // a shared mailbox's rights as they are now (shared.ts)
+      return h(s, tag, cmd, s.selected);
+    },
+  };
 }
 
 /**
@@ -108,6 +117,11 @@ const table: Record<CommandName, Entry> = {
   GETMETADATA: auth(getmetadata),
   SETMETADATA: auth(setmetadata),
   NOTIFY: auth(notify),
+  SETACL: auth(setacl), // RFC 4314 §3
+  DELETEACL: auth(deleteacl),
+  GETACL: auth(getacl),
+  LISTRIGHTS: auth(listrights),
+  MYRIGHTS: auth(myrights),
   CHECK: selected(check),
   CLOSE: selected(close),
   UNSELECT: selected(unselect),

@@ -75,6 +75,13 @@ export class SelectedMailbox {
    */
   private snapshot: MessageStates | null = null;
   private snapshotAge = 0;
+  /** the mailbox's account: not the session's for a shared mailbox (RFC 4314; see shared.ts) */
+  ownerId = 0;
+  /**
+   * the session's RFC 4314 rights on the mailbox (canonical letters; every right for the owner),
+   * read again before each command on a shared mailbox (shared.ts refreshRights)
+   */
+  rights = "lrswipkxtea";
 
   constructor(
     mailboxId: number,

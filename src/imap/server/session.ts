@@ -76,6 +76,8 @@ export class Session {
   /** Date.now() of the last input (or state change): the autologout sweep measures from it */
   private activeAt = Date.now();
   private unsubscribe: (() => void) | null = null;
+  /** the feed subscription of a selected shared mailbox's owner (RFC 4314; see shared.ts) */
+  private unsubscribeOwner: (() => void) | null = null;
   /** inside IDLE: beacons are pushed at once */
   idling = false;
   /** NOTIFY SET active (RFC 5465, notify.ts): paused while a command runs */
@@ -431,6 +433,8 @@ export class Session {
   closeView(): void {
     const st = this.st;
     if (st.kind !== "selected") return;
+    this.unsubscribeOwner?.();
+    this.unsubscribeOwner = null;
     st.view.release();
     this.st = { kind: "authenticated", account: st.account };
   }
@@ -440,6 +444,9 @@ export class Session {
     const account = this.authenticated.account;
     this.closeView();
     this.st = { kind: "selected", account, view };
+    // a shared mailbox's changes are published on its owner's feed
+    if (view.ownerId !== 0 && view.ownerId !== account.id)
+      this.unsubscribeOwner = this.store.feed.subscribe(view.ownerId, (b) => this.onBeacon(b));
   }
 
   /** LOGOUT (RFC 9051 §6.1.3): the tagged OK follows, then the connection closes. */

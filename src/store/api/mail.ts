@@ -49,7 +49,16 @@ export interface MailStore {
   deleteMailbox(accountId: Id, name: string): Promise<void>;
   /** renames children too; renaming INBOX moves its messages to the new mailbox (RFC 9051 §6.3.6) */
   renameMailbox(accountId: Id, from: string, to: string): Promise<void>;
-  setSubscribed(accountId: Id, name: string, subscribed: boolean): Promise<void>;
+  /**
+   * Subscribing needs a mailbox of that name in the account (NONEXISTENT), unless opts.anyName:
+   * for names the caller checked itself (an IMAP shared mailbox of another account, RFC 4314).
+   */
+  setSubscribed(
+    accountId: Id,
+    name: string,
+    subscribed: boolean,
+    opts?: { anyName?: boolean },
+  ): Promise<void>;
   /** names subscribed, including ones that no longer exist */
   listSubscriptions(accountId: Id): Promise<string[]>;
   mailboxCounts(mailboxId: Id): Promise<MailboxCounts>;

@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { gcIdle, msg } from "../testing/helpers.ts";
 import type { AccountChanges, ChangeKind, Id, Store } from "../types.ts";
+import { runAclConformance } from "./suite-acl.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
 
 export interface ConformanceStore {
@@ -554,4 +555,5 @@ export function runStoreConformance(name: string, openFresh: () => Promise<Confo
     });
   });
   runMailboxConformance(name, openFresh);
+  runAclConformance(name, openFresh);
 }

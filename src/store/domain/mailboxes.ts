@@ -3,10 +3,12 @@
  * deletion and rename (with their messages), subscriptions, counts and the claiming of new
  * messages by sessions (IMAP \Recent).
  */
+
 import { DbConflict, type MailboxRow } from "../db/port.ts";
 import { DELIM, normalizeMailboxName, parentNames } from "../names.ts";
 import type { Id, Mailbox, MailboxCounts, SpecialUse } from "../types.ts";
 import { SPECIAL_USES, StoreError } from "../types.ts";
+import { inheritAcl } from "./acl.ts";
 import { type DomainDeps, noAccount, type TxContext, write } from "./context.ts";
 
 /** INBOX and the special-use folders every new account gets (RFC 6154). */
@@ -66,6 +68,7 @@ export async function insertMailbox(
   }
   t.beacon(accountId, null, modseq);
   t.changes.touch(accountId, "mailbox", String(id), "create");
+  await inheritAcl(t.tx, accountId, name, id);
   return id;
 }
 
@@ -193,13 +196,18 @@ export class Mailboxes {
     });
   }
 
-  async setSubscribed(accountId: Id, name: string, subscribed: boolean): Promise<void> {
+  async setSubscribed(
+    accountId: Id,
+    name: string,
+    subscribed: boolean,
+    opts?: { anyName?: boolean },
+  ): Promise<void> {
     const n = normalizeMailboxName(name);
     await write(this.#d, async (t) => {
       const mb = await t.tx.mailboxes.byName(accountId, n);
       if (subscribed) {
         // RFC 9051 §6.3.7: we only allow subscribing to mailboxes that exist
-        if (!mb) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
+        if (!mb && !opts?.anyName) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
         await t.tx.subscriptions.add(accountId, n);
       } else {
         await t.tx.subscriptions.remove(accountId, n);

@@ -171,7 +171,8 @@ export async function fetch(
   const atts = cmd.atts;
   const wantContent = atts.some(needsContent);
   const wantParsed = atts.some(needsParsed);
-  const markSeen = !v.readOnly && atts.some(setsSeen);
+  // RFC 4314 §4 FETCH: \Seen is set implicitly only with the "s" right
+  const markSeen = !v.readOnly && v.rights.includes("s") && atts.some(setsSeen);
   const flagsRequested = atts.some((a) => a.type === "FLAGS");
   const uidRequested = atts.some((a) => a.type === "UID");
   const modseqRequested = atts.some((a) => a.type === "MODSEQ");

@@ -32,21 +32,47 @@ import {
 } from "../names.ts";
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
 import type { Session } from "../session.ts";
+import {
+  type Access,
+  permittedFlags,
+  requireRights,
+  resolveMailbox,
+  SHARED_ROOT,
+  sharedCreateTarget,
+  splitShared,
+} from "../shared.ts";
 import { withCatenated } from "./catenate.ts";
 
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
   return objectId(`M${mb.id}`);
 }
 
-async function requireMailbox(s: Session, raw: string, tryCreate = false): Promise<Mailbox> {
-  const name = mailboxIn(s, raw);
-  const mb = await s.store.getMailbox(s.authenticated.account.id, name);
-  // RFC 9051 §6.3.12 / §6.4.7: TRYCREATE for APPEND/COPY/MOVE targets
-  if (!mb) throw no(tryCreate ? "TRYCREATE" : "NONEXISTENT", "Mailbox does not exist");
-  return mb;
+/**
+ * The mailbox a client names (own, or shared with the session: shared.ts) with the session's
+ * rights; NO when it does not exist or is not visible, NO [NOPERM] without the rights in `need`
+ * (RFC 4314 §4).
+ */
+export async function requireAccess(s: Session, raw: string, tryCreate = false, need = ""): Promise<Access> {
+  const acc = await resolveMailbox(s, mailboxIn(s, raw));
+  // RFC 9051 §6.3.12 / §6.4.7: TRYCREATE for APPEND/COPY/MOVE targets (not for shared ones)
+  if (!acc)
+    throw no(
+      tryCreate && !splitShared(mailboxIn(s, raw)) ? "TRYCREATE" : "NONEXISTENT",
+      "Mailbox does not exist",
+    );
+  requireRights(acc.rights, need, need);
+  return acc;
 }
 
-export { requireMailbox };
+/** requireAccess's mailbox (named as the session sees it) */
+export async function requireMailbox(
+  s: Session,
+  raw: string,
+  tryCreate = false,
+  need = "",
+): Promise<Mailbox> {
+  return (await requireAccess(s, raw, tryCreate, need)).mailbox;
+}
 
 // --- SELECT / EXAMINE -----------------------------------------------------------------------
 
@@ -58,8 +84,10 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   s.closeView();
   // RFC 9051 §7.1 CLOSED: the previously selected mailbox is now closed
   if (hadView) await s.write("* OK [CLOSED] Previous mailbox closed\r\n");
-  const readOnly = cmd.name === "EXAMINE";
-  const mb = await requireMailbox(s, cmd.mailbox);
+  // RFC 4314 §4 SELECT/EXAMINE need "r"; without any right to change messages it is read-only
+  const access = await requireAccess(s, cmd.mailbox, false, "r");
+  const mb = access.mailbox;
+  const readOnly = cmd.name === "EXAMINE" || ![..."stwe"].some((r) => access.rights.includes(r));
   // compact rows (parallel arrays, flags serialised): no per-message objects on 100k mailboxes
   const rows = await s.store.listMessageStates(mb.id);
   const n = rows.uids.length;
@@ -74,6 +102,8 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
     mb.highestModseq,
     rows.uids,
   );
+  view.ownerId = mb.accountId;
+  view.rights = access.rights;
 
   // flag texts repeat (a handful of combinations per mailbox): inspect each distinct text once
   let firstUnseen = 0;
@@ -99,7 +129,8 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   if (!s.rev2) out += `* ${view.recentCount()} RECENT\r\n`; // RFC 3501 §6.3.1 (RECENT removed in RFC 9051)
   out += `* FLAGS ${flagList(flags)}\r\n`;
   // RFC 9051 §7.1 PERMANENTFLAGS: \* = new keywords may be created
-  out += `* OK [PERMANENTFLAGS ${readOnly ? "()" : flagList([...flags, "\\*"])}] Flags permitted\r\n`;
+  const permanent = permittedFlags(access.rights, [...flags, "\\*"]);
+  out += `* OK [PERMANENTFLAGS ${readOnly ? "()" : flagList(permanent)}] Flags permitted\r\n`;
   if (!s.rev2 && firstUnseen > 0) out += `* OK [UNSEEN ${firstUnseen}] First unseen\r\n`;
   out += `* OK [UIDVALIDITY ${mb.uidValidity}] UIDs valid\r\n`;
   out += `* OK [UIDNEXT ${uidNext}] Predicted next UID\r\n`;
@@ -188,7 +219,11 @@ export async function create(
     if (use !== null && use !== canon) throw no("USEATTR", "Only one special-use attribute per mailbox");
     use = canon as SpecialUse;
   }
-  const mb = await s.store.createMailbox(s.authenticated.account.id, name, use);
+  // RFC 4314 §4 CREATE: "k" on the parent of a mailbox created in another user's namespace
+  const target = await sharedCreateTarget(s, name);
+  const mb = target
+    ? await s.store.createMailbox(target[0], target[1], use)
+    : await s.store.createMailbox(s.authenticated.account.id, name, use);
   // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK
   return { code: `MAILBOXID (${mailboxObjectId(mb)})`, text: "CREATE completed" };
 }
@@ -200,8 +235,8 @@ export async function deleteMailbox(
 ): Promise<OkResult> {
   const name = mailboxIn(s, cmd.mailbox);
   if (name === "INBOX") throw no("CANNOT", "INBOX cannot be deleted"); // RFC 9051 §6.3.5
-  const mb = await requireMailbox(s, cmd.mailbox);
-  await s.store.deleteMailbox(s.authenticated.account.id, name);
+  const { mailbox: mb, ownerName } = await requireAccess(s, cmd.mailbox, false, "x"); // RFC 4314 §4 DELETE
+  await s.store.deleteMailbox(mb.accountId, ownerName);
   if (s.view && s.view.mailboxId === mb.id) {
     s.closeView();
     await s.write("* OK [CLOSED] Selected mailbox was deleted\r\n");
@@ -214,12 +249,15 @@ export async function rename(
   _tag: string,
   cmd: Extract<Command, { name: "RENAME" }>,
 ): Promise<OkResult> {
-  const from = mailboxIn(s, cmd.from);
   const to = mailboxIn(s, cmd.to);
   if (to === "INBOX") throw no("ALREADYEXISTS", "INBOX exists");
   validateNewName(to);
-  await requireMailbox(s, cmd.from);
-  await s.store.renameMailbox(s.authenticated.account.id, from, to);
+  // RFC 4314 §4 RENAME: "x" on the old name, "k" on the new parent (within one owner's mailboxes)
+  const src = await requireAccess(s, cmd.from, false, "x");
+  const target = await sharedCreateTarget(s, to);
+  if ((target?.[0] ?? s.authenticated.account.id) !== src.mailbox.accountId)
+    throw no("CANNOT", "Cannot rename a mailbox into another user's mailboxes");
+  await s.store.renameMailbox(src.mailbox.accountId, src.ownerName, target?.[1] ?? to);
   return { code: null, text: "RENAME completed" };
 }
 
@@ -231,14 +269,30 @@ export async function subscribe(
   const name = mailboxIn(s, cmd.mailbox);
   const on = cmd.name === "SUBSCRIBE";
   if (on) await requireMailbox(s, cmd.mailbox); // RFC 9051 §6.3.7: MAY refuse nonexistent
-  await s.store.setSubscribed(s.authenticated.account.id, name, on);
+  // a shared mailbox (checked just above) is subscribed under the name this account sees
+  await s.store.setSubscribed(s.authenticated.account.id, name, on, { anyName: !!splitShared(name) });
   return { code: null, text: `${cmd.name} completed` };
 }
 
 export async function namespace(s: Session): Promise<OkResult> {
-  // RFC 2342 / RFC 9051 §6.3.10: one personal namespace, "/" delimiter
-  await s.write('* NAMESPACE (("" "/")) NIL NIL\r\n');
+  // RFC 2342 / RFC 9051 §6.3.10: one personal namespace and the other users' one (shared.ts), "/"
+  await s.write(`* NAMESPACE (("" "/")) (("${SHARED_ROOT}/" "/")) NIL\r\n`);
   return { code: null, text: "NAMESPACE completed" };
+}
+
+/** shared mailboxes listed without the "r" right: LIST-STATUS leaves them out (RFC 4314 §4 STATUS) */
+const unreadable = new WeakSet<Mailbox>();
+
+/** mailboxes of other users visible to the session ("l"), named `Shared/<owner>/<name>` */
+async function sharedMailboxes(s: Session): Promise<Mailbox[]> {
+  const out: Mailbox[] = [];
+  for (const sh of await s.store.sharedWith(s.authenticated.account.id)) {
+    if (!sh.rights.includes("l")) continue;
+    const mb = { ...sh.mailbox, name: `${SHARED_ROOT}/${sh.ownerAddress}/${sh.mailbox.name}` };
+    if (!sh.rights.includes("r")) unreadable.add(mb);
+    out.push(mb);
+  }
+  return out;
 }
 
 // --- LIST / LSUB -----------------------------------------------------------------------------
@@ -329,7 +383,7 @@ export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<
     await s.write(`* LIST (\\Noselect) "/" ""\r\n`);
     return { code: null, text: "LIST completed" };
   }
-  const mbs = await s.store.listMailboxes(acc.id);
+  const mbs = [...(await s.store.listMailboxes(acc.id)), ...(await sharedMailboxes(s))];
   const wantSubs = sel.subscribed || ret.subscribed;
   const subs = wantSubs ? new Set(await s.store.listSubscriptions(acc.id)) : null;
   const nodes = buildTree(mbs, subs);
@@ -386,7 +440,7 @@ export async function list(s: Session, _tag: string, cmd: ListCommand): Promise<
     out += `* LIST (${attrs.join(" ")}) "/" ${mailboxOut(s, name)}`;
     if (childInfo) out += ` ("CHILDINFO" (${childInfoTags(sel).join(" ")}))`;
     out += "\r\n";
-    if (ret.status && n.mailbox) {
+    if (ret.status && n.mailbox && !unreadable.has(n.mailbox)) {
       await s.write(out);
       out = "";
       // RFC 5819 §2: STATUS after the LIST response of each selectable mailbox
@@ -422,6 +476,7 @@ export async function lsub(
   const pm = patternMatcher(s, cmd.reference, [cmd.pattern]);
   const subs = await s.store.listSubscriptions(acc.id);
   const existing = new Set((await s.store.listMailboxes(acc.id)).map((m) => m.name));
+  for (const m of await sharedMailboxes(s)) existing.add(m.name);
   const subSet = new Set(subs);
   const entries = new Map<string, string[]>();
   for (const name of subs) {
@@ -492,7 +547,7 @@ export async function status(
   _tag: string,
   cmd: Extract<Command, { name: "STATUS" }>,
 ): Promise<OkResult> {
-  const mb = await requireMailbox(s, cmd.mailbox);
+  const mb = await requireMailbox(s, cmd.mailbox, false, "r"); // RFC 4314 §4 STATUS
   await s.write(await statusLine(s, mb, cmd.items));
   return { code: null, text: "STATUS completed" };
 }
@@ -504,7 +559,7 @@ export async function append(
   _tag: string,
   cmd: Extract<Command, { name: "APPEND" }>,
 ): Promise<OkResult> {
-  const mb = await requireMailbox(s, cmd.mailbox, true);
+  const mb = await requireMailbox(s, cmd.mailbox, true, "i"); // RFC 4314 §4 APPEND
   const limit = s.ctx.opts.limits.maxLiteralSize;
   const messages = await withCatenated(s, cmd.messages); // RFC 4469 CATENATE
   const inputs = messages.map((m) => {
@@ -518,8 +573,8 @@ export async function append(
   });
   const results =
     inputs.length === 1
-      ? [await s.store.append(s.authenticated.account.id, mb.id, inputs[0]!)]
-      : await s.store.appendMany(s.authenticated.account.id, mb.id, inputs);
+      ? [await s.store.append(mb.accountId, mb.id, inputs[0]!)] // a shared mailbox's owner pays the quota
+      : await s.store.appendMany(mb.accountId, mb.id, inputs);
   if (s.view && s.view.mailboxId === mb.id) s.view.dirty = true;
   const first = results[0]!;
   // RFC 4315 §3 APPENDUID (uid-set in message order for MULTIAPPEND)
@@ -577,7 +632,8 @@ export async function getquotaroot(
   cmd: Extract<Command, { name: "GETQUOTAROOT" }>,
 ): Promise<OkResult> {
   const mb = await requireMailbox(s, cmd.mailbox);
-  const line = await quotaLine(s);
+  // a shared mailbox is charged to its owner, whose quota root this session cannot query: none named
+  const line = mb.accountId === s.authenticated.account.id ? await quotaLine(s) : null;
   const name = mailboxOut(s, mb.name);
   await s.write(line === null ? `* QUOTAROOT ${name}\r\n` : `* QUOTAROOT ${name} ""\r\n${line}`);
   return { code: null, text: "GETQUOTAROOT completed" };

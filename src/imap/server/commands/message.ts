@@ -12,6 +12,7 @@ import { clientFlags } from "../format.ts";
 import { uidSetString } from "../selected-mailbox.ts";
 import type { SelectedState, Session } from "../session.ts";
 import { resolveSet } from "../sets.ts";
+import { requireRights, storeRights } from "../shared.ts";
 import { requireMailbox } from "./mailbox.ts";
 
 const CHUNK = 2000;
@@ -40,7 +41,8 @@ async function deletedAmong(s: Session, uids: number[]): Promise<number[]> {
 /** RFC 9051 §6.4.1: CLOSE expunges silently (read-write only) and leaves selected state */
 export async function close(s: Session, _tag: string, _cmd: Command, st: SelectedState): Promise<OkResult> {
   const v = st.view;
-  if (!v.readOnly) {
+  // RFC 4314 §4 CLOSE: expunges only with "e" (silently nothing otherwise)
+  if (!v.readOnly && v.rights.includes("e")) {
     const del = await deletedAmong(s, v.allUids());
     if (del.length > 0) await s.store.expunge(v.mailboxId, del);
   }
@@ -71,6 +73,7 @@ export async function expunge(
 ): Promise<OkResult> {
   const v = st.view;
   if (v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
+  requireRights(v.rights, "e", "expunge"); // RFC 4314 §4 EXPUNGE
   const candidates = cmd.uidSet ? resolveSet(v, cmd.uidSet, true) : v.allUids();
   const del = await deletedAmong(s, candidates);
   const removed = del.length > 0 ? await s.store.expunge(v.mailboxId, del) : [];
@@ -95,6 +98,7 @@ export async function store(
   const uids = resolveSet(v, cmd.set, cmd.uid);
   const op = cmd.op === "replace" ? "set" : cmd.op;
   const flags = clientFlags(cmd.flags);
+  requireRights(v.rights, storeRights(op, flags), "change these flags"); // RFC 4314 §4 STORE
   let updated: MessageFlagsRow[] = [];
   let modified: number[] = [];
   if (uids.length > 0) {
@@ -164,8 +168,10 @@ export async function copyMove(
   const v = st.view;
   const isMove = cmd.name === "MOVE";
   if (isMove && v.readOnly) throw no("READ-ONLY", "Mailbox is read-only");
+  // RFC 4314 §4: COPY needs "i" on the target; MOVE also "t" and "e" on the source (RFC 6851 §3.3)
+  if (isMove) requireRights(v.rights, "te", "move messages out of this mailbox");
   const uids = resolveSet(v, cmd.set, cmd.uid);
-  const dst = await requireMailbox(s, cmd.mailbox, true);
+  const dst = await requireMailbox(s, cmd.mailbox, true, "i");
   if (uids.length === 0) return { code: null, text: `${cmd.name} completed (no messages)` };
   const res = isMove
     ? await s.store.move(v.mailboxId, uids, dst.id)

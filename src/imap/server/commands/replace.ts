@@ -9,6 +9,7 @@ import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
 import { clientFlags } from "../format.ts";
 import type { SelectedState, Session } from "../session.ts";
+import { requireRights } from "../shared.ts";
 import { withCatenated } from "./catenate.ts";
 import { requireMailbox, storableForm } from "./mailbox.ts";
 import { announceRemoved } from "./message.ts";
@@ -34,7 +35,9 @@ export async function replace(
     if (uid === 0) throw no("NONEXISTENT", "No such message");
   }
   // RFC 8508 §3.4 / RFC 9051 §6.3.12: a missing target mailbox gets TRYCREATE
-  const dst = await requireMailbox(s, cmd.mailbox, true);
+  // RFC 4314 §4 (REPLACE = APPEND + STORE \Deleted + EXPUNGE): "i" on the target, "t" "e" here
+  requireRights(v.rights, "te", "replace messages in this mailbox");
+  const dst = await requireMailbox(s, cmd.mailbox, true, "i");
   const m = (await withCatenated(s, [cmd.message]))[0]!; // RFC 4469 CATENATE
   if (m.data.length > s.ctx.opts.limits.maxLiteralSize) throw no("TOOBIG", "Message too large"); // RFC 7889
   if (m.data.length === 0) throw no("CANNOT", "Empty message");
@@ -43,7 +46,7 @@ export async function replace(
     flags: clientFlags(m.flags),
     ...(m.date ? { internalDate: m.date } : {}),
   };
-  const res = await s.store.replace(s.authenticated.account.id, v.mailboxId, uid, dst.id, input);
+  const res = await s.store.replace(v.ownerId, v.mailboxId, uid, dst.id, input);
   if (dst.id === v.mailboxId) v.dirty = true;
   // RFC 8508 §4.3 (UIDPLUS): APPENDUID in an untagged OK, before the expunge of the old message
   await s.write(`* OK [APPENDUID ${res.uidValidity} ${res.uid}] Replacement message appended\r\n`);

@@ -245,6 +245,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX metadata_mailbox ON metadata (mailbox_id)`,
     ],
   },
+  // ---- IMAP ACL (RFC 4314) --------------------------------------------------------------------
+  {
+    version: 9,
+    name: "mailbox access control lists (grantee_id NULL = anyone)",
+    sqlite: [
+      // rights: the canonical RFC 4314 letters; the owner is never a row (it has every right).
+      // Deleting the mailbox or the grantee account removes the rows.
+      `CREATE TABLE acl (
+        mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+        owner_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        grantee_id INTEGER REFERENCES account(id) ON DELETE CASCADE,
+        rights TEXT NOT NULL
+      )`,
+      `CREATE UNIQUE INDEX acl_key ON acl (mailbox_id, IFNULL(grantee_id, 0))`,
+      `CREATE INDEX acl_grantee ON acl (grantee_id)`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

@@ -112,6 +112,14 @@ export interface MetadataTable {
   value: Uint8Array;
 }
 
+/** mailbox ACL rows (RFC 4314, migration 9); grantee_id null = anyone */
+export interface AclTable {
+  mailbox_id: number;
+  owner_id: number;
+  grantee_id: number | null;
+  rights: string;
+}
+
 export interface DB {
   domain: DomainTable;
   account: AccountTable;
@@ -125,4 +133,5 @@ export interface DB {
   schema_migrations: SchemaMigrationsTable;
   secret_key: SecretKeyTable;
   metadata: MetadataTable;
+  acl: AclTable;
 }
