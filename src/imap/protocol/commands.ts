@@ -314,6 +314,10 @@ export type Command =
     }
   /** RFC 5464 §4.3: value null = remove the entry */
   | { name: "SETMETADATA"; mailbox: MailboxName; entries: Array<{ name: string; value: Buffer | null }> }
+  /** RFC 4467 §6: mechanisms upper-cased; URLs as sent (ASCII) */
+  | { name: "GENURLAUTH"; items: Array<{ url: string; mechanism: string }> }
+  | { name: "RESETKEY"; mailbox: MailboxName | null; mechanisms: string[] }
+  | { name: "URLFETCH"; urls: string[] }
   /** RFC 4978 §3: COMPRESS mechanism (upper-cased) */
   | { name: "COMPRESS"; mechanism: string }
   /** RFC 9051 §6.2.2; SASL-IR RFC 4959: initialResponse decoded from base64 ("=" → empty buffer), null if absent */

@@ -34,6 +34,7 @@ import {
 } from "./parse/primitives.ts";
 import { parseReplace } from "./parse/replace.ts";
 import { parseSearch, parseSort, parseThread } from "./parse/search.ts";
+import { parseGenUrlAuth, parseResetKey, parseUrlFetch } from "./parse/urlauth.ts";
 
 export { decodeBase64 } from "./parse/mailbox.ts";
 export { type CommandInput, MAX_DEPTH, ParseError, type ParseResult } from "./parse/primitives.ts";
@@ -184,6 +185,12 @@ function parseCommandBody(c: Cursor): Command {
       return parseGetMetadata(c);
     case "SETMETADATA":
       return parseSetMetadata(c);
+    case "GENURLAUTH":
+      return parseGenUrlAuth(c);
+    case "RESETKEY":
+      return parseResetKey(c);
+    case "URLFETCH":
+      return parseUrlFetch(c);
     default:
       throw new ParseError(`Unknown command ${JSON.stringify(name)}`);
   }

@@ -30,6 +30,7 @@ import { replace } from "./commands/replace.ts";
 import { search } from "./commands/search.ts";
 import { sort } from "./commands/sort.ts";
 import { thread } from "./commands/thread.ts";
+import { genurlauth, resetkey, urlfetch } from "./commands/urlauth.ts";
 import { bad } from "./errors.ts";
 import type { AuthenticatedState, ImapState, SelectedState, Session, StateKind } from "./session.ts";
 
@@ -105,6 +106,9 @@ const table: Record<CommandName, Entry> = {
   SETQUOTA: auth(setquota),
   GETMETADATA: auth(getmetadata),
   SETMETADATA: auth(setmetadata),
+  GENURLAUTH: auth(genurlauth),
+  RESETKEY: auth(resetkey),
+  URLFETCH: auth(urlfetch),
   CHECK: selected(check),
   CLOSE: selected(close),
   UNSELECT: selected(unselect),
