@@ -96,17 +96,16 @@ async function burl(
   };
   const scheme = args.url.slice(0, 7).toLowerCase();
   if (scheme !== "imap://") return fail(reply(554, "5.7.8", "URL resolution requires trust relationship"));
-  const r = await resolveAuthorizedUrl(o.store, o.hostname, args.url, {
-    kind: "submit",
-    address: user.address,
-  });
+  const env = session.envelope as object;
+  const p = parts.get(env) ?? { chunks: [], size: 0 };
+  const who = { kind: "submit", address: user.address } as const;
+  const r = await resolveAuthorizedUrl(o.store, o.hostname, args.url, who, o.maxMessageSize - p.size);
   if ("failure" in r) {
+    if (r.failure === "too-big") return fail(reply(554, "5.3.4", "Message too big for system"));
     if (r.failure === "other-host" || r.failure === "not-authorized-url")
       return fail(reply(554, "5.7.8", "URL resolution requires trust relationship"));
     return fail(reply(554, "5.6.6", "IMAP URL resolution failed"));
   }
-  const env = session.envelope as object;
-  const p = parts.get(env) ?? { chunks: [], size: 0 };
   p.chunks.push(Buffer.from(r.data));
   p.size += r.data.length;
   parts.set(env, p);

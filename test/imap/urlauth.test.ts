@@ -54,9 +54,11 @@ describe("IMAP URLAUTH (RFC 4467)", () => {
     await t.close();
   });
 
-  it("is advertised after login", async () => {
+  it("is advertised after login; SELECT and EXAMINE name the mechanisms (URLMECH)", async () => {
     const r = await alice.cmd("CAPABILITY");
     assert.match(r.lines[0]!, / URLAUTH( |$)/);
+    for (const cmd of ["EXAMINE INBOX", "SELECT INBOX"])
+      assert.ok((await alice.cmd(cmd)).lines.includes("* OK [URLMECH INTERNAL] Ok"), cmd);
   });
 
   it("GENURLAUTH user+bob: bob fetches the message, alice gets NIL", async () => {

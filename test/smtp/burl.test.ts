@@ -175,3 +175,30 @@ describe("SMTP BURL (RFC 4468)", () => {
     assert.equal((await queued()).length, before);
   });
 });
+
+describe("SMTP BURL over the message size limit", () => {
+  it("554 5.3.4 before the message is read whole; nothing queued", async () => {
+    const t = await startSmtp({ allowPlaintextAuth: true, limits: { maxMessageSize: 100 } });
+    const imap = await listenImap(t.store, { hostname: HOST });
+    const ic = await Client.connect(imap.port);
+    const sc = await RawClient.connect(t.submissionPort);
+    try {
+      assert.ok((await ic.cmd(`LOGIN ${ALICE} "${PASS}"`)).ok);
+      const r = await ic.cmd(`APPEND Drafts {${DRAFT.length}+}\r\n${DRAFT}`);
+      const m = /APPENDUID (\d+) (\d+)/.exec(r.tagged)!;
+      const rump = `imap://${enc(ALICE)}@${HOST}/Drafts;UIDVALIDITY=${m[1]}/;UID=${m[2]};URLAUTH=submit+${enc(ALICE)}`;
+      const url = /"([^"]+)"/.exec((await ic.cmd(`GENURLAUTH "${rump}" INTERNAL`)).lines[0]!)![1]!;
+      await sc.cmd("EHLO client.test");
+      await sc.cmd(`AUTH PLAIN ${Buffer.from(`\0${ALICE}\0${PASS}`).toString("base64")}`);
+      await sc.cmd(`MAIL FROM:<${ALICE}>`);
+      await sc.cmd("RCPT TO:<someone@remote.example>");
+      assert.match(await sc.cmd(`BURL ${url} LAST`), /^554 5\.3\.4 /);
+      assert.equal((await t.store.listQueue()).length, 0);
+    } finally {
+      sc.close();
+      ic.destroy();
+      await imap.close();
+      await t.close();
+    }
+  });
+});

@@ -314,7 +314,7 @@ export type Command =
     }
   /** RFC 5464 §4.3: value null = remove the entry */
   | { name: "SETMETADATA"; mailbox: MailboxName; entries: Array<{ name: string; value: Buffer | null }> }
-  /** RFC 4467 §6: mechanisms upper-cased; URLs as sent (ASCII) */
+  /** RFC 4467 §7: mechanisms upper-cased; URLs as sent (ASCII) */
   | { name: "GENURLAUTH"; items: Array<{ url: string; mechanism: string }> }
   | { name: "RESETKEY"; mailbox: MailboxName | null; mechanisms: string[] }
   | { name: "URLFETCH"; urls: string[] }

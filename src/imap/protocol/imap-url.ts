@@ -14,9 +14,9 @@ import type { SectionSpec } from "../../mime/types.ts";
 import { parseSection } from "./parse/fetch.ts";
 import { Cursor, utf8Decoder } from "./parse/primitives.ts";
 
-/** RFC 4467 §3 ;URLAUTH= part */
+/** RFC 4467 §9 ;URLAUTH= part */
 export interface UrlAuthPart {
-  /** the URL up to and including the access identifier: what the token authorizes (RFC 4467 §2.4) */
+  /** the URL up to and including the access identifier: what the token authorizes (RFC 4467 §3) */
   rump: string;
   /** access identifier as written, e.g. "submit+fred", "authuser" (RFC 4467 §3) */
   access: string;
@@ -34,7 +34,7 @@ export interface ImapUrl {
   uid: number;
   section: SectionSpec | null;
   partial: { offset: number; length: number | null } | null;
-  /** RFC 4467 §3 ;EXPIRE= (ms since the epoch); null when absent */
+  /** RFC 4467 §9 ;EXPIRE= (ms since the epoch); null when absent */
   expire: number | null;
   urlauth: UrlAuthPart | null;
 }

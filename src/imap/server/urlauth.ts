@@ -3,14 +3,14 @@
  * submission's BURL (RFC 4468, src/smtp/burl.ts): mailbox access keys, the INTERNAL token, and
  * the resolution of an authorized URL to the octets it names.
  *
- * - Mailbox access key (RFC 4467 §2.2): 256 random bits per user per mailbox, kept in the store's
+ * - Mailbox access key (RFC 4467 §3): 256 random bits per user per mailbox, kept in the store's
  *   keys port as kind "urlauth", name "<account id>/<mailbox id>". Keyed by mailbox id, so a
  *   mailbox deleted and created again (new id) or a URL naming a renamed mailbox no longer
  *   resolves. Created on the first GENURLAUTH; RESETKEY replaces or removes them.
- * - INTERNAL token (RFC 4467 §2.4, §7): HMAC-SHA256 of the URL rump (the URL up to and including
+ * - INTERNAL token (RFC 4467 §3, §9 enc-urlauth): HMAC-SHA256 of the URL rump (the URL up to and including
  *   the access identifier, so ;EXPIRE= and the access are covered) under the mailbox key, in
  *   lower-case hex (64 HEXDIG); compared in constant time.
- * - Resolution (RFC 4467 §6.3): only URLs of this server (its hostname) whose owner (the URL's
+ * - Resolution (RFC 4467 §6, §7.3): only URLs of this server (its hostname) whose owner (the URL's
  *   user) exists; the access identifier must admit the requester; not expired; the token must
  *   match the owner's current key; then the message / section / partial is read like FETCH.
  *   Every failure is the same null (URLFETCH answers NIL, BURL 554 5.6.6).
@@ -44,12 +44,12 @@ export async function mailboxKey(
   return (await keys.get(KIND, name))?.secret ?? null;
 }
 
-/** RESETKEY mailbox (RFC 4467 §6.1): a new key; every URL authorized with the old one is void */
+/** RESETKEY mailbox (RFC 4467 §7.1): a new key; every URL authorized with the old one is void */
 export async function resetMailboxKey(keys: KeyStore, accountId: number, mailboxId: number): Promise<void> {
   await keys.put(KIND, keyName(accountId, mailboxId), randomBytes(32), { replace: true });
 }
 
-/** RESETKEY without arguments (RFC 4467 §6.1): all of the user's keys go */
+/** RESETKEY without arguments (RFC 4467 §7.1): all of the user's keys go */
 export async function removeAllKeys(keys: KeyStore, accountId: number): Promise<number> {
   let n = 0;
   for (const k of await keys.list(KIND, `${accountId}/`)) if (await keys.delete(KIND, k.name)) n++;
@@ -144,16 +144,18 @@ function admits(access: string, who: Requester): boolean {
 }
 
 /** Why a URLAUTH URL did not resolve (for logs and BURL's reply); the client sees NIL/5.6.6. */
-export type UrlAuthFailure = "syntax" | "not-authorized-url" | "other-host" | "refused";
+export type UrlAuthFailure = "syntax" | "not-authorized-url" | "other-host" | "refused" | "too-big";
 
 /**
- * Resolves a URLAUTH-authorized URL (RFC 4467 §6.3) for a requester. `now` for tests of EXPIRE.
+ * Resolves a URLAUTH-authorized URL (RFC 4467 §6) for a requester. A whole message larger than
+ * `room` octets is not read ("too-big"); `now` for tests of EXPIRE.
  */
 export async function resolveAuthorizedUrl(
   store: Store,
   hostname: string,
   url: string,
   who: Requester,
+  room = Number.POSITIVE_INFINITY,
   now = Date.now(),
 ): Promise<{ data: Uint8Array } | { failure: UrlAuthFailure }> {
   const u = parseImapUrl(url);
@@ -163,14 +165,15 @@ export async function resolveAuthorizedUrl(
   const ua = u.urlauth;
   if (!ua || ua.mechanism === null || ua.token === null) return { failure: "not-authorized-url" };
   if (ua.mechanism.toUpperCase() !== "INTERNAL") return { failure: "refused" };
-  // RFC 4467 §3: an expired URL is invalid
+  // RFC 4467 ;EXPIRE=: an expired URL is invalid
   if (u.expire !== null && now >= u.expire) return { failure: "refused" };
   if (!admits(ua.access, who)) return { failure: "refused" };
   const loc = await locateUrl(store, hostname, u);
   if (!loc) return { failure: "refused" };
   const key = await mailboxKey(store.keys, loc.accountId, loc.mailbox.id, false);
   if (!key || !tokenMatches(key, ua.rump, ua.token)) return { failure: "refused" };
-  const data = await readUrlData(store, loc.mailbox.id, u);
-  if (data === null || data === "TOOBIG") return { failure: "refused" };
+  const data = await readUrlData(store, loc.mailbox.id, u, room);
+  if (data === "TOOBIG") return { failure: "too-big" };
+  if (data === null) return { failure: "refused" };
   return { data };
 }

@@ -74,10 +74,9 @@ async function resolveUrl(s: Session, url: string, room: number): Promise<Uint8A
   if (u.urlauth) {
     // RFC 4469 §5 / RFC 4467: a URLAUTH-authorized URL is resolved with the URL's authorization
     // (so it may name another user's message), like URLFETCH
-    const r = await resolveAuthorizedUrl(s.store, s.ctx.opts.hostname, url, {
-      kind: "imap",
-      address: s.authenticated.account.address,
-    });
+    const who = { kind: "imap", address: s.authenticated.account.address } as const;
+    const r = await resolveAuthorizedUrl(s.store, s.ctx.opts.hostname, url, who, room);
+    if ("failure" in r && r.failure === "too-big") throw no("TOOBIG", "Catenated message too large");
     if ("failure" in r) badUrl(url);
     if (r.data.length > room) throw no("TOOBIG", "Catenated message too large");
     return r.data;

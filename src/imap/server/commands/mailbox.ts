@@ -33,6 +33,7 @@ import {
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
 import type { Session } from "../session.ts";
 import { withCatenated } from "./catenate.ts";
+import { URLMECH } from "./urlauth.ts";
 
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
   return objectId(`M${mb.id}`);
@@ -106,6 +107,7 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   // RFC 7162 §3.1.2.1: HIGHESTMODSEQ on every successful SELECT/EXAMINE
   out += `* OK [HIGHESTMODSEQ ${mb.highestModseq}] Highest\r\n`;
   out += `* OK [MAILBOXID (${mailboxObjectId(mb)})] Ok\r\n`; // RFC 8474 §4.2
+  out += `* OK [${URLMECH}] Ok\r\n`; // RFC 4467 §8 URLMECH: the URLAUTH mechanisms
   if (s.rev2) out += `* LIST (${(await attributesOf(s, mb)).join(" ")}) "/" ${mailboxOut(s, mb.name)}\r\n`;
   await s.write(out);
 

@@ -1,5 +1,5 @@
 /**
- * URLAUTH (RFC 4467 §6): GENURLAUTH, URLFETCH, RESETKEY. Keys, tokens and URL resolution are in
+ * URLAUTH (RFC 4467 §7): GENURLAUTH, URLFETCH, RESETKEY. Keys, tokens and URL resolution are in
  * ../urlauth.ts (shared with SMTP BURL); URL syntax in protocol/imap-url.ts.
  */
 import type { Command } from "../../protocol/commands.ts";
@@ -19,16 +19,17 @@ import {
   urlauthToken,
 } from "../urlauth.ts";
 
-const URLMECH = `URLMECH ${URLAUTH_MECHANISMS.join(" ")}`;
+/** RFC 4467 §8 URLMECH response code (RESETKEY's tagged OK, SELECT/EXAMINE untagged OK) */
+export const URLMECH = `URLMECH ${URLAUTH_MECHANISMS.join(" ")}`;
 
 function checkMechanism(m: string): void {
-  // RFC 4467 §6.1, §6.2: a mechanism the server does not support fails the command
+  // RFC 4467 §7.1, §7.2: a mechanism the server does not support fails the command
   if (!(URLAUTH_MECHANISMS as readonly string[]).includes(m))
     throw no(null, `Unsupported URLAUTH mechanism ${m.slice(0, 40)}`);
 }
 
 /**
- * RFC 4467 §6.2: every URL must be an absolute IMAP URL of this server and of the logged-in user
+ * RFC 4467 §7.2: every URL must be an absolute IMAP URL of this server and of the logged-in user
  * with a ;URLAUTH= access identifier and no verifier yet; the mailbox must exist (its key is
  * created on first use). All are checked before any is answered: one failure fails the command.
  */
@@ -53,7 +54,7 @@ export async function genurlauth(
     if (!loc) throw no("NONEXISTENT", "URL names no mailbox of yours");
     const key = await mailboxKey(s.store.keys, st.account.id, loc.mailbox.id, true);
     if (!key) throw no(null, "Cannot create the mailbox access key");
-    // RFC 4467 §7: url-full = rump ":" mechanism ":" token (the RFC's examples write "internal")
+    // RFC 4467 §9: url-full = rump ":" mechanism ":" token (the RFC's examples write "internal")
     out.push(`${u.urlauth.rump}:${mechanism.toLowerCase()}:${urlauthToken(key, u.urlauth.rump)}`);
   }
   await s.write(`* GENURLAUTH ${out.map((u) => stringText(u, false)).join(" ")}\r\n`);
@@ -61,7 +62,7 @@ export async function genurlauth(
 }
 
 /**
- * RFC 4467 §6.3: one `* URLFETCH url data` per URL; a URL that is invalid, not authorized for
+ * RFC 4467 §7.3, §8: one `* URLFETCH url data` per URL; a URL that is invalid, not authorized for
  * this user, expired or names nothing gets NIL — the command itself does not fail.
  */
 export async function urlfetch(
@@ -89,7 +90,7 @@ export async function urlfetch(
 }
 
 /**
- * RFC 4467 §6.1: without arguments every mailbox access key of the user is removed (new ones are
+ * RFC 4467 §7.1: without arguments every mailbox access key of the user is removed (new ones are
  * made by the next GENURLAUTH); with a mailbox its key is replaced. Either way the URLs
  * authorized with the old keys stop resolving.
  */
