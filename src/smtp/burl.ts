@@ -80,20 +80,21 @@ async function burl(
   line: string,
 ): Promise<BurlReply & { ended: boolean }> {
   const o = h.options;
+  /** a refusal, logged once; `ended` drops the transaction */
+  const refuse = (r: BurlReply, ended: boolean) => {
+    o.rejected(session, Object.assign(new Error(r.text), { responseCode: r.code }));
+    return { ...r, ended };
+  };
+  const fail = (r: BurlReply) => refuse(r, true);
   const user = o.user(session);
-  if (!user) return { ...reply(530, "5.7.0", "Authentication required"), ended: false };
+  if (!user) return refuse(reply(530, "5.7.0", "Authentication required"), false);
   const args = parseBurlArgs(line);
-  if (!args) return { ...reply(501, "5.5.4", "Syntax: BURL absolute-URI [LAST]"), ended: false };
+  if (!args) return refuse(reply(501, "5.5.4", "Syntax: BURL absolute-URI [LAST]"), false);
   // RFC 4468 §6
   if (!session.envelope.mailFrom)
-    return { ...reply(503, "5.5.0", "Valid RCPT TO required before BURL"), ended: false };
+    return refuse(reply(503, "5.5.0", "Valid RCPT TO required before BURL"), false);
   if (session.envelope.rcptTo.length === 0)
-    return { ...reply(554, "5.5.0", "No recipients have been specified"), ended: false };
-  const fail = (r: BurlReply) => {
-    const e = Object.assign(new Error(r.text), { responseCode: r.code });
-    o.rejected(session, e);
-    return { ...r, ended: true };
-  };
+    return refuse(reply(554, "5.5.0", "No recipients have been specified"), false);
   const scheme = args.url.slice(0, 7).toLowerCase();
   if (scheme !== "imap://") return fail(reply(554, "5.7.8", "URL resolution requires trust relationship"));
   const env = session.envelope as object;

@@ -125,6 +125,11 @@ describe("SMTP BURL (RFC 4468)", () => {
     const c = await session();
     const bad = url.slice(0, -1) + (url.endsWith("0") ? "1" : "0");
     assert.match(await c.cmd(`BURL ${bad} LAST`), /^554 5\.6\.6 /);
+    const log = t.logs.find(
+      (x) => x.msg === "smtp rejected" && (x.o as { command?: string }).command === "BURL",
+    );
+    assert.ok(log, JSON.stringify(t.logs));
+    assert.equal((log.o as { code?: number }).code, 554);
     // a failed BURL ends the transaction
     assert.match(await c.cmd(`BURL ${url} LAST`), /^503 5\.5\.0 /);
     const c2 = await session();
