@@ -25,6 +25,8 @@ import { canonicalMailbox } from "./names.ts";
 
 const KIND = "urlauth";
 export const URLAUTH_MECHANISMS = ["INTERNAL"] as const;
+/** RFC 4467 §8 URLMECH response code (RESETKEY's tagged OK, SELECT/EXAMINE untagged OK) */
+export const URLMECH = `URLMECH ${URLAUTH_MECHANISMS.join(" ")}`;
 
 function keyName(accountId: number, mailboxId: number): string {
   return `${accountId}/${mailboxId}`;

@@ -32,8 +32,8 @@ import {
 } from "../names.ts";
 import { SelectedMailbox, uidSetString } from "../selected-mailbox.ts";
 import type { Session } from "../session.ts";
+import { URLMECH } from "../urlauth.ts";
 import { withCatenated } from "./catenate.ts";
-import { URLMECH } from "./urlauth.ts";
 
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
   return objectId(`M${mb.id}`);

@@ -16,11 +16,9 @@ import {
   resetMailboxKey,
   resolveAuthorizedUrl,
   URLAUTH_MECHANISMS,
+  URLMECH,
   urlauthToken,
 } from "../urlauth.ts";
-
-/** RFC 4467 §8 URLMECH response code (RESETKEY's tagged OK, SELECT/EXAMINE untagged OK) */
-export const URLMECH = `URLMECH ${URLAUTH_MECHANISMS.join(" ")}`;
 
 function checkMechanism(m: string): void {
   // RFC 4467 §7.1, §7.2: a mechanism the server does not support fails the command
