@@ -11,11 +11,12 @@
  * - `BURL url` appends the URL's octets to the message and answers 250 2.5.0; `BURL url LAST`
  *   appends and ends it: the message then takes exactly the DATA path (bare CR/LF refusal,
  *   submission policy and fix-ups, local delivery and queueing). We offer no CHUNKING (smtp-server
- *   has no BDAT), so BURL mixes only with BURL; DATA after a BURL is 503 5.5.1 (RFC 4468 §3, as
+ *   has no BDAT), so BURL mixes only with BURL; DATA after a BURL is 503 5.5.1 (as
  *   RFC 3030 forbids DATA within a BDAT transaction). A failed BURL ends the transaction (as a
- *   failed BDAT does, RFC 3030 §2): the parts are dropped and the envelope reset.
- * - EHLO lists `BURL imap` once the session is authenticated and a bare `BURL` before (RFC 4468
- *   §3: the URL schemes a server resolves may depend on the user); MX never offers it.
+ *   failed BDAT does in RFC 3030): the parts are dropped and the envelope reset.
+ * - EHLO lists `BURL imap` once the session is authenticated and a bare `BURL` before (RFC 4468:
+ *   the keyword's arguments name the URL schemes the server resolves for this session, and
+ *   before AUTH it resolves none); MX never offers it.
  *
  * smtp-server has no hook for extra commands. It finds a command's handler by name on its
  * SMTPConnection (`handler_<NAME>`), so BURL is added there once (as server.ts already adapts
@@ -64,7 +65,7 @@ function reply(code: number, enhanced: string, text: string): BurlReply {
   return { code, text: `${enhanced} ${text}` };
 }
 
-/** `BURL SP absolute-URI [SP "LAST"]` (RFC 4468 §3.? burl-cmd); null on bad syntax */
+/** `BURL SP absolute-URI [SP "LAST"]` (RFC 4468 burl-cmd); null on bad syntax */
 export function parseBurlArgs(line: string): { url: string; last: boolean } | null {
   if (line.length < 6 || line[4] !== " ") return null;
   const args = line.slice(5).split(" ");
