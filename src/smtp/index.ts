@@ -5,7 +5,8 @@
  * Implementation notes
  * - Extensions (EHLO): PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8
  *   (RFC 6531), ENHANCEDSTATUSCODES (RFC 2034 / RFC 3463 codes), STARTTLS (RFC 3207), DSN
- *   (RFC 3461), AUTH PLAIN LOGIN (RFC 4954, submission only). No CHUNKING/BDAT yet.
+ *   (RFC 3461), AUTH PLAIN LOGIN (RFC 4954, submission only), BURL imap (RFC 4468, submission
+ *   only; burl.ts). No CHUNKING/BDAT yet.
  * - One listener socket → one SMTPServer instance per mode (smtp-server's `connect(socket)`);
  *   our net/ listeners own the ports and implicit TLS; STARTTLS uses the TLS provider's current
  *   context (SNICallback and the default context refreshed per connection).

@@ -22,6 +22,7 @@ import { admitConnection } from "../net/line-session.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
 import { StoreError } from "../store/types.ts";
 import { type AuthnVerdict, checkSender, type DNSResolver } from "./authn.ts";
+import { enableBurl } from "./burl.ts";
 import {
   collectStream,
   deliveredToHeader,
@@ -351,17 +352,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
               `Message size exceeds fixed maximum message size ${limits.maxMessageSize}`,
             ),
           );
-        const raw = got.data;
-        // RFC 5321 §2.3.8 / §4.1.1.4: refuse bare CR / bare LF (SMTP smuggling), see index.ts
-        const bare = findBareLineEnding(raw);
-        if (bare >= 0)
-          return cb(
-            smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF", {
-              offset: bare,
-            }),
-          );
-        const reply = await (mode === "mx" ? acceptInbound(session, raw) : acceptSubmission(session, raw));
-        cb(null, reply);
+        cb(null, await accept(mode, session, got.data));
       })().catch((e) => {
         if (e instanceof Error && "responseCode" in e) return cb(e);
         logger.error(
@@ -371,6 +362,17 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         cb(smtpError(451, "4.3.0", "Temporary server error; message not accepted"));
       });
     }) as SMTPServerOptions["onData"];
+
+  /** a complete message (DATA, or BURL … LAST) → the reply text of its 250; throws an smtpError */
+  const accept = async (mode: SmtpMode, session: SMTPServerSession, raw: Buffer): Promise<string> => {
+    // RFC 5321 §2.3.8 / §4.1.1.4: refuse bare CR / bare LF (SMTP smuggling), see index.ts
+    const bare = findBareLineEnding(raw);
+    if (bare >= 0)
+      throw smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF", {
+        offset: bare,
+      });
+    return mode === "mx" ? acceptInbound(session, raw) : acceptSubmission(session, raw);
+  };
 
   const newId = () => randomBytes(9).toString("base64url");
 
@@ -624,7 +626,8 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       authMethods: ["PLAIN", "LOGIN"],
       authOptional: mode === "mx",
       allowInsecureAuth: o.allowPlaintextAuth,
-      disabledCommands: mode === "mx" ? ["AUTH"] : [],
+      // BURL (RFC 4468) only on submission (burl.ts)
+      disabledCommands: mode === "mx" ? ["AUTH", "BURL"] : [],
       socketTimeout: limits.idleTimeoutMs,
       closeTimeout: 5_000,
       disableReverseLookup: o.disableReverseLookup === true,
@@ -647,6 +650,27 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       };
     }
     const s = new SMTPServer(opts);
+    if (mode !== "mx")
+      enableBurl(s, {
+        store,
+        hostname,
+        maxMessageSize: limits.maxMessageSize,
+        user: sessionUser,
+        accept: async (session, raw) => {
+          try {
+            return await accept(mode, session, raw);
+          } catch (e) {
+            const err =
+              e instanceof Error && "responseCode" in e
+                ? e
+                : smtpError(451, "4.3.0", "Temporary server error; message not accepted");
+            if (err === e) logRejection(session, mode, "BURL", err);
+            else logger.error({ session: session.id, err: String(e) }, "smtp BURL error");
+            throw err;
+          }
+        },
+        rejected: (session, err) => logRejection(session, mode, "BURL", err),
+      });
     s.on("error", (err: Error) => logger.debug?.({ mode, err: err.message }, "smtp connection error"));
     return s;
   };

@@ -28,21 +28,19 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(
-  over: {
-    limits?: Partial<ImapServerOptions["limits"]>;
-    allowPlaintextAuth?: boolean;
-    compress?: boolean;
-  } = {},
-): Promise<TestServer> {
-  const ts = await openTestStore({
-    prefix: "pk-imap-",
-    accounts: [
-      [USER, PASS],
-      ["bob@example.com", PASS],
-    ],
-  });
-  const store = ts.store;
+export interface ImapOver {
+  limits?: Partial<ImapServerOptions["limits"]>;
+  allowPlaintextAuth?: boolean;
+  compress?: boolean;
+  /** the server's host name (URLs name it); default "imap.test" */
+  hostname?: string;
+}
+
+/** the IMAP server over an existing store (e.g. one an SMTP test server uses too) */
+export async function listenImap(
+  store: Store,
+  over: ImapOver = {},
+): Promise<{ port: number; imap: ImapServer; logs: LogEntry[]; close(): Promise<void> }> {
   const auth = testAuthenticator(store);
   const { logs, logger } = captureLogger();
   const imap = createImapServer({
@@ -50,7 +48,7 @@ export async function startServer(
     auth,
     tls: null,
     logger,
-    hostname: "imap.test",
+    hostname: over.hostname ?? "imap.test",
     limits: {
       maxLineLength: 8192,
       maxLiteralSize: 1024 * 1024,
@@ -67,6 +65,27 @@ export async function startServer(
   });
   const server = net.createServer((sock) => imap.handleConnection(sock, { implicitTls: false }));
   const port = await listenLoopback(server);
+  return {
+    port,
+    imap,
+    logs,
+    async close() {
+      await imap.closeAll();
+      await closeServer(server);
+    },
+  };
+}
+
+export async function startServer(over: ImapOver = {}): Promise<TestServer> {
+  const ts = await openTestStore({
+    prefix: "pk-imap-",
+    accounts: [
+      [USER, PASS],
+      ["bob@example.com", PASS],
+    ],
+  });
+  const store = ts.store;
+  const { port, imap, logs, close } = await listenImap(store, over);
   const clients: Client[] = [];
   const t: TestServer = {
     port,
@@ -87,8 +106,7 @@ export async function startServer(
     },
     async close() {
       for (const c of clients) c.destroy();
-      await imap.closeAll();
-      await closeServer(server);
+      await close();
       await ts.close();
     },
   };

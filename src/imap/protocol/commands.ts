@@ -340,6 +340,10 @@ export type Command =
   | { name: "SETACL"; mailbox: MailboxName; identifier: string; op: "set" | "add" | "remove"; rights: string }
   | { name: "DELETEACL" | "LISTRIGHTS"; mailbox: MailboxName; identifier: string }
   | { name: "GETACL" | "MYRIGHTS"; mailbox: MailboxName }
+  /** RFC 4467 §7: mechanisms upper-cased; URLs as sent (ASCII) */
+  | { name: "GENURLAUTH"; items: Array<{ url: string; mechanism: string }> }
+  | { name: "RESETKEY"; mailbox: MailboxName | null; mechanisms: string[] }
+  | { name: "URLFETCH"; urls: string[] }
   /** RFC 4978 §3: COMPRESS mechanism (upper-cased) */
   | { name: "COMPRESS"; mechanism: string }
   /** RFC 9051 §6.2.2; SASL-IR RFC 4959: initialResponse decoded from base64 ("=" → empty buffer), null if absent */

@@ -36,6 +36,7 @@ import {
 } from "./parse/primitives.ts";
 import { parseReplace } from "./parse/replace.ts";
 import { parseCancelUpdate, parseSearch, parseSort, parseThread } from "./parse/search.ts";
+import { parseGenUrlAuth, parseResetKey, parseUrlFetch } from "./parse/urlauth.ts";
 
 export { decodeBase64 } from "./parse/mailbox.ts";
 export { type CommandInput, MAX_DEPTH, ParseError, type ParseResult } from "./parse/primitives.ts";
@@ -196,6 +197,12 @@ function parseCommandBody(c: Cursor): Command {
     case "LISTRIGHTS":
     case "MYRIGHTS":
       return parseAcl(c, name); // RFC 4314 §3
+    case "GENURLAUTH":
+      return parseGenUrlAuth(c);
+    case "RESETKEY":
+      return parseResetKey(c);
+    case "URLFETCH":
+      return parseUrlFetch(c);
     default:
       throw new ParseError(`Unknown command ${JSON.stringify(name)}`);
   }

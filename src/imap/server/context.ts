@@ -96,6 +96,7 @@ export class ServerContext {
       `APPENDLIMIT=${this.opts.limits.maxLiteralSize}`,
       "MULTIAPPEND",
       "CATENATE", // RFC 4469
+      "URLAUTH", // RFC 4467
       "CONDSTORE",
       "QRESYNC",
       "OBJECTID",

@@ -33,6 +33,7 @@ import { replace } from "./commands/replace.ts";
 import { search } from "./commands/search.ts";
 import { sort } from "./commands/sort.ts";
 import { thread } from "./commands/thread.ts";
+import { genurlauth, resetkey, urlfetch } from "./commands/urlauth.ts";
 import { bad } from "./errors.ts";
 import type { AuthenticatedState, ImapState, SelectedState, Session, StateKind } from "./session.ts";
 import { refreshRights } from "./shared.ts";
@@ -122,6 +123,9 @@ const table: Record<CommandName, Entry> = {
   GETACL: auth(getacl),
   LISTRIGHTS: auth(listrights),
   MYRIGHTS: auth(myrights),
+  GENURLAUTH: auth(genurlauth),
+  RESETKEY: auth(resetkey),
+  URLFETCH: auth(urlfetch),
   CHECK: selected(check),
   CLOSE: selected(close),
   UNSELECT: selected(unselect),

@@ -41,6 +41,7 @@ import {
   sharedCreateTarget,
   splitShared,
 } from "../shared.ts";
+import { URLMECH } from "../urlauth.ts";
 import { withCatenated } from "./catenate.ts";
 
 export function mailboxObjectId(mb: Pick<Mailbox, "id">): string {
@@ -137,6 +138,7 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   // RFC 7162 §3.1.2.1: HIGHESTMODSEQ on every successful SELECT/EXAMINE
   out += `* OK [HIGHESTMODSEQ ${mb.highestModseq}] Highest\r\n`;
   out += `* OK [MAILBOXID (${mailboxObjectId(mb)})] Ok\r\n`; // RFC 8474 §4.2
+  out += `* OK [${URLMECH}] Ok\r\n`; // RFC 4467 §8 URLMECH: the URLAUTH mechanisms
   if (s.rev2) out += `* LIST (${(await attributesOf(s, mb)).join(" ")}) "/" ${mailboxOut(s, mb.name)}\r\n`;
   await s.write(out);
 
