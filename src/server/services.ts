@@ -28,6 +28,7 @@ import { createTlsProvider, type Listener, startListener, type TlsProvider } fro
 import { type ProxyOptions, parseCidr } from "../net/proxy.ts";
 import { createPop3Server } from "../pop3/index.ts";
 import { createSmtpServer, type SmtpMode } from "../smtp/index.ts";
+import { createResolver } from "../smtp/queue/resolver.ts";
 import type { Store } from "../store/types.ts";
 import type { LimitsClient } from "./limits-ipc.ts";
 import type { Logger } from "./log.ts";
@@ -253,7 +254,12 @@ export const smtpService = defineService({
         maxConnectionsPerIp: l.max_connections_per_ip,
       },
       allowPlaintextAuth: config.smtp.allow_plaintext_auth,
-      authn: { enabled: config.smtp.sender_authentication },
+      authn: {
+        enabled: config.smtp.sender_authentication,
+        // the process's own resolver (src/net/dns): cache, coalescing, bounded queries
+        resolver: createResolver(config.outbound.resolver, config.dns),
+        budgetMs: config.smtp.sender_authentication_budget,
+      },
       disableReverseLookup: !config.smtp.reverse_lookup,
       slots,
     });

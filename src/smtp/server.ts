@@ -17,6 +17,7 @@ import {
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Authenticator } from "../auth/index.ts";
 import { type ConnectionSlots, ipKey, localSlots } from "../net/conn-limits.ts";
+import { type DnsLookup, withBudget } from "../net/dns/resolver.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import { admitConnection } from "../net/line-session.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
@@ -73,7 +74,11 @@ export interface SmtpServerOptions {
   /** AUTH before TLS on submission (any client, loopback included) */
   allowPlaintextAuth: boolean;
   /** SPF/DKIM/DMARC/ARC on MX */
-  authn: { enabled: boolean; resolver?: DNSResolver };
+  /**
+   * Inbound sender authentication; `budgetMs` bounds the DNS time of one message (default 5 s):
+   * lookups still open then fail, and mailauth records temperror (RFC 8601 §2.7).
+   */
+  authn: { enabled: boolean; resolver?: DnsLookup; budgetMs?: number };
   /** skip the reverse DNS lookup of clients (tests) */
   disableReverseLookup?: boolean;
   /** where the per-IP connection limit is counted; absent = in this process */
@@ -456,7 +461,9 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         helo: session.hostNameAppearsAs || "",
         sender: mf ? mf.address : "",
         mta: hostname,
-        ...(o.authn.resolver ? { resolver: o.authn.resolver } : {}),
+        ...(o.authn.resolver
+          ? { resolver: withBudget(o.authn.resolver, o.authn.budgetMs ?? 5000) as DNSResolver }
+          : {}),
       });
       logger.info(
         {
