@@ -52,6 +52,9 @@ export async function startSmtp(
     allowPlaintextAuth?: boolean;
     authn?: boolean;
     dns?: DnsFixtures;
+    /** a real resolver (e.g. src/net/dns against test/kit/dns-server.ts) instead of the fixture */
+    resolver?: (name: string, rrtype: string) => Promise<unknown[]>;
+    authnBudgetMs?: number;
   } = {},
 ): Promise<TestSmtp> {
   const ts = await openTestStore({
@@ -82,7 +85,11 @@ export async function startSmtp(
       ...over.limits,
     },
     allowPlaintextAuth: over.allowPlaintextAuth ?? false,
-    authn: { enabled: over.authn ?? false, resolver: fixtureResolver(over.dns ?? {}) },
+    authn: {
+      enabled: over.authn ?? false,
+      resolver: over.resolver ?? fixtureResolver(over.dns ?? {}),
+      ...(over.authnBudgetMs !== undefined ? { budgetMs: over.authnBudgetMs } : {}),
+    },
     disableReverseLookup: true,
   });
   const mx = net.createServer((s) => smtp.handleConnection(s, { mode: "mx" }));
