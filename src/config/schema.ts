@@ -360,7 +360,17 @@ export const configSchema = z.strictObject({
       100,
       "100ms",
     ),
-    reverse_lookup: bool(true, "Look up the client's host name (reverse DNS) for the Received header."),
+    reverse_lookup: bool(
+      true,
+      "Look up the client's host name (reverse DNS, through the [dns] resolver) for the Received header.",
+    ),
+    greeting_delay: duration(
+      "0s",
+      "How long the MX holds its 220 greeting to catch clients that talk first (refused with 421). " +
+        "Never on submission nor for loopback clients. Input before the greeting is refused at any value " +
+        "(the greeting also waits for the reverse lookup); a longer pause catches more bots but holds " +
+        "every sender's connection that long.",
+    ),
     ...proxyKeys("SMTP"),
     limits: section("SMTP limits.", {
       max_recipients: int(100, "RCPT commands per message (RFC 5321 §4.5.3.1.8: at least 100).", 1),

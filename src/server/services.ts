@@ -235,6 +235,7 @@ export const smtpService = defineService({
   ],
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.smtp.limits;
+    const dns = createResolver(config.outbound.resolver, config.dns);
     return createSmtpServer({
       store,
       auth,
@@ -257,10 +258,12 @@ export const smtpService = defineService({
       authn: {
         enabled: config.smtp.sender_authentication,
         // the process's own resolver (src/net/dns): cache, coalescing, bounded queries
-        resolver: createResolver(config.outbound.resolver, config.dns),
+        resolver: dns,
         budgetMs: config.smtp.sender_authentication_budget,
       },
       disableReverseLookup: !config.smtp.reverse_lookup,
+      reverseResolver: dns,
+      greetingDelayMs: config.smtp.greeting_delay,
       slots,
     });
   },

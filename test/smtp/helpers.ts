@@ -55,6 +55,9 @@ export async function startSmtp(
     /** a real resolver (e.g. src/net/dns against test/kit/dns-server.ts) instead of the fixture */
     resolver?: (name: string, rrtype: string) => Promise<unknown[]>;
     authnBudgetMs?: number;
+    /** reverse lookups of clients through this resolver (otherwise none) */
+    reverseResolver?: (name: string, rrtype: string) => Promise<unknown[]>;
+    greetingDelayMs?: number;
   } = {},
 ): Promise<TestSmtp> {
   const ts = await openTestStore({
@@ -90,7 +93,9 @@ export async function startSmtp(
       resolver: over.resolver ?? fixtureResolver(over.dns ?? {}),
       ...(over.authnBudgetMs !== undefined ? { budgetMs: over.authnBudgetMs } : {}),
     },
-    disableReverseLookup: true,
+    disableReverseLookup: over.reverseResolver === undefined,
+    ...(over.reverseResolver ? { reverseResolver: over.reverseResolver } : {}),
+    ...(over.greetingDelayMs !== undefined ? { greetingDelayMs: over.greetingDelayMs } : {}),
   });
   const mx = net.createServer((s) => smtp.handleConnection(s, { mode: "mx" }));
   const sub = net.createServer((s) => smtp.handleConnection(s, { mode: "submission" }));

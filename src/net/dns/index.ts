@@ -4,6 +4,8 @@
  * (src/smtp/queue), so both see one cache and one bound on concurrent queries.
  */
 import { getServers } from "node:dns";
+import { isIP } from "node:net";
+import { unmapIpv4 } from "../address.ts";
 import { createDnsResolver, type DnsLookup, type DnsResolver } from "./resolver.ts";
 import { type DnsServer, parseServer } from "./transport.ts";
 
@@ -59,4 +61,21 @@ export function processResolver(c: DnsConfig): DnsLookup {
   const key = JSON.stringify(c);
   if (!shared || shared.key !== key) shared = { key, resolver: resolverFromConfig(c) };
   return shared.resolver.lookup;
+}
+
+/**
+ * The PTR name of an address (RFC 1035 §3.5 in-addr.arpa, RFC 3596 §2.5 ip6.arpa); null when the
+ * text is not an IP address.
+ */
+export function reverseName(ip: string): string | null {
+  const a = unmapIpv4(ip);
+  const v = isIP(a);
+  if (v === 4) return `${a.split(".").reverse().join(".")}.in-addr.arpa`;
+  if (v !== 6 || a.includes(".")) return null; // an embedded IPv4 tail: not worth a lookup
+  const [head = "", tail = ""] = a.split("::");
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const groups = a.includes("::") ? [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t] : h;
+  const nibbles = groups.map((g) => g.padStart(4, "0")).join("");
+  return `${[...nibbles].reverse().join(".")}.ip6.arpa`;
 }
