@@ -32,6 +32,7 @@ import { type Account, type AccountSettings, type Store, StoreError } from "../s
 import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
 import { hostedDomainProblem, passwordProblem } from "./policy.ts";
+import { addUserImportCommand } from "./user-import.ts";
 
 export const EXIT = {
   OK: 0,
@@ -398,6 +399,7 @@ function buildProgram(): Command {
       throw new UsageError(m);
     },
   };
+  addUserImportCommand(user, helpers);
   addQueueCommands(program, helpers);
   addDnsCommand(program, helpers);
 

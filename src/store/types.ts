@@ -11,7 +11,7 @@ import type { QueueStore } from "./api/queue.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 
-export type { AccountStore } from "./api/accounts.ts";
+export type { AccountImportResult, AccountStore, NewAccount } from "./api/accounts.ts";
 export type { LimitsStore } from "./api/limits.ts";
 export type { MailStore, MetadataDepth, MetadataEntry, MetadataUpdate } from "./api/mail.ts";
 export * from "./api/model.ts";
