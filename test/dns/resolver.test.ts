@@ -239,3 +239,22 @@ describe("DNS resolver", () => {
     assert.deepEqual(await withBudget(r.lookup, 100)("example.test", "A"), ["192.0.2.10"]);
   });
 });
+
+describe("DNS names", () => {
+  test("names outside printable ASCII are refused before any query (EBADNAME)", async () => {
+    const r = createDnsResolver({
+      servers: [{ host: "127.0.0.1", port: 9 }],
+      timeoutMs: 50,
+      attempts: 1,
+      maxConcurrent: 1,
+      maxQueued: 1,
+      cacheEntries: 1,
+      maxTtlMs: 1000,
+      negativeTtlMs: 1000,
+    });
+    for (const bad of ["exämple.test", "a b.test", "a..b.test", `${"x".repeat(64)}.test`]) {
+      await assert.rejects(r.lookup(bad, "A"), (e: { code?: string }) => e.code === "EBADNAME");
+    }
+    assert.equal(r.stats().queries, 0);
+  });
+});

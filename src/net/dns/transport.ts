@@ -82,7 +82,7 @@ function udpExchange(
     const timer = setTimeout(() => finish(new Lost("timeout")), timeoutMs);
     sock.on("error", (e) => finish(new Lost(e.message)));
     sock.on("message", (msg, rinfo) => {
-      if (rinfo.port !== server.port) return;
+      if (rinfo.port !== server.port || rinfo.address !== server.host) return;
       let res: DnsResponse;
       try {
         res = decodeResponse(msg);

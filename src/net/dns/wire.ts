@@ -52,6 +52,8 @@ export function normalizeName(name: string): string {
   let n = name.toLowerCase();
   if (n.endsWith(".")) n = n.slice(0, -1);
   if (n.length > 253) throw new Error("name too long");
+  // printable ASCII only: A-labels (RFC 5890) and underscore labels; other octets would be ambiguous
+  if (/[^\x21-\x7e]/.test(n)) throw new Error("name has characters outside printable ASCII");
   if (n !== "") {
     for (const label of n.split(".")) {
       if (label.length === 0 || label.length > 63) throw new Error("bad label length");
