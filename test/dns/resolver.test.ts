@@ -205,10 +205,9 @@ describe("DNS resolver", () => {
     await new Promise((res) => setTimeout(res, 30));
     assert.equal(dns.held(), 3);
     assert.equal(r.stats().queued, 5);
-    while (r.stats().queries < 8 || dns.held() > 0) {
-      dns.release();
-      await new Promise((res) => setTimeout(res, 5));
-    }
+    // from now on every query is answered at once; the queued ones go out as slots free up
+    dns.policy = () => "answer";
+    dns.release();
     assert.equal((await Promise.all(all)).length, 8);
     assert.equal(r.stats().peakInFlight, 3);
   });
@@ -219,10 +218,8 @@ describe("DNS resolver", () => {
     const a = r.lookup("example.test", "A");
     const b = r.lookup("example.test", "MX");
     assert.equal(await code(r.lookup("example.test", "TXT")), "ETIMEOUT");
-    while (r.stats().queries < 2 || dns.held() > 0) {
-      dns.release();
-      await new Promise((res) => setTimeout(res, 5));
-    }
+    dns.policy = () => "answer";
+    dns.release();
     await Promise.all([a, b]);
   });
 
