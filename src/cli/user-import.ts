@@ -14,7 +14,8 @@
  *   `{SSHA512}` …) is refused for that line: src/auth cannot verify it.
  * - quota: storage quota (500M, 2G; 0 = unlimited); empty = unlimited / unchanged.
  * - protocols: "imap", "pop3", "imap,pop3" or "none"; empty = both (the default) / unchanged.
- * - empty lines and lines starting with "#" are skipped.
+ * - empty lines and lines starting with "#" are skipped. A password containing ":" cannot be
+ *   given in the clear (as in Dovecot's passwd-file); hash it first.
  *
  * Accounts are created in batches (default 500), each in one store transaction; plain passwords
  * are hashed in parallel on libuv's thread pool (@node-rs/argon2 is asynchronous) before a batch
