@@ -5,7 +5,8 @@
  *   npm run bench                          postkontor, default sizes
  *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
  *   npm run bench -- --quick               small sizes (smoke run)
- *   npm run bench -- --only pop3           one scenario (append, big, push, memory, pop3, smtp, outbound; comma-separated)
+ *   npm run bench -- --only pop3           one scenario (append, big, push, memory, pop3, smtp, smtp1, outbound; comma-separated)
+ *   npm run bench -- --only smtp1          one message per SMTP connection, 20 clients, sender auth off vs on (lossy local DNS)
  *   npm run bench -- --only smtp --target dovecot   SMTP ingest through a private Postfix → Dovecot LMTP
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
  *            --push N (IDLE push samples, default 200) --workers N (postkontor workers, default 2)
@@ -24,6 +25,7 @@ import { benchPop3, pop3Sizes } from "./pop3.ts";
 import { postfixAvailable, startPostfix } from "./postfix.ts";
 import { anonKiB, pssKiB, repoRoot, runCliAsync, startServer } from "./server.ts";
 import { benchSmtp, type SmtpFront, smtpSizes } from "./smtp.ts";
+import { benchSmtpPerConnection, smtpConnSizes } from "./smtp-conn.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -121,7 +123,7 @@ interface Target {
 async function startTarget(): Promise<Target> {
   if (args.target === "dovecot") {
     if (!dovecotAvailable()) throw new Error("dovecot is not installed (apt-get install dovecot-imapd)");
-    const smtp = !only || only.has("smtp");
+    const smtp = !only || only.has("smtp") || only.has("smtp1");
     if (smtp && !postfixAvailable())
       throw new Error("postfix is not installed (see bench/postfix.ts); or leave out --only smtp");
     const d = await startDovecot([[USER, PASS]], { hibernate: args.hibernate, lmtp: smtp });
@@ -429,6 +431,14 @@ async function main(): Promise<void> {
       const sizes = smtpSizes(quick);
       if (args["smtp-messages"]) sizes.messages = Number(args["smtp-messages"]);
       await benchSmtp({ ...t, imapPort: t.port }, sizes, report, deadline);
+    }
+    // one message per connection, sender authentication off vs on (lossy local DNS), interleaved
+    if (want("smtp1")) {
+      const sizes = smtpConnSizes(quick);
+      if (args["smtp-messages"]) sizes.messages = Number(args["smtp-messages"]);
+      if (args.target === "postkontor")
+        await benchSmtpPerConnection(sizes, Number(args.workers), report, deadline);
+      else await benchSmtp({ ...t, imapPort: t.port }, { ...sizes, variant: "postfix" }, report, deadline);
     }
     // outbound queue → local sink; its own postkontor process (queue runner on, fixture DNS)
     if (want("outbound") && args.target === "postkontor")

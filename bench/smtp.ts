@@ -29,6 +29,10 @@ export interface SmtpSizes {
   messageBytes: number;
   /** repetitions (a summary row gives the medians) */
   reps: number;
+  /** one message per SMTP connection (connect, EHLO, one transaction, QUIT) instead of reusing sessions */
+  perConnection?: boolean;
+  /** names the variant in the rows (e.g. "sender_auth_on") */
+  variant?: string;
 }
 
 export function smtpSizes(quick: boolean): SmtpSizes {
@@ -273,22 +277,36 @@ async function verify(
   }
 }
 
+export interface SmtpRunState {
+  usersReady: boolean;
+  seen: Map<string, Set<string>>;
+  rep: number;
+}
+
+export function newSmtpRunState(): SmtpRunState {
+  return { usersReady: false, seen: new Map(), rep: 0 };
+}
+
 export async function benchSmtp(
   t: SmtpBenchTarget,
   sizes: SmtpSizes,
   report: (r: Record<string, unknown>) => void,
   deadline: number,
-): Promise<void> {
+  /** carried over between calls on one target (interleaved runs): users exist, ids seen, rep number */
+  state: SmtpRunState = newSmtpRunState(),
+): Promise<Array<{ accepted: number; delivered: number }>> {
   const check = () => {
     if (Date.now() > deadline) throw new Error("benchmark deadline exceeded");
   };
   const users = Array.from({ length: sizes.users }, (_, i) => `smtp${i}@${DOMAIN}`);
-  await t.addUsers(users.map((u) => [u, PASS]));
+  if (!state.usersReady) await t.addUsers(users.map((u) => [u, PASS]));
+  state.usersReady = true;
   const front = await t.smtpFront(DOMAIN, users);
   const rows: Array<{ accepted: number; delivered: number }> = [];
-  const seenIds = new Map<string, Set<string>>();
+  const seenIds = state.seen;
   try {
-    for (let rep = 0; rep < sizes.reps; rep++) {
+    for (let i = 0; i < sizes.reps; i++) {
+      const rep = state.rep++;
       check();
       const msgs = makeMessages(rep, sizes, users);
       // IMAP sessions for the visibility poll, logged in before the clock starts
@@ -307,8 +325,36 @@ export async function benchSmtp(
         let next = 0;
         let lastAck = 0;
         const t0 = performance.now();
+        const record = (m: Outgoing, r: string): boolean => {
+          if (r.startsWith("250")) {
+            lastAck = performance.now();
+            ackedCount++;
+            const list = acked.get(m.to) ?? [];
+            list.push(m);
+            acked.set(m.to, list);
+            return true;
+          }
+          refused++;
+          firstRefusal ||= r;
+          return false;
+        };
+        const oneEach = async (): Promise<void> => {
+          while (next < msgs.length) {
+            check();
+            const m = msgs[next++]!;
+            const c = await RawSmtp.connect(front.port);
+            try {
+              await c.command("EHLO bench.client.example");
+              record(m, await c.transaction(`bounce@sender.example`, m.to, m.stuffed));
+              await c.command("QUIT").catch(() => "");
+            } finally {
+              c.close();
+            }
+          }
+        };
         await Promise.all(
           Array.from({ length: sizes.sessions }, async () => {
+            if (sizes.perConnection) return oneEach();
             const c = await RawSmtp.connect(front.port);
             try {
               const ehlo = await c.command("EHLO bench.client.example");
@@ -317,17 +363,7 @@ export async function benchSmtp(
                 check();
                 const m = msgs[next++]!;
                 const r = await c.transaction(`bounce@sender.example`, m.to, m.stuffed);
-                if (r.startsWith("250")) {
-                  lastAck = performance.now();
-                  ackedCount++;
-                  const list = acked.get(m.to) ?? [];
-                  list.push(m);
-                  acked.set(m.to, list);
-                } else {
-                  refused++;
-                  firstRefusal ||= r;
-                  await c.command("RSET");
-                }
+                if (!record(m, r)) await c.command("RSET");
               }
               await c.command("QUIT").catch(() => "");
             } finally {
@@ -350,7 +386,8 @@ export async function benchSmtp(
         const visibleSeconds = (performance.now() - t0) / 1000;
         await verify(t.imapPort, users, acked, seenIds);
         const row = {
-          bench: "smtp_ingest",
+          bench: sizes.perConnection ? "smtp_ingest_per_connection" : "smtp_ingest",
+          ...(sizes.variant ? { variant: sizes.variant } : {}),
           rep,
           messages: sizes.messages,
           sessions: sizes.sessions,
@@ -376,7 +413,8 @@ export async function benchSmtp(
   }
   if (rows.length > 1)
     report({
-      bench: "smtp_ingest_median",
+      bench: sizes.perConnection ? "smtp_ingest_per_connection_median" : "smtp_ingest_median",
+      ...(sizes.variant ? { variant: sizes.variant } : {}),
       reps: rows.length,
       messages: sizes.messages,
       sessions: sizes.sessions,
@@ -384,4 +422,5 @@ export async function benchSmtp(
       delivered_per_second: median(rows.map((r) => r.delivered)),
       note: "medians of the smtp_ingest rows; every acknowledged message verified over IMAP",
     });
+  return rows;
 }

@@ -33,6 +33,7 @@ import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, Us
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
 import { hostedDomainProblem, passwordProblem } from "./policy.ts";
 import { addShareCommand } from "./share.ts";
+import { addUserImportCommand } from "./user-import.ts";
 
 export const EXIT = {
   OK: 0,
@@ -399,6 +400,7 @@ function buildProgram(): Command {
       throw new UsageError(m);
     },
   };
+  addUserImportCommand(user, helpers);
   addQueueCommands(program, helpers);
   addDnsCommand(program, helpers);
   addShareCommand(program, helpers); // src/cli/share.ts

@@ -296,7 +296,7 @@ export function addDnsCommand(program: Command, h: CliHelpers): void {
         );
         return;
       }
-      const resolver = createResolver(config.outbound.resolver);
+      const resolver = createResolver(config.outbound.resolver, config.dns);
       let bad = 0;
       for (const r of records) {
         const v = await checkRecord(resolver, r);

@@ -365,7 +365,25 @@ export const configSchema = z.strictObject({
       "Check SPF, DKIM, DMARC and ARC of inbound MX mail; add Authentication-Results; DMARC p=reject " +
         "failures are refused (550 5.7.1), p=quarantine failures go to Junk.",
     ),
-    reverse_lookup: bool(true, "Look up the client's host name (reverse DNS) for the Received header."),
+    sender_authentication_budget: duration(
+      "5s",
+      "Time budget of the DNS lookups of one message's sender authentication; when spent, the checks " +
+        "still open end as temperror in Authentication-Results (the message is accepted) instead of " +
+        "holding the connection.",
+      100,
+      "100ms",
+    ),
+    reverse_lookup: bool(
+      true,
+      "Look up the client's host name (reverse DNS, through the [dns] resolver) for the Received header.",
+    ),
+    greeting_delay: duration(
+      "0s",
+      "How long the MX holds its 220 greeting to catch clients that talk first (refused with 421). " +
+        "Never on submission nor for loopback clients. Input before the greeting is refused at any value " +
+        "(the greeting also waits for the reverse lookup); a longer pause catches more bots but holds " +
+        "every sender's connection that long.",
+    ),
     ...proxyKeys("SMTP"),
     limits: section("SMTP limits.", {
       max_recipients: int(100, "RCPT commands per message (RFC 5321 §4.5.3.1.8: at least 100).", 1),
@@ -408,6 +426,40 @@ export const configSchema = z.strictObject({
     }),
   }),
 
+  dns: section(
+    "The server's own DNS resolver (sender authentication, outbound MX lookups, MTA-STS): a cache " +
+      "honouring TTLs, negative caching (RFC 2308), coalescing of identical queries, a bound on concurrent " +
+      "queries, short UDP timeouts with retries and TCP (RFC 7766).",
+    {
+      servers: str(
+        "",
+        'Recursive DNS servers, "ip[:port],…"; "" = the nameservers of /etc/resolv.conf (127.0.0.1 when ' +
+          "there are none).",
+      ),
+      timeout: duration("800ms", "Time to wait for one answer before the next attempt.", 10, "10ms"),
+      attempts: int(
+        3,
+        "Attempts per query, rotating over the servers; the last one goes over TCP when UDP answers were lost.",
+        1,
+      ),
+      max_concurrent: int(
+        64,
+        "DNS queries on the wire at the same time (per process); more wait in a queue.",
+        1,
+      ),
+      max_queued: int(
+        2000,
+        "Queries waiting for a free slot; beyond it a lookup fails at once as a temporary error.",
+      ),
+      cache_entries: int(20000, "Answers kept in the cache (per process). 0 = no cache."),
+      max_ttl: duration("1d", "Longest time an answer is cached, whatever its TTL."),
+      negative_ttl: duration(
+        "15m",
+        "Longest time an NXDOMAIN/NODATA answer is cached (RFC 2308 §5: the SOA minimum, capped by this).",
+      ),
+    },
+  ),
+
   outbound: section(
     "Outbound delivery of submitted mail to other domains: persistent queue, MX delivery, retries, " +
       "bounces (RFC 3464 DSNs) and DKIM signing.",
@@ -416,7 +468,8 @@ export const configSchema = z.strictObject({
       port: int(25, "TCP port of the remote MX hosts (RFC 5321 §4.5.4: 25; other values only for tests).", 1),
       resolver: str(
         "",
-        'DNS for MX/A/AAAA lookups: "" = the system resolver; "ip[:port],…" = these DNS servers; ' +
+        'DNS for MX/A/AAAA lookups and inbound sender authentication: "" = the [dns] resolver; "ip[:port],…" = these DNS servers (with the ' +
+          "[dns] timeouts and cache); " +
           '"file:/path.json" = a static fixture ({"MX": {"example.org": [{"exchange": …, "priority": …}]}, ' +
           '"A": {…}, "AAAA": {…}, "TXT": {…}}) for tests and closed networks.',
       ),

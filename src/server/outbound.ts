@@ -47,7 +47,7 @@ export async function startOutbound(
   if (!o.enabled) return { runner: null, stop: async () => {} };
   const own = store ? null : await openConfiguredStore(config);
   const s = store ?? own!;
-  const resolver = createResolver(o.resolver);
+  const resolver = createResolver(o.resolver, config.dns);
   const relay = smarthost(o);
   const runner = createQueueRunner({
     store: s,

@@ -28,6 +28,7 @@ import { createTlsProvider, type Listener, startListener, type TlsProvider } fro
 import { type ProxyOptions, parseCidr } from "../net/proxy.ts";
 import { createPop3Server } from "../pop3/index.ts";
 import { createSmtpServer, type SmtpMode } from "../smtp/index.ts";
+import { createResolver } from "../smtp/queue/resolver.ts";
 import type { Store } from "../store/types.ts";
 import type { LimitsClient } from "./limits-ipc.ts";
 import type { Logger } from "./log.ts";
@@ -236,6 +237,7 @@ export const smtpService = defineService({
   ],
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.smtp.limits;
+    const dns = createResolver(config.outbound.resolver, config.dns);
     return createSmtpServer({
       store,
       auth,
@@ -255,8 +257,15 @@ export const smtpService = defineService({
         maxConnectionsPerIp: l.max_connections_per_ip,
       },
       allowPlaintextAuth: config.smtp.allow_plaintext_auth,
-      authn: { enabled: config.smtp.sender_authentication },
+      authn: {
+        enabled: config.smtp.sender_authentication,
+        // the process's own resolver (src/net/dns): cache, coalescing, bounded queries
+        resolver: dns,
+        budgetMs: config.smtp.sender_authentication_budget,
+      },
       disableReverseLookup: !config.smtp.reverse_lookup,
+      reverseResolver: dns,
+      greetingDelayMs: config.smtp.greeting_delay,
       slots,
     });
   },

@@ -16,7 +16,9 @@ import {
 } from "smtp-server";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Authenticator } from "../auth/index.ts";
+import { isLoopback } from "../net/address.ts";
 import { type ConnectionSlots, ipKey, localSlots } from "../net/conn-limits.ts";
+import { type DnsLookup, reverseName, withBudget } from "../net/dns/index.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import { admitConnection } from "../net/line-session.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
@@ -74,9 +76,20 @@ export interface SmtpServerOptions {
   /** AUTH before TLS on submission (any client, loopback included) */
   allowPlaintextAuth: boolean;
   /** SPF/DKIM/DMARC/ARC on MX */
-  authn: { enabled: boolean; resolver?: DNSResolver };
+  /**
+   * Inbound sender authentication; `budgetMs` bounds the DNS time of one message (default 5 s):
+   * lookups still open then fail, and mailauth records temperror (RFC 8601 §2.7).
+   */
+  authn: { enabled: boolean; resolver?: DnsLookup; budgetMs?: number };
   /** skip the reverse DNS lookup of clients (tests) */
   disableReverseLookup?: boolean;
+  /** the reverse lookup (PTR) of clients through this resolver; absent = node:dns */
+  reverseResolver?: DnsLookup;
+  /**
+   * How long the MX holds its greeting to catch clients that talk first (RFC 5321 §4.3.1: the
+   * client waits for the greeting). Never on submission nor for loopback clients. Default 0.
+   */
+  greetingDelayMs?: number;
   /** where the per-IP connection limit is counted; absent = in this process */
   slots?: ConnectionSlots;
 }
@@ -106,11 +119,33 @@ export function smtpError(
 // derived from the reply code. When the text already starts with one, send it as is (RFC 2034 §4).
 const ENHANCED_RE = /^[245]\.\d{1,3}\.\d{1,3} /;
 let patched = false;
+/** the greeting delay of a connection: set per server (make()), read by the patched init() */
+const GREETING_DELAY = Symbol("greetingDelayMs");
+interface ConnectionInternals {
+  send(code: number, data?: unknown, context?: unknown): void;
+  init(): void;
+  connectionReady(): void;
+  _setListeners(cb: () => void): void;
+  _server: { options: Record<PropertyKey, unknown>; connections: Set<unknown> };
+  remoteAddress: string;
+}
 function patchEnhancedCodes(): void {
   if (patched) return;
   patched = true;
-  const proto = SMTPConnection.prototype as unknown as {
-    send(code: number, data?: unknown, context?: unknown): void;
+  const proto = SMTPConnection.prototype as unknown as ConnectionInternals;
+  // smtp-server always holds the greeting 100 ms (its early-talker check); ours is a config value
+  // (smtp.greeting_delay), 0 by default. With a reverse lookup the greeting still waits for it,
+  // and input before the greeting is refused (421) all the same.
+  proto.init = function (this: ConnectionInternals) {
+    this._setListeners(() => {
+      const opts = this._server.options;
+      const max = opts.maxClients as number | undefined;
+      if (max && this._server.connections.size > max)
+        return this.send(421, `${opts.name} Too many connected clients, try again in a moment`, false);
+      const delay = (opts[GREETING_DELAY] as number | undefined) ?? 0;
+      if (delay <= 0 || isLoopback(this.remoteAddress)) return this.connectionReady();
+      setTimeout(() => this.connectionReady(), delay).unref();
+    });
   };
   const orig = proto.send;
   proto.send = function (this: unknown, code: number, data?: unknown, context?: unknown) {
@@ -161,6 +196,22 @@ function sessionUser(session: SMTPServerSession): UserInfo | null {
   const u = session.user as unknown;
   if (u && typeof u === "object" && "accountId" in u) return u as UserInfo;
   return null;
+}
+
+/** smtp-server's reverse-lookup hook over our resolver (cached, bounded; src/net/dns) */
+function reverseVia(lookup: DnsLookup): {
+  reverse(ip: string, cb: (err: Error | null, names?: string[]) => void): void;
+} {
+  return {
+    reverse(ip, cb) {
+      const name = reverseName(ip);
+      if (!name) return cb(null, []);
+      lookup(name, "PTR").then(
+        (r) => cb(null, r as string[]),
+        (e: Error) => cb(e),
+      );
+    },
+  };
 }
 
 export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
@@ -458,7 +509,9 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         helo: session.hostNameAppearsAs || "",
         sender: mf ? mf.address : "",
         mta: hostname,
-        ...(o.authn.resolver ? { resolver: o.authn.resolver } : {}),
+        ...(o.authn.resolver
+          ? { resolver: withBudget(o.authn.resolver, o.authn.budgetMs ?? 5000) as DNSResolver }
+          : {}),
       });
       logger.info(
         {
@@ -631,6 +684,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       socketTimeout: limits.idleTimeoutMs,
       closeTimeout: 5_000,
       disableReverseLookup: o.disableReverseLookup === true,
+      ...(o.reverseResolver ? { resolver: reverseVia(o.reverseResolver) } : {}),
       onAuth: onAuth(mode),
       onMailFrom: onMailFrom(mode),
       onRcptTo: onRcptTo(mode),
@@ -649,6 +703,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         }
       };
     }
+    (opts as Record<PropertyKey, unknown>)[GREETING_DELAY] = mode === "mx" ? (o.greetingDelayMs ?? 0) : 0;
     const s = new SMTPServer(opts);
     if (mode !== "mx")
       enableBurl(s, {

@@ -133,6 +133,7 @@ export class SqlStore implements Store {
   readonly deleteDomain: Store["deleteDomain"] = (n, o) => this.#acc.deleteDomain(n, o);
   readonly getDomain: Store["getDomain"] = (n) => this.#acc.getDomain(n);
   readonly createAccount: Store["createAccount"] = (a, h) => this.#acc.createAccount(a, h);
+  readonly createAccounts: Store["createAccounts"] = (l, o) => this.#acc.createAccounts(l, o);
   readonly getAccount: Store["getAccount"] = (a) => this.#acc.getAccount(a);
   readonly getAccountById: Store["getAccountById"] = (id) => this.#acc.getAccountById(id);
   readonly listAccounts: Store["listAccounts"] = (d) => this.#acc.listAccounts(d);

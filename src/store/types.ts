@@ -12,7 +12,7 @@ import type { QueueStore } from "./api/queue.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 
-export type { AccountStore } from "./api/accounts.ts";
+export type { AccountImportResult, AccountStore, NewAccount } from "./api/accounts.ts";
 export {
   type AclEntry,
   type AclStore,

@@ -52,6 +52,12 @@ export async function startSmtp(
     allowPlaintextAuth?: boolean;
     authn?: boolean;
     dns?: DnsFixtures;
+    /** a real resolver (e.g. src/net/dns against test/kit/dns-server.ts) instead of the fixture */
+    resolver?: (name: string, rrtype: string) => Promise<unknown[]>;
+    authnBudgetMs?: number;
+    /** reverse lookups of clients through this resolver (otherwise none) */
+    reverseResolver?: (name: string, rrtype: string) => Promise<unknown[]>;
+    greetingDelayMs?: number;
   } = {},
 ): Promise<TestSmtp> {
   const ts = await openTestStore({
@@ -82,8 +88,14 @@ export async function startSmtp(
       ...over.limits,
     },
     allowPlaintextAuth: over.allowPlaintextAuth ?? false,
-    authn: { enabled: over.authn ?? false, resolver: fixtureResolver(over.dns ?? {}) },
-    disableReverseLookup: true,
+    authn: {
+      enabled: over.authn ?? false,
+      resolver: over.resolver ?? fixtureResolver(over.dns ?? {}),
+      ...(over.authnBudgetMs !== undefined ? { budgetMs: over.authnBudgetMs } : {}),
+    },
+    disableReverseLookup: over.reverseResolver === undefined,
+    ...(over.reverseResolver ? { reverseResolver: over.reverseResolver } : {}),
+    ...(over.greetingDelayMs !== undefined ? { greetingDelayMs: over.greetingDelayMs } : {}),
   });
   const mx = net.createServer((s) => smtp.handleConnection(s, { mode: "mx" }));
   const sub = net.createServer((s) => smtp.handleConnection(s, { mode: "submission" }));

@@ -59,6 +59,5 @@ export {
   fixtureResolver,
   type MxRecord,
   type OutboundResolver,
-  systemResolver,
 } from "./resolver.ts";
 export { backoff, createQueueRunner, type QueueRunner, type QueueRunnerOptions } from "./runner.ts";

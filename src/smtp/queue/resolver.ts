@@ -1,13 +1,14 @@
 /**
  * DNS for outbound delivery: one function shape for every lookup, `(name, rrtype) => records`,
- * the same shape mailauth takes, so one resolver (system, explicit servers or a static fixture)
- * serves MX lookups, DKIM verification in tests and `postkontor dns --check`.
+ * the same shape mailauth takes, so one resolver (the server's own, src/net/dns, or a static
+ * fixture) serves MX lookups, sender authentication, DKIM verification in tests and
+ * `postkontor dns --check`.
  *
  * Errors follow node:dns: an Error with `code` ENODATA (name exists, no such records) or
  * ENOTFOUND (NXDOMAIN); anything else is a temporary failure.
  */
-import { Resolver } from "node:dns/promises";
 import { readFileSync } from "node:fs";
+import { type DnsConfig, dnsServers, processResolver, resolverFromConfig } from "../../net/dns/index.ts";
 
 export interface MxRecord {
   exchange: string;
@@ -51,44 +52,15 @@ export function fixtureResolver(fixture: DnsFixture): OutboundResolver {
   };
 }
 
-/** node:dns, optionally with explicit servers ("1.2.3.4", "1.2.3.4:5353", "[::1]:53"). */
-export function systemResolver(servers: string[] = []): OutboundResolver {
-  const r = new Resolver({ timeout: 10_000, tries: 2 });
-  if (servers.length > 0) r.setServers(servers);
-  return async (name, rrtype) => {
-    switch (rrtype.toUpperCase()) {
-      case "MX":
-        return r.resolveMx(name);
-      case "A":
-        return r.resolve4(name);
-      case "AAAA":
-        return r.resolve6(name);
-      case "TXT":
-        return r.resolveTxt(name);
-      case "CNAME":
-        return r.resolveCname(name);
-      case "SRV":
-        return r.resolveSrv(name);
-      default:
-        return r.resolve(name, rrtype) as Promise<unknown[]>;
-    }
-  };
-}
-
-/** From the config value outbound.resolver ("" | "ip[:port],…" | "file:/path.json"). */
-export function createResolver(spec: string): OutboundResolver {
+/** From the config value outbound.resolver ("" | "ip[:port],…" | "file:/path.json") and [dns]. */
+export function createResolver(spec: string, dns: DnsConfig): OutboundResolver {
   const s = spec.trim();
-  if (s === "") return systemResolver();
+  if (s === "") return processResolver(dns);
   if (s.startsWith("file:")) {
     const fixture = JSON.parse(readFileSync(s.slice(5), "utf8")) as DnsFixture;
     return fixtureResolver(fixture);
   }
-  return systemResolver(
-    s
-      .split(",")
-      .map((x) => x.trim())
-      .filter(Boolean),
-  );
+  return resolverFromConfig(dns, dnsServers(s)).lookup;
 }
 
 export function dnsCode(e: unknown): string | undefined {

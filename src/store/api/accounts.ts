@@ -1,6 +1,20 @@
 /** Domains, accounts and aliases: admin tools (CLI), authentication, SMTP recipient lookup. */
 import type { Account, AccountSettings, Alias, Domain, Id } from "./model.ts";
 
+export interface NewAccount {
+  address: string;
+  passwordHash: string;
+  quotaBytes?: number;
+  quotaMessages?: number;
+  settings?: Partial<AccountSettings>;
+}
+
+export interface AccountImportResult {
+  address: string;
+  outcome: "created" | "updated" | "skipped" | "failed";
+  error?: string;
+}
+
 export interface AccountStore {
   // --- domains and accounts -------------------------------------------------------------
   addDomain(name: string): Promise<Domain>;
@@ -20,6 +34,13 @@ export interface AccountStore {
     patch: Partial<Pick<Account, "quotaBytes" | "quotaMessages">> & { settings?: Partial<AccountSettings> },
   ): Promise<Account>;
   deleteAccount(address: string): Promise<void>;
+  /**
+   * Bulk creation (`postkontor user import`): every entry of the list in ONE write transaction.
+   * An entry whose account exists is skipped, or with `update` gets the given password hash,
+   * quota and settings. An entry that cannot be created (domain not hosted, bad address, bad
+   * quota) is reported as failed; the others still commit. Results are in input order.
+   */
+  createAccounts(list: NewAccount[], opts?: { update?: boolean }): Promise<AccountImportResult[]>;
 
   // --- aliases (SMTP recipients) ----------------------------------------------------------
   /** source "local@domain" or "@domain" (catch-all) of a hosted domain; target a local account */

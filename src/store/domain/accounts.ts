@@ -5,7 +5,15 @@
  */
 import { type AccountRow, DbConflict, type DomainRow } from "../db/port.ts";
 import { normalizeAddress, normalizeDomain } from "../names.ts";
-import { type Account, type AccountSettings, type Domain, type Id, StoreError } from "../types.ts";
+import {
+  type Account,
+  type AccountImportResult,
+  type AccountSettings,
+  type Domain,
+  type Id,
+  type NewAccount,
+  StoreError,
+} from "../types.ts";
 import { type DomainDeps, type TxContext, write } from "./context.ts";
 import { DEFAULT_FOLDERS, insertMailbox } from "./mailboxes.ts";
 
@@ -38,6 +46,13 @@ export function parseSettings(text: string): AccountSettings {
 
 export function settingsText(s: AccountSettings): string {
   return JSON.stringify({ ...s, pop3EnabledAt: s.pop3EnabledAt ? s.pop3EnabledAt.getTime() : null });
+}
+
+/** POP3 "since-enabled" needs the moment POP3 was switched on (as updateAccount does) */
+function withPop3Start(next: AccountSettings, before: AccountSettings): AccountSettings {
+  if (next.pop3Enabled && !before.pop3Enabled && next.pop3EnabledAt === null)
+    return { ...next, pop3EnabledAt: new Date() };
+  return next;
 }
 
 export function toAccount(r: AccountRow): Account {
@@ -152,6 +167,80 @@ export class Accounts {
     const acct = await this.getAccountById(id);
     if (!acct) throw new StoreError("NONEXISTENT", "account vanished");
     return acct;
+  }
+
+  /** AccountStore.createAccounts: one transaction for the whole list */
+  async createAccounts(list: NewAccount[], opts: { update?: boolean } = {}): Promise<AccountImportResult[]> {
+    const touched: Id[] = [];
+    const results = await write(this.#d, async (t) => {
+      const out: AccountImportResult[] = [];
+      const domains = new Map<string, Id | null>();
+      for (const e of list) {
+        let a: { address: string; domain: string };
+        try {
+          a = normalizeAddress(e.address);
+        } catch (err) {
+          out.push({ address: e.address, outcome: "failed", error: (err as Error).message });
+          continue;
+        }
+        const bad = [e.quotaBytes, e.quotaMessages].some(
+          (v) => v !== undefined && (!Number.isSafeInteger(v) || v < 0),
+        );
+        if (bad) {
+          out.push({ address: a.address, outcome: "failed", error: "quota must be a non-negative integer" });
+          continue;
+        }
+        const existing = await t.tx.accounts.byAddress(a.address);
+        if (existing) {
+          if (!opts.update) {
+            out.push({ address: a.address, outcome: "skipped" });
+            continue;
+          }
+          const cur = toAccount(existing);
+          if (existing.passwordHash !== e.passwordHash)
+            await t.tx.accounts.setPassword(a.address, e.passwordHash);
+          await t.tx.accounts.update(cur.id, {
+            quotaBytes: e.quotaBytes ?? cur.quotaBytes,
+            quotaMessages: e.quotaMessages ?? cur.quotaMessages,
+            settings: settingsText(withPop3Start({ ...cur.settings, ...(e.settings ?? {}) }, cur.settings)),
+          });
+          touched.push(cur.id);
+          out.push({ address: a.address, outcome: "updated" });
+          continue;
+        }
+        let domainId = domains.get(a.domain);
+        if (domainId === undefined) {
+          domainId = (await t.tx.domains.byName(a.domain))?.id ?? null;
+          domains.set(a.domain, domainId);
+        }
+        if (domainId === null) {
+          out.push({ address: a.address, outcome: "failed", error: `domain ${a.domain} is not hosted here` });
+          continue;
+        }
+        const settings = withPop3Start({ ...DEFAULT_SETTINGS, ...(e.settings ?? {}) }, DEFAULT_SETTINGS);
+        const accountId = await t.tx.accounts.insert({
+          domainId,
+          address: a.address,
+          passwordHash: e.passwordHash,
+          settings: settingsText(settings),
+          createdAt: Date.now(),
+        });
+        if (e.quotaBytes !== undefined || e.quotaMessages !== undefined)
+          await t.tx.accounts.update(accountId, {
+            quotaBytes: e.quotaBytes ?? 0,
+            quotaMessages: e.quotaMessages ?? 0,
+            settings: settingsText(settings),
+          });
+        for (const [name, use] of DEFAULT_FOLDERS) {
+          await insertMailbox(t, accountId, name, use);
+          await t.tx.subscriptions.add(accountId, name);
+        }
+        out.push({ address: a.address, outcome: "created" });
+      }
+      for (const id of touched) t.beacon(id, null, 0n);
+      return out;
+    });
+    return results;
   }
 
   async getAccount(address: string): Promise<Account | null> {
