@@ -46,8 +46,14 @@ export async function run(
 }
 
 /** Starts `postkontor serve` on a temp dir, adds the domain and the accounts a@ and b@. */
-export async function startE2E(opts: { workers?: number; extraToml?: string } = {}): Promise<E2E> {
-  const server = await startServer({ workers: opts.workers ?? 1, extraToml: opts.extraToml });
+export async function startE2E(
+  opts: { workers?: number; extraToml?: string; httpToml?: string } = {},
+): Promise<E2E> {
+  const server = await startServer({
+    workers: opts.workers ?? 1,
+    extraToml: opts.extraToml,
+    httpToml: opts.httpToml,
+  });
   const cli = (args: string[], stdin?: string | Buffer) =>
     run(process.execPath, [mainPath, ...args, "--config", server.configPath], {
       input: stdin,
