@@ -47,12 +47,13 @@ export async function run(
 
 /** Starts `postkontor serve` on a temp dir, adds the domain and the accounts a@ and b@. */
 export async function startE2E(
-  opts: { workers?: number; extraToml?: string; httpToml?: string } = {},
+  opts: { workers?: number; extraToml?: string; httpToml?: string; pop3?: boolean } = {},
 ): Promise<E2E> {
   const server = await startServer({
     workers: opts.workers ?? 1,
     extraToml: opts.extraToml,
     httpToml: opts.httpToml,
+    pop3: opts.pop3,
   });
   const cli = (args: string[], stdin?: string | Buffer) =>
     run(process.execPath, [mainPath, ...args, "--config", server.configPath], {

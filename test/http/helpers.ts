@@ -5,7 +5,9 @@
  */
 import http from "node:http";
 import https from "node:https";
+import net from "node:net";
 import { type E2E, startE2E } from "../e2e/helpers.ts";
+import { proxyV2 } from "../kit/proxy.ts";
 
 export { DOMAIN, PASS_A, USER_A, USER_B } from "../e2e/helpers.ts";
 
@@ -26,7 +28,7 @@ async function portOf(e: E2E, protocol: string): Promise<number> {
 }
 
 export async function startHttpE2E(
-  opts: { workers?: number; httpToml?: string; extraToml?: string } = {},
+  opts: { workers?: number; httpToml?: string; extraToml?: string; pop3?: boolean } = {},
 ): Promise<HttpE2E> {
   const e = await startE2E(opts);
   try {
@@ -80,4 +82,36 @@ export function request(
     if (o.body !== undefined) req.write(o.body);
     req.end();
   });
+}
+
+/**
+ * A raw HTTP/1.1 request on a plain listener with proxy_protocol on, as if from `client` (a PROXY
+ * v2 header first); resolves with the whole answer text (the request says Connection: close).
+ */
+export function proxiedRequest(
+  port: number,
+  client: string,
+  path: string,
+  host = "mail.example.test",
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1", () => {
+      s.write(proxyV2(client));
+      s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    });
+    const chunks: Buffer[] = [];
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    s.on("error", reject);
+  });
+}
+
+/** The status code and lower-cased header map of a raw HTTP answer. */
+export function parseRaw(text: string): { status: number; headers: Map<string, string>; body: string } {
+  const split = text.indexOf("\r\n\r\n");
+  const [statusLine, ...lines] = text.slice(0, split).split("\r\n");
+  const headers = new Map<string, string>();
+  for (const l of lines)
+    headers.set(l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim());
+  return { status: Number(statusLine!.split(" ")[1]), headers, body: text.slice(split + 4) };
 }
