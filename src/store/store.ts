@@ -17,6 +17,7 @@ import type { SqliteDb } from "./db/sqlite/db.ts";
 import { SqliteJobs } from "./db/sqlite/jobs.ts";
 import { Accounts } from "./domain/accounts.ts";
 import { Aliases } from "./domain/aliases.ts";
+import { AppPasswords } from "./domain/app-passwords.ts";
 import { ChangeReader } from "./domain/changes-read.ts";
 import type { DomainDeps } from "./domain/context.ts";
 import { deliver } from "./domain/delivery.ts";
@@ -67,6 +68,7 @@ export class SqlStore implements Store {
   readonly #writes: MessageWrites;
   readonly #chg: ChangeReader;
   readonly #meta: Metadata;
+  readonly #app: AppPasswords;
 
   constructor(
     db: SqliteDb,
@@ -105,6 +107,7 @@ export class SqlStore implements Store {
     this.#limits = new Limits(deps);
     this.#mbx = new Mailboxes(deps);
     this.#meta = new Metadata(deps);
+    this.#app = new AppPasswords(deps);
     this.#msgs = new MessageReader({ ...deps, blobs, search, mime });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
@@ -169,6 +172,10 @@ export class SqlStore implements Store {
   readonly mailboxCounts: Store["mailboxCounts"] = (id) => this.#mbx.mailboxCounts(id);
   readonly claimNewMessages: Store["claimNewMessages"] = (id, u) => this.#mbx.claimNewMessages(id, u);
   readonly countUnclaimed: Store["countUnclaimed"] = (id) => this.#mbx.countUnclaimed(id);
+  readonly addAppPassword: Store["addAppPassword"] = (a, n) => this.#app.addAppPassword(a, n);
+  readonly listAppPasswords: Store["listAppPasswords"] = (a) => this.#app.listAppPasswords(a);
+  readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
+  readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
   readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
 

@@ -6,6 +6,7 @@
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import type { ServerOpts } from "../../bench/server.ts";
 import { type E2E, startE2E } from "../e2e/helpers.ts";
 import { proxyV2 } from "../kit/proxy.ts";
 
@@ -27,9 +28,7 @@ async function portOf(e: E2E, protocol: string): Promise<number> {
   return port;
 }
 
-export async function startHttpE2E(
-  opts: { workers?: number; httpToml?: string; extraToml?: string; pop3?: boolean } = {},
-): Promise<HttpE2E> {
+export async function startHttpE2E(opts: ServerOpts = {}): Promise<HttpE2E> {
   const e = await startE2E(opts);
   try {
     return Object.assign(e, { httpPort: await portOf(e, "http"), httpsPort: await portOf(e, "https") });
