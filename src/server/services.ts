@@ -1,5 +1,5 @@
 /**
- * The service registry: every listening protocol (IMAP, POP3, SMTP; HTTP next) is one entry, and
+ * The service registry: every listening protocol (IMAP, POP3, SMTP, HTTP) is one entry, and
  * startServices builds and listens for each enabled one the same way.
  *
  * Implementation notes
