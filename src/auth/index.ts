@@ -12,6 +12,9 @@
  *   SHA-256(per-process random salt ‖ username ‖ password ‖ credentialsVersion). The account row is
  *   read on every login (cheap), so a password change (credentialsVersion bump) invalidates at once.
  *   Failures are never cached.
+ * - App passwords (store/domain/app-passwords.ts): after a cache miss the password is first looked
+ *   up as one of the account's app passwords (SHA-256, one indexed read), then checked against the
+ *   account's own hash. App-password successes are not cached: deleting one takes effect at once.
  * - Throttling (throttle.ts): failures are counted per remote IP, per IP + username and per
  *   username over all IPs inside a window; every failure answers after failureDelayMs. A locked
  *   IP, or IP + username, is refused without checking the password until the lockout ends; a
@@ -116,7 +119,7 @@ export function decodeSaslPlain(buf: Buffer): { authzid: string; authcid: string
 }
 
 export interface AuthContext {
-  protocol: "imap" | "pop3" | "smtp";
+  protocol: "imap" | "pop3" | "smtp" | "http";
   remoteAddress: string;
 }
 
@@ -149,8 +152,12 @@ export interface AuthenticatorOptions {
   logger?: { warn(o: object, msg?: string): void };
 }
 
-/** Only the account lookup is needed; the row is read on every login. */
-export type AccountLookup = Pick<AccountStore, "getAccount">;
+/**
+ * The account lookup (the row is read on every login) and, where the store has them, app
+ * passwords: a password that is not the account's own is tried as one of its app passwords.
+ */
+export type AccountLookup = Pick<AccountStore, "getAccount"> &
+  Partial<Pick<AccountStore, "verifyAppPassword">>;
 
 // A syntactically valid argon2id hash of a random password, verified when the user does not exist so
 // that a missing account takes as long as a wrong password (no user enumeration by timing).
@@ -249,6 +256,12 @@ export function createAuthenticator(store: AccountLookup, opts: AuthenticatorOpt
           return account;
         }
         if (hit) cache.delete(key);
+      }
+      // an app password first: one indexed lookup of its SHA-256 (store/domain/app-passwords.ts),
+      // cheaper than the argon2 check; never cached, so a revoked one stops working at once
+      if (store.verifyAppPassword && (await store.verifyAppPassword(account.id, password, ctx.protocol))) {
+        throttle.succeed(ip, user);
+        return account;
       }
       if (!(await verifyHash(account.passwordHash, password))) return failed(ip, user, username, ctx);
       throttle.succeed(ip, user);

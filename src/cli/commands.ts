@@ -303,6 +303,31 @@ function buildProgram(): Command {
     .action(async (address: string, o: ConfigOpts) => {
       await withStore(load(o), (s) => s.deleteAccount(address)).catch(storeExit);
     });
+  const app = user
+    .command("app-password")
+    .description("named, revocable passwords for mail clients (IMAP, POP3, SMTP), each showing its last use");
+  configOption(app.command("add <address> <name>"))
+    .description("add an app password and print it (shown only this once)")
+    .action(async (address: string, name: string, o: ConfigOpts) => {
+      const r = await withStore(load(o), (s) => s.addAppPassword(address, name)).catch(storeExit);
+      process.stdout.write(`${r.secret}\n`);
+    });
+  configOption(app.command("list <address>"))
+    .description("list an account's app passwords: name, created, last use")
+    .action(async (address: string, o: ConfigOpts) => {
+      const rows = await withStore(load(o), (s) => s.listAppPasswords(address)).catch(storeExit);
+      for (const a of rows) {
+        const used = a.lastUsedAt
+          ? `last used ${a.lastUsedAt.toISOString()} (${a.lastUsedBy ?? "?"})`
+          : "never used";
+        process.stdout.write(`${a.name}\tcreated ${a.createdAt.toISOString()}\t${used}\n`);
+      }
+    });
+  configOption(app.command("del <address> <name>"))
+    .description("revoke an app password (at once, on every protocol)")
+    .action(async (address: string, name: string, o: ConfigOpts) => {
+      await withStore(load(o), (s) => s.deleteAppPassword(address, name)).catch(storeExit);
+    });
   configOption(user.command("set <address>"))
     .description(
       "change account settings; effective at once (the servers read them at each login, POP3 re-reads " +

@@ -4,7 +4,8 @@
  */
 import type { Command } from "commander";
 import type { ResolvedConfig } from "../config/index.ts";
-import { parseListenAddress } from "../net/address.ts";
+import { firstPort } from "../http/advertised.ts";
+import { mtaStsId } from "../http/mta-sts.ts";
 import { activeDkimKeys, dkimTxtRecord } from "../smtp/dkim/index.ts";
 import { createResolver, type OutboundResolver } from "../smtp/queue/resolver.ts";
 import type { QueueEntry, Store } from "../store/types.ts";
@@ -128,17 +129,6 @@ export interface DnsRecord {
   comment?: string;
 }
 
-function firstPort(addrs: string[], fallback: number): number {
-  for (const a of addrs) {
-    try {
-      return parseListenAddress(a).port || fallback;
-    } catch {
-      // ignore
-    }
-  }
-  return fallback;
-}
-
 /** Every record to publish for a hosted domain. */
 export function dnsRecords(
   config: ResolvedConfig,
@@ -172,8 +162,8 @@ export function dnsRecords(
     {
       name: `_mta-sts.${d}`,
       type: "TXT",
-      value: "v=STSv1; id=1",
-      comment: `MTA-STS, RFC 8461: also serve https://mta-sts.${d}/.well-known/mta-sts.txt (mode: testing, mx: ${host})`,
+      value: `v=STSv1; id=${mtaStsId(config)}`,
+      comment: `MTA-STS, RFC 8461: the policy (mode: ${config.http.mta_sts_mode}, mx: ${host}) is served by the HTTP service at https://mta-sts.${d}/.well-known/mta-sts.txt`,
     },
     { name: `mta-sts.${d}`, type: "CNAME", value: `${host}.` },
     {

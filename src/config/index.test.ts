@@ -31,6 +31,11 @@ describe("loadConfig", () => {
     assert.equal(c.data_dir, join(dir, "data"));
     assert.deepEqual(c.imap.listen, ["0.0.0.0:1143"]);
     assert.deepEqual(c.imap.listen_tls, ["0.0.0.0:1993"]);
+    // HTTP: production 80/443 (README port table)
+    assert.deepEqual(c.http.listen, ["0.0.0.0:1080"]);
+    assert.deepEqual(c.http.listen_tls, ["0.0.0.0:1443"]);
+    assert.deepEqual(c.http.metrics_networks, ["127.0.0.1/32", "::1/128"]);
+    assert.equal(c.http.limits.max_body_size, 1048576);
     assert.equal(c.imap.allow_plaintext_auth, false);
     assert.equal(c.imap.limits.idle_timeout, 30 * 60_000);
     assert.equal(c.imap.limits.unauth_timeout, 60_000);

@@ -460,6 +460,63 @@ export const configSchema = z.strictObject({
     },
   ),
 
+  http: section(
+    "HTTP service: client autoconfiguration (Thunderbird, Autodiscover, Apple profile), the MTA-STS policy " +
+      "file, /healthz and Prometheus /metrics (JMAP comes here next).",
+    {
+      enabled: bool(true, "Start the HTTP listeners."),
+      listen: listeners(
+        ["0.0.0.0:1080"],
+        "Plain HTTP listeners: redirect to HTTPS (308) except for loopback clients, the autoconfig " +
+          "paths, the MTA-STS policy and /healthz. Production port: 80.",
+      ),
+      listen_tls: listeners(
+        ["0.0.0.0:1443"],
+        "HTTPS listeners (same certificate as every other listener). Production port: 443.",
+      ),
+      https_port: int(
+        0,
+        "Port named in the redirect from plain HTTP to HTTPS. 0 = the port of the first listen_tls " +
+          "address (443 leaves it out of the URL).",
+      ),
+      ...proxyKeys("HTTP"),
+      metrics_networks: z
+        .array(cidr)
+        .prefault(["127.0.0.1/32", "::1/128"])
+        .describe("Client networks (CIDR blocks) allowed to read /metrics; every other client gets 404."),
+      mta_sts_mode: z
+        .enum(["testing", "enforce", "none"])
+        .prefault("testing")
+        .describe(
+          "mode of the MTA-STS policy served at https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 §3.2) " +
+            "for every hosted domain; `postkontor dns` prints the matching _mta-sts TXT record.",
+        ),
+      mta_sts_max_age: duration(
+        "7d",
+        "max_age of the MTA-STS policy (RFC 8461 §3.2; whole seconds, at most 31557600).",
+        1000,
+      ),
+      limits: section("HTTP limits.", {
+        max_body_size: size(1048576, "Largest request body in bytes (413 beyond it)."),
+        max_upload_size: size(
+          52428800,
+          "Largest upload in bytes (reserved for the JMAP upload endpoint, RFC 8620 §6.1).",
+        ),
+        requests_per_minute: int(
+          600,
+          "Requests one client IP may make per minute, counted per worker process (429 with Retry-After " +
+            "beyond it). 0 = unlimited.",
+        ),
+        max_concurrent_requests: int(
+          256,
+          "Requests handled at the same time by one worker process (503 beyond it). 0 = unlimited.",
+        ),
+        request_timeout: duration("30s", "How long a client may take to send a whole request.", 1000),
+        idle_timeout: duration("5s", "How long an idle keep-alive connection stays open."),
+      }),
+    },
+  ),
+
   outbound: section(
     "Outbound delivery of submitted mail to other domains: persistent queue, MX delivery, retries, " +
       "bounces (RFC 3464 DSNs) and DKIM signing.",

@@ -14,6 +14,7 @@ import {
   throttleOptions,
 } from "./limits-ipc.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { attachMetricsPrimary, createMetricsClient } from "./metrics-ipc.ts";
 import { type OutboundService, startOutbound } from "./outbound.ts";
 import { logAddresses, onShutdownSignal, prepare } from "./process.ts";
 import { type BoundAddress, type RunningServices, startServices, withTimeout } from "./services.ts";
@@ -53,7 +54,8 @@ export async function runWorker(config: ResolvedConfig): Promise<number> {
       throttle: throttleOptions(config),
       logger,
     });
-    services = await startServices(config, logger, shared);
+    // /metrics sums the counters of every worker through the primary (metrics-ipc.ts)
+    services = await startServices(config, logger, { ...shared, metrics: createMetricsClient() });
   } catch (e) {
     logger.error({ err: String(e) }, "worker failed to start");
     send({ type: "fatal", error: e instanceof Error ? e.message : String(e) });
@@ -169,6 +171,7 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
 
   // one count of connection limits and login failures for all workers (limits-ipc.ts)
   attachLimitsPrimary(cluster, new LimitsHub(throttleOptions(config)), logger);
+  attachMetricsPrimary(cluster);
   cluster.setupPrimary({ execArgv: workerExecArgv(config, process.execArgv) });
   /** connections handed to each worker and not yet acknowledged (closed when it dies) */
   const handoffs = new Map<number, { drop(): number }>();

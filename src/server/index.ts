@@ -35,7 +35,7 @@
  * - Connection limits and login throttling hold for the whole server: the primary keeps the
  *   counts (limits-ipc.ts LimitsHub) and every worker asks it over cluster IPC; a single process
  *   counts in itself. docs/architecture.md "Limits" says why.
- * - Layout: services.ts is the service registry (every listener: IMAP, POP3, SMTP, later HTTP) and
+ * - Layout: services.ts is the service registry (every listener: IMAP, POP3, SMTP, HTTP) and
  *   startServices; cluster.ts the primary and its workers; process.ts what both modes share.
  * - Only src/server and src/cli construct the concrete store (docs/architecture.md, import rules).
  */

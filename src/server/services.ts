@@ -1,5 +1,5 @@
 /**
- * The service registry: every listening protocol (IMAP, POP3, SMTP; HTTP next) is one entry, and
+ * The service registry: every listening protocol (IMAP, POP3, SMTP, HTTP) is one entry, and
  * startServices builds and listens for each enabled one the same way.
  *
  * Implementation notes
@@ -9,9 +9,12 @@
  *   logger, connection slots) and hands each accepted socket to it. Implicit-TLS listeners get
  *   the TLS provider (net/listener.ts); plain ones hand over raw sockets (STARTTLS is the
  *   service's business).
- * - An HTTP service registers the same way: plain HTTP and HTTPS listeners, the same TLS
- *   provider, and a server whose handleConnection feeds the socket to node:http
+ * - The HTTP service (src/http/server.ts) registers the same way: plain HTTP and HTTPS listeners,
+ *   the same TLS provider, and a server whose handleConnection feeds the socket to node:http
  *   (`server.emit("connection", socket)`); its goodbye closes idle keep-alive connections.
+ * - Every accepted connection counts towards `postkontor_connections_total{protocol}` and every
+ *   password check towards `postkontor_logins_total{protocol,result}` (src/net/metrics.ts): both
+ *   are counted here, once for every service.
  * - Listeners start in registry order, one at a time; a failure closes the ones already bound
  *   and the store. The bound addresses are reported in that order (`<protocol> listening on …`).
  * - Shutdown (closeSessions): stop accepting, then every service says goodbye at once (IMAP
@@ -22,9 +25,11 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { type Authenticator, createAuthenticator } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
+import { createHttpService } from "../http/server.ts";
 import { createImapServer } from "../imap/server/index.ts";
 import type { ConnectionSlots } from "../net/conn-limits.ts";
 import { createTlsProvider, type Listener, startListener, type TlsProvider } from "../net/index.ts";
+import { count } from "../net/metrics.ts";
 import { type ProxyOptions, parseCidr } from "../net/proxy.ts";
 import { createPop3Server } from "../pop3/index.ts";
 import { createSmtpServer, type SmtpMode } from "../smtp/index.ts";
@@ -32,6 +37,7 @@ import { createResolver } from "../smtp/queue/resolver.ts";
 import type { Store } from "../store/types.ts";
 import type { LimitsClient } from "./limits-ipc.ts";
 import type { Logger } from "./log.ts";
+import { localMetrics, type MetricsSource } from "./metrics-ipc.ts";
 import { openConfiguredStore } from "./store.ts";
 
 /** What every service is built from. */
@@ -44,6 +50,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** connection limits counted for the whole server; absent = in this process */
   slots?: ConnectionSlots;
+  /** the counters of the whole server for /metrics (a worker asks the primary) */
+  metrics: MetricsSource;
 }
 
 /** Listeners of one kind: the protocol name logged, the addresses, implicit TLS or not. */
@@ -273,8 +281,44 @@ export const smtpService = defineService({
   closeAll: (server, reason) => server.closeAll(reason),
 });
 
+export const httpService = defineService({
+  name: "http",
+  enabled: (c) => c.http.enabled,
+  listeners: (c) => [
+    {
+      protocol: "http",
+      addresses: c.http.listen,
+      implicitTls: false,
+      mode: null,
+      proxy: proxyOptions(c.http),
+    },
+    {
+      protocol: "https",
+      addresses: c.http.listen_tls,
+      implicitTls: true,
+      mode: null,
+      proxy: proxyOptions(c.http),
+    },
+  ],
+  createServer: ({ config, store, auth, logger, metrics }) =>
+    createHttpService({ config, store, auth, logger: logger.child({ protocol: "http" }), metrics }),
+  handleConnection: (server, socket) => server.handleConnection(socket),
+  closeAll: (server, reason) => server.closeAll(reason),
+});
+
 /** Every listening service, in start (and log) order. */
-export const SERVICES: readonly RegisteredService[] = [imapService, pop3Service, smtpService];
+export const SERVICES: readonly RegisteredService[] = [imapService, pop3Service, smtpService, httpService];
+
+/** The authenticator with every password check counted (ok / failed, by protocol). */
+function countedAuth(auth: Authenticator): Authenticator {
+  return {
+    async verifyPassword(username, password, ctx) {
+      const account = await auth.verifyPassword(username, password, ctx);
+      count("postkontor_logins_total", { protocol: ctx.protocol, result: account ? "ok" : "failed" });
+      return account;
+    },
+  };
+}
 
 export interface BoundAddress {
   protocol: string;
@@ -325,7 +369,7 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"
 export async function startServices(
   config: ResolvedConfig,
   logger: Logger,
-  shared?: LimitsClient,
+  shared?: LimitsClient & { metrics?: MetricsSource },
   registry: readonly RegisteredService[] = SERVICES,
 ): Promise<RunningServices> {
   const store = await openConfiguredStore(config, true, false, (fields, msg) => logger.info(fields, msg));
@@ -333,20 +377,30 @@ export async function startServices(
   const addresses: BoundAddress[] = [];
   const services: StartedService[] = [];
   try {
-    const auth = createAuthenticator(store, {
-      cacheTtlMs: config.auth.cache_ttl,
-      cacheMaxEntries: config.auth.cache_max_entries,
-      failureDelayMs: config.auth.failure_delay,
-      maxFailuresPerIp: config.auth.max_failures_per_ip,
-      maxFailuresPerUser: config.auth.max_failures_per_user,
-      failureWindowMs: config.auth.failure_window,
-      lockoutMs: config.auth.lockout,
-      maxUserDelayMs: config.auth.max_user_delay,
-      throttle: shared?.throttle,
-      logger,
-    });
+    const auth = countedAuth(
+      createAuthenticator(store, {
+        cacheTtlMs: config.auth.cache_ttl,
+        cacheMaxEntries: config.auth.cache_max_entries,
+        failureDelayMs: config.auth.failure_delay,
+        maxFailuresPerIp: config.auth.max_failures_per_ip,
+        maxFailuresPerUser: config.auth.max_failures_per_user,
+        failureWindowMs: config.auth.failure_window,
+        lockoutMs: config.auth.lockout,
+        maxUserDelayMs: config.auth.max_user_delay,
+        throttle: shared?.throttle,
+        logger,
+      }),
+    );
     const tls = await createTlsProvider(config, config.data_dir, { logger });
-    const deps: ServiceDeps = { config, store, auth, tls, logger, slots: shared?.slots };
+    const deps: ServiceDeps = {
+      config,
+      store,
+      auth,
+      tls,
+      logger,
+      slots: shared?.slots,
+      metrics: shared?.metrics ?? localMetrics,
+    };
     for (const entry of registry) {
       if (!entry.enabled(config)) continue;
       const service = entry.start(deps);
@@ -358,7 +412,10 @@ export async function startServices(
             tls: spec.implicitTls ? tls : null,
             proxy: spec.proxy ?? null,
             logger,
-            onConnection,
+            onConnection: (socket) => {
+              count("postkontor_connections_total", { protocol: spec.protocol });
+              onConnection(socket);
+            },
           });
           listeners.push(l);
           addresses.push({ protocol: spec.protocol, address: l.bound, tls: l.implicitTls });

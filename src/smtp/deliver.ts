@@ -5,6 +5,7 @@
  * recipient on the same path as IMAP APPEND, all or nothing) and of its refusals to
  * DeliveryError for the SMTP / sysexits answers.
  */
+import { count } from "../net/metrics.ts";
 import { type QuotaVerdict, quotaVerdict as storeQuotaVerdict } from "../store/index.ts";
 import { type Account, type AppendResult, DeliveryRefused, type Store } from "../store/types.ts";
 
@@ -54,7 +55,7 @@ export async function deliverAll(
   deliveries: LocalDelivery[],
 ): Promise<AppendResult[]> {
   try {
-    return await store.deliver(
+    const r = await store.deliver(
       raw,
       deliveries.map((d) => ({
         accountId: d.account.id,
@@ -63,6 +64,8 @@ export async function deliverAll(
         ...(d.deliveryHeaders !== undefined ? { deliveryHeaders: d.deliveryHeaders } : {}),
       })),
     );
+    count("postkontor_deliveries_total", { result: "accepted" }, deliveries.length);
+    return r;
   } catch (err) {
     if (!(err instanceof DeliveryRefused)) throw err;
     const addr = deliveries[err.target]?.account.address ?? "";

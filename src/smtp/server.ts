@@ -21,6 +21,7 @@ import { type ConnectionSlots, ipKey, localSlots } from "../net/conn-limits.ts";
 import { type DnsLookup, reverseName, withBudget } from "../net/dns/index.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import { admitConnection } from "../net/line-session.ts";
+import { count } from "../net/metrics.ts";
 import type { Account, QueueRecipient, Store } from "../store/types.ts";
 import { StoreError } from "../store/types.ts";
 import { type AuthnVerdict, checkSender, type DNSResolver } from "./authn.ts";
@@ -262,6 +263,15 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       ...extra,
       ...e.log,
     };
+    if (command !== "AUTH") {
+      // the enhanced status code (RFC 3463) is the reason label: few values, unlike the text
+      const sp = reason.indexOf(" ");
+      const status =
+        sp > 0 && sp <= 9 && /^[245]\.\d{1,3}\.\d{1,3}$/.test(reason.slice(0, sp))
+          ? reason.slice(0, sp)
+          : String(fields.code);
+      count("postkontor_deliveries_total", { result: "refused", command, reason: status });
+    }
     if (/^[45]\.7\./.test(reason)) logger.warn(fields, "smtp rejected");
     else logger.info(fields, "smtp rejected");
   };
@@ -272,6 +282,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       session: SMTPServerSession,
       done: (err: Error | null | undefined, r?: { user: unknown }) => void,
     ) => {
+      count("postkontor_commands_total", { protocol: "smtp", command: "AUTH" });
       const cb = (err: Error | null | undefined, r?: { user: unknown }) => {
         if (err) logRejection(session, mode, "AUTH", err, { user: (auth.username ?? "").slice(0, 100) });
         done(err, r);
@@ -302,6 +313,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
 
   const onMailFrom = (mode: SmtpMode) =>
     ((address: SMTPServerAddress, session: SMTPServerSession, done: (err?: Error | null) => void) => {
+      count("postkontor_commands_total", { protocol: "smtp", command: "MAIL" });
       const cb = (err?: Error | null) => {
         if (err) logRejection(session, mode, "MAIL", err, { from: address.address });
         done(err);
@@ -335,6 +347,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
 
   const onRcptTo = (mode: SmtpMode) =>
     ((address: SMTPServerAddress, session: SMTPServerSession, done: (err?: Error | null) => void) => {
+      count("postkontor_commands_total", { protocol: "smtp", command: "RCPT" });
       const cb = (err?: Error | null) => {
         if (err)
           logRejection(session, mode, "RCPT", err, {
@@ -385,6 +398,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       session: SMTPServerSession,
       done: (err?: Error | null, msg?: string) => void,
     ) => {
+      count("postkontor_commands_total", { protocol: "smtp", command: "DATA" });
       const cb = (err?: Error | null, msg?: string) => {
         if (err)
           logRejection(session, mode, "DATA", err, {

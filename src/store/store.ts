@@ -18,6 +18,7 @@ import { SqliteJobs } from "./db/sqlite/jobs.ts";
 import { Accounts } from "./domain/accounts.ts";
 import { Acl } from "./domain/acl.ts";
 import { Aliases } from "./domain/aliases.ts";
+import { AppPasswords } from "./domain/app-passwords.ts";
 import { ChangeReader } from "./domain/changes-read.ts";
 import type { DomainDeps } from "./domain/context.ts";
 import { deliver } from "./domain/delivery.ts";
@@ -69,6 +70,7 @@ export class SqlStore implements Store {
   readonly #chg: ChangeReader;
   readonly #meta: Metadata;
   readonly #acl: Acl;
+  readonly #app: AppPasswords;
 
   constructor(
     db: SqliteDb,
@@ -108,6 +110,7 @@ export class SqlStore implements Store {
     this.#mbx = new Mailboxes(deps);
     this.#meta = new Metadata(deps);
     this.#acl = new Acl(deps);
+    this.#app = new AppPasswords(deps);
     this.#msgs = new MessageReader({ ...deps, blobs, search, mime });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
@@ -173,6 +176,10 @@ export class SqlStore implements Store {
   readonly mailboxCounts: Store["mailboxCounts"] = (id) => this.#mbx.mailboxCounts(id);
   readonly claimNewMessages: Store["claimNewMessages"] = (id, u) => this.#mbx.claimNewMessages(id, u);
   readonly countUnclaimed: Store["countUnclaimed"] = (id) => this.#mbx.countUnclaimed(id);
+  readonly addAppPassword: Store["addAppPassword"] = (a, n) => this.#app.addAppPassword(a, n);
+  readonly listAppPasswords: Store["listAppPasswords"] = (a) => this.#app.listAppPasswords(a);
+  readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
+  readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
   readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
   readonly getAcl: Store["getAcl"] = (m) => this.#acl.getAcl(m);

@@ -8,15 +8,10 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
-import { PROXY_V2_SIGNATURE } from "../../src/net/proxy.ts";
+import { proxyV2 } from "../kit/proxy.ts";
 import { LineClient, listeningPort, run, type Server, startServe, tempEnv } from "./helpers.ts";
 
-/** a PROXY v2 header: PROXY TCP4 from `client` (port 40000) to 127.0.0.1, or LOCAL */
-function v2(client: string | null): Buffer {
-  if (client === null) return Buffer.from([...PROXY_V2_SIGNATURE, 0x20, 0x00, 0, 0]);
-  const a = client.split(".").map(Number);
-  return Buffer.from([...PROXY_V2_SIGNATURE, 0x21, 0x11, 0, 12, ...a, 127, 0, 0, 1, 0x9c, 0x40, 0, 143]);
-}
+const v2 = proxyV2;
 
 /** connects from `from`, writes `first` at once (header, maybe followed by protocol bytes) */
 function open(port: number, first: Buffer | string, from = "127.0.0.1"): Promise<LineClient> {

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ImapFlow } from "imapflow";
-import { type RunningServer, startServer } from "../../bench/server.ts";
+import { type RunningServer, type ServerOpts, startServer } from "../../bench/server.ts";
 import { envWithoutPostkontor, MAIN as mainPath, runProcess } from "../kit/process.ts";
 import { within } from "../kit/temp.ts";
 
@@ -46,8 +46,8 @@ export async function run(
 }
 
 /** Starts `postkontor serve` on a temp dir, adds the domain and the accounts a@ and b@. */
-export async function startE2E(opts: { workers?: number; extraToml?: string } = {}): Promise<E2E> {
-  const server = await startServer({ workers: opts.workers ?? 1, extraToml: opts.extraToml });
+export async function startE2E(opts: ServerOpts = {}): Promise<E2E> {
+  const server = await startServer({ ...opts, workers: opts.workers ?? 1 });
   const cli = (args: string[], stdin?: string | Buffer) =>
     run(process.execPath, [mainPath, ...args, "--config", server.configPath], {
       input: stdin,

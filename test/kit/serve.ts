@@ -58,6 +58,10 @@ export interface ServeConfigOpts {
   pop3?: boolean;
   /** extra TOML lines for the [smtp] section */
   smtpToml?: string;
+  /** start the HTTP listeners (default true) */
+  http?: boolean;
+  /** extra TOML lines for the [http] section */
+  httpToml?: string;
 }
 
 /**
@@ -93,6 +97,12 @@ submissions = ["127.0.0.1:0"]
 ${opts.smtpToml ?? ""}
 ${closed.smtp}
 
+[http]
+enabled = ${opts.http ?? true}
+listen = ["127.0.0.1:0"]
+listen_tls = ["127.0.0.1:0"]
+${opts.httpToml ?? ""}
+
 ${opts.extraToml ?? ""}
 ${closed.outbound}
 ${/^\s*\[auth\]/m.test(opts.extraToml ?? "") ? "" : "# test and benchmark accounts use short passwords\n[auth]\nmin_password_length = 0\n"}`;
@@ -117,7 +127,7 @@ function closedNetworkToml(opts: ServeConfigOpts): { smtp: string; outbound: str
 }
 
 /**
- * Starts `serve` and collects its JSON log lines. POP3 and SMTP listen on ephemeral loopback ports
+ * Starts `serve` and collects its JSON log lines. POP3, SMTP and HTTP listen on ephemeral loopback ports
  * unless env or args say otherwise (so tests never bind the zero-config 0.0.0.0 ports).
  */
 export function startServe(
@@ -131,6 +141,8 @@ export function startServe(
     POSTKONTOR__SMTP__LISTEN: "127.0.0.1:0",
     POSTKONTOR__SMTP__SUBMISSION: "127.0.0.1:0",
     POSTKONTOR__SMTP__SUBMISSIONS: "127.0.0.1:0",
+    POSTKONTOR__HTTP__LISTEN: "127.0.0.1:0",
+    POSTKONTOR__HTTP__LISTEN_TLS: "127.0.0.1:0",
   };
   const child = spawn(process.execPath, [MAIN, "serve", ...args], {
     env: closedNetworkEnv({ ...defaults, ...env }),

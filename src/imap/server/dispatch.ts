@@ -3,6 +3,7 @@
  * tagged OK's code/text, or undefined when they wrote the tagged response themselves.
  */
 
+import { count } from "../../net/metrics.ts";
 import type { Command, CommandName } from "../protocol/commands.ts";
 import { deleteacl, getacl, listrights, myrights, setacl } from "./commands/acl.ts";
 import { capability, enable, id, logout, noop } from "./commands/any.ts";
@@ -144,6 +145,7 @@ const table: Record<CommandName, Entry> = {
 export async function dispatch(s: Session, tag: string, cmd: Command): Promise<OkResult | undefined> {
   const entry = table[cmd.name];
   if (!entry) throw bad("Unknown command");
+  count("postkontor_commands_total", { protocol: "imap", command: cmd.name });
   const kind = s.state.kind;
   if (!entry.states.includes(kind)) {
     throw bad(

@@ -11,6 +11,7 @@ import { hostname } from "node:os";
 import { decodeSaslPlain, verifyHash } from "../../auth/index.ts";
 import { isLoopback } from "../../net/address.ts";
 import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
+import { count } from "../../net/metrics.ts";
 import { type Pop3Command, parseCommand } from "../protocol/command.ts";
 import { LineReader, TOO_LONG } from "../protocol/line-reader.ts";
 import { err, multiline, ok } from "../protocol/response.ts";
@@ -173,6 +174,7 @@ export class Session implements SessionLike {
     const h = COMMANDS[p.command.keyword];
     try {
       if (!h) throw bad("Unknown command");
+      count("postkontor_commands_total", { protocol: "pop3", command: p.command.keyword });
       const run = bind(h, this, p.command, this.st);
       if (!run) {
         throw bad(

@@ -1,5 +1,5 @@
 /** Domains, accounts and aliases: admin tools (CLI), authentication, SMTP recipient lookup. */
-import type { Account, AccountSettings, Alias, Domain, Id } from "./model.ts";
+import type { Account, AccountSettings, Alias, AppPassword, Domain, Id } from "./model.ts";
 
 export interface NewAccount {
   address: string;
@@ -41,6 +41,15 @@ export interface AccountStore {
    * quota) is reported as failed; the others still commit. Results are in input order.
    */
   createAccounts(list: NewAccount[], opts?: { update?: boolean }): Promise<AccountImportResult[]>;
+
+  // --- app passwords (docs/architecture.md "App passwords") ----------------------------------
+  /** a new named app password; the secret is returned once and only its hash is kept. ALREADYEXISTS */
+  addAppPassword(address: string, name: string): Promise<{ appPassword: AppPassword; secret: string }>;
+  listAppPasswords(address: string): Promise<AppPassword[]>;
+  /** NONEXISTENT when the account has no app password of that name */
+  deleteAppPassword(address: string, name: string): Promise<void>;
+  /** whether secret is one of the account's app passwords; records the use (time, protocol) */
+  verifyAppPassword(accountId: Id, secret: string, protocol: string): Promise<boolean>;
 
   // --- aliases (SMTP recipients) ----------------------------------------------------------
   /** source "local@domain" or "@domain" (catch-all) of a hosted domain; target a local account */

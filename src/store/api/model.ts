@@ -36,6 +36,15 @@ export interface AccountSettings {
   saveSentCopy?: boolean;
 }
 
+/** A named app password of an account (the secret is shown once, when it is added). */
+export interface AppPassword {
+  name: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  /** protocol of the last use: "imap", "pop3", "smtp" or "http" */
+  lastUsedBy: string | null;
+}
+
 export interface Account {
   id: Id;
   domainId: Id;

@@ -59,6 +59,10 @@ import type { AclRead, AclWrite } from "./port-acl.ts";
 import type { MetadataRead, MetadataWrite } from "./port-metadata.ts";
 
 export type * from "./port-acl.ts";
+
+import type { AppPasswordsRead, AppPasswordsWrite } from "./port-app-passwords.ts";
+
+export type * from "./port-app-passwords.ts";
 export type * from "./port-metadata.ts";
 
 export type Maybe<T> = T | Promise<T>;
@@ -287,6 +291,7 @@ export interface Reader {
   changes: ChangesRead;
   metadata: MetadataRead;
   acl: AclRead;
+  appPasswords: AppPasswordsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -306,6 +311,7 @@ export interface Writer {
   usage: UsageWrite;
   metadata: MetadataWrite;
   acl: AclWrite;
+  appPasswords: AppPasswordsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

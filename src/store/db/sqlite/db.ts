@@ -3,6 +3,7 @@ import type { Fts5Search } from "../../search/fts.ts";
 import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts";
 import { type SqliteOps, sqliteOps } from "./ops.ts";
 import { sqliteAclOps } from "./ops-acl.ts";
+import { sqliteAppPasswordOps } from "./ops-app-passwords.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
@@ -89,6 +90,7 @@ export class SqliteDb implements Db {
       usage: m.usage,
       ...sqliteMetadataOps(handle),
       ...sqliteAclOps(handle),
+      ...sqliteAppPasswordOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -104,6 +106,7 @@ export class SqliteDb implements Db {
       changes: w.changes,
       metadata: w.metadata,
       acl: w.acl,
+      appPasswords: w.appPasswords,
     };
     this.#peeker = sqlitePeeker(handle);
   }

@@ -262,6 +262,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX acl_grantee ON acl (grantee_id)`,
     ],
   },
+  {
+    version: 10,
+    name: "app passwords",
+    sqlite: [
+      // named per-account passwords (postkontor user app-password); hash = hex SHA-256 of the
+      // generated secret; last use recorded at most once a minute
+      `CREATE TABLE app_password (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        last_used_by TEXT
+      )`,
+      `CREATE UNIQUE INDEX app_password_name ON app_password (account_id, name)`,
+      `CREATE INDEX app_password_hash ON app_password (account_id, hash)`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

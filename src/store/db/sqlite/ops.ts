@@ -27,7 +27,7 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 /** runs an insert, turning a unique-key violation into DbConflict */
-function unique<T>(fn: () => T): T {
+export function unique<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {

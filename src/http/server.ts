@@ -1,0 +1,113 @@
+/**
+ * The HTTP service: one hono app behind node:http, fed the sockets of the plain and HTTPS
+ * listeners the service registry binds (src/server/services.ts), so HTTPS uses the one TLS
+ * provider (SNI, reload) and PROXY v2 like every other listener.
+ *
+ * Implementation notes
+ * - The node:http server never listens itself: handleConnection emits `connection` with the
+ *   accepted (already decrypted, for HTTPS) socket. Its connection tracking (request and header
+ *   timeouts, closeIdleConnections) starts on the `listening` event, emitted once at creation.
+ * - Middleware order (middleware.ts): access log, security headers, limits, redirect to HTTPS;
+ *   then the routes: operations (ops.ts) and discovery (discovery.ts). JMAP mounts here next.
+ * - Shutdown (closeAll): idle keep-alive connections close at once; a request in progress gets
+ *   `Connection: close` on its answer, and the socket closes after it.
+ */
+import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import { Hono } from "hono";
+import type { Authenticator } from "../auth/index.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { parseCidr } from "../net/proxy.ts";
+import type { Logger } from "../server/log.ts";
+import type { MetricsSource } from "../server/metrics-ipc.ts";
+import type { Store } from "../store/types.ts";
+import { advertisedHost, httpsPort } from "./advertised.ts";
+import { mountDiscovery } from "./discovery.ts";
+import { ConcurrencyGate, type HttpLimits } from "./limits.ts";
+import { accessLog, type Env, redirectToHttps, requestLimits, securityHeaders } from "./middleware.ts";
+import { mountOps } from "./ops.ts";
+
+export interface HttpServerOptions {
+  config: ResolvedConfig;
+  store: Store;
+  auth: Authenticator;
+  logger: Logger;
+  metrics: MetricsSource;
+}
+
+export interface HttpService {
+  readonly app: Hono<Env>;
+  readonly server: Server;
+  handleConnection(socket: Socket): void;
+  closeAll(reason: string): Promise<void>;
+}
+
+export function httpLimits(config: ResolvedConfig): HttpLimits {
+  const l = config.http.limits;
+  return {
+    maxBodySize: l.max_body_size,
+    maxUploadSize: l.max_upload_size,
+    requestsPerMinute: l.requests_per_minute,
+    maxConcurrentRequests: l.max_concurrent_requests,
+  };
+}
+
+export function createHttpService(o: HttpServerOptions): HttpService {
+  const { config } = o;
+  let closing = false;
+  const app = new Hono<Env>();
+  app.use(accessLog(o.logger));
+  app.use(securityHeaders());
+  app.use(async (c, next) => {
+    await next();
+    if (closing) c.res.headers.set("Connection", "close");
+  });
+  app.use(requestLimits(httpLimits(config), new ConcurrencyGate(config.http.limits.max_concurrent_requests)));
+  app.use(redirectToHttps({ hostname: advertisedHost(config) || "localhost", httpsPort: httpsPort(config) }));
+  mountOps(app, {
+    store: o.store,
+    metrics: o.metrics,
+    metricsNetworks: config.http.metrics_networks.map(parseCidr),
+  });
+  mountDiscovery(app, { config, store: o.store, auth: o.auth });
+  app.notFound((c) => c.text("Not found\n", 404));
+  app.onError((err, c) => {
+    o.logger.error({ err: err.stack ?? String(err), path: c.req.path.slice(0, 200) }, "http handler failed");
+    return c.text("Internal server error\n", 500);
+  });
+
+  const server = createServer(
+    {
+      requestTimeout: config.http.limits.request_timeout,
+      headersTimeout: Math.min(config.http.limits.request_timeout, 60_000),
+      keepAliveTimeout: config.http.limits.idle_timeout,
+      // the body limits are ours; bound the header block the same as node's default
+      maxHeaderSize: 16384,
+    },
+    getRequestListener(app.fetch),
+  );
+  // connection tracking (timeouts, closeIdleConnections) is started by `listening`; this server
+  // is fed sockets instead of listening
+  server.emit("listening");
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  return {
+    app,
+    server,
+    handleConnection(socket) {
+      socket.on("error", () => {});
+      if (closing) {
+        socket.destroy();
+        return;
+      }
+      server.emit("connection", socket);
+    },
+    async closeAll() {
+      closing = true;
+      server.closeIdleConnections();
+    },
+  };
+}
