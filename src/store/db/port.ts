@@ -55,8 +55,10 @@ import type { MessageReadOps, MessageWriteOps } from "./port-messages.ts";
 
 export type * from "./port-messages.ts";
 
+import type { ImportsRead, ImportsWrite } from "./port-imports.ts";
 import type { MetadataRead, MetadataWrite } from "./port-metadata.ts";
 
+export type * from "./port-imports.ts";
 export type * from "./port-metadata.ts";
 
 export type Maybe<T> = T | Promise<T>;
@@ -284,6 +286,7 @@ export interface Reader {
   blobs: BlobsRead & MessageReadOps["blobs"];
   changes: ChangesRead;
   metadata: MetadataRead;
+  imports: ImportsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -302,6 +305,7 @@ export interface Writer {
   sending: SendingWrite;
   usage: UsageWrite;
   metadata: MetadataWrite;
+  imports: ImportsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

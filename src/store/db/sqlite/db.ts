@@ -2,6 +2,7 @@ import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
 import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts";
 import { type SqliteOps, sqliteOps } from "./ops.ts";
+import { sqliteImportOps } from "./ops-imports.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
@@ -87,6 +88,7 @@ export class SqliteDb implements Db {
       changes: { ...m.changes, ...mo.changes },
       usage: m.usage,
       ...sqliteMetadataOps(handle),
+      ...sqliteImportOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -101,6 +103,7 @@ export class SqliteDb implements Db {
       blobs: w.blobs,
       changes: w.changes,
       metadata: w.metadata,
+      imports: w.imports,
     };
     this.#peeker = sqlitePeeker(handle);
   }

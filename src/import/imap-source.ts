@@ -1,0 +1,97 @@
+/**
+ * Another IMAP server as an import source, through the imapflow client: every selectable folder
+ * (hierarchy mapped to "/", special use from LIST — RFC 6154 — or imapflow's guess by name), each
+ * message's flags and keywords, INTERNALDATE and octets (BODY.PEEK[], so nothing is marked
+ * \Seen at the source; the folder is EXAMINEd). Skipped: `\All` folders (Gmail's `[Gmail]/All
+ * Mail` holds every message again; Gmail labels are folders of their own and imported as such)
+ * and `\Flagged` virtual folders.
+ */
+import { ImapFlow } from "imapflow";
+import { SPECIAL_USES, type SpecialUse } from "../store/types.ts";
+import type { ImportSource, SourceItem } from "./source.ts";
+
+export interface ImapSourceOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** implicit TLS (imaps) */
+  tls?: boolean;
+  /** STARTTLS required */
+  starttls?: boolean;
+  /** accept any certificate (self-signed test servers) */
+  insecure?: boolean;
+}
+
+const SKIPPED_USES = new Set(["\\All", "\\Flagged"]);
+
+function specialUse(v: string | undefined): SpecialUse | null {
+  return (SPECIAL_USES as readonly string[]).includes(v ?? "") ? (v as SpecialUse) : null;
+}
+
+export function imapSource(o: ImapSourceOptions): ImportSource {
+  let client: ImapFlow | null = null;
+  return {
+    id: `imap:${o.user}@${o.host}:${o.port}`,
+    async *items(): AsyncGenerator<SourceItem> {
+      const c = new ImapFlow({
+        host: o.host,
+        port: o.port,
+        secure: o.tls === true,
+        doSTARTTLS: o.starttls === true ? true : o.tls ? undefined : false,
+        tls: { rejectUnauthorized: o.insecure !== true },
+        auth: { user: o.user, pass: o.password },
+        logger: false,
+        disableAutoIdle: true,
+      });
+      client = c;
+      c.on("error", () => {});
+      await c.connect();
+      const folders = await c.list();
+      for (const f of folders) {
+        if (f.flags.has("\\Noselect") || f.flags.has("\\NonExistent")) continue;
+        if (SKIPPED_USES.has(f.specialUse ?? "")) continue;
+        const name = f.path.toUpperCase() === "INBOX" ? "INBOX" : f.path.split(f.delimiter || "/").join("/");
+        const folder = { name, specialUse: specialUse(f.specialUse) };
+        const lock = await c.getMailboxLock(f.path, { readOnly: true });
+        try {
+          const mb = c.mailbox;
+          if (!mb || mb.exists === 0) continue;
+          for await (const m of c.fetch("1:*", {
+            uid: true,
+            flags: true,
+            internalDate: true,
+            source: true,
+          })) {
+            const where = `${f.path} uid ${m.uid}`;
+            if (!m.source) {
+              yield { kind: "failed", where, reason: "the server sent no message content" };
+              continue;
+            }
+            const date =
+              m.internalDate instanceof Date
+                ? m.internalDate
+                : m.internalDate
+                  ? new Date(m.internalDate)
+                  : null;
+            yield {
+              kind: "message",
+              folder,
+              raw: m.source,
+              flags: [...(m.flags ?? [])].filter((x) => x.toLowerCase() !== "\\recent"),
+              ...(date && Number.isFinite(date.getTime()) ? { internalDate: date } : {}),
+              where,
+            };
+          }
+        } finally {
+          lock.release();
+        }
+      }
+    },
+    async close() {
+      const c = client;
+      client = null;
+      if (c) await c.logout().catch(() => c.close());
+    },
+  };
+}
