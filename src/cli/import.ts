@@ -15,7 +15,7 @@ import { maildirFolders, maildirSource } from "../import/maildir.ts";
 import { MBOX_VARIANTS, type MboxVariant, mboxSource } from "../import/mbox.ts";
 import { type ImportSummary, runImport } from "../import/run.ts";
 import type { ImportSource } from "../import/source.ts";
-import { readNewPassword } from "./io.ts";
+import { readNewPassword, UsageError } from "./io.ts";
 import type { CliHelpers } from "./outbound.ts";
 
 interface ImportOpts {
@@ -29,6 +29,7 @@ interface ImportOpts {
   imapStarttls?: boolean;
   imapInsecure?: boolean;
   passwordFile?: string;
+  batch?: number;
 }
 
 /** A path's kind: a Maildir tree (cur/ or new/ in it or below) or mbox (a file, or a directory of them). */
@@ -67,6 +68,13 @@ export function addImportCommands(program: Command, h: CliHelpers): void {
         "--mbox-variant <variant>",
         "From_ quoting of the mbox files (auto: mboxrd unquoting, Content-Length when it fits)",
       ).choices(MBOX_VARIANTS as string[]),
+    )
+    .addOption(
+      new Option("--batch <n>", "messages per transaction (default 50)").argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError(`--batch expects 1…10000, got "${v}"`);
+        return n;
+      }),
     )
     .option("--imap-host <host>", "import from this IMAP server")
     .option("--imap-port <port>", "its port (default 993 with --imap-tls, else 143)")
@@ -119,6 +127,7 @@ export function addImportCommands(program: Command, h: CliHelpers): void {
           for (const src of sources) {
             const base = { ...total, failed: [...total.failed], created: [...total.created] };
             const r = await runImport(s, account.id, src, {
+              ...(o.batch ? { batchMessages: o.batch } : {}),
               progress: tty
                 ? (p, folder) =>
                     process.stderr.write(
