@@ -8,7 +8,7 @@
  */
 import { ImapFlow } from "imapflow";
 import { SPECIAL_USES, type SpecialUse } from "../store/types.ts";
-import type { ImportSource, SourceItem } from "./source.ts";
+import type { ImportSource, SourceFolder, SourceItem } from "./source.ts";
 
 export interface ImapSourceOptions {
   host: string;
@@ -23,10 +23,31 @@ export interface ImapSourceOptions {
   insecure?: boolean;
 }
 
+/** messages per FETCH of content */
+const CHUNK = 100;
+
 const SKIPPED_USES = new Set(["\\All", "\\Flagged"]);
 
 function specialUse(v: string | undefined): SpecialUse | null {
   return (SPECIAL_USES as readonly string[]).includes(v ?? "") ? (v as SpecialUse) : null;
+}
+
+function toItem(
+  folder: SourceFolder,
+  path: string,
+  m: { uid: number; source?: Buffer; flags?: Set<string>; internalDate?: Date | string },
+): SourceItem {
+  const where = `${path} uid ${m.uid}`;
+  if (!m.source) return { kind: "failed", where, reason: "the server sent no message content" };
+  const date = m.internalDate ? new Date(m.internalDate) : null;
+  return {
+    kind: "message",
+    folder,
+    raw: m.source,
+    flags: [...(m.flags ?? [])].filter((x) => x.toLowerCase() !== "\\recent"),
+    ...(date && Number.isFinite(date.getTime()) ? { internalDate: date } : {}),
+    where,
+  };
 }
 
 export function imapSource(o: ImapSourceOptions): ImportSource {
@@ -57,31 +78,13 @@ export function imapSource(o: ImapSourceOptions): ImportSource {
         try {
           const mb = c.mailbox;
           if (!mb || mb.exists === 0) continue;
-          for await (const m of c.fetch("1:*", {
-            uid: true,
-            flags: true,
-            internalDate: true,
-            source: true,
-          })) {
-            const where = `${f.path} uid ${m.uid}`;
-            if (!m.source) {
-              yield { kind: "failed", where, reason: "the server sent no message content" };
-              continue;
-            }
-            const date =
-              m.internalDate instanceof Date
-                ? m.internalDate
-                : m.internalDate
-                  ? new Date(m.internalDate)
-                  : null;
-            yield {
-              kind: "message",
-              folder,
-              raw: m.source,
-              flags: [...(m.flags ?? [])].filter((x) => x.toLowerCase() !== "\\recent"),
-              ...(date && Number.isFinite(date.getTime()) ? { internalDate: date } : {}),
-              where,
-            };
+          // uids first, then the content in chunks: a large folder is never buffered whole
+          const uids: number[] = [];
+          for await (const m of c.fetch("1:*", { uid: true })) uids.push(m.uid);
+          for (let i = 0; i < uids.length; i += CHUNK) {
+            const set = uids.slice(i, i + CHUNK).join(",");
+            const query = { uid: true, flags: true, internalDate: true, source: true };
+            for await (const m of c.fetch(set, query, { uid: true })) yield toItem(folder, f.path, m);
           }
         } finally {
           lock.release();

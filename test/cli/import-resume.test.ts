@@ -11,7 +11,7 @@ import { mboxrdEntry } from "../../src/import/mbox.ts";
 import { type E2E, message, PASS_B, startE2E, USER_A, USER_B } from "../e2e/helpers.ts";
 import { connect, spawnCli } from "./import-helpers.ts";
 
-const N = 3000;
+const N = 1000;
 
 function writeMbox(file: string, n: number, tag: string, pad = 0): void {
   const fd = fs.openSync(file, "w");
