@@ -72,7 +72,8 @@ export function addImportCommands(program: Command, h: CliHelpers): void {
     .addOption(
       new Option("--batch <n>", "messages per transaction (default 50)").argParser((v) => {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError(`--batch expects 1…10000, got "${v}"`);
+        if (!Number.isInteger(n) || n < 1 || n > 10_000)
+          throw new UsageError(`--batch expects 1…10000, got "${v}"`);
         return n;
       }),
     )
