@@ -120,8 +120,6 @@ export interface MailStore {
   /** uids of messages in the mailbox whose indexed text contains the value */
   searchText(mailboxId: Id, q: TextQuery): Promise<number[]>;
   // --- import ledger (postkontor import) ---------------------------------------------------
-  /** the keys of `keys` already imported into the account from `source` */
-  importedKeys(accountId: Id, source: string, keys: string[]): Promise<string[]>;
   /**
    * Appends the items (as appendMany: one transaction, all or nothing, quota checked) and writes
    * each one's ledger row (account, source, key) in the same transaction; an item whose key is

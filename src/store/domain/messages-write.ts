@@ -166,11 +166,6 @@ export class MessageWrites {
     return items.map((i) => stored.get(i.key) ?? null);
   }
 
-  /** the keys of `keys` already in the account's import ledger for `source` */
-  importedKeys(accountId: Id, source: string, keys: string[]): Promise<string[]> {
-    return this.#d.db.read((r) => r.imports.known(accountId, source, keys));
-  }
-
   /**
    * REPLACE (RFC 8508 §3.3): appends `input` to dstMailboxId and removes message `uid` of
    * srcMailboxId in ONE group write, so either both happen or neither — a failing append (quota,
