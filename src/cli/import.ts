@@ -51,6 +51,7 @@ function printSummary(s: ImportSummary, tty: boolean): void {
   ];
   process.stdout.write(`${out.join("\n")}\n`);
   for (const f of s.failed) process.stdout.write(`  failed ${f.where}: ${f.reason}\n`);
+  if (s.aborted) process.stderr.write(`postkontor: import stopped: ${s.aborted}\n`);
   if (s.quotaStopped) process.stderr.write(`postkontor: import stopped at the quota: ${s.quotaStopped}\n`);
 }
 
@@ -119,6 +120,7 @@ export function addImportCommands(program: Command, h: CliHelpers): void {
         duplicates: 0,
         failed: [],
         quotaStopped: null,
+        aborted: null,
         created: [],
       };
       await h
@@ -140,6 +142,10 @@ export function addImportCommands(program: Command, h: CliHelpers): void {
             total.duplicates += r.duplicates;
             total.failed.push(...r.failed);
             total.created.push(...r.created);
+            if (r.aborted) {
+              total.aborted = `${src.id}: ${r.aborted}`;
+              break;
+            }
             if (r.quotaStopped) {
               total.quotaStopped = r.quotaStopped;
               break;
@@ -149,6 +155,7 @@ export function addImportCommands(program: Command, h: CliHelpers): void {
         .catch(h.storeExit);
       printSummary(total, tty);
       if (total.quotaStopped) process.exitCode = 75;
+      else if (total.aborted) process.exitCode = 1;
       else if (total.failed.length > 0) process.exitCode = 1;
     });
 

@@ -67,7 +67,14 @@ export function imapSource(o: ImapSourceOptions): ImportSource {
       });
       client = c;
       c.on("error", () => {});
-      await c.connect();
+      try {
+        await c.connect();
+      } catch (e) {
+        const failed = (e as { authenticationFailed?: boolean }).authenticationFailed === true;
+        throw new Error(
+          `IMAP ${o.host}:${o.port}: ${failed ? `login as ${o.user} failed` : (e as Error).message}`,
+        );
+      }
       const folders = await c.list();
       for (const f of folders) {
         if (f.flags.has("\\Noselect") || f.flags.has("\\NonExistent")) continue;

@@ -15,6 +15,8 @@ export interface ImportSummary {
   failed: Array<{ where: string; reason: string }>;
   /** the import stopped because the account's quota is reached */
   quotaStopped: string | null;
+  /** the source failed (connection, login, unreadable file): what was read before it is stored */
+  aborted: string | null;
   /** folders created */
   created: string[];
 }
@@ -38,7 +40,14 @@ export async function runImport(
 ): Promise<ImportSummary> {
   const maxN = opts.batchMessages ?? 50;
   const maxBytes = opts.batchBytes ?? 4 << 20;
-  const sum: ImportSummary = { imported: 0, duplicates: 0, failed: [], quotaStopped: null, created: [] };
+  const sum: ImportSummary = {
+    imported: 0,
+    duplicates: 0,
+    failed: [],
+    quotaStopped: null,
+    aborted: null,
+    created: [],
+  };
   let mailboxes: Mailbox[] = await store.listMailboxes(accountId);
   const ids = new Map<string, Id>();
   const seen = new Set<string>();
@@ -115,8 +124,19 @@ export async function runImport(
     return ok;
   };
 
+  const items = source.items()[Symbol.asyncIterator]();
+  /** the source's next item; a failing source ends the import (recorded in `aborted`) */
+  const next = async (): Promise<SourceItem | null> => {
+    try {
+      const n = await items.next();
+      return n.done ? null : n.value;
+    } catch (e) {
+      sum.aborted = e instanceof Error ? e.message : String(e);
+      return null;
+    }
+  };
   try {
-    for await (const it of source.items() as AsyncIterable<SourceItem>) {
+    for (let it = await next(); it !== null; it = await next()) {
       if (it.kind === "failed") {
         sum.failed.push({ where: it.where, reason: it.reason });
         continue;
@@ -147,6 +167,7 @@ export async function runImport(
     }
     if (sum.quotaStopped === null) await flush();
   } finally {
+    await items.return?.(undefined).catch(() => {});
     await source.close?.();
   }
   return sum;

@@ -25,6 +25,8 @@ import { accountState, connect, summary } from "./import-helpers.ts";
 
 const USER_C = "c@example.test";
 const PASS_C = "pw-c Secret";
+const USER_D = "d@example.test";
+const PASS_D = "pw-d Secret";
 
 describe("import from an IMAP server", () => {
   let e: E2E;
@@ -95,6 +97,32 @@ describe("import from an IMAP server", () => {
     ]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout.toString(), /imported: 0\nskipped as duplicate: 4\nfailed: 0/);
+  });
+
+  it("implicit TLS (--imap-tls); a wrong password stops with a clear message and exit 1", async () => {
+    const r0 = await e.cli(["user", "add", USER_D], `${PASS_D}\n${PASS_D}\n`);
+    assert.equal(r0.code, 0, r0.stderr);
+    const base = ["import", USER_D, "--imap-host", "127.0.0.1", "--imap-port", String(e.server.imapsPort)];
+    const bad = await e.cli(
+      [...base, "--imap-user", USER_A, "--imap-tls", "--imap-insecure"],
+      "wrong password\n",
+    );
+    assert.equal(bad.code, 1, `${bad.stdout}${bad.stderr}`);
+    assert.match(
+      bad.stderr,
+      new RegExp(`import stopped: imap:${USER_A}@127\\.0\\.0\\.1:\\d+: IMAP .* login as ${USER_A} failed`),
+    );
+    assert.match(bad.stdout.toString(), /imported: 0\n/);
+    const ok = await e.cli([...base, "--imap-user", USER_A, "--imap-tls", "--imap-insecure"], `${PASS_A}\n`);
+    assert.equal(ok.code, 0, `${ok.stdout}${ok.stderr}`);
+    const a = await connect("127.0.0.1", e.server.imapPort, USER_A, PASS_A);
+    const d = await connect("127.0.0.1", e.server.imapPort, USER_D, PASS_D);
+    try {
+      assert.deepEqual(summary(await accountState(d)), summary(await accountState(a)));
+    } finally {
+      await a.logout();
+      await d.logout();
+    }
   });
 
   it("from Debian's Dovecot: folders, flags, keywords, dates; common names → special-use folders", {
