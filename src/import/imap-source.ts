@@ -32,6 +32,17 @@ function specialUse(v: string | undefined): SpecialUse | null {
   return (SPECIAL_USES as readonly string[]).includes(v ?? "") ? (v as SpecialUse) : null;
 }
 
+/**
+ * The source folder's name with "/" as delimiter, without the personal namespace prefix
+ * (RFC 2342: Courier and Cyrus put every folder below "INBOX.", e.g. "INBOX.Sent" is Sent).
+ */
+export function folderName(path: string, delimiter: string, prefix: string): string {
+  if (path.toUpperCase() === "INBOX") return "INBOX";
+  const own =
+    prefix && path.startsWith(prefix) && path.length > prefix.length ? path.slice(prefix.length) : path;
+  return own.split(delimiter || "/").join("/");
+}
+
 function toItem(
   folder: SourceFolder,
   path: string,
@@ -79,7 +90,7 @@ export function imapSource(o: ImapSourceOptions): ImportSource {
       for (const f of folders) {
         if (f.flags.has("\\Noselect") || f.flags.has("\\NonExistent")) continue;
         if (SKIPPED_USES.has(f.specialUse ?? "")) continue;
-        const name = f.path.toUpperCase() === "INBOX" ? "INBOX" : f.path.split(f.delimiter || "/").join("/");
+        const name = folderName(f.path, f.delimiter, c.namespace?.prefix ?? "");
         const folder = { name, specialUse: specialUse(f.specialUse) };
         const lock = await c.getMailboxLock(f.path, { readOnly: true });
         try {

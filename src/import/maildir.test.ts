@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { targetFolder } from "./folder-map.ts";
+import { folderName } from "./imap-source.ts";
 import { maildirFlags, maildirFolders, maildirInfo, maildirSource } from "./maildir.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pk-maildir-"));
@@ -93,5 +94,9 @@ describe("folder mapping", () => {
     assert.equal(t("inbox").name, "INBOX");
     assert.equal(t("Projects/Sent Items").name, "Projects/Sent Items");
     assert.deepEqual(t("Work"), { name: "Work", specialUse: null });
+    // IMAP names: delimiter to "/", the personal namespace prefix dropped (RFC 2342)
+    assert.equal(folderName("INBOX.Sent Items", ".", "INBOX."), "Sent Items");
+    assert.equal(folderName("Clients.ACME", ".", ""), "Clients/ACME");
+    assert.equal(folderName("inbox", "/", ""), "INBOX");
   });
 });
