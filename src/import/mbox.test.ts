@@ -44,6 +44,15 @@ describe("mbox reading (RFC 4155)", () => {
     assert.equal((await read(text)).length, 2);
   });
 
+  it("lines longer than the read chunk (1 MiB) stay whole", async () => {
+    const long = "a".repeat(3 * 1024 * 1024 + 7);
+    const got = await read(
+      `From a@b Sat Jan  3 01:02:03 2004\nSubject: l\n\n${long}\n\nFrom c@d Sun Jan  4 01:02:03 2004\n\nz\n`,
+    );
+    assert.equal(got.length, 2);
+    assert.equal(got[0], `Subject: l\n\n${long}\n`);
+  });
+
   it("From_ line dates (asctime, UTC; a zone before the year)", () => {
     assert.equal(
       fromLineDate("From a@b Sat Jan  3 01:02:03 2004")?.toISOString(),

@@ -176,17 +176,19 @@ function isEmptyLine(line: Buffer): boolean {
 
 /** Lines of a file (each with its line end), read in 1 MiB chunks. */
 async function* fileLines(file: string): AsyncGenerator<Buffer> {
-  let rest: Buffer | null = null;
+  // the start of a line not ended yet, in pieces (a long line is joined once, not per chunk)
+  let pending: Buffer[] = [];
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    const buf: Buffer = rest ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
-    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
-      yield buf.subarray(start, nl + 1);
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, nl + 1);
+      yield pending.length ? Buffer.concat([...pending, piece]) : piece;
+      pending = [];
       start = nl + 1;
     }
-    rest = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
+    if (start < chunk.length) pending.push(chunk.subarray(start));
   }
-  if (rest) yield rest;
+  if (pending.length) yield Buffer.concat(pending);
 }
 
 interface RawEntry {
