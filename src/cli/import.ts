@@ -82,7 +82,7 @@ export function addImportCommands(program: Command, h: CliHelpers): void {
     .option("--imap-port <port>", "its port (default 993 with --imap-tls, else 143)")
     .option("--imap-user <user>", "the login name there")
     .option("--imap-tls", "implicit TLS (imaps)")
-    .option("--imap-starttls", "require STARTTLS")
+    .option("--imap-starttls", "require STARTTLS (the default for any host but loopback)")
     .option("--imap-insecure", "do not verify the server's certificate")
     .option(
       "--password-file <file>",

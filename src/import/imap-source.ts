@@ -7,6 +7,7 @@
  * and `\Flagged` virtual folders.
  */
 import { ImapFlow } from "imapflow";
+import { isLoopback } from "../net/address.ts";
 import { SPECIAL_USES, type SpecialUse } from "../store/types.ts";
 import type { ImportSource, SourceFolder, SourceItem } from "./source.ts";
 
@@ -21,6 +22,16 @@ export interface ImapSourceOptions {
   starttls?: boolean;
   /** accept any certificate (self-signed test servers) */
   insecure?: boolean;
+}
+
+/**
+ * STARTTLS: required with --imap-starttls and for any host but loopback (the password must not
+ * cross a network in clear); on loopback used when the server offers it. Not with implicit TLS.
+ */
+function startTls(o: ImapSourceOptions): boolean | undefined {
+  if (o.tls) return undefined;
+  if (o.starttls || !(isLoopback(o.host) || o.host === "localhost")) return true;
+  return undefined;
 }
 
 /** messages per FETCH of content */
@@ -70,7 +81,7 @@ export function imapSource(o: ImapSourceOptions): ImportSource {
         host: o.host,
         port: o.port,
         secure: o.tls === true,
-        doSTARTTLS: o.starttls === true ? true : o.tls ? undefined : false,
+        doSTARTTLS: startTls(o),
         tls: { rejectUnauthorized: o.insecure !== true },
         auth: { user: o.user, pass: o.password },
         logger: false,
