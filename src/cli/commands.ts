@@ -29,6 +29,7 @@ import { DeliveryError, deliverAll } from "../smtp/deliver.ts";
 import { ensureDkimKeys } from "../smtp/dkim/index.ts";
 import { storeDatabasePath } from "../store/index.ts";
 import { type Account, type AccountSettings, type Store, StoreError } from "../store/types.ts";
+import { addImportCommands } from "./import.ts";
 import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
 import { hostedDomainProblem, passwordProblem } from "./policy.ts";
@@ -429,6 +430,7 @@ function buildProgram(): Command {
   addQueueCommands(program, helpers);
   addDnsCommand(program, helpers);
   addShareCommand(program, helpers); // src/cli/share.ts
+  addImportCommands(program, helpers);
 
   // --- config --------------------------------------------------------------------------------
   const cfg = program.command("config").description("configuration tools");

@@ -209,6 +209,8 @@ export class SqlStore implements Store {
     return r!;
   };
   readonly appendMany: Store["appendMany"] = (a, m, inputs) => this.#writes.appendMany(a, m, inputs);
+  readonly importMessages: Store["importMessages"] = (a, m, src, items) =>
+    this.#writes.importMany(a, m, src, items);
   readonly replace: Store["replace"] = (a, src, uid, dst, input) =>
     this.#writes.replace(a, src, uid, dst, input);
   readonly deliver: Store["deliver"] = (raw, targets) =>

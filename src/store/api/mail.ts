@@ -12,6 +12,7 @@ import type {
   DeliveryTarget,
   FlagOp,
   Id,
+  ImportItem,
   Mailbox,
   MailboxCounts,
   MessageContent,
@@ -127,6 +128,19 @@ export interface MailStore {
   move(srcMailboxId: Id, uids: number[], dstMailboxId: Id): Promise<CopyResult>;
   /** uids of messages in the mailbox whose indexed text contains the value */
   searchText(mailboxId: Id, q: TextQuery): Promise<number[]>;
+  // --- import ledger (postkontor import) ---------------------------------------------------
+  /**
+   * Appends the items (as appendMany: one transaction, all or nothing, quota checked) and writes
+   * each one's ledger row (account, source, key) in the same transaction; an item whose key is
+   * already in the ledger is not stored (null in the result). So an interrupted import that is
+   * run again stores every message exactly once.
+   */
+  importMessages(
+    accountId: Id,
+    mailboxId: Id,
+    source: string,
+    items: ImportItem[],
+  ): Promise<Array<AppendResult | null>>;
   // --- METADATA (RFC 5464) ----------------------------------------------------------------
   /**
    * Entries of a mailbox (mailboxId) or of the server (null), per account: each requested name

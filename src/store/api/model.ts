@@ -202,6 +202,12 @@ export interface AppendInput {
   deliveryHeaders?: Uint8Array;
 }
 
+/** A message `postkontor import` stores, with its key in the account's import ledger. */
+export interface ImportItem extends AppendInput {
+  /** unique per source: the same key again is a duplicate (src/import/ledger.ts builds it) */
+  key: string;
+}
+
 export interface AppendResult {
   mailboxId: Id;
   uidValidity: number;

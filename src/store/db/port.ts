@@ -63,6 +63,10 @@ export type * from "./port-acl.ts";
 import type { AppPasswordsRead, AppPasswordsWrite } from "./port-app-passwords.ts";
 
 export type * from "./port-app-passwords.ts";
+
+import type { ImportsRead, ImportsWrite } from "./port-imports.ts";
+
+export type * from "./port-imports.ts";
 export type * from "./port-metadata.ts";
 
 export type Maybe<T> = T | Promise<T>;
@@ -292,6 +296,7 @@ export interface Reader {
   metadata: MetadataRead;
   acl: AclRead;
   appPasswords: AppPasswordsRead;
+  imports: ImportsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -312,6 +317,7 @@ export interface Writer {
   metadata: MetadataWrite;
   acl: AclWrite;
   appPasswords: AppPasswordsWrite;
+  imports: ImportsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

@@ -29,6 +29,7 @@ import {
   type CopyResult,
   type FlagOp,
   type Id,
+  type ImportItem,
   type MessageFlagsRow,
   StoreError,
   type StoreFlagsResult,
@@ -111,6 +112,58 @@ export class MessageWrites {
     const prepared = await this.#prepare(accountId, mailboxId, givenInputs, null);
     if (prepared.length === 0) return [];
     return this.#writePrepared(prepared, (t) => this.#appendTx(t, accountId, mailboxId, prepared));
+  }
+
+  /**
+   * `postkontor import`: appendMany plus one import-ledger row per item in the same transaction.
+   * Keys already in the ledger are skipped before any blob is written and checked again inside the
+   * transaction (another import of the same source running at once); skipped items give null.
+   */
+  async importMany(
+    accountId: Id,
+    mailboxId: Id,
+    source: string,
+    items: ImportItem[],
+  ): Promise<Array<AppendResult | null>> {
+    const db = this.#d.db;
+    const known = new Set(
+      await db.read((r) =>
+        r.imports.known(
+          accountId,
+          source,
+          items.map((i) => i.key),
+        ),
+      ),
+    );
+    const todo = items.filter((i) => !known.has(i.key));
+    const prepared = await this.#prepare(accountId, mailboxId, todo, null);
+    if (prepared.length === 0) return items.map(() => null);
+    const stored = new Map<string, AppendResult>();
+    let raced = false;
+    await this.#writePrepared(prepared, async (t) => {
+      const again = new Set(
+        await t.tx.imports.known(
+          accountId,
+          source,
+          todo.map((i) => i.key),
+        ),
+      );
+      const keep = prepared.filter((_, n) => !again.has(todo[n]!.key));
+      const keys = todo.map((i) => i.key).filter((k) => !again.has(k));
+      raced = keep.length < prepared.length;
+      if (keep.length === 0) return;
+      const results = await this.#appendTx(t, accountId, mailboxId, keep);
+      const now = Date.now();
+      for (let n = 0; n < results.length; n++) {
+        const r = results[n]!;
+        await t.tx.imports.record(accountId, source, keys[n]!, mailboxId, r.uid, now);
+        stored.set(keys[n]!, r);
+      }
+    });
+    if (raced) {
+      await db.write((w) => w.blobs.dropContentWithoutRow(prepared.map((p) => p.sha))).catch(() => {});
+    }
+    return items.map((i) => stored.get(i.key) ?? null);
   }
 
   /**

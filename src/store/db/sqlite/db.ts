@@ -4,6 +4,7 @@ import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts
 import { type SqliteOps, sqliteOps } from "./ops.ts";
 import { sqliteAclOps } from "./ops-acl.ts";
 import { sqliteAppPasswordOps } from "./ops-app-passwords.ts";
+import { sqliteImportOps } from "./ops-imports.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
@@ -91,6 +92,7 @@ export class SqliteDb implements Db {
       ...sqliteMetadataOps(handle),
       ...sqliteAclOps(handle),
       ...sqliteAppPasswordOps(handle),
+      ...sqliteImportOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -107,6 +109,7 @@ export class SqliteDb implements Db {
       metadata: w.metadata,
       acl: w.acl,
       appPasswords: w.appPasswords,
+      imports: w.imports,
     };
     this.#peeker = sqlitePeeker(handle);
   }

@@ -281,6 +281,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX app_password_hash ON app_password (account_id, hash)`,
     ],
   },
+  // ---- import ledger (postkontor import) -------------------------------------------------------
+  {
+    version: 11,
+    name: "import ledger: one row per message imported from a source, written with its append",
+    sqlite: [
+      // item_key: target folder + content hash (src/import/ledger.ts); the row is inserted in the
+      // transaction of the append, so an interrupted import resumes without duplicates
+      `CREATE TABLE import_ledger (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        mailbox_id INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, source, item_key)
+      ) WITHOUT ROWID`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */
