@@ -19,6 +19,8 @@ need_cmd perl perl
 need_perl Net::SSLeay libnet-ssleay-perl
 need_perl IO::Socket::SSL libio-socket-ssl-perl
 [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+# the PostgreSQL tests start a private cluster with initdb/pg_ctl (test/kit/postgres.ts); pg_trgm is in it
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
