@@ -23,8 +23,13 @@ export class ZClient {
       else this.got(d);
     });
     sock.on("close", () => {
-      this.closed = true;
-      this.wake();
+      // zlib works off the event loop: let the inflater hand over what it still holds first
+      const done = () => {
+        this.closed = true;
+        this.wake();
+      };
+      if (this.inflater && !this.inflater.destroyed) this.inflater.flush(done);
+      else done();
     });
     sock.on("error", () => {});
   }
