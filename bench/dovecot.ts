@@ -28,7 +28,7 @@ export function dovecotAvailable(): boolean {
 
 export async function startDovecot(
   users: Array<[string, string]>,
-  opts: { hibernate?: boolean; lmtp?: boolean } = {},
+  opts: { hibernate?: boolean; lmtp?: boolean; compress?: boolean } = {},
 ): Promise<DovecotInstance> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pk-dovecot-"));
   fs.chmodSync(dir, 0o755);
@@ -83,6 +83,15 @@ service imap-login {
 service imap {
   process_limit = 20000
   client_limit = 1
+}
+${
+  // COMPRESS=DEFLATE (RFC 4978): Dovecot 2.3's imap_zlib plugin (it needs the zlib plugin loaded)
+  opts.compress
+    ? `mail_plugins = $mail_plugins zlib
+protocol imap {
+  mail_plugins = $mail_plugins imap_zlib
+}`
+    : ""
 }
 ${
   pop3

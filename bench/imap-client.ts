@@ -5,6 +5,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
+import zlib from "node:zlib";
 
 export interface ImapResponse {
   tagged: string;
@@ -21,17 +22,12 @@ export class RawImap {
   /** called for every untagged line while no command is outstanding (IDLE pushes) */
   onUntagged: ((line: Buffer) => void) | null = null;
 
+  /** COMPRESS=DEFLATE (RFC 4978) once compress() succeeded: outgoing bytes go through it */
+  private deflater: zlib.DeflateRaw | null = null;
+
   private constructor(sock: net.Socket) {
     this.sock = sock;
-    sock.on("data", (d: Buffer) => {
-      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
-      if (this.onUntagged) this.drainUntagged();
-      const w = this.waiter;
-      if (w) {
-        this.waiter = null;
-        w();
-      }
-    });
+    sock.on("data", this.received);
     sock.on("close", () => {
       this.closed = true;
       const w = this.waiter;
@@ -41,6 +37,40 @@ export class RawImap {
       }
     });
     sock.on("error", () => {});
+  }
+
+  private readonly received = (d: Buffer): void => {
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    if (this.onUntagged) this.drainUntagged();
+    const w = this.waiter;
+    if (w) {
+      this.waiter = null;
+      w();
+    }
+  };
+
+  private send(data: string | Buffer): void {
+    if (this.deflater) {
+      this.deflater.write(data);
+      this.deflater.flush(zlib.constants.Z_SYNC_FLUSH);
+    } else this.sock.write(data);
+  }
+
+  /**
+   * COMPRESS DEFLATE (RFC 4978): both directions compressed from here on. The client's own zlib
+   * states are small (window 2^9 out; 2^15 in, as any server may use the full window) and live
+   * in the benchmark process, not in the server measured.
+   */
+  async compress(): Promise<void> {
+    await this.command("COMPRESS DEFLATE");
+    if (this.buf.length > 0) throw new Error("data after COMPRESS OK before compression");
+    const inflater = zlib.createInflateRaw({ windowBits: 15, chunkSize: 1024 });
+    this.sock.off("data", this.received);
+    this.sock.on("data", (d: Buffer) => inflater.write(d));
+    inflater.on("data", this.received);
+    inflater.on("error", () => this.sock.destroy());
+    this.deflater = zlib.createDeflateRaw({ windowBits: 9, memLevel: 1, chunkSize: 1024 });
+    this.deflater.on("data", (d: Buffer) => this.sock.write(d));
   }
 
   static async connect(port: number, host = "127.0.0.1", useTls = false): Promise<RawImap> {
@@ -101,7 +131,7 @@ export class RawImap {
   async command(cmd: string | Buffer, literal?: Buffer): Promise<ImapResponse> {
     const tag = `b${++this.seq}`;
     if (literal) {
-      this.sock.write(
+      this.send(
         Buffer.concat([
           Buffer.from(`${tag} `),
           Buffer.from(cmd),
@@ -111,7 +141,7 @@ export class RawImap {
         ]),
       );
     } else {
-      this.sock.write(`${tag} ${cmd}\r\n`);
+      this.send(`${tag} ${cmd}\r\n`);
     }
     const untagged: Buffer[] = [];
     let bytes = 0;
@@ -132,7 +162,7 @@ export class RawImap {
   /** count untagged lines without keeping them (large FETCH responses) */
   async commandCount(cmd: string): Promise<{ lines: number; bytes: number; tagged: string }> {
     const tag = `b${++this.seq}`;
-    this.sock.write(`${tag} ${cmd}\r\n`);
+    this.send(`${tag} ${cmd}\r\n`);
     let lines = 0;
     let bytes = 0;
     for (;;) {
@@ -148,7 +178,7 @@ export class RawImap {
   }
 
   write(s: string): void {
-    this.sock.write(s);
+    this.send(s);
   }
 
   close(): void {

@@ -5,7 +5,8 @@
  *   npm run bench                          postkontor, default sizes
  *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
  *   npm run bench -- --quick               small sizes (smoke run)
- *   npm run bench -- --only pop3           one scenario (append, big, push, memory, pop3, smtp, smtp1, outbound; comma-separated)
+ *   npm run bench -- --only pop3           one scenario (append, big, thread, push, memory, compress, pop3, smtp,
+ *                                          smtp1, outbound; comma-separated)
  *   npm run bench -- --only smtp1          one message per SMTP connection, 20 clients, sender auth off vs on (lossy local DNS)
  *   npm run bench -- --only smtp --target dovecot   SMTP ingest through a private Postfix → Dovecot LMTP
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
@@ -15,6 +16,7 @@
  *
  * Every loop is bounded in count and by a deadline; all traffic is on 127.0.0.1.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -47,6 +49,8 @@ const CONNS = (args.conns ?? (quick ? "200" : "1000,10000")).split(",").map(Numb
 const PUSH = Number(args.push ?? (quick ? 50 : 200));
 const APPENDS = quick ? 300 : 2000;
 const REPS = 5;
+/** THREAD over the whole large mailbox takes seconds a run */
+const THREAD_REPS = 4;
 const only = args.only ? new Set(args.only.split(",")) : null;
 const deadline = Date.now() + 45 * 60_000;
 
@@ -87,7 +91,14 @@ function words(n: number): string {
   for (let i = 0; i < n; i++) out.push(WORDS[Math.floor(rnd() * WORDS.length)]!);
   return out.join(" ");
 }
-function makeMessage(i: number, bodyBytes = 3500): Buffer {
+interface MessageOpts {
+  messageId?: string;
+  subject?: string;
+  date?: string;
+  /** more header lines (each ending in CRLF) */
+  extra?: string;
+}
+function makeMessage(i: number, bodyBytes = 3500, o: MessageOpts = {}): Buffer {
   const lines: string[] = [];
   let size = 0;
   while (size < bodyBytes) {
@@ -99,9 +110,10 @@ function makeMessage(i: number, bodyBytes = 3500): Buffer {
   const msg =
     `From: Sender ${i % 50} <sender${i % 50}@example.org>\r\n` +
     `To: ${USER}\r\n` +
-    `Subject: ${words(4)} #${i}\r\n` +
-    `Date: Mon, 02 Mar 2026 10:${String(i % 60).padStart(2, "0")}:00 +0000\r\n` +
-    `Message-ID: <m${i}.${seed}@example.org>\r\n` +
+    `Subject: ${o.subject ?? `${words(4)} #${i}`}\r\n` +
+    `Date: ${o.date ?? `Mon, 02 Mar 2026 10:${String(i % 60).padStart(2, "0")}:00 +0000`}\r\n` +
+    `Message-ID: ${o.messageId ?? `<m${i}.${seed}@example.org>`}\r\n` +
+    (o.extra ?? "") +
     "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
     lines.join("\r\n") +
     "\r\n";
@@ -126,7 +138,12 @@ async function startTarget(): Promise<Target> {
     const smtp = !only || only.has("smtp") || only.has("smtp1");
     if (smtp && !postfixAvailable())
       throw new Error("postfix is not installed (see bench/postfix.ts); or leave out --only smtp");
-    const d = await startDovecot([[USER, PASS]], { hibernate: args.hibernate, lmtp: smtp });
+    const d = await startDovecot([[USER, PASS]], {
+      hibernate: args.hibernate,
+      lmtp: smtp,
+      // COMPRESS=DEFLATE needs the imap_zlib plugin: loaded only for that scenario
+      compress: only?.has("compress") ?? false,
+    });
     return {
       name: "dovecot",
       port: d.imapPort,
@@ -232,17 +249,46 @@ async function benchAppend(t: Target): Promise<void> {
   c.close();
 }
 
+/**
+ * The large mailbox's messages form reply threads (for THREAD): a thread starts at every tenth
+ * message; each reply answers an earlier message of its thread (References: that message's
+ * References plus its Message-ID; "Re: " + the thread's subject); one thread in 50 starts with a
+ * reply to a message that is not in the mailbox. Dates rise by a minute a message.
+ */
+function makeBigMessage(i: number, refs: Map<number, string[]>, subjects: Map<number, string>): Buffer {
+  const start = i - (i % 10);
+  const messageId = `<big${i}@example.org>`;
+  const date = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toUTCString().replace("GMT", "+0000");
+  if (i === start) {
+    refs.clear();
+    subjects.clear();
+    const lost = (i / 10) % 50 === 3 ? [`<lost${i}@example.org>`] : [];
+    refs.set(i, [...lost, messageId]);
+    const subject = `${lost.length ? "Re: " : ""}${words(4)} #${i}`;
+    subjects.set(start, subject.replace(/^Re: /, ""));
+    const extra = lost.length ? `References: ${lost[0]}\r\nIn-Reply-To: ${lost[0]}\r\n` : "";
+    return makeMessage(i, 1500, { messageId, subject, date, extra });
+  }
+  const parent = start + ((i * 7919) % (i - start));
+  const chain = refs.get(parent)!;
+  refs.set(i, [...chain, messageId]);
+  const extra = `References: ${chain.join(" ")}\r\nIn-Reply-To: ${chain[chain.length - 1]}\r\n`;
+  return makeMessage(i, 1500, { messageId, subject: `Re: ${subjects.get(start)}`, date, extra });
+}
+
 async function populateBig(t: Target): Promise<void> {
   const c = await login(t);
   await c.command("CREATE big").catch(() => {});
   const batch = 500;
+  const refs = new Map<number, string[]>();
+  const subjects = new Map<number, string>();
   const t0 = performance.now();
   for (let i = 0; i < BIG; i += batch) {
     checkDeadline();
     const n = Math.min(batch, BIG - i);
     const parts: Buffer[] = [Buffer.from(`p${i} APPEND big`)];
     for (let k = 0; k < n; k++) {
-      const m = makeMessage(i + k, 1500);
+      const m = makeBigMessage(i + k, refs, subjects);
       parts.push(Buffer.from(` (${(i + k) % 3 === 0 ? "\\Seen" : ""}) {${m.length}+}\r\n`), m);
     }
     parts.push(Buffer.from("\r\n"));
@@ -320,7 +366,59 @@ async function benchBig(t: Target): Promise<void> {
   c.close();
 }
 
-async function benchMemory(t: Target): Promise<void> {
+/** root-level threads in a `* THREAD` line (RFC 5256 §4): the parentheses opened at depth 0 */
+function countThreads(line: Buffer): number {
+  let depth = 0;
+  let roots = 0;
+  for (const b of line) {
+    if (b === 0x28) {
+      if (depth === 0) roots++;
+      depth++;
+    } else if (b === 0x29) depth--;
+  }
+  return roots;
+}
+
+/**
+ * UID THREAD over the whole large mailbox, REFERENCES and (where offered) REFS, 4 runs each; the
+ * first run is reported apart (Dovecot builds its thread index then). The response's hash lets
+ * runs against different servers be compared for the same threads.
+ */
+async function benchThread(t: Target): Promise<void> {
+  const c = await login(t);
+  const caps = (await c.command("CAPABILITY")).untagged.map((b) => b.toString()).join(" ");
+  await c.command("SELECT big");
+  for (const alg of ["REFERENCES", "REFS"]) {
+    if (!caps.includes(` THREAD=${alg}`)) continue;
+    const times: number[] = [];
+    let line: Buffer = Buffer.alloc(0);
+    for (let r = 0; r < THREAD_REPS; r++) {
+      checkDeadline();
+      const t0 = performance.now();
+      const res = await c.command(`UID THREAD ${alg} UTF-8 ALL`);
+      times.push(performance.now() - t0);
+      line = res.untagged.find((l) => l.subarray(0, 8).toString() === "* THREAD") ?? Buffer.alloc(0);
+    }
+    report({
+      bench: `uid_thread_${alg.toLowerCase()}_100k`,
+      messages: BIG,
+      threads: countThreads(line),
+      response_bytes: line.length,
+      response_sha256: createHash("sha256").update(line).digest("hex").slice(0, 16),
+      first_ms: +times[0]!.toFixed(1),
+      median_ms: +median(times).toFixed(2),
+      median_after_first_ms: +median(times.slice(1)).toFixed(2),
+      runs_ms: times.map((x) => +x.toFixed(1)),
+    });
+  }
+  c.close();
+}
+
+/**
+ * Idle connections (LOGIN, SELECT INBOX, IDLE): server memory per connection. `compress`: each
+ * connection turns on COMPRESS=DEFLATE (RFC 4978) right after LOGIN.
+ */
+async function benchMemory(t: Target, compress = false): Promise<void> {
   for (const n of CONNS) {
     checkDeadline();
     await new Promise((r) => setTimeout(r, 500));
@@ -334,6 +432,7 @@ async function benchMemory(t: Target): Promise<void> {
         const chunk = await Promise.all(
           Array.from({ length: Math.min(50, n - i) }, async () => {
             const c = await login(t);
+            if (compress) await c.compress();
             await c.command("SELECT INBOX");
             c.write("idle1 IDLE\r\n");
             await c.readLine(); // "+ idling"
@@ -348,7 +447,7 @@ async function benchMemory(t: Target): Promise<void> {
       const after = t.pids().reduce((a, p) => a + pssKiB(p), 0);
       const anonAfter = t.pids().reduce((a, p) => a + anonKiB(p), 0);
       report({
-        bench: "memory_idle_connection",
+        bench: compress ? "memory_idle_connection_compress" : "memory_idle_connection",
         connections: n,
         server_pss_before_kib: before,
         server_pss_after_kib: after,
@@ -416,12 +515,12 @@ async function main(): Promise<void> {
   try {
     const want = (n: string) => !only || only.has(n);
     if (want("append")) await benchAppend(t);
-    if (want("big")) {
-      await populateBig(t);
-      await benchBig(t);
-    }
+    if (want("big") || want("thread")) await populateBig(t);
+    if (want("big")) await benchBig(t);
+    if (want("thread")) await benchThread(t);
     if (want("push")) await benchPush(t);
     if (want("memory")) await benchMemory(t);
+    if (want("compress")) await benchMemory(t, true);
     if (want("pop3")) {
       if (!t.pop3Port)
         throw new Error(`${t.name}: no POP3 listener (dovecot: apt-get install dovecot-pop3d)`);

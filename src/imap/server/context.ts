@@ -89,6 +89,7 @@ export class ServerContext {
       "PARTIAL", // RFC 9394 (SEARCH and SORT results, UID FETCH)
       "THREAD=ORDEREDSUBJECT",
       "THREAD=REFERENCES",
+      "THREAD=REFS", // draft-ietf-morg-inthread §4
       "SEARCHRES",
       "WITHIN",
       "STATUS=SIZE",

@@ -328,6 +328,7 @@ export class Session {
     this.idleTag = null;
     this.idleCmd = null;
     this.idling = false;
+    this.deflate?.quiet(false);
     await this.execute(tag, cmd, async () => idleDone(line));
   }
 
@@ -335,6 +336,8 @@ export class Session {
   suspendForIdle(tag: string, cmd: Command): void {
     this.idleTag = tag;
     this.idleCmd = cmd;
+    // COMPRESS: the deflater's state is released while idling (net/compress.ts, quiet release)
+    this.deflate?.quiet(true);
   }
 
   private async execute(

@@ -1,6 +1,7 @@
 /**
  * RFC 5256 §3 threading algorithms, pure: ORDEREDSUBJECT and REFERENCES over plain message
- * records, and the §4 thread-list serializer. Every walk is iterative (explicit stacks), so a
+ * records, REFS (REFERENCES without subject gathering, threads ordered by their newest message;
+ * draft-ietf-morg-inthread §4, the form Dovecot implements), and the §4 thread-list serializer. Every walk is iterative (explicit stacks), so a
  * reference chain thousands deep cannot overflow the call stack; parent links are only made when
  * they cannot close a loop, so the walks up the parent chain always end.
  */
@@ -101,6 +102,44 @@ function compareNodes(a: ThreadNode, b: ThreadNode): number {
 
 /** RFC 5256 §3 REFERENCES, steps 1–6. */
 export function referencesThreads(msgs: readonly ThreadMessage[]): ThreadNode[] {
+  const top = gatherSubjects(linkThreads(msgs));
+  sortSiblings(top);
+  top.sort(compareNodes);
+  return top;
+}
+
+/**
+ * THREAD=REFS (draft-ietf-morg-inthread §4): the threads of REFERENCES steps 1–4 (References,
+ * else the first msg-id of In-Reply-To), without step 5's subject gathering — unrelated messages
+ * that share a subject stay apart — siblings sorted by sent date as in step 6, and the threads
+ * ordered by the sent date of their newest message, so the thread with the latest activity comes
+ * last (ties: that newest message's mailbox order).
+ */
+export function refsThreads(msgs: readonly ThreadMessage[]): ThreadNode[] {
+  const top = linkThreads(msgs);
+  sortSiblings(top);
+  const newest = new Map<ThreadNode, ThreadMessage | null>();
+  for (const root of top) {
+    let best: ThreadMessage | null = null;
+    const stack: ThreadNode[] = [root];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n.msg !== null && (best === null || byDate(best, n.msg) < 0)) best = n.msg;
+      for (const k of n.children) stack.push(k);
+    }
+    newest.set(root, best);
+  }
+  top.sort((a, b) => {
+    const ma = newest.get(a) ?? null;
+    const mb = newest.get(b) ?? null;
+    if (!ma || !mb) return ma ? -1 : mb ? 1 : 0;
+    return byDate(ma, mb);
+  });
+  return top;
+}
+
+/** REFERENCES steps 1–4: the root set after linking by references and pruning dummies. */
+function linkThreads(msgs: readonly ThreadMessage[]): ThreadNode[] {
   // (1) link messages by their references
   const table = new Map<string, Container>();
   const all: Container[] = [];
@@ -167,13 +206,17 @@ export function referencesThreads(msgs: readonly ThreadMessage[]): ThreadNode[] 
     }
     nodes.set(c, { msg: c.msg, children });
   }
-  let top: ThreadNode[] = [];
+  const top: ThreadNode[] = [];
   for (const r of roots) {
     const n = nodes.get(r)!;
     if (n.msg !== null || n.children.length > 1) top.push(n);
     else if (n.children.length === 1) top.push(n.children[0]!);
   }
+  return top;
+}
 
+/** REFERENCES step 5: root-level threads with the same base subject are gathered. */
+function gatherSubjects(top: ThreadNode[]): ThreadNode[] {
   // (5) gather root-level threads by base subject
   const subjectOf = (n: ThreadNode): string => nodeMsg(n)?.subject ?? "";
   const subjects = new Map<string, ThreadNode>();
@@ -207,8 +250,11 @@ export function referencesThreads(msgs: readonly ThreadMessage[]): ThreadNode[] 
       subjects.set(subj, d);
     }
   }
-  top = merged.filter((n) => !gone.has(n));
+  return merged.filter((n) => !gone.has(n));
+}
 
+/** REFERENCES step 6 below the root level: siblings by sent date, deepest sets first. */
+function sortSiblings(top: readonly ThreadNode[]): void {
   // (6) sort siblings by sent date, deepest sets first (a dummy sorts by its first child)
   const post: ThreadNode[] = [];
   const walk: ThreadNode[] = [...top];
@@ -221,8 +267,6 @@ export function referencesThreads(msgs: readonly ThreadMessage[]): ThreadNode[] 
     const n = post[i]!;
     if (n.children.length > 1) n.children.sort(compareNodes);
   }
-  top.sort(compareNodes);
-  return top;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 /**
- * THREAD and UID THREAD (RFC 5256 §3, §4): THREAD=ORDEREDSUBJECT and THREAD=REFERENCES. The search
+ * THREAD and UID THREAD (RFC 5256 §3, §4): THREAD=ORDEREDSUBJECT, THREAD=REFERENCES and THREAD=REFS
+ * (draft-ietf-morg-inthread §4; see ../threading.ts). The search
  * program runs through the shared search evaluator (so charset and criteria behave as for SEARCH
  * and SORT); the matches are then threaded by the pure functions of ../threading.ts.
  *
  * Inputs come from the cached parse (envelope: Date, Subject, Message-ID, In-Reply-To); REFERENCES
- * also needs the References field, read from the message's header bytes only (never the body).
+ * and REFS also need the References field, read from the message's header bytes only (never the body).
  */
 import { headerValues, parseDate, threadSubject } from "../../../mime/index.ts";
 import type { ParsedMessage } from "../../../mime/types.ts";
@@ -13,7 +14,13 @@ import type { ThreadCommand } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad } from "../errors.ts";
 import type { SelectedState, Session } from "../session.ts";
-import { formatThreads, orderedSubject, referencesThreads, type ThreadMessage } from "../threading.ts";
+import {
+  formatThreads,
+  orderedSubject,
+  referencesThreads,
+  refsThreads,
+  type ThreadMessage,
+} from "../threading.ts";
 import { runSearch } from "./search.ts";
 
 const CHUNK = 500;
@@ -22,7 +29,7 @@ const MAX_REFERENCES = 1000;
 /** msg-id = "<" id-left "@" id-right ">" (RFC 5322 §3.6.4), taken loosely: linear, no backtracking */
 const MSG_ID = /<[^<>\s]{1,250}>/g;
 
-export const THREAD_ALGORITHMS = ["ORDEREDSUBJECT", "REFERENCES"] as const;
+export const THREAD_ALGORITHMS = ["ORDEREDSUBJECT", "REFERENCES", "REFS"] as const;
 
 function msgIds(text: string | null): string[] {
   return text ? (text.match(MSG_ID) ?? []) : [];
@@ -51,7 +58,8 @@ export async function thread(
   if (!(THREAD_ALGORITHMS as readonly string[]).includes(cmd.algorithm)) {
     throw bad(`Unsupported threading algorithm ${cmd.algorithm}`);
   }
-  const refs = cmd.algorithm === "REFERENCES";
+  // REFERENCES and REFS link by the References field; ORDEREDSUBJECT needs only the envelope
+  const refs = cmd.algorithm !== "ORDEREDSUBJECT";
   const v = st.view;
   const { matched } = await runSearch(s, cmd.search, cmd.charset);
   const msgs: ThreadMessage[] = [];
@@ -86,7 +94,12 @@ export async function thread(
       });
     }
   }
-  const roots = refs ? referencesThreads(msgs) : orderedSubject(msgs);
+  const roots =
+    cmd.algorithm === "REFS"
+      ? refsThreads(msgs)
+      : cmd.algorithm === "REFERENCES"
+        ? referencesThreads(msgs)
+        : orderedSubject(msgs);
   const lists = formatThreads(roots, (m) => (cmd.uid ? m.id : v.seqOf(m.id)));
   // RFC 5256 §4: thread-data = "THREAD" [SP 1*thread-list]
   await s.write(`* THREAD${lists === "" ? "" : " " + lists}\r\n`);
