@@ -5,9 +5,16 @@
  * store is opened, so an exported older checkout can be measured too.
  */
 import { mkdtempSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+
+const SAMPLE =
+  "From: Alice Example <alice@example.com>\r\nTo: Bob <bob@example.org>, carol@example.net\r\n" +
+  "Subject: Quarterly report and the budget meeting\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\n" +
+  "Message-ID: <sample-1@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+  "Hello Bob,\r\n\r\nthe numbers are attached.\r\n";
 
 export interface FilledStore {
   // biome-ignore lint/suspicious/noExplicitAny: the store of whichever source tree `root` is
@@ -32,21 +39,69 @@ export async function openFilledStore(root: string, n: number, prefix: string): 
   const acc = await store.createAccount("u@example.com", "{PLAIN}pw");
   const inbox = (await store.getMailbox(acc.id, "INBOX"))!;
   const db = raw as unknown as Database.Database;
+  // uid 1 is a real append: its blob (and parse) is shared by the synthetic rows, so FETCH
+  // ENVELOPE/BODYSTRUCTURE have a real parsed form to read
+  const first = await store.append(acc.id, inbox.id, { raw: Buffer.from(SAMPLE), flags: ["\\Seen"] });
   db.exec("BEGIN IMMEDIATE");
-  const blob = db
-    .prepare(
-      "INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES (?, 100, '{}', 1, 0)",
-    )
-    .run("ab".repeat(32)).lastInsertRowid;
+  const blob = (
+    db.prepare("SELECT blob_id FROM message WHERE mailbox_id = ? AND uid = ?").get(inbox.id, first.uid) as {
+      blob_id: number;
+    }
+  ).blob_id;
   const ins = db.prepare(
     `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size, internal_date, save_date, flags, flag_bits, modseq)
      VALUES (?, ?, ?, ?, ?, ?, NULL, 100, 0, 0, ?, ?, ?)`,
   );
-  for (let i = 1; i <= n; i++) {
+  for (let i = 2; i <= n; i++) {
     const seen = i % 3 !== 0;
     ins.run(inbox.id, i, acc.id, `M${i}`, `T${i}`, blob, seen ? "\\Seen" : "", seen ? 1 : 0, 10 + i);
   }
   db.prepare("UPDATE mailbox SET uidnext = ?, highestmodseq = ? WHERE id = ?").run(n + 1, n + 10, inbox.id);
+  // the account's modseq counter stays above every row's (later changes get higher modseqs)
+  db.prepare("UPDATE account SET modseq = ? WHERE id = ?").run(n + 10, acc.id);
   db.exec("COMMIT");
   return { store, accountId: acc.id, inboxId: inbox.id, dir };
+}
+
+/** an IMAP server (no TLS, plaintext LOGIN) of `root`'s tree on 127.0.0.1 over `store` */
+// biome-ignore lint/suspicious/noExplicitAny: the store of whichever source tree `root` is
+export async function serveFilled(root: string, store: any): Promise<{ port: number; close(): void }> {
+  const { createAuthenticator } = await import(join(root, "src/auth/index.ts"));
+  const { createImapServer } = await import(join(root, "src/imap/server/index.ts"));
+  const auth = createAuthenticator(store, {
+    cacheTtlMs: 60000,
+    failureDelayMs: 0,
+    maxFailuresPerIp: 0,
+    maxFailuresPerUser: 0,
+    failureWindowMs: 60_000,
+    lockoutMs: 60_000,
+  } as never);
+  const log = {
+    info() {},
+    warn() {},
+    error(o: object, m?: string) {
+      console.error(o, m);
+    },
+  };
+  const imap = createImapServer({
+    store,
+    auth,
+    tls: null,
+    logger: log,
+    hostname: "x",
+    allowPlaintextAuth: true,
+    limits: {
+      maxLineLength: 65536,
+      maxLiteralSize: 1 << 26,
+      maxLiteralSizeUnauth: 8192,
+      maxBadCommands: 20,
+      idleTimeoutMs: 1800000,
+      unauthTimeoutMs: 60000,
+      maxConnectionsPerUser: 100,
+      maxConnectionsPerIp: 100,
+    },
+  });
+  const server = net.createServer((s) => imap.handleConnection(s, { implicitTls: false }));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
 }

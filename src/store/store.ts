@@ -33,6 +33,8 @@ import type { Fts5Search } from "./search/fts.ts";
 import type { ChangeFeed, Store } from "./types.ts";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
+/** store.state_cache_messages default (config/schema.ts) */
+export const DEFAULT_STATE_CACHE_MESSAGES = 500_000;
 
 export interface SqlStoreOptions {
   /** the locks port's adapter (store/locks) */
@@ -47,6 +49,8 @@ export interface SqlStoreOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** messages whose states the process caches (store.state_cache_messages); default 500,000 */
+  stateCacheMessages?: number;
 }
 
 export class SqlStore implements Store {
@@ -105,7 +109,13 @@ export class SqlStore implements Store {
     this.#limits = new Limits(deps);
     this.#mbx = new Mailboxes(deps);
     this.#meta = new Metadata(deps);
-    this.#msgs = new MessageReader({ ...deps, blobs, search, mime });
+    this.#msgs = new MessageReader({
+      ...deps,
+      blobs,
+      search,
+      mime,
+      stateCacheMessages: opts.stateCacheMessages ?? DEFAULT_STATE_CACHE_MESSAGES,
+    });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
   }

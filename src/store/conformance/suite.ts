@@ -15,11 +15,14 @@ import { describe, test } from "node:test";
 import { gcIdle, msg } from "../testing/helpers.ts";
 import type { AccountChanges, ChangeKind, Id, Store } from "../types.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
+import { runStatesConformance } from "./suite-states.ts";
 
 export interface ConformanceStore {
   store: Store;
   /** closes this store and opens a new one over the same data (durability checks) */
   reopen(): Promise<Store>;
+  /** a second store over the same data, as another worker process has (the caller closes it) */
+  openSecond?(): Promise<Store>;
   /** closes the current store and removes its data */
   close(): Promise<void>;
 }
@@ -554,4 +557,5 @@ export function runStoreConformance(name: string, openFresh: () => Promise<Confo
     });
   });
   runMailboxConformance(name, openFresh);
+  runStatesConformance(name, openFresh);
 }

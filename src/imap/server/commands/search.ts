@@ -4,8 +4,10 @@
  * (RFC 9394, SEARCH side only).
  *
  * Text keys (TEXT, BODY, FROM/TO/CC/BCC/SUBJECT, HEADER) are answered by the store's text index
- * (store.searchText), one query per key; flags, dates, sizes, modseqs and ids are evaluated from
- * message metadata, in chunks.
+ * (store.searchText), one query per key; a program whose other keys are only flags and modseqs
+ * (UNSEEN, FLAGGED, DELETED, KEYWORD, MODSEQ …) is evaluated over the mailbox's message states
+ * (store.listMessageStates: the store's per-process cache, no per-message rows); dates, sizes and
+ * ids from message metadata, in chunks.
  */
 import { parseDate } from "../../../mime/index.ts";
 import type { MessageMeta } from "../../../store/types.ts";
@@ -23,6 +25,8 @@ const DAY = 86_400_000;
 interface Prepared {
   sets: Map<SearchKey, Set<number>>;
   needMeta: boolean;
+  /** a key needs more than flags and modseq (dates, sizes, ids) */
+  needFull: boolean;
   needSent: boolean;
   usesModseq: boolean;
   /** \Recent in this session (RFC 3501 §2.3.2); IMAP4rev2 sessions have none */
@@ -79,6 +83,7 @@ async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Prom
       return;
     case "date":
       p.needMeta = true;
+      p.needFull = true;
       if (key.field === "sent") p.needSent = true;
       return;
     case "modseq":
@@ -94,6 +99,7 @@ async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Prom
       return;
     default:
       p.needMeta = true;
+      p.needFull = true;
   }
 }
 
@@ -212,6 +218,7 @@ export async function runSearch(
   const p: Prepared = {
     sets: new Map(),
     needMeta: false,
+    needFull: false,
     needSent: false,
     usesModseq: false,
     recent: s.rev2 ? () => false : (uid) => v.isRecent(uid),
@@ -219,6 +226,7 @@ export async function runSearch(
   await prepare(s, criteria, p);
   if (p.usesModseq) await s.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ is CONDSTORE-enabling
 
+  if (p.needMeta && !p.needFull) return searchStates(s, criteria, p);
   const all = v.allUids();
   const matched: number[] = [];
   let maxModseq = 0n;
@@ -246,6 +254,46 @@ export async function runSearch(
         if (m && m.modseq > maxModseq) maxModseq = m.modseq;
         if (m && modseqs) modseqs.set(uid, m.modseq);
       }
+    }
+  }
+  return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs };
+}
+
+/**
+ * A program of flag, modseq, set and text keys over the mailbox's message states: the view's uids
+ * and the states' (both ascending) walked in step, each distinct flag text split once.
+ */
+async function searchStates(s: Session, criteria: SearchKey, p: Prepared): Promise<SearchOutcome> {
+  const v = s.selected.view;
+  const rows = await s.store.listMessageStates(v.mailboxId);
+  // no await below: the view cannot change while its uids are walked
+  const all = v.uidsInOrder();
+  const matched: number[] = [];
+  let maxModseq = 0n;
+  const modseqs = p.usesModseq ? new Map<number, bigint>() : null;
+  const lists = new Map<string, string[]>();
+  // only flags and modseq are read by evaluate() when no key needs more (p.needFull false)
+  const cur = { flags: [] as string[], modseq: 0n };
+  const m = cur as unknown as MessageMeta;
+  const now = Date.now();
+  const n = rows.uids.length;
+  let i = 0;
+  for (const uid of all) {
+    while (i < n && rows.uids[i]! < uid) i++;
+    // expunged meanwhile (not in the states), or by another session but not yet announced
+    if (i >= n || rows.uids[i] !== uid || v.isPendingExpunge(uid)) continue;
+    const t = rows.flags[i]!;
+    let list = lists.get(t);
+    if (!list) {
+      list = t === "" ? [] : t.split(" ");
+      lists.set(t, list);
+    }
+    cur.flags = list;
+    cur.modseq = rows.modseqs[i]!;
+    if (evaluate(criteria, uid, m, null, p, now)) {
+      matched.push(uid);
+      if (cur.modseq > maxModseq) maxModseq = cur.modseq;
+      modseqs?.set(uid, cur.modseq);
     }
   }
   return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs };
