@@ -1,5 +1,5 @@
 /**
- * SELECT, `SEARCH UNSEEN` and `FETCH <last 1000> ENVELOPE` on a 100k-message INBOX over a real
+ * STATUS, SELECT, `SEARCH UNSEEN` and `FETCH <last 1000> ENVELOPE` on a 100k-message INBOX over a real
  * socket (issue 16 item 4), warm: one warm-up round, then `runs` timed rounds; prints medians.
  * A second session changes one flag before every round's second SELECT ("select after change").
  *
@@ -22,7 +22,13 @@ await c.command("LOGIN u@example.com pw");
 const other = await RawImap.connect(srv.port);
 await other.command("LOGIN u@example.com pw");
 await other.command("SELECT INBOX");
-const times: Record<string, number[]> = { select: [], selectAfterChange: [], searchUnseen: [], envelope: [] };
+const times: Record<string, number[]> = {
+  status: [],
+  select: [],
+  selectAfterChange: [],
+  searchUnseen: [],
+  envelope: [],
+};
 let hits = 0;
 let envLines = 0;
 const timed = async <T>(k: string, r: number, f: () => Promise<T>): Promise<T> => {
@@ -32,6 +38,7 @@ const timed = async <T>(k: string, r: number, f: () => Promise<T>): Promise<T> =
   return v;
 };
 for (let r = 0; r <= RUNS; r++) {
+  await timed("status", r, () => c.command("STATUS INBOX (MESSAGES UNSEEN SIZE HIGHESTMODSEQ)"));
   await timed("select", r, () => c.command("SELECT INBOX"));
   const res = await timed("searchUnseen", r, () => c.command("SEARCH UNSEEN"));
   const line = res.untagged.map((b) => b.toString()).find((l) => l.startsWith("* SEARCH")) ?? "";

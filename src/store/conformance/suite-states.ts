@@ -4,7 +4,9 @@
  * changes since (SQLite adapter: domain/state-cache.ts). Whatever the adapter does, after any mix
  * of appends, flag changes, expunges, copies, moves, REPLACE and history pruning — made by this
  * store instance or by another one over the same data (another worker process) — it must equal
- * a full read (listMessages) and carry the mailbox's HIGHESTMODSEQ. Public Store interface only.
+ * a full read (listMessages) and carry the mailbox's HIGHESTMODSEQ; mailboxCounts (STATUS, kept
+ * as counters by the SQLite adapter) must equal a count over every message. Public Store
+ * interface only.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -35,8 +37,27 @@ async function assertStatesCurrent(reader: Store, mailboxId: Id, step: string): 
   assert.equal(states.highestModseq, mb.highestModseq, `${step}: highest modseq`);
 }
 
+/** mailboxCounts (STATUS; kept as counters by the SQLite adapter) equals a count over every message */
+async function assertCountsCurrent(reader: Store, mailboxId: Id, step: string): Promise<void> {
+  const uids = (await reader.listMessages(mailboxId)).map((r) => r.uid);
+  const metas = await reader.getMessages(mailboxId, uids);
+  const has = (flags: string[], f: string) => flags.includes(f);
+  const scan = {
+    messages: metas.length,
+    unseen: metas.filter((m) => !has(m.flags, "\\Seen")).length,
+    size: metas.reduce((a, m) => a + m.size, 0),
+    deleted: metas.filter((m) => has(m.flags, "\\Deleted")).length,
+  };
+  const c = await reader.mailboxCounts(mailboxId);
+  assert.deepEqual(
+    { messages: c.messages, unseen: c.unseen, size: c.size, deleted: c.deleted },
+    scan,
+    `${step}: counts`,
+  );
+}
+
 export function runStatesConformance(name: string, openFresh: () => Promise<ConformanceStore>): void {
-  test(`${name}: message states equal a full read after mixed writes by this and another instance`, async () => {
+  test(`${name}: message states and counts equal a full read after mixed writes by this and another instance`, async () => {
     const h = await openFresh();
     const other = h.openSecond ? await h.openSecond() : h.store;
     try {
@@ -61,6 +82,9 @@ export function runStatesConformance(name: string, openFresh: () => Promise<Conf
         ["flags add", (w) => w.storeFlags(inbox, [1, 3], "add", ["\\Seen", "$Later"])],
         ["flags set", (w) => w.storeFlags(inbox, [2], "set", ["\\Flagged"])],
         ["flags remove", (w) => w.storeFlags(inbox, [1], "remove", ["\\Seen"])],
+        ["flags remove deleted", (w) => w.storeFlags(inbox, [5], "remove", ["\\Deleted"])],
+        ["flags add deleted", (w) => w.storeFlags(inbox, [4, 5], "add", ["\\Deleted"])],
+        ["flags set nothing", (w) => w.storeFlags(inbox, [4], "set", [])],
         ["expunge", (w) => w.expunge(inbox, [5])],
         ["copy out", (w) => w.copy(inbox, [1, 2], box.id)],
         ["copy in", (w) => w.copy(box.id, [1], inbox)],
@@ -77,6 +101,8 @@ export function runStatesConformance(name: string, openFresh: () => Promise<Conf
         await assertStatesCurrent(a, inbox, step);
         await assertStatesCurrent(a, box.id, `${step} (States)`);
         await assertStatesCurrent(other, inbox, `${step} (other instance)`);
+        await assertCountsCurrent(other, inbox, step);
+        await assertCountsCurrent(a, box.id, `${step} (States)`);
       }
       // an expunge, then the expunge log pruned past the reader's cached state: still exact
       await other.expunge(inbox, [(await a.listMessages(inbox))[0]!.uid]);

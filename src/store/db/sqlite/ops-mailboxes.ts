@@ -126,15 +126,13 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
         prefix,
       ).map((r) => ({ id: Number(r[0]), name: String(r[1]) })),
     counts: (id) => {
-      if (!get("SELECT 1 FROM mailbox WHERE id = ?", false, id)) return null;
+      // kept by the message_counters_* triggers (migration 14): no scan of the mailbox's rows
       const r = get(
-        `SELECT COUNT(*), COALESCE(SUM(size), 0),
-                COALESCE(SUM(CASE WHEN (flag_bits & 1) = 0 THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN (flag_bits & 8) <> 0 THEN 1 ELSE 0 END), 0)
-         FROM message WHERE mailbox_id = ?`,
+        "SELECT n_messages, total_size, n_unseen, n_deleted FROM mailbox WHERE id = ?",
         false,
         id,
-      )!;
+      );
+      if (!r) return null;
       return { messages: Number(r[0]), size: Number(r[1]), unseen: Number(r[2]), deleted: Number(r[3]) };
     },
     firstNewUid: (id) => {
