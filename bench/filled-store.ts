@@ -1,6 +1,6 @@
 /**
- * A store of one account whose INBOX holds `n` synthetic message rows (one shared blob, two in
- * three `\Seen`), written straight into SQLite in one transaction: the bulk-flags benchmarks need
+ * A store of one account whose INBOX holds `n` message rows (1,000 real appends, then synthetic
+ * rows sharing their blobs in turn; two in three `\Seen`), the synthetic ones written straight into SQLite in one transaction: the bulk-flags benchmarks need
  * a large mailbox in seconds, not the minutes real appends take. `root` is the source tree whose
  * store is opened, so an exported older checkout can be measured too.
  */
@@ -10,11 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 
-const SAMPLE =
-  "From: Alice Example <alice@example.com>\r\nTo: Bob <bob@example.org>, carol@example.net\r\n" +
-  "Subject: Quarterly report and the budget meeting\r\nDate: Fri, 04 Dec 2026 10:00:00 +0000\r\n" +
-  "Message-ID: <sample-1@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
-  "Hello Bob,\r\n\r\nthe numbers are attached.\r\n";
+const DISTINCT = 1000;
+const sample = (k: number) =>
+  `From: Alice Example ${k} <alice${k}@example.com>\r\nTo: Bob <bob@example.org>, carol@example.net\r\n` +
+  `Cc: Dave <dave${k % 7}@example.net>\r\nSubject: Quarterly report ${k} and the budget meeting\r\n` +
+  `Date: Fri, 04 Dec 2026 10:${String(k % 60).padStart(2, "0")}:00 +0000\r\n` +
+  `Message-ID: <sample-${k}@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n` +
+  `Hello Bob,\r\n\r\nthe numbers for ${k} are attached.\r\n`;
 
 export interface FilledStore {
   // biome-ignore lint/suspicious/noExplicitAny: the store of whichever source tree `root` is
@@ -39,21 +41,30 @@ export async function openFilledStore(root: string, n: number, prefix: string): 
   const acc = await store.createAccount("u@example.com", "{PLAIN}pw");
   const inbox = (await store.getMailbox(acc.id, "INBOX"))!;
   const db = raw as unknown as Database.Database;
-  // uid 1 is a real append: its blob (and parse) is shared by the synthetic rows, so FETCH
-  // ENVELOPE/BODYSTRUCTURE have a real parsed form to read
-  const first = await store.append(acc.id, inbox.id, { raw: Buffer.from(SAMPLE), flags: ["\\Seen"] });
+  // uids 1..DISTINCT are real appends of distinct messages; the synthetic rows share their blobs
+  // (and parses) in turn, so FETCH ENVELOPE/BODYSTRUCTURE of any 1,000 messages reads 1,000
+  // different parsed forms
+  const distinct = Math.min(n, DISTINCT);
+  for (let i = 1; i <= distinct; i += 250) {
+    const batch = [];
+    for (let k = i; k < i + 250 && k <= distinct; k++)
+      batch.push({ raw: Buffer.from(sample(k)), flags: k % 3 !== 0 ? ["\\Seen"] : [] });
+    await store.appendMany(acc.id, inbox.id, batch);
+  }
   db.exec("BEGIN IMMEDIATE");
-  const blob = (
-    db.prepare("SELECT blob_id FROM message WHERE mailbox_id = ? AND uid = ?").get(inbox.id, first.uid) as {
-      blob_id: number;
-    }
-  ).blob_id;
+  const blobs = (
+    db
+      .prepare("SELECT blob_id FROM message WHERE mailbox_id = ? ORDER BY uid")
+      .raw()
+      .all(inbox.id) as number[][]
+  ).map((r) => r[0]!);
   const ins = db.prepare(
     `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size, internal_date, save_date, flags, flag_bits, modseq)
      VALUES (?, ?, ?, ?, ?, ?, NULL, 100, 0, 0, ?, ?, ?)`,
   );
-  for (let i = 2; i <= n; i++) {
+  for (let i = distinct + 1; i <= n; i++) {
     const seen = i % 3 !== 0;
+    const blob = blobs[i % distinct]!;
     ins.run(inbox.id, i, acc.id, `M${i}`, `T${i}`, blob, seen ? "\\Seen" : "", seen ? 1 : 0, 10 + i);
   }
   db.prepare("UPDATE mailbox SET uidnext = ?, highestmodseq = ? WHERE id = ?").run(n + 1, n + 10, inbox.id);

@@ -1,7 +1,8 @@
 /**
  * STATUS, SELECT, `SEARCH UNSEEN` and `FETCH <last 1000> ENVELOPE` on a 100k-message INBOX over a real
  * socket (issue 16 item 4), warm: one warm-up round, then `runs` timed rounds; prints medians.
- * A second session changes one flag before every round's second SELECT ("select after change").
+ * A second session changes one flag (set, then cleared) before every round's second SELECT
+ * ("select after change").
  *
  *   node bench/select-search.ts [runs=7] [messages=100000] [srcRoot=<this repo>]
  *
@@ -46,7 +47,7 @@ for (let r = 0; r <= RUNS; r++) {
   const env = await timed("envelope", r, () => c.commandCount(`FETCH ${N - 999}:${N} ENVELOPE`));
   envLines = env.lines;
   await c.command("UNSELECT");
-  await other.command(`STORE ${1 + r * 3} ${r % 2 ? "-" : "+"}FLAGS (\\Flagged)`);
+  await other.command(`STORE ${1 + (r >> 1) * 3} ${r % 2 ? "-" : "+"}FLAGS (\\Flagged)`);
   await timed("selectAfterChange", r, () => c.command("SELECT INBOX"));
   await c.command("UNSELECT");
 }

@@ -62,7 +62,7 @@ export class StateCache {
 /**
  * `base` with the changes since its modseq applied: `changed` = every row whose modseq is above
  * base.highestModseq (new or re-flagged, ascending uid), `expunged` = uids expunged above it.
- * Linear in the mailbox size; no SQL.
+ * The untouched runs of the base are block-copied (no per-message BigInt); no SQL.
  */
 export function applyChanges(
   base: MessageStates,
@@ -70,34 +70,42 @@ export function applyChanges(
   expunged: readonly number[],
   highestModseq: bigint,
 ): MessageStates {
-  const gone = new Set<number>(expunged);
-  for (const r of changed) gone.add(r.uid);
-  const cap = base.uids.length + changed.length;
+  const byUid = new Map<number, FlagTextRow>();
+  for (const r of changed) byUid.set(r.uid, r);
+  const touched = [...new Set<number>([...expunged, ...byUid.keys()])].sort((a, b) => a - b);
+  const bu = base.uids;
+  const cap = bu.length + changed.length;
   const uids = new Uint32Array(cap);
   const flags: string[] = new Array(cap);
   const modseqs = new BigUint64Array(cap);
   let n = 0;
-  let j = 0;
-  const bu = base.uids;
-  for (let i = 0; i < bu.length; i++) {
-    const u = bu[i]!;
-    while (j < changed.length && changed[j]!.uid < u) {
-      const c = changed[j++]!;
+  let pos = 0;
+  const copyTo = (end: number) => {
+    if (end <= pos) return;
+    uids.set(bu.subarray(pos, end), n);
+    modseqs.set(base.modseqs.subarray(pos, end), n);
+    for (let i = pos; i < end; i++) flags[n++] = base.flags[i]!;
+    pos = end;
+  };
+  for (const u of touched) {
+    // first base index ≥ u, at or after pos
+    let lo = pos;
+    let hi = bu.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bu[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    copyTo(lo);
+    if (pos < bu.length && bu[pos] === u) pos++; // the old row: expunged or replaced below
+    const c = byUid.get(u);
+    if (c) {
       uids[n] = c.uid;
       flags[n] = c.flags;
       modseqs[n++] = c.modseq;
     }
-    if (gone.has(u)) continue;
-    uids[n] = u;
-    flags[n] = base.flags[i]!;
-    modseqs[n++] = base.modseqs[i]!;
   }
-  for (; j < changed.length; j++) {
-    const c = changed[j]!;
-    uids[n] = c.uid;
-    flags[n] = c.flags;
-    modseqs[n++] = c.modseq;
-  }
+  copyTo(bu.length);
   flags.length = n;
   return {
     uids: n === cap ? uids : uids.slice(0, n),

@@ -202,6 +202,8 @@ export interface SearchOutcome {
   modseq: bigint | null;
   /** modseq of each match (uid → modseq), when a MODSEQ key was used (ESEARCH MIN/MAX) */
   modseqs: Map<number, bigint> | null;
+  /** sequence numbers of the matches, when the evaluation walked the view in order */
+  seqs?: number[];
 }
 
 /** Evaluates a search program against the selected mailbox (shared by SEARCH and SORT). */
@@ -269,6 +271,7 @@ async function searchStates(s: Session, criteria: SearchKey, p: Prepared): Promi
   // no await below: the view cannot change while its uids are walked
   const all = v.uidsInOrder();
   const matched: number[] = [];
+  const seqs: number[] = [];
   let maxModseq = 0n;
   const modseqs = p.usesModseq ? new Map<number, bigint>() : null;
   const lists = new Map<string, string[]>();
@@ -278,7 +281,8 @@ async function searchStates(s: Session, criteria: SearchKey, p: Prepared): Promi
   const now = Date.now();
   const n = rows.uids.length;
   let i = 0;
-  for (const uid of all) {
+  for (let k = 0; k < all.length; k++) {
+    const uid = all[k]!;
     while (i < n && rows.uids[i]! < uid) i++;
     // expunged meanwhile (not in the states), or by another session but not yet announced
     if (i >= n || rows.uids[i] !== uid || v.isPendingExpunge(uid)) continue;
@@ -292,11 +296,12 @@ async function searchStates(s: Session, criteria: SearchKey, p: Prepared): Promi
     cur.modseq = rows.modseqs[i]!;
     if (evaluate(criteria, uid, m, null, p, now)) {
       matched.push(uid);
+      seqs.push(k + 1);
       if (cur.modseq > maxModseq) maxModseq = cur.modseq;
       modseqs?.set(uid, cur.modseq);
     }
   }
-  return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs };
+  return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs, seqs };
 }
 
 export async function search(
@@ -308,9 +313,9 @@ export async function search(
   const v = st.view;
   const save = cmd.returnOpts?.includes("SAVE") ?? false;
   if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed SEARCH leaves $ empty
-  const { matched, modseq: modseqAll, modseqs } = await runSearch(s, cmd.criteria, cmd.charset);
+  const { matched, modseq: modseqAll, modseqs, seqs } = await runSearch(s, cmd.criteria, cmd.charset);
   let modseqTail = modseqAll;
-  const nums = cmd.uid ? matched : matched.map((u) => v.seqOf(u));
+  const nums = cmd.uid ? matched : (seqs ?? matched.map((u) => v.seqOf(u)));
   if (cmd.returnOpts === null && !s.rev2) {
     // RFC 3501 §7.2.5 SEARCH; RFC 7162 §3.1.5 "(MODSEQ n)"
     let line = "* SEARCH";
