@@ -1,8 +1,9 @@
 /**
  * A store of one account whose INBOX holds `n` message rows (1,000 real appends, then synthetic
- * rows sharing their blobs in turn; two in three `\Seen`), the synthetic ones written straight into SQLite in one transaction: the bulk-flags benchmarks need
- * a large mailbox in seconds, not the minutes real appends take. `root` is the source tree whose
- * store is opened, so an exported older checkout can be measured too.
+ * rows sharing their blobs in turn; two in three `\Seen`), the synthetic ones written straight
+ * into SQLite in one transaction: the bulk-flags benchmarks need a large mailbox in seconds, not
+ * the minutes real appends take. `root` is the source tree whose store is opened, so an exported
+ * older checkout can be measured too.
  */
 import { mkdtempSync } from "node:fs";
 import net from "node:net";
