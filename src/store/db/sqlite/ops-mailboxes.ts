@@ -292,10 +292,19 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       const flags: string[] = new Array(n);
       const modseqs = new BigUint64Array(n);
       let unsafe = false;
+      // a mailbox has a handful of distinct flag texts: one string object each (the result may be
+      // kept by the state cache; 100k copies of "\\Seen" would be ~3 MB)
+      const texts = new Map<string, string>();
       for (let i = 0; i < n; i++) {
         const r = rows[i]!;
         uids[i] = r[0] as number;
-        flags[i] = r[1] as string;
+        const t = r[1] as string;
+        let one = texts.get(t);
+        if (one === undefined) {
+          one = t;
+          texts.set(t, t);
+        }
+        flags[i] = one;
         const m = r[2] as number;
         if (Number.isSafeInteger(m)) modseqs[i] = BigInt(m);
         else unsafe = true;
