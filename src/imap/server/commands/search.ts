@@ -261,6 +261,26 @@ export async function runSearch(
   return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs };
 }
 
+/** true when the key's result depends on a message's flags only (one answer per flag text) */
+function flagsOnly(key: SearchKey, depth = 0): boolean {
+  if (depth > 100) return false;
+  switch (key.type) {
+    case "and":
+      return key.keys.every((k) => flagsOnly(k, depth + 1));
+    case "or":
+      return flagsOnly(key.left, depth + 1) && flagsOnly(key.right, depth + 1);
+    case "not":
+      return flagsOnly(key.key, depth + 1);
+    case "all":
+    case "savedatesupported":
+      return true;
+    case "flag":
+      return key.flag !== "\\Recent";
+    default:
+      return false;
+  }
+}
+
 /**
  * A program of flag, modseq, set and text keys over the mailbox's message states: the view's uids
  * and the states' (both ascending) walked in step, each distinct flag text split once.
@@ -275,6 +295,8 @@ async function searchStates(s: Session, criteria: SearchKey, p: Prepared): Promi
   let maxModseq = 0n;
   const modseqs = p.usesModseq ? new Map<number, bigint>() : null;
   const lists = new Map<string, string[]>();
+  // UNSEEN, FLAGGED, KEYWORD x …: evaluated once per distinct flag text, not per message
+  const byText = flagsOnly(criteria) ? new Map<string, boolean>() : null;
   // only flags and modseq are read by evaluate() when no key needs more (p.needFull false)
   const cur = { flags: [] as string[], modseq: 0n };
   const m = cur as unknown as MessageMeta;
@@ -287,14 +309,24 @@ async function searchStates(s: Session, criteria: SearchKey, p: Prepared): Promi
     // expunged meanwhile (not in the states), or by another session but not yet announced
     if (i >= n || rows.uids[i] !== uid || v.isPendingExpunge(uid)) continue;
     const t = rows.flags[i]!;
+    const known = byText?.get(t);
+    if (known !== undefined) {
+      if (known) {
+        matched.push(uid);
+        seqs.push(k + 1);
+      }
+      continue;
+    }
     let list = lists.get(t);
     if (!list) {
       list = t === "" ? [] : t.split(" ");
       lists.set(t, list);
     }
     cur.flags = list;
-    cur.modseq = rows.modseqs[i]!;
-    if (evaluate(criteria, uid, m, null, p, now)) {
+    cur.modseq = p.usesModseq ? rows.modseqs[i]! : 0n;
+    const hit = evaluate(criteria, uid, m, null, p, now);
+    byText?.set(t, hit);
+    if (hit) {
       matched.push(uid);
       seqs.push(k + 1);
       if (cur.modseq > maxModseq) maxModseq = cur.modseq;
