@@ -7,54 +7,16 @@
  * srcRoot lets the same script measure another checkout (e.g. an exported older tree).
  */
 import { rmSync } from "node:fs";
-import net from "node:net";
-import { join, resolve } from "node:path";
-import { openFilledStore } from "./filled-store.ts";
+import { resolve } from "node:path";
+import { openFilledStore, serveFilled } from "./filled-store.ts";
 import { RawImap } from "./imap-client.ts";
 
 const RUNS = Number(process.argv[2] ?? 9);
 const N = Number(process.argv[3] ?? 100_000);
 const root = resolve(process.argv[4] ?? new URL("..", import.meta.url).pathname);
-const { createAuthenticator } = await import(join(root, "src/auth/index.ts"));
-const { createImapServer } = await import(join(root, "src/imap/server/index.ts"));
 const { store, dir } = await openFilledStore(root, N, "pk-bench-flags-");
-const auth = createAuthenticator(store, {
-  cacheTtlMs: 60000,
-  failureDelayMs: 0,
-  maxFailuresPerIp: 0,
-  maxFailuresPerUser: 0,
-  failureWindowMs: 60_000,
-  lockoutMs: 60_000,
-} as never);
-const log = {
-  info() {},
-  warn() {},
-  error(o: object, m?: string) {
-    console.error(o, m);
-  },
-};
-const imap = createImapServer({
-  store,
-  auth,
-  tls: null,
-  logger: log,
-  hostname: "x",
-  allowPlaintextAuth: true,
-  limits: {
-    maxLineLength: 65536,
-    maxLiteralSize: 1 << 26,
-    maxLiteralSizeUnauth: 8192,
-    maxBadCommands: 20,
-    idleTimeoutMs: 1800000,
-    unauthTimeoutMs: 60000,
-    maxConnectionsPerUser: 100,
-    maxConnectionsPerIp: 100,
-  },
-});
-const server = net.createServer((s) => imap.handleConnection(s, { implicitTls: false }));
-await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-const port = (server.address() as net.AddressInfo).port;
-const c = await RawImap.connect(port);
+const server = await serveFilled(root, store);
+const c = await RawImap.connect(server.port);
 await c.command("LOGIN u@example.com pw");
 const sel: number[] = [];
 const fetch: number[] = [];

@@ -341,6 +341,37 @@ async function benchBig(t: Target): Promise<void> {
     runs_ms: fetch.map((x) => +x.toFixed(1)),
   });
   await c.command("SELECT big");
+  // issue 16 item 4: a flag search and the ENVELOPE of the last 1,000 messages, warm (after one
+  // untimed round), on the selected 100k mailbox
+  const unseen: number[] = [];
+  const env: number[] = [];
+  let unseenHits = 0;
+  for (let r = 0; r <= REPS; r++) {
+    checkDeadline();
+    const t0 = performance.now();
+    const res = await c.command("SEARCH UNSEEN");
+    const t1 = performance.now();
+    await c.commandCount(`FETCH ${Math.max(1, BIG - 999)}:${BIG} ENVELOPE`);
+    const t2 = performance.now();
+    if (r === 0) continue;
+    unseen.push(t1 - t0);
+    env.push(t2 - t1);
+    const line = res.untagged.map((b) => b.toString()).find((l) => l.startsWith("* SEARCH")) ?? "";
+    unseenHits = line.split(" ").length - 2;
+  }
+  report({
+    bench: "search_unseen_100k",
+    messages: BIG,
+    hits: unseenHits,
+    median_ms: +median(unseen).toFixed(2),
+    runs_ms: unseen.map((x) => +x.toFixed(1)),
+  });
+  report({
+    bench: "fetch_envelope_1000",
+    messages: BIG,
+    median_ms: +median(env).toFixed(2),
+    runs_ms: env.map((x) => +x.toFixed(1)),
+  });
   for (const needle of ["zebrafish", "deadline"]) {
     const times: number[] = [];
     let hits = 0;

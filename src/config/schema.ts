@@ -612,6 +612,13 @@ export const configSchema = z.strictObject({
         '"cannot calculate changes" (JMAP) or every missing UID as VANISHED (QRESYNC). 0 = keep forever.',
       0,
     ),
+    state_cache_messages: int(
+      500_000,
+      "Messages whose state (UID, flags, modseq) each server process keeps between commands, over all " +
+        "mailboxes, so that SELECT and flag SEARCHes of a large mailbox read only what changed since the " +
+        "last look (about 20 bytes a message; least recently used mailboxes dropped first). 0 = none.",
+      0,
+    ),
   }),
 
   auth: section("Login verification, cache and throttling; password policy of the admin commands.", {

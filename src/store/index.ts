@@ -68,6 +68,8 @@ export interface StoreOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open (then hourly); null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** messages whose states each process caches between reads (store.state_cache_messages); default 500,000 */
+  stateCacheMessages?: number;
   /** the locks port; default lock files under <dataDir>/run/locks (one host) */
   locks?: LockService;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
@@ -109,6 +111,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       orphanMinAgeMs: opts.orphanMinAgeMs,
       changeLogDays: opts.changeLogDays,
       pruneDelayMs: opts.pruneDelayMs,
+      stateCacheMessages: opts.stateCacheMessages,
       locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),
       keys: new SqliteKeys(h),
     },

@@ -35,6 +35,8 @@ import type { Fts5Search } from "./search/fts.ts";
 import type { ChangeFeed, Store } from "./types.ts";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
+/** store.state_cache_messages default (config/schema.ts) */
+export const DEFAULT_STATE_CACHE_MESSAGES = 500_000;
 
 export interface SqlStoreOptions {
   /** the locks port's adapter (store/locks) */
@@ -49,6 +51,8 @@ export interface SqlStoreOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** messages whose states the process caches (store.state_cache_messages); default 500,000 */
+  stateCacheMessages?: number;
 }
 
 export class SqlStore implements Store {
@@ -111,7 +115,13 @@ export class SqlStore implements Store {
     this.#meta = new Metadata(deps);
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
-    this.#msgs = new MessageReader({ ...deps, blobs, search, mime });
+    this.#msgs = new MessageReader({
+      ...deps,
+      blobs,
+      search,
+      mime,
+      stateCacheMessages: opts.stateCacheMessages ?? DEFAULT_STATE_CACHE_MESSAGES,
+    });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
   }

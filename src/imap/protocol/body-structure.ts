@@ -96,6 +96,38 @@ function writeEnvelope(out: Out, env: Envelope, utf8: boolean): void {
   out.ascii(")");
 }
 
+/**
+ * Formatted ENVELOPE / BODY / BODYSTRUCTURE by parsed message: the store keeps parsed messages in
+ * a per-process cache (one object per message content), so a FETCH of the same messages again
+ * (`FETCH 1:1000 ENVELOPE` on every client sync) splices the bytes made the first time. Slots:
+ * [envelope, envelope utf8, body, body utf8, bodystructure, bodystructure utf8]. Never mutated.
+ */
+const formatted = new WeakMap<ParsedMessage, Array<Buffer | undefined>>();
+
+function memo(p: ParsedMessage, slot: number, make: () => Buffer): Buffer {
+  let slots = formatted.get(p);
+  if (!slots) {
+    slots = [];
+    formatted.set(p, slots);
+  }
+  let b = slots[slot];
+  if (b === undefined) {
+    b = make();
+    slots[slot] = b;
+  }
+  return b;
+}
+
+/** envelopeImap of a parsed message, made once per parsed object and session charset */
+export function envelopeOf(p: ParsedMessage, utf8: boolean): Buffer {
+  return memo(p, utf8 ? 1 : 0, () => envelopeImap(p.envelope, utf8));
+}
+
+/** bodyStructureImap, made once per parsed object, form and session charset */
+export function bodyStructureOf(p: ParsedMessage, extended: boolean, utf8: boolean): Buffer {
+  return memo(p, 2 + (extended ? 2 : 0) + (utf8 ? 1 : 0), () => bodyStructureImap(p, extended, utf8));
+}
+
 export function envelopeImap(env: Envelope, utf8: boolean): Buffer {
   const out = new Out();
   writeEnvelope(out, env, utf8);

@@ -156,6 +156,11 @@ export class SelectedMailbox {
     return Array.from(this.uids.subarray(0, this.n));
   }
 
+  /** the uids in sequence order without a copy: read it before the view next changes, never write */
+  uidsInOrder(): Uint32Array {
+    return this.uids.subarray(0, this.n);
+  }
+
   isPendingExpunge(uid: number): boolean {
     return this.pendingExpunge.length > 0 && bsearch(this.pendingExpunge, uid) >= 0;
   }

@@ -147,6 +147,7 @@ export interface MessageFlagsRow {
 /**
  * Every message's state, as parallel arrays: one entry per message, ascending uid
  * (Store.listMessageStates). No per-message objects: the bulk form for large mailboxes.
+ * Read-only: the store may hand the same arrays to several callers (its per-process cache).
  */
 export interface MessageStates {
   uids: Uint32Array;

@@ -10,6 +10,7 @@ runStoreConformance("sqlite", async () => {
   let store: Store = await open();
   const h = {
     store,
+    openSecond: open,
     async reopen(): Promise<Store> {
       await store.close();
       store = await open();

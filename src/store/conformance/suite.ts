@@ -16,11 +16,14 @@ import { gcIdle, msg } from "../testing/helpers.ts";
 import type { AccountChanges, ChangeKind, Id, Store } from "../types.ts";
 import { runAclConformance } from "./suite-acl.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
+import { runStatesConformance } from "./suite-states.ts";
 
 export interface ConformanceStore {
   store: Store;
   /** closes this store and opens a new one over the same data (durability checks) */
   reopen(): Promise<Store>;
+  /** a second store over the same data, as another worker process has (the caller closes it) */
+  openSecond?(): Promise<Store>;
   /** closes the current store and removes its data */
   close(): Promise<void>;
 }
@@ -556,4 +559,5 @@ export function runStoreConformance(name: string, openFresh: () => Promise<Confo
   });
   runMailboxConformance(name, openFresh);
   runAclConformance(name, openFresh);
+  runStatesConformance(name, openFresh);
 }

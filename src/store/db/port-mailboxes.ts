@@ -89,7 +89,10 @@ export interface MailboxesRead {
   syncState(id: number): Maybe<MailboxSyncState | null>;
   /** id and name of every mailbox whose name starts with prefix (byte-wise) */
   withPrefix(accountId: number, prefix: string): Maybe<Array<{ id: number; name: string }>>;
-  /** messages, octets, not \Seen, \Deleted; null = no such mailbox */
+  /**
+   * messages, octets, not \Seen, \Deleted; null = no such mailbox. Kept as counters in the same
+   * transaction as every message write (no scan: STATUS costs the same for 10 and 100,000 messages)
+   */
   counts(id: number): Maybe<{ messages: number; size: number; unseen: number; deleted: number } | null>;
   /** the first uid not yet claimed by a session (MailStore.claimNewMessages); null = no such mailbox */
   firstNewUid(id: number): Maybe<number | null>;

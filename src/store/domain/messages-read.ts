@@ -21,6 +21,7 @@ import {
   type TextQuery,
 } from "../types.ts";
 import type { DomainDeps } from "./context.ts";
+import { applyChanges, StateCache } from "./state-cache.ts";
 
 const PARSED_CACHE_MAX = 2000;
 
@@ -28,6 +29,8 @@ export interface MessageReadDeps extends Omit<DomainDeps, "blobs" | "mime"> {
   blobs: Pick<BlobStore, "get" | "stream">;
   search: Pick<SearchIndex, "query">;
   mime: Pick<MimeFns, "parseMessage">;
+  /** messages whose states this process keeps between reads (store.state_cache_messages); 0 = none */
+  stateCacheMessages: number;
 }
 
 function noMailbox(): never {
@@ -75,9 +78,11 @@ export class MessageReader {
   /** parsed structures by blob SHA-256, least recently used first */
   readonly #parsedCache = new Map<string, ParsedMessage>();
   #parserVersion: number | null = null;
+  readonly #states: StateCache;
 
   constructor(deps: MessageReadDeps) {
     this.#d = deps;
+    this.#states = new StateCache(deps.stateCacheMessages);
   }
 
   async listMessages(mailboxId: Id): Promise<MessageFlagsRow[]> {
@@ -93,8 +98,31 @@ export class MessageReader {
     return out;
   }
 
+  /**
+   * The mailbox's states, from this process's cache when its HIGHESTMODSEQ is unchanged, brought
+   * up to date from the changes since when it is not (state-cache.ts), else one full read. The
+   * check and the reads share one read transaction, so the result is what a full read would give.
+   */
   async listMessageStates(mailboxId: Id): Promise<MessageStates> {
-    return (await this.#d.db.read((q) => q.messages.states(mailboxId))) ?? noMailbox();
+    const states = await this.#d.db.read(async (q) => {
+      const cached = this.#states.get(mailboxId);
+      if (!cached) return q.messages.states(mailboxId);
+      const sync = await q.mailboxes.syncState(mailboxId);
+      if (!sync) return null;
+      if (sync.highestModseq === cached.highestModseq) return cached;
+      // RFC 7162 §3.1.1: modseqs only grow; the expunge log must reach back to the entry's modseq
+      if (sync.highestModseq < cached.highestModseq || cached.highestModseq < sync.expungeFloor)
+        return q.messages.states(mailboxId);
+      const changed = await q.messages.changedSince(mailboxId, cached.highestModseq);
+      const expunged = await q.expunges.since(mailboxId, cached.highestModseq);
+      return applyChanges(cached, changed, expunged, sync.highestModseq);
+    });
+    if (!states) {
+      this.#states.drop(mailboxId);
+      return noMailbox();
+    }
+    this.#states.put(mailboxId, states);
+    return states;
   }
 
   async changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince> {

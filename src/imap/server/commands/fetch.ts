@@ -8,7 +8,7 @@
 import { binaryForm, binarySize, getBinary, getSection } from "../../../mime/index.ts";
 import type { ParsedMessage, SectionSpec } from "../../../mime/types.ts";
 import { type MessageMeta, type MessageStates, StoreError } from "../../../store/types.ts";
-import { bodyStructureImap, envelopeImap } from "../../protocol/body-structure.ts";
+import { bodyStructureOf, envelopeOf } from "../../protocol/body-structure.ts";
 import type { FetchAtt, FetchCommand, PartialRange } from "../../protocol/commands.ts";
 import { formatDateTime } from "../../protocol/datetime.ts";
 import { partialSlice } from "../../protocol/parse/partial.ts";
@@ -475,13 +475,13 @@ async function fetchOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOp
         out.push(`PREVIEW ${stringText(parsed!.preview ?? "", s.utf8)}`);
         break;
       case "ENVELOPE":
-        out.push("ENVELOPE ", envelopeImap(parsed!.envelope, s.utf8));
+        out.push("ENVELOPE ", envelopeOf(parsed!, s.utf8));
         break;
       case "BODY":
-        out.push("BODY ", bodyStructureImap(parsed!, false, s.utf8));
+        out.push("BODY ", bodyStructureOf(parsed!, false, s.utf8));
         break;
       case "BODYSTRUCTURE":
-        out.push("BODYSTRUCTURE ", bodyStructureImap(parsed!, true, s.utf8));
+        out.push("BODYSTRUCTURE ", bodyStructureOf(parsed!, true, s.utf8));
         break;
       case "RFC822":
         out.push("RFC822 ", ...(whole ? [`{${whole.length}}\r\n`, whole] : literalOf(raw!, false)));

@@ -7,7 +7,7 @@
  */
 
 import { encodeNulParts } from "../../../mime/index.ts";
-import { type Mailbox, SPECIAL_USES, type SpecialUse } from "../../../store/types.ts";
+import { type Mailbox, type MessageStates, SPECIAL_USES, type SpecialUse } from "../../../store/types.ts";
 import type {
   Command,
   ListCommand,
@@ -106,20 +106,7 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   view.ownerId = mb.accountId;
   view.rights = access.rights;
 
-  // flag texts repeat (a handful of combinations per mailbox): inspect each distinct text once
-  let firstUnseen = 0;
-  const texts = new Set<string>();
-  for (let i = 0; i < n; i++) {
-    const t = rows.flags[i]!;
-    // stored flags are normalised ("\\Seen" canonical) and keywords are atoms without "\\"
-    if (firstUnseen === 0 && !t.includes("\\Seen")) firstUnseen = i + 1;
-    texts.add(t);
-  }
-  const keywords: string[] = [];
-  for (const t of texts) {
-    if (t === "") continue;
-    for (const f of t.split(" ")) if (!f.startsWith("\\")) keywords.push(f);
-  }
+  const { firstUnseen, keywords } = summaryOf(rows);
   // RFC 9051 §7.3.5: FLAGS lists every keyword in use (keywords compare case-insensitively);
   // later FETCHes that show a new keyword are preceded by a fresh FLAGS (Session.keywordAnnouncement)
   view.addKeywords(keywords);
@@ -171,6 +158,42 @@ export async function select(s: Session, _tag: string, cmd: SelectCommand): Prom
   view.keepSnapshot(rows);
   s.selectView(view);
   return { code: readOnly ? "READ-ONLY" : "READ-WRITE", text: `${cmd.name} completed` };
+}
+
+interface StatesSummary {
+  /** sequence number of the first message without \\Seen in the rows; 0 = none */
+  firstUnseen: number;
+  /** keywords in use */
+  keywords: string[];
+}
+
+/**
+ * per states snapshot: the store hands the same MessageStates again while the mailbox is
+ * unchanged (its state cache), so a warm SELECT does not scan 100k flag texts again
+ */
+const summaries = new WeakMap<MessageStates, StatesSummary>();
+
+function summaryOf(rows: MessageStates): StatesSummary {
+  const known = summaries.get(rows);
+  if (known) return known;
+  // flag texts repeat (a handful of combinations per mailbox): inspect each distinct text once
+  let firstUnseen = 0;
+  const texts = new Set<string>();
+  const n = rows.uids.length;
+  for (let i = 0; i < n; i++) {
+    const t = rows.flags[i]!;
+    // stored flags are normalised ("\\Seen" canonical) and keywords are atoms without "\\"
+    if (firstUnseen === 0 && !t.includes("\\Seen")) firstUnseen = i + 1;
+    texts.add(t);
+  }
+  const keywords: string[] = [];
+  for (const t of texts) {
+    if (t === "") continue;
+    for (const f of t.split(" ")) if (!f.startsWith("\\")) keywords.push(f);
+  }
+  const s = { firstUnseen, keywords };
+  summaries.set(rows, s);
+  return s;
 }
 
 /** stored flag text as a FLAGS list for this session (\\Recent added for IMAP4rev1) */

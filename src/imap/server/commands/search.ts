@@ -4,8 +4,10 @@
  * (RFC 9394, SEARCH side only).
  *
  * Text keys (TEXT, BODY, FROM/TO/CC/BCC/SUBJECT, HEADER) are answered by the store's text index
- * (store.searchText), one query per key; flags, dates, sizes, modseqs and ids are evaluated from
- * message metadata, in chunks.
+ * (store.searchText), one query per key; a program whose other keys are only flags and modseqs
+ * (UNSEEN, FLAGGED, DELETED, KEYWORD, MODSEQ …) is evaluated over the mailbox's message states
+ * (store.listMessageStates: the store's per-process cache, no per-message rows); dates, sizes and
+ * ids from message metadata, in chunks.
  */
 import { parseDate } from "../../../mime/index.ts";
 import type { MessageMeta } from "../../../store/types.ts";
@@ -24,6 +26,8 @@ const DAY = 86_400_000;
 interface Prepared {
   sets: Map<SearchKey, Set<number>>;
   needMeta: boolean;
+  /** a key needs more than flags and modseq (dates, sizes, ids) */
+  needFull: boolean;
   needSent: boolean;
   usesModseq: boolean;
   /** \Recent in this session (RFC 3501 §2.3.2); IMAP4rev2 sessions have none */
@@ -80,6 +84,7 @@ async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Prom
       return;
     case "date":
       p.needMeta = true;
+      p.needFull = true;
       if (key.field === "sent") p.needSent = true;
       return;
     case "modseq":
@@ -95,6 +100,7 @@ async function prepare(s: Session, key: SearchKey, p: Prepared, depth = 0): Prom
       return;
     default:
       p.needMeta = true;
+      p.needFull = true;
   }
 }
 
@@ -197,6 +203,8 @@ export interface SearchOutcome {
   modseq: bigint | null;
   /** modseq of each match (uid → modseq), when a MODSEQ key was used (ESEARCH MIN/MAX) */
   modseqs: Map<number, bigint> | null;
+  /** sequence numbers of the matches, when the evaluation walked the view in order */
+  seqs?: number[];
 }
 
 /** Evaluates a search program against the selected mailbox (shared by SEARCH and SORT). */
@@ -213,6 +221,7 @@ export async function runSearch(
   const p: Prepared = {
     sets: new Map(),
     needMeta: false,
+    needFull: false,
     needSent: false,
     usesModseq: false,
     recent: s.rev2 ? () => false : (uid) => v.isRecent(uid),
@@ -220,6 +229,7 @@ export async function runSearch(
   await prepare(s, criteria, p);
   if (p.usesModseq) await s.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ is CONDSTORE-enabling
 
+  if (p.needMeta && !p.needFull) return searchStates(s, criteria, p);
   const all = v.allUids();
   const matched: number[] = [];
   let maxModseq = 0n;
@@ -252,6 +262,81 @@ export async function runSearch(
   return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs };
 }
 
+/** true when the key's result depends on a message's flags only (one answer per flag text) */
+function flagsOnly(key: SearchKey, depth = 0): boolean {
+  if (depth > 100) return false;
+  switch (key.type) {
+    case "and":
+      return key.keys.every((k) => flagsOnly(k, depth + 1));
+    case "or":
+      return flagsOnly(key.left, depth + 1) && flagsOnly(key.right, depth + 1);
+    case "not":
+      return flagsOnly(key.key, depth + 1);
+    case "all":
+    case "savedatesupported":
+      return true;
+    case "flag":
+      return key.flag !== "\\Recent";
+    default:
+      return false;
+  }
+}
+
+/**
+ * A program of flag, modseq, set and text keys over the mailbox's message states: the view's uids
+ * and the states' (both ascending) walked in step, each distinct flag text split once.
+ */
+async function searchStates(s: Session, criteria: SearchKey, p: Prepared): Promise<SearchOutcome> {
+  const v = s.selected.view;
+  const rows = await s.store.listMessageStates(v.mailboxId);
+  // no await below: the view cannot change while its uids are walked
+  const all = v.uidsInOrder();
+  const matched: number[] = [];
+  const seqs: number[] = [];
+  let maxModseq = 0n;
+  const modseqs = p.usesModseq ? new Map<number, bigint>() : null;
+  const lists = new Map<string, string[]>();
+  // UNSEEN, FLAGGED, KEYWORD x …: evaluated once per distinct flag text, not per message
+  const byText = flagsOnly(criteria) ? new Map<string, boolean>() : null;
+  // only flags and modseq are read by evaluate() when no key needs more (p.needFull false)
+  const cur = { flags: [] as string[], modseq: 0n };
+  const m = cur as unknown as MessageMeta;
+  const now = Date.now();
+  const n = rows.uids.length;
+  let i = 0;
+  for (let k = 0; k < all.length; k++) {
+    const uid = all[k]!;
+    while (i < n && rows.uids[i]! < uid) i++;
+    // expunged meanwhile (not in the states), or by another session but not yet announced
+    if (i >= n || rows.uids[i] !== uid || v.isPendingExpunge(uid)) continue;
+    const t = rows.flags[i]!;
+    const known = byText?.get(t);
+    if (known !== undefined) {
+      if (known) {
+        matched.push(uid);
+        seqs.push(k + 1);
+      }
+      continue;
+    }
+    let list = lists.get(t);
+    if (!list) {
+      list = t === "" ? [] : t.split(" ");
+      lists.set(t, list);
+    }
+    cur.flags = list;
+    cur.modseq = p.usesModseq ? rows.modseqs[i]! : 0n;
+    const hit = evaluate(criteria, uid, m, null, p, now);
+    byText?.set(t, hit);
+    if (hit) {
+      matched.push(uid);
+      seqs.push(k + 1);
+      if (cur.modseq > maxModseq) maxModseq = cur.modseq;
+      modseqs?.set(uid, cur.modseq);
+    }
+  }
+  return { matched, modseq: p.usesModseq && matched.length > 0 ? maxModseq : null, modseqs, seqs };
+}
+
 export async function search(
   s: Session,
   tag: string,
@@ -262,13 +347,13 @@ export async function search(
   checkUpdateTag(s, tag, cmd.returnOpts); // RFC 5267 §4.3
   const save = cmd.returnOpts?.includes("SAVE") ?? false;
   if (save) v.savedSearch = []; // RFC 5182 §2.1: a failed SEARCH leaves $ empty
-  const { matched, modseq: modseqAll, modseqs } = await runSearch(s, cmd.criteria, cmd.charset);
+  const { matched, modseq: modseqAll, modseqs, seqs } = await runSearch(s, cmd.criteria, cmd.charset);
   // RFC 5267 §4.3 CONTEXT=SEARCH: RETURN (UPDATE) keeps the search live
   await openContext(s, tag, cmd.returnOpts, { uid: cmd.uid, sort: false }, matched, async () => {
     return (await runSearch(s, cmd.criteria, cmd.charset)).matched;
   });
   let modseqTail = modseqAll;
-  const nums = cmd.uid ? matched : matched.map((u) => v.seqOf(u));
+  const nums = cmd.uid ? matched : (seqs ?? matched.map((u) => v.seqOf(u)));
   if (cmd.returnOpts === null && !s.rev2) {
     // RFC 3501 §7.2.5 SEARCH; RFC 7162 §3.1.5 "(MODSEQ n)"
     let line = "* SEARCH";

@@ -299,6 +299,44 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID`,
     ],
   },
+  // ---- per-mailbox counters (issue 16): STATUS without a scan -----------------------------------
+  {
+    version: 12,
+    name: "mailbox counters (messages, unseen, deleted, size) kept by triggers",
+    sqlite: [
+      `ALTER TABLE mailbox ADD COLUMN n_messages INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE mailbox ADD COLUMN n_unseen INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE mailbox ADD COLUMN n_deleted INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE mailbox ADD COLUMN total_size INTEGER NOT NULL DEFAULT 0`,
+      // existing data: counted once here; from now on the triggers keep them, in the transaction of
+      // every write of a message row, whichever code path (append, copy, move, expunge, flags,
+      // REPLACE, mailbox deletion) and whichever process writes. flag_bits: 1 = \Seen, 8 = \Deleted
+      `UPDATE mailbox SET (n_messages, n_unseen, n_deleted, total_size) = (
+        SELECT COUNT(*), COALESCE(SUM((flag_bits & 1) = 0), 0), COALESCE(SUM((flag_bits & 8) <> 0), 0),
+               COALESCE(SUM(size), 0)
+        FROM message WHERE message.mailbox_id = mailbox.id)`,
+      `CREATE TRIGGER message_counters_insert AFTER INSERT ON message BEGIN
+        UPDATE mailbox SET n_messages = n_messages + 1, n_unseen = n_unseen + ((NEW.flag_bits & 1) = 0),
+          n_deleted = n_deleted + ((NEW.flag_bits & 8) <> 0), total_size = total_size + NEW.size
+        WHERE id = NEW.mailbox_id;
+      END`,
+      `CREATE TRIGGER message_counters_delete AFTER DELETE ON message BEGIN
+        UPDATE mailbox SET n_messages = n_messages - 1, n_unseen = n_unseen - ((OLD.flag_bits & 1) = 0),
+          n_deleted = n_deleted - ((OLD.flag_bits & 8) <> 0), total_size = total_size - OLD.size
+        WHERE id = OLD.mailbox_id;
+      END`,
+      `CREATE TRIGGER message_counters_update AFTER UPDATE OF mailbox_id, flag_bits, size ON message
+      WHEN OLD.mailbox_id <> NEW.mailbox_id OR OLD.size <> NEW.size OR (OLD.flag_bits & 9) <> (NEW.flag_bits & 9)
+      BEGIN
+        UPDATE mailbox SET n_messages = n_messages - 1, n_unseen = n_unseen - ((OLD.flag_bits & 1) = 0),
+          n_deleted = n_deleted - ((OLD.flag_bits & 8) <> 0), total_size = total_size - OLD.size
+        WHERE id = OLD.mailbox_id;
+        UPDATE mailbox SET n_messages = n_messages + 1, n_unseen = n_unseen + ((NEW.flag_bits & 1) = 0),
+          n_deleted = n_deleted + ((NEW.flag_bits & 8) <> 0), total_size = total_size + NEW.size
+        WHERE id = NEW.mailbox_id;
+      END`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */

@@ -126,15 +126,13 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
         prefix,
       ).map((r) => ({ id: Number(r[0]), name: String(r[1]) })),
     counts: (id) => {
-      if (!get("SELECT 1 FROM mailbox WHERE id = ?", false, id)) return null;
+      // kept by the message_counters_* triggers (migration 12): no scan of the mailbox's rows
       const r = get(
-        `SELECT COUNT(*), COALESCE(SUM(size), 0),
-                COALESCE(SUM(CASE WHEN (flag_bits & 1) = 0 THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN (flag_bits & 8) <> 0 THEN 1 ELSE 0 END), 0)
-         FROM message WHERE mailbox_id = ?`,
+        "SELECT n_messages, total_size, n_unseen, n_deleted FROM mailbox WHERE id = ?",
         false,
         id,
-      )!;
+      );
+      if (!r) return null;
       return { messages: Number(r[0]), size: Number(r[1]), unseen: Number(r[2]), deleted: Number(r[3]) };
     },
     firstNewUid: (id) => {
@@ -294,10 +292,19 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       const flags: string[] = new Array(n);
       const modseqs = new BigUint64Array(n);
       let unsafe = false;
+      // a mailbox has a handful of distinct flag texts: one string object each (the result may be
+      // kept by the state cache; 100k copies of "\\Seen" would be ~3 MB)
+      const texts = new Map<string, string>();
       for (let i = 0; i < n; i++) {
         const r = rows[i]!;
         uids[i] = r[0] as number;
-        flags[i] = r[1] as string;
+        const t = r[1] as string;
+        let one = texts.get(t);
+        if (one === undefined) {
+          one = t;
+          texts.set(t, t);
+        }
+        flags[i] = one;
         const m = r[2] as number;
         if (Number.isSafeInteger(m)) modseqs[i] = BigInt(m);
         else unsafe = true;

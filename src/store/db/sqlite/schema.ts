@@ -38,6 +38,11 @@ export interface MailboxTable {
   highestmodseq: number | bigint;
   special_use: string | null;
   created_at: number;
+  /** counters kept by triggers on message (migration 12) */
+  n_messages: Generated<number>;
+  n_unseen: Generated<number>;
+  n_deleted: Generated<number>;
+  total_size: Generated<number>;
 }
 
 export interface SubscriptionTable {
