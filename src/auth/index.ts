@@ -116,7 +116,7 @@ export function decodeSaslPlain(buf: Buffer): { authzid: string; authcid: string
 }
 
 export interface AuthContext {
-  protocol: "imap" | "pop3" | "smtp";
+  protocol: "imap" | "pop3" | "smtp" | "http";
   remoteAddress: string;
 }
 
