@@ -29,13 +29,16 @@ export function eventSource(c: Context, deps: JmapDeps, account: Account): Respo
   const ping = Number(pingRaw) === 0 ? 0 : Math.max(minPing, Number(pingRaw));
   const store = deps.store;
   return streamSSE(c, async (stream) => {
-    let state = await store.currentState(account.id);
     let wake: (() => void) | null = null;
     let dirty = false;
+    // subscribed before the first await: the stream misses no beacon once the response is sent
     const unsubscribe = store.feed.subscribe(account.id, () => {
       dirty = true;
       wake?.();
     });
+    let state = await store.currentState(account.id);
+    // an SSE comment: the response starts (headers out) once the stream follows the account
+    await stream.write(": subscribed\n\n");
     const timer =
       ping > 0
         ? setInterval(
