@@ -3,6 +3,8 @@
  *
  *   GET  /.well-known/jmap                       Session resource (RFC 8620 §2)
  *   POST /jmap/api                               API requests (§3)
+ *   POST /jmap/upload/{accountId}/               upload (§6.1)
+ *   GET  /jmap/download/{accountId}/{blobId}/{name}?accept=  download (§6.2)
  *   GET  /jmap/eventsource?types&closeafter&ping  push (§7.3)
  *
  * Every route needs an authenticated account (deps.authenticate, 401 otherwise). Limits are the
@@ -11,6 +13,7 @@
 import { Hono } from "hono";
 import type { Account } from "../store/types.ts";
 import { limitProblem, type Problem, parseRequest, problem, processRequest } from "./core/api.ts";
+import { BlobStore, blobCopy, download, upload } from "./core/blob.ts";
 import { echo } from "./core/echo.ts";
 import { eventSource } from "./core/push.ts";
 import { sessionObject } from "./core/session.ts";
@@ -21,9 +24,10 @@ import { threadMethods } from "./mail/thread.ts";
 
 export type { JmapDeps } from "./core/types.ts";
 
-export function jmapMethods(): Map<string, MethodHandler> {
+export function jmapMethods(deps: JmapDeps, blobs: BlobStore): Map<string, MethodHandler> {
   return new Map<string, MethodHandler>([
     ["Core/echo", echo],
+    ["Blob/copy", blobCopy(deps, blobs)],
     ...mailboxMethods,
     ...emailMethods,
     ...threadMethods,
@@ -57,7 +61,8 @@ function originOf(req: Request): string {
 
 export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Account } }> {
   const app = new Hono<{ Variables: { account: Account } }>();
-  const methods = jmapMethods();
+  const blobs = new BlobStore();
+  const methods = jmapMethods(deps, blobs);
   const limits = deps.config.jmap;
   const running = new Map<number, number>();
 
@@ -110,6 +115,9 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
     }
   });
 
+  app.post("/jmap/upload/:accountId/", (c) => upload(c, deps, blobs, c.get("account")));
+  app.post("/jmap/upload/:accountId", (c) => upload(c, deps, blobs, c.get("account")));
+  app.get("/jmap/download/:accountId/:blobId/:name", (c) => download(c, deps, blobs, c.get("account")));
   app.get("/jmap/eventsource", (c) => eventSource(c, deps, c.get("account")));
   return app;
 }

@@ -3,6 +3,7 @@
  * sub-app over the same store, served by @hono/node-server on 127.0.0.1 port 0, with HTTP Basic
  * checked by the authenticator IMAP LOGIN uses.
  */
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -27,6 +28,8 @@ export interface JmapServer {
   /** a method-call round trip: the methodResponses of one request */
   call(calls: unknown[][], using?: string[]): Promise<J[]>;
   auth(user?: string, pass?: string): string;
+  /** a Bearer token for user (a test stand-in for the HTTP service's tokens / app passwords) */
+  bearer(user?: string, pass?: string): string;
   close(): Promise<void>;
 }
 
@@ -48,12 +51,16 @@ export async function startJmap(jmap: ConfigInput["jmap"] = {}): Promise<JmapSer
     lockoutMs: 60_000,
   });
   const config = configSchema.parse({ jmap });
+  const tokens = new Map<string, [string, string]>();
   const app: Hono = createJmapApp({
     store,
     config,
     logger: silentLogger,
     async authenticate(req) {
       const h = req.headers.get("authorization") ?? "";
+      const ctx = { protocol: "http" as const, remoteAddress: "127.0.0.1" };
+      const tok = h.startsWith("Bearer ") ? tokens.get(h.slice(7)) : undefined;
+      if (tok) return auth.verifyPassword(tok[0], tok[1], ctx);
       if (!h.startsWith("Basic ")) return null;
       const dec = Buffer.from(h.slice(6), "base64").toString("utf8");
       const i = dec.indexOf(":");
@@ -74,6 +81,11 @@ export async function startJmap(jmap: ConfigInput["jmap"] = {}): Promise<JmapSer
     base,
     accountId: `A${imap.accountId}`,
     auth: basic,
+    bearer(user = USER, pass = PASS) {
+      const token = randomBytes(16).toString("hex");
+      tokens.set(token, [user, pass]);
+      return token;
+    },
     async api(body, o = {}) {
       const res = await fetch(`${base}/jmap/api`, {
         method: "POST",

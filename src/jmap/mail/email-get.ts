@@ -5,6 +5,7 @@
  */
 import { parseMessage } from "../../mime/parse.ts";
 import type { ParsedMessage } from "../../mime/types.ts";
+import type { Store } from "../../store/types.ts";
 import type { Json, JsonObject, MethodContext, MethodHandler } from "../core/types.ts";
 import { invalidArguments } from "../core/types.ts";
 import { idsArg, optBool, optInt, requireAccount } from "./common.ts";
@@ -108,11 +109,11 @@ export function utcDate(d: Date): string {
 }
 
 export async function loadMessage(
-  ctx: MethodContext,
+  store: Store,
   e: EmailEntry,
 ): Promise<{ buf: Buffer; parsed: ParsedMessage }> {
   const c = e.copies[0]!;
-  const raw = await ctx.store.readMessage(c.mailboxId, c.uid);
+  const raw = await store.readMessage(c.mailboxId, c.uid);
   const buf = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   return { buf, parsed: parseMessage(buf) };
 }
@@ -142,7 +143,7 @@ export async function emailObject(
   const out: JsonObject = {};
   const needContent = props.some((p) => !META.has(p) && p !== "preview");
   let msg: { buf: Buffer; parsed: ParsedMessage } | null = null;
-  if (needContent) msg = await loadMessage(ctx, e);
+  if (needContent) msg = await loadMessage(ctx.store, e);
   for (const p of props) {
     switch (p) {
       case "id":

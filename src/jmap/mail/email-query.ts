@@ -172,7 +172,7 @@ async function compile(q: QueryState, f: JsonObject): Promise<(e: EmailEntry) =>
           tests.push((e) => set.has(e.id));
         } else {
           tests.push(async (e) => {
-            const { buf, parsed } = await loadMessage(q.ctx, e);
+            const { buf, parsed } = await loadMessage(q.ctx.store, e);
             return parseHeaderBlock(buf, parsed.root.headerStart, parsed.root.bodyStart).fields.some(
               (x) => x.name === name,
             );
