@@ -19,6 +19,7 @@ import { eventSource } from "./core/push.ts";
 import { sessionObject } from "./core/session.ts";
 import type { JmapDeps, MethodHandler } from "./core/types.ts";
 import { emailMethods } from "./mail/email.ts";
+import { importMethods } from "./mail/email-import.ts";
 import { mailboxMethods } from "./mail/mailbox.ts";
 import { threadMethods } from "./mail/thread.ts";
 
@@ -31,6 +32,7 @@ export function jmapMethods(deps: JmapDeps, blobs: BlobStore): Map<string, Metho
     ...mailboxMethods,
     ...emailMethods,
     ...threadMethods,
+    ...importMethods(deps, blobs),
   ]);
 }
 

@@ -20,7 +20,8 @@ export function idsArg(args: JsonObject, ctx: MethodContext): string[] | null {
   if (!Array.isArray(ids) || !ids.every((i) => typeof i === "string"))
     throw invalidArguments("ids must be Id[]");
   if (ids.length > ctx.limits.max_objects_in_get) throw new MethodError("requestTooLarge");
-  return ids as string[];
+  // RFC 8620 §5.3: "#creationId" names an object created earlier in the request
+  return (ids as string[]).map((id) => resolveId(id, ctx) ?? id);
 }
 
 export function propertiesArg(
@@ -108,4 +109,17 @@ export function setCount(args: JsonObject, ctx: MethodContext): void {
   }
   if (Array.isArray(args.destroy)) n += args.destroy.length;
   if (n > ctx.limits.max_objects_in_set) throw new MethodError("requestTooLarge");
+}
+
+/** RFC 8620 §5.3: created/updated/destroyed/not* are null when empty */
+export function setResponse(r: Record<string, Json>): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(r)) {
+    const empty =
+      v !== null &&
+      typeof v === "object" &&
+      (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0);
+    out[k] = empty && k !== "accountId" ? null : v;
+  }
+  return out;
 }

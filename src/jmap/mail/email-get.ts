@@ -78,7 +78,7 @@ const DEFAULT_BODY_PROPS = [
   "language",
   "location",
 ];
-const META = new Set(["id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt"]);
+export const META = new Set(["id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt"]);
 
 /** convenience header properties (RFC 8621 §4.1.3) → their header:…:as… form */
 const CONVENIENCE: Record<string, [string, Parameters<typeof formValue>[1]]> = {
@@ -133,17 +133,19 @@ function truncateUtf8(s: string, max: number): { value: string; truncated: boole
   return { value: v, truncated: true };
 }
 
+/** one Email's properties; `preloaded` = the message already parsed (Email/parse) */
 export async function emailObject(
   ctx: MethodContext,
   e: EmailEntry,
   props: string[],
   o: BodyOpts,
+  preloaded?: { buf: Buffer; parsed: ParsedMessage },
 ): Promise<JsonObject> {
   const view = await accountView(ctx.store, ctx.account.id);
   const out: JsonObject = {};
   const needContent = props.some((p) => !META.has(p) && p !== "preview");
-  let msg: { buf: Buffer; parsed: ParsedMessage } | null = null;
-  if (needContent) msg = await loadMessage(ctx.store, e);
+  let msg: { buf: Buffer; parsed: ParsedMessage } | null = preloaded ?? null;
+  if (needContent && !msg) msg = await loadMessage(ctx.store, e);
   for (const p of props) {
     switch (p) {
       case "id":
@@ -223,13 +225,14 @@ export async function emailObject(
   return out;
 }
 
-const get: MethodHandler = async (args, ctx) => {
-  requireAccount(args, ctx);
-  const view = await accountView(ctx.store, ctx.account.id);
-  const ids = idsArg(args, ctx);
+/** properties, bodyProperties and the body-value options of Email/get and Email/parse */
+export function emailGetArgs(
+  args: JsonObject,
+  defaults: readonly string[] = DEFAULT_PROPS,
+): { props: string[]; o: BodyOpts } {
   const p = args.properties;
   let props: string[];
-  if (p === undefined || p === null) props = [...DEFAULT_PROPS];
+  if (p === undefined || p === null) props = [...defaults];
   else {
     if (!Array.isArray(p) || !p.every((x) => typeof x === "string"))
       throw invalidArguments("properties must be String[]");
@@ -240,7 +243,7 @@ const get: MethodHandler = async (args, ctx) => {
       )
         throw invalidArguments(`unknown property ${x}`);
     }
-    props = (p as string[]).includes("id") ? (p as string[]) : ["id", ...(p as string[])];
+    props = p as string[];
   }
   const bp = args.bodyProperties;
   let bodyProps = DEFAULT_BODY_PROPS;
@@ -259,6 +262,15 @@ const get: MethodHandler = async (args, ctx) => {
     fetchAll: optBool(args, "fetchAllBodyValues", false),
     maxBytes: optInt(args, "maxBodyValueBytes", 0),
   };
+  return { props, o };
+}
+
+const get: MethodHandler = async (args, ctx) => {
+  requireAccount(args, ctx);
+  const view = await accountView(ctx.store, ctx.account.id);
+  const ids = idsArg(args, ctx);
+  const { props: asked, o } = emailGetArgs(args);
+  const props = asked.includes("id") ? asked : ["id", ...asked];
   // RFC 8620 §5.1: ids null = all — bounded by maxObjectsInGet
   const want = ids ?? [...view.emails.keys()].slice(0, ctx.limits.max_objects_in_get);
   const list: JsonObject[] = [];

@@ -7,7 +7,7 @@
  */
 import type { JsonObject, MethodContext, MethodHandler } from "../core/types.ts";
 import { invalidArguments } from "../core/types.ts";
-import { checkIfInState, requireAccount, resolveId, setCount, setObjects } from "./common.ts";
+import { checkIfInState, requireAccount, resolveId, setCount, setObjects, setResponse } from "./common.ts";
 import { type AccountView, accountView, type EmailEntry, keywordToFlag, validKeyword } from "./view.ts";
 
 class SetFail extends Error {
@@ -124,7 +124,7 @@ const set: MethodHandler = async (args, ctx) => {
     for (const c of e.copies) await ctx.store.expunge(c.mailboxId, [c.uid]);
     destroyed.push(id);
   }
-  return {
+  return setResponse({
     accountId: ctx.accountId,
     oldState,
     newState: await ctx.store.currentState(ctx.account.id),
@@ -134,7 +134,7 @@ const set: MethodHandler = async (args, ctx) => {
     notCreated,
     notUpdated,
     notDestroyed,
-  };
+  });
 };
 
 export const emailSet = set;

@@ -19,6 +19,7 @@ import {
   resolveId,
   setCount,
   setObjects,
+  setResponse,
   standardChanges,
 } from "./common.ts";
 import { type AccountView, accountView, mailboxJmapId } from "./view.ts";
@@ -348,7 +349,7 @@ const set: MethodHandler = async (args, ctx) => {
       notDestroyed[rawId] = storeErr(e);
     }
   }
-  return {
+  return setResponse({
     accountId: ctx.accountId,
     oldState,
     newState: await store.currentState(acc),
@@ -358,7 +359,7 @@ const set: MethodHandler = async (args, ctx) => {
     notCreated,
     notUpdated,
     notDestroyed,
-  };
+  });
 };
 
 export const mailboxMethods: Array<[string, MethodHandler]> = [
