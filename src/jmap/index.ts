@@ -30,7 +30,7 @@ export function jmapMethods(deps: JmapDeps, blobs: BlobStore): Map<string, Metho
     ["Core/echo", echo],
     ["Blob/copy", blobCopy(deps, blobs)],
     ...mailboxMethods,
-    ...emailMethods,
+    ...emailMethods(deps, blobs),
     ...threadMethods,
     ...importMethods(deps, blobs),
   ]);

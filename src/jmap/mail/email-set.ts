@@ -2,12 +2,14 @@
  * Email/set (RFC 8621 §4.6): update keywords and mailboxIds (whole values or patches such as
  * "keywords/$seen"), destroy. Keywords become IMAP flags on every copy (RFC 8621 §4.1.1),
  * an added mailbox is an IMAP COPY of the message (same emailId, RFC 8474 §5.1), a removed one
- * an expunge of that copy; destroy expunges every copy. Creating Emails is not supported yet
- * (notCreated "forbidden").
+ * an expunge of that copy; destroy expunges every copy. create builds a message from JSON
+ * (email-create.ts).
  */
-import type { JsonObject, MethodContext, MethodHandler } from "../core/types.ts";
+import type { BlobStore } from "../core/blob.ts";
+import type { JmapDeps, JsonObject, MethodContext, MethodHandler } from "../core/types.ts";
 import { invalidArguments } from "../core/types.ts";
 import { checkIfInState, requireAccount, resolveId, setCount, setObjects, setResponse } from "./common.ts";
+import { createEmail } from "./email-create.ts";
 import { type AccountView, accountView, type EmailEntry, keywordToFlag, validKeyword } from "./view.ts";
 
 class SetFail extends Error {
@@ -81,60 +83,70 @@ async function update(
   for (const c of e.copies) if (!want.mailboxes.has(c.mailboxId)) await store.expunge(c.mailboxId, [c.uid]);
 }
 
-const set: MethodHandler = async (args, ctx) => {
-  requireAccount(args, ctx);
-  setCount(args, ctx);
-  let view = await accountView(ctx.store, ctx.account.id);
-  const oldState = view.state;
-  checkIfInState(args, oldState);
-  const notCreated: JsonObject = {};
-  for (const cid of Object.keys(setObjects(args.create, "create") ?? {}))
-    notCreated[cid] = { type: "forbidden", description: "creating Emails is not supported yet" };
-  const updated: JsonObject = {};
-  const notUpdated: JsonObject = {};
-  for (const [rawId, patch] of Object.entries(setObjects(args.update, "update") ?? {})) {
-    const id = resolveId(rawId, ctx) ?? rawId;
-    const e = view.emails.get(id);
-    if (!e) {
-      notUpdated[rawId] = { type: "notFound" };
-      continue;
+export const emailSet =
+  (deps: JmapDeps, blobs: BlobStore): MethodHandler =>
+  async (args, ctx) => {
+    requireAccount(args, ctx);
+    setCount(args, ctx);
+    let view = await accountView(ctx.store, ctx.account.id);
+    const oldState = view.state;
+    checkIfInState(args, oldState);
+    const created: JsonObject = {};
+    const notCreated: JsonObject = {};
+    for (const [cid, o] of Object.entries(setObjects(args.create, "create") ?? {})) {
+      if (o === null || typeof o !== "object" || Array.isArray(o))
+        throw invalidArguments("create values must be objects");
+      const r = await createEmail(deps, blobs, ctx, view, o);
+      if ("error" in r) notCreated[cid] = r.error;
+      else {
+        created[cid] = r.created;
+        ctx.createdIds.set(cid, r.created.id as string);
+        view = await accountView(ctx.store, ctx.account.id);
+      }
     }
-    if (patch === null || typeof patch !== "object" || Array.isArray(patch))
-      throw invalidArguments("a patch must be an object");
-    try {
-      await update(ctx, e, applyPatch(e, view, patch, ctx));
-      updated[id] = null;
-      view = await accountView(ctx.store, ctx.account.id);
-    } catch (err) {
-      if (err instanceof SetFail) notUpdated[rawId] = err.setError;
-      else throw err;
+    const updated: JsonObject = {};
+    const notUpdated: JsonObject = {};
+    for (const [rawId, patch] of Object.entries(setObjects(args.update, "update") ?? {})) {
+      const id = resolveId(rawId, ctx) ?? rawId;
+      const e = view.emails.get(id);
+      if (!e) {
+        notUpdated[rawId] = { type: "notFound" };
+        continue;
+      }
+      if (patch === null || typeof patch !== "object" || Array.isArray(patch))
+        throw invalidArguments("a patch must be an object");
+      try {
+        await update(ctx, e, applyPatch(e, view, patch, ctx));
+        updated[id] = null;
+        view = await accountView(ctx.store, ctx.account.id);
+      } catch (err) {
+        if (err instanceof SetFail) notUpdated[rawId] = err.setError;
+        else throw err;
+      }
     }
-  }
-  const destroyed: string[] = [];
-  const notDestroyed: JsonObject = {};
-  const destroy = args.destroy ?? [];
-  if (!Array.isArray(destroy)) throw invalidArguments("destroy must be Id[]");
-  for (const rawId of destroy) {
-    const id = typeof rawId === "string" ? (resolveId(rawId, ctx) ?? rawId) : "";
-    const e = view.emails.get(id);
-    if (!e) {
-      notDestroyed[String(rawId)] = { type: "notFound" };
-      continue;
+    const destroyed: string[] = [];
+    const notDestroyed: JsonObject = {};
+    const destroy = args.destroy ?? [];
+    if (!Array.isArray(destroy)) throw invalidArguments("destroy must be Id[]");
+    for (const rawId of destroy) {
+      const id = typeof rawId === "string" ? (resolveId(rawId, ctx) ?? rawId) : "";
+      const e = view.emails.get(id);
+      if (!e) {
+        notDestroyed[String(rawId)] = { type: "notFound" };
+        continue;
+      }
+      for (const c of e.copies) await ctx.store.expunge(c.mailboxId, [c.uid]);
+      destroyed.push(id);
     }
-    for (const c of e.copies) await ctx.store.expunge(c.mailboxId, [c.uid]);
-    destroyed.push(id);
-  }
-  return setResponse({
-    accountId: ctx.accountId,
-    oldState,
-    newState: await ctx.store.currentState(ctx.account.id),
-    created: {},
-    updated,
-    destroyed,
-    notCreated,
-    notUpdated,
-    notDestroyed,
-  });
-};
-
-export const emailSet = set;
+    return setResponse({
+      accountId: ctx.accountId,
+      oldState,
+      newState: await ctx.store.currentState(ctx.account.id),
+      created,
+      updated,
+      destroyed,
+      notCreated,
+      notUpdated,
+      notDestroyed,
+    });
+  };
