@@ -255,5 +255,11 @@ describe("JMAP Email and Thread", () => {
     const [[, ch3]] = await t.call([["Email/changes", { accountId: acc, sinceState: d.oldState }, "c"]]);
     assert.deepEqual(ch3.destroyed, [beta]);
     assert.ok(inbox);
+    const [[, cp1], [, cp2]] = await t.call([
+      ["Email/copy", { fromAccountId: "A999999", accountId: acc, create: {} }, "c1"],
+      ["Email/copy", { fromAccountId: acc, accountId: acc, create: {} }, "c2"],
+    ]);
+    assert.equal(cp1.type, "fromAccountNotFound");
+    assert.equal(cp2.type, "invalidArguments");
   });
 });

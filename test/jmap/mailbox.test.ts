@@ -73,6 +73,26 @@ describe("JMAP Mailbox", () => {
     ]);
     assert.equal(bad.notDestroyed[created.p.id].type, "mailboxHasChild");
     assert.equal(bad.notUpdated[created.k.id].type, "invalidProperties");
+    const inboxId = (
+      await t.call([["Mailbox/query", { accountId: acc, filter: { role: "inbox" } }, "q"]])
+    )[0][1].ids[0];
+    const [[, fixed]] = await t.call([
+      [
+        "Mailbox/set",
+        {
+          accountId: acc,
+          update: {
+            [inboxId]: { name: "Elsewhere" },
+            [created.p.id]: { sortOrder: 5 },
+            [created.k.id]: { sortOrder: 10 },
+          },
+        },
+        "f",
+      ],
+    ]);
+    assert.equal(fixed.notUpdated[inboxId].type, "forbidden");
+    assert.equal(fixed.notUpdated[created.p.id].type, "invalidProperties");
+    assert.ok(created.k.id in fixed.updated);
     const [[, up]] = await t.call([
       [
         "Mailbox/set",

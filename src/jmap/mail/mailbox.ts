@@ -294,6 +294,12 @@ const set: MethodHandler = async (args, ctx) => {
     }
     const o = raw as JsonObject;
     try {
+      for (const k of Object.keys(o)) {
+        // sortOrder is fixed (inbox 0, others 10): setting it to another value is refused
+        const fixedSort = k === "sortOrder" && o.sortOrder === (roleOf(mb) === "inbox" ? 0 : 10);
+        if (!["name", "parentId", "isSubscribed"].includes(k) && !fixedSort)
+          throw Object.assign(new Error(), { setError: { type: "invalidProperties", properties: [k] } });
+      }
       let name = mb.name;
       if ("name" in o || "parentId" in o) {
         if ("name" in o && !validName(o.name))
@@ -305,14 +311,15 @@ const set: MethodHandler = async (args, ctx) => {
             setError: { type: "invalidProperties", properties: ["parentId"] },
           });
         name = pn ? `${pn}/${leaf}` : leaf;
+        // an IMAP RENAME of INBOX moves its messages into a new mailbox: not a JMAP rename
+        if (name !== mb.name && roleOf(mb) === "inbox")
+          throw Object.assign(new Error(), {
+            setError: { type: "forbidden", description: "INBOX cannot be renamed" },
+          });
         if (name !== mb.name) await store.renameMailbox(acc, mb.name, name);
       }
       if (typeof o.isSubscribed === "boolean" && o.isSubscribed !== mb.subscribed)
         await store.setSubscribed(acc, name, o.isSubscribed);
-      for (const k of Object.keys(o)) {
-        if (!["name", "parentId", "isSubscribed"].includes(k) && k !== "sortOrder")
-          throw Object.assign(new Error(), { setError: { type: "invalidProperties", properties: [k] } });
-      }
       updated[id] = null;
       view = await accountView(store, acc);
     } catch (e) {
