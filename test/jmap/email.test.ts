@@ -124,6 +124,21 @@ describe("JMAP Email and Thread", () => {
     assert.equal(e.bodyStructure.subParts[0].subParts.length, 2);
     assert.deepEqual(e.bodyValues["1.1"], { value: "Hällo p", isEncodingProblem: false, isTruncated: true });
     assert.equal(e.bodyValues["1.2"].value, "<p>Hallo");
+    const [[, bp]] = await t.call([
+      [
+        "Email/get",
+        {
+          accountId: acc,
+          ids: q.ids,
+          properties: ["attachments"],
+          bodyProperties: ["partId", "header:Content-Disposition:asText"],
+        },
+        "b",
+      ],
+    ]);
+    assert.deepEqual(bp.list[0].attachments, [
+      { partId: "2", "header:Content-Disposition:asText": "attachment; filename=doc.pdf" },
+    ]);
   });
 
   it("Email/query: filters, operators, sorts, position/anchor, collapseThreads", async () => {

@@ -186,7 +186,12 @@ export function bodyPart(
     location: p.location,
   };
   const out: JsonObject = {};
-  for (const k of props) if (k !== "subParts") out[k] = all[k] ?? null;
+  for (const k of props) {
+    if (k === "subParts") continue;
+    const spec = k.startsWith("header:") ? parseHeaderProperty(k) : null;
+    // RFC 8621 §4.1.4: header:… body properties are the part's own header fields
+    out[k] = spec ? headerProperty(buf, p, spec) : (all[k] ?? null);
+  }
   if (multipart && props.includes("subParts")) {
     out.subParts = p.children!.map((c, i) => bodyPart(buf, childRef(ref, c, i), blobIdOf, props));
   }
