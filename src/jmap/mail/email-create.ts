@@ -64,8 +64,19 @@ function addressList(v: Json, prop: string): string {
     .join(", ");
 }
 
+/** id-left "@" id-right without blanks or angle brackets (no regex: client input) */
+function isMsgId(x: string): boolean {
+  const at = x.lastIndexOf("@");
+  if (at <= 0 || at === x.length - 1) return false;
+  for (let i = 0; i < x.length; i++) {
+    const c = x.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x3c || c === 0x3e) return false;
+  }
+  return true;
+}
+
 function msgIds(v: Json, prop: string): string {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === "string" && /^[^\s<>]+@[^\s<>]+$/.test(x)))
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string" && isMsgId(x)))
     throw new CreateFail("invalidProperties", `${prop} must be message ids`, [prop]);
   return (v as string[]).map((x) => `<${x}>`).join(" ");
 }

@@ -8,7 +8,13 @@ import { parseMessage } from "../../mime/parse.ts";
 import { StoreError } from "../../store/types.ts";
 import type { BlobStore } from "../core/blob.ts";
 import { blobContent } from "../core/blob.ts";
-import { invalidArguments, type JmapDeps, type JsonObject, type MethodHandler } from "../core/types.ts";
+import {
+  invalidArguments,
+  type JmapDeps,
+  type JsonObject,
+  MethodError,
+  type MethodHandler,
+} from "../core/types.ts";
 import { checkIfInState, requireAccount, resolveId, setObjects } from "./common.ts";
 import { emailBlobId, emailGetArgs, emailObject, META } from "./email-get.ts";
 import { runQuery } from "./email-query.ts";
@@ -29,6 +35,7 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
     checkIfInState(args, oldState);
     const emails = setObjects(args.emails, "emails");
     if (!emails) throw invalidArguments("emails is required");
+    if (Object.keys(emails).length > ctx.limits.max_objects_in_set) throw new MethodError("requestTooLarge");
     const created: JsonObject = {};
     const notCreated: JsonObject = {};
     for (const [cid, raw] of Object.entries(emails)) {
@@ -112,6 +119,7 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
     requireAccount(args, ctx);
     if (!Array.isArray(args.blobIds) || !args.blobIds.every((b) => typeof b === "string"))
       throw invalidArguments("blobIds must be Id[]");
+    if (args.blobIds.length > ctx.limits.max_objects_in_get) throw new MethodError("requestTooLarge");
     const { props, o } = emailGetArgs(args, [
       "messageId",
       "inReplyTo",
@@ -172,6 +180,7 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
     requireAccount(args, ctx);
     if (!Array.isArray(args.emailIds) || !args.emailIds.every((b) => typeof b === "string"))
       throw invalidArguments("emailIds must be Id[]");
+    if (args.emailIds.length > ctx.limits.max_objects_in_get) throw new MethodError("requestTooLarge");
     const filter = (args.filter ?? null) as JsonObject | null;
     const terms: string[] = [];
     const collect = (f: JsonObject | null) => {
