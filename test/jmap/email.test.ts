@@ -269,6 +269,12 @@ describe("JMAP Email and Thread", () => {
     assert.deepEqual(d.destroyed, [beta]);
     const [[, ch3]] = await t.call([["Email/changes", { accountId: acc, sinceState: d.oldState }, "c"]]);
     assert.deepEqual(ch3.destroyed, [beta]);
+    const [[, gone], [, arch]] = await t.call([
+      ["Email/query", { accountId: acc, filter: { inMailbox: archive } }, "q"],
+      ["Mailbox/get", { accountId: acc, ids: [archive], properties: ["totalEmails"] }, "m"],
+    ]);
+    assert.deepEqual(gone.ids, []);
+    assert.equal(arch.list[0].totalEmails, 0);
     assert.ok(inbox);
     const [[, cp1], [, cp2]] = await t.call([
       ["Email/copy", { fromAccountId: "A999999", accountId: acc, create: {} }, "c1"],
