@@ -189,6 +189,11 @@ describe("JMAP Email and Thread", () => {
     assert.equal(nf.type, "anchorNotFound");
     const [[, uf]] = await t.call([["Email/query", { accountId: acc, filter: { colour: "red" } }, "q"]]);
     assert.equal(uf.type, "unsupportedFilter");
+    const [[, qc]] = await t.call([
+      ["Email/queryChanges", { accountId: acc, sinceQueryState: all.queryState }, "qc"],
+    ]);
+    assert.equal(qc.type, "cannotCalculateChanges");
+    assert.equal(all.canCalculateChanges, false);
     // a reply in alpha's thread: collapseThreads keeps one per thread
     const [[, ag]] = await t.call([
       ["Email/get", { accountId: acc, ids: [alpha], properties: ["messageId", "threadId"] }, "g"],

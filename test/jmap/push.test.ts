@@ -95,4 +95,18 @@ describe("JMAP push and IMAP parity", () => {
     c.write("DONE\r\n");
     await c.readUntil(/^I1 OK/);
   });
+
+  it("a JMAP Email/set is pushed too; types=Mailbox names only Mailbox", async () => {
+    const res = await fetch(`${t.base}/jmap/eventsource?types=Mailbox&closeafter=state&ping=0`, {
+      headers: { authorization: t.auth() },
+    });
+    const [[, q]] = await t.call([["Email/query", { accountId: t.accountId }, "q"]]);
+    // \Seen off: the mailbox's unread count changes, so Mailbox changes
+    await t.call([
+      ["Email/set", { accountId: t.accountId, update: { [q.ids[0]]: { "keywords/$seen": null } } }, "s"],
+    ]);
+    const events = await readEvents(res, (ev) => ev.some((e) => e.event === "state"));
+    const sc = JSON.parse(events.find((e) => e.event === "state")!.data);
+    assert.deepEqual(Object.keys(sc.changed[t.accountId]), ["Mailbox"]);
+  });
 });
