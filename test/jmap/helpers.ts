@@ -10,6 +10,7 @@ import type { Hono } from "hono";
 import { createAuthenticator } from "../../src/auth/index.ts";
 import { type ConfigInput, configSchema } from "../../src/config/index.ts";
 import { createJmapApp } from "../../src/jmap/index.ts";
+import type { Store } from "../../src/store/types.ts";
 import { PASS, startServer, type TestServer, USER } from "../imap/helpers.ts";
 import { silentLogger } from "../kit/logs.ts";
 
@@ -39,7 +40,11 @@ export type J = any;
 
 export const USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"];
 
-export async function startJmap(jmap: ConfigInput["jmap"] = {}): Promise<JmapServer> {
+/** `wrapStore` lets a test put a proxy between the JMAP app and the store (IMAP uses the store itself) */
+export async function startJmap(
+  jmap: ConfigInput["jmap"] = {},
+  wrapStore: (s: Store) => Store = (s) => s,
+): Promise<JmapServer> {
   const imap = await startServer();
   const store = imap.store;
   const auth = createAuthenticator(store, {
@@ -53,7 +58,7 @@ export async function startJmap(jmap: ConfigInput["jmap"] = {}): Promise<JmapSer
   const config = configSchema.parse({ jmap });
   const tokens = new Map<string, [string, string]>();
   const app: Hono = createJmapApp({
-    store,
+    store: wrapStore(store),
     config,
     logger: silentLogger,
     async authenticate(req) {
