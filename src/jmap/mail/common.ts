@@ -34,7 +34,7 @@ export function propertiesArg(
   if (!Array.isArray(p) || !p.every((x) => typeof x === "string"))
     throw invalidArguments("properties must be String[]");
   for (const x of p as string[]) {
-    if (!known.includes(x) && !x.startsWith("header:")) throw invalidArguments(`unknown property ${x}`);
+    if (!known.includes(x)) throw invalidArguments(`unknown property ${x}`);
   }
   const out = p as string[];
   return out.includes("id") ? out : ["id", ...out];
