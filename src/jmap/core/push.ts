@@ -42,7 +42,9 @@ export function eventSource(c: Context, deps: JmapDeps, account: Account): Respo
     const timer =
       ping > 0
         ? setInterval(
-            () => void stream.writeSSE({ event: "ping", data: JSON.stringify({ interval: ping }) }),
+            // a ping racing the client's disconnect must not become an unhandled rejection
+            () =>
+              stream.writeSSE({ event: "ping", data: JSON.stringify({ interval: ping }) }).catch(() => {}),
             ping * 1000,
           )
         : null;
