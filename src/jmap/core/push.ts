@@ -67,10 +67,14 @@ export function eventSource(c: Context, deps: JmapDeps, account: Account): Respo
         }
         state = now;
         if (Object.keys(changed).length === 0) continue;
-        await stream.writeSSE({
-          event: "state",
-          data: JSON.stringify({ "@type": "StateChange", changed: { [jmapAccountId(account)]: changed } }),
-        });
+        try {
+          await stream.writeSSE({
+            event: "state",
+            data: JSON.stringify({ "@type": "StateChange", changed: { [jmapAccountId(account)]: changed } }),
+          });
+        } catch {
+          break; // the client went away
+        }
         if (closeAfter) break;
       }
     } finally {
