@@ -162,8 +162,10 @@ function dispositionName(part: MimePart): string | null {
   return partParam(part, "name");
 }
 
+/** an EmailBodyPart (RFC 8621 §4.1.4) with the asked properties; size is the decoded size */
 export function bodyPart(
   buf: Buffer,
+  parsed: ParsedMessage,
   ref: PartRef,
   blobIdOf: (path: number[]) => string,
   props: readonly string[],
@@ -174,7 +176,7 @@ export function bodyPart(
   const all: Record<string, Json> = {
     partId: multipart ? null : ref.partId,
     blobId: multipart ? null : blobIdOf(ref.path),
-    size: multipart ? 0 : decodedSize(buf, ref),
+    size: multipart ? 0 : decodedSize(buf, parsed, ref),
     headers: allHeaders(buf, p),
     name: dispositionName(p),
     type,
@@ -193,7 +195,7 @@ export function bodyPart(
     out[k] = spec ? headerProperty(buf, p, spec) : (all[k] ?? null);
   }
   if (multipart && props.includes("subParts")) {
-    out.subParts = p.children!.map((c, i) => bodyPart(buf, childRef(ref, c, i), blobIdOf, props));
+    out.subParts = p.children!.map((c, i) => bodyPart(buf, parsed, childRef(ref, c, i), blobIdOf, props));
   }
   return out;
 }
@@ -214,19 +216,9 @@ export function childrenOf(ref: PartRef): PartRef[] {
   return (ref.part.children ?? []).map((c, i) => childRef(ref, c, i));
 }
 
-let parsedForSize: ParsedMessage | null = null;
-export function withParsed<T>(p: ParsedMessage, fn: () => T): T {
-  parsedForSize = p;
-  try {
-    return fn();
-  } finally {
-    parsedForSize = null;
-  }
-}
-
-function decodedSize(buf: Buffer, ref: PartRef): number {
-  if (!parsedForSize || ref.path.length === 0) return ref.part.size;
-  const b = getBinary(buf, parsedForSize, ref.path);
+function decodedSize(buf: Buffer, parsed: ParsedMessage, ref: PartRef): number {
+  if (ref.path.length === 0) return ref.part.size;
+  const b = getBinary(buf, parsed, ref.path);
   return b === null || b === "unknown-cte" ? ref.part.size : b.length;
 }
 

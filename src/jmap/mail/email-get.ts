@@ -18,7 +18,6 @@ import {
   parseHeaderProperty,
   partText,
   rootRef,
-  withParsed,
 } from "./email-body.ts";
 import { accountView, type EmailEntry, mailboxJmapId } from "./view.ts";
 
@@ -184,7 +183,7 @@ export async function emailObject(
   const { buf, parsed } = msg;
   const root = rootRef(parsed);
   const blobOf = (path: number[]) => partBlobId(e.id, path);
-  withParsed(parsed, () => {
+  const fill = (): void => {
     for (const p of props) {
       const conv = CONVENIENCE[p];
       if (conv) out[p] = headerProperty(buf, parsed.root, { name: conv[0], form: conv[1], all: false });
@@ -194,14 +193,15 @@ export async function emailObject(
         out[p] = headerProperty(buf, parsed.root, spec);
       } else if (p === "headers") out.headers = allHeaders(buf, parsed.root);
       else if (p === "bodyStructure")
-        out.bodyStructure = bodyPart(buf, root, blobOf, [...o.bodyProps, "subParts"]);
+        out.bodyStructure = bodyPart(buf, parsed, root, blobOf, [...o.bodyProps, "subParts"]);
     }
     const need = ["textBody", "htmlBody", "attachments", "hasAttachment", "bodyValues"].some((x) =>
       props.includes(x),
     );
     if (!need) return;
     const flat = flattenBody(root);
-    const list = (refs: typeof flat.text): Json[] => refs.map((r) => bodyPart(buf, r, blobOf, o.bodyProps));
+    const list = (refs: typeof flat.text): Json[] =>
+      refs.map((r) => bodyPart(buf, parsed, r, blobOf, o.bodyProps));
     if (props.includes("textBody")) out.textBody = list(flat.text);
     if (props.includes("htmlBody")) out.htmlBody = list(flat.html);
     if (props.includes("attachments")) out.attachments = list(flat.att);
@@ -221,7 +221,8 @@ export async function emailObject(
       }
       out.bodyValues = values;
     }
-  });
+  };
+  fill();
   return out;
 }
 
