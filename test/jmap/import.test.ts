@@ -97,6 +97,7 @@ describe("JMAP Email/import, Email/parse, SearchSnippet/get", () => {
       ],
     ]);
     assert.equal(s.list[0].subject, "<mark>imported</mark> &lt;one&gt;");
+    assert.equal(s.list[0].preview, "<mark>imported</mark> body");
     assert.deepEqual(s.notFound, ["nope"]);
     assert.equal(highlight("abc", ["x"]), null);
   });

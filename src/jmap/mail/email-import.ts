@@ -175,7 +175,7 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
     };
   };
 
-  /** RFC 8621 §5: subject highlighted where it contains the filter's text/subject term; no preview snippet */
+  /** RFC 8621 §5: subject / preview with the filter's text, subject and body terms in <mark> (null: no term shows) */
   const snippets: MethodHandler = async (args, ctx) => {
     requireAccount(args, ctx);
     if (!Array.isArray(args.emailIds) || !args.emailIds.every((b) => typeof b === "string"))
@@ -183,11 +183,14 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
     if (args.emailIds.length > ctx.limits.max_objects_in_get) throw new MethodError("requestTooLarge");
     const filter = (args.filter ?? null) as JsonObject | null;
     const terms: string[] = [];
+    const bodyTerms: string[] = [];
     const collect = (f: JsonObject | null) => {
       if (!f) return;
       if (Array.isArray(f.conditions)) for (const c of f.conditions) collect(c as JsonObject);
       for (const k of ["text", "subject"])
         if (typeof f[k] === "string" && f[k]) terms.push((f[k] as string).toLowerCase());
+      for (const k of ["text", "body"])
+        if (typeof f[k] === "string" && f[k]) bodyTerms.push((f[k] as string).toLowerCase());
     };
     collect(filter);
     const matching = filter ? new Set((await runQuery(ctx, { filter })).ids) : null;
@@ -201,7 +204,12 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
         continue;
       }
       let subject: string | null = null;
-      if (terms.length && (!matching || matching.has(id))) {
+      let preview: string | null = null;
+      const hit = !matching || matching.has(id);
+      // the preview (RFC 8970 form, cached) with the body terms marked, when it shows one
+      if (bodyTerms.length && hit)
+        preview = highlight((await ctx.store.getParsed(e.storeBlob)).preview, bodyTerms);
+      if (terms.length && hit) {
         const s = (
           await emailObject(ctx, e, ["subject"], {
             bodyProps: [],
@@ -213,7 +221,7 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
         ).subject;
         if (typeof s === "string") subject = highlight(s, terms);
       }
-      list.push({ emailId: id, subject, preview: null });
+      list.push({ emailId: id, subject, preview });
     }
     return { accountId: ctx.accountId, list, notFound: notFound.length ? notFound : null };
   };
