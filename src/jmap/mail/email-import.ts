@@ -39,7 +39,11 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
     const created: JsonObject = {};
     const notCreated: JsonObject = {};
     for (const [cid, raw] of Object.entries(emails)) {
-      const o = raw as JsonObject;
+      if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+        notCreated[cid] = { type: "invalidProperties", description: "not an object" };
+        continue;
+      }
+      const o = raw;
       const fail = (type: string, description: string, properties?: string[]) => {
         notCreated[cid] = { type, description, ...(properties ? { properties } : {}) };
       };

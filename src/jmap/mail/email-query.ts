@@ -252,6 +252,8 @@ export async function runQuery(
   }
   const sort = (args.sort ?? [{ property: "receivedAt", isAscending: false }]) as Json;
   if (!Array.isArray(sort)) throw invalidArguments("sort must be an array");
+  if (!sort.every((c) => c !== null && typeof c === "object" && !Array.isArray(c)))
+    throw invalidArguments("sort must be Comparator[]");
   const comps = sort as JsonObject[];
   for (const s of comps) {
     if (!(EMAIL_SORT_PROPERTIES as readonly string[]).includes(String(s.property)))

@@ -176,7 +176,11 @@ const query: MethodHandler = async (args, ctx) => {
   let list = [...view.mailboxes];
   const filter = setObjects(args.filter, "filter");
   if (filter) list = list.filter((m) => filterTree(m, view, filter));
-  const sort = Array.isArray(args.sort) ? (args.sort as JsonObject[]) : [];
+  if (args.sort !== undefined && args.sort !== null && !Array.isArray(args.sort))
+    throw invalidArguments("sort must be an array");
+  const sort = (args.sort ?? []) as JsonObject[];
+  if (!sort.every((c) => c !== null && typeof c === "object" && !Array.isArray(c)))
+    throw invalidArguments("sort must be Comparator[]");
   for (const s of sort) {
     if (s.property !== "name" && s.property !== "sortOrder")
       throw new MethodError("unsupportedSort", `cannot sort by ${String(s.property)}`);
@@ -253,7 +257,11 @@ const set: MethodHandler = async (args, ctx) => {
     return p ? p.name : undefined;
   };
   for (const [cid, raw] of Object.entries(setObjects(args.create, "create") ?? {})) {
-    const o = raw as JsonObject;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      notCreated[cid] = { type: "invalidProperties", description: "not an object" };
+      continue;
+    }
+    const o = raw;
     if (!validName(o.name)) {
       notCreated[cid] = { type: "invalidProperties", properties: ["name"] };
       continue;
@@ -292,7 +300,11 @@ const set: MethodHandler = async (args, ctx) => {
       notUpdated[rawId] = { type: "notFound" };
       continue;
     }
-    const o = raw as JsonObject;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      notUpdated[rawId] = { type: "invalidPatch", description: "a patch must be an object" };
+      continue;
+    }
+    const o = raw;
     try {
       for (const k of Object.keys(o)) {
         // sortOrder is fixed (inbox 0, others 10): setting it to another value is refused
@@ -328,7 +340,10 @@ const set: MethodHandler = async (args, ctx) => {
     }
   }
   const removeEmails = args.onDestroyRemoveEmails === true;
-  for (const rawId of (Array.isArray(args.destroy) ? args.destroy : []) as string[]) {
+  const destroy = args.destroy ?? [];
+  if (!Array.isArray(destroy) || !destroy.every((d) => typeof d === "string"))
+    throw invalidArguments("destroy must be Id[]");
+  for (const rawId of destroy as string[]) {
     const id = resolveId(rawId, ctx) ?? rawId;
     const mb = view.mailboxById.get(id);
     if (!mb) {
