@@ -621,6 +621,35 @@ export const configSchema = z.strictObject({
     ),
   }),
 
+  jmap: section("JMAP (RFC 8620 core, RFC 8621 mail), served by the HTTP service.", {
+    max_size_upload: size(52428800, "Largest blob one upload may carry, in bytes (RFC 8620 maxSizeUpload)."),
+    max_concurrent_upload: int(4, "Uploads one account may run at the same time (maxConcurrentUpload).", 1),
+    max_size_request: size(10485760, "Largest API request body, in bytes (maxSizeRequest)."),
+    max_concurrent_requests: int(
+      4,
+      "API requests one account may run at the same time (maxConcurrentRequests).",
+      1,
+    ),
+    max_calls_in_request: int(32, "Method calls one API request may hold (maxCallsInRequest).", 1),
+    max_objects_in_get: int(500, "Ids one /get call may ask for (maxObjectsInGet).", 1),
+    max_objects_in_set: int(
+      500,
+      "Objects one /set call may create, update and destroy (maxObjectsInSet).",
+      1,
+    ),
+    max_changes: int(
+      5000,
+      "Most ids one /changes answer lists when the client gives no smaller maxChanges.",
+      1,
+    ),
+    event_source_ping_min: duration(
+      "5s",
+      "Shortest EventSource ping interval a client may ask for.",
+      1000,
+      "1s",
+    ),
+  }),
+
   auth: section("Login verification, cache and throttling; password policy of the admin commands.", {
     min_password_length: int(
       12,

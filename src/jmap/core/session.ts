@@ -1,0 +1,50 @@
+/** The JMAP Session resource (RFC 8620 §2) at /.well-known/jmap. */
+import type { Account } from "../../store/types.ts";
+import { EMAIL_SORT_PROPERTIES } from "../mail/email-query.ts";
+import { sessionState } from "./api.ts";
+import { CORE, type JmapLimits, type JsonObject, jmapAccountId, MAIL } from "./types.ts";
+
+export function sessionObject(account: Account, limits: JmapLimits, origin: string): JsonObject {
+  const id = jmapAccountId(account);
+  return {
+    capabilities: {
+      [CORE]: {
+        maxSizeUpload: limits.max_size_upload,
+        maxConcurrentUpload: limits.max_concurrent_upload,
+        maxSizeRequest: limits.max_size_request,
+        maxConcurrentRequests: limits.max_concurrent_requests,
+        maxCallsInRequest: limits.max_calls_in_request,
+        maxObjectsInGet: limits.max_objects_in_get,
+        maxObjectsInSet: limits.max_objects_in_set,
+        collationAlgorithms: ["i;ascii-casemap", "i;octet"],
+      },
+      [MAIL]: {},
+    },
+    accounts: {
+      [id]: {
+        name: account.address,
+        isPersonal: true,
+        isReadOnly: false,
+        accountCapabilities: {
+          [CORE]: {},
+          // RFC 8621 §1.3.1
+          [MAIL]: {
+            maxMailboxesPerEmail: null,
+            maxMailboxDepth: null,
+            maxSizeMailboxName: 1000,
+            maxSizeAttachmentsPerEmail: limits.max_size_upload,
+            emailQuerySortOptions: [...EMAIL_SORT_PROPERTIES],
+            mayCreateTopLevelMailbox: true,
+          },
+        },
+      },
+    },
+    primaryAccounts: { [CORE]: id, [MAIL]: id },
+    username: account.address,
+    apiUrl: `${origin}/jmap/api`,
+    downloadUrl: `${origin}/jmap/download/{accountId}/{blobId}/{name}?accept={type}`,
+    uploadUrl: `${origin}/jmap/upload/{accountId}/`,
+    eventSourceUrl: `${origin}/jmap/eventsource?types={types}&closeafter={closeafter}&ping={ping}`,
+    state: sessionState(account),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * JMAP (RFC 8620) shared types: the dependencies the sub-app is built from, the per-request
+ * context handed to every method, and method-level errors (RFC 8620 §3.6.2).
+ */
+import type { Config } from "../../config/index.ts";
+import type { Account, Store } from "../../store/types.ts";
+
+export interface JmapLogger {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+}
+
+export interface JmapDeps {
+  store: Store;
+  /** the account of the request's credentials (Basic / Bearer), or null: 401 */
+  authenticate(req: Request): Promise<Account | null>;
+  config: Pick<Config, "jmap">;
+  logger: JmapLogger;
+}
+
+export type JmapLimits = Config["jmap"];
+
+/** JSON value as the API sees it */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+/** What a method gets: its arguments, the authenticated account and the request's shared state. */
+export interface MethodContext {
+  store: Store;
+  account: Account;
+  /** JMAP account id of the authenticated account */
+  accountId: string;
+  limits: JmapLimits;
+  /** creation id → server id, for "#id" references inside /set (RFC 8620 §5.3) */
+  createdIds: Map<string, string>;
+  /** capabilities the request declared in "using" */
+  using: Set<string>;
+}
+
+/** A method response: [name, args]; a method may answer more than one (RFC 8620 §3.4). */
+export type MethodResult = Array<[string, JsonObject]>;
+export type MethodHandler = (args: JsonObject, ctx: MethodContext) => Promise<MethodResult | JsonObject>;
+
+/** RFC 8620 §3.6.2 method-level error; thrown by a method, answered as ["error", {type, …}]. */
+export class MethodError extends Error {
+  readonly type: string;
+  readonly extra: JsonObject;
+  constructor(type: string, description?: string, extra: JsonObject = {}) {
+    super(description ?? type);
+    this.type = type;
+    this.extra = description ? { description, ...extra } : extra;
+  }
+}
+
+export function invalidArguments(description: string): MethodError {
+  return new MethodError("invalidArguments", description);
+}
+
+/** SetError (RFC 8620 §5.3) */
+export interface SetError extends JsonObject {
+  type: string;
+}
+
+export const CORE = "urn:ietf:params:jmap:core";
+export const MAIL = "urn:ietf:params:jmap:mail";
+export const CAPABILITIES = [CORE, MAIL] as const;
+
+/** JMAP account id of a store account */
+export function jmapAccountId(a: Pick<Account, "id">): string {
+  return `A${a.id}`;
+}
