@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { checkRecord, dnsRecords, formatZone } from "../../src/cli/outbound.ts";
 import { configSchema, type ResolvedConfig } from "../../src/config/index.ts";
+import { mtaStsId } from "../../src/http/mta-sts.ts";
 import { fixtureResolver } from "../../src/smtp/queue/index.ts";
 
 function config(): ResolvedConfig {
@@ -27,7 +28,10 @@ test("records: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, RFC 6186 SRV, autoconfig"
   assert.deepEqual(by("example.org", "TXT"), ["v=spf1 mx -all"]);
   assert.deepEqual(by("sel1._domainkey.example.org", "TXT"), ["v=DKIM1; k=ed25519; p=abc="]);
   assert.match(by("_dmarc.example.org", "TXT")[0]!, /^v=DMARC1; p=quarantine/);
-  assert.deepEqual(by("_mta-sts.example.org", "TXT"), ["v=STSv1; id=1"]);
+  // the id is derived from the policy text the HTTP service serves, so record and file agree
+  const id = mtaStsId(config());
+  assert.match(id, /^[0-9a-f]{20}$/);
+  assert.deepEqual(by("_mta-sts.example.org", "TXT"), [`v=STSv1; id=${id}`]);
   assert.deepEqual(by("_imap._tcp.example.org", "SRV"), ["0 1 143 mail.example.net."]);
   assert.deepEqual(by("_imaps._tcp.example.org", "SRV"), ["0 1 993 mail.example.net."]);
   assert.deepEqual(by("_submission._tcp.example.org", "SRV"), ["0 1 587 mail.example.net."]);
