@@ -1,0 +1,150 @@
+/**
+ * The PostgreSQL adapter of the blob port (port.ts): message content in the database, so a
+ * cluster of nodes needs nothing but PostgreSQL (docs/architecture.md "Store layers").
+ *
+ * - Ids are the same as the filesystem adapter's (SHA-256 hex of the content), so a store can
+ *   move between adapters without renaming anything.
+ * - put writes the content in chunks of CHUNK octets (one INSERT each, so no statement carries
+ *   the whole of a large message) and the blob_data row in one transaction; the promise
+ *   resolves after COMMIT, i.e. once PostgreSQL made it durable. An existing blob is a no-op; two
+ *   puts of the same content at once serialize on the primary key and the second does nothing.
+ * - stream(id, range) reads only the chunks the range covers, one chunk per query, and cuts the
+ *   first and last on the server (substring), so a 50 MB FETCH BODY[] or a partial fetch never
+ *   holds more than one chunk. Each query is its own snapshot: should the blob be deleted while it
+ *   is streamed (the sweeper collected it), the next chunk is missing and the stream rejects with
+ *   the port's "not found" error, as get() would.
+ * - No synchronous paths: the SQLite store's fast paths (exists/writeSync/deleteSync of
+ *   FsBlobStore) stay with the filesystem adapter.
+ */
+import type pg from "pg";
+import { sha256Hex } from "./fs.ts";
+import { BlobNotFoundCode, type BlobStore } from "./port.ts";
+
+/** octets per blob_chunk row (and per chunk of stream()) */
+export const CHUNK = 256 * 1024;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function checkId(id: string): string {
+  if (!HEX64.test(id)) throw new Error(`invalid blob id ${JSON.stringify(id)}`);
+  return id;
+}
+
+function notFound(id: string): Error {
+  const e = new Error(`blob ${id} not found`) as NodeJS.ErrnoException;
+  e.code = BlobNotFoundCode;
+  return e;
+}
+
+function asBuffer(v: unknown): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array);
+}
+
+export class PgBlobStore implements BlobStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async put(data: Uint8Array, id: string = sha256Hex(data)): Promise<string> {
+    checkId(id);
+    if (await this.has(id)) return id;
+    const c = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query("BEGIN");
+      // the row first: a concurrent put of the same id waits here until this one commits
+      const r = await c.query(
+        `INSERT INTO blob_data (id, size, chunk_size, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO NOTHING`,
+        [id, data.byteLength, CHUNK, Date.now()],
+      );
+      if (r.rowCount === 1) {
+        const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        // an empty blob has one empty chunk, so get() can tell it from a missing one
+        const chunks = Math.max(1, Math.ceil(buf.length / CHUNK));
+        for (let n = 0; n < chunks; n++) {
+          await c.query("INSERT INTO blob_chunk (blob_id, n, data) VALUES ($1, $2, $3)", [
+            id,
+            n,
+            buf.subarray(n * CHUNK, (n + 1) * CHUNK),
+          ]);
+        }
+      }
+      await c.query("COMMIT");
+      return id;
+    } catch (e) {
+      broken = e as Error;
+      await c.query("ROLLBACK").catch(() => {});
+      throw e;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  async get(id: string): Promise<Uint8Array> {
+    checkId(id);
+    const r = await this.#pool.query({
+      text: `SELECT c.data FROM blob_data b JOIN blob_chunk c ON c.blob_id = b.id
+             WHERE b.id = $1 ORDER BY c.n`,
+      values: [id],
+      rowMode: "array",
+    });
+    if (r.rows.length === 0) throw notFound(id);
+    return r.rows.length === 1
+      ? asBuffer(r.rows[0][0])
+      : Buffer.concat(r.rows.map((row) => asBuffer(row[0])));
+  }
+
+  async has(id: string): Promise<boolean> {
+    return (await this.size(id)) !== null;
+  }
+
+  async size(id: string): Promise<number | null> {
+    checkId(id);
+    const r = await this.#pool.query({
+      text: "SELECT size FROM blob_data WHERE id = $1",
+      values: [id],
+      rowMode: "array",
+    });
+    return r.rows.length === 0 ? null : Number(r.rows[0][0]);
+  }
+
+  /** bytes [start, end) in chunks of at most CHUNK octets, each read when the consumer asks */
+  async *stream(id: string, range: { start?: number; end?: number } = {}): AsyncIterable<Uint8Array> {
+    checkId(id);
+    const head = await this.#pool.query({
+      text: "SELECT size, chunk_size FROM blob_data WHERE id = $1",
+      values: [id],
+      rowMode: "array",
+    });
+    if (head.rows.length === 0) throw notFound(id);
+    const size = Number(head.rows[0][0]);
+    const chunk = Number(head.rows[0][1]);
+    const start = Math.max(0, range.start ?? 0);
+    const end = Math.min(size, range.end ?? size);
+    if (end <= start) return;
+    for (let n = Math.floor(start / chunk); n * chunk < end; n++) {
+      const from = Math.max(start - n * chunk, 0);
+      const len = Math.min(end - n * chunk, chunk) - from;
+      // substring is 1-based; only the needed part of the chunk crosses the wire
+      const r = await this.#pool.query({
+        text: "SELECT substring(data FROM $3 FOR $4) FROM blob_chunk WHERE blob_id = $1 AND n = $2",
+        values: [id, n, from + 1, len],
+        rowMode: "array",
+      });
+      if (r.rows.length === 0) throw notFound(id);
+      yield asBuffer(r.rows[0][0]);
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    checkId(id);
+    // chunks go with the row (ON DELETE CASCADE), in the same statement's transaction
+    await this.#pool.query("DELETE FROM blob_data WHERE id = $1", [id]);
+  }
+
+  /** the pool belongs to the caller */
+  async close(): Promise<void> {}
+}
