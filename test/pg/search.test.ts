@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { openSqlite } from "../../src/store/db/sqlite/sqlite.ts";
 import { ensurePgEdgeSchema } from "../../src/store/pg/edge-schema.ts";
-import { PgSearch, likeContains } from "../../src/store/search/postgres.ts";
+import { likeContains, PgSearch } from "../../src/store/search/postgres.ts";
 import { type Fixture, fixture, msg } from "../../src/store/testing/helpers.ts";
 import type { TextQuery } from "../../src/store/types.ts";
 import { type PgCluster, postgresAvailable, startPostgres } from "../kit/postgres.ts";
