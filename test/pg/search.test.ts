@@ -69,21 +69,23 @@ const QUERIES: TextQuery[] = [
     { field: "text", value },
     { field: "body", value },
   ]),
-  ...[
-    ["subject", "report"],
-    ["subject", "REPORT"],
-    ["from", "report"],
-    ["from", "alice@example"],
-    ["subject", ""],
-    ["x-missing", ""],
-    ["subject", "café"],
-    ["from", "ZOË"],
-    ["subject", "Qu"],
-    ["to", "bob@"],
-    ["subject", "%"],
-    ["subject", "_"],
-    ["from", "chief"],
-  ].flatMap(([header, value]): TextQuery[] => [
+  ...(
+    [
+      ["subject", "report"],
+      ["subject", "REPORT"],
+      ["from", "report"],
+      ["from", "alice@example"],
+      ["subject", ""],
+      ["x-missing", ""],
+      ["subject", "café"],
+      ["from", "ZOË"],
+      ["subject", "Qu"],
+      ["to", "bob@"],
+      ["subject", "%"],
+      ["subject", "_"],
+      ["from", "chief"],
+    ] as [string, string][]
+  ).flatMap(([header, value]): TextQuery[] => [
     { field: "header", header, value },
     { field: "header", header, value, address: true },
   ]),
