@@ -8,6 +8,10 @@
  *   the whole of a large message) and the blob_data row in one transaction; the promise
  *   resolves after COMMIT, i.e. once PostgreSQL made it durable. An existing blob is a no-op; two
  *   puts of the same content at once serialize on the primary key and the second does nothing.
+ * - putStream(source) stores content that arrives in pieces (an import, a large SMTP DATA) without
+ *   holding it whole: chunks are written under a temporary id while the SHA-256 is computed, and
+ *   the row is renamed to the content's id before COMMIT (the chunks follow by ON UPDATE
+ *   CASCADE); if that content is already there the transaction is rolled back instead.
  * - stream(id, range) reads only the chunks the range covers, one chunk per query, and cuts the
  *   first and last on the server (substring), so a 50 MB FETCH BODY[] or a partial fetch never
  *   holds more than one chunk. Each query is its own snapshot: should the blob be deleted while it
@@ -16,6 +20,7 @@
  * - No synchronous paths: the SQLite store's fast paths (exists/writeSync/deleteSync of
  *   FsBlobStore) stay with the filesystem adapter.
  */
+import { createHash, randomUUID } from "node:crypto";
 import type pg from "pg";
 import { sha256Hex } from "./fs.ts";
 import { BlobNotFoundCode, type BlobStore } from "./port.ts";
@@ -83,6 +88,63 @@ export class PgBlobStore implements BlobStore {
     }
   }
 
+  /** stores content read from source, chunk by chunk; resolves with its id once committed */
+  async putStream(source: AsyncIterable<Uint8Array>): Promise<string> {
+    const tmp = `tmp-${randomUUID()}`;
+    const hash = createHash("sha256");
+    const c = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query("BEGIN");
+      await c.query("INSERT INTO blob_data (id, size, chunk_size, created_at) VALUES ($1, 0, $2, $3)", [
+        tmp,
+        CHUNK,
+        Date.now(),
+      ]);
+      let n = 0;
+      let size = 0;
+      let pending: Buffer[] = [];
+      let pendingLen = 0;
+      const write = (data: Buffer) =>
+        c.query("INSERT INTO blob_chunk (blob_id, n, data) VALUES ($1, $2, $3)", [tmp, n++, data]);
+      for await (const piece of source) {
+        hash.update(piece);
+        size += piece.byteLength;
+        pending.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+        pendingLen += piece.byteLength;
+        // each round writes one full chunk and keeps the rest
+        while (pendingLen >= CHUNK) {
+          const buf = Buffer.concat(pending, pendingLen);
+          await write(buf.subarray(0, CHUNK));
+          pending = [buf.subarray(CHUNK)];
+          pendingLen -= CHUNK;
+        }
+      }
+      if (pendingLen > 0 || n === 0) await write(Buffer.concat(pending, pendingLen));
+      const id = hash.digest("hex");
+      const there = await c.query("SELECT 1 FROM blob_data WHERE id = $1", [id]);
+      if (there.rows.length > 0) {
+        await c.query("ROLLBACK");
+        return id;
+      }
+      try {
+        await c.query("UPDATE blob_data SET id = $1, size = $2 WHERE id = $3", [id, size, tmp]);
+        await c.query("COMMIT");
+      } catch (e) {
+        // the same content committed by a concurrent put meanwhile
+        if ((e as { code?: string }).code !== "23505") throw e;
+        await c.query("ROLLBACK");
+      }
+      return id;
+    } catch (e) {
+      broken = e as Error;
+      await c.query("ROLLBACK").catch(() => {});
+      throw e;
+    } finally {
+      c.release(broken);
+    }
+  }
+
   async get(id: string): Promise<Uint8Array> {
     checkId(id);
     const r = await this.#pool.query({
@@ -93,7 +155,7 @@ export class PgBlobStore implements BlobStore {
     });
     if (r.rows.length === 0) throw notFound(id);
     return r.rows.length === 1
-      ? asBuffer(r.rows[0][0])
+      ? asBuffer(r.rows[0]![0])
       : Buffer.concat(r.rows.map((row) => asBuffer(row[0])));
   }
 
@@ -108,7 +170,7 @@ export class PgBlobStore implements BlobStore {
       values: [id],
       rowMode: "array",
     });
-    return r.rows.length === 0 ? null : Number(r.rows[0][0]);
+    return r.rows.length === 0 ? null : Number(r.rows[0]![0]);
   }
 
   /** bytes [start, end) in chunks of at most CHUNK octets, each read when the consumer asks */
@@ -120,8 +182,8 @@ export class PgBlobStore implements BlobStore {
       rowMode: "array",
     });
     if (head.rows.length === 0) throw notFound(id);
-    const size = Number(head.rows[0][0]);
-    const chunk = Number(head.rows[0][1]);
+    const size = Number(head.rows[0]![0]);
+    const chunk = Number(head.rows[0]![1]);
     const start = Math.max(0, range.start ?? 0);
     const end = Math.min(size, range.end ?? size);
     if (end <= start) return;
@@ -135,7 +197,7 @@ export class PgBlobStore implements BlobStore {
         rowMode: "array",
       });
       if (r.rows.length === 0) throw notFound(id);
-      yield asBuffer(r.rows[0][0]);
+      yield asBuffer(r.rows[0]![0]);
     }
   }
 

@@ -8,7 +8,8 @@
  *   files); chunk_size says how its content was cut, so a later change of the constant keeps old
  *   blobs readable. The row and its chunks commit in one transaction: a visible row means the
  *   whole content is there.
- * - blob_chunk: the content in chunks (n = 0, 1, …), deleted with the row.
+ * - blob_chunk: the content in chunks (n = 0, 1, …), deleted with the row; renamed with it when
+ *   a streamed put learns its id at the end.
  * - search_text: the decoded text of one blob, keyed like the port by the db's numeric blob row
  *   id, stored lower-cased by the adapter (locale-independent, JavaScript's Unicode case mapping,
  *   as the SQLite adapter compares); trigram GIN indexes (pg_trgm) serve substring LIKE, a
@@ -31,7 +32,7 @@ export const PG_EDGE_DDL: readonly string[] = [
     created_at BIGINT NOT NULL
   )`,
   `CREATE TABLE IF NOT EXISTS blob_chunk (
-    blob_id TEXT NOT NULL REFERENCES blob_data(id) ON DELETE CASCADE,
+    blob_id TEXT NOT NULL REFERENCES blob_data(id) ON DELETE CASCADE ON UPDATE CASCADE,
     n INTEGER NOT NULL,
     data BYTEA NOT NULL,
     PRIMARY KEY (blob_id, n)

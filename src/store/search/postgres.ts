@@ -15,7 +15,9 @@
  *   mailbox_id, uid, blob_id = the blob row id used as blobRef).
  * - Word search (matchWords) uses the tsvector index ('simple' configuration): for JMAP's text
  *   filters later; IMAP never uses it (words are not substrings).
- * - index() is immediate (no pending queue): the text is findable when it resolves.
+ * - index() is immediate (no pending queue): the text is findable when it resolves. The adapter
+ *   runs on a pool or on one client, so a db adapter can index inside its own write transaction
+ *   (the text then commits with the rows that reference it, as SQLite's indexSync does).
  */
 import type pg from "pg";
 import { WORDS_EXPR } from "../pg/edge-schema.ts";
@@ -39,10 +41,13 @@ function uidsOf(rows: unknown[][]): number[] {
   return rows.map((r) => Number(r[0]));
 }
 
-export class PgSearch implements SearchIndex {
-  readonly #pool: pg.Pool;
+/** a pool or one client (a transaction in progress) */
+export type PgQueryable = pg.Pool | pg.PoolClient | pg.Client;
 
-  constructor(pool: pg.Pool) {
+export class PgSearch implements SearchIndex {
+  readonly #pool: PgQueryable;
+
+  constructor(pool: PgQueryable) {
     this.#pool = pool;
   }
 
