@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { beacon, feedContract, until } from "../../src/store/feed/contract.ts";
 import type { Beacon } from "../../src/store/feed/port.ts";
-import { MAX_PAYLOAD, PgFeed, payloadOf } from "../../src/store/feed/postgres.ts";
+import { MAX_PAYLOAD, PgFeed } from "../../src/store/feed/postgres.ts";
 import { type PgCluster, postgresAvailable, startPostgres } from "../kit/postgres.ts";
 
 const skip = !postgresAvailable() && "PostgreSQL binaries missing";
@@ -77,13 +77,6 @@ describe("PostgreSQL feed adapter", { skip }, () => {
     assert.equal(gotA.filter((x) => Number(x.modseq) < 200).length, 25);
     assert.equal(gotB.filter((x) => x.modseq === "201").length, 1);
     await Promise.all([a.close(), b.close()]);
-  });
-
-  test("payloadOf stays under the NOTIFY limit", () => {
-    const p = payloadOf("o", { ...beacon(1, null, 1), metadata: ["x".repeat(20_000)] });
-    assert.ok(Buffer.byteLength(p) <= MAX_PAYLOAD);
-    assert.deepEqual(JSON.parse(p).b.metadata, []);
-    assert.equal(JSON.parse(payloadOf("o", beacon(1, 2, 3))).b.mailboxId, 2);
   });
 
   test("listener terminated: reconnects, subscribers get the resync, then live beacons again", async () => {

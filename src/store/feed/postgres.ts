@@ -9,8 +9,10 @@
  *
  * - publish(): local subscribers get the beacon synchronously (local.ts); for the other nodes it
  *   is queued and sent with pg_notify on a pool connection, in order, everything queued meanwhile
- *   in one statement (no timer on the way). A failed send is retried after a backoff, the queue
- *   is bounded (the oldest beacons go first; nodes that lose them catch up as below).
+ *   in one statement (no timer on the way). A failed send is retried after a backoff. The queue
+ *   is bounded: when full it is coalesced to the newest beacon per mailbox (sessions pull deltas
+ *   by modseq, so a later beacon covers the earlier ones; METADATA names merge, or become []),
+ *   and only beyond that are the oldest dropped.
  * - Payload: {"o": origin, "b": beacon} as JSON; origin is random per feed, so a node drops its
  *   own beacons when they come back. NOTIFY payloads must stay under 8000 bytes: a beacon whose
  *   METADATA names do not fit is sent with `metadata: []`, which the port defines as "some
@@ -61,6 +63,29 @@ export function payloadOf(origin: string, b: Beacon): string {
 }
 
 /**
+ * The newest beacon per (account, mailbox, metadata or not), in the order of those newest
+ * beacons; METADATA names of one target are merged ([] — "some entries" — absorbs the rest).
+ */
+export function coalesce(queue: readonly Beacon[]): Beacon[] {
+  const last = new Map<string, Beacon>();
+  for (const b of queue) {
+    const key = `${b.accountId}/${b.mailboxId ?? ""}/${b.metadata === undefined ? "" : "m"}`;
+    const prev = last.get(key);
+    last.delete(key);
+    const newer = prev === undefined || BigInt(b.modseq) >= BigInt(prev.modseq) ? b : prev;
+    if (b.metadata === undefined || prev?.metadata === undefined) last.set(key, newer);
+    else {
+      const names =
+        b.metadata.length === 0 || prev.metadata.length === 0
+          ? []
+          : [...new Set([...prev.metadata, ...b.metadata])];
+      last.set(key, { ...newer, metadata: names });
+    }
+  }
+  return [...last.values()];
+}
+
+/**
  * The default catch-up: current modseqs from the db adapter's tables, assumed to have SQLite's
  * columns (account.modseq, mailbox.highestmodseq).
  */
@@ -94,7 +119,7 @@ export class PgFeed implements ChangeFeed {
   readonly #onConnError: (err: unknown) => void;
   readonly #catchUp: (accountIds: Id[]) => Promise<Beacon[]>;
   readonly #heartbeatMs: number;
-  #queue: string[] = [];
+  #queue: Beacon[] = [];
   #sending: Promise<void> | null = null;
   #sendTimer: NodeJS.Timeout | null = null;
   #sendBackoff = BACKOFF_MIN_MS;
@@ -115,6 +140,8 @@ export class PgFeed implements ChangeFeed {
     this.#channel = opts.channel ?? DEFAULT_CHANNEL;
     if (!CHANNEL.test(this.#channel))
       throw new Error(`invalid feed channel ${JSON.stringify(this.#channel)}`);
+    // the listener holds one connection for good; publishing needs another
+    if ((pool.options.max ?? 10) < 2) throw new Error("the feed's pool needs at least 2 connections");
     this.#onConnError = opts.onConnectionError ?? (() => {});
     this.#catchUp = opts.catchUp ?? mailboxCatchUp(pool);
     this.#heartbeatMs = opts.heartbeatMs ?? 10_000;
@@ -147,8 +174,8 @@ export class PgFeed implements ChangeFeed {
   publish(b: Beacon): void {
     this.#local.deliver(b);
     if (this.#closed) return;
-    if (this.#queue.length >= MAX_QUEUE) this.#queue.shift();
-    this.#queue.push(payloadOf(this.#origin, b));
+    this.#queue.push(b);
+    if (this.#queue.length > MAX_QUEUE) this.#queue = coalesce(this.#queue).slice(-MAX_QUEUE);
     this.#pump();
   }
 
@@ -177,7 +204,10 @@ export class PgFeed implements ChangeFeed {
     const batch = this.#queue.splice(0, MAX_BATCH);
     // one statement: the notifications go out in order, at its (autocommit) commit
     this.#sending = this.#pool
-      .query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [this.#channel, batch])
+      .query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [
+        this.#channel,
+        batch.map((x) => payloadOf(this.#origin, x)),
+      ])
       .then(
         () => {
           this.#sendBackoff = BACKOFF_MIN_MS;
@@ -185,7 +215,8 @@ export class PgFeed implements ChangeFeed {
         (err: unknown) => {
           this.#onConnError(err);
           if (this.#closed) return;
-          this.#queue = [...batch, ...this.#queue].slice(-MAX_QUEUE);
+          this.#queue = [...batch, ...this.#queue];
+          if (this.#queue.length > MAX_QUEUE) this.#queue = coalesce(this.#queue).slice(-MAX_QUEUE);
           const delay = this.#sendBackoff;
           this.#sendBackoff = Math.min(this.#sendBackoff * 2, BACKOFF_MAX_MS);
           this.#sendTimer = setTimeout(() => {
