@@ -39,6 +39,7 @@ const MAX_QUEUE = 10_000;
 const MAX_BATCH = 500;
 const BACKOFF_MIN_MS = 25;
 const BACKOFF_MAX_MS = 2000;
+const CLOSE_WAIT_MS = 1000;
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export interface PgFeedOptions {
@@ -179,18 +180,25 @@ export class PgFeed implements ChangeFeed {
     this.#pump();
   }
 
-  /** sends what is queued (waits for a send in flight); stops listening */
+  /** sends what is queued (waiting at most CLOSE_WAIT_MS for it); stops listening */
   async close(): Promise<void> {
     if (this.#sendTimer) {
       clearTimeout(this.#sendTimer);
       this.#sendTimer = null;
       this.#pump();
     }
-    await this.#sending;
+    const sending = this.#sending;
+    if (sending) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([sending, new Promise<void>((r) => (t = setTimeout(r, CLOSE_WAIT_MS)))]);
+      clearTimeout(t);
+    }
     this.#closed = true;
-    for (const t of [this.#timer, this.#heartbeat]) if (t) clearTimeout(t);
+    for (const t of [this.#timer, this.#heartbeat, this.#sendTimer]) if (t) clearTimeout(t);
     this.#timer = null;
     this.#heartbeat = null;
+    this.#sendTimer = null;
+    this.#queue = [];
     this.#settleFirst();
     const c = this.#client;
     this.#client = null;
