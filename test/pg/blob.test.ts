@@ -130,6 +130,32 @@ describe("PostgreSQL blob adapter", { skip }, () => {
     }
   });
 
+  test("writeIn/deleteIn run inside the caller's transaction: nothing visible before COMMIT, nothing left after ROLLBACK", async () => {
+    const b = new PgBlobStore(pool);
+    const data = Buffer.from(`Subject: in a transaction\r\n\r\n${"x".repeat(CHUNK)}\r\n`);
+    const id = sha256Hex(data);
+    const c = await pool.connect();
+    try {
+      await c.query("BEGIN");
+      assert.equal(await b.writeIn(c, data), true);
+      assert.equal(await b.writeIn(c, data), false, "already there (in this transaction)");
+      assert.equal(await b.has(id), false, "not visible before COMMIT");
+      await c.query("ROLLBACK");
+      assert.equal(await b.has(id), false);
+      await c.query("BEGIN");
+      await b.writeIn(c, data);
+      await c.query("COMMIT");
+      assert.ok(Buffer.from(await b.get(id)).equals(data));
+      await c.query("BEGIN");
+      await b.deleteIn(c, id);
+      assert.equal(await b.has(id), true, "still there until COMMIT");
+      await c.query("COMMIT");
+      assert.equal(await b.has(id), false);
+    } finally {
+      c.release();
+    }
+  });
+
   test("ids are checked before any SQL", async () => {
     const b = new PgBlobStore(pool);
     await assert.rejects(b.get("../etc/passwd"), /invalid blob id/);

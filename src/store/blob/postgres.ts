@@ -17,6 +17,8 @@
  *   holds more than one chunk. Each query is its own snapshot: should the blob be deleted while it
  *   is streamed (the sweeper collected it), the next chunk is missing and the stream rejects with
  *   the port's "not found" error, as get() would.
+ * - writeIn/deleteIn take the caller's client: inside a db write transaction the content commits
+ *   (or goes) together with the rows that reference it.
  * - No synchronous paths: the SQLite store's fast paths (exists/writeSync/deleteSync of
  *   FsBlobStore) stay with the filesystem adapter.
  */
@@ -59,24 +61,7 @@ export class PgBlobStore implements BlobStore {
     let broken: Error | undefined;
     try {
       await c.query("BEGIN");
-      // the row first: a concurrent put of the same id waits here until this one commits
-      const r = await c.query(
-        `INSERT INTO blob_data (id, size, chunk_size, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO NOTHING`,
-        [id, data.byteLength, CHUNK, Date.now()],
-      );
-      if (r.rowCount === 1) {
-        const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        // an empty blob has one empty chunk, so get() can tell it from a missing one
-        const chunks = Math.max(1, Math.ceil(buf.length / CHUNK));
-        for (let n = 0; n < chunks; n++) {
-          await c.query("INSERT INTO blob_chunk (blob_id, n, data) VALUES ($1, $2, $3)", [
-            id,
-            n,
-            buf.subarray(n * CHUNK, (n + 1) * CHUNK),
-          ]);
-        }
-      }
+      await this.writeIn(c, data, id);
       await c.query("COMMIT");
       return id;
     } catch (e) {
@@ -86,6 +71,39 @@ export class PgBlobStore implements BlobStore {
     } finally {
       c.release(broken);
     }
+  }
+
+  /**
+   * Writes the content inside the caller's transaction on c (for the db adapter: the content then
+   * commits with the rows that reference it, atomically). False when it was there already.
+   */
+  async writeIn(c: pg.ClientBase, data: Uint8Array, id: string = sha256Hex(data)): Promise<boolean> {
+    checkId(id);
+    // the row first: a concurrent writer of the same id waits here until that one commits
+    const r = await c.query(
+      `INSERT INTO blob_data (id, size, chunk_size, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO NOTHING`,
+      [id, data.byteLength, CHUNK, Date.now()],
+    );
+    if (r.rowCount !== 1) return false;
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    // an empty blob has one empty chunk, so get() can tell it from a missing one
+    const chunks = Math.max(1, Math.ceil(buf.length / CHUNK));
+    for (let n = 0; n < chunks; n++) {
+      await c.query("INSERT INTO blob_chunk (blob_id, n, data) VALUES ($1, $2, $3)", [
+        id,
+        n,
+        buf.subarray(n * CHUNK, (n + 1) * CHUNK),
+      ]);
+    }
+    return true;
+  }
+
+  /** deletes inside the caller's transaction on c (the blob sweeper: with the db's blob row) */
+  async deleteIn(c: pg.Pool | pg.ClientBase, id: string): Promise<void> {
+    checkId(id);
+    // chunks go with the row (ON DELETE CASCADE)
+    await c.query("DELETE FROM blob_data WHERE id = $1", [id]);
   }
 
   /** stores content read from source, chunk by chunk; resolves with its id once committed */
@@ -202,9 +220,7 @@ export class PgBlobStore implements BlobStore {
   }
 
   async delete(id: string): Promise<void> {
-    checkId(id);
-    // chunks go with the row (ON DELETE CASCADE), in the same statement's transaction
-    await this.#pool.query("DELETE FROM blob_data WHERE id = $1", [id]);
+    await this.deleteIn(this.#pool, id);
   }
 
   /** the pool belongs to the caller */
