@@ -8,6 +8,7 @@ import { beacon, feedContract, until } from "../../src/store/feed/contract.ts";
 import type { Beacon } from "../../src/store/feed/port.ts";
 import { MAX_PAYLOAD, PgFeed } from "../../src/store/feed/postgres.ts";
 import { type PgCluster, postgresAvailable, startPostgres } from "../kit/postgres.ts";
+import { startTcpForwarder } from "../kit/tcp-forward.ts";
 
 const skip = !postgresAvailable() && "PostgreSQL binaries missing";
 
@@ -115,6 +116,37 @@ describe("PostgreSQL feed adapter", { skip }, () => {
     await until(() => gotB.some((x) => x.modseq === "8"));
     assert.deepEqual(gotB, [beacon(1, 11, 8)]);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  test("a listening connection that stops answering is found by the heartbeat, replaced, and resyncs", async () => {
+    const fwd = await startTcpForwarder(cluster.port);
+    const viaFwd = new URL(url);
+    viaFwd.port = String(fwd.port);
+    const p = new pg.Pool({ connectionString: viaFwd.toString(), max: 3 });
+    p.on("error", () => {});
+    const errors: unknown[] = [];
+    const b = new PgFeed(p, { heartbeatMs: 100, onConnectionError: (e) => errors.push(e) });
+    const a = new PgFeed(node("a4"));
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      const gotB: Beacon[] = [];
+      b.subscribe(2, (x) => gotB.push(x));
+      a.publish(beacon(2, 20, 40));
+      await until(() => gotB.length === 1);
+      fwd.freeze(); // the partition: the listener's socket stays open, nothing arrives
+      await until(() => b.resyncs === 1, 10_000);
+      assert.ok(
+        errors.some((e) => /unresponsive/.test(String(e))),
+        String(errors),
+      );
+      await until(() => gotB.some((x) => x.mailboxId === 20 && x.modseq === "9"));
+      a.publish(beacon(2, 20, 41));
+      await until(() => gotB.some((x) => x.modseq === "41"));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await p.end();
+      await fwd.close();
+    }
   });
 
   test("publishing node's pool connections terminated: beacons published afterwards still arrive, in order", async () => {
