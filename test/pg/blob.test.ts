@@ -156,6 +156,20 @@ describe("PostgreSQL blob adapter", { skip }, () => {
     }
   });
 
+  test("schema: nodes creating it at once on a fresh database all succeed", async () => {
+    const fresh = await cluster.createDatabase();
+    const ps = [1, 2, 3].map(() => new pg.Pool({ connectionString: fresh, max: 1 }));
+    try {
+      await Promise.all(ps.map((p) => ensurePgEdgeSchema(p)));
+      const t = await ps[0]!.query(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('blob_data', 'blob_chunk', 'search_text')",
+      );
+      assert.equal(t.rows[0].n, 3);
+    } finally {
+      for (const p of ps) await p.end();
+    }
+  });
+
   test("ids are checked before any SQL", async () => {
     const b = new PgBlobStore(pool);
     await assert.rejects(b.get("../etc/passwd"), /invalid blob id/);
