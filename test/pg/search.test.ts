@@ -25,6 +25,7 @@ const CORPUS: Parameters<typeof msg>[0][] = [
   { subject: "ΣΟΦΊΑ Ελληνικά", body: "Привет, МИР! ёлка" },
   { subject: "emoji 😀 party", body: "🎉 done", from: '"Boss, The" (chief) <boss@example.com>' },
   { subject: "Quarterly Report", body: "a second copy of the subject" },
+  { subject: "İstanbul GROẞE Fahrt", body: "ǅemal ΌΣΟΣ ﬁnal" },
 ];
 
 const QUERIES: TextQuery[] = [
@@ -65,6 +66,15 @@ const QUERIES: TextQuery[] = [
     "",
     "e",
     "subject",
+    "istanbul",
+    "İSTANBUL",
+    "große",
+    "GROẞE",
+    "ǆemal",
+    "όσος",
+    "ΌΣΟΣ",
+    "fina",
+    "ﬁnal",
   ].flatMap((value): TextQuery[] => [
     { field: "text", value },
     { field: "body", value },

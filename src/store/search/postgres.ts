@@ -87,7 +87,7 @@ export class PgSearch implements SearchIndex {
               likeContains(value),
             ]);
       return rows
-        .filter((r) => headerLineMatches(String(r[1] ?? ""), name, q.value, q.address === true))
+        .filter((r) => headerLineMatches(String(r[1] ?? ""), name, value, q.address === true))
         .map((r) => Number(r[0]));
     }
     if (value.length === 0) {
