@@ -6,8 +6,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
+import { parseMessage } from "../../src/mime/parse.ts";
+import { searchText } from "../../src/mime/text.ts";
 import { openSqlite } from "../../src/store/db/sqlite/sqlite.ts";
 import { ensurePgEdgeSchema } from "../../src/store/pg/edge-schema.ts";
+import { searchContract } from "../../src/store/search/contract.ts";
 import { likeContains, PgSearch } from "../../src/store/search/postgres.ts";
 import { type Fixture, fixture, msg } from "../../src/store/testing/helpers.ts";
 import type { TextQuery } from "../../src/store/types.ts";
@@ -148,6 +151,47 @@ describe("PostgreSQL search adapter", { skip }, () => {
     await f?.close();
     await pool?.end();
     await cluster?.stop();
+  });
+
+  // the port's contract on its own database: message rows as the db adapter would write them
+  let contractDb = 0;
+  searchContract("postgres", async () => {
+    const p = new pg.Pool({
+      connectionString: await cluster.createDatabase(`contract_${++contractDb}`),
+      max: 2,
+    });
+    await ensurePgEdgeSchema(p);
+    await p.query(
+      "CREATE TABLE message (mailbox_id BIGINT NOT NULL, uid BIGINT NOT NULL, blob_id BIGINT NOT NULL, PRIMARY KEY (mailbox_id, uid))",
+    );
+    const s = new PgSearch(p);
+    let blobs = 0;
+    const place = async (mailboxId: number, blobRef: number) => {
+      const r = await p.query(
+        `INSERT INTO message (mailbox_id, uid, blob_id)
+         SELECT $1, COALESCE(max(uid), 0) + 1, $2 FROM message WHERE mailbox_id = $1 RETURNING uid`,
+        [mailboxId, blobRef],
+      );
+      return Number(r.rows[0].uid);
+    };
+    return {
+      search: s,
+      inbox: 1,
+      other: 2,
+      append: async (mailboxId, raw) => {
+        const blobRef = ++blobs;
+        await s.index(blobRef, searchText(raw, parseMessage(raw)));
+        return { uid: await place(mailboxId, blobRef), blobRef };
+      },
+      copy: async (from, uid, to) => {
+        const r = await p.query("SELECT blob_id FROM message WHERE mailbox_id = $1 AND uid = $2", [
+          from,
+          uid,
+        ]);
+        return await place(to, Number(r.rows[0].blob_id));
+      },
+      close: () => p.end(),
+    };
   });
 
   test("every query answers as FTS5 does, in INBOX and in the other mailbox", async () => {
