@@ -4,6 +4,7 @@
  * queries only through this interface, never through an engine's query language; adapters:
  * fts.ts (SQLite FTS5 trigram, inside the SQLite database), postgres.ts (pg_trgm substring
  * search, a tsvector word index; test/pg/search.test.ts checks it answers as fts.ts does).
+ * contract.ts holds the tests every adapter runs.
  *
  * Contract:
  * - Entries are keyed by the blob (blobRef: the backend's numeric blob row id), so copies of a
