@@ -1,8 +1,9 @@
 /**
  * The blob port: raw message content, content-addressed by SHA-256 hex (docs/architecture.md "Mail store", "Raw
  * messages are stored byte-exact, content-addressed"). The mail logic stores and reads message
- * bytes only through this interface; adapters: fs.ts (files under the data dir, single node).
- * A PostgreSQL or S3-compatible adapter implements the same contract.
+ * bytes only through this interface; adapters: fs.ts (files under the data dir, single node),
+ * postgres.ts (chunks in PostgreSQL, for a cluster); an S3-compatible one would fit the same
+ * contract. contract.ts holds the tests every adapter runs.
  *
  * Contract:
  * - put resolves only once the bytes are durable (a transaction may reference the id right after:

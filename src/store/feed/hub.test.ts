@@ -6,55 +6,16 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openStore } from "../index.ts";
 import { msg, tempDir } from "../testing/helpers.ts";
+import { beacon, feedContract, until } from "./contract.ts";
 import { Feed, startFeedHub } from "./hub.ts";
 import type { Beacon } from "./port.ts";
 
-/** Resolves when pred() holds, polling on the event loop; rejects after ms. */
-async function until(pred: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for condition");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const b = beacon;
 
-const b = (accountId: number, mailboxId: number | null, modseq: number): Beacon => ({
-  accountId,
-  mailboxId,
-  modseq: String(modseq),
-});
-
-describe("in-process feed", () => {
-  test("subscribers get beacons of their account only, synchronously; unsubscribe works", async () => {
-    const feed = new Feed(null);
-    await feed.ready();
-    const got1: Beacon[] = [];
-    const got2: Beacon[] = [];
-    const off1 = feed.subscribe(1, (x) => got1.push(x));
-    feed.subscribe(2, (x) => got2.push(x));
-    feed.publish(b(1, 10, 5));
-    assert.deepEqual(got1, [b(1, 10, 5)], "delivered before publish returns");
-    assert.deepEqual(got2, []);
-    off1();
-    feed.publish(b(1, 10, 6));
-    assert.equal(got1.length, 1);
-    await feed.close();
-  });
-
-  test("a throwing listener does not stop the others or the publisher", async () => {
-    const errors: unknown[] = [];
-    const feed = new Feed(null, { onListenerError: (e) => errors.push(e) });
-    const got: Beacon[] = [];
-    feed.subscribe(1, () => {
-      throw new Error("listener bug");
-    });
-    feed.subscribe(1, (x) => got.push(x));
-    feed.publish(b(1, null, 1));
-    assert.equal(got.length, 1);
-    assert.equal(errors.length, 1);
-    assert.match(String(errors[0]), /listener bug/);
-    await feed.close();
-  });
+feedContract("in-process", async (opts) => {
+  const feed = new Feed(null, opts);
+  await feed.ready();
+  return feed;
 });
 
 describe("hub", () => {

@@ -2,7 +2,8 @@
  * The single-host adapter of the feed port (port.ts): after each commit the store publishes a
  * Beacon {accountId, mailboxId, modseq}; sessions pull the delta from the store by modseq.
  *
- * - In process: listeners per account, called synchronously from publish() (right after commit).
+ * - In process: listeners per account, called synchronously from publish() (right after commit;
+ *   local.ts, shared with the PostgreSQL adapter).
  * - Across processes: a tiny hub on a Unix domain socket (startFeedHub, run by the server's
  *   primary process). Every Feed with a socket path connects to it as a client, sends its own
  *   beacons as newline-delimited JSON and receives everyone else's; the hub rebroadcasts each
@@ -11,11 +12,11 @@
  *   the client reconnects with backoff. A write never waits for the hub.
  * No timers or batching on the delivery path (IDLE push latency).
  */
-import { EventEmitter } from "node:events";
 import { existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type { Id } from "../types.ts";
+import { isBeacon, LocalSubscribers } from "./local.ts";
 import type { Beacon, ChangeFeed } from "./port.ts";
 
 const MAX_LINE = 4096;
@@ -23,20 +24,6 @@ const MAX_PENDING_WRITE = 1 << 20;
 const BACKOFF_MIN_MS = 25;
 const BACKOFF_MAX_MS = 2000;
 
-function isBeacon(v: unknown): v is Beacon {
-  if (typeof v !== "object" || v === null) return false;
-  const b = v as Record<string, unknown>;
-  return (
-    typeof b.accountId === "number" &&
-    (b.mailboxId === null || typeof b.mailboxId === "number") &&
-    typeof b.modseq === "string" &&
-    /^[0-9]{1,20}$/.test(b.modseq) &&
-    (b.metadata === undefined ||
-      (Array.isArray(b.metadata) && b.metadata.every((n: unknown) => typeof n === "string")))
-  );
-}
-
-/** Splits a byte stream into lines; drops lines longer than MAX_LINE. */
 /** The beacon one line of the hub's protocol carries, or null for anything else. */
 function beaconOf(line: string): Beacon | null {
   try {
@@ -47,6 +34,7 @@ function beaconOf(line: string): Beacon | null {
   }
 }
 
+/** Splits a byte stream into lines; drops lines longer than MAX_LINE. */
 function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
   let buf = "";
   let skipping = false;
@@ -69,7 +57,7 @@ function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => void {
 }
 
 export class Feed implements ChangeFeed {
-  readonly #emitter = new EventEmitter();
+  readonly #local: LocalSubscribers;
   readonly #socketPath: string | null;
   #sock: Socket | null = null;
   #connected = false;
@@ -79,15 +67,10 @@ export class Feed implements ChangeFeed {
   #firstAttempt: Promise<void>;
   #firstDone: (() => void) | null = null;
 
-  readonly #onError: (err: unknown) => void;
-
   /** onListenerError: where exceptions thrown by subscribers go (default: a process warning) */
   constructor(socketPath: string | null, opts: { onListenerError?: (err: unknown) => void } = {}) {
-    this.#emitter.setMaxListeners(0);
+    this.#local = new LocalSubscribers(opts.onListenerError);
     this.#socketPath = socketPath;
-    this.#onError =
-      opts.onListenerError ??
-      ((err) => process.emitWarning(`change-feed listener failed: ${String(err)}`, "PostkontorFeedWarning"));
     this.#firstAttempt = new Promise((resolve) => {
       this.#firstDone = resolve;
     });
@@ -105,11 +88,7 @@ export class Feed implements ChangeFeed {
   }
 
   subscribe(accountId: Id, listener: (b: Beacon) => void): () => void {
-    const key = String(accountId);
-    this.#emitter.on(key, listener);
-    return () => {
-      this.#emitter.off(key, listener);
-    };
+    return this.#local.subscribe(accountId, listener);
   }
 
   publish(b: Beacon): void {
@@ -127,7 +106,7 @@ export class Feed implements ChangeFeed {
     this.#settleFirst();
     const s = this.#sock;
     this.#sock = null;
-    this.#emitter.removeAllListeners();
+    this.#local.clear();
     if (s && !s.destroyed) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
@@ -144,15 +123,7 @@ export class Feed implements ChangeFeed {
   }
 
   #deliver(b: Beacon): void {
-    // call each listener on its own so one failing listener cannot starve the others or
-    // turn a committed write into an error
-    for (const l of this.#emitter.listeners(String(b.accountId)) as Array<(b: Beacon) => void>) {
-      try {
-        l(b);
-      } catch (err) {
-        this.#onError(err);
-      }
-    }
+    this.#local.deliver(b);
   }
 
   #settleFirst(): void {

@@ -4,7 +4,8 @@
  * push) subscribe per account and pull the delta from the store by modseq. No message data
  * travels on the feed, so every node sees the same truth.
  * Adapters: hub.ts (in-process emitter + a Unix-socket hub relaying between the worker
- * processes of one host); PostgreSQL LISTEN/NOTIFY implements the same contract.
+ * processes of one host), postgres.ts (LISTEN/NOTIFY between nodes, resync after a reconnect).
+ * contract.ts holds the tests every adapter runs.
  *
  * Contract: publish never waits and never fails a committed write; local subscribers get the
  * beacon synchronously, other processes/nodes a moment later; a subscriber that throws does not

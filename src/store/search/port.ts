@@ -2,8 +2,9 @@
  * The search port: the text index behind IMAP SEARCH TEXT/BODY/HEADER (RFC 9051 §6.4.4:
  * substring, case-insensitive) and JMAP text filters. The mail logic indexes, removes and
  * queries only through this interface, never through an engine's query language; adapters:
- * fts.ts (SQLite FTS5 trigram, inside the SQLite database). PostgreSQL full-text + pg_trgm
- * implements the same contract.
+ * fts.ts (SQLite FTS5 trigram, inside the SQLite database), postgres.ts (pg_trgm substring
+ * search, a tsvector word index; test/pg/search.test.ts checks it answers as fts.ts does).
+ * contract.ts holds the tests every adapter runs.
  *
  * Contract:
  * - Entries are keyed by the blob (blobRef: the backend's numeric blob row id), so copies of a
