@@ -76,6 +76,8 @@ function load(opts: ConfigOpts, overrides: Array<{ path: string[]; value: unknow
  * without the server's --config, would otherwise create an empty store and report "no such account".
  */
 function requireStore(config: ResolvedConfig): void {
+  // PostgreSQL: openConfiguredStore refuses a database without the schema (store/postgres.ts)
+  if (config.store.backend === "postgres") return;
   const file = storeDatabasePath(config.data_dir);
   if (existsSync(file)) return;
   throw new ExitError(

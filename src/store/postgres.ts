@@ -30,6 +30,8 @@ import { type ChangeFeed, type Store, StoreError } from "./types.ts";
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/db */
   url: string;
+  /** false: the schema must exist already (admin commands); true (default): create or upgrade it */
+  create?: boolean;
   /** connections of this node's pool. Default 10 */
   poolSize?: number;
   /** the node's data directory (the default blob adapter's files live under it) */
@@ -66,6 +68,11 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
   const mime: MimeFns = opts.mime ?? (await import("../mime/index.ts"));
   const pool = openPool(opts.url, opts.poolSize ?? 10);
   try {
+    if (opts.create === false) {
+      const r = await pool.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS ok");
+      if (r.rows[0]?.ok !== true)
+        throw new Error("no store in this PostgreSQL database: `postkontor serve` creates it");
+    }
     await migratePostgres(pool);
   } catch (err) {
     await pool.end().catch(() => {});
