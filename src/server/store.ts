@@ -80,6 +80,7 @@ async function openPostgres(config: ResolvedConfig, withFeed: boolean, oneShot: 
     create: !oneShot,
     maxMessageSize: config.store.max_message_size,
     feedSocketPath: withFeed ? config.paths.feedSocket : null,
+    blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
     changeLogDays: config.store.change_log_days,
     pruneDelayMs: oneShot ? null : undefined,
   });

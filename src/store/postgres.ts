@@ -41,6 +41,8 @@ export interface PostgresStoreOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** threads writing blob files of the default blob adapter; 0 = on the caller's thread. Default 2 */
+  blobWriterThreads?: number;
   /** the blob port; default FsBlobStore under <dataDir>/blobs (WIRING POINT: PostgreSQL blobs) */
   blobs?: BlobStore;
   /** the search port; default refuses text queries (WIRING POINT: PostgreSQL full-text search) */
@@ -78,7 +80,11 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     await pool.end().catch(() => {});
     throw err;
   }
-  const blobs = opts.blobs ?? new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: 0 });
+  const blobs =
+    opts.blobs ??
+    new FsBlobStore(join(opts.dataDir, "blobs"), {
+      writerThreads: opts.blobWriterThreads ?? 2,
+    });
   const search = opts.search ?? new NoTextSearch();
   let feed = opts.feed;
   if (!feed) {

@@ -33,6 +33,14 @@ function runHooks(hooks: Array<() => void>): void {
   }
 }
 
+/** attempts of a write that PostgreSQL aborted for a deadlock or a serialization failure */
+const WRITE_ATTEMPTS = 3;
+
+function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "40P01" || code === "40001";
+}
+
 function missingContent(): never {
   throw new Error("PgDb opened without message content (blob port)");
 }
@@ -127,12 +135,20 @@ export class PgDb implements Db {
   }
 
   write<T>(fn: (tx: Writer) => Maybe<T>, _opts?: WriteOptions): Promise<T> {
-    const hooks: Array<() => void> = [];
     return this.#track(
       (async () => {
-        const r = await this.#tx("BEGIN", (x) => fn(pgWriter(x, accountGuard(x), this.#content, hooks)));
-        runHooks(hooks);
-        return r;
+        // bounded: a deadlock between two writers (accounts locked in opposite orders) aborts one
+        // of them; it runs again from the start, with fresh hooks
+        for (let attempt = 1; ; attempt++) {
+          const hooks: Array<() => void> = [];
+          try {
+            const r = await this.#tx("BEGIN", (x) => fn(pgWriter(x, accountGuard(x), this.#content, hooks)));
+            runHooks(hooks);
+            return r;
+          } catch (err) {
+            if (attempt >= WRITE_ATTEMPTS || !isRetryable(err)) throw err;
+          }
+        }
       })(),
     );
   }

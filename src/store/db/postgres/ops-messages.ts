@@ -33,6 +33,14 @@ export interface PgContent {
   index(blobRef: number, text: SearchText): Promise<void>;
 }
 
+/** advisory-lock key space of content hashes: (CONTENT_LOCK, hashtext(sha)) */
+const CONTENT_LOCK = 0x706b_6263;
+
+/** Serialises, per content hash, ensuring content against dropping content without a row. */
+async function contentLock(x: Exec, sha: string): Promise<void> {
+  await x("SELECT pg_advisory_xact_lock($1::int4, hashtext($2))", [CONTENT_LOCK, sha]);
+}
+
 export interface PgMessageOps {
   mailboxes: MailboxesMsgWrite;
   accounts: AccountsMsgWrite;
@@ -219,6 +227,9 @@ export function pgMessageOps(
   const blobs: BlobsMsgWrite = {
     has: async (sha) => (await one("SELECT 1 FROM blob WHERE sha256 = $1", [sha])) !== undefined,
     ensure: async (c) => {
+      // the content lock first, then the row: a failed append's dropContentWithoutRow (below)
+      // cannot remove content this transaction is about to reference
+      await contentLock(x, c.sha);
       // xmax = 0: this statement inserted the row (it did not update an existing one)
       const r = (await one(
         `INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -243,6 +254,9 @@ export function pgMessageOps(
       num((await one("INSERT INTO delivery_prefix (data) VALUES ($1) RETURNING id", [data]))![0]),
     dropContentWithoutRow: async (shas) => {
       for (const sha of new Set(shas)) {
+        // under the content lock: an ensure of the same content has committed (its row is seen)
+        // or waits for us and rewrites the content
+        await contentLock(x, sha);
         if ((await one("SELECT 1 FROM blob WHERE sha256 = $1", [sha])) === undefined) await content.drop(sha);
       }
     },

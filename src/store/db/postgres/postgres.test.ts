@@ -187,4 +187,42 @@ describe("PostgreSQL adapter", { skip: !postgresAvailable() && "PostgreSQL binar
       await b.close();
     }
   });
+  test("two nodes writing one mailbox at once: distinct uids, one modseq per transaction, no lost flag", async () => {
+    const url = await cluster.createDatabase();
+    const a = await openNode(url);
+    const b = await openNode(url);
+    try {
+      await a.store.addDomain("example.com");
+      const acct = await a.store.createAccount("bob@example.com", "hash");
+      const inbox = (await a.store.getMailbox(acct.id, "INBOX"))!.id;
+      const raw = (i: number) => Buffer.from(`From: x@example.com\r\nSubject: ${i}\r\n\r\nbody ${i}\r\n`);
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          (i % 2 ? a.store : b.store).append(acct.id, inbox, { raw: raw(i) }),
+        ),
+      );
+      const uids = results.map((r) => r.uid).sort((x, y) => x - y);
+      assert.deepEqual(
+        uids,
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
+      assert.equal(new Set(results.map((r) => r.modseq)).size, 30, "one modseq per transaction");
+      // each node sets a different flag on every message at once: both flags end up on each
+      await Promise.all(
+        uids.flatMap((u) => [
+          a.store.storeFlags(inbox, [u], "add", ["$A"]),
+          b.store.storeFlags(inbox, [u], "add", ["$B"]),
+        ]),
+      );
+      const rows = await b.store.listMessages(inbox);
+      for (const r of rows) assert.deepEqual([...r.flags].sort(), ["$A", "$B"], `uid ${r.uid}`);
+      let max = 0n;
+      for (const r of rows) if (r.modseq > max) max = r.modseq;
+      assert.equal((await a.store.getMailboxById(inbox))!.highestModseq, max);
+      assert.equal((await b.store.getAccountById(acct.id))!.usedMessages, 30);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
