@@ -441,9 +441,12 @@ function buildProgram(): Command {
     .action((o: ConfigOpts) => {
       try {
         const c = loadConfig(o.config);
-        const store = existsSync(storeDatabasePath(c.data_dir))
-          ? "store found"
-          : "no store yet: `postkontor serve` creates it";
+        const store =
+          c.store.backend === "postgres"
+            ? "store in PostgreSQL: `postkontor serve` creates its schema"
+            : existsSync(storeDatabasePath(c.data_dir))
+              ? "store found"
+              : "no store yet: `postkontor serve` creates it";
         process.stdout.write(
           `OK (${c.source ?? "built-in defaults"})\ndata_dir: ${c.data_dir} (${c.dataDirOrigin}; ${store})\n`,
         );
