@@ -6,12 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { type PgCluster, postgresAvailable, startPostgres } from "../../../../test/kit/postgres.ts";
 import { PgLocks } from "../../locks/postgres.ts";
 import { openPostgresStore } from "../../postgres.ts";
 import { tempDir } from "../../testing/helpers.ts";
 import type { Store } from "../../types.ts";
 import { MIGRATIONS } from "../migrations.ts";
+import { migrateSqlite } from "../sqlite/migrations.ts";
 import { migratePostgres } from "./migrate.ts";
 import { openPool } from "./pg.ts";
 
@@ -64,6 +66,42 @@ describe("PostgreSQL adapter", { skip: !postgresAvailable() && "PostgreSQL binar
       assert.equal(t1.rows[0].gone, true);
     } finally {
       await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  test("both dialects of the one migration list build the same tables and columns", async () => {
+    const url = await cluster.createDatabase();
+    const pool = openPool(url, 1);
+    const lite = new Database(":memory:");
+    try {
+      await migratePostgres(pool);
+      migrateSqlite(lite);
+      const pgCols = (
+        await pool.query(
+          `SELECT table_name, column_name FROM information_schema.columns
+            WHERE table_schema = 'public' ORDER BY table_name, column_name`,
+        )
+      ).rows.map((r) => `${r.table_name}.${r.column_name}`);
+      const tables = (
+        lite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{
+          name: string;
+        }>
+      )
+        .map((t) => t.name)
+        // the search tables belong to the search port's adapters, not to this list on PostgreSQL
+        .filter((n) => !n.startsWith("fts") && n !== "sqlite_sequence");
+      const liteCols = tables
+        .flatMap((t) =>
+          (lite.prepare(`SELECT name FROM pragma_table_info('${t}')`).all() as Array<{ name: string }>).map(
+            (c) => `${t}.${c.name}`,
+          ),
+        )
+        .sort();
+      assert.ok(liteCols.includes("message.crlf_size") && liteCols.includes("change_log.obj_id"));
+      assert.deepEqual([...pgCols].sort(), liteCols);
+    } finally {
+      lite.close();
+      await pool.end();
     }
   });
 
