@@ -74,21 +74,27 @@ export const NO_GUARD: AccountGuard = {
 
 /** advisory-lock key space of account locks (pg_advisory_xact_lock(int4, int4)): (ACCOUNT_LOCK, id) */
 const ACCOUNT_LOCK = 0x706b_6163;
+/** ids beyond int4 share lock keys (more serialisation, never less) */
+const INT4_SPAN = 2_147_483_647;
 
 export function accountGuard(exec: Exec): AccountGuard {
   const accounts = new Set<number>();
   const mailboxes = new Set<number>();
   const lock = async (accountId: number): Promise<void> => {
     if (accounts.has(accountId)) return;
-    await exec("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [ACCOUNT_LOCK, accountId | 0]);
+    await exec("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [ACCOUNT_LOCK, accountId % INT4_SPAN]);
     accounts.add(accountId);
   };
   return {
     account: lock,
     mailbox: async (mailboxId) => {
       if (mailboxes.has(mailboxId)) return;
-      const r = await exec("SELECT account_id FROM mailbox WHERE id = $1", [mailboxId]);
-      if (r.rows[0]) await lock(Number(r.rows[0][0]));
+      // one round trip: a mailbox never changes account, so its row needs no lock of its own
+      const r = await exec(
+        `SELECT account_id, pg_advisory_xact_lock($1::int4, (account_id % ${INT4_SPAN})::int4) FROM mailbox WHERE id = $2`,
+        [ACCOUNT_LOCK, mailboxId],
+      );
+      if (r.rows[0]) accounts.add(Number(r.rows[0][0]));
       mailboxes.add(mailboxId);
     },
   };
