@@ -5,12 +5,14 @@
  * for this file (test/kit/postgres.ts), a database per test.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { type PgCluster, postgresAvailable, startPostgres } from "../../../../test/kit/postgres.ts";
+import { FsBlobStore } from "../../blob/fs.ts";
 import { PgLocks } from "../../locks/postgres.ts";
 import { openPostgresStore } from "../../postgres.ts";
-import { tempDir } from "../../testing/helpers.ts";
+import { gcIdle, tempDir } from "../../testing/helpers.ts";
 import type { Store } from "../../types.ts";
 import { MIGRATIONS } from "../migrations.ts";
 import { migrateSqlite } from "../sqlite/migrations.ts";
@@ -26,12 +28,16 @@ describe("PostgreSQL adapter", { skip: !postgresAvailable() && "PostgreSQL binar
     await cluster?.stop();
   });
 
-  async function openNode(url: string, create = true): Promise<{ store: Store; close(): Promise<void> }> {
+  async function openNode(
+    url: string,
+    create = true,
+  ): Promise<{ store: Store; dir: string; close(): Promise<void> }> {
     const t = tempDir("pk-pg-node-");
     try {
       const store = await openPostgresStore({ url, dataDir: t.dir, poolSize: 4, pruneDelayMs: null, create });
       return {
         store,
+        dir: t.dir,
         close: async () => {
           await store.close();
           t.cleanup();
@@ -261,6 +267,41 @@ describe("PostgreSQL adapter", { skip: !postgresAvailable() && "PostgreSQL binar
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+  test("the sweeper removes a blob's row and content once no message references it, and only then", async () => {
+    const url = await cluster.createDatabase();
+    const n = await openNode(url);
+    const files = new FsBlobStore(join(n.dir, "blobs"), { writerThreads: 0 });
+    try {
+      const { store } = n;
+      await store.addDomain("example.com");
+      const acct = await store.createAccount("bob@example.com", "hash");
+      const inbox = (await store.getMailbox(acct.id, "INBOX"))!.id;
+      const other = (await store.createMailbox(acct.id, "Other")).id;
+      const raw = Buffer.from("From: x@example.com\r\nSubject: gc\r\n\r\nbody\r\n");
+      const a = await store.append(acct.id, inbox, { raw });
+      const [m] = await store.getMessages(inbox, [a.uid]);
+      const cp = await store.copy(inbox, [a.uid], other);
+      await store.expunge(inbox, [a.uid]);
+      await gcIdle(store);
+      assert.equal(await files.has(m!.blobId), true, "the copy still references it");
+      await store.expunge(other, [cp.mapping[0]![1]]);
+      await gcIdle(store);
+      assert.equal(await files.has(m!.blobId), false, "content removed");
+      const pool = openPool(url, 1);
+      try {
+        const r = await pool.query("SELECT COUNT(*)::int AS n FROM blob");
+        assert.equal(r.rows[0].n, 0, "row removed");
+      } finally {
+        await pool.end();
+      }
+      // the same content appended again is stored again
+      const b = await store.append(acct.id, inbox, { raw });
+      assert.deepEqual(Buffer.from(await store.readMessage(inbox, b.uid)), raw);
+    } finally {
+      await files.close();
+      await n.close();
     }
   });
 });
