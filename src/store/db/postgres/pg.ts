@@ -34,9 +34,23 @@ export async function unique<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** statement names by SQL text: node-postgres prepares a named statement once per connection */
+const names = new Map<string, string>();
+/** the operations' SQL texts are constants; more distinct texts than this run unnamed */
+const MAX_NAMED = 2000;
+
+function nameOf(text: string): string | undefined {
+  let n = names.get(text);
+  if (n === undefined && names.size < MAX_NAMED) {
+    n = `pk${names.size}`;
+    names.set(text, n);
+  }
+  return n;
+}
+
 export function execOn(client: pg.ClientBase): Exec {
   return async (text, values) => {
-    const r = await client.query({ text, values, rowMode: "array" });
+    const r = await client.query({ name: nameOf(text), text, values, rowMode: "array" });
     return { rows: r.rows as unknown[][], rowCount: r.rowCount ?? 0 };
   };
 }
