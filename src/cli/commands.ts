@@ -76,6 +76,8 @@ function load(opts: ConfigOpts, overrides: Array<{ path: string[]; value: unknow
  * without the server's --config, would otherwise create an empty store and report "no such account".
  */
 function requireStore(config: ResolvedConfig): void {
+  // PostgreSQL: openConfiguredStore refuses a database without the schema (store/postgres.ts)
+  if (config.store.backend === "postgres") return;
   const file = storeDatabasePath(config.data_dir);
   if (existsSync(file)) return;
   throw new ExitError(
@@ -439,9 +441,12 @@ function buildProgram(): Command {
     .action((o: ConfigOpts) => {
       try {
         const c = loadConfig(o.config);
-        const store = existsSync(storeDatabasePath(c.data_dir))
-          ? "store found"
-          : "no store yet: `postkontor serve` creates it";
+        const store =
+          c.store.backend === "postgres"
+            ? "store in PostgreSQL: `postkontor serve` creates its schema"
+            : existsSync(storeDatabasePath(c.data_dir))
+              ? "store found"
+              : "no store yet: `postkontor serve` creates it";
         process.stdout.write(
           `OK (${c.source ?? "built-in defaults"})\ndata_dir: ${c.data_dir} (${c.dataDirOrigin}; ${store})\n`,
         );

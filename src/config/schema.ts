@@ -591,12 +591,20 @@ export const configSchema = z.strictObject({
 
   store: section("Mail store.", {
     backend: z
-      .enum(["sqlite"])
+      .enum(["sqlite", "postgres"])
       .prefault("sqlite")
       .describe(
         'Storage backend: "sqlite" (metadata in <data_dir>/store.sqlite, message files under <data_dir>/blobs, ' +
-          'one host). The next backend, "postgres", is chosen here too.',
+          'one host) or "postgres" (metadata, keys and locks in the PostgreSQL database at `url`, shared by ' +
+          "every node; `serve` on a fresh database creates the schema). Message files stay under " +
+          "<data_dir>/blobs until the PostgreSQL blob adapter is wired (see docs/architecture.md).",
       ),
+    url: str(
+      "",
+      'PostgreSQL connection URL for backend = "postgres", e.g. "postgres://postkontor@db.example:5432/mail" ' +
+        "(libpq-style URL: user, password, host, port, database, sslmode). Every node uses the same one.",
+    ),
+    pool_size: int(10, 'Connections of this process\'s pool to PostgreSQL (backend = "postgres").', 1),
     max_message_size: size(52428800, "Largest message accepted by delivery and APPEND, in bytes."),
     feed_socket: str("", "Unix socket of the cross-process change feed. Empty = <data_dir>/run/feed.sock."),
     blob_writer_threads: int(

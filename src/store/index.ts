@@ -35,6 +35,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
 import { SqliteDb } from "./db/sqlite/db.ts";
+import { SqliteJobs } from "./db/sqlite/jobs.ts";
 import { openSqlite } from "./db/sqlite/sqlite.ts";
 import { Feed } from "./feed/hub.ts";
 import { SqliteKeys } from "./keys/sqlite.ts";
@@ -107,13 +108,17 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     {
-      orphanScanDelayMs: opts.orphanScanDelayMs,
-      orphanMinAgeMs: opts.orphanMinAgeMs,
-      changeLogDays: opts.changeLogDays,
-      pruneDelayMs: opts.pruneDelayMs,
-      stateCacheMessages: opts.stateCacheMessages,
+      jobs: (hooks) =>
+        new SqliteJobs(h, files, search, {
+          orphanScanDelayMs: opts.orphanScanDelayMs,
+          orphanMinAgeMs: opts.orphanMinAgeMs,
+          changeLogDays: opts.changeLogDays,
+          pruneDelayMs: opts.pruneDelayMs,
+          onBlobDeleted: hooks.onBlobDeleted,
+        }),
       locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),
       keys: new SqliteKeys(h),
+      stateCacheMessages: opts.stateCacheMessages,
     },
   );
 }
