@@ -28,6 +28,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
+import { Vacation } from "./domain/vacation.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
@@ -51,6 +52,8 @@ export interface SqlStoreOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** vacation "replied to" records older than this are pruned (smtp.vacation_reply_interval); default 7 days */
+  vacationReplyMs?: number;
   /** messages whose states the process caches (store.state_cache_messages); default 500,000 */
   stateCacheMessages?: number;
 }
@@ -75,6 +78,7 @@ export class SqlStore implements Store {
   readonly #meta: Metadata;
   readonly #acl: Acl;
   readonly #app: AppPasswords;
+  readonly #vac: Vacation;
 
   constructor(
     db: SqliteDb,
@@ -95,6 +99,8 @@ export class SqlStore implements Store {
       orphanMinAgeMs: opts.orphanMinAgeMs,
       changeLogDays: opts.changeLogDays,
       pruneDelayMs: opts.pruneDelayMs,
+      vacationReplyMs: opts.vacationReplyMs,
+      pruneVacationReplies: (before) => this.#vac.pruneVacationReplies(before),
       onBlobDeleted: (sha) => this.#msgs.forgetParsed(sha),
     });
     const deps: DomainDeps = {
@@ -115,6 +121,7 @@ export class SqlStore implements Store {
     this.#meta = new Metadata(deps);
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
+    this.#vac = new Vacation(deps);
     this.#msgs = new MessageReader({
       ...deps,
       blobs,
@@ -190,6 +197,11 @@ export class SqlStore implements Store {
   readonly listAppPasswords: Store["listAppPasswords"] = (a) => this.#app.listAppPasswords(a);
   readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
   readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
+  readonly getVacationResponse: Store["getVacationResponse"] = (a) => this.#vac.getVacationResponse(a);
+  readonly setVacationResponse: Store["setVacationResponse"] = (a, p) => this.#vac.setVacationResponse(a, p);
+  readonly claimVacationReply: Store["claimVacationReply"] = (a, s, i, n) =>
+    this.#vac.claimVacationReply(a, s, i, n);
+  readonly pruneVacationReplies: Store["pruneVacationReplies"] = (b) => this.#vac.pruneVacationReplies(b);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
   readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
   readonly getAcl: Store["getAcl"] = (m) => this.#acl.getAcl(m);

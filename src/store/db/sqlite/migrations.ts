@@ -337,6 +337,32 @@ export const MIGRATIONS: readonly Migration[] = [
       END`,
     ],
   },
+  // ---- vacation responses (issue 12 item 3): RFC 8621 §8 settings, RFC 3834 once-per-sender ----
+  {
+    version: 16,
+    name: "vacation responses and the replied-to record",
+    sqlite: [
+      // one row per account that ever set its vacation response (none = disabled); dates in ms
+      `CREATE TABLE vacation (
+        account_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        from_date INTEGER,
+        to_date INTEGER,
+        subject TEXT,
+        text_body TEXT,
+        html_body TEXT,
+        updated_at INTEGER NOT NULL
+      )`,
+      // whom an account auto-replied to and when (lower-case address); pruned by the background job
+      `CREATE TABLE vacation_reply (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        sender TEXT NOT NULL,
+        replied_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, sender)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX vacation_reply_at ON vacation_reply (replied_at)`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */
