@@ -128,7 +128,7 @@ describe("buildVacationReply (RFC 3834 §3)", () => {
     assert.equal(body, "Away.\r\n");
   });
 
-  test("own subject (non-ASCII encoded), html only, no Message-ID in the original", () => {
+  test("own subject (non-ASCII encoded), html only (text made from it), no Message-ID in the original", () => {
     const settings = {
       ...ON,
       subject: "Im Urlaub – zurück am Montag",
@@ -146,7 +146,16 @@ describe("buildVacationReply (RFC 3834 §3)", () => {
     ).toString("utf8");
     assert.match(r, /^Subject: =\?UTF-8\?B\?/m);
     assert.doesNotMatch(r, /In-Reply-To|References/);
-    assert.match(r, /^Content-Type: text\/html; charset=utf-8$/m);
+    // RFC 8621 §8: the text part is made from the HTML
+    assert.match(r, /^Content-Type: multipart\/alternative; boundary=/m);
+    assert.match(
+      r,
+      /Content-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nWeg\r\n/,
+    );
+    assert.match(
+      r,
+      /Content-Type: text\/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>Weg<\/p>\r\n/,
+    );
     const subject = /^Subject: (.*(?:\r\n .*)*)$/m.exec(r)![1]!;
     const decoded = subject
       .split(/\r\n /)

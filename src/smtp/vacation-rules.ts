@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { parseAddressList } from "../mime/address.ts";
 import { fieldValue, type HeaderField, parseHeaderBlock } from "../mime/header.ts";
+import { htmlToText } from "../mime/text.ts";
 import type { VacationResponse } from "../store/types.ts";
 import { rfc5322Date } from "./data.ts";
 
@@ -223,17 +224,17 @@ export function buildVacationReply(i: ReplyInput): Uint8Array {
   }
   // RFC 3834 §5: marks the reply as automatic, so other responders do not answer it
   h += "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n";
-  const { textBody, htmlBody } = i.settings;
+  const { htmlBody } = i.settings;
+  // RFC 8621 §8: without a textBody the text part is made from the htmlBody
+  const text = i.settings.textBody ?? (htmlBody !== null ? htmlToText(htmlBody).trim() : DEFAULT_TEXT);
   let body: string;
-  if (htmlBody !== null && textBody !== null) {
+  if (htmlBody !== null) {
     const boundary = `=_pk-${randomBytes(12).toString("hex")}`;
     body =
       `Content-Type: multipart/alternative; boundary="${boundary}"\r\n\r\n` +
-      `--${boundary}\r\n${part("plain", textBody)}--${boundary}\r\n${part("html", htmlBody)}--${boundary}--\r\n`;
-  } else if (htmlBody !== null) {
-    body = part("html", htmlBody);
+      `--${boundary}\r\n${part("plain", text)}--${boundary}\r\n${part("html", htmlBody)}--${boundary}--\r\n`;
   } else {
-    body = part("plain", textBody ?? DEFAULT_TEXT);
+    body = part("plain", text);
   }
   return Buffer.from(h + body, "utf8");
 }
