@@ -384,6 +384,13 @@ export const configSchema = z.strictObject({
         "(the greeting also waits for the reverse lookup); a longer pause catches more bots but holds " +
         "every sender's connection that long.",
     ),
+    vacation_reply_interval: duration(
+      "7d",
+      "Vacation responses (RFC 3834 §2): a sender gets at most one auto-reply from an account within this " +
+        "time; the record of whom an account answered is pruned after it.",
+      60_000,
+      "1m",
+    ),
     ...proxyKeys("SMTP"),
     limits: section("SMTP limits.", {
       max_recipients: int(100, "RCPT commands per message (RFC 5321 §4.5.3.1.8: at least 100).", 1),

@@ -38,6 +38,7 @@ export async function openConfiguredStore(
         feedSocketPath: withFeed ? config.paths.feedSocket : null,
         blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
         changeLogDays: config.store.change_log_days,
+        vacationReplyMs: config.smtp.vacation_reply_interval,
         stateCacheMessages: config.store.state_cache_messages,
         // one-shot CLI commands do not run the background pruning job
         pruneDelayMs: oneShot ? null : undefined,

@@ -40,6 +40,7 @@ import {
   checkOriginatorFields,
   messageIdDomain,
 } from "./submission-policy.ts";
+import type { AutoReplyContext } from "./vacation.ts";
 
 export type SmtpMode = "mx" | "submission" | "submissions";
 
@@ -93,6 +94,8 @@ export interface SmtpServerOptions {
   greetingDelayMs?: number;
   /** where the per-IP connection limit is counted; absent = in this process */
   slots?: ConnectionSlots;
+  /** vacation responses: at most one per sender within this time (RFC 3834 §2). Default 7 days */
+  vacationReplyIntervalMs?: number;
 }
 
 export interface SmtpServer {
@@ -228,6 +231,12 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     return keys;
   };
   const hostname = o.hostname || "localhost";
+  /** the vacation responder's context for a message of this session (deliver.ts, vacation.ts) */
+  const autoReply = (session: SMTPServerSession, id: string): AutoReplyContext => ({
+    mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+    intervalMs: o.vacationReplyIntervalMs ?? 7 * 86_400_000,
+    log: (fields, msg) => logger.info({ session: session.id, id, ...fields }, msg),
+  });
   const tx = new WeakMap<SMTPServerSession, TxState>();
   const state = (s: SMTPServerSession): TxState => {
     let t = tx.get(s);
@@ -546,7 +555,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     const clean = sanitize(session, id, raw);
     const mailbox = verdict?.action === "junk" ? "Junk" : undefined;
     const deliveries = localDeliveries(session, t.rcpts, id, false, verdict?.headers ?? "", mailbox);
-    await deliverAll(store, clean, deliveries).catch(deliveryError);
+    await deliverAll(store, clean, deliveries, autoReply(session, id)).catch(deliveryError);
     const dsn = session.envelope.dsn;
     logger.info(
       {
@@ -620,7 +629,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     });
     if (!ok) throw smtpError(451, "4.7.0", "Sending limit exceeded; try again later");
     const deliveries = localDeliveries(session, local, id, true, "", undefined);
-    const delivered = await deliverAll(store, raw, deliveries).catch(deliveryError);
+    const delivered = await deliverAll(store, raw, deliveries, autoReply(session, id)).catch(deliveryError);
     if (remote.length > 0) {
       const received = receivedHeader({
         helo: session.hostNameAppearsAs || "",

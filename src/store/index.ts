@@ -67,6 +67,8 @@ export interface StoreOptions {
   blobWriterThreads?: number;
   /** days of change-log / expunge-log history kept (store.change_log_days); 0 = forever. Default 90 */
   changeLogDays?: number;
+  /** vacation "replied to" records are pruned after this (smtp.vacation_reply_interval); default 7 days */
+  vacationReplyMs?: number;
   /** first background pruning run this long after open (then hourly); null = none. Default 60 s */
   pruneDelayMs?: number | null;
   /** messages whose states each process caches between reads (store.state_cache_messages); default 500,000 */
@@ -114,6 +116,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
           orphanMinAgeMs: opts.orphanMinAgeMs,
           changeLogDays: opts.changeLogDays,
           pruneDelayMs: opts.pruneDelayMs,
+          ...(opts.vacationReplyMs !== undefined ? { vacationReplyMs: opts.vacationReplyMs } : {}),
+          pruneVacationReplies: hooks.pruneVacationReplies,
           onBlobDeleted: hooks.onBlobDeleted,
         }),
       locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),

@@ -106,6 +106,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
         changeLogDays: opts.changeLogDays,
         pruneDelayMs: opts.pruneDelayMs,
         onBlobDeleted: hooks.onBlobDeleted,
+        pruneVacationReplies: hooks.pruneVacationReplies,
       }),
     locks: opts.locks ?? new PgLocks(pool),
     keys: new PgKeys(pool),

@@ -26,6 +26,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
+import { Vacation } from "./domain/vacation.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
@@ -52,7 +53,10 @@ export interface StoreJobs {
 
 export interface SqlStoreOptions {
   /** the adapter's background jobs; onBlobDeleted drops a swept blob from the parsed cache */
-  jobs(hooks: { onBlobDeleted(sha: string): void }): StoreJobs;
+  jobs(hooks: {
+    onBlobDeleted(sha: string): void;
+    pruneVacationReplies(before: Date): Promise<unknown>;
+  }): StoreJobs;
   /** the locks port's adapter (store/locks) */
   locks: LockService;
   /** the keys port's adapter (store/keys) */
@@ -81,6 +85,7 @@ export class SqlStore implements Store {
   readonly #meta: Metadata;
   readonly #acl: Acl;
   readonly #app: AppPasswords;
+  readonly #vac: Vacation;
 
   constructor(
     db: Db,
@@ -96,7 +101,10 @@ export class SqlStore implements Store {
     this.feed = feed;
     this.locks = opts.locks;
     this.keys = opts.keys;
-    this.#jobs = opts.jobs({ onBlobDeleted: (sha) => this.#msgs.forgetParsed(sha) });
+    this.#jobs = opts.jobs({
+      onBlobDeleted: (sha) => this.#msgs.forgetParsed(sha),
+      pruneVacationReplies: (before) => this.#vac.pruneVacationReplies(before),
+    });
     const deps: DomainDeps = {
       db,
       feed,
@@ -115,6 +123,7 @@ export class SqlStore implements Store {
     this.#meta = new Metadata(deps);
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
+    this.#vac = new Vacation(deps);
     this.#msgs = new MessageReader({
       ...deps,
       blobs,
@@ -190,6 +199,11 @@ export class SqlStore implements Store {
   readonly listAppPasswords: Store["listAppPasswords"] = (a) => this.#app.listAppPasswords(a);
   readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
   readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
+  readonly getVacationResponse: Store["getVacationResponse"] = (a) => this.#vac.getVacationResponse(a);
+  readonly setVacationResponse: Store["setVacationResponse"] = (a, p) => this.#vac.setVacationResponse(a, p);
+  readonly claimVacationReply: Store["claimVacationReply"] = (a, s, i, n) =>
+    this.#vac.claimVacationReply(a, s, i, n);
+  readonly pruneVacationReplies: Store["pruneVacationReplies"] = (b) => this.#vac.pruneVacationReplies(b);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
   readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
   readonly getAcl: Store["getAcl"] = (m) => this.#acl.getAcl(m);

@@ -590,4 +590,49 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: [],
     postgres: [...PG_EDGE_DDL],
   },
+  // ---- vacation responses (RFC 8621 §8, RFC 3834) ---------------------------------------------
+  {
+    version: 14,
+    name: "vacation responses and the replied-to record",
+    sqlite: [
+      // one row per account that ever set its vacation response (none = disabled); dates in ms
+      `CREATE TABLE vacation (
+        account_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        from_date INTEGER,
+        to_date INTEGER,
+        subject TEXT,
+        text_body TEXT,
+        html_body TEXT,
+        updated_at INTEGER NOT NULL
+      )`,
+      // whom an account auto-replied to and when (lower-case address); pruned by the background job
+      `CREATE TABLE vacation_reply (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        sender TEXT NOT NULL,
+        replied_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, sender)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX vacation_reply_at ON vacation_reply (replied_at)`,
+    ],
+    postgres: [
+      `CREATE TABLE vacation (
+        account_id BIGINT PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        from_date BIGINT,
+        to_date BIGINT,
+        subject TEXT,
+        text_body TEXT,
+        html_body TEXT,
+        updated_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE vacation_reply (
+        account_id BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        sender TEXT COLLATE "C" NOT NULL,
+        replied_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, sender)
+      )`,
+      `CREATE INDEX vacation_reply_at ON vacation_reply (replied_at)`,
+    ],
+  },
 ];

@@ -57,6 +57,7 @@ export type * from "./port-messages.ts";
 
 import type { AclRead, AclWrite } from "./port-acl.ts";
 import type { MetadataRead, MetadataWrite } from "./port-metadata.ts";
+import type { VacationRead, VacationWrite } from "./port-vacation.ts";
 
 export type * from "./port-acl.ts";
 
@@ -68,6 +69,7 @@ import type { ImportsRead, ImportsWrite } from "./port-imports.ts";
 
 export type * from "./port-imports.ts";
 export type * from "./port-metadata.ts";
+export type * from "./port-vacation.ts";
 
 export type Maybe<T> = T | Promise<T>;
 
@@ -297,6 +299,7 @@ export interface Reader {
   acl: AclRead;
   appPasswords: AppPasswordsRead;
   imports: ImportsRead;
+  vacation: VacationRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -318,6 +321,7 @@ export interface Writer {
   acl: AclWrite;
   appPasswords: AppPasswordsWrite;
   imports: ImportsWrite;
+  vacation: VacationWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

@@ -21,6 +21,7 @@ import { pgImportOps } from "./ops-imports.ts";
 import { pgMailOps, pgPeeker } from "./ops-mailboxes.ts";
 import { type PgContent, pgMessageOps } from "./ops-messages.ts";
 import { pgMetadataOps } from "./ops-metadata.ts";
+import { pgVacationOps } from "./ops-vacation.ts";
 import { type AccountGuard, accountGuard, type Exec, execOn, NO_GUARD } from "./pg.ts";
 
 function runHooks(hooks: Array<() => void>): void {
@@ -71,6 +72,7 @@ export function pgWriter(x: Exec, g: AccountGuard, content: PgContent, hooks: Ar
     ...pgMetadataOps(x, g),
     ...pgAclOps(x, g),
     ...pgAppPasswordOps(x, g),
+    ...pgVacationOps(x, g),
     ...pgImportOps(x, g),
     afterCommit,
   };

@@ -25,6 +25,10 @@ export interface PgJobsOptions {
   /** first pruning run this long after open, then hourly; null = none. Default 60 s */
   pruneDelayMs?: number | null;
   onBlobDeleted?(sha: string): void;
+  /** vacation reply records older than this are pruned by the same job (0 = never). Default 7 days */
+  vacationReplyMs?: number;
+  /** deletes vacation reply records older than `before` (domain/vacation.ts) */
+  pruneVacationReplies?(before: Date): Promise<unknown>;
 }
 
 export class PgJobs implements StoreJobs {
@@ -32,6 +36,8 @@ export class PgJobs implements StoreJobs {
   readonly #content: Pick<PgContent, "drop">;
   readonly #onBlobDeleted: (sha: string) => void;
   readonly #changeLogDays: number;
+  readonly #vacationReplyMs: number;
+  readonly #pruneVacation: ((before: Date) => Promise<unknown>) | null;
   #gcRun: Promise<void> | null = null;
   #gcAgain = false;
   #pruneTimer: NodeJS.Timeout | null = null;
@@ -43,6 +49,8 @@ export class PgJobs implements StoreJobs {
     this.#content = content;
     this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
     this.#changeLogDays = opts.changeLogDays ?? 90;
+    this.#vacationReplyMs = opts.vacationReplyMs ?? 7 * 86_400_000;
+    this.#pruneVacation = opts.pruneVacationReplies ?? null;
     const delay = opts.pruneDelayMs === undefined ? 60_000 : opts.pruneDelayMs;
     if (delay !== null) this.#schedulePrune(delay);
   }
@@ -133,12 +141,16 @@ export class PgJobs implements StoreJobs {
   }
 
   #schedulePrune(delayMs: number): void {
-    if (this.#closed || this.#changeLogDays <= 0) return;
+    const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
+    if (this.#closed || (this.#changeLogDays <= 0 && !vacation)) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
-      const before = new Date(Date.now() - this.#changeLogDays * 86_400_000);
-      this.#pruneRun = this.pruneHistory(before)
-        .catch(() => {})
+      const now = Date.now();
+      const history =
+        this.#changeLogDays > 0 ? this.pruneHistory(new Date(now - this.#changeLogDays * 86_400_000)) : null;
+      const replies = vacation ? this.#pruneVacation?.(new Date(now - this.#vacationReplyMs)) : null;
+      this.#pruneRun = Promise.allSettled([history, replies])
+        .then(() => {})
         .finally(() => {
           this.#pruneRun = null;
           this.#schedulePrune(PRUNE_INTERVAL_MS);
