@@ -29,6 +29,7 @@ import { DeliveryError, deliverAll } from "../smtp/deliver.ts";
 import { ensureDkimKeys } from "../smtp/dkim/index.ts";
 import { storeDatabasePath } from "../store/index.ts";
 import { type Account, type AccountSettings, type Store, StoreError } from "../store/types.ts";
+import { addBackupCommands } from "./backup.ts";
 import { addImportCommands } from "./import.ts";
 import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
@@ -431,6 +432,7 @@ function buildProgram(): Command {
   addDnsCommand(program, helpers);
   addShareCommand(program, helpers); // src/cli/share.ts
   addImportCommands(program, helpers);
+  addBackupCommands(program, helpers); // src/cli/backup.ts
 
   // --- config --------------------------------------------------------------------------------
   const cfg = program.command("config").description("configuration tools");

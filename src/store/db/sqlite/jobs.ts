@@ -8,10 +8,11 @@
  * The domain side only marks blobs (TxContext.releaseBlobs) and schedules these jobs after commit.
  */
 import { readdir, stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
 import { pruneHistory } from "./changelog.ts";
+import { gcBarrierActive, gcBarrierDir } from "./gc-barrier.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** blobs examined per sweeper transaction (bounds the write-lock hold time) */
@@ -40,6 +41,8 @@ const INDEX_MAX_LAG_MS = 30_000;
 const DEFAULT_CHANGE_LOG_DAYS = 90;
 const DEFAULT_PRUNE_DELAY_MS = 60_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** a sweep held back by a backup's GC barrier (gc-barrier.ts) is retried this much later */
+const GC_BARRIER_RETRY_MS = 60_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
@@ -67,6 +70,9 @@ export interface SqliteJobsOptions {
 export class SqliteJobs {
   readonly #h: SqliteHandle;
   readonly #files: FsBlobStore;
+  /** backups hold the sweeper off while they copy blobs (gc-barrier.ts) */
+  readonly #barrierDir: string;
+  #barrierTimer: NodeJS.Timeout | null = null;
   readonly #search: Fts5Search;
   readonly #onBlobDeleted: (sha: string) => void;
   /** the running sweeper (one per store), or null */
@@ -95,6 +101,7 @@ export class SqliteJobs {
   constructor(h: SqliteHandle, files: FsBlobStore, search: Fts5Search, opts: SqliteJobsOptions = {}) {
     this.#h = h;
     this.#files = files;
+    this.#barrierDir = gcBarrierDir(dirname(files.root));
     this.#search = search;
     this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
     this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
@@ -203,6 +210,12 @@ export class SqliteJobs {
     );
     if (!any) return 0;
     return this.#h.transaction(() => {
+      // checked under the write lock: a backup creates its barrier, then takes this lock once
+      // before its metadata copy, so a sweep either finished before the copy or sees the barrier
+      if (gcBarrierActive(this.#barrierDir)) {
+        this.#retryAfterBarrier();
+        return 0;
+      }
       const rows = this.#h
         .stmt("SELECT id, sha256 FROM blob WHERE gc_pending <> 0 LIMIT ?")
         .raw(true)
@@ -227,6 +240,15 @@ export class SqliteJobs {
       for (const sha of dead) this.#files.deleteSync(sha);
       return rows.length;
     });
+  }
+
+  #retryAfterBarrier(): void {
+    if (this.#barrierTimer || this.#closed) return;
+    this.#barrierTimer = setTimeout(() => {
+      this.#barrierTimer = null;
+      this.scheduleGc();
+    }, GC_BARRIER_RETRY_MS);
+    this.#barrierTimer.unref();
   }
 
   /**
@@ -454,6 +476,8 @@ export class SqliteJobs {
     if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
     if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
     this.#pruneTimer = null;
+    if (this.#barrierTimer) clearTimeout(this.#barrierTimer);
+    this.#barrierTimer = null;
     // queued texts stay queued (searches scan them); the next open indexes them
     if (this.#indexTimer) clearTimeout(this.#indexTimer);
     this.#indexTimer = null;

@@ -1,0 +1,147 @@
+/**
+ * Restores from a snapshot (docs/backup.md):
+ *
+ * - into a live account (`restoreMessages`): the snapshot's folders (or one) are read as an
+ *   import source (src/import/source.ts) and stored through the import driver
+ *   (src/import/run.ts → Store.importMessages) under `Restored/<date>/<folder>`: new UIDs in new
+ *   folders (live UIDs are never rewritten), flags, keywords, internal dates and delivery headers
+ *   kept, duplicates by content skipped by the import ledger (source = the snapshot), the quota
+ *   respected, and a running server's sessions see the messages through the change feed;
+ * - a whole data directory (`restoreAll`, disaster recovery): the metadata copy and its blobs
+ *   into an empty data directory, so UIDVALIDITY, UIDs and modseqs are those of the snapshot and
+ *   clients keep their caches.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { type ImportSummary, runImport } from "../import/run.ts";
+import type { ImportSource, SourceItem } from "../import/source.ts";
+import { parseFlagText } from "../store/flags.ts";
+import { storeDatabasePath } from "../store/index.ts";
+import type { Id, Store } from "../store/types.ts";
+import { readBackupBlob, readManifest, sha256, sha256File, snapshotsDir, writeDurable } from "./manifest.ts";
+
+function openMeta(dir: string, id: string): Database.Database {
+  const m = readManifest(dir, id);
+  const path = join(snapshotsDir(dir), id, m.metadata.file);
+  if (sha256File(path) !== m.metadata.sha256)
+    throw new Error(`snapshot ${id}: metadata checksum differs from its manifest`);
+  return new Database(path, { readonly: true, fileMustExist: true });
+}
+
+/** the snapshot's folders of one account as an import source, named `<prefix>/<folder>` */
+export function snapshotSource(
+  dir: string,
+  id: string,
+  address: string,
+  opts: { mailbox?: string; prefix: string },
+): ImportSource {
+  return {
+    id: `backup:${id}`,
+    async *items(): AsyncIterable<SourceItem> {
+      const db = openMeta(dir, id);
+      try {
+        const acc = db.prepare("SELECT id FROM account WHERE address = ?").raw(true).get(address) as
+          | [number]
+          | undefined;
+        if (!acc) throw new Error(`no account ${address} in snapshot ${id}`);
+        const boxes = db
+          .prepare("SELECT id, name FROM mailbox WHERE account_id = ? ORDER BY name")
+          .raw(true)
+          .all(acc[0]) as Array<[number, string]>;
+        const wanted = opts.mailbox === undefined ? boxes : boxes.filter(([, n]) => n === opts.mailbox);
+        if (opts.mailbox !== undefined && wanted.length === 0)
+          throw new Error(`no mailbox ${opts.mailbox} of ${address} in snapshot ${id}`);
+        const rows = db.prepare(
+          `SELECT m.uid, b.sha256, m.flags, m.internal_date, p.data
+             FROM message m JOIN blob b ON b.id = m.blob_id LEFT JOIN delivery_prefix p ON p.id = m.prefix_id
+            WHERE m.mailbox_id = ? ORDER BY m.uid`,
+        );
+        for (const [boxId, name] of wanted) {
+          const folder = { name: `${opts.prefix}/${name}`, specialUse: null };
+          for (const r of rows.raw(true).iterate(boxId) as Iterable<
+            [number, string, string, number, Buffer | null]
+          >) {
+            const where = `${name} uid ${r[0]}`;
+            let raw: Buffer;
+            try {
+              raw = readBackupBlob(dir, r[1]);
+              if (sha256(raw) !== r[1]) throw new Error("blob content does not match its SHA-256");
+            } catch (e) {
+              yield { kind: "failed", where, reason: (e as Error).message };
+              continue;
+            }
+            yield {
+              kind: "message",
+              folder,
+              raw,
+              flags: parseFlagText(r[2]),
+              internalDate: new Date(r[3]),
+              ...(r[4] ? { deliveryHeaders: r[4] } : {}),
+              where,
+            };
+          }
+        }
+      } finally {
+        db.close();
+      }
+    },
+  };
+}
+
+/** the snapshot's date as folder names use it: "2026-12-04" (a second one that day: its time too) */
+export function restoredPrefix(id: string): string {
+  return `Restored/${id.slice(0, 10)}`;
+}
+
+export async function restoreMessages(
+  store: Store,
+  accountId: Id,
+  address: string,
+  dir: string,
+  id: string,
+  mailbox?: string,
+): Promise<ImportSummary> {
+  const src = snapshotSource(dir, id, address, {
+    prefix: restoredPrefix(id),
+    ...(mailbox !== undefined ? { mailbox } : {}),
+  });
+  return runImport(store, accountId, src);
+}
+
+/**
+ * Disaster recovery: the snapshot's blobs, then its metadata (last: a store exists once the
+ * database file does) into dataDir, which must hold no store.
+ */
+export function restoreAll(dir: string, id: string, dataDir: string): { blobs: number; messages: number } {
+  const dbPath = storeDatabasePath(dataDir);
+  if (existsSync(dbPath))
+    throw new Error(
+      `${dataDir} already holds a store (${dbPath}); restore --all needs an empty data directory`,
+    );
+  const blobsDir = join(dataDir, "blobs");
+  if (existsSync(blobsDir) && readdirSync(blobsDir).length > 0)
+    throw new Error(`${blobsDir} is not empty; restore --all needs an empty data directory`);
+  const m = readManifest(dir, id);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  for (const [sha] of m.blobs) {
+    const data = readBackupBlob(dir, sha);
+    if (sha256(data) !== sha) throw new Error(`blob ${sha}: content does not match its SHA-256`);
+    const sub = join(blobsDir, sha.slice(0, 2), sha.slice(2, 4));
+    mkdirSync(sub, { recursive: true, mode: 0o700 });
+    writeDurable(join(sub, sha), data);
+  }
+  const src = join(snapshotsDir(dir), id, m.metadata.file);
+  if (sha256File(src) !== m.metadata.sha256)
+    throw new Error(`snapshot ${id}: metadata checksum differs from its manifest`);
+  // a fresh database copy: VACUUM INTO from the snapshot (never the backup's own file)
+  const tmp = `${dbPath}.restore-${process.pid}`;
+  const db = new Database(src, { readonly: true, fileMustExist: true });
+  try {
+    db.exec(`VACUUM INTO '${tmp.replaceAll("'", "''")}'`);
+  } finally {
+    db.close();
+  }
+  renameSync(tmp, dbPath);
+  return { blobs: m.blobs.length, messages: m.messages };
+}
