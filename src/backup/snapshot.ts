@@ -81,7 +81,11 @@ export function takeSnapshot(o: SnapshotOptions): Manifest {
       blobs = (
         copy
           .prepare(
-            "SELECT b.sha256, b.size FROM blob b WHERE EXISTS (SELECT 1 FROM message m WHERE m.blob_id = b.id) ORDER BY b.sha256",
+            // the messages' blobs, and those of expunged messages inside the undelete window
+            `SELECT b.sha256, b.size FROM blob b
+              WHERE EXISTS (SELECT 1 FROM message m WHERE m.blob_id = b.id)
+                 OR EXISTS (SELECT 1 FROM deleted_message d WHERE d.blob_id = b.id)
+              ORDER BY b.sha256`,
           )
           .raw(true)
           .all() as Array<[string, number]>

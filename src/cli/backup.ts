@@ -11,7 +11,7 @@ import { type Command, Option } from "commander";
 import { findSnapshot, listSnapshots, readManifest } from "../backup/manifest.ts";
 import { restoreAll, restoreMessages } from "../backup/restore.ts";
 import { pruneSnapshots, takeSnapshot, verifySnapshot } from "../backup/snapshot.ts";
-import type { ResolvedConfig } from "../config/index.ts";
+import { parseDuration, type ResolvedConfig } from "../config/index.ts";
 import { formatBytes } from "./io.ts";
 import type { CliHelpers } from "./outbound.ts";
 
@@ -149,4 +149,44 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
         if (sum.failed.length || sum.aborted || sum.quotaStopped) process.exitCode = 1;
       },
     );
+
+  h.configOption(program.command("undelete <address>"))
+    .description(
+      "bring back messages expunged inside the undelete window ([store] undelete_window): into their folder " +
+        "(new UIDs), or Restored/<date>/<folder> when the folder is gone",
+    )
+    .option(
+      "--since <when>",
+      'only those expunged since: a time ("2026-12-04T08:00Z") or a duration ago ("3h", "2d")',
+    )
+    .option("--mailbox <name>", "only those expunged from this folder")
+    .action(async (address: string, o: { config?: string; since?: string; mailbox?: string }) => {
+      let since: Date | undefined;
+      if (o.since !== undefined) {
+        const t = Date.parse(o.since);
+        if (!Number.isNaN(t) && /^\d{4}-/.test(o.since)) since = new Date(t);
+        else {
+          let ms: number;
+          try {
+            ms = parseDuration(o.since);
+          } catch {
+            return h.usage(`--since expects a time or a duration, got "${o.since}"`);
+          }
+          since = new Date(Date.now() - ms);
+        }
+      }
+      const r = await h
+        .withStore(h.load(o), async (s) => {
+          const account = await s.getAccount(address);
+          if (!account) h.notFound(`no such account: ${address}`);
+          return s.undelete(account.id, {
+            ...(since ? { since } : {}),
+            ...(o.mailbox !== undefined ? { mailbox: o.mailbox } : {}),
+          });
+        })
+        .catch(h.storeExit);
+      process.stdout.write(
+        `undeleted: ${r.restored}${r.folders.length ? ` into ${r.folders.join(", ")}` : ""}\n`,
+      );
+    });
 }

@@ -612,6 +612,11 @@ export const configSchema = z.strictObject({
         '"cannot calculate changes" (JMAP) or every missing UID as VANISHED (QRESYNC). 0 = keep forever.',
       0,
     ),
+    undelete_window: duration(
+      "7d",
+      "Expunged messages stay recoverable this long (`postkontor undelete`), outside the user's quota; the " +
+        "background sweeper purges them afterwards and only then deletes their files. 0 = expunged at once.",
+    ),
   }),
 
   backup: section(

@@ -36,6 +36,7 @@ export async function openConfiguredStore(
         feedSocketPath: withFeed ? config.paths.feedSocket : null,
         blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
         changeLogDays: config.store.change_log_days,
+        undeleteWindowMs: config.store.undelete_window,
         // one-shot CLI commands do not run the background pruning job
         pruneDelayMs: oneShot ? null : undefined,
       });

@@ -68,6 +68,8 @@ export interface StoreOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open (then hourly); null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
+  undeleteWindowMs?: number;
   /** the locks port; default lock files under <dataDir>/run/locks (one host) */
   locks?: LockService;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
@@ -109,6 +111,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       orphanMinAgeMs: opts.orphanMinAgeMs,
       changeLogDays: opts.changeLogDays,
       pruneDelayMs: opts.pruneDelayMs,
+      undeleteWindowMs: opts.undeleteWindowMs,
       locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),
       keys: new SqliteKeys(h),
     },

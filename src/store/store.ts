@@ -28,6 +28,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
+import { undelete } from "./domain/undelete.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
@@ -49,6 +50,8 @@ export interface SqlStoreOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
+  undeleteWindowMs?: number;
 }
 
 export class SqlStore implements Store {
@@ -91,6 +94,7 @@ export class SqlStore implements Store {
       orphanMinAgeMs: opts.orphanMinAgeMs,
       changeLogDays: opts.changeLogDays,
       pruneDelayMs: opts.pruneDelayMs,
+      undeleteWindowMs: opts.undeleteWindowMs ?? 0,
       onBlobDeleted: (sha) => this.#msgs.forgetParsed(sha),
     });
     const deps: DomainDeps = {
@@ -99,6 +103,7 @@ export class SqlStore implements Store {
       scheduleGc: () => this.#jobs.scheduleGc(),
       scheduleIndex: () => this.#jobs.scheduleIndex(),
       maxMessageSize,
+      undeleteWindowMs: opts.undeleteWindowMs ?? 0,
       blobs,
       mime,
     };
@@ -211,6 +216,8 @@ export class SqlStore implements Store {
   readonly appendMany: Store["appendMany"] = (a, m, inputs) => this.#writes.appendMany(a, m, inputs);
   readonly importMessages: Store["importMessages"] = (a, m, src, items) =>
     this.#writes.importMany(a, m, src, items);
+  readonly undelete: Store["undelete"] = (a, o = {}) =>
+    undelete(this.#deps, this.#writes, this.#mbx, (sha) => this.#blobs.get(sha), a, o);
   readonly replace: Store["replace"] = (a, src, uid, dst, input) =>
     this.#writes.replace(a, src, uid, dst, input);
   readonly deliver: Store["deliver"] = (raw, targets) =>

@@ -64,7 +64,10 @@ import type { AppPasswordsRead, AppPasswordsWrite } from "./port-app-passwords.t
 
 export type * from "./port-app-passwords.ts";
 
+import type { DeletedRead, DeletedWrite } from "./port-deleted.ts";
 import type { ImportsRead, ImportsWrite } from "./port-imports.ts";
+
+export type * from "./port-deleted.ts";
 
 export type * from "./port-imports.ts";
 export type * from "./port-metadata.ts";
@@ -297,6 +300,7 @@ export interface Reader {
   acl: AclRead;
   appPasswords: AppPasswordsRead;
   imports: ImportsRead;
+  deleted: DeletedRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -318,6 +322,7 @@ export interface Writer {
   acl: AclWrite;
   appPasswords: AppPasswordsWrite;
   imports: ImportsWrite;
+  deleted: DeletedWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

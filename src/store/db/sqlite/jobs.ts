@@ -63,6 +63,8 @@ export interface SqliteJobsOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** expunged messages kept this long for undelete (store.undelete_window); 0 = none kept. Default 0 */
+  undeleteWindowMs?: number;
   /** a blob's row and file were deleted (caches keyed by content hash drop it) */
   onBlobDeleted?(sha: string): void;
 }
@@ -95,6 +97,7 @@ export class SqliteJobs {
   #orphanTimer: NodeJS.Timeout | null = null;
   #orphanRun: Promise<number> | null = null;
   readonly #changeLogDays: number;
+  readonly #undeleteWindowMs: number;
   #pruneTimer: NodeJS.Timeout | null = null;
   #pruneRun: Promise<void> | null = null;
 
@@ -105,6 +108,7 @@ export class SqliteJobs {
     this.#search = search;
     this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
     this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
+    this.#undeleteWindowMs = opts.undeleteWindowMs ?? 0;
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
     if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
@@ -224,8 +228,12 @@ export class SqliteJobs {
       for (const r of rows) {
         const id = Number(r[0]);
         const sha = String(r[1]);
-        if (this.#has("SELECT 1 FROM message WHERE blob_id = ? LIMIT 1", id)) {
-          // referenced again (COPY, or an append deduped to it): keep it
+        if (
+          this.#has("SELECT 1 FROM message WHERE blob_id = ? LIMIT 1", id) ||
+          this.#has("SELECT 1 FROM deleted_message WHERE blob_id = ? LIMIT 1", id)
+        ) {
+          // referenced again (COPY, or an append deduped to it), or an expunged message inside
+          // the undelete window still holds it (purgeDeleted marks it again later): keep it
           this.#h.stmt("UPDATE blob SET gc_pending = 0 WHERE id = ?").run(id);
           continue;
         }
@@ -320,6 +328,8 @@ export class SqliteJobs {
    */
   async collectGarbage(opts: { orphanMinAgeMs?: number } = {}): Promise<number> {
     await this.whenIdle();
+    // expunged messages past the undelete window first: their blobs are then marked too
+    await this.purgeDeleted(new Date(Date.now() - this.#undeleteWindowMs));
     // bounded like the sweeper: each batch examines up to GC_BATCH marked blobs
     for (let pass = 0; pass < GC_MAX_PASSES; pass++) {
       if ((await this.#gcBatch(GC_BATCH)) < GC_BATCH) break;
@@ -453,13 +463,41 @@ export class SqliteJobs {
     );
   }
 
+  /**
+   * Purges expunged messages kept for undelete that were expunged before `before` (any of them
+   * when the window is 0), in transactions of at most 500 rows; a trigger marks their blobs for
+   * the sweeper, which deletes those nothing else references. Returns the rows purged.
+   */
+  async purgeDeleted(before: Date): Promise<number> {
+    let total = 0;
+    for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+      const n = await this.#h.transaction(
+        () =>
+          this.#h
+            .stmt(
+              "DELETE FROM deleted_message WHERE id IN (SELECT id FROM deleted_message WHERE expunged_at < ? LIMIT 500)",
+            )
+            .run(before.getTime()).changes,
+      );
+      total += n;
+      if (n < 500) break;
+    }
+    if (total > 0) this.scheduleGc();
+    return total;
+  }
+
   /** The background pruning job: the first run delayMs after open, then hourly. */
   #schedulePrune(delayMs: number): void {
-    if (this.#closed || this.#changeLogDays <= 0) return;
+    if (this.#closed || (this.#changeLogDays <= 0 && this.#undeleteWindowMs <= 0)) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
       const before = new Date(Date.now() - this.#changeLogDays * 86_400_000);
-      this.#pruneRun = this.pruneHistory(before)
+      const purge = async () => {
+        await this.purgeDeleted(new Date(Date.now() - this.#undeleteWindowMs));
+      };
+      this.#pruneRun = (this.#changeLogDays > 0 ? this.pruneHistory(before) : Promise.resolve())
+        // and the undelete window (or rows left from a larger window before a restart)
+        .then(purge)
         // history left unpruned is only space; the next run retries
         .catch(() => {})
         .finally(() => {
