@@ -18,7 +18,7 @@ import { type ImportSummary, runImport } from "../import/run.ts";
 import type { ImportSource, SourceItem } from "../import/source.ts";
 import { parseFlagText } from "../store/flags.ts";
 import { storeDatabasePath } from "../store/index.ts";
-import type { Id, Store } from "../store/types.ts";
+import type { Id, Mailbox, Store } from "../store/types.ts";
 import { readBackupBlob, readManifest, sha256, sha256File, snapshotsDir, writeDurable } from "./manifest.ts";
 
 function openMeta(dir: string, id: string): Database.Database {
@@ -34,10 +34,10 @@ export function snapshotSource(
   dir: string,
   id: string,
   address: string,
-  opts: { mailbox?: string; prefix: string },
+  opts: { mailbox?: string; prefix: string | null; sourceId?: string },
 ): ImportSource {
   return {
-    id: `backup:${id}`,
+    id: opts.sourceId ?? `backup:${id}`,
     async *items(): AsyncIterable<SourceItem> {
       const db = openMeta(dir, id);
       try {
@@ -58,7 +58,7 @@ export function snapshotSource(
             WHERE m.mailbox_id = ? ORDER BY m.uid`,
         );
         for (const [boxId, name] of wanted) {
-          const folder = { name: `${opts.prefix}/${name}`, specialUse: null };
+          const folder = { name: opts.prefix === null ? name : `${opts.prefix}/${name}`, specialUse: null };
           for (const r of rows.raw(true).iterate(boxId) as Iterable<
             [number, string, string, number, Buffer | null]
           >) {
@@ -107,6 +107,67 @@ export async function restoreMessages(
     ...(mailbox !== undefined ? { mailbox } : {}),
   });
   return runImport(store, accountId, src);
+}
+
+/** the snapshot's folders of an account: name and special use */
+function snapshotFolders(
+  dir: string,
+  id: string,
+  address: string,
+): Array<{ name: string; specialUse: string | null }> {
+  const db = openMeta(dir, id);
+  try {
+    return (
+      db
+        .prepare(
+          "SELECT mb.name, mb.special_use FROM mailbox mb JOIN account a ON a.id = mb.account_id WHERE a.address = ? ORDER BY mb.name",
+        )
+        .raw(true)
+        .all(address) as Array<[string, string | null]>
+    ).map(([name, specialUse]) => ({ name, specialUse }));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * `restore --replace`: the account's folders and messages become those of the snapshot. The
+ * caller has taken a snapshot of the current state first (`before`). Every live message is
+ * expunged (so it also stays in the undelete window), folders the snapshot lacks are deleted,
+ * missing ones created (live folders keep their UIDVALIDITY; the messages get new UIDs, so
+ * clients resynchronise by UID), then the snapshot's messages are stored into their folders.
+ */
+export async function replaceAccount(
+  store: Store,
+  accountId: Id,
+  address: string,
+  dir: string,
+  id: string,
+  before: string,
+): Promise<ImportSummary> {
+  const folders = snapshotFolders(dir, id, address);
+  if (folders.length === 0) throw new Error(`no account ${address} in snapshot ${id}`);
+  const wanted = new Set(folders.map((f) => f.name));
+  const live = await store.listMailboxes(accountId);
+  for (const mb of live) {
+    const uids = (await store.listMessages(mb.id)).map((m) => m.uid);
+    for (let i = 0; i < uids.length; i += 500) await store.expunge(mb.id, uids.slice(i, i + 500));
+  }
+  // children before their parents
+  for (const mb of [...live].sort((a, b) => b.name.length - a.name.length))
+    if (!wanted.has(mb.name) && mb.name !== "INBOX") await store.deleteMailbox(accountId, mb.name);
+  let now = await store.listMailboxes(accountId);
+  for (const f of folders) {
+    if (now.some((m) => m.name === f.name)) continue;
+    const use = f.specialUse && !now.some((m) => m.specialUse === f.specialUse) ? f.specialUse : null;
+    await store.createMailbox(accountId, f.name, use as Mailbox["specialUse"]);
+    now = await store.listMailboxes(accountId);
+  }
+  return runImport(
+    store,
+    accountId,
+    snapshotSource(dir, id, address, { prefix: null, sourceId: `backup-replace:${id}:${before}` }),
+  );
 }
 
 /**

@@ -9,7 +9,7 @@
 import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { findSnapshot, listSnapshots, readManifest } from "../backup/manifest.ts";
-import { restoreAll, restoreMessages } from "../backup/restore.ts";
+import { replaceAccount, restoreAll, restoreMessages } from "../backup/restore.ts";
 import { pruneSnapshots, takeSnapshot, verifySnapshot } from "../backup/snapshot.ts";
 import { parseDuration, type ResolvedConfig } from "../config/index.ts";
 import { formatBytes } from "./io.ts";
@@ -104,12 +104,22 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
       ).makeOptionMandatory(),
     )
     .option("--mailbox <name>", "only this folder")
+    .option(
+      "--replace",
+      "replace the account's folders and messages by the snapshot's (a snapshot of the current state is taken first)",
+    )
     .option("--all", "disaster recovery: every account, into the empty --data-dir")
     .option("--data-dir <dir>", "with --all: the data directory to fill")
     .action(
       async (
         address: string | undefined,
-        o: DirOpts & { snapshot: string; mailbox?: string; all?: boolean; dataDir?: string },
+        o: DirOpts & {
+          snapshot: string;
+          mailbox?: string;
+          all?: boolean;
+          dataDir?: string;
+          replace?: boolean;
+        },
       ) => {
         const config = h.load(o);
         const dir = backupDir(config, o);
@@ -130,11 +140,17 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
           return;
         }
         if (address === undefined) h.usage("give the ADDRESS to restore into (or --all)");
+        if (o.replace && o.mailbox !== undefined)
+          h.usage("--replace restores the whole account: no --mailbox");
         const sum = await h
           .withStore(config, async (s) => {
             const account = await s.getAccount(address);
             if (!account) h.notFound(`no such account: ${address}`);
-            return restoreMessages(s, account.id, account.address, dir, id, o.mailbox);
+            if (!o.replace) return restoreMessages(s, account.id, account.address, dir, id, o.mailbox);
+            // the current state first, so the replacement can itself be undone
+            const before = takeSnapshot({ dataDir: config.data_dir, dir, compress: config.backup.compress });
+            process.stdout.write(`snapshot of the current state: ${before.id}\n`);
+            return replaceAccount(s, account.id, account.address, dir, id, before.id);
           })
           .catch(h.storeExit);
         process.stdout.write(

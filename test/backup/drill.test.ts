@@ -176,4 +176,20 @@ describe("backup and restore drill", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("restore --replace: the account becomes its snapshot state, after a snapshot of the current one", async () => {
+    const before = (await e.cli(["backup", "list"])).stdout.toString().trim().split("\n").length;
+    const r = await e.cli(["restore", USER_A, "--snapshot", id, "--replace"]);
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout.toString(), /^snapshot of the current state: \S+$/m);
+    assert.match(r.stdout.toString(), /restored from \S+: 5, skipped as duplicate: 0, failed: 0/);
+    const after = (await e.cli(["backup", "list"])).stdout.toString().trim().split("\n").length;
+    assert.equal(after, before + 1);
+    const c = await connect("127.0.0.1", e.server.imapPort, USER_A, PASS_A);
+    try {
+      assert.deepEqual(summary(await accountState(c)), summary(atSnapshot));
+    } finally {
+      await c.logout();
+    }
+  });
 });
