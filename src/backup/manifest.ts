@@ -24,6 +24,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 
@@ -117,6 +118,19 @@ export function writeDurable(path: string, data: Uint8Array): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/** writeDurable without blocking (copies run several at once) */
+export async function writeDurableAsync(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const fh = await open(tmp, "w", 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
 }
 
 export function readManifest(dir: string, id: string): Manifest {

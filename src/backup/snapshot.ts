@@ -11,10 +11,12 @@
  * 4. the manifest (metadata checksum, blob list) is written and the snapshot directory renamed
  *    into place.
  *
- * Synchronous by design: it runs in the CLI or on a worker thread of the server (schedule.ts).
+ * Run by the CLI or on a worker thread of the server (schedule.ts); the metadata copy is one
+ * synchronous statement, the blob copies run several at once.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
 import { holdGcBarrier } from "../store/db/sqlite/gc-barrier.ts";
@@ -33,6 +35,7 @@ import {
   snapshotId,
   snapshotsDir,
   writeDurable,
+  writeDurableAsync,
 } from "./manifest.ts";
 
 export interface SnapshotOptions {
@@ -50,8 +53,10 @@ const BARRIER_TTL_MS = 30 * 60_000;
 const BARRIER_RENEW_MS = 5 * 60_000;
 /** the wait for the write lock before the metadata copy */
 const LOCK_TIMEOUT_MS = 60_000;
+/** blob copies in flight */
+const COPY_CONCURRENCY = 16;
 
-export function takeSnapshot(o: SnapshotOptions): Manifest {
+export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
   const dbPath = storeDatabasePath(o.dataDir);
   // fileMustExist: a backup never creates a store
   const src = new Database(dbPath, { fileMustExist: true, timeout: LOCK_TIMEOUT_MS });
@@ -95,25 +100,30 @@ export function takeSnapshot(o: SnapshotOptions): Manifest {
     } finally {
       copy.close();
     }
-    // (3) blobs, incremental
+    // (3) blobs, incremental; COPY_CONCURRENCY at once, so their fsyncs share journal commits
     let copied = 0;
     let copiedBytes = 0;
     let renewed = Date.now();
     const live = join(o.dataDir, "blobs");
-    for (const [sha] of blobs) {
-      if (Date.now() - renewed > BARRIER_RENEW_MS) {
-        barrier.renew();
-        renewed = Date.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < blobs.length) {
+        const sha = blobs[next++]![0];
+        if (Date.now() - renewed > BARRIER_RENEW_MS) {
+          barrier.renew();
+          renewed = Date.now();
+        }
+        if (findBackupBlob(o.dir, sha)) continue;
+        const data = await readFile(join(live, sha.slice(0, 2), sha.slice(2, 4), sha));
+        if (sha256(data) !== sha) throw new Error(`blob ${sha} in the store does not match its name`);
+        const dest = backupBlobPath(o.dir, sha, o.compress);
+        await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+        await writeDurableAsync(dest, o.compress ? gzipSync(data) : data);
+        copied++;
+        copiedBytes += data.length;
       }
-      if (findBackupBlob(o.dir, sha)) continue;
-      const data = readFileSync(join(live, sha.slice(0, 2), sha.slice(2, 4), sha));
-      if (sha256(data) !== sha) throw new Error(`blob ${sha} in the store does not match its name`);
-      const dest = backupBlobPath(o.dir, sha, o.compress);
-      mkdirSync(join(dest, ".."), { recursive: true, mode: 0o700 });
-      writeDurable(dest, o.compress ? gzipSync(data) : data);
-      copied++;
-      copiedBytes += data.length;
-    }
+    };
+    await Promise.all(Array.from({ length: COPY_CONCURRENCY }, worker));
     // (4) manifest, then the directory appears
     const m: Manifest = {
       version: MANIFEST_VERSION,

@@ -16,7 +16,7 @@ export interface BackupJob {
 
 const job = workerData as BackupJob;
 try {
-  const m = takeSnapshot({ dataDir: job.dataDir, dir: job.dir, compress: job.compress });
+  const m = await takeSnapshot({ dataDir: job.dataDir, dir: job.dir, compress: job.compress });
   const p = pruneSnapshots(job.dir, job.keepDaily, job.keepWeekly);
   parentPort?.postMessage({
     ok: true,

@@ -34,10 +34,10 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
   dirOption(h.configOption(backup.command("run")))
     .description("take a snapshot now (online), then apply the retention ([backup] keep_daily, keep_weekly)")
     .option("--no-prune", "keep every snapshot")
-    .action((o: DirOpts & { prune: boolean }) => {
+    .action(async (o: DirOpts & { prune: boolean }) => {
       const config = h.load(o);
       const dir = backupDir(config, o);
-      const m = takeSnapshot({ dataDir: config.data_dir, dir, compress: config.backup.compress });
+      const m = await takeSnapshot({ dataDir: config.data_dir, dir, compress: config.backup.compress });
       process.stdout.write(
         `snapshot ${m.id}: ${m.accounts} accounts, ${m.messages} messages, ${m.blobs.length} blobs ` +
           `(${m.copied} new, ${formatBytes(m.copiedBytes)}) in ${dir}\n`,
@@ -148,7 +148,11 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
             if (!account) h.notFound(`no such account: ${address}`);
             if (!o.replace) return restoreMessages(s, account.id, account.address, dir, id, o.mailbox);
             // the current state first, so the replacement can itself be undone
-            const before = takeSnapshot({ dataDir: config.data_dir, dir, compress: config.backup.compress });
+            const before = await takeSnapshot({
+              dataDir: config.data_dir,
+              dir,
+              compress: config.backup.compress,
+            });
             process.stdout.write(`snapshot of the current state: ${before.id}\n`);
             return replaceAccount(s, account.id, account.address, dir, id, before.id);
           })

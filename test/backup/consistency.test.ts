@@ -41,7 +41,8 @@ function subjectsIn(dir: string, id: string, address: string): Set<string> {
 describe("backup consistency and retention", () => {
   let e: E2E;
   before(async () => {
-    e = await startE2E({ workers: 2 });
+    // no undelete window: an expunged message's blob then leaves the later snapshots (prune test)
+    e = await startE2E({ workers: 2, extraToml: "[store]\nundelete_window = 0\n" });
   });
   after(async () => {
     await e?.close();
@@ -98,7 +99,7 @@ describe("backup consistency and retention", () => {
     const dataDir = path.join(e.server.dir, "data");
     const day = (n: number, h = 3) => new Date(Date.UTC(2026, 0, 10 + n, h, 30, 0));
     await deliver(e, USER_A, message("ephemeral"));
-    const old = takeSnapshot({ dataDir, dir, compress: true, now: day(0) });
+    const old = await takeSnapshot({ dataDir, dir, compress: true, now: day(0) });
     // the message only the oldest snapshot has
     const c = await connect("127.0.0.1", e.server.imapPort, USER_A, PASS_A);
     try {
@@ -122,7 +123,7 @@ describe("backup consistency and retention", () => {
       [3, 3],
       [4, 3],
     ] as const)
-      ids.push(takeSnapshot({ dataDir, dir, compress: true, now: day(n, h) }).id);
+      ids.push((await takeSnapshot({ dataDir, dir, compress: true, now: day(n, h) })).id);
     assert.equal(old.copied, old.blobs.length, "the first snapshot copies every blob");
     const p = pruneSnapshots(dir, 3, 0);
     assert.deepEqual(p.kept, [ids[3], ids[4], ids[5]]);
