@@ -11,7 +11,7 @@
  *   into an empty data directory, so UIDVALIDITY, UIDs and modseqs are those of the snapshot and
  *   clients keep their caches.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { type ImportSummary, runImport } from "../import/run.ts";
@@ -203,6 +203,7 @@ export function restoreAll(dir: string, id: string, dataDir: string): { blobs: n
   } finally {
     db.close();
   }
+  chmodSync(tmp, 0o600);
   renameSync(tmp, dbPath);
   return { blobs: m.blobs.length, messages: m.messages };
 }

@@ -14,7 +14,7 @@
  * Run by the CLI or on a worker thread of the server (schedule.ts); the metadata copy is one
  * synchronous statement, the blob copies run several at once.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -77,6 +77,8 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
     // (2) one read transaction; the path is ours, quoted as an SQL string literal
     const metaPath = join(tmp, "store.sqlite");
     src.exec(`VACUUM INTO '${metaPath.replaceAll("'", "''")}'`);
+    // it holds password hashes, like the store itself
+    chmodSync(metaPath, 0o600);
     src.close();
     const copy = new Database(metaPath, { readonly: true, fileMustExist: true });
     let blobs: Array<[string, number]>;
