@@ -8,6 +8,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { ResolvedConfig } from "../config/index.ts";
+import { count } from "../net/metrics.ts";
 import type { Logger } from "../server/index.ts";
 import type { BackupJob } from "./thread.ts";
 
@@ -53,6 +54,7 @@ export function startBackupSchedule(config: ResolvedConfig, logger: Logger): Bac
         if (done) return;
         done = true;
         current = null;
+        count("postkontor_backups_total", { result: ok ? "ok" : "failed" });
         if (ok) log.info(fields, "backup snapshot taken");
         else log.error(fields, "backup failed");
         resolve(ok);

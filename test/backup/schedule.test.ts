@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { listSnapshots } from "../../src/backup/manifest.ts";
 import { msUntil, startBackupSchedule } from "../../src/backup/schedule.ts";
 import type { ResolvedConfig } from "../../src/config/index.ts";
+import { metricKey, snapshot } from "../../src/net/metrics.ts";
 import type { Logger } from "../../src/server/index.ts";
 import { captureLogger } from "../kit/logs.ts";
 import { message, openTestStore } from "../kit/store.ts";
@@ -57,6 +58,7 @@ describe("backup schedule", () => {
       try {
         assert.equal(await f.runNow(), false);
         assert.ok(logs.some((l) => l.level === "error" && l.msg === "backup failed"));
+        assert.equal(snapshot()[metricKey("postkontor_backups_total", { result: "failed" })], 1);
         assert.ok(
           logs.some((l) => l.level === "warn" && (l.o as { retryInMs?: number }).retryInMs === 60_000),
         );
