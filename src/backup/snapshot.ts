@@ -14,7 +14,7 @@
  * Run by the CLI or on a worker thread of the server (schedule.ts); the metadata copy is one
  * synchronous statement, the blob copies run several at once.
  */
-import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -58,6 +58,7 @@ const COPY_CONCURRENCY = 16;
 
 export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
   const dbPath = storeDatabasePath(o.dataDir);
+  if (!existsSync(dbPath)) throw new Error(`no store at ${o.dataDir} (${dbPath} is missing)`);
   // fileMustExist: a backup never creates a store
   const src = new Database(dbPath, { fileMustExist: true, timeout: LOCK_TIMEOUT_MS });
   const unlock = lockBackupDir(o.dir);
