@@ -31,6 +31,7 @@ import { autoRepliesSettled } from "../smtp/vacation.ts";
 import { returnPath } from "../smtp/vacation-rules.ts";
 import { storeDatabasePath } from "../store/index.ts";
 import { type Account, type AccountSettings, type Store, StoreError } from "../store/types.ts";
+import { addBackupCommands } from "./backup.ts";
 import { addImportCommands } from "./import.ts";
 import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
@@ -441,6 +442,7 @@ function buildProgram(): Command {
   addShareCommand(program, helpers); // src/cli/share.ts
   addVacationCommand(program, helpers); // src/cli/vacation.ts
   addImportCommands(program, helpers);
+  addBackupCommands(program, helpers); // src/cli/backup.ts
 
   // --- config --------------------------------------------------------------------------------
   const cfg = program.command("config").description("configuration tools");

@@ -59,6 +59,7 @@ const PATH_KEYS: ReadonlyArray<readonly string[]> = [
   ["tls", "key"],
   ["store", "feed_socket"],
   ["outbound", "tls_ca"],
+  ["backup", "dir"],
 ];
 
 type Table = Record<string, unknown>;
@@ -250,6 +251,7 @@ export function loadConfig(file?: string, opts: LoadOptions = {}): ResolvedConfi
     tls: { cert: resolveOpt("tls.cert", cfg.tls.cert), key: resolveOpt("tls.key", cfg.tls.key) },
     store: { ...cfg.store, feed_socket: feedSocket },
     outbound: { ...cfg.outbound, tls_ca: resolveOpt("outbound.tls_ca", cfg.outbound.tls_ca) },
+    backup: { ...cfg.backup, dir: resolveOpt("backup.dir", cfg.backup.dir) || join(dataDir, "backups") },
     source: path,
     dataDirOrigin: dataDirOverride
       ? dataDirOverride.origin

@@ -634,6 +634,11 @@ export const configSchema = z.strictObject({
         "last look (about 20 bytes a message; least recently used mailboxes dropped first). 0 = none.",
       0,
     ),
+    undelete_window: duration(
+      "7d",
+      "Expunged messages stay recoverable this long (`postkontor undelete`), outside the user's quota; the " +
+        "background sweeper purges them afterwards and only then deletes their files. 0 = expunged at once.",
+    ),
   }),
 
   jmap: section("JMAP (RFC 8620 core, RFC 8621 mail), served by the HTTP service.", {
@@ -664,6 +669,36 @@ export const configSchema = z.strictObject({
       "1s",
     ),
   }),
+
+  backup: section(
+    "Built-in backups (docs/backup.md): daily snapshots taken by `serve`, `postkontor backup …`.",
+    {
+      enabled: bool(
+        true,
+        "`serve` takes a snapshot every day at `time` (the primary process, on a thread of its own).",
+      ),
+      dir: str(
+        "",
+        "Backup directory (snapshots/ and the shared, content-addressed blobs/). Empty = <data_dir>/backups. " +
+          "A directory on another disk survives the loss of the data disk.",
+      ),
+      time: z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected "HH:MM"')
+        .prefault("03:30")
+        .describe('Time of day (server local time, "HH:MM") of the daily snapshot.'),
+      keep_daily: int(7, "Daily snapshots kept (the newest of each of the last N days that have one).", 1),
+      keep_weekly: int(0, "Weekly snapshots kept besides (the newest of each of the last N ISO weeks).", 0),
+      compress: bool(
+        false,
+        "gzip message blobs in the backup directory (the metadata copy stays a plain SQLite file).",
+      ),
+      retry: duration(
+        "5m",
+        "First retry of a failed daily snapshot; each further retry waits twice as long (at most 6h).",
+      ),
+    },
+  ),
 
   auth: section("Login verification, cache and throttling; password policy of the admin commands.", {
     min_password_length: int(

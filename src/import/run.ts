@@ -160,6 +160,7 @@ export async function runImport(
           raw: it.raw,
           flags: it.flags,
           ...(it.internalDate ? { internalDate: it.internalDate } : {}),
+          ...(it.deliveryHeaders ? { deliveryHeaders: it.deliveryHeaders } : {}),
         },
         where: it.where,
       });

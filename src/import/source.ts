@@ -19,6 +19,8 @@ export type SourceItem =
       /** system flags (\Seen …) and keywords */
       flags: string[];
       internalDate?: Date;
+      /** per-recipient delivery headers kept beside the blob (a restore from a backup has them) */
+      deliveryHeaders?: Uint8Array;
       /** where it came from, for messages about it (file, offset, uid) */
       where: string;
     }

@@ -4,6 +4,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
+import { type BackupSchedule, startBackupSchedule } from "../backup/schedule.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { startFeedHub } from "../store/index.ts";
 import {
@@ -110,6 +111,8 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
   const hub = await startFeedHub(config.paths.feedSocket);
   // exactly one outbound queue runner per server: the primary's (src/smtp/queue)
   let outbound: OutboundService | null = null;
+  // and one daily backup (src/backup/schedule.ts), on a thread of the primary
+  let backups: BackupSchedule | null = null;
   const seen = new Set<string>();
   const crashes: number[] = [];
   let stopping = false;
@@ -164,6 +167,7 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
     }
     watchdog?.stop();
     await outbound?.stop(config.server.shutdown_timeout);
+    await backups?.stop();
     await hub.close();
     logger.info({}, "stopped");
     resolveDone(code);
@@ -238,5 +242,6 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
     logger.error({ err: String(e) }, "outbound queue runner failed to start");
     void shutdown(1, "outbound queue runner failed to start");
   }
+  if (!stopping) backups = startBackupSchedule(config, logger);
   return done;
 }

@@ -41,6 +41,7 @@
  */
 
 import cluster from "node:cluster";
+import { startBackupSchedule } from "../backup/schedule.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { startFeedHub } from "../store/index.ts";
 import { runPrimary, runWorker, workerCount } from "./cluster.ts";
@@ -95,6 +96,8 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
   logAddresses(logger, services.addresses, new Set());
   // outbound queue runner (src/smtp/queue): in this process, on the services' store
   const outbound = await startOutbound(config, logger, services.store);
+  // the daily backup (src/backup/schedule.ts): one per server, here as in a cluster's primary
+  const backups = startBackupSchedule(config, logger);
   return new Promise<number>((resolve) => {
     let stopping = false;
     onSignal = async (signal) => {
@@ -104,9 +107,11 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
       // clients hear the goodbye at once, while the outbound runner finishes its pass (it uses
       // the services' store, so the store is closed after both)
       const r = await withTimeout(
-        Promise.all([services.closeSessions(), outbound.stop(config.server.shutdown_timeout)]).then(() =>
-          services.close(),
-        ),
+        Promise.all([
+          services.closeSessions(),
+          outbound.stop(config.server.shutdown_timeout),
+          backups.stop(),
+        ]).then(() => services.close()),
         config.server.shutdown_timeout,
       ).catch((e) => {
         logger.error({ err: String(e) }, "error during shutdown");

@@ -59,7 +59,8 @@ export function attachMetricsPrimary(cluster: Cluster, timeoutMs = METRICS_IPC_T
       const msg: MetricsMessage = {
         type: "metrics:result",
         id: m.id,
-        counters: sumSnapshots(got),
+        // the primary's own counters too (the daily backup, src/backup/schedule.ts)
+        counters: sumSnapshots([...got, snapshot()]),
         workers: got.length,
       };
       try {

@@ -40,6 +40,7 @@ export async function openConfiguredStore(
         changeLogDays: config.store.change_log_days,
         vacationReplyMs: config.smtp.vacation_reply_interval,
         stateCacheMessages: config.store.state_cache_messages,
+        undeleteWindowMs: config.store.undelete_window,
         // one-shot CLI commands do not run the background pruning job
         pruneDelayMs: oneShot ? null : undefined,
       });

@@ -73,6 +73,8 @@ export interface StoreOptions {
   pruneDelayMs?: number | null;
   /** messages whose states each process caches between reads (store.state_cache_messages); default 500,000 */
   stateCacheMessages?: number;
+  /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
+  undeleteWindowMs?: number;
   /** the locks port; default lock files under <dataDir>/run/locks (one host) */
   locks?: LockService;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
@@ -116,6 +118,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
           orphanMinAgeMs: opts.orphanMinAgeMs,
           changeLogDays: opts.changeLogDays,
           pruneDelayMs: opts.pruneDelayMs,
+          undeleteWindowMs: opts.undeleteWindowMs,
           ...(opts.vacationReplyMs !== undefined ? { vacationReplyMs: opts.vacationReplyMs } : {}),
           pruneVacationReplies: hooks.pruneVacationReplies,
           onBlobDeleted: hooks.onBlobDeleted,
@@ -123,6 +126,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),
       keys: new SqliteKeys(h),
       stateCacheMessages: opts.stateCacheMessages,
+      undeleteWindowMs: opts.undeleteWindowMs,
     },
   );
 }

@@ -26,6 +26,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
+import { undelete } from "./domain/undelete.ts";
 import { Vacation } from "./domain/vacation.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
@@ -63,6 +64,8 @@ export interface SqlStoreOptions {
   keys: KeyStore;
   /** messages whose states the process caches (store.state_cache_messages); default 500,000 */
   stateCacheMessages?: number;
+  /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
+  undeleteWindowMs?: number;
 }
 
 export class SqlStore implements Store {
@@ -111,6 +114,7 @@ export class SqlStore implements Store {
       scheduleGc: () => this.#jobs.scheduleGc(),
       scheduleIndex: () => this.#jobs.scheduleIndex(),
       maxMessageSize,
+      undeleteWindowMs: opts.undeleteWindowMs ?? 0,
       blobs,
       mime,
     };
@@ -235,6 +239,8 @@ export class SqlStore implements Store {
   readonly appendMany: Store["appendMany"] = (a, m, inputs) => this.#writes.appendMany(a, m, inputs);
   readonly importMessages: Store["importMessages"] = (a, m, src, items) =>
     this.#writes.importMany(a, m, src, items);
+  readonly undelete: Store["undelete"] = (a, o = {}) =>
+    undelete(this.#deps, this.#writes, this.#mbx, (sha) => this.#blobs.get(sha), a, o);
   readonly replace: Store["replace"] = (a, src, uid, dst, input) =>
     this.#writes.replace(a, src, uid, dst, input);
   readonly deliver: Store["deliver"] = (raw, targets) =>

@@ -22,6 +22,8 @@ import type {
   SpecialUse,
   StoreFlagsResult,
   TextQuery,
+  UndeleteOptions,
+  UndeleteResult,
 } from "./model.ts";
 
 /** RFC 5464 §4.2.2 DEPTH */
@@ -141,6 +143,13 @@ export interface MailStore {
     source: string,
     items: ImportItem[],
   ): Promise<Array<AppendResult | null>>;
+  // --- undelete window (store.undelete_window) --------------------------------------------
+  /**
+   * Brings expunged messages still inside the undelete window back: into their folder with new
+   * UIDs, or into `Restored/<date>/<name>` when the folder is gone; flags, keywords, internal
+   * dates and delivery headers kept; counted against the quota again. Retrying stores nothing twice.
+   */
+  undelete(accountId: Id, opts?: UndeleteOptions): Promise<UndeleteResult>;
   // --- METADATA (RFC 5464) ----------------------------------------------------------------
   /**
    * Entries of a mailbox (mailboxId) or of the server (null), per account: each requested name

@@ -217,6 +217,20 @@ export interface AppendInput {
   deliveryHeaders?: Uint8Array;
 }
 
+/** `Store.undelete`: which expunged messages of the undelete window to bring back */
+export interface UndeleteOptions {
+  /** only those expunged at or after this time */
+  since?: Date;
+  /** only those expunged from a folder of this name */
+  mailbox?: string;
+}
+
+export interface UndeleteResult {
+  restored: number;
+  /** the folders they went to */
+  folders: string[];
+}
+
 /** A message `postkontor import` stores, with its key in the account's import ledger. */
 export interface ImportItem extends AppendInput {
   /** unique per source: the same key again is a duplicate (src/import/ledger.ts builds it) */

@@ -635,4 +635,51 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX vacation_reply_at ON vacation_reply (replied_at)`,
     ],
   },
+  // ---- undelete window (issue 14) ----------------------------------------------------------------
+  {
+    version: 15,
+    name: "undelete window: expunged messages kept recoverable for store.undelete_window",
+    sqlite: [
+      // one row per expunged message (domain/messages-write.ts expunge), outside the quota; the
+      // blob stays while a row references it (the sweeper re-checks this table, jobs.ts). The
+      // prefix (delivery headers) is copied: prefix rows go with their last message row.
+      `CREATE TABLE deleted_message (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        mailbox_id INTEGER NOT NULL,
+        mailbox_name TEXT NOT NULL,
+        blob_id INTEGER NOT NULL,
+        prefix BLOB,
+        size INTEGER NOT NULL,
+        internal_date INTEGER NOT NULL,
+        flags TEXT NOT NULL,
+        expunged_at INTEGER NOT NULL
+      )`,
+      "CREATE INDEX deleted_message_account ON deleted_message (account_id, expunged_at)",
+      "CREATE INDEX deleted_message_time ON deleted_message (expunged_at)",
+      "CREATE INDEX deleted_message_blob ON deleted_message (blob_id)",
+      // whatever removes a row (purge, undelete, the account's deletion) hands its blob to the
+      // sweeper, which deletes it only when nothing references it any more
+      `CREATE TRIGGER deleted_message_release AFTER DELETE ON deleted_message
+       BEGIN UPDATE blob SET gc_pending = 1 WHERE id = OLD.blob_id; END`,
+    ],
+    // the same table; the PostgreSQL adapter keeps no rows in it yet (db/postgres/ops-deleted.ts)
+    postgres: [
+      `CREATE TABLE deleted_message (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        mailbox_id BIGINT NOT NULL,
+        mailbox_name TEXT COLLATE "C" NOT NULL,
+        blob_id BIGINT NOT NULL,
+        prefix BYTEA,
+        size BIGINT NOT NULL,
+        internal_date BIGINT NOT NULL,
+        flags TEXT NOT NULL,
+        expunged_at BIGINT NOT NULL
+      )`,
+      "CREATE INDEX deleted_message_account ON deleted_message (account_id, expunged_at)",
+      "CREATE INDEX deleted_message_time ON deleted_message (expunged_at)",
+      "CREATE INDEX deleted_message_blob ON deleted_message (blob_id)",
+    ],
+  },
 ];

@@ -65,7 +65,10 @@ import type { AppPasswordsRead, AppPasswordsWrite } from "./port-app-passwords.t
 
 export type * from "./port-app-passwords.ts";
 
+import type { DeletedRead, DeletedWrite } from "./port-deleted.ts";
 import type { ImportsRead, ImportsWrite } from "./port-imports.ts";
+
+export type * from "./port-deleted.ts";
 
 export type * from "./port-imports.ts";
 export type * from "./port-metadata.ts";
@@ -300,6 +303,7 @@ export interface Reader {
   appPasswords: AppPasswordsRead;
   imports: ImportsRead;
   vacation: VacationRead;
+  deleted: DeletedRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -322,6 +326,7 @@ export interface Writer {
   appPasswords: AppPasswordsWrite;
   imports: ImportsWrite;
   vacation: VacationWrite;
+  deleted: DeletedWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

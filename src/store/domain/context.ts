@@ -25,6 +25,8 @@ export interface DomainDeps {
   scheduleIndex?(): void;
   /** octets, delivery-header prefix included (also bounds queued outbound messages) */
   maxMessageSize: number;
+  /** ms an expunged message stays recoverable (Store.undelete); 0 or absent = not kept */
+  undeleteWindowMs?: number;
   /** the blob port's durable put (before the transaction that references the content) */
   blobs?: { put(data: Uint8Array, id?: string): Promise<string> };
   /** the MIME functions appends need (parse, search text, NUL re-encoding) */

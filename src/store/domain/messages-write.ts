@@ -404,6 +404,14 @@ export class MessageWrites {
         const rows = await t.tx.messages.refRows(mailboxId, uniqueSorted(uids));
         if (rows.length === 0) return [];
         const modseq = await t.modseq(mb.accountId);
+        // the undelete window (domain/undelete.ts): kept outside the quota, blob still referenced
+        if ((this.#d.undeleteWindowMs ?? 0) > 0)
+          await t.tx.deleted.keep(
+            mb.accountId,
+            mailboxId,
+            rows.map((r) => r.uid),
+            Date.now(),
+          );
         await removeRows(t, mb.accountId, mailboxId, rows, modseq);
         await t.tx.mailboxes.touch(mailboxId, modseq);
         t.beacon(mb.accountId, mailboxId, modseq);

@@ -17,6 +17,7 @@ import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts
 import { pgOps } from "./ops.ts";
 import { pgAclOps } from "./ops-acl.ts";
 import { pgAppPasswordOps } from "./ops-app-passwords.ts";
+import { pgDeletedOps } from "./ops-deleted.ts";
 import { pgImportOps } from "./ops-imports.ts";
 import { pgMailOps, pgPeeker } from "./ops-mailboxes.ts";
 import { type PgContent, pgMessageOps } from "./ops-messages.ts";
@@ -73,6 +74,7 @@ export function pgWriter(x: Exec, g: AccountGuard, content: PgContent, hooks: Ar
     ...pgAclOps(x, g),
     ...pgAppPasswordOps(x, g),
     ...pgVacationOps(x, g),
+    ...pgDeletedOps(x),
     ...pgImportOps(x, g),
     afterCommit,
   };

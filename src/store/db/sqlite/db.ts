@@ -4,6 +4,7 @@ import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts
 import { type SqliteOps, sqliteOps } from "./ops.ts";
 import { sqliteAclOps } from "./ops-acl.ts";
 import { sqliteAppPasswordOps } from "./ops-app-passwords.ts";
+import { sqliteDeletedOps } from "./ops-deleted.ts";
 import { sqliteImportOps } from "./ops-imports.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
@@ -95,6 +96,7 @@ export class SqliteDb implements Db {
       ...sqliteAppPasswordOps(handle),
       ...sqliteImportOps(handle),
       ...sqliteVacationOps(handle),
+      ...sqliteDeletedOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -113,6 +115,7 @@ export class SqliteDb implements Db {
       appPasswords: w.appPasswords,
       imports: w.imports,
       vacation: w.vacation,
+      deleted: w.deleted,
     };
     this.#peeker = sqlitePeeker(handle);
   }

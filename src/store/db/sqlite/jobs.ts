@@ -8,10 +8,11 @@
  * The domain side only marks blobs (TxContext.releaseBlobs) and schedules these jobs after commit.
  */
 import { readdir, stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
 import { pruneHistory } from "./changelog.ts";
+import { gcBarrierActive, gcBarrierDir } from "./gc-barrier.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** blobs examined per sweeper transaction (bounds the write-lock hold time) */
@@ -42,6 +43,8 @@ const DEFAULT_PRUNE_DELAY_MS = 60_000;
 /** RFC 3834 §2 suggests 7 days between replies to one sender */
 const DEFAULT_VACATION_REPLY_MS = 7 * 86_400_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** a sweep held back by a backup's GC barrier (gc-barrier.ts) is retried this much later */
+const GC_BARRIER_RETRY_MS = 60_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
@@ -66,6 +69,8 @@ export interface SqliteJobsOptions {
   vacationReplyMs?: number;
   /** deletes vacation reply records older than `before` (domain/vacation.ts) */
   pruneVacationReplies?(before: Date): Promise<unknown>;
+  /** expunged messages kept this long for undelete (store.undelete_window); 0 = none kept. Default 0 */
+  undeleteWindowMs?: number;
   /** a blob's row and file were deleted (caches keyed by content hash drop it) */
   onBlobDeleted?(sha: string): void;
 }
@@ -73,6 +78,9 @@ export interface SqliteJobsOptions {
 export class SqliteJobs {
   readonly #h: SqliteHandle;
   readonly #files: FsBlobStore;
+  /** backups hold the sweeper off while they copy blobs (gc-barrier.ts) */
+  readonly #barrierDir: string;
+  #barrierTimer: NodeJS.Timeout | null = null;
   readonly #search: Fts5Search;
   readonly #onBlobDeleted: (sha: string) => void;
   /** the running sweeper (one per store), or null */
@@ -97,17 +105,20 @@ export class SqliteJobs {
   readonly #changeLogDays: number;
   readonly #vacationReplyMs: number;
   readonly #pruneVacation: ((before: Date) => Promise<unknown>) | null;
+  readonly #undeleteWindowMs: number;
   #pruneTimer: NodeJS.Timeout | null = null;
   #pruneRun: Promise<void> | null = null;
 
   constructor(h: SqliteHandle, files: FsBlobStore, search: Fts5Search, opts: SqliteJobsOptions = {}) {
     this.#h = h;
     this.#files = files;
+    this.#barrierDir = gcBarrierDir(dirname(files.root));
     this.#search = search;
     this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
     this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
     this.#vacationReplyMs = opts.vacationReplyMs ?? DEFAULT_VACATION_REPLY_MS;
     this.#pruneVacation = opts.pruneVacationReplies ?? null;
+    this.#undeleteWindowMs = opts.undeleteWindowMs ?? 0;
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
     if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
@@ -213,6 +224,12 @@ export class SqliteJobs {
     );
     if (!any) return 0;
     return this.#h.transaction(() => {
+      // checked under the write lock: a backup creates its barrier, then takes this lock once
+      // before its metadata copy, so a sweep either finished before the copy or sees the barrier
+      if (gcBarrierActive(this.#barrierDir)) {
+        this.#retryAfterBarrier();
+        return 0;
+      }
       const rows = this.#h
         .stmt("SELECT id, sha256 FROM blob WHERE gc_pending <> 0 LIMIT ?")
         .raw(true)
@@ -221,8 +238,12 @@ export class SqliteJobs {
       for (const r of rows) {
         const id = Number(r[0]);
         const sha = String(r[1]);
-        if (this.#has("SELECT 1 FROM message WHERE blob_id = ? LIMIT 1", id)) {
-          // referenced again (COPY, or an append deduped to it): keep it
+        if (
+          this.#has("SELECT 1 FROM message WHERE blob_id = ? LIMIT 1", id) ||
+          this.#has("SELECT 1 FROM deleted_message WHERE blob_id = ? LIMIT 1", id)
+        ) {
+          // referenced again (COPY, or an append deduped to it), or an expunged message inside
+          // the undelete window still holds it (purgeDeleted marks it again later): keep it
           this.#h.stmt("UPDATE blob SET gc_pending = 0 WHERE id = ?").run(id);
           continue;
         }
@@ -237,6 +258,15 @@ export class SqliteJobs {
       for (const sha of dead) this.#files.deleteSync(sha);
       return rows.length;
     });
+  }
+
+  #retryAfterBarrier(): void {
+    if (this.#barrierTimer || this.#closed) return;
+    this.#barrierTimer = setTimeout(() => {
+      this.#barrierTimer = null;
+      this.scheduleGc();
+    }, GC_BARRIER_RETRY_MS);
+    this.#barrierTimer.unref();
   }
 
   /**
@@ -308,6 +338,8 @@ export class SqliteJobs {
    */
   async collectGarbage(opts: { orphanMinAgeMs?: number } = {}): Promise<number> {
     await this.whenIdle();
+    // expunged messages past the undelete window first: their blobs are then marked too
+    await this.purgeDeleted(new Date(Date.now() - this.#undeleteWindowMs));
     // bounded like the sweeper: each batch examines up to GC_BATCH marked blobs
     for (let pass = 0; pass < GC_MAX_PASSES; pass++) {
       if ((await this.#gcBatch(GC_BATCH)) < GC_BATCH) break;
@@ -441,16 +473,43 @@ export class SqliteJobs {
     );
   }
 
+  /**
+   * Purges expunged messages kept for undelete that were expunged before `before` (any of them
+   * when the window is 0), in transactions of at most 500 rows; a trigger marks their blobs for
+   * the sweeper, which deletes those nothing else references. Returns the rows purged.
+   */
+  async purgeDeleted(before: Date): Promise<number> {
+    let total = 0;
+    for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+      const n = await this.#h.transaction(
+        () =>
+          this.#h
+            .stmt(
+              "DELETE FROM deleted_message WHERE id IN (SELECT id FROM deleted_message WHERE expunged_at < ? LIMIT 500)",
+            )
+            .run(before.getTime()).changes,
+      );
+      total += n;
+      if (n < 500) break;
+    }
+    if (total > 0) this.scheduleGc();
+    return total;
+  }
+
   /** The background pruning job: the first run delayMs after open, then hourly. */
   #schedulePrune(delayMs: number): void {
     const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
-    if (this.#closed || (this.#changeLogDays <= 0 && !vacation)) return;
+    if (this.#closed || (this.#changeLogDays <= 0 && !vacation && this.#undeleteWindowMs <= 0)) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
       const now = Date.now();
       const before = new Date(now - this.#changeLogDays * 86_400_000);
-      const history = this.#changeLogDays > 0 ? this.pruneHistory(before) : Promise.resolve();
-      this.#pruneRun = history
+      const purge = async () => {
+        await this.purgeDeleted(new Date(Date.now() - this.#undeleteWindowMs));
+      };
+      this.#pruneRun = (this.#changeLogDays > 0 ? this.pruneHistory(before) : Promise.resolve())
+        // and the undelete window (or rows left from a larger window before a restart)
+        .then(purge)
         // history left unpruned is only space; the next run retries
         .catch(() => {})
         // RFC 3834 §2 records older than the reply interval no longer stop a reply
@@ -472,6 +531,8 @@ export class SqliteJobs {
     if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
     if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
     this.#pruneTimer = null;
+    if (this.#barrierTimer) clearTimeout(this.#barrierTimer);
+    this.#barrierTimer = null;
     // queued texts stay queued (searches scan them); the next open indexes them
     if (this.#indexTimer) clearTimeout(this.#indexTimer);
     this.#indexTimer = null;

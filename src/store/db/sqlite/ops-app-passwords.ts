@@ -1,4 +1,4 @@
-/** The db port's app-password operations on SQLite (db/port-app-passwords.ts; table `app_password`, migration 12). */
+/** The db port's app-password operations on SQLite (db/port-app-passwords.ts; table `app_password`, migration 10). */
 import type { AppPasswordRow, AppPasswordsWrite } from "../port-app-passwords.ts";
 import { unique } from "./ops.ts";
 import type { SqliteHandle } from "./sqlite.ts";

@@ -1,4 +1,4 @@
-/** The db port's import-ledger operations on SQLite (table `import_ledger`, migration 13). */
+/** The db port's import-ledger operations on SQLite (table `import_ledger`, migration 11). */
 import type { ImportsWrite } from "../port-imports.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 

@@ -125,6 +125,20 @@ export interface AclTable {
   rights: string;
 }
 
+/** expunged messages inside the undelete window (migration 15) */
+export interface DeletedMessageTable {
+  id: Generated<number>;
+  account_id: number;
+  mailbox_id: number;
+  mailbox_name: string;
+  blob_id: number;
+  prefix: Uint8Array | null;
+  size: number;
+  internal_date: number;
+  flags: string;
+  expunged_at: number;
+}
+
 export interface DB {
   domain: DomainTable;
   account: AccountTable;
@@ -139,4 +153,5 @@ export interface DB {
   secret_key: SecretKeyTable;
   metadata: MetadataTable;
   acl: AclTable;
+  deleted_message: DeletedMessageTable;
 }
