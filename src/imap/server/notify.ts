@@ -21,6 +21,15 @@
  *   OLDNAME for renames, \NonExistent for deletions) found by comparing the account's mailbox
  *   list with the previous one; METADATA (RFC 5464 §4.4.2, entry names only) for
  *   MailboxMetadataChange / ServerMetadataChange (§5.10, §5.11).
+ * - The client's own changes (beacons whose origin is this session, store/feed/origin.ts) are not
+ *   reported for other mailboxes, the mailbox list or METADATA (RFC 5465 §5: the server SHOULD
+ *   omit notifying the client of events it caused); the selected mailbox's own updates are the
+ *   ordinary IMAP responses and stay.
+ * - Shared mailboxes (RFC 4314, imap/server/shared.ts): SUBTREE / MAILBOXES naming
+ *   `Shared/<owner>/…` subscribe to the owner's feed; a change there is reported (STATUS, message
+ *   events only) while the session holds "l" and "r" on the mailbox, read when it is sent — a
+ *   mailbox the user lost access to is not monitored until access comes back (RFC 5465 §5.9).
+ *   PERSONAL, INBOXES and SUBSCRIBED cover the user's own mailboxes only (RFC 5465 §6.3, §6.4).
  */
 import type { Beacon, Mailbox } from "../../store/types.ts";
 import type { FetchAtt, NotifyFilter } from "../protocol/commands.ts";
@@ -30,6 +39,7 @@ import { statusLine } from "./commands/mailbox.ts";
 import { DELIM, mailboxOut } from "./names.ts";
 import type { SelectedMailbox } from "./selected-mailbox.ts";
 import type { Session } from "./session.ts";
+import { SHARED_ROOT, sharedName, splitShared } from "./shared.ts";
 
 export const DEFAULT_MAX_NOTIFY_QUEUE = 1000;
 
@@ -67,7 +77,8 @@ export function filterMatches(f: ResolvedFilter | NotifyFilter, name: string, su
       // RFC 5465 §6.3: where the MDA delivers: INBOX, and Junk for spam (smtp/server.ts)
       return name === "INBOX" || name === "Junk";
     case "PERSONAL":
-      return true; // RFC 5465 §6.4: every mailbox of the account (no other namespaces)
+      // RFC 5465 §6.4: the personal namespace only, never other users' mailboxes
+      return name !== SHARED_ROOT && !name.startsWith(SHARED_ROOT + DELIM);
     case "SUBSCRIBED":
       return subscribed;
     case "SUBTREE":
@@ -97,6 +108,12 @@ export class Notifier {
   #mailboxes = new Set<number>();
   /** waiting: an account-level change (mailbox created/renamed/deleted, subscriptions) */
   #account = false;
+  /** waiting: only this session's own account-level changes (the known list is refreshed silently) */
+  #accountOwn = false;
+  /** waiting: other users' mailboxes (shared, RFC 4314) with message changes: id → owner id */
+  #shared = new Map<number, number>();
+  /** owners whose feeds the SUBTREE / MAILBOXES filters watch (shared mailboxes) → unsubscribe */
+  readonly #owners = new Map<number, () => void>();
   /** waiting: METADATA targets (mailbox id, or -1 = server) → entry names (null = unknown) */
   #metadata = new Map<number, Set<string> | null>();
   #selectedDirty = false;
@@ -130,6 +147,7 @@ export class Notifier {
    */
   async start(status: boolean): Promise<void> {
     const s = this.#s;
+    await this.#watchOwners();
     const needList = status || this.#wants("MAILBOXNAME") || this.#wants("SUBSCRIPTIONCHANGE");
     if (!needList) return;
     const mbs = await s.store.listMailboxes(s.authenticated.account.id);
@@ -139,12 +157,54 @@ export class Notifier {
       const line = await this.#statusFor(mb);
       if (line) await s.write(line);
     }
+    for (const ownerId of this.#owners.keys()) {
+      for (const mb of await s.store.listMailboxes(ownerId)) {
+        const line = await this.#sharedStatus(mb);
+        if (line) await s.write(line);
+      }
+    }
+  }
+
+  /** RFC 5465 §6.5: SUBTREE / MAILBOXES names in the shared namespace: their owners' feeds */
+  async #watchOwners(): Promise<void> {
+    const s = this.#s;
+    const self = s.authenticated.account.id;
+    for (const g of this.spec.groups) {
+      if (g.filter.kind !== "SUBTREE" && g.filter.kind !== "MAILBOXES") continue;
+      if (!hasMessageEvents(g.events)) continue;
+      for (const name of g.filter.names) {
+        const sh = splitShared(name);
+        if (!sh) continue;
+        const acc = await s.store.getAccount(sh[0]);
+        if (!acc || acc.id === self || this.#owners.has(acc.id)) continue;
+        this.#owners.set(
+          acc.id,
+          s.store.feed.subscribe(acc.id, (b) => this.onBeacon(b)),
+        );
+      }
+    }
   }
 
   onBeacon(b: Beacon): void {
     if (this.#closed) return;
     const view = this.#s.view;
-    if (b.metadata !== undefined) {
+    // RFC 5465 §5: the client's own changes are not reported (its selected mailbox aside)
+    const own = b.origin !== undefined && b.origin === this.#s.id;
+    if (b.accountId !== this.#s.authenticated.account.id) {
+      // another user's feed: the selected shared mailbox, or one a SUBTREE / MAILBOXES filter names
+      if (view && b.mailboxId === view.mailboxId && this.spec.selected !== null) {
+        if (!hasMessageEvents(this.spec.selected.events)) return;
+        this.#selectedDirty = true;
+      } else if (b.mailboxId !== null && b.metadata === undefined && !own && this.#owners.has(b.accountId)) {
+        this.#shared.set(b.mailboxId, b.accountId);
+      } else return;
+    } else if (
+      own &&
+      !(view && b.mailboxId === view.mailboxId && b.metadata === undefined && this.spec.selected !== null)
+    ) {
+      if (b.mailboxId === null && b.metadata === undefined && this.#known !== null) this.#accountOwn = true;
+      else return;
+    } else if (b.metadata !== undefined) {
       const key = b.mailboxId ?? -1;
       const want = b.mailboxId === null ? "SERVERMETADATACHANGE" : "MAILBOXMETADATACHANGE";
       if (!this.#wants(want)) return;
@@ -164,10 +224,11 @@ export class Notifier {
       if (!this.spec.groups.some((g) => hasMessageEvents(g.events))) return;
       this.#mailboxes.add(b.mailboxId);
     }
-    if (this.#mailboxes.size + this.#metadata.size > this.#limit) {
+    if (this.#mailboxes.size + this.#metadata.size + this.#shared.size > this.#limit) {
       this.#overflow = true;
       this.#mailboxes.clear();
       this.#metadata.clear();
+      this.#shared.clear();
     }
     this.#kick();
   }
@@ -188,6 +249,9 @@ export class Notifier {
 
   close(): void {
     this.#closed = true;
+    for (const unsubscribe of this.#owners.values()) unsubscribe();
+    this.#owners.clear();
+    this.#shared.clear();
     this.#mailboxes.clear();
     this.#metadata.clear();
     this.#known = null;
@@ -198,7 +262,9 @@ export class Notifier {
       this.#overflow ||
       this.#selectedDirty ||
       this.#account ||
+      this.#accountOwn ||
       this.#mailboxes.size > 0 ||
+      this.#shared.size > 0 ||
       this.#metadata.size > 0
     );
   }
@@ -236,7 +302,12 @@ export class Notifier {
     }
     if (this.#account) {
       this.#account = false;
+      this.#accountOwn = false;
       await this.#mailboxEvents();
+    } else if (this.#accountOwn) {
+      // only our own CREATE/RENAME/DELETE/SUBSCRIBE: the list moves on without a report
+      this.#accountOwn = false;
+      if (this.#known) this.#known = factsOf(await s.store.listMailboxes(s.authenticated.account.id));
     }
     if (this.#mailboxes.size > 0) {
       const ids = [...this.#mailboxes].sort((a, b) => a - b);
@@ -247,6 +318,16 @@ export class Notifier {
         const v = s.view;
         if (v && v.mailboxId === id && this.spec.selected !== null) continue; // the view's own updates
         const line = await this.#statusFor(mb);
+        if (line) await s.write(line);
+      }
+    }
+    if (this.#shared.size > 0) {
+      const ids = [...this.#shared.keys()].sort((a, b) => a - b);
+      this.#shared.clear();
+      for (const id of ids) {
+        const mb = await s.store.getMailboxById(id);
+        if (!mb || this.#closed) continue;
+        const line = await this.#sharedStatus(mb);
         if (line) await s.write(line);
       }
     }
@@ -297,6 +378,26 @@ export class Notifier {
   #groupWith(event: string, name: string, subscribed: boolean): boolean {
     const g = this.spec.groups.find((g) => filterMatches(g.filter, name, subscribed));
     return !!g?.events.has(event);
+  }
+
+  /**
+   * STATUS of another user's mailbox (as `Shared/<owner>/<name>`): only while the session has
+   * "l" and "r" on it (RFC 5465 §5.9; RFC 4314 §4 STATUS needs "r"), and never for the selected one
+   */
+  async #sharedStatus(mb: Mailbox): Promise<string | null> {
+    const s = this.#s;
+    const v = s.view;
+    if (v && v.mailboxId === mb.id && this.spec.selected !== null) return null;
+    const rights = await s.store.rightsOf(s.authenticated.account.id, mb);
+    if (!rights.includes("l") || !rights.includes("r")) return null;
+    const owner = await s.store.getAccountById(mb.accountId);
+    if (!owner) return null;
+    // the user's subscriptions are to its own names: a shared mailbox counts as unsubscribed
+    return this.#statusFor({
+      ...mb,
+      name: sharedName(owner.address.toLowerCase(), mb.name),
+      subscribed: false,
+    });
   }
 
   /** RFC 5465 §5.2/§5.3: STATUS of a non-selected mailbox; null when not asked for or unchanged */

@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type { Id } from "../types.ts";
+import { MAX_ORIGIN } from "./origin.ts";
 import type { Beacon, ChangeFeed } from "./port.ts";
 
 const MAX_LINE = 4096;
@@ -32,7 +33,8 @@ function isBeacon(v: unknown): v is Beacon {
     typeof b.modseq === "string" &&
     /^[0-9]{1,20}$/.test(b.modseq) &&
     (b.metadata === undefined ||
-      (Array.isArray(b.metadata) && b.metadata.every((n: unknown) => typeof n === "string")))
+      (Array.isArray(b.metadata) && b.metadata.every((n: unknown) => typeof n === "string"))) &&
+    (b.origin === undefined || (typeof b.origin === "string" && b.origin.length <= MAX_ORIGIN))
   );
 }
 

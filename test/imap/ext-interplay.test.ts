@@ -1,0 +1,122 @@
+/**
+ * How the IMAP extensions added side by side work together, over a real socket:
+ * - NOTIFY (RFC 5465) does not report the client's own changes (§5: APPEND to another mailbox,
+ *   CREATE), while another connection's changes are reported;
+ * - NOTIFY with shared mailboxes (RFC 4314): MAILBOXES / SUBTREE on `Shared/<owner>/…` report the
+ *   owner's changes as STATUS of the shared name, only while the grantee holds "l" and "r"
+ *   (RFC 5465 §5.9: monitoring stops when access goes and resumes when it comes back); PERSONAL
+ *   never reports the owner's own mailboxes, even while the grantee has a shared one selected.
+ * Every "not reported" check is ordered by a later change that is reported (no timed waits).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type Client, message, PASS, startServer, type TestServer, USER } from "./helpers.ts";
+
+const BOB = "bob@example.com";
+const TEAM = `"Shared/${USER}/Team"`;
+
+describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () => {
+  let t: TestServer;
+  let alice: Client;
+  let other: Client;
+  let bob: Client;
+  let bobId: number;
+  before(async () => {
+    t = await startServer();
+    alice = await t.login();
+    other = await t.login();
+    bob = await t.connect();
+    assert.ok((await bob.cmd(`LOGIN ${BOB} ${PASS}`)).ok);
+    bobId = (await t.store.getAccount(BOB))!.id;
+    for (const name of ["Misc", "Team"]) assert.ok((await other.cmd(`CREATE ${name}`)).ok);
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  async function appendAs(accountId: number, mailbox: string, subject: string): Promise<void> {
+    const mb = (await t.store.getMailbox(accountId, mailbox))!;
+    await t.store.append(accountId, mb.id, { raw: Buffer.from(message(subject)), flags: [] });
+  }
+
+  it("RFC 5465 §5: the client's own APPEND and CREATE are not reported, another connection's are", async () => {
+    let r = await alice.cmd("NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))");
+    assert.ok(r.ok, r.text);
+    r = await alice.append("Misc", message("mine"));
+    assert.ok(r.ok, r.text);
+    assert.ok((await alice.cmd("CREATE Mine")).ok);
+    // another connection's change: reported, and nothing of ours came before it
+    assert.ok((await other.append("Misc", message("theirs"))).ok);
+    const lines = await alice.readUntil(/^\* STATUS "?Misc"? /);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith("* ")),
+      [lines.at(-1)],
+      "no notification for our own APPEND or CREATE",
+    );
+    // the first STATUS for Misc counts both messages: our own APPEND had none of its own
+    assert.match(lines.at(-1)!, /MESSAGES 2 /);
+    // another connection's CREATE is reported (the list moved on past our own silently)
+    assert.ok((await other.cmd("CREATE Theirs")).ok);
+    const list = await alice.readUntil(/^\* LIST /);
+    assert.deepEqual(list, ['* LIST (\\HasNoChildren) "/" "Theirs"']);
+    assert.ok((await alice.cmd("NOTIFY NONE")).ok);
+  });
+
+  it("shared mailboxes: MAILBOXES on a Shared/ name reports the owner's changes while l and r hold", async () => {
+    const team = (await t.store.getMailbox(t.accountId, "Team"))!;
+    await t.store.setAcl(team.id, BOB, "lr");
+    const r = await bob.cmd(
+      `NOTIFY SET (mailboxes ${TEAM} (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge))`,
+    );
+    assert.ok(r.ok, r.text);
+    await appendAs(t.accountId, "Team", "for the team");
+    let lines = await bob.readUntil(/^\* STATUS /);
+    assert.deepEqual(lines, [`* STATUS ${TEAM} (MESSAGES 1 UIDNEXT 2 UIDVALIDITY ${team.uidValidity})`]);
+    // the owner's other mailboxes are not the grantee's business (PERSONAL = bob's own only)
+    await appendAs(t.accountId, "INBOX", "alice only");
+    await appendAs(bobId, "INBOX", "marker 1");
+    lines = await bob.readUntil(/^\* STATUS /);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^\* STATUS "?INBOX"? \(MESSAGES 1 /);
+    // RFC 5465 §5.9: without "r" the mailbox is not monitored ...
+    await t.store.setAcl(team.id, BOB, "l");
+    await appendAs(t.accountId, "Team", "unseen by bob");
+    await appendAs(bobId, "INBOX", "marker 2");
+    lines = await bob.readUntil(/^\* STATUS /);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^\* STATUS "?INBOX"? \(MESSAGES 2 /);
+    // ... and is again once access comes back
+    await t.store.setAcl(team.id, BOB, "lr");
+    await appendAs(t.accountId, "Team", "seen again");
+    lines = await bob.readUntil(/^\* STATUS /);
+    assert.deepEqual(lines, [`* STATUS ${TEAM} (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${team.uidValidity})`]);
+    assert.ok((await bob.cmd("NOTIFY NONE")).ok);
+  });
+
+  it("SUBTREE on the owner's shared root; PERSONAL stays personal while a shared mailbox is selected", async () => {
+    let r = await bob.cmd(`SELECT ${TEAM}`);
+    assert.ok(r.ok, r.text);
+    r = await bob.cmd(
+      `NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge))`,
+    );
+    assert.ok(r.ok, r.text);
+    // the selected shared mailbox's owner feed carries alice's INBOX too: not reported as bob's
+    await appendAs(t.accountId, "INBOX", "alice's own again");
+    await appendAs(bobId, "INBOX", "marker 3");
+    let lines = await bob.readUntil(/^\* STATUS /);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /^\* STATUS "?INBOX"? \(MESSAGES 3 /);
+    // the selected shared mailbox: EXISTS as for one's own
+    await appendAs(t.accountId, "Team", "to the selected one");
+    lines = await bob.readUntil(/^\* \d+ EXISTS$/);
+    assert.equal(lines.at(-1), "* 4 EXISTS");
+    assert.ok((await bob.cmd("UNSELECT")).ok);
+    r = await bob.cmd(`NOTIFY SET (subtree "Shared/${USER}" (MessageNew MessageExpunge))`);
+    assert.ok(r.ok, r.text);
+    await appendAs(t.accountId, "Team", "subtree");
+    lines = await bob.readUntil(/^\* STATUS /);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, new RegExp(`^\\* STATUS "Shared/${USER}/Team" \\(MESSAGES 5 `));
+    assert.ok((await bob.cmd("NOTIFY NONE")).ok);
+  });
+});
