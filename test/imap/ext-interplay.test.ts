@@ -119,4 +119,26 @@ describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () =
     assert.match(lines[0]!, new RegExp(`^\\* STATUS "Shared/${USER}/Team" \\(MESSAGES 5 `));
     assert.ok((await bob.cmd("NOTIFY NONE")).ok);
   });
+  it("CONTEXT=SEARCH with NOTIFY SELECTED: ESEARCH updates go out without a command (RFC 5465 §7, RFC 5267 §4.3)", async () => {
+    assert.ok((await alice.cmd("SELECT Misc")).ok);
+    const r = await alice.cmd("UID SEARCH RETURN (UPDATE) UNSEEN");
+    assert.ok(r.lines.includes(`* ESEARCH (TAG "${r.tag}") UID ALL 1:2`), r.text);
+    assert.ok((await alice.cmd("NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))")).ok);
+    // another connection's new message: EXISTS, then ADDTO, unasked
+    assert.ok((await other.append("Misc", message("new"))).ok);
+    let lines = await alice.readUntil(/^\* ESEARCH /);
+    assert.ok(lines.indexOf("* 3 EXISTS") >= 0, lines.join("\n"));
+    assert.equal(lines.at(-1), `* ESEARCH (TAG "${r.tag}") UID ADDTO (0 3)`);
+    // a flag change that takes a message out of the result: REMOVEFROM, unasked
+    assert.ok((await other.cmd("SELECT Misc")).ok);
+    assert.ok((await other.cmd("UID STORE 1 +FLAGS (\\Seen)")).ok);
+    lines = await alice.readUntil(/^\* ESEARCH /);
+    assert.equal(lines.at(-1), `* ESEARCH (TAG "${r.tag}") UID REMOVEFROM (0 1)`);
+    // our own change: the ordinary responses of the command carry the update
+    const own = await alice.cmd("UID STORE 2 +FLAGS.SILENT (\\Seen)");
+    assert.ok(own.lines.includes(`* ESEARCH (TAG "${r.tag}") UID REMOVEFROM (0 2)`), own.text);
+    assert.ok((await other.cmd("UNSELECT")).ok);
+    assert.ok((await alice.cmd("NOTIFY NONE")).ok);
+    assert.ok((await alice.cmd("UNSELECT")).ok);
+  });
 });
