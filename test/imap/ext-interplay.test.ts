@@ -141,4 +141,44 @@ describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () =
     assert.ok((await alice.cmd("NOTIFY NONE")).ok);
     assert.ok((await alice.cmd("UNSELECT")).ok);
   });
+  it("METADATA on a shared mailbox: /shared is the owner's, /private the user's; l + any of rswip (RFC 5464 §3.3)", async () => {
+    const team = (await t.store.getMailbox(t.accountId, "Team"))!;
+    await t.store.setAcl(team.id, BOB, "lr");
+    assert.ok(
+      (await alice.cmd('SETMETADATA Team (/shared/comment "team notes" /private/comment "alice")')).ok,
+    );
+    let r = await bob.cmd(`GETMETADATA ${TEAM} (/shared/comment /private/comment)`);
+    assert.ok(r.ok, r.text);
+    assert.deepEqual(r.lines, [`* METADATA ${TEAM} (/shared/comment "team notes" /private/comment NIL)`]);
+    r = await bob.cmd(`SETMETADATA ${TEAM} (/private/comment "bob" /shared/comment "edited by bob")`);
+    assert.ok(r.ok, r.text);
+    r = await alice.cmd("GETMETADATA Team (/shared/comment /private/comment)");
+    assert.deepEqual(r.lines, [
+      '* METADATA "Team" (/shared/comment "edited by bob" /private/comment "alice")',
+    ]);
+    r = await bob.cmd(`GETMETADATA ${TEAM} /private/comment`);
+    assert.deepEqual(r.lines, [`* METADATA ${TEAM} (/private/comment "bob")`]);
+    // "l" alone: NOPERM; nothing: as if it did not exist
+    await t.store.setAcl(team.id, BOB, "l");
+    r = await bob.cmd(`GETMETADATA ${TEAM} /shared/comment`);
+    assert.match(r.tagged, /NO \[NOPERM\]/);
+    r = await bob.cmd(`SETMETADATA ${TEAM} (/shared/comment "x")`);
+    assert.match(r.tagged, /NO \[NOPERM\]/);
+    // "i" is one of the rights that give access
+    await t.store.setAcl(team.id, BOB, "li");
+    r = await bob.cmd(`GETMETADATA ${TEAM} /shared/comment`);
+    assert.deepEqual(r.lines, [`* METADATA ${TEAM} (/shared/comment "edited by bob")`]);
+    await t.store.setAcl(team.id, BOB, "");
+    r = await bob.cmd(`GETMETADATA ${TEAM} /shared/comment`);
+    assert.match(r.tagged, /NO \[NONEXISTENT\]/);
+    // the store refuses it too (a grantee whose rights went between check and write)
+    await assert.rejects(
+      t.store.setMetadata(bobId, team.id, [{ name: "/private/x", value: Buffer.from("y") }], {
+        maxSize: 100,
+        maxEntries: 10,
+      }),
+      /no such mailbox/,
+    );
+    await t.store.setAcl(team.id, BOB, "lr");
+  });
 });

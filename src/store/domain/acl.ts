@@ -109,7 +109,7 @@ export async function inheritAcl(tx: Writer, accountId: Id, name: string, mailbo
 }
 
 /** the rights of a non-owner from a mailbox's rows: its own row and the anyone row */
-function rightsFrom(rows: AclRow[], accountId: Id): string {
+export function rightsFrom(rows: AclRow[], accountId: Id): string {
   let rights = "";
   for (const r of rows)
     if (r.granteeId === null || r.granteeId === accountId) rights = union(rights, r.rights);
