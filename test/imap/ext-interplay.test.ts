@@ -181,4 +181,29 @@ describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () =
     );
     await t.store.setAcl(team.id, BOB, "lr");
   });
+  it("GETQUOTAROOT / GETQUOTA on a shared mailbox: the owner's root, shown with r (RFC 9208 with RFC 4314)", async () => {
+    const team = (await t.store.getMailbox(t.accountId, "Team"))!;
+    await t.store.updateAccount(USER, { quotaBytes: 10 * 1024 * 1024 });
+    const used = Math.ceil((await t.store.getAccountById(t.accountId))!.usedBytes / 1024);
+    const quota = `* QUOTA "Shared/${USER}" (STORAGE ${used} 10240)`;
+    await t.store.setAcl(team.id, BOB, "lr");
+    let r = await bob.cmd(`GETQUOTAROOT ${TEAM}`);
+    assert.ok(r.ok, r.text);
+    assert.deepEqual(r.lines, [`* QUOTAROOT ${TEAM} "Shared/${USER}"`, quota]);
+    r = await bob.cmd(`GETQUOTA "Shared/${USER}"`);
+    assert.deepEqual(r.lines, [quota]);
+    // the owner's own view: root ""
+    r = await alice.cmd("GETQUOTAROOT Team");
+    assert.deepEqual(r.lines, ['* QUOTAROOT "Team" ""', `* QUOTA "" (STORAGE ${used} 10240)`]);
+    // without "r" no root is named and the owner's root is not readable
+    await t.store.setAcl(team.id, BOB, "li");
+    r = await bob.cmd(`GETQUOTAROOT ${TEAM}`);
+    assert.deepEqual(r.lines, [`* QUOTAROOT ${TEAM}`]);
+    r = await bob.cmd(`GETQUOTA "Shared/${USER}"`);
+    assert.match(r.tagged, /NO \[NONEXISTENT\]/);
+    r = await bob.cmd(`GETQUOTA "Shared/nobody@example.com"`);
+    assert.match(r.tagged, /NO \[NONEXISTENT\]/);
+    await t.store.setAcl(team.id, BOB, "lr");
+    await t.store.updateAccount(USER, { quotaBytes: 0 });
+  });
 });
