@@ -28,7 +28,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
-import type { KeyStore } from "./keys/port.ts";
+import { type KeyStore, MAILBOX_KEY_KIND, mailboxKeyName } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
 import type { Fts5Search } from "./search/fts.ts";
@@ -142,7 +142,12 @@ export class SqlStore implements Store {
   readonly listAccounts: Store["listAccounts"] = (d) => this.#acc.listAccounts(d);
   readonly setPassword: Store["setPassword"] = (a, h) => this.#acc.setPassword(a, h);
   readonly updateAccount: Store["updateAccount"] = (a, p) => this.#acc.updateAccount(a, p);
-  readonly deleteAccount: Store["deleteAccount"] = (a) => this.#acc.deleteAccount(a);
+  readonly deleteAccount: Store["deleteAccount"] = async (a) => {
+    const acc = await this.#acc.getAccount(a);
+    await this.#acc.deleteAccount(a);
+    // its mailbox access keys (keys/port.ts) go with it
+    if (acc) await this.#dropKeys(`${acc.id}/`);
+  };
   readonly addAlias: Store["addAlias"] = (s, t) => this.#ali.addAlias(s, t);
   readonly listAliases: Store["listAliases"] = (d) => this.#ali.listAliases(d);
   readonly deleteAlias: Store["deleteAlias"] = (s, t) => this.#ali.deleteAlias(s, t);
@@ -169,7 +174,24 @@ export class SqlStore implements Store {
   readonly getMailbox: Store["getMailbox"] = (a, n) => this.#mbx.getMailbox(a, n);
   readonly getMailboxById: Store["getMailboxById"] = (id) => this.#mbx.getMailboxById(id);
   readonly createMailbox: Store["createMailbox"] = (a, n, u) => this.#mbx.createMailbox(a, n, u);
-  readonly deleteMailbox: Store["deleteMailbox"] = (a, n) => this.#mbx.deleteMailbox(a, n);
+  readonly deleteMailbox: Store["deleteMailbox"] = async (a, n) => {
+    const mb = await this.#mbx.getMailbox(a, n);
+    await this.#mbx.deleteMailbox(a, n);
+    // its access key (keys/port.ts): URLs authorized for it never resolve again
+    if (mb) await this.#dropKeys(mailboxKeyName(a, mb.id), true);
+  };
+
+  /** mailbox access keys by name (exact) or name prefix; after commit, a failure only logged */
+  async #dropKeys(name: string, exact = false): Promise<void> {
+    try {
+      if (exact) await this.keys.delete(MAILBOX_KEY_KIND, name);
+      else
+        for (const k of await this.keys.list(MAILBOX_KEY_KIND, name))
+          await this.keys.delete(MAILBOX_KEY_KIND, k.name);
+    } catch (e) {
+      process.emitWarning(`mailbox access keys not removed: ${String(e)}`, "PostkontorStoreWarning");
+    }
+  }
   readonly renameMailbox: Store["renameMailbox"] = (a, f, t) => this.#mbx.renameMailbox(a, f, t);
   readonly setSubscribed: Store["setSubscribed"] = (a, n, s, o) => this.#mbx.setSubscribed(a, n, s, o);
   readonly listSubscriptions: Store["listSubscriptions"] = (a) => this.#mbx.listSubscriptions(a);

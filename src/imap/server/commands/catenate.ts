@@ -75,7 +75,7 @@ async function resolveUrl(s: Session, url: string, room: number): Promise<Uint8A
     // RFC 4469 §5 / RFC 4467: a URLAUTH-authorized URL is resolved with the URL's authorization
     // (so it may name another user's message), like URLFETCH
     const who = { kind: "imap", address: s.authenticated.account.address } as const;
-    const r = await resolveAuthorizedUrl(s.store, s.ctx.opts.hostname, url, who, room);
+    const r = await resolveAuthorizedUrl(s.store, s.ctx.urlHosts, url, who, room);
     if ("failure" in r && r.failure === "too-big") throw no("TOOBIG", "Catenated message too large");
     if ("failure" in r) badUrl(url);
     if (r.data.length > room) throw no("TOOBIG", "Catenated message too large");
@@ -90,7 +90,7 @@ async function resolveUrl(s: Session, url: string, room: number): Promise<Uint8A
     mailboxId = v.mailboxId;
   } else {
     // without URLAUTH: only this server and the logged-in user (RFC 5092 §3.2 iuserinfo)
-    if (u.server && !(isOwnHost(u, s.ctx.opts.hostname) && sameUser(s, u.server.user))) badUrl(url);
+    if (u.server && !(isOwnHost(u, s.ctx.urlHosts) && sameUser(s, u.server.user))) badUrl(url);
     const mb = await s.store.getMailbox(s.authenticated.account.id, canonicalMailbox(u.mailbox));
     if (!mb) badUrl(url);
     // RFC 5092 §6: a UIDVALIDITY that does not match means the URL no longer names that message
