@@ -28,7 +28,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
-import { type KeyStore, MAILBOX_KEY_KIND, mailboxKeyName } from "./keys/port.ts";
+import { type KeyStore, MAILBOX_KEY_KIND } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
 import type { Fts5Search } from "./search/fts.ts";
@@ -177,21 +177,21 @@ export class SqlStore implements Store {
   readonly deleteMailbox: Store["deleteMailbox"] = async (a, n) => {
     const mb = await this.#mbx.getMailbox(a, n);
     await this.#mbx.deleteMailbox(a, n);
-    // its access key (keys/port.ts): URLs authorized for it never resolve again
-    if (mb) await this.#dropKeys(mailboxKeyName(a, mb.id), true);
+    // its access keys (keys/port.ts), the owner's and its grantees': URLs authorized for it never
+    // resolve again
+    if (mb) await this.#dropKeys("", `/${mb.id}`);
   };
 
-  /** mailbox access keys by name (exact) or name prefix; after commit, a failure only logged */
-  async #dropKeys(name: string, exact = false): Promise<void> {
+  /** mailbox access keys by name prefix and suffix; after commit, a failure only logged */
+  async #dropKeys(prefix: string, suffix = ""): Promise<void> {
     try {
-      if (exact) await this.keys.delete(MAILBOX_KEY_KIND, name);
-      else
-        for (const k of await this.keys.list(MAILBOX_KEY_KIND, name))
-          await this.keys.delete(MAILBOX_KEY_KIND, k.name);
+      for (const k of await this.keys.list(MAILBOX_KEY_KIND, prefix))
+        if (k.name.endsWith(suffix)) await this.keys.delete(MAILBOX_KEY_KIND, k.name);
     } catch (e) {
       process.emitWarning(`mailbox access keys not removed: ${String(e)}`, "PostkontorStoreWarning");
     }
   }
+
   readonly renameMailbox: Store["renameMailbox"] = (a, f, t) => this.#mbx.renameMailbox(a, f, t);
   readonly setSubscribed: Store["setSubscribed"] = (a, n, s, o) => this.#mbx.setSubscribed(a, n, s, o);
   readonly listSubscriptions: Store["listSubscriptions"] = (a) => this.#mbx.listSubscriptions(a);

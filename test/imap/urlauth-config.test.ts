@@ -3,7 +3,8 @@
  * carry (config url_hosts; the server's hostname is then only accepted if listed), the number of
  * URLs per GENURLAUTH / URLFETCH (imap.limits.max_urls → BAD beyond it), and mailbox access keys
  * removed with their mailbox and account (a URL authorized before never resolves again, not even
- * for a mailbox created again under the same name).
+ * for a mailbox created again under the same name); URLAUTH on a shared mailbox (RFC 4314): the
+ * URL's user needs "l" and "r" on it when authorizing and on every resolution.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -84,6 +85,38 @@ describe("URLAUTH configuration: url_hosts, max_urls, keys go with their mailbox
     const [fresh] = generated(await alice.cmd(`GENURLAUTH "${url("mail.example.com")}" INTERNAL`));
     assert.notEqual(fresh, old);
     assert.equal(await fetchUrl(alice, fresh!), RAW);
+  });
+
+  it("a shared mailbox: the grantee authorizes URLs while it holds l and r; its key goes with the mailbox", async () => {
+    await t.store.createMailbox(t.accountId, "Team");
+    const team = (await t.store.getMailbox(t.accountId, "Team"))!;
+    await t.store.append(t.accountId, team.id, { raw: Buffer.from(RAW), flags: [] });
+    const bob = await t.connect();
+    assert.ok((await bob.cmd(`LOGIN bob@example.com "${PASS}"`)).ok);
+    const bobId = (await t.store.getAccount("bob@example.com"))!.id;
+    const shared = `imap://bob%40example.com@mail.example.com/Shared/${enc(USER)}/Team/;UID=1;URLAUTH=authuser`;
+    // no rights: as if the mailbox did not exist
+    let r = await bob.cmd(`GENURLAUTH "${shared}" INTERNAL`);
+    assert.match(r.tagged, / NO \[NONEXISTENT\]/);
+    await t.store.setAcl(team.id, "bob@example.com", "lr");
+    const [url] = generated(await bob.cmd(`GENURLAUTH "${shared}" INTERNAL`));
+    assert.equal(await fetchUrl(alice, url!), RAW);
+    assert.equal(await fetchUrl(bob, url!), RAW);
+    // RFC 4467 §6: the URL's user must still have access when it is resolved
+    await t.store.setAcl(team.id, "bob@example.com", "l");
+    assert.equal(await fetchUrl(alice, url!), null);
+    await t.store.setAcl(team.id, "bob@example.com", "lr");
+    assert.equal(await fetchUrl(alice, url!), RAW);
+    // RESETKEY on the shared name replaces bob's key: the old URL is void
+    r = await bob.cmd(`RESETKEY "Shared/${USER}/Team"`);
+    assert.ok(r.ok, r.text);
+    assert.equal(await fetchUrl(alice, url!), null);
+    generated(await bob.cmd(`GENURLAUTH "${shared}" INTERNAL`));
+    assert.equal((await t.store.keys.list(MAILBOX_KEY_KIND, `${bobId}/${team.id}`)).length, 1);
+    // the owner deletes it: the grantee's key goes too
+    assert.ok((await alice.cmd("DELETE Team")).ok);
+    assert.equal((await t.store.keys.list(MAILBOX_KEY_KIND, `${bobId}/${team.id}`)).length, 0);
+    bob.destroy();
   });
 
   it("a deleted account takes all its access keys along", async () => {

@@ -3,8 +3,10 @@
  * submission's BURL (RFC 4468, src/smtp/burl.ts): mailbox access keys, the INTERNAL token, and
  * the resolution of an authorized URL to the octets it names.
  *
- * - Mailbox access key (RFC 4467 §3): 256 random bits per user per mailbox, kept in the store's
- *   keys port as kind "urlauth", name "<account id>/<mailbox id>". Keyed by mailbox id, so a
+ * - Mailbox access key (RFC 4467 §3): 256 random bits per user per mailbox (also per user on
+ *   another user's shared mailbox), kept in the store's keys port as kind "urlauth", name
+ *   "<account id>/<mailbox id>" (store/keys/port.ts), removed with the mailbox and with the
+ *   account. Keyed by mailbox id, so a
  *   mailbox deleted and created again (new id) or a URL naming a renamed mailbox no longer
  *   resolves. Created on the first GENURLAUTH; RESETKEY replaces or removes them.
  * - INTERNAL token (RFC 4467 §3, §9 enc-urlauth): HMAC-SHA256 of the URL rump (the URL up to and including
@@ -24,6 +26,7 @@ import { StoreError } from "../../store/types.ts";
 import { accessOf, type ImapUrl, parseImapUrl } from "../protocol/imap-url.ts";
 import { bodySection } from "./commands/fetch.ts";
 import { canonicalMailbox } from "./names.ts";
+import { splitShared } from "./shared.ts";
 
 const KIND = MAILBOX_KEY_KIND;
 export const URLAUTH_MECHANISMS = ["INTERNAL"] as const;
@@ -86,20 +89,38 @@ export function isOwnHost(u: ImapUrl, hosts: readonly string[]): boolean {
   return u.server !== null && hosts.includes(u.server.host.toLowerCase());
 }
 
-/** owner account and mailbox an absolute URL of this server names; null when there is none */
+/**
+ * The URL's user (whose mailbox access key signs it) and the mailbox an absolute URL of this
+ * server names; null when there is none. A `Shared/<owner>/<name>` mailbox (RFC 4314, as
+ * imap/server/shared.ts names it) counts while the URL's user holds "l" and "r" on it, checked on
+ * every resolution: a user who lost access can no longer hand out its messages (RFC 4467 §6).
+ */
 export async function locateUrl(
   store: Store,
   hosts: readonly string[],
   u: ImapUrl,
 ): Promise<{ accountId: number; mailbox: Mailbox } | null> {
   if (!u.server || u.mailbox === null || !isOwnHost(u, hosts)) return null;
-  const owner = await store.getAccount(u.server.user);
-  if (!owner) return null;
-  const mailbox = await store.getMailbox(owner.id, canonicalMailbox(u.mailbox));
+  const user = await store.getAccount(u.server.user);
+  if (!user) return null;
+  const name = canonicalMailbox(u.mailbox);
+  const mailbox = (await sharedMailbox(store, user.id, name)) ?? (await store.getMailbox(user.id, name));
   if (!mailbox) return null;
   // RFC 5092 §6: a UIDVALIDITY that does not match means the URL no longer names that message
   if (u.uidValidity !== null && u.uidValidity !== mailbox.uidValidity) return null;
-  return { accountId: owner.id, mailbox };
+  return { accountId: user.id, mailbox };
+}
+
+/** another user's mailbox by its shared name, if userId may read it ("l" and "r") */
+async function sharedMailbox(store: Store, userId: number, name: string): Promise<Mailbox | null> {
+  const sh = splitShared(name);
+  if (!sh || sh[1] === "") return null;
+  const owner = await store.getAccount(sh[0]);
+  if (!owner || owner.id === userId) return null;
+  const mb = await store.getMailbox(owner.id, sh[1]);
+  if (!mb) return null;
+  const rights = await store.rightsOf(userId, mb);
+  return rights.includes("l") && rights.includes("r") ? mb : null;
 }
 
 /**

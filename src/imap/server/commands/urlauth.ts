@@ -10,6 +10,7 @@ import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
 import { mailboxIn } from "../names.ts";
 import type { AuthenticatedState, Session } from "../session.ts";
+import { resolveMailbox } from "../shared.ts";
 import {
   isOwnHost,
   locateUrl,
@@ -114,8 +115,9 @@ export async function resetkey(
     return { code: null, text: "All keys removed" };
   }
   for (const m of cmd.mechanisms) checkMechanism(m);
-  const mb = await s.store.getMailbox(st.account.id, mailboxIn(s, cmd.mailbox));
-  if (!mb) throw no("NONEXISTENT", "Mailbox does not exist");
-  await resetMailboxKey(s.store.keys, st.account.id, mb.id);
+  // the user's key for its own mailbox or for one shared with it (shared.ts: no "l" = none)
+  const acc = await resolveMailbox(s, mailboxIn(s, cmd.mailbox));
+  if (!acc) throw no("NONEXISTENT", "Mailbox does not exist");
+  await resetMailboxKey(s.store.keys, st.account.id, acc.mailbox.id);
   return { code: URLMECH, text: "RESETKEY completed" };
 }
