@@ -117,6 +117,13 @@ describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () =
     lines = await bob.readUntil(/^\* STATUS /);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, new RegExp(`^\\* STATUS "Shared/${USER}/Team" \\(MESSAGES 5 `));
+    // SUBTREE on the namespace root: every owner sharing with the user
+    r = await bob.cmd(`NOTIFY SET (subtree Shared (MessageNew MessageExpunge))`);
+    assert.ok(r.ok, r.text);
+    await appendAs(t.accountId, "Team", "namespace root");
+    lines = await bob.readUntil(/^\* STATUS /);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, new RegExp(`^\\* STATUS "Shared/${USER}/Team" \\(MESSAGES 6 `));
     assert.ok((await bob.cmd("NOTIFY NONE")).ok);
   });
   it("CONTEXT=SEARCH with NOTIFY SELECTED: ESEARCH updates go out without a command (RFC 5465 §7, RFC 5267 §4.3)", async () => {

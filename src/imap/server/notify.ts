@@ -173,14 +173,22 @@ export class Notifier {
       if (g.filter.kind !== "SUBTREE" && g.filter.kind !== "MAILBOXES") continue;
       if (!hasMessageEvents(g.events)) continue;
       for (const name of g.filter.names) {
-        const sh = splitShared(name);
-        if (!sh) continue;
-        const acc = await s.store.getAccount(sh[0]);
-        if (!acc || acc.id === self || this.#owners.has(acc.id)) continue;
-        this.#owners.set(
-          acc.id,
-          s.store.feed.subscribe(acc.id, (b) => this.onBeacon(b)),
-        );
+        const ids: number[] = [];
+        if (g.filter.kind === "SUBTREE" && name === SHARED_ROOT) {
+          // the whole other users' namespace: every owner sharing something with the user now
+          for (const m of await s.store.sharedWith(self)) ids.push(m.mailbox.accountId);
+        } else {
+          const sh = splitShared(name);
+          const acc = sh ? await s.store.getAccount(sh[0]) : null;
+          if (acc) ids.push(acc.id);
+        }
+        for (const id of ids) {
+          if (id === self || this.#owners.has(id)) continue;
+          this.#owners.set(
+            id,
+            s.store.feed.subscribe(id, (b) => this.onBeacon(b)),
+          );
+        }
       }
     }
   }
