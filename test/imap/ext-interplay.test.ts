@@ -85,8 +85,11 @@ describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () =
     lines = await bob.readUntil(/^\* STATUS /);
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /^\* STATUS "?INBOX"? \(MESSAGES 2 /);
-    // ... and is again once access comes back
+    // ... and is again once access comes back: the current state at once (the ACL change is a
+    // change of the mailbox for the grantee), then the next message
     await t.store.setAcl(team.id, BOB, "lr");
+    lines = await bob.readUntil(/^\* STATUS /);
+    assert.deepEqual(lines, [`* STATUS ${TEAM} (MESSAGES 2 UIDNEXT 3 UIDVALIDITY ${team.uidValidity})`]);
     await appendAs(t.accountId, "Team", "seen again");
     lines = await bob.readUntil(/^\* STATUS /);
     assert.deepEqual(lines, [`* STATUS ${TEAM} (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${team.uidValidity})`]);
@@ -212,5 +215,35 @@ describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () =
     assert.match(r.tagged, /NO \[NONEXISTENT\]/);
     await t.store.setAcl(team.id, BOB, "lr");
     await t.store.updateAccount(USER, { quotaBytes: 0 });
+  });
+  it("RFC 5465 §5.9: a monitored shared mailbox losing l is announced by LIST \\NoAccess, regaining it by LIST", async () => {
+    const team = (await t.store.getMailbox(t.accountId, "Team"))!;
+    /** the STATUS line of Team as the store has it now */
+    const statusLine = async () => {
+      const mb = (await t.store.getMailbox(t.accountId, "Team"))!;
+      const n = (await t.store.mailboxCounts(mb.id)).messages;
+      return `* STATUS ${TEAM} (MESSAGES ${n} UIDNEXT ${mb.uidNext} UIDVALIDITY ${mb.uidValidity})`;
+    };
+    const r = await bob.cmd(`NOTIFY SET (mailboxes ${TEAM} (MessageNew MessageExpunge))`);
+    assert.ok(r.ok, r.text);
+    await t.store.setAcl(team.id, BOB, "");
+    let lines = await bob.readUntil(/^\* LIST /);
+    assert.deepEqual(lines, [`* LIST (\\NoAccess) "/" ${TEAM}`]);
+    // while without access: nothing about it
+    await appendAs(t.accountId, "Team", "unseen again");
+    await t.store.setAcl(team.id, BOB, "lr");
+    lines = await bob.readUntil(/^\* STATUS /);
+    assert.deepEqual(lines, [`* LIST () "/" ${TEAM}`, await statusLine()]);
+    // a mailbox the user never saw is not revealed when its rights change
+    await t.store.createMailbox(t.accountId, "Hidden");
+    const hidden = (await t.store.getMailbox(t.accountId, "Hidden"))!;
+    assert.ok((await bob.cmd(`NOTIFY SET (subtree "Shared/${USER}" (MessageNew MessageExpunge))`)).ok);
+    await t.store.setAcl(hidden.id, BOB, "r");
+    await t.store.setAcl(hidden.id, BOB, "");
+    await appendAs(t.accountId, "Team", "marker 4");
+    lines = await bob.readUntil(/^\* STATUS /);
+    assert.deepEqual(lines, [await statusLine()]);
+    assert.ok((await bob.cmd("NOTIFY NONE")).ok);
+    assert.ok((await alice.cmd("DELETE Hidden")).ok);
   });
 });

@@ -112,6 +112,9 @@ export class Notifier {
   #accountOwn = false;
   /** waiting: other users' mailboxes (shared, RFC 4314) with message changes: id → owner id */
   #shared = new Map<number, number>();
+  /** watched shared mailboxes the user can see ("l"), and those reported as lost (\NoAccess) */
+  readonly #sharedVisible = new Set<number>();
+  readonly #sharedLost = new Set<number>();
   /** owners whose feeds the SUBTREE / MAILBOXES filters watch (shared mailboxes) → unsubscribe */
   readonly #owners = new Map<number, () => void>();
   /** waiting: METADATA targets (mailbox id, or -1 = server) → entry names (null = unknown) */
@@ -148,6 +151,11 @@ export class Notifier {
   async start(status: boolean): Promise<void> {
     const s = this.#s;
     await this.#watchOwners();
+    if (this.#owners.size > 0) {
+      for (const m of await s.store.sharedWith(s.authenticated.account.id))
+        if (this.#owners.has(m.mailbox.accountId) && m.rights.includes("l"))
+          this.#sharedVisible.add(m.mailbox.id);
+    }
     const needList = status || this.#wants("MAILBOXNAME") || this.#wants("SUBSCRIPTIONCHANGE");
     if (!needList) return;
     const mbs = await s.store.listMailboxes(s.authenticated.account.id);
@@ -230,6 +238,7 @@ export class Notifier {
       this.#selectedDirty = true;
     } else {
       if (!this.spec.groups.some((g) => hasMessageEvents(g.events))) return;
+      if (b.modseq === "0") return; // no message changed (an ACL change of the user's own mailbox)
       this.#mailboxes.add(b.mailboxId);
     }
     if (this.#mailboxes.size + this.#metadata.size + this.#shared.size > this.#limit) {
@@ -389,23 +398,36 @@ export class Notifier {
   }
 
   /**
-   * STATUS of another user's mailbox (as `Shared/<owner>/<name>`): only while the session has
-   * "l" and "r" on it (RFC 5465 §5.9; RFC 4314 §4 STATUS needs "r"), and never for the selected one
+   * Another user's mailbox (as `Shared/<owner>/<name>`): STATUS only while the session has "l"
+   * and "r" on it (RFC 4314 §4 STATUS needs "r"), never for the selected one. RFC 5465 §5.9: a
+   * monitored mailbox the user could see that loses "l" is announced by `LIST (\NoAccess)`, and
+   * by a LIST without it when "l" comes back; monitoring stops and resumes with the rights.
    */
   async #sharedStatus(mb: Mailbox): Promise<string | null> {
     const s = this.#s;
     const v = s.view;
     if (v && v.mailboxId === mb.id && this.spec.selected !== null) return null;
-    const rights = await s.store.rightsOf(s.authenticated.account.id, mb);
-    if (!rights.includes("l") || !rights.includes("r")) return null;
     const owner = await s.store.getAccountById(mb.accountId);
     if (!owner) return null;
+    const name = sharedName(owner.address.toLowerCase(), mb.name);
+    const monitored = this.spec.groups.find((g) => filterMatches(g.filter, name, false));
+    if (!monitored || !hasMessageEvents(monitored.events)) return null;
+    const rights = await s.store.rightsOf(s.authenticated.account.id, mb);
+    if (!rights.includes("l")) {
+      if (!this.#sharedVisible.delete(mb.id)) return null; // never seen: do not reveal it
+      this.#sharedLost.add(mb.id);
+      this.#lastStatus.delete(mb.id);
+      return `* LIST (\\NoAccess) "/" ${mailboxOut(s, name)}\r\n`;
+    }
+    let out = "";
+    if (!this.#sharedVisible.has(mb.id)) {
+      this.#sharedVisible.add(mb.id);
+      if (this.#sharedLost.delete(mb.id)) out = `* LIST () "/" ${mailboxOut(s, name)}\r\n`;
+    }
+    if (!rights.includes("r")) return out || null;
     // the user's subscriptions are to its own names: a shared mailbox counts as unsubscribed
-    return this.#statusFor({
-      ...mb,
-      name: sharedName(owner.address.toLowerCase(), mb.name),
-      subscribed: false,
-    });
+    const line = await this.#statusFor({ ...mb, name, subscribed: false });
+    return out + (line ?? "") || null;
   }
 
   /** RFC 5465 §5.2/§5.3: STATUS of a non-selected mailbox; null when not asked for or unchanged */
