@@ -246,4 +246,21 @@ describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () =
     assert.ok((await bob.cmd("NOTIFY NONE")).ok);
     assert.ok((await alice.cmd("DELETE Hidden")).ok);
   });
+  it("CATENATE from a shared mailbox without URLAUTH: the grantee's own URL, with r (RFC 4469 with RFC 4314)", async () => {
+    const team = (await t.store.getMailbox(t.accountId, "Team"))!;
+    const [first] = await t.store.getMessages(team.id, [1]);
+    const raw = Buffer.from(await t.store.readMessage(team.id, first!.uid)).toString("latin1");
+    await t.store.setAcl(team.id, BOB, "lr");
+    const url = `/Shared/${encodeURIComponent(USER)}/Team/;UID=1`;
+    let r = await bob.cmd(`APPEND INBOX CATENATE (URL "${url}")`);
+    assert.ok(r.ok, r.text);
+    const inbox = (await t.store.getMailbox(bobId, "INBOX"))!;
+    const copied = await t.store.readMessage(inbox.id, inbox.uidNext - 1);
+    assert.equal(Buffer.from(copied).toString("latin1"), raw);
+    // "l" without "r": the URL names nothing this user may read
+    await t.store.setAcl(team.id, BOB, "l");
+    r = await bob.cmd(`APPEND INBOX CATENATE (URL "${url}")`);
+    assert.match(r.tagged, /NO \[BADURL /);
+    await t.store.setAcl(team.id, BOB, "lr");
+  });
 });

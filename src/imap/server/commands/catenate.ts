@@ -14,6 +14,7 @@ import { parseImapUrl } from "../../protocol/imap-url.ts";
 import { no } from "../errors.ts";
 import { canonicalMailbox } from "../names.ts";
 import type { Session } from "../session.ts";
+import { resolveMailbox } from "../shared.ts";
 import { isOwnHost, readUrlData, resolveAuthorizedUrl } from "../urlauth.ts";
 
 /** The messages with every CATENATE form replaced by its assembled bytes (others unchanged). */
@@ -91,8 +92,10 @@ async function resolveUrl(s: Session, url: string, room: number): Promise<Uint8A
   } else {
     // without URLAUTH: only this server and the logged-in user (RFC 5092 §3.2 iuserinfo)
     if (u.server && !(isOwnHost(u, s.ctx.urlHosts) && sameUser(s, u.server.user))) badUrl(url);
-    const mb = await s.store.getMailbox(s.authenticated.account.id, canonicalMailbox(u.mailbox));
-    if (!mb) badUrl(url);
+    // the user's own mailbox, or another user's shared with it (RFC 4314 §4: reading needs "r")
+    const acc = await resolveMailbox(s, canonicalMailbox(u.mailbox));
+    if (!acc?.rights.includes("r")) badUrl(url);
+    const mb = acc.mailbox;
     // RFC 5092 §6: a UIDVALIDITY that does not match means the URL no longer names that message
     if (u.uidValidity !== null && u.uidValidity !== mb.uidValidity) badUrl(url);
     mailboxId = mb.id;
