@@ -263,4 +263,15 @@ describe("IMAP extension interplay: NOTIFY, own changes, shared mailboxes", () =
     assert.match(r.tagged, /NO \[BADURL /);
     await t.store.setAcl(team.id, BOB, "lr");
   });
+  it("SUBSCRIBED covers a shared mailbox the grantee subscribed to (RFC 5465 §6.5)", async () => {
+    assert.ok((await bob.cmd(`SUBSCRIBE ${TEAM}`)).ok);
+    const r = await bob.cmd("NOTIFY SET (subscribed (MessageNew MessageExpunge))");
+    assert.ok(r.ok, r.text);
+    await appendAs(t.accountId, "Team", "to subscribers");
+    const lines = await bob.readUntil(/^\* STATUS /);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, new RegExp(`^\\* STATUS "Shared/${USER}/Team" \\(MESSAGES \\d+ `));
+    assert.ok((await bob.cmd("NOTIFY NONE")).ok);
+    assert.ok((await bob.cmd(`UNSUBSCRIBE ${TEAM}`)).ok);
+  });
 });

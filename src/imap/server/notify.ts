@@ -29,7 +29,8 @@
  *   `Shared/<owner>/…` subscribe to the owner's feed; a change there is reported (STATUS, message
  *   events only) while the session holds "l" and "r" on the mailbox, read when it is sent — a
  *   mailbox the user lost access to is not monitored until access comes back (RFC 5465 §5.9).
- *   PERSONAL, INBOXES and SUBSCRIBED cover the user's own mailboxes only (RFC 5465 §6.3, §6.4).
+ *   SUBSCRIBED covers the shared names the user subscribed to (§6.5); PERSONAL and INBOXES cover
+ *   the user's own mailboxes only (§6.3, §6.4).
  */
 import type { Beacon, Mailbox } from "../../store/types.ts";
 import type { FetchAtt, NotifyFilter } from "../protocol/commands.ts";
@@ -173,13 +174,29 @@ export class Notifier {
     }
   }
 
-  /** RFC 5465 §6.5: SUBTREE / MAILBOXES names in the shared namespace: their owners' feeds */
+  /**
+   * SUBTREE / MAILBOXES names in the shared namespace (RFC 5465 §6.6, §6.7) and subscribed shared
+   * names (SUBSCRIBED, §6.5): their owners' feeds
+   */
   async #watchOwners(): Promise<void> {
     const s = this.#s;
     const self = s.authenticated.account.id;
     for (const g of this.spec.groups) {
-      if (g.filter.kind !== "SUBTREE" && g.filter.kind !== "MAILBOXES") continue;
       if (!hasMessageEvents(g.events)) continue;
+      if (g.filter.kind === "SUBSCRIBED") {
+        // RFC 5465 §6.5 SUBSCRIBED: the user's subscriptions include shared names it subscribed to
+        for (const name of await s.store.listSubscriptions(self)) {
+          const sh = splitShared(name);
+          const acc = sh && sh[1] !== "" ? await s.store.getAccount(sh[0]) : null;
+          if (acc && acc.id !== self && !this.#owners.has(acc.id))
+            this.#owners.set(
+              acc.id,
+              s.store.feed.subscribe(acc.id, (b) => this.onBeacon(b)),
+            );
+        }
+        continue;
+      }
+      if (g.filter.kind !== "SUBTREE" && g.filter.kind !== "MAILBOXES") continue;
       for (const name of g.filter.names) {
         const ids: number[] = [];
         if (g.filter.kind === "SUBTREE" && name === SHARED_ROOT) {
@@ -410,7 +427,11 @@ export class Notifier {
     const owner = await s.store.getAccountById(mb.accountId);
     if (!owner) return null;
     const name = sharedName(owner.address.toLowerCase(), mb.name);
-    const monitored = this.spec.groups.find((g) => filterMatches(g.filter, name, false));
+    // the grantee's subscription is to the shared name (SUBSCRIBE stores it in its own list)
+    const subscribed =
+      this.spec.groups.some((g) => g.filter.kind === "SUBSCRIBED") &&
+      (await s.store.listSubscriptions(s.authenticated.account.id)).includes(name);
+    const monitored = this.spec.groups.find((g) => filterMatches(g.filter, name, subscribed));
     if (!monitored || !hasMessageEvents(monitored.events)) return null;
     const rights = await s.store.rightsOf(s.authenticated.account.id, mb);
     if (!rights.includes("l")) {
@@ -425,8 +446,7 @@ export class Notifier {
       if (this.#sharedLost.delete(mb.id)) out = `* LIST () "/" ${mailboxOut(s, name)}\r\n`;
     }
     if (!rights.includes("r")) return out || null;
-    // the user's subscriptions are to its own names: a shared mailbox counts as unsubscribed
-    const line = await this.#statusFor({ ...mb, name, subscribed: false });
+    const line = await this.#statusFor({ ...mb, name, subscribed });
     return out + (line ?? "") || null;
   }
 
