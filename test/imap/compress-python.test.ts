@@ -68,7 +68,6 @@ assert dat[0][1] == body, 'body round trip'
 typ, dat = m.noop()
 assert typ == 'OK', dat
 print('uid', uid.decode())
-
 m.logout()
 print('done')
 `;
