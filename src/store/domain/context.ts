@@ -10,7 +10,7 @@
  */
 import { ChangeBuffer } from "../changes.ts";
 import { type Db, DbNotFound, type WriteOptions, type Writer } from "../db/port.ts";
-import { currentOrigin } from "../feed/origin.ts";
+import { currentOrigin, withoutOrigin } from "../feed/origin.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import { type Beacon, type Id, StoreError } from "../types.ts";
 
@@ -115,8 +115,11 @@ export class TxContext {
     const beacons = [...this.#beacons.values()];
     const deps = this.#deps;
     this.tx.afterCommit(() => {
-      // published only now: a listener that pulls sees the change
-      for (const b of beacons) deps.feed.publish(b);
+      // published only now: a listener that pulls sees the change; outside this write's origin,
+      // so what the listeners start is not taken for this session's doing (feed/origin.ts)
+      withoutOrigin(() => {
+        for (const b of beacons) deps.feed.publish(b);
+      });
       // blob deletion is off the reply path: the sweeper collects marked blobs in the background
       if (marked > 0) deps.scheduleGc();
       if (index) deps.scheduleIndex?.();

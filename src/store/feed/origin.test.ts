@@ -46,6 +46,26 @@ describe("beacon origin", () => {
     }
   });
 
+  test("subscribers run outside the committing session's origin (their own writes are not its)", async () => {
+    const f = await fixture();
+    try {
+      const seen: Array<string | undefined> = [];
+      f.store.feed.subscribe(f.accountId, () => {
+        seen.push(currentOrigin());
+      });
+      await withOrigin("imap-1-3", () =>
+        f.store.append(f.accountId, f.inbox, { raw: msg({ subject: "c" }), flags: [] }),
+      );
+      assert.ok(seen.length >= 1);
+      assert.ok(
+        seen.every((o) => o === undefined),
+        String(seen),
+      );
+    } finally {
+      await f.close();
+    }
+  });
+
   test("the hub relays the origin; a line with an over-long origin is dropped", async () => {
     const t = tempDir();
     const sock = join(t.dir, "feed.sock");

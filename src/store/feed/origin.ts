@@ -20,3 +20,12 @@ export function withOrigin<T>(origin: string, fn: () => T): T {
 export function currentOrigin(): string | undefined {
   return als.getStore();
 }
+
+/**
+ * Runs fn with no origin. The store publishes beacons this way: local subscribers run
+ * synchronously inside publish, and whatever they start (another session's IDLE refresh or
+ * NOTIFY round, which may write) must not carry the committing session's origin.
+ */
+export function withoutOrigin<T>(fn: () => T): T {
+  return als.exit(fn);
+}
