@@ -182,6 +182,14 @@ export const configSchema = z.strictObject({
     "Host name announced in greetings, in MAILER-DAEMON@… and used as the certificate name; should be " +
       "a fully qualified domain name (serve warns otherwise). Empty = the OS host name.",
   ),
+  url_hosts: z
+    .array(z.string().min(1).max(253))
+    .prefault([])
+    .describe(
+      "Host names IMAP URLs of this server may carry (CATENATE, URLAUTH/URLFETCH, submission BURL; RFC 5092, " +
+        "RFC 4467, RFC 4468), e.g. the name clients connect to when it differs from `hostname`. URLs naming any " +
+        "other host are refused. Empty = [hostname].",
+    ),
 
   server: section("Process model.", {
     workers: int(
@@ -295,6 +303,12 @@ export const configSchema = z.strictObject({
         "Live search contexts (RFC 5267 CONTEXT=SEARCH/SORT, RETURN (UPDATE)) per IMAP session; each is " +
           "searched again whenever its mailbox changes. Beyond it the command answers without updates " +
           'and an untagged NO [NOUPDATE "tag"].',
+        1,
+      ),
+      max_urls: int(
+        100,
+        "URLs in one GENURLAUTH or URLFETCH command (RFC 4467), each resolved from the store; beyond it the " +
+          "command is BAD. At most 1000.",
         1,
       ),
     }),

@@ -145,6 +145,7 @@ export const imapService = defineService({
       tls,
       logger: logger.child({ protocol: "imap" }),
       hostname: config.hostname,
+      urlHosts: config.url_hosts,
       limits: {
         maxLineLength: l.max_line_length,
         maxLiteralSize: l.max_literal_size,
@@ -158,6 +159,7 @@ export const imapService = defineService({
         maxMetadataEntries: l.max_metadata_entries,
         maxNotifyQueue: l.max_notify_queue,
         maxSearchContexts: l.max_search_contexts,
+        maxUrls: l.max_urls,
       },
       allowPlaintextAuth: config.imap.allow_plaintext_auth,
       compress: config.imap.compress,
@@ -252,6 +254,7 @@ export const smtpService = defineService({
       tls, // STARTTLS (RFC 3207) with the same certificate as every other listener
       logger: logger.child({ protocol: "smtp" }),
       hostname: config.hostname,
+      urlHosts: config.url_hosts,
       limits: {
         maxMessageSize: config.store.max_message_size,
         maxRecipients: l.max_recipients,

@@ -2,7 +2,7 @@
  * BURL (RFC 4468) on submission: the message (or a part of it) comes from an IMAP URL the server
  * resolves itself, so a client sends a draft that is already in its mailbox without uploading it.
  *
- * - Only URLs of this server: the host must be our hostname, and the URL is resolved from the
+ * - Only URLs of this server: the host must be our hostname (or one of the config's `url_hosts`), and the URL is resolved from the
  *   store (no network). A URL of another host gets 554 5.7.8 "URL resolution requires trust
  *   relationship" (RFC 4468 §6); so does a URL without URLAUTH (we resolve nothing on the user's
  *   bare say-so). The URL must be URLAUTH-authorized (RFC 4467) for this submission: access
@@ -36,8 +36,8 @@ export interface BurlReply {
 
 export interface BurlOptions {
   store: Store;
-  /** our host name: the only IMAP host whose URLs are resolved */
-  hostname: string;
+  /** our host names (imap/server/urlauth.ts urlHosts): the only IMAP hosts whose URLs are resolved */
+  hosts: readonly string[];
   maxMessageSize: number;
   /** the authenticated user of the session, null before AUTH */
   user(session: SMTPServerSession): { address: string } | null;
@@ -101,7 +101,7 @@ async function burl(
   const env = session.envelope as object;
   const p = parts.get(env) ?? { chunks: [], size: 0 };
   const who = { kind: "submit", address: user.address } as const;
-  const r = await resolveAuthorizedUrl(o.store, o.hostname, args.url, who, o.maxMessageSize - p.size);
+  const r = await resolveAuthorizedUrl(o.store, o.hosts, args.url, who, o.maxMessageSize - p.size);
   if ("failure" in r) {
     if (r.failure === "too-big") return fail(reply(554, "5.3.4", "Message too big for system"));
     if (r.failure === "other-host" || r.failure === "not-authorized-url")

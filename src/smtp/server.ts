@@ -16,6 +16,7 @@ import {
 } from "smtp-server";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Authenticator } from "../auth/index.ts";
+import { urlHosts } from "../imap/server/urlauth.ts";
 import { isLoopback } from "../net/address.ts";
 import { type ConnectionSlots, ipKey, localSlots } from "../net/conn-limits.ts";
 import { type DnsLookup, reverseName, withBudget } from "../net/dns/index.ts";
@@ -74,6 +75,8 @@ export interface SmtpServerOptions {
   tls: StartTlsSource | null;
   logger: SmtpLogger;
   hostname: string;
+  /** host names accepted in BURL's IMAP URLs; empty/absent = [hostname] (imap/server/urlauth.ts) */
+  urlHosts?: string[];
   limits: SmtpLimits;
   /** AUTH before TLS on submission (any client, loopback included) */
   allowPlaintextAuth: boolean;
@@ -731,7 +734,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     if (mode !== "mx")
       enableBurl(s, {
         store,
-        hostname,
+        hosts: urlHosts(hostname, o.urlHosts),
         maxMessageSize: limits.maxMessageSize,
         user: sessionUser,
         accept: async (session, raw) => {

@@ -28,7 +28,7 @@ import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
 import { undelete } from "./domain/undelete.ts";
 import { Vacation } from "./domain/vacation.ts";
-import type { KeyStore } from "./keys/port.ts";
+import { type KeyStore, MAILBOX_KEY_KIND } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
 import type { SearchIndex } from "./search/port.ts";
@@ -165,7 +165,12 @@ export class SqlStore implements Store {
   readonly listAccounts: Store["listAccounts"] = (d) => this.#acc.listAccounts(d);
   readonly setPassword: Store["setPassword"] = (a, h) => this.#acc.setPassword(a, h);
   readonly updateAccount: Store["updateAccount"] = (a, p) => this.#acc.updateAccount(a, p);
-  readonly deleteAccount: Store["deleteAccount"] = (a) => this.#acc.deleteAccount(a);
+  readonly deleteAccount: Store["deleteAccount"] = async (a) => {
+    const acc = await this.#acc.getAccount(a);
+    await this.#acc.deleteAccount(a);
+    // its mailbox access keys (keys/port.ts) go with it
+    if (acc) await this.#dropKeys(`${acc.id}/`);
+  };
   readonly addAlias: Store["addAlias"] = (s, t) => this.#ali.addAlias(s, t);
   readonly listAliases: Store["listAliases"] = (d) => this.#ali.listAliases(d);
   readonly deleteAlias: Store["deleteAlias"] = (s, t) => this.#ali.deleteAlias(s, t);
@@ -192,7 +197,24 @@ export class SqlStore implements Store {
   readonly getMailbox: Store["getMailbox"] = (a, n) => this.#mbx.getMailbox(a, n);
   readonly getMailboxById: Store["getMailboxById"] = (id) => this.#mbx.getMailboxById(id);
   readonly createMailbox: Store["createMailbox"] = (a, n, u) => this.#mbx.createMailbox(a, n, u);
-  readonly deleteMailbox: Store["deleteMailbox"] = (a, n) => this.#mbx.deleteMailbox(a, n);
+  readonly deleteMailbox: Store["deleteMailbox"] = async (a, n) => {
+    const mb = await this.#mbx.getMailbox(a, n);
+    await this.#mbx.deleteMailbox(a, n);
+    // its access keys (keys/port.ts), the owner's and its grantees': URLs authorized for it never
+    // resolve again
+    if (mb) await this.#dropKeys("", `/${mb.id}`);
+  };
+
+  /** mailbox access keys by name prefix and suffix; after commit, a failure only logged */
+  async #dropKeys(prefix: string, suffix = ""): Promise<void> {
+    try {
+      for (const k of await this.keys.list(MAILBOX_KEY_KIND, prefix))
+        if (k.name.endsWith(suffix)) await this.keys.delete(MAILBOX_KEY_KIND, k.name);
+    } catch (e) {
+      process.emitWarning(`mailbox access keys not removed: ${String(e)}`, "PostkontorStoreWarning");
+    }
+  }
+
   readonly renameMailbox: Store["renameMailbox"] = (a, f, t) => this.#mbx.renameMailbox(a, f, t);
   readonly setSubscribed: Store["setSubscribed"] = (a, n, s, o) => this.#mbx.setSubscribed(a, n, s, o);
   readonly listSubscriptions: Store["listSubscriptions"] = (a) => this.#mbx.listSubscriptions(a);

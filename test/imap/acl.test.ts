@@ -239,7 +239,7 @@ describe("IMAP ACL (RFC 4314) and shared mailboxes", () => {
     assert.match(tagged(r), /^NO \[NOPERM\]/);
     r = await bob.cmd(`GETACL "${SH}/Team"`);
     assert.match(tagged(r), /^NO \[NOPERM\]/);
-    // GETQUOTAROOT names no root the grantee could query (the owner's quota is charged)
+    // GETQUOTAROOT: the owner has no quota limit here, so no root (see ext-interplay.test.ts)
     r = await bob.cmd(`GETQUOTAROOT "${SH}/Team"`);
     assert.deepEqual(r.lines, [`* QUOTAROOT "${SH}/Team"`]);
     // RENAME needs "x" on the old name and "k" on the new parent, within the owner's mailboxes

@@ -34,6 +34,8 @@ export interface ImapOver {
   compress?: boolean;
   /** the server's host name (URLs name it); default "imap.test" */
   hostname?: string;
+  /** host names accepted in IMAP URLs (config url_hosts); default: [hostname] */
+  urlHosts?: string[];
 }
 
 /** the IMAP server over an existing store (e.g. one an SMTP test server uses too) */
@@ -62,6 +64,7 @@ export async function listenImap(
     },
     allowPlaintextAuth: over.allowPlaintextAuth ?? false,
     ...(over.compress === undefined ? {} : { compress: over.compress }),
+    ...(over.urlHosts === undefined ? {} : { urlHosts: over.urlHosts }),
   });
   const server = net.createServer((sock) => imap.handleConnection(sock, { implicitTls: false }));
   const port = await listenLoopback(server);

@@ -7,6 +7,7 @@ import type { Account } from "../../store/types.ts";
 import type { ReaderLimits } from "../protocol/reader.ts";
 import type { ImapServerOptions } from "./index.ts";
 import type { Session } from "./session.ts";
+import { urlHosts } from "./urlauth.ts";
 
 export class ServerContext {
   readonly opts: ImapServerOptions;
@@ -24,9 +25,12 @@ export class ServerContext {
   /** one autologout sweep for all sessions instead of a timer per connection; runs while any exist */
   private sweeper: NodeJS.Timeout | null = null;
   private readonly sweepMs: number;
+  /** host names IMAP URLs of this server carry (CATENATE, URLAUTH; RFC 5092, RFC 4467) */
+  readonly urlHosts: readonly string[];
 
   constructor(opts: ImapServerOptions) {
     this.opts = opts;
+    this.urlHosts = urlHosts(opts.hostname, opts.urlHosts);
     this.slots = opts.slots ?? localSlots();
     const l = opts.limits;
     this.readerLimitsUnauth = Object.freeze({

@@ -76,6 +76,8 @@ export interface ImapServerOptions {
     maxNotifyQueue?: number;
     /** RFC 5267 §4.3.1: live search contexts (RETURN (UPDATE)) per session; default 10 */
     maxSearchContexts?: number;
+    /** RFC 4467: URLs per GENURLAUTH / URLFETCH command (each costs a store lookup); default 100 */
+    maxUrls?: number;
   };
   /** where connection limits are counted; absent = in this process */
   slots?: ConnectionSlots;
@@ -83,6 +85,8 @@ export interface ImapServerOptions {
   allowPlaintextAuth: boolean;
   /** offer COMPRESS=DEFLATE (RFC 4978); default true */
   compress?: boolean;
+  /** host names accepted in IMAP URLs (CATENATE, URLAUTH); empty/absent = [hostname] */
+  urlHosts?: string[];
 }
 
 export interface ImapServer {

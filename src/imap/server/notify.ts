@@ -21,6 +21,16 @@
  *   OLDNAME for renames, \NonExistent for deletions) found by comparing the account's mailbox
  *   list with the previous one; METADATA (RFC 5464 §4.4.2, entry names only) for
  *   MailboxMetadataChange / ServerMetadataChange (§5.10, §5.11).
+ * - The client's own changes (beacons whose origin is this session, store/feed/origin.ts) are not
+ *   reported for other mailboxes, the mailbox list or METADATA (RFC 5465 §5: the server SHOULD
+ *   omit notifying the client of events it caused); the selected mailbox's own updates are the
+ *   ordinary IMAP responses and stay.
+ * - Shared mailboxes (RFC 4314, imap/server/shared.ts): SUBTREE / MAILBOXES naming
+ *   `Shared/<owner>/…` subscribe to the owner's feed; a change there is reported (STATUS, message
+ *   events only) while the session holds "l" and "r" on the mailbox, read when it is sent — a
+ *   mailbox the user lost access to is not monitored until access comes back (RFC 5465 §5.9).
+ *   SUBSCRIBED covers the shared names the user subscribed to (§6.5); PERSONAL and INBOXES cover
+ *   the user's own mailboxes only (§6.3, §6.4).
  */
 import type { Beacon, Mailbox } from "../../store/types.ts";
 import type { FetchAtt, NotifyFilter } from "../protocol/commands.ts";
@@ -30,6 +40,7 @@ import { statusLine } from "./commands/mailbox.ts";
 import { DELIM, mailboxOut } from "./names.ts";
 import type { SelectedMailbox } from "./selected-mailbox.ts";
 import type { Session } from "./session.ts";
+import { SHARED_ROOT, sharedName, splitShared } from "./shared.ts";
 
 export const DEFAULT_MAX_NOTIFY_QUEUE = 1000;
 
@@ -67,7 +78,8 @@ export function filterMatches(f: ResolvedFilter | NotifyFilter, name: string, su
       // RFC 5465 §6.3: where the MDA delivers: INBOX, and Junk for spam (smtp/server.ts)
       return name === "INBOX" || name === "Junk";
     case "PERSONAL":
-      return true; // RFC 5465 §6.4: every mailbox of the account (no other namespaces)
+      // RFC 5465 §6.4: the personal namespace only, never other users' mailboxes
+      return name !== SHARED_ROOT && !name.startsWith(SHARED_ROOT + DELIM);
     case "SUBSCRIBED":
       return subscribed;
     case "SUBTREE":
@@ -97,6 +109,15 @@ export class Notifier {
   #mailboxes = new Set<number>();
   /** waiting: an account-level change (mailbox created/renamed/deleted, subscriptions) */
   #account = false;
+  /** waiting: only this session's own account-level changes (the known list is refreshed silently) */
+  #accountOwn = false;
+  /** waiting: other users' mailboxes (shared, RFC 4314) with message changes: id → owner id */
+  #shared = new Map<number, number>();
+  /** watched shared mailboxes the user can see ("l"), and those reported as lost (\NoAccess) */
+  readonly #sharedVisible = new Set<number>();
+  readonly #sharedLost = new Set<number>();
+  /** owners whose feeds the SUBTREE / MAILBOXES filters watch (shared mailboxes) → unsubscribe */
+  readonly #owners = new Map<number, () => void>();
   /** waiting: METADATA targets (mailbox id, or -1 = server) → entry names (null = unknown) */
   #metadata = new Map<number, Set<string> | null>();
   #selectedDirty = false;
@@ -130,6 +151,12 @@ export class Notifier {
    */
   async start(status: boolean): Promise<void> {
     const s = this.#s;
+    await this.#watchOwners();
+    if (this.#owners.size > 0) {
+      for (const m of await s.store.sharedWith(s.authenticated.account.id))
+        if (this.#owners.has(m.mailbox.accountId) && m.rights.includes("l"))
+          this.#sharedVisible.add(m.mailbox.id);
+    }
     const needList = status || this.#wants("MAILBOXNAME") || this.#wants("SUBSCRIPTIONCHANGE");
     if (!needList) return;
     const mbs = await s.store.listMailboxes(s.authenticated.account.id);
@@ -139,12 +166,78 @@ export class Notifier {
       const line = await this.#statusFor(mb);
       if (line) await s.write(line);
     }
+    for (const ownerId of this.#owners.keys()) {
+      for (const mb of await s.store.listMailboxes(ownerId)) {
+        const line = await this.#sharedStatus(mb);
+        if (line) await s.write(line);
+      }
+    }
+  }
+
+  /**
+   * SUBTREE / MAILBOXES names in the shared namespace (RFC 5465 §6.6, §6.7) and subscribed shared
+   * names (SUBSCRIBED, §6.5): their owners' feeds
+   */
+  async #watchOwners(): Promise<void> {
+    const s = this.#s;
+    const self = s.authenticated.account.id;
+    for (const g of this.spec.groups) {
+      if (!hasMessageEvents(g.events)) continue;
+      if (g.filter.kind === "SUBSCRIBED") {
+        // RFC 5465 §6.5 SUBSCRIBED: the user's subscriptions include shared names it subscribed to
+        for (const name of await s.store.listSubscriptions(self)) {
+          const sh = splitShared(name);
+          const acc = sh && sh[1] !== "" ? await s.store.getAccount(sh[0]) : null;
+          if (acc && acc.id !== self && !this.#owners.has(acc.id))
+            this.#owners.set(
+              acc.id,
+              s.store.feed.subscribe(acc.id, (b) => this.onBeacon(b)),
+            );
+        }
+        continue;
+      }
+      if (g.filter.kind !== "SUBTREE" && g.filter.kind !== "MAILBOXES") continue;
+      for (const name of g.filter.names) {
+        const ids: number[] = [];
+        if (g.filter.kind === "SUBTREE" && name === SHARED_ROOT) {
+          // the whole other users' namespace: every owner sharing something with the user now
+          for (const m of await s.store.sharedWith(self)) ids.push(m.mailbox.accountId);
+        } else {
+          const sh = splitShared(name);
+          const acc = sh ? await s.store.getAccount(sh[0]) : null;
+          if (acc) ids.push(acc.id);
+        }
+        for (const id of ids) {
+          if (id === self || this.#owners.has(id)) continue;
+          this.#owners.set(
+            id,
+            s.store.feed.subscribe(id, (b) => this.onBeacon(b)),
+          );
+        }
+      }
+    }
   }
 
   onBeacon(b: Beacon): void {
     if (this.#closed) return;
     const view = this.#s.view;
-    if (b.metadata !== undefined) {
+    // RFC 5465 §5: the client's own changes are not reported (its selected mailbox aside)
+    const own = b.origin !== undefined && b.origin === this.#s.id;
+    if (b.accountId !== this.#s.authenticated.account.id) {
+      // another user's feed: the selected shared mailbox, or one a SUBTREE / MAILBOXES filter names
+      if (view && b.mailboxId === view.mailboxId && this.spec.selected !== null) {
+        if (!hasMessageEvents(this.spec.selected.events)) return;
+        this.#selectedDirty = true;
+      } else if (b.mailboxId !== null && b.metadata === undefined && !own && this.#owners.has(b.accountId)) {
+        this.#shared.set(b.mailboxId, b.accountId);
+      } else return;
+    } else if (
+      own &&
+      !(view && b.mailboxId === view.mailboxId && b.metadata === undefined && this.spec.selected !== null)
+    ) {
+      if (b.mailboxId === null && b.metadata === undefined && this.#known !== null) this.#accountOwn = true;
+      else return;
+    } else if (b.metadata !== undefined) {
       const key = b.mailboxId ?? -1;
       const want = b.mailboxId === null ? "SERVERMETADATACHANGE" : "MAILBOXMETADATACHANGE";
       if (!this.#wants(want)) return;
@@ -162,12 +255,14 @@ export class Notifier {
       this.#selectedDirty = true;
     } else {
       if (!this.spec.groups.some((g) => hasMessageEvents(g.events))) return;
+      if (b.modseq === "0") return; // no message changed (an ACL change of the user's own mailbox)
       this.#mailboxes.add(b.mailboxId);
     }
-    if (this.#mailboxes.size + this.#metadata.size > this.#limit) {
+    if (this.#mailboxes.size + this.#metadata.size + this.#shared.size > this.#limit) {
       this.#overflow = true;
       this.#mailboxes.clear();
       this.#metadata.clear();
+      this.#shared.clear();
     }
     this.#kick();
   }
@@ -188,6 +283,9 @@ export class Notifier {
 
   close(): void {
     this.#closed = true;
+    for (const unsubscribe of this.#owners.values()) unsubscribe();
+    this.#owners.clear();
+    this.#shared.clear();
     this.#mailboxes.clear();
     this.#metadata.clear();
     this.#known = null;
@@ -198,7 +296,9 @@ export class Notifier {
       this.#overflow ||
       this.#selectedDirty ||
       this.#account ||
+      this.#accountOwn ||
       this.#mailboxes.size > 0 ||
+      this.#shared.size > 0 ||
       this.#metadata.size > 0
     );
   }
@@ -236,7 +336,12 @@ export class Notifier {
     }
     if (this.#account) {
       this.#account = false;
+      this.#accountOwn = false;
       await this.#mailboxEvents();
+    } else if (this.#accountOwn) {
+      // only our own CREATE/RENAME/DELETE/SUBSCRIBE: the list moves on without a report
+      this.#accountOwn = false;
+      if (this.#known) this.#known = factsOf(await s.store.listMailboxes(s.authenticated.account.id));
     }
     if (this.#mailboxes.size > 0) {
       const ids = [...this.#mailboxes].sort((a, b) => a - b);
@@ -247,6 +352,16 @@ export class Notifier {
         const v = s.view;
         if (v && v.mailboxId === id && this.spec.selected !== null) continue; // the view's own updates
         const line = await this.#statusFor(mb);
+        if (line) await s.write(line);
+      }
+    }
+    if (this.#shared.size > 0) {
+      const ids = [...this.#shared.keys()].sort((a, b) => a - b);
+      this.#shared.clear();
+      for (const id of ids) {
+        const mb = await s.store.getMailboxById(id);
+        if (!mb || this.#closed) continue;
+        const line = await this.#sharedStatus(mb);
         if (line) await s.write(line);
       }
     }
@@ -297,6 +412,42 @@ export class Notifier {
   #groupWith(event: string, name: string, subscribed: boolean): boolean {
     const g = this.spec.groups.find((g) => filterMatches(g.filter, name, subscribed));
     return !!g?.events.has(event);
+  }
+
+  /**
+   * Another user's mailbox (as `Shared/<owner>/<name>`): STATUS only while the session has "l"
+   * and "r" on it (RFC 4314 §4 STATUS needs "r"), never for the selected one. RFC 5465 §5.9: a
+   * monitored mailbox the user could see that loses "l" is announced by `LIST (\NoAccess)`, and
+   * by a LIST without it when "l" comes back; monitoring stops and resumes with the rights.
+   */
+  async #sharedStatus(mb: Mailbox): Promise<string | null> {
+    const s = this.#s;
+    const v = s.view;
+    if (v && v.mailboxId === mb.id && this.spec.selected !== null) return null;
+    const owner = await s.store.getAccountById(mb.accountId);
+    if (!owner) return null;
+    const name = sharedName(owner.address.toLowerCase(), mb.name);
+    // the grantee's subscription is to the shared name (SUBSCRIBE stores it in its own list)
+    const subscribed =
+      this.spec.groups.some((g) => g.filter.kind === "SUBSCRIBED") &&
+      (await s.store.listSubscriptions(s.authenticated.account.id)).includes(name);
+    const monitored = this.spec.groups.find((g) => filterMatches(g.filter, name, subscribed));
+    if (!monitored || !hasMessageEvents(monitored.events)) return null;
+    const rights = await s.store.rightsOf(s.authenticated.account.id, mb);
+    if (!rights.includes("l")) {
+      if (!this.#sharedVisible.delete(mb.id)) return null; // never seen: do not reveal it
+      this.#sharedLost.add(mb.id);
+      this.#lastStatus.delete(mb.id);
+      return `* LIST (\\NoAccess) "/" ${mailboxOut(s, name)}\r\n`;
+    }
+    let out = "";
+    if (!this.#sharedVisible.has(mb.id)) {
+      this.#sharedVisible.add(mb.id);
+      if (this.#sharedLost.delete(mb.id)) out = `* LIST () "/" ${mailboxOut(s, name)}\r\n`;
+    }
+    if (!rights.includes("r")) return out || null;
+    const line = await this.#statusFor({ ...mb, name, subscribed });
+    return out + (line ?? "") || null;
   }
 
   /** RFC 5465 §5.2/§5.3: STATUS of a non-selected mailbox; null when not asked for or unchanged */

@@ -14,7 +14,7 @@ import type { Socket } from "node:net";
 import { isLoopback } from "../../net/address.ts";
 import { DeflateLayer } from "../../net/compress.ts";
 import { upgradeToTls, Waiters, writeWithBackpressure } from "../../net/line-session.ts";
-import type { Account, Beacon, Store } from "../../store/types.ts";
+import { type Account, type Beacon, type Store, withOrigin } from "../../store/types.ts";
 import type { Command } from "../protocol/commands.ts";
 import { SYSTEM_FLAGS } from "../protocol/flags.ts";
 import { CommandReader, type LineTooLong, type ReaderEvent } from "../protocol/reader.ts";
@@ -348,7 +348,8 @@ export class Session {
     // RFC 5465: notifications go out between commands, never inside one's responses
     await this.notifier?.pause();
     try {
-      await this.runCommand(tag, cmd, run);
+      // the store marks this command's beacons as ours (NOTIFY skips own changes, RFC 5465 §5)
+      await withOrigin(this.id, () => this.runCommand(tag, cmd, run));
     } finally {
       this.notifier?.resume();
     }

@@ -3,34 +3,37 @@
  * submission's BURL (RFC 4468, src/smtp/burl.ts): mailbox access keys, the INTERNAL token, and
  * the resolution of an authorized URL to the octets it names.
  *
- * - Mailbox access key (RFC 4467 §3): 256 random bits per user per mailbox, kept in the store's
- *   keys port as kind "urlauth", name "<account id>/<mailbox id>". Keyed by mailbox id, so a
+ * - Mailbox access key (RFC 4467 §3): 256 random bits per user per mailbox (also per user on
+ *   another user's shared mailbox), kept in the store's keys port as kind "urlauth", name
+ *   "<account id>/<mailbox id>" (store/keys/port.ts), removed with the mailbox and with the
+ *   account. Keyed by mailbox id, so a
  *   mailbox deleted and created again (new id) or a URL naming a renamed mailbox no longer
  *   resolves. Created on the first GENURLAUTH; RESETKEY replaces or removes them.
  * - INTERNAL token (RFC 4467 §3, §9 enc-urlauth): HMAC-SHA256 of the URL rump (the URL up to and including
  *   the access identifier, so ;EXPIRE= and the access are covered) under the mailbox key, in
  *   lower-case hex (64 HEXDIG); compared in constant time.
- * - Resolution (RFC 4467 §6, §7.3): only URLs of this server (its hostname) whose owner (the URL's
+ * - Resolution (RFC 4467 §6, §7.3): only URLs of this server (its hostname, or one of the config's
+ *   `url_hosts`: urlHosts below) whose owner (the URL's
  *   user) exists; the access identifier must admit the requester; not expired; the token must
  *   match the owner's current key; then the message / section / partial is read like FETCH.
  *   Every failure is the same null (URLFETCH answers NIL, BURL 554 5.6.6).
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { ParsedMessage } from "../../mime/types.ts";
+import { MAILBOX_KEY_KIND, mailboxKeyName } from "../../store/keys/port.ts";
 import type { KeyStore, Mailbox, Store } from "../../store/types.ts";
 import { StoreError } from "../../store/types.ts";
 import { accessOf, type ImapUrl, parseImapUrl } from "../protocol/imap-url.ts";
 import { bodySection } from "./commands/fetch.ts";
 import { canonicalMailbox } from "./names.ts";
+import { splitShared } from "./shared.ts";
 
-const KIND = "urlauth";
+const KIND = MAILBOX_KEY_KIND;
 export const URLAUTH_MECHANISMS = ["INTERNAL"] as const;
 /** RFC 4467 §8 URLMECH response code (RESETKEY's tagged OK, SELECT/EXAMINE untagged OK) */
 export const URLMECH = `URLMECH ${URLAUTH_MECHANISMS.join(" ")}`;
 
-function keyName(accountId: number, mailboxId: number): string {
-  return `${accountId}/${mailboxId}`;
-}
+const keyName = mailboxKeyName;
 
 /** the mailbox access key; created when asked and missing (a concurrent creator's key wins) */
 export async function mailboxKey(
@@ -73,25 +76,51 @@ function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-/** is the URL's host this server? (the port is not compared: one server, several listeners) */
-export function isOwnHost(u: ImapUrl, hostname: string): boolean {
-  return u.server !== null && u.server.host === hostname.toLowerCase();
+/**
+ * The host names URLs of this server may carry (RFC 5092 iserver): the configured list, or the
+ * server's host name when the list is empty. Lower-cased.
+ */
+export function urlHosts(hostname: string, configured: readonly string[] = []): string[] {
+  return (configured.length > 0 ? configured : [hostname]).map((h) => h.toLowerCase());
 }
 
-/** owner account and mailbox an absolute URL of this server names; null when there is none */
+/** is the URL's host this server? (the port is not compared: one server, several listeners) */
+export function isOwnHost(u: ImapUrl, hosts: readonly string[]): boolean {
+  return u.server !== null && hosts.includes(u.server.host.toLowerCase());
+}
+
+/**
+ * The URL's user (whose mailbox access key signs it) and the mailbox an absolute URL of this
+ * server names; null when there is none. A `Shared/<owner>/<name>` mailbox (RFC 4314, as
+ * imap/server/shared.ts names it) counts while the URL's user holds "l" and "r" on it, checked on
+ * every resolution: a user who lost access can no longer hand out its messages (RFC 4467 §6).
+ */
 export async function locateUrl(
   store: Store,
-  hostname: string,
+  hosts: readonly string[],
   u: ImapUrl,
 ): Promise<{ accountId: number; mailbox: Mailbox } | null> {
-  if (!u.server || u.mailbox === null || !isOwnHost(u, hostname)) return null;
-  const owner = await store.getAccount(u.server.user);
-  if (!owner) return null;
-  const mailbox = await store.getMailbox(owner.id, canonicalMailbox(u.mailbox));
+  if (!u.server || u.mailbox === null || !isOwnHost(u, hosts)) return null;
+  const user = await store.getAccount(u.server.user);
+  if (!user) return null;
+  const name = canonicalMailbox(u.mailbox);
+  const mailbox = (await sharedMailbox(store, user.id, name)) ?? (await store.getMailbox(user.id, name));
   if (!mailbox) return null;
   // RFC 5092 §6: a UIDVALIDITY that does not match means the URL no longer names that message
   if (u.uidValidity !== null && u.uidValidity !== mailbox.uidValidity) return null;
-  return { accountId: owner.id, mailbox };
+  return { accountId: user.id, mailbox };
+}
+
+/** another user's mailbox by its shared name, if userId may read it ("l" and "r") */
+async function sharedMailbox(store: Store, userId: number, name: string): Promise<Mailbox | null> {
+  const sh = splitShared(name);
+  if (!sh || sh[1] === "") return null;
+  const owner = await store.getAccount(sh[0]);
+  if (!owner || owner.id === userId) return null;
+  const mb = await store.getMailbox(owner.id, sh[1]);
+  if (!mb) return null;
+  const rights = await store.rightsOf(userId, mb);
+  return rights.includes("l") && rights.includes("r") ? mb : null;
 }
 
 /**
@@ -154,7 +183,7 @@ export type UrlAuthFailure = "syntax" | "not-authorized-url" | "other-host" | "r
  */
 export async function resolveAuthorizedUrl(
   store: Store,
-  hostname: string,
+  hosts: readonly string[],
   url: string,
   who: Requester,
   room = Number.POSITIVE_INFINITY,
@@ -163,14 +192,14 @@ export async function resolveAuthorizedUrl(
   const u = parseImapUrl(url);
   if (!u) return { failure: "syntax" };
   if (!u.server) return { failure: "syntax" };
-  if (!isOwnHost(u, hostname)) return { failure: "other-host" };
+  if (!isOwnHost(u, hosts)) return { failure: "other-host" };
   const ua = u.urlauth;
   if (!ua || ua.mechanism === null || ua.token === null) return { failure: "not-authorized-url" };
   if (ua.mechanism.toUpperCase() !== "INTERNAL") return { failure: "refused" };
   // RFC 4467 ;EXPIRE=: an expired URL is invalid
   if (u.expire !== null && now >= u.expire) return { failure: "refused" };
   if (!admits(ua.access, who)) return { failure: "refused" };
-  const loc = await locateUrl(store, hostname, u);
+  const loc = await locateUrl(store, hosts, u);
   if (!loc) return { failure: "refused" };
   const key = await mailboxKey(store.keys, loc.accountId, loc.mailbox.id, false);
   if (!key || !tokenMatches(key, ua.rump, ua.token)) return { failure: "refused" };

@@ -154,7 +154,9 @@ export interface MailStore {
   /**
    * Entries of a mailbox (mailboxId) or of the server (null), per account: each requested name
    * (lower-cased; value null if absent), then its descendants down to `depth`. NONEXISTENT when
-   * the mailbox is not the account's; INVALID for a name outside /private and /shared.
+   * the mailbox is neither the account's nor shared with it ("l"); CANNOT when shared without any
+   * of "rswip" (RFC 5464 §3.3); a shared mailbox's /shared entries are its owner's, its /private
+   * ones the account's. INVALID for a name outside /private and /shared.
    */
   getMetadata(
     accountId: Id,

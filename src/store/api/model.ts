@@ -261,6 +261,7 @@ export interface StoreFlagsResult {
 
 export type MailboxEvent = "messages" | "mailboxes" | "account";
 
+export { currentOrigin, withOrigin } from "../feed/origin.ts";
 export type { Beacon, ChangeFeed } from "../feed/port.ts";
 export type { KeyStore, StoredKey } from "../keys/port.ts";
 export type { Lease, LockService } from "../locks/port.ts";

@@ -8,7 +8,7 @@ import { type AclEntry, ALL_RIGHTS, ANYONE, type SharedMailbox } from "../api/ac
 import { type Id, type Mailbox, StoreError } from "../api/model.ts";
 import type { AclRow, Writer } from "../db/port.ts";
 import { normalizeAddress } from "../names.ts";
-import type { DomainDeps } from "./context.ts";
+import { type DomainDeps, write } from "./context.ts";
 import { toMailbox } from "./mailboxes.ts";
 
 /** union of two canonical rights strings, canonical */
@@ -36,7 +36,8 @@ export class Acl {
   }
 
   async setAcl(mailboxId: Id, grantee: string, rights: string): Promise<void> {
-    await this.#d.db.write(async (tx) => {
+    await write(this.#d, async (t) => {
+      const tx = t.tx;
       const mb = await tx.mailboxes.byId(mailboxId);
       if (!mb) throw new StoreError("NONEXISTENT", "no such mailbox");
       let granteeId: number | null = null;
@@ -55,6 +56,9 @@ export class Acl {
       }
       if (rights === "") await tx.acl.remove(mailboxId, granteeId);
       else await tx.acl.put({ mailboxId, ownerId: mb.accountId, granteeId, rights });
+      // on the owner's feed, modseq 0 (no message changed): a grantee's NOTIFY re-reads its
+      // rights (RFC 5465 §5.9 \NoAccess)
+      t.beacon(mb.accountId, mailboxId, 0n);
     });
   }
 
@@ -109,7 +113,7 @@ export async function inheritAcl(tx: Writer, accountId: Id, name: string, mailbo
 }
 
 /** the rights of a non-owner from a mailbox's rows: its own row and the anyone row */
-function rightsFrom(rows: AclRow[], accountId: Id): string {
+export function rightsFrom(rows: AclRow[], accountId: Id): string {
   let rights = "";
   for (const r of rows)
     if (r.granteeId === null || r.granteeId === accountId) rights = union(rights, r.rights);

@@ -10,6 +10,7 @@
  */
 import { ChangeBuffer } from "../changes.ts";
 import { type Db, DbNotFound, type WriteOptions, type Writer } from "../db/port.ts";
+import { currentOrigin, withoutOrigin } from "../feed/origin.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import { type Beacon, type Id, StoreError } from "../types.ts";
 
@@ -41,12 +42,19 @@ export class TxContext {
   /** the account modseqs taken by this transaction (read-only for callers) */
   readonly modseqs = new Map<Id, bigint>();
   readonly #beacons = new Map<string, Beacon>();
+  /** the session that caused this write (feed/origin.ts), carried by every beacon */
+  readonly #origin: string | undefined;
   readonly #gcBlobs = new Set<number>();
   #indexQueued = false;
 
-  constructor(tx: Writer, deps: DomainDeps) {
+  constructor(tx: Writer, deps: DomainDeps, origin?: string) {
     this.tx = tx;
     this.#deps = deps;
+    this.#origin = origin;
+  }
+
+  #withOrigin(b: Beacon): Beacon {
+    return this.#origin === undefined ? b : { ...b, origin: this.#origin };
   }
 
   /** The account's modseq for this transaction: taken on first use (RFC 7162 §3.1.1), then reused. */
@@ -61,7 +69,10 @@ export class TxContext {
 
   /** Publishes a beacon after commit; mailboxId null = an account-level change. */
   beacon(accountId: Id, mailboxId: Id | null, modseq: bigint): void {
-    this.#beacons.set(`${accountId}:${mailboxId ?? ""}`, { accountId, mailboxId, modseq: modseq.toString() });
+    this.#beacons.set(
+      `${accountId}:${mailboxId ?? ""}`,
+      this.#withOrigin({ accountId, mailboxId, modseq: modseq.toString() }),
+    );
   }
 
   /**
@@ -73,7 +84,10 @@ export class TxContext {
     let len = 0;
     for (const n of names) len += n.length + 3;
     const metadata = len <= MAX_BEACON_NAMES ? names : [];
-    this.#beacons.set(`m${accountId}:${mailboxId ?? ""}`, { accountId, mailboxId, modseq: "0", metadata });
+    this.#beacons.set(
+      `m${accountId}:${mailboxId ?? ""}`,
+      this.#withOrigin({ accountId, mailboxId, modseq: "0", metadata }),
+    );
   }
 
   /** Blobs that may have lost their last reference in this transaction (marked before commit). */
@@ -106,8 +120,11 @@ export class TxContext {
     const beacons = [...this.#beacons.values()];
     const deps = this.#deps;
     this.tx.afterCommit(() => {
-      // published only now: a listener that pulls sees the change
-      for (const b of beacons) deps.feed.publish(b);
+      // published only now: a listener that pulls sees the change; outside this write's origin,
+      // so what the listeners start is not taken for this session's doing (feed/origin.ts)
+      withoutOrigin(() => {
+        for (const b of beacons) deps.feed.publish(b);
+      });
       // blob deletion is off the reply path: the sweeper collects marked blobs in the background
       if (marked > 0) deps.scheduleGc();
       if (index) deps.scheduleIndex?.();
@@ -121,8 +138,10 @@ export function write<T>(
   fn: (t: TxContext) => Promise<T>,
   opts?: WriteOptions,
 ): Promise<T> {
+  // taken now, in the caller's async context (the db may run fn from its own queue)
+  const origin = currentOrigin();
   return deps.db.write(async (tx) => {
-    const t = new TxContext(tx, deps);
+    const t = new TxContext(tx, deps, origin);
     const r = await fn(t);
     await t.finish();
     return r;

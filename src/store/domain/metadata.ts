@@ -2,9 +2,17 @@
  * IMAP METADATA entries (RFC 5464) over the db port: per mailbox or per server (mailboxId null),
  * names lower-cased (§3.2), values as octets. Limits (entry size, entries per mailbox/server) are
  * the caller's config and checked in the write transaction.
+ *
+ * Another user's (shared, RFC 4314) mailbox: allowed with the "l" right and any one of "r", "s",
+ * "w", "i", "p" (RFC 5464 §3.3 with ACL; else NONEXISTENT without "l", CANNOT otherwise). Its
+ * /shared entries are the owner's (kept under the owner's account, seen by everyone with access),
+ * its /private entries the user's own (kept under the user's account with the owner's mailbox id,
+ * dropped with the mailbox).
  */
 import type { MetadataDepth, MetadataEntry, MetadataUpdate } from "../api/mail.ts";
 import { type Id, StoreError } from "../api/model.ts";
+import type { Reader } from "../db/port.ts";
+import { rightsFrom } from "./acl.ts";
 import { type DomainDeps, write } from "./context.ts";
 
 /** "/private" or "/shared", alone or followed by "/…" (the IMAP layer checks the full syntax) */
@@ -22,14 +30,22 @@ export class Metadata {
     this.#d = deps;
   }
 
+  /** the mailbox's owner (accountId itself for server entries); throws without access */
   async #checkMailbox(
-    q: { mailboxes: { byId(id: number): unknown } },
+    q: Pick<Reader, "mailboxes" | "acl">,
     accountId: Id,
     mailboxId: Id | null,
-  ): Promise<void> {
-    if (mailboxId === null) return;
-    const mb = (await q.mailboxes.byId(mailboxId)) as { accountId: number } | null;
-    if (!mb || mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+  ): Promise<Id> {
+    if (mailboxId === null) return accountId;
+    const mb = await q.mailboxes.byId(mailboxId);
+    if (!mb) throw new StoreError("NONEXISTENT", "no such mailbox");
+    if (mb.accountId === accountId) return accountId;
+    // RFC 5464 §3.3: "l" and any one of "r", "s", "w", "i", "p" (RFC 4314 §4: no "l" = not there)
+    const rights = rightsFrom(await q.acl.ofMailbox(mailboxId), accountId);
+    if (!rights.includes("l")) throw new StoreError("NONEXISTENT", "no such mailbox");
+    if (![..."rswip"].some((r) => rights.includes(r)))
+      throw new StoreError("CANNOT", "no right to the mailbox's metadata");
+    return mb.accountId;
   }
 
   /**
@@ -44,11 +60,16 @@ export class Metadata {
   ): Promise<MetadataEntry[]> {
     const wanted = names.map((n) => checkName(n, false));
     return this.#d.db.read(async (q) => {
-      await this.#checkMailbox(q, accountId, mailboxId);
+      const owner = await this.#checkMailbox(q, accountId, mailboxId);
       const out: MetadataEntry[] = [];
       const seen = new Set<string>();
       for (const name of wanted) {
-        const rows = await q.metadata.tree(accountId, mailboxId, name, depth !== 0);
+        const rows = await q.metadata.tree(
+          entryAccount(name, accountId, owner),
+          mailboxId,
+          name,
+          depth !== 0,
+        );
         if (!seen.has(name)) {
           seen.add(name);
           out.push({ name, value: rows.find((r) => r.name === name)?.value ?? null });
@@ -82,18 +103,31 @@ export class Metadata {
     }
     await write(this.#d, async (t) => {
       const tx = t.tx;
-      await this.#checkMailbox(tx, accountId, mailboxId);
-      let count = await tx.metadata.count(accountId, mailboxId);
+      const owner = await this.#checkMailbox(tx, accountId, mailboxId);
+      // per account the entries are kept under: the user's, and the owner's for /shared
+      const counts = new Map<Id, number>();
+      const changed = new Map<Id, Set<string>>();
       for (const u of items) {
+        const acc = entryAccount(u.name, accountId, owner);
+        let count = counts.get(acc) ?? (await tx.metadata.count(acc, mailboxId));
         if (u.value === null) {
-          if (await tx.metadata.remove(accountId, mailboxId, u.name)) count--;
-        } else if (await tx.metadata.put(accountId, mailboxId, u.name, u.value)) {
+          if (await tx.metadata.remove(acc, mailboxId, u.name)) count--;
+        } else if (await tx.metadata.put(acc, mailboxId, u.name, u.value)) {
           count++;
         }
+        counts.set(acc, count);
+        if (!changed.has(acc)) changed.set(acc, new Set());
+        changed.get(acc)!.add(u.name);
       }
-      if (count > limits.maxEntries) throw new StoreError("LIMIT", "too many metadata entries");
-      // IMAP NOTIFY (RFC 5465 §5.10/§5.11) in every worker process
-      t.metadataBeacon(accountId, mailboxId, [...new Set(items.map((u) => u.name))]);
+      for (const count of counts.values())
+        if (count > limits.maxEntries) throw new StoreError("LIMIT", "too many metadata entries");
+      // IMAP NOTIFY (RFC 5465 §5.10/§5.11) in every worker process, on the feed of the entries' account
+      for (const [acc, names] of changed) t.metadataBeacon(acc, mailboxId, [...names]);
     });
   }
+}
+
+/** the account an entry is kept under: /shared entries of a shared mailbox are its owner's */
+function entryAccount(name: string, accountId: Id, owner: Id): Id {
+  return owner !== accountId && (name === "/shared" || name.startsWith("/shared/")) ? owner : accountId;
 }

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { Id } from "../types.ts";
+import { MAX_ORIGIN } from "./origin.ts";
 import type { Beacon } from "./port.ts";
 
 /** a well-formed beacon (anything from outside the process is checked before delivery) */
@@ -17,7 +18,8 @@ export function isBeacon(v: unknown): v is Beacon {
     typeof b.modseq === "string" &&
     /^[0-9]{1,20}$/.test(b.modseq) &&
     (b.metadata === undefined ||
-      (Array.isArray(b.metadata) && b.metadata.every((n: unknown) => typeof n === "string")))
+      (Array.isArray(b.metadata) && b.metadata.every((n: unknown) => typeof n === "string"))) &&
+    (b.origin === undefined || (typeof b.origin === "string" && b.origin.length <= MAX_ORIGIN))
   );
 }
 

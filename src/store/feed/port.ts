@@ -27,6 +27,11 @@ export interface Beacon {
    * other change; [] when the names did not fit in a beacon (then: "some entries").
    */
   metadata?: string[];
+  /**
+   * The session whose command made the change (origin.ts; at most MAX_ORIGIN characters), absent
+   * for deliveries and other writes outside a session: IMAP NOTIFY skips its own (RFC 5465 §5).
+   */
+  origin?: string;
 }
 
 export interface ChangeFeed {

@@ -32,6 +32,18 @@ export interface KeyStore {
   delete(kind: string, name: string): Promise<boolean>;
 }
 
+/**
+ * Mailbox access keys (IMAP URLAUTH, RFC 4467 §3; used by imap/server/urlauth.ts): one per user
+ * per mailbox, kind MAILBOX_KEY_KIND, name `<account id>/<mailbox id>`. The store removes them
+ * with their mailbox (deleteMailbox) and account (deleteAccount), so a URL authorized for a
+ * deleted mailbox never resolves again, even for a later mailbox that happens to get its id.
+ */
+export const MAILBOX_KEY_KIND = "urlauth";
+
+export function mailboxKeyName(accountId: number, mailboxId: number): string {
+  return `${accountId}/${mailboxId}`;
+}
+
 /** bounds of kind and name (octets of UTF-8) and of one secret */
 export const KEY_LIMITS = { kind: 64, name: 255, secret: 64 * 1024 } as const;
 

@@ -10,8 +10,11 @@
 import type { Command } from "../commands.ts";
 import { type Cursor, keyword, parseAstring, parseMailbox, sp } from "./primitives.ts";
 
-/** bound on URLs per command: each costs a store lookup */
-export const MAX_URLS = 100;
+/**
+ * structural bound on URLs per command (each costs a store lookup); the configured
+ * imap.limits.max_urls (default 100) is checked by the command handlers and may not exceed it
+ */
+export const MAX_URLS = 1000;
 
 function url(c: Cursor): string {
   return parseAstring(c).toString("latin1");

@@ -14,6 +14,7 @@ import { parseImapUrl } from "../../protocol/imap-url.ts";
 import { no } from "../errors.ts";
 import { canonicalMailbox } from "../names.ts";
 import type { Session } from "../session.ts";
+import { resolveMailbox } from "../shared.ts";
 import { isOwnHost, readUrlData, resolveAuthorizedUrl } from "../urlauth.ts";
 
 /** The messages with every CATENATE form replaced by its assembled bytes (others unchanged). */
@@ -75,7 +76,7 @@ async function resolveUrl(s: Session, url: string, room: number): Promise<Uint8A
     // RFC 4469 §5 / RFC 4467: a URLAUTH-authorized URL is resolved with the URL's authorization
     // (so it may name another user's message), like URLFETCH
     const who = { kind: "imap", address: s.authenticated.account.address } as const;
-    const r = await resolveAuthorizedUrl(s.store, s.ctx.opts.hostname, url, who, room);
+    const r = await resolveAuthorizedUrl(s.store, s.ctx.urlHosts, url, who, room);
     if ("failure" in r && r.failure === "too-big") throw no("TOOBIG", "Catenated message too large");
     if ("failure" in r) badUrl(url);
     if (r.data.length > room) throw no("TOOBIG", "Catenated message too large");
@@ -90,9 +91,11 @@ async function resolveUrl(s: Session, url: string, room: number): Promise<Uint8A
     mailboxId = v.mailboxId;
   } else {
     // without URLAUTH: only this server and the logged-in user (RFC 5092 §3.2 iuserinfo)
-    if (u.server && !(isOwnHost(u, s.ctx.opts.hostname) && sameUser(s, u.server.user))) badUrl(url);
-    const mb = await s.store.getMailbox(s.authenticated.account.id, canonicalMailbox(u.mailbox));
-    if (!mb) badUrl(url);
+    if (u.server && !(isOwnHost(u, s.ctx.urlHosts) && sameUser(s, u.server.user))) badUrl(url);
+    // the user's own mailbox, or another user's shared with it (RFC 4314 §4: reading needs "r")
+    const acc = await resolveMailbox(s, canonicalMailbox(u.mailbox));
+    if (!acc?.rights.includes("r")) badUrl(url);
+    const mb = acc.mailbox;
     // RFC 5092 §6: a UIDVALIDITY that does not match means the URL no longer names that message
     if (u.uidValidity !== null && u.uidValidity !== mb.uidValidity) badUrl(url);
     mailboxId = mb.id;

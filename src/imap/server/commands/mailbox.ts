@@ -625,19 +625,35 @@ export function storableForm(data: Buffer): Uint8Array {
 // --- QUOTA (RFC 9208) ------------------------------------------------------------------------
 
 /**
- * RFC 9208: the account is the only quota root, named "". In the formal syntax quota-list
- * holds at least one quota-resource and each one has a limit, so a resource without a limit is
- * not reported and an account without any limit has no quota root: GETQUOTAROOT (§4.1.2)
- * answers `* QUOTAROOT <mailbox>` naming no root (§4.2.2), GETQUOTA "" (§4.1.1) NO [NONEXISTENT].
+ * RFC 9208: each account is one quota root: the user's own is named "", another user's (whose
+ * mailboxes are shared with this one, RFC 4314) `Shared/<owner address>` — a shared mailbox is
+ * charged to its owner. In the formal syntax quota-list holds at least one quota-resource and
+ * each one has a limit, so a resource without a limit is not reported and an account without any
+ * limit has no quota root: GETQUOTAROOT (§4.1.2) answers `* QUOTAROOT <mailbox>` naming no root
+ * (§4.2.2), GETQUOTA (§4.1.1) NO [NONEXISTENT]. Another user's root is shown only to a user with
+ * "r" on at least one of that user's mailboxes (the usage is the owner's information).
  */
-async function quotaLine(s: Session): Promise<string | null> {
-  const acc = (await s.store.getAccountById(s.authenticated.account.id)) ?? s.authenticated.account;
+async function quotaLine(s: Session, accountId: number, root: string): Promise<string | null> {
+  const acc = await s.store.getAccountById(accountId);
+  if (!acc) return null;
   const res: string[] = [];
   // RFC 9208 §5.1 STORAGE in units of 1024 octets; §5.2 MESSAGE
   if (acc.quotaBytes > 0)
     res.push(`STORAGE ${Math.ceil(acc.usedBytes / 1024)} ${Math.floor(acc.quotaBytes / 1024)}`);
   if (acc.quotaMessages > 0) res.push(`MESSAGE ${acc.usedMessages} ${acc.quotaMessages}`);
-  return res.length > 0 ? `* QUOTA "" (${res.join(" ")})\r\n` : null;
+  return res.length > 0 ? `* QUOTA ${mailboxOut(s, root)} (${res.join(" ")})\r\n` : null;
+}
+
+/** the account a quota root names, if the session may see it: "" = its own, `Shared/<owner>` */
+async function quotaRootAccount(s: Session, root: string): Promise<number | null> {
+  const self = s.authenticated.account.id;
+  if (root === "") return self;
+  const sh = splitShared(root);
+  if (sh?.[1] !== "") return null; // the owner's root only, not a mailbox below it
+  const owner = sh[0];
+  const shared = await s.store.sharedWith(self);
+  const m = shared.find((x) => x.ownerAddress.toLowerCase() === owner && x.rights.includes("r"));
+  return m ? m.mailbox.accountId : null;
 }
 
 export async function getquota(
@@ -645,7 +661,9 @@ export async function getquota(
   _tag: string,
   cmd: Extract<Command, { name: "GETQUOTA" }>,
 ): Promise<OkResult> {
-  const line = cmd.root === "" ? await quotaLine(s) : null;
+  const root = mailboxIn(s, cmd.root);
+  const id = await quotaRootAccount(s, root);
+  const line = id === null ? null : await quotaLine(s, id, root);
   if (line === null) throw no("NONEXISTENT", "No such quota root");
   await s.write(line);
   return { code: null, text: "GETQUOTA completed" };
@@ -656,11 +674,21 @@ export async function getquotaroot(
   _tag: string,
   cmd: Extract<Command, { name: "GETQUOTAROOT" }>,
 ): Promise<OkResult> {
-  const mb = await requireMailbox(s, cmd.mailbox);
-  // a shared mailbox is charged to its owner, whose quota root this session cannot query: none named
-  const line = mb.accountId === s.authenticated.account.id ? await quotaLine(s) : null;
+  const acc = await requireAccess(s, cmd.mailbox);
+  const mb = acc.mailbox;
+  // RFC 9208 §4.1.2 with RFC 4314: a shared mailbox's root is its owner's (charged there), shown
+  // with "r" on it (as STATUS, §4 of RFC 4314)
+  let line: string | null = null;
+  let root = "";
+  if (acc.owner === null) line = await quotaLine(s, mb.accountId, "");
+  else if (acc.rights.includes("r")) {
+    root = `${SHARED_ROOT}${DELIM}${acc.owner}`;
+    line = await quotaLine(s, mb.accountId, root);
+  }
   const name = mailboxOut(s, mb.name);
-  await s.write(line === null ? `* QUOTAROOT ${name}\r\n` : `* QUOTAROOT ${name} ""\r\n${line}`);
+  await s.write(
+    line === null ? `* QUOTAROOT ${name}\r\n` : `* QUOTAROOT ${name} ${mailboxOut(s, root)}\r\n${line}`,
+  );
   return { code: null, text: "GETQUOTAROOT completed" };
 }
 

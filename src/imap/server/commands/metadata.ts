@@ -1,8 +1,10 @@
 /**
  * GETMETADATA / SETMETADATA (RFC 5464, METADATA and METADATA-SERVER): entries of a mailbox, or
- * of the server when the mailbox is "". Private and shared entries are both kept per account
- * (there is no sharing), so NOPRIVATE never applies. Limits: imap.limits.max_metadata_size and
- * max_metadata_entries.
+ * of the server when the mailbox is "". /private entries are the user's own, /shared entries the
+ * mailbox owner's (on another user's mailbox, shared by ACL, everyone with access sees the same
+ * ones), so NOPRIVATE never applies. On a shared mailbox both need "l" and any one of "r", "s",
+ * "w", "i", "p" (RFC 5464 §3.3 with RFC 4314), else NO [NOPERM]. Limits:
+ * imap.limits.max_metadata_size and max_metadata_entries.
  */
 
 import { StoreError } from "../../../store/types.ts";
@@ -12,7 +14,7 @@ import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
 import { mailboxOut } from "../names.ts";
 import type { Session } from "../session.ts";
-import { requireMailbox } from "./mailbox.ts";
+import { requireAccess } from "./mailbox.ts";
 
 export const DEFAULT_MAX_METADATA_SIZE = 65536;
 export const DEFAULT_MAX_METADATA_ENTRIES = 100;
@@ -20,7 +22,11 @@ export const DEFAULT_MAX_METADATA_ENTRIES = 100;
 /** "" = the server (RFC 5464 §4.2: METADATA-SERVER); otherwise the mailbox's id or NO [NONEXISTENT] */
 async function target(s: Session, raw: string): Promise<{ id: number; name: string } | null> {
   if (raw === "") return null;
-  return requireMailbox(s, raw);
+  const acc = await requireAccess(s, raw);
+  // RFC 5464 §3.3: with ACL, "l" (resolve checked it) and any one of "r", "s", "w", "i", "p"
+  if (acc.owner !== null && ![..."rswip"].some((r) => acc.rights.includes(r)))
+    throw no("NOPERM", "Permission denied: metadata of this mailbox");
+  return acc.mailbox;
 }
 
 function limits(s: Session): { maxSize: number; maxEntries: number } {
@@ -86,6 +92,8 @@ export async function setmetadata(
       throw no("METADATA TOOMANY", "Too many metadata entries");
     if (e instanceof StoreError && e.code === "TOOBIG")
       throw no(`METADATA MAXSIZE ${l.maxSize}`, "Metadata value too large");
+    // rights withdrawn since the check above
+    if (e instanceof StoreError && e.code === "CANNOT") throw no("NOPERM", "Permission denied");
     throw e;
   }
   return { code: null, text: "SETMETADATA completed" };

@@ -4,12 +4,15 @@
  */
 import type { Command } from "../../protocol/commands.ts";
 import { parseImapUrl } from "../../protocol/imap-url.ts";
+import { MAX_URLS } from "../../protocol/parse/urlauth.ts";
 import { literal, stringText } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
-import { no } from "../errors.ts";
+import { bad, no } from "../errors.ts";
 import { mailboxIn } from "../names.ts";
 import type { AuthenticatedState, Session } from "../session.ts";
+import { resolveMailbox } from "../shared.ts";
 import {
+  isOwnHost,
   locateUrl,
   mailboxKey,
   removeAllKeys,
@@ -19,6 +22,13 @@ import {
   URLMECH,
   urlauthToken,
 } from "../urlauth.ts";
+
+/** URLs one GENURLAUTH / URLFETCH may carry (imap.limits.max_urls; the parser's MAX_URLS bounds it) */
+export const DEFAULT_MAX_URLS = 100;
+
+function maxUrls(s: Session): number {
+  return Math.min(s.ctx.opts.limits.maxUrls ?? DEFAULT_MAX_URLS, MAX_URLS);
+}
 
 function checkMechanism(m: string): void {
   // RFC 4467 §7.1, §7.2: a mechanism the server does not support fails the command
@@ -38,17 +48,18 @@ export async function genurlauth(
   st: AuthenticatedState,
 ): Promise<OkResult> {
   const out: string[] = [];
-  const hostname = s.ctx.opts.hostname;
+  const hosts = s.ctx.urlHosts;
+  if (cmd.items.length > maxUrls(s)) throw bad(`At most ${maxUrls(s)} URLs per command`);
   for (const { url, mechanism } of cmd.items) {
     checkMechanism(mechanism);
     const u = parseImapUrl(url);
     if (!u?.server || u.mailbox === null) throw no(null, "Invalid IMAP URL");
     if (!u.urlauth) throw no(null, "URL has no ;URLAUTH= access identifier");
     if (u.urlauth.mechanism !== null) throw no(null, "URL is already authorized");
-    if (u.server.host !== hostname.toLowerCase()) throw no(null, "URL names another server");
+    if (!isOwnHost(u, hosts)) throw no(null, "URL names another server");
     if (u.server.user.toLowerCase() !== st.account.address.toLowerCase())
       throw no(null, "URL names another user");
-    const loc = await locateUrl(s.store, hostname, u);
+    const loc = await locateUrl(s.store, hosts, u);
     if (!loc) throw no("NONEXISTENT", "URL names no mailbox of yours");
     const key = await mailboxKey(s.store.keys, st.account.id, loc.mailbox.id, true);
     if (!key) throw no(null, "Cannot create the mailbox access key");
@@ -69,8 +80,9 @@ export async function urlfetch(
   cmd: Extract<Command, { name: "URLFETCH" }>,
   st: AuthenticatedState,
 ): Promise<OkResult> {
+  if (cmd.urls.length > maxUrls(s)) throw bad(`At most ${maxUrls(s)} URLs per command`);
   for (const url of cmd.urls) {
-    const r = await resolveAuthorizedUrl(s.store, s.ctx.opts.hostname, url, {
+    const r = await resolveAuthorizedUrl(s.store, s.ctx.urlHosts, url, {
       kind: "imap",
       address: st.account.address,
     });
@@ -103,8 +115,9 @@ export async function resetkey(
     return { code: null, text: "All keys removed" };
   }
   for (const m of cmd.mechanisms) checkMechanism(m);
-  const mb = await s.store.getMailbox(st.account.id, mailboxIn(s, cmd.mailbox));
-  if (!mb) throw no("NONEXISTENT", "Mailbox does not exist");
-  await resetMailboxKey(s.store.keys, st.account.id, mb.id);
+  // the user's key for its own mailbox or for one shared with it (shared.ts: no "l" = none)
+  const acc = await resolveMailbox(s, mailboxIn(s, cmd.mailbox));
+  if (!acc) throw no("NONEXISTENT", "Mailbox does not exist");
+  await resetMailboxKey(s.store.keys, st.account.id, acc.mailbox.id);
   return { code: URLMECH, text: "RESETKEY completed" };
 }
