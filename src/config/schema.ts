@@ -654,6 +654,10 @@ export const configSchema = z.strictObject({
       60_000,
       "1m",
     ),
+    max_pending_uploads: size(
+      268435456,
+      "Most octets of uploads one account may have pending (not yet expired); they also count against its quota.",
+    ),
     upload_ttl: duration(
       "1h",
       "How long an uploaded blob is kept when nothing references it (RFC 8620 §6.1 asks for at least 1h).",

@@ -28,6 +28,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
+import { Uploads } from "./domain/uploads.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
@@ -75,6 +76,7 @@ export class SqlStore implements Store {
   readonly #meta: Metadata;
   readonly #acl: Acl;
   readonly #app: AppPasswords;
+  readonly #uploads: Uploads;
 
   constructor(
     db: SqliteDb,
@@ -115,6 +117,7 @@ export class SqlStore implements Store {
     this.#meta = new Metadata(deps);
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
+    this.#uploads = new Uploads(deps, blobs);
     this.#msgs = new MessageReader({
       ...deps,
       blobs,
@@ -188,6 +191,10 @@ export class SqlStore implements Store {
   readonly countUnclaimed: Store["countUnclaimed"] = (id) => this.#mbx.countUnclaimed(id);
   readonly addAppPassword: Store["addAppPassword"] = (a, n) => this.#app.addAppPassword(a, n);
   readonly listAppPasswords: Store["listAppPasswords"] = (a) => this.#app.listAppPasswords(a);
+  readonly putUpload: Store["putUpload"] = (a, d, t, ttl) => this.#uploads.putUpload(a, d, t, ttl);
+  readonly getUpload: Store["getUpload"] = (a, b) => this.#uploads.getUpload(a, b);
+  readonly pendingUploadBytes: Store["pendingUploadBytes"] = (a) => this.#uploads.pendingUploadBytes(a);
+  readonly expireUploads: Store["expireUploads"] = (before) => this.#jobs.expireUploads(before.getTime());
   readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
   readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);

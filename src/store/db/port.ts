@@ -61,6 +61,7 @@ import type { MetadataRead, MetadataWrite } from "./port-metadata.ts";
 export type * from "./port-acl.ts";
 
 import type { AppPasswordsRead, AppPasswordsWrite } from "./port-app-passwords.ts";
+import type { UploadsRead, UploadsWrite } from "./port-uploads.ts";
 
 export type * from "./port-app-passwords.ts";
 
@@ -68,6 +69,7 @@ import type { ImportsRead, ImportsWrite } from "./port-imports.ts";
 
 export type * from "./port-imports.ts";
 export type * from "./port-metadata.ts";
+export type * from "./port-uploads.ts";
 
 export type Maybe<T> = T | Promise<T>;
 
@@ -297,6 +299,7 @@ export interface Reader {
   acl: AclRead;
   appPasswords: AppPasswordsRead;
   imports: ImportsRead;
+  uploads: UploadsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -318,6 +321,7 @@ export interface Writer {
   acl: AclWrite;
   appPasswords: AppPasswordsWrite;
   imports: ImportsWrite;
+  uploads: UploadsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

@@ -8,6 +8,7 @@ import { sqliteImportOps } from "./ops-imports.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
+import { sqliteUploadOps } from "./ops-uploads.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** writes at most in one group commit (bounds the write-lock hold time of one batch) */
@@ -93,6 +94,7 @@ export class SqliteDb implements Db {
       ...sqliteAclOps(handle),
       ...sqliteAppPasswordOps(handle),
       ...sqliteImportOps(handle),
+      ...sqliteUploadOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -110,6 +112,7 @@ export class SqliteDb implements Db {
       acl: w.acl,
       appPasswords: w.appPasswords,
       imports: w.imports,
+      uploads: w.uploads,
     };
     this.#peeker = sqlitePeeker(handle);
   }

@@ -40,6 +40,8 @@ const INDEX_MAX_LAG_MS = 30_000;
 const DEFAULT_CHANGE_LOG_DAYS = 90;
 const DEFAULT_PRUNE_DELAY_MS = 60_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** expired uploads stay this long before the job removes them (a download just begun finishes) */
+const UPLOAD_GRACE_MS = 10 * 60_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
@@ -253,7 +255,10 @@ export class SqliteJobs {
         return false;
       }
     };
-    const noRow = (sha: string) => !this.#has("SELECT 1 FROM blob WHERE sha256 = ?", sha);
+    // a JMAP upload's file (random name, table jmap_upload) is kept while its row is there
+    const noRow = (sha: string) =>
+      !this.#has("SELECT 1 FROM blob WHERE sha256 = ?", sha) &&
+      !this.#has("SELECT 1 FROM jmap_upload WHERE file = ?", sha);
     // bounded: two levels of at most 256 directories each (names that are not hex are skipped)
     for (const a of await list(root)) {
       if (this.#closed) break;
@@ -432,14 +437,44 @@ export class SqliteJobs {
   }
 
   /** The background pruning job: the first run delayMs after open, then hourly. */
+  /**
+   * Removes JMAP uploads that expired before `before` (rows and files, in batches): the file is
+   * unlinked under the write lock before COMMIT, like the blob sweeper, so a re-upload of the same
+   * content (which writes a new file and keeps the row's) never names a removed file. Returns the
+   * number removed.
+   */
+  async expireUploads(before: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.#h.transaction(() => {
+        const rows = this.#h
+          .stmt("SELECT account_id, blob_id, file FROM jmap_upload WHERE expires_at < ? LIMIT ?")
+          .raw(true)
+          .all(before, GC_BATCH) as unknown[][];
+        const del = this.#h.stmt("DELETE FROM jmap_upload WHERE account_id = ? AND blob_id = ?");
+        for (const r of rows) del.run(r[0], r[1]);
+        for (const r of rows) if (HEX64.test(String(r[2]))) this.#files.deleteSync(String(r[2]));
+        return rows.length;
+      });
+      total += n;
+      if (n < GC_BATCH || this.#closed) return total;
+    }
+  }
+
   #schedulePrune(delayMs: number): void {
-    if (this.#closed || this.#changeLogDays <= 0) return;
+    if (this.#closed) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
       const before = new Date(Date.now() - this.#changeLogDays * 86_400_000);
-      this.#pruneRun = this.pruneHistory(before)
+      // change-log history (unless kept forever), then expired JMAP uploads
+      this.#pruneRun = (this.#changeLogDays > 0 ? this.pruneHistory(before) : Promise.resolve())
         // history left unpruned is only space; the next run retries
         .catch(() => {})
+        .then(() => this.expireUploads(Date.now() - UPLOAD_GRACE_MS))
+        .then(
+          () => {},
+          () => {},
+        )
         .finally(() => {
           this.#pruneRun = null;
           this.#schedulePrune(PRUNE_INTERVAL_MS);
