@@ -96,6 +96,20 @@ for (let r = 0; r <= RUNS; r++) {
 }
 out.queryGetMs = ms(median(times));
 out.queryGet = times.map(ms);
+// the two halves alone: where the time goes
+const queryOnly: number[] = [];
+const getOnly: number[] = [];
+const ids = (await api([queryGet[0]!]))[0][1].ids as string[];
+for (let r = 0; r < RUNS; r++) {
+  let t0 = performance.now();
+  await api([queryGet[0]!]);
+  queryOnly.push(performance.now() - t0);
+  t0 = performance.now();
+  await api([["Email/get", { ...(queryGet[1]![1] as object), "#ids": undefined, ids }, "g"]]);
+  getOnly.push(performance.now() - t0);
+}
+out.queryOnlyMs = ms(median(queryOnly));
+out.getOnlyMs = ms(median(getOnly));
 
 // ---- push IMAP STORE → EventSource ----------------------------------------------------------
 const imapSrv = await serveFilled(root, store);
