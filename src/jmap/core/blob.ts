@@ -11,6 +11,7 @@
  * (per process), and refused (overQuota) when they do not fit in the account's remaining quota
  * (pending uploads count against it) or beyond max_pending_uploads per account.
  */
+import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { getBinary, resolvePart } from "../../mime/section.ts";
 import type { Account } from "../../store/types.ts";
@@ -101,15 +102,21 @@ export async function upload(
     }
     // quota-counted: pending uploads count against the account's quota while they are kept, and
     // their total is capped per account (max_pending_uploads)
+    // (content the account already has pending adds nothing: only its expiry moves)
+    const data = Buffer.concat(chunks);
+    const known = await deps.store.getUpload(
+      account.id,
+      `U${createHash("sha256").update(data).digest("hex")}`,
+    );
     const fresh = (await deps.store.getAccountById(account.id)) ?? account;
     const pending = await deps.store.pendingUploadBytes(account.id);
-    if (fresh.quotaBytes > 0 && fresh.usedBytes + pending + n > fresh.quotaBytes)
+    const adds = known ? 0 : n;
+    if (fresh.quotaBytes > 0 && fresh.usedBytes + pending + adds > fresh.quotaBytes)
       return problemJson(problem("overQuota", 413, "The upload does not fit in the account's quota."));
-    if (pending + n > limits.max_pending_uploads)
+    if (pending + adds > limits.max_pending_uploads)
       return problemJson(
         problem("overQuota", 413, `Pending uploads are limited to ${limits.max_pending_uploads} octets.`),
       );
-    const data = Buffer.concat(chunks);
     const type = (c.req.header("content-type") ?? "application/octet-stream").slice(0, 255);
     const up = await deps.store.putUpload(account.id, data, type, limits.upload_ttl);
     return c.json({ accountId: jmapAccountId(account), blobId: up.blobId, type, size: data.length }, 201);
