@@ -27,6 +27,8 @@ export interface JmapMountDeps {
   store: Store;
   auth: Authenticator;
   logger: Logger;
+  /** aborted at shutdown (EventSource streams end) */
+  shutdown?: AbortSignal;
 }
 
 /** the paths JMAP answers (and so the ones CORS applies to) */
@@ -84,6 +86,7 @@ export function mountJmap(app: Hono<Env>, d: JmapMountDeps): void {
     store: d.store,
     config: d.config,
     logger: d.logger,
+    shutdown: d.shutdown,
     authenticate: (req, env) =>
       authenticateJmap(req.headers.get("authorization") ?? undefined, clientOf(env), d.auth, tokens),
   });

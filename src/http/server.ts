@@ -10,7 +10,8 @@
  * - Middleware order (middleware.ts): access log, security headers, limits, redirect to HTTPS;
  *   then the routes: operations (ops.ts), discovery (discovery.ts) and JMAP (jmap.ts, with its CORS).
  * - Shutdown (closeAll): idle keep-alive connections close at once; a request in progress gets
- *   `Connection: close` on its answer, and the socket closes after it.
+ *   `Connection: close` on its answer, and the socket closes after it; JMAP EventSource streams
+ *   end (the shutdown signal).
  */
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
@@ -57,6 +58,7 @@ export function httpLimits(config: ResolvedConfig): HttpLimits {
 export function createHttpService(o: HttpServerOptions): HttpService {
   const { config } = o;
   let closing = false;
+  const shutdown = new AbortController();
   const app = new Hono<Env>();
   app.use(accessLog(o.logger));
   app.use(securityHeaders());
@@ -83,7 +85,13 @@ export function createHttpService(o: HttpServerOptions): HttpService {
     metricsNetworks: config.http.metrics_networks.map(parseCidr),
   });
   mountDiscovery(app, { config, store: o.store, auth: o.auth });
-  mountJmap(app, { config, store: o.store, auth: o.auth, logger: o.logger.child({ protocol: "jmap" }) });
+  mountJmap(app, {
+    config,
+    store: o.store,
+    auth: o.auth,
+    logger: o.logger.child({ protocol: "jmap" }),
+    shutdown: shutdown.signal,
+  });
   app.notFound((c) => c.text("Not found\n", 404));
   app.onError((err, c) => {
     o.logger.error({ err: err.stack ?? String(err), path: c.req.path.slice(0, 200) }, "http handler failed");
@@ -120,6 +128,11 @@ export function createHttpService(o: HttpServerOptions): HttpService {
     },
     async closeAll() {
       closing = true;
+      // EventSource streams end (their connections then close like any finished request)
+      shutdown.abort();
+      server.closeIdleConnections();
+      // the streams just ended leave their connections idle a moment later: close those too
+      await new Promise<void>((r) => setTimeout(r, 50));
       server.closeIdleConnections();
     },
   };

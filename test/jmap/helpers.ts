@@ -10,7 +10,7 @@ import net, { type AddressInfo } from "node:net";
 import { pino } from "pino";
 import { createAuthenticator } from "../../src/auth/index.ts";
 import { type ConfigInput, configSchema, type ResolvedConfig } from "../../src/config/index.ts";
-import { createHttpService } from "../../src/http/server.ts";
+import { createHttpService, type HttpService } from "../../src/http/server.ts";
 import { localMetrics } from "../../src/server/metrics-ipc.ts";
 import type { Store } from "../../src/store/types.ts";
 import { PASS, startServer, type TestServer, USER } from "../imap/helpers.ts";
@@ -20,6 +20,8 @@ export { message } from "../kit/store.ts";
 
 export interface JmapServer {
   imap: TestServer;
+  /** the HTTP service (closeAll = the shutdown of `serve`) */
+  http: HttpService;
   base: string;
   accountId: string;
   /** POST /jmap/api with alice's credentials; returns status and parsed body */
@@ -77,6 +79,7 @@ export async function startJmap(
   const basic = (user = USER, pass = PASS) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
   const t: JmapServer = {
     imap,
+    http: service,
     base,
     accountId: `A${imap.accountId}`,
     auth: basic,

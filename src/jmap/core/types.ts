@@ -20,6 +20,8 @@ export interface JmapDeps {
   authenticate(req: Request, env?: unknown): Promise<Account | null>;
   config: Pick<Config, "jmap">;
   logger: JmapLogger;
+  /** aborted when the server shuts down: EventSource streams end (the client reconnects elsewhere) */
+  shutdown?: AbortSignal;
 }
 
 export type JmapLimits = Config["jmap"];
