@@ -7,6 +7,8 @@
  *   npm run bench -- --quick               small sizes (smoke run)
  *   npm run bench -- --only pop3           one scenario (append, big, thread, push, memory, compress, pop3, smtp,
  *                                          smtp1, outbound; comma-separated)
+ *   npm run bench -- --only jmap           JMAP Email/query+get of 50 in a 100k INBOX and push JMAP ⇄ IMAP
+ *                                          (bench/jmap.ts on a filled store; postkontor only, not in the full run)
  *   npm run bench -- --only smtp1          one message per SMTP connection, 20 clients, sender auth off vs on (lossy local DNS)
  *   npm run bench -- --only smtp --target dovecot   SMTP ingest through a private Postfix → Dovecot LMTP
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
@@ -16,6 +18,7 @@
  *
  * Every loop is bounded in count and by a deadline; all traffic is on 127.0.0.1.
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -573,6 +576,15 @@ async function main(): Promise<void> {
     // outbound queue → local sink; its own postkontor process (queue runner on, fixture DNS)
     if (want("outbound") && args.target === "postkontor")
       await benchOutbound(outboundSizes(quick), report, deadline);
+    // a filled 100k store in its own process (bench/jmap.ts); bounded by its own timeouts and this one
+    if (only?.has("jmap") && args.target === "postkontor") {
+      const outText = execFileSync(
+        process.execPath,
+        [path.join(repoRoot, "bench", "jmap.ts"), quick ? "3" : "7", quick ? "5000" : String(BIG)],
+        { timeout: Math.max(60_000, deadline - Date.now()), encoding: "utf8" },
+      );
+      report({ bench: "jmap_100k", ...JSON.parse(outText.trim().split("\n").pop()!) });
+    }
   } finally {
     await t.stop();
   }

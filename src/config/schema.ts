@@ -682,6 +682,22 @@ export const configSchema = z.strictObject({
       1000,
       "1s",
     ),
+    token_lifetime: duration(
+      "8h",
+      "How long a Bearer token from POST /jmap/token is valid. A password change voids every token of the account.",
+      60_000,
+      "1m",
+    ),
+    max_pending_uploads: size(
+      268435456,
+      "Most octets of uploads one account may have pending (not yet expired); they also count against its quota.",
+    ),
+    upload_ttl: duration(
+      "1h",
+      "How long an uploaded blob is kept when nothing references it (RFC 8620 §6.1 asks for at least 1h).",
+      3_600_000,
+      "1h",
+    ),
   }),
 
   backup: section(

@@ -73,8 +73,12 @@ function problem(c: Context<Env>, status: 413 | 429 | 503, detail: string): Resp
   });
 }
 
-/** Rate per IP (429), requests in flight (503), declared body size (413). */
-export function requestLimits(limits: HttpLimits, gate: ConcurrencyGate): MiddlewareHandler<Env> {
+/** Rate per IP (429), requests in flight (503), declared body size (413; the limit may depend on the path). */
+export function requestLimits(
+  limits: HttpLimits,
+  gate: ConcurrencyGate,
+  bodyLimit: (path: string) => number = () => limits.maxBodySize,
+): MiddlewareHandler<Env> {
   const rate = new RateLimiter(limits.requestsPerMinute);
   return async (c, next) => {
     const retry = rate.take(remoteAddress(c));
@@ -85,10 +89,11 @@ export function requestLimits(limits: HttpLimits, gate: ConcurrencyGate): Middle
       return problem(c, 429, "Too many requests from this address; try again later.");
     }
     const declared = c.req.header("content-length");
-    if (declared !== undefined && Number(declared) > limits.maxBodySize) {
+    const maxBody = bodyLimit(c.req.path);
+    if (declared !== undefined && Number(declared) > maxBody) {
       count("postkontor_http_refused_total", { reason: "body" });
       c.header("Connection", "close");
-      return problem(c, 413, `Request body larger than ${limits.maxBodySize} bytes.`);
+      return problem(c, 413, `Request body larger than ${maxBody} bytes.`);
     }
     if (!gate.enter()) {
       count("postkontor_http_refused_total", { reason: "concurrency" });

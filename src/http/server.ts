@@ -8,9 +8,10 @@
  *   accepted (already decrypted, for HTTPS) socket. Its connection tracking (request and header
  *   timeouts, closeIdleConnections) starts on the `listening` event, emitted once at creation.
  * - Middleware order (middleware.ts): access log, security headers, limits, redirect to HTTPS;
- *   then the routes: operations (ops.ts) and discovery (discovery.ts). JMAP mounts here next.
+ *   then the routes: operations (ops.ts), discovery (discovery.ts) and JMAP (jmap.ts, with its CORS).
  * - Shutdown (closeAll): idle keep-alive connections close at once; a request in progress gets
- *   `Connection: close` on its answer, and the socket closes after it.
+ *   `Connection: close` on its answer, and the socket closes after it; JMAP EventSource streams
+ *   end (the shutdown signal).
  */
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
@@ -24,6 +25,7 @@ import type { MetricsSource } from "../server/metrics-ipc.ts";
 import type { Store } from "../store/types.ts";
 import { advertisedHost, httpsPort } from "./advertised.ts";
 import { mountDiscovery } from "./discovery.ts";
+import { mountJmap } from "./jmap.ts";
 import { ConcurrencyGate, type HttpLimits } from "./limits.ts";
 import { accessLog, type Env, redirectToHttps, requestLimits, securityHeaders } from "./middleware.ts";
 import { mountOps } from "./ops.ts";
@@ -56,6 +58,7 @@ export function httpLimits(config: ResolvedConfig): HttpLimits {
 export function createHttpService(o: HttpServerOptions): HttpService {
   const { config } = o;
   let closing = false;
+  const shutdown = new AbortController();
   const app = new Hono<Env>();
   app.use(accessLog(o.logger));
   app.use(securityHeaders());
@@ -63,7 +66,18 @@ export function createHttpService(o: HttpServerOptions): HttpService {
     await next();
     if (closing) c.res.headers.set("Connection", "close");
   });
-  app.use(requestLimits(httpLimits(config), new ConcurrencyGate(config.http.limits.max_concurrent_requests)));
+  const limits = httpLimits(config);
+  // JMAP checks its own request and upload sizes (RFC 8620 §3.6.1, §6.1) with JMAP's errors
+  const jmapBody = Math.max(limits.maxBodySize, config.jmap.max_size_request);
+  app.use(
+    requestLimits(limits, new ConcurrencyGate(config.http.limits.max_concurrent_requests), (path) =>
+      path.startsWith("/jmap/upload/")
+        ? limits.maxUploadSize
+        : path === "/jmap/api"
+          ? jmapBody
+          : limits.maxBodySize,
+    ),
+  );
   app.use(redirectToHttps({ hostname: advertisedHost(config) || "localhost", httpsPort: httpsPort(config) }));
   mountOps(app, {
     store: o.store,
@@ -71,6 +85,13 @@ export function createHttpService(o: HttpServerOptions): HttpService {
     metricsNetworks: config.http.metrics_networks.map(parseCidr),
   });
   mountDiscovery(app, { config, store: o.store, auth: o.auth });
+  mountJmap(app, {
+    config,
+    store: o.store,
+    auth: o.auth,
+    logger: o.logger.child({ protocol: "jmap" }),
+    shutdown: shutdown.signal,
+  });
   app.notFound((c) => c.text("Not found\n", 404));
   app.onError((err, c) => {
     o.logger.error({ err: err.stack ?? String(err), path: c.req.path.slice(0, 200) }, "http handler failed");
@@ -107,6 +128,11 @@ export function createHttpService(o: HttpServerOptions): HttpService {
     },
     async closeAll() {
       closing = true;
+      // EventSource streams end (their connections then close like any finished request)
+      shutdown.abort();
+      server.closeIdleConnections();
+      // the streams just ended leave their connections idle a moment later: close those too
+      await new Promise<void>((r) => setTimeout(r, 50));
       server.closeIdleConnections();
     },
   };

@@ -43,16 +43,14 @@ function problemResponse(p: Problem): Response {
   });
 }
 
+/** RFC 8620 §1.2, RFC 7235 §3.1: 401 with a challenge per scheme the server takes (RFC 7617, RFC 6750 §3) */
 function unauthorized(): Response {
+  const headers = new Headers({ "content-type": "application/problem+json" });
+  headers.append("www-authenticate", 'Basic realm="jmap", charset="UTF-8"');
+  headers.append("www-authenticate", 'Bearer realm="jmap"');
   return new Response(
     JSON.stringify({ type: "about:blank", status: 401, detail: "Authentication required." }),
-    {
-      status: 401,
-      headers: {
-        "content-type": "application/problem+json",
-        "www-authenticate": 'Basic realm="jmap", charset="UTF-8"',
-      },
-    },
+    { status: 401, headers },
   );
 }
 
@@ -69,13 +67,13 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
   const running = new Map<number, number>();
 
   app.use("/.well-known/jmap", async (c, next) => {
-    const account = await deps.authenticate(c.req.raw);
+    const account = await deps.authenticate(c.req.raw, c.env);
     if (!account) return unauthorized();
     c.set("account", account);
     await next();
   });
   app.use("/jmap/*", async (c, next) => {
-    const account = await deps.authenticate(c.req.raw);
+    const account = await deps.authenticate(c.req.raw, c.env);
     if (!account) return unauthorized();
     c.set("account", account);
     await next();

@@ -27,6 +27,7 @@ import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
 import { undelete } from "./domain/undelete.ts";
+import { Uploads } from "./domain/uploads.ts";
 import { Vacation } from "./domain/vacation.ts";
 import { type KeyStore, MAILBOX_KEY_KIND } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
@@ -49,6 +50,8 @@ export interface StoreJobs {
   /** resolves when the sweeper and indexer have nothing left to do */
   whenIdle(): Promise<void>;
   pruneHistory(before: Date): Promise<void>;
+  /** removes JMAP uploads that expired before `before` (ms), rows and bytes; returns how many */
+  expireUploads(before: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -89,6 +92,7 @@ export class SqlStore implements Store {
   readonly #acl: Acl;
   readonly #app: AppPasswords;
   readonly #vac: Vacation;
+  readonly #uploads: Uploads;
 
   constructor(
     db: Db,
@@ -128,6 +132,7 @@ export class SqlStore implements Store {
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
     this.#vac = new Vacation(deps);
+    this.#uploads = new Uploads(deps, blobs);
     this.#msgs = new MessageReader({
       ...deps,
       blobs,
@@ -223,6 +228,10 @@ export class SqlStore implements Store {
   readonly countUnclaimed: Store["countUnclaimed"] = (id) => this.#mbx.countUnclaimed(id);
   readonly addAppPassword: Store["addAppPassword"] = (a, n) => this.#app.addAppPassword(a, n);
   readonly listAppPasswords: Store["listAppPasswords"] = (a) => this.#app.listAppPasswords(a);
+  readonly putUpload: Store["putUpload"] = (a, d, t, ttl) => this.#uploads.putUpload(a, d, t, ttl);
+  readonly getUpload: Store["getUpload"] = (a, b) => this.#uploads.getUpload(a, b);
+  readonly pendingUploadBytes: Store["pendingUploadBytes"] = (a) => this.#uploads.pendingUploadBytes(a);
+  readonly expireUploads: Store["expireUploads"] = (before) => this.#jobs.expireUploads(before.getTime());
   readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
   readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
   readonly getVacationResponse: Store["getVacationResponse"] = (a) => this.#vac.getVacationResponse(a);

@@ -9,6 +9,7 @@ import type { AclStore } from "./api/acl.ts";
 import type { LimitsStore } from "./api/limits.ts";
 import type { MailStore } from "./api/mail.ts";
 import type { QueueStore } from "./api/queue.ts";
+import type { UploadStore } from "./api/uploads.ts";
 import type { VacationStore } from "./api/vacation.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
@@ -27,9 +28,17 @@ export type { LimitsStore } from "./api/limits.ts";
 export type { MailStore, MetadataDepth, MetadataEntry, MetadataUpdate } from "./api/mail.ts";
 export * from "./api/model.ts";
 export type { QueueStore } from "./api/queue.ts";
+export type { Upload, UploadStore } from "./api/uploads.ts";
 export type { VacationStore } from "./api/vacation.ts";
 
-export interface Store extends MailStore, AccountStore, QueueStore, LimitsStore, AclStore, VacationStore {
+export interface Store
+  extends MailStore,
+    AccountStore,
+    QueueStore,
+    LimitsStore,
+    AclStore,
+    VacationStore,
+    UploadStore {
   /** leases shared by every process/node (POP3 [IN-USE]) — the locks port */
   readonly locks: LockService;
   /** secrets every node shares (DKIM keys), kept in the store — the keys port */

@@ -1,24 +1,27 @@
 /**
- * JMAP test server: the IMAP test server (store in a temp dir, accounts alice/bob) plus the JMAP
- * sub-app over the same store, served by @hono/node-server on 127.0.0.1 port 0, with HTTP Basic
- * checked by the authenticator IMAP LOGIN uses.
+ * JMAP test server: the IMAP test server (store in a temp dir, accounts alice/bob) plus the HTTP
+ * service of `serve` (src/http/server.ts, JMAP mounted with its authentication and CORS) over the
+ * same store, in this process, fed the connections of a plain listener on 127.0.0.1 port 0
+ * (loopback: plain HTTP is served). HTTP Basic is checked by the authenticator IMAP LOGIN uses;
+ * Bearer tokens come from the service's POST /jmap/token. test/http/jmap-service.test.ts runs the
+ * same service inside the real `serve` process.
  */
-import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
-import type { Hono } from "hono";
+import net, { type AddressInfo } from "node:net";
+import { pino } from "pino";
 import { createAuthenticator } from "../../src/auth/index.ts";
-import { type ConfigInput, configSchema } from "../../src/config/index.ts";
-import { createJmapApp } from "../../src/jmap/index.ts";
+import { type ConfigInput, configSchema, type ResolvedConfig } from "../../src/config/index.ts";
+import { createHttpService, type HttpService } from "../../src/http/server.ts";
+import { localMetrics } from "../../src/server/metrics-ipc.ts";
 import type { Store } from "../../src/store/types.ts";
 import { PASS, startServer, type TestServer, USER } from "../imap/helpers.ts";
-import { silentLogger } from "../kit/logs.ts";
 
 export { PASS, USER } from "../imap/helpers.ts";
 export { message } from "../kit/store.ts";
 
 export interface JmapServer {
   imap: TestServer;
+  /** the HTTP service (closeAll = the shutdown of `serve`) */
+  http: HttpService;
   base: string;
   accountId: string;
   /** POST /jmap/api with alice's credentials; returns status and parsed body */
@@ -29,8 +32,8 @@ export interface JmapServer {
   /** a method-call round trip: the methodResponses of one request */
   call(calls: unknown[][], using?: string[]): Promise<J[]>;
   auth(user?: string, pass?: string): string;
-  /** a Bearer token for user (a test stand-in for the HTTP service's tokens / app passwords) */
-  bearer(user?: string, pass?: string): string;
+  /** a Bearer token for user from POST /jmap/token */
+  bearer(user?: string, pass?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -55,41 +58,38 @@ export async function startJmap(
     failureWindowMs: 60_000,
     lockoutMs: 60_000,
   });
-  const config = configSchema.parse({ jmap });
-  const tokens = new Map<string, [string, string]>();
-  const app: Hono = createJmapApp({
-    store: wrapStore(store),
+  const parsed = configSchema.parse({
+    hostname: "localhost",
+    jmap,
+    // the JMAP tests send many requests from one address
+    http: { limits: { requests_per_minute: 1_000_000 } },
+  });
+  const config: ResolvedConfig = { ...parsed, source: null, paths: { feedSocket: "", tlsDir: "" } };
+  const service = createHttpService({
     config,
-    logger: silentLogger,
-    async authenticate(req) {
-      const h = req.headers.get("authorization") ?? "";
-      const ctx = { protocol: "http" as const, remoteAddress: "127.0.0.1" };
-      const tok = h.startsWith("Bearer ") ? tokens.get(h.slice(7)) : undefined;
-      if (tok) return auth.verifyPassword(tok[0], tok[1], ctx);
-      if (!h.startsWith("Basic ")) return null;
-      const dec = Buffer.from(h.slice(6), "base64").toString("utf8");
-      const i = dec.indexOf(":");
-      if (i < 0) return null;
-      return auth.verifyPassword(dec.slice(0, i), dec.slice(i + 1), {
-        protocol: "http",
-        remoteAddress: "127.0.0.1",
-      });
-    },
-  }) as unknown as Hono;
-  const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 });
-  await new Promise<void>((r) => (server.listening ? r() : server.once("listening", () => r())));
+    store: wrapStore(store),
+    auth,
+    logger: pino({ level: "silent" }),
+    metrics: localMetrics,
+  });
+  const server = net.createServer((socket) => service.handleConnection(socket));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
   const base = `http://127.0.0.1:${port}`;
   const basic = (user = USER, pass = PASS) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
   const t: JmapServer = {
     imap,
+    http: service,
     base,
     accountId: `A${imap.accountId}`,
     auth: basic,
-    bearer(user = USER, pass = PASS) {
-      const token = randomBytes(16).toString("hex");
-      tokens.set(token, [user, pass]);
-      return token;
+    async bearer(user = USER, pass = PASS) {
+      const res = await fetch(`${base}/jmap/token`, {
+        method: "POST",
+        headers: { authorization: basic(user, pass) },
+      });
+      if (res.status !== 200) throw new Error(`POST /jmap/token: HTTP ${res.status}`);
+      return ((await res.json()) as { accessToken: string }).accessToken;
     },
     async api(body, o = {}) {
       const res = await fetch(`${base}/jmap/api`, {
@@ -110,7 +110,8 @@ export async function startJmap(
       return r.json.methodResponses;
     },
     async close() {
-      (server as import("node:http").Server).closeAllConnections();
+      await service.closeAll("test end");
+      service.server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await imap.close();
     },

@@ -39,7 +39,7 @@ describe("jmap-jam against the JMAP sub-app", () => {
   after(() => t.close());
 
   it("session, Mailbox/get, requestMany with a result reference, Email/set, download", async () => {
-    const jam = new JamClient({ sessionUrl: `${t.base}/.well-known/jmap`, bearerToken: t.bearer() });
+    const jam = new JamClient({ sessionUrl: `${t.base}/.well-known/jmap`, bearerToken: await t.bearer() });
     const accountId = await jam.getPrimaryAccount();
     assert.equal(accountId, t.accountId);
     const [mailboxes] = await jam.api.Mailbox.get({ accountId, ids: null });

@@ -5,11 +5,11 @@
  *   E<emailId>                   the whole message as stored (delivery headers + blob), streamed
  *   P<n>_<emailId><a-b-c>        body part a.b.c (IMAP section numbers), transfer-decoded
  *   U<sha256 hex>                an upload
- * Uploads are kept in this process's memory for an hour (RFC 8620 §6.1 asks for at least one):
- * at most max_size_upload each, max_concurrent_upload at a time per account, and refused
- * (overQuota) when they do not fit in the account's remaining quota. They are not shared
- * between worker processes and do not survive a restart — nothing uses them yet beyond
- * download and Blob/copy (Email/import is not built).
+ * Uploads are kept by the store (UploadStore: table jmap_upload and a blob-port file) for
+ * `jmap.upload_ttl` (RFC 8620 §6.1 asks for at least an hour), so every worker process and a
+ * restart see them: at most max_size_upload each, max_concurrent_upload at a time per account
+ * (per process), and refused (overQuota) when they do not fit in the account's remaining quota
+ * (pending uploads count against it) or beyond max_pending_uploads per account.
  */
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
@@ -28,40 +28,14 @@ import {
   type MethodHandler,
 } from "./types.ts";
 
-interface Upload {
-  data: Buffer;
-  type: string;
-  expires: number;
-}
-
-const UPLOAD_TTL_MS = 3600_000;
-
+/**
+ * Uploads through the store (UploadStore: a row per upload and the bytes in the blob port), so
+ * every worker process serves them; this object only counts the uploads in flight per account
+ * in this process (maxConcurrentUpload).
+ */
 export class BlobStore {
-  readonly #uploads = new Map<string, Upload>();
   readonly #active = new Map<number, number>();
 
-  key(accountId: number, blobId: string): string {
-    return `${accountId}:${blobId}`;
-  }
-  get(accountId: number, blobId: string): Upload | null {
-    const u = this.#uploads.get(this.key(accountId, blobId));
-    if (!u) return null;
-    if (u.expires < Date.now()) {
-      this.#uploads.delete(this.key(accountId, blobId));
-      return null;
-    }
-    return u;
-  }
-  put(accountId: number, data: Buffer, type: string): string {
-    this.sweep();
-    const blobId = `U${createHash("sha256").update(data).digest("hex")}`;
-    this.#uploads.set(this.key(accountId, blobId), { data, type, expires: Date.now() + UPLOAD_TTL_MS });
-    return blobId;
-  }
-  sweep(): void {
-    const now = Date.now();
-    for (const [k, u] of this.#uploads) if (u.expires < now) this.#uploads.delete(k);
-  }
   begin(accountId: number, max: number): boolean {
     const n = this.#active.get(accountId) ?? 0;
     if (n >= max) return false;
@@ -73,6 +47,20 @@ export class BlobStore {
     if (n <= 0) this.#active.delete(accountId);
     else this.#active.set(accountId, n);
   }
+}
+
+/** an async iterable of chunks as a web stream */
+function webStream(chunks: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async start(ctl) {
+      try {
+        for await (const chunk of chunks) ctl.enqueue(chunk);
+        ctl.close();
+      } catch (err) {
+        ctl.error(err);
+      }
+    },
+  });
 }
 
 function problemJson(p: { status: number; body: JsonObject }): Response {
@@ -112,14 +100,26 @@ export async function upload(
         chunks.push(chunk);
       }
     }
-    // quota-counted: an upload must fit in what the account has left
-    const fresh = (await deps.store.getAccountById(account.id)) ?? account;
-    if (fresh.quotaBytes > 0 && fresh.usedBytes + n > fresh.quotaBytes)
-      return problemJson(problem("overQuota", 413, "The upload does not fit in the account's quota."));
+    // quota-counted: pending uploads count against the account's quota while they are kept, and
+    // their total is capped per account (max_pending_uploads)
+    // (content the account already has pending adds nothing: only its expiry moves)
     const data = Buffer.concat(chunks);
+    const known = await deps.store.getUpload(
+      account.id,
+      `U${createHash("sha256").update(data).digest("hex")}`,
+    );
+    const fresh = (await deps.store.getAccountById(account.id)) ?? account;
+    const pending = await deps.store.pendingUploadBytes(account.id);
+    const adds = known ? 0 : n;
+    if (fresh.quotaBytes > 0 && fresh.usedBytes + pending + adds > fresh.quotaBytes)
+      return problemJson(problem("overQuota", 413, "The upload does not fit in the account's quota."));
+    if (pending + adds > limits.max_pending_uploads)
+      return problemJson(
+        problem("overQuota", 413, `Pending uploads are limited to ${limits.max_pending_uploads} octets.`),
+      );
     const type = (c.req.header("content-type") ?? "application/octet-stream").slice(0, 255);
-    const blobId = blobs.put(account.id, data, type);
-    return c.json({ accountId: jmapAccountId(account), blobId, type, size: data.length }, 201);
+    const up = await deps.store.putUpload(account.id, data, type, limits.upload_ttl);
+    return c.json({ accountId: jmapAccountId(account), blobId: up.blobId, type, size: data.length }, 201);
   } finally {
     blobs.end(account.id);
   }
@@ -141,12 +141,12 @@ export function parseMessageBlobId(blobId: string): { emailId: string; path: num
 /** the content of a blob the account can see, or null */
 export async function blobContent(
   deps: JmapDeps,
-  blobs: BlobStore,
+  _blobs: BlobStore,
   account: Account,
   blobId: string,
 ): Promise<{ type: string; body: Uint8Array | ReadableStream<Uint8Array>; size: number } | null> {
-  const up = blobs.get(account.id, blobId);
-  if (up) return { type: up.type, body: up.data, size: up.data.length };
+  const up = await deps.store.getUpload(account.id, blobId);
+  if (up) return { type: up.type, body: webStream(up.stream()), size: up.size };
   const ref = parseMessageBlobId(blobId);
   if (!ref) return null;
   const view = await accountView(deps.store, account.id);

@@ -51,11 +51,14 @@ export function eventSource(c: Context, deps: JmapDeps, account: Account): Respo
     stream.onAbort(() => {
       wake?.();
     });
+    const onShutdown = () => wake?.();
+    deps.shutdown?.addEventListener("abort", onShutdown);
+    const over = () => stream.aborted || deps.shutdown?.aborted === true;
     try {
-      while (!stream.aborted) {
+      while (!over()) {
         if (!dirty) await new Promise<void>((r) => (wake = r));
         wake = null;
-        if (stream.aborted) break;
+        if (over()) break;
         dirty = false;
         const now = await store.currentState(account.id);
         if (now === state) continue;
@@ -78,6 +81,7 @@ export function eventSource(c: Context, deps: JmapDeps, account: Account): Respo
         if (closeAfter) break;
       }
     } finally {
+      deps.shutdown?.removeEventListener("abort", onShutdown);
       unsubscribe();
       if (timer) clearInterval(timer);
     }

@@ -13,10 +13,15 @@ export interface JmapLogger {
 
 export interface JmapDeps {
   store: Store;
-  /** the account of the request's credentials (Basic / Bearer), or null: 401 */
-  authenticate(req: Request): Promise<Account | null>;
+  /**
+   * the account of the request's credentials (Basic / Bearer), or null: 401. `env` is the hono
+   * environment the app was called with (the HTTP service's carries the socket: TLS, client address).
+   */
+  authenticate(req: Request, env?: unknown): Promise<Account | null>;
   config: Pick<Config, "jmap">;
   logger: JmapLogger;
+  /** aborted when the server shuts down: EventSource streams end (the client reconnects elsewhere) */
+  shutdown?: AbortSignal;
 }
 
 export type JmapLimits = Config["jmap"];

@@ -682,4 +682,40 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX deleted_message_blob ON deleted_message (blob_id)",
     ],
   },
+  // ---- pending JMAP uploads (RFC 8620 §6.1) -------------------------------------------------------
+  {
+    version: 16,
+    name: "jmap_upload: pending JMAP uploads (bytes in a blob-port file of their own)",
+    sqlite: [
+      // file: a random 256-bit name, so no message content hashes to it and the message blob GC
+      // never meets it; the orphan scan keeps files a row names (jobs.ts), the expiry job deletes
+      // row and file together
+      `CREATE TABLE jmap_upload (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        blob_id TEXT NOT NULL,
+        file TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, blob_id)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX jmap_upload_expiry ON jmap_upload (expires_at)`,
+      `CREATE INDEX jmap_upload_file ON jmap_upload (file)`,
+    ],
+    postgres: [
+      `CREATE TABLE jmap_upload (
+        account_id BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        blob_id TEXT COLLATE "C" NOT NULL,
+        file TEXT COLLATE "C" NOT NULL,
+        size BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (account_id, blob_id)
+      )`,
+      `CREATE INDEX jmap_upload_expiry ON jmap_upload (expires_at)`,
+      `CREATE INDEX jmap_upload_file ON jmap_upload (file)`,
+    ],
+  },
 ];

@@ -62,6 +62,7 @@ import type { VacationRead, VacationWrite } from "./port-vacation.ts";
 export type * from "./port-acl.ts";
 
 import type { AppPasswordsRead, AppPasswordsWrite } from "./port-app-passwords.ts";
+import type { UploadsRead, UploadsWrite } from "./port-uploads.ts";
 
 export type * from "./port-app-passwords.ts";
 
@@ -72,6 +73,7 @@ export type * from "./port-deleted.ts";
 
 export type * from "./port-imports.ts";
 export type * from "./port-metadata.ts";
+export type * from "./port-uploads.ts";
 export type * from "./port-vacation.ts";
 
 export type Maybe<T> = T | Promise<T>;
@@ -304,6 +306,7 @@ export interface Reader {
   imports: ImportsRead;
   vacation: VacationRead;
   deleted: DeletedRead;
+  uploads: UploadsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -327,6 +330,7 @@ export interface Writer {
   imports: ImportsWrite;
   vacation: VacationWrite;
   deleted: DeletedWrite;
+  uploads: UploadsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

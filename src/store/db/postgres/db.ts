@@ -22,6 +22,7 @@ import { pgImportOps } from "./ops-imports.ts";
 import { pgMailOps, pgPeeker } from "./ops-mailboxes.ts";
 import { type PgContent, pgMessageOps } from "./ops-messages.ts";
 import { pgMetadataOps } from "./ops-metadata.ts";
+import { pgUploadOps } from "./ops-uploads.ts";
 import { pgVacationOps } from "./ops-vacation.ts";
 import { type AccountGuard, accountGuard, type Exec, execOn, NO_GUARD } from "./pg.ts";
 
@@ -75,6 +76,7 @@ export function pgWriter(x: Exec, g: AccountGuard, content: PgContent, hooks: Ar
     ...pgAppPasswordOps(x, g),
     ...pgVacationOps(x, g),
     ...pgDeletedOps(x),
+    ...pgUploadOps(x),
     ...pgImportOps(x, g),
     afterCommit,
   };

@@ -9,6 +9,7 @@ import { sqliteImportOps } from "./ops-imports.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
+import { sqliteUploadOps } from "./ops-uploads.ts";
 import { sqliteVacationOps } from "./ops-vacation.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
@@ -97,6 +98,7 @@ export class SqliteDb implements Db {
       ...sqliteImportOps(handle),
       ...sqliteVacationOps(handle),
       ...sqliteDeletedOps(handle),
+      ...sqliteUploadOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -116,6 +118,7 @@ export class SqliteDb implements Db {
       imports: w.imports,
       vacation: w.vacation,
       deleted: w.deleted,
+      uploads: w.uploads,
     };
     this.#peeker = sqlitePeeker(handle);
   }

@@ -45,6 +45,8 @@ const DEFAULT_VACATION_REPLY_MS = 7 * 86_400_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
 /** a sweep held back by a backup's GC barrier (gc-barrier.ts) is retried this much later */
 const GC_BARRIER_RETRY_MS = 60_000;
+/** expired uploads stay this long before the job removes them (a download just begun finishes) */
+const UPLOAD_GRACE_MS = 10 * 60_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
 
@@ -293,7 +295,10 @@ export class SqliteJobs {
         return false;
       }
     };
-    const noRow = (sha: string) => !this.#has("SELECT 1 FROM blob WHERE sha256 = ?", sha);
+    // a JMAP upload's file (random name, table jmap_upload) is kept while its row is there
+    const noRow = (sha: string) =>
+      !this.#has("SELECT 1 FROM blob WHERE sha256 = ?", sha) &&
+      !this.#has("SELECT 1 FROM jmap_upload WHERE file = ?", sha);
     // bounded: two levels of at most 256 directories each (names that are not hex are skipped)
     for (const a of await list(root)) {
       if (this.#closed) break;
@@ -497,9 +502,33 @@ export class SqliteJobs {
   }
 
   /** The background pruning job: the first run delayMs after open, then hourly. */
+  /**
+   * Removes JMAP uploads that expired before `before` (rows and files, in batches): the file is
+   * unlinked under the write lock before COMMIT, like the blob sweeper, so a re-upload of the same
+   * content (which writes a new file and keeps the row's) never names a removed file. Returns the
+   * number removed.
+   */
+  async expireUploads(before: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.#h.transaction(() => {
+        const rows = this.#h
+          .stmt("SELECT account_id, blob_id, file FROM jmap_upload WHERE expires_at < ? LIMIT ?")
+          .raw(true)
+          .all(before, GC_BATCH) as unknown[][];
+        const del = this.#h.stmt("DELETE FROM jmap_upload WHERE account_id = ? AND blob_id = ?");
+        for (const r of rows) del.run(r[0], r[1]);
+        for (const r of rows) if (HEX64.test(String(r[2]))) this.#files.deleteSync(String(r[2]));
+        return rows.length;
+      });
+      total += n;
+      if (n < GC_BATCH || this.#closed) return total;
+    }
+  }
+
   #schedulePrune(delayMs: number): void {
     const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
-    if (this.#closed || (this.#changeLogDays <= 0 && !vacation && this.#undeleteWindowMs <= 0)) return;
+    if (this.#closed) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
       const now = Date.now();
@@ -515,6 +544,11 @@ export class SqliteJobs {
         // RFC 3834 §2 records older than the reply interval no longer stop a reply
         .then(async () => {
           if (vacation && !this.#closed) await this.#pruneVacation?.(new Date(now - this.#vacationReplyMs));
+        })
+        .catch(() => {})
+        // expired JMAP uploads (kept a grace period so a download just begun finishes)
+        .then(async () => {
+          await this.expireUploads(Date.now() - UPLOAD_GRACE_MS);
         })
         .catch(() => {})
         .finally(() => {

@@ -1,0 +1,94 @@
+/**
+ * JMAP in the HTTP service: the sub-app of src/jmap mounted at `/.well-known/jmap` and `/jmap/*`,
+ * the token endpoint for Bearer authentication, and CORS for those paths only.
+ *
+ * - Transport: HTTPS; plain HTTP only from loopback (the redirect middleware sends other plain
+ *   clients to HTTPS before a request gets here, and Basic is refused on plain non-loopback).
+ * - Authentication (jmap-auth.ts): Basic with the account or an app password through the shared
+ *   authenticator, or a Bearer token from `POST /jmap/token`.
+ * - CORS (RFC 8620 §8.4 asks JMAP servers to let clients on other origins use the API): every
+ *   JMAP answer carries `Access-Control-Allow-Origin: *`, and a preflight OPTIONS is answered
+ *   without credentials. `*` is safe here: JMAP authenticates by the Authorization header a script
+ *   sets itself, never by cookies, so no ambient credential crosses origins (and `*` forbids
+ *   credentialed requests anyway).
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { Authenticator } from "../auth/index.ts";
+import type { ResolvedConfig } from "../config/index.ts";
+import { createJmapApp } from "../jmap/index.ts";
+import type { Logger } from "../server/log.ts";
+import type { Store } from "../store/types.ts";
+import { basicCredentials } from "./discovery.ts";
+import { authenticateJmap, JmapTokens, type RequestClient } from "./jmap-auth.ts";
+import { type Env, isTls, remoteAddress } from "./middleware.ts";
+
+export interface JmapMountDeps {
+  config: ResolvedConfig;
+  store: Store;
+  auth: Authenticator;
+  logger: Logger;
+  /** aborted at shutdown (EventSource streams end) */
+  shutdown?: AbortSignal;
+}
+
+/** the paths JMAP answers (and so the ones CORS applies to) */
+export function isJmapPath(path: string): boolean {
+  return path === "/.well-known/jmap" || path === "/jmap" || path.startsWith("/jmap/");
+}
+
+function clientOf(env: unknown): RequestClient {
+  const socket = (env as { incoming?: { socket?: { remoteAddress?: string; encrypted?: boolean } } })
+    ?.incoming?.socket;
+  return { remoteAddress: socket?.remoteAddress ?? "", tls: socket?.encrypted === true };
+}
+
+/** CORS for the JMAP paths (RFC 8620 §8.4): `*` origin; preflight answered before authentication */
+export function jmapCors(): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    if (!isJmapPath(c.req.path)) return next();
+    if (c.req.method === "OPTIONS") {
+      return c.body(null, 204, {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, Last-Event-ID",
+        "Access-Control-Max-Age": "3600",
+      });
+    }
+    await next();
+    c.res.headers.set("Access-Control-Allow-Origin", "*");
+  };
+}
+
+function challenge(c: Context<Env>): Response {
+  c.header("WWW-Authenticate", 'Basic realm="jmap", charset="UTF-8"');
+  c.header("WWW-Authenticate", 'Bearer realm="jmap"', { append: true });
+  return c.json({ type: "about:blank", status: 401, detail: "Authentication required." }, 401, {
+    "Content-Type": "application/problem+json",
+  });
+}
+
+export function mountJmap(app: Hono<Env>, d: JmapMountDeps): void {
+  const tokens = new JmapTokens(d.store, d.config.jmap.token_lifetime);
+  app.use(jmapCors());
+
+  // a Bearer token for the account of Basic credentials (the webmail logs in once with these)
+  app.post("/jmap/token", async (c) => {
+    const client = { remoteAddress: remoteAddress(c), tls: isTls(c) };
+    const header = c.req.header("authorization");
+    const account = basicCredentials(header) ? await authenticateJmap(header, client, d.auth, tokens) : null;
+    if (!account) return challenge(c);
+    const t = await tokens.issue(account);
+    c.header("Cache-Control", "no-store"); // RFC 6749 §5.1
+    return c.json({ accessToken: t.token, tokenType: "Bearer", expiresIn: t.expiresIn });
+  });
+
+  const jmap = createJmapApp({
+    store: d.store,
+    config: d.config,
+    logger: d.logger,
+    shutdown: d.shutdown,
+    authenticate: (req, env) =>
+      authenticateJmap(req.headers.get("authorization") ?? undefined, clientOf(env), d.auth, tokens),
+  });
+  app.route("/", jmap as unknown as Hono<Env>);
+}
