@@ -19,6 +19,7 @@ import { Accounts } from "./domain/accounts.ts";
 import { Acl } from "./domain/acl.ts";
 import { Aliases } from "./domain/aliases.ts";
 import { AppPasswords } from "./domain/app-passwords.ts";
+import { JmapObjects } from "./domain/jmap-objects.ts";
 import { ChangeReader } from "./domain/changes-read.ts";
 import type { DomainDeps } from "./domain/context.ts";
 import { deliver } from "./domain/delivery.ts";
@@ -75,6 +76,7 @@ export class SqlStore implements Store {
   readonly #meta: Metadata;
   readonly #acl: Acl;
   readonly #app: AppPasswords;
+  readonly #jmap: JmapObjects;
 
   constructor(
     db: SqliteDb,
@@ -115,6 +117,7 @@ export class SqlStore implements Store {
     this.#meta = new Metadata(deps);
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
+    this.#jmap = new JmapObjects(deps);
     this.#msgs = new MessageReader({
       ...deps,
       blobs,
@@ -190,6 +193,12 @@ export class SqlStore implements Store {
   readonly listAppPasswords: Store["listAppPasswords"] = (a) => this.#app.listAppPasswords(a);
   readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
   readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
+  readonly listJmapObjects: Store["listJmapObjects"] = (a, t) => this.#jmap.listJmapObjects(a, t);
+  readonly jmapObjectState: Store["jmapObjectState"] = (a, t) => this.#jmap.jmapObjectState(a, t);
+  readonly writeJmapObjects: Store["writeJmapObjects"] = (a, t, p, d) =>
+    this.#jmap.writeJmapObjects(a, t, p, d);
+  readonly jmapObjectChanges: Store["jmapObjectChanges"] = (a, t, s, m) =>
+    this.#jmap.jmapObjectChanges(a, t, s, m);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
   readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
   readonly getAcl: Store["getAcl"] = (m) => this.#acl.getAcl(m);

@@ -6,6 +6,7 @@
  */
 import type { AccountStore } from "./api/accounts.ts";
 import type { AclStore } from "./api/acl.ts";
+import type { JmapObjectStore } from "./api/jmap-objects.ts";
 import type { LimitsStore } from "./api/limits.ts";
 import type { MailStore } from "./api/mail.ts";
 import type { QueueStore } from "./api/queue.ts";
@@ -22,12 +23,13 @@ export {
   rightsForDisplay,
   type SharedMailbox,
 } from "./api/acl.ts";
+export type { JmapObject, JmapObjectChanges, JmapObjectStore } from "./api/jmap-objects.ts";
 export type { LimitsStore } from "./api/limits.ts";
 export type { MailStore, MetadataDepth, MetadataEntry, MetadataUpdate } from "./api/mail.ts";
 export * from "./api/model.ts";
 export type { QueueStore } from "./api/queue.ts";
 
-export interface Store extends MailStore, AccountStore, QueueStore, LimitsStore, AclStore {
+export interface Store extends MailStore, AccountStore, QueueStore, LimitsStore, AclStore, JmapObjectStore {
   /** leases shared by every process/node (POP3 [IN-USE]) — the locks port */
   readonly locks: LockService;
   /** secrets every node shares (DKIM keys), kept in the store — the keys port */

@@ -65,8 +65,10 @@ import type { AppPasswordsRead, AppPasswordsWrite } from "./port-app-passwords.t
 export type * from "./port-app-passwords.ts";
 
 import type { ImportsRead, ImportsWrite } from "./port-imports.ts";
+import type { JmapObjectsRead, JmapObjectsWrite } from "./port-jmap-objects.ts";
 
 export type * from "./port-imports.ts";
+export type * from "./port-jmap-objects.ts";
 export type * from "./port-metadata.ts";
 
 export type Maybe<T> = T | Promise<T>;
@@ -297,6 +299,7 @@ export interface Reader {
   acl: AclRead;
   appPasswords: AppPasswordsRead;
   imports: ImportsRead;
+  jmapObjects: JmapObjectsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -318,6 +321,7 @@ export interface Writer {
   acl: AclWrite;
   appPasswords: AppPasswordsWrite;
   imports: ImportsWrite;
+  jmapObjects: JmapObjectsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

@@ -4,6 +4,7 @@ import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts
 import { type SqliteOps, sqliteOps } from "./ops.ts";
 import { sqliteAclOps } from "./ops-acl.ts";
 import { sqliteAppPasswordOps } from "./ops-app-passwords.ts";
+import { sqliteJmapObjectOps } from "./ops-jmap-objects.ts";
 import { sqliteImportOps } from "./ops-imports.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
@@ -93,6 +94,7 @@ export class SqliteDb implements Db {
       ...sqliteAclOps(handle),
       ...sqliteAppPasswordOps(handle),
       ...sqliteImportOps(handle),
+      ...sqliteJmapObjectOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -110,6 +112,7 @@ export class SqliteDb implements Db {
       acl: w.acl,
       appPasswords: w.appPasswords,
       imports: w.imports,
+      jmapObjects: w.jmapObjects,
     };
     this.#peeker = sqlitePeeker(handle);
   }

@@ -337,6 +337,25 @@ export const MIGRATIONS: readonly Migration[] = [
       END`,
     ],
   },
+  // ---- JMAP objects without a mail table (Identity, EmailSubmission) -------------------------
+  {
+    version: 18,
+    name: "jmap_object: per-account JMAP objects (JSON) with a state counter per type",
+    sqlite: [
+      // seq: the type's counter at the row's last change (the JMAP state); data NULL = destroyed,
+      // kept as a tombstone for /changes (db/port-jmap-objects.ts)
+      `CREATE TABLE jmap_object (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        created_seq INTEGER NOT NULL,
+        data TEXT,
+        PRIMARY KEY (account_id, type, id)
+      )`,
+      `CREATE INDEX jmap_object_seq ON jmap_object (account_id, type, seq)`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */
