@@ -4,8 +4,8 @@ import type { Db, Maybe, Peeker, Reader, WriteOptions, Writer } from "../port.ts
 import { type SqliteOps, sqliteOps } from "./ops.ts";
 import { sqliteAclOps } from "./ops-acl.ts";
 import { sqliteAppPasswordOps } from "./ops-app-passwords.ts";
-import { sqliteJmapObjectOps } from "./ops-jmap-objects.ts";
 import { sqliteImportOps } from "./ops-imports.ts";
+import { sqliteJmapObjectOps } from "./ops-jmap-objects.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
