@@ -22,6 +22,8 @@ import { emailMethods } from "./mail/email.ts";
 import { importMethods } from "./mail/email-import.ts";
 import { mailboxMethods } from "./mail/mailbox.ts";
 import { threadMethods } from "./mail/thread.ts";
+import { emailSubmissionMethods } from "./submission/email-submission.ts";
+import { identityMethods } from "./submission/identity.ts";
 
 export type { JmapDeps } from "./core/types.ts";
 
@@ -33,6 +35,9 @@ export function jmapMethods(deps: JmapDeps, blobs: BlobStore): Map<string, Metho
     ...emailMethods(deps, blobs),
     ...threadMethods,
     ...importMethods(deps, blobs),
+    // RFC 8621 §6, §7: only with the SMTP submission settings (deps.submission)
+    ...(deps.submission ? identityMethods : []),
+    ...emailSubmissionMethods(deps, blobs),
   ]);
 }
 
@@ -83,7 +88,7 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
 
   app.get("/.well-known/jmap", (c) => {
     c.header("cache-control", "no-cache, no-store, must-revalidate");
-    return c.json(sessionObject(c.get("account"), limits, originOf(c.req.raw)));
+    return c.json(sessionObject(c.get("account"), limits, originOf(c.req.raw), deps.submission));
   });
 
   app.post("/jmap/api", async (c) => {

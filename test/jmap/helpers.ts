@@ -9,6 +9,7 @@ import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import { createAuthenticator } from "../../src/auth/index.ts";
 import { type ConfigInput, configSchema } from "../../src/config/index.ts";
+import type { JmapSubmission } from "../../src/jmap/core/types.ts";
 import { createJmapApp } from "../../src/jmap/index.ts";
 import type { Store } from "../../src/store/types.ts";
 import { PASS, startServer, type TestServer, USER } from "../imap/helpers.ts";
@@ -38,12 +39,20 @@ export interface JmapServer {
 // biome-ignore lint/suspicious/noExplicitAny: JMAP responses are read field by field with asserts
 export type J = any;
 
+/** EmailSubmission's SMTP settings in tests (the HTTP service passes the [smtp] config's) */
+export const TEST_SUBMISSION: JmapSubmission = {
+  hostname: "mail.example.com",
+  limits: { maxMessageSize: 1_000_000, maxRecipients: 10, messagesPerHour: 0, recipientsPerHour: 0 },
+  ehloKeywords: { SIZE: ["1000000"], DSN: [] },
+};
+
 export const USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"];
 
 /** `wrapStore` lets a test put a proxy between the JMAP app and the store (IMAP uses the store itself) */
 export async function startJmap(
   jmap: ConfigInput["jmap"] = {},
   wrapStore: (s: Store) => Store = (s) => s,
+  submission: JmapSubmission = TEST_SUBMISSION,
 ): Promise<JmapServer> {
   const imap = await startServer();
   const store = imap.store;
@@ -61,6 +70,7 @@ export async function startJmap(
     store: wrapStore(store),
     config,
     logger: silentLogger,
+    submission,
     async authenticate(req) {
       const h = req.headers.get("authorization") ?? "";
       const ctx = { protocol: "http" as const, remoteAddress: "127.0.0.1" };

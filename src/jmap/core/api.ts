@@ -15,6 +15,7 @@ import {
   type MethodContext,
   MethodError,
   type MethodHandler,
+  SUBMISSION,
 } from "./types.ts";
 
 /** RFC 8620 §3.6.1 request-level error (RFC 7807 problem details) */
@@ -90,7 +91,10 @@ export function parseRequest(
 
 /** the capability each method needs in "using" */
 function capabilityOf(method: string): string {
-  return method.startsWith("Core/") || method.startsWith("Blob/") ? CORE : "urn:ietf:params:jmap:mail";
+  if (method.startsWith("Core/") || method.startsWith("Blob/")) return CORE;
+  // RFC 8621 §1.3.2: Identity and EmailSubmission belong to the submission capability
+  if (method.startsWith("Identity/") || method.startsWith("EmailSubmission/")) return SUBMISSION;
+  return "urn:ietf:params:jmap:mail";
 }
 
 /** RFC 8620 §3.7: replaces "#name" arguments by the values their ResultReference points at. */

@@ -3,6 +3,7 @@
  * context handed to every method, and method-level errors (RFC 8620 §3.6.2).
  */
 import type { Config } from "../../config/index.ts";
+import type { SubmitLimits } from "../../smtp/submit.ts";
 import type { Account, Store } from "../../store/types.ts";
 
 export interface JmapLogger {
@@ -17,6 +18,24 @@ export interface JmapDeps {
   authenticate(req: Request): Promise<Account | null>;
   config: Pick<Config, "jmap">;
   logger: JmapLogger;
+  /**
+   * The SMTP submission settings EmailSubmission sends with (the same pipeline as SMTP
+   * submission, src/smtp/submit.ts); absent = no submission capability, no EmailSubmission.
+   */
+  submission?: JmapSubmission;
+}
+
+export interface JmapSubmission {
+  /** the SMTP host name (Received "by", Message-ID fallback domain, authserv-id) */
+  hostname: string;
+  limits: SubmitLimits & {
+    /** octets (SMTP SIZE) */
+    maxMessageSize: number;
+    /** recipients per message (SMTP RCPT limit) */
+    maxRecipients: number;
+  };
+  /** RFC 8621 §7 submissionExtensions: the submission server's EHLO keywords and their args */
+  ehloKeywords?: Record<string, string[]>;
 }
 
 export type JmapLimits = Config["jmap"];
@@ -64,7 +83,8 @@ export interface SetError extends JsonObject {
 
 export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
-export const CAPABILITIES = [CORE, MAIL] as const;
+export const SUBMISSION = "urn:ietf:params:jmap:submission";
+export const CAPABILITIES = [CORE, MAIL, SUBMISSION] as const;
 
 /** JMAP account id of a store account */
 export function jmapAccountId(a: Pick<Account, "id">): string {
