@@ -43,7 +43,6 @@ export type J = any;
 export const TEST_SUBMISSION: JmapSubmission = {
   hostname: "mail.example.com",
   limits: { maxMessageSize: 1_000_000, maxRecipients: 10, messagesPerHour: 0, recipientsPerHour: 0 },
-  ehloKeywords: { SIZE: ["1000000"], DSN: [] },
 };
 
 export const USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"];

@@ -46,7 +46,12 @@ describe("JMAP EmailSubmission", () => {
     assert.deepEqual(s.capabilities["urn:ietf:params:jmap:submission"], {});
     const cap = s.accounts[acc].accountCapabilities["urn:ietf:params:jmap:submission"];
     assert.equal(cap.maxDelayedSend, 0);
-    assert.deepEqual(cap.submissionExtensions, { SIZE: ["1000000"], DSN: [] });
+    assert.deepEqual(cap.submissionExtensions, {
+      SIZE: ["1000000"],
+      "8BITMIME": [],
+      SMTPUTF8: [],
+      DSN: [],
+    });
     assert.equal(s.primaryAccounts["urn:ietf:params:jmap:submission"], acc);
   });
 
@@ -220,6 +225,54 @@ describe("JMAP EmailSubmission", () => {
       SUB,
     );
     assert.equal(u.notUpdated[g.ids[0]].type, "cannotUnsend");
+  });
+
+  it("envelope parameters: DSN ones reach the queue entry; unknown ones and a too large SIZE are refused", async () => {
+    const env = (mailParams: J, rcptParams: J = null) => ({
+      mailFrom: { email: "alice@example.com", parameters: mailParams },
+      rcptTo: [{ email: "erin@remote.example", parameters: rcptParams }],
+    });
+    const [[, e], [, s]] = await t.call(
+      [
+        [
+          "Email/set",
+          { accountId: acc, create: { p: draft({ to: [{ email: "erin@remote.example" }] }) } },
+          "e",
+        ],
+        [
+          "EmailSubmission/set",
+          {
+            accountId: acc,
+            create: {
+              ok: {
+                identityId,
+                emailId: "#p",
+                envelope: env(
+                  { ENVID: "env-1", RET: "HDRS" },
+                  { NOTIFY: "FAILURE,DELAY", ORCPT: "rfc822;erin@remote.example" },
+                ),
+              },
+              unknown: { identityId, emailId: "#p", envelope: env({ "X-FOO": "1" }) },
+              big: { identityId, emailId: "#p", envelope: env({ SIZE: "99999999" }) },
+              notify: { identityId, emailId: "#p", envelope: env(null, { NOTIFY: "NEVER,SUCCESS" }) },
+            },
+          },
+          "s",
+        ],
+      ],
+      SUB,
+    );
+    assert.ok(e.created.p);
+    assert.ok(s.created.ok, JSON.stringify(s.notCreated));
+    assert.equal(s.notCreated.unknown.type, "invalidProperties");
+    assert.equal(s.notCreated.big.type, "tooLarge");
+    assert.equal(s.notCreated.big.maxSize, 1_000_000);
+    assert.equal(s.notCreated.notify.type, "invalidProperties");
+    const q = (await t.imap.store.listQueue()).find((x) => x.envid === "env-1");
+    assert.ok(q);
+    assert.equal(q.ret, "HDRS");
+    assert.deepEqual(q.recipients[0]!.notify, ["FAILURE", "DELAY"]);
+    assert.equal(q.recipients[0]!.orcpt, "rfc822;erin@remote.example");
   });
 
   it("without the submission capability in using, the methods are unknown", async () => {

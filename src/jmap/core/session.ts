@@ -1,6 +1,7 @@
 /** The JMAP Session resource (RFC 8620 §2) at /.well-known/jmap. */
 import type { Account } from "../../store/types.ts";
 import { EMAIL_SORT_PROPERTIES } from "../mail/email-query.ts";
+import { submissionExtensions } from "../submission/settings.ts";
 import { sessionState } from "./api.ts";
 import {
   CORE,
@@ -26,7 +27,9 @@ export function sessionObject(
         [SUBMISSION]: {
           maxDelayedSend: 0,
           submissionExtensions: Object.fromEntries(
-            Object.entries(submission.ehloKeywords ?? {}).map(([k, v]) => [k, [...v]]),
+            Object.entries(
+              submission.ehloKeywords ?? submissionExtensions(submission.limits.maxMessageSize),
+            ).map(([k, v]) => [k, [...v]]),
           ),
         },
       }

@@ -34,7 +34,8 @@ export interface JmapSubmission {
     /** recipients per message (SMTP RCPT limit) */
     maxRecipients: number;
   };
-  /** RFC 8621 §7 submissionExtensions: the submission server's EHLO keywords and their args */
+  /** RFC 8621 §7 submissionExtensions: the submission server's EHLO keywords and their args;
+   *  absent = submission/settings.ts submissionExtensions */
   ehloKeywords?: Record<string, string[]>;
 }
 

@@ -12,7 +12,7 @@ import { parseAddressList } from "../../mime/address.ts";
 import { fieldString, parseHeaderBlock } from "../../mime/header.ts";
 import { addressStringKey } from "../../smtp/submission-policy.ts";
 import { classifyRecipient, type SubmitRecipient, sendAsKeys, submitMessage } from "../../smtp/submit.ts";
-import type { QueueEntry } from "../../store/types.ts";
+import type { QueueEntry, QueueRecipient } from "../../store/types.ts";
 import type { BlobStore } from "../core/blob.ts";
 import type {
   JmapDeps,
@@ -59,8 +59,8 @@ interface Stored extends JsonObject {
   emailId: string;
   threadId: string;
   envelope: {
-    mailFrom: { email: string; parameters: null };
-    rcptTo: Array<{ email: string; parameters: null }>;
+    mailFrom: { email: string; parameters: Params | null };
+    rcptTo: Array<{ email: string; parameters: Params | null }>;
   };
   sendAt: string;
   undoStatus: "final";
@@ -112,24 +112,71 @@ function defaultEnvelope(raw: Buffer): { mailFrom: string | null; rcptTo: string
   return { mailFrom: from, rcptTo };
 }
 
-/** an Envelope argument (RFC 8621 §7): { mailFrom: Address, rcptTo: Address[] }, parameters not supported */
-function envelopeArg(v: Json): { mailFrom: string; rcptTo: string[] } {
-  const bad = () => new SetFail("invalidProperties", "envelope", { properties: ["envelope"] });
+type Params = { [k: string]: string | null };
+
+interface Envelope {
+  mailFrom: string;
+  mailParams: Params | null;
+  rcptTo: Array<{ email: string; params: Params | null }>;
+}
+
+const NOTIFY = new Set(["SUCCESS", "FAILURE", "DELAY"]);
+
+/** printable US-ASCII without "=" and "+" troubles: RFC 3461 §4 xtext as sent, at most max chars */
+function xtext(v: string | null, max: number): boolean {
+  if (v === null || v.length === 0 || v.length > max) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e || c === 0x3d) return false;
+  }
+  return true;
+}
+
+/**
+ * An Envelope argument (RFC 8621 §7): { mailFrom: Address, rcptTo: Address[] }. Parameters of the
+ * announced extensions (settings.ts submissionExtensions) are accepted: MAIL FROM SIZE (RFC 1870),
+ * BODY (RFC 6152), SMTPUTF8 (RFC 6531), ENVID/RET (RFC 3461); RCPT TO NOTIFY/ORCPT (RFC 3461).
+ */
+function envelopeArg(v: Json, maxSize: number): Envelope {
+  const bad = (why = "envelope") => new SetFail("invalidProperties", why, { properties: ["envelope"] });
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw bad();
-  const addr = (a: Json): string => {
+  const addr = (a: Json, allowed: string[]): { email: string; params: Params | null } => {
     if (a === null || typeof a !== "object" || Array.isArray(a) || typeof a.email !== "string") throw bad();
-    if (
-      a.parameters !== undefined &&
-      a.parameters !== null &&
-      Object.keys(a.parameters as JsonObject).length > 0
-    )
-      throw new SetFail("invalidProperties", "SMTP parameters are not supported", {
-        properties: ["envelope"],
-      });
-    return a.email;
+    const p = a.parameters ?? null;
+    if (p === null) return { email: a.email, params: null };
+    if (typeof p !== "object" || Array.isArray(p)) throw bad();
+    const params: Params = {};
+    for (const [k0, val] of Object.entries(p)) {
+      const k = k0.toUpperCase();
+      if (val !== null && typeof val !== "string") throw bad(`parameter ${k0}`);
+      if (!allowed.includes(k)) throw bad(`parameter ${k0} is not supported`);
+      params[k] = val;
+    }
+    return { email: a.email, params };
   };
   if (!Array.isArray(v.rcptTo)) throw bad();
-  return { mailFrom: addr(v.mailFrom ?? null), rcptTo: v.rcptTo.map(addr) };
+  const from = addr(v.mailFrom ?? null, ["SIZE", "BODY", "SMTPUTF8", "ENVID", "RET"]);
+  const mp = from.params ?? {};
+  if (mp.SIZE !== undefined) {
+    if (mp.SIZE === null || !/^[0-9]{1,15}$/.test(mp.SIZE)) throw bad("SIZE");
+    if (Number(mp.SIZE) > maxSize) throw new SetFail("tooLarge", "declared SIZE too large", { maxSize });
+  }
+  if (mp.BODY !== undefined && mp.BODY !== "7BIT" && mp.BODY !== "8BITMIME") throw bad("BODY");
+  if (mp.SMTPUTF8 !== undefined && mp.SMTPUTF8 !== null) throw bad("SMTPUTF8");
+  if (mp.RET !== undefined && mp.RET !== "FULL" && mp.RET !== "HDRS") throw bad("RET");
+  if (mp.ENVID !== undefined && !xtext(mp.ENVID, 100)) throw bad("ENVID");
+  const rcptTo = v.rcptTo.map((r) => addr(r, ["NOTIFY", "ORCPT"]));
+  for (const r of rcptTo) {
+    const n = r.params?.NOTIFY;
+    if (n !== undefined) {
+      const list = (n ?? "").toUpperCase().split(",");
+      if (!(list.length === 1 && list[0] === "NEVER") && !list.every((x) => NOTIFY.has(x)))
+        throw bad("NOTIFY");
+    }
+    const o = r.params?.ORCPT;
+    if (o !== undefined && (o === null || !xtext(o, 500) || !o.includes(";"))) throw bad("ORCPT");
+  }
+  return { mailFrom: from.email, mailParams: from.params, rcptTo };
 }
 
 /** smtpError from the pipeline → RFC 8621 §7.5 SetError */
@@ -168,13 +215,17 @@ async function create(
   const c = email.copies[0]!;
   const stored = await ctx.store.readMessage(c.mailboxId, c.uid);
   const raw = withoutBcc(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength));
-  const env =
+  const env: Envelope =
     o.envelope === undefined || o.envelope === null
       ? (() => {
           const d = defaultEnvelope(Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength));
-          return { mailFrom: d.mailFrom ?? identity.email, rcptTo: d.rcptTo };
+          return {
+            mailFrom: d.mailFrom ?? identity.email,
+            mailParams: null,
+            rcptTo: d.rcptTo.map((email) => ({ email, params: null })),
+          };
         })()
-      : envelopeArg(o.envelope);
+      : envelopeArg(o.envelope, sub.limits.maxMessageSize);
   // RFC 8621 §7.5 forbiddenMailFrom: the envelope sender must be one the user may send as; with
   // no envelope given it came from the Sender/From header, which is then what is forbidden
   const sendAs = await sendAsKeys(ctx.store, ctx.account.id);
@@ -190,10 +241,17 @@ async function create(
     });
   const rcpts: SubmitRecipient[] = [];
   const invalid: string[] = [];
-  for (const address of env.rcptTo) {
+  for (const r of env.rcptTo) {
+    const address = r.email;
     const where = await classifyRecipient(ctx.store, address);
-    if (where.kind === "syntax" || where.kind === "unknown") invalid.push(address);
-    else rcpts.push({ address, accounts: where.kind === "local" ? where.accounts : [], dsn: { address } });
+    if (where.kind === "syntax" || where.kind === "unknown") {
+      invalid.push(address);
+      continue;
+    }
+    const dsn: QueueRecipient = { address };
+    if (r.params?.NOTIFY) dsn.notify = r.params.NOTIFY.toUpperCase().split(",");
+    if (r.params?.ORCPT) dsn.orcpt = r.params.ORCPT;
+    rcpts.push({ address, accounts: where.kind === "local" ? where.accounts : [], dsn });
   }
   if (invalid.length > 0)
     throw new SetFail("invalidRecipients", "recipients rejected", { invalidRecipients: invalid });
@@ -215,6 +273,7 @@ async function create(
           protocol: "JMAP",
           tls: null,
         },
+        dsn: { envid: env.mailParams?.ENVID ?? null, ret: env.mailParams?.RET ?? null },
         saveSentCopy: false,
       },
     );
@@ -228,8 +287,8 @@ async function create(
     emailId,
     threadId: email.threadId,
     envelope: {
-      mailFrom: { email: env.mailFrom, parameters: null },
-      rcptTo: env.rcptTo.map((email) => ({ email, parameters: null })),
+      mailFrom: { email: env.mailFrom, parameters: env.mailParams },
+      rcptTo: env.rcptTo.map((r) => ({ email: r.email, parameters: r.params })),
     },
     sendAt: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
     undoStatus: "final",
