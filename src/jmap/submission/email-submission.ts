@@ -36,6 +36,7 @@ import {
 import { emailSet } from "../mail/email-set.ts";
 import { accountView } from "../mail/view.ts";
 import { identities } from "./identity.ts";
+import { objectChanges } from "./objects.ts";
 
 export const SUBMISSION_TYPE = "EmailSubmission";
 
@@ -353,21 +354,7 @@ const submissionGet: MethodHandler = async (args, ctx) => {
   };
 };
 
-const submissionChanges: MethodHandler = async (args, ctx) => {
-  requireAccount(args, ctx);
-  if (typeof args.sinceState !== "string") throw invalidArguments("sinceState is required");
-  const max = args.maxChanges ?? ctx.limits.max_changes;
-  if (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1)
-    throw invalidArguments("maxChanges must be a positive integer");
-  const r = await ctx.store.jmapObjectChanges(
-    ctx.account.id,
-    SUBMISSION_TYPE,
-    args.sinceState,
-    Math.min(max, ctx.limits.max_changes),
-  );
-  if (r === "cannotCalculateChanges") throw new MethodError("cannotCalculateChanges");
-  return { accountId: ctx.accountId, ...r };
-};
+const submissionChanges: MethodHandler = (args, ctx) => objectChanges(args, ctx, SUBMISSION_TYPE);
 
 /** RFC 8621 §7.3: filter identityIds, emailIds, threadIds, undoStatus, before, after; sort emailId, threadId, sentAt */
 const submissionQuery: MethodHandler = async (args, ctx) => {

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { addressStringKey } from "../../smtp/submission-policy.ts";
 import { sendAsKeys } from "../../smtp/submit.ts";
 import type { Json, JsonObject, MethodContext, MethodHandler } from "../core/types.ts";
-import { invalidArguments, MethodError } from "../core/types.ts";
+import { invalidArguments } from "../core/types.ts";
 import {
   checkIfInState,
   idsArg,
@@ -22,6 +22,7 @@ import {
   setObjects,
   setResponse,
 } from "../mail/common.ts";
+import { objectChanges } from "./objects.ts";
 
 export const IDENTITY_TYPE = "Identity";
 
@@ -135,22 +136,10 @@ export const identityGet: MethodHandler = async (args, ctx) => {
 };
 
 export const identityChanges: MethodHandler = async (args, ctx) => {
-  requireAccount(args, ctx);
-  if (typeof args.sinceState !== "string") throw invalidArguments("sinceState is required");
-  const max = args.maxChanges ?? ctx.limits.max_changes;
-  if (typeof max !== "number" || !Number.isSafeInteger(max) || max < 1)
-    throw invalidArguments("maxChanges must be a positive integer");
-  const r = await ctx.store.jmapObjectChanges(
-    ctx.account.id,
-    IDENTITY_TYPE,
-    args.sinceState,
-    Math.min(max, ctx.limits.max_changes),
-  );
-  if (r === "cannotCalculateChanges") throw new MethodError("cannotCalculateChanges");
+  const r = await objectChanges(args, ctx, IDENTITY_TYPE);
   // the first stored edit of a default identity is an update of an object that always existed
   const defaults = new Set((await identities(ctx)).filter((i) => !i.mayDelete).map((i) => i.id));
   return {
-    accountId: ctx.accountId,
     ...r,
     created: r.created.filter((id) => !defaults.has(id)),
     updated: [...r.updated, ...r.created.filter((id) => defaults.has(id))],
