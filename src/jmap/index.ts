@@ -114,7 +114,11 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
       return problemResponse(limitProblem("maxConcurrentRequests", "Too many concurrent requests."));
     running.set(account.id, n + 1);
     try {
-      return c.json(await processRequest(deps, account, parsed, methods));
+      // @hono/node-server hands the node request over as env.incoming (the socket's address is the
+      // client's, also behind a PROXY-protocol balancer: net/proxy.ts sets it)
+      const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+        ?.incoming;
+      return c.json(await processRequest(deps, account, parsed, methods, incoming?.socket?.remoteAddress));
     } finally {
       const left = (running.get(account.id) ?? 1) - 1;
       if (left <= 0) running.delete(account.id);

@@ -135,6 +135,7 @@ export async function processRequest(
   account: Account,
   req: { using: string[]; calls: Invocation[]; createdIds: JsonObject | null },
   methods: Map<string, MethodHandler>,
+  remoteAddress?: string,
 ): Promise<JsonObject> {
   const createdIds = new Map<string, string>(Object.entries(req.createdIds ?? {}) as Array<[string, string]>);
   const ctx: MethodContext = {
@@ -144,6 +145,7 @@ export async function processRequest(
     limits: deps.config.jmap,
     createdIds,
     using: new Set(req.using),
+    ...(remoteAddress ? { remoteAddress } : {}),
   };
   const responses: Array<[string, JsonObject, string]> = [];
   for (const call of req.calls) {

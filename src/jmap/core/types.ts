@@ -56,6 +56,8 @@ export interface MethodContext {
   createdIds: Map<string, string>;
   /** capabilities the request declared in "using" */
   using: Set<string>;
+  /** the HTTP client's address when known (EmailSubmission's Received field) */
+  remoteAddress?: string;
 }
 
 /** A method response: [name, args]; a method may answer more than one (RFC 8620 §3.4). */

@@ -10,6 +10,7 @@
  */
 import { parseAddressList } from "../../mime/address.ts";
 import { fieldString, parseHeaderBlock } from "../../mime/header.ts";
+import { unmapIpv4 } from "../../net/address.ts";
 import { addressStringKey } from "../../smtp/submission-policy.ts";
 import { classifyRecipient, type SubmitRecipient, sendAsKeys, submitMessage } from "../../smtp/submit.ts";
 import type { QueueEntry, QueueRecipient } from "../../store/types.ts";
@@ -256,6 +257,7 @@ async function create(
   }
   if (invalid.length > 0)
     throw new SetFail("invalidRecipients", "recipients rejected", { invalidRecipients: invalid });
+  const remote = unmapIpv4(ctx.remoteAddress ?? "127.0.0.1");
   let result: Awaited<ReturnType<typeof submitMessage>>;
   try {
     result = await submitMessage(
@@ -267,9 +269,10 @@ async function create(
         raw,
         trace: {
           session: `jmap-${ctx.accountId}`,
-          helo: sub.hostname,
+          // no HELO over HTTP: the client's address literal stands for it
+          helo: `[${remote}]`,
           clientHostname: null,
-          remoteAddress: "127.0.0.1",
+          remoteAddress: remote,
           // RFC 8621 §7: the message enters the mail system from the JMAP server itself
           protocol: "JMAP",
           tls: null,
