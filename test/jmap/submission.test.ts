@@ -275,6 +275,47 @@ describe("JMAP EmailSubmission", () => {
     assert.equal(q.recipients[0]!.orcpt, "rfc822;erin@remote.example");
   });
 
+  it("onSuccessDestroyEmail destroys the sent draft; a failed submission leaves it", async () => {
+    const [[, e], [, s], [name, implicit]] = await t.call(
+      [
+        [
+          "Email/set",
+          {
+            accountId: acc,
+            create: {
+              ok: draft({ to: [{ email: "bob@example.com" }], subject: "destroy me" }),
+              bad: draft({ to: [{ email: "nobody@example.com" }] }),
+            },
+          },
+          "e",
+        ],
+        [
+          "EmailSubmission/set",
+          {
+            accountId: acc,
+            create: { ok: { identityId, emailId: "#ok" }, bad: { identityId, emailId: "#bad" } },
+            onSuccessDestroyEmail: ["#ok", "#bad"],
+          },
+          "s",
+        ],
+      ],
+      SUB,
+    );
+    assert.ok(s.created.ok);
+    assert.equal(s.notCreated.bad.type, "invalidRecipients");
+    assert.equal(name, "Email/set");
+    assert.deepEqual(implicit.destroyed, [e.created.ok.id]);
+    const [[, g]] = await t.call(
+      [["Email/get", { accountId: acc, ids: [e.created.ok.id, e.created.bad.id], properties: ["id"] }, "g"]],
+      SUB,
+    );
+    assert.deepEqual(g.notFound, [e.created.ok.id]);
+    assert.deepEqual(
+      g.list.map((x: J) => x.id),
+      [e.created.bad.id],
+    );
+  });
+
   it("without the submission capability in using, the methods are unknown", async () => {
     const [[name, err]] = await t.call([["EmailSubmission/get", { accountId: acc }, "g"]]);
     assert.equal(name, "error");
