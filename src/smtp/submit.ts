@@ -145,7 +145,8 @@ export function newSubmissionId(): string {
   return randomBytes(9).toString("base64url");
 }
 
-function deliveryError(e: unknown): never {
+/** The delivery-time translation of store refusals to SMTP replies (MX uses it too). */
+export function deliveryRefusal(e: unknown): never {
   if (e instanceof DeliveryError) {
     if (e.code === "QUOTA_NEVER") throw smtpError(552, "5.2.2", `Mailbox full: ${e.message}`);
     if (e.code === "OVERQUOTA") throw smtpError(452, "4.2.2", `Mailbox full: ${e.message}`);
@@ -155,9 +156,6 @@ function deliveryError(e: unknown): never {
   if (e instanceof StoreError && e.code === "OVERQUOTA") throw smtpError(452, "4.2.2", "Mailbox full");
   throw e;
 }
-
-/** The delivery-time translation of store refusals to SMTP replies (MX uses it too). */
-export const deliveryRefusal = deliveryError;
 
 /** one LocalDelivery per distinct account, with its trace headers */
 export function localDeliveries(
@@ -270,7 +268,7 @@ export async function submitMessage(d: SubmitDeps, i: SubmitInput): Promise<Subm
   });
   if (!ok) throw smtpError(451, "4.7.0", "Sending limit exceeded; try again later");
   const deliveries = localDeliveries(d.hostname, trace, local, id, "", undefined);
-  const delivered = await deliverAll(store, raw, deliveries).catch(deliveryError);
+  const delivered = await deliverAll(store, raw, deliveries).catch(deliveryRefusal);
   let queueId: Id | null = null;
   if (remote.length > 0) {
     const received = receivedHeader({
