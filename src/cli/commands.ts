@@ -27,6 +27,8 @@ import { renderDefaultsToml } from "../config/render.ts";
 import { openConfiguredStore } from "../server/store.ts";
 import { DeliveryError, deliverAll } from "../smtp/deliver.ts";
 import { ensureDkimKeys } from "../smtp/dkim/index.ts";
+import { autoRepliesSettled } from "../smtp/vacation.ts";
+import { returnPath } from "../smtp/vacation-rules.ts";
 import { storeDatabasePath } from "../store/index.ts";
 import { type Account, type AccountSettings, type Store, StoreError } from "../store/types.ts";
 import { addImportCommands } from "./import.ts";
@@ -35,6 +37,7 @@ import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts"
 import { hostedDomainProblem, passwordProblem } from "./policy.ts";
 import { addShareCommand } from "./share.ts";
 import { addUserImportCommand } from "./user-import.ts";
+import { addVacationCommand } from "./vacation.ts";
 
 export const EXIT = {
   OK: 0,
@@ -76,6 +79,8 @@ function load(opts: ConfigOpts, overrides: Array<{ path: string[]; value: unknow
  * without the server's --config, would otherwise create an empty store and report "no such account".
  */
 function requireStore(config: ResolvedConfig): void {
+  // PostgreSQL: openConfiguredStore refuses a database without the schema (store/postgres.ts)
+  if (config.store.backend === "postgres") return;
   const file = storeDatabasePath(config.data_dir);
   if (existsSync(file)) return;
   throw new ExitError(
@@ -384,7 +389,11 @@ function buildProgram(): Command {
     .description("deliver one RFC 5322 message from stdin to a local account (for an MTA's local transport)")
     .option("-m, --mailbox <name>", "target mailbox; falls back to INBOX when it does not exist", "INBOX")
     .option("--flags <flags...>", "flags to set, e.g. '\\Seen' '$Label1' (comma or space separated)")
-    .action(async (address: string, o: ConfigOpts & { mailbox: string; flags?: string[] }) => {
+    .option(
+      "-f, --sender <address>",
+      "the envelope sender (for vacation replies; default: the message's Return-Path; '' = <>)",
+    )
+    .action(async (address: string, o: DeliverOpts) => {
       try {
         await deliverCommand(address, o);
       } catch (e) {
@@ -430,6 +439,7 @@ function buildProgram(): Command {
   addQueueCommands(program, helpers);
   addDnsCommand(program, helpers);
   addShareCommand(program, helpers); // src/cli/share.ts
+  addVacationCommand(program, helpers); // src/cli/vacation.ts
   addImportCommands(program, helpers);
 
   // --- config --------------------------------------------------------------------------------
@@ -439,9 +449,12 @@ function buildProgram(): Command {
     .action((o: ConfigOpts) => {
       try {
         const c = loadConfig(o.config);
-        const store = existsSync(storeDatabasePath(c.data_dir))
-          ? "store found"
-          : "no store yet: `postkontor serve` creates it";
+        const store =
+          c.store.backend === "postgres"
+            ? "store in PostgreSQL: `postkontor serve` creates its schema"
+            : existsSync(storeDatabasePath(c.data_dir))
+              ? "store found"
+              : "no store yet: `postkontor serve` creates it";
         process.stdout.write(
           `OK (${c.source ?? "built-in defaults"})\ndata_dir: ${c.data_dir} (${c.dataDirOrigin}; ${store})\n`,
         );
@@ -507,7 +520,9 @@ function deliverExit(e: unknown): unknown {
 }
 
 /** `deliver`: reads the message from stdin and stores it (errors mapped by deliverExit). */
-async function deliverCommand(address: string, o: ConfigOpts & { mailbox: string; flags?: string[] }) {
+type DeliverOpts = ConfigOpts & { mailbox: string; flags?: string[]; sender?: string };
+
+async function deliverCommand(address: string, o: DeliverOpts) {
   const config = load(o);
   const raw = await readStdin(config.store.max_message_size + 64 * 1024);
   if (raw === null) {
@@ -521,11 +536,24 @@ async function deliverCommand(address: string, o: ConfigOpts & { mailbox: string
     const accounts = await s.resolveRecipient(address);
     if (accounts.length === 0) throw new ExitError(EXIT.NOUSER, `no such account: ${address}`);
     try {
+      // RFC 3834 §3.3: the vacation responder answers the envelope sender, when it is known
+      const mailFrom = o.sender ?? returnPath(message);
       await deliverAll(
         s,
         message,
         accounts.map((account) => ({ account, mailbox: o.mailbox, flags })),
+        mailFrom === null
+          ? undefined
+          : {
+              mailFrom,
+              intervalMs: config.smtp.vacation_reply_interval,
+              log: (fields, msg) => {
+                if ("err" in fields) process.stderr.write(`postkontor: ${msg} ${JSON.stringify(fields)}\n`);
+              },
+            },
       );
+      // the message is stored; the auto-replies finish before the store closes
+      await autoRepliesSettled();
     } catch (e) {
       if (e instanceof DeliveryError) {
         if (e.code === "NOUSER") throw new ExitError(EXIT.NOUSER, e.message);

@@ -167,6 +167,12 @@ export function validateConfig(
     const lines = r.error.issues.flatMap((i) => describeIssue(i, origins));
     throw new ConfigError(`invalid configuration (${source}):\n  ${lines.join("\n  ")}`);
   }
+  const st = r.data.store;
+  // the PostgreSQL backend names its database; the URL is checked for its scheme only (libpq syntax)
+  if (st.backend === "postgres" && !/^postgres(ql)?:\/\//.test(st.url))
+    throw new ConfigError(
+      `invalid configuration (${source}):\n  store.url: backend = "postgres" needs url = "postgres://…"`,
+    );
   return r.data;
 }
 

@@ -384,6 +384,13 @@ export const configSchema = z.strictObject({
         "(the greeting also waits for the reverse lookup); a longer pause catches more bots but holds " +
         "every sender's connection that long.",
     ),
+    vacation_reply_interval: duration(
+      "7d",
+      "Vacation responses (RFC 3834 §2): a sender gets at most one auto-reply from an account within this " +
+        "time; the record of whom an account answered is pruned after it.",
+      60_000,
+      "1m",
+    ),
     ...proxyKeys("SMTP"),
     limits: section("SMTP limits.", {
       max_recipients: int(100, "RCPT commands per message (RFC 5321 §4.5.3.1.8: at least 100).", 1),
@@ -591,12 +598,20 @@ export const configSchema = z.strictObject({
 
   store: section("Mail store.", {
     backend: z
-      .enum(["sqlite"])
+      .enum(["sqlite", "postgres"])
       .prefault("sqlite")
       .describe(
         'Storage backend: "sqlite" (metadata in <data_dir>/store.sqlite, message files under <data_dir>/blobs, ' +
-          'one host). The next backend, "postgres", is chosen here too.',
+          'one host) or "postgres" (metadata, keys and locks in the PostgreSQL database at `url`, shared by ' +
+          "every node; `serve` on a fresh database creates the schema). Message files stay under " +
+          "<data_dir>/blobs until the PostgreSQL blob adapter is wired (see docs/architecture.md).",
       ),
+    url: str(
+      "",
+      'PostgreSQL connection URL for backend = "postgres", e.g. "postgres://postkontor@db.example:5432/mail" ' +
+        "(libpq-style URL: user, password, host, port, database, sslmode). Every node uses the same one.",
+    ),
+    pool_size: int(10, 'Connections of this process\'s pool to PostgreSQL (backend = "postgres").', 1),
     max_message_size: size(52428800, "Largest message accepted by delivery and APPEND, in bytes."),
     feed_socket: str("", "Unix socket of the cross-process change feed. Empty = <data_dir>/run/feed.sock."),
     blob_writer_threads: int(

@@ -273,6 +273,7 @@ export const smtpService = defineService({
       },
       disableReverseLookup: !config.smtp.reverse_lookup,
       reverseResolver: dns,
+      vacationReplyIntervalMs: config.smtp.vacation_reply_interval,
       greetingDelayMs: config.smtp.greeting_delay,
       slots,
     });

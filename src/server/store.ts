@@ -2,11 +2,13 @@
  * Builds the concrete store from the config: the one place (with src/cli, through here) that
  * chooses the store's adapters (docs/architecture.md, "Mail store"). `[store] backend` selects
  * them: "sqlite" = SQLite database + filesystem blobs + FTS5 search + Unix-socket feed hub +
- * lock files; "postgres" is the next backend.
+ * lock files; "postgres" = the PostgreSQL db, keys and locks adapters (store/postgres.ts) with the
+ * blob, search and feed adapters chosen in openPostgres below.
  */
 import type { ResolvedConfig } from "../config/index.ts";
 import { importDkimKeyFiles } from "../smtp/dkim/index.ts";
 import { openStore } from "../store/index.ts";
+import { openPostgresStore } from "../store/postgres.ts";
 import type { Store } from "../store/types.ts";
 
 /** where one-time upgrade notices go (the server's logger; the CLI writes to stderr) */
@@ -36,10 +38,14 @@ export async function openConfiguredStore(
         feedSocketPath: withFeed ? config.paths.feedSocket : null,
         blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
         changeLogDays: config.store.change_log_days,
+        vacationReplyMs: config.smtp.vacation_reply_interval,
         stateCacheMessages: config.store.state_cache_messages,
         // one-shot CLI commands do not run the background pruning job
         pruneDelayMs: oneShot ? null : undefined,
       });
+      break;
+    case "postgres":
+      store = await openPostgres(config, withFeed, oneShot);
       break;
     default:
       throw new Error(`unknown store backend ${JSON.stringify(config.store.backend satisfies never)}`);
@@ -56,4 +62,28 @@ export async function openConfiguredStore(
     throw e;
   }
   return store;
+}
+
+/**
+ * The PostgreSQL backend. `serve` (and the outbound runner) create the schema on a fresh
+ * database; one-shot CLI commands require it to exist, as they require the SQLite file.
+ *
+ * WIRING POINT (issue 11): the PostgreSQL blob, search and feed adapters are built separately;
+ * until they are passed here, openPostgresStore uses the filesystem blob adapter under data_dir,
+ * the host's feed hub and no text search (see store/postgres.ts).
+ */
+async function openPostgres(config: ResolvedConfig, withFeed: boolean, oneShot: boolean): Promise<Store> {
+  if (config.store.url === "")
+    throw new Error('[store] backend = "postgres" needs [store] url = "postgres://…"');
+  return openPostgresStore({
+    url: config.store.url,
+    poolSize: config.store.pool_size,
+    dataDir: config.data_dir,
+    create: !oneShot,
+    maxMessageSize: config.store.max_message_size,
+    feedSocketPath: withFeed ? config.paths.feedSocket : null,
+    blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
+    changeLogDays: config.store.change_log_days,
+    pruneDelayMs: oneShot ? null : undefined,
+  });
 }

@@ -3,11 +3,14 @@
  * mapping onto the store's one delivery path (`store.deliver`, src/store/domain/delivery.ts —
  * quota of every recipient checked first with the store's one quota rule, one append per
  * recipient on the same path as IMAP APPEND, all or nothing) and of its refusals to
- * DeliveryError for the SMTP / sysexits answers.
+ * DeliveryError for the SMTP / sysexits answers. After the store committed, the vacation
+ * responder (vacation.ts) starts in the background for the recipients, when the caller passes the
+ * envelope (import does not come here, DSN bounces pass none).
  */
 import { count } from "../net/metrics.ts";
 import { type QuotaVerdict, quotaVerdict as storeQuotaVerdict } from "../store/index.ts";
 import { type Account, type AppendResult, DeliveryRefused, type Store } from "../store/types.ts";
+import { type AutoReplyContext, startAutoReplies } from "./vacation.ts";
 
 export interface LocalDelivery {
   account: Account;
@@ -47,12 +50,14 @@ export class DeliveryError extends Error {
 
 /**
  * Delivers one message to several local accounts, all or nothing; a refusal becomes a
- * DeliveryError naming the recipient that failed.
+ * DeliveryError naming the recipient that failed. With `autoReply` (the envelope of the message),
+ * vacation responses start after the commit; they neither delay nor fail the delivery.
  */
 export async function deliverAll(
   store: Store,
   raw: Uint8Array,
   deliveries: LocalDelivery[],
+  autoReply?: AutoReplyContext,
 ): Promise<AppendResult[]> {
   try {
     const r = await store.deliver(
@@ -65,6 +70,11 @@ export async function deliverAll(
       })),
     );
     count("postkontor_deliveries_total", { result: "accepted" }, deliveries.length);
+    if (autoReply) {
+      // mail filed as Junk (DMARC quarantine) is not answered: its sender is likely forged
+      const answered = deliveries.filter((d) => d.mailbox?.toLowerCase() !== "junk").map((d) => d.account);
+      startAutoReplies(store, raw, answered, autoReply);
+    }
     return r;
   } catch (err) {
     if (!(err instanceof DeliveryRefused)) throw err;

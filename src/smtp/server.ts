@@ -40,6 +40,8 @@ import {
   submitMessage,
 } from "./submit.ts";
 
+import type { AutoReplyContext } from "./vacation.ts";
+
 export { smtpError, splitAddress } from "./submit.ts";
 
 export type SmtpMode = "mx" | "submission" | "submissions";
@@ -94,6 +96,8 @@ export interface SmtpServerOptions {
   greetingDelayMs?: number;
   /** where the per-IP connection limit is counted; absent = in this process */
   slots?: ConnectionSlots;
+  /** vacation responses: at most one per sender within this time (RFC 3834 §2). Default 7 days */
+  vacationReplyIntervalMs?: number;
 }
 
 export interface SmtpServer {
@@ -191,6 +195,12 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
   const { store, logger, limits } = o;
   const sendAs = (user: UserInfo): Promise<Set<string>> => sendAsKeys(store, user.accountId);
   const hostname = o.hostname || "localhost";
+  /** the vacation responder's context for a message of this session (deliver.ts, vacation.ts) */
+  const autoReply = (session: SMTPServerSession, id: string): AutoReplyContext => ({
+    mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+    intervalMs: o.vacationReplyIntervalMs ?? 7 * 86_400_000,
+    log: (fields, msg) => logger.info({ session: session.id, id, ...fields }, msg),
+  });
   const tx = new WeakMap<SMTPServerSession, TxState>();
   const state = (s: SMTPServerSession): TxState => {
     let t = tx.get(s);
@@ -466,7 +476,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       verdict?.headers ?? "",
       mailbox,
     );
-    await deliverAll(store, clean, deliveries).catch(deliveryRefusal);
+    await deliverAll(store, clean, deliveries, autoReply(session, id)).catch(deliveryRefusal);
     const dsn = session.envelope.dsn;
     logger.info(
       {
@@ -496,6 +506,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       dsn: session.envelope.dsn ?? null,
       requireTls: requiresTls(session),
       saveSentCopy: true,
+      autoReply: (id) => autoReply(session, id),
     });
     return `2.0.0 OK id=${r.id}`;
   }

@@ -24,6 +24,7 @@ import {
   checkOriginatorFields,
   messageIdDomain,
 } from "./submission-policy.ts";
+import type { AutoReplyContext } from "./vacation.ts";
 
 export type SmtpError = Error & { responseCode: number; log?: Record<string, unknown> };
 
@@ -130,6 +131,8 @@ export interface SubmitInput {
   requireTls?: boolean;
   /** copy into Sent when the account's save-sent setting is on (SMTP; JMAP clients move their own) */
   saveSentCopy: boolean;
+  /** the vacation responder's context for local recipients (vacation.ts), given the message id */
+  autoReply?: (id: string) => AutoReplyContext;
 }
 
 export interface SubmitResult {
@@ -268,7 +271,7 @@ export async function submitMessage(d: SubmitDeps, i: SubmitInput): Promise<Subm
   });
   if (!ok) throw smtpError(451, "4.7.0", "Sending limit exceeded; try again later");
   const deliveries = localDeliveries(d.hostname, trace, local, id, "", undefined);
-  const delivered = await deliverAll(store, raw, deliveries).catch(deliveryRefusal);
+  const delivered = await deliverAll(store, raw, deliveries, i.autoReply?.(id)).catch(deliveryRefusal);
   let queueId: Id | null = null;
   if (remote.length > 0) {
     const received = receivedHeader({

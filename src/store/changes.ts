@@ -11,7 +11,13 @@
  */
 import type { ChangeKind } from "./types.ts";
 
-export const KIND_CODE: Readonly<Record<ChangeKind, number>> = { email: 1, mailbox: 2, thread: 3 };
+export const KIND_CODE: Readonly<Record<ChangeKind, number>> = {
+  email: 1,
+  mailbox: 2,
+  thread: 3,
+  // RFC 8621 §8: one object per account, id "singleton"
+  vacationResponse: 4,
+};
 export const CHANGE_CREATED = 0;
 export const CHANGE_UPDATED = 1;
 export const CHANGE_DESTROYED = 2;

@@ -35,6 +35,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
 import { SqliteDb } from "./db/sqlite/db.ts";
+import { SqliteJobs } from "./db/sqlite/jobs.ts";
 import { openSqlite } from "./db/sqlite/sqlite.ts";
 import { Feed } from "./feed/hub.ts";
 import { SqliteKeys } from "./keys/sqlite.ts";
@@ -66,6 +67,8 @@ export interface StoreOptions {
   blobWriterThreads?: number;
   /** days of change-log / expunge-log history kept (store.change_log_days); 0 = forever. Default 90 */
   changeLogDays?: number;
+  /** vacation "replied to" records are pruned after this (smtp.vacation_reply_interval); default 7 days */
+  vacationReplyMs?: number;
   /** first background pruning run this long after open (then hourly); null = none. Default 60 s */
   pruneDelayMs?: number | null;
   /** messages whose states each process caches between reads (store.state_cache_messages); default 500,000 */
@@ -107,13 +110,19 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     feed,
     opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     {
-      orphanScanDelayMs: opts.orphanScanDelayMs,
-      orphanMinAgeMs: opts.orphanMinAgeMs,
-      changeLogDays: opts.changeLogDays,
-      pruneDelayMs: opts.pruneDelayMs,
-      stateCacheMessages: opts.stateCacheMessages,
+      jobs: (hooks) =>
+        new SqliteJobs(h, files, search, {
+          orphanScanDelayMs: opts.orphanScanDelayMs,
+          orphanMinAgeMs: opts.orphanMinAgeMs,
+          changeLogDays: opts.changeLogDays,
+          pruneDelayMs: opts.pruneDelayMs,
+          ...(opts.vacationReplyMs !== undefined ? { vacationReplyMs: opts.vacationReplyMs } : {}),
+          pruneVacationReplies: hooks.pruneVacationReplies,
+          onBlobDeleted: hooks.onBlobDeleted,
+        }),
       locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),
       keys: new SqliteKeys(h),
+      stateCacheMessages: opts.stateCacheMessages,
     },
   );
 }

@@ -1,9 +1,8 @@
 /**
- * The Store on SQLite: wiring only. The mail logic is in store/domain (written once, against the
- * ports); this class gives it the SQLite db adapter, the filesystem blob adapter, the FTS5 search
- * adapter and the SQLite background jobs (blob sweeper, orphan scan, indexer, history pruning),
- * and hands every Store method to the domain module that owns it (docs/architecture.md
- * "Store layers").
+ * The Store: wiring only. The mail logic is in store/domain (written once, against the ports);
+ * this class gives it a db adapter, a blob adapter, a search adapter and the adapter's background
+ * jobs (SQLite: index.ts openStore; PostgreSQL: postgres.ts openPostgresStore), and hands every
+ * Store method to the domain module that owns it (docs/architecture.md "Store layers").
  *
  * Concurrency: every write is one BEGIN IMMEDIATE transaction (cross-process write lock) run by
  * the db adapter — appends and message changes share group commits; the account's modseq is taken
@@ -12,9 +11,8 @@
  * before the transaction that references them; after commit the change feed gets a beacon per
  * touched mailbox and unreferenced blobs are garbage-collected in the background.
  */
-import type { FsBlobStore } from "./blob/fs.ts";
-import type { SqliteDb } from "./db/sqlite/db.ts";
-import { SqliteJobs } from "./db/sqlite/jobs.ts";
+import type { BlobStore } from "./blob/port.ts";
+import type { Db } from "./db/port.ts";
 import { Accounts } from "./domain/accounts.ts";
 import { Acl } from "./domain/acl.ts";
 import { Aliases } from "./domain/aliases.ts";
@@ -29,29 +27,41 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
+import { Vacation } from "./domain/vacation.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
-import type { Fts5Search } from "./search/fts.ts";
+import type { SearchIndex } from "./search/port.ts";
 import type { ChangeFeed, Store } from "./types.ts";
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 50 * 1024 * 1024;
 /** store.state_cache_messages default (config/schema.ts) */
 export const DEFAULT_STATE_CACHE_MESSAGES = 500_000;
 
+/** An adapter's background jobs (db/sqlite/jobs.ts, db/postgres/jobs.ts). */
+export interface StoreJobs {
+  /** starts the blob sweeper (a commit marked blobs unreferenced) */
+  scheduleGc(): void;
+  /** starts the search indexer (a commit queued search texts) */
+  scheduleIndex(): void;
+  /** runs the sweeper to completion (and an orphan scan when asked); returns orphans removed */
+  collectGarbage(opts: { orphanMinAgeMs?: number }): Promise<number>;
+  /** resolves when the sweeper and indexer have nothing left to do */
+  whenIdle(): Promise<void>;
+  pruneHistory(before: Date): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface SqlStoreOptions {
+  /** the adapter's background jobs; onBlobDeleted drops a swept blob from the parsed cache */
+  jobs(hooks: {
+    onBlobDeleted(sha: string): void;
+    pruneVacationReplies(before: Date): Promise<unknown>;
+  }): StoreJobs;
   /** the locks port's adapter (store/locks) */
   locks: LockService;
   /** the keys port's adapter (store/keys) */
   keys: KeyStore;
-  /** orphan-file scan this long after open; null = not at open (collectGarbage() still does it) */
-  orphanScanDelayMs?: number | null;
-  /** minimum age of an unreferenced blob file or temp file before the orphan scan removes it */
-  orphanMinAgeMs?: number;
-  /** change-log and expunge-log history kept, in days (store.change_log_days); 0 = forever. Default 90 */
-  changeLogDays?: number;
-  /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
-  pruneDelayMs?: number | null;
   /** messages whose states the process caches (store.state_cache_messages); default 500,000 */
   stateCacheMessages?: number;
 }
@@ -60,9 +70,9 @@ export class SqlStore implements Store {
   readonly feed: ChangeFeed;
   readonly locks: LockService;
   readonly keys: KeyStore;
-  readonly #db: SqliteDb;
-  readonly #blobs: FsBlobStore;
-  readonly #jobs: SqliteJobs;
+  readonly #db: Db;
+  readonly #blobs: BlobStore;
+  readonly #jobs: StoreJobs;
   readonly #deps: DomainDeps;
   // the mail logic (docs/architecture.md "Store layers")
   readonly #acc: Accounts;
@@ -77,11 +87,12 @@ export class SqlStore implements Store {
   readonly #acl: Acl;
   readonly #app: AppPasswords;
   readonly #jmap: JmapObjects;
+  readonly #vac: Vacation;
 
   constructor(
-    db: SqliteDb,
-    blobs: FsBlobStore,
-    search: Fts5Search,
+    db: Db,
+    blobs: BlobStore,
+    search: SearchIndex,
     mime: MimeFns,
     feed: ChangeFeed,
     maxMessageSize: number,
@@ -92,12 +103,9 @@ export class SqlStore implements Store {
     this.feed = feed;
     this.locks = opts.locks;
     this.keys = opts.keys;
-    this.#jobs = new SqliteJobs(db.handle, blobs, search, {
-      orphanScanDelayMs: opts.orphanScanDelayMs,
-      orphanMinAgeMs: opts.orphanMinAgeMs,
-      changeLogDays: opts.changeLogDays,
-      pruneDelayMs: opts.pruneDelayMs,
+    this.#jobs = opts.jobs({
       onBlobDeleted: (sha) => this.#msgs.forgetParsed(sha),
+      pruneVacationReplies: (before) => this.#vac.pruneVacationReplies(before),
     });
     const deps: DomainDeps = {
       db,
@@ -118,6 +126,7 @@ export class SqlStore implements Store {
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
     this.#jmap = new JmapObjects(deps);
+    this.#vac = new Vacation(deps);
     this.#msgs = new MessageReader({
       ...deps,
       blobs,
@@ -199,6 +208,11 @@ export class SqlStore implements Store {
     this.#jmap.writeJmapObjects(a, t, p, d);
   readonly jmapObjectChanges: Store["jmapObjectChanges"] = (a, t, s, m) =>
     this.#jmap.jmapObjectChanges(a, t, s, m);
+  readonly getVacationResponse: Store["getVacationResponse"] = (a) => this.#vac.getVacationResponse(a);
+  readonly setVacationResponse: Store["setVacationResponse"] = (a, p) => this.#vac.setVacationResponse(a, p);
+  readonly claimVacationReply: Store["claimVacationReply"] = (a, s, i, n) =>
+    this.#vac.claimVacationReply(a, s, i, n);
+  readonly pruneVacationReplies: Store["pruneVacationReplies"] = (b) => this.#vac.pruneVacationReplies(b);
   readonly getMetadata: Store["getMetadata"] = (a, m, n, d) => this.#meta.getMetadata(a, m, n, d);
   readonly setMetadata: Store["setMetadata"] = (a, m, u, l) => this.#meta.setMetadata(a, m, u, l);
   readonly getAcl: Store["getAcl"] = (m) => this.#acl.getAcl(m);

@@ -10,6 +10,7 @@ import type { JmapObjectStore } from "./api/jmap-objects.ts";
 import type { LimitsStore } from "./api/limits.ts";
 import type { MailStore } from "./api/mail.ts";
 import type { QueueStore } from "./api/queue.ts";
+import type { VacationStore } from "./api/vacation.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 
@@ -28,8 +29,16 @@ export type { LimitsStore } from "./api/limits.ts";
 export type { MailStore, MetadataDepth, MetadataEntry, MetadataUpdate } from "./api/mail.ts";
 export * from "./api/model.ts";
 export type { QueueStore } from "./api/queue.ts";
+export type { VacationStore } from "./api/vacation.ts";
 
-export interface Store extends MailStore, AccountStore, QueueStore, LimitsStore, AclStore, JmapObjectStore {
+export interface Store
+  extends MailStore,
+    AccountStore,
+    QueueStore,
+    LimitsStore,
+    AclStore,
+    VacationStore,
+    JmapObjectStore {
   /** leases shared by every process/node (POP3 [IN-USE]) — the locks port */
   readonly locks: LockService;
   /** secrets every node shares (DKIM keys), kept in the store — the keys port */

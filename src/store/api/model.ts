@@ -36,6 +36,20 @@ export interface AccountSettings {
   saveSentCopy?: boolean;
 }
 
+/**
+ * An account's vacation response (RFC 8621 §8; JMAP id "singleton"). Replies go out only while
+ * isEnabled and fromDate ≤ arrival < toDate (a null bound is open).
+ */
+export interface VacationResponse {
+  isEnabled: boolean;
+  fromDate: Date | null;
+  toDate: Date | null;
+  /** null = "Auto: " + the subject of the message answered */
+  subject: string | null;
+  textBody: string | null;
+  htmlBody: string | null;
+}
+
 /** A named app password of an account (the secret is shown once, when it is added). */
 export interface AppPassword {
   name: string;
@@ -176,8 +190,8 @@ export interface ChangesSince {
   uidNext: number;
 }
 
-/** Object kinds recorded in the account change log (JMAP Email, Mailbox, Thread). */
-export type ChangeKind = "email" | "mailbox" | "thread";
+/** Object kinds recorded in the account change log (JMAP Email, Mailbox, Thread, VacationResponse). */
+export type ChangeKind = "email" | "mailbox" | "thread" | "vacationResponse";
 
 /**
  * What changed in an account between two states (RFC 8620 §5.2 /changes). Ids are strings:

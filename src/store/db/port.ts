@@ -1,6 +1,6 @@
 /**
  * The `db` port: transactions and typed data operations, the only way the mail logic
- * (src/store/domain/) reaches the metadata database. An adapter (db/sqlite now, db/postgres next)
+ * (src/store/domain/) reaches the metadata database. An adapter (db/sqlite, db/postgres)
  * implements every operation with its own SQL; domain code contains no SQL dialect and imports no
  * driver. See docs/architecture.md "Store layers" for the whole design and what is still to move.
  *
@@ -8,8 +8,8 @@
  * - `read` runs fn on a consistent view of committed data (one connection / snapshot for the
  *   duration of fn). Readers never see a write transaction's uncommitted rows.
  * - `write` runs fn in one serializable write transaction (SQLite: BEGIN IMMEDIATE, the
- *   cross-process write lock; PostgreSQL: a transaction whose conflicting rows are locked
- *   FOR UPDATE). If fn throws, nothing of it is kept and the promise rejects with that error.
+ *   cross-process write lock; PostgreSQL: a transaction holding an advisory lock on every
+ *   account it touches, db/postgres/pg.ts). If fn throws, nothing of it is kept and the promise rejects with that error.
  *   The promise resolves only after the commit is durable (DESIGN: durable before acknowledgement).
  * - `write(fn, { group: true })` may share one commit with other grouped writes queued at the same
  *   time (one WAL fsync for many deliveries). Each item still behaves as its own transaction: it
@@ -57,6 +57,7 @@ export type * from "./port-messages.ts";
 
 import type { AclRead, AclWrite } from "./port-acl.ts";
 import type { MetadataRead, MetadataWrite } from "./port-metadata.ts";
+import type { VacationRead, VacationWrite } from "./port-vacation.ts";
 
 export type * from "./port-acl.ts";
 
@@ -70,6 +71,7 @@ import type { JmapObjectsRead, JmapObjectsWrite } from "./port-jmap-objects.ts";
 export type * from "./port-imports.ts";
 export type * from "./port-jmap-objects.ts";
 export type * from "./port-metadata.ts";
+export type * from "./port-vacation.ts";
 
 export type Maybe<T> = T | Promise<T>;
 
@@ -300,6 +302,7 @@ export interface Reader {
   appPasswords: AppPasswordsRead;
   imports: ImportsRead;
   jmapObjects: JmapObjectsRead;
+  vacation: VacationRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -322,6 +325,7 @@ export interface Writer {
   appPasswords: AppPasswordsWrite;
   imports: ImportsWrite;
   jmapObjects: JmapObjectsWrite;
+  vacation: VacationWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

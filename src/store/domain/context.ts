@@ -88,7 +88,10 @@ export class TxContext {
   async finish(): Promise<void> {
     if (this.changes.size > 0) {
       const tx = this.tx;
-      const rows = await this.changes.resolveAsync((a, kind, id) => tx.changes.exists(a, kind, id));
+      // the VacationResponse singleton always exists (it is only ever updated)
+      const rows = await this.changes.resolveAsync((a, kind, id) =>
+        kind === "vacationResponse" ? true : tx.changes.exists(a, kind, id),
+      );
       if (rows.length > 0) {
         const out = [];
         for (const r of rows) out.push({ ...r, modseq: await this.modseq(r.accountId) });

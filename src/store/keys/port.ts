@@ -1,7 +1,7 @@
 /**
  * The keys port: secrets that every node must share — DKIM private keys now — kept in the store
- * (a table of the database), not as files on one host. Adapters: sqlite.ts; PostgreSQL keeps
- * the same table.
+ * (a table of the database), not as files on one host. Adapters: sqlite.ts, postgres.ts (the
+ * same table).
  *
  * Contract:
  * - a key is addressed by (kind, name), e.g. ("dkim", "example.org/pk202611e"); names are

@@ -1,8 +1,8 @@
 /**
  * The locks port: named leases shared by every process (and, with a database adapter, every
  * node) — such as the POP3 maildrop lock (RFC 1939 §8, RFC 2449 §8.1.2 [IN-USE]).
- * Adapters: file.ts (lock files under the data dir: one host). A PostgreSQL adapter keeps leases
- * in a table under the same contract.
+ * Adapters: file.ts (lock files under the data dir: one host), postgres.ts (leases in a table of
+ * the database: every node).
  *
  * Contract:
  * - acquire gives the lease to one caller at a time, or null while someone else holds it;

@@ -9,6 +9,7 @@ import { sqliteJmapObjectOps } from "./ops-jmap-objects.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
+import { sqliteVacationOps } from "./ops-vacation.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** writes at most in one group commit (bounds the write-lock hold time of one batch) */
@@ -95,6 +96,7 @@ export class SqliteDb implements Db {
       ...sqliteAppPasswordOps(handle),
       ...sqliteImportOps(handle),
       ...sqliteJmapObjectOps(handle),
+      ...sqliteVacationOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -113,6 +115,7 @@ export class SqliteDb implements Db {
       appPasswords: w.appPasswords,
       imports: w.imports,
       jmapObjects: w.jmapObjects,
+      vacation: w.vacation,
     };
     this.#peeker = sqlitePeeker(handle);
   }

@@ -39,6 +39,8 @@ const INDEX_BUSY_UTILIZATION = 0.5;
 const INDEX_MAX_LAG_MS = 30_000;
 const DEFAULT_CHANGE_LOG_DAYS = 90;
 const DEFAULT_PRUNE_DELAY_MS = 60_000;
+/** RFC 3834 §2 suggests 7 days between replies to one sender */
+const DEFAULT_VACATION_REPLY_MS = 7 * 86_400_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX2 = /^[0-9a-f]{2}$/;
@@ -60,6 +62,10 @@ export interface SqliteJobsOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** vacation reply records older than this are pruned by the same job (0 = never). Default 7 days */
+  vacationReplyMs?: number;
+  /** deletes vacation reply records older than `before` (domain/vacation.ts) */
+  pruneVacationReplies?(before: Date): Promise<unknown>;
   /** a blob's row and file were deleted (caches keyed by content hash drop it) */
   onBlobDeleted?(sha: string): void;
 }
@@ -89,6 +95,8 @@ export class SqliteJobs {
   #orphanTimer: NodeJS.Timeout | null = null;
   #orphanRun: Promise<number> | null = null;
   readonly #changeLogDays: number;
+  readonly #vacationReplyMs: number;
+  readonly #pruneVacation: ((before: Date) => Promise<unknown>) | null;
   #pruneTimer: NodeJS.Timeout | null = null;
   #pruneRun: Promise<void> | null = null;
 
@@ -98,6 +106,8 @@ export class SqliteJobs {
     this.#search = search;
     this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
     this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
+    this.#vacationReplyMs = opts.vacationReplyMs ?? DEFAULT_VACATION_REPLY_MS;
+    this.#pruneVacation = opts.pruneVacationReplies ?? null;
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
     if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
@@ -433,12 +443,20 @@ export class SqliteJobs {
 
   /** The background pruning job: the first run delayMs after open, then hourly. */
   #schedulePrune(delayMs: number): void {
-    if (this.#closed || this.#changeLogDays <= 0) return;
+    const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
+    if (this.#closed || (this.#changeLogDays <= 0 && !vacation)) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
-      const before = new Date(Date.now() - this.#changeLogDays * 86_400_000);
-      this.#pruneRun = this.pruneHistory(before)
+      const now = Date.now();
+      const before = new Date(now - this.#changeLogDays * 86_400_000);
+      const history = this.#changeLogDays > 0 ? this.pruneHistory(before) : Promise.resolve();
+      this.#pruneRun = history
         // history left unpruned is only space; the next run retries
+        .catch(() => {})
+        // RFC 3834 §2 records older than the reply interval no longer stop a reply
+        .then(async () => {
+          if (vacation && !this.#closed) await this.#pruneVacation?.(new Date(now - this.#vacationReplyMs));
+        })
         .catch(() => {})
         .finally(() => {
           this.#pruneRun = null;

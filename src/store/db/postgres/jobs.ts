@@ -1,0 +1,169 @@
+/**
+ * The PostgreSQL adapter's background jobs (store.ts StoreJobs): the blob sweeper and history
+ * pruning. Search texts go to the search port after each commit (ops-messages.ts), so there is no
+ * indexer here; there is no orphan-file scan (content without a row is removed by the append that
+ * failed, `blobs.dropContentWithoutRow`, and by the sweeper).
+ *
+ * Sweeper: per marked blob one short transaction deletes the row only while it is still marked and
+ * unreferenced (the foreign key from message refuses a referenced one) and removes its content
+ * before committing — the other half of `blobs.ensure` (ops-messages.ts). Every node runs it;
+ * two sweepers of one blob serialise on its row.
+ */
+import type pg from "pg";
+import type { StoreJobs } from "../../store.ts";
+import { pruneHistoryPg } from "./changelog.ts";
+import { pgTransaction } from "./db.ts";
+import type { PgContent } from "./ops-messages.ts";
+import { num } from "./pg.ts";
+
+const GC_BATCH = 100;
+const PRUNE_INTERVAL_MS = 3_600_000;
+
+export interface PgJobsOptions {
+  /** days of change-log / expunge-log history kept; 0 = forever. Default 90 */
+  changeLogDays?: number;
+  /** first pruning run this long after open, then hourly; null = none. Default 60 s */
+  pruneDelayMs?: number | null;
+  onBlobDeleted?(sha: string): void;
+  /** vacation reply records older than this are pruned by the same job (0 = never). Default 7 days */
+  vacationReplyMs?: number;
+  /** deletes vacation reply records older than `before` (domain/vacation.ts) */
+  pruneVacationReplies?(before: Date): Promise<unknown>;
+}
+
+export class PgJobs implements StoreJobs {
+  readonly #pool: pg.Pool;
+  readonly #content: Pick<PgContent, "drop">;
+  readonly #onBlobDeleted: (sha: string) => void;
+  readonly #changeLogDays: number;
+  readonly #vacationReplyMs: number;
+  readonly #pruneVacation: ((before: Date) => Promise<unknown>) | null;
+  #gcRun: Promise<void> | null = null;
+  #gcAgain = false;
+  #pruneTimer: NodeJS.Timeout | null = null;
+  #pruneRun: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(pool: pg.Pool, content: Pick<PgContent, "drop">, opts: PgJobsOptions = {}) {
+    this.#pool = pool;
+    this.#content = content;
+    this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
+    this.#changeLogDays = opts.changeLogDays ?? 90;
+    this.#vacationReplyMs = opts.vacationReplyMs ?? 7 * 86_400_000;
+    this.#pruneVacation = opts.pruneVacationReplies ?? null;
+    const delay = opts.pruneDelayMs === undefined ? 60_000 : opts.pruneDelayMs;
+    if (delay !== null) this.#schedulePrune(delay);
+  }
+
+  scheduleGc(): void {
+    if (this.#closed) return;
+    if (this.#gcRun) {
+      this.#gcAgain = true;
+      return;
+    }
+    this.#gcRun = this.#gcLoop().finally(() => {
+      this.#gcRun = null;
+      if (this.#gcAgain && !this.#closed) {
+        this.#gcAgain = false;
+        this.scheduleGc();
+      }
+    });
+  }
+
+  scheduleIndex(): void {}
+
+  async #gcLoop(): Promise<void> {
+    let after = 0;
+    // bounded: each batch moves the id cursor forward
+    for (let pass = 0; pass < 1_000_000 && !this.#closed; pass++) {
+      const ids = (
+        await this.#pool.query({
+          text: "SELECT id FROM blob WHERE gc_pending AND id > $1 ORDER BY id LIMIT $2",
+          values: [after, GC_BATCH],
+          rowMode: "array",
+        })
+      ).rows.map((r) => num(r[0]));
+      if (ids.length === 0) return;
+      for (const id of ids) {
+        after = id;
+        await this.#sweep(id).catch(() => {
+          // referenced again (foreign key) or a transient failure: the mark stays for the next run
+        });
+      }
+    }
+  }
+
+  async #sweep(id: number): Promise<void> {
+    const sha = await pgTransaction(this.#pool, "BEGIN", async (x) => {
+      const r = (
+        await x(
+          `DELETE FROM blob WHERE id = $1 AND gc_pending
+             AND NOT EXISTS (SELECT 1 FROM message WHERE blob_id = $1) RETURNING sha256`,
+          [id],
+        )
+      ).rows[0];
+      if (!r) {
+        // referenced again: unmark (an append's ensure unmarks too)
+        await x(
+          "UPDATE blob SET gc_pending = false WHERE id = $1 AND EXISTS (SELECT 1 FROM message WHERE blob_id = $1)",
+          [id],
+        );
+        return null;
+      }
+      const s = String(r[0]);
+      // before commit: an append waiting on this row rewrites the content after we commit
+      await this.#content.drop(s);
+      return s;
+    });
+    if (sha) this.#onBlobDeleted(sha);
+  }
+
+  async collectGarbage(_opts: { orphanMinAgeMs?: number } = {}): Promise<number> {
+    await this.whenIdle();
+    await this.#gcLoop();
+    return 0;
+  }
+
+  async whenIdle(): Promise<void> {
+    // bounded: each wait ends one run; a new one starts only after a further commit
+    for (let i = 0; i < 1000 && this.#gcRun; i++) await this.#gcRun;
+  }
+
+  pruneHistory(before: Date): Promise<void> {
+    return pruneHistoryPg(
+      {
+        read: (fn) => pgTransaction(this.#pool, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn),
+        write: (fn) => pgTransaction(this.#pool, "BEGIN", fn),
+        stopped: () => this.#closed,
+      },
+      before.getTime(),
+    );
+  }
+
+  #schedulePrune(delayMs: number): void {
+    const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
+    if (this.#closed || (this.#changeLogDays <= 0 && !vacation)) return;
+    this.#pruneTimer = setTimeout(() => {
+      this.#pruneTimer = null;
+      const now = Date.now();
+      const history =
+        this.#changeLogDays > 0 ? this.pruneHistory(new Date(now - this.#changeLogDays * 86_400_000)) : null;
+      const replies = vacation ? this.#pruneVacation?.(new Date(now - this.#vacationReplyMs)) : null;
+      this.#pruneRun = Promise.allSettled([history, replies])
+        .then(() => {})
+        .finally(() => {
+          this.#pruneRun = null;
+          this.#schedulePrune(PRUNE_INTERVAL_MS);
+        });
+    }, delayMs);
+    this.#pruneTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
+    this.#pruneTimer = null;
+    await this.whenIdle();
+    await this.#pruneRun;
+  }
+}
