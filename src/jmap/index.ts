@@ -22,6 +22,7 @@ import { emailMethods } from "./mail/email.ts";
 import { importMethods } from "./mail/email-import.ts";
 import { mailboxMethods } from "./mail/mailbox.ts";
 import { threadMethods } from "./mail/thread.ts";
+import { vacationMethods } from "./mail/vacation-response.ts";
 import { emailSubmissionMethods } from "./submission/email-submission.ts";
 import { identityMethods } from "./submission/identity.ts";
 
@@ -38,6 +39,7 @@ export function jmapMethods(deps: JmapDeps, blobs: BlobStore): Map<string, Metho
     // RFC 8621 §6, §7: only with the SMTP submission settings (deps.submission)
     ...(deps.submission ? identityMethods : []),
     ...emailSubmissionMethods(deps, blobs),
+    ...vacationMethods,
   ]);
 }
 

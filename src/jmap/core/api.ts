@@ -16,6 +16,7 @@ import {
   MethodError,
   type MethodHandler,
   SUBMISSION,
+  VACATION,
 } from "./types.ts";
 
 /** RFC 8620 §3.6.1 request-level error (RFC 7807 problem details) */
@@ -94,6 +95,7 @@ function capabilityOf(method: string): string {
   if (method.startsWith("Core/") || method.startsWith("Blob/")) return CORE;
   // RFC 8621 §1.3.2: Identity and EmailSubmission belong to the submission capability
   if (method.startsWith("Identity/") || method.startsWith("EmailSubmission/")) return SUBMISSION;
+  if (method.startsWith("VacationResponse/")) return VACATION; // RFC 8621 §1.3.3
   return "urn:ietf:params:jmap:mail";
 }
 

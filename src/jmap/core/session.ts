@@ -11,6 +11,7 @@ import {
   jmapAccountId,
   MAIL,
   SUBMISSION,
+  VACATION,
 } from "./types.ts";
 
 export function sessionObject(
@@ -48,6 +49,7 @@ export function sessionObject(
       },
       [MAIL]: {},
       ...(submission ? { [SUBMISSION]: {} } : {}),
+      [VACATION]: {},
     },
     accounts: {
       [id]: {
@@ -66,10 +68,17 @@ export function sessionObject(
             mayCreateTopLevelMailbox: true,
           },
           ...submissionCap,
+          // RFC 8621 §1.3.3: no account-level properties
+          [VACATION]: {},
         },
       },
     },
-    primaryAccounts: { [CORE]: id, [MAIL]: id, ...(submission ? { [SUBMISSION]: id } : {}) },
+    primaryAccounts: {
+      [CORE]: id,
+      [MAIL]: id,
+      [VACATION]: id,
+      ...(submission ? { [SUBMISSION]: id } : {}),
+    },
     username: account.address,
     apiUrl: `${origin}/jmap/api`,
     downloadUrl: `${origin}/jmap/download/{accountId}/{blobId}/{name}?accept={type}`,

@@ -37,6 +37,8 @@ export interface JmapSubmission {
   /** RFC 8621 §7 submissionExtensions: the submission server's EHLO keywords and their args;
    *  absent = submission/settings.ts submissionExtensions */
   ehloKeywords?: Record<string, string[]>;
+  /** vacation replies to local recipients: one per sender within this time (RFC 3834 §2); default 7 days */
+  vacationReplyIntervalMs?: number;
 }
 
 export type JmapLimits = Config["jmap"];
@@ -87,7 +89,8 @@ export interface SetError extends JsonObject {
 export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
 export const SUBMISSION = "urn:ietf:params:jmap:submission";
-export const CAPABILITIES = [CORE, MAIL, SUBMISSION] as const;
+export const VACATION = "urn:ietf:params:jmap:vacationresponse";
+export const CAPABILITIES = [CORE, MAIL, SUBMISSION, VACATION] as const;
 
 /** JMAP account id of a store account */
 export function jmapAccountId(a: Pick<Account, "id">): string {

@@ -279,6 +279,12 @@ async function create(
         },
         dsn: { envid: env.mailParams?.ENVID ?? null, ret: env.mailParams?.RET ?? null },
         saveSentCopy: false,
+        // local recipients on vacation answer mail submitted here too (smtp/vacation.ts)
+        autoReply: (id) => ({
+          mailFrom: env.mailFrom,
+          intervalMs: sub.vacationReplyIntervalMs ?? 7 * 86_400_000,
+          log: (fields, msg) => deps.logger.info({ session: `jmap-${ctx.accountId}`, id, ...fields }, msg),
+        }),
       },
     );
   } catch (e) {

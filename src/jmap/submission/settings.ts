@@ -35,5 +35,6 @@ export function submissionSettings(c: Pick<Config, "hostname" | "smtp" | "store"
       maxQueuedPerUser: l.max_queued_per_user,
     },
     ehloKeywords: submissionExtensions(c.store.max_message_size),
+    vacationReplyIntervalMs: c.smtp.vacation_reply_interval,
   };
 }
