@@ -16,6 +16,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Authenticator } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { createJmapApp } from "../jmap/index.ts";
+import { submissionSettings } from "../jmap/submission/settings.ts";
 import type { Logger } from "../server/log.ts";
 import type { Store } from "../store/types.ts";
 import { basicCredentials } from "./discovery.ts";
@@ -87,6 +88,8 @@ export function mountJmap(app: Hono<Env>, d: JmapMountDeps): void {
     config: d.config,
     logger: d.logger,
     shutdown: d.shutdown,
+    // EmailSubmission: the SMTP submission pipeline with the [smtp] limits (src/smtp/submit.ts)
+    submission: submissionSettings(d.config),
     authenticate: (req, env) =>
       authenticateJmap(req.headers.get("authorization") ?? undefined, clientOf(env), d.auth, tokens),
   });

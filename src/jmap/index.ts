@@ -22,6 +22,9 @@ import { emailMethods } from "./mail/email.ts";
 import { importMethods } from "./mail/email-import.ts";
 import { mailboxMethods } from "./mail/mailbox.ts";
 import { threadMethods } from "./mail/thread.ts";
+import { vacationMethods } from "./mail/vacation-response.ts";
+import { emailSubmissionMethods } from "./submission/email-submission.ts";
+import { identityMethods } from "./submission/identity.ts";
 
 export type { JmapDeps } from "./core/types.ts";
 
@@ -33,6 +36,10 @@ export function jmapMethods(deps: JmapDeps, blobs: BlobStore): Map<string, Metho
     ...emailMethods(deps, blobs),
     ...threadMethods,
     ...importMethods(deps, blobs),
+    // RFC 8621 §6, §7: only with the SMTP submission settings (deps.submission)
+    ...(deps.submission ? identityMethods : []),
+    ...emailSubmissionMethods(deps, blobs),
+    ...vacationMethods,
   ]);
 }
 
@@ -81,7 +88,7 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
 
   app.get("/.well-known/jmap", (c) => {
     c.header("cache-control", "no-cache, no-store, must-revalidate");
-    return c.json(sessionObject(c.get("account"), limits, originOf(c.req.raw)));
+    return c.json(sessionObject(c.get("account"), limits, originOf(c.req.raw), deps.submission));
   });
 
   app.post("/jmap/api", async (c) => {
@@ -107,7 +114,11 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
       return problemResponse(limitProblem("maxConcurrentRequests", "Too many concurrent requests."));
     running.set(account.id, n + 1);
     try {
-      return c.json(await processRequest(deps, account, parsed, methods));
+      // @hono/node-server hands the node request over as env.incoming (the socket's address is the
+      // client's, also behind a PROXY-protocol balancer: net/proxy.ts sets it)
+      const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+        ?.incoming;
+      return c.json(await processRequest(deps, account, parsed, methods, incoming?.socket?.remoteAddress));
     } finally {
       const left = (running.get(account.id) ?? 1) - 1;
       if (left <= 0) running.delete(account.id);

@@ -21,6 +21,8 @@
  *   `postkontor queue list`). Per-user and per-domain (all accounts of the user's domain)
  *   sliding-hour limits on messages and recipients → 451 4.7.0; outbound queue size limits (entries
  *   overall / per user) → 452 4.3.1 before anything is stored or counted.
+ * - One submission pipeline (submit.ts submitMessage) for DATA, BURL and JMAP EmailSubmission:
+ *   the From/Sender check, fix-ups, limits, local delivery and queueing below run there.
  * - REQUIRETLS (RFC 8689 §4.1): advertised and accepted only on a TLS session (smtp-server); on
  *   submission the flag is stored with the queue entry, on MX (final delivery) it is logged.
  *   Optional per-account copy into Sent (`user set --save-sent on`).

@@ -2,10 +2,8 @@
  * SMTP policy on top of the smtp-server package: MX (inbound for hosted domains), submission
  * (587, STARTTLS) and submissions (465, implicit TLS). See index.ts for the implementation notes.
  */
-import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { domainToASCII } from "node:url";
 import {
   SMTPServer,
   type SMTPServerAddress,
@@ -23,25 +21,29 @@ import { type DnsLookup, reverseName, withBudget } from "../net/dns/index.ts";
 import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import { admitConnection } from "../net/line-session.ts";
 import { count } from "../net/metrics.ts";
-import type { Account, QueueRecipient, Store } from "../store/types.ts";
-import { StoreError } from "../store/types.ts";
+import type { QueueRecipient, Store } from "../store/types.ts";
 import { type AuthnVerdict, checkSender, type DNSResolver } from "./authn.ts";
 import { enableBurl } from "./burl.ts";
+import { collectStream, findBareLineEnding } from "./data.ts";
+import { deliverAll, quotaVerdict } from "./deliver.ts";
+import { addressStringKey } from "./submission-policy.ts";
 import {
-  collectStream,
-  deliveredToHeader,
-  findBareLineEnding,
-  receivedHeader,
-  renameOwnAuthResults,
-} from "./data.ts";
-import { DeliveryError, deliverAll, type LocalDelivery, quotaVerdict } from "./deliver.ts";
-import {
-  addMissingFields,
-  addressStringKey,
-  checkOriginatorFields,
-  messageIdDomain,
-} from "./submission-policy.ts";
+  classifyRecipient,
+  deliveryRefusal,
+  localDeliveries,
+  newSubmissionId,
+  type SubmitDeps,
+  type SubmitRecipient,
+  type SubmitTrace,
+  sanitizeAuthResults,
+  sendAsKeys,
+  smtpError,
+  submitMessage,
+} from "./submit.ts";
+
 import type { AutoReplyContext } from "./vacation.ts";
+
+export { smtpError, splitAddress } from "./submit.ts";
 
 export type SmtpMode = "mx" | "submission" | "submissions";
 
@@ -106,22 +108,6 @@ export interface SmtpServer {
   closeAll(reason?: string): Promise<void>;
 }
 
-/** An error smtp-server turns into a reply: `code enhanced text`; `log` adds fields to the rejection log line. */
-export function smtpError(
-  code: number,
-  enhanced: string,
-  text: string,
-  log?: Record<string, unknown>,
-): Error & { responseCode: number; log?: Record<string, unknown> } {
-  const e = new Error(`${enhanced} ${text}`) as Error & {
-    responseCode: number;
-    log?: Record<string, unknown>;
-  };
-  e.responseCode = code;
-  if (log) e.log = log;
-  return e;
-}
-
 // Our replies carry their own RFC 3463 enhanced status code; smtp-server would prefix a generic one
 // derived from the reply code. When the text already starts with one, send it as is (RFC 2034 §4).
 const ENHANCED_RE = /^[245]\.\d{1,3}\.\d{1,3} /;
@@ -174,24 +160,10 @@ interface UserInfo {
   address: string;
 }
 
-interface RcptInfo {
-  address: string;
-  /** local accounts it resolves to; empty for a remote recipient */
-  accounts: Account[];
-  dsn: QueueRecipient;
-}
+type RcptInfo = SubmitRecipient;
 
 interface TxState {
   rcpts: RcptInfo[];
-}
-
-/** "Local@Exämple.org" → { local: "Local", domain: "xn--exmple-cua.org" } (RFC 5890 A-label). */
-export function splitAddress(address: string): { local: string; domain: string } | null {
-  const at = address.lastIndexOf("@");
-  if (at <= 0 || at === address.length - 1) return null;
-  const domain = domainToASCII(address.slice(at + 1).toLowerCase());
-  if (!domain) return null;
-  return { local: address.slice(0, at), domain };
 }
 
 /** RFC 8689 §4.1: MAIL FROM carried REQUIRETLS (smtp-server accepts it only over TLS) */
@@ -224,15 +196,7 @@ function reverseVia(lookup: DnsLookup): {
 export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
   patchEnhancedCodes();
   const { store, logger, limits } = o;
-  /** RFC 6409 §6.1 / §8: the addresses the user may send as — the account's own and its aliases */
-  const sendAs = async (user: UserInfo): Promise<Set<string>> => {
-    const keys = new Set<string>();
-    for (const a of await store.addressesOf(user.accountId)) {
-      const k = addressStringKey(a);
-      if (k) keys.add(k);
-    }
-    return keys;
-  };
+  const sendAs = (user: UserInfo): Promise<Set<string>> => sendAsKeys(store, user.accountId);
   const hostname = o.hostname || "localhost";
   /** the vacation responder's context for a message of this session (deliver.ts, vacation.ts) */
   const autoReply = (session: SMTPServerSession, id: string): AutoReplyContext => ({
@@ -371,21 +335,20 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       void (async () => {
         const t = state(session);
         if (t.rcpts.length >= limits.maxRecipients) return cb(smtpError(452, "4.5.3", "Too many recipients")); // RFC 5321 §4.5.3.1.10
-        const split = splitAddress(address.address);
-        if (!split) return cb(smtpError(553, "5.1.3", "Bad recipient address syntax"));
+        const where = await classifyRecipient(store, address.address);
+        if (where.kind === "syntax") return cb(smtpError(553, "5.1.3", "Bad recipient address syntax"));
         const dsn: QueueRecipient = { address: address.address };
         if (address.dsn?.notify) dsn.notify = [...address.dsn.notify];
         if (address.dsn?.orcpt) dsn.orcpt = address.dsn.orcpt;
-        const hosted = await store.getDomain(split.domain).catch(() => null);
-        if (!hosted) {
+        if (where.kind === "remote") {
           // RFC 5321 §3.6.2: no relaying for unauthenticated clients
           if (mode === "mx" || !sessionUser(session)) return cb(smtpError(550, "5.7.1", "Relaying denied"));
           t.rcpts.push({ address: address.address, accounts: [], dsn });
           return cb();
         }
-        const accounts = await store.resolveRecipient(`${split.local}@${split.domain}`);
-        if (accounts.length === 0)
+        if (where.kind === "unknown")
           return cb(smtpError(550, "5.1.1", "Recipient address rejected: user unknown"));
+        const accounts = where.accounts;
         const mf = session.envelope.mailFrom;
         const mfArgs = mf ? (mf.args as Record<string, string> | false) : false;
         const declared = Number(mfArgs ? (mfArgs.SIZE ?? 0) : 0);
@@ -443,15 +406,15 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
   /** a complete message (DATA, or BURL … LAST) → the reply text of its 250; throws an smtpError */
   const accept = async (mode: SmtpMode, session: SMTPServerSession, raw: Buffer): Promise<string> => {
     // RFC 5321 §2.3.8 / §4.1.1.4: refuse bare CR / bare LF (SMTP smuggling), see index.ts
+    // (submitMessage checks the same on submission)
+    if (mode !== "mx") return acceptSubmission(session, raw);
     const bare = findBareLineEnding(raw);
     if (bare >= 0)
       throw smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF", {
         offset: bare,
       });
-    return mode === "mx" ? acceptInbound(session, raw) : acceptSubmission(session, raw);
+    return acceptInbound(session, raw);
   };
-
-  const newId = () => randomBytes(9).toString("base64url");
 
   const tlsNote = (session: SMTPServerSession): string | null => {
     const t = session.tlsOptions as { standardName?: string; name?: string; version?: string } | false;
@@ -463,69 +426,20 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     // RFC 3848: ESMTP / ESMTPS / ESMTPA / ESMTPSA
     `${session.transmissionType?.startsWith("E") === false ? "SMTP" : "ESMTP"}${session.secure ? "S" : ""}${authed ? "A" : ""}`;
 
-  const deliveryError = (e: unknown): never => {
-    if (e instanceof DeliveryError) {
-      if (e.code === "QUOTA_NEVER") throw smtpError(552, "5.2.2", `Mailbox full: ${e.message}`);
-      if (e.code === "OVERQUOTA") throw smtpError(452, "4.2.2", `Mailbox full: ${e.message}`);
-      if (e.code === "TOOBIG") throw smtpError(552, "5.3.4", e.message);
-      if (e.code === "NOUSER") throw smtpError(450, "4.1.1", "Recipient vanished; try again");
-    }
-    if (e instanceof StoreError && e.code === "OVERQUOTA") throw smtpError(452, "4.2.2", "Mailbox full");
-    throw e;
-  };
+  const traceOf = (session: SMTPServerSession, authed: boolean): SubmitTrace => ({
+    session: session.id,
+    helo: session.hostNameAppearsAs || "",
+    clientHostname: session.clientHostname || null,
+    remoteAddress: session.remoteAddress,
+    protocol: protocolOf(session, authed),
+    tls: tlsNote(session),
+  });
 
-  /** one LocalDelivery per distinct account, with its trace headers */
-  const localDeliveries = (
-    session: SMTPServerSession,
-    rcpts: RcptInfo[],
-    id: string,
-    authed: boolean,
-    extra: string,
-    mailbox: string | undefined,
-  ): LocalDelivery[] => {
-    const seen = new Set<number>();
-    const out: LocalDelivery[] = [];
-    const now = new Date();
-    for (const r of rcpts) {
-      for (const acc of r.accounts) {
-        if (seen.has(acc.id)) continue;
-        seen.add(acc.id);
-        const received = receivedHeader({
-          helo: session.hostNameAppearsAs || "",
-          clientHostname: session.clientHostname || null,
-          remoteAddress: session.remoteAddress,
-          hostname,
-          protocol: protocolOf(session, authed),
-          id,
-          recipient: r.address,
-          date: now,
-          tls: tlsNote(session),
-        });
-        const headers = deliveredToHeader(acc.address) + extra + received;
-        out.push({
-          account: acc,
-          deliveryHeaders: Buffer.from(headers, "utf8"),
-          ...(mailbox ? { mailbox } : {}),
-        });
-      }
-    }
-    return out;
-  };
-
-  /** RFC 8601 §5: rename Authentication-Results fields that claim our authserv-id (data.ts). */
-  const sanitize = (session: SMTPServerSession, id: string, raw: Buffer): Buffer => {
-    const r = renameOwnAuthResults(raw, hostname);
-    if (r.renamed > 0)
-      logger.info(
-        { session: session.id, id, fields: r.renamed },
-        "smtp renamed Authentication-Results claiming our authserv-id",
-      );
-    return r.data;
-  };
+  const submitDeps: SubmitDeps = { store, logger, hostname, limits };
 
   async function acceptInbound(session: SMTPServerSession, raw: Buffer): Promise<string> {
     const t = state(session);
-    const id = newId();
+    const id = newSubmissionId();
     let verdict: AuthnVerdict | null = null;
     if (o.authn.enabled) {
       const mf = session.envelope.mailFrom;
@@ -555,10 +469,17 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         throw smtpError(550, "5.7.1", "Message rejected by the sender domain's DMARC policy");
     }
     // after DKIM/ARC saw the bytes as signed: neutralise forged claims of our authserv-id
-    const clean = sanitize(session, id, raw);
+    const clean = sanitizeAuthResults(submitDeps, session.id, id, raw);
     const mailbox = verdict?.action === "junk" ? "Junk" : undefined;
-    const deliveries = localDeliveries(session, t.rcpts, id, false, verdict?.headers ?? "", mailbox);
-    await deliverAll(store, clean, deliveries, autoReply(session, id)).catch(deliveryError);
+    const deliveries = localDeliveries(
+      hostname,
+      traceOf(session, false),
+      t.rcpts,
+      id,
+      verdict?.headers ?? "",
+      mailbox,
+    );
+    await deliverAll(store, clean, deliveries, autoReply(session, id)).catch(deliveryRefusal);
     const dsn = session.envelope.dsn;
     logger.info(
       {
@@ -575,117 +496,22 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     return `2.0.0 OK id=${id} delivered`;
   }
 
-  async function acceptSubmission(session: SMTPServerSession, received: Buffer): Promise<string> {
-    const t = state(session);
-    const id = newId();
-    // a local user must not be able to forge our verdict for other local users either
-    let raw = sanitize(session, id, received);
+  async function acceptSubmission(session: SMTPServerSession, raw: Buffer): Promise<string> {
     const user = sessionUser(session);
     if (!user) throw smtpError(530, "5.7.0", "Authentication required");
-    // RFC 5322 §3.6 / RFC 6409 §8 / DMARC hygiene: one From, at most one Sender, and every
-    // address in them one the user may send as (submission-policy.ts)
-    const senders = checkOriginatorFields({ raw: raw, allowed: await sendAs(user), user: user.address });
-    if (senders.rejection) {
-      const r = senders.rejection;
-      throw smtpError(r.code, r.enhanced, r.text, {
-        id,
-        headerFrom: senders.from,
-        ...(senders.sender ? { headerSender: senders.sender } : {}),
-      });
-    }
-    // RFC 6409 §8.2 / §8.3: add a missing Date / Message-ID before any copy is stored or queued,
-    // so that local copies, the Sent copy and the DKIM-signed outbound copy carry the same fields
-    const fixed = addMissingFields({
+    const mf = session.envelope.mailFrom;
+    const r = await submitMessage(submitDeps, {
+      user,
+      mailFrom: mf ? mf.address : "",
+      rcpts: state(session).rcpts,
       raw,
-      idDomain: messageIdDomain(hostname, senders.from, user.address),
+      trace: traceOf(session, true),
+      dsn: session.envelope.dsn ?? null,
+      requireTls: requiresTls(session),
+      saveSentCopy: true,
+      autoReply: (id) => autoReply(session, id),
     });
-    raw = fixed.data;
-    if (fixed.added.length > 0)
-      logger.info(
-        { session: session.id, id, user: user.address, added: fixed.added },
-        "smtp submission fix-up",
-      );
-    const local = t.rcpts.filter((r) => r.accounts.length > 0);
-    const remote = t.rcpts.filter((r) => r.accounts.length === 0);
-    // queue size limits, checked before anything is counted or stored. RFC 3463 4.3.1 "mail system
-    // full" with 452 (RFC 5321 §4.2.2 insufficient system storage). Not atomic with the enqueue:
-    // concurrent submissions may overshoot by at most their number.
-    const maxQ = limits.maxQueued ?? 0;
-    const maxQU = limits.maxQueuedPerUser ?? 0;
-    if (remote.length > 0 && (maxQ > 0 || maxQU > 0)) {
-      const q = await store.countOutbound(user.accountId);
-      if ((maxQ > 0 && q.total >= maxQ) || (maxQU > 0 && q.account >= maxQU)) {
-        logger.warn(
-          { session: session.id, user: user.address, queued: q.total, byUser: q.account },
-          "smtp outbound queue limit reached",
-        );
-        throw smtpError(452, "4.3.1", "Outbound queue full; try again later");
-      }
-    }
-    // per-user and per-domain sending limits (sliding hour), counted per accepted message;
-    // RFC 3463 4.7.0 with a temporary reply so that the client retries later
-    const ok = await store.recordSending(user.accountId, t.rcpts.length, {
-      messagesPerHour: limits.messagesPerHour,
-      recipientsPerHour: limits.recipientsPerHour,
-      domainMessagesPerHour: limits.domainMessagesPerHour ?? 0,
-      domainRecipientsPerHour: limits.domainRecipientsPerHour ?? 0,
-    });
-    if (!ok) throw smtpError(451, "4.7.0", "Sending limit exceeded; try again later");
-    const deliveries = localDeliveries(session, local, id, true, "", undefined);
-    const delivered = await deliverAll(store, raw, deliveries, autoReply(session, id)).catch(deliveryError);
-    if (remote.length > 0) {
-      const received = receivedHeader({
-        helo: session.hostNameAppearsAs || "",
-        clientHostname: session.clientHostname || null,
-        remoteAddress: session.remoteAddress,
-        hostname,
-        protocol: protocolOf(session, true),
-        id,
-        recipient: remote.length === 1 ? remote[0]!.address : null,
-        date: new Date(),
-        tls: tlsNote(session),
-      });
-      const dsn = session.envelope.dsn;
-      const mf = session.envelope.mailFrom;
-      // RFC 8689 §4.1: REQUIRETLS travels with the message to every later hop
-      const requireTls = requiresTls(session);
-      try {
-        await store.enqueueOutbound({
-          accountId: user.accountId,
-          mailFrom: mf ? mf.address : "",
-          recipients: remote.map((r) => (requireTls ? { ...r.dsn, requireTls: true } : r.dsn)),
-          envid: dsn?.envid ?? null,
-          ret: dsn?.ret === "FULL" || dsn?.ret === "HDRS" ? dsn.ret : null,
-          message: Buffer.concat([Buffer.from(received, "utf8"), raw]),
-        });
-      } catch (e) {
-        // all or nothing: take back the local copies
-        for (const r of delivered) await store.expunge(r.mailboxId, [r.uid]).catch(() => {});
-        throw e;
-      }
-    }
-    const account = await store.getAccountById(user.accountId);
-    if (account?.settings.saveSentCopy) {
-      try {
-        const sent = (await store.listMailboxes(account.id)).find((m) => m.specialUse === "\\Sent");
-        if (sent) await store.append(account.id, sent.id, { raw, flags: ["\\Seen"] });
-      } catch (e) {
-        // the message is accepted; a missing Sent copy (e.g. over quota) is only logged
-        logger.warn({ session: session.id, id, err: String(e) }, "smtp could not save the Sent copy");
-      }
-    }
-    logger.info(
-      {
-        session: session.id,
-        id,
-        user: user.address,
-        local: deliveries.length,
-        remote: remote.length,
-        size: raw.byteLength,
-      },
-      "smtp submission accepted",
-    );
-    return `2.0.0 OK id=${id}`;
+    return `2.0.0 OK id=${r.id}`;
   }
 
   const make = (mode: SmtpMode): SMTPServer => {

@@ -20,6 +20,7 @@ import { AppPasswords } from "./domain/app-passwords.ts";
 import { ChangeReader } from "./domain/changes-read.ts";
 import type { DomainDeps } from "./domain/context.ts";
 import { deliver } from "./domain/delivery.ts";
+import { JmapObjects } from "./domain/jmap-objects.ts";
 import { Limits } from "./domain/limits.ts";
 import { Mailboxes } from "./domain/mailboxes.ts";
 import { MessageReader } from "./domain/messages-read.ts";
@@ -91,6 +92,7 @@ export class SqlStore implements Store {
   readonly #meta: Metadata;
   readonly #acl: Acl;
   readonly #app: AppPasswords;
+  readonly #jmap: JmapObjects;
   readonly #vac: Vacation;
   readonly #uploads: Uploads;
 
@@ -131,6 +133,7 @@ export class SqlStore implements Store {
     this.#meta = new Metadata(deps);
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
+    this.#jmap = new JmapObjects(deps);
     this.#vac = new Vacation(deps);
     this.#uploads = new Uploads(deps, blobs);
     this.#msgs = new MessageReader({
@@ -234,6 +237,12 @@ export class SqlStore implements Store {
   readonly expireUploads: Store["expireUploads"] = (before) => this.#jobs.expireUploads(before.getTime());
   readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
   readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
+  readonly listJmapObjects: Store["listJmapObjects"] = (a, t) => this.#jmap.listJmapObjects(a, t);
+  readonly jmapObjectState: Store["jmapObjectState"] = (a, t) => this.#jmap.jmapObjectState(a, t);
+  readonly writeJmapObjects: Store["writeJmapObjects"] = (a, t, p, d) =>
+    this.#jmap.writeJmapObjects(a, t, p, d);
+  readonly jmapObjectChanges: Store["jmapObjectChanges"] = (a, t, s, m) =>
+    this.#jmap.jmapObjectChanges(a, t, s, m);
   readonly getVacationResponse: Store["getVacationResponse"] = (a) => this.#vac.getVacationResponse(a);
   readonly setVacationResponse: Store["setVacationResponse"] = (a, p) => this.#vac.setVacationResponse(a, p);
   readonly claimVacationReply: Store["claimVacationReply"] = (a, s, i, n) =>

@@ -6,6 +6,7 @@
  */
 import type { AccountStore } from "./api/accounts.ts";
 import type { AclStore } from "./api/acl.ts";
+import type { JmapObjectStore } from "./api/jmap-objects.ts";
 import type { LimitsStore } from "./api/limits.ts";
 import type { MailStore } from "./api/mail.ts";
 import type { QueueStore } from "./api/queue.ts";
@@ -24,6 +25,7 @@ export {
   rightsForDisplay,
   type SharedMailbox,
 } from "./api/acl.ts";
+export type { JmapObject, JmapObjectChanges, JmapObjectStore } from "./api/jmap-objects.ts";
 export type { LimitsStore } from "./api/limits.ts";
 export type { MailStore, MetadataDepth, MetadataEntry, MetadataUpdate } from "./api/mail.ts";
 export * from "./api/model.ts";
@@ -38,7 +40,8 @@ export interface Store
     LimitsStore,
     AclStore,
     VacationStore,
-    UploadStore {
+    UploadStore,
+    JmapObjectStore {
   /** leases shared by every process/node (POP3 [IN-USE]) — the locks port */
   readonly locks: LockService;
   /** secrets every node shares (DKIM keys), kept in the store — the keys port */

@@ -11,6 +11,7 @@ import { pino } from "pino";
 import { createAuthenticator } from "../../src/auth/index.ts";
 import { type ConfigInput, configSchema, type ResolvedConfig } from "../../src/config/index.ts";
 import { createHttpService, type HttpService } from "../../src/http/server.ts";
+import type { JmapSubmission } from "../../src/jmap/core/types.ts";
 import { localMetrics } from "../../src/server/metrics-ipc.ts";
 import type { Store } from "../../src/store/types.ts";
 import { PASS, startServer, type TestServer, USER } from "../imap/helpers.ts";
@@ -41,12 +42,19 @@ export interface JmapServer {
 // biome-ignore lint/suspicious/noExplicitAny: JMAP responses are read field by field with asserts
 export type J = any;
 
+/** EmailSubmission's SMTP settings in tests (the HTTP service passes the [smtp] config's) */
+export const TEST_SUBMISSION: JmapSubmission = {
+  hostname: "mail.example.com",
+  limits: { maxMessageSize: 1_000_000, maxRecipients: 10, messagesPerHour: 0, recipientsPerHour: 0 },
+};
+
 export const USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"];
 
 /** `wrapStore` lets a test put a proxy between the JMAP app and the store (IMAP uses the store itself) */
 export async function startJmap(
   jmap: ConfigInput["jmap"] = {},
   wrapStore: (s: Store) => Store = (s) => s,
+  submission: JmapSubmission = TEST_SUBMISSION,
 ): Promise<JmapServer> {
   const imap = await startServer();
   const store = imap.store;
@@ -61,6 +69,9 @@ export async function startJmap(
   const parsed = configSchema.parse({
     hostname: "localhost",
     jmap,
+    // EmailSubmission runs with the [smtp]/[store] limits, like the SMTP submission listeners
+    smtp: { limits: { max_recipients: submission.limits.maxRecipients } },
+    store: { max_message_size: submission.limits.maxMessageSize },
     // the JMAP tests send many requests from one address
     http: { limits: { requests_per_minute: 1_000_000 } },
   });

@@ -15,6 +15,8 @@ import {
   type MethodContext,
   MethodError,
   type MethodHandler,
+  SUBMISSION,
+  VACATION,
 } from "./types.ts";
 
 /** RFC 8620 §3.6.1 request-level error (RFC 7807 problem details) */
@@ -90,7 +92,11 @@ export function parseRequest(
 
 /** the capability each method needs in "using" */
 function capabilityOf(method: string): string {
-  return method.startsWith("Core/") || method.startsWith("Blob/") ? CORE : "urn:ietf:params:jmap:mail";
+  if (method.startsWith("Core/") || method.startsWith("Blob/")) return CORE;
+  // RFC 8621 §1.3.2: Identity and EmailSubmission belong to the submission capability
+  if (method.startsWith("Identity/") || method.startsWith("EmailSubmission/")) return SUBMISSION;
+  if (method.startsWith("VacationResponse/")) return VACATION; // RFC 8621 §1.3.3
+  return "urn:ietf:params:jmap:mail";
 }
 
 /** RFC 8620 §3.7: replaces "#name" arguments by the values their ResultReference points at. */
@@ -131,6 +137,7 @@ export async function processRequest(
   account: Account,
   req: { using: string[]; calls: Invocation[]; createdIds: JsonObject | null },
   methods: Map<string, MethodHandler>,
+  remoteAddress?: string,
 ): Promise<JsonObject> {
   const createdIds = new Map<string, string>(Object.entries(req.createdIds ?? {}) as Array<[string, string]>);
   const ctx: MethodContext = {
@@ -140,6 +147,7 @@ export async function processRequest(
     limits: deps.config.jmap,
     createdIds,
     using: new Set(req.using),
+    ...(remoteAddress ? { remoteAddress } : {}),
   };
   const responses: Array<[string, JsonObject, string]> = [];
   for (const call of req.calls) {

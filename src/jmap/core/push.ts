@@ -14,6 +14,7 @@ const KINDS: Array<[string, ChangeKind]> = [
   ["Email", "email"],
   ["Mailbox", "mailbox"],
   ["Thread", "thread"],
+  ["VacationResponse", "vacationResponse"],
 ];
 
 export function eventSource(c: Context, deps: JmapDeps, account: Account): Response {

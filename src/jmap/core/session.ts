@@ -1,11 +1,40 @@
 /** The JMAP Session resource (RFC 8620 §2) at /.well-known/jmap. */
 import type { Account } from "../../store/types.ts";
 import { EMAIL_SORT_PROPERTIES } from "../mail/email-query.ts";
+import { submissionExtensions } from "../submission/settings.ts";
 import { sessionState } from "./api.ts";
-import { CORE, type JmapLimits, type JsonObject, jmapAccountId, MAIL } from "./types.ts";
+import {
+  CORE,
+  type JmapLimits,
+  type JmapSubmission,
+  type JsonObject,
+  jmapAccountId,
+  MAIL,
+  SUBMISSION,
+  VACATION,
+} from "./types.ts";
 
-export function sessionObject(account: Account, limits: JmapLimits, origin: string): JsonObject {
+export function sessionObject(
+  account: Account,
+  limits: JmapLimits,
+  origin: string,
+  submission?: JmapSubmission,
+): JsonObject {
   const id = jmapAccountId(account);
+  // RFC 8621 §1.3.2: no send delay (undoStatus is always final); the submission server's EHLO
+  // keywords with their arguments
+  const submissionCap: JsonObject = submission
+    ? {
+        [SUBMISSION]: {
+          maxDelayedSend: 0,
+          submissionExtensions: Object.fromEntries(
+            Object.entries(
+              submission.ehloKeywords ?? submissionExtensions(submission.limits.maxMessageSize),
+            ).map(([k, v]) => [k, [...v]]),
+          ),
+        },
+      }
+    : {};
   return {
     capabilities: {
       [CORE]: {
@@ -19,6 +48,8 @@ export function sessionObject(account: Account, limits: JmapLimits, origin: stri
         collationAlgorithms: ["i;ascii-casemap", "i;octet"],
       },
       [MAIL]: {},
+      ...(submission ? { [SUBMISSION]: {} } : {}),
+      [VACATION]: {},
     },
     accounts: {
       [id]: {
@@ -36,10 +67,18 @@ export function sessionObject(account: Account, limits: JmapLimits, origin: stri
             emailQuerySortOptions: [...EMAIL_SORT_PROPERTIES],
             mayCreateTopLevelMailbox: true,
           },
+          ...submissionCap,
+          // RFC 8621 §1.3.3: no account-level properties
+          [VACATION]: {},
         },
       },
     },
-    primaryAccounts: { [CORE]: id, [MAIL]: id },
+    primaryAccounts: {
+      [CORE]: id,
+      [MAIL]: id,
+      [VACATION]: id,
+      ...(submission ? { [SUBMISSION]: id } : {}),
+    },
     username: account.address,
     apiUrl: `${origin}/jmap/api`,
     downloadUrl: `${origin}/jmap/download/{accountId}/{blobId}/{name}?accept={type}`,

@@ -3,6 +3,7 @@
  * context handed to every method, and method-level errors (RFC 8620 §3.6.2).
  */
 import type { Config } from "../../config/index.ts";
+import type { SubmitLimits } from "../../smtp/submit.ts";
 import type { Account, Store } from "../../store/types.ts";
 
 export interface JmapLogger {
@@ -22,6 +23,27 @@ export interface JmapDeps {
   logger: JmapLogger;
   /** aborted when the server shuts down: EventSource streams end (the client reconnects elsewhere) */
   shutdown?: AbortSignal;
+  /**
+   * The SMTP submission settings EmailSubmission sends with (the same pipeline as SMTP
+   * submission, src/smtp/submit.ts); absent = no submission capability, no EmailSubmission.
+   */
+  submission?: JmapSubmission;
+}
+
+export interface JmapSubmission {
+  /** the SMTP host name (Received "by", Message-ID fallback domain, authserv-id) */
+  hostname: string;
+  limits: SubmitLimits & {
+    /** octets (SMTP SIZE) */
+    maxMessageSize: number;
+    /** recipients per message (SMTP RCPT limit) */
+    maxRecipients: number;
+  };
+  /** RFC 8621 §7 submissionExtensions: the submission server's EHLO keywords and their args;
+   *  absent = submission/settings.ts submissionExtensions */
+  ehloKeywords?: Record<string, string[]>;
+  /** vacation replies to local recipients: one per sender within this time (RFC 3834 §2); default 7 days */
+  vacationReplyIntervalMs?: number;
 }
 
 export type JmapLimits = Config["jmap"];
@@ -41,6 +63,8 @@ export interface MethodContext {
   createdIds: Map<string, string>;
   /** capabilities the request declared in "using" */
   using: Set<string>;
+  /** the HTTP client's address when known (EmailSubmission's Received field) */
+  remoteAddress?: string;
 }
 
 /** A method response: [name, args]; a method may answer more than one (RFC 8620 §3.4). */
@@ -69,7 +93,9 @@ export interface SetError extends JsonObject {
 
 export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
-export const CAPABILITIES = [CORE, MAIL] as const;
+export const SUBMISSION = "urn:ietf:params:jmap:submission";
+export const VACATION = "urn:ietf:params:jmap:vacationresponse";
+export const CAPABILITIES = [CORE, MAIL, SUBMISSION, VACATION] as const;
 
 /** JMAP account id of a store account */
 export function jmapAccountId(a: Pick<Account, "id">): string {

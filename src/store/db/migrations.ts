@@ -718,4 +718,35 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX jmap_upload_file ON jmap_upload (file)`,
     ],
   },
+  // ---- JMAP objects without a mail table (Identity, EmailSubmission) -------------------------
+  {
+    version: 17,
+    name: "jmap_object: per-account JMAP objects (JSON) with a state counter per type",
+    sqlite: [
+      // seq: the type's counter at the row's last change (the JMAP state); data NULL = destroyed,
+      // kept as a tombstone for /changes (db/port-jmap-objects.ts)
+      `CREATE TABLE jmap_object (
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        created_seq INTEGER NOT NULL,
+        data TEXT,
+        PRIMARY KEY (account_id, type, id)
+      )`,
+      `CREATE INDEX jmap_object_seq ON jmap_object (account_id, type, seq)`,
+    ],
+    postgres: [
+      `CREATE TABLE jmap_object (
+        account_id BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        type TEXT COLLATE "C" NOT NULL,
+        id TEXT COLLATE "C" NOT NULL,
+        seq BIGINT NOT NULL,
+        created_seq BIGINT NOT NULL,
+        data TEXT,
+        PRIMARY KEY (account_id, type, id)
+      )`,
+      `CREATE INDEX jmap_object_seq ON jmap_object (account_id, type, seq)`,
+    ],
+  },
 ];

@@ -68,10 +68,12 @@ export type * from "./port-app-passwords.ts";
 
 import type { DeletedRead, DeletedWrite } from "./port-deleted.ts";
 import type { ImportsRead, ImportsWrite } from "./port-imports.ts";
+import type { JmapObjectsRead, JmapObjectsWrite } from "./port-jmap-objects.ts";
 
 export type * from "./port-deleted.ts";
 
 export type * from "./port-imports.ts";
+export type * from "./port-jmap-objects.ts";
 export type * from "./port-metadata.ts";
 export type * from "./port-uploads.ts";
 export type * from "./port-vacation.ts";
@@ -304,6 +306,7 @@ export interface Reader {
   acl: AclRead;
   appPasswords: AppPasswordsRead;
   imports: ImportsRead;
+  jmapObjects: JmapObjectsRead;
   vacation: VacationRead;
   deleted: DeletedRead;
   uploads: UploadsRead;
@@ -328,6 +331,7 @@ export interface Writer {
   acl: AclWrite;
   appPasswords: AppPasswordsWrite;
   imports: ImportsWrite;
+  jmapObjects: JmapObjectsWrite;
   vacation: VacationWrite;
   deleted: DeletedWrite;
   uploads: UploadsWrite;

@@ -19,6 +19,7 @@ import { pgAclOps } from "./ops-acl.ts";
 import { pgAppPasswordOps } from "./ops-app-passwords.ts";
 import { pgDeletedOps } from "./ops-deleted.ts";
 import { pgImportOps } from "./ops-imports.ts";
+import { pgJmapObjectOps } from "./ops-jmap-objects.ts";
 import { pgMailOps, pgPeeker } from "./ops-mailboxes.ts";
 import { type PgContent, pgMessageOps } from "./ops-messages.ts";
 import { pgMetadataOps } from "./ops-metadata.ts";
@@ -77,6 +78,7 @@ export function pgWriter(x: Exec, g: AccountGuard, content: PgContent, hooks: Ar
     ...pgVacationOps(x, g),
     ...pgDeletedOps(x),
     ...pgUploadOps(x),
+    ...pgJmapObjectOps(x, g),
     ...pgImportOps(x, g),
     afterCommit,
   };

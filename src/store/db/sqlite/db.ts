@@ -6,6 +6,7 @@ import { sqliteAclOps } from "./ops-acl.ts";
 import { sqliteAppPasswordOps } from "./ops-app-passwords.ts";
 import { sqliteDeletedOps } from "./ops-deleted.ts";
 import { sqliteImportOps } from "./ops-imports.ts";
+import { sqliteJmapObjectOps } from "./ops-jmap-objects.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
@@ -96,6 +97,7 @@ export class SqliteDb implements Db {
       ...sqliteAclOps(handle),
       ...sqliteAppPasswordOps(handle),
       ...sqliteImportOps(handle),
+      ...sqliteJmapObjectOps(handle),
       ...sqliteVacationOps(handle),
       ...sqliteDeletedOps(handle),
       ...sqliteUploadOps(handle),
@@ -116,6 +118,7 @@ export class SqliteDb implements Db {
       acl: w.acl,
       appPasswords: w.appPasswords,
       imports: w.imports,
+      jmapObjects: w.jmapObjects,
       vacation: w.vacation,
       deleted: w.deleted,
       uploads: w.uploads,
