@@ -28,6 +28,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
+import { ThreadInputReader } from "./domain/thread-inputs.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
@@ -66,6 +67,7 @@ export class SqlStore implements Store {
   readonly #limits: Limits;
   readonly #mbx: Mailboxes;
   readonly #msgs: MessageReader;
+  readonly #threadInputs: ThreadInputReader;
   readonly #writes: MessageWrites;
   readonly #chg: ChangeReader;
   readonly #meta: Metadata;
@@ -112,6 +114,12 @@ export class SqlStore implements Store {
     this.#acl = new Acl(deps);
     this.#app = new AppPasswords(deps);
     this.#msgs = new MessageReader({ ...deps, blobs, search, mime });
+    this.#threadInputs = new ThreadInputReader({
+      db,
+      blobs,
+      mime,
+      getParsed: (b) => this.#msgs.getParsed(b),
+    });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
   }
@@ -194,6 +202,7 @@ export class SqlStore implements Store {
   readonly changesSince: Store["changesSince"] = (id, m) => this.#msgs.changesSince(id, m);
   readonly getMessages: Store["getMessages"] = (id, u) => this.#msgs.getMessages(id, u);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
+  readonly threadInputs: Store["threadInputs"] = (id) => this.#threadInputs.threadInputs(id);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);
   readonly openMessage: Store["openMessage"] = (id, u) => this.#msgs.openMessage(id, u);
   readonly searchText: Store["searchText"] = (id, q) => this.#msgs.searchText(id, q);

@@ -56,6 +56,10 @@ import type { MessageReadOps, MessageWriteOps } from "./port-messages.ts";
 export type * from "./port-messages.ts";
 
 import type { AclRead, AclWrite } from "./port-acl.ts";
+import type { ThreadInputsRead, ThreadInputsWrite } from "./port-thread-inputs.ts";
+
+export type * from "./port-thread-inputs.ts";
+
 import type { MetadataRead, MetadataWrite } from "./port-metadata.ts";
 
 export type * from "./port-acl.ts";
@@ -297,6 +301,7 @@ export interface Reader {
   acl: AclRead;
   appPasswords: AppPasswordsRead;
   imports: ImportsRead;
+  threadInputs: ThreadInputsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -318,6 +323,7 @@ export interface Writer {
   acl: AclWrite;
   appPasswords: AppPasswordsWrite;
   imports: ImportsWrite;
+  threadInputs: ThreadInputsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

@@ -5,6 +5,7 @@ import { type SqliteOps, sqliteOps } from "./ops.ts";
 import { sqliteAclOps } from "./ops-acl.ts";
 import { sqliteAppPasswordOps } from "./ops-app-passwords.ts";
 import { sqliteImportOps } from "./ops-imports.ts";
+import { sqliteThreadInputOps } from "./ops-thread-inputs.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
@@ -93,6 +94,7 @@ export class SqliteDb implements Db {
       ...sqliteAclOps(handle),
       ...sqliteAppPasswordOps(handle),
       ...sqliteImportOps(handle),
+      ...sqliteThreadInputOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -110,6 +112,7 @@ export class SqliteDb implements Db {
       acl: w.acl,
       appPasswords: w.appPasswords,
       imports: w.imports,
+      threadInputs: w.threadInputs,
     };
     this.#peeker = sqlitePeeker(handle);
   }

@@ -299,6 +299,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID`,
     ],
   },
+  // ---- THREAD / SORT inputs (RFC 5256) --------------------------------------------------------
+  {
+    version: 15,
+    name: "thread_input: a blob's RFC 5256 threading inputs, written with the append",
+    sqlite: [
+      // keyed by blob (copies share it; the row goes with the blob). message_id: the Message-ID's
+      // msg-id; refs: the References msg-ids (else the first of In-Reply-To), space-separated,
+      // oldest first; subject: the §2.1 base subject (i;ascii-casemap); sent_date: the Date
+      // header in ms, NULL when absent or invalid (the internal date stands in). Older blobs get
+      // their row on the first THREAD/SORT that needs it (domain/thread-inputs.ts).
+      `CREATE TABLE thread_input (
+        blob_id INTEGER PRIMARY KEY REFERENCES blob(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        message_id TEXT,
+        refs TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        reply INTEGER NOT NULL,
+        sent_date INTEGER
+      )`,
+    ],
+  },
 ];
 
 /** Applies pending migrations in one BEGIN IMMEDIATE transaction; returns versions applied now. */
