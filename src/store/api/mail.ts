@@ -18,11 +18,11 @@ import type {
   MessageContent,
   MessageFlagsRow,
   MessageMeta,
-  ThreadInputs,
   MessageStates,
   SpecialUse,
   StoreFlagsResult,
   TextQuery,
+  ThreadInputs,
 } from "./model.ts";
 
 /** RFC 5464 §4.2.2 DEPTH */
