@@ -12,21 +12,16 @@ import type { ThreadInputColumns, ThreadInputRow } from "../db/port.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import { type Id, StoreError, type ThreadInputs } from "../types.ts";
 import type { DomainDeps } from "./context.ts";
+import { msgIds } from "./threads.ts";
 
 /** bump when what is derived changes: rows of older versions are recomputed on read */
 export const THREAD_INPUT_VERSION = 1;
 /** References kept per message (the newest): bounds the linking work of a pathological header */
 const MAX_REFERENCES = 1000;
-/** msg-id = "<" id-left "@" id-right ">" (RFC 5322 §3.6.4), taken loosely: linear, no backtracking */
-const MSG_ID = /<[^<>\s]{1,250}>/g;
 /** blobs computed and stored per write transaction when filling in rows for old data */
 const FILL_BATCH = 500;
 
 export type ThreadMime = Pick<MimeFns, "headerValues" | "threadSubject" | "parseDate">;
-
-function msgIds(text: string | null | undefined): string[] {
-  return text ? (text.match(MSG_ID) ?? []) : [];
-}
 
 /**
  * The inputs of one message. `raw` holds at least the blob's top-level header (the offsets of
@@ -52,7 +47,7 @@ export function threadInputOf(
   const subj = mime.threadSubject(env.subject ?? "");
   return {
     messageId: msgIds(env.messageId)[0] ?? null,
-    // a msg-id holds no white space (MSG_ID), so a space separates them unambiguously
+    // a msg-id holds no white space (msgIds), so a space separates them unambiguously
     refs: refs.join(" "),
     subject: subj.subject,
     reply: subj.reply,
