@@ -98,7 +98,10 @@ describe("THREAD/SORT from stored inputs", () => {
       "UID THREAD REFERENCES UTF-8 ALL",
       "UID THREAD REFS UTF-8 ALL",
       "UID THREAD ORDEREDSUBJECT UTF-8 ALL",
+      // sequence-number forms: never from the UID THREAD answer cache, so these see the inputs
       "THREAD REFERENCES UTF-8 ALL",
+      "THREAD REFS UTF-8 ALL",
+      "THREAD ORDEREDSUBJECT UTF-8 ALL",
       "UID SORT (SUBJECT) UTF-8 ALL",
       "UID SORT (REVERSE DATE) UTF-8 ALL",
       "UID SORT (SUBJECT ARRIVAL) UTF-8 ALL",
@@ -135,6 +138,8 @@ describe("THREAD/SORT from stored inputs", () => {
       line(formatThreads(refsThreads(msgs), byUid)),
       line(formatThreads(orderedSubject(msgs), byUid)),
       line(formatThreads(referencesThreads(msgs), (x) => seq.get(x.id)!)),
+      line(formatThreads(refsThreads(msgs), (x) => seq.get(x.id)!)),
+      line(formatThreads(orderedSubject(msgs), (x) => seq.get(x.id)!)),
       sortBy((a, b) => octets(a.subject, b.subject)),
       sortBy((a, b) => b.date - a.date),
       sortBy((a, b) => octets(a.subject, b.subject) || arrival.get(a.id)! - arrival.get(b.id)!),
@@ -160,6 +165,27 @@ describe("THREAD/SORT from stored inputs", () => {
   it("an older row version is recomputed, not used", async () => {
     db.exec("UPDATE thread_input SET version = 0, subject = 'WRONG', refs = '', message_id = NULL");
     await check("A");
+  });
+
+  it("a repeated UID THREAD follows new messages and a changed match set", async () => {
+    assert.ok((await c.cmd("SELECT A")).ok);
+    const thread = async (cmd: string) => (await c.cmd(cmd)).lines.find((l) => l.startsWith("* THREAD"))!;
+    const first = await thread("UID THREAD REFERENCES UTF-8 ALL");
+    assert.equal(await thread("UID THREAD REFERENCES UTF-8 ALL"), first);
+    const a = (await ts.store.getMailbox(accountId, "A"))!;
+    const [r] = await ts.store.appendMany(accountId, a.id, [
+      { raw: raw({ subject: "Re: lunch", date: D(12), id: "<late@x>", refs: "<1@x>" }) },
+    ]);
+    assert.ok((await c.cmd("NOOP")).ok);
+    const second = await thread("UID THREAD REFERENCES UTF-8 ALL");
+    assert.notEqual(second, first);
+    assert.equal(second, (await oracle("A"))[0]);
+    // the same algorithm over another match set, then a flag change that alters that set
+    const unseen = await thread("UID THREAD REFERENCES UTF-8 UNSEEN");
+    assert.match(unseen, new RegExp(`\\b${r!.uid}\\b`));
+    assert.ok((await c.cmd(`UID STORE ${r!.uid} +FLAGS.SILENT (\\Seen)`)).ok);
+    assert.doesNotMatch(await thread("UID THREAD REFERENCES UTF-8 UNSEEN"), new RegExp(`\\b${r!.uid}\\b`));
+    assert.equal(await thread("UID THREAD REFERENCES UTF-8 ALL"), second);
   });
 
   it("after COPY, MOVE, EXPUNGE and REPLACE", async () => {

@@ -136,6 +136,8 @@ export interface ThreadInputs {
   subject: string[];
   /** 1 when a reply/forward marker was removed from the subject (REFERENCES step 5) */
   reply: Uint8Array;
+  /** false when some message's content could not be read (expunged meanwhile): empty inputs */
+  complete: boolean;
 }
 
 /**

@@ -74,7 +74,7 @@ export class ThreadInputReader {
       if (!(await q.mailboxes.core(mailboxId))) throw new StoreError("NONEXISTENT", "no such mailbox");
       return q.threadInputs.ofMailbox(mailboxId, THREAD_INPUT_VERSION);
     });
-    await this.#fill(c);
+    const complete = await this.#fill(c);
     const n = c.uid.length;
     const date = new Array<number>(n);
     // RFC 5256 §2.2: the Date header, else the internal date
@@ -86,11 +86,12 @@ export class ThreadInputReader {
       refs: c.refs,
       subject: c.subject,
       reply: c.reply,
+      complete,
     };
   }
 
   /** computes (and stores) the rows missing for blobs stored before the table existed */
-  async #fill(c: ThreadInputColumns): Promise<void> {
+  async #fill(c: ThreadInputColumns): Promise<boolean> {
     const missing = new Map<number, number[]>(); // blob id → indexes
     for (let i = 0; i < c.uid.length; i++) {
       if (c.has[i]) continue;
@@ -99,14 +100,18 @@ export class ThreadInputReader {
       if (at) at.push(i);
       else missing.set(b, [i]);
     }
-    if (missing.size === 0) return;
+    if (missing.size === 0) return true;
+    let complete = true;
     const blobs = [...missing.keys()];
     for (let k = 0; k < blobs.length; k += FILL_BATCH) {
       const done: Array<[number, ThreadInputRow]> = [];
       for (const blobId of blobs.slice(k, k + FILL_BATCH)) {
         const at = missing.get(blobId)!;
         const row = await this.#compute(c.sha256[at[0]!]!);
-        if (row === null) continue; // unreadable now: answered without inputs, not stored
+        if (row === null) {
+          complete = false; // unreadable now: answered without inputs, not stored
+          continue;
+        }
         for (const i of at) {
           c.messageId[i] = row.messageId;
           c.refs[i] = row.refs;
@@ -124,6 +129,7 @@ export class ThreadInputReader {
         })
         .catch(() => {});
     }
+    return complete;
   }
 
   async #compute(sha256: string): Promise<ThreadInputRow | null> {

@@ -25,6 +25,26 @@ export const THREAD_ALGORITHMS = ["ORDEREDSUBJECT", "REFERENCES", "REFS"] as con
 
 const NO_REFS: string[] = [];
 
+/**
+ * Recent UID THREAD answers per store, by mailbox, UIDVALIDITY and algorithm. An answer depends
+ * only on the matched messages, and a message's inputs never change while its uid lives (uids are
+ * not reused within a UIDVALIDITY, RFC 9051 §2.3.1.1): the same matched uids give the same answer,
+ * whatever changed in the mailbox meanwhile (flags, other messages). Bounded: a few entries of one
+ * uid array and one response line each.
+ */
+const CACHE_ENTRIES = 4;
+interface Cached {
+  uids: Uint32Array;
+  lists: string;
+}
+const answers = new WeakMap<object, Map<string, Cached>>();
+
+function sameUids(a: Uint32Array, b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export async function thread(
   s: Session,
   _tag: string,
@@ -39,6 +59,13 @@ export async function thread(
   const refs = cmd.algorithm !== "ORDEREDSUBJECT";
   const v = st.view;
   const { matched } = await runSearch(s, cmd.search, cmd.charset);
+  let cache = answers.get(s.store);
+  const key = `${v.mailboxId}:${v.uidValidity}:${cmd.algorithm}`;
+  const hit = cmd.uid ? cache?.get(key) : undefined;
+  if (hit && sameUids(hit.uids, matched)) {
+    await s.write(`* THREAD${hit.lists === "" ? "" : " " + hit.lists}\r\n`);
+    return { code: null, text: "THREAD completed" };
+  }
   const inp = await s.store.threadInputs(v.mailboxId);
   const at = new Map<number, number>();
   for (let i = 0; i < inp.uid.length; i++) at.set(inp.uid[i]!, i);
@@ -63,6 +90,15 @@ export async function thread(
         ? referencesThreads(msgs)
         : orderedSubject(msgs);
   const lists = formatThreads(roots, (m) => (cmd.uid ? m.id : v.seqOf(m.id)));
+  if (cmd.uid && inp.complete && msgs.length === matched.length) {
+    if (!cache) {
+      cache = new Map();
+      answers.set(s.store, cache);
+    }
+    cache.delete(key);
+    cache.set(key, { uids: Uint32Array.from(matched), lists });
+    if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  }
   // RFC 5256 §4: thread-data = "THREAD" [SP 1*thread-list]
   await s.write(`* THREAD${lists === "" ? "" : " " + lists}\r\n`);
   return { code: null, text: "THREAD completed" };
