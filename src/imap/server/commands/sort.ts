@@ -66,7 +66,9 @@ export async function sortMatches(
       keys.set(inp.uid[i]!, { ...NO_KEYS, subject: inp.subject[i]!, date: inp.date[i]! });
     }
   }
-  for (let i = 0; i < matched.length; i += CHUNK) {
+  // metadata only for ARRIVAL/SIZE, or for the parse of the other keys
+  const needMeta = !fromInputs || cmd.criteria.some((c) => META_ONLY.has(c.key));
+  for (let i = 0; needMeta && i < matched.length; i += CHUNK) {
     for (const m of await s.store.getMessages(v.mailboxId, matched.slice(i, i + CHUNK))) {
       metas.set(m.uid, m);
       // the keys come from the parsed index (envelope) alone: no need to read the message
@@ -76,7 +78,7 @@ export async function sortMatches(
     }
   }
   // a message stored after the inputs were read (not in the view yet) or expunged meanwhile
-  const uids = matched.filter((u) => metas.has(u) && (!fromInputs || keys.has(u)));
+  const uids = matched.filter((u) => (!needMeta || metas.has(u)) && (!fromInputs || keys.has(u)));
   // RFC 5256 §3: string keys compare with i;ascii-casemap (RFC 4790 §9.2): sortKeys() gives them
   // upper-cased (a–z only), and they compare octet by octet
   const str = compareOctets;
@@ -95,6 +97,7 @@ export async function sortMatches(
           r = ma.size - mb.size;
           break;
         case "DATE":
+          // (from the THREAD inputs the date is never null: no metadata needed then)
           // RFC 5256 §3: a missing or invalid Date header sorts by the internal date
           r = (ka!.date ?? ma.internalDate.getTime()) - (kb!.date ?? mb.internalDate.getTime());
           break;
