@@ -6,7 +6,8 @@
  *
  * Inputs come from the store's per-blob THREAD inputs (Message-ID, References else the first
  * In-Reply-To id, base subject, sent date): one query for the whole mailbox, recorded at append
- * (store/domain/thread-inputs.ts), so no message is parsed or read here.
+ * (store/domain/thread-inputs.ts), so no message is parsed or read here. UID THREAD answers are
+ * kept for reuse while the matched uids stay the same (below).
  */
 import type { ThreadCommand } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
