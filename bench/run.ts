@@ -445,6 +445,25 @@ async function benchThread(t: Target): Promise<void> {
       runs_ms: times.map((x) => +x.toFixed(1)),
     });
   }
+  // SORT by base subject over the same mailbox (RFC 5256 §3): the other per-message-input command
+  const sortTimes: number[] = [];
+  let sortLine: Buffer = Buffer.alloc(0);
+  for (let r = 0; r < THREAD_REPS; r++) {
+    checkDeadline();
+    const t0 = performance.now();
+    const res = await c.command("UID SORT (SUBJECT) UTF-8 ALL");
+    sortTimes.push(performance.now() - t0);
+    sortLine = res.untagged.find((l) => l.subarray(0, 6).toString() === "* SORT") ?? Buffer.alloc(0);
+  }
+  report({
+    bench: "uid_sort_subject_100k",
+    messages: BIG,
+    response_bytes: sortLine.length,
+    response_sha256: createHash("sha256").update(sortLine).digest("hex").slice(0, 16),
+    first_ms: +sortTimes[0]!.toFixed(1),
+    median_ms: +median(sortTimes).toFixed(2),
+    runs_ms: sortTimes.map((x) => +x.toFixed(1)),
+  });
   c.close();
 }
 

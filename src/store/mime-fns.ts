@@ -10,4 +10,8 @@ export interface MimeFns {
   encodeNulParts?(raw: Uint8Array): Uint8Array | null;
   searchText(raw: Uint8Array, p: ParsedMessage): { headers: string; body: string };
   headerValues(raw: Uint8Array, p: ParsedMessage, name: string): string[];
+  /** RFC 5256 §2.1 base subject (i;ascii-casemap) and whether a reply marker was removed */
+  threadSubject(subject: string): { subject: string; reply: boolean };
+  /** a Date header value in ms (timezone applied), null when absent or invalid */
+  parseDate(value: string | null): number | null;
 }

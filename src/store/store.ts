@@ -27,6 +27,7 @@ import { MessageReader } from "./domain/messages-read.ts";
 import { MessageWrites } from "./domain/messages-write.ts";
 import { Metadata } from "./domain/metadata.ts";
 import { Queue } from "./domain/queue.ts";
+import { ThreadInputReader } from "./domain/thread-inputs.ts";
 import { undelete } from "./domain/undelete.ts";
 import { Uploads } from "./domain/uploads.ts";
 import { Vacation } from "./domain/vacation.ts";
@@ -87,6 +88,7 @@ export class SqlStore implements Store {
   readonly #limits: Limits;
   readonly #mbx: Mailboxes;
   readonly #msgs: MessageReader;
+  readonly #threadInputs: ThreadInputReader;
   readonly #writes: MessageWrites;
   readonly #chg: ChangeReader;
   readonly #meta: Metadata;
@@ -142,6 +144,12 @@ export class SqlStore implements Store {
       search,
       mime,
       stateCacheMessages: opts.stateCacheMessages ?? DEFAULT_STATE_CACHE_MESSAGES,
+    });
+    this.#threadInputs = new ThreadInputReader({
+      db,
+      blobs,
+      mime,
+      getParsed: (b) => this.#msgs.getParsed(b),
     });
     this.#writes = new MessageWrites(deps);
     this.#chg = new ChangeReader(deps);
@@ -262,6 +270,7 @@ export class SqlStore implements Store {
   readonly changesSince: Store["changesSince"] = (id, m) => this.#msgs.changesSince(id, m);
   readonly getMessages: Store["getMessages"] = (id, u) => this.#msgs.getMessages(id, u);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
+  readonly threadInputs: Store["threadInputs"] = (id) => this.#threadInputs.threadInputs(id);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);
   readonly openMessage: Store["openMessage"] = (id, u) => this.#msgs.openMessage(id, u);
   readonly searchText: Store["searchText"] = (id, q) => this.#msgs.searchText(id, q);

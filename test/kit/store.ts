@@ -3,7 +3,7 @@
  * never throttles, and message builders. Every protocol's test server starts from this.
  */
 import { type Authenticator, createAuthenticator } from "../../src/auth/index.ts";
-import { openStore } from "../../src/store/index.ts";
+import { openStore, type StoreOptions } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 import { tempDir } from "./temp.ts";
 
@@ -24,9 +24,15 @@ export async function openTestStore(o: {
   prefix?: string;
   domains?: string[];
   accounts?: Array<[address: string, password: string]>;
+  /** receives the store's SQLite connection (tests that simulate older data) */
+  sqliteHook?: StoreOptions["sqliteHook"];
 }): Promise<TestStore> {
   const t = tempDir(o.prefix ?? "pk-test-");
-  const store = await openStore({ dataDir: t.dir, feedSocketPath: null });
+  const store = await openStore({
+    dataDir: t.dir,
+    feedSocketPath: null,
+    ...(o.sqliteHook ? { sqliteHook: o.sqliteHook } : {}),
+  });
   const ids: Record<string, number> = {};
   try {
     for (const d of o.domains ?? ["example.com"]) await store.addDomain(d);

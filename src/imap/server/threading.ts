@@ -200,7 +200,8 @@ function linkThreads(msgs: readonly ThreadMessage[]): ThreadNode[] {
     for (const k of c.children) {
       const n = nodes.get(k)!;
       // children already pruned hold messages only, so a dummy's children can be promoted as is
-      if (n.msg === null) children.push(...n.children);
+      // (a loop, not push(...): a dummy may hold more children than a call takes arguments)
+      if (n.msg === null) for (const g of n.children) children.push(g);
       else children.push(n);
       nodes.delete(k);
     }
@@ -228,25 +229,37 @@ function gatherSubjects(top: ThreadNode[]): ThreadNode[] {
     else if (old.msg !== null && (n.msg === null || (old.msg.reply && !n.msg.reply))) subjects.set(subj, n);
   }
   const merged: ThreadNode[] = [];
+  // positions in merged and top, so a replacement by a new dummy is O(1) (no indexOf: O(n²))
+  const mergedAt = new Map<ThreadNode, number>();
+  const topAt = new Map<ThreadNode, number>();
+  for (let i = 0; i < top.length; i++) topAt.set(top[i]!, i);
   const gone = new Set<ThreadNode>();
   for (const n of top) {
     const subj = subjectOf(n);
     const t = subj === "" ? undefined : subjects.get(subj);
     if (t === undefined || t === n) {
+      mergedAt.set(n, merged.length);
       merged.push(n);
       continue;
     }
     gone.add(n);
     if (t.msg === null && n.msg === null) {
-      t.children.push(...n.children);
+      for (const k of n.children) t.children.push(k);
     } else if (t.msg === null || (n.msg!.reply && !t.msg.reply)) {
       t.children.push(n);
     } else {
       // a new dummy holding both; it takes the table entry's place in the root set
       const d: ThreadNode = { msg: null, children: [t, n] };
-      const at = merged.indexOf(t);
-      if (at !== -1) merged[at] = d;
-      else top[top.indexOf(t)] = d; // t comes later in the root set: swap it there
+      const at = mergedAt.get(t);
+      if (at !== undefined) {
+        merged[at] = d;
+        mergedAt.set(d, at);
+      } else {
+        // t comes later in the root set: swap it there
+        const i = topAt.get(t)!;
+        top[i] = d;
+        topAt.set(d, i);
+      }
       subjects.set(subj, d);
     }
   }

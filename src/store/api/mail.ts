@@ -22,6 +22,7 @@ import type {
   SpecialUse,
   StoreFlagsResult,
   TextQuery,
+  ThreadInputs,
   UndeleteOptions,
   UndeleteResult,
 } from "./model.ts";
@@ -110,6 +111,11 @@ export interface MailStore {
   changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince>;
   /** metadata for the given uids (missing ones omitted), sorted by uid */
   getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]>;
+  /**
+   * RFC 5256 THREAD/SORT inputs of every message in the mailbox (one query; inputs of messages
+   * stored before they were recorded are computed and stored on the way)
+   */
+  threadInputs(mailboxId: Id): Promise<ThreadInputs>;
   /** parsed MIME structure, computed at append time and cached */
   getParsed(blobId: string): Promise<ParsedMessage>;
   /** full message octets: delivery-header prefix + blob */

@@ -135,6 +135,26 @@ export interface MessageMeta {
 }
 
 /**
+ * RFC 5256 THREAD/SORT inputs of a mailbox's messages (Store.threadInputs): parallel arrays, one
+ * entry per message, in uid order.
+ */
+export interface ThreadInputs {
+  uid: number[];
+  /** RFC 5256 §2.2 sent date, ms: the Date header, else the internal date */
+  date: number[];
+  /** the Message-ID's msg-id (`<…>`), null when absent or invalid */
+  messageId: Array<string | null>;
+  /** References msg-ids (else the first msg-id of In-Reply-To), oldest first, space-separated */
+  refs: string[];
+  /** RFC 5256 §2.1 base subject, i;ascii-casemap form (as SORT's SUBJECT key) */
+  subject: string[];
+  /** 1 when a reply/forward marker was removed from the subject (REFERENCES step 5) */
+  reply: Uint8Array;
+  /** false when some message's content could not be read (expunged meanwhile): empty inputs */
+  complete: boolean;
+}
+
+/**
  * A message's content as stored (Store.openMessage): the per-recipient delivery-header prefix
  * and the shared blob, separately, so large messages are streamed instead of joined in memory.
  */

@@ -749,4 +749,36 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX jmap_object_seq ON jmap_object (account_id, type, seq)`,
     ],
   },
+  // ---- THREAD / SORT inputs (RFC 5256) --------------------------------------------------------
+  {
+    version: 18,
+    name: "thread_input: a blob's RFC 5256 threading inputs, written with the append",
+    sqlite: [
+      // keyed by blob (copies share it; the row goes with the blob). message_id: the Message-ID's
+      // msg-id; refs: the References msg-ids (else the first of In-Reply-To), space-separated,
+      // oldest first; subject: the §2.1 base subject (i;ascii-casemap); sent_date: the Date
+      // header in ms, NULL when absent or invalid (the internal date stands in). Older blobs get
+      // their row on the first THREAD/SORT that needs it (domain/thread-inputs.ts).
+      `CREATE TABLE thread_input (
+        blob_id INTEGER PRIMARY KEY REFERENCES blob(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        message_id TEXT,
+        refs TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        reply INTEGER NOT NULL,
+        sent_date INTEGER
+      )`,
+    ],
+    postgres: [
+      `CREATE TABLE thread_input (
+        blob_id BIGINT PRIMARY KEY REFERENCES blob(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        message_id TEXT COLLATE "C",
+        refs TEXT COLLATE "C" NOT NULL,
+        subject TEXT COLLATE "C" NOT NULL,
+        reply INTEGER NOT NULL,
+        sent_date BIGINT
+      )`,
+    ],
+  },
 ];

@@ -56,6 +56,10 @@ import type { MessageReadOps, MessageWriteOps } from "./port-messages.ts";
 export type * from "./port-messages.ts";
 
 import type { AclRead, AclWrite } from "./port-acl.ts";
+import type { ThreadInputsRead, ThreadInputsWrite } from "./port-thread-inputs.ts";
+
+export type * from "./port-thread-inputs.ts";
+
 import type { MetadataRead, MetadataWrite } from "./port-metadata.ts";
 import type { VacationRead, VacationWrite } from "./port-vacation.ts";
 
@@ -310,6 +314,7 @@ export interface Reader {
   vacation: VacationRead;
   deleted: DeletedRead;
   uploads: UploadsRead;
+  threadInputs: ThreadInputsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -335,6 +340,7 @@ export interface Writer {
   vacation: VacationWrite;
   deleted: DeletedWrite;
   uploads: UploadsWrite;
+  threadInputs: ThreadInputsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import type { ParsedMessage } from "../../mime/types.ts";
 import { sha256Hex } from "../blob/fs.ts";
 import { crlfSize } from "../crlf.ts";
-import type { MessageRefRow } from "../db/port.ts";
+import type { MessageRefRow, ThreadInputRow } from "../db/port.ts";
 import {
   applyFlagOp,
   FLAG_DRAFT,
@@ -36,6 +36,7 @@ import {
 } from "../types.ts";
 import { type DomainDeps, type TxContext, write } from "./context.ts";
 import { checkQuota } from "./quota.ts";
+import { THREAD_INPUT_VERSION, threadInputOf } from "./thread-inputs.ts";
 import { threadFor, threadKeys } from "./threads.ts";
 
 /** blob writes in flight per appendMany (each holds a file and up to a few directory handles) */
@@ -53,6 +54,8 @@ interface PreparedAppend {
   parsed: ParsedMessage;
   text: { headers: string; body: string } | null;
   threadKeys: { own: string | null; refs: string[] };
+  /** RFC 5256 THREAD/SORT inputs (thread-inputs.ts) */
+  threadInput: ThreadInputRow;
   flags: string[];
   internalDate: number;
 }
@@ -257,6 +260,7 @@ export class MessageWrites {
         parsed,
         text: exists ? null : this.#mime.searchText(inp.raw, parsed),
         threadKeys: threadKeys(this.#mime, inp.raw, parsed),
+        threadInput: threadInputOf(this.#mime, inp.raw, parsed),
         flags: normalizeFlags(inp.flags ?? []),
         internalDate: inp.internalDate ? inp.internalDate.getTime() : Date.now(),
       });
@@ -316,7 +320,12 @@ export class MessageWrites {
         parsedVersion: p.parsed.version,
         text: () => p.text ?? this.#mime.searchText(p.raw, p.parsed),
       });
-      if (blob.created) t.indexQueued();
+      if (blob.created) {
+        t.indexQueued();
+        // the THREAD/SORT inputs, in the same transaction (a blob stored earlier has its row, or
+        // gets it on its first THREAD/SORT: thread-inputs.ts)
+        await tx.threadInputs.put(blob.id, THREAD_INPUT_VERSION, p.threadInput);
+      }
       const prefixId = p.prefix ? await tx.blobs.insertPrefix(p.prefix) : null;
       const emailId = newId("M");
       const threadId = await threadFor(t, accountId, p.threadKeys, emailId);

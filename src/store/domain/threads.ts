@@ -13,7 +13,8 @@ const MSGID_RE = /<[^<>\s]{1,250}>/g;
 /** references kept per message (the newest ones) */
 const MAX_REFS = 50;
 
-function msgIds(text: string | null | undefined): string[] {
+/** the msg-ids in a header value (RFC 5322 §3.6.4, taken loosely: linear, no backtracking) */
+export function msgIds(text: string | null | undefined): string[] {
   if (!text) return [];
   return text.match(MSGID_RE) ?? [];
 }

@@ -18,6 +18,16 @@ import { runSearch } from "./search.ts";
 
 const CHUNK = 500;
 const META_ONLY: ReadonlySet<SortKeyName> = new Set(["ARRIVAL", "SIZE"]);
+const FROM_INPUTS: ReadonlySet<SortKeyName> = new Set(["SUBJECT", "DATE"]);
+const NO_KEYS: SortKeys = {
+  subject: "",
+  from: "",
+  to: "",
+  cc: "",
+  date: null,
+  displayFrom: "",
+  displayTo: "",
+};
 
 export async function sort(s: Session, tag: string, cmd: SortCommand, st: SelectedState): Promise<OkResult> {
   const v = st.view;
@@ -45,16 +55,30 @@ export async function sortMatches(
   const v = s.selected.view;
   const { matched, modseq } = await runSearch(s, cmd.search, cmd.charset);
   const needKeys = cmd.criteria.some((c) => !META_ONLY.has(c.key));
+  // SUBJECT and DATE are among the store's per-message THREAD inputs (one query for the mailbox)
+  const fromInputs = needKeys && cmd.criteria.every((c) => META_ONLY.has(c.key) || FROM_INPUTS.has(c.key));
   const metas = new Map<number, MessageMeta>();
   const keys = new Map<number, SortKeys>();
-  for (let i = 0; i < matched.length; i += CHUNK) {
+  if (fromInputs) {
+    const inp = await s.store.threadInputs(v.mailboxId);
+    for (let i = 0; i < inp.uid.length; i++) {
+      // date: the sent date, already with the internal date standing in (RFC 5256 §2.2)
+      keys.set(inp.uid[i]!, { ...NO_KEYS, subject: inp.subject[i]!, date: inp.date[i]! });
+    }
+  }
+  // metadata only for ARRIVAL/SIZE, or for the parse of the other keys
+  const needMeta = !fromInputs || cmd.criteria.some((c) => META_ONLY.has(c.key));
+  for (let i = 0; needMeta && i < matched.length; i += CHUNK) {
     for (const m of await s.store.getMessages(v.mailboxId, matched.slice(i, i + CHUNK))) {
       metas.set(m.uid, m);
       // the keys come from the parsed index (envelope) alone: no need to read the message
-      if (needKeys) keys.set(m.uid, sortKeys(new Uint8Array(0), await s.store.getParsed(m.blobId)));
+      if (needKeys && !fromInputs) {
+        keys.set(m.uid, sortKeys(new Uint8Array(0), await s.store.getParsed(m.blobId)));
+      }
     }
   }
-  const uids = matched.filter((u) => metas.has(u));
+  // a message stored after the inputs were read (not in the view yet) or expunged meanwhile
+  const uids = matched.filter((u) => (!needMeta || metas.has(u)) && (!fromInputs || keys.has(u)));
   // RFC 5256 §3: string keys compare with i;ascii-casemap (RFC 4790 §9.2): sortKeys() gives them
   // upper-cased (a–z only), and they compare octet by octet
   const str = compareOctets;
@@ -73,6 +97,7 @@ export async function sortMatches(
           r = ma.size - mb.size;
           break;
         case "DATE":
+          // (from the THREAD inputs the date is never null: no metadata needed then)
           // RFC 5256 §3: a missing or invalid Date header sorts by the internal date
           r = (ka!.date ?? ma.internalDate.getTime()) - (kb!.date ?? mb.internalDate.getTime());
           break;

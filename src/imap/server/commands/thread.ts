@@ -4,12 +4,11 @@
  * program runs through the shared search evaluator (so charset and criteria behave as for SEARCH
  * and SORT); the matches are then threaded by the pure functions of ../threading.ts.
  *
- * Inputs come from the cached parse (envelope: Date, Subject, Message-ID, In-Reply-To); REFERENCES
- * and REFS also need the References field, read from the message's header bytes only (never the body).
+ * Inputs come from the store's per-blob THREAD inputs (Message-ID, References else the first
+ * In-Reply-To id, base subject, sent date): one query for the whole mailbox, recorded at append
+ * (store/domain/thread-inputs.ts), so no message is parsed or read here. UID THREAD answers are
+ * kept for reuse while the matched uids stay the same (below).
  */
-import { headerValues, parseDate, threadSubject } from "../../../mime/index.ts";
-import type { ParsedMessage } from "../../../mime/types.ts";
-import type { MessageMeta } from "../../../store/types.ts";
 import type { ThreadCommand } from "../../protocol/commands.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad } from "../errors.ts";
@@ -23,29 +22,28 @@ import {
 } from "../threading.ts";
 import { runSearch } from "./search.ts";
 
-const CHUNK = 500;
-/** References kept per message (the newest): bounds the linking work of a pathological header */
-const MAX_REFERENCES = 1000;
-/** msg-id = "<" id-left "@" id-right ">" (RFC 5322 §3.6.4), taken loosely: linear, no backtracking */
-const MSG_ID = /<[^<>\s]{1,250}>/g;
-
 export const THREAD_ALGORITHMS = ["ORDEREDSUBJECT", "REFERENCES", "REFS"] as const;
 
-function msgIds(text: string | null): string[] {
-  return text ? (text.match(MSG_ID) ?? []) : [];
-}
+const NO_REFS: string[] = [];
 
-/** The blob's top-level header bytes (offsets of ParsedMessage are relative to the blob). */
-async function headerBytes(
-  s: Session,
-  mailboxId: number,
-  uid: number,
-  p: ParsedMessage,
-): Promise<Uint8Array> {
-  const m = await s.store.openMessage(mailboxId, uid);
-  const parts: Uint8Array[] = [];
-  for await (const chunk of m.blob({ start: 0, end: p.root.bodyStart })) parts.push(chunk);
-  return Buffer.concat(parts);
+/**
+ * Recent UID THREAD answers per store, by mailbox, UIDVALIDITY and algorithm. An answer depends
+ * only on the matched messages, and a message's inputs never change while its uid lives (uids are
+ * not reused within a UIDVALIDITY, RFC 9051 §2.3.1.1): the same matched uids give the same answer,
+ * whatever changed in the mailbox meanwhile (flags, other messages). Bounded: a few entries of one
+ * uid array and one response line each.
+ */
+const CACHE_ENTRIES = 4;
+interface Cached {
+  uids: Uint32Array;
+  lists: string;
+}
+const answers = new WeakMap<object, Map<string, Cached>>();
+
+function sameUids(a: Uint32Array, b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export async function thread(
@@ -62,37 +60,29 @@ export async function thread(
   const refs = cmd.algorithm !== "ORDEREDSUBJECT";
   const v = st.view;
   const { matched } = await runSearch(s, cmd.search, cmd.charset);
+  let cache = answers.get(s.store);
+  const key = `${v.mailboxId}:${v.uidValidity}:${cmd.algorithm}`;
+  const hit = cmd.uid ? cache?.get(key) : undefined;
+  if (hit && sameUids(hit.uids, matched)) {
+    await s.write(`* THREAD${hit.lists === "" ? "" : " " + hit.lists}\r\n`);
+    return { code: null, text: "THREAD completed" };
+  }
+  const inp = await s.store.threadInputs(v.mailboxId);
+  const at = new Map<number, number>();
+  for (let i = 0; i < inp.uid.length; i++) at.set(inp.uid[i]!, i);
   const msgs: ThreadMessage[] = [];
-  for (let i = 0; i < matched.length; i += CHUNK) {
-    const metas: MessageMeta[] = await s.store.getMessages(v.mailboxId, matched.slice(i, i + CHUNK));
-    for (const m of metas) {
-      const p = await s.store.getParsed(m.blobId);
-      const env = p.envelope;
-      const subj = threadSubject(env.subject ?? "");
-      // RFC 5256 §2.2: the Date header (timezone applied), else the internal date
-      const date = parseDate(env.date) ?? m.internalDate.getTime();
-      let references: string[] = [];
-      if (refs) {
-        try {
-          references = msgIds(
-            headerValues(await headerBytes(s, v.mailboxId, m.uid, p), p, "references").join(" "),
-          );
-        } catch {
-          references = []; // expunged meanwhile, or unreadable: threaded without references
-        }
-        // RFC 5256 §3 REFERENCES 1.A: without (valid) References, the first msg-id of In-Reply-To
-        if (references.length === 0) references = msgIds(env.inReplyTo).slice(0, 1);
-        else if (references.length > MAX_REFERENCES) references = references.slice(-MAX_REFERENCES);
-      }
-      msgs.push({
-        id: m.uid,
-        date,
-        subject: subj.subject,
-        reply: subj.reply,
-        messageId: msgIds(env.messageId)[0] ?? null,
-        references,
-      });
-    }
+  for (const uid of matched) {
+    const i = at.get(uid);
+    if (i === undefined) continue; // expunged meanwhile
+    const r = inp.refs[i]!;
+    msgs.push({
+      id: uid,
+      date: inp.date[i]!,
+      subject: inp.subject[i]!,
+      reply: inp.reply[i] === 1,
+      messageId: inp.messageId[i]!,
+      references: refs && r !== "" ? r.split(" ") : NO_REFS,
+    });
   }
   const roots =
     cmd.algorithm === "REFS"
@@ -101,6 +91,15 @@ export async function thread(
         ? referencesThreads(msgs)
         : orderedSubject(msgs);
   const lists = formatThreads(roots, (m) => (cmd.uid ? m.id : v.seqOf(m.id)));
+  if (cmd.uid && inp.complete && msgs.length === matched.length) {
+    if (!cache) {
+      cache = new Map();
+      answers.set(s.store, cache);
+    }
+    cache.delete(key);
+    cache.set(key, { uids: Uint32Array.from(matched), lists });
+    if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  }
   // RFC 5256 §4: thread-data = "THREAD" [SP 1*thread-list]
   await s.write(`* THREAD${lists === "" ? "" : " " + lists}\r\n`);
   return { code: null, text: "THREAD completed" };

@@ -23,6 +23,7 @@ import { pgJmapObjectOps } from "./ops-jmap-objects.ts";
 import { pgMailOps, pgPeeker } from "./ops-mailboxes.ts";
 import { type PgContent, pgMessageOps } from "./ops-messages.ts";
 import { pgMetadataOps } from "./ops-metadata.ts";
+import { pgThreadInputOps } from "./ops-thread-inputs.ts";
 import { pgUploadOps } from "./ops-uploads.ts";
 import { pgVacationOps } from "./ops-vacation.ts";
 import { type AccountGuard, accountGuard, type Exec, execOn, NO_GUARD } from "./pg.ts";
@@ -78,6 +79,7 @@ export function pgWriter(x: Exec, g: AccountGuard, content: PgContent, hooks: Ar
     ...pgVacationOps(x, g),
     ...pgDeletedOps(x),
     ...pgUploadOps(x),
+    ...pgThreadInputOps(x),
     ...pgJmapObjectOps(x, g),
     ...pgImportOps(x, g),
     afterCommit,

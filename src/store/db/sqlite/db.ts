@@ -10,6 +10,7 @@ import { sqliteJmapObjectOps } from "./ops-jmap-objects.ts";
 import { sqliteMailOps, sqlitePeeker } from "./ops-mailboxes.ts";
 import { sqliteMessageOps } from "./ops-messages.ts";
 import { sqliteMetadataOps } from "./ops-metadata.ts";
+import { sqliteThreadInputOps } from "./ops-thread-inputs.ts";
 import { sqliteUploadOps } from "./ops-uploads.ts";
 import { sqliteVacationOps } from "./ops-vacation.ts";
 import type { SqliteHandle } from "./sqlite.ts";
@@ -101,6 +102,7 @@ export class SqliteDb implements Db {
       ...sqliteVacationOps(handle),
       ...sqliteDeletedOps(handle),
       ...sqliteUploadOps(handle),
+      ...sqliteThreadInputOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -122,6 +124,7 @@ export class SqliteDb implements Db {
       vacation: w.vacation,
       deleted: w.deleted,
       uploads: w.uploads,
+      threadInputs: w.threadInputs,
     };
     this.#peeker = sqlitePeeker(handle);
   }
