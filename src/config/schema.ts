@@ -612,6 +612,26 @@ export const configSchema = z.strictObject({
         '"cannot calculate changes" (JMAP) or every missing UID as VANISHED (QRESYNC). 0 = keep forever.',
       0,
     ),
+    sqlite_cache_kib: int(
+      16384,
+      "Upper bound of the SQLite page cache of each process's writing connection, in KiB. Pages are cached " +
+        "as they are read, so an idle server holds far less; a busy one holds up to this much per process.",
+      64,
+    ),
+    sqlite_reader_cache_kib: int(
+      2048,
+      "Upper bound of the SQLite page cache of each process's read-only connection (message content " +
+        "locations for FETCH and POP3 RETR), in KiB.",
+      64,
+    ),
+    wal_limit_mb: int(
+      64,
+      "Bound of the SQLite write-ahead log file, in MiB: after a burst of writes (a large DELETE, a bulk " +
+        "import) left it larger, a background checkpoint copies it into the database and truncates it, and " +
+        "SQLite truncates it to this size whenever it starts the log over. 0 = no bound (the file keeps its " +
+        "largest size).",
+      0,
+    ),
   }),
 
   auth: section("Login verification, cache and throttling; password policy of the admin commands.", {

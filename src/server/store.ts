@@ -36,6 +36,9 @@ export async function openConfiguredStore(
         feedSocketPath: withFeed ? config.paths.feedSocket : null,
         blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
         changeLogDays: config.store.change_log_days,
+        sqliteCacheKiB: config.store.sqlite_cache_kib,
+        sqliteReaderCacheKiB: config.store.sqlite_reader_cache_kib,
+        walLimitBytes: config.store.wal_limit_mb * 1048576,
         // one-shot CLI commands do not run the background pruning job
         pruneDelayMs: oneShot ? null : undefined,
       });

@@ -7,6 +7,7 @@
  * table on the same connection. A PostgreSQL backend brings its own (e.g. a row-locked sweep).
  * The domain side only marks blobs (TxContext.releaseBlobs) and schedules these jobs after commit.
  */
+import { statSync } from "node:fs";
 import { readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
@@ -22,6 +23,16 @@ const GC_DELAY_MS = 1000;
 const GC_MAX_DELAY_MS = 10_000;
 /** batches per sweeper run; a later trigger (or the next open) continues */
 const GC_MAX_PASSES = 20_000;
+/**
+ * The sweeper is background work and holds the write lock while it unlinks: after each batch it
+ * pauses as long as the batch took (at most half of the time), and this many times as long while
+ * this process's event loop is busy with other work (a bulk APPEND): at most a fifth of the time.
+ * A mailbox of 100,000 messages deleted during a fill then slows the fill by a bounded share.
+ */
+const GC_BUSY_PAUSE_FACTOR = 4;
+/** pause after a failed TRUNCATE checkpoint (a reader held an old snapshot), and tries */
+const WAL_RETRY_MS = 5000;
+const WAL_MAX_TRIES = 12;
 /** files named like blobs but without a row are removed once older than this (crash leftovers) */
 const DEFAULT_ORPHAN_MIN_AGE_MS = 15 * 60_000;
 const DEFAULT_ORPHAN_SCAN_DELAY_MS = 30_000;
@@ -86,6 +97,11 @@ export class SqliteJobs {
   /** whenIdle: index regardless of load */
   #indexForce = false;
   #closed = false;
+  /** event-loop utilization at the sweeper's last pause, and its own batch time since */
+  #gcElu = performance.eventLoopUtilization();
+  #gcOwnMs = 0;
+  #walTimer: NodeJS.Timeout | null = null;
+  #walRun: Promise<void> | null = null;
   #orphanTimer: NodeJS.Timeout | null = null;
   #orphanRun: Promise<number> | null = null;
   readonly #changeLogDays: number;
@@ -171,18 +187,106 @@ export class SqliteJobs {
   }
 
   async #gcLoop(): Promise<void> {
-    for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
-      this.#gcAgain = false;
-      let examined: number;
-      try {
-        examined = await this.#gcBatch(GC_BATCH);
-      } catch {
-        // an unreferenced blob left behind is only wasted space; the next trigger or open retries
-        return;
+    let swept = 0;
+    try {
+      for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+        this.#gcAgain = false;
+        let examined: number;
+        const t0 = performance.now();
+        try {
+          examined = await this.#gcBatch(GC_BATCH);
+        } catch {
+          // an unreferenced blob left behind is only wasted space; the next trigger or open retries
+          return;
+        }
+        const took = performance.now() - t0;
+        this.#gcOwnMs += took;
+        swept += examined;
+        if (examined < GC_BATCH && !this.#gcAgain) return;
+        // paced (GC_BUSY_PAUSE_FACTOR): protocol work in this process and other processes'
+        // writers get the lock between batches; whenIdle() (tests, CLI) does not pace
+        if (this.#gcFast) await new Promise<void>((resolve) => setImmediate(resolve));
+        else {
+          const pause = this.#gcProtocolBusy() ? took * GC_BUSY_PAUSE_FACTOR : took;
+          await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(pause))));
+        }
       }
-      if (examined < GC_BATCH && !this.#gcAgain) return;
-      // yield between batches so protocol work in this process interleaves
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      // a large sweep wrote a lot of WAL: bring the file back under its bound
+      if (swept > 0) this.scheduleWalCheck(0);
+    }
+  }
+
+  /** whenIdle() is waiting: the sweeper runs its batches back to back */
+  #gcFast = false;
+
+  /** Whether this process's event loop was more than half busy, the sweeper's own batches not counted. */
+  #gcProtocolBusy(): boolean {
+    const now = performance.eventLoopUtilization();
+    const d = performance.eventLoopUtilization(now, this.#gcElu);
+    const own = this.#gcOwnMs;
+    this.#gcElu = now;
+    this.#gcOwnMs = 0;
+    const total = d.active + d.idle;
+    return total > 0 && Math.max(0, d.active - own) / total > INDEX_BUSY_UTILIZATION;
+  }
+
+  // --- WAL bound ----------------------------------------------------------------------------
+  //
+  // SQLite's automatic checkpoints (PASSIVE, at commit) copy the log into the database but never
+  // shrink the file, and cannot start the log over while a reader still uses an old snapshot,
+  // so after a burst the file stays at its largest size. journal_size_limit (sqlite.ts)
+  // truncates it whenever the log starts over; this job makes sure that happens after a burst:
+  // when the file is larger than the bound, a TRUNCATE checkpoint that does not wait for
+  // readers (busy_timeout 0); if a reader is in the way it is retried a few times later.
+
+  /** Checks the WAL file's size after `delay` ms (after the sweeper and the indexer ran). */
+  scheduleWalCheck(delay = WAL_RETRY_MS, tries = WAL_MAX_TRIES): void {
+    if (this.#closed || this.#h.walLimitBytes <= 0 || this.#walTimer || this.#walRun) return;
+    this.#walTimer = setTimeout(() => {
+      this.#walTimer = null;
+      this.#walRun = this.#walCheck()
+        .then((ok) => {
+          if (!ok && tries > 1) {
+            this.#walRun = null;
+            this.scheduleWalCheck(WAL_RETRY_MS, tries - 1);
+          }
+        })
+        .catch(() => {})
+        .finally(() => {
+          this.#walRun = null;
+        });
+    }, delay);
+    this.#walTimer.unref();
+  }
+
+  /** One check: true when the WAL is within its bound (now or after the checkpoint). */
+  async #walCheck(): Promise<boolean> {
+    const walSize = (): number => {
+      try {
+        return statSync(`${this.#h.path}-wal`).size;
+      } catch {
+        return 0;
+      }
+    };
+    if (walSize() <= this.#h.walLimitBytes) return true;
+    return this.#h.withConnection(() => this.checkpointSync() && walSize() <= this.#h.walLimitBytes);
+  }
+
+  /**
+   * A TRUNCATE checkpoint that does not wait (busy_timeout 0): true when it completed, false when
+   * another connection's write or old snapshot was in the way. Call with no transaction open.
+   */
+  checkpointSync(): boolean {
+    const raw = this.#h.raw;
+    raw.pragma("busy_timeout = 0");
+    try {
+      const r = raw.pragma("wal_checkpoint(TRUNCATE)") as Array<{ busy: number }>;
+      return r[0]?.busy === 0;
+    } catch {
+      return false;
+    } finally {
+      raw.pragma("busy_timeout = 100");
     }
   }
 
@@ -308,6 +412,7 @@ export class SqliteJobs {
   /** Resolves when the background sweeper and FTS indexer have nothing left to do. */
   async whenIdle(): Promise<void> {
     this.#indexForce = true;
+    this.#gcFast = true;
     try {
       // bounded: each wait ends one run; a new run starts only after a further commit
       for (let i = 0; i < 1000 && (this.#gcRun || this.#gcTimer || this.#indexRun || this.#indexTimer); i++) {
@@ -324,8 +429,16 @@ export class SqliteJobs {
         await this.#gcRun;
         await this.#indexRun;
       }
+      // a WAL check the runs above scheduled: now, not after its delay
+      if (this.#walTimer) {
+        clearTimeout(this.#walTimer);
+        this.#walTimer = null;
+        await this.#walCheck().catch(() => false);
+      }
+      await this.#walRun;
     } finally {
       this.#indexForce = false;
+      this.#gcFast = false;
     }
   }
 
@@ -367,6 +480,14 @@ export class SqliteJobs {
   }
 
   async #indexLoop(): Promise<void> {
+    try {
+      await this.#indexPasses();
+    } finally {
+      this.scheduleWalCheck();
+    }
+  }
+
+  async #indexPasses(): Promise<void> {
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
       if (!this.#indexForce && this.#protocolBusy() && !(await this.#indexLagging())) {
         // busy serving: try again after the usual delay (searches scan queued texts meanwhile)
@@ -454,11 +575,14 @@ export class SqliteJobs {
     if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
     if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
     this.#pruneTimer = null;
+    if (this.#walTimer) clearTimeout(this.#walTimer);
+    this.#walTimer = null;
     // queued texts stay queued (searches scan them); the next open indexes them
     if (this.#indexTimer) clearTimeout(this.#indexTimer);
     this.#indexTimer = null;
     await this.whenIdle();
     await this.#orphanRun;
     await this.#pruneRun;
+    await this.#walRun;
   }
 }
