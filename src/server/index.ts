@@ -49,7 +49,7 @@ import { startOutbound } from "./outbound.ts";
 import { logAddresses, onShutdownSignal, prepare } from "./process.ts";
 import { type RunningServices, startServices, withTimeout } from "./services.ts";
 
-export { workerCount, workerExecArgv } from "./cluster.ts";
+export { workerCount, workerEnv, workerExecArgv } from "./cluster.ts";
 export { createLogger, type Logger } from "./log.ts";
 export {
   type BoundAddress,
