@@ -92,12 +92,14 @@ export class SqlStore implements Store {
       changeLogDays: opts.changeLogDays,
       pruneDelayMs: opts.pruneDelayMs,
       onBlobDeleted: (sha) => this.#msgs.forgetParsed(sha),
+      purge: (limit) => this.#mbx.purgeDeleted(limit),
     });
     const deps: DomainDeps = {
       db,
       feed,
       scheduleGc: () => this.#jobs.scheduleGc(),
       scheduleIndex: () => this.#jobs.scheduleIndex(),
+      schedulePurge: () => this.#jobs.schedulePurge(),
       maxMessageSize,
       blobs,
       mime,

@@ -30,6 +30,8 @@ const GC_MAX_PASSES = 20_000;
  * A mailbox of 100,000 messages deleted during a fill then slows the fill by a bounded share.
  */
 const GC_BUSY_PAUSE_FACTOR = 4;
+/** messages of a deleted mailbox removed per purge transaction (bounds the write-lock hold time) */
+const PURGE_BATCH = 500;
 /** pause after a failed TRUNCATE checkpoint (a reader held an old snapshot), and tries */
 const WAL_RETRY_MS = 5000;
 const WAL_MAX_TRIES = 12;
@@ -73,6 +75,11 @@ export interface SqliteJobsOptions {
   pruneDelayMs?: number | null;
   /** a blob's row and file were deleted (caches keyed by content hash drop it) */
   onBlobDeleted?(sha: string): void;
+  /**
+   * One step of the purge of deleted mailboxes (domain/mailboxes.ts purgeDeleted): removes up to
+   * `limit` of their messages; false when nothing is left.
+   */
+  purge?(limit: number): Promise<boolean>;
 }
 
 export class SqliteJobs {
@@ -100,6 +107,9 @@ export class SqliteJobs {
   /** event-loop utilization at the sweeper's last pause, and its own batch time since */
   #gcElu = performance.eventLoopUtilization();
   #gcOwnMs = 0;
+  readonly #purge: ((limit: number) => Promise<boolean>) | null;
+  #purgeRun: Promise<void> | null = null;
+  #purgeAgain = false;
   #walTimer: NodeJS.Timeout | null = null;
   #walRun: Promise<void> | null = null;
   #orphanTimer: NodeJS.Timeout | null = null;
@@ -114,11 +124,14 @@ export class SqliteJobs {
     this.#search = search;
     this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
     this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
+    this.#purge = opts.purge ?? null;
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
     if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
     this.scheduleGc();
     this.scheduleIndex(0);
+    // mailboxes deleted before a stop whose messages were not all purged
+    if (this.#purge) setImmediate(() => this.schedulePurge());
     const delay =
       opts.orphanScanDelayMs === undefined ? DEFAULT_ORPHAN_SCAN_DELAY_MS : opts.orphanScanDelayMs;
     if (delay !== null) {
@@ -229,6 +242,52 @@ export class SqliteJobs {
     this.#gcOwnMs = 0;
     const total = d.active + d.idle;
     return total > 0 && Math.max(0, d.active - own) / total > INDEX_BUSY_UTILIZATION;
+  }
+
+  // --- purge of deleted mailboxes ---------------------------------------------------------
+  //
+  // DELETE retires a mailbox at once (domain/mailboxes.ts deleteMailbox); its messages go here,
+  // PURGE_BATCH per transaction, paced like the sweeper; each transaction marks the blobs it
+  // released, so the sweeper follows.
+
+  /** Starts the purge, or makes a running one look again when it is done. */
+  schedulePurge(): void {
+    if (this.#closed || !this.#purge) return;
+    if (this.#purgeRun) {
+      this.#purgeAgain = true;
+      return;
+    }
+    this.#purgeRun = this.#purgeLoop().finally(() => {
+      this.#purgeRun = null;
+      if (this.#purgeAgain) {
+        this.#purgeAgain = false;
+        this.schedulePurge();
+      }
+    });
+  }
+
+  async #purgeLoop(): Promise<void> {
+    const purge = this.#purge;
+    if (!purge) return;
+    for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+      this.#purgeAgain = false;
+      const t0 = performance.now();
+      let more: boolean;
+      try {
+        more = await purge(PURGE_BATCH);
+      } catch {
+        // left retired: the next DELETE or open continues
+        return;
+      }
+      const took = performance.now() - t0;
+      this.#gcOwnMs += took;
+      if (!more) return;
+      if (this.#gcFast) await new Promise<void>((resolve) => setImmediate(resolve));
+      else {
+        const pause = this.#gcProtocolBusy() ? took * GC_BUSY_PAUSE_FACTOR : took;
+        await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(pause))));
+      }
+    }
   }
 
   // --- WAL bound ----------------------------------------------------------------------------
@@ -413,9 +472,17 @@ export class SqliteJobs {
   async whenIdle(): Promise<void> {
     this.#indexForce = true;
     this.#gcFast = true;
+    // retired mailboxes left by an earlier process, even if the open's own trigger has not run yet
+    this.schedulePurge();
     try {
       // bounded: each wait ends one run; a new run starts only after a further commit
-      for (let i = 0; i < 1000 && (this.#gcRun || this.#gcTimer || this.#indexRun || this.#indexTimer); i++) {
+      for (
+        let i = 0;
+        i < 1000 && (this.#purgeRun || this.#gcRun || this.#gcTimer || this.#indexRun || this.#indexTimer);
+        i++
+      ) {
+        // first the purge: the blobs it releases are the sweeper's next work
+        await this.#purgeRun;
         if (this.#gcTimer) {
           clearTimeout(this.#gcTimer);
           this.#gcTimer = null;
