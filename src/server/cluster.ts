@@ -16,8 +16,10 @@ import {
 import { createLogger, type Logger } from "./log.ts";
 import { attachMetricsPrimary, createMetricsClient } from "./metrics-ipc.ts";
 import { type OutboundService, startOutbound } from "./outbound.ts";
-import { logAddresses, onShutdownSignal, prepare } from "./process.ts";
-import { type BoundAddress, type RunningServices, startServices, withTimeout } from "./services.ts";
+import { logAddresses, onShutdownSignal, prepare, withTimeout } from "./process.ts";
+// services.ts (every protocol) is imported by the workers only: the primary serves no protocol,
+// and its memory is what it loads (docs/benchmarks.md "Fixed memory")
+import type { BoundAddress, RunningServices } from "./services.ts";
 import {
   type HeartbeatMessage,
   installStallHook,
@@ -55,6 +57,7 @@ export async function runWorker(config: ResolvedConfig): Promise<number> {
       logger,
     });
     // /metrics sums the counters of every worker through the primary (metrics-ipc.ts)
+    const { startServices } = await import("./services.ts");
     services = await startServices(config, logger, { ...shared, metrics: createMetricsClient() });
   } catch (e) {
     logger.error({ err: String(e) }, "worker failed to start");
