@@ -6,9 +6,11 @@
  *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
  *   npm run bench -- --quick               small sizes (smoke run)
  *   npm run bench -- --only pop3           one scenario (append, big, thread, push, memory, compress, pop3, smtp,
- *                                          smtp1, outbound; comma-separated)
+ *                                          smtp1, outbound, refill, fixedmem; comma-separated)
  *   npm run bench -- --only jmap           JMAP Email/query+get of 50 in a 100k INBOX and push JMAP ⇄ IMAP
  *                                          (bench/jmap.ts on a filled store; postkontor only, not in the full run)
+ *   npm run bench -- --only refill         3 × (MULTIAPPEND --fill N messages, then DELETE the mailbox)
+ *   npm run bench -- --only fixedmem       idle server PSS per process and part (no connections)
  *   npm run bench -- --only smtp1          one message per SMTP connection, 20 clients, sender auth off vs on (lossy local DNS)
  *   npm run bench -- --only smtp --target dovecot   SMTP ingest through a private Postfix → Dovecot LMTP
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
@@ -24,10 +26,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { dovecotAvailable, startDovecot } from "./dovecot.ts";
+import { benchFixedMemory } from "./fixed-memory.ts";
 import { RawImap } from "./imap-client.ts";
 import { benchOutbound, outboundSizes } from "./outbound.ts";
 import { benchPop3, pop3Sizes } from "./pop3.ts";
 import { postfixAvailable, startPostfix } from "./postfix.ts";
+import { benchRefill, refillSizes } from "./refill.ts";
 import { anonKiB, pssKiB, repoRoot, runCliAsync, startServer } from "./server.ts";
 import { benchSmtp, type SmtpFront, smtpSizes } from "./smtp.ts";
 import { benchSmtpPerConnection, smtpConnSizes } from "./smtp-conn.ts";
@@ -43,6 +47,7 @@ const { values: args } = parseArgs({
     hibernate: { type: "boolean", default: false },
     only: { type: "string" },
     "smtp-messages": { type: "string" },
+    fill: { type: "string" },
   },
 });
 
@@ -132,6 +137,8 @@ interface Target {
   /** the SMTP server accepting mail for a domain (SMTP scenario) */
   smtpFront(domain: string, users: string[]): Promise<SmtpFront>;
   pids(): number[];
+  /** postkontor's data directory (file sizes); null for other targets */
+  dataDir: string | null;
   stop(): Promise<void>;
 }
 
@@ -158,6 +165,7 @@ async function startTarget(): Promise<Target> {
         return { port: p.smtpPort, stop: p.stop };
       },
       pids: d.pids,
+      dataDir: null,
       stop: d.stop,
     };
   }
@@ -199,6 +207,7 @@ async function startTarget(): Promise<Target> {
       return { port: s.smtpPort, stop: async () => {} };
     },
     pids: () => s.pids(),
+    dataDir: path.join(s.dir, "data"),
     async stop() {
       await s.stop();
       fs.rmSync(s.dir, { recursive: true, force: true });
@@ -567,10 +576,21 @@ async function main(): Promise<void> {
   const t = await startTarget();
   try {
     const want = (n: string) => !only || only.has(n);
+    // first: the idle server before any scenario grew it
+    if (want("fixedmem")) await benchFixedMemory(t.pids(), report);
     if (want("append")) await benchAppend(t);
     if (want("big") || want("thread")) await populateBig(t);
     if (want("big")) await benchBig(t);
     if (want("thread")) await benchThread(t);
+    if (want("refill"))
+      await benchRefill(
+        () => login(t),
+        makeMessage,
+        t.dataDir,
+        refillSizes(quick, args.fill ? Number(args.fill) : undefined),
+        report,
+        checkDeadline,
+      );
     if (want("push")) await benchPush(t);
     if (want("memory")) await benchMemory(t);
     if (want("compress")) await benchMemory(t, true);

@@ -214,6 +214,19 @@ export const configSchema = z.strictObject({
         "few KiB for a small cost in garbage-collection work. 0 = V8's default. Applies to the cluster " +
         "workers (workers ≠ 1); a single-process server (workers = 1) takes it from NODE_OPTIONS instead, and an explicit --max-semi-space-size in NODE_OPTIONS overrides this.",
     ),
+    v8_pool_size: int(
+      1,
+      "V8 platform threads of each worker process (node --v8-pool-size: concurrent garbage-collection marking " +
+        "and background compilation). Each thread keeps a malloc arena and a stack; one per worker keeps the " +
+        "idle server small. 0 = V8's default (one per core). Applies to the cluster workers (workers ≠ 1); an " +
+        "explicit --v8-pool-size in NODE_OPTIONS overrides this.",
+    ),
+    malloc_arenas: int(
+      2,
+      "glibc malloc arenas of each worker process (MALLOC_ARENA_MAX): without a limit every thread that " +
+        "allocates gets an arena of its own that keeps what it freed. 0 = glibc's default (8 per core). " +
+        "Applies to the cluster workers (workers ≠ 1); MALLOC_ARENA_MAX in the environment overrides this.",
+    ),
   }),
 
   log: section("Logging on stdout.", {
@@ -652,6 +665,26 @@ export const configSchema = z.strictObject({
       "7d",
       "Expunged messages stay recoverable this long (`postkontor undelete`), outside the user's quota; the " +
         "background sweeper purges them afterwards and only then deletes their files. 0 = expunged at once.",
+    ),
+    sqlite_cache_kib: int(
+      16384,
+      "Upper bound of the SQLite page cache of each process's writing connection, in KiB. Pages are cached " +
+        "as they are read, so an idle server holds far less; a busy one holds up to this much per process.",
+      64,
+    ),
+    sqlite_reader_cache_kib: int(
+      2048,
+      "Upper bound of the SQLite page cache of each process's read-only connection (message content " +
+        "locations for FETCH and POP3 RETR), in KiB.",
+      64,
+    ),
+    wal_limit_mb: int(
+      64,
+      "Bound of the SQLite write-ahead log file, in MiB: after a burst of writes (a large DELETE, a bulk " +
+        "import) left it larger, a background checkpoint copies it into the database and truncates it, and " +
+        "SQLite truncates it to this size whenever it starts the log over. 0 = no bound (the file keeps its " +
+        "largest size).",
+      0,
     ),
   }),
 

@@ -17,8 +17,10 @@ import {
 import { createLogger, type Logger } from "./log.ts";
 import { attachMetricsPrimary, createMetricsClient } from "./metrics-ipc.ts";
 import { type OutboundService, startOutbound } from "./outbound.ts";
-import { logAddresses, onShutdownSignal, prepare } from "./process.ts";
-import { type BoundAddress, type RunningServices, startServices, withTimeout } from "./services.ts";
+import { logAddresses, onShutdownSignal, prepare, withTimeout } from "./process.ts";
+// services.ts (every protocol) is imported by the workers only: the primary serves no protocol,
+// and its memory is what it loads (docs/benchmarks.md "Fixed memory")
+import type { BoundAddress, RunningServices } from "./services.ts";
 import {
   type HeartbeatMessage,
   installStallHook,
@@ -56,6 +58,7 @@ export async function runWorker(config: ResolvedConfig): Promise<number> {
       logger,
     });
     // /metrics sums the counters of every worker through the primary (metrics-ipc.ts)
+    const { startServices } = await import("./services.ts");
     services = await startServices(config, logger, { ...shared, metrics: createMetricsClient() });
   } catch (e) {
     logger.error({ err: String(e) }, "worker failed to start");
@@ -102,8 +105,28 @@ export function workerExecArgv(
   const flag = /(^|\s)--max[-_]semi[-_]space[-_]size\b/;
   if (semi > 0 && !out.some((a) => flag.test(a)) && !flag.test(nodeOptions))
     out.push(`--max-semi-space-size=${semi}`);
+  // fewer V8 platform threads (concurrent GC marking, background compilation): each keeps its
+  // own malloc arena and stack; one per worker is enough next to the event loop
+  const pool = config.server.v8_pool_size;
+  const poolFlag = /(^|\s)--v8[-_]pool[-_]size\b/;
+  if (pool > 0 && !out.some((a) => poolFlag.test(a)) && !poolFlag.test(nodeOptions))
+    out.push(`--v8-pool-size=${pool}`);
   if (process.env.PK_PROF) out.push("--cpu-prof", `--cpu-prof-dir=${process.env.PK_PROF}`);
   return out;
+}
+
+/**
+ * Environment additions of the worker processes: glibc's malloc arena limit
+ * (server.malloc_arenas) unless MALLOC_ARENA_MAX is set already. glibc otherwise gives each
+ * thread that allocates (V8 platform threads, the libuv pool, blob writers, SQLite) an arena of
+ * its own, and each keeps the memory it freed.
+ */
+export function workerEnv(
+  config: Pick<ResolvedConfig, "server">,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const n = config.server.malloc_arenas;
+  return n > 0 && env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX: String(n) } : {};
 }
 
 export async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Promise<number> {
@@ -180,7 +203,7 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
   /** connections handed to each worker and not yet acknowledged (closed when it dies) */
   const handoffs = new Map<number, { drop(): number }>();
   const fork = () => {
-    const w = cluster.fork();
+    const w = cluster.fork(workerEnv(config));
     handoffs.set(w.id, trackHandoffs(w.process));
     w.on("message", (m: WorkerMessage) => {
       if (m.type === "heartbeat") {

@@ -47,19 +47,13 @@ import { startFeedHub } from "../store/index.ts";
 import { runPrimary, runWorker, workerCount } from "./cluster.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { startOutbound } from "./outbound.ts";
-import { logAddresses, onShutdownSignal, prepare } from "./process.ts";
-import { type RunningServices, startServices, withTimeout } from "./services.ts";
+import { logAddresses, onShutdownSignal, prepare, withTimeout } from "./process.ts";
+import type { RunningServices } from "./services.ts";
 
-export { workerCount, workerExecArgv } from "./cluster.ts";
+export { workerCount, workerEnv, workerExecArgv } from "./cluster.ts";
 export { createLogger, type Logger } from "./log.ts";
-export {
-  type BoundAddress,
-  defineService,
-  type RunningServices,
-  SERVICES,
-  type ServiceDefinition,
-  startServices,
-} from "./services.ts";
+// types only: the services (every protocol) load in the processes that serve, not in the primary
+export type { BoundAddress, RunningServices, ServiceDefinition } from "./services.ts";
 export { openConfiguredStore } from "./store.ts";
 
 /**
@@ -88,6 +82,7 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
   const hub = await startFeedHub(config.paths.feedSocket);
   let services: RunningServices;
   try {
+    const { startServices } = await import("./services.ts");
     services = await startServices(config, logger);
   } catch (e) {
     await hub.close();

@@ -37,3 +37,21 @@ export function logAddresses(logger: Logger, addresses: BoundAddress[], seen: Se
 export function onShutdownSignal(handler: (signal: string) => void): void {
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => handler(sig));
 }
+
+/** p, or "timeout" after ms (the timer does not keep the process alive) */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => resolve("timeout"), ms);
+    t.unref();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -38,7 +38,10 @@ import type { Store } from "../store/types.ts";
 import type { LimitsClient } from "./limits-ipc.ts";
 import type { Logger } from "./log.ts";
 import { localMetrics, type MetricsSource } from "./metrics-ipc.ts";
+import { withTimeout } from "./process.ts";
 import { openConfiguredStore } from "./store.ts";
+
+export { withTimeout };
 
 /** What every service is built from. */
 export interface ServiceDeps {
@@ -346,24 +349,6 @@ export interface RunningServices {
 
 /** after the goodbyes: how long shutdown waits for peers to close their side of the connection */
 const CLOSE_GRACE_MS = 1000;
-
-/** p, or "timeout" after ms (the timer does not keep the process alive) */
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => resolve("timeout"), ms);
-    t.unref();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
 
 /**
  * Builds and starts everything a serving process needs (a worker, or the single process).

@@ -41,6 +41,9 @@ export async function openConfiguredStore(
         vacationReplyMs: config.smtp.vacation_reply_interval,
         stateCacheMessages: config.store.state_cache_messages,
         undeleteWindowMs: config.store.undelete_window,
+        sqliteCacheKiB: config.store.sqlite_cache_kib,
+        sqliteReaderCacheKiB: config.store.sqlite_reader_cache_kib,
+        walLimitBytes: config.store.wal_limit_mb * 1048576,
         // one-shot CLI commands do not run the background pruning job
         pruneDelayMs: oneShot ? null : undefined,
       });

@@ -75,6 +75,12 @@ export interface StoreOptions {
   stateCacheMessages?: number;
   /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
   undeleteWindowMs?: number;
+  /** page cache bound of the writing SQLite connection, KiB (store.sqlite_cache_kib); default 16384 */
+  sqliteCacheKiB?: number;
+  /** page cache bound of the read-only connection, KiB (store.sqlite_reader_cache_kib); default 2048 */
+  sqliteReaderCacheKiB?: number;
+  /** WAL file bound in octets (store.wal_limit_mb); 0 = unbounded. Default 64 MiB */
+  walLimitBytes?: number;
   /** the locks port; default lock files under <dataDir>/run/locks (one host) */
   locks?: LockService;
   /** @internal tests of the store alone may inject MIME functions; production uses src/mime */
@@ -96,7 +102,12 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   // 0700: the store holds password hashes (docs/architecture.md, file modes)
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const mime: MimeFns = opts.mime ?? (await import("../mime/index.ts"));
-  const h = openSqlite(storeDatabasePath(opts.dataDir), { busyTimeoutMs: opts.busyTimeoutMs });
+  const h = openSqlite(storeDatabasePath(opts.dataDir), {
+    busyTimeoutMs: opts.busyTimeoutMs,
+    cacheKiB: opts.sqliteCacheKiB,
+    readerCacheKiB: opts.sqliteReaderCacheKiB,
+    walLimitBytes: opts.walLimitBytes,
+  });
   const search = new Fts5Search(h);
   opts.sqliteHook?.(h.raw);
   const feed = new Feed(
@@ -121,6 +132,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
           undeleteWindowMs: opts.undeleteWindowMs,
           ...(opts.vacationReplyMs !== undefined ? { vacationReplyMs: opts.vacationReplyMs } : {}),
           pruneVacationReplies: hooks.pruneVacationReplies,
+          purge: hooks.purge,
           onBlobDeleted: hooks.onBlobDeleted,
         }),
       locks: opts.locks ?? new FileLocks(join(opts.dataDir, "run", "locks")),

@@ -107,6 +107,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
         pruneDelayMs: opts.pruneDelayMs,
         onBlobDeleted: hooks.onBlobDeleted,
         pruneVacationReplies: hooks.pruneVacationReplies,
+        purge: hooks.purge,
       }),
     locks: opts.locks ?? new PgLocks(pool),
     keys: new PgKeys(pool),

@@ -52,6 +52,8 @@ export interface StoreJobs {
   /** resolves when the sweeper and indexer have nothing left to do */
   whenIdle(): Promise<void>;
   pruneHistory(before: Date): Promise<void>;
+  /** starts the background purge of deleted mailboxes (domain/mailboxes.ts) */
+  schedulePurge(): void;
   /** removes JMAP uploads that expired before `before` (ms), rows and bytes; returns how many */
   expireUploads(before: number): Promise<number>;
   close(): Promise<void>;
@@ -62,6 +64,8 @@ export interface SqlStoreOptions {
   jobs(hooks: {
     onBlobDeleted(sha: string): void;
     pruneVacationReplies(before: Date): Promise<unknown>;
+    /** one step of the background purge of deleted mailboxes; true = more to do */
+    purge(limit: number): Promise<boolean>;
   }): StoreJobs;
   /** the locks port's adapter (store/locks) */
   locks: LockService;
@@ -115,12 +119,14 @@ export class SqlStore implements Store {
     this.#jobs = opts.jobs({
       onBlobDeleted: (sha) => this.#msgs.forgetParsed(sha),
       pruneVacationReplies: (before) => this.#vac.pruneVacationReplies(before),
+      purge: (limit) => this.#mbx.purgeDeleted(limit),
     });
     const deps: DomainDeps = {
       db,
       feed,
       scheduleGc: () => this.#jobs.scheduleGc(),
       scheduleIndex: () => this.#jobs.scheduleIndex(),
+      schedulePurge: () => this.#jobs.schedulePurge(),
       maxMessageSize,
       undeleteWindowMs: opts.undeleteWindowMs ?? 0,
       blobs,

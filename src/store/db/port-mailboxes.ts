@@ -99,6 +99,12 @@ export interface MailboxesRead {
   /** messages with uid ≥ firstNewUid */
   newCount(id: number): Maybe<number>;
   contents(id: number): Maybe<MailboxContents>;
+  /**
+   * Deleted mailboxes whose messages the background purge has not removed yet, as
+   * [mailbox id, account id], at most `limit`. Every other operation of this port treats them as
+   * absent (list, byName, byId, core, syncState, counts, …).
+   */
+  retired(limit: number): Maybe<Array<[number, number]>>;
 }
 
 export interface MailboxesWrite extends MailboxesRead {
@@ -113,6 +119,17 @@ export interface MailboxesWrite extends MailboxesRead {
   }): Maybe<number>;
   /** deletes the mailbox; its messages cascade (expunge log rows go with it) */
   delete(id: number): Maybe<void>;
+  /**
+   * Deletes the mailbox as far as every reader can tell, in time independent of its size: it
+   * leaves the namespace (its name is free at once), its ACL and METADATA rows go; its messages
+   * stay for the background purge (`retired`, `takeMessages`, then `delete`).
+   */
+  retire(id: number): Maybe<void>;
+  /**
+   * Removes up to `limit` message rows of a retired mailbox (lowest uids first) and returns what
+   * they held (counts, octets, blobs, prefixes, Emails) for GC marking, usage and the change log.
+   */
+  takeMessages(id: number, limit: number): Maybe<MailboxContents>;
   rename(id: number, name: string, highestModseq: bigint): Maybe<void>;
   /** raises the first unclaimed uid (column first_recent_uid) to uid (never lowers it) */
   setFirstNewUid(id: number, uid: number): Maybe<void>;

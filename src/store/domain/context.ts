@@ -24,6 +24,8 @@ export interface DomainDeps {
   scheduleGc(): void;
   /** starts the background search indexer (a commit queued search texts) */
   scheduleIndex?(): void;
+  /** starts the background purge of deleted mailboxes' messages (a commit retired a mailbox) */
+  schedulePurge?(): void;
   /** octets, delivery-header prefix included (also bounds queued outbound messages) */
   maxMessageSize: number;
   /** ms an expunged message stays recoverable (Store.undelete); 0 or absent = not kept */
@@ -46,6 +48,7 @@ export class TxContext {
   readonly #origin: string | undefined;
   readonly #gcBlobs = new Set<number>();
   #indexQueued = false;
+  #purgeQueued = false;
 
   constructor(tx: Writer, deps: DomainDeps, origin?: string) {
     this.tx = tx;
@@ -100,6 +103,11 @@ export class TxContext {
     this.#indexQueued = true;
   }
 
+  /** The transaction retired a mailbox: the purge of its messages runs after commit. */
+  purgeQueued(): void {
+    this.#purgeQueued = true;
+  }
+
   /** Ends the transaction's work: change-log rows and GC marks now; beacons and jobs after commit. */
   async finish(): Promise<void> {
     if (this.changes.size > 0) {
@@ -116,7 +124,8 @@ export class TxContext {
     }
     const marked = this.#gcBlobs.size > 0 ? await this.tx.blobs.markUnreferenced(this.#gcBlobs) : 0;
     const index = this.#indexQueued;
-    if (this.#beacons.size === 0 && marked === 0 && !index) return;
+    const purge = this.#purgeQueued;
+    if (this.#beacons.size === 0 && marked === 0 && !index && !purge) return;
     const beacons = [...this.#beacons.values()];
     const deps = this.#deps;
     this.tx.afterCommit(() => {
@@ -128,6 +137,7 @@ export class TxContext {
       // blob deletion is off the reply path: the sweeper collects marked blobs in the background
       if (marked > 0) deps.scheduleGc();
       if (index) deps.scheduleIndex?.();
+      if (purge) deps.schedulePurge?.();
     });
   }
 }

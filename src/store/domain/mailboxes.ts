@@ -126,23 +126,50 @@ export class Mailboxes {
     const n = normalizeMailboxName(name);
     // RFC 9051 §6.3.5: INBOX cannot be deleted
     if (n === "INBOX") throw new StoreError("CANNOT", "INBOX cannot be deleted");
+    // A metadata operation whatever the mailbox holds: the mailbox is gone for every reader
+    // and its name free at commit; its messages, their blobs' GC marks, the usage they count and
+    // their Emails' change-log rows follow in the background purge (purgeDeleted), in bounded
+    // transactions, so a 100,000-message DELETE neither waits nor holds the write lock long.
     await write(this.#d, async (t) => {
       const mb = await t.tx.mailboxes.byName(accountId, n);
       if (!mb) throw new StoreError("NONEXISTENT", `no mailbox ${n}`);
-      const c = await t.tx.mailboxes.contents(mb.id);
+      const modseq = await t.modseq(accountId);
+      t.changes.touch(accountId, "mailbox", String(mb.id), "destroy");
+      // children stay (RFC 9051 §6.3.5); subscriptions outlive the mailbox (RFC 9051 §6.3.7)
+      await t.tx.mailboxes.retire(mb.id);
+      t.purgeQueued();
+      t.beacon(accountId, mb.id, modseq);
+      t.beacon(accountId, null, modseq);
+    });
+  }
+
+  /**
+   * One step of the background purge of deleted mailboxes: removes up to `limit` messages of one
+   * (with what an expunge does: GC marks, usage, change-log rows for their Emails and Threads,
+   * under a fresh modseq), or the mailbox row once it is empty. Returns false when none is left.
+   */
+  async purgeDeleted(limit: number): Promise<boolean> {
+    const next = await this.#d.db.read((q) => q.mailboxes.retired(1));
+    const first = next[0];
+    if (!first) return false;
+    const [id, accountId] = first;
+    await write(this.#d, async (t) => {
+      const c = await t.tx.mailboxes.takeMessages(id, limit);
+      if (c.messages === 0) {
+        // its expunge log goes with it (cascade); the mailbox itself was logged destroyed
+        await t.tx.mailboxes.delete(id);
+        return;
+      }
       t.releaseBlobs(c.blobIds);
       const modseq = await t.modseq(accountId);
       // its Emails lose a mailbox (destroyed unless another mailbox holds them: end of the tx)
       for (const [emailId, threadId] of c.emails)
         t.changes.touch(accountId, "email", emailId, "remove", threadId);
-      t.changes.touch(accountId, "mailbox", String(mb.id), "destroy");
-      // children stay (RFC 9051 §6.3.5); subscriptions outlive the mailbox (RFC 9051 §6.3.7)
-      await t.tx.mailboxes.delete(mb.id);
       await t.tx.blobs.dropUnreferencedPrefixes(c.prefixIds);
       await t.tx.usage.subtract(accountId, c.bytes, c.messages);
-      t.beacon(accountId, mb.id, modseq);
       t.beacon(accountId, null, modseq);
     });
+    return true;
   }
 
   async renameMailbox(accountId: Id, from: string, to: string): Promise<void> {

@@ -29,6 +29,8 @@ export interface PgJobsOptions {
   vacationReplyMs?: number;
   /** deletes vacation reply records older than `before` (domain/vacation.ts) */
   pruneVacationReplies?(before: Date): Promise<unknown>;
+  /** one step of the purge of deleted mailboxes (domain/mailboxes.ts purgeDeleted); true = more to do */
+  purge?(limit: number): Promise<boolean>;
 }
 
 export class PgJobs implements StoreJobs {
@@ -43,6 +45,9 @@ export class PgJobs implements StoreJobs {
   #pruneTimer: NodeJS.Timeout | null = null;
   #pruneRun: Promise<void> | null = null;
   #closed = false;
+  readonly #purge: ((limit: number) => Promise<boolean>) | null;
+  #purgeRun: Promise<void> | null = null;
+  #purgeAgain = false;
 
   constructor(pool: pg.Pool, content: Pick<PgContent, "drop">, opts: PgJobsOptions = {}) {
     this.#pool = pool;
@@ -51,6 +56,9 @@ export class PgJobs implements StoreJobs {
     this.#changeLogDays = opts.changeLogDays ?? 90;
     this.#vacationReplyMs = opts.vacationReplyMs ?? 7 * 86_400_000;
     this.#pruneVacation = opts.pruneVacationReplies ?? null;
+    this.#purge = opts.purge ?? null;
+    // mailboxes deleted before a stop whose messages were not all purged
+    if (this.#purge) setImmediate(() => this.schedulePurge());
     const delay = opts.pruneDelayMs === undefined ? 60_000 : opts.pruneDelayMs;
     if (delay !== null) this.#schedulePrune(delay);
   }
@@ -169,8 +177,29 @@ export class PgJobs implements StoreJobs {
     return r.rowCount ?? 0;
   }
 
+  /** Starts the purge of deleted mailboxes (batches of 500 messages), or makes a running one look again. */
+  schedulePurge(): void {
+    if (this.#closed || !this.#purge) return;
+    if (this.#purgeRun) {
+      this.#purgeAgain = true;
+      return;
+    }
+    const purge = this.#purge;
+    this.#purgeRun = (async () => {
+      do {
+        this.#purgeAgain = false;
+        while (!this.#closed && (await purge(500))) {}
+      } while (this.#purgeAgain && !this.#closed);
+    })()
+      .catch(() => {})
+      .finally(() => {
+        this.#purgeRun = null;
+      });
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#purgeRun;
     if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
     this.#pruneTimer = null;
     await this.whenIdle();

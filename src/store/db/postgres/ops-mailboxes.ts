@@ -21,6 +21,10 @@ import type {
 } from "../port-mailboxes.ts";
 import { type AccountGuard, big, type Exec, num, strOrNull, unique } from "./pg.ts";
 
+/** a deleted mailbox waiting for the background purge is renamed with this prefix (no client name starts with "*") */
+const RETIRED_PREFIX = "*deleting*";
+const LIVE = "left(name, 1) <> '*'";
+
 const MAILBOX_SELECT = `SELECT m.id, m.account_id, m.name, m.uidvalidity, m.uidnext, m.special_use,
   m.highestmodseq,
   EXISTS (SELECT 1 FROM subscription s WHERE s.account_id = m.account_id AND s.name = m.name) AS sub
@@ -60,7 +64,7 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
       await g.account(accountId);
       return (
         await all(
-          `${MAILBOX_SELECT} WHERE m.account_id = $1 ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name`,
+          `${MAILBOX_SELECT} WHERE m.account_id = $1 AND left(m.name, 1) <> '*' ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name`,
           [accountId],
         )
       ).map(toMailboxRow);
@@ -72,17 +76,22 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     },
     byId: async (id) => {
       await g.mailbox(id);
-      const r = await one(`${MAILBOX_SELECT} WHERE m.id = $1`, [id]);
+      const r = await one(`${MAILBOX_SELECT} WHERE m.id = $1 AND left(m.name, 1) <> '*'`, [id]);
       return r ? toMailboxRow(r) : null;
     },
     core: async (id) => {
       await g.mailbox(id);
-      const r = await one("SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = $1", [id]);
+      const r = await one(`SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = $1 AND ${LIVE}`, [
+        id,
+      ]);
       return r ? { accountId: num(r[0]), uidValidity: num(r[1]), uidNext: num(r[2]) } : null;
     },
     syncState: async (id) => {
       await g.mailbox(id);
-      const r = await one("SELECT uidnext, highestmodseq, expunge_floor FROM mailbox WHERE id = $1", [id]);
+      const r = await one(
+        `SELECT uidnext, highestmodseq, expunge_floor FROM mailbox WHERE id = $1 AND ${LIVE}`,
+        [id],
+      );
       return r ? { uidNext: num(r[0]), highestModseq: big(r[1]), expungeFloor: big(r[2]) } : null;
     },
     withPrefix: async (accountId, prefix) => {
@@ -98,19 +107,16 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     },
     counts: async (id) => {
       await g.mailbox(id);
-      if (!(await one("SELECT 1 FROM mailbox WHERE id = $1", [id]))) return null;
-      const r = (await one(
-        `SELECT COUNT(*), COALESCE(SUM(size), 0),
-                COUNT(*) FILTER (WHERE (flag_bits & 1) = 0),
-                COUNT(*) FILTER (WHERE (flag_bits & 8) <> 0)
-         FROM message WHERE mailbox_id = $1`,
+      // kept by the message_counters trigger (migration 12): no scan of the mailbox's rows
+      const r = await one(
+        `SELECT n_messages, total_size, n_unseen, n_deleted FROM mailbox WHERE id = $1 AND ${LIVE}`,
         [id],
-      ))!;
-      return { messages: num(r[0]), size: num(r[1]), unseen: num(r[2]), deleted: num(r[3]) };
+      );
+      return r ? { messages: num(r[0]), size: num(r[1]), unseen: num(r[2]), deleted: num(r[3]) } : null;
     },
     firstNewUid: async (id) => {
       await g.mailbox(id);
-      const r = await one("SELECT first_recent_uid FROM mailbox WHERE id = $1", [id]);
+      const r = await one(`SELECT first_recent_uid FROM mailbox WHERE id = $1 AND ${LIVE}`, [id]);
       return r ? num(r[0]) : null;
     },
     newCount: async (id) => {
@@ -161,6 +167,47 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
       await g.mailbox(id);
       await x("DELETE FROM mailbox WHERE id = $1", [id]);
     },
+    retired: async (limit) =>
+      (await all("SELECT id, account_id FROM mailbox WHERE left(name, 1) = '*' LIMIT $1", [limit])).map(
+        (r): [number, number] => [num(r[0]), num(r[1])],
+      ),
+    retire: async (id) => {
+      await g.mailbox(id);
+      await x("UPDATE mailbox SET name = $1 WHERE id = $2", [RETIRED_PREFIX + String(id), id]);
+      // rights and annotations end with the mailbox (a new one of the same name starts without)
+      await x("DELETE FROM acl WHERE mailbox_id = $1", [id]);
+      await x("DELETE FROM metadata WHERE mailbox_id = $1", [id]);
+    },
+    takeMessages: async (id, limit) => {
+      await g.mailbox(id);
+      const rows = await all(
+        "SELECT uid, blob_id, prefix_id, email_id, thread_id, size FROM message WHERE mailbox_id = $1 ORDER BY uid LIMIT $2",
+        [id, limit],
+      );
+      const blobs = new Set<number>();
+      const prefixes = new Set<number>();
+      const emails = new Map<string, string>();
+      let bytes = 0;
+      for (const r of rows) {
+        blobs.add(num(r[1]));
+        if (r[2] !== null) prefixes.add(num(r[2]));
+        emails.set(String(r[3]), String(r[4]));
+        bytes += num(r[5]);
+      }
+      if (rows.length > 0) {
+        await x("DELETE FROM message WHERE mailbox_id = $1 AND uid <= $2", [
+          id,
+          num(rows[rows.length - 1]![0]),
+        ]);
+      }
+      return {
+        messages: rows.length,
+        bytes,
+        blobIds: [...blobs],
+        prefixIds: [...prefixes],
+        emails: [...emails],
+      };
+    },
     rename: async (id, name, highestModseq) => {
       await g.mailbox(id);
       await unique(() =>
@@ -180,7 +227,7 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     moveAll: async (srcId, dstId, modseq, now) => {
       await g.mailbox(srcId);
       await g.mailbox(dstId);
-      const dst = await one("SELECT account_id, uidnext FROM mailbox WHERE id = $1", [dstId]);
+      const dst = await one(`SELECT account_id, uidnext FROM mailbox WHERE id = $1 AND ${LIVE}`, [dstId]);
       if (!dst) return [];
       const first = num(dst[1]);
       // renumbered from dst's UIDNEXT in uid order, in three set statements

@@ -7,6 +7,7 @@
  * table on the same connection. A PostgreSQL backend brings its own (e.g. a row-locked sweep).
  * The domain side only marks blobs (TxContext.releaseBlobs) and schedules these jobs after commit.
  */
+import { statSync } from "node:fs";
 import { readdir, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
@@ -23,6 +24,18 @@ const GC_DELAY_MS = 1000;
 const GC_MAX_DELAY_MS = 10_000;
 /** batches per sweeper run; a later trigger (or the next open) continues */
 const GC_MAX_PASSES = 20_000;
+/**
+ * The sweeper is background work and holds the write lock while it unlinks: after each batch it
+ * pauses as long as the batch took (at most half of the time), and this many times as long while
+ * this process's event loop is busy with other work (a bulk APPEND): at most a fifth of the time.
+ * A mailbox of 100,000 messages deleted during a fill then slows the fill by a bounded share.
+ */
+const GC_BUSY_PAUSE_FACTOR = 4;
+/** messages of a deleted mailbox removed per purge transaction (bounds the write-lock hold time) */
+const PURGE_BATCH = 500;
+/** pause after a failed TRUNCATE checkpoint (a reader held an old snapshot), and tries */
+const WAL_RETRY_MS = 5000;
+const WAL_MAX_TRIES = 12;
 /** files named like blobs but without a row are removed once older than this (crash leftovers) */
 const DEFAULT_ORPHAN_MIN_AGE_MS = 15 * 60_000;
 const DEFAULT_ORPHAN_SCAN_DELAY_MS = 30_000;
@@ -75,6 +88,11 @@ export interface SqliteJobsOptions {
   undeleteWindowMs?: number;
   /** a blob's row and file were deleted (caches keyed by content hash drop it) */
   onBlobDeleted?(sha: string): void;
+  /**
+   * One step of the purge of deleted mailboxes (domain/mailboxes.ts purgeDeleted): removes up to
+   * `limit` of their messages; false when nothing is left.
+   */
+  purge?(limit: number): Promise<boolean>;
 }
 
 export class SqliteJobs {
@@ -102,6 +120,14 @@ export class SqliteJobs {
   /** whenIdle: index regardless of load */
   #indexForce = false;
   #closed = false;
+  /** event-loop utilization at the sweeper's last pause, and its own batch time since */
+  #gcElu = performance.eventLoopUtilization();
+  #gcOwnMs = 0;
+  readonly #purge: ((limit: number) => Promise<boolean>) | null;
+  #purgeRun: Promise<void> | null = null;
+  #purgeAgain = false;
+  #walTimer: NodeJS.Timeout | null = null;
+  #walRun: Promise<void> | null = null;
   #orphanTimer: NodeJS.Timeout | null = null;
   #orphanRun: Promise<number> | null = null;
   readonly #changeLogDays: number;
@@ -121,11 +147,14 @@ export class SqliteJobs {
     this.#vacationReplyMs = opts.vacationReplyMs ?? DEFAULT_VACATION_REPLY_MS;
     this.#pruneVacation = opts.pruneVacationReplies ?? null;
     this.#undeleteWindowMs = opts.undeleteWindowMs ?? 0;
+    this.#purge = opts.purge ?? null;
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
     if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
     this.scheduleGc();
     this.scheduleIndex(0);
+    // mailboxes deleted before a stop whose messages were not all purged
+    if (this.#purge) setImmediate(() => this.schedulePurge());
     const delay =
       opts.orphanScanDelayMs === undefined ? DEFAULT_ORPHAN_SCAN_DELAY_MS : opts.orphanScanDelayMs;
     if (delay !== null) {
@@ -194,18 +223,152 @@ export class SqliteJobs {
   }
 
   async #gcLoop(): Promise<void> {
+    let swept = 0;
+    try {
+      for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
+        this.#gcAgain = false;
+        let examined: number;
+        const t0 = performance.now();
+        try {
+          examined = await this.#gcBatch(GC_BATCH);
+        } catch {
+          // an unreferenced blob left behind is only wasted space; the next trigger or open retries
+          return;
+        }
+        const took = performance.now() - t0;
+        this.#gcOwnMs += took;
+        swept += examined;
+        if (examined < GC_BATCH && !this.#gcAgain) return;
+        // paced (GC_BUSY_PAUSE_FACTOR): protocol work in this process and other processes'
+        // writers get the lock between batches; whenIdle() (tests, CLI) does not pace
+        if (this.#gcFast) await new Promise<void>((resolve) => setImmediate(resolve));
+        else {
+          const pause = this.#gcProtocolBusy() ? took * GC_BUSY_PAUSE_FACTOR : took;
+          await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(pause))));
+        }
+      }
+    } finally {
+      // a large sweep wrote a lot of WAL: bring the file back under its bound
+      if (swept > 0) this.scheduleWalCheck(0);
+    }
+  }
+
+  /** whenIdle() is waiting: the sweeper runs its batches back to back */
+  #gcFast = false;
+
+  /** Whether this process's event loop was more than half busy, the sweeper's own batches not counted. */
+  #gcProtocolBusy(): boolean {
+    const now = performance.eventLoopUtilization();
+    const d = performance.eventLoopUtilization(now, this.#gcElu);
+    const own = this.#gcOwnMs;
+    this.#gcElu = now;
+    this.#gcOwnMs = 0;
+    const total = d.active + d.idle;
+    return total > 0 && Math.max(0, d.active - own) / total > INDEX_BUSY_UTILIZATION;
+  }
+
+  // --- purge of deleted mailboxes ---------------------------------------------------------
+  //
+  // DELETE retires a mailbox at once (domain/mailboxes.ts deleteMailbox); its messages go here,
+  // PURGE_BATCH per transaction, paced like the sweeper; each transaction marks the blobs it
+  // released, so the sweeper follows.
+
+  /** Starts the purge, or makes a running one look again when it is done. */
+  schedulePurge(): void {
+    if (this.#closed || !this.#purge) return;
+    if (this.#purgeRun) {
+      this.#purgeAgain = true;
+      return;
+    }
+    this.#purgeRun = this.#purgeLoop().finally(() => {
+      this.#purgeRun = null;
+      if (this.#purgeAgain) {
+        this.#purgeAgain = false;
+        this.schedulePurge();
+      }
+    });
+  }
+
+  async #purgeLoop(): Promise<void> {
+    const purge = this.#purge;
+    if (!purge) return;
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
-      this.#gcAgain = false;
-      let examined: number;
+      this.#purgeAgain = false;
+      const t0 = performance.now();
+      let more: boolean;
       try {
-        examined = await this.#gcBatch(GC_BATCH);
+        more = await purge(PURGE_BATCH);
       } catch {
-        // an unreferenced blob left behind is only wasted space; the next trigger or open retries
+        // left retired: the next DELETE or open continues
         return;
       }
-      if (examined < GC_BATCH && !this.#gcAgain) return;
-      // yield between batches so protocol work in this process interleaves
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      const took = performance.now() - t0;
+      this.#gcOwnMs += took;
+      if (!more) return;
+      if (this.#gcFast) await new Promise<void>((resolve) => setImmediate(resolve));
+      else {
+        const pause = this.#gcProtocolBusy() ? took * GC_BUSY_PAUSE_FACTOR : took;
+        await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(pause))));
+      }
+    }
+  }
+
+  // --- WAL bound ----------------------------------------------------------------------------
+  //
+  // SQLite's automatic checkpoints (PASSIVE, at commit) copy the log into the database but never
+  // shrink the file, and cannot start the log over while a reader still uses an old snapshot,
+  // so after a burst the file stays at its largest size. journal_size_limit (sqlite.ts)
+  // truncates it whenever the log starts over; this job makes sure that happens after a burst:
+  // when the file is larger than the bound, a TRUNCATE checkpoint that does not wait for
+  // readers (busy_timeout 0); if a reader is in the way it is retried a few times later.
+
+  /** Checks the WAL file's size after `delay` ms (after the sweeper and the indexer ran). */
+  scheduleWalCheck(delay = WAL_RETRY_MS, tries = WAL_MAX_TRIES): void {
+    if (this.#closed || this.#h.walLimitBytes <= 0 || this.#walTimer || this.#walRun) return;
+    this.#walTimer = setTimeout(() => {
+      this.#walTimer = null;
+      this.#walRun = this.#walCheck()
+        .then((ok) => {
+          if (!ok && tries > 1) {
+            this.#walRun = null;
+            this.scheduleWalCheck(WAL_RETRY_MS, tries - 1);
+          }
+        })
+        .catch(() => {})
+        .finally(() => {
+          this.#walRun = null;
+        });
+    }, delay);
+    this.#walTimer.unref();
+  }
+
+  /** One check: true when the WAL is within its bound (now or after the checkpoint). */
+  async #walCheck(): Promise<boolean> {
+    const walSize = (): number => {
+      try {
+        return statSync(`${this.#h.path}-wal`).size;
+      } catch {
+        return 0;
+      }
+    };
+    if (walSize() <= this.#h.walLimitBytes) return true;
+    return this.#h.withConnection(() => this.checkpointSync() && walSize() <= this.#h.walLimitBytes);
+  }
+
+  /**
+   * A TRUNCATE checkpoint that does not wait (busy_timeout 0): true when it completed, false when
+   * another connection's write or old snapshot was in the way. Call with no transaction open.
+   */
+  checkpointSync(): boolean {
+    const raw = this.#h.raw;
+    raw.pragma("busy_timeout = 0");
+    try {
+      const r = raw.pragma("wal_checkpoint(TRUNCATE)") as Array<{ busy: number }>;
+      return r[0]?.busy === 0;
+    } catch {
+      return false;
+    } finally {
+      raw.pragma("busy_timeout = 100");
     }
   }
 
@@ -355,9 +518,18 @@ export class SqliteJobs {
   /** Resolves when the background sweeper and FTS indexer have nothing left to do. */
   async whenIdle(): Promise<void> {
     this.#indexForce = true;
+    this.#gcFast = true;
+    // retired mailboxes left by an earlier process, even if the open's own trigger has not run yet
+    this.schedulePurge();
     try {
       // bounded: each wait ends one run; a new run starts only after a further commit
-      for (let i = 0; i < 1000 && (this.#gcRun || this.#gcTimer || this.#indexRun || this.#indexTimer); i++) {
+      for (
+        let i = 0;
+        i < 1000 && (this.#purgeRun || this.#gcRun || this.#gcTimer || this.#indexRun || this.#indexTimer);
+        i++
+      ) {
+        // first the purge: the blobs it releases are the sweeper's next work
+        await this.#purgeRun;
         if (this.#gcTimer) {
           clearTimeout(this.#gcTimer);
           this.#gcTimer = null;
@@ -371,8 +543,16 @@ export class SqliteJobs {
         await this.#gcRun;
         await this.#indexRun;
       }
+      // a WAL check the runs above scheduled: now, not after its delay
+      if (this.#walTimer) {
+        clearTimeout(this.#walTimer);
+        this.#walTimer = null;
+        await this.#walCheck().catch(() => false);
+      }
+      await this.#walRun;
     } finally {
       this.#indexForce = false;
+      this.#gcFast = false;
     }
   }
 
@@ -414,6 +594,14 @@ export class SqliteJobs {
   }
 
   async #indexLoop(): Promise<void> {
+    try {
+      await this.#indexPasses();
+    } finally {
+      this.scheduleWalCheck();
+    }
+  }
+
+  async #indexPasses(): Promise<void> {
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
       if (!this.#indexForce && this.#protocolBusy() && !(await this.#indexLagging())) {
         // busy serving: try again after the usual delay (searches scan queued texts meanwhile)
@@ -567,11 +755,14 @@ export class SqliteJobs {
     this.#pruneTimer = null;
     if (this.#barrierTimer) clearTimeout(this.#barrierTimer);
     this.#barrierTimer = null;
+    if (this.#walTimer) clearTimeout(this.#walTimer);
+    this.#walTimer = null;
     // queued texts stay queued (searches scan them); the next open indexes them
     if (this.#indexTimer) clearTimeout(this.#indexTimer);
     this.#indexTimer = null;
     await this.whenIdle();
     await this.#orphanRun;
     await this.#pruneRun;
+    await this.#walRun;
   }
 }

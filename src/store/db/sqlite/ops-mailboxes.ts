@@ -23,6 +23,14 @@ import type {
 } from "../port-mailboxes.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
+/**
+ * A deleted mailbox whose messages the background purge still removes is renamed to
+ * `*deleting*<id>`: no client name can start with `*` (names.ts refuses it), so the name is free
+ * at once and no lookup by name finds it; lookups by id and lists skip names starting with `*`.
+ */
+const RETIRED_PREFIX = "*deleting*";
+const LIVE = "substr(name, 1, 1) <> '*'";
+
 /** uid lists up to this size are looked up one by one; larger ones by one range scan */
 const POINT_LOOKUP_MAX = 64;
 
@@ -95,7 +103,7 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
   const mailboxes: MailboxesWrite = {
     list: (accountId) =>
       all(
-        `${MAILBOX_SELECT} WHERE m.account_id = ? ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name`,
+        `${MAILBOX_SELECT} WHERE m.account_id = ? AND substr(m.name, 1, 1) <> '*' ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name`,
         true,
         accountId,
       ).map(toMailboxRow),
@@ -104,15 +112,23 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       return r ? toMailboxRow(r) : null;
     },
     byId: (id) => {
-      const r = get(`${MAILBOX_SELECT} WHERE m.id = ?`, true, id);
+      const r = get(`${MAILBOX_SELECT} WHERE m.id = ? AND substr(m.name, 1, 1) <> '*'`, true, id);
       return r ? toMailboxRow(r) : null;
     },
     core: (id) => {
-      const r = get("SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = ?", false, id);
+      const r = get(
+        `SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = ? AND ${LIVE}`,
+        false,
+        id,
+      );
       return r ? { accountId: r[0] as number, uidValidity: r[1] as number, uidNext: r[2] as number } : null;
     },
     syncState: (id) => {
-      const r = get("SELECT uidnext, highestmodseq, expunge_floor FROM mailbox WHERE id = ?", true, id);
+      const r = get(
+        `SELECT uidnext, highestmodseq, expunge_floor FROM mailbox WHERE id = ? AND ${LIVE}`,
+        true,
+        id,
+      );
       return r
         ? { uidNext: Number(r[0]), highestModseq: r[1] as bigint, expungeFloor: r[2] as bigint }
         : null;
@@ -127,6 +143,7 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       ).map((r) => ({ id: Number(r[0]), name: String(r[1]) })),
     counts: (id) => {
       // kept by the message_counters_* triggers (migration 12): no scan of the mailbox's rows
+      if (!get(`SELECT 1 FROM mailbox WHERE id = ? AND ${LIVE}`, false, id)) return null;
       const r = get(
         "SELECT n_messages, total_size, n_unseen, n_deleted FROM mailbox WHERE id = ?",
         false,
@@ -136,7 +153,7 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       return { messages: Number(r[0]), size: Number(r[1]), unseen: Number(r[2]), deleted: Number(r[3]) };
     },
     firstNewUid: (id) => {
-      const r = get("SELECT first_recent_uid FROM mailbox WHERE id = ?", false, id);
+      const r = get(`SELECT first_recent_uid FROM mailbox WHERE id = ? AND ${LIVE}`, false, id);
       return r ? Number(r[0]) : null;
     },
     newCount: (id) =>
@@ -193,6 +210,45 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
     delete: (id) => {
       run("DELETE FROM mailbox WHERE id = ?", id);
     },
+    retire: (id) => {
+      run("UPDATE mailbox SET name = ? WHERE id = ?", RETIRED_PREFIX + String(id), id);
+      // rights and annotations end with the mailbox (a new one of the same name starts without)
+      run("DELETE FROM acl WHERE mailbox_id = ?", id);
+      run("DELETE FROM metadata WHERE mailbox_id = ?", id);
+    },
+    retired: (limit) =>
+      all("SELECT id, account_id FROM mailbox WHERE substr(name, 1, 1) = '*' LIMIT ?", false, limit).map(
+        (r): [number, number] => [Number(r[0]), Number(r[1])],
+      ),
+    takeMessages: (id, limit): MailboxContents => {
+      const rows = all(
+        "SELECT uid, blob_id, prefix_id, email_id, thread_id, size FROM message WHERE mailbox_id = ? ORDER BY uid LIMIT ?",
+        false,
+        id,
+        limit,
+      );
+      const blobs = new Set<number>();
+      const prefixes = new Set<number>();
+      const emails = new Map<string, string>();
+      let bytes = 0;
+      for (const r of rows) {
+        blobs.add(Number(r[1]));
+        if (r[2] !== null) prefixes.add(Number(r[2]));
+        emails.set(String(r[3]), String(r[4]));
+        bytes += Number(r[5]);
+      }
+      if (rows.length > 0) {
+        const last = Number(rows[rows.length - 1]![0]);
+        run("DELETE FROM message WHERE mailbox_id = ? AND uid <= ?", id, last);
+      }
+      return {
+        messages: rows.length,
+        bytes,
+        blobIds: [...blobs],
+        prefixIds: [...prefixes],
+        emails: [...emails],
+      };
+    },
     rename: (id, name, highestModseq) => {
       try {
         run("UPDATE mailbox SET name = ?, highestmodseq = ? WHERE id = ?", name, highestModseq, id);
@@ -209,7 +265,7 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       else run("UPDATE mailbox SET highestmodseq = ?, uidnext = ? WHERE id = ?", modseq, uidNext, id);
     },
     moveAll: (srcId, dstId, modseq, now) => {
-      const dst = get("SELECT account_id, uidnext FROM mailbox WHERE id = ?", false, dstId);
+      const dst = get(`SELECT account_id, uidnext FROM mailbox WHERE id = ? AND ${LIVE}`, false, dstId);
       if (!dst) return [];
       const rows = all(
         "SELECT uid, email_id, thread_id FROM message WHERE mailbox_id = ? ORDER BY uid",

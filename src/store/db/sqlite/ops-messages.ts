@@ -70,7 +70,11 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
 
   const mailboxes: MailboxesMsgWrite = {
     core: (id) => {
-      const r = get("SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = ?", id);
+      // a deleted mailbox still being purged (ops-mailboxes.ts RETIRED_PREFIX) is absent
+      const r = get(
+        "SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = ? AND substr(name, 1, 1) <> '*'",
+        id,
+      );
       return r ? { accountId: Number(r[0]), uidValidity: Number(r[1]), uidNext: Number(r[2]) } : null;
     },
     touch: (id, modseq, uidNext) => {
@@ -266,7 +270,10 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
 
   const changes: ChangeRowsWrite = {
     exists: (accountId, kind, id) => {
-      if (kind === "mailbox") return get("SELECT 1 FROM mailbox WHERE id = ?", Number(id)) !== undefined;
+      if (kind === "mailbox")
+        return (
+          get("SELECT 1 FROM mailbox WHERE id = ? AND substr(name, 1, 1) <> '*'", Number(id)) !== undefined
+        );
       return messages.holds(accountId, kind, id) as boolean;
     },
     insert: (rows, at) => {

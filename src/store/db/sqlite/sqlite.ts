@@ -27,15 +27,37 @@ export interface SqliteHandle {
   withConnection<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T>;
   /** BEGIN IMMEDIATE … COMMIT (rolls back if fn throws) */
   transaction<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T>;
+  /** the database file's path (its WAL is `${path}-wal`) */
+  path: string;
+  /** WAL size in octets above which the background jobs truncate it after a burst (0 = never) */
+  walLimitBytes: number;
   close(): Promise<void>;
 }
+
+export interface SqliteOptions {
+  busyTimeoutMs?: number;
+  /** page cache of the writing connection, KiB (SQLite cache_size); default 16384 */
+  cacheKiB?: number;
+  /** page cache of the read-only connection (content reads), KiB; default 2048 */
+  readerCacheKiB?: number;
+  /**
+   * WAL size bound, octets: SQLite truncates the WAL file to it after a checkpoint resets the log
+   * (journal_size_limit), and the background jobs run a TRUNCATE checkpoint when a burst left it
+   * larger. Default 64 MiB; 0 = no bound (SQLite's default: the file keeps its largest size).
+   */
+  walLimitBytes?: number;
+}
+
+export const DEFAULT_SQLITE_CACHE_KIB = 16_384;
+export const DEFAULT_READER_CACHE_KIB = 2048;
+export const DEFAULT_WAL_LIMIT_BYTES = 64 * 1048576;
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === "SQLITE_BUSY" || code === "SQLITE_BUSY_SNAPSHOT" || code === "SQLITE_LOCKED";
 }
 
-export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}): SqliteHandle {
+export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteHandle {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // created 0600 before SQLite opens it: the database holds password hashes, and SQLite gives the
   // -wal and -shm files the mode of the database file
@@ -48,7 +70,12 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
   raw.pragma("synchronous = FULL");
   raw.pragma("foreign_keys = ON");
   raw.pragma("temp_store = MEMORY");
-  raw.pragma("cache_size = -32000");
+  // a bound, not an allocation: pages are cached as they are read (docs/benchmarks.md "Fixed memory")
+  raw.pragma(`cache_size = ${-Math.max(64, Math.floor(opts.cacheKiB ?? DEFAULT_SQLITE_CACHE_KIB))}`);
+  const walLimitBytes = Math.max(0, Math.floor(opts.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES));
+  // after a checkpoint resets the log, SQLite truncates the WAL file to this size instead of
+  // keeping the largest size a burst (a big DELETE) once gave it
+  raw.pragma(`journal_size_limit = ${walLimitBytes > 0 ? walLimitBytes : -1}`);
   migrateSqlite(raw);
   // The write lock is waited for asynchronously (transaction below), never in SQLite's busy
   // handler: that sleeps inside the call and freezes this process's event loop, and with two
@@ -95,7 +122,9 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
       if (!reader) {
         // WAL (set above): this reader never blocks and is never blocked by the writer
         reader = new Database(path, { readonly: true, fileMustExist: true, timeout: 100 });
-        reader.pragma("cache_size = -8000");
+        reader.pragma(
+          `cache_size = ${-Math.max(64, Math.floor(opts.readerCacheKiB ?? DEFAULT_READER_CACHE_KIB))}`,
+        );
       }
       s = reader.prepare(text);
       if (safeIntegers) s.safeIntegers(true);
@@ -141,6 +170,8 @@ export function openSqlite(path: string, opts: { busyTimeoutMs?: number } = {}):
     readStmt,
     withConnection,
     transaction,
+    path,
+    walLimitBytes,
     close: async () => {
       readCache.clear();
       reader?.close();
