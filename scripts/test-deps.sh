@@ -21,6 +21,10 @@ need_perl IO::Socket::SSL libio-socket-ssl-perl
 [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 # the PostgreSQL tests start a private cluster with initdb/pg_ctl (test/kit/postgres.ts); pg_trgm is in it
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# a real Dovecot IMAP server as an import source (test/cli/import-imap.test.ts starts a private one)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+# a real client with COMPRESS=DEFLATE (Python's imaplib + zlib, test/imap/compress-python.test.ts)
+need_cmd python3 python3
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
