@@ -70,6 +70,8 @@ export interface SqlStoreOptions {
   stateCacheMessages?: number;
   /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
   undeleteWindowMs?: number;
+  /** the db adapter writes message content in the write transaction (domain/context.ts) */
+  contentInWrite?: boolean;
 }
 
 export class SqlStore implements Store {
@@ -121,6 +123,7 @@ export class SqlStore implements Store {
       scheduleIndex: () => this.#jobs.scheduleIndex(),
       maxMessageSize,
       undeleteWindowMs: opts.undeleteWindowMs ?? 0,
+      contentInWrite: opts.contentInWrite === true,
       blobs,
       mime,
     };
