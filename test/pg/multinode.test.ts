@@ -232,6 +232,15 @@ retry_max = "1s"
       .slice(before)
       .map((m) => /\r\nSubject: ([^\r\n]*)/.exec(`\r\n${m.data.toString("utf8")}`)?.[1] ?? "");
     assert.equal(subjects.length, N, "no message sent twice");
+    // and the runners agree: N deliveries logged over both nodes together
+    const delivered = nodes.map(
+      (n) => n.server.logs.filter((l) => l.msg === "outbound delivered" && l.state === "delivered").length,
+    );
+    assert.equal(
+      delivered.reduce((x, y) => x + y, 0),
+      N,
+      JSON.stringify(delivered),
+    );
     assert.deepEqual([...subjects].sort(), Array.from({ length: N }, (_, i) => `queued ${i}`).sort());
   });
 });
