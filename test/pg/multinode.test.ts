@@ -2,7 +2,7 @@
 // ports (docs/architecture.md "PostgreSQL adapter"): IMAP IDLE on node A sees an APPEND, an SMTP
 // delivery, a flag change and an expunge made on node B (LISTEN/NOTIFY feed); SEARCH TEXT on A finds
 // mail delivered on B (search text in the database); the POP3 maildrop lock holds across nodes
-// (locks port: leases in the database); two nodes running the outbound queue deliver each queued
+// (locks port: leases in the database); three nodes running the outbound queue deliver each queued
 // message exactly once (FOR UPDATE SKIP LOCKED claims) to a loopback SMTP sink.
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
@@ -91,6 +91,7 @@ retry_max = "1s"
     // the first node creates the schema; the second joins by starting with the same URL
     const a = await startNode("a");
     await startNode("b");
+    await startNode("c");
     await cli(a, ["domain", "add", "example.com"]);
     for (const u of ["alice", "bob", "carol"]) await cli(a, ["user", "add", `${u}@example.com`], `${PASS}\n`);
   });
@@ -188,8 +189,8 @@ retry_max = "1s"
     assert.match(reply, /^\+OK/);
   });
 
-  test("two nodes running the queue deliver each queued message exactly once", async () => {
-    const N = 12;
+  test("three nodes running the queue deliver each queued message exactly once", async () => {
+    const N = 15;
     const before = sink.received.length;
     const mailers = nodes.map((n) =>
       nodemailer.createTransport({
@@ -232,7 +233,7 @@ retry_max = "1s"
       .slice(before)
       .map((m) => /\r\nSubject: ([^\r\n]*)/.exec(`\r\n${m.data.toString("utf8")}`)?.[1] ?? "");
     assert.equal(subjects.length, N, "no message sent twice");
-    // and the runners agree: N deliveries logged over both nodes together
+    // and the runners agree: N deliveries logged over the nodes together
     const delivered = nodes.map(
       (n) => n.server.logs.filter((l) => l.msg === "outbound delivered" && l.state === "delivered").length,
     );
