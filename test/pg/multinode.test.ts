@@ -156,6 +156,47 @@ retry_max = "1s"
     }
   });
 
+  test("PostgreSQL drops every connection: both nodes stay up, IDLE on A then sees B's next APPEND", async () => {
+    const [a, b] = nodes as [Node, Node];
+    const watcher = await login(a.imap, "alice@example.com");
+    try {
+      const sel = await watcher.cmd("SELECT INBOX");
+      const exists = Number(/^\* (\d+) EXISTS$/m.exec(sel.text)?.[1]);
+      assert.ok(Number.isInteger(exists), sel.text);
+      const idle = watcher.nextTag();
+      watcher.write(`${idle} IDLE\r\n`);
+      assert.match(await watcher.readLine(), /^\+ /);
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      try {
+        const r = await db.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()",
+        );
+        assert.ok(r.rows.length >= 2, "the nodes' connections were there");
+      } finally {
+        await db.end();
+      }
+      // a client retries a command that failed on a connection dropped under it
+      let ok = false;
+      for (let i = 0; i < 20 && !ok; i++) {
+        const actor = await login(b.imap, "alice@example.com").catch(() => null);
+        if (actor) {
+          ok = (await actor.append("INBOX", "From: b@example.com\r\nSubject: after the drop\r\n\r\nx\r\n"))
+            .ok;
+          actor.destroy();
+        }
+        if (!ok) await new Promise((res) => setTimeout(res, 100));
+      }
+      assert.ok(ok, "node B appends again");
+      await watcher.readUntil(new RegExp(`^\\* ${exists + 1} EXISTS$`), 10_000);
+      watcher.write("DONE\r\n");
+      assert.ok((await watcher.collect(idle)).ok);
+    } finally {
+      watcher.destroy();
+    }
+    for (const n of nodes) assert.equal(n.server.child.exitCode, null, n.server.stderr());
+  });
+
   test("POP3: a maildrop open on node A is [IN-USE] on node B until A quits", async () => {
     const [a, b] = nodes as [Node, Node];
     const first = await Pop3Client.connect(a.pop3);
