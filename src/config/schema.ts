@@ -630,15 +630,28 @@ export const configSchema = z.strictObject({
       .describe(
         'Storage backend: "sqlite" (metadata in <data_dir>/store.sqlite, message files under <data_dir>/blobs, ' +
           'one host) or "postgres" (metadata, keys and locks in the PostgreSQL database at `url`, shared by ' +
-          "every node; `serve` on a fresh database creates the schema). Message files stay under " +
-          "<data_dir>/blobs until the PostgreSQL blob adapter is wired (see docs/architecture.md).",
+          "every node; `serve` on a fresh database creates the schema). On PostgreSQL message content, " +
+          "the search index and the change feed (LISTEN/NOTIFY) are in the database too: every node gets " +
+          "the same [store] settings and nothing of the store is kept under data_dir.",
       ),
     url: str(
       "",
       'PostgreSQL connection URL for backend = "postgres", e.g. "postgres://postkontor@db.example:5432/mail" ' +
         "(libpq-style URL: user, password, host, port, database, sslmode). Every node uses the same one.",
     ),
-    pool_size: int(10, 'Connections of this process\'s pool to PostgreSQL (backend = "postgres").', 1),
+    pool_size: int(
+      10,
+      'Connections of this process\'s pool to PostgreSQL (backend = "postgres"); the change feed keeps one ' +
+        "of them for LISTEN.",
+      2,
+    ),
+    feed_heartbeat: duration(
+      "10s",
+      'How often a node checks its LISTEN connection to PostgreSQL (backend = "postgres"); a check ' +
+        "unanswered this long drops it, and the node reconnects and resynchronises its sessions.",
+      100,
+      "100ms",
+    ),
     max_message_size: size(52428800, "Largest message accepted by delivery and APPEND, in bytes."),
     feed_socket: str("", "Unix socket of the cross-process change feed. Empty = <data_dir>/run/feed.sock."),
     blob_writer_threads: int(

@@ -2,8 +2,8 @@
  * Builds the concrete store from the config: the one place (with src/cli, through here) that
  * chooses the store's adapters (docs/architecture.md, "Mail store"). `[store] backend` selects
  * them: "sqlite" = SQLite database + filesystem blobs + FTS5 search + Unix-socket feed hub +
- * lock files; "postgres" = the PostgreSQL db, keys and locks adapters (store/postgres.ts) with the
- * blob, search and feed adapters chosen in openPostgres below.
+ * lock files; "postgres" = every adapter on the PostgreSQL database (store/postgres.ts: db, blob,
+ * search, LISTEN/NOTIFY feed, locks, keys).
  */
 import type { ResolvedConfig } from "../config/index.ts";
 import { importDkimKeyFiles } from "../smtp/dkim/index.ts";
@@ -49,7 +49,7 @@ export async function openConfiguredStore(
       });
       break;
     case "postgres":
-      store = await openPostgres(config, withFeed, oneShot);
+      store = await openPostgres(config, withFeed, oneShot, notice);
       break;
     default:
       throw new Error(`unknown store backend ${JSON.stringify(config.store.backend satisfies never)}`);
@@ -70,13 +70,16 @@ export async function openConfiguredStore(
 
 /**
  * The PostgreSQL backend. `serve` (and the outbound runner) create the schema on a fresh
- * database; one-shot CLI commands require it to exist, as they require the SQLite file.
- *
- * WIRING POINT (issue 11): the PostgreSQL blob, search and feed adapters are built separately;
- * until they are passed here, openPostgresStore uses the filesystem blob adapter under data_dir,
- * the host's feed hub and no text search (see store/postgres.ts).
+ * database; one-shot CLI commands require it to exist, as they require the SQLite file. Their
+ * writes reach the sessions of every node through the LISTEN/NOTIFY feed; withFeed = false (the
+ * server's one-time preparation) needs none.
  */
-async function openPostgres(config: ResolvedConfig, withFeed: boolean, oneShot: boolean): Promise<Store> {
+async function openPostgres(
+  config: ResolvedConfig,
+  withFeed: boolean,
+  oneShot: boolean,
+  notice: StoreNotice,
+): Promise<Store> {
   if (config.store.url === "")
     throw new Error('[store] backend = "postgres" needs [store] url = "postgres://…"');
   return openPostgresStore({
@@ -85,9 +88,12 @@ async function openPostgres(config: ResolvedConfig, withFeed: boolean, oneShot: 
     dataDir: config.data_dir,
     create: !oneShot,
     maxMessageSize: config.store.max_message_size,
-    feedSocketPath: withFeed ? config.paths.feedSocket : null,
-    blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
+    listen: withFeed,
+    feedHeartbeatMs: config.store.feed_heartbeat,
+    onConnectionError: (err) => notice({ err: String(err) }, "PostgreSQL connection failed (retrying)"),
     changeLogDays: config.store.change_log_days,
+    stateCacheMessages: config.store.state_cache_messages,
+    vacationReplyMs: config.smtp.vacation_reply_interval,
     pruneDelayMs: oneShot ? null : undefined,
   });
 }

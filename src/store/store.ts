@@ -75,6 +75,8 @@ export interface SqlStoreOptions {
   stateCacheMessages?: number;
   /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
   undeleteWindowMs?: number;
+  /** the db adapter writes message content in the write transaction (domain/context.ts) */
+  contentInWrite?: boolean;
 }
 
 export class SqlStore implements Store {
@@ -129,6 +131,7 @@ export class SqlStore implements Store {
       schedulePurge: () => this.#jobs.schedulePurge(),
       maxMessageSize,
       undeleteWindowMs: opts.undeleteWindowMs ?? 0,
+      contentInWrite: opts.contentInWrite === true,
       blobs,
       mime,
     };

@@ -13,96 +13,10 @@ import { ensurePgEdgeSchema } from "../../src/store/pg/edge-schema.ts";
 import { searchContract } from "../../src/store/search/contract.ts";
 import { likeContains, PgSearch } from "../../src/store/search/postgres.ts";
 import { type Fixture, fixture, msg } from "../../src/store/testing/helpers.ts";
-import type { TextQuery } from "../../src/store/types.ts";
 import { type PgCluster, postgresAvailable, startPostgres } from "../kit/postgres.ts";
+import { CORPUS, QUERIES } from "./search-corpus.ts";
 
 const skip = !postgresAvailable() && "PostgreSQL binaries missing";
-
-const CORPUS: Parameters<typeof msg>[0][] = [
-  { subject: "Quarterly Report", body: "Revenue grew by 12 percent.\r\nSee attached." },
-  { subject: "Grüße aus München", body: "Schöne GRÜSSE und bis bald, Straße" },
-  { subject: "会議の件", body: "明日の会議は十時からです。" },
-  { subject: "quoted", body: 'He said "hello world" and left; x' },
-  { subject: "=?utf-8?q?Caf=C3=A9_menu?=", body: "nothing special", from: "Zoë <zoe@example.net>" },
-  { subject: "wildcards", body: "100% sure, snake_case and C:\\path\\to it" },
-  { subject: "ΣΟΦΊΑ Ελληνικά", body: "Привет, МИР! ёлка" },
-  { subject: "emoji 😀 party", body: "🎉 done", from: '"Boss, The" (chief) <boss@example.com>' },
-  { subject: "Quarterly Report", body: "a second copy of the subject" },
-  { subject: "İstanbul GROẞE Fahrt", body: "ǅemal ΌΣΟΣ ﬁnal" },
-];
-
-const QUERIES: TextQuery[] = [
-  ...[
-    "quarterly rep",
-    "EVENU",
-    "revenue grew",
-    "quarterly",
-    "no such text",
-    "grüße",
-    "grüsse",
-    "MÜNCHEN",
-    "STRASSE",
-    "straße",
-    "会議",
-    "十時から",
-    '"hello world"',
-    "left; x",
-    "AND OR NOT",
-    "*",
-    "(hello",
-    "12",
-    "ö",
-    "ZZ",
-    "%",
-    "100%",
-    "_",
-    "snake_case",
-    "snake%case",
-    "\\path",
-    "c:\\",
-    "σοφία",
-    "ελληνικά",
-    "мир",
-    "Ёлка",
-    "😀",
-    "🎉 d",
-    "",
-    "e",
-    "subject",
-    "istanbul",
-    "İSTANBUL",
-    "große",
-    "GROẞE",
-    "ǆemal",
-    "όσος",
-    "ΌΣΟΣ",
-    "fina",
-    "ﬁnal",
-  ].flatMap((value): TextQuery[] => [
-    { field: "text", value },
-    { field: "body", value },
-  ]),
-  ...(
-    [
-      ["subject", "report"],
-      ["subject", "REPORT"],
-      ["from", "report"],
-      ["from", "alice@example"],
-      ["subject", ""],
-      ["x-missing", ""],
-      ["subject", "café"],
-      ["from", "ZOË"],
-      ["subject", "Qu"],
-      ["to", "bob@"],
-      ["subject", "%"],
-      ["subject", "_"],
-      ["from", "chief"],
-    ] as [string, string][]
-  ).flatMap(([header, value]): TextQuery[] => [
-    { field: "header", header, value },
-    { field: "header", header, value, address: true },
-  ]),
-];
 
 describe("PostgreSQL search adapter", { skip }, () => {
   let cluster: PgCluster;

@@ -47,6 +47,14 @@ function asBuffer(v: unknown): Buffer {
   return Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array);
 }
 
+/**
+ * What writeIn/deleteIn need of a connection: a pool, a client, or a db adapter's transaction
+ * (store/postgres.ts hands the PostgreSQL db adapter's statements in this shape).
+ */
+export interface PgStatements {
+  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }>;
+}
+
 export class PgBlobStore implements BlobStore {
   readonly #pool: pg.Pool;
 
@@ -77,7 +85,7 @@ export class PgBlobStore implements BlobStore {
    * Writes the content inside the caller's transaction on c (for the db adapter: the content then
    * commits with the rows that reference it, atomically). False when it was there already.
    */
-  async writeIn(c: pg.ClientBase, data: Uint8Array, id: string = sha256Hex(data)): Promise<boolean> {
+  async writeIn(c: PgStatements, data: Uint8Array, id: string = sha256Hex(data)): Promise<boolean> {
     checkId(id);
     // the row first: a concurrent writer of the same id waits here until that one commits
     const r = await c.query(
@@ -100,7 +108,7 @@ export class PgBlobStore implements BlobStore {
   }
 
   /** deletes inside the caller's transaction on c (the blob sweeper: with the db's blob row) */
-  async deleteIn(c: pg.Pool | pg.ClientBase, id: string): Promise<void> {
+  async deleteIn(c: PgStatements, id: string): Promise<void> {
     checkId(id);
     // chunks go with the row (ON DELETE CASCADE)
     await c.query("DELETE FROM blob_data WHERE id = $1", [id]);

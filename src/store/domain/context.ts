@@ -32,6 +32,11 @@ export interface DomainDeps {
   undeleteWindowMs?: number;
   /** the blob port's durable put (before the transaction that references the content) */
   blobs?: { put(data: Uint8Array, id?: string): Promise<string> };
+  /**
+   * true: the db adapter writes message content inside the write transaction itself
+   * (`blobs.ensure`, PostgreSQL), so appends put nothing before it
+   */
+  contentInWrite?: boolean;
   /** the MIME functions appends need (parse, search text, NUL re-encoding) */
   mime?: MimeFns;
 }

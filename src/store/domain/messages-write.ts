@@ -273,9 +273,11 @@ export class MessageWrites {
     const db = this.#d.db;
     // durable blob files before the transaction that references them (docs/architecture.md
     // "Mail store"); announced: a group commit forming meanwhile waits a moment for this append
+    // (an adapter that writes the content in the transaction itself puts nothing before it)
     const queued = db.expectGroupedWrite();
     try {
-      await eachLimited(prepared, PUT_CONCURRENCY, (p) => this.#blobs.put(p.raw, p.sha));
+      if (this.#d.contentInWrite !== true)
+        await eachLimited(prepared, PUT_CONCURRENCY, (p) => this.#blobs.put(p.raw, p.sha));
     } finally {
       // the announcement ends before the item is queued: queueing may start the group loop at
       // once, and a loop that still counted this append as expected would wait GROUP_WAIT_MS for it

@@ -20,6 +20,7 @@
  *   (the text then commits with the rows that reference it, as SQLite's indexSync does).
  */
 import type pg from "pg";
+import type { PgStatements } from "../blob/postgres.ts";
 import { WORDS_EXPR } from "../pg/edge-schema.ts";
 import type { TextQuery } from "../types.ts";
 import { charLength, headerLineMatches } from "./fts.ts";
@@ -52,7 +53,12 @@ export class PgSearch implements SearchIndex {
   }
 
   async index(blobRef: number, text: SearchText): Promise<void> {
-    await this.#pool.query(
+    await this.indexIn(this.#pool, blobRef, text);
+  }
+
+  /** index() on the caller's connection: inside a db write transaction the text commits with its rows */
+  async indexIn(c: PgStatements, blobRef: number, text: SearchText): Promise<void> {
+    await c.query(
       `INSERT INTO search_text (blob_ref, headers, body) VALUES ($1, $2, $3)
        ON CONFLICT (blob_ref) DO UPDATE SET headers = EXCLUDED.headers, body = EXCLUDED.body`,
       [blobRef, pgText(text.headers.toLowerCase()), pgText(text.body.toLowerCase())],
@@ -60,7 +66,12 @@ export class PgSearch implements SearchIndex {
   }
 
   async remove(blobRef: number): Promise<void> {
-    await this.#pool.query("DELETE FROM search_text WHERE blob_ref = $1", [blobRef]);
+    await this.removeIn(this.#pool, blobRef);
+  }
+
+  /** remove() on the caller's connection (the blob sweeper: with the blob's row) */
+  async removeIn(c: PgStatements, blobRef: number): Promise<void> {
+    await c.query("DELETE FROM search_text WHERE blob_ref = $1", [blobRef]);
   }
 
   async #rows(text: string, values: unknown[]): Promise<unknown[][]> {

@@ -54,6 +54,7 @@ const NO_CONTENT: PgContent = {
   ensure: async () => missingContent(),
   drop: async () => missingContent(),
   index: async () => {},
+  unindex: async () => {},
 };
 
 /** Every operation of the port over one client, guard and hook list. */
@@ -61,7 +62,7 @@ export function pgWriter(x: Exec, g: AccountGuard, content: PgContent, hooks: Ar
   const afterCommit = (hook: () => void) => hooks.push(hook);
   const o = pgOps(x, g);
   const m = pgMailOps(x, g);
-  const mo = pgMessageOps(x, g, content, afterCommit);
+  const mo = pgMessageOps(x, g, content);
   return {
     ...o,
     accounts: { ...o.accounts, ...mo.accounts },

@@ -1,13 +1,13 @@
 /**
  * The PostgreSQL adapter's background jobs (store.ts StoreJobs): the blob sweeper and history
- * pruning. Search texts go to the search port after each commit (ops-messages.ts), so there is no
- * indexer here; there is no orphan-file scan (content without a row is removed by the append that
- * failed, `blobs.dropContentWithoutRow`, and by the sweeper).
+ * pruning (with expired JMAP uploads). Search texts are written in the append's transaction
+ * (ops-messages.ts), so there is no indexer here; there is no orphan scan: content commits with
+ * the rows that reference it (PgBlobStore.writeIn in `blobs.ensure`).
  *
  * Sweeper: per marked blob one short transaction deletes the row only while it is still marked and
- * unreferenced (the foreign key from message refuses a referenced one) and removes its content
- * before committing — the other half of `blobs.ensure` (ops-messages.ts). Every node runs it;
- * two sweepers of one blob serialise on its row.
+ * unreferenced (the foreign key from message refuses a referenced one) and removes its content and
+ * search text in that same transaction (PgBlobStore.deleteIn, PgSearch.removeIn) — the other half
+ * of `blobs.ensure`. Every node runs it; two sweepers of one blob serialise on its row.
  */
 import type pg from "pg";
 import type { StoreJobs } from "../../store.ts";
@@ -17,7 +17,11 @@ import type { PgContent } from "./ops-messages.ts";
 import { num } from "./pg.ts";
 
 const GC_BATCH = 100;
+/** an upload's content name (domain/uploads.ts: 256 random bits, hex) */
+const HEX64 = /^[0-9a-f]{64}$/;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** an upload is collected this long after it expired (a download may be in progress; as SQLite's jobs.ts) */
+const UPLOAD_GRACE_MS = 10 * 60_000;
 
 export interface PgJobsOptions {
   /** days of change-log / expunge-log history kept; 0 = forever. Default 90 */
@@ -35,7 +39,7 @@ export interface PgJobsOptions {
 
 export class PgJobs implements StoreJobs {
   readonly #pool: pg.Pool;
-  readonly #content: Pick<PgContent, "drop">;
+  readonly #content: Pick<PgContent, "drop" | "unindex">;
   readonly #onBlobDeleted: (sha: string) => void;
   readonly #changeLogDays: number;
   readonly #vacationReplyMs: number;
@@ -49,7 +53,7 @@ export class PgJobs implements StoreJobs {
   #purgeRun: Promise<void> | null = null;
   #purgeAgain = false;
 
-  constructor(pool: pg.Pool, content: Pick<PgContent, "drop">, opts: PgJobsOptions = {}) {
+  constructor(pool: pg.Pool, content: Pick<PgContent, "drop" | "unindex">, opts: PgJobsOptions = {}) {
     this.#pool = pool;
     this.#content = content;
     this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
@@ -119,8 +123,10 @@ export class PgJobs implements StoreJobs {
         return null;
       }
       const s = String(r[0]);
-      // before commit: an append waiting on this row rewrites the content after we commit
-      await this.#content.drop(s);
+      // before commit, in this transaction: content and search text go with the row; an append
+      // waiting on this row rewrites the content after we commit
+      await this.#content.drop(x, s);
+      await this.#content.unindex(x, id);
       return s;
     });
     if (sha) this.#onBlobDeleted(sha);
@@ -150,14 +156,16 @@ export class PgJobs implements StoreJobs {
 
   #schedulePrune(delayMs: number): void {
     const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
-    if (this.#closed || (this.#changeLogDays <= 0 && !vacation)) return;
+    // expired JMAP uploads are always collected, so the job always runs
+    if (this.#closed) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
       const now = Date.now();
       const history =
         this.#changeLogDays > 0 ? this.pruneHistory(new Date(now - this.#changeLogDays * 86_400_000)) : null;
       const replies = vacation ? this.#pruneVacation?.(new Date(now - this.#vacationReplyMs)) : null;
-      this.#pruneRun = Promise.allSettled([history, replies])
+      const uploads = this.expireUploads(now - UPLOAD_GRACE_MS);
+      this.#pruneRun = Promise.allSettled([history, replies, uploads])
         .then(() => {})
         .finally(() => {
           this.#pruneRun = null;
@@ -168,13 +176,29 @@ export class PgJobs implements StoreJobs {
   }
 
   /**
-   * Removes the rows of JMAP uploads that expired before `before` (ms). Their bytes are files of
-   * the blob adapter the PostgreSQL store is given; until the PostgreSQL blob adapter is wired in
-   * (docs/architecture.md "Not built yet") those files are left behind.
+   * Removes the JMAP uploads that expired before `before` (ms): rows and their bytes (blob-port
+   * content under the upload's random name) in one transaction per batch.
    */
   async expireUploads(before: number): Promise<number> {
-    const r = await this.#pool.query("DELETE FROM jmap_upload WHERE expires_at < $1", [before]);
-    return r.rowCount ?? 0;
+    let total = 0;
+    // bounded: each batch deletes what it selects
+    for (let pass = 0; pass < 1_000_000 && !this.#closed; pass++) {
+      const n = await pgTransaction(this.#pool, "BEGIN", async (x) => {
+        const rows = (
+          await x(
+            `DELETE FROM jmap_upload WHERE (account_id, blob_id) IN (
+               SELECT account_id, blob_id FROM jmap_upload WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+             RETURNING file`,
+            [before, GC_BATCH],
+          )
+        ).rows;
+        for (const r of rows) if (HEX64.test(String(r[0]))) await this.#content.drop(x, String(r[0]));
+        return rows.length;
+      });
+      total += n;
+      if (n < GC_BATCH) break;
+    }
+    return total;
   }
 
   /** Starts the purge of deleted mailboxes (batches of 500 messages), or makes a running one look again. */

@@ -23,14 +23,21 @@ import type {
 } from "../port-messages.ts";
 import { type AccountGuard, big, type Exec, num, numOrNull } from "./pg.ts";
 
-/** Where message content lives for this adapter (the blob port) and how new texts reach search. */
+/**
+ * Where message content lives (the blob port) and where search texts go (the search port), both
+ * written with the statements of the transaction at hand (`x`): content and text commit, or roll
+ * back, with the rows that reference them (store/postgres.ts wires PgBlobStore.writeIn/deleteIn and
+ * PgSearch.indexIn/removeIn).
+ */
 export interface PgContent {
-  /** stores the content under sha if it is not there (durably) */
-  ensure(sha: string, raw: Uint8Array): Promise<void>;
-  /** removes content that no blob row references */
-  drop(sha: string): Promise<void>;
-  /** indexes a new blob's search text (called after commit) */
-  index(blobRef: number, text: SearchText): Promise<void>;
+  /** stores the content under sha if it is not there */
+  ensure(x: Exec, sha: string, raw: Uint8Array): Promise<void>;
+  /** removes content (a blob id or a JMAP upload's name) that no row references */
+  drop(x: Exec, id: string): Promise<void>;
+  /** indexes a new blob's search text */
+  index(x: Exec, blobRef: number, text: SearchText): Promise<void>;
+  /** removes a swept blob's search text */
+  unindex(x: Exec, blobRef: number): Promise<void>;
 }
 
 /** advisory-lock key space of content hashes: (CONTENT_LOCK, hashtext(sha)) */
@@ -51,12 +58,7 @@ export interface PgMessageOps {
   changes: ChangeRowsWrite;
 }
 
-export function pgMessageOps(
-  x: Exec,
-  g: AccountGuard,
-  content: PgContent,
-  afterCommit: (hook: () => void) => void,
-): PgMessageOps {
+export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMessageOps {
   const all = async (text: string, values?: unknown[]) => (await x(text, values)).rows;
   const one = async (text: string, values?: unknown[]) => (await x(text, values)).rows[0];
 
@@ -239,15 +241,10 @@ export function pgMessageOps(
       ))!;
       const id = num(r[0]);
       const created = r[1] === true;
-      if (created) {
-        const text = c.text();
-        afterCommit(() => {
-          content.index(id, text).catch(() => {});
-        });
-      }
       // with the row locked: a sweep that removed the content has committed (rewrite it) or will
-      // see our reference
-      await content.ensure(c.sha, c.raw);
+      // see our reference; content and search text commit with the message rows
+      await content.ensure(x, c.sha, c.raw);
+      if (created) await content.index(x, id, c.text());
       return { id, created };
     },
     insertPrefix: async (data) =>
@@ -257,7 +254,8 @@ export function pgMessageOps(
         // under the content lock: an ensure of the same content has committed (its row is seen)
         // or waits for us and rewrites the content
         await contentLock(x, sha);
-        if ((await one("SELECT 1 FROM blob WHERE sha256 = $1", [sha])) === undefined) await content.drop(sha);
+        if ((await one("SELECT 1 FROM blob WHERE sha256 = $1", [sha])) === undefined)
+          await content.drop(x, sha);
       }
     },
   };

@@ -55,10 +55,11 @@ export function execOn(client: pg.ClientBase): Exec {
   };
 }
 
-export function openPool(url: string, max: number): pg.Pool {
+/** onError: where an idle pooled connection's failure goes (for the log); default ignored */
+export function openPool(url: string, max: number, onError?: (err: unknown) => void): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
   // an idle client's error (server restart) must not crash the process; the next query reconnects
-  pool.on("error", () => {});
+  pool.on("error", (err) => onError?.(err));
   return pool;
 }
 

@@ -5,11 +5,10 @@
  * for this file (test/kit/postgres.ts), a database per test.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { type PgCluster, postgresAvailable, startPostgres } from "../../../../test/kit/postgres.ts";
-import { FsBlobStore } from "../../blob/fs.ts";
+import { PgBlobStore } from "../../blob/postgres.ts";
 import { PgLocks } from "../../locks/postgres.ts";
 import { openPostgresStore } from "../../postgres.ts";
 import { gcIdle, tempDir } from "../../testing/helpers.ts";
@@ -272,10 +271,12 @@ describe("PostgreSQL adapter", { skip: !postgresAvailable() && "PostgreSQL binar
       await b.close();
     }
   });
-  test("the sweeper removes a blob's row and content once no message references it, and only then", async () => {
+  test("the sweeper removes a blob's row, content and search text once no message references it, and only then", async () => {
     const url = await cluster.createDatabase();
     const n = await openNode(url);
-    const files = new FsBlobStore(join(n.dir, "blobs"), { writerThreads: 0 });
+    const pool = openPool(url, 2);
+    const content = new PgBlobStore(pool);
+    const texts = async () => (await pool.query("SELECT COUNT(*)::int AS n FROM search_text")).rows[0].n;
     try {
       const { store } = n;
       await store.addDomain("example.com");
@@ -285,26 +286,25 @@ describe("PostgreSQL adapter", { skip: !postgresAvailable() && "PostgreSQL binar
       const raw = Buffer.from("From: x@example.com\r\nSubject: gc\r\n\r\nbody\r\n");
       const a = await store.append(acct.id, inbox, { raw });
       const [m] = await store.getMessages(inbox, [a.uid]);
+      assert.equal(await content.has(m!.blobId), true, "content in PostgreSQL");
+      assert.equal(await texts(), 1, "search text written with the message");
       const cp = await store.copy(inbox, [a.uid], other);
       await store.expunge(inbox, [a.uid]);
       await gcIdle(store);
-      assert.equal(await files.has(m!.blobId), true, "the copy still references it");
+      assert.equal(await content.has(m!.blobId), true, "the copy still references it");
       await store.expunge(other, [cp.mapping[0]![1]]);
       await gcIdle(store);
-      assert.equal(await files.has(m!.blobId), false, "content removed");
-      const pool = openPool(url, 1);
-      try {
-        const r = await pool.query("SELECT COUNT(*)::int AS n FROM blob");
-        assert.equal(r.rows[0].n, 0, "row removed");
-      } finally {
-        await pool.end();
-      }
+      assert.equal(await content.has(m!.blobId), false, "content removed");
+      assert.equal(await texts(), 0, "search text removed");
+      const r = await pool.query("SELECT COUNT(*)::int AS n FROM blob");
+      assert.equal(r.rows[0].n, 0, "row removed");
       // the same content appended again is stored again
       const b = await store.append(acct.id, inbox, { raw });
       assert.deepEqual(Buffer.from(await store.readMessage(inbox, b.uid)), raw);
+      assert.equal(await texts(), 1, "indexed again");
     } finally {
-      await files.close();
       await n.close();
+      await pool.end();
     }
   });
 });
