@@ -134,6 +134,11 @@ export interface MessageMeta {
   lineEndingFixups?: number;
 }
 
+/** a message row with its mailbox: what the account-wide lookups by Email / Thread id answer */
+export interface AccountMessage extends MessageMeta {
+  mailboxId: Id;
+}
+
 /**
  * A message's content as stored (Store.openMessage): the per-recipient delivery-header prefix
  * and the shared blob, separately, so large messages are streamed instead of joined in memory.

@@ -749,4 +749,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX jmap_object_seq ON jmap_object (account_id, type, seq)`,
     ],
   },
+  // ---- JMAP Email/query of a mailbox newest first (issue 12) ---------------------------------
+  {
+    version: 18,
+    name: "message_date: a mailbox's messages by internal date (JMAP Email/query, newest first)",
+    // Email/query inMailbox sorted by receivedAt reads one page from here (db/port-mailboxes.ts
+    // emailIdsByDate), not every row of the mailbox
+    sqlite: [`CREATE INDEX message_date ON message (mailbox_id, internal_date DESC, email_id)`],
+    postgres: [`CREATE INDEX message_date ON message (mailbox_id, internal_date DESC, email_id)`],
+  },
 ];

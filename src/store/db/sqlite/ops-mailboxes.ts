@@ -7,6 +7,7 @@
 import type { MessageStates } from "../../api/model.ts";
 import { DbConflict } from "../port.ts";
 import type {
+  AccountMessageRow,
   BlobsParsedWrite,
   BlobsRead,
   ChangesWrite,
@@ -25,6 +26,8 @@ import type { SqliteHandle } from "./sqlite.ts";
 
 /** uid lists up to this size are looked up one by one; larger ones by one range scan */
 const POINT_LOOKUP_MAX = 64;
+/** ids per IN (…) list of the lookups by email / thread id (below SQLite's bound-parameter limit) */
+const ID_CHUNK = 500;
 
 const MAILBOX_SELECT = `SELECT m.id, m.account_id, m.name, m.uidvalidity, m.uidnext, m.special_use,
   m.highestmodseq,
@@ -257,6 +260,9 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
 
   const META_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date, m.flags,
     m.modseq, m.crlf_size FROM message m JOIN blob b ON b.id = m.blob_id`;
+  /** META_COLS and the mailbox id (column 10) */
+  const META_ACCOUNT_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date,
+    m.flags, m.modseq, m.crlf_size, m.mailbox_id FROM message m JOIN blob b ON b.id = m.blob_id`;
   const toMeta = (r: unknown[]): MessageMetaRow => ({
     uid: Number(r[0]),
     emailId: r[1] as string,
@@ -270,6 +276,23 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
     // the column keeps the CRLF-form size (crlf_size); the port speaks in fix-ups
     lineEndingFixups: r[9] === null || r[9] === undefined ? null : Number(r[9]) - Number(r[4]),
   });
+
+  /** rows of the account by email_id / thread_id (index message_email / message_thread), in chunks */
+  const byIds = (col: "email_id" | "thread_id", accountId: number, ids: readonly string[]) => {
+    const out: AccountMessageRow[] = [];
+    const uniq = [...new Set(ids)];
+    for (let i = 0; i < uniq.length; i += ID_CHUNK) {
+      const part = uniq.slice(i, i + ID_CHUNK);
+      const rows = modseqRows(
+        `${META_ACCOUNT_COLS} WHERE m.account_id = ? AND m.${col} IN (${part.map(() => "?").join(",")})`,
+        8,
+        accountId,
+        ...part,
+      );
+      for (const r of rows) out.push({ ...toMeta(r), mailboxId: Number(r[10]) });
+    }
+    return out.sort((a, b) => a.mailboxId - b.mailboxId || a.uid - b.uid);
+  };
 
   const messageReads: MessageReads = {
     flagRows: (mailboxId) =>
@@ -327,6 +350,17 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       all("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", false, mailboxId).map(
         (r) => r[0] as number,
       ),
+    byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
+    byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
+    emailIdsByDate: (mailboxId, offset, limit) =>
+      all(
+        `SELECT email_id FROM message WHERE mailbox_id = ? AND (flag_bits & 8) = 0
+         ORDER BY internal_date DESC, email_id LIMIT ? OFFSET ?`,
+        false,
+        mailboxId,
+        limit,
+        offset,
+      ).map((r) => String(r[0])),
     meta: (mailboxId, list) => {
       if (list.length === 0) return [];
       let rows: unknown[][];
