@@ -262,7 +262,8 @@ export class SqlStore implements Store {
   readonly changesSince: Store["changesSince"] = (id, m) => this.#msgs.changesSince(id, m);
   readonly getMessages: Store["getMessages"] = (id, u) => this.#msgs.getMessages(id, u);
   readonly messagesByEmailId: Store["messagesByEmailId"] = (a, ids) => this.#msgs.messagesByEmailId(a, ids);
-  readonly messagesByThreadId: Store["messagesByThreadId"] = (a, ids) => this.#msgs.messagesByThreadId(a, ids);
+  readonly messagesByThreadId: Store["messagesByThreadId"] = (a, ids) =>
+    this.#msgs.messagesByThreadId(a, ids);
   readonly emailIdsByDate: Store["emailIdsByDate"] = (id, p, l) => this.#msgs.emailIdsByDate(id, p, l);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);

@@ -258,7 +258,9 @@ export async function createEmail(
     });
     for (const m of targets.slice(1)) await ctx.store.copy(first, [r.uid], m);
     const [meta] = await ctx.store.getMessages(first, [r.uid]);
-    const e = meta ? (await loadEmails(ctx.store, ctx.account.id, [meta.emailId])).get(meta.emailId) : undefined;
+    const e = meta
+      ? (await loadEmails(ctx.store, ctx.account.id, [meta.emailId])).get(meta.emailId)
+      : undefined;
     if (!e) throw new Error("created message not found");
     return { created: { id: e.id, blobId: emailBlobId(e.id), threadId: e.threadId, size: e.size } };
   } catch (err) {

@@ -312,7 +312,8 @@ async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise<JsonOb
     const c = sort[0] as JsonObject;
     if (!c || typeof c !== "object" || c.property !== "receivedAt" || c.isAscending !== false) return null;
     if (Object.keys(c).some((k) => k !== "property" && k !== "isAscending" && k !== "collation")) return null;
-    if (c.collation !== undefined && c.collation !== "i;ascii-casemap" && c.collation !== "i;octet") return null;
+    if (c.collation !== undefined && c.collation !== "i;ascii-casemap" && c.collation !== "i;octet")
+      return null;
   }
   if (optBool(args, "collapseThreads", false)) return null;
   if (args.anchor !== undefined && args.anchor !== null) return null;

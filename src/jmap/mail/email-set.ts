@@ -10,7 +10,14 @@ import type { JmapDeps, JsonObject, MethodContext, MethodHandler } from "../core
 import { invalidArguments } from "../core/types.ts";
 import { checkIfInState, requireAccount, resolveId, setCount, setObjects, setResponse } from "./common.ts";
 import { createEmail } from "./email-create.ts";
-import { type EmailEntry, keywordToFlag, loadEmails, type MailboxView, mailboxView, validKeyword } from "./view.ts";
+import {
+  type EmailEntry,
+  keywordToFlag,
+  loadEmails,
+  type MailboxView,
+  mailboxView,
+  validKeyword,
+} from "./view.ts";
 
 class SetFail extends Error {
   readonly setError: JsonObject;

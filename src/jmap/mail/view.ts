@@ -240,11 +240,19 @@ function emailsOf(rows: AccountMessage[]): Map<string, EmailEntry> {
  * The visible Emails among `ids` (JMAP Email ids = the stored emailIds, which are OBJECTID-clean),
  * from the store's lookup by emailId: O(copies of those Emails), not O(messages of the account).
  */
-export async function loadEmails(store: Store, accountId: Id, ids: string[]): Promise<Map<string, EmailEntry>> {
+export async function loadEmails(
+  store: Store,
+  accountId: Id,
+  ids: string[],
+): Promise<Map<string, EmailEntry>> {
   return emailsOf(await store.messagesByEmailId(accountId, ids));
 }
 
 /** the visible Threads among `ids`: threadId → email ids, oldest receivedAt first */
-export async function loadThreads(store: Store, accountId: Id, ids: string[]): Promise<Map<string, string[]>> {
+export async function loadThreads(
+  store: Store,
+  accountId: Id,
+  ids: string[],
+): Promise<Map<string, string[]>> {
   return threadsOf(emailsOf(await store.messagesByThreadId(accountId, ids)));
 }
