@@ -264,7 +264,8 @@ export class SqlStore implements Store {
   readonly messagesByEmailId: Store["messagesByEmailId"] = (a, ids) => this.#msgs.messagesByEmailId(a, ids);
   readonly messagesByThreadId: Store["messagesByThreadId"] = (a, ids) =>
     this.#msgs.messagesByThreadId(a, ids);
-  readonly emailIdsByDate: Store["emailIdsByDate"] = (id, p, l) => this.#msgs.emailIdsByDate(id, p, l);
+  readonly emailIdsByDate: Store["emailIdsByDate"] = (id, p, l, o) => this.#msgs.emailIdsByDate(id, p, l, o);
+  readonly mailboxThreadCount: Store["mailboxThreadCount"] = (id) => this.#msgs.mailboxThreadCount(id);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);
   readonly openMessage: Store["openMessage"] = (id, u) => this.#msgs.openMessage(id, u);

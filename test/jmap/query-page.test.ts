@@ -20,9 +20,15 @@ describe("JMAP Email/query mailbox page", () => {
     const inboxId = (await s.getMailbox(t.imap.accountId, "INBOX"))!.id;
     const other = await s.createMailbox(t.imap.accountId, "Other");
     const days = [3, 1, 5, 3, 4, 2, 3, 6, 3];
+    // threads: 0 ← 3 ← 7, 1 ← 5, 2 ← 8 (2 is \Deleted: 8 stands alone in INBOX), 4 ← 6 (6 \Deleted)
+    const parent: Record<number, number> = { 3: 0, 7: 3, 5: 1, 8: 2, 6: 4 };
     for (const [i, d] of days.entries())
       await s.append(t.imap.accountId, inboxId, {
-        raw: Buffer.from(message(`m${i}`, `body ${i}\r\n`)),
+        raw: Buffer.from(
+          `From: a@example.org\r\nSubject: m${i}\r\nMessage-ID: <q${i}@example.org>\r\n` +
+            (parent[i] !== undefined ? `In-Reply-To: <q${parent[i]}@example.org>\r\n` : "") +
+            `\r\nbody ${i}\r\n`,
+        ),
         internalDate: new Date(Date.UTC(2024, 0, d)),
         flags: i === 2 || i === 6 ? ["\\Deleted"] : [],
       });
@@ -57,6 +63,12 @@ describe("JMAP Email/query mailbox page", () => {
       { position: 6, limit: 5 },
       { position: 40 },
       { limit: 0 },
+      { collapseThreads: true },
+      { collapseThreads: true, position: 1, limit: 2 },
+      { collapseThreads: true, position: -1 },
+      { collapseThreads: true, position: 9 },
+      { collapseThreads: true, position: 9, calculateTotal: false },
+      { collapseThreads: true, position: 2, calculateTotal: false },
     ];
     for (const c of cases) {
       const a = await page(c);
@@ -70,6 +82,7 @@ describe("JMAP Email/query mailbox page", () => {
     const all = await page({});
     assert.equal(all.total, 7, "\\Deleted rows hidden, other mailboxes left out");
     assert.equal(new Set(all.ids).size, 7);
+    assert.equal((await page({ collapseThreads: true })).total, 4, "threads of visible messages");
   });
 
   it("Email/get and Thread/get by id agree with the mailbox page and IMAP", async () => {

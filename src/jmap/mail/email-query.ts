@@ -296,11 +296,12 @@ export async function runQuery(
 }
 
 /**
- * The webmail's main query — `{inMailbox}` newest first (the default sort), no collapseThreads,
- * no anchor — answered from the store's (mailbox, internal date) index: one page, not every row
- * of the account (issue 12). Same order as runQuery (receivedAt descending, then id ascending);
- * total = the mailbox's counters (messages − \Deleted, RFC 8621 §4.1.1). null = not this shape
- * (or a page naming one Email twice: two copies in one mailbox) — the general path answers.
+ * The webmail's main query — `{inMailbox}` newest first (the default sort), collapseThreads or
+ * not, no anchor — answered from the store's (mailbox, internal date) index: one page, not every
+ * row of the account (issue 12). Same order as runQuery (receivedAt descending, then id
+ * ascending); total = the mailbox's counters (messages − \Deleted, RFC 8621 §4.1.1), collapsed
+ * the count of its threads. null = not this shape (or a page naming one Email twice: two copies
+ * in one mailbox) — the general path answers.
  */
 async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise<JsonObject | null> {
   const f = args.filter;
@@ -315,20 +316,31 @@ async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise<JsonOb
     if (c.collation !== undefined && c.collation !== "i;ascii-casemap" && c.collation !== "i;octet")
       return null;
   }
-  if (optBool(args, "collapseThreads", false)) return null;
   if (args.anchor !== undefined && args.anchor !== null) return null;
   const p = args.position ?? 0;
   if (typeof p !== "number" || !Number.isSafeInteger(p)) return null;
   const mv = await mailboxView(ctx.store, ctx.account.id);
   const mb = mv.mailboxById.get(f.inMailbox);
   if (!mb) return null;
-  const counts = await ctx.store.mailboxCounts(mb.id);
-  const total = Math.max(0, counts.messages - counts.deleted);
-  const position = p < 0 ? Math.max(0, total + p) : p;
+  const collapseThreads = optBool(args, "collapseThreads", false);
+  // collapsed, the total is the distinct threads: one pass over the mailbox's rows, so it is
+  // counted only when it is asked for or needed (a negative position, a page past the end)
+  const threadTotal = () => ctx.store.mailboxThreadCount(mb.id);
+  let total: number | null = null;
+  if (!collapseThreads) {
+    const counts = await ctx.store.mailboxCounts(mb.id);
+    total = Math.max(0, counts.messages - counts.deleted);
+  } else if (args.calculateTotal === true || p < 0) total = await threadTotal();
+  const position = p < 0 ? Math.max(0, total! + p) : p;
   const limit = optInt(args, "limit", ctx.limits.max_objects_in_get);
   const n = Math.min(limit, ctx.limits.max_objects_in_get);
-  const ids = n > 0 && position < total ? await ctx.store.emailIdsByDate(mb.id, position, n) : [];
+  const ids =
+    n > 0 && (total === null || position < total)
+      ? await ctx.store.emailIdsByDate(mb.id, position, n, { collapseThreads })
+      : [];
   if (new Set(ids).size !== ids.length) return null;
+  // a short page ends the list; a full one leaves the total unknown (and unused: not asked for)
+  if (total === null) total = ids.length > 0 || position === 0 ? position + ids.length : await threadTotal();
   const out: JsonObject = {
     accountId: ctx.accountId,
     queryState: mv.state,

@@ -124,7 +124,18 @@ export interface MailStore {
    * emailId ascending, byte order), from 0-based `position`, at most `limit` — one page of
    * JMAP Email/query inMailbox sorted by receivedAt, read from an index (not the whole mailbox).
    */
-  emailIdsByDate(mailboxId: Id, position: number, limit: number): Promise<string[]>;
+  emailIdsByDate(
+    mailboxId: Id,
+    position: number,
+    limit: number,
+    opts?: { collapseThreads?: boolean },
+  ): Promise<string[]>;
+  /**
+   * With `collapseThreads`, only each thread's first message in that order (RFC 8621 §4.4), and
+   * mailboxThreadCount is the matching total: distinct threadIds among the mailbox's messages
+   * without \Deleted (one pass over the mailbox's rows).
+   */
+  mailboxThreadCount(mailboxId: Id): Promise<number>;
   /** parsed MIME structure, computed at append time and cached */
   getParsed(blobId: string): Promise<ParsedMessage>;
   /** full message octets: delivery-header prefix + blob */

@@ -75,9 +75,15 @@ export function runLookupConformance(name: string, openFresh: () => Promise<Conf
       const inbox = (await s.getMailbox(acct.id, "INBOX"))!.id;
       const at = (d: number) => new Date(Date.UTC(2026, 0, d));
       const days = [3, 1, 5, 3, 4, 2, 3];
+      // threads: 0 ← 3 ← 6, 1 ← 4 (4 is \Deleted), 2, 5
+      const parent: Record<number, number> = { 3: 0, 6: 3, 4: 1 };
       for (const [i, d] of days.entries())
         await s.append(acct.id, inbox, {
-          raw: msg({ body: `m${i}` }),
+          raw: msg({
+            body: `m${i}`,
+            messageId: `<d${i}@x>`,
+            ...(parent[i] !== undefined ? { inReplyTo: `<d${parent[i]}@x>` } : {}),
+          }),
           internalDate: at(d),
           ...(i === 4 ? { flags: ["\\Deleted"] } : {}),
         });
@@ -99,9 +105,23 @@ export function runLookupConformance(name: string, openFresh: () => Promise<Conf
       assert.deepEqual(await s.emailIdsByDate(inbox, 5, 10), expect.slice(5));
       assert.deepEqual(await s.emailIdsByDate(inbox, 6, 10), []);
       assert.deepEqual(await s.emailIdsByDate(inbox, 0, 0), []);
+      // collapsed: each thread's first message in that order
+      const seen = new Set<string>();
+      const byId = new Map(metas.map((m) => [m.emailId, m]));
+      const collapsed = expect.filter((id) => {
+        const th = byId.get(id)!.threadId;
+        if (seen.has(th)) return false;
+        seen.add(th);
+        return true;
+      });
+      assert.equal(collapsed.length, 4);
+      assert.equal(await s.mailboxThreadCount(inbox), 4);
+      assert.deepEqual(await s.emailIdsByDate(inbox, 0, 50, { collapseThreads: true }), collapsed);
+      assert.deepEqual(await s.emailIdsByDate(inbox, 1, 2, { collapseThreads: true }), collapsed.slice(1, 3));
       // un-deleting brings a row back in its place
       await s.storeFlags(inbox, [5], "remove", ["\\Deleted"]);
       assert.equal((await s.emailIdsByDate(inbox, 0, 50)).length, 7);
+      assert.equal(await s.mailboxThreadCount(inbox), 4);
       await assert.rejects(
         s.emailIdsByDate(inbox, -1, 5),
         (e: unknown) => e instanceof StoreError && e.code === "INVALID",

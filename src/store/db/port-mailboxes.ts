@@ -161,9 +161,12 @@ export interface MessageReads {
   byThreadIds(accountId: number, threadIds: readonly string[]): Maybe<AccountMessageRow[]>;
   /**
    * email ids of the mailbox's rows without \Deleted, newest internal date first (ties: email id
-   * ascending, byte order), skipping `offset`, at most `limit` — index message_date (migration 18)
+   * ascending, byte order), skipping `offset`, at most `limit` — index message_date (migration 18).
+   * collapse: only a thread's first row in that order (the others of its thread_id left out).
    */
-  emailIdsByDate(mailboxId: number, offset: number, limit: number): Maybe<string[]>;
+  emailIdsByDate(mailboxId: number, offset: number, limit: number, collapse: boolean): Maybe<string[]>;
+  /** distinct thread ids among the mailbox's rows without \Deleted */
+  threadCount(mailboxId: number): Maybe<number>;
 }
 
 export interface ExpungesRead {

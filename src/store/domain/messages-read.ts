@@ -164,13 +164,25 @@ export class MessageReader {
     return rows.map((r) => ({ ...toMeta(r), mailboxId: r.mailboxId }));
   }
 
-  async emailIdsByDate(mailboxId: Id, position: number, limit: number): Promise<string[]> {
+  async emailIdsByDate(
+    mailboxId: Id,
+    position: number,
+    limit: number,
+    opts: { collapseThreads?: boolean } = {},
+  ): Promise<string[]> {
     if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(limit) || limit < 0)
       throw new StoreError("INVALID", "position and limit must be non-negative integers");
     if (limit === 0) return [];
     return this.#d.db.read(async (q) => {
       if (!(await q.mailboxes.core(mailboxId))) noMailbox();
-      return q.messages.emailIdsByDate(mailboxId, position, limit);
+      return q.messages.emailIdsByDate(mailboxId, position, limit, opts.collapseThreads === true);
+    });
+  }
+
+  async mailboxThreadCount(mailboxId: Id): Promise<number> {
+    return this.#d.db.read(async (q) => {
+      if (!(await q.mailboxes.core(mailboxId))) noMailbox();
+      return q.messages.threadCount(mailboxId);
     });
   }
 

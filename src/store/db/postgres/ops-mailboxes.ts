@@ -52,6 +52,15 @@ export interface PgMailOps {
   usage: UsageWrite;
 }
 
+/**
+ * emailIdsByDate's collapse: no other visible row of the same thread in the mailbox comes first
+ * in (internal_date DESC, email_id) order (RFC 8621 §4.4 collapseThreads; index message_thread)
+ */
+const COLLAPSE = `
+         AND NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = m.account_id AND o.thread_id = m.thread_id
+           AND o.mailbox_id = m.mailbox_id AND (o.flag_bits & 8) = 0
+           AND (o.internal_date > m.internal_date OR (o.internal_date = m.internal_date AND o.email_id < m.email_id)))`;
+
 export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
   const all = async (text: string, values?: unknown[]) => (await x(text, values)).rows;
   const one = async (text: string, values?: unknown[]) => (await x(text, values)).rows[0];
@@ -308,15 +317,23 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     },
     byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
     byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
-    emailIdsByDate: async (mailboxId, offset, limit) => {
+    emailIdsByDate: async (mailboxId, offset, limit, collapse) => {
       await g.mailbox(mailboxId);
       return (
         await all(
-          `SELECT email_id FROM message WHERE mailbox_id = $1 AND (flag_bits & 8) = 0
-           ORDER BY internal_date DESC, email_id LIMIT $2 OFFSET $3`,
+          `SELECT m.email_id FROM message m WHERE m.mailbox_id = $1 AND (m.flag_bits & 8) = 0${collapse ? COLLAPSE : ""}
+           ORDER BY m.internal_date DESC, m.email_id LIMIT $2 OFFSET $3`,
           [mailboxId, limit, offset],
         )
       ).map((r) => String(r[0]));
+    },
+    threadCount: async (mailboxId) => {
+      await g.mailbox(mailboxId);
+      const r = await one(
+        "SELECT COUNT(DISTINCT thread_id) FROM message WHERE mailbox_id = $1 AND (flag_bits & 8) = 0",
+        [mailboxId],
+      );
+      return r ? num(r[0]) : 0;
     },
     meta: async (mailboxId, list) => {
       if (list.length === 0) return [];

@@ -62,6 +62,15 @@ export interface SqliteMailOps {
   usage: UsageWrite;
 }
 
+/**
+ * emailIdsByDate's collapse: no other visible row of the same thread in the mailbox comes first
+ * in (internal_date DESC, email_id) order (RFC 8621 §4.4 collapseThreads; index message_thread)
+ */
+const COLLAPSE = `
+         AND NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = m.account_id AND o.thread_id = m.thread_id
+           AND o.mailbox_id = m.mailbox_id AND (o.flag_bits & 8) = 0
+           AND (o.internal_date > m.internal_date OR (o.internal_date = m.internal_date AND o.email_id < m.email_id)))`;
+
 export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
   const all = (text: string, safe: boolean, ...args: unknown[]): unknown[][] =>
     h
@@ -352,15 +361,23 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       ),
     byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
     byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
-    emailIdsByDate: (mailboxId, offset, limit) =>
+    emailIdsByDate: (mailboxId, offset, limit, collapse) =>
       all(
-        `SELECT email_id FROM message WHERE mailbox_id = ? AND (flag_bits & 8) = 0
-         ORDER BY internal_date DESC, email_id LIMIT ? OFFSET ?`,
+        `SELECT m.email_id FROM message m WHERE m.mailbox_id = ? AND (m.flag_bits & 8) = 0${collapse ? COLLAPSE : ""}
+         ORDER BY m.internal_date DESC, m.email_id LIMIT ? OFFSET ?`,
         false,
         mailboxId,
         limit,
         offset,
       ).map((r) => String(r[0])),
+    threadCount: (mailboxId) =>
+      Number(
+        get(
+          "SELECT COUNT(DISTINCT thread_id) FROM message WHERE mailbox_id = ? AND (flag_bits & 8) = 0",
+          false,
+          mailboxId,
+        )![0],
+      ),
     meta: (mailboxId, list) => {
       if (list.length === 0) return [];
       let rows: unknown[][];
