@@ -1,5 +1,6 @@
 /**
- * Email/get (RFC 8621 §4.2): metadata from the account view, header and body properties from
+ * Email/get (RFC 8621 §4.2): metadata from the named Emails' rows (view.ts loadEmails — the
+ * account view only for `ids: null`), header and body properties from
  * the MIME part index of the stored message (re-parsed from the stored octets, delivery headers
  * included, so the offsets and the "headers" property cover what IMAP BODY[] returns).
  */
@@ -19,7 +20,7 @@ import {
   partText,
   rootRef,
 } from "./email-body.ts";
-import { accountView, type EmailEntry, loadEmails, mailboxJmapId, mailboxView } from "./view.ts";
+import { accountView, type EmailEntry, loadEmails, mailboxJmapId } from "./view.ts";
 
 export const EMAIL_PROPS = [
   "id",
@@ -272,7 +273,7 @@ const get: MethodHandler = async (args, ctx) => {
   let emails: Map<string, EmailEntry>;
   if (ids) {
     // the named Emails only, by the store's emailId lookup (not the whole account)
-    state = (await mailboxView(ctx.store, ctx.account.id)).state;
+    state = await ctx.store.currentState(ctx.account.id);
     want = ids;
     emails = await loadEmails(ctx.store, ctx.account.id, ids);
   } else {

@@ -1,7 +1,7 @@
 /** Thread/get and Thread/changes (RFC 8621 §3). Ids are the IMAP THREADID values. */
 import type { JsonObject, MethodHandler } from "../core/types.ts";
 import { idsArg, requireAccount, standardChanges } from "./common.ts";
-import { accountView, emailJmapId, loadThreads, mailboxView } from "./view.ts";
+import { accountView, emailJmapId, loadThreads } from "./view.ts";
 
 const get: MethodHandler = async (args, ctx) => {
   requireAccount(args, ctx);
@@ -10,7 +10,7 @@ const get: MethodHandler = async (args, ctx) => {
   let threads: Map<string, string[]>;
   if (ids) {
     // the named Threads only, by the store's threadId lookup (not the whole account)
-    state = (await mailboxView(ctx.store, ctx.account.id)).state;
+    state = await ctx.store.currentState(ctx.account.id);
     threads = await loadThreads(ctx.store, ctx.account.id, ids);
   } else {
     const view = await accountView(ctx.store, ctx.account.id);
