@@ -3,7 +3,8 @@
  * `Email/get` of those 50 by result reference, in one request — the first request (cold: the
  * account view is built) and then warm rounds; and push latency both ways over the same store:
  * an IMAP STORE → the StateChange on an EventSource, and a JMAP Email/set (keyword) → the
- * `* n FETCH` an IMAP client in IDLE receives. Medians. The JMAP sub-app runs in this process
+ * `* n FETCH` an IMAP client in IDLE receives; the query alone with collapseThreads and
+ * calculateTotal too. Medians. The JMAP sub-app runs in this process
  * on @hono/node-server (the HTTP service's own layers — TLS, access log, limits — are left out).
  *
  *   node bench/jmap.ts [runs=7] [messages=100000]
@@ -110,6 +111,20 @@ for (let r = 0; r < RUNS; r++) {
 }
 out.queryOnlyMs = ms(median(queryOnly));
 out.getOnlyMs = ms(median(getOnly));
+// the same page with collapseThreads and calculateTotal (a thread count over the mailbox)
+const collapsed: number[] = [];
+const collapsedQuery = [
+  "Email/query",
+  { ...(queryGet[0]![1] as object), collapseThreads: true, calculateTotal: true },
+  "q",
+];
+for (let r = 0; r < RUNS; r++) {
+  const t0 = performance.now();
+  const res = await api([collapsedQuery]);
+  collapsed.push(performance.now() - t0);
+  if (res[0][1].ids.length !== 50) throw new Error(`collapsed Email/query: ${JSON.stringify(res[0][1])}`);
+}
+out.queryCollapsedTotalMs = ms(median(collapsed));
 
 // ---- push IMAP STORE → EventSource ----------------------------------------------------------
 const imapSrv = await serveFilled(root, store);

@@ -278,6 +278,11 @@ export class SqlStore implements Store {
   readonly listMessageStates: Store["listMessageStates"] = (id) => this.#msgs.listMessageStates(id);
   readonly changesSince: Store["changesSince"] = (id, m) => this.#msgs.changesSince(id, m);
   readonly getMessages: Store["getMessages"] = (id, u) => this.#msgs.getMessages(id, u);
+  readonly messagesByEmailId: Store["messagesByEmailId"] = (a, ids) => this.#msgs.messagesByEmailId(a, ids);
+  readonly messagesByThreadId: Store["messagesByThreadId"] = (a, ids) =>
+    this.#msgs.messagesByThreadId(a, ids);
+  readonly emailIdsByDate: Store["emailIdsByDate"] = (id, p, l, o) => this.#msgs.emailIdsByDate(id, p, l, o);
+  readonly mailboxThreadCount: Store["mailboxThreadCount"] = (id) => this.#msgs.mailboxThreadCount(id);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
   readonly threadInputs: Store["threadInputs"] = (id) => this.#threadInputs.threadInputs(id);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);

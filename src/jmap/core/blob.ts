@@ -17,7 +17,7 @@ import { getBinary, resolvePart } from "../../mime/section.ts";
 import type { Account } from "../../store/types.ts";
 import { partParam } from "../mail/email-body.ts";
 import { loadMessage } from "../mail/email-get.ts";
-import { accountView } from "../mail/view.ts";
+import { loadEmails } from "../mail/view.ts";
 import { limitProblem, problem } from "./api.ts";
 import {
   invalidArguments,
@@ -149,8 +149,7 @@ export async function blobContent(
   if (up) return { type: up.type, body: webStream(up.stream()), size: up.size };
   const ref = parseMessageBlobId(blobId);
   if (!ref) return null;
-  const view = await accountView(deps.store, account.id);
-  const e = view.emails.get(ref.emailId);
+  const e = (await loadEmails(deps.store, account.id, [ref.emailId])).get(ref.emailId);
   if (!e) return null;
   const copy = e.copies[0]!;
   if (ref.path.length === 0) {

@@ -13,7 +13,7 @@ import { blobContent } from "../core/blob.ts";
 import type { JmapDeps, Json, JsonObject, MethodContext } from "../core/types.ts";
 import { resolveId } from "./common.ts";
 import { emailBlobId } from "./email-get.ts";
-import { type AccountView, accountView, keywordToFlag, validKeyword } from "./view.ts";
+import { keywordToFlag, loadEmails, type MailboxView, validKeyword } from "./view.ts";
 
 class CreateFail extends Error {
   readonly setError: JsonObject;
@@ -225,7 +225,7 @@ export async function createEmail(
   deps: JmapDeps,
   blobs: BlobStore,
   ctx: MethodContext,
-  view: AccountView,
+  view: MailboxView,
   o: JsonObject,
 ): Promise<{ created: JsonObject } | { error: JsonObject }> {
   try {
@@ -258,8 +258,9 @@ export async function createEmail(
     });
     for (const m of targets.slice(1)) await ctx.store.copy(first, [r.uid], m);
     const [meta] = await ctx.store.getMessages(first, [r.uid]);
-    const v = await accountView(ctx.store, ctx.account.id);
-    const e = meta ? v.emails.get(meta.emailId) : undefined;
+    const e = meta
+      ? (await loadEmails(ctx.store, ctx.account.id, [meta.emailId])).get(meta.emailId)
+      : undefined;
     if (!e) throw new Error("created message not found");
     return { created: { id: e.id, blobId: emailBlobId(e.id), threadId: e.threadId, size: e.size } };
   } catch (err) {

@@ -1,5 +1,6 @@
 /**
- * Email/get (RFC 8621 §4.2): metadata from the account view, header and body properties from
+ * Email/get (RFC 8621 §4.2): metadata from the named Emails' rows (view.ts loadEmails — the
+ * account view only for `ids: null`), header and body properties from
  * the MIME part index of the stored message (re-parsed from the stored octets, delivery headers
  * included, so the offsets and the "headers" property cover what IMAP BODY[] returns).
  */
@@ -19,7 +20,7 @@ import {
   partText,
   rootRef,
 } from "./email-body.ts";
-import { accountView, type EmailEntry, mailboxJmapId } from "./view.ts";
+import { accountView, type EmailEntry, loadEmails, mailboxJmapId } from "./view.ts";
 
 export const EMAIL_PROPS = [
   "id",
@@ -140,7 +141,6 @@ export async function emailObject(
   o: BodyOpts,
   preloaded?: { buf: Buffer; parsed: ParsedMessage },
 ): Promise<JsonObject> {
-  const view = await accountView(ctx.store, ctx.account.id);
   const out: JsonObject = {};
   const needContent = props.some((p) => !META.has(p) && p !== "preview");
   let msg: { buf: Buffer; parsed: ParsedMessage } | null = preloaded ?? null;
@@ -158,10 +158,7 @@ export async function emailObject(
         break;
       case "mailboxIds": {
         const m: JsonObject = {};
-        for (const c of e.copies) {
-          const mb = view.mailboxes.find((x) => x.id === c.mailboxId);
-          if (mb) m[mailboxJmapId(mb)] = true;
-        }
+        for (const c of e.copies) m[mailboxJmapId({ id: c.mailboxId })] = true;
         out.mailboxIds = m;
         break;
       }
@@ -268,16 +265,28 @@ export function emailGetArgs(
 
 const get: MethodHandler = async (args, ctx) => {
   requireAccount(args, ctx);
-  const view = await accountView(ctx.store, ctx.account.id);
   const ids = idsArg(args, ctx);
   const { props: asked, o } = emailGetArgs(args);
   const props = asked.includes("id") ? asked : ["id", ...asked];
-  // RFC 8620 §5.1: ids null = all — bounded by maxObjectsInGet
-  const want = ids ?? [...view.emails.keys()].slice(0, ctx.limits.max_objects_in_get);
+  let state: string;
+  let want: string[];
+  let emails: Map<string, EmailEntry>;
+  if (ids) {
+    // the named Emails only, by the store's emailId lookup (not the whole account)
+    state = await ctx.store.currentState(ctx.account.id);
+    want = ids;
+    emails = await loadEmails(ctx.store, ctx.account.id, ids);
+  } else {
+    // RFC 8620 §5.1: ids null = all — bounded by maxObjectsInGet
+    const view = await accountView(ctx.store, ctx.account.id);
+    state = view.state;
+    want = [...view.emails.keys()].slice(0, ctx.limits.max_objects_in_get);
+    emails = view.emails;
+  }
   const list: JsonObject[] = [];
   const notFound: string[] = [];
   for (const id of want) {
-    const e = view.emails.get(id);
+    const e = emails.get(id);
     if (!e) {
       notFound.push(id);
       continue;
@@ -290,7 +299,7 @@ const get: MethodHandler = async (args, ctx) => {
       else throw err;
     }
   }
-  return { accountId: ctx.accountId, state: view.state, list, notFound };
+  return { accountId: ctx.accountId, state, list, notFound };
 };
 
 export const emailGet = get;

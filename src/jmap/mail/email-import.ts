@@ -18,7 +18,7 @@ import {
 import { checkIfInState, requireAccount, resolveId, setObjects } from "./common.ts";
 import { emailBlobId, emailGetArgs, emailObject, META } from "./email-get.ts";
 import { runQuery } from "./email-query.ts";
-import { accountView, type EmailEntry, keywordToFlag, validKeyword } from "./view.ts";
+import { type EmailEntry, keywordToFlag, loadEmails, mailboxView, validKeyword } from "./view.ts";
 
 async function bytesOf(body: Uint8Array | ReadableStream<Uint8Array>): Promise<Buffer> {
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
@@ -30,7 +30,7 @@ async function bytesOf(body: Uint8Array | ReadableStream<Uint8Array>): Promise<B
 export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, MethodHandler]> {
   const importEmail: MethodHandler = async (args, ctx) => {
     requireAccount(args, ctx);
-    let view = await accountView(ctx.store, ctx.account.id);
+    const view = await mailboxView(ctx.store, ctx.account.id);
     const oldState = view.state;
     checkIfInState(args, oldState);
     const emails = setObjects(args.emails, "emails");
@@ -97,8 +97,9 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
         });
         for (const m of targets.slice(1)) await ctx.store.copy(first, [r.uid], m);
         const [meta] = await ctx.store.getMessages(first, [r.uid]);
-        view = await accountView(ctx.store, ctx.account.id);
-        const e = meta ? view.emails.get(meta.emailId) : undefined;
+        const e = meta
+          ? (await loadEmails(ctx.store, ctx.account.id, [meta.emailId])).get(meta.emailId)
+          : undefined;
         if (!e) throw new Error("imported message not found");
         ctx.createdIds.set(cid, e.id);
         created[cid] = { id: e.id, blobId: emailBlobId(e.id), threadId: e.threadId, size: e.size };
@@ -198,11 +199,11 @@ export function importMethods(deps: JmapDeps, blobs: BlobStore): Array<[string, 
     };
     collect(filter);
     const matching = filter ? new Set((await runQuery(ctx, { filter })).ids) : null;
-    const view = await accountView(ctx.store, ctx.account.id);
+    const emails = await loadEmails(ctx.store, ctx.account.id, args.emailIds as string[]);
     const list: JsonObject[] = [];
     const notFound: string[] = [];
     for (const id of args.emailIds as string[]) {
-      const e = view.emails.get(id);
+      const e = emails.get(id);
       if (!e) {
         notFound.push(id);
         continue;

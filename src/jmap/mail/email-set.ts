@@ -10,7 +10,14 @@ import type { JmapDeps, JsonObject, MethodContext, MethodHandler } from "../core
 import { invalidArguments } from "../core/types.ts";
 import { checkIfInState, requireAccount, resolveId, setCount, setObjects, setResponse } from "./common.ts";
 import { createEmail } from "./email-create.ts";
-import { type AccountView, accountView, type EmailEntry, keywordToFlag, validKeyword } from "./view.ts";
+import {
+  type EmailEntry,
+  keywordToFlag,
+  loadEmails,
+  type MailboxView,
+  mailboxView,
+  validKeyword,
+} from "./view.ts";
 
 class SetFail extends Error {
   readonly setError: JsonObject;
@@ -20,7 +27,7 @@ class SetFail extends Error {
   }
 }
 
-function applyPatch(e: EmailEntry, view: AccountView, patch: JsonObject, ctx: MethodContext) {
+function applyPatch(e: EmailEntry, view: MailboxView, patch: JsonObject, ctx: MethodContext) {
   const keywords = new Set(e.keywords);
   const mailboxes = new Set(e.copies.map((c) => c.mailboxId));
   const mailboxNum = (id: string): number => {
@@ -88,7 +95,8 @@ export const emailSet =
   async (args, ctx) => {
     requireAccount(args, ctx);
     setCount(args, ctx);
-    let view = await accountView(ctx.store, ctx.account.id);
+    // the mailboxes only: the Emails named are read by id (loadEmails), each just before its change
+    const view = await mailboxView(ctx.store, ctx.account.id);
     const oldState = view.state;
     checkIfInState(args, oldState);
     const created: JsonObject = {};
@@ -101,14 +109,13 @@ export const emailSet =
       else {
         created[cid] = r.created;
         ctx.createdIds.set(cid, r.created.id as string);
-        view = await accountView(ctx.store, ctx.account.id);
       }
     }
     const updated: JsonObject = {};
     const notUpdated: JsonObject = {};
     for (const [rawId, patch] of Object.entries(setObjects(args.update, "update") ?? {})) {
       const id = resolveId(rawId, ctx) ?? rawId;
-      const e = view.emails.get(id);
+      const e = (await loadEmails(ctx.store, ctx.account.id, [id])).get(id);
       if (!e) {
         notUpdated[rawId] = { type: "notFound" };
         continue;
@@ -118,7 +125,6 @@ export const emailSet =
       try {
         await update(ctx, e, applyPatch(e, view, patch, ctx));
         updated[id] = null;
-        view = await accountView(ctx.store, ctx.account.id);
       } catch (err) {
         if (err instanceof SetFail) notUpdated[rawId] = err.setError;
         else throw err;
@@ -130,7 +136,7 @@ export const emailSet =
     if (!Array.isArray(destroy)) throw invalidArguments("destroy must be Id[]");
     for (const rawId of destroy) {
       const id = typeof rawId === "string" ? (resolveId(rawId, ctx) ?? rawId) : "";
-      const e = view.emails.get(id);
+      const e = id ? (await loadEmails(ctx.store, ctx.account.id, [id])).get(id) : undefined;
       if (!e) {
         notDestroyed[String(rawId)] = { type: "notFound" };
         continue;

@@ -1,21 +1,31 @@
 /** Thread/get and Thread/changes (RFC 8621 §3). Ids are the IMAP THREADID values. */
 import type { JsonObject, MethodHandler } from "../core/types.ts";
 import { idsArg, requireAccount, standardChanges } from "./common.ts";
-import { accountView, emailJmapId } from "./view.ts";
+import { accountView, emailJmapId, loadThreads } from "./view.ts";
 
 const get: MethodHandler = async (args, ctx) => {
   requireAccount(args, ctx);
-  const view = await accountView(ctx.store, ctx.account.id);
   const ids = idsArg(args, ctx);
+  let state: string;
+  let threads: Map<string, string[]>;
+  if (ids) {
+    // the named Threads only, by the store's threadId lookup (not the whole account)
+    state = await ctx.store.currentState(ctx.account.id);
+    threads = await loadThreads(ctx.store, ctx.account.id, ids);
+  } else {
+    const view = await accountView(ctx.store, ctx.account.id);
+    state = view.state;
+    threads = view.threads;
+  }
   const list: JsonObject[] = [];
   const notFound: string[] = [];
-  for (const id of ids ?? [...view.threads.keys()]) {
-    const emailIds = view.threads.get(id);
+  for (const id of ids ?? [...threads.keys()]) {
+    const emailIds = threads.get(id);
     // RFC 8621 §3: emailIds sorted by receivedAt, oldest first
     if (emailIds) list.push({ id, emailIds });
     else notFound.push(id);
   }
-  return { accountId: ctx.accountId, state: view.state, list, notFound };
+  return { accountId: ctx.accountId, state, list, notFound };
 };
 
 const changes: MethodHandler = (args, ctx) => standardChanges(args, ctx, "thread", emailJmapId);

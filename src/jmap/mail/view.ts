@@ -8,12 +8,16 @@
  * changed: per mailbox whose HIGHESTMODSEQ moved, `changesSince` (new and re-flagged rows,
  * expunged uids) and the metadata of new uids; the Email and Thread maps are then rebuilt in
  * memory (O(messages of the account), no store reads).
+ *
+ * Methods that name their Emails / Threads (Email/get, Email/set, Thread/get with ids) do not
+ * need it: `mailboxView` + `loadEmails` / `loadThreads` read only those rows through the store's
+ * lookups by emailId / threadId (indexes message_email, message_thread).
  * RFC 8621 §4.1.1: a message copy with \Deleted is not visible through JMAP (not in mailboxIds,
  * not in counts); an Email all of whose copies have it is not visible at all.
  */
 import { mailboxObjectId } from "../../imap/server/commands/mailbox.ts";
 import { objectId } from "../../imap/server/format.ts";
-import type { Id, Mailbox, MessageMeta, Store } from "../../store/types.ts";
+import type { AccountMessage, Id, Mailbox, MessageMeta, Store } from "../../store/types.ts";
 
 /** one copy of an Email: a message row of a mailbox */
 export interface Copy {
@@ -166,37 +170,8 @@ export async function accountView(store: Store, accountId: Id): Promise<AccountV
   for (const mb of mailboxes)
     rowsByMailbox.set(mb.id, await loadRows(store, mb, hit?.rowsByMailbox.get(mb.id)));
   const emails = new Map<string, EmailEntry>();
-  for (const { mb, rows } of rowsByMailbox.values()) {
-    for (const m of rows.values()) {
-      // RFC 8621 §4.1.1: a copy with \Deleted is not visible through JMAP
-      if (m.flags.some((f) => f.toLowerCase() === "\\deleted")) continue;
-      let e = emails.get(m.emailId);
-      if (!e) {
-        e = {
-          id: m.emailId,
-          threadId: m.threadId,
-          storeBlob: m.blob,
-          size: m.size,
-          receivedAt: m.date,
-          copies: [],
-          keywords: new Set(),
-        };
-        emails.set(m.emailId, e);
-      }
-      e.copies.push({ mailboxId: mb.id, uid: m.uid, flags: m.flags });
-      for (const f of m.flags) {
-        const k = flagToKeyword(f);
-        if (k) e.keywords.add(k);
-      }
-    }
-  }
-  const threads = new Map<string, string[]>();
-  const byDate = [...emails.values()].sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
-  for (const e of byDate) {
-    const t = threads.get(e.threadId);
-    if (t) t.push(e.id);
-    else threads.set(e.threadId, [e.id]);
-  }
+  for (const { mb, rows } of rowsByMailbox.values()) for (const m of rows.values()) addCopy(emails, mb.id, m);
+  const threads = threadsOf(emails);
   const view: AccountView = {
     state,
     mailboxes,
@@ -208,4 +183,76 @@ export async function accountView(store: Store, accountId: Id): Promise<AccountV
   if (cache.size >= CACHE_MAX && !cache.has(accountId)) cache.delete(cache.keys().next().value!);
   cache.set(accountId, view);
   return view;
+}
+
+/** adds one message row to its Email (RFC 8621 §4.1.1: a copy with \Deleted is not visible) */
+function addCopy(emails: Map<string, EmailEntry>, mailboxId: Id, m: Row): void {
+  if (m.flags.some((f) => f.toLowerCase() === "\\deleted")) return;
+  let e = emails.get(m.emailId);
+  if (!e) {
+    e = {
+      id: m.emailId,
+      threadId: m.threadId,
+      storeBlob: m.blob,
+      size: m.size,
+      receivedAt: m.date,
+      copies: [],
+      keywords: new Set(),
+    };
+    emails.set(m.emailId, e);
+  }
+  e.copies.push({ mailboxId, uid: m.uid, flags: m.flags });
+  for (const f of m.flags) {
+    const k = flagToKeyword(f);
+    if (k) e.keywords.add(k);
+  }
+}
+
+/** threadId → email ids, oldest receivedAt first (RFC 8621 §3) */
+function threadsOf(emails: Map<string, EmailEntry>): Map<string, string[]> {
+  const threads = new Map<string, string[]>();
+  const byDate = [...emails.values()].sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
+  for (const e of byDate) {
+    const t = threads.get(e.threadId);
+    if (t) t.push(e.id);
+    else threads.set(e.threadId, [e.id]);
+  }
+  return threads;
+}
+
+/** the account's state and mailboxes, without its messages */
+export type MailboxView = Pick<AccountView, "state" | "mailboxes" | "mailboxById">;
+
+/** state first: rows read after it may be newer, never older (a client re-syncs from the state) */
+export async function mailboxView(store: Store, accountId: Id): Promise<MailboxView> {
+  const state = await store.currentState(accountId);
+  const mailboxes = await store.listMailboxes(accountId);
+  return { state, mailboxes, mailboxById: new Map(mailboxes.map((m) => [mailboxJmapId(m), m])) };
+}
+
+function emailsOf(rows: AccountMessage[]): Map<string, EmailEntry> {
+  const emails = new Map<string, EmailEntry>();
+  for (const m of rows) addCopy(emails, m.mailboxId, rowOf(m));
+  return emails;
+}
+
+/**
+ * The visible Emails among `ids` (JMAP Email ids = the stored emailIds, which are OBJECTID-clean),
+ * from the store's lookup by emailId: O(copies of those Emails), not O(messages of the account).
+ */
+export async function loadEmails(
+  store: Store,
+  accountId: Id,
+  ids: string[],
+): Promise<Map<string, EmailEntry>> {
+  return emailsOf(await store.messagesByEmailId(accountId, ids));
+}
+
+/** the visible Threads among `ids`: threadId → email ids, oldest receivedAt first */
+export async function loadThreads(
+  store: Store,
+  accountId: Id,
+  ids: string[],
+): Promise<Map<string, string[]>> {
+  return threadsOf(emailsOf(await store.messagesByThreadId(accountId, ids)));
 }

@@ -35,7 +35,7 @@ import {
   setResponse,
 } from "../mail/common.ts";
 import { emailSet } from "../mail/email-set.ts";
-import { accountView } from "../mail/view.ts";
+import { loadEmails } from "../mail/view.ts";
 import { identities } from "./identity.ts";
 import { objectChanges } from "./objects.ts";
 
@@ -209,8 +209,10 @@ async function create(
   const identity = (await identities(ctx)).find((i) => i.id === identityId);
   if (!identity) throw new SetFail("invalidProperties", "no such identity", { properties: ["identityId"] });
   const emailId = resolveId(o.emailId, ctx) ?? o.emailId;
-  const view = await accountView(ctx.store, ctx.account.id);
-  const email = view.emails.get(emailId);
+  const email =
+    typeof emailId === "string"
+      ? (await loadEmails(ctx.store, ctx.account.id, [emailId])).get(emailId)
+      : undefined;
   if (!email) throw new SetFail("invalidProperties", "no such email", { properties: ["emailId"] });
   if (email.size > sub.limits.maxMessageSize)
     throw new SetFail("tooLarge", "the message is too large", { maxSize: sub.limits.maxMessageSize });

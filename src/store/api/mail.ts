@@ -3,6 +3,7 @@
 import type { ParsedMessage } from "../../mime/types.ts";
 import type {
   AccountChanges,
+  AccountMessage,
   AppendInput,
   AppendResult,
   ChangeFeed,
@@ -116,6 +117,31 @@ export interface MailStore {
    * stored before they were recorded are computed and stored on the way)
    */
   threadInputs(mailboxId: Id): Promise<ThreadInputs>;
+  /**
+   * Every message row of the account (any mailbox, \Deleted included) whose emailId is one of
+   * `emailIds` — the copies of those Emails (RFC 8621 Email ids = IMAP EMAILID, RFC 8474) —
+   * sorted by mailbox id, then uid. Unknown ids are absent.
+   */
+  messagesByEmailId(accountId: Id, emailIds: string[]): Promise<AccountMessage[]>;
+  /** the same for threadIds (the rows of those Threads) */
+  messagesByThreadId(accountId: Id, threadIds: string[]): Promise<AccountMessage[]>;
+  /**
+   * emailIds of the mailbox's messages without \Deleted, newest internal date first (ties:
+   * emailId ascending, byte order), from 0-based `position`, at most `limit` — one page of
+   * JMAP Email/query inMailbox sorted by receivedAt, read from an index (not the whole mailbox).
+   */
+  emailIdsByDate(
+    mailboxId: Id,
+    position: number,
+    limit: number,
+    opts?: { collapseThreads?: boolean },
+  ): Promise<string[]>;
+  /**
+   * With `collapseThreads`, only each thread's first message in that order (RFC 8621 §4.4), and
+   * mailboxThreadCount is the matching total: distinct threadIds among the mailbox's messages
+   * without \Deleted (one pass over the mailbox's rows).
+   */
+  mailboxThreadCount(mailboxId: Id): Promise<number>;
   /** parsed MIME structure, computed at append time and cached */
   getParsed(blobId: string): Promise<ParsedMessage>;
   /** full message octets: delivery-header prefix + blob */

@@ -134,6 +134,11 @@ export interface MessageMeta {
   lineEndingFixups?: number;
 }
 
+/** a message row with its mailbox: what the account-wide lookups by Email / Thread id answer */
+export interface AccountMessage extends MessageMeta {
+  mailboxId: Id;
+}
+
 /**
  * RFC 5256 THREAD/SORT inputs of a mailbox's messages (Store.threadInputs): parallel arrays, one
  * entry per message, in uid order.

@@ -15,6 +15,7 @@ import { describe, test } from "node:test";
 import { gcIdle, msg } from "../testing/helpers.ts";
 import type { AccountChanges, ChangeKind, Id, Store } from "../types.ts";
 import { runAclConformance } from "./suite-acl.ts";
+import { runLookupConformance } from "./suite-lookups.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
 import { runStatesConformance } from "./suite-states.ts";
 
@@ -560,4 +561,5 @@ export function runStoreConformance(name: string, openFresh: () => Promise<Confo
   runMailboxConformance(name, openFresh);
   runAclConformance(name, openFresh);
   runStatesConformance(name, openFresh);
+  runLookupConformance(name, openFresh);
 }

@@ -781,4 +781,13 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  // ---- JMAP Email/query of a mailbox newest first (issue 12) ---------------------------------
+  {
+    version: 19,
+    name: "message_date: a mailbox's messages by internal date (JMAP Email/query, newest first)",
+    // Email/query inMailbox sorted by receivedAt reads one page from here (db/port-mailboxes.ts
+    // emailIdsByDate), not every row of the mailbox
+    sqlite: [`CREATE INDEX message_date ON message (mailbox_id, internal_date DESC, email_id)`],
+    postgres: [`CREATE INDEX message_date ON message (mailbox_id, internal_date DESC, email_id)`],
+  },
 ];

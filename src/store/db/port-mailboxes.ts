@@ -71,6 +71,11 @@ export interface MessageMetaRow {
   lineEndingFixups: number | null;
 }
 
+/** a message row with its mailbox: the account-wide lookups by Email / Thread id */
+export interface AccountMessageRow extends MessageMetaRow {
+  mailboxId: number;
+}
+
 /** Where a message's content is: the blob and the per-recipient delivery-header prefix. */
 export interface MessageLocation {
   sha256: string;
@@ -167,6 +172,18 @@ export interface MessageReads {
   uids(mailboxId: number): Maybe<number[]>;
   /** metadata of the given uids (unique, ascending, > 0), missing ones skipped */
   meta(mailboxId: number, uids: readonly number[]): Maybe<MessageMetaRow[]>;
+  /** the account's rows (any mailbox) whose email_id is one of `emailIds`, by mailbox id and uid */
+  byEmailIds(accountId: number, emailIds: readonly string[]): Maybe<AccountMessageRow[]>;
+  /** the account's rows (any mailbox) whose thread_id is one of `threadIds`, by mailbox id and uid */
+  byThreadIds(accountId: number, threadIds: readonly string[]): Maybe<AccountMessageRow[]>;
+  /**
+   * email ids of the mailbox's rows without \Deleted, newest internal date first (ties: email id
+   * ascending, byte order), skipping `offset`, at most `limit` — index message_date (migration 19).
+   * collapse: only a thread's first row in that order (the others of its thread_id left out).
+   */
+  emailIdsByDate(mailboxId: number, offset: number, limit: number, collapse: boolean): Maybe<string[]>;
+  /** distinct thread ids among the mailbox's rows without \Deleted */
+  threadCount(mailboxId: number): Maybe<number>;
 }
 
 export interface ExpungesRead {

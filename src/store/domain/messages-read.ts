@@ -11,6 +11,7 @@ import { parseFlagText } from "../flags.ts";
 import type { MimeFns } from "../mime-fns.ts";
 import type { SearchIndex } from "../search/port.ts";
 import {
+  type AccountMessage,
   type ChangesSince,
   type Id,
   type MessageContent,
@@ -149,6 +150,40 @@ export class MessageReader {
       return list.length === 0 ? [] : q.messages.meta(mailboxId, list);
     });
     return rows.map(toMeta);
+  }
+
+  async messagesByEmailId(accountId: Id, emailIds: string[]): Promise<AccountMessage[]> {
+    if (emailIds.length === 0) return [];
+    const rows = await this.#d.db.read((q) => q.messages.byEmailIds(accountId, emailIds));
+    return rows.map((r) => ({ ...toMeta(r), mailboxId: r.mailboxId }));
+  }
+
+  async messagesByThreadId(accountId: Id, threadIds: string[]): Promise<AccountMessage[]> {
+    if (threadIds.length === 0) return [];
+    const rows = await this.#d.db.read((q) => q.messages.byThreadIds(accountId, threadIds));
+    return rows.map((r) => ({ ...toMeta(r), mailboxId: r.mailboxId }));
+  }
+
+  async emailIdsByDate(
+    mailboxId: Id,
+    position: number,
+    limit: number,
+    opts: { collapseThreads?: boolean } = {},
+  ): Promise<string[]> {
+    if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(limit) || limit < 0)
+      throw new StoreError("INVALID", "position and limit must be non-negative integers");
+    if (limit === 0) return [];
+    return this.#d.db.read(async (q) => {
+      if (!(await q.mailboxes.core(mailboxId))) noMailbox();
+      return q.messages.emailIdsByDate(mailboxId, position, limit, opts.collapseThreads === true);
+    });
+  }
+
+  async mailboxThreadCount(mailboxId: Id): Promise<number> {
+    return this.#d.db.read(async (q) => {
+      if (!(await q.mailboxes.core(mailboxId))) noMailbox();
+      return q.messages.threadCount(mailboxId);
+    });
   }
 
   #currentParserVersion(): number {

@@ -5,6 +5,7 @@
  */
 import type { MessageStates } from "../../api/model.ts";
 import type {
+  AccountMessageRow,
   BlobsParsedWrite,
   BlobsRead,
   ChangesWrite,
@@ -54,6 +55,15 @@ export interface PgMailOps {
   changes: ChangesWrite;
   usage: UsageWrite;
 }
+
+/**
+ * emailIdsByDate's collapse: no other visible row of the same thread in the mailbox comes first
+ * in (internal_date DESC, email_id) order (RFC 8621 §4.4 collapseThreads; index message_thread)
+ */
+const COLLAPSE = `
+         AND NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = m.account_id AND o.thread_id = m.thread_id
+           AND o.mailbox_id = m.mailbox_id AND (o.flag_bits & 8) = 0
+           AND (o.internal_date > m.internal_date OR (o.internal_date = m.internal_date AND o.email_id < m.email_id)))`;
 
 export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
   const all = async (text: string, values?: unknown[]) => (await x(text, values)).rows;
@@ -280,6 +290,9 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
 
   const META_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date, m.flags,
     m.modseq, m.crlf_size FROM message m JOIN blob b ON b.id = m.blob_id`;
+  /** META_COLS and the mailbox id (column 10) */
+  const META_ACCOUNT_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date,
+    m.flags, m.modseq, m.crlf_size, m.mailbox_id FROM message m JOIN blob b ON b.id = m.blob_id`;
   const toMeta = (r: unknown[]): MessageMetaRow => ({
     uid: num(r[0]),
     emailId: String(r[1]),
@@ -292,6 +305,21 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     modseq: big(r[8]),
     lineEndingFixups: r[9] === null || r[9] === undefined ? null : num(r[9]) - num(r[4]),
   });
+
+  /** rows of the account by email_id / thread_id (index message_email / message_thread) */
+  const byIds = async (
+    col: "email_id" | "thread_id",
+    accountId: number,
+    ids: readonly string[],
+  ): Promise<AccountMessageRow[]> => {
+    if (ids.length === 0) return [];
+    await g.account(accountId);
+    const rows = await all(
+      `${META_ACCOUNT_COLS} WHERE m.account_id = $1 AND m.${col} = ANY($2::text[]) ORDER BY m.mailbox_id, m.uid`,
+      [accountId, [...new Set(ids)]],
+    );
+    return rows.map((r) => ({ ...toMeta(r), mailboxId: num(r[10]) }));
+  };
 
   const messageReads: MessageReads = {
     flagRows: async (mailboxId) => {
@@ -333,6 +361,26 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
       return (await all("SELECT uid FROM message WHERE mailbox_id = $1 ORDER BY uid", [mailboxId])).map((r) =>
         num(r[0]),
       );
+    },
+    byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
+    byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
+    emailIdsByDate: async (mailboxId, offset, limit, collapse) => {
+      await g.mailbox(mailboxId);
+      return (
+        await all(
+          `SELECT m.email_id FROM message m WHERE m.mailbox_id = $1 AND (m.flag_bits & 8) = 0${collapse ? COLLAPSE : ""}
+           ORDER BY m.internal_date DESC, m.email_id LIMIT $2 OFFSET $3`,
+          [mailboxId, limit, offset],
+        )
+      ).map((r) => String(r[0]));
+    },
+    threadCount: async (mailboxId) => {
+      await g.mailbox(mailboxId);
+      const r = await one(
+        "SELECT COUNT(DISTINCT thread_id) FROM message WHERE mailbox_id = $1 AND (flag_bits & 8) = 0",
+        [mailboxId],
+      );
+      return r ? num(r[0]) : 0;
     },
     meta: async (mailboxId, list) => {
       if (list.length === 0) return [];

@@ -7,6 +7,7 @@
 import type { MessageStates } from "../../api/model.ts";
 import { DbConflict } from "../port.ts";
 import type {
+  AccountMessageRow,
   BlobsParsedWrite,
   BlobsRead,
   ChangesWrite,
@@ -33,6 +34,8 @@ const LIVE = "substr(name, 1, 1) <> '*'";
 
 /** uid lists up to this size are looked up one by one; larger ones by one range scan */
 const POINT_LOOKUP_MAX = 64;
+/** ids per IN (…) list of the lookups by email / thread id (below SQLite's bound-parameter limit) */
+const ID_CHUNK = 500;
 
 const MAILBOX_SELECT = `SELECT m.id, m.account_id, m.name, m.uidvalidity, m.uidnext, m.special_use,
   m.highestmodseq,
@@ -66,6 +69,15 @@ export interface SqliteMailOps {
   changes: ChangesWrite;
   usage: UsageWrite;
 }
+
+/**
+ * emailIdsByDate's collapse: no other visible row of the same thread in the mailbox comes first
+ * in (internal_date DESC, email_id) order (RFC 8621 §4.4 collapseThreads; index message_thread)
+ */
+const COLLAPSE = `
+         AND NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = m.account_id AND o.thread_id = m.thread_id
+           AND o.mailbox_id = m.mailbox_id AND (o.flag_bits & 8) = 0
+           AND (o.internal_date > m.internal_date OR (o.internal_date = m.internal_date AND o.email_id < m.email_id)))`;
 
 export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
   const all = (text: string, safe: boolean, ...args: unknown[]): unknown[][] =>
@@ -313,6 +325,9 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
 
   const META_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date, m.flags,
     m.modseq, m.crlf_size FROM message m JOIN blob b ON b.id = m.blob_id`;
+  /** META_COLS and the mailbox id (column 10) */
+  const META_ACCOUNT_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date,
+    m.flags, m.modseq, m.crlf_size, m.mailbox_id FROM message m JOIN blob b ON b.id = m.blob_id`;
   const toMeta = (r: unknown[]): MessageMetaRow => ({
     uid: Number(r[0]),
     emailId: r[1] as string,
@@ -326,6 +341,23 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
     // the column keeps the CRLF-form size (crlf_size); the port speaks in fix-ups
     lineEndingFixups: r[9] === null || r[9] === undefined ? null : Number(r[9]) - Number(r[4]),
   });
+
+  /** rows of the account by email_id / thread_id (index message_email / message_thread), in chunks */
+  const byIds = (col: "email_id" | "thread_id", accountId: number, ids: readonly string[]) => {
+    const out: AccountMessageRow[] = [];
+    const uniq = [...new Set(ids)];
+    for (let i = 0; i < uniq.length; i += ID_CHUNK) {
+      const part = uniq.slice(i, i + ID_CHUNK);
+      const rows = modseqRows(
+        `${META_ACCOUNT_COLS} WHERE m.account_id = ? AND m.${col} IN (${part.map(() => "?").join(",")})`,
+        8,
+        accountId,
+        ...part,
+      );
+      for (const r of rows) out.push({ ...toMeta(r), mailboxId: Number(r[10]) });
+    }
+    return out.sort((a, b) => a.mailboxId - b.mailboxId || a.uid - b.uid);
+  };
 
   const messageReads: MessageReads = {
     flagRows: (mailboxId) =>
@@ -382,6 +414,25 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
     uids: (mailboxId) =>
       all("SELECT uid FROM message WHERE mailbox_id = ? ORDER BY uid", false, mailboxId).map(
         (r) => r[0] as number,
+      ),
+    byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
+    byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
+    emailIdsByDate: (mailboxId, offset, limit, collapse) =>
+      all(
+        `SELECT m.email_id FROM message m WHERE m.mailbox_id = ? AND (m.flag_bits & 8) = 0${collapse ? COLLAPSE : ""}
+         ORDER BY m.internal_date DESC, m.email_id LIMIT ? OFFSET ?`,
+        false,
+        mailboxId,
+        limit,
+        offset,
+      ).map((r) => String(r[0])),
+    threadCount: (mailboxId) =>
+      Number(
+        get(
+          "SELECT COUNT(DISTINCT thread_id) FROM message WHERE mailbox_id = ? AND (flag_bits & 8) = 0",
+          false,
+          mailboxId,
+        )![0],
       ),
     meta: (mailboxId, list) => {
       if (list.length === 0) return [];
