@@ -749,4 +749,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX jmap_object_seq ON jmap_object (account_id, type, seq)`,
     ],
   },
+  // ---- shared limit counters (issue 11): login throttling over all nodes of a cluster ---------
+  {
+    version: 18,
+    name: "shared_counter: failure counters with a window, a lockout and an expiry (PostgreSQL only)",
+    // a single SQLite node keeps its counters in memory (src/auth/throttle.ts ThrottleState)
+    sqlite: [],
+    postgres: [
+      // key: a counter's name and subject ("ip:192.0.2.1", "pair:…", "user:…"); counts failures
+      // since window_start; locked_until > now = locked out; rows past expires_at are dead
+      // (counters/postgres.ts deletes them now and then)
+      `CREATE TABLE shared_counter (
+        key TEXT COLLATE "C" PRIMARY KEY,
+        count INTEGER NOT NULL,
+        window_start BIGINT NOT NULL,
+        locked_until BIGINT NOT NULL DEFAULT 0,
+        expires_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX shared_counter_expiry ON shared_counter (expires_at)`,
+    ],
+  },
 ];
