@@ -30,12 +30,22 @@ async function login(port: number, user: string): Promise<ImapClient> {
   return c;
 }
 
-/** fills a store: two accounts, folders, flags, an expunge, a subscription, metadata */
-async function fill(store: Store): Promise<void> {
+/** fills a store: accounts, aliases, a key, an app password, a queued message; over IMAP folders,
+ *  flags, an expunge, a subscription, metadata, an ACL. Returns the app password's secret. */
+async function fill(store: Store): Promise<string> {
   await store.addDomain("example.com");
   await store.createAccount(ALICE, "{PLAIN}secret");
   await store.createAccount(BOB, "{PLAIN}secret");
   await store.addAlias("info@example.com", ALICE);
+  await store.keys.put("dkim", "example.com/sel1", "-----BEGIN PRIVATE KEY-----\nx\n");
+  const app = await store.addAppPassword(ALICE, "phone");
+  const alice = await store.getAccount(ALICE);
+  await store.enqueueOutbound({
+    accountId: alice!.id,
+    mailFrom: ALICE,
+    recipients: [{ address: "someone@example.net" }],
+    message: Buffer.from(message("queued", "to be sent\r\n")),
+  });
   const srv = await listenImap(store);
   try {
     for (const user of [ALICE, BOB]) {
@@ -57,6 +67,7 @@ async function fill(store: Store): Promise<void> {
         assert.ok((await c.cmd("UID STORE 3 +FLAGS (\\Deleted)")).ok);
         assert.ok((await c.cmd("EXPUNGE")).ok);
         assert.ok((await c.cmd('SETMETADATA INBOX (/private/comment "kept")')).ok);
+        if (user === ALICE) assert.ok((await c.cmd(`SETACL Projects ${BOB} lr`)).ok);
       } finally {
         c.destroy();
       }
@@ -64,6 +75,7 @@ async function fill(store: Store): Promise<void> {
   } finally {
     await srv.close();
   }
+  return app.secret;
 }
 
 /** what an IMAP client caches: per folder the SELECT codes and every message's data */
@@ -82,6 +94,7 @@ async function imapView(store: Store, user: string): Promise<Record<string, stri
     const m = await c.cmd("GETMETADATA INBOX /private/comment");
     out.meta = m.lines;
     out.lsub = (await c.cmd('LSUB "" "*"')).lines;
+    out.acl = (await c.cmd("GETACL Projects")).lines;
     return out;
   } finally {
     c.destroy();
@@ -126,8 +139,11 @@ describe("migrate SQLite → PostgreSQL", {
     const sqlite = await openStore({ dataDir: env.dataDir, feedSocketPath: null, orphanScanDelayMs: null });
     const url = await cluster.createDatabase();
     let before: Record<string, Record<string, string[]>>;
+    let secret: string;
+    let queued: Uint8Array | null;
     try {
-      await fill(sqlite);
+      secret = await fill(sqlite);
+      queued = await sqlite.getQueuedMessage((await sqlite.listQueue())[0]!.id);
       // a first look claims \Recent (session state, RFC 3501 §2.3.2); the second is what stays
       for (const user of [ALICE, BOB]) await imapView(sqlite, user);
       before = { [ALICE]: await imapView(sqlite, ALICE), [BOB]: await imapView(sqlite, BOB) };
@@ -143,6 +159,19 @@ describe("migrate SQLite → PostgreSQL", {
     let p = await openPg(url, t.dir);
     try {
       for (const user of [ALICE, BOB]) assert.deepEqual(await imapView(p.store, user), before[user]);
+      const acct = await p.store.getAccount(ALICE);
+      assert.ok(await p.store.verifyAppPassword(acct!.id, secret, "imap"), "app password works");
+      assert.equal(
+        Buffer.from((await p.store.keys.get("dkim", "example.com/sel1"))!.secret).toString(),
+        "-----BEGIN PRIVATE KEY-----\nx\n",
+      );
+      const q = await p.store.listQueue();
+      assert.equal(q.length, 1);
+      assert.deepEqual(Buffer.from((await p.store.getQueuedMessage(q[0]!.id))!), Buffer.from(queued!));
+      assert.deepEqual(
+        await p.store.resolveRecipient("info@example.com"),
+        await p.store.resolveRecipient(ALICE),
+      );
     } finally {
       await p.close();
     }
