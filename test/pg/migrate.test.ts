@@ -4,8 +4,12 @@
 // mid-copy resumes without duplicates, and verification catches a tampered target.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import pg from "pg";
+import { FsBlobStore } from "../../src/store/blob/fs.ts";
 import { PgBlobStore } from "../../src/store/blob/postgres.ts";
 import { openPool } from "../../src/store/db/postgres/pg.ts";
 import { openStore } from "../../src/store/index.ts";
@@ -233,6 +237,35 @@ describe("migrate SQLite → PostgreSQL", {
     const r = await runCli(["migrate", "--to", url, "--config", env.config]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /different store/);
+  });
+
+  it("reports content the live store lost during the copy", async () => {
+    const env = tempEnv("", { init: false });
+    const sqlite = await openStore({ dataDir: env.dataDir, feedSocketPath: null, orphanScanDelayMs: null });
+    try {
+      await fill(sqlite);
+    } finally {
+      await sqlite.close();
+    }
+    // as if the sweeper had collected a blob whose message was expunged after the snapshot
+    const db = new Database(join(env.dataDir, "store.sqlite"), { readonly: true });
+    const sha = (
+      db
+        .prepare(
+          "SELECT b.sha256 FROM blob b JOIN message m ON m.blob_id = b.id JOIN account a ON a.id = m.account_id WHERE a.address = ? LIMIT 1",
+        )
+        .get(BOB) as { sha256: string }
+    ).sha256;
+    db.close();
+    rmSync(new FsBlobStore(join(env.dataDir, "blobs"), { writerThreads: 0 }).pathOf(sha));
+    const url = await cluster.createDatabase();
+    const r = await migrateToPostgres({ dataDir: env.dataDir, url });
+    assert.ok(
+      r.verify.problems.some((p) => p.startsWith(`blob ${sha}: deleted from the live store`)),
+      r.verify.problems.join("\n"),
+    );
+    assert.ok(r.verify.problems.some((p) => p.startsWith(`account ${BOB}: content hash differs`)));
+    assert.ok(!r.verify.problems.some((p) => p.startsWith(`account ${ALICE}`)));
   });
 
   it("resumes a migration killed mid-copy without duplicates", async () => {

@@ -157,12 +157,13 @@ export async function migrateToPostgres(o: MigrateOptions): Promise<MigrateResul
       checkSourceVersion(src);
       const plans = await planTables(src, pool);
       const copied: Record<string, number> = {};
+      const missing: string[] = [];
       if (!o.verifyOnly) {
         const files = new FsBlobStore(join(o.dataDir, "blobs"), { writerThreads: 0 });
         try {
           for (const p of plans) {
             copied[p.name] = await copyTable(
-              { src, pool, files, batchRows: o.batchRows ?? 500, onBatch: o.onBatch },
+              { src, pool, files, batchRows: o.batchRows ?? 500, onBatch: o.onBatch, missing },
               p,
               snapshot,
             );
@@ -178,6 +179,11 @@ export async function migrateToPostgres(o: MigrateOptions): Promise<MigrateResul
         );
       }
       const verify = await verifyMigration(src, pool, plans);
+      for (const sha of missing)
+        verify.problems.push(
+          `blob ${sha}: deleted from the live store during the copy (its messages were expunged after ` +
+            "the snapshot); drop the target database and migrate again, with delivery stopped",
+        );
       src.close();
       if (verify.problems.length === 0) rmSync(path, { force: true });
       return { snapshot, copied, resumed, verify };
