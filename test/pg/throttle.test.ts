@@ -2,6 +2,8 @@
 // store and its own counters pool (two nodes) over one database. Failures counted on node A
 // refuse or delay logins on node B.
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type pg from "pg";
 import { createAuthenticator } from "../../src/auth/index.ts";
@@ -11,7 +13,10 @@ import { PgCounters } from "../../src/store/counters/postgres.ts";
 import { openPool } from "../../src/store/db/postgres/pg.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
 import type { Store } from "../../src/store/types.ts";
+import { ImapClient } from "../kit/imap-client.ts";
 import { type PgCluster, postgresAvailable, startPostgres } from "../kit/postgres.ts";
+import { runCli } from "../kit/process.ts";
+import { listeningPort, type Server, startServe, writeServeConfig } from "../kit/serve.ts";
 import { tempDir } from "../kit/temp.ts";
 
 const ALICE = "alice@example.com";
@@ -135,6 +140,46 @@ describe("login throttling across nodes", {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("two serve processes on one database: IMAP failures on node A lock the IP out on node B", async () => {
+    const url = await cluster.createDatabase();
+    const servers: Server[] = [];
+    try {
+      const configs = ["a", "b"].map((n) => {
+        mkdirSync(join(t.dir, n), { recursive: true });
+        return writeServeConfig(join(t.dir, n), {
+          pop3: false,
+          http: false,
+          extraToml:
+            `[store]\nbackend = "postgres"\nurl = ${JSON.stringify(url)}\npool_size = 3\n` +
+            "[auth]\nmin_password_length = 0\nfailure_delay = 0\nmax_failures_per_ip = 2\nmax_failures_per_user = 0\n",
+        });
+      });
+      const ports: number[] = [];
+      for (const c of configs) {
+        const s = startServe(["--config", c]);
+        servers.push(s);
+        ports.push(await listeningPort(s, "imap"));
+      }
+      assert.equal((await runCli(["domain", "add", "example.com", "--config", configs[0]!])).code, 0);
+      const add = await runCli(["user", "add", ALICE, "--config", configs[0]!], { input: "right\n" });
+      assert.equal(add.code, 0, add.stderr);
+      const login = async (port: number, pw: string) => {
+        const c = await ImapClient.connect(port);
+        try {
+          return (await c.cmd(`LOGIN ${ALICE} ${pw}`)).ok;
+        } finally {
+          c.destroy();
+        }
+      };
+      assert.ok(await login(ports[1]!, "right"), "node B: not locked yet");
+      assert.equal(await login(ports[0]!, "wrong"), false);
+      assert.equal(await login(ports[0]!, "wrong"), false);
+      assert.equal(await login(ports[1]!, "right"), false, "node B refuses the IP locked on node A");
+    } finally {
+      for (const s of servers) await s.stop();
     }
   });
 });
