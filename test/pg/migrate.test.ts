@@ -237,6 +237,20 @@ describe("migrate SQLite → PostgreSQL", {
     const r = await runCli(["migrate", "--to", url, "--config", env.config]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /different store/);
+    // a migrate already running into a database (its advisory lock held) refuses a second one
+    const url2 = await cluster.createDatabase();
+    const holder = new pg.Client({ connectionString: url2 });
+    await holder.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock($1)", [0x706b_6d69_6763_7079n.toString()]);
+      const busy = await runCli(["migrate", "--to", url2, "--config", env.config]);
+      assert.equal(busy.code, 1);
+      assert.match(busy.stderr, /another `postkontor migrate`/);
+    } finally {
+      await holder.end();
+    }
+    const ok = await runCli(["migrate", "--to", url2, "--config", env.config]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   });
 
   it("reports content the live store lost during the copy", async () => {

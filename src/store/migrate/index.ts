@@ -53,6 +53,9 @@ export interface MigrateResult {
 
 export class MigrateRefused extends Error {}
 
+/** pg_try_advisory_lock key of a running migrate ("pkmigcpy") */
+const MIGRATE_LOCK = 0x706b_6d69_6763_7079n;
+
 export function snapshotPath(dataDir: string): string {
   return join(dataDir, "migrate-snapshot.sqlite");
 }
@@ -123,7 +126,14 @@ function checkSourceVersion(src: Database.Database): void {
 export async function migrateToPostgres(o: MigrateOptions): Promise<MigrateResult> {
   if (!existsSync(storeDatabasePath(o.dataDir))) throw new MigrateRefused(`no SQLite store in ${o.dataDir}`);
   const pool = openPool(o.url, 4);
+  // one migrate at a time per target: a session advisory lock on a connection of its own, held
+  // until the end (the connection is closed, never returned to the pool, so the lock goes with it)
+  let guard: pg.PoolClient | null = null;
   try {
+    guard = await pool.connect();
+    const got = await guard.query("SELECT pg_try_advisory_lock($1) AS ok", [MIGRATE_LOCK.toString()]);
+    if ((got.rows[0] as { ok: boolean }).ok !== true)
+      throw new MigrateRefused("another `postkontor migrate` is copying into this database");
     await migratePostgres(pool);
     await pool.query(PROGRESS_DDL);
     const path = snapshotPath(o.dataDir);
@@ -191,6 +201,7 @@ export async function migrateToPostgres(o: MigrateOptions): Promise<MigrateResul
       if (src.open) src.close();
     }
   } finally {
+    guard?.release(true);
     await pool.end();
   }
 }
