@@ -4,7 +4,7 @@
 // mid-copy resumes without duplicates, and verification catches a tampered target.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -21,7 +21,7 @@ import { listenImap, message } from "../imap/helpers.ts";
 import { ImapClient } from "../kit/imap-client.ts";
 import { type PgCluster, postgresAvailable, startPostgres } from "../kit/postgres.ts";
 import { envWithoutPostkontor, MAIN, runCli } from "../kit/process.ts";
-import { tempEnv } from "../kit/serve.ts";
+import { listeningPort, startServe, tempEnv, writeServeConfig } from "../kit/serve.ts";
 import { tempDir } from "../kit/temp.ts";
 
 const ALICE = "alice@example.com";
@@ -282,62 +282,69 @@ describe("migrate SQLite → PostgreSQL", {
     assert.ok(!r.verify.problems.some((p) => p.startsWith(`account ${ALICE}`)));
   });
 
-  it("resumes a migration killed mid-copy without duplicates", async () => {
-    const env = tempEnv("", { init: false });
-    const sqlite = await openStore({ dataDir: env.dataDir, feedSocketPath: null, orphanScanDelayMs: null });
-    let messages = 0;
+  it("resumes a migration killed mid-copy without duplicates, while serve runs", async () => {
+    const dir = join(t.dir, "served");
+    mkdirSync(dir, { recursive: true });
+    const config = writeServeConfig(dir, { pop3: false, http: false });
+    const server = startServe(["--config", config]);
+    const messages = 40;
     try {
-      await fill(sqlite);
-      const srv = await listenImap(sqlite);
-      const c = await login(srv.port, ALICE);
+      const port = await listeningPort(server, "imap");
+      assert.equal((await runCli(["domain", "add", "example.com", "--config", config])).code, 0);
+      const add = await runCli(["user", "add", ALICE, "--config", config], { input: "secret\n" });
+      assert.equal(add.code, 0, add.stderr);
+      const c = await login(port, ALICE);
       try {
-        for (let i = 0; i < 30; i++) assert.ok((await c.append("INBOX", message(`bulk ${i}`))).ok);
+        for (let i = 0; i < messages; i++)
+          assert.ok((await c.append("INBOX", message(`bulk ${i}`), i % 3 ? "" : "\\Seen")).ok);
       } finally {
         c.destroy();
-        await srv.close();
       }
-      messages = 2 * 5 + 30;
+      await resumeCheck(config, await cluster.createDatabase(), messages);
     } finally {
-      await sqlite.close();
-    }
-    const url = await cluster.createDatabase();
-    const args = [MAIN, "migrate", "--to", url, "--config", env.config, "--batch-rows", "1", "--progress"];
-    const child = spawn(process.execPath, args, {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: envWithoutPostkontor(),
-    });
-    let out = "";
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-        // killed in the middle of the message table
-        if (/copied message 5\n/.test(out)) {
-          process.kill(child.pid!, "SIGKILL");
-          resolve();
-        }
-      });
-      child.on("exit", () => reject(new Error(`migrate exited before it was killed: ${out}`)));
-    }).catch((e) => {
-      if (child.exitCode !== null) throw e;
-    });
-    await new Promise((r) => child.once("close", r));
-    assert.match(out, /copied message 5\n/);
-
-    const r = await runCli(["migrate", "--to", url, "--config", env.config, "--batch-rows", "7"]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /\(resumed\)/);
-    assert.match(r.stdout, /verified/);
-    const line = r.stdout.split("\n").find((l) => l.startsWith("message\t"));
-    assert.deepEqual(line?.split("\t"), ["message", `${messages}`, `${messages}`, `+${messages - 5}`]);
-    const db = new pg.Client({ connectionString: url });
-    await db.connect();
-    try {
-      const d = await db.query(
-        "SELECT COUNT(*)::int AS n, COUNT(DISTINCT (mailbox_id, uid))::int AS u FROM message",
-      );
-      assert.deepEqual(d.rows[0], { n: messages, u: messages });
-    } finally {
-      await db.end();
+      await server.stop();
     }
   });
 });
+
+/** a migrate killed by pid after its 5th message batch, then run again: no row twice */
+async function resumeCheck(config: string, url: string, messages: number): Promise<void> {
+  const args = [MAIN, "migrate", "--to", url, "--config", config, "--batch-rows", "1", "--progress"];
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: envWithoutPostkontor(),
+  });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      // killed in the middle of the message table
+      if (/copied message 5\n/.test(out)) {
+        process.kill(child.pid!, "SIGKILL");
+        resolve();
+      }
+    });
+    child.on("exit", () => reject(new Error(`migrate exited before it was killed: ${out}`)));
+  }).catch((e) => {
+    if (child.exitCode !== null) throw e;
+  });
+  await new Promise((r) => child.once("close", r));
+  assert.match(out, /copied message 5\n/);
+
+  const r = await runCli(["migrate", "--to", url, "--config", config, "--batch-rows", "7"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /\(resumed\)/);
+  assert.match(r.stdout, /verified/);
+  const line = r.stdout.split("\n").find((l) => l.startsWith("message\t"));
+  assert.deepEqual(line?.split("\t"), ["message", `${messages}`, `${messages}`, `+${messages - 5}`]);
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const d = await db.query(
+      "SELECT COUNT(*)::int AS n, COUNT(DISTINCT (mailbox_id, uid))::int AS u FROM message",
+    );
+    assert.deepEqual(d.rows[0], { n: messages, u: messages });
+  } finally {
+    await db.end();
+  }
+}
