@@ -34,6 +34,7 @@ import { type Account, type AccountSettings, type Store, StoreError } from "../s
 import { addBackupCommands } from "./backup.ts";
 import { addImportCommands } from "./import.ts";
 import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, UsageError } from "./io.ts";
+import { addMigrateCommand } from "./migrate.ts";
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
 import { hostedDomainProblem, passwordProblem } from "./policy.ts";
 import { addShareCommand } from "./share.ts";
@@ -443,6 +444,7 @@ function buildProgram(): Command {
   addVacationCommand(program, helpers); // src/cli/vacation.ts
   addImportCommands(program, helpers);
   addBackupCommands(program, helpers); // src/cli/backup.ts
+  addMigrateCommand(program, helpers); // src/cli/migrate.ts
 
   // --- config --------------------------------------------------------------------------------
   const cfg = program.command("config").description("configuration tools");

@@ -645,14 +645,16 @@ export const configSchema = z.strictObject({
     max_failures_per_ip: int(
       20,
       "Failed logins from one IP (any usernames; IPv6: its /64) inside failure_window before that IP is " +
-        "refused for `lockout`. Counted for the whole server (all worker processes). 0 = no limit.",
+        "refused for `lockout`. Counted for the whole server (all worker processes; on PostgreSQL all nodes). " +
+        "0 = no limit.",
     ),
     max_failures_per_user: int(
       10,
       "Failed logins for one username from one IP inside failure_window before that IP is refused for that " +
         "username for `lockout` (the username still works from other IPs). From this many failures over all " +
         "IPs on, logins for the username are answered after a growing delay (max_user_delay) instead of being " +
-        "refused, so a flood from one address cannot lock the owner out. Counted for the whole server. 0 = no limit.",
+        "refused, so a flood from one address cannot lock the owner out. Counted for the whole server (on " +
+        "PostgreSQL: all nodes). 0 = no limit.",
     ),
     max_user_delay: duration(
       "15s",

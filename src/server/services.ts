@@ -39,6 +39,7 @@ import type { LimitsClient } from "./limits-ipc.ts";
 import type { Logger } from "./log.ts";
 import { localMetrics, type MetricsSource } from "./metrics-ipc.ts";
 import { withTimeout } from "./process.ts";
+import { openSharedThrottle } from "./shared-throttle.ts";
 import { openConfiguredStore } from "./store.ts";
 
 export { withTimeout };
@@ -365,6 +366,8 @@ export async function startServices(
   const listeners: Listener[] = [];
   const addresses: BoundAddress[] = [];
   const services: StartedService[] = [];
+  // PostgreSQL: login failures counted in the database, for every node (shared-throttle.ts)
+  const dbThrottle = openSharedThrottle(config, logger);
   try {
     const auth = countedAuth(
       createAuthenticator(store, {
@@ -376,7 +379,7 @@ export async function startServices(
         failureWindowMs: config.auth.failure_window,
         lockoutMs: config.auth.lockout,
         maxUserDelayMs: config.auth.max_user_delay,
-        throttle: shared?.throttle,
+        throttle: dbThrottle?.throttle ?? shared?.throttle,
         logger,
       }),
     );
@@ -414,6 +417,7 @@ export async function startServices(
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     await store.close();
+    await dbThrottle?.close();
     throw e;
   }
   let closingSessions: Promise<void> | null = null;
@@ -443,6 +447,7 @@ export async function startServices(
       closing ??= (async () => {
         await closeSessions(reason);
         await store.close();
+        await dbThrottle?.close();
       })();
       return closing;
     },
