@@ -9,6 +9,9 @@
  *                                          smtp1, outbound, refill, fixedmem; comma-separated)
  *   npm run bench -- --only jmap           JMAP Email/query+get of 50 in a 100k INBOX and push JMAP ⇄ IMAP
  *                                          (bench/jmap.ts on a filled store; postkontor only, not in the full run)
+ *   npm run bench -- --only import         `postkontor import` of N messages (--import N, default 10000) from an mbox
+ *                                          file (our export) and from IMAP (postkontor, Dovecot if installed);
+ *                                          its own server; postkontor only, not in the full run
  *   npm run bench -- --only refill         3 × (MULTIAPPEND --fill N messages, then DELETE the mailbox)
  *   npm run bench -- --only fixedmem       idle server PSS per process and part (no connections)
  *   npm run bench -- --only smtp1          one message per SMTP connection, 20 clients, sender auth off vs on (lossy local DNS)
@@ -28,6 +31,7 @@ import { parseArgs } from "node:util";
 import { dovecotAvailable, startDovecot } from "./dovecot.ts";
 import { benchFixedMemory } from "./fixed-memory.ts";
 import { RawImap } from "./imap-client.ts";
+import { benchImport, importSizes } from "./import.ts";
 import { benchOutbound, outboundSizes } from "./outbound.ts";
 import { benchPop3, pop3Sizes } from "./pop3.ts";
 import { postfixAvailable, startPostfix } from "./postfix.ts";
@@ -48,6 +52,7 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     "smtp-messages": { type: "string" },
     fill: { type: "string" },
+    import: { type: "string" },
   },
 });
 
@@ -615,6 +620,14 @@ async function main(): Promise<void> {
     // outbound queue → local sink; its own postkontor process (queue runner on, fixture DNS)
     if (want("outbound") && args.target === "postkontor")
       await benchOutbound(outboundSizes(quick), report, deadline);
+    // postkontor import (CLI) from mbox and IMAP into its own server; only when asked for
+    if (only?.has("import") && args.target === "postkontor")
+      await benchImport(
+        (i) => makeMessage(i),
+        importSizes(quick, args.import ? Number(args.import) : undefined),
+        report,
+        deadline,
+      );
     // a filled 100k store in its own process (bench/jmap.ts); bounded by its own timeouts and this one
     if (only?.has("jmap") && args.target === "postkontor") {
       const outText = execFileSync(
