@@ -143,19 +143,23 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
         if (o.replace && o.mailbox !== undefined)
           h.usage("--replace restores the whole account: no --mailbox");
         const sum = await h
-          .withStore(config, async (s) => {
-            const account = await s.getAccount(address);
-            if (!account) h.notFound(`no such account: ${address}`);
-            if (!o.replace) return restoreMessages(s, account.id, account.address, dir, id, o.mailbox);
-            // the current state first, so the replacement can itself be undone
-            const before = await takeSnapshot({
-              dataDir: config.data_dir,
-              dir,
-              compress: config.backup.compress,
-            });
-            process.stdout.write(`snapshot of the current state: ${before.id}\n`);
-            return replaceAccount(s, account.id, account.address, dir, id, before.id);
-          })
+          .withStore(
+            config,
+            async (s) => {
+              const account = await s.getAccount(address);
+              if (!account) h.notFound(`no such account: ${address}`);
+              if (!o.replace) return restoreMessages(s, account.id, account.address, dir, id, o.mailbox);
+              // the current state first, so the replacement can itself be undone
+              const before = await takeSnapshot({
+                dataDir: config.data_dir,
+                dir,
+                compress: config.backup.compress,
+              });
+              process.stdout.write(`snapshot of the current state: ${before.id}\n`);
+              return replaceAccount(s, account.id, account.address, dir, id, before.id);
+            },
+            true,
+          )
           .catch(h.storeExit);
         process.stdout.write(
           `restored from ${id}: ${sum.imported}, skipped as duplicate: ${sum.duplicates}, failed: ${sum.failed.length}` +
@@ -196,14 +200,18 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
         }
       }
       const r = await h
-        .withStore(h.load(o), async (s) => {
-          const account = await s.getAccount(address);
-          if (!account) h.notFound(`no such account: ${address}`);
-          return s.undelete(account.id, {
-            ...(since ? { since } : {}),
-            ...(o.mailbox !== undefined ? { mailbox: o.mailbox } : {}),
-          });
-        })
+        .withStore(
+          h.load(o),
+          async (s) => {
+            const account = await s.getAccount(address);
+            if (!account) h.notFound(`no such account: ${address}`);
+            return s.undelete(account.id, {
+              ...(since ? { since } : {}),
+              ...(o.mailbox !== undefined ? { mailbox: o.mailbox } : {}),
+            });
+          },
+          true,
+        )
         .catch(h.storeExit);
       process.stdout.write(
         `undeleted: ${r.restored}${r.folders.length ? ` into ${r.folders.join(", ")}` : ""}\n`,

@@ -93,10 +93,18 @@ function requireStore(config: ResolvedConfig): void {
   );
 }
 
-/** Opens the store as a feed client (so a running server hears about changes), runs fn, closes. */
-async function withStore<T>(config: ResolvedConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Opens the store as a feed client (so a running server hears about changes), runs fn, closes.
+ * `bulk` (import, restore) starts the blob writer threads, as `serve` does, so that thousands of
+ * new messages are not written and fsynced one at a time on this thread.
+ */
+async function withStore<T>(
+  config: ResolvedConfig,
+  fn: (store: Store) => Promise<T>,
+  bulk = false,
+): Promise<T> {
   requireStore(config);
-  const store = await openConfiguredStore(config, true, true);
+  const store = await openConfiguredStore(config, true, bulk ? "bulk" : true);
   try {
     // openStore resolves after the first hub connection attempt, so beacons reach a running server
     return await fn(store);

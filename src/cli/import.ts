@@ -124,34 +124,38 @@ export function addImportCommands(program: Command, h: CliHelpers): void {
         created: [],
       };
       await h
-        .withStore(config, async (s) => {
-          const account = await s.getAccount(address);
-          if (!account) h.notFound(`no such account: ${address}`);
-          for (const src of sources) {
-            const base = { ...total, failed: [...total.failed], created: [...total.created] };
-            const r = await runImport(s, account.id, src, {
-              ...(o.batch ? { batchMessages: o.batch } : {}),
-              progress: tty
-                ? (p, folder) =>
-                    process.stderr.write(
-                      `\r\x1b[K${folder}: ${base.imported + p.imported} imported, ${base.duplicates + p.duplicates} duplicates, ${base.failed.length + p.failed.length} failed`,
-                    )
-                : undefined,
-            });
-            total.imported += r.imported;
-            total.duplicates += r.duplicates;
-            total.failed.push(...r.failed);
-            total.created.push(...r.created);
-            if (r.aborted) {
-              total.aborted = `${src.id}: ${r.aborted}`;
-              break;
+        .withStore(
+          config,
+          async (s) => {
+            const account = await s.getAccount(address);
+            if (!account) h.notFound(`no such account: ${address}`);
+            for (const src of sources) {
+              const base = { ...total, failed: [...total.failed], created: [...total.created] };
+              const r = await runImport(s, account.id, src, {
+                ...(o.batch ? { batchMessages: o.batch } : {}),
+                progress: tty
+                  ? (p, folder) =>
+                      process.stderr.write(
+                        `\r\x1b[K${folder}: ${base.imported + p.imported} imported, ${base.duplicates + p.duplicates} duplicates, ${base.failed.length + p.failed.length} failed`,
+                      )
+                  : undefined,
+              });
+              total.imported += r.imported;
+              total.duplicates += r.duplicates;
+              total.failed.push(...r.failed);
+              total.created.push(...r.created);
+              if (r.aborted) {
+                total.aborted = `${src.id}: ${r.aborted}`;
+                break;
+              }
+              if (r.quotaStopped) {
+                total.quotaStopped = r.quotaStopped;
+                break;
+              }
             }
-            if (r.quotaStopped) {
-              total.quotaStopped = r.quotaStopped;
-              break;
-            }
-          }
-        })
+          },
+          true,
+        )
         .catch(h.storeExit);
       printSummary(total, tty);
       if (total.quotaStopped) process.exitCode = 75;

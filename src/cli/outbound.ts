@@ -13,7 +13,7 @@ import type { QueueEntry, Store } from "../store/types.ts";
 export interface CliHelpers {
   configOption(cmd: Command): Command;
   load(o: { config?: string }): ResolvedConfig;
-  withStore<T>(config: ResolvedConfig, fn: (store: Store) => Promise<T>): Promise<T>;
+  withStore<T>(config: ResolvedConfig, fn: (store: Store) => Promise<T>, bulk?: boolean): Promise<T>;
   storeExit(e: unknown): never;
   /** throws the CLI's "no such thing" error (exit 67) */
   notFound(message: string): never;

@@ -20,13 +20,14 @@ const stderrNotice: StoreNotice = (fields, msg) => {
 
 /**
  * Opens the store; withFeed = false opens it without the cross-process change feed. A one-shot
- * command (oneShot) writes blobs on its own thread instead of starting writer threads.
+ * command (oneShot) writes blobs on its own thread instead of starting writer threads, except a
+ * "bulk" one (import, restore), which starts them like `serve`.
  * Key files of older versions (DKIM) are imported into the store's keys port once.
  */
 export async function openConfiguredStore(
   config: ResolvedConfig,
   withFeed = true,
-  oneShot = false,
+  oneShot: boolean | "bulk" = false,
   notice: StoreNotice = stderrNotice,
 ): Promise<Store> {
   let store: Store;
@@ -36,7 +37,7 @@ export async function openConfiguredStore(
         dataDir: config.data_dir,
         maxMessageSize: config.store.max_message_size,
         feedSocketPath: withFeed ? config.paths.feedSocket : null,
-        blobWriterThreads: oneShot ? 0 : config.store.blob_writer_threads,
+        blobWriterThreads: oneShot === true ? 0 : config.store.blob_writer_threads,
         changeLogDays: config.store.change_log_days,
         vacationReplyMs: config.smtp.vacation_reply_interval,
         stateCacheMessages: config.store.state_cache_messages,
@@ -49,7 +50,7 @@ export async function openConfiguredStore(
       });
       break;
     case "postgres":
-      store = await openPostgres(config, withFeed, oneShot, notice);
+      store = await openPostgres(config, withFeed, oneShot !== false, notice);
       break;
     default:
       throw new Error(`unknown store backend ${JSON.stringify(config.store.backend satisfies never)}`);
