@@ -25,6 +25,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 # a real client with COMPRESS=DEFLATE (Python's imaplib + zlib, test/imap/compress-python.test.ts)
 need_cmd python3 python3
+# a real TCP balancer with PROXY protocol v2 in front of two nodes (test/pg/haproxy.test.ts)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,5 +1,5 @@
 /** Test listeners: always 127.0.0.1 port 0 (ephemeral), never a fixed or public port. */
-import type net from "node:net";
+import net from "node:net";
 
 /** listens on 127.0.0.1:0; resolves with the port chosen */
 export function listenLoopback(server: net.Server, host = "127.0.0.1"): Promise<number> {
@@ -11,4 +11,15 @@ export function listenLoopback(server: net.Server, host = "127.0.0.1"): Promise<
 /** stops accepting and resolves once the server is closed */
 export function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * A port free on 127.0.0.1 right now, for a program that cannot listen on port 0 and report the
+ * port (postgres, haproxy). Another process can take it before that program binds it: retry then.
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  const srv = net.createServer();
+  const port = await listenLoopback(srv);
+  await closeServer(srv);
+  return port;
 }

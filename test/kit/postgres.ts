@@ -10,10 +10,10 @@
  */
 import { execFile } from "node:child_process";
 import { chownSync, existsSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { freeLoopbackPort as freePort } from "./listen.ts";
 import { tempDir } from "./temp.ts";
 
 const run = promisify(execFile);
@@ -44,18 +44,6 @@ export function postgresBinDir(): string | null {
 /** true when a cluster can be started here (tests that need one skip with a reason otherwise) */
 export function postgresAvailable(): boolean {
   return postgresBinDir() !== null;
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 let dbCounter = 0;

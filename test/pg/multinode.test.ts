@@ -11,71 +11,41 @@ import { after, before, describe, test } from "node:test";
 import nodemailer from "nodemailer";
 import pg from "pg";
 import { ImapClient } from "../kit/imap-client.ts";
+import { type PgNode, pgNodeCli, startPgNode } from "../kit/pg-nodes.ts";
 import { Pop3Client } from "../kit/pop3-client.ts";
 import { type PgCluster, postgresAvailable, startPostgres } from "../kit/postgres.ts";
-import { runCli } from "../kit/process.ts";
-import { listeningPort, type Server, startServe, writeServeConfig } from "../kit/serve.ts";
 import { SmtpClient } from "../kit/smtp-client.ts";
-import { tempDir } from "../kit/temp.ts";
 import { dnsFixture, type Receiver, startReceiver } from "../outbound/helpers.ts";
 
 const skip = !postgresAvailable() && "PostgreSQL binaries missing";
 const PASS = "multi node pw";
 
-interface Node {
-  server: Server;
-  config: string;
-  imap: number;
-  pop3: number;
-  smtp: number;
-  submission: number;
-}
-
 describe("several serve nodes on one PostgreSQL", { skip }, () => {
   let cluster: PgCluster;
   let sink: Receiver;
   let url: string;
-  const nodes: Node[] = [];
-  const dirs: Array<{ cleanup(): void }> = [];
+  const nodes: PgNode[] = [];
 
-  async function startNode(name: string): Promise<Node> {
-    const t = tempDir(`pk-pg-node-${name}-`);
-    dirs.push(t);
-    const fixture = join(t.dir, "dns.json");
-    writeFileSync(fixture, JSON.stringify(dnsFixture("remote.test", sink.host)));
-    const config = writeServeConfig(t.dir, {
-      http: false,
-      extraToml: `[store]
-backend = "postgres"
-url = ${JSON.stringify(url)}
-pool_size = 4
-feed_heartbeat = "1s"
-
-[outbound]
+  async function startNode(name: string): Promise<PgNode> {
+    const node = await startPgNode(url, name, {
+      env: { POSTKONTOR__OUTBOUND__ENABLED: "true" },
+      prepare: (dir) => {
+        const fixture = join(dir, "dns.json");
+        writeFileSync(fixture, JSON.stringify(dnsFixture("remote.test", sink.host)));
+        return `[outbound]
 port = ${sink.port}
 resolver = ${JSON.stringify(`file:${fixture}`)}
 poll_interval = "100ms"
 retry_base = "300ms"
 retry_max = "1s"
-`,
+`;
+      },
     });
-    const server = startServe(["--config", config], { POSTKONTOR__OUTBOUND__ENABLED: "true" });
-    const node: Node = {
-      server,
-      config,
-      imap: await listeningPort(server, "imap"),
-      pop3: await listeningPort(server, "pop3"),
-      smtp: await listeningPort(server, "smtp"),
-      submission: await listeningPort(server, "submission"),
-    };
     nodes.push(node);
     return node;
   }
 
-  async function cli(n: Node, args: string[], input = ""): Promise<void> {
-    const r = await runCli([...args, "--config", n.config], { input });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  const cli = pgNodeCli;
 
   async function login(port: number, user: string): Promise<ImapClient> {
     const c = await ImapClient.connect(port);
@@ -96,14 +66,13 @@ retry_max = "1s"
     for (const u of ["alice", "bob", "carol"]) await cli(a, ["user", "add", `${u}@example.com`], `${PASS}\n`);
   });
   after(async () => {
-    for (const n of nodes) await n.server.stop();
+    for (const n of nodes) await n.close();
     await sink?.close();
     await cluster?.stop();
-    for (const d of dirs) d.cleanup();
   });
 
   test("IDLE on node A sees APPEND, SMTP delivery, flag change and expunge made on node B; SEARCH finds B's delivery", async () => {
-    const [a, b] = nodes as [Node, Node];
+    const [a, b] = nodes as [PgNode, PgNode];
     const watcher = await login(a.imap, "alice@example.com");
     const actor = await login(b.imap, "alice@example.com");
     try {
@@ -157,7 +126,7 @@ retry_max = "1s"
   });
 
   test("PostgreSQL drops every connection: both nodes stay up, IDLE on A then sees B's next APPEND", async () => {
-    const [a, b] = nodes as [Node, Node];
+    const [a, b] = nodes as [PgNode, PgNode];
     const watcher = await login(a.imap, "alice@example.com");
     try {
       const sel = await watcher.cmd("SELECT INBOX");
@@ -198,7 +167,7 @@ retry_max = "1s"
   });
 
   test("POP3: a maildrop open on node A is [IN-USE] on node B until A quits", async () => {
-    const [a, b] = nodes as [Node, Node];
+    const [a, b] = nodes as [PgNode, PgNode];
     const first = await Pop3Client.connect(a.pop3);
     try {
       assert.match(await first.cmd("USER bob@example.com"), /^\+OK/);
