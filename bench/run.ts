@@ -6,7 +6,7 @@
  *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
  *   npm run bench -- --quick               small sizes (smoke run)
  *   npm run bench -- --only pop3           one scenario (append, big, thread, push, memory, compress, pop3, smtp,
- *                                          smtp1, outbound, refill, fixedmem; comma-separated)
+ *                                          smtp1, outbound, refill, fixedmem, crossnode; comma-separated)
  *   npm run bench -- --only jmap           JMAP Email/query+get of 50 in a 100k INBOX and push JMAP ⇄ IMAP
  *                                          (bench/jmap.ts on a filled store; postkontor only, not in the full run)
  *   npm run bench -- --only refill         3 × (MULTIAPPEND --fill N messages, then DELETE the mailbox)
