@@ -6,7 +6,7 @@
  *   npm run bench -- --target dovecot      the same scenarios against Debian's Dovecot 2.3
  *   npm run bench -- --quick               small sizes (smoke run)
  *   npm run bench -- --only pop3           one scenario (append, big, thread, push, memory, compress, pop3, smtp,
- *                                          smtp1, outbound, refill, fixedmem; comma-separated)
+ *                                          smtp1, outbound, refill, fixedmem, crossnode; comma-separated)
  *   npm run bench -- --only jmap           JMAP Email/query+get of 50 in a 100k INBOX and push JMAP ⇄ IMAP
  *                                          (bench/jmap.ts on a filled store; postkontor only, not in the full run)
  *   npm run bench -- --only import         `postkontor import` of N messages (--import N, default 10000) from an mbox
@@ -16,10 +16,17 @@
  *   npm run bench -- --only fixedmem       idle server PSS per process and part (no connections)
  *   npm run bench -- --only smtp1          one message per SMTP connection, 20 clients, sender auth off vs on (lossy local DNS)
  *   npm run bench -- --only smtp --target dovecot   SMTP ingest through a private Postfix → Dovecot LMTP
+ *   npm run bench -- --backend postgres    postkontor on a private PostgreSQL cluster (test/kit/postgres.ts:
+ *                                          initdb/pg_ctl in a temp dir) with [store] backend = "postgres"; the
+ *                                          same scenarios (not smtp1, outbound, jmap: those start their own
+ *                                          SQLite servers) plus crossnode
+ *   npm run bench -- --backend postgres --only crossnode   IDLE push latency across two serve nodes on one
+ *                                          database: APPEND on node B → * n EXISTS on node A (postgres only)
  *   options: --big N (messages in the large mailbox, default 100000) --conns 1000,10000
  *            --push N (IDLE push samples, default 200) --workers N (postkontor workers, default 2)
  *            --hibernate (dovecot: enable imap_hibernate_timeout=1s)
  *            --smtp-messages N (SMTP ingest messages, default 5000; e.g. 50000 for a sustained run)
+ *            --pool-size N (postgres: [store] pool_size of each server process, default 10)
  *
  * Every loop is bounded in count and by a deadline; all traffic is on 127.0.0.1.
  */
@@ -28,6 +35,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { type PgCluster, startPostgres } from "../test/kit/postgres.ts";
 import { dovecotAvailable, startDovecot } from "./dovecot.ts";
 import { benchFixedMemory } from "./fixed-memory.ts";
 import { RawImap } from "./imap-client.ts";
@@ -53,8 +61,16 @@ const { values: args } = parseArgs({
     "smtp-messages": { type: "string" },
     fill: { type: "string" },
     import: { type: "string" },
+    backend: { type: "string", default: "sqlite" },
+    "pool-size": { type: "string", default: "10" },
   },
 });
+
+const backend = args.backend;
+if (backend !== "sqlite" && backend !== "postgres")
+  throw new Error(`--backend: sqlite or postgres, not ${backend}`);
+if (backend === "postgres" && args.target !== "postkontor")
+  throw new Error("--backend postgres is a postkontor option (leave out --target)");
 
 const quick = args.quick;
 const BIG = Number(args.big ?? (quick ? 5000 : 100_000));
@@ -72,7 +88,7 @@ const PASS = "bench-password-1";
 
 const results: Array<Record<string, unknown>> = [];
 function report(r: Record<string, unknown>): void {
-  const row = { target: args.target, ...r };
+  const row = { target: args.target, ...(args.target === "postkontor" ? { backend } : {}), ...r };
   results.push(row);
   console.log(JSON.stringify(row));
 }
@@ -142,8 +158,10 @@ interface Target {
   /** the SMTP server accepting mail for a domain (SMTP scenario) */
   smtpFront(domain: string, users: string[]): Promise<SmtpFront>;
   pids(): number[];
-  /** postkontor's data directory (file sizes); null for other targets */
+  /** postkontor's data directory (file sizes); null for other targets and on PostgreSQL */
   dataDir: string | null;
+  /** postgres backend: starts another `serve` node on the same database (crossnode scenario) */
+  startPeer?(): Promise<{ port: number; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -174,12 +192,27 @@ async function startTarget(): Promise<Target> {
       stop: d.stop,
     };
   }
-  const s = await startServer({
+  // postgres: a private cluster in a temp dir, one database shared by every node of this run
+  let cluster: PgCluster | null = null;
+  let storeToml = "";
+  if (backend === "postgres") {
+    cluster = await startPostgres();
+    const url = await cluster.createDatabase("bench");
+    storeToml = `[store]\nbackend = "postgres"\nurl = ${JSON.stringify(url)}\npool_size = ${Number(args["pool-size"])}\n`;
+  }
+  const serverOpts = {
     workers: Number(args.workers),
-    extraToml: `[imap.limits]\nmax_connections_per_user = 30000\nmax_connections_per_ip = 30000\n`,
+    extraToml: `[imap.limits]\nmax_connections_per_user = 30000\nmax_connections_per_ip = 30000\n${storeToml}`,
     // no DNS from the benchmark (SPF/DKIM/DMARC need it; Postfix checks none of them by default)
     smtpToml: "sender_authentication = false\nreverse_lookup = false\n",
-  });
+  };
+  let s: Awaited<ReturnType<typeof startServer>>;
+  try {
+    s = await startServer(serverOpts);
+  } catch (e) {
+    await cluster?.stop();
+    throw e;
+  }
   for (const [cmd, input] of [
     [["domain", "add", "bench.test"], undefined],
     [["user", "add", USER], `${PASS}\n${PASS}\n`],
@@ -212,16 +245,32 @@ async function startTarget(): Promise<Target> {
       return { port: s.smtpPort, stop: async () => {} };
     },
     pids: () => s.pids(),
-    dataDir: path.join(s.dir, "data"),
+    dataDir: cluster ? null : path.join(s.dir, "data"),
+    startPeer: cluster
+      ? async () => {
+          const peer = await startServer(serverOpts);
+          return {
+            port: peer.imapPort,
+            async stop() {
+              await peer.stop();
+              fs.rmSync(peer.dir, { recursive: true, force: true });
+            },
+          };
+        }
+      : undefined,
     async stop() {
-      await s.stop();
-      fs.rmSync(s.dir, { recursive: true, force: true });
+      try {
+        await s.stop();
+        fs.rmSync(s.dir, { recursive: true, force: true });
+      } finally {
+        await cluster?.stop();
+      }
     },
   };
 }
 
-async function login(t: Target): Promise<RawImap> {
-  const c = await RawImap.connect(t.port);
+async function login(t: Target, port = t.port): Promise<RawImap> {
+  const c = await RawImap.connect(port);
   await c.command(`LOGIN ${USER} ${PASS}`);
   return c;
 }
@@ -530,11 +579,19 @@ async function benchMemory(t: Target, compress = false): Promise<void> {
   }
 }
 
-async function benchPush(t: Target): Promise<void> {
+/** IDLE push latency; appendPort: the node the APPENDs go to (crossnode: another serve node) */
+async function benchPush(
+  t: Target,
+  appendPort = t.port,
+  bench = "idle_push_latency",
+  note = "from APPEND sent on one connection to * n EXISTS received on another in IDLE (after_ok_*: from its tagged OK)",
+): Promise<void> {
   const idler = await login(t);
   await idler.command("SELECT INBOX");
-  const appender = await login(t);
+  const appender = await login(t, appendPort);
   const samples: number[] = [];
+  /** from the APPEND's tagged OK on the appending connection to the EXISTS (0 when the EXISTS came first) */
+  const afterOk: number[] = [];
   let gotAt = 0;
   let waiting: (() => void) | null = null;
   idler.write("idle2 IDLE\r\n");
@@ -554,21 +611,29 @@ async function benchPush(t: Target): Promise<void> {
       waiting = r;
     });
     const t0 = performance.now();
-    const appendDone = appender.command("APPEND INBOX", msg);
-    const timeout = new Promise<void>((_, rej) =>
-      setTimeout(() => rej(new Error("no EXISTS within 5 s")), 5000),
-    );
-    await Promise.race([seen, timeout]);
+    let okAt = 0;
+    const appendDone = appender.command("APPEND INBOX", msg).then(() => {
+      okAt = performance.now();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((_, rej) => {
+      timer = setTimeout(() => rej(new Error("no EXISTS within 5 s")), 5000);
+    });
+    await Promise.race([seen, timeout]).finally(() => clearTimeout(timer));
     await appendDone;
     samples.push(gotAt - t0);
+    // the EXISTS may reach the idler before the appender has read its tagged OK
+    afterOk.push(Math.max(0, gotAt - okAt));
   }
   report({
-    bench: "idle_push_latency",
+    bench,
     samples: PUSH,
     p50_ms: +pct(samples, 50).toFixed(2),
     p99_ms: +pct(samples, 99).toFixed(2),
     max_ms: +Math.max(...samples).toFixed(2),
-    note: "from APPEND sent on one connection to * n EXISTS received on another in IDLE",
+    after_ok_p50_ms: +pct(afterOk, 50).toFixed(2),
+    after_ok_p99_ms: +pct(afterOk, 99).toFixed(2),
+    note,
   });
   idler.close();
   appender.close();
@@ -576,7 +641,7 @@ async function benchPush(t: Target): Promise<void> {
 
 async function main(): Promise<void> {
   console.error(
-    `bench: node ${process.version}, target ${args.target}, big=${BIG}, conns=${CONNS.join(",")}`,
+    `bench: node ${process.version}, target ${args.target}, backend ${backend}, big=${BIG}, conns=${CONNS.join(",")}`,
   );
   const t = await startTarget();
   try {
@@ -597,6 +662,23 @@ async function main(): Promise<void> {
         checkDeadline,
       );
     if (want("push")) await benchPush(t);
+    if (want("crossnode")) {
+      if (!t.startPeer) {
+        if (only) throw new Error("--only crossnode needs --backend postgres");
+      } else {
+        const peer = await t.startPeer();
+        try {
+          await benchPush(
+            t,
+            peer.port,
+            "idle_push_latency_crossnode",
+            "from APPEND sent (after_ok_*: from its tagged OK) on node B to * n EXISTS in IDLE on node A (two serve nodes, one PostgreSQL database)",
+          );
+        } finally {
+          await peer.stop();
+        }
+      }
+    }
     if (want("memory")) await benchMemory(t);
     if (want("compress")) await benchMemory(t, true);
     if (want("pop3")) {
@@ -613,12 +695,14 @@ async function main(): Promise<void> {
     if (want("smtp1")) {
       const sizes = smtpConnSizes(quick);
       if (args["smtp-messages"]) sizes.messages = Number(args["smtp-messages"]);
-      if (args.target === "postkontor")
+      if (args.target === "postkontor" && backend === "postgres") {
+        if (only) throw new Error("--only smtp1 starts its own SQLite servers: not with --backend postgres");
+      } else if (args.target === "postkontor")
         await benchSmtpPerConnection(sizes, Number(args.workers), report, deadline);
       else await benchSmtp({ ...t, imapPort: t.port }, { ...sizes, variant: "postfix" }, report, deadline);
     }
     // outbound queue → local sink; its own postkontor process (queue runner on, fixture DNS)
-    if (want("outbound") && args.target === "postkontor")
+    if (want("outbound") && args.target === "postkontor" && backend === "sqlite")
       await benchOutbound(outboundSizes(quick), report, deadline);
     // postkontor import (CLI) from mbox and IMAP into its own server; only when asked for
     if (only?.has("import") && args.target === "postkontor")
@@ -629,7 +713,7 @@ async function main(): Promise<void> {
         deadline,
       );
     // a filled 100k store in its own process (bench/jmap.ts); bounded by its own timeouts and this one
-    if (only?.has("jmap") && args.target === "postkontor") {
+    if (only?.has("jmap") && args.target === "postkontor" && backend === "sqlite") {
       const outText = execFileSync(
         process.execPath,
         [path.join(repoRoot, "bench", "jmap.ts"), quick ? "3" : "7", quick ? "5000" : String(BIG)],
@@ -645,7 +729,7 @@ async function main(): Promise<void> {
   const file = path.join(
     dir,
     // a partial run (--only) gets its own file and leaves the full results alone
-    `${args.target}${quick ? "-quick" : ""}${only ? `-${[...only].join("-")}` : ""}.json`,
+    `${args.target}${backend === "postgres" ? "-postgres" : ""}${quick ? "-quick" : ""}${only ? `-${[...only].join("-")}` : ""}.json`,
   );
   fs.writeFileSync(
     file,

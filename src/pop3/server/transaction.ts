@@ -184,26 +184,34 @@ export function rset(s: Session, st: TransactionState): void {
   s.send(ok(`Maildrop has ${d.entries.length} messages`));
 }
 
-/** QUIT in TRANSACTION: the UPDATE state (RFC 1939 §6); the lock is released when it is done */
+/**
+ * QUIT in TRANSACTION: the UPDATE state (RFC 1939 §6). The maildrop lock is released before the
+ * final reply, so a client that reconnects on that reply never meets its own lease ([IN-USE]) —
+ * on PostgreSQL the release is a database round trip.
+ */
 export async function quit(s: Session, st: TransactionState): Promise<void> {
   s.enterUpdate(st);
   const { account, maildrop, lock } = st;
+  let reply: string;
   try {
     // settings are read fresh: a change made while the session ran is effective immediately
     const fresh = (await s.ctx.opts.store.getAccountById(account.id)) ?? account;
     const mode = fresh.settings.pop3Delete;
     const r = await maildrop.apply(account.id, mode);
     s.log.info(s.logCtx({ deleted: r.requested, removed: r.removed, mode }), "pop3 logout");
-    s.send(
-      ok(
-        `Bye, ${r.requested} message${r.requested === 1 ? "" : "s"} ${mode === "keep-read" ? "marked read" : "deleted"}`,
-      ),
+    reply = ok(
+      `Bye, ${r.requested} message${r.requested === 1 ? "" : "s"} ${mode === "keep-read" ? "marked read" : "deleted"}`,
     );
   } catch (e) {
     s.log.error(s.logCtx({ err: (e as Error)?.stack ?? String(e) }), "pop3 update failed");
-    s.send(err("Some deleted messages were not removed", "SYS/TEMP")); // RFC 1939 §6
-  } finally {
-    lock.release();
-    s.closeAfterResponses();
+    reply = err("Some deleted messages were not removed", "SYS/TEMP"); // RFC 1939 §6
   }
+  try {
+    await lock.release();
+  } catch (e) {
+    // the lease then ends by its expiry
+    s.log.warn(s.logCtx({ err: String(e) }), "pop3 maildrop lock release failed");
+  }
+  s.send(reply);
+  s.closeAfterResponses();
 }
