@@ -73,7 +73,9 @@ export class PgLocks implements LockService {
         () => {},
         (err: unknown) => {
           // two nodes creating it at once: one of them sees a unique violation on the catalog
-          if ((err as { code?: unknown }).code !== "23505") {
+          // (23505), the row type or the table already there (42710, 42P07) — it exists either way
+          const code = (err as { code?: unknown }).code;
+          if (code !== "23505" && code !== "42710" && code !== "42P07") {
             this.#ready = null;
             throw err;
           }
