@@ -78,9 +78,15 @@ describe("backup and restore drill", () => {
     assert.match(r.stdout.toString(), /5 messages, 5 blobs \(5 new/);
     const v = await e.cli(["backup", "verify"]);
     assert.equal(v.code, 0, `${v.stdout}${v.stderr}`);
-    assert.match(v.stdout.toString(), new RegExp(`^${id}: ok \\(5 blobs\\)$`, "m"));
+    assert.ok(v.stdout.toString().split("\n").includes(`${id}: ok (5 blobs)`), v.stdout.toString());
     const l = await e.cli(["backup", "list"]);
-    assert.match(l.stdout.toString(), new RegExp(`^${id}\\t`, "m"));
+    assert.ok(
+      l.stdout
+        .toString()
+        .split("\n")
+        .some((line) => line.startsWith(`${id}\t`)),
+      l.stdout.toString(),
+    );
   });
 
   it("delete and expunge, then restore the folder and the account into Restored/<date>/", async () => {
@@ -135,7 +141,10 @@ describe("backup and restore drill", () => {
     try {
       const v = await e.cli(["backup", "verify"]);
       assert.equal(v.code, 1);
-      assert.match(v.stdout.toString(), new RegExp(`blob ${path.basename(f)}: content does not match`));
+      assert.ok(
+        v.stdout.toString().includes(`blob ${path.basename(f)}: content does not match`),
+        v.stdout.toString(),
+      );
     } finally {
       fs.writeFileSync(f, good);
     }

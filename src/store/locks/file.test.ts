@@ -46,7 +46,7 @@ test("garbage and dead-pid lock files are stale; another host's are respected un
     writeFileSync(join(dir, "6"), `999999999 ${hostname()} abc`);
     const b = await l.acquire("6", "me", TTL);
     assert.ok(b);
-    assert.match(readFileSync(join(dir, "6"), "utf8"), new RegExp(`^${process.pid} `));
+    assert.ok(readFileSync(join(dir, "6"), "utf8").startsWith(`${process.pid} `));
     await b.release();
     writeFileSync(join(dir, "7"), `1 some-other-host abc`);
     assert.equal(await l.acquire("7", "me", TTL), null);
