@@ -1,6 +1,7 @@
 /** The db port's THREAD/SORT input operations on PostgreSQL (table `thread_input`, migration 18). */
-import type { ThreadInputColumns, ThreadInputsWrite } from "../port-thread-inputs.ts";
-import { type Exec, num } from "./pg.ts";
+import type { ThreadInputsWrite } from "../port-thread-inputs.ts";
+import { threadInputColumns } from "../thread-input-rows.ts";
+import type { Exec } from "./pg.ts";
 
 export function pgThreadInputOps(x: Exec): { threadInputs: ThreadInputsWrite } {
   return {
@@ -17,34 +18,7 @@ export function pgThreadInputOps(x: Exec): { threadInputs: ThreadInputsWrite } {
             [version, mailboxId],
           )
         ).rows;
-        const n = rows.length;
-        const c: ThreadInputColumns = {
-          uid: new Array(n),
-          internalDate: new Array(n),
-          blobId: new Array(n),
-          sha256: new Array(n),
-          has: new Uint8Array(n),
-          messageId: new Array(n),
-          refs: new Array(n),
-          subject: new Array(n),
-          reply: new Uint8Array(n),
-          sentDate: new Array(n),
-        };
-        for (let i = 0; i < n; i++) {
-          const r = rows[i]!;
-          c.uid[i] = num(r[0]);
-          c.internalDate[i] = num(r[1]);
-          c.blobId[i] = num(r[2]);
-          c.sha256[i] = String(r[3]);
-          const has = r[4] !== null;
-          c.has[i] = has ? 1 : 0;
-          c.messageId[i] = has && r[5] !== null ? String(r[5]) : null;
-          c.refs[i] = has ? String(r[6]) : "";
-          c.subject[i] = has ? String(r[7]) : "";
-          c.reply[i] = has && num(r[8]) !== 0 ? 1 : 0;
-          c.sentDate[i] = has && r[9] !== null ? num(r[9]) : null;
-        }
-        return c;
+        return threadInputColumns(rows);
       },
       put: async (blobId, version, row) => {
         await x(

@@ -1,5 +1,6 @@
 /** The db port's THREAD/SORT input operations on SQLite (table `thread_input`, migration 18). */
-import type { ThreadInputColumns, ThreadInputsWrite } from "../port-thread-inputs.ts";
+import type { ThreadInputsWrite } from "../port-thread-inputs.ts";
+import { threadInputColumns } from "../thread-input-rows.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 export function sqliteThreadInputOps(h: SqliteHandle): { threadInputs: ThreadInputsWrite } {
@@ -17,34 +18,7 @@ export function sqliteThreadInputOps(h: SqliteHandle): { threadInputs: ThreadInp
           )
           .raw(true)
           .all(version, mailboxId) as unknown[][];
-        const n = rows.length;
-        const c: ThreadInputColumns = {
-          uid: new Array(n),
-          internalDate: new Array(n),
-          blobId: new Array(n),
-          sha256: new Array(n),
-          has: new Uint8Array(n),
-          messageId: new Array(n),
-          refs: new Array(n),
-          subject: new Array(n),
-          reply: new Uint8Array(n),
-          sentDate: new Array(n),
-        };
-        for (let i = 0; i < n; i++) {
-          const r = rows[i]!;
-          c.uid[i] = Number(r[0]);
-          c.internalDate[i] = Number(r[1]);
-          c.blobId[i] = Number(r[2]);
-          c.sha256[i] = String(r[3]);
-          const has = r[4] !== null;
-          c.has[i] = has ? 1 : 0;
-          c.messageId[i] = has && r[5] !== null ? String(r[5]) : null;
-          c.refs[i] = has ? String(r[6]) : "";
-          c.subject[i] = has ? String(r[7]) : "";
-          c.reply[i] = has && Number(r[8]) !== 0 ? 1 : 0;
-          c.sentDate[i] = has && r[9] !== null ? Number(r[9]) : null;
-        }
-        return c;
+        return threadInputColumns(rows);
       },
       put(blobId, version, row) {
         h.stmt(
