@@ -325,7 +325,12 @@ async function resumeCheck(config: string, url: string, messages: number): Promi
   assert.match(r.stdout, /\(resumed\)/);
   assert.match(r.stdout, /verified/);
   const line = r.stdout.split("\n").find((l) => l.startsWith("message\t"));
-  assert.deepEqual(line?.split("\t"), ["message", `${messages}`, `${messages}`, `+${messages - 5}`]);
+  // the kill lands some batches after "copied message 5" was printed: the resumed run copies the
+  // rest, never from the start (at most messages - 5 rows) and never a row twice (counts below)
+  const f = line?.split("\t") ?? [];
+  assert.deepEqual(f.slice(0, 3), ["message", `${messages}`, `${messages}`]);
+  const resumed = Number(f[3]?.slice(1));
+  assert.ok(f[3]?.startsWith("+") && resumed >= 0 && resumed <= messages - 5, line);
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
