@@ -27,6 +27,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 need_cmd python3 python3
 # a real TCP balancer with PROXY protocol v2 in front of two nodes (test/pg/haproxy.test.ts)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+# the webmail's browser tests drive Debian's Chromium through playwright-core (test/webmail/)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
