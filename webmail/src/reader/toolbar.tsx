@@ -1,0 +1,142 @@
+/**
+ * The reader's toolbar: reply, reply all, forward (they open compose), delete, archive, junk,
+ * move (a menu of folders), flag and read toggles. Changes go through actions.ts (Email/set);
+ * the flag and read toggles are applied at once and rolled back when the server refuses.
+ */
+import { useState } from "preact/hooks";
+import { deleteEmails, moveToMailbox, moveToRole, setKeyword } from "../actions.ts";
+import { t } from "../i18n/index.ts";
+import { compose, mailboxByRole, mailboxes, notify, openEmailId } from "../state.ts";
+import type { ComposeRequest } from "../types.ts";
+
+export interface ToolbarProps {
+  emailId: string;
+  keywords: Record<string, true>;
+  mailboxIds: Record<string, true>;
+  /** applies a keyword change to what the reader shows (optimistic) */
+  onKeyword: (keyword: string, on: boolean) => void;
+}
+
+function failed(e: unknown): void {
+  notify(t("reader.actionFailed", { error: e instanceof Error ? e.message : String(e) }), "error");
+}
+
+/** Runs a move-away action; the reader closes when it succeeded. */
+async function away(run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+    openEmailId.value = null;
+  } catch (e) {
+    failed(e);
+  }
+}
+
+export function ReaderToolbar(props: ToolbarProps) {
+  const { emailId, keywords } = props;
+  const [moveOpen, setMoveOpen] = useState(false);
+  const flagged = keywords.$flagged === true;
+  const seen = keywords.$seen === true;
+
+  const open = (mode: ComposeRequest["mode"]) => {
+    compose.value = { mode, emailId };
+  };
+  const toggle = async (keyword: string, on: boolean) => {
+    props.onKeyword(keyword, on);
+    try {
+      await setKeyword([emailId], keyword, on);
+    } catch (e) {
+      props.onKeyword(keyword, !on);
+      failed(e);
+    }
+  };
+  const toRole = (role: "archive" | "junk") => {
+    // moveToRole tells the user itself when there is no such folder; the reader stays open then
+    if (!mailboxByRole(role)) return void moveToRole([emailId], role);
+    void away(() => moveToRole([emailId], role));
+  };
+  const targets = mailboxes.value.filter((m) => !props.mailboxIds[m.id]);
+
+  return (
+    <div class="reader-toolbar" role="toolbar" aria-label={t("reader.toolbar")}>
+      <button type="button" onClick={() => open("reply")} aria-label={t("reader.reply")}>
+        {t("reader.reply")}
+      </button>
+      <button type="button" onClick={() => open("replyAll")} aria-label={t("reader.replyAll")}>
+        {t("reader.replyAll")}
+      </button>
+      <button type="button" onClick={() => open("forward")} aria-label={t("reader.forward")}>
+        {t("reader.forward")}
+      </button>
+      <span class="reader-sep" />
+      <button
+        type="button"
+        onClick={() => void away(() => deleteEmails([emailId]))}
+        aria-label={t("reader.delete")}
+      >
+        {t("reader.delete")}
+      </button>
+      <button type="button" onClick={() => toRole("archive")} aria-label={t("reader.archive")}>
+        {t("reader.archive")}
+      </button>
+      <button type="button" onClick={() => toRole("junk")} aria-label={t("reader.junk")}>
+        {t("reader.junk")}
+      </button>
+      <div class="reader-move">
+        <button
+          type="button"
+          aria-haspopup="menu"
+          aria-expanded={moveOpen}
+          aria-label={t("reader.move")}
+          onClick={() => setMoveOpen(!moveOpen)}
+        >
+          {t("reader.move")}
+        </button>
+        {moveOpen && (
+          <div class="reader-menu" role="menu" aria-label={t("reader.move")}>
+            {targets.map((m) => (
+              <div key={m.id} role="none">
+                <button
+                  type="button"
+                  role="menuitem"
+                  aria-label={t("reader.moveTo", { folder: m.name })}
+                  onClick={() => {
+                    setMoveOpen(false);
+                    void away(() => moveToMailbox([emailId], m.id));
+                  }}
+                >
+                  {m.name}
+                </button>
+              </div>
+            ))}
+          </div>
+        )}
+      </div>
+      <span class="reader-sep" />
+      <button
+        type="button"
+        aria-pressed={flagged}
+        aria-label={flagged ? t("reader.unflag") : t("reader.flag")}
+        onClick={() => void toggle("$flagged", !flagged)}
+      >
+        {flagged ? t("reader.unflag") : t("reader.flag")}
+      </button>
+      <button
+        type="button"
+        aria-label={seen ? t("reader.markUnread") : t("reader.markRead")}
+        onClick={() => void toggle("$seen", !seen)}
+      >
+        {seen ? t("reader.markUnread") : t("reader.markRead")}
+      </button>
+      <button
+        type="button"
+        class="reader-close"
+        aria-label={t("reader.close")}
+        onClick={() => {
+          openEmailId.value = null;
+        }}
+      >
+        ×
+      </button>
+    </div>
+  );
+}
