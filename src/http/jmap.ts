@@ -16,7 +16,7 @@
  *   header of the preflight, so another origin's script can not send a cookie POST that passes.
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import type { Authenticator } from "../auth/index.ts";
+import { type Authenticator, verifyHash } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { createJmapApp } from "../jmap/index.ts";
 import { submissionSettings } from "../jmap/submission/settings.ts";
@@ -95,6 +95,26 @@ export function mountJmap(app: Hono<Env>, d: JmapMountDeps): void {
     shutdown: d.shutdown,
     // EmailSubmission: the SMTP submission pipeline with the [smtp] limits (src/smtp/submit.ts)
     submission: submissionSettings(d.config),
+    // the vendor capability: password change and app passwords (src/jmap/account)
+    account: {
+      minPasswordLength: d.config.auth.min_password_length,
+      async verifyAccountPassword(account, password, remoteAddress) {
+        // through the authenticator for the login throttling, then the account's own hash: an
+        // app password logs in but does not change the password
+        const who = await d.auth.verifyPassword(account.address, password, {
+          protocol: "http",
+          remoteAddress,
+        });
+        return who?.id === account.id && (await verifyHash(account.passwordHash, password));
+      },
+      async passwordChanged(account, request) {
+        const keep = request ? jmapCookieSession(request) : undefined;
+        await d.store.endWebmailSessions(account.id, {
+          ...(keep ? { keepToken: keep.token } : {}),
+          credentialsVersion: account.credentialsVersion,
+        });
+      },
+    },
     authenticate: (req, env) => {
       // the webmail session webmailJmapAuth found (only when there is no Authorization header)
       const s = jmapCookieSession(req);
