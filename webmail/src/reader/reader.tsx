@@ -142,9 +142,9 @@ export function Reader(props: { emailId: string }) {
       setEmail(e);
       if (!e.keywords.$seen) {
         setEmail({ ...e, keywords: { ...e.keywords, $seen: true } });
-        setKeyword([emailId], "$seen", true).catch((err: unknown) => {
-          if (live) setEmail((cur) => (cur ? { ...cur, keywords: withoutKey(cur.keywords, "$seen") } : cur));
-          notify(t("reader.actionFailed", { error: errorText(err) }), "error");
+        void setKeyword([emailId], "$seen", true).then((ok) => {
+          if (!ok && live)
+            setEmail((cur) => (cur ? { ...cur, keywords: withoutKey(cur.keywords, "$seen") } : cur));
         });
       }
       const members = await loadThread(e.threadId);
@@ -182,7 +182,7 @@ export function Reader(props: { emailId: string }) {
 
   if (error) {
     return (
-      <section class="reader" aria-label={t("reader.htmlTitle")}>
+      <section class="reader-view" aria-label={t("reader.htmlTitle")}>
         <p role="alert" class="reader-error">
           {error}
         </p>
@@ -191,14 +191,14 @@ export function Reader(props: { emailId: string }) {
   }
   if (!email) {
     return (
-      <section class="reader" aria-busy="true">
+      <section class="reader-view" aria-busy="true">
         <p class="reader-loading">{t("reader.loading")}</p>
       </section>
     );
   }
   const inThread = thread.length > 1 && thread.some((m) => m.id === emailId);
   return (
-    <section class="reader" aria-label={email.subject || t("reader.noSubject")} data-testid="reader">
+    <section class="reader-view" aria-label={email.subject || t("reader.noSubject")} data-testid="reader">
       <ReaderToolbar
         emailId={emailId}
         keywords={email.keywords}

@@ -36,7 +36,6 @@ register({
     "reader.thread": "Conversation ({count} messages)",
     "reader.expand": "Show message from {from}, {date}",
     "reader.collapse": "Hide message from {from}",
-    "reader.actionFailed": "That did not work: {error}",
     "reader.empty": "(this message has no text)",
   },
   sv: {
@@ -73,7 +72,6 @@ register({
     "reader.thread": "Konversation ({count} meddelanden)",
     "reader.expand": "Visa meddelandet från {from}, {date}",
     "reader.collapse": "Dölj meddelandet från {from}",
-    "reader.actionFailed": "Det gick inte: {error}",
     "reader.empty": "(meddelandet har ingen text)",
   },
 });

@@ -1,12 +1,13 @@
 /**
  * The reader's toolbar: reply, reply all, forward (they open compose), delete, archive, junk,
- * move (a menu of folders), flag and read toggles. Changes go through actions.ts (Email/set);
- * the flag and read toggles are applied at once and rolled back when the server refuses.
+ * move (a menu of folders), flag and read toggles. Changes go through actions.ts (Email/set),
+ * which updates the list at once, rolls back and tells the user when the server refuses; the
+ * reader's own view of the flags follows the same way.
  */
 import { useState } from "preact/hooks";
 import { deleteEmails, moveToMailbox, moveToRole, setKeyword } from "../actions.ts";
 import { t } from "../i18n/index.ts";
-import { compose, mailboxByRole, mailboxes, notify, openEmailId } from "../state.ts";
+import { compose, mailboxes, openEmailId } from "../state.ts";
 import type { ComposeRequest } from "../types.ts";
 
 export interface ToolbarProps {
@@ -17,18 +18,9 @@ export interface ToolbarProps {
   onKeyword: (keyword: string, on: boolean) => void;
 }
 
-function failed(e: unknown): void {
-  notify(t("reader.actionFailed", { error: e instanceof Error ? e.message : String(e) }), "error");
-}
-
-/** Runs a move-away action; the reader closes when it succeeded. */
-async function away(run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-    openEmailId.value = null;
-  } catch (e) {
-    failed(e);
-  }
+/** Runs a move-away action (actions.ts tells the user when it fails); the reader closes when it worked. */
+async function away(run: () => Promise<boolean>): Promise<void> {
+  if (await run()) openEmailId.value = null;
 }
 
 export function ReaderToolbar(props: ToolbarProps) {
@@ -42,18 +34,9 @@ export function ReaderToolbar(props: ToolbarProps) {
   };
   const toggle = async (keyword: string, on: boolean) => {
     props.onKeyword(keyword, on);
-    try {
-      await setKeyword([emailId], keyword, on);
-    } catch (e) {
-      props.onKeyword(keyword, !on);
-      failed(e);
-    }
+    if (!(await setKeyword([emailId], keyword, on))) props.onKeyword(keyword, !on);
   };
-  const toRole = (role: "archive" | "junk") => {
-    // moveToRole tells the user itself when there is no such folder; the reader stays open then
-    if (!mailboxByRole(role)) return void moveToRole([emailId], role);
-    void away(() => moveToRole([emailId], role));
-  };
+  const toRole = (role: "archive" | "junk") => void away(() => moveToRole([emailId], role));
   const targets = mailboxes.value.filter((m) => !props.mailboxIds[m.id]);
 
   return (
