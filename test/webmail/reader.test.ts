@@ -73,6 +73,28 @@ async function append(raw: string, flags: string[] = []): Promise<number> {
   return uid;
 }
 
+/** the subjects in a folder, over IMAP */
+async function subjectsIn(folder: string): Promise<string[]> {
+  const lock = await imap.getMailboxLock(folder);
+  try {
+    const out: string[] = [];
+    for await (const m of imap.fetch("1:*", { envelope: true })) out.push(m.envelope?.subject ?? "");
+    return out;
+  } catch {
+    return []; // an empty folder has no 1:*
+  } finally {
+    lock.release();
+  }
+}
+
+async function waitIn(folder: string, subject: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!(await subjectsIn(folder)).includes(subject)) {
+    if (Date.now() > end) throw new Error(`"${subject}" never reached ${folder}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function flagsOf(uid: number): Promise<Set<string> | null> {
   const lock = await imap.getMailboxLock("INBOX");
   try {
@@ -130,6 +152,9 @@ before(async () => {
     ),
   );
   uids.doomed = await append(plain("Doomed", "This one goes away."));
+  uids.moved = await append(plain("Move me", "To a folder of your choice."));
+  uids.archived = await append(plain("Archive me", "Keep it."));
+  uids.junk = await append(plain("Junk me", "Buy now."));
   browser = await launchBrowser();
   tp = await openPage(browser, `http://127.0.0.1:${e.httpPort}`);
   page = tp.page;
@@ -265,11 +290,33 @@ test("a message expunged over IMAP closes the reader with a notice; delete moves
   await open("HTML news");
   await reader().getByRole("button", { name: "Delete", exact: true }).click();
   await reader().waitFor({ state: "detached" });
-  const lock2 = await imap.getMailboxLock("Trash");
-  try {
-    const found = await imap.search({ subject: "HTML news" }, { uid: true });
-    assert.equal(Array.isArray(found) ? found.length : 0, 1, "the message is in Trash");
-  } finally {
-    lock2.release();
-  }
+  await waitIn("Trash", "HTML news");
+});
+
+test("move (menu, keyboard), archive and junk from the toolbar", async () => {
+  await open("Move me");
+  await reader().getByRole("button", { name: "Move to…" }).click();
+  const menu = reader().getByRole("menu");
+  await menu.waitFor();
+  // Escape closes the menu and gives the focus back to its button
+  await page.keyboard.press("Escape");
+  await menu.waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate("document.activeElement?.getAttribute('aria-label')"), "Move to…");
+  await reader().getByRole("button", { name: "Move to…" }).click();
+  await menu.getByRole("menuitem", { name: "Move to Junk" }).waitFor();
+  assert.equal(await menu.getByRole("menuitem", { name: "Move to Inbox" }).count(), 0, "not to where it is");
+  await menu.getByRole("menuitem", { name: "Move to Drafts" }).click();
+  await reader().waitFor({ state: "detached" });
+  await waitIn("Drafts", "Move me");
+
+  await open("Archive me");
+  await reader().getByRole("button", { name: "Archive", exact: true }).click();
+  await reader().waitFor({ state: "detached" });
+  await waitIn("Archive", "Archive me");
+
+  await open("Junk me");
+  await reader().getByRole("button", { name: "Junk", exact: true }).click();
+  await reader().waitFor({ state: "detached" });
+  await waitIn("Junk", "Junk me");
+  assert.ok(!(await subjectsIn("INBOX")).includes("Junk me"));
 });

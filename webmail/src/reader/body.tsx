@@ -74,32 +74,28 @@ const MAX_FRAME_HEIGHT = 50_000;
  */
 function HtmlFrame(props: { srcdoc: string }) {
   const ref = useRef<HTMLIFrameElement>(null);
+  const observer = useRef<ResizeObserver | null>(null);
   const [height, setHeight] = useState(80);
-  useEffect(() => {
-    const f = ref.current;
-    if (!f) return;
-    let ro: ResizeObserver | null = null;
-    const measure = () => {
-      const d = f.contentDocument;
-      if (!d?.body) return;
-      const h = Math.max(d.body.scrollHeight, Math.ceil(d.body.getBoundingClientRect().height));
-      setHeight(Math.min(MAX_FRAME_HEIGHT, h + 4));
-    };
-    const onLoad = () => {
-      measure();
-      ro?.disconnect();
-      const d = f.contentDocument;
-      if (!d?.body) return;
-      ro = new ResizeObserver(measure);
-      ro.observe(d.body);
-      for (const img of d.querySelectorAll("img")) img.addEventListener("load", measure);
-    };
-    f.addEventListener("load", onLoad);
-    return () => {
-      f.removeEventListener("load", onLoad);
-      ro?.disconnect();
-    };
-  }, [props.srcdoc]);
+  useEffect(() => () => observer.current?.disconnect(), []);
+  const measure = () => {
+    const d = ref.current?.contentDocument;
+    if (!d?.body) return;
+    const h = Math.max(d.body.scrollHeight, Math.ceil(d.body.getBoundingClientRect().height));
+    setHeight(Math.min(MAX_FRAME_HEIGHT, h + 4));
+  };
+  // a load listener given as a prop is attached when the element is made, before the frame is
+  // in the document and can load (an effect could run after the load event)
+  const onLoad = () => {
+    observer.current?.disconnect();
+    measure();
+    const d = ref.current?.contentDocument;
+    if (!d?.body) return;
+    observer.current = new ResizeObserver(measure);
+    observer.current.observe(d.body);
+    for (const img of d.querySelectorAll("img")) img.addEventListener("load", measure);
+  };
+  // Preact sets every attribute before it inserts the element, so the sandbox is in place before
+  // the srcdoc document is created
   return (
     <iframe
       ref={ref}
@@ -108,6 +104,7 @@ function HtmlFrame(props: { srcdoc: string }) {
       sandbox={IFRAME_SANDBOX}
       srcdoc={props.srcdoc}
       referrerpolicy="no-referrer"
+      onLoad={onLoad}
       style={{ height: `${height}px` }}
     />
   );

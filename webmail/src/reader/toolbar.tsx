@@ -4,9 +4,10 @@
  * which updates the list at once, rolls back and tells the user when the server refuses; the
  * reader's own view of the flags follows the same way.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { deleteEmails, moveToMailbox, moveToRole, setKeyword } from "../actions.ts";
 import { t } from "../i18n/index.ts";
+import { mailboxPath } from "../mail/mailboxes.ts";
 import { compose, mailboxes, openEmailId } from "../state.ts";
 import type { ComposeRequest } from "../types.ts";
 
@@ -38,6 +39,25 @@ export function ReaderToolbar(props: ToolbarProps) {
   };
   const toRole = (role: "archive" | "junk") => void away(() => moveToRole([emailId], role));
   const targets = mailboxes.value.filter((m) => !props.mailboxIds[m.id]);
+  const moveButton = useRef<HTMLButtonElement>(null);
+  const menu = useRef<HTMLDivElement>(null);
+  // the menu takes the focus when it opens; arrows move in it, Escape closes it (WAI-ARIA menu button)
+  useEffect(() => {
+    if (moveOpen) menu.current?.querySelector("button")?.focus();
+  }, [moveOpen]);
+  const menuKey = (ev: KeyboardEvent) => {
+    const items = [...(menu.current?.querySelectorAll("button") ?? [])];
+    const at = items.indexOf(document.activeElement as HTMLButtonElement);
+    if (ev.key === "Escape") {
+      ev.stopPropagation();
+      setMoveOpen(false);
+      moveButton.current?.focus();
+    } else if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      ev.preventDefault();
+      const next = (at + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+      items[next]?.focus();
+    }
+  };
 
   return (
     <div class="reader-toolbar" role="toolbar" aria-label={t("reader.toolbar")}>
@@ -70,24 +90,25 @@ export function ReaderToolbar(props: ToolbarProps) {
           aria-haspopup="menu"
           aria-expanded={moveOpen}
           aria-label={t("reader.move")}
+          ref={moveButton}
           onClick={() => setMoveOpen(!moveOpen)}
         >
           {t("reader.move")}
         </button>
         {moveOpen && (
-          <div class="reader-menu" role="menu" aria-label={t("reader.move")}>
+          <div class="reader-menu" role="menu" aria-label={t("reader.move")} ref={menu} onKeyDown={menuKey}>
             {targets.map((m) => (
               <div key={m.id} role="none">
                 <button
                   type="button"
                   role="menuitem"
-                  aria-label={t("reader.moveTo", { folder: m.name })}
+                  aria-label={t("reader.moveTo", { folder: mailboxPath(m) })}
                   onClick={() => {
                     setMoveOpen(false);
                     void away(() => moveToMailbox([emailId], m.id));
                   }}
                 >
-                  {m.name}
+                  {mailboxPath(m)}
                 </button>
               </div>
             ))}
