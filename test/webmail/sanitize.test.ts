@@ -17,6 +17,7 @@ const ENTRY = `
 import { render } from "preact";
 import "./styles.css";
 import { jmap } from "./state.ts";
+import { setLang } from "./i18n/index.ts";
 import { MessageView } from "./reader/reader.tsx";
 import { IFRAME_SANDBOX, frameCsp, frameDocument, sanitizeHtml } from "./reader/sanitize.ts";
 
@@ -46,6 +47,7 @@ function frameLoaded() {
 }
 const app = document.getElementById("app");
 window.pk = {
+  setLang,
   sanitize: (html, allowRemote) => sanitizeHtml(html, { allowRemote, cids: new Map([["logo@x", "/dl/logo"]]) }),
   mount(kind, value) {
     render(null, app);
@@ -168,6 +170,7 @@ interface Pk {
   nextLoad(): Promise<void>;
   raw(html: string): Promise<void>;
   settle(): Promise<void>;
+  setLang(l: "en" | "sv"): void;
 }
 declare const window: { pk: Pk; pwned?: string; opener: unknown };
 declare const document: {
@@ -374,6 +377,24 @@ test("the frame grows to its content; plain text is escaped and its links made s
       ["https://www.example.org", "_blank", "noopener noreferrer"],
     ]);
     assert.equal(await p.evaluate(() => window.pwned), undefined);
+  } finally {
+    await context.close();
+  }
+});
+
+test("in Swedish the notice, its button and the headers are Swedish", async () => {
+  const { page: p, context } = await openPage(browser, page.origin, { locale: "sv-SE" });
+  try {
+    await p.goto("/");
+    await p.waitForFunction(() => "pk" in window);
+    await p.evaluate(async (L) => {
+      window.pk.setLang("sv");
+      await window.pk.mount("html", `<img src="${L}/sv.png">`);
+    }, leak.origin);
+    await p.getByText("Externa bilder blockerade.").waitFor();
+    await p.getByRole("button", { name: "Visa externa bilder" }).waitFor();
+    await p.getByText("Från", { exact: true }).waitFor();
+    assert.equal(await p.getByRole("link", { name: /Ladda ner doc\.pdf/ }).count(), 1);
   } finally {
     await context.close();
   }
