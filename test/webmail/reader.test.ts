@@ -11,16 +11,21 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import type { ImapFlow } from "imapflow";
-import type { Browser, Frame, Page } from "playwright-core";
-import { buildWebmail } from "../../scripts/build-webmail.ts";
-import { imapClient } from "../e2e/helpers.ts";
-import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
-import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
-import { waitUntil } from "../kit/temp.ts";
+import type { Frame, Page } from "playwright-core";
+import type { TestPage } from "../kit/browser.ts";
+import {
+  imapflow,
+  login,
+  row,
+  smtpDeliver,
+  startWebmail,
+  USER_A,
+  type Webmail,
+  waitUntil,
+} from "./helpers.ts";
 import { PNG, type Served, startRecorder } from "./reader-harness.ts";
 
-let e: HttpE2E;
-let browser: Browser;
+let wm: Webmail;
 let leak: Served;
 let imap: ImapFlow;
 let tp: TestPage;
@@ -30,17 +35,16 @@ const ATTACHMENT = randomBytes(3000);
 const CRLF = "\r\n";
 let seq = 0;
 
-function headers(subject: string, extra = ""): string {
-  seq++;
+function headers(subject: string, extra = "", id = `reader-${++seq}`): string {
   return (
     `From: Alice Example <alice@remote.test>${CRLF}To: ${USER_A}${CRLF}Cc: Carol <carol@remote.test>${CRLF}` +
     `Subject: ${subject}${CRLF}Date: Mon, 02 Jun 2025 10:00:${String(seq).padStart(2, "0")} +0000${CRLF}` +
-    `Message-ID: <reader-${seq}@remote.test>${CRLF}MIME-Version: 1.0${CRLF}${extra}`
+    `Message-ID: <${id}@remote.test>${CRLF}MIME-Version: 1.0${CRLF}${extra}`
   );
 }
 
-function plain(subject: string, body: string, extra = ""): string {
-  return `${headers(subject, extra)}Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${body}${CRLF}`;
+function plain(subject: string, body: string, extra = "", id?: string): string {
+  return `${headers(subject, extra, id)}Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${body}${CRLF}`;
 }
 
 function b64(buf: Buffer): string {
@@ -121,7 +125,7 @@ function reader() {
 }
 
 async function open(subject: string): Promise<void> {
-  await page.getByTestId("message-row").filter({ hasText: subject }).first().click();
+  await row(page, subject).first().click();
   await page.getByTestId("reader-subject").filter({ hasText: subject }).waitFor();
 }
 
@@ -134,42 +138,35 @@ function messageFrame(): Frame {
 const uids: Record<string, number> = {};
 
 before(async () => {
-  await buildWebmail({ quiet: true });
   leak = await startRecorder();
-  e = await startHttpE2E();
-  imap = imapClient(e).client;
-  await imap.connect();
+  wm = await startWebmail();
+  imap = await imapflow(wm.e);
   uids.plain = await append(
     plain("Plain hello", "Hello <b>A</b>,\r\nsee https://example.com/x?y=1 for more.\r\n-- \r\nAlice"),
   );
-  uids.html = await append(htmlMessage("HTML news"));
-  uids.first = await append(plain("Lunch plans", "Shall we meet at noon?"), ["\\Seen"]);
+  // the HTML message arrives over SMTP, like mail from outside
+  await smtpDeliver(wm.e, [USER_A], Buffer.from(htmlMessage("HTML news")));
+  uids.first = await append(plain("Lunch plans", "Shall we meet at noon?", "", "lunch"), ["\\Seen"]);
   uids.reply = await append(
     plain(
       "Re: Lunch plans",
       "Noon works.",
-      `In-Reply-To: <reader-3@remote.test>${CRLF}References: <reader-3@remote.test>${CRLF}`,
+      `In-Reply-To: <lunch@remote.test>${CRLF}References: <lunch@remote.test>${CRLF}`,
     ),
   );
   uids.doomed = await append(plain("Doomed", "This one goes away."));
   uids.moved = await append(plain("Move me", "To a folder of your choice."));
   uids.archived = await append(plain("Archive me", "Keep it."));
   uids.junk = await append(plain("Junk me", "Buy now."));
-  browser = await launchBrowser();
-  tp = await openPage(browser, `http://127.0.0.1:${e.httpPort}`);
+  tp = await wm.page();
   page = tp.page;
-  await page.goto("/");
-  await page.getByLabel("Email address").fill(USER_A);
-  await page.getByLabel("Password").fill(PASS_A);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByTestId("message-row").filter({ hasText: "Plain hello" }).waitFor();
+  await login(page);
+  await row(page, "Plain hello").waitFor();
 });
 
 after(async () => {
-  await tp?.context.close();
-  await browser?.close();
   await imap?.logout().catch(() => {});
-  await e?.close();
+  await wm?.close();
   await leak?.close();
 });
 
