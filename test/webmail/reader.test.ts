@@ -146,7 +146,7 @@ before(async () => {
   );
   // the HTML message arrives over SMTP, like mail from outside
   await smtpDeliver(wm.e, [USER_A], Buffer.from(htmlMessage("HTML news")));
-  uids.first = await append(plain("Lunch plans", "Shall we meet at noon?", "", "lunch"), ["\\Seen"]);
+  uids.first = await append(plain("Lunch plans", "Shall we meet at noon?", "", "lunch"));
   uids.reply = await append(
     plain(
       "Re: Lunch plans",
@@ -263,7 +263,7 @@ test("flag from the toolbar reaches IMAP; a flag set over IMAP shows without rel
   await waitFlags(uids.plain!, (f) => !f.has("\\Seen"), "mark unread from the toolbar");
 });
 
-test("a thread shows as a conversation; the other message expands", async () => {
+test("a thread shows as a conversation; the other message expands and is read", async () => {
   await open("Re: Lunch plans");
   const conv = reader().getByRole("region", { name: "Conversation (2 messages)" });
   await conv.waitFor();
@@ -271,6 +271,7 @@ test("a thread shows as a conversation; the other message expands", async () => 
   await row.click();
   await conv.getByTestId("reader-text").filter({ hasText: "Shall we meet at noon?" }).waitFor();
   assert.equal(await conv.getByTestId("reader-subject").count(), 2);
+  await waitFlags(uids.first!, (f) => f.has("\\Seen"), "read when expanded in the conversation");
 });
 
 test("a message expunged over IMAP closes the reader with a notice; delete moves to Trash", async () => {

@@ -93,6 +93,7 @@ function hostile(L: string): string {
 <script>parent.pwned = "script"; fetch("${L}/script")</script>
 <img src="x" onerror="parent.pwned='onerror'; fetch('${L}/onerror')">
 <img src="${L}/remote-img.png" alt="remote">
+<img src="//${L.slice(7)}/protocol-relative.png" alt="protocol-relative">
 <img src="cid:logo@x" alt="logo">
 <svg onload="parent.pwned='svg'"><script>parent.pwned='svgscript'</script><image href="${L}/svg-image"/></svg>
 <body onload="parent.pwned='bodyonload'">
@@ -222,9 +223,7 @@ test("the sanitiser's output has no script, handler, frame, form, remote URL or 
       assert.ok(!html.includes(bad), `no ${bad} in ${out.html}`);
     }
     assert.ok(!html.includes("data:text/html"), "no data: link");
-    // the recorder's origin survives only as the held-back source of the remote image
-    const withoutHeld = out.html.replaceAll(`data-remote-src="${leak.origin}/remote-img.png"`, "");
-    assert.ok(!withoutHeld.includes(`127.0.0.1:${leak.port}`), `no remote URL left in ${withoutHeld}`);
+    assert.ok(!out.html.includes(`127.0.0.1:${leak.port}`), `no remote URL left in ${out.html}`);
     assert.equal(out.remoteBlocked, true);
     assert.match(
       out.html,
@@ -276,7 +275,8 @@ test("in the reader nothing runs and nothing loads until remote images are allow
     await p.getByRole("button", { name: "Show remote images" }).click();
     await reloaded;
     await waitUntil(
-      () => leak.requests.some((r) => r.path === "/remote-img.png"),
+      () =>
+        ["/remote-img.png", "/protocol-relative.png"].every((p) => leak.requests.some((r) => r.path === p)),
       10_000,
       "remote image loaded",
     );

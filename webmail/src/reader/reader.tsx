@@ -99,8 +99,11 @@ function ThreadItem(props: { member: ThreadMember }) {
         setEmail(await loadEmail(member.id));
       } catch (e) {
         notify(t("reader.error", { error: errorText(e) }), "error");
+        return;
       }
     }
+    // reading it in the conversation reads it
+    if (!member.keywords.$seen) void setKeyword([member.id], "$seen", true);
   };
   return (
     <li class={`reader-thread-item${member.keywords.$seen ? "" : " unread"}`}>
@@ -158,27 +161,34 @@ export function Reader(props: { emailId: string }) {
   }, [emailId]);
 
   // changes made elsewhere: keywords and folders refresh; a destroyed message closes the reader
-  useEffect(
-    () =>
-      onServerChange((changed) => {
-        if (!changed.Email) return;
-        void (async () => {
-          const f = await loadFlags(emailId);
-          if (!f) {
-            if (openEmailId.value === emailId) openEmailId.value = null;
-            notify(t("reader.gone"));
-            return;
-          }
-          setEmail((cur) =>
-            cur && cur.id === emailId ? { ...cur, keywords: f.keywords, mailboxIds: f.mailboxIds } : cur,
-          );
-          setThread(await loadThread(f.threadId));
-        })().catch(() => {
-          // the next change (or reopening) tries again; the connection banner tells about outages
-        });
-      }),
-    [emailId],
-  );
+  // (once: several change events can be in flight when it goes)
+  useEffect(() => {
+    let gone = false;
+    const off = onServerChange((changed) => {
+      if (!changed.Email || gone) return;
+      void (async () => {
+        const f = await loadFlags(emailId);
+        if (gone) return;
+        if (!f) {
+          gone = true;
+          if (openEmailId.value === emailId) openEmailId.value = null;
+          notify(t("reader.gone"));
+          return;
+        }
+        setEmail((cur) =>
+          cur && cur.id === emailId ? { ...cur, keywords: f.keywords, mailboxIds: f.mailboxIds } : cur,
+        );
+        const members = await loadThread(f.threadId);
+        if (!gone) setThread(members);
+      })().catch(() => {
+        // the next change (or reopening) tries again; the connection banner tells about outages
+      });
+    });
+    return () => {
+      gone = true;
+      off();
+    };
+  }, [emailId]);
 
   if (error) {
     return (

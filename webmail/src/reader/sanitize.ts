@@ -93,8 +93,10 @@ function lower(s: string | null): string {
 }
 
 /** An image URL: the one to use now, or null (removed); marks remote ones held back. */
-function imageUrl(raw: string): string | null {
+function imageUrl(src: string): string | null {
   const c = ctx!;
+  // a protocol-relative URL (//host/x) is remote too: the frame resolves it against the app's URL
+  const raw = src.trim().startsWith("//") ? `${location.protocol}${src.trim()}` : src;
   const l = lower(raw);
   if (l.startsWith("cid:")) {
     let id = raw.trim().slice(4);
@@ -140,7 +142,11 @@ function install(): void {
     if (tag === "A" || tag === "AREA") {
       const href = el.getAttribute("href");
       if (href === null) return;
-      const l = lower(href);
+      let l = lower(href);
+      if (l.startsWith("//")) {
+        el.setAttribute("href", `${location.protocol}${href.trim()}`);
+        l = `${location.protocol}${l}`;
+      }
       if (l.startsWith("#")) {
         el.removeAttribute("target");
         return;
@@ -157,12 +163,8 @@ function install(): void {
     if (tag === "IMG") {
       const src = el.getAttribute("src");
       const url = src === null ? null : imageUrl(src);
-      if (url === null) {
-        if (src !== null && (lower(src).startsWith("http:") || lower(src).startsWith("https:"))) {
-          el.setAttribute("data-remote-src", src);
-        }
-        el.removeAttribute("src");
-      } else el.setAttribute("src", url);
+      if (url === null) el.removeAttribute("src");
+      else el.setAttribute("src", url);
     }
     const bg = el.getAttribute("background");
     if (bg !== null) {
@@ -225,6 +227,8 @@ export function frameDocument(body: string, csp: string): string {
     `<!doctype html><html><head><meta charset="utf-8">` +
     `<meta http-equiv="Content-Security-Policy" content="${attr(csp)}">` +
     `<meta name="referrer" content="no-referrer">` +
+    // no DNS look-ups of the message's link hosts before a click (a lookup is a tracking signal)
+    `<meta http-equiv="x-dns-prefetch-control" content="off">` +
     `<style>${FRAME_STYLE}</style></head><body>${body}</body></html>`
   );
 }
