@@ -150,7 +150,8 @@ export function Reader(props: { emailId: string }) {
             setEmail((cur) => (cur ? { ...cur, keywords: withoutKey(cur.keywords, "$seen") } : cur));
         });
       }
-      const members = await loadThread(e.threadId);
+      // without its thread the message still shows (alone)
+      const members = await loadThread(e.threadId).catch(() => []);
       if (live) setThread(members);
     })().catch((err: unknown) => {
       if (live) setError(t("reader.error", { error: errorText(err) }));
