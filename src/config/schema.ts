@@ -348,7 +348,7 @@ export const configSchema = z.strictObject({
 
   http: section(
     "HTTP service: client autoconfiguration (Thunderbird, Autodiscover, Apple profile), the MTA-STS policy " +
-      "file, /healthz and Prometheus /metrics (JMAP comes here next).",
+      "file, /healthz, Prometheus /metrics, JMAP and the webmail.",
     {
       enabled: bool(true, "Start the HTTP listeners."),
       listen: listeners(
