@@ -269,7 +269,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TRIGGER deleted_message_release AFTER DELETE ON deleted_message
        BEGIN UPDATE blob SET gc_pending = 1 WHERE id = OLD.blob_id; END`,
     ],
-    // the same table; the PostgreSQL adapter keeps no rows in it yet (db/postgres/ops-deleted.ts)
+    // the same table; its blob foreign key and release trigger came with migration 22
     postgres: [
       `CREATE TABLE deleted_message (
         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -414,6 +414,30 @@ export const MIGRATIONS: readonly Migration[] = [
         expires_at BIGINT NOT NULL
       )`,
       `CREATE INDEX shared_counter_expiry ON shared_counter (expires_at)`,
+    ],
+  },
+  // ---- the undelete window on PostgreSQL (issue 14 on issue 11's adapter) ------------------------
+  {
+    version: 22,
+    name: "deleted_message on PostgreSQL: blob foreign key and the release trigger",
+    // SQLite has had both behaviours since migration 15 (its sweeper re-checks the table under the
+    // write lock, so it needs no foreign key)
+    sqlite: [],
+    postgres: [
+      // the sweeper's DELETE of a blob (db/postgres/jobs.ts) fails while a kept row references it,
+      // as it does for message rows: an expunge that keeps a row commits after the sweeper's
+      // snapshot was taken, and only the foreign key check sees such a row
+      `ALTER TABLE deleted_message ADD CONSTRAINT deleted_message_blob_fk
+        FOREIGN KEY (blob_id) REFERENCES blob(id)`,
+      // whatever removes a row (purge, undelete, the account's deletion) hands its blob to the
+      // sweeper, as the SQLite trigger of migration 15 does
+      `CREATE FUNCTION deleted_message_release() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE blob SET gc_pending = true WHERE id = OLD.blob_id AND NOT gc_pending;
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER deleted_message_release AFTER DELETE ON deleted_message
+        FOR EACH ROW EXECUTE FUNCTION deleted_message_release()`,
     ],
   },
 ];
