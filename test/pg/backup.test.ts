@@ -303,4 +303,18 @@ describe("backups on PostgreSQL", { skip }, () => {
       await n.close();
     }
   });
+
+  test("restore --replace on PostgreSQL: the account becomes its snapshot state, after a snapshot of the current one", async () => {
+    const before = listSnapshots(backups).length;
+    const out = await cli(b, ["restore", USER, "--snapshot", id, "--replace", "--backup-dir", backups]);
+    assert.match(out, /^snapshot of the current state: \S+$/m);
+    assert.match(out, /restored from \S+: 4, skipped as duplicate: 0, failed: 0/);
+    assert.equal(listSnapshots(backups).length, before + 1);
+    const c = await imap(a);
+    try {
+      assert.deepEqual(summary(await accountState(c)), atSnapshot);
+    } finally {
+      await c.logout();
+    }
+  });
 });
