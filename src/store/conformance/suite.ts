@@ -8,7 +8,7 @@
  * (stable; new for a re-created name), quota in the same transaction, durability before
  * acknowledgement, GC never deleting a referenced blob, concurrent writers, and the account
  * change log (RFC 8620 §5.2 semantics, paging, pruning → cannotCalculateChanges; QRESYNC after
- * pruning of the expunge log).
+ * pruning of the expunge log); the undelete window (suite-undelete.ts).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -18,6 +18,7 @@ import { runAclConformance } from "./suite-acl.ts";
 import { runLookupConformance } from "./suite-lookups.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
 import { runStatesConformance } from "./suite-states.ts";
+import { runUndeleteConformance, type UndeleteOpen } from "./suite-undelete.ts";
 
 export interface ConformanceStore {
   store: Store;
@@ -103,7 +104,12 @@ function applyPages(known: Set<string>, pages: AccountChanges[]): Set<string> {
   return out;
 }
 
-export function runStoreConformance(name: string, openFresh: () => Promise<ConformanceStore>): void {
+export function runStoreConformance(
+  name: string,
+  openFresh: () => Promise<ConformanceStore>,
+  /** a fresh store with the undelete window on (suite-undelete.ts) */
+  openWithWindow?: UndeleteOpen,
+): void {
   const withStore = (title: string, fn: (c: Ctx) => Promise<void>) =>
     test(title, async () => {
       const c = await setup(openFresh);
@@ -562,4 +568,5 @@ export function runStoreConformance(name: string, openFresh: () => Promise<Confo
   runAclConformance(name, openFresh);
   runStatesConformance(name, openFresh);
   runLookupConformance(name, openFresh);
+  if (openWithWindow) runUndeleteConformance(name, openWithWindow);
 }

@@ -424,6 +424,9 @@ export const MIGRATIONS: readonly Migration[] = [
     // write lock, so it needs no foreign key)
     sqlite: [],
     postgres: [
+      // rows copied by `postkontor migrate` always have their blob (the SQLite sweeper keeps it);
+      // should one not, it could never be undeleted: it goes rather than block the constraint
+      `DELETE FROM deleted_message d WHERE NOT EXISTS (SELECT 1 FROM blob b WHERE b.id = d.blob_id)`,
       // the sweeper's DELETE of a blob (db/postgres/jobs.ts) fails while a kept row references it,
       // as it does for message rows: an expunge that keeps a row commits after the sweeper's
       // snapshot was taken, and only the foreign key check sees such a row
