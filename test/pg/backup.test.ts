@@ -3,7 +3,8 @@
 // acknowledged before the run is in the snapshot); restore of a folder and of the account into
 // the live PostgreSQL store (Restored/<date>/…, flags and internal dates kept, live UIDs
 // untouched); `undelete` on PostgreSQL (the sweeper keeps the content inside the window and purges
-// it after); two nodes' daily schedules take one snapshot (the day's lease); disaster recovery
+// it after); two nodes' daily schedules take one snapshot (the day's lease) — in this process and
+// as two `serve` nodes whose backup time is the same minute; `restore --replace`; disaster recovery
 // into an empty PostgreSQL database (`restore --all --to`) keeps UIDVALIDITY and UIDs.
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync } from "node:fs";
@@ -278,6 +279,38 @@ describe("backups on PostgreSQL", { skip }, () => {
       assert.equal(logs.filter((l) => l.msg === "backup failed").length, 0);
     } finally {
       for (const x of s) await x.stop();
+    }
+  });
+
+  test("two serve nodes with the daily backup at the same minute: one snapshot, one node skips", async () => {
+    // the next minute at least 30 s away (both nodes are up by then), server local time
+    const at = new Date(Date.now() + 30_000);
+    at.setSeconds(0, 0);
+    at.setMinutes(at.getMinutes() + 1);
+    const hhmm = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+    const shared = join(tmp.dir, "daily-serve");
+    // the test above took today's lease (held 36 h after its snapshot): as if on a new day
+    const db = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      const r = await db.query("DELETE FROM lease WHERE name LIKE 'backup/daily/%'");
+      assert.equal(r.rowCount, 1);
+    } finally {
+      await db.end();
+    }
+    const extraToml = `[backup]\nenabled = true\ntime = "${hhmm}"\ndir = ${JSON.stringify(shared)}\n`;
+    const nodes = [await startPgNode(url, "c", { extraToml }), await startPgNode(url, "d", { extraToml })];
+    try {
+      const wait = Math.max(0, at.getTime() - Date.now()) + 60_000;
+      const ended = await Promise.all(
+        nodes.map((n) =>
+          n.server.waitForLog((l) => l.msg === "backup snapshot taken" || l.msg === "backup skipped", wait),
+        ),
+      );
+      assert.deepEqual(ended.map((l) => l.msg).sort(), ["backup skipped", "backup snapshot taken"]);
+      assert.equal(listSnapshots(shared).length, 1);
+      assert.ok(nodes.every((n) => !n.server.logs.some((l) => l.msg === "backup failed")));
+    } finally {
+      for (const n of nodes) await n.close();
     }
   });
 
