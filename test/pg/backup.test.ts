@@ -107,14 +107,21 @@ describe("backups on PostgreSQL", { skip }, () => {
     // deliveries on node B go on while node A's CLI takes the snapshot
     let stop = false;
     let arrived = 0;
+    let ended = false;
     const traffic = (async () => {
       while (!stop) {
         await cli(b, ["deliver", BUSY], message(`during ${arrived}`).toString());
         arrived++;
       }
-    })();
+    })().finally(() => {
+      ended = true;
+    });
     let out: string;
+    let acknowledged = 0;
     try {
+      // let some arrive first: those acknowledged before the run starts must be in the snapshot
+      while (arrived < 2 && !ended) await new Promise((r) => setTimeout(r, 20));
+      acknowledged = arrived;
       out = await cli(a, ["backup", "run", "--backup-dir", backups]);
     } finally {
       stop = true;
@@ -123,8 +130,11 @@ describe("backups on PostgreSQL", { skip }, () => {
     id = snapshotIdOf(out);
     const m = readManifest(backups, id);
     assert.equal(m.backend, "postgres");
-    // the 4 messages acknowledged before the run, plus those delivered meanwhile that it saw
-    assert.ok(m.messages >= 4 && m.messages <= 4 + arrived, `${m.messages} messages, ${arrived} arrived`);
+    // pat's 4 messages and busy's acknowledged before the run, plus any delivered meanwhile
+    assert.ok(
+      m.messages >= 4 + acknowledged && m.messages <= 4 + arrived,
+      `${m.messages} messages, ${acknowledged} acknowledged before, ${arrived} in all`,
+    );
     assert.equal(m.copied, m.blobs.length);
     const v = await cli(a, ["backup", "verify", "--backup-dir", backups]);
     assert.match(v, new RegExp(`^${id}: ok`, "m"));

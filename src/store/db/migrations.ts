@@ -428,8 +428,9 @@ export const MIGRATIONS: readonly Migration[] = [
       // should one not, it could never be undeleted: it goes rather than block the constraint
       `DELETE FROM deleted_message d WHERE NOT EXISTS (SELECT 1 FROM blob b WHERE b.id = d.blob_id)`,
       // the sweeper's DELETE of a blob (db/postgres/jobs.ts) fails while a kept row references it,
-      // as it does for message rows: an expunge that keeps a row commits after the sweeper's
-      // snapshot was taken, and only the foreign key check sees such a row
+      // as it does for message rows: its NOT EXISTS checks decide in one statement snapshot (an
+      // expunge moves a message row into this table atomically, so they see one or the other);
+      // the key makes the database itself hold that, whatever a later change of the sweeper does
       `ALTER TABLE deleted_message ADD CONSTRAINT deleted_message_blob_fk
         FOREIGN KEY (blob_id) REFERENCES blob(id)`,
       // whatever removes a row (purge, undelete, the account's deletion) hands its blob to the
