@@ -38,6 +38,23 @@ export function localDay(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
+/**
+ * After the `skips`-th skipped run of `day` (another node holds its lease): ms until this node
+ * looks again (retry, doubling, at most 6 h), or null when that would be on another day or after
+ * the next daily run — which then comes next.
+ */
+export function recheckIn(
+  skips: number,
+  retryMs: number,
+  time: string,
+  day: string,
+  now = new Date(),
+): number | null {
+  const wait = Math.min(retryMs * 2 ** (skips - 1), MAX_RETRY_MS);
+  if (wait >= msUntil(time, now)) return null;
+  return localDay(new Date(now.getTime() + wait)) === day ? wait : null;
+}
+
 export function startBackupSchedule(config: ResolvedConfig, logger: Logger): BackupSchedule {
   const log = logger.child({ job: "backup" });
   const b = config.backup;
@@ -104,8 +121,10 @@ export function startBackupSchedule(config: ResolvedConfig, logger: Logger): Bac
     timer.unref();
   };
 
+  /** the next day's run: a new day, no retries pending */
   const nextSlot = () => {
     skips = 0;
+    failures = 0;
     schedule(msUntil(b.time));
   };
 
@@ -115,14 +134,14 @@ export function startBackupSchedule(config: ResolvedConfig, logger: Logger): Bac
     running = runOnce().then((ok) => {
       running = null;
       if (ok && skipped) {
-        // look again later the same day, in case the node holding the lease died meanwhile
-        skips++;
-        const wait = Math.min(b.retry * 2 ** (skips - 1), MAX_RETRY_MS);
-        const nextDay = msUntil(b.time);
-        if (wait < nextDay && localDay(new Date(Date.now() + wait)) === day) schedule(wait);
-        else nextSlot();
-      } else if (ok) {
+        // look again later the same day, in case the node holding the lease died meanwhile (a
+        // failure of ours before is moot: another node holds the day)
         failures = 0;
+        skips++;
+        const wait = recheckIn(skips, b.retry, b.time, day);
+        if (wait === null) nextSlot();
+        else schedule(wait);
+      } else if (ok) {
         nextSlot();
       } else {
         failures++;
