@@ -2,7 +2,8 @@
 // against `serve` nodes on one database while mail arrives (verify passes; every delivery
 // acknowledged before the run is in the snapshot); restore of a folder and of the account into
 // the live PostgreSQL store (Restored/<date>/…, flags and internal dates kept, live UIDs
-// untouched); `undelete` on PostgreSQL (the sweeper keeps the content inside the window and purges
+// untouched); the snapshot's instant (content the sweeper deletes after it is still read);
+// `undelete` on PostgreSQL (the sweeper keeps the content inside the window and purges
 // it after); two nodes' daily schedules take one snapshot (the day's lease) — in this process and
 // as two `serve` nodes whose backup time is the same minute; `restore --replace`; disaster recovery
 // into an empty PostgreSQL database (`restore --all --to`) keeps UIDVALIDITY and UIDs.
@@ -10,10 +11,12 @@ import assert from "node:assert/strict";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import type { ImapFlow } from "imapflow";
 import pg from "pg";
 import { listSnapshots, readManifest } from "../../src/backup/manifest.ts";
 import { startBackupSchedule } from "../../src/backup/schedule.ts";
+import { pgSnapshotSource } from "../../src/backup/snapshot-pg.ts";
 import type { ResolvedConfig } from "../../src/config/index.ts";
 import type { Logger } from "../../src/server/index.ts";
 import { openPostgresStore } from "../../src/store/postgres.ts";
@@ -253,6 +256,53 @@ describe("backups on PostgreSQL", { skip }, () => {
       assert.equal(gone.rows[0].n, 0);
     } finally {
       await db.end();
+    }
+  });
+
+  test("the snapshot's instant holds: content collected after the metadata copy is still read", async () => {
+    const s = (await openPostgresStore({
+      url,
+      dataDir: tmp.dir,
+      listen: false,
+      pruneDelayMs: null,
+      undeleteWindowMs: 0,
+    })) as SqlStore;
+    let src: Awaited<ReturnType<typeof pgSnapshotSource>> | null = null;
+    const metaDir = join(tmp.dir, "instant");
+    try {
+      const acc = (await s.getAccount(USER))!;
+      const box = (await s.createMailbox(acc.id, "Instant")).id;
+      const raw = message("collected after the snapshot");
+      const a = await s.append(acc.id, box, { raw });
+      const sha = (await s.getMessages(box, [a.uid]))[0]!.blobId;
+      // the snapshot's instant is the source's opening: the message is in it
+      src = await pgSnapshotSource(url);
+      mkdirSync(metaDir);
+      await src.metadata(join(metaDir, "store.sqlite"));
+      const meta = new Database(join(metaDir, "store.sqlite"), { readonly: true });
+      try {
+        const row = meta
+          .prepare("SELECT count(*) AS n FROM message m JOIN blob b ON b.id = m.blob_id WHERE b.sha256 = ?")
+          .get(sha) as { n: number };
+        assert.equal(row.n, 1, "the message is in the metadata copy");
+      } finally {
+        meta.close();
+      }
+      // expunged, and its content deleted by the sweeper (window 0) after that instant
+      await s.expunge(box, [a.uid]);
+      await s.collectGarbage({});
+      const db = new pg.Pool({ connectionString: url, max: 1 });
+      try {
+        const left = await db.query("SELECT count(*)::int AS n FROM blob_data WHERE id = $1", [sha]);
+        assert.equal(left.rows[0].n, 0, "collected in the live store");
+      } finally {
+        await db.end();
+      }
+      assert.deepEqual(await src.read(sha), raw);
+      await s.deleteMailbox(acc.id, "Instant");
+    } finally {
+      await src?.close();
+      await s.close();
     }
   });
 
