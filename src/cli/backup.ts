@@ -1,8 +1,9 @@
 /**
  * CLI for `backup run|list|verify|prune` and `restore` (src/backup/, docs/backup.md). Registered
- * by commands.ts. `backup run` works while `serve` runs (online snapshot); `restore ADDRESS` goes
- * through the store API, so a running server's sessions see the restored folders at once;
- * `restore --all` fills an empty data directory (no server on it).
+ * by commands.ts. `backup run` works while `serve` runs (online snapshot; SQLite or PostgreSQL
+ * store, by the configuration); `restore ADDRESS` goes through the store API, so a running server's
+ * sessions (every node's, on PostgreSQL) see the restored folders at once; `restore --all` fills an
+ * empty data directory (no server on it), or with `--to` an empty PostgreSQL database.
  *
  * Exit codes: 0 done, 1 failed (verify: a problem found), 64 bad arguments, 67 no such account.
  */
