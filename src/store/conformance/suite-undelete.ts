@@ -12,9 +12,8 @@ import { gcIdle, msg } from "../testing/helpers.ts";
 import type { Store } from "../types.ts";
 import type { ConformanceStore } from "./suite.ts";
 
-export interface UndeleteOpen {
-  (opts: { undeleteWindowMs: number }): Promise<ConformanceStore>;
-}
+/** a fresh store (its own data) with this undelete window */
+export type UndeleteOpen = (opts: { undeleteWindowMs: number }) => Promise<ConformanceStore>;
 
 /** what a store's jobs offer besides the Store API (SqlStore) */
 type WithGc = Store & { collectGarbage(o: object): Promise<number> };
