@@ -40,6 +40,8 @@ export interface Manifest {
   finished: string;
   /** the data directory it was taken from */
   dataDir: string;
+  /** the store's backend when not SQLite (the metadata copy is an SQLite database either way) */
+  backend?: "postgres";
   metadata: { file: string; sha256: string; size: number };
   /** blobs referenced by the metadata copy: [sha256 of the content, octets] */
   blobs: Array<[string, number]>;

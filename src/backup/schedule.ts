@@ -1,6 +1,9 @@
 /**
  * The daily backup of `serve` (docs/backup.md): started once per server — by the primary of a
  * cluster or by the single process (src/server/cluster.ts, index.ts), like the outbound runner.
+ * On a PostgreSQL store every node runs it and the day's lease (thread.ts) lets one of them take
+ * the snapshot; the others skip, look again after `backup.retry` (doubling) in case that node
+ * died, and stop looking when the next day's run is due.
  * Each run is a worker thread (thread.ts); a failure is logged and retried after `backup.retry`,
  * doubling up to 6 h, until the day's snapshot exists. Mail never waits for it: the thread holds
  * the database write lock only for one empty transaction (gc barrier hand-over) and copies from a
@@ -10,7 +13,7 @@ import { Worker } from "node:worker_threads";
 import type { ResolvedConfig } from "../config/index.ts";
 import { count } from "../net/metrics.ts";
 import type { Logger } from "../server/index.ts";
-import type { BackupJob } from "./thread.ts";
+import type { BackupJob, BackupReply } from "./thread.ts";
 
 const MAX_RETRY_MS = 6 * 3_600_000;
 
@@ -29,6 +32,29 @@ export function msUntil(time: string, now = new Date()): number {
   return next.getTime() - now.getTime();
 }
 
+/** a local date as "YYYY-MM-DD" (the day a scheduled run belongs to) */
+export function localDay(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/**
+ * After the `skips`-th skipped run of `day` (another node holds its lease): ms until this node
+ * looks again (retry, doubling, at most 6 h), or null when that would be on another day or after
+ * the next daily run — which then comes next.
+ */
+export function recheckIn(
+  skips: number,
+  retryMs: number,
+  time: string,
+  day: string,
+  now = new Date(),
+): number | null {
+  const wait = Math.min(retryMs * 2 ** (skips - 1), MAX_RETRY_MS);
+  if (wait >= msUntil(time, now)) return null;
+  return localDay(new Date(now.getTime() + wait)) === day ? wait : null;
+}
+
 export function startBackupSchedule(config: ResolvedConfig, logger: Logger): BackupSchedule {
   const log = logger.child({ job: "backup" });
   const b = config.backup;
@@ -37,15 +63,23 @@ export function startBackupSchedule(config: ResolvedConfig, logger: Logger): Bac
   let current: Worker | null = null;
   let stopped = false;
   let failures = 0;
+  let skips = 0;
+  /** the day of the current run: that of its first attempt (its retries keep it) */
+  let day = localDay(new Date());
+  let skipped = false;
 
   const runOnce = (): Promise<boolean> =>
     new Promise<boolean>((resolve) => {
+      skipped = false;
       const job: BackupJob = {
         dataDir: config.data_dir,
         dir: b.dir,
         compress: b.compress,
         keepDaily: b.keep_daily,
         keepWeekly: b.keep_weekly,
+        day,
+        // (tests hand in configurations without a [store] section)
+        ...(config.store?.backend === "postgres" ? { postgresUrl: config.store.url } : {}),
       };
       const w = new Worker(new URL("./thread.ts", import.meta.url), { workerData: job });
       current = w;
@@ -59,7 +93,17 @@ export function startBackupSchedule(config: ResolvedConfig, logger: Logger): Bac
         else log.error(fields, "backup failed");
         resolve(ok);
       };
-      w.on("message", (m: { ok: boolean; error?: string }) => {
+      w.on("message", (m: BackupReply) => {
+        if ("skipped" in m) {
+          // another node of the cluster has the day's lease: not a failure, not a snapshot
+          done = true;
+          current = null;
+          skipped = true;
+          count("postkontor_backups_total", { result: "skipped" });
+          log.info({ dir: b.dir, reason: m.skipped }, "backup skipped");
+          resolve(true);
+          return;
+        }
         const { ok, ...rest } = m;
         finish(ok, { dir: b.dir, ...rest });
       });
@@ -69,6 +113,7 @@ export function startBackupSchedule(config: ResolvedConfig, logger: Logger): Bac
 
   const schedule = (ms: number) => {
     if (stopped) return;
+    if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
       void runNow();
@@ -76,13 +121,28 @@ export function startBackupSchedule(config: ResolvedConfig, logger: Logger): Bac
     timer.unref();
   };
 
+  /** the next day's run: a new day, no retries pending */
+  const nextSlot = () => {
+    skips = 0;
+    failures = 0;
+    schedule(msUntil(b.time));
+  };
+
   const runNow = (): Promise<boolean> => {
     if (running) return running;
+    if (failures === 0 && skips === 0) day = localDay(new Date());
     running = runOnce().then((ok) => {
       running = null;
-      if (ok) {
+      if (ok && skipped) {
+        // look again later the same day, in case the node holding the lease died meanwhile (a
+        // failure of ours before is moot: another node holds the day)
         failures = 0;
-        schedule(msUntil(b.time));
+        skips++;
+        const wait = recheckIn(skips, b.retry, b.time, day);
+        if (wait === null) nextSlot();
+        else schedule(wait);
+      } else if (ok) {
+        nextSlot();
       } else {
         failures++;
         const wait = Math.min(b.retry * 2 ** (failures - 1), MAX_RETRY_MS);

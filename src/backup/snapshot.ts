@@ -1,5 +1,7 @@
 /**
- * Taking, verifying and pruning snapshots (docs/backup.md). A snapshot is taken online:
+ * Taking, verifying and pruning snapshots (docs/backup.md). A snapshot is taken online; of an
+ * SQLite store (a PostgreSQL store: snapshot-pg.ts, one exported REPEATABLE READ snapshot instead
+ * of steps 1–2, the same format):
  *
  * 1. a GC barrier is held (store/db/sqlite/gc-barrier.ts) and the write lock taken once, so a
  *    sweep in flight has committed and no later one unlinks a blob until the copy is done;
@@ -11,8 +13,8 @@
  * 4. the manifest (metadata checksum, blob list) is written and the snapshot directory renamed
  *    into place.
  *
- * Run by the CLI or on a worker thread of the server (schedule.ts); the metadata copy is one
- * synchronous statement, the blob copies run several at once.
+ * Run by the CLI or on a worker thread of the server (schedule.ts); the SQLite metadata copy is
+ * one synchronous statement, the blob copies run several at once.
  */
 import {
   chmodSync,
@@ -46,13 +48,17 @@ import {
   writeDurable,
   writeDurableAsync,
 } from "./manifest.ts";
+import { pgSnapshotSource, type SnapshotSource } from "./snapshot-pg.ts";
 
 export interface SnapshotOptions {
+  /** the store's data directory (SQLite: the store itself; recorded in the manifest either way) */
   dataDir: string;
   /** the backup directory */
   dir: string;
   /** gzip blobs newly copied */
   compress: boolean;
+  /** a PostgreSQL store (`[store] backend = "postgres"`): its URL; default the SQLite store of dataDir */
+  postgresUrl?: string;
   /** the snapshot's time (tests); default now */
   now?: Date;
 }
@@ -65,13 +71,54 @@ const LOCK_TIMEOUT_MS = 60_000;
 /** blob copies in flight */
 const COPY_CONCURRENCY = 16;
 
-export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
-  const dbPath = storeDatabasePath(o.dataDir);
-  if (!existsSync(dbPath)) throw new Error(`no store at ${o.dataDir} (${dbPath} is missing)`);
+/** the SQLite store of a data directory as a snapshot source: GC barrier, write lock once, VACUUM INTO */
+function sqliteSource(dataDir: string): SnapshotSource {
+  const dbPath = storeDatabasePath(dataDir);
+  if (!existsSync(dbPath)) throw new Error(`no store at ${dataDir} (${dbPath} is missing)`);
   // fileMustExist: a backup never creates a store
   const src = new Database(dbPath, { fileMustExist: true, timeout: LOCK_TIMEOUT_MS });
+  let barrier: ReturnType<typeof holdGcBarrier>;
+  try {
+    barrier = holdGcBarrier(dataDir, BARRIER_TTL_MS);
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+  let renewed = Date.now();
+  const live = join(dataDir, "blobs");
+  return {
+    async metadata(path) {
+      // (1) a sweep that began before the barrier file existed holds the write lock until it has
+      // committed; taking the lock once waits for it. Later sweeps see the barrier (jobs.ts).
+      src.exec("BEGIN IMMEDIATE");
+      src.exec("COMMIT");
+      // (2) one read transaction; the path is ours, quoted as an SQL string literal
+      src.exec(`VACUUM INTO '${path.replaceAll("'", "''")}'`);
+      src.close();
+    },
+    async read(sha) {
+      if (Date.now() - renewed > BARRIER_RENEW_MS) {
+        barrier.renew();
+        renewed = Date.now();
+      }
+      return readFile(join(live, sha.slice(0, 2), sha.slice(2, 4), sha));
+    },
+    async close() {
+      if (src.open) src.close();
+      barrier.release();
+    },
+  };
+}
+
+export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
   const unlock = lockBackupDir(o.dir);
-  const barrier = holdGcBarrier(o.dataDir, BARRIER_TTL_MS);
+  let source: SnapshotSource;
+  try {
+    source = o.postgresUrl ? await pgSnapshotSource(o.postgresUrl) : sqliteSource(o.dataDir);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   const started = o.now ?? new Date();
   let id = snapshotId(started);
   const taken = new Set(listSnapshots(o.dir));
@@ -80,16 +127,10 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
   try {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true, mode: 0o700 });
-    // (1) a sweep that began before the barrier file existed holds the write lock until it has
-    // committed; taking the lock once waits for it. Later sweeps see the barrier (jobs.ts).
-    src.exec("BEGIN IMMEDIATE");
-    src.exec("COMMIT");
-    // (2) one read transaction; the path is ours, quoted as an SQL string literal
     const metaPath = join(tmp, "store.sqlite");
-    src.exec(`VACUUM INTO '${metaPath.replaceAll("'", "''")}'`);
+    await source.metadata(metaPath);
     // it holds password hashes, like the store itself
     chmodSync(metaPath, 0o600);
-    src.close();
     const copy = new Database(metaPath, { readonly: true, fileMustExist: true });
     let blobs: Array<[string, number]>;
     let accounts: number;
@@ -115,18 +156,12 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
     // (3) blobs, incremental; COPY_CONCURRENCY at once, so their fsyncs share journal commits
     let copied = 0;
     let copiedBytes = 0;
-    let renewed = Date.now();
-    const live = join(o.dataDir, "blobs");
     let next = 0;
     const worker = async () => {
       while (next < blobs.length) {
         const sha = blobs[next++]![0];
-        if (Date.now() - renewed > BARRIER_RENEW_MS) {
-          barrier.renew();
-          renewed = Date.now();
-        }
         if (findBackupBlob(o.dir, sha)) continue;
-        const data = await readFile(join(live, sha.slice(0, 2), sha.slice(2, 4), sha));
+        const data = await source.read(sha);
         if (sha256(data) !== sha) throw new Error(`blob ${sha} in the store does not match its name`);
         const dest = backupBlobPath(o.dir, sha, o.compress);
         await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
@@ -143,6 +178,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
       started: started.toISOString(),
       finished: new Date().toISOString(),
       dataDir: o.dataDir,
+      ...(o.postgresUrl ? { backend: "postgres" as const } : {}),
       metadata: { file: "store.sqlite", sha256: sha256File(metaPath), size: statSync(metaPath).size },
       blobs,
       copied,
@@ -157,8 +193,7 @@ export async function takeSnapshot(o: SnapshotOptions): Promise<Manifest> {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   } finally {
-    if (src.open) src.close();
-    barrier.release();
+    await source.close();
     unlock();
   }
 }

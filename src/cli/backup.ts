@@ -1,17 +1,20 @@
 /**
  * CLI for `backup run|list|verify|prune` and `restore` (src/backup/, docs/backup.md). Registered
- * by commands.ts. `backup run` works while `serve` runs (online snapshot); `restore ADDRESS` goes
- * through the store API, so a running server's sessions see the restored folders at once;
- * `restore --all` fills an empty data directory (no server on it).
+ * by commands.ts. `backup run` works while `serve` runs (online snapshot; SQLite or PostgreSQL
+ * store, by the configuration); `restore ADDRESS` goes through the store API, so a running server's
+ * sessions (every node's, on PostgreSQL) see the restored folders at once; `restore --all` fills an
+ * empty data directory (no server on it), or with `--to` an empty PostgreSQL database.
  *
  * Exit codes: 0 done, 1 failed (verify: a problem found), 64 bad arguments, 67 no such account.
  */
-import { resolve } from "node:path";
+import { rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { findSnapshot, listSnapshots, readManifest } from "../backup/manifest.ts";
 import { replaceAccount, restoreAll, restoreMessages } from "../backup/restore.ts";
 import { pruneSnapshots, takeSnapshot, verifySnapshot } from "../backup/snapshot.ts";
 import { parseDuration, type ResolvedConfig } from "../config/index.ts";
+import { MigrateRefused, migrateToPostgres } from "../store/migrate/index.ts";
 import { formatBytes } from "./io.ts";
 import type { CliHelpers } from "./outbound.ts";
 
@@ -24,8 +27,58 @@ function backupDir(config: ResolvedConfig, o: DirOpts): string {
   return o.backupDir ? resolve(o.backupDir) : config.backup.dir;
 }
 
+/** what takeSnapshot needs of the configuration: the data directory, or the PostgreSQL store */
+function snapshotOf(config: ResolvedConfig, dir: string) {
+  return {
+    dataDir: config.data_dir,
+    dir,
+    compress: config.backup.compress,
+    ...(config.store.backend === "postgres" ? { postgresUrl: config.store.url } : {}),
+  };
+}
+
 function dirOption(cmd: Command): Command {
   return cmd.option("--backup-dir <dir>", "backup directory (default: [backup] dir of the configuration)");
+}
+
+/**
+ * `restore --all --to postgres://…`: disaster recovery of a cluster — the snapshot into a scratch
+ * data directory (restoreAll), then that SQLite store into the empty database by the copy and
+ * verification of `postkontor migrate` (same ids, UIDVALIDITY, UIDs, modseqs); the scratch
+ * directory is removed once verified.
+ */
+async function restoreAllToPostgres(
+  h: CliHelpers,
+  dir: string,
+  id: string,
+  url: string,
+  scratch: string | undefined,
+): Promise<void> {
+  if (!/^postgres(ql)?:\/\//.test(url)) h.usage("--to must be a postgres:// URL");
+  const tmp = resolve(scratch ?? join(dir, `restore-${id}-${process.pid}`));
+  const r = restoreAll(dir, id, tmp);
+  process.stdout.write(`restored snapshot ${id}: ${r.messages} messages, ${r.blobs} blobs into ${tmp}\n`);
+  let m: Awaited<ReturnType<typeof migrateToPostgres>>;
+  try {
+    m = await migrateToPostgres({ dataDir: tmp, url });
+  } catch (e) {
+    if (!(e instanceof MigrateRefused)) throw e;
+    process.stderr.write(`postkontor: ${e.message} (the restored store stays in ${tmp})\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const p of m.verify.problems) process.stdout.write(`MISMATCH ${p}\n`);
+  if (m.verify.problems.length > 0) {
+    process.stderr.write(
+      `postkontor: verification failed (${m.verify.problems.length} problems); the restored store stays in ${tmp}\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  process.stdout.write(
+    `copied into ${url.replace(/\/\/[^@/]*@/, "//")}: ${m.verify.accounts} accounts, verified\n`,
+  );
 }
 
 export function addBackupCommands(program: Command, h: CliHelpers): void {
@@ -37,7 +90,7 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
     .action(async (o: DirOpts & { prune: boolean }) => {
       const config = h.load(o);
       const dir = backupDir(config, o);
-      const m = await takeSnapshot({ dataDir: config.data_dir, dir, compress: config.backup.compress });
+      const m = await takeSnapshot(snapshotOf(config, dir));
       process.stdout.write(
         `snapshot ${m.id}: ${m.accounts} accounts, ${m.messages} messages, ${m.blobs.length} blobs ` +
           `(${m.copied} new, ${formatBytes(m.copiedBytes)}) in ${dir}\n`,
@@ -108,8 +161,13 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
       "--replace",
       "replace the account's folders and messages by the snapshot's (a snapshot of the current state is taken first)",
     )
-    .option("--all", "disaster recovery: every account, into the empty --data-dir")
-    .option("--data-dir <dir>", "with --all: the data directory to fill")
+    .option("--all", "disaster recovery: every account, into the empty --data-dir (or --to)")
+    .option("--data-dir <dir>", "with --all: the data directory to fill (with --to: a scratch directory)")
+    .option(
+      "--to <url>",
+      "with --all: into this empty PostgreSQL database instead (restored into a scratch data directory, " +
+        "then copied as `postkontor migrate --to` does)",
+    )
     .action(
       async (
         address: string | undefined,
@@ -118,6 +176,7 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
           mailbox?: string;
           all?: boolean;
           dataDir?: string;
+          to?: string;
           replace?: boolean;
         },
       ) => {
@@ -132,13 +191,15 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
         if (o.all) {
           if (address !== undefined || o.mailbox !== undefined)
             h.usage("--all restores everything: no ADDRESS or --mailbox");
-          if (!o.dataDir) h.usage("--all needs --data-dir DIR (an empty data directory)");
+          if (o.to !== undefined) return restoreAllToPostgres(h, dir, id, o.to, o.dataDir);
+          if (!o.dataDir) h.usage("--all needs --data-dir DIR (an empty data directory) or --to URL");
           const r = restoreAll(dir, id, resolve(o.dataDir));
           process.stdout.write(
             `restored snapshot ${id}: ${r.messages} messages, ${r.blobs} blobs into ${resolve(o.dataDir)}\n`,
           );
           return;
         }
+        if (o.to !== undefined) h.usage("--to goes with --all");
         if (address === undefined) h.usage("give the ADDRESS to restore into (or --all)");
         if (o.replace && o.mailbox !== undefined)
           h.usage("--replace restores the whole account: no --mailbox");
@@ -150,11 +211,7 @@ export function addBackupCommands(program: Command, h: CliHelpers): void {
               if (!account) h.notFound(`no such account: ${address}`);
               if (!o.replace) return restoreMessages(s, account.id, account.address, dir, id, o.mailbox);
               // the current state first, so the replacement can itself be undone
-              const before = await takeSnapshot({
-                dataDir: config.data_dir,
-                dir,
-                compress: config.backup.compress,
-              });
+              const before = await takeSnapshot(snapshotOf(config, dir));
               process.stdout.write(`snapshot of the current state: ${before.id}\n`);
               return replaceAccount(s, account.id, account.address, dir, id, before.id);
             },

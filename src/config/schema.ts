@@ -632,7 +632,8 @@ export const configSchema = z.strictObject({
       dir: str(
         "",
         "Backup directory (snapshots/ and the shared, content-addressed blobs/). Empty = <data_dir>/backups. " +
-          "A directory on another disk survives the loss of the data disk.",
+          "A directory on another disk survives the loss of the data disk. On PostgreSQL every node runs the " +
+          "schedule and one takes each day's snapshot (docs/cluster.md): give them the same shared directory.",
       ),
       time: z
         .string()

@@ -29,7 +29,10 @@ const HELP: Record<string, [type: "counter" | "gauge", help: string]> = {
   postkontor_deliveries_total: ["counter", "Local deliveries, by result and refusal reason."],
   postkontor_http_requests_total: ["counter", "HTTP requests answered, by status class."],
   postkontor_http_refused_total: ["counter", "HTTP requests refused by a limit, by reason."],
-  postkontor_backups_total: ["counter", "Scheduled backups, by result (ok, failed)."],
+  postkontor_backups_total: [
+    "counter",
+    "Scheduled backups, by result (ok, failed; skipped: another node of a PostgreSQL cluster took the day's).",
+  ],
   postkontor_processes_scraped: ["gauge", "Server processes whose counters this scrape includes."],
   postkontor_queue_size: ["gauge", "Entries in the outbound queue."],
   postkontor_queue_oldest_age_seconds: ["gauge", "Age of the oldest outbound queue entry (0 when empty)."],

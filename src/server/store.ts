@@ -95,6 +95,7 @@ async function openPostgres(
     changeLogDays: config.store.change_log_days,
     stateCacheMessages: config.store.state_cache_messages,
     vacationReplyMs: config.smtp.vacation_reply_interval,
+    undeleteWindowMs: config.store.undelete_window,
     pruneDelayMs: oneShot ? null : undefined,
   });
 }

@@ -48,6 +48,8 @@ export interface PostgresStoreOptions {
   vacationReplyMs?: number;
   /** first background pruning run this long after open; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
+  undeleteWindowMs?: number;
   /** false: an in-process feed instead of LISTEN/NOTIFY (a process that serves no sessions). Default true */
   listen?: boolean;
   /** the feed port; default PgFeed on this store's pool */
@@ -114,10 +116,12 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
         pruneVacationReplies: hooks.pruneVacationReplies,
         pruneWebmailSessions: hooks.pruneWebmailSessions,
         purge: hooks.purge,
+        undeleteWindowMs: opts.undeleteWindowMs,
       }),
     locks: opts.locks ?? new PgLocks(pool),
     keys: new PgKeys(pool),
     stateCacheMessages: opts.stateCacheMessages,
     contentInWrite: true,
+    undeleteWindowMs: opts.undeleteWindowMs,
   });
 }

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { listSnapshots } from "../../src/backup/manifest.ts";
-import { msUntil, startBackupSchedule } from "../../src/backup/schedule.ts";
+import { localDay, msUntil, recheckIn, startBackupSchedule } from "../../src/backup/schedule.ts";
 import type { ResolvedConfig } from "../../src/config/index.ts";
 import { metricKey, snapshot } from "../../src/net/metrics.ts";
 import type { Logger } from "../../src/server/index.ts";
@@ -74,5 +74,18 @@ describe("backup schedule", () => {
     const now = new Date(2026, 11, 4, 10, 0, 0);
     assert.equal(msUntil("10:30", now), 30 * 60_000);
     assert.equal(msUntil("09:00", now), 23 * 3_600_000);
+  });
+
+  it("recheckIn: a skipped node looks again later the same day, doubling, never past the next run", () => {
+    const now = new Date(2026, 11, 4, 3, 30, 5);
+    const day = localDay(now);
+    assert.equal(day, "2026-12-04");
+    assert.equal(recheckIn(1, 5 * 60_000, "03:30", day, now), 5 * 60_000);
+    assert.equal(recheckIn(3, 5 * 60_000, "03:30", day, now), 20 * 60_000);
+    assert.equal(recheckIn(20, 5 * 60_000, "03:30", day, now), 6 * 3_600_000, "at most 6 h");
+    // late in the day: the look would fall on the next day
+    assert.equal(recheckIn(8, 5 * 60_000, "21:00", "2026-12-04", new Date(2026, 11, 4, 21, 0, 5)), null);
+    // the daily run comes before the look
+    assert.equal(recheckIn(1, 60 * 60_000, "04:00", day, now), null);
   });
 });

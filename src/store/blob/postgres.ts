@@ -172,8 +172,16 @@ export class PgBlobStore implements BlobStore {
   }
 
   async get(id: string): Promise<Uint8Array> {
+    return this.getIn(this.#pool, id);
+  }
+
+  /**
+   * get() on the caller's connection — inside its transaction, so a backup reading in the
+   * snapshot of its metadata copy (src/backup/snapshot-pg.ts) still sees content collected since
+   */
+  async getIn(c: pg.Pool | pg.ClientBase, id: string): Promise<Uint8Array> {
     checkId(id);
-    const r = await this.#pool.query({
+    const r = await c.query({
       text: `SELECT c.data FROM blob_data b JOIN blob_chunk c ON c.blob_id = b.id
              WHERE b.id = $1 ORDER BY c.n`,
       values: [id],

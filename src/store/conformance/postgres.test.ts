@@ -21,11 +21,11 @@ describe("PostgreSQL adapter", { skip: !available && "PostgreSQL binaries missin
     await cluster?.stop();
   });
 
-  runStoreConformance("postgres", async () => {
+  const openFresh = async (o: { undeleteWindowMs?: number } = {}) => {
     if (!cluster) throw new Error("cluster not started");
     const url = await cluster.createDatabase();
     const t = tempDir("pk-conf-pg-");
-    const open = () => openPostgresStore({ url, poolSize: 8, dataDir: t.dir, pruneDelayMs: null });
+    const open = () => openPostgresStore({ url, poolSize: 8, dataDir: t.dir, pruneDelayMs: null, ...o });
     let store: Store = await open();
     const h = {
       store,
@@ -41,5 +41,6 @@ describe("PostgreSQL adapter", { skip: !available && "PostgreSQL binaries missin
       },
     };
     return h;
-  });
+  };
+  runStoreConformance("postgres", () => openFresh(), openFresh);
 });

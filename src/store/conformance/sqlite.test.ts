@@ -4,9 +4,9 @@ import { tempDir } from "../testing/helpers.ts";
 import type { Store } from "../types.ts";
 import { runStoreConformance } from "./suite.ts";
 
-runStoreConformance("sqlite", async () => {
+async function openFresh(o: { undeleteWindowMs?: number } = {}) {
   const t = tempDir("pk-conf-");
-  const open = () => openStore({ dataDir: t.dir, feedSocketPath: null, pruneDelayMs: null });
+  const open = () => openStore({ dataDir: t.dir, feedSocketPath: null, pruneDelayMs: null, ...o });
   let store: Store = await open();
   const h = {
     store,
@@ -23,4 +23,6 @@ runStoreConformance("sqlite", async () => {
     },
   };
   return h;
-});
+}
+
+runStoreConformance("sqlite", () => openFresh(), openFresh);

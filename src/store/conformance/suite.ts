@@ -8,7 +8,7 @@
  * (stable; new for a re-created name), quota in the same transaction, durability before
  * acknowledgement, GC never deleting a referenced blob, concurrent writers, and the account
  * change log (RFC 8620 §5.2 semantics, paging, pruning → cannotCalculateChanges; QRESYNC after
- * pruning of the expunge log).
+ * pruning of the expunge log); the undelete window (suite-undelete.ts).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -19,6 +19,7 @@ import { runLookupConformance } from "./suite-lookups.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
 import { runStatesConformance } from "./suite-states.ts";
 import { runWebmailSessionConformance } from "./suite-webmail-sessions.ts";
+import { runUndeleteConformance, type UndeleteOpen } from "./suite-undelete.ts";
 
 export interface ConformanceStore {
   store: Store;
@@ -104,7 +105,12 @@ function applyPages(known: Set<string>, pages: AccountChanges[]): Set<string> {
   return out;
 }
 
-export function runStoreConformance(name: string, openFresh: () => Promise<ConformanceStore>): void {
+export function runStoreConformance(
+  name: string,
+  openFresh: () => Promise<ConformanceStore>,
+  /** a fresh store with the undelete window on (suite-undelete.ts) */
+  openWithWindow?: UndeleteOpen,
+): void {
   const withStore = (title: string, fn: (c: Ctx) => Promise<void>) =>
     test(title, async () => {
       const c = await setup(openFresh);
@@ -564,4 +570,5 @@ export function runStoreConformance(name: string, openFresh: () => Promise<Confo
   runStatesConformance(name, openFresh);
   runLookupConformance(name, openFresh);
   runWebmailSessionConformance(name, openFresh);
+  if (openWithWindow) runUndeleteConformance(name, openWithWindow);
 }

@@ -269,7 +269,7 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TRIGGER deleted_message_release AFTER DELETE ON deleted_message
        BEGIN UPDATE blob SET gc_pending = 1 WHERE id = OLD.blob_id; END`,
     ],
-    // the same table; the PostgreSQL adapter keeps no rows in it yet (db/postgres/ops-deleted.ts)
+    // the same table; its blob foreign key and release trigger came with migration 22
     postgres: [
       `CREATE TABLE deleted_message (
         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -449,6 +449,34 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE INDEX webmail_session_account ON webmail_session (account_id)`,
       `CREATE INDEX webmail_session_expiry ON webmail_session (expires_at)`,
+    ],
+  },
+  // ---- the undelete window on PostgreSQL (issue 14 on issue 11's adapter) ------------------------
+  {
+    version: 22,
+    name: "deleted_message on PostgreSQL: blob foreign key and the release trigger",
+    // SQLite has had both behaviours since migration 15 (its sweeper re-checks the table under the
+    // write lock, so it needs no foreign key)
+    sqlite: [],
+    postgres: [
+      // rows copied by `postkontor migrate` always have their blob (the SQLite sweeper keeps it);
+      // should one not, it could never be undeleted: it goes rather than block the constraint
+      `DELETE FROM deleted_message d WHERE NOT EXISTS (SELECT 1 FROM blob b WHERE b.id = d.blob_id)`,
+      // the sweeper's DELETE of a blob (db/postgres/jobs.ts) fails while a kept row references it,
+      // as it does for message rows: its NOT EXISTS checks decide in one statement snapshot (an
+      // expunge moves a message row into this table atomically, so they see one or the other);
+      // the key makes the database itself hold that, whatever a later change of the sweeper does
+      `ALTER TABLE deleted_message ADD CONSTRAINT deleted_message_blob_fk
+        FOREIGN KEY (blob_id) REFERENCES blob(id)`,
+      // whatever removes a row (purge, undelete, the account's deletion) hands its blob to the
+      // sweeper, as the SQLite trigger of migration 15 does
+      `CREATE FUNCTION deleted_message_release() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE blob SET gc_pending = true WHERE id = OLD.blob_id AND NOT gc_pending;
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER deleted_message_release AFTER DELETE ON deleted_message
+        FOR EACH ROW EXECUTE FUNCTION deleted_message_release()`,
     ],
   },
 ];

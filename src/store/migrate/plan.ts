@@ -5,6 +5,9 @@
  * the columns both databases have, with the conversion the PostgreSQL column type needs
  * (INTEGER 0/1 → BOOLEAN, BLOB → BYTEA, 64-bit integers kept exact as bigint).
  *
+ * The same plans serve the reverse direction (convertBack): a backup of a PostgreSQL store writes
+ * its metadata copy as a SQLite database of this schema.
+ *
  * Tables of one dialect only are not copied generically: SQLite's FTS5 tables (the search text
  * goes to search_text through the blob step, copy.ts) and PostgreSQL's edge tables (blob_data /
  * blob_chunk are filled from the SQLite store's blob files).
@@ -107,6 +110,30 @@ export function convert(v: unknown, conv: Conv): unknown {
     default:
       if (typeof v === "bigint") return v.toString();
       return Buffer.isBuffer(v) ? v.toString("utf8") : v;
+  }
+}
+
+/**
+ * The other direction (a PostgreSQL value as the SQLite column's: the metadata copy of a backup
+ * of a PostgreSQL store, src/backup/snapshot-pg.ts): BOOLEAN → 0/1, BIGINT (text from node-postgres)
+ * → a number, or a bigint past 2^53.
+ */
+export function convertBack(v: unknown, conv: Conv): unknown {
+  if (v === null || v === undefined) return null;
+  switch (conv) {
+    case "bool":
+      return v === true || v === "t" ? 1 : 0;
+    case "bytes":
+      return Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array);
+    case "int": {
+      if (typeof v === "number") return v;
+      const n = BigInt(v as string);
+      return n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(n) : n;
+    }
+    default:
+      if (typeof v === "string" || typeof v === "number" || Buffer.isBuffer(v)) return v;
+      if (v instanceof Date) return v.toISOString();
+      return JSON.stringify(v);
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * The PostgreSQL adapter's background jobs (store.ts StoreJobs): the blob sweeper and history
- * pruning (with expired JMAP uploads). Search texts are written in the append's transaction
+ * pruning (with expired JMAP uploads and the undelete window's rows past store.undelete_window). Search texts are written in the append's transaction
  * (ops-messages.ts), so there is no indexer here; there is no orphan scan: content commits with
  * the rows that reference it (PgBlobStore.writeIn in `blobs.ensure`).
  *
  * Sweeper: per marked blob one short transaction deletes the row only while it is still marked and
- * unreferenced (the foreign key from message refuses a referenced one) and removes its content and
+ * unreferenced (the foreign keys from message and deleted_message refuse a referenced one:
+ * an expunged message inside the undelete window keeps its content) and removes its content and
  * search text in that same transaction (PgBlobStore.deleteIn, PgSearch.removeIn) — the other half
  * of `blobs.ensure`. Every node runs it; two sweepers of one blob serialise on its row.
  */
@@ -37,6 +38,8 @@ export interface PgJobsOptions {
   pruneWebmailSessions?(now: Date): Promise<unknown>;
   /** one step of the purge of deleted mailboxes (domain/mailboxes.ts purgeDeleted); true = more to do */
   purge?(limit: number): Promise<boolean>;
+  /** expunged messages kept this long for undelete (store.undelete_window); 0 = none kept. Default 0 */
+  undeleteWindowMs?: number;
 }
 
 export class PgJobs implements StoreJobs {
@@ -44,6 +47,7 @@ export class PgJobs implements StoreJobs {
   readonly #content: Pick<PgContent, "drop" | "unindex">;
   readonly #onBlobDeleted: (sha: string) => void;
   readonly #changeLogDays: number;
+  readonly #undeleteWindowMs: number;
   readonly #vacationReplyMs: number;
   readonly #pruneVacation: ((before: Date) => Promise<unknown>) | null;
   readonly #pruneSessions: ((now: Date) => Promise<unknown>) | null;
@@ -61,6 +65,7 @@ export class PgJobs implements StoreJobs {
     this.#content = content;
     this.#onBlobDeleted = opts.onBlobDeleted ?? (() => {});
     this.#changeLogDays = opts.changeLogDays ?? 90;
+    this.#undeleteWindowMs = opts.undeleteWindowMs ?? 0;
     this.#vacationReplyMs = opts.vacationReplyMs ?? 7 * 86_400_000;
     this.#pruneVacation = opts.pruneVacationReplies ?? null;
     this.#pruneSessions = opts.pruneWebmailSessions ?? null;
@@ -114,14 +119,17 @@ export class PgJobs implements StoreJobs {
       const r = (
         await x(
           `DELETE FROM blob WHERE id = $1 AND gc_pending
-             AND NOT EXISTS (SELECT 1 FROM message WHERE blob_id = $1) RETURNING sha256`,
+             AND NOT EXISTS (SELECT 1 FROM message WHERE blob_id = $1)
+             AND NOT EXISTS (SELECT 1 FROM deleted_message WHERE blob_id = $1) RETURNING sha256`,
           [id],
         )
       ).rows[0];
       if (!r) {
-        // referenced again: unmark (an append's ensure unmarks too)
+        // referenced again, or held by the undelete window (a purge marks it again): unmark (an
+        // append's ensure unmarks too)
         await x(
-          "UPDATE blob SET gc_pending = false WHERE id = $1 AND EXISTS (SELECT 1 FROM message WHERE blob_id = $1)",
+          `UPDATE blob SET gc_pending = false WHERE id = $1 AND (EXISTS (SELECT 1 FROM message WHERE blob_id = $1)
+             OR EXISTS (SELECT 1 FROM deleted_message WHERE blob_id = $1))`,
           [id],
         );
         return null;
@@ -138,8 +146,35 @@ export class PgJobs implements StoreJobs {
 
   async collectGarbage(_opts: { orphanMinAgeMs?: number } = {}): Promise<number> {
     await this.whenIdle();
+    // expunged messages past the undelete window first: their blobs are then marked too
+    await this.purgeDeleted(new Date(Date.now() - this.#undeleteWindowMs));
     await this.#gcLoop();
     return 0;
+  }
+
+  /**
+   * Purges the undelete window's rows of messages expunged before `before` (any of them when the
+   * window is 0), 500 per transaction; the trigger of migration 22 marks their blobs and the
+   * sweeper deletes those nothing else references (as the SQLite jobs.ts). Returns the rows purged.
+   */
+  async purgeDeleted(before: Date): Promise<number> {
+    let total = 0;
+    // bounded: each batch deletes what it selects
+    for (let pass = 0; pass < 1_000_000 && !this.#closed; pass++) {
+      const n = await pgTransaction(this.#pool, "BEGIN", async (x) => {
+        const r = await x(
+          `DELETE FROM deleted_message WHERE id IN (
+             SELECT id FROM deleted_message WHERE expunged_at < $1 LIMIT 500 FOR UPDATE SKIP LOCKED)
+           RETURNING id`,
+          [before.getTime()],
+        );
+        return r.rows.length;
+      });
+      total += n;
+      if (n < 500) break;
+    }
+    if (total > 0) this.scheduleGc();
+    return total;
   }
 
   async whenIdle(): Promise<void> {
@@ -169,8 +204,10 @@ export class PgJobs implements StoreJobs {
         this.#changeLogDays > 0 ? this.pruneHistory(new Date(now - this.#changeLogDays * 86_400_000)) : null;
       const replies = vacation ? this.#pruneVacation?.(new Date(now - this.#vacationReplyMs)) : null;
       const uploads = this.expireUploads(now - UPLOAD_GRACE_MS);
+      // the undelete window (or rows left from a larger window before a restart)
+      const deleted = this.purgeDeleted(new Date(now - this.#undeleteWindowMs));
       const sessions = this.#pruneSessions?.(new Date(now)) ?? null;
-      this.#pruneRun = Promise.allSettled([history, replies, uploads, sessions])
+      this.#pruneRun = Promise.allSettled([history, replies, uploads, deleted, sessions])
         .then(() => {})
         .finally(() => {
           this.#pruneRun = null;

@@ -1,8 +1,8 @@
 /**
- * The db port's undelete-window operations on PostgreSQL (table `deleted_message`, migration 15).
- * Not kept yet: the PostgreSQL sweeper does not consult this table, so keeping rows would let it
- * delete content a row still names. Until it does, `keep` stores nothing (expunged messages are
- * gone at once on PostgreSQL, as with undelete_window = 0) — docs/architecture.md "Not built yet".
+ * The db port's undelete-window operations on PostgreSQL (table `deleted_message`, migrations 15
+ * and 22; the SQLite twin is db/sqlite/ops-deleted.ts). A kept row references its blob by a
+ * foreign key, so the sweeper (jobs.ts) cannot delete content a row still names; removing a row
+ * marks its blob for the sweeper (trigger of migration 22).
  */
 import type { DeletedRow, DeletedWrite } from "../port-deleted.ts";
 import { type Exec, num } from "./pg.ts";
@@ -31,7 +31,19 @@ export function pgDeletedOps(x: Exec): { deleted: DeletedWrite } {
             expungedAt: num(r[7]),
           }),
         ),
-      keep: () => {},
+      keep: async (accountId, mailboxId, uids, at) => {
+        if (uids.length === 0) return;
+        await x(
+          `INSERT INTO deleted_message (account_id, mailbox_id, mailbox_name, blob_id, prefix, size,
+             internal_date, flags, expunged_at)
+           SELECT $1, m.mailbox_id, mb.name, m.blob_id, p.data, m.size, m.internal_date, m.flags, $2
+             FROM message m JOIN mailbox mb ON mb.id = m.mailbox_id
+             LEFT JOIN delivery_prefix p ON p.id = m.prefix_id
+            WHERE m.mailbox_id = $3 AND m.uid = ANY($4::bigint[])
+            ORDER BY m.uid`,
+          [accountId, at, mailboxId, [...uids]],
+        );
+      },
       remove: async (ids) => {
         if (ids.length > 0) await x("DELETE FROM deleted_message WHERE id = ANY($1::bigint[])", [ids]);
       },
