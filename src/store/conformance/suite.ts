@@ -18,8 +18,8 @@ import { runAclConformance } from "./suite-acl.ts";
 import { runLookupConformance } from "./suite-lookups.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
 import { runStatesConformance } from "./suite-states.ts";
-import { runWebmailSessionConformance } from "./suite-webmail-sessions.ts";
 import { runUndeleteConformance, type UndeleteOpen } from "./suite-undelete.ts";
+import { runWebmailSessionConformance } from "./suite-webmail-sessions.ts";
 
 export interface ConformanceStore {
   store: Store;
