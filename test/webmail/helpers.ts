@@ -9,12 +9,12 @@ import tls from "node:tls";
 import type { Browser, Page } from "playwright-core";
 import { buildWebmail } from "../../scripts/build-webmail.ts";
 import { imapClient } from "../e2e/helpers.ts";
+import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
 import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
 import { ImapClient } from "../kit/imap-client.ts";
 import { SmtpClient } from "../kit/smtp-client.ts";
-import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
 
-export { waitUntil, within } from "../e2e/helpers.ts";
+export { within } from "../e2e/helpers.ts";
 export { DOMAIN, PASS_A, USER_A, USER_B } from "../http/helpers.ts";
 
 export interface Webmail {
@@ -90,7 +90,9 @@ export function mail(o: {
 
 /** An IMAP date-time (RFC 3501 §9 date-time) for APPEND's internal date. */
 export function imapDate(d: Date): string {
-  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getUTCMonth()];
+  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][
+    d.getUTCMonth()
+  ];
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(d.getUTCDate())}-${mon}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
@@ -174,4 +176,18 @@ export function rows(page: Page) {
 /** The row showing a subject. */
 export function row(page: Page, subject: string) {
   return page.getByTestId("message-row").filter({ hasText: subject });
+}
+
+/** Waits until an async condition holds (polling), or throws naming it. */
+export async function until(cond: () => Promise<boolean>, label: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`not reached within ${timeoutMs} ms: ${label}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Page errors apart from the 401 the browser logs for the session check before login. */
+export function pageErrors(errors: string[]): string[] {
+  return errors.filter((e) => !e.includes("status of 401"));
 }
