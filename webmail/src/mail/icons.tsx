@@ -12,22 +12,30 @@ const PATHS: Record<string, string> = {
   search: "M7 3a4 4 0 1 0 0 8a4 4 0 1 0 0-8zM10 10l4 4",
 };
 
+const SVG = {
+  class: "ico",
+  viewBox: "0 0 16 16",
+  width: "16",
+  height: "16",
+  fill: "none",
+  stroke: "currentColor",
+  "stroke-width": "1.4",
+  "stroke-linejoin": "round",
+  "stroke-linecap": "round",
+} as const;
+
 export function Icon({ name, label }: { name: string; label?: string }) {
   const d = PATHS[name] ?? PATHS.folder!;
+  if (label) {
+    return (
+      <svg {...SVG} role="img" aria-label={label}>
+        <title>{label}</title>
+        <path d={d} />
+      </svg>
+    );
+  }
   return (
-    <svg
-      class="ico"
-      viewBox="0 0 16 16"
-      width="16"
-      height="16"
-      fill="none"
-      stroke="currentColor"
-      stroke-width="1.4"
-      stroke-linejoin="round"
-      stroke-linecap="round"
-      {...(label ? { role: "img", "aria-label": label } : { "aria-hidden": "true" })}
-    >
-      {label && <title>{label}</title>}
+    <svg {...SVG} aria-hidden="true">
       <path d={d} />
     </svg>
   );

@@ -124,9 +124,7 @@ function Row({ pos, e, showTo }: { pos: number; e: EmailSummary | undefined; sho
             {unread && <span class="sr-only"> ({t("list.unread")})</span>}
           </span>
           <span class="marks">
-            {e.hasAttachment && (
-              <Icon name="attachment" label={t("list.attachment")} />
-            )}
+            {e.hasAttachment && <Icon name="attachment" label={t("list.attachment")} />}
           </span>
           <time class="date" dateTime={e.receivedAt}>
             {formatDate(new Date(e.receivedAt))}

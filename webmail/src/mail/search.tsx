@@ -6,8 +6,8 @@
  */
 import { useState } from "preact/hooks";
 import { t } from "../i18n/index.ts";
-import { Icon } from "./icons.tsx";
 import { cursor, openEmailId, type Search, search, selection } from "../state.ts";
+import { Icon } from "./icons.tsx";
 
 const EMPTY: Search = { text: "", from: "", to: "", subject: "", after: "", before: "", allFolders: false };
 

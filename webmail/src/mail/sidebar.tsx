@@ -25,7 +25,6 @@ import { createMailbox, deleteMailbox, mailboxLabel, mailboxTree, renameMailbox 
 /** the data type a dragged message row carries (JSON array of ids) */
 export const DRAG_TYPE = "application/x-postkontor-emails";
 
-
 export function openMailbox(id: string): void {
   currentMailboxId.value = id;
   search.value = null;
