@@ -58,13 +58,13 @@ export async function startWebmail(): Promise<Webmail> {
   };
 }
 
-/** Logs in through the login screen and waits for the folder pane. */
+/** Logs in through the login screen and waits for the mail view (its Log out button). */
 export async function login(page: Page, user = USER_A, pass = PASS_A): Promise<void> {
   await page.goto("/");
   await page.getByLabel("Email address").fill(user);
   await page.getByLabel("Password", { exact: true }).fill(pass);
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("navigation", { name: "Folders" }).waitFor();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
 }
 
 let seq = 0;
