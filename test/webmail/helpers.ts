@@ -77,13 +77,15 @@ export function mail(o: {
   body?: string;
   date?: Date;
   extraHeaders?: string;
+  /** without the angle brackets; unique when not given */
+  messageId?: string;
 }): Buffer {
   seq++;
   const date = (o.date ?? new Date()).toUTCString().replace("GMT", "+0000");
   return Buffer.from(
     `From: ${o.from ?? "Sender <sender@remote.test>"}\r\nTo: ${o.to ?? USER_A}\r\n` +
       `Subject: ${o.subject}\r\nDate: ${date}\r\n` +
-      `Message-ID: <wm-${process.pid}-${seq}@remote.test>\r\nMIME-Version: 1.0\r\n${o.extraHeaders ?? ""}` +
+      `Message-ID: <${o.messageId ?? `wm-${process.pid}-${seq}@remote.test`}>\r\nMIME-Version: 1.0\r\n${o.extraHeaders ?? ""}` +
       `Content-Type: text/plain; charset=utf-8\r\n\r\n${o.body ?? "Hello from the test.\r\n"}`,
   );
 }

@@ -59,6 +59,18 @@ describe("webmail folders and list", { timeout: 180_000 }, () => {
         flags: "\\Seen",
       },
     ]);
+    await appendMany(w.e, "Projects", [
+      { raw: mail({ subject: "Plan", messageId: "plan-1@remote.test", date: at(1) }), date: at(1) },
+      {
+        raw: mail({
+          subject: "Re: Plan",
+          date: at(3),
+          extraHeaders: "In-Reply-To: <plan-1@remote.test>\r\nReferences: <plan-1@remote.test>\r\n",
+        }),
+        date: at(3),
+      },
+      { raw: mail({ subject: "Budget", date: at(2) }), date: at(2) },
+    ]);
     const bulk = [];
     for (let i = 0; i < BULK; i++) {
       const d = new Date(Date.UTC(2025, 0, 1) + i * 60_000);
@@ -151,6 +163,25 @@ describe("webmail folders and list", { timeout: 180_000 }, () => {
     await page.getByRole("button", { name: "Back to the folder" }).click();
     await page.getByRole("heading", { name: "Inbox" }).waitFor();
     await until(async () => (await rows(page).count()) === 4, "the inbox again");
+  });
+
+  it("lists conversations or messages, and picks a range with shift-click", async () => {
+    const { page } = await w.page();
+    await login(page);
+    await page.getByRole("button", { name: /^Projects/ }).click();
+    await row(page, "Re: Plan").waitFor();
+    await until(async () => (await rows(page).count()) === 3, "three messages");
+    await page.getByLabel("Conversations").check();
+    await until(async () => (await rows(page).count()) === 2, "two conversations");
+    const subjects = await page.locator("[data-testid=message-row] .subject").allTextContents();
+    assert.deepEqual(subjects, ["Re: Plan", "Budget"]);
+    await page.getByLabel("Conversations").uncheck();
+    await until(async () => (await rows(page).count()) === 3, "three messages again");
+    await row(page, "Re: Plan").getByRole("checkbox").check();
+    await row(page, "Plan")
+      .last()
+      .click({ modifiers: ["Shift"] });
+    await page.getByRole("toolbar").getByText("3 selected").waitFor();
   });
 
   it("creates, renames and deletes a folder", async () => {
