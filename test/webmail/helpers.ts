@@ -7,6 +7,7 @@
  */
 import tls from "node:tls";
 import type { Browser, Page } from "playwright-core";
+import type { ServerOpts } from "../../bench/server.ts";
 import { buildWebmail } from "../../scripts/build-webmail.ts";
 import { imapClient } from "../e2e/helpers.ts";
 import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
@@ -26,9 +27,10 @@ export interface Webmail {
   close(): Promise<void>;
 }
 
-export async function startWebmail(): Promise<Webmail> {
+/** Builds the webmail, starts the server (opts: e.g. extraToml) and Chromium. */
+export async function startWebmail(opts: ServerOpts = {}): Promise<Webmail> {
   await buildWebmail({ quiet: true });
-  const e = await startHttpE2E();
+  const e = await startHttpE2E(opts);
   let browser: Browser;
   try {
     browser = await launchBrowser();
