@@ -7,7 +7,16 @@
  */
 import { t } from "./i18n/index.ts";
 import { applyLocal, emails } from "./mail/cache.ts";
-import { currentMailboxId, jmap, mailboxByRole, notify, openEmailId, search, selection } from "./state.ts";
+import {
+  currentMailboxId,
+  jmap,
+  mailboxByRole,
+  notify,
+  openEmailId,
+  search,
+  selection,
+  threads,
+} from "./state.ts";
 import type { EmailSummary } from "./types.ts";
 
 interface SetResult {
@@ -135,5 +144,40 @@ export async function emptyMailbox(mailboxId: string, batch = 200): Promise<bool
   } catch (e) {
     notify(t("error.actionFailed", { reason: e instanceof Error ? e.message : String(e) }), "error");
     return false;
+  }
+}
+
+/**
+ * In the conversation view a row stands for its thread: the ids plus the other messages of
+ * their threads in the same list (the current folder, or anywhere for an all-folders search),
+ * by Thread/get and Email/get in one request (RFC 8620 §3.7 back-reference). Answers the ids
+ * unchanged in the message view or when the server cannot say.
+ */
+export async function withThreads(ids: string[]): Promise<string[]> {
+  if (!threads.value || ids.length === 0) return ids;
+  const threadIds = [...new Set(ids.map((id) => emails.get(id)?.threadId).filter((x) => x !== undefined))];
+  if (threadIds.length === 0) return ids;
+  try {
+    const r = await jmap.request([
+      ["Thread/get", { accountId: jmap.accountId, ids: threadIds }, "t"],
+      [
+        "Email/get",
+        {
+          accountId: jmap.accountId,
+          "#ids": { resultOf: "t", name: "Thread/get", path: "/list/*/emailIds" },
+          properties: ["id", "mailboxIds"],
+        },
+        "e",
+      ],
+    ]);
+    const got = r[1];
+    if (!got || got[0] === "error") return ids;
+    const cur = search.value?.allFolders ? null : currentMailboxId.value;
+    const out = new Set(ids);
+    for (const e of (got[1] as { list: { id: string; mailboxIds: Record<string, boolean> }[] }).list)
+      if (!cur || e.mailboxIds[cur]) out.add(e.id);
+    return [...out];
+  } catch {
+    return ids;
   }
 }

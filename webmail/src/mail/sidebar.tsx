@@ -5,7 +5,7 @@
  * create / rename / delete of folders.
  */
 import { useState } from "preact/hooks";
-import { moveToMailbox } from "../actions.ts";
+import { moveToMailbox, withThreads } from "../actions.ts";
 import { t } from "../i18n/index.ts";
 import {
   compose,
@@ -68,7 +68,7 @@ function FolderItem({ m, depth }: { m: Mailbox; depth: number }) {
             const ids = JSON.parse(raw) as unknown;
             if (Array.isArray(ids) && ids.every((x) => typeof x === "string")) {
               selection.value = new Set();
-              void moveToMailbox(ids, m.id);
+              void withThreads(ids).then((all) => moveToMailbox(all, m.id));
             }
           } catch {
             // not ours
