@@ -45,7 +45,7 @@ async function flagsOf(imap: ImapFlow, mailbox: string, subject: string): Promis
 }
 
 function toolbar(page: Page) {
-  return page.getByRole("toolbar", { name: "Message actions" });
+  return page.getByRole("toolbar", { name: "List actions" });
 }
 
 async function pick(page: Page, subject: string): Promise<void> {

@@ -177,10 +177,13 @@ describe("webmail folders and list", { timeout: 180_000 }, () => {
       await row(page, "Plan")
         .last()
         .click({ modifiers: ["Shift"] });
-      await page.getByRole("toolbar").getByText("3 selected").waitFor();
+      await page.getByRole("toolbar", { name: "List actions" }).getByText("3 selected").waitFor();
       // a plain click opens one and drops the selection
       await row(page, "Budget").click();
-      await page.getByRole("toolbar").getByText("3 selected").waitFor({ state: "detached" });
+      await page
+        .getByRole("toolbar", { name: "List actions" })
+        .getByText("3 selected")
+        .waitFor({ state: "detached" });
 
       await page.getByLabel("Conversations").check();
       await until(async () => (await rows(page).count()) === 2, "two conversations");
@@ -188,7 +191,10 @@ describe("webmail folders and list", { timeout: 180_000 }, () => {
       assert.deepEqual(subjects, ["Re: Plan", "Budget"]);
       // archiving the conversation's row archives both of its messages
       await row(page, "Re: Plan").getByRole("checkbox").check();
-      await page.getByRole("toolbar").getByRole("button", { name: "Archive" }).click();
+      await page
+        .getByRole("toolbar", { name: "List actions" })
+        .getByRole("button", { name: "Archive" })
+        .click();
       await until(async () => (await imap.status("Projects", { messages: true })).messages === 1, "one left");
       const lock = await imap.getMailboxLock("Archive");
       try {

@@ -68,10 +68,13 @@ describe("webmail ↔ IMAP parity", { timeout: 120_000 }, () => {
       "IDLE saw \\Flagged",
     );
     await row(page, "Par move").getByRole("checkbox").check();
-    await page.getByRole("toolbar").getByRole("button", { name: "Archive" }).click();
+    await page
+      .getByRole("toolbar", { name: "List actions" })
+      .getByRole("button", { name: "Archive" })
+      .click();
     await until(async () => expunges >= 1, "IDLE saw the move out of INBOX");
     await row(page, "Par delete").getByRole("checkbox").check();
-    await page.getByRole("toolbar").getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("toolbar", { name: "List actions" }).getByRole("button", { name: "Delete" }).click();
     await until(async () => expunges >= 2, "IDLE saw the delete");
     assert.equal((await other.status("Archive", { messages: true })).messages, 1);
     assert.equal((await other.status("Trash", { messages: true })).messages, 1);
