@@ -125,6 +125,20 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
     }
   });
 
+  it("keeps the folder and the open message in the address", async () => {
+    const { page } = await w.page();
+    await login(page);
+    await page.getByTestId("folder-inbox").waitFor();
+    await row(page, "Key 6").click();
+    await until(async () => (await openSubject(page)) === "Key 6", "Key 6 open");
+    assert.match(new URL(page.url()).pathname, /^\/mail\/[^/]+\/[^/]+$/);
+    await page.reload();
+    await until(async () => (await openSubject(page)) === "Key 6", "Key 6 open after the reload");
+    await page.goBack();
+    await until(async () => (await openSubject(page)) === null, "Back closed it");
+    assert.match(new URL(page.url()).pathname, /^\/mail\/[^/]+$/);
+  });
+
   it("shows one pane at a time on a phone, with a way back", async () => {
     const { page } = await w.page({ phone: true });
     await login(page);
@@ -135,6 +149,12 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
     assert.equal(await page.getByRole("grid").isVisible(), false);
     await page.getByRole("button", { name: "← Back to list" }).click();
     await page.getByRole("grid").waitFor();
+    // the browser's Back leaves the message too
+    await row(page, "Key 5").locator(".subject").click();
+    await page.getByRole("button", { name: "← Back to list" }).waitFor();
+    await page.goBack();
+    await page.getByRole("grid").waitFor();
+    assert.equal(await openSubject(page), null);
     await page.getByRole("button", { name: "Show folders" }).click();
     await page.getByRole("navigation", { name: "Folders" }).waitFor();
     await page.getByTestId("folder-trash").click();
