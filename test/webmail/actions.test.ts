@@ -12,6 +12,7 @@ import {
   imapflow,
   login,
   mail,
+  messageCount,
   pageErrors,
   row,
   rows,
@@ -139,7 +140,7 @@ describe("webmail message actions", { timeout: 120_000 }, () => {
     page.once("dialog", (d) => void d.accept());
     await toolbar(page).getByRole("button", { name: "Empty Trash" }).click();
     await until(async () => (await rows(page).count()) === 0, "list empty");
-    await until(async () => (await imap.status("Trash", { messages: true })).messages === 0, "Trash empty");
+    await until(async () => (await messageCount(imap, "Trash")) === 0, "Trash empty");
     assert.deepEqual(pageErrors(errors), []);
   });
 

@@ -95,7 +95,7 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
     await until(async () => inMailbox(imap, "Archive", "Key 2"), "Key 2 archived");
 
     await page.keyboard.press("/");
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "search-input");
+    assert.equal(await page.evaluate("document.activeElement?.id"), "search-input");
     // typing in a field is not a shortcut
     await page.keyboard.type("js");
     assert.equal(await page.getByRole("searchbox").inputValue(), "js");

@@ -11,6 +11,7 @@ import {
   imapflow,
   login,
   mail,
+  messageCount,
   pageErrors,
   row,
   rows,
@@ -195,7 +196,7 @@ describe("webmail folders and list", { timeout: 180_000 }, () => {
         .getByRole("toolbar", { name: "List actions" })
         .getByRole("button", { name: "Archive" })
         .click();
-      await until(async () => (await imap.status("Projects", { messages: true })).messages === 1, "one left");
+      await until(async () => (await messageCount(imap, "Projects")) === 1, "one left");
       const lock = await imap.getMailboxLock("Archive");
       try {
         const archived = (await imap.fetchAll("1:*", { envelope: true })).map((m) => m.envelope?.subject);
