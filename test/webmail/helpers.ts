@@ -16,7 +16,7 @@ import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
 import { ImapClient } from "../kit/imap-client.ts";
 import { SmtpClient } from "../kit/smtp-client.ts";
 
-export { within } from "../e2e/helpers.ts";
+export { waitUntil, within } from "../e2e/helpers.ts";
 export { DOMAIN, PASS_A, USER_A, USER_B } from "../http/helpers.ts";
 
 export interface Webmail {
