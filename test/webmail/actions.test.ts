@@ -31,6 +31,7 @@ const SUBJECTS = [
   "Act junk",
   "Act many 1",
   "Act many 2",
+  "Act open",
 ];
 
 /** the flags of the message with that subject in the mailbox, or null when it is not there */
@@ -132,6 +133,15 @@ describe("webmail message actions", { timeout: 120_000 }, () => {
     );
     for (const s of ["Act delete", "Act archive", "Act junk", "Act many 1", "Act many 2"])
       assert.equal(await flagsOf(imap, "INBOX", s), null, s);
+  });
+
+  it("archives the open message and closes it", async () => {
+    await row(page, "Act open").click();
+    await page.locator("[data-testid=message-row].open").waitFor();
+    await toolbar(page).getByRole("button", { name: "Archive" }).click();
+    await row(page, "Act open").waitFor({ state: "detached" });
+    await page.getByText("No message open.").waitFor();
+    await until(async () => (await flagsOf(imap, "Archive", "Act open")) !== null, "archived");
   });
 
   it("empties Trash after asking", async () => {

@@ -79,22 +79,29 @@ export async function setKeyword(ids: string[], keyword: string, on: boolean): P
   return optimistic(rollback, () => emailSet({ update }));
 }
 
-/** Moves the messages into mailboxId (out of every other mailbox they are in, or the current one). */
+/** Moves the messages into mailboxId, out of the folder they are listed in. */
 export async function moveToMailbox(ids: string[], mailboxId: string): Promise<boolean> {
   const from = currentMailboxId.value;
   const update: Record<string, Record<string, boolean | null>> = {};
   for (const id of ids) {
     const patch: Record<string, boolean | null> = { [`mailboxIds/${mailboxId}`]: true };
+    // out of the folder it is listed in; from a search over all folders, out of every other
     const known = emails.get(id);
-    const sources = known ? Object.keys(known.mailboxIds) : from ? [from] : [];
+    const listedIn = !search.value?.allFolders && from && (!known || known.mailboxIds[from]) ? from : null;
+    const sources = listedIn ? [listedIn] : known ? Object.keys(known.mailboxIds) : [];
     for (const m of sources) if (m !== mailboxId) patch[`mailboxIds/${m}`] = null;
     update[id] = patch;
   }
+  const leaving = new Set(ids.filter((id) => !emails.has(id)));
   const rollback = applyLocal(ids, (e) => {
-    const next = { ...e, mailboxIds: { [mailboxId]: true as const } };
-    return staysListed(next) ? next : null;
+    const kept: Record<string, true> = {};
+    for (const m of Object.keys(e.mailboxIds)) if (update[e.id]?.[`mailboxIds/${m}`] !== null) kept[m] = true;
+    const next = { ...e, mailboxIds: { ...kept, [mailboxId]: true as const } };
+    if (staysListed(next)) return next;
+    leaving.add(e.id);
+    return null;
   });
-  leaveList(ids.filter((id) => !emails.get(id) || !staysListed(emails.get(id)!)));
+  leaveList([...leaving]);
   return optimistic(rollback, () => emailSet({ update }));
 }
 
