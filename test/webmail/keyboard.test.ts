@@ -52,6 +52,9 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
         date: new Date(t0 + k * 60_000),
       })),
     );
+    await appendMany(w.e, "Drafts", [
+      { raw: mail({ subject: "Key draft" }), date: new Date(t0), flags: "\\Draft" },
+    ]);
     imap = await imapflow(w.e);
   });
   after(async () => {
@@ -111,7 +114,7 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
     assert.deepEqual(pageErrors(errors), []);
   });
 
-  it("opens compose with r, a and f", async () => {
+  it("opens compose with r, a and f, and for a draft", async () => {
     const { page } = await w.page();
     await login(page);
     for (const key of ["r", "a", "f"]) {
@@ -123,6 +126,11 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
       await page.getByRole("dialog").first().waitFor();
       await page.reload();
     }
+    // a draft opens in compose, to be edited
+    await page.getByTestId("folder-drafts").click();
+    await row(page, "Key draft").click();
+    await page.getByRole("dialog").first().waitFor();
+    assert.equal(await page.locator("[data-testid=message-row].open").count(), 0);
   });
 
   it("keeps the folder and the open message in the address", async () => {

@@ -10,10 +10,21 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { setKeyword } from "../actions.ts";
 import { formatDate, t } from "../i18n/index.ts";
-import { currentMailboxId, cursor, mailboxes, openEmailId, search, selection, threads } from "../state.ts";
+import {
+  compose,
+  currentMailboxId,
+  cursor,
+  mailboxByRole,
+  mailboxes,
+  openEmailId,
+  search,
+  selection,
+  threads,
+} from "../state.ts";
 import type { EmailAddress, EmailSummary } from "../types.ts";
 import {
   emailAt,
+  emails,
   ensureRange,
   idAt,
   idsBetween,
@@ -38,11 +49,17 @@ function who(list: EmailAddress[] | null): string {
   return (a.name || a.email) + more;
 }
 
-/** Opens the message at a position (the reader shows it). */
+/** Opens the message at a position: the reader shows it; a draft opens in compose to edit. */
 export function openAt(pos: number): void {
   const id = idAt(pos);
   cursor.value = pos;
-  if (id) openEmailId.value = id;
+  if (!id) return;
+  const e = emails.get(id);
+  if (e?.keywords.$draft && e.mailboxIds[mailboxByRole("drafts")?.id ?? ""]) {
+    compose.value = { mode: "draft", emailId: id };
+    return;
+  }
+  openEmailId.value = id;
 }
 
 function onRowClick(e: MouseEvent, pos: number, id: string): void {
