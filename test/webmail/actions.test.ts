@@ -154,8 +154,53 @@ describe("webmail message actions", { timeout: 120_000 }, () => {
     assert.deepEqual(pageErrors(errors), []);
   });
 
-  it("rolls a refused change back with a notice", async () => {
+  it("shows a change at once, before the server has answered", async () => {
     await page.getByTestId("folder-inbox").click();
+    await row(page, "Act flag").waitFor();
+    const unread = async () => {
+      const label = (await page.getByTestId("folder-inbox").getAttribute("aria-label")) ?? "";
+      return label.includes(",") ? Number(label.split(", ")[1]!.split(" ")[0]) : 0;
+    };
+    const before = await unread();
+    assert.ok(before > 0);
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let passed = Promise.resolve();
+    await page.route("**/jmap/api", (route) => {
+      if (!(route.request().postData() ?? "").includes("Email/set")) return route.continue();
+      passed = held.then(() => route.continue());
+      return passed;
+    });
+    try {
+      await pick(page, "Act flag");
+      await toolbar(page).getByRole("button", { name: "Mark as read" }).click();
+      // the request is held: the row and the count changed locally
+      await until(
+        async () => !/unread/.test((await row(page, "Act flag").getAttribute("class")) ?? ""),
+        "row read",
+      );
+      await until(async () => (await unread()) === before - 1, "count down by one");
+      assert.equal((await flagsOf(imap, "INBOX", "Act flag"))?.has("\\Seen"), false);
+    } finally {
+      release();
+      await passed;
+      await page.unroute("**/jmap/api");
+    }
+    await until(
+      async () => (await flagsOf(imap, "INBOX", "Act flag"))?.has("\\Seen") === true,
+      "seen on the server",
+    );
+    await toolbar(page).getByRole("button", { name: "Mark as unread" }).click();
+    await until(
+      async () => (await flagsOf(imap, "INBOX", "Act flag"))?.has("\\Seen") === false,
+      "unseen again",
+    );
+    await row(page, "Act flag").getByRole("checkbox").uncheck();
+  });
+
+  it("rolls a refused change back with a notice", async () => {
     await row(page, "Act flag").waitFor();
     await page.route("**/jmap/api", async (route) => {
       const body = route.request().postData() ?? "";

@@ -11,13 +11,14 @@ import {
   currentMailboxId,
   jmap,
   mailboxByRole,
+  mailboxes,
   notify,
   openEmailId,
   search,
   selection,
   threads,
 } from "./state.ts";
-import type { EmailSummary } from "./types.ts";
+import type { EmailSummary, Mailbox } from "./types.ts";
 
 interface SetResult {
   updated?: Record<string, unknown> | null;
@@ -50,6 +51,46 @@ async function optimistic(rollback: () => void, run: () => Promise<void>): Promi
   }
 }
 
+/**
+ * The folder counts follow a local change at once (the server's Mailbox/changes confirms them
+ * a moment later): each pair is a summary before and after (null: destroyed). Unread is neither
+ * $seen nor $draft (RFC 8621 §2). Answers the undo.
+ */
+function countChanges(pairs: [EmailSummary, EmailSummary | null][]): () => void {
+  const delta = new Map<string, { total: number; unread: number }>();
+  const add = (e: EmailSummary, sign: number) => {
+    const unread = e.keywords.$seen || e.keywords.$draft ? 0 : 1;
+    for (const m of Object.keys(e.mailboxIds)) {
+      const d = delta.get(m) ?? { total: 0, unread: 0 };
+      d.total += sign;
+      d.unread += sign * unread;
+      delta.set(m, d);
+    }
+  };
+  for (const [a, b] of pairs) {
+    add(a, -1);
+    if (b) add(b, 1);
+  }
+  const before = mailboxes.value;
+  const changed = (m: Mailbox) => {
+    const d = delta.get(m.id);
+    return d !== undefined && (d.total !== 0 || d.unread !== 0);
+  };
+  if (!before.some(changed)) return () => {};
+  mailboxes.value = before.map((m) => {
+    if (!changed(m)) return m;
+    const d = delta.get(m.id)!;
+    return {
+      ...m,
+      totalEmails: Math.max(0, m.totalEmails + d.total),
+      unreadEmails: Math.max(0, m.unreadEmails + d.unread),
+    };
+  });
+  return () => {
+    mailboxes.value = before;
+  };
+}
+
 /** Does the message stay in the list after it leaves `from` / joins `to`? */
 function staysListed(e: EmailSummary): boolean {
   if (search.value?.allFolders) return true;
@@ -70,12 +111,20 @@ function leaveList(ids: readonly string[]): void {
 export async function setKeyword(ids: string[], keyword: string, on: boolean): Promise<boolean> {
   const update: Record<string, Record<string, boolean | null>> = {};
   for (const id of ids) update[id] = { [`keywords/${keyword}`]: on ? true : null };
-  const rollback = applyLocal(ids, (e) => {
+  const pairs: [EmailSummary, EmailSummary][] = [];
+  const undo = applyLocal(ids, (e) => {
     const keywords = { ...e.keywords };
     if (on) keywords[keyword] = true;
     else delete keywords[keyword];
-    return { ...e, keywords };
+    const next = { ...e, keywords };
+    pairs.push([e, next]);
+    return next;
   });
+  const undoCounts = countChanges(pairs);
+  const rollback = () => {
+    undo();
+    undoCounts();
+  };
   return optimistic(rollback, () => emailSet({ update }));
 }
 
@@ -93,14 +142,21 @@ export async function moveToMailbox(ids: string[], mailboxId: string): Promise<b
     update[id] = patch;
   }
   const leaving = new Set(ids.filter((id) => !emails.has(id)));
-  const rollback = applyLocal(ids, (e) => {
+  const pairs: [EmailSummary, EmailSummary][] = [];
+  const undo = applyLocal(ids, (e) => {
     const kept: Record<string, true> = {};
     for (const m of Object.keys(e.mailboxIds)) if (update[e.id]?.[`mailboxIds/${m}`] !== null) kept[m] = true;
     const next = { ...e, mailboxIds: { ...kept, [mailboxId]: true as const } };
+    pairs.push([e, next]);
     if (staysListed(next)) return next;
     leaving.add(e.id);
     return null;
   });
+  const undoCounts = countChanges(pairs);
+  const rollback = () => {
+    undo();
+    undoCounts();
+  };
   leaveList([...leaving]);
   return optimistic(rollback, () => emailSet({ update }));
 }
@@ -126,7 +182,16 @@ export async function deleteEmails(ids: string[]): Promise<boolean> {
   const move = ids.filter((id) => !destroy.includes(id));
   let ok = true;
   if (destroy.length > 0) {
-    const rollback = applyLocal(destroy, () => null);
+    const pairs: [EmailSummary, null][] = [];
+    const undo = applyLocal(destroy, (e) => {
+      pairs.push([e, null]);
+      return null;
+    });
+    const undoCounts = countChanges(pairs);
+    const rollback = () => {
+      undo();
+      undoCounts();
+    };
     leaveList(destroy);
     ok = await optimistic(rollback, () => emailSet({ destroy }));
   }
