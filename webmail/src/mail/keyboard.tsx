@@ -38,7 +38,7 @@ function typing(e: KeyboardEvent): boolean {
     tag === "TEXTAREA" ||
     tag === "SELECT" ||
     el.isContentEditable ||
-    el.closest("[role=dialog]:not(.help)") !== null
+    el.closest("[role=dialog]:not(.help), [role=menu]") !== null
   );
 }
 
