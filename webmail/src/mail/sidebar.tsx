@@ -142,7 +142,8 @@ function FolderForm({ editing, done }: { editing: NonNullable<Editing>; done: ()
 export function Sidebar() {
   const [editing, setEditing] = useState<Editing>(null);
   const cur = mailboxes.value.find((m) => m.id === currentMailboxId.value);
-  const mutable = cur && cur.role !== "inbox";
+  // the special-use folders (Inbox, Sent, Trash …) stay as they are
+  const mutable = cur !== undefined && !cur.role;
   return (
     <nav class="sidebar" aria-label={t("nav.folders")}>
       <button
