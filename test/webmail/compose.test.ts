@@ -79,4 +79,163 @@ describe("webmail compose", () => {
       await p.context.close();
     }
   });
+
+  function raw(o: {
+    from: string;
+    to: string;
+    cc?: string;
+    subject: string;
+    id: string;
+    refs?: string;
+    body: string;
+    attachment?: { name: string; bytes: Buffer };
+  }): Buffer {
+    const head =
+      `From: ${o.from}\r\nTo: ${o.to}\r\n${o.cc ? `Cc: ${o.cc}\r\n` : ""}Subject: ${o.subject}\r\n` +
+      `Date: Tue, 01 Dec 2026 09:30:00 +0000\r\nMessage-ID: <${o.id}>\r\n${o.refs ? `References: ${o.refs}\r\n` : ""}MIME-Version: 1.0\r\n`;
+    if (!o.attachment) return Buffer.from(`${head}Content-Type: text/plain; charset=utf-8\r\n\r\n${o.body}`);
+    const b64 = (o.attachment.bytes.toString("base64").match(/.{1,76}/g) ?? []).join("\r\n");
+    return Buffer.from(
+      `${head}Content-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${o.body}\r\n` +
+        `--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="${o.attachment.name}"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--XX--\r\n`,
+    );
+  }
+
+  async function sendAndWait(page: import("playwright-core").Page): Promise<void> {
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+  }
+
+  it("reply and reply-all: recipients, Re: once, In-Reply-To and References, the quote", async () => {
+    await deliver(
+      h.e,
+      USER_A,
+      raw({
+        from: "Bee <b@example.test>",
+        to: USER_A,
+        cc: "Carol <carol@remote.test>",
+        subject: "Lunch plans",
+        id: "lunch-1@example.test",
+        refs: "<earlier-0@example.test>",
+        body: "Shall we meet at noon?\r\n",
+      }),
+    );
+    await deliver(
+      h.e,
+      USER_A,
+      raw({
+        from: "Bee <b@example.test>",
+        to: `${USER_A}, Dee <d@remote.test>`,
+        cc: "Carol <carol@remote.test>",
+        subject: "Re: Dinner",
+        id: "dinner-2@example.test",
+        body: "And dinner?\r\n",
+      }),
+    );
+    const p = await openHarness(h, USER_A, PASS_A);
+    try {
+      const { page } = p;
+      await openCompose(page, {
+        mode: "reply",
+        emailId: await emailIdBySubject(h, USER_A, PASS_A, "Lunch plans"),
+      });
+      const to = page.getByLabel("To", { exact: true });
+      assert.equal(await to.inputValue(), "Bee <b@example.test>");
+      assert.equal(await page.getByLabel("Subject").inputValue(), "Re: Lunch plans");
+      const body = page.getByRole("textbox", { name: "Message" });
+      const text = await body.inputValue();
+      assert.match(text, /Bee wrote:\n> Shall we meet at noon\?/);
+      // focus in the body, at its start: the answer goes above the quote
+      await eventually(
+        async () => (await page.evaluate(() => document.activeElement?.id)) === "pk-compose-body",
+        "focus in body",
+      );
+      await page.keyboard.type("Noon is fine.");
+      await sendAndWait(page);
+      const reply = await eventually(
+        async () =>
+          (await imapMessages(h, USER_B, PASS_B, "INBOX")).find(
+            (m) => header(m.source, "Subject") === "Re: Lunch plans",
+          ),
+        "reply delivered",
+      );
+      assert.equal(header(reply.source, "In-Reply-To"), "<lunch-1@example.test>");
+      assert.equal(header(reply.source, "References"), "<earlier-0@example.test> <lunch-1@example.test>");
+      assert.equal(header(reply.source, "To"), '"Bee" <b@example.test>');
+      assert.equal(header(reply.source, "Cc"), null);
+      const got = await jmapEmail(h, USER_B, PASS_B, "Re: Lunch plans");
+      assert.ok(got.text.startsWith("Noon is fine."), got.text);
+      assert.match(got.text, /> Shall we meet at noon\?/);
+
+      await openCompose(page, {
+        mode: "replyAll",
+        emailId: await emailIdBySubject(h, USER_A, PASS_A, "Re: Dinner"),
+      });
+      assert.equal(await page.getByLabel("Subject").inputValue(), "Re: Dinner");
+      assert.equal(
+        await page.getByLabel("To", { exact: true }).inputValue(),
+        "Bee <b@example.test>, Dee <d@remote.test>",
+      );
+      assert.equal(await page.getByLabel("Cc", { exact: true }).inputValue(), "Carol <carol@remote.test>");
+      await sendAndWait(page);
+      const all = await eventually(
+        async () =>
+          (await imapMessages(h, USER_B, PASS_B, "INBOX")).find(
+            (m) => header(m.source, "Subject") === "Re: Dinner",
+          ),
+        "reply-all delivered",
+      );
+      assert.equal(header(all.source, "In-Reply-To"), "<dinner-2@example.test>");
+      assert.equal(header(all.source, "References"), "<dinner-2@example.test>");
+      assert.ok(!(header(all.source, "To") ?? "").includes(USER_A), "own address left out");
+      assert.match(header(all.source, "Cc") ?? "", /carol@remote\.test/);
+      assert.deepEqual(p.errors, []);
+    } finally {
+      await p.context.close();
+    }
+  });
+
+  it("forward carries the original's attachment and quotes it inline", async () => {
+    const pdf = Buffer.from("%PDF-1.4\n" + "x".repeat(5000) + "\n%%EOF\n");
+    await deliver(
+      h.e,
+      USER_A,
+      raw({
+        from: "Shop <shop@remote.test>",
+        to: USER_A,
+        subject: "Your invoice",
+        id: "inv-3@remote.test",
+        body: "Invoice attached.\r\n",
+        attachment: { name: "invoice.pdf", bytes: pdf },
+      }),
+    );
+    const p = await openHarness(h, USER_A, PASS_A);
+    try {
+      const { page } = p;
+      await openCompose(page, {
+        mode: "forward",
+        emailId: await emailIdBySubject(h, USER_A, PASS_A, "Your invoice"),
+      });
+      assert.equal(await page.getByLabel("Subject").inputValue(), "Fwd: Your invoice");
+      await page.getByTestId("attachment").filter({ hasText: "invoice.pdf" }).waitFor();
+      await page.getByLabel("To", { exact: true }).fill(USER_B);
+      await sendAndWait(page);
+      const fwd = await eventually(
+        async () =>
+          (await imapMessages(h, USER_B, PASS_B, "INBOX")).find(
+            (m) => header(m.source, "Subject") === "Fwd: Your invoice",
+          ),
+        "forward delivered",
+      );
+      assert.equal(fwd.attachments.length, 1);
+      assert.equal(fwd.attachments[0]!.filename, "invoice.pdf");
+      assert.ok(fwd.attachments[0]!.bytes.equals(pdf), "the original's attachment, bytes intact");
+      const got = await jmapEmail(h, USER_B, PASS_B, "Fwd: Your invoice");
+      assert.match(got.text, /Forwarded message/);
+      assert.match(got.text, /Invoice attached\./);
+      assert.deepEqual(p.errors, []);
+    } finally {
+      await p.context.close();
+    }
+  });
 });
