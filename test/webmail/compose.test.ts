@@ -238,4 +238,94 @@ describe("webmail compose", () => {
       await p.context.close();
     }
   });
+
+  it("autosaves the draft to Drafts, replacing the previous version; Escape closes, discard deletes", async () => {
+    const p = await openHarness(h, USER_A, PASS_A);
+    try {
+      const { page } = p;
+      await page.locator("#opener").focus();
+      await openCompose(page, { mode: "new" });
+      await page.getByLabel("To", { exact: true }).fill(USER_B);
+      await page.getByLabel("Subject").fill("Plans v1");
+      await page.getByRole("status").filter({ hasText: "Draft saved" }).waitFor();
+      const v1 = await eventually(async () => {
+        const d = await imapMessages(h, USER_A, PASS_A, "\\Drafts");
+        return d.length === 1 && header(d[0]!.source, "Subject") === "Plans v1" && d;
+      }, "first draft in Drafts");
+      assert.equal(v1.length, 1);
+      const e1 = await jmapEmail(h, USER_A, PASS_A, "Plans v1");
+      assert.equal(e1.keywords.$draft, true);
+      assert.equal(e1.keywords.$seen, true);
+
+      await page.getByLabel("Subject").fill("Plans v2");
+      await page.getByRole("textbox", { name: "Message" }).fill("Second version.");
+      await eventually(async () => {
+        const d = await imapMessages(h, USER_A, PASS_A, "\\Drafts");
+        return d.length === 1 && header(d[0]!.source, "Subject") === "Plans v2";
+      }, "the draft replaced, not duplicated");
+
+      // Escape closes (saving); focus goes back to where it was
+      await page.getByLabel("Subject").fill("Plans v3");
+      await page.keyboard.press("Escape");
+      await page.getByRole("dialog").waitFor({ state: "detached" });
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "opener");
+      const d3 = await imapMessages(h, USER_A, PASS_A, "\\Drafts");
+      assert.deepEqual(
+        d3.map((m) => header(m.source, "Subject")),
+        ["Plans v3"],
+      );
+
+      // the draft opened again, then discarded
+      await openCompose(page, {
+        mode: "draft",
+        emailId: await emailIdBySubject(h, USER_A, PASS_A, "Plans v3"),
+      });
+      assert.equal(await page.getByLabel("To", { exact: true }).inputValue(), USER_B);
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).inputValue(), "Second version.");
+      await page.getByRole("button", { name: "Discard" }).click();
+      await page.getByRole("dialog").waitFor({ state: "detached" });
+      assert.equal((await imapMessages(h, USER_A, PASS_A, "\\Drafts")).length, 0);
+      assert.deepEqual(p.errors, []);
+    } finally {
+      await p.context.close();
+    }
+  });
+
+  it("suggests addresses from the user's own mail, chosen with the keyboard", async () => {
+    await deliver(
+      h.e,
+      USER_A,
+      raw({
+        from: "Zed Zimmerman <zed@remote.test>",
+        to: USER_A,
+        subject: "Hello from Zed",
+        id: "zed-1@remote.test",
+        body: "Hi!\r\n",
+      }),
+    );
+    const p = await openHarness(h, USER_A, PASS_A);
+    try {
+      const { page } = p;
+      await openCompose(page, { mode: "new" });
+      const to = page.getByRole("combobox", { name: "To" });
+      await to.pressSequentially("zimm");
+      const option = page.getByRole("option", { name: "Zed Zimmerman <zed@remote.test>" });
+      await option.waitFor();
+      assert.equal(await to.getAttribute("aria-expanded"), "true");
+      await page.keyboard.press("Enter");
+      assert.equal(await to.inputValue(), "Zed Zimmerman <zed@remote.test>, ");
+      await option.waitFor({ state: "detached" });
+      // Escape with the list open closes the list only
+      await to.pressSequentially("zed");
+      await option.waitFor();
+      await page.keyboard.press("Escape");
+      await option.waitFor({ state: "hidden" });
+      assert.equal(await page.getByRole("dialog").count(), 1);
+      await page.getByRole("button", { name: "Discard" }).click();
+      await page.getByRole("dialog").waitFor({ state: "detached" });
+      assert.deepEqual(p.errors, []);
+    } finally {
+      await p.context.close();
+    }
+  });
 });
