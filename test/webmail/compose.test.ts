@@ -328,4 +328,35 @@ describe("webmail compose", () => {
       await p.context.close();
     }
   });
+
+  it("shows the server's refusal and stays open with the message kept as a draft", async () => {
+    const p = await openHarness(h, USER_A, PASS_A);
+    try {
+      const { page } = p;
+      await openCompose(page, { mode: "new" });
+      await page.getByLabel("To", { exact: true }).fill("nobody@example.test");
+      await page.getByLabel("Subject").fill("To nobody");
+      await page.getByRole("button", { name: "Send" }).click();
+      const alert = page.getByTestId("compose-error");
+      await alert.waitFor();
+      assert.equal(await alert.textContent(), "These recipients were refused: nobody@example.test");
+      assert.equal(await page.getByRole("dialog").count(), 1);
+      const d = await imapMessages(h, USER_A, PASS_A, "\\Drafts");
+      assert.deepEqual(
+        d.map((m) => header(m.source, "Subject")),
+        ["To nobody"],
+      );
+      // corrected and sent: the draft goes, the message is in Sent
+      await page.getByLabel("To", { exact: true }).fill(USER_B);
+      await sendAndWait(page);
+      assert.equal((await imapMessages(h, USER_A, PASS_A, "\\Drafts")).length, 0);
+      assert.ok(
+        (await imapMessages(h, USER_A, PASS_A, "\\Sent")).some(
+          (m) => header(m.source, "Subject") === "To nobody",
+        ),
+      );
+    } finally {
+      await p.context.close();
+    }
+  });
 });
