@@ -12,8 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ImapFlow } from "imapflow";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
 import { type HttpE2E, request, startHttpE2E } from "../http/helpers.ts";
+import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
 
 export { PASS_A, PASS_B, USER_A, USER_B } from "../e2e/helpers.ts";
 
@@ -339,4 +339,36 @@ export async function jmapEmail(h: Harness, user: string, pass: string, subject:
   const e = g.list[0];
   e.text = (e.textBody ?? []).map((p: J) => e.bodyValues[p.partId]?.value ?? "").join("\n");
   return e;
+}
+
+/** Whether an IMAP login (imapflow over STARTTLS) with these credentials succeeds. */
+export async function imapLoginOk(h: Harness, user: string, pass: string): Promise<boolean> {
+  const client = new ImapFlow({
+    host: "127.0.0.1",
+    port: h.e.server.imapPort,
+    secure: false,
+    doSTARTTLS: true,
+    tls: { rejectUnauthorized: false },
+    auth: { user, pass },
+    logger: false,
+    disableAutoIdle: true,
+  });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    if ((err as { authenticationFailed?: boolean }).authenticationFailed === true) return false;
+    throw err;
+  }
+  await client.logout().catch(() => client.close());
+  return true;
+}
+
+/** Whether the server's JMAP session offers a capability. */
+export async function hasCapability(h: Harness, user: string, pass: string, cap: string): Promise<boolean> {
+  const a = await request(h.e.httpPort, {
+    path: "/.well-known/jmap",
+    headers: { authorization: basic(user, pass) },
+  });
+  return cap in (JSON.parse(a.body).capabilities ?? {});
 }

@@ -13,7 +13,26 @@ import { Outcome, useSaver } from "./saver.tsx";
 export const ACCOUNT_CAPABILITY = "urn:postkontor:params:jmap:account";
 const using = [...USING, ACCOUNT_CAPABILITY];
 
+/** the server offers the vendor capability (older servers do not: the sections say so) */
+function supported(): boolean {
+  return Boolean(jmap.session?.capabilities[ACCOUNT_CAPABILITY]);
+}
+
+function Unsupported(props: { id: string; title: string }) {
+  return (
+    <section aria-labelledby={props.id}>
+      <h2 id={props.id}>{props.title}</h2>
+      <p>{t("settings.unsupported")}</p>
+    </section>
+  );
+}
+
 export function PasswordChange() {
+  if (!supported()) return <Unsupported id="pk-set-password" title={t("settings.password")} />;
+  return <PasswordForm />;
+}
+
+function PasswordForm() {
   const [oldPw, setOld] = useState("");
   const [newPw, setNew] = useState("");
   const [repeat, setRepeat] = useState("");
@@ -86,6 +105,11 @@ function firstError(m: SetAnswer["notCreated"]): string | null {
 }
 
 export function AppPasswords() {
+  if (!supported()) return <Unsupported id="pk-set-apps" title={t("settings.appPasswords")} />;
+  return <AppPasswordList />;
+}
+
+function AppPasswordList() {
   const [list, setList] = useState<AppPassword[] | null>(null);
   const [name, setName] = useState("");
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
