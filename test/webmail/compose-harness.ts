@@ -147,7 +147,7 @@ export async function openCompose(
   req: { mode: "new" | "reply" | "replyAll" | "forward" | "draft"; emailId?: string },
 ): Promise<void> {
   await page.evaluate((r) => {
-    (window as unknown as { pk: { compose: { value: unknown } } }).pk.compose.value = r;
+    (globalThis as unknown as { pk: { compose: { value: unknown } } }).pk.compose.value = r;
   }, req);
   await page.getByRole("dialog").waitFor();
 }
@@ -242,7 +242,7 @@ export async function imapMessages(h: Harness, user: string, pass: string, box: 
     const out: Fetched[] = [];
     try {
       const status = await client.status(target, { messages: true });
-      if (!status.messages) return [];
+      if (!status || !status.messages) return [];
       for await (const m of client.fetch("1:*", { uid: true, source: true, bodyStructure: true })) {
         out.push({ uid: m.uid, source: m.source?.toString("utf8") ?? "", attachments: [] });
         const parts: Array<{ part: string; filename: string; type: string }> = [];
@@ -259,7 +259,7 @@ export async function imapMessages(h: Harness, user: string, pass: string, box: 
           .parts) {
           const d = await client.download(String(f.uid), p.part, { uid: true });
           const chunks: Buffer[] = [];
-          for await (const c of d.content) chunks.push(c as Buffer);
+          for await (const c of d.content ?? []) chunks.push(c as Buffer);
           f.attachments.push({ filename: p.filename, type: p.type, bytes: Buffer.concat(chunks) });
         }
       }

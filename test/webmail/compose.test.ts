@@ -40,7 +40,7 @@ describe("webmail compose", () => {
       await openCompose(page, { mode: "new" });
       // focus moved into the view: the empty To field
       await eventually(
-        async () => (await page.evaluate(() => document.activeElement?.id)) === "pk-compose-to",
+        async () => (await page.evaluate("document.activeElement?.id")) === "pk-compose-to",
         "focus in To",
       );
       await page.getByLabel("To", { exact: true }).fill(USER_B);
@@ -147,7 +147,7 @@ describe("webmail compose", () => {
       assert.match(text, /Bee wrote:\n> Shall we meet at noon\?/);
       // focus in the body, at its start: the answer goes above the quote
       await eventually(
-        async () => (await page.evaluate(() => document.activeElement?.id)) === "pk-compose-body",
+        async () => (await page.evaluate("document.activeElement?.id")) === "pk-compose-body",
         "focus in body",
       );
       await page.keyboard.type("Noon is fine.");
@@ -268,7 +268,7 @@ describe("webmail compose", () => {
       await page.getByLabel("Subject").fill("Plans v3");
       await page.keyboard.press("Escape");
       await page.getByRole("dialog").waitFor({ state: "detached" });
-      assert.equal(await page.evaluate(() => document.activeElement?.id), "opener");
+      assert.equal(await page.evaluate("document.activeElement?.id"), "opener");
       const d3 = await imapMessages(h, USER_A, PASS_A, "\\Drafts");
       assert.deepEqual(
         d3.map((m) => header(m.source, "Subject")),

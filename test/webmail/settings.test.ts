@@ -31,7 +31,7 @@ const ACCOUNT_CAP = "urn:postkontor:params:jmap:account";
 
 async function openSettings(page: Page): Promise<void> {
   await page.evaluate(() => {
-    (window as unknown as { pk: { view: { value: string } } }).pk.view.value = "settings";
+    (globalThis as unknown as { pk: { view: { value: string } } }).pk.view.value = "settings";
   });
   await page.getByRole("heading", { name: "Settings" }).waitFor();
 }
@@ -200,7 +200,7 @@ describe("webmail settings", () => {
       await page.getByRole("combobox", { name: "Language" }).selectOption("sv");
       await page.getByRole("heading", { name: "Inställningar" }).waitFor();
       await page.getByRole("heading", { name: "Frånvaromeddelande" }).waitFor();
-      assert.equal(await page.evaluate(() => document.documentElement.lang), "sv");
+      assert.equal(await page.evaluate("document.documentElement.lang"), "sv");
       await page.getByRole("combobox", { name: "Språk" }).selectOption("en");
       await page.getByRole("heading", { name: "Settings" }).waitFor();
       assert.deepEqual(p.errors, []);
