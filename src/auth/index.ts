@@ -121,6 +121,11 @@ export function decodeSaslPlain(buf: Buffer): { authzid: string; authcid: string
 export interface AuthContext {
   protocol: "imap" | "pop3" | "smtp" | "http";
   remoteAddress: string;
+  /**
+   * called when the login is refused by throttling without a password check (the answer is null
+   * as for any failure; the webmail login tells the user with 429)
+   */
+  onThrottled?(): void;
 }
 
 export interface Authenticator {
@@ -233,6 +238,7 @@ export function createAuthenticator(store: AccountLookup, opts: AuthenticatorOpt
       const verdict = await throttle.check(ip, user);
       if (verdict.refused) {
         // locked out: the password is not checked; the answer looks like any failure
+        ctx.onThrottled?.();
         if (opts.failureDelayMs > 0) await sleep(opts.failureDelayMs);
         return null;
       }

@@ -598,6 +598,30 @@ export const configSchema = z.strictObject({
     ),
   }),
 
+  webmail: section(
+    'The webmail (a JMAP client served by the HTTP service at /; docs/architecture.md "Webmail").',
+    {
+      enabled: bool(
+        true,
+        "Serve the webmail app at / (built into webmail/dist by `npm run build:webmail`; a 503 page says so " +
+          "when it is missing) and its login endpoints under /webmail/.",
+      ),
+      session_idle_timeout: duration(
+        "2h",
+        "A webmail session ends this long after its last request (an open page keeps it alive).",
+        1000,
+        "1s",
+      ),
+      session_lifetime: duration(
+        "7d",
+        "A webmail session ends this long after the login, used or not. A password change ends every " +
+          "session of the account (the one changing it stays).",
+        1000,
+        "1s",
+      ),
+    },
+  ),
+
   backup: section(
     "Built-in backups (docs/backup.md): daily snapshots taken by `serve`, `postkontor backup …`.",
     {

@@ -5,15 +5,18 @@
  * - Transport: HTTPS; plain HTTP only from loopback (the redirect middleware sends other plain
  *   clients to HTTPS before a request gets here, and Basic is refused on plain non-loopback).
  * - Authentication (jmap-auth.ts): Basic with the account or an app password through the shared
- *   authenticator, or a Bearer token from `POST /jmap/token`.
+ *   authenticator, or a Bearer token from `POST /jmap/token`; without an Authorization header, the
+ *   webmail's session cookie (webmail-session.ts: GETs with the cookie alone, POSTs only with the
+ *   session's X-CSRF-Token, else 403).
  * - CORS (RFC 8620 §8.4 asks JMAP servers to let clients on other origins use the API): every
  *   JMAP answer carries `Access-Control-Allow-Origin: *`, and a preflight OPTIONS is answered
- *   without credentials. `*` is safe here: JMAP authenticates by the Authorization header a script
- *   sets itself, never by cookies, so no ambient credential crosses origins (and `*` forbids
- *   credentialed requests anyway).
+ *   without credentials. `*` never lets the cookie work cross-origin: there is no
+ *   Access-Control-Allow-Credentials (and `*` forbids credentialed requests anyway), the cookie is
+ *   SameSite=Strict (another site's request does not carry it), and X-CSRF-Token is not an allowed
+ *   header of the preflight, so another origin's script can not send a cookie POST that passes.
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import type { Authenticator } from "../auth/index.ts";
+import { type Authenticator, verifyHash } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { createJmapApp } from "../jmap/index.ts";
 import { submissionSettings } from "../jmap/submission/settings.ts";
@@ -22,6 +25,7 @@ import type { Store } from "../store/types.ts";
 import { basicCredentials } from "./discovery.ts";
 import { authenticateJmap, JmapTokens, type RequestClient } from "./jmap-auth.ts";
 import { type Env, isTls, remoteAddress } from "./middleware.ts";
+import { jmapCookieSession, webmailJmapAuth } from "./webmail-session.ts";
 
 export interface JmapMountDeps {
   config: ResolvedConfig;
@@ -71,6 +75,7 @@ function challenge(c: Context<Env>): Response {
 export function mountJmap(app: Hono<Env>, d: JmapMountDeps): void {
   const tokens = new JmapTokens(d.store, d.config.jmap.token_lifetime);
   app.use(jmapCors());
+  if (d.config.webmail.enabled) app.use(webmailJmapAuth(d, isJmapPath));
 
   // a Bearer token for the account of Basic credentials (the webmail logs in once with these)
   app.post("/jmap/token", async (c) => {
@@ -90,8 +95,32 @@ export function mountJmap(app: Hono<Env>, d: JmapMountDeps): void {
     shutdown: d.shutdown,
     // EmailSubmission: the SMTP submission pipeline with the [smtp] limits (src/smtp/submit.ts)
     submission: submissionSettings(d.config),
-    authenticate: (req, env) =>
-      authenticateJmap(req.headers.get("authorization") ?? undefined, clientOf(env), d.auth, tokens),
+    // the vendor capability: password change and app passwords (src/jmap/account)
+    account: {
+      minPasswordLength: d.config.auth.min_password_length,
+      async verifyAccountPassword(account, password, remoteAddress) {
+        // through the authenticator for the login throttling, then the account's own hash: an
+        // app password logs in but does not change the password
+        const who = await d.auth.verifyPassword(account.address, password, {
+          protocol: "http",
+          remoteAddress,
+        });
+        return who?.id === account.id && (await verifyHash(account.passwordHash, password));
+      },
+      async passwordChanged(account, request) {
+        const keep = request ? jmapCookieSession(request) : undefined;
+        await d.store.endWebmailSessions(account.id, {
+          ...(keep ? { keepToken: keep.token } : {}),
+          credentialsVersion: account.credentialsVersion,
+        });
+      },
+    },
+    authenticate: (req, env) => {
+      // the webmail session webmailJmapAuth found (only when there is no Authorization header)
+      const s = jmapCookieSession(req);
+      if (s) return Promise.resolve(s.account);
+      return authenticateJmap(req.headers.get("authorization") ?? undefined, clientOf(env), d.auth, tokens);
+    },
   });
   app.route("/", jmap as unknown as Hono<Env>);
 }

@@ -45,19 +45,26 @@ export function accessLog(logger: Logger): MiddlewareHandler<Env> {
   };
 }
 
+/** the requests answered with the webmail page (webmail.ts), which get the app's CSP */
+const appPages = new WeakMap<Request, string>();
+
+/** marks this request's answer as an app page with CSP `csp` (webmail.ts APP_CSP) */
+export function markAppPage(c: Context<Env>, csp: string): void {
+  appPages.set(c.req.raw, csp);
+}
+
+export const STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /**
- * Security headers on every answer: a CSP that allows nothing (the service serves documents, no
- * pages yet), no MIME sniffing, no referrer, no framing; HSTS only over HTTPS (RFC 6797 §7.2: a
- * plain-HTTP answer must not carry it).
+ * Security headers on every answer: a CSP that allows nothing (documents, API answers, errors),
+ * except on the webmail's page, which gets the app's CSP (markAppPage); no MIME sniffing, no
+ * referrer, no framing; HSTS only over HTTPS (RFC 6797 §7.2: a plain-HTTP answer must not carry it).
  */
 export function securityHeaders(): MiddlewareHandler<Env> {
   return async (c, next) => {
     await next();
     const h = c.res.headers;
-    h.set(
-      "Content-Security-Policy",
-      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-    );
+    h.set("Content-Security-Policy", appPages.get(c.req.raw) ?? STRICT_CSP);
     h.set("X-Content-Type-Options", "nosniff");
     h.set("Referrer-Policy", "no-referrer");
     h.set("X-Frame-Options", "DENY");

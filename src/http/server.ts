@@ -8,7 +8,9 @@
  *   accepted (already decrypted, for HTTPS) socket. Its connection tracking (request and header
  *   timeouts, closeIdleConnections) starts on the `listening` event, emitted once at creation.
  * - Middleware order (middleware.ts): access log, security headers, limits, redirect to HTTPS;
- *   then the routes: operations (ops.ts), discovery (discovery.ts) and JMAP (jmap.ts, with its CORS).
+ *   then the routes: operations (ops.ts), discovery (discovery.ts), the webmail's login/session
+ *   endpoints (webmail-session.ts), JMAP (jmap.ts, with its CORS; the session cookie as
+ *   credentials) and the webmail app itself (webmail.ts, with its CSP).
  * - Shutdown (closeAll): idle keep-alive connections close at once; a request in progress gets
  *   `Connection: close` on its answer, and the socket closes after it; JMAP EventSource streams
  *   end (the shutdown signal).
@@ -29,6 +31,8 @@ import { mountJmap } from "./jmap.ts";
 import { ConcurrencyGate, type HttpLimits } from "./limits.ts";
 import { accessLog, type Env, redirectToHttps, requestLimits, securityHeaders } from "./middleware.ts";
 import { mountOps } from "./ops.ts";
+import { mountWebmail } from "./webmail.ts";
+import { mountWebmailSession } from "./webmail-session.ts";
 
 export interface HttpServerOptions {
   config: ResolvedConfig;
@@ -85,6 +89,7 @@ export function createHttpService(o: HttpServerOptions): HttpService {
     metricsNetworks: config.http.metrics_networks.map(parseCidr),
   });
   mountDiscovery(app, { config, store: o.store, auth: o.auth });
+  if (config.webmail.enabled) mountWebmailSession(app, { config, store: o.store, auth: o.auth });
   mountJmap(app, {
     config,
     store: o.store,
@@ -92,7 +97,9 @@ export function createHttpService(o: HttpServerOptions): HttpService {
     logger: o.logger.child({ protocol: "jmap" }),
     shutdown: shutdown.signal,
   });
-  app.notFound((c) => c.text("Not found\n", 404));
+  // the webmail app at / (its notFound serves the app for client-side routes)
+  if (config.webmail.enabled) mountWebmail(app);
+  else app.notFound((c) => c.text("Not found\n", 404));
   app.onError((err, c) => {
     o.logger.error({ err: err.stack ?? String(err), path: c.req.path.slice(0, 200) }, "http handler failed");
     return c.text("Internal server error\n", 500);

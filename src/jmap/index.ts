@@ -12,6 +12,7 @@
  */
 import { Hono } from "hono";
 import type { Account } from "../store/types.ts";
+import { accountMethods } from "./account/account.ts";
 import { limitProblem, type Problem, parseRequest, problem, processRequest } from "./core/api.ts";
 import { BlobStore, blobCopy, download, upload } from "./core/blob.ts";
 import { echo } from "./core/echo.ts";
@@ -40,6 +41,8 @@ export function jmapMethods(deps: JmapDeps, blobs: BlobStore): Map<string, Metho
     ...(deps.submission ? identityMethods : []),
     ...emailSubmissionMethods(deps, blobs),
     ...vacationMethods,
+    // the vendor capability (types.ts ACCOUNT): only with its settings (deps.account)
+    ...(deps.account ? accountMethods(deps.account) : []),
   ]);
 }
 
@@ -88,7 +91,15 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
 
   app.get("/.well-known/jmap", (c) => {
     c.header("cache-control", "no-cache, no-store, must-revalidate");
-    return c.json(sessionObject(c.get("account"), limits, originOf(c.req.raw), deps.submission));
+    return c.json(
+      sessionObject(
+        c.get("account"),
+        limits,
+        originOf(c.req.raw),
+        deps.submission,
+        deps.account !== undefined,
+      ),
+    );
   });
 
   app.post("/jmap/api", async (c) => {
@@ -118,7 +129,9 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
       // client's, also behind a PROXY-protocol balancer: net/proxy.ts sets it)
       const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
         ?.incoming;
-      return c.json(await processRequest(deps, account, parsed, methods, incoming?.socket?.remoteAddress));
+      return c.json(
+        await processRequest(deps, account, parsed, methods, incoming?.socket?.remoteAddress, c.req.raw),
+      );
     } finally {
       const left = (running.get(account.id) ?? 1) - 1;
       if (left <= 0) running.delete(account.id);

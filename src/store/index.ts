@@ -132,6 +132,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
           undeleteWindowMs: opts.undeleteWindowMs,
           ...(opts.vacationReplyMs !== undefined ? { vacationReplyMs: opts.vacationReplyMs } : {}),
           pruneVacationReplies: hooks.pruneVacationReplies,
+          pruneWebmailSessions: hooks.pruneWebmailSessions,
           purge: hooks.purge,
           onBlobDeleted: hooks.onBlobDeleted,
         }),

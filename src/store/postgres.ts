@@ -112,6 +112,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
         pruneDelayMs: opts.pruneDelayMs,
         onBlobDeleted: hooks.onBlobDeleted,
         pruneVacationReplies: hooks.pruneVacationReplies,
+        pruneWebmailSessions: hooks.pruneWebmailSessions,
         purge: hooks.purge,
       }),
     locks: opts.locks ?? new PgLocks(pool),

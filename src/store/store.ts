@@ -31,6 +31,7 @@ import { ThreadInputReader } from "./domain/thread-inputs.ts";
 import { undelete } from "./domain/undelete.ts";
 import { Uploads } from "./domain/uploads.ts";
 import { Vacation } from "./domain/vacation.ts";
+import { WebmailSessions } from "./domain/webmail-sessions.ts";
 import { type KeyStore, MAILBOX_KEY_KIND } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
@@ -64,6 +65,8 @@ export interface SqlStoreOptions {
   jobs(hooks: {
     onBlobDeleted(sha: string): void;
     pruneVacationReplies(before: Date): Promise<unknown>;
+    /** deletes the webmail sessions expired before `now` (domain/webmail-sessions.ts) */
+    pruneWebmailSessions(now: Date): Promise<unknown>;
     /** one step of the background purge of deleted mailboxes; true = more to do */
     purge(limit: number): Promise<boolean>;
   }): StoreJobs;
@@ -103,6 +106,7 @@ export class SqlStore implements Store {
   readonly #jmap: JmapObjects;
   readonly #vac: Vacation;
   readonly #uploads: Uploads;
+  readonly #sessions: WebmailSessions;
 
   constructor(
     db: Db,
@@ -121,6 +125,7 @@ export class SqlStore implements Store {
     this.#jobs = opts.jobs({
       onBlobDeleted: (sha) => this.#msgs.forgetParsed(sha),
       pruneVacationReplies: (before) => this.#vac.pruneVacationReplies(before),
+      pruneWebmailSessions: (now) => this.#sessions.expireWebmailSessions(now),
       purge: (limit) => this.#mbx.purgeDeleted(limit),
     });
     const deps: DomainDeps = {
@@ -147,6 +152,7 @@ export class SqlStore implements Store {
     this.#jmap = new JmapObjects(deps);
     this.#vac = new Vacation(deps);
     this.#uploads = new Uploads(deps, blobs);
+    this.#sessions = new WebmailSessions(deps);
     this.#msgs = new MessageReader({
       ...deps,
       blobs,
@@ -252,6 +258,15 @@ export class SqlStore implements Store {
   readonly getUpload: Store["getUpload"] = (a, b) => this.#uploads.getUpload(a, b);
   readonly pendingUploadBytes: Store["pendingUploadBytes"] = (a) => this.#uploads.pendingUploadBytes(a);
   readonly expireUploads: Store["expireUploads"] = (before) => this.#jobs.expireUploads(before.getTime());
+  readonly createWebmailSession: Store["createWebmailSession"] = (a, t) =>
+    this.#sessions.createWebmailSession(a, t);
+  readonly getWebmailSession: Store["getWebmailSession"] = (k, t) => this.#sessions.getWebmailSession(k, t);
+  readonly deleteWebmailSession: Store["deleteWebmailSession"] = (k) =>
+    this.#sessions.deleteWebmailSession(k);
+  readonly endWebmailSessions: Store["endWebmailSessions"] = (a, o) =>
+    this.#sessions.endWebmailSessions(a, o);
+  readonly expireWebmailSessions: Store["expireWebmailSessions"] = (now) =>
+    this.#sessions.expireWebmailSessions(now);
   readonly deleteAppPassword: Store["deleteAppPassword"] = (a, n) => this.#app.deleteAppPassword(a, n);
   readonly verifyAppPassword: Store["verifyAppPassword"] = (i, s, p) => this.#app.verifyAppPassword(i, s, p);
   readonly listJmapObjects: Store["listJmapObjects"] = (a, t) => this.#jmap.listJmapObjects(a, t);

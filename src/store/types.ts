@@ -12,6 +12,7 @@ import type { MailStore } from "./api/mail.ts";
 import type { QueueStore } from "./api/queue.ts";
 import type { UploadStore } from "./api/uploads.ts";
 import type { VacationStore } from "./api/vacation.ts";
+import type { WebmailSessionStore } from "./api/webmail-sessions.ts";
 import type { KeyStore } from "./keys/port.ts";
 import type { LockService } from "./locks/port.ts";
 
@@ -32,6 +33,7 @@ export * from "./api/model.ts";
 export type { QueueStore } from "./api/queue.ts";
 export type { Upload, UploadStore } from "./api/uploads.ts";
 export type { VacationStore } from "./api/vacation.ts";
+export type { WebmailSession, WebmailSessionStore, WebmailSessionTimes } from "./api/webmail-sessions.ts";
 
 export interface Store
   extends MailStore,
@@ -41,7 +43,8 @@ export interface Store
     AclStore,
     VacationStore,
     UploadStore,
-    JmapObjectStore {
+    JmapObjectStore,
+    WebmailSessionStore {
   /** leases shared by every process/node (POP3 [IN-USE]) — the locks port */
   readonly locks: LockService;
   /** secrets every node shares (DKIM keys), kept in the store — the keys port */

@@ -6,6 +6,7 @@
 import type { Account } from "../../store/types.ts";
 import { evaluatePointer } from "./pointer.ts";
 import {
+  ACCOUNT,
   CAPABILITIES,
   CORE,
   type JmapDeps,
@@ -96,6 +97,7 @@ function capabilityOf(method: string): string {
   // RFC 8621 §1.3.2: Identity and EmailSubmission belong to the submission capability
   if (method.startsWith("Identity/") || method.startsWith("EmailSubmission/")) return SUBMISSION;
   if (method.startsWith("VacationResponse/")) return VACATION; // RFC 8621 §1.3.3
+  if (method.startsWith("Credentials/") || method.startsWith("AppPassword/")) return ACCOUNT;
   return "urn:ietf:params:jmap:mail";
 }
 
@@ -138,6 +140,7 @@ export async function processRequest(
   req: { using: string[]; calls: Invocation[]; createdIds: JsonObject | null },
   methods: Map<string, MethodHandler>,
   remoteAddress?: string,
+  request?: Request,
 ): Promise<JsonObject> {
   const createdIds = new Map<string, string>(Object.entries(req.createdIds ?? {}) as Array<[string, string]>);
   const ctx: MethodContext = {
@@ -148,6 +151,7 @@ export async function processRequest(
     createdIds,
     using: new Set(req.using),
     ...(remoteAddress ? { remoteAddress } : {}),
+    ...(request ? { request } : {}),
   };
   const responses: Array<[string, JsonObject, string]> = [];
   for (const call of req.calls) {

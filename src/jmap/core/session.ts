@@ -4,6 +4,7 @@ import { EMAIL_SORT_PROPERTIES } from "../mail/email-query.ts";
 import { submissionExtensions } from "../submission/settings.ts";
 import { sessionState } from "./api.ts";
 import {
+  ACCOUNT,
   CORE,
   type JmapLimits,
   type JmapSubmission,
@@ -19,6 +20,7 @@ export function sessionObject(
   limits: JmapLimits,
   origin: string,
   submission?: JmapSubmission,
+  accountCapability = false,
 ): JsonObject {
   const id = jmapAccountId(account);
   // RFC 8621 §1.3.2: no send delay (undoStatus is always final); the submission server's EHLO
@@ -50,6 +52,8 @@ export function sessionObject(
       [MAIL]: {},
       ...(submission ? { [SUBMISSION]: {} } : {}),
       [VACATION]: {},
+      // the vendor capability (src/jmap/account): no server-level properties
+      ...(accountCapability ? { [ACCOUNT]: {} } : {}),
     },
     accounts: {
       [id]: {
@@ -70,6 +74,7 @@ export function sessionObject(
           ...submissionCap,
           // RFC 8621 §1.3.3: no account-level properties
           [VACATION]: {},
+          ...(accountCapability ? { [ACCOUNT]: {} } : {}),
         },
       },
     },
@@ -78,6 +83,7 @@ export function sessionObject(
       [MAIL]: id,
       [VACATION]: id,
       ...(submission ? { [SUBMISSION]: id } : {}),
+      ...(accountCapability ? { [ACCOUNT]: id } : {}),
     },
     username: account.address,
     apiUrl: `${origin}/jmap/api`,

@@ -28,6 +28,26 @@ export interface JmapDeps {
    * submission, src/smtp/submit.ts); absent = no submission capability, no EmailSubmission.
    */
   submission?: JmapSubmission;
+  /**
+   * The vendor account capability (ACCOUNT: Credentials/changePassword, AppPassword/get|set;
+   * src/jmap/account); absent = not offered.
+   */
+  account?: JmapAccountSettings;
+}
+
+export interface JmapAccountSettings {
+  /** [auth] min_password_length (cli/policy.ts passwordProblem) */
+  minPasswordLength: number;
+  /**
+   * whether password is the account's own password (an app password is not), checked like a login
+   * (the login throttling counts a wrong one)
+   */
+  verifyAccountPassword(account: Account, password: string, remoteAddress: string): Promise<boolean>;
+  /**
+   * after a password change made by `request`: every other webmail session of the account ends,
+   * the request's own (when it came with the session cookie) stays
+   */
+  passwordChanged(account: Account, request: Request | undefined): Promise<void>;
 }
 
 export interface JmapSubmission {
@@ -65,6 +85,8 @@ export interface MethodContext {
   using: Set<string>;
   /** the HTTP client's address when known (EmailSubmission's Received field) */
   remoteAddress?: string;
+  /** the HTTP request being answered, when known (Credentials/changePassword keeps its session) */
+  request?: Request;
 }
 
 /** A method response: [name, args]; a method may answer more than one (RFC 8620 §3.4). */
@@ -95,7 +117,9 @@ export const CORE = "urn:ietf:params:jmap:core";
 export const MAIL = "urn:ietf:params:jmap:mail";
 export const SUBMISSION = "urn:ietf:params:jmap:submission";
 export const VACATION = "urn:ietf:params:jmap:vacationresponse";
-export const CAPABILITIES = [CORE, MAIL, SUBMISSION, VACATION] as const;
+/** vendor capability (RFC 8620 §2: a URL-like name the vendor owns): password and app passwords */
+export const ACCOUNT = "urn:postkontor:params:jmap:account";
+export const CAPABILITIES = [CORE, MAIL, SUBMISSION, VACATION, ACCOUNT] as const;
 
 /** JMAP account id of a store account */
 export function jmapAccountId(a: Pick<Account, "id">): string {

@@ -52,6 +52,8 @@ export interface VacationResponse {
 
 /** A named app password of an account (the secret is shown once, when it is added). */
 export interface AppPassword {
+  /** unique per server, never reused (the JMAP AppPassword id is built from it) */
+  id: Id;
   name: string;
   createdAt: Date;
   lastUsedAt: Date | null;

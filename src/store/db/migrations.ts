@@ -416,4 +416,39 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX shared_counter_expiry ON shared_counter (expires_at)`,
     ],
   },
+  // ---- webmail sessions (issue 13) ------------------------------------------------------------
+  {
+    version: 21,
+    name: "webmail_session: logged-in browsers of the webmail, by the SHA-256 of their cookie",
+    // id: hex SHA-256 of the 256-bit random cookie value (a stolen database names no live cookie);
+    // credentials_version: the account's when made (a password change ends the session); csrf:
+    // the session's random CSRF token; expires_at = min(created + lifetime, last seen + idle
+    // timeout), so the pruning job needs no config (domain/webmail-sessions.ts)
+    sqlite: [
+      `CREATE TABLE webmail_session (
+        id TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        credentials_version INTEGER NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      )`,
+      `CREATE INDEX webmail_session_account ON webmail_session (account_id)`,
+      `CREATE INDEX webmail_session_expiry ON webmail_session (expires_at)`,
+    ],
+    postgres: [
+      `CREATE TABLE webmail_session (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+        credentials_version BIGINT NOT NULL,
+        csrf TEXT COLLATE "C" NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX webmail_session_account ON webmail_session (account_id)`,
+      `CREATE INDEX webmail_session_expiry ON webmail_session (expires_at)`,
+    ],
+  },
 ];

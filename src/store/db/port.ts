@@ -67,6 +67,7 @@ export type * from "./port-acl.ts";
 
 import type { AppPasswordsRead, AppPasswordsWrite } from "./port-app-passwords.ts";
 import type { UploadsRead, UploadsWrite } from "./port-uploads.ts";
+import type { WebmailSessionsRead, WebmailSessionsWrite } from "./port-webmail-sessions.ts";
 
 export type * from "./port-app-passwords.ts";
 
@@ -81,6 +82,7 @@ export type * from "./port-jmap-objects.ts";
 export type * from "./port-metadata.ts";
 export type * from "./port-uploads.ts";
 export type * from "./port-vacation.ts";
+export type * from "./port-webmail-sessions.ts";
 
 export type Maybe<T> = T | Promise<T>;
 
@@ -315,6 +317,7 @@ export interface Reader {
   deleted: DeletedRead;
   uploads: UploadsRead;
   threadInputs: ThreadInputsRead;
+  webmailSessions: WebmailSessionsRead;
 }
 
 /** What `Db.write` hands to fn: everything a Reader has, the write operations, afterCommit. */
@@ -341,6 +344,7 @@ export interface Writer {
   deleted: DeletedWrite;
   uploads: UploadsWrite;
   threadInputs: ThreadInputsWrite;
+  webmailSessions: WebmailSessionsWrite;
   /** runs hook after the durable commit of this write (see the rules above) */
   afterCommit(hook: () => void): void;
 }

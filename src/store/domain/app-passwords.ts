@@ -50,6 +50,7 @@ function checkName(name: string): string {
 
 function toAppPassword(r: AppPasswordRow): AppPassword {
   return {
+    id: r.id,
     name: r.name,
     createdAt: new Date(r.createdAt),
     lastUsedAt: r.lastUsedAt === null ? null : new Date(r.lastUsedAt),

@@ -26,6 +26,7 @@ import { pgMetadataOps } from "./ops-metadata.ts";
 import { pgThreadInputOps } from "./ops-thread-inputs.ts";
 import { pgUploadOps } from "./ops-uploads.ts";
 import { pgVacationOps } from "./ops-vacation.ts";
+import { pgWebmailSessionOps } from "./ops-webmail-sessions.ts";
 import { type AccountGuard, accountGuard, type Exec, execOn, NO_GUARD } from "./pg.ts";
 
 function runHooks(hooks: Array<() => void>): void {
@@ -83,6 +84,7 @@ export function pgWriter(x: Exec, g: AccountGuard, content: PgContent, hooks: Ar
     ...pgThreadInputOps(x),
     ...pgJmapObjectOps(x, g),
     ...pgImportOps(x, g),
+    ...pgWebmailSessionOps(x),
     afterCommit,
   };
 }

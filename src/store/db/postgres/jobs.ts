@@ -33,6 +33,8 @@ export interface PgJobsOptions {
   vacationReplyMs?: number;
   /** deletes vacation reply records older than `before` (domain/vacation.ts) */
   pruneVacationReplies?(before: Date): Promise<unknown>;
+  /** deletes the webmail sessions expired before `now` (domain/webmail-sessions.ts) */
+  pruneWebmailSessions?(now: Date): Promise<unknown>;
   /** one step of the purge of deleted mailboxes (domain/mailboxes.ts purgeDeleted); true = more to do */
   purge?(limit: number): Promise<boolean>;
 }
@@ -44,6 +46,7 @@ export class PgJobs implements StoreJobs {
   readonly #changeLogDays: number;
   readonly #vacationReplyMs: number;
   readonly #pruneVacation: ((before: Date) => Promise<unknown>) | null;
+  readonly #pruneSessions: ((now: Date) => Promise<unknown>) | null;
   #gcRun: Promise<void> | null = null;
   #gcAgain = false;
   #pruneTimer: NodeJS.Timeout | null = null;
@@ -60,6 +63,7 @@ export class PgJobs implements StoreJobs {
     this.#changeLogDays = opts.changeLogDays ?? 90;
     this.#vacationReplyMs = opts.vacationReplyMs ?? 7 * 86_400_000;
     this.#pruneVacation = opts.pruneVacationReplies ?? null;
+    this.#pruneSessions = opts.pruneWebmailSessions ?? null;
     this.#purge = opts.purge ?? null;
     // mailboxes deleted before a stop whose messages were not all purged
     if (this.#purge) setImmediate(() => this.schedulePurge());
@@ -165,7 +169,8 @@ export class PgJobs implements StoreJobs {
         this.#changeLogDays > 0 ? this.pruneHistory(new Date(now - this.#changeLogDays * 86_400_000)) : null;
       const replies = vacation ? this.#pruneVacation?.(new Date(now - this.#vacationReplyMs)) : null;
       const uploads = this.expireUploads(now - UPLOAD_GRACE_MS);
-      this.#pruneRun = Promise.allSettled([history, replies, uploads])
+      const sessions = this.#pruneSessions?.(new Date(now)) ?? null;
+      this.#pruneRun = Promise.allSettled([history, replies, uploads, sessions])
         .then(() => {})
         .finally(() => {
           this.#pruneRun = null;

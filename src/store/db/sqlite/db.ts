@@ -13,6 +13,7 @@ import { sqliteMetadataOps } from "./ops-metadata.ts";
 import { sqliteThreadInputOps } from "./ops-thread-inputs.ts";
 import { sqliteUploadOps } from "./ops-uploads.ts";
 import { sqliteVacationOps } from "./ops-vacation.ts";
+import { sqliteWebmailSessionOps } from "./ops-webmail-sessions.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** writes at most in one group commit (bounds the write-lock hold time of one batch) */
@@ -103,6 +104,7 @@ export class SqliteDb implements Db {
       ...sqliteDeletedOps(handle),
       ...sqliteUploadOps(handle),
       ...sqliteThreadInputOps(handle),
+      ...sqliteWebmailSessionOps(handle),
     };
     const w = this.#ops;
     this.#reader = {
@@ -125,6 +127,7 @@ export class SqliteDb implements Db {
       deleted: w.deleted,
       uploads: w.uploads,
       threadInputs: w.threadInputs,
+      webmailSessions: w.webmailSessions,
     };
     this.#peeker = sqlitePeeker(handle);
   }

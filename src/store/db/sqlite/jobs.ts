@@ -84,6 +84,8 @@ export interface SqliteJobsOptions {
   vacationReplyMs?: number;
   /** deletes vacation reply records older than `before` (domain/vacation.ts) */
   pruneVacationReplies?(before: Date): Promise<unknown>;
+  /** deletes the webmail sessions expired before `now` (domain/webmail-sessions.ts) */
+  pruneWebmailSessions?(now: Date): Promise<unknown>;
   /** expunged messages kept this long for undelete (store.undelete_window); 0 = none kept. Default 0 */
   undeleteWindowMs?: number;
   /** a blob's row and file were deleted (caches keyed by content hash drop it) */
@@ -133,6 +135,7 @@ export class SqliteJobs {
   readonly #changeLogDays: number;
   readonly #vacationReplyMs: number;
   readonly #pruneVacation: ((before: Date) => Promise<unknown>) | null;
+  readonly #pruneSessions: ((now: Date) => Promise<unknown>) | null;
   readonly #undeleteWindowMs: number;
   #pruneTimer: NodeJS.Timeout | null = null;
   #pruneRun: Promise<void> | null = null;
@@ -146,6 +149,7 @@ export class SqliteJobs {
     this.#changeLogDays = opts.changeLogDays ?? DEFAULT_CHANGE_LOG_DAYS;
     this.#vacationReplyMs = opts.vacationReplyMs ?? DEFAULT_VACATION_REPLY_MS;
     this.#pruneVacation = opts.pruneVacationReplies ?? null;
+    this.#pruneSessions = opts.pruneWebmailSessions ?? null;
     this.#undeleteWindowMs = opts.undeleteWindowMs ?? 0;
     this.#purge = opts.purge ?? null;
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
@@ -737,6 +741,11 @@ export class SqliteJobs {
         // expired JMAP uploads (kept a grace period so a download just begun finishes)
         .then(async () => {
           await this.expireUploads(Date.now() - UPLOAD_GRACE_MS);
+        })
+        .catch(() => {})
+        // expired webmail sessions
+        .then(async () => {
+          if (!this.#closed) await this.#pruneSessions?.(new Date());
         })
         .catch(() => {})
         .finally(() => {
