@@ -1,11 +1,14 @@
 /**
  * What the user does to messages, as JMAP Email/set calls (RFC 8621 §4.6): keywords (read,
  * flagged), moves between mailboxes, delete to Trash (destroy when already in Trash), archive,
- * junk. The list and the reader call these; the list's cache applies the change at once and
- * rolls it back when the server refuses (optimistic UI).
+ * junk, empty Trash. The list and the reader call these; the list's cache (mail/cache.ts)
+ * applies the change at once and rolls it back, with an error notice, when the server refuses
+ * (optimistic UI). Each answers whether the server took it.
  */
 import { t } from "./i18n/index.ts";
-import { currentMailboxId, jmap, mailboxByRole, notify } from "./state.ts";
+import { applyLocal, emails } from "./mail/cache.ts";
+import { currentMailboxId, jmap, mailboxByRole, notify, openEmailId, search, selection } from "./state.ts";
+import type { EmailSummary } from "./types.ts";
 
 interface SetResult {
   updated?: Record<string, unknown> | null;
@@ -26,41 +29,111 @@ async function emailSet(args: Record<string, unknown>): Promise<void> {
   if (f.length > 0) throw new Error(f[0]);
 }
 
-/** Sets or clears one keyword ($seen, $flagged, …) on the messages. */
-export async function setKeyword(ids: string[], keyword: string, on: boolean): Promise<void> {
-  const update: Record<string, Record<string, boolean | null>> = {};
-  for (const id of ids) update[id] = { [`keywords/${keyword}`]: on ? true : null };
-  await emailSet({ update });
+/** Runs the server call after the local change; on refusal rolls back and says so. */
+async function optimistic(rollback: () => void, run: () => Promise<void>): Promise<boolean> {
+  try {
+    await run();
+    return true;
+  } catch (e) {
+    rollback();
+    notify(t("error.actionFailed", { reason: e instanceof Error ? e.message : String(e) }), "error");
+    return false;
+  }
 }
 
-/** Moves the messages out of the current mailbox into mailboxId. */
-export async function moveToMailbox(ids: string[], mailboxId: string): Promise<void> {
+/** Does the message stay in the list after it leaves `from` / joins `to`? */
+function staysListed(e: EmailSummary): boolean {
+  if (search.value?.allFolders) return true;
+  const cur = currentMailboxId.value;
+  return cur === null || e.mailboxIds[cur] === true;
+}
+
+function leaveList(ids: readonly string[]): void {
+  const gone = new Set(ids);
+  if (openEmailId.value && gone.has(openEmailId.value)) openEmailId.value = null;
+  const sel = new Set(selection.value);
+  let changed = false;
+  for (const id of gone) changed = sel.delete(id) || changed;
+  if (changed) selection.value = sel;
+}
+
+/** Sets or clears one keyword ($seen, $flagged, …) on the messages. */
+export async function setKeyword(ids: string[], keyword: string, on: boolean): Promise<boolean> {
+  const update: Record<string, Record<string, boolean | null>> = {};
+  for (const id of ids) update[id] = { [`keywords/${keyword}`]: on ? true : null };
+  const rollback = applyLocal(ids, (e) => {
+    const keywords = { ...e.keywords };
+    if (on) keywords[keyword] = true;
+    else delete keywords[keyword];
+    return { ...e, keywords };
+  });
+  return optimistic(rollback, () => emailSet({ update }));
+}
+
+/** Moves the messages into mailboxId (out of every other mailbox they are in, or the current one). */
+export async function moveToMailbox(ids: string[], mailboxId: string): Promise<boolean> {
   const from = currentMailboxId.value;
   const update: Record<string, Record<string, boolean | null>> = {};
   for (const id of ids) {
     const patch: Record<string, boolean | null> = { [`mailboxIds/${mailboxId}`]: true };
-    if (from && from !== mailboxId) patch[`mailboxIds/${from}`] = null;
+    const known = emails.get(id);
+    const sources = known ? Object.keys(known.mailboxIds) : from ? [from] : [];
+    for (const m of sources) if (m !== mailboxId) patch[`mailboxIds/${m}`] = null;
     update[id] = patch;
   }
-  await emailSet({ update });
+  const rollback = applyLocal(ids, (e) => {
+    const next = { ...e, mailboxIds: { [mailboxId]: true as const } };
+    return staysListed(next) ? next : null;
+  });
+  leaveList(ids.filter((id) => !emails.get(id) || !staysListed(emails.get(id)!)));
+  return optimistic(rollback, () => emailSet({ update }));
 }
 
 /** Moves the messages to the mailbox with that role (Trash, Archive, Junk). */
-export async function moveToRole(ids: string[], role: "trash" | "archive" | "junk"): Promise<void> {
+export async function moveToRole(ids: string[], role: "trash" | "archive" | "junk"): Promise<boolean> {
   const target = mailboxByRole(role);
   if (!target) {
-    notify(t("error.noMailboxWithRole", { role }), "error");
-    return;
+    notify(t("error.noMailboxWithRole", { role: t(`role.${role}`) }), "error");
+    return false;
   }
-  await moveToMailbox(ids, target.id);
+  return moveToMailbox(ids, target.id);
 }
 
-/** Delete: to Trash, or destroyed for good when the current mailbox is Trash. */
-export async function deleteEmails(ids: string[]): Promise<void> {
+/** Delete: to Trash, or destroyed for good when the message is in Trash already. */
+export async function deleteEmails(ids: string[]): Promise<boolean> {
   const trash = mailboxByRole("trash");
-  if (!trash || currentMailboxId.value === trash.id) {
-    await emailSet({ destroy: ids });
-    return;
+  const inTrash = (id: string) => {
+    const e = emails.get(id);
+    return trash !== undefined && (e ? e.mailboxIds[trash.id] === true : currentMailboxId.value === trash.id);
+  };
+  const destroy = trash ? ids.filter(inTrash) : ids;
+  const move = ids.filter((id) => !destroy.includes(id));
+  let ok = true;
+  if (destroy.length > 0) {
+    const rollback = applyLocal(destroy, () => null);
+    leaveList(destroy);
+    ok = await optimistic(rollback, () => emailSet({ destroy }));
   }
-  await moveToMailbox(ids, trash.id);
+  if (move.length > 0 && trash) ok = (await moveToMailbox(move, trash.id)) && ok;
+  return ok;
+}
+
+/** Destroys everything in the mailbox (Empty Trash): Email/query and Email/set destroy in batches. */
+export async function emptyMailbox(mailboxId: string, batch = 200): Promise<boolean> {
+  try {
+    for (;;) {
+      const q = await jmap.call<{ ids: string[] }>("Email/query", {
+        filter: { inMailbox: mailboxId },
+        position: 0,
+        limit: batch,
+      });
+      if (q.ids.length === 0) return true;
+      if (currentMailboxId.value === mailboxId) applyLocal(q.ids, () => null);
+      leaveList(q.ids);
+      await emailSet({ destroy: q.ids });
+    }
+  } catch (e) {
+    notify(t("error.actionFailed", { reason: e instanceof Error ? e.message : String(e) }), "error");
+    return false;
+  }
 }

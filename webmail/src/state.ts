@@ -59,3 +59,42 @@ export function emitServerChange(changed: Record<string, string>): void {
 export function mailboxByRole(role: Mailbox["role"]): Mailbox | undefined {
   return mailboxes.value.find((m) => m.role === role);
 }
+
+/** the list's search (a JMAP Email/query filter without inMailbox), null = the folder itself */
+export interface Search {
+  text: string;
+  from: string;
+  to: string;
+  subject: string;
+  /** yyyy-mm-dd, inclusive */
+  after: string;
+  before: string;
+  allFolders: boolean;
+}
+export const search = signal<Search | null>(null);
+
+function stored(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** list threads (collapseThreads) or single messages; remembered per browser */
+export const threads = signal(stored("threads") === "1");
+export function setThreads(on: boolean): void {
+  threads.value = on;
+  try {
+    localStorage.setItem("threads", on ? "1" : "0");
+  } catch {
+    // storage blocked
+  }
+}
+
+/** on a phone width the folder pane is shown instead of the list */
+export const showFolders = signal(false);
+/** the keyboard help overlay */
+export const helpOpen = signal(false);
+/** the list's keyboard cursor (a position in the list) */
+export const cursor = signal(0);
