@@ -49,13 +49,15 @@ export interface Form {
   references: string[] | null;
 }
 
-/** the account's identities, loaded once per session and after the settings change them */
-export const identities = signal<Identity[] | null>(null);
+/** the account's identities, loaded once per login and after the settings change them */
+export const identities = signal<{ accountId: string; list: Identity[] } | null>(null);
 
 export async function loadIdentities(force = false): Promise<Identity[]> {
-  if (identities.value && !force) return identities.value;
+  if (!jmap.session) await jmap.connect();
+  const cached = identities.value;
+  if (cached && cached.accountId === jmap.accountId && !force) return cached.list;
   const r = await jmap.call<{ list: Identity[] }>("Identity/get", { ids: null });
-  identities.value = r.list;
+  identities.value = { accountId: jmap.accountId, list: r.list };
   return r.list;
 }
 

@@ -7,7 +7,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type Identity, loadIdentities } from "../compose/model.ts";
 import { LANGS, type Lang, lang, setLang, t } from "../i18n/index.ts";
-import { jmap, view } from "../state.ts";
+import { jmap } from "../state.ts";
 import { AppPasswords, PasswordChange } from "./account.tsx";
 import { Outcome, useSaver } from "./saver.tsx";
 import "./strings-settings.ts";
@@ -258,12 +258,7 @@ function LanguageSection() {
 export function Settings() {
   return (
     <div class="pk-settings">
-      <header class="pk-settings-head">
-        <h1>{t("settings.title")}</h1>
-        <button type="button" onClick={() => (view.value = "mail")}>
-          {t("settings.back")}
-        </button>
-      </header>
+      <h1>{t("settings.title")}</h1>
       <IdentitySection />
       <VacationSection />
       <PasswordChange />

@@ -4,7 +4,6 @@ import { register } from "../i18n/index.ts";
 register({
   en: {
     "settings.title": "Settings",
-    "settings.back": "Back to mail",
     "settings.save": "Save",
     "settings.saved": "Saved",
     "settings.failed": "Not saved: {error}",
@@ -51,7 +50,6 @@ register({
   },
   sv: {
     "settings.title": "Inställningar",
-    "settings.back": "Tillbaka till posten",
     "settings.save": "Spara",
     "settings.saved": "Sparat",
     "settings.failed": "Inte sparat: {error}",
