@@ -1,17 +1,21 @@
 /**
  * Set-up of the compose and settings browser tests: the real `serve` process (startHttpE2E, users
- * a@ and b@), Chromium, and a page that runs the webmail's own Compose and Settings components
- * against the server's JMAP. The page is a small harness bundle (built here with esbuild from
- * webmail/src) that connects the app's JMAP client and mounts the two components; the test drives
- * them through the UI and opens compose the way the reader's buttons do (setting `compose.value`).
- * JMAP requests of the page are authenticated by HTTP Basic added on the way (Playwright routing),
- * so the tests depend only on the server's JMAP, not on the webmail login.
+ * a@ and b@) serving the built webmail, and Chromium. openApp logs in through the login screen
+ * and the tests use the app as a person does (the "New message" button, a message opened from
+ * the list and answered with the r/a/f shortcuts, the Settings button).
+ *
+ * What the app offers no way to open yet (editing an existing draft: compose mode "draft") is
+ * reached through openHarness: a small harness bundle built here with esbuild from webmail/src
+ * that mounts the same Compose and Settings components and lets the test set `compose.value`,
+ * its JMAP requests authenticated by HTTP Basic added on the way (Playwright routing).
+ *
  * Results are checked on the server with imapflow (IMAP) and plain JMAP requests.
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ImapFlow } from "imapflow";
 import type { Browser, Page } from "playwright-core";
+import { buildWebmail } from "../../scripts/build-webmail.ts";
 import { type HttpE2E, request, startHttpE2E } from "../http/helpers.ts";
 import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
 
@@ -87,6 +91,7 @@ export interface Harness {
 }
 
 export async function startHarness(): Promise<Harness> {
+  await buildWebmail({ quiet: true });
   const [e, bundle] = await Promise.all([startHttpE2E(), buildHarness()]);
   const browser = await launchBrowser();
   return {
@@ -141,7 +146,57 @@ export async function openHarness(
   return { ...tp, releaseUploads: release };
 }
 
-/** Opens the compose view as the reader's buttons do. */
+/**
+ * The real app, logged in through its login screen as user. With holdUploads, uploads wait
+ * until releaseUploads() so a test can see them in progress.
+ */
+export async function openApp(
+  h: Harness,
+  user: string,
+  pass: string,
+  o: { width?: number; height?: number; holdUploads?: boolean } = {},
+): Promise<HarnessPage> {
+  const tp = await openPage(h.browser, h.base, o);
+  let release: () => void = () => {};
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  if (o.holdUploads)
+    await tp.context.route("**/jmap/upload/**", async (route) => {
+      await released;
+      await route.continue();
+    });
+  else release();
+  await tp.page.goto("/");
+  await tp.page.getByLabel("Email address").fill(user);
+  await tp.page.getByLabel("Password").fill(pass);
+  await tp.page.getByRole("button", { name: "Log in" }).click();
+  await tp.page.getByRole("button", { name: "New message" }).waitFor();
+  // the page's first GET /webmail/session, before login, is a 401 by design
+  tp.errors.splice(0, tp.errors.length);
+  return { ...tp, releaseUploads: release };
+}
+
+/** In the app: opens the message with that subject from the current folder's list. */
+export async function openMessage(page: Page, subject: string): Promise<void> {
+  await page.getByTestId("message-row").filter({ hasText: subject }).first().click();
+}
+
+/** In the app: answers the message with that subject by the r (reply), a (reply all) or f (forward) key. */
+export async function answer(page: Page, subject: string, key: "r" | "a" | "f"): Promise<void> {
+  await openMessage(page, subject);
+  await page.getByTestId("message-list").focus();
+  await page.keyboard.press(key);
+  await page.getByRole("dialog").waitFor();
+}
+
+/** In the app: the settings view. */
+export async function openAppSettings(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Settings" }).click();
+  await page.getByRole("heading", { name: "Settings" }).waitFor();
+}
+
+/** In the harness: opens the compose view as the reader's buttons do. */
 export async function openCompose(
   page: Page,
   req: { mode: "new" | "reply" | "replyAll" | "forward" | "draft"; emailId?: string },
