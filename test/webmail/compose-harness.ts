@@ -297,7 +297,7 @@ export async function imapMessages(h: Harness, user: string, pass: string, box: 
     const out: Fetched[] = [];
     try {
       const status = await client.status(target, { messages: true });
-      if (!status || !status.messages) return [];
+      if (status === false || !status.messages) return [];
       for await (const m of client.fetch("1:*", { uid: true, source: true, bodyStructure: true })) {
         out.push({ uid: m.uid, source: m.source?.toString("utf8") ?? "", attachments: [] });
         const parts: Array<{ part: string; filename: string; type: string }> = [];

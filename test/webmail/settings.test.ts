@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Page } from "playwright-core";
 import { SmtpClient } from "../kit/smtp-client.ts";
 import {
   accountId,
@@ -18,8 +17,8 @@ import {
   imapMessages,
   jmapCalls,
   jmapEmail,
-  openCompose,
-  openHarness,
+  openApp,
+  openAppSettings,
   PASS_A,
   PASS_B,
   startHarness,
@@ -28,13 +27,6 @@ import {
 } from "./compose-harness.ts";
 
 const ACCOUNT_CAP = "urn:postkontor:params:jmap:account";
-
-async function openSettings(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    (globalThis as unknown as { pk: { view: { value: string } } }).pk.view.value = "settings";
-  });
-  await page.getByRole("heading", { name: "Settings" }).waitFor();
-}
 
 describe("webmail settings", () => {
   let h: Harness;
@@ -46,10 +38,10 @@ describe("webmail settings", () => {
   });
 
   it("saves the display name and signature; a sent message carries them", async () => {
-    const p = await openHarness(h, USER_A, PASS_A);
+    const p = await openApp(h, USER_A, PASS_A);
     try {
       const { page } = p;
-      await openSettings(page);
+      await openAppSettings(page);
       const section = page.getByRole("region", { name: "Name and signature" });
       await section.getByLabel("Display name").fill("Ann Andersson");
       await section.getByLabel("Signature").fill("Ann\nPostkontor AB");
@@ -60,7 +52,8 @@ describe("webmail settings", () => {
       assert.equal(ids.list[0].name, "Ann Andersson");
       assert.equal(ids.list[0].textSignature, "Ann\nPostkontor AB");
 
-      await openCompose(page, { mode: "new" });
+      await page.getByRole("button", { name: "← Back to mail" }).click();
+      await page.getByRole("button", { name: "New message" }).click();
       assert.equal(
         await page.getByRole("dialog").getByRole("textbox", { name: "Message" }).inputValue(),
         "\n\n-- \nAnn\nPostkontor AB",
@@ -84,10 +77,10 @@ describe("webmail settings", () => {
   });
 
   it("turns the vacation reply on: an SMTP message to the user is answered", async () => {
-    const p = await openHarness(h, USER_A, PASS_A);
+    const p = await openApp(h, USER_A, PASS_A);
     try {
       const { page } = p;
-      await openSettings(page);
+      await openAppSettings(page);
       const section = page.getByRole("region", { name: "Vacation reply" });
       await section.getByLabel("Send a vacation reply").check();
       await section.getByLabel("Subject").fill("Away this week");
@@ -136,10 +129,10 @@ describe("webmail settings", () => {
       t.skip("the server has no urn:postkontor:params:jmap:account capability yet");
       return;
     }
-    const p = await openHarness(h, user, pass);
+    const p = await openApp(h, user, pass);
     try {
       const { page } = p;
-      await openSettings(page);
+      await openAppSettings(page);
       const section = page.getByRole("region", { name: "Change password" });
       const fill = async (o: string, n: string, rep: string) => {
         await section.getByLabel("Current password").fill(o);
@@ -165,10 +158,10 @@ describe("webmail settings", () => {
       t.skip("the server has no urn:postkontor:params:jmap:account capability yet");
       return;
     }
-    const p = await openHarness(h, USER_A, PASS_A);
+    const p = await openApp(h, USER_A, PASS_A);
     try {
       const { page } = p;
-      await openSettings(page);
+      await openAppSettings(page);
       const section = page.getByRole("region", { name: "App passwords" });
       await section.getByLabel("Name of the app").fill("Thunderbird");
       await section.getByRole("button", { name: "Create app password" }).click();
@@ -193,15 +186,15 @@ describe("webmail settings", () => {
   });
 
   it("switches the interface language to Swedish and back", async () => {
-    const p = await openHarness(h, USER_A, PASS_A);
+    const p = await openApp(h, USER_A, PASS_A);
     try {
       const { page } = p;
-      await openSettings(page);
-      await page.getByRole("combobox", { name: "Language" }).selectOption("sv");
+      await openAppSettings(page);
+      await page.getByRole("region", { name: "Language" }).getByRole("combobox").selectOption("sv");
       await page.getByRole("heading", { name: "Inställningar" }).waitFor();
       await page.getByRole("heading", { name: "Frånvaromeddelande" }).waitFor();
       assert.equal(await page.evaluate("document.documentElement.lang"), "sv");
-      await page.getByRole("combobox", { name: "Språk" }).selectOption("en");
+      await page.getByRole("region", { name: "Språk" }).getByRole("combobox").selectOption("en");
       await page.getByRole("heading", { name: "Settings" }).waitFor();
       assert.deepEqual(p.errors, []);
     } finally {
