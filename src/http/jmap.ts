@@ -25,7 +25,7 @@ import type { Store } from "../store/types.ts";
 import { basicCredentials } from "./discovery.ts";
 import { authenticateJmap, JmapTokens, type RequestClient } from "./jmap-auth.ts";
 import { type Env, isTls, remoteAddress } from "./middleware.ts";
-import { jmapCookieSession, webmailJmapAuth } from "./webmail-session.ts";
+import { jmapCookieSession, sessionCookie, webmailJmapAuth } from "./webmail-session.ts";
 
 export interface JmapMountDeps {
   config: ResolvedConfig;
@@ -107,12 +107,23 @@ export function mountJmap(app: Hono<Env>, d: JmapMountDeps): void {
         });
         return who?.id === account.id && (await verifyHash(account.passwordHash, password));
       },
-      async passwordChanged(account, request) {
+      async passwordChanged(account, request, headers) {
         const keep = request ? jmapCookieSession(request) : undefined;
-        await d.store.endWebmailSessions(account.id, {
+        const r = await d.store.endWebmailSessions(account.id, {
           ...(keep ? { keepToken: keep.token } : {}),
           credentialsVersion: account.credentialsVersion,
         });
+        // the caller's session goes on under a new cookie value (the old one is dead)
+        if (r.renewed && headers) {
+          const lifetime = Math.max(
+            0,
+            keep!.session.createdAt.getTime() + d.config.webmail.session_lifetime - Date.now(),
+          );
+          headers.append(
+            "Set-Cookie",
+            sessionCookie(r.renewed, Math.floor(lifetime / 1000), keep!.tls === true),
+          );
+        }
       },
     },
     authenticate: (req, env) => {

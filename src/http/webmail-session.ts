@@ -45,6 +45,8 @@ export interface CookieSession {
   token: string;
   session: WebmailSession;
   account: Account;
+  /** the request came over TLS (a renewed cookie gets Secure) */
+  tls?: boolean;
 }
 
 export function sessionTimes(config: ResolvedConfig): WebmailSessionTimes {
@@ -85,12 +87,14 @@ export async function cookieSession(
   return { token, session, account };
 }
 
+/** the Set-Cookie value of the session cookie ("" with max age 0 clears it) */
+export function sessionCookie(token: string, maxAgeS: number, tls: boolean): string {
+  const secure = tls ? "; Secure" : "";
+  return `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeS}${secure}`;
+}
+
 function setCookie(c: Context<Env>, token: string, maxAgeS: number): void {
-  const secure = isTls(c) ? "; Secure" : "";
-  c.header(
-    "Set-Cookie",
-    `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeS}${secure}`,
-  );
+  c.header("Set-Cookie", sessionCookie(token, maxAgeS, isTls(c)));
 }
 
 function problem(c: Context<Env>, status: 400 | 401 | 403 | 415 | 429, detail: string): Response {
@@ -191,7 +195,7 @@ export function webmailJmapAuth(
     const safe = c.req.method === "GET" || c.req.method === "HEAD";
     if (!safe && !csrfMatches(c.req.header("x-csrf-token"), s.session.csrf))
       return problem(c, 403, "Missing or wrong X-CSRF-Token.");
-    jmapSessions.set(c.req.raw, s);
+    jmapSessions.set(c.req.raw, { ...s, tls: isTls(c) });
     return next();
   };
 }

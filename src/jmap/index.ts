@@ -129,9 +129,20 @@ export function createJmapApp(deps: JmapDeps): Hono<{ Variables: { account: Acco
       // client's, also behind a PROXY-protocol balancer: net/proxy.ts sets it)
       const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
         ?.incoming;
-      return c.json(
-        await processRequest(deps, account, parsed, methods, incoming?.socket?.remoteAddress, c.req.raw),
+      const headers = new Headers();
+      const res = c.json(
+        await processRequest(
+          deps,
+          account,
+          parsed,
+          methods,
+          incoming?.socket?.remoteAddress,
+          c.req.raw,
+          headers,
+        ),
       );
+      for (const [k, v] of headers) res.headers.append(k, v);
+      return res;
     } finally {
       const left = (running.get(account.id) ?? 1) - 1;
       if (left <= 0) running.delete(account.id);

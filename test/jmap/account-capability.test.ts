@@ -108,23 +108,51 @@ describe("JMAP account capability", () => {
     const caller = await webLogin(password);
     const other = await webLogin(password);
     const next = "a new and long password";
-    const [r] = await call(
-      [["Credentials/changePassword", { accountId, oldPassword: password, newPassword: next }, "0"]],
-      { Cookie: caller.cookie, "X-CSRF-Token": caller.csrf },
-    );
-    assert.deepEqual(r, ["Credentials/changePassword", {}, "0"]);
+    const res = await request(e.httpsPort, {
+      tls: true,
+      method: "POST",
+      path: "/jmap/api",
+      headers: { "Content-Type": "application/json", Cookie: caller.cookie, "X-CSRF-Token": caller.csrf },
+      body: JSON.stringify({
+        using: USING,
+        methodCalls: [
+          ["Credentials/changePassword", { accountId, oldPassword: password, newPassword: next }, "0"],
+        ],
+      }),
+    });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(JSON.parse(res.body).methodResponses[0], ["Credentials/changePassword", {}, "0"]);
     const old = password;
     password = next;
     assert.equal(await imapLogin(e, next), true);
     assert.equal(await imapLogin(e, old), false);
-    assert.equal(await sessionStatus(caller.cookie), 200, "the calling webmail session stays logged in");
+    // the calling session is renewed: a new cookie value (same flags), the old value dead
+    const set = String(res.headers["set-cookie"]?.[0]);
+    assert.match(
+      set,
+      /^pk_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+; Secure$/,
+    );
+    const renewed = set.slice(0, set.indexOf(";"));
+    assert.notEqual(renewed, caller.cookie);
+    assert.equal(await sessionStatus(renewed), 200, "the calling webmail session stays logged in");
+    assert.equal(await sessionStatus(caller.cookie), 401, "under a new cookie value only");
     assert.equal(await sessionStatus(other.cookie), 401, "the other session ended");
-    // the caller's session still works for JMAP with its token
+    // the renewed session keeps its CSRF token and works for JMAP
     const [echo] = await call([["Core/echo", { x: 1 }, "e"]], {
-      Cookie: caller.cookie,
+      Cookie: renewed,
       "X-CSRF-Token": caller.csrf,
     });
     assert.deepEqual(echo, ["Core/echo", { x: 1 }, "e"]);
+    // over Basic, a password change ends every webmail session
+    const third = await webLogin(password);
+    const back = "yet another long password";
+    const [r2] = await call([
+      ["Credentials/changePassword", { accountId, oldPassword: password, newPassword: back }, "0"],
+    ]);
+    assert.deepEqual(r2, ["Credentials/changePassword", {}, "0"]);
+    password = back;
+    assert.equal(await sessionStatus(third.cookie), 401);
+    assert.equal(await sessionStatus(renewed), 401);
   });
 
   it("changePassword with an app password as the old one is forbidden", async () => {

@@ -8,7 +8,8 @@
  *     wrong one is counted by login throttling); invalidArguments: the new password breaks the
  *     policy ([auth] min_password_length, cli/policy.ts), with the reason as description.
  *     The change bumps the credentials version: Bearer tokens, cached logins and every webmail
- *     session end, except the session of the calling request (JmapAccountSettings.passwordChanged).
+ *     session end, except the session of the calling request, which is renewed under a new
+ *     cookie value (Set-Cookie on this answer; JmapAccountSettings.passwordChanged).
  *   AppPassword/get {accountId, ids|null, properties?} → {accountId, state, list, notFound}
  *     objects {id, name, createdAt, lastUsedAt, lastUsedBy} (UTCDate or null; lastUsedBy the
  *     protocol). The secret is never readable.
@@ -91,7 +92,7 @@ export function accountMethods(settings: JmapAccountSettings): Array<[string, Me
     if (problem) throw invalidArguments(problem);
     await ctx.store.setPassword(ctx.account.address, await hashPassword(newPassword));
     const updated = await ctx.store.getAccountById(ctx.account.id);
-    if (updated) await settings.passwordChanged(updated, ctx.request);
+    if (updated) await settings.passwordChanged(updated, ctx.request, ctx.responseHeaders);
     return {};
   };
 

@@ -141,6 +141,7 @@ export async function processRequest(
   methods: Map<string, MethodHandler>,
   remoteAddress?: string,
   request?: Request,
+  responseHeaders?: Headers,
 ): Promise<JsonObject> {
   const createdIds = new Map<string, string>(Object.entries(req.createdIds ?? {}) as Array<[string, string]>);
   const ctx: MethodContext = {
@@ -152,6 +153,7 @@ export async function processRequest(
     using: new Set(req.using),
     ...(remoteAddress ? { remoteAddress } : {}),
     ...(request ? { request } : {}),
+    ...(responseHeaders ? { responseHeaders } : {}),
   };
   const responses: Array<[string, JsonObject, string]> = [];
   for (const call of req.calls) {

@@ -44,10 +44,15 @@ export interface JmapAccountSettings {
    */
   verifyAccountPassword(account: Account, password: string, remoteAddress: string): Promise<boolean>;
   /**
-   * after a password change made by `request`: every other webmail session of the account ends,
-   * the request's own (when it came with the session cookie) stays
+   * after a password change made by `request`: every webmail session of the account ends but the
+   * request's own (when it came with the session cookie), which is renewed: its new cookie goes
+   * into `responseHeaders` (Set-Cookie)
    */
-  passwordChanged(account: Account, request: Request | undefined): Promise<void>;
+  passwordChanged(
+    account: Account,
+    request: Request | undefined,
+    responseHeaders: Headers | undefined,
+  ): Promise<void>;
 }
 
 export interface JmapSubmission {
@@ -87,6 +92,8 @@ export interface MethodContext {
   remoteAddress?: string;
   /** the HTTP request being answered, when known (Credentials/changePassword keeps its session) */
   request?: Request;
+  /** headers a method adds to the HTTP answer (Credentials/changePassword: the renewed cookie) */
+  responseHeaders?: Headers;
 }
 
 /** A method response: [name, args]; a method may answer more than one (RFC 8620 §3.4). */

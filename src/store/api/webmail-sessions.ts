@@ -29,13 +29,15 @@ export interface WebmailSessionStore {
   /** logout: false when there was no such session */
   deleteWebmailSession(token: string): Promise<boolean>;
   /**
-   * Ends every session of the account except the one of `keepToken`, which moves to
-   * `credentialsVersion` (the caller of a password change stays logged in); how many ended.
+   * After a password change: ends every session of the account. With `keepToken` (a live session
+   * of the account) that session goes on under a new cookie value — same CSRF token, the new
+   * `credentialsVersion` — returned as `renewed`; its old value is dead like the others (a copy of
+   * the cookie someone else holds stops working). `ended` counts the sessions ended.
    */
   endWebmailSessions(
     accountId: Id,
     opts: { keepToken?: string; credentialsVersion: number },
-  ): Promise<number>;
+  ): Promise<{ ended: number; renewed: string | null }>;
   /** removes the sessions that expired before `now` (the pruning job); how many */
   expireWebmailSessions(now: Date): Promise<number>;
 }

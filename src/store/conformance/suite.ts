@@ -18,6 +18,7 @@ import { runAclConformance } from "./suite-acl.ts";
 import { runLookupConformance } from "./suite-lookups.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
 import { runStatesConformance } from "./suite-states.ts";
+import { runWebmailSessionConformance } from "./suite-webmail-sessions.ts";
 
 export interface ConformanceStore {
   store: Store;
@@ -562,4 +563,5 @@ export function runStoreConformance(name: string, openFresh: () => Promise<Confo
   runAclConformance(name, openFresh);
   runStatesConformance(name, openFresh);
   runLookupConformance(name, openFresh);
+  runWebmailSessionConformance(name, openFresh);
 }

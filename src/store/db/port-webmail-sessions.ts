@@ -29,8 +29,8 @@ export interface WebmailSessionsWrite extends WebmailSessionsRead {
   touch(id: string, lastSeenAt: number, expiresAt: number): Maybe<void>;
   /** false = no such session */
   delete(id: string): Maybe<boolean>;
-  /** deletes the account's sessions except `keep` (may be null) and sets keep's credentials version */
-  endOthers(accountId: number, keep: string | null, credentialsVersion: number): Maybe<number>;
+  /** deletes the account's sessions except `keep` (null: all of them); how many */
+  deleteOfAccount(accountId: number, keep: string | null): Maybe<number>;
   /** deletes the sessions whose expiry is before `now`; how many */
   deleteExpired(now: number): Maybe<number>;
 }

@@ -10,8 +10,8 @@
  *   polling the API does not write a transaction per request, and the idle timeout still holds
  *   to within a quarter of itself.
  * - CSRF: each session has its own random token (256 bits, stored with it), not one derived
- *   from the session id, so a session kept over a password change keeps its token and needs no
- *   server-wide key.
+ *   from the session id, so a session renewed over a password change (a new cookie value, the old
+ *   one dead) keeps its token and the open page needs to learn nothing; and no server-wide key.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Id } from "../api/model.ts";
@@ -95,12 +95,26 @@ export class WebmailSessions {
     return this.#d.db.write((w) => w.webmailSessions.delete(id));
   }
 
-  endWebmailSessions(
+  async endWebmailSessions(
     accountId: Id,
     opts: { keepToken?: string; credentialsVersion: number },
-  ): Promise<number> {
-    const keep = opts.keepToken !== undefined ? sessionId(opts.keepToken) : null;
-    return this.#d.db.write((w) => w.webmailSessions.endOthers(accountId, keep, opts.credentialsVersion));
+  ): Promise<{ ended: number; renewed: string | null }> {
+    const keepId =
+      opts.keepToken !== undefined && opts.keepToken.length === TOKEN_LENGTH
+        ? sessionId(opts.keepToken)
+        : null;
+    const token = randomBytes(32).toString("base64url");
+    const newId = sessionId(token);
+    return this.#d.db.write(async (w) => {
+      const old = keepId === null ? null : await w.webmailSessions.get(keepId);
+      if (!old || old.accountId !== accountId) {
+        return { ended: await w.webmailSessions.deleteOfAccount(accountId, null), renewed: null };
+      }
+      await w.webmailSessions.insert({ ...old, id: newId, credentialsVersion: opts.credentialsVersion });
+      // the old value of the kept session is one of those ended; it is not counted
+      const ended = (await w.webmailSessions.deleteOfAccount(accountId, newId)) - 1;
+      return { ended, renewed: token };
+    });
   }
 
   expireWebmailSessions(now: Date): Promise<number> {

@@ -41,22 +41,16 @@ export function pgWebmailSessionOps(x: Exec): { webmailSessions: WebmailSessions
           id,
         ]);
       },
-      delete: async (id) => ((await x("DELETE FROM webmail_session WHERE id = $1", [id])).rowCount ?? 0) > 0,
-      endOthers: async (accountId, keep, credentialsVersion) => {
-        if (keep !== null)
-          await x("UPDATE webmail_session SET credentials_version = $1 WHERE id = $2 AND account_id = $3", [
-            credentialsVersion,
-            keep,
+      delete: async (id) => (await x("DELETE FROM webmail_session WHERE id = $1", [id])).rowCount > 0,
+      deleteOfAccount: async (accountId, keep) =>
+        (
+          await x("DELETE FROM webmail_session WHERE account_id = $1 AND id IS DISTINCT FROM $2", [
             accountId,
-          ]);
-        const r = await x("DELETE FROM webmail_session WHERE account_id = $1 AND id IS DISTINCT FROM $2", [
-          accountId,
-          keep,
-        ]);
-        return r.rowCount ?? 0;
-      },
+            keep,
+          ])
+        ).rowCount,
       deleteExpired: async (now) =>
-        (await x("DELETE FROM webmail_session WHERE expires_at < $1", [now])).rowCount ?? 0,
+        (await x("DELETE FROM webmail_session WHERE expires_at < $1", [now])).rowCount,
     },
   };
 }

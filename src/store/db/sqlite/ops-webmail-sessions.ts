@@ -44,18 +44,11 @@ export function sqliteWebmailSessionOps(h: SqliteHandle): { webmailSessions: Web
         );
       },
       delete: (id) => h.stmt("DELETE FROM webmail_session WHERE id = ?").run(id).changes > 0,
-      endOthers: (accountId, keep, credentialsVersion) => {
-        if (keep !== null)
-          h.stmt("UPDATE webmail_session SET credentials_version = ? WHERE id = ? AND account_id = ?").run(
-            credentialsVersion,
-            keep,
-            accountId,
-          );
-        return Number(
+      deleteOfAccount: (accountId, keep) =>
+        Number(
           h.stmt("DELETE FROM webmail_session WHERE account_id = ? AND id IS NOT ?").run(accountId, keep)
             .changes,
-        );
-      },
+        ),
       deleteExpired: (now) =>
         Number(h.stmt("DELETE FROM webmail_session WHERE expires_at < ?").run(now).changes),
     },
