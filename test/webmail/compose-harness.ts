@@ -13,11 +13,11 @@
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ImapFlow } from "imapflow";
 import type { Browser, Page } from "playwright-core";
-import { buildWebmail } from "../../scripts/build-webmail.ts";
-import { type HttpE2E, request, startHttpE2E } from "../http/helpers.ts";
-import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
+import { imapClient } from "../e2e/helpers.ts";
+import { type HttpE2E, request } from "../http/helpers.ts";
+import { openPage, type TestPage } from "../kit/browser.ts";
+import { login, startWebmail } from "./helpers.ts";
 
 export { PASS_A, PASS_B, USER_A, USER_B } from "../e2e/helpers.ts";
 
@@ -90,20 +90,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The server with the built webmail and Chromium (helpers.ts startWebmail), and the harness bundle. */
 export async function startHarness(): Promise<Harness> {
-  await buildWebmail({ quiet: true });
-  const [e, bundle] = await Promise.all([startHttpE2E(), buildHarness()]);
-  const browser = await launchBrowser();
-  return {
-    e,
-    browser,
-    bundle,
-    base: `http://127.0.0.1:${e.httpPort}`,
-    async close() {
-      await browser.close();
-      await e.close();
-    },
-  };
+  const [w, bundle] = await Promise.all([startWebmail(), buildHarness()]);
+  return { e: w.e, browser: w.browser, bundle, base: w.baseURL, close: () => w.close() };
 }
 
 export function basic(user: string, pass: string): string {
@@ -167,11 +157,7 @@ export async function openApp(
       await route.continue();
     });
   else release();
-  await tp.page.goto("/");
-  await tp.page.getByLabel("Email address").fill(user);
-  await tp.page.getByLabel("Password").fill(pass);
-  await tp.page.getByRole("button", { name: "Log in" }).click();
-  await tp.page.getByRole("button", { name: "New message" }).waitFor();
+  await login(tp.page, user, pass);
   // the page's first GET /webmail/session, before login, is a 401 by design
   tp.errors.splice(0, tp.errors.length);
   return { ...tp, releaseUploads: release };
@@ -273,17 +259,7 @@ export interface Fetched {
 
 /** The messages of a user's mailbox (a path, or a special use like "\\Sent") over IMAP. */
 export async function imapMessages(h: Harness, user: string, pass: string, box: string): Promise<Fetched[]> {
-  const client = new ImapFlow({
-    host: "127.0.0.1",
-    port: h.e.server.imapPort,
-    secure: false,
-    doSTARTTLS: true,
-    tls: { rejectUnauthorized: false },
-    auth: { user, pass },
-    logger: false,
-    disableAutoIdle: true,
-  });
-  client.on("error", () => {});
+  const { client } = imapClient(h.e, { user, pass });
   await client.connect();
   try {
     let target = box;
@@ -398,17 +374,7 @@ export async function jmapEmail(h: Harness, user: string, pass: string, subject:
 
 /** Whether an IMAP login (imapflow over STARTTLS) with these credentials succeeds. */
 export async function imapLoginOk(h: Harness, user: string, pass: string): Promise<boolean> {
-  const client = new ImapFlow({
-    host: "127.0.0.1",
-    port: h.e.server.imapPort,
-    secure: false,
-    doSTARTTLS: true,
-    tls: { rejectUnauthorized: false },
-    auth: { user, pass },
-    logger: false,
-    disableAutoIdle: true,
-  });
-  client.on("error", () => {});
+  const { client } = imapClient(h.e, { user, pass });
   try {
     await client.connect();
   } catch (err) {
