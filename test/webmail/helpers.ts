@@ -9,10 +9,10 @@ import tls from "node:tls";
 import type { Browser, Page } from "playwright-core";
 import { buildWebmail } from "../../scripts/build-webmail.ts";
 import { imapClient } from "../e2e/helpers.ts";
+import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
 import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
 import { ImapClient } from "../kit/imap-client.ts";
 import { SmtpClient } from "../kit/smtp-client.ts";
-import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
 
 export { waitUntil, within } from "../e2e/helpers.ts";
 export { DOMAIN, PASS_A, USER_A, USER_B } from "../http/helpers.ts";
@@ -90,7 +90,9 @@ export function mail(o: {
 
 /** An IMAP date-time (RFC 3501 §9 date-time) for APPEND's internal date. */
 export function imapDate(d: Date): string {
-  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getUTCMonth()];
+  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][
+    d.getUTCMonth()
+  ];
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(d.getUTCDate())}-${mon}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }

@@ -6,7 +6,7 @@
  * and keeps the view open with the server's reason when it is refused. Focus moves into the view
  * when it opens and back to where it was when it closes.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { t } from "../i18n/index.ts";
 import { compose, notify } from "../state.ts";
 import type { ComposeRequest } from "../types.ts";
@@ -63,6 +63,20 @@ const TITLES: Record<ComposeRequest["mode"], string> = {
 
 type Status = "" | "saving" | "saved";
 
+/**
+ * Gives focus back to the element that had it when compose opened (once the panel is gone: a
+ * re-render of the page around it must not leave focus on the body).
+ */
+function restoreFocus(el: HTMLElement | null): void {
+  if (!el) return;
+  const put = () => {
+    if (el.isConnected && (document.activeElement === document.body || document.activeElement === null))
+      el.focus();
+  };
+  if (el.isConnected) el.focus();
+  requestAnimationFrame(put);
+}
+
 function ComposePanel(props: { req: ComposeRequest }) {
   const { req } = props;
   const [form, setFormState] = useState<Form | null>(null);
@@ -91,6 +105,9 @@ function ComposePanel(props: { req: ComposeRequest }) {
   };
   const identityOf = (f: Form) => ids.find((i) => i.id === f.identityId) ?? ids[0];
 
+  /** where focus goes once the form is there: the body when the recipients are prefilled */
+  const focusBody = useRef(false);
+
   useEffect(() => {
     let live = true;
     (async () => {
@@ -99,24 +116,30 @@ function ComposePanel(props: { req: ComposeRequest }) {
       if (!live) return;
       setIds(list);
       draftId.current = p.draftId;
+      focusBody.current = p.form.to !== "";
       setForm(p.form);
       if (p.form.cc || p.form.bcc) setShowCc(true);
     })().catch((e: Error) => live && setLoadError(t("compose.loadFailed", { error: e.message })));
     return () => {
       live = false;
       if (timer.current) clearTimeout(timer.current);
-      if (opener?.isConnected) opener.focus();
+      restoreFocus(opener);
     };
   }, []);
 
-  // focus into the view once the form is there: the first empty recipient field, else the body
+  // focus into the view (synchronously after the render: no keystroke lands in between): the
+  // panel while loading, then the first empty recipient field or the body, unless the user has
+  // already put it somewhere in the view
   const loaded = form !== null;
-  useEffect(() => {
+  useLayoutEffect(() => {
+    const panel = panelRef.current;
+    const at = document.activeElement;
     if (!loaded) {
-      panelRef.current?.focus();
+      panel?.focus();
       return;
     }
-    if (formRef.current && !formRef.current.to) toRef.current?.focus();
+    if (panel && at && at !== panel && panel.contains(at)) return;
+    if (!focusBody.current) toRef.current?.focus();
     else {
       bodyRef.current?.focus();
       bodyRef.current?.setSelectionRange(0, 0);
