@@ -253,6 +253,7 @@ export async function emailIdBySubject(
 export interface Fetched {
   uid: number;
   source: string;
+  flags: Set<string>;
   /** decoded parts: part id → bytes, for the attachments */
   attachments: Array<{ filename: string; type: string; bytes: Buffer }>;
 }
@@ -274,8 +275,18 @@ export async function imapMessages(h: Harness, user: string, pass: string, box: 
     try {
       const status = await client.status(target, { messages: true });
       if (status === false || !status.messages) return [];
-      for await (const m of client.fetch("1:*", { uid: true, source: true, bodyStructure: true })) {
-        out.push({ uid: m.uid, source: m.source?.toString("utf8") ?? "", attachments: [] });
+      for await (const m of client.fetch("1:*", {
+        uid: true,
+        flags: true,
+        source: true,
+        bodyStructure: true,
+      })) {
+        out.push({
+          uid: m.uid,
+          source: m.source?.toString("utf8") ?? "",
+          flags: m.flags ?? new Set(),
+          attachments: [],
+        });
         const parts: Array<{ part: string; filename: string; type: string }> = [];
         const walk = (n: J) => {
           if (n.disposition === "attachment" || n.dispositionParameters?.filename)

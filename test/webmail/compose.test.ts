@@ -172,6 +172,8 @@ describe("webmail compose", () => {
       assert.equal(header(reply.source, "Cc"), null);
       const got = await jmapEmail(h, USER_B, PASS_B, "Re: Lunch plans");
       assert.ok(got.text.startsWith("Noon is fine."), got.text);
+      const [orig] = await withSubject(h, USER_A, PASS_A, "INBOX", "Lunch plans");
+      assert.ok(orig?.flags.has("\\Answered"), "the original is marked answered");
       assert.match(got.text, /> Shall we meet at noon\?/);
 
       await answer(page, "Re: Dinner", "a");
@@ -229,6 +231,11 @@ describe("webmail compose", () => {
       assert.ok(fwd.attachments[0]!.bytes.equals(pdf), "the original's attachment, bytes intact");
       const got = await jmapEmail(h, USER_B, PASS_B, "Fwd: Your invoice");
       assert.match(got.text, /Forwarded message/);
+      const [orig] = await withSubject(h, USER_A, PASS_A, "INBOX", "Your invoice");
+      assert.ok(
+        orig?.flags.has("$Forwarded") || orig?.flags.has("$forwarded"),
+        "the original is marked forwarded",
+      );
       assert.match(got.text, /Invoice attached\./);
       assert.deepEqual(p.errors, []);
     } finally {

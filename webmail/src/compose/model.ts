@@ -47,6 +47,8 @@ export interface Form {
   attachments: Attachment[];
   inReplyTo: string[] | null;
   references: string[] | null;
+  /** the message this answers or forwards: it gets $answered / $forwarded once sent */
+  answers: { emailId: string; keyword: "$answered" | "$forwarded" } | null;
 }
 
 /** the account's identities, loaded once per login and after the settings change them */
@@ -184,6 +186,7 @@ function emptyForm(identity: Identity | undefined): Form {
     attachments: [],
     inReplyTo: null,
     references: null,
+    answers: null,
   };
 }
 
@@ -215,6 +218,7 @@ export async function prefill(req: ComposeRequest, ids: Identity[]): Promise<Pre
         attachments: (e.attachments ?? []).map(readyAttachment),
         inReplyTo: e.inReplyTo,
         references: e.references,
+        answers: null,
       },
       draftId: e.id,
     };
@@ -235,6 +239,7 @@ export async function prefill(req: ComposeRequest, ids: Identity[]): Promise<Pre
     ].join("\n");
     form.body = `${sig}\n\n${head}\n\n${text}`;
     form.attachments = (e.attachments ?? []).map(readyAttachment);
+    form.answers = { emailId: e.id, keyword: "$forwarded" };
     return { form, draftId: null };
   }
   // RFC 5322 §3.6.4: In-Reply-To is the parent's Message-ID, References its References + that id
@@ -242,6 +247,7 @@ export async function prefill(req: ComposeRequest, ids: Identity[]): Promise<Pre
   form.inReplyTo = parentId.length ? parentId : null;
   form.references = parentId.length ? [...(e.references ?? e.inReplyTo ?? []), ...parentId] : null;
   form.subject = prefixed("Re:", e.subject);
+  form.answers = { emailId: e.id, keyword: "$answered" };
   const replyTo = e.replyTo?.length ? e.replyTo : (e.from ?? []);
   if (req.mode === "replyAll") {
     const to = dedupe([...replyTo, ...(e.to ?? [])], own);
@@ -416,5 +422,14 @@ export async function send(
   const sub = responses.find((r) => r[2] === "1" && r[0] !== "Email/set");
   const serr = failure(sub, "s");
   if (serr) return { ok: false, message: describeError(serr), draftId: newId };
+  // the original marked answered / forwarded (RFC 8621 §4.1.1; IMAP \Answered, $Forwarded) once
+  // the message went; a failure here is not the send's
+  if (form.answers) {
+    await jmap
+      .call("Email/set", {
+        update: { [form.answers.emailId]: { [`keywords/${form.answers.keyword}`]: true } },
+      })
+      .catch(() => {});
+  }
   return { ok: true };
 }
