@@ -154,7 +154,8 @@ export async function openApp(
   if (o.holdUploads)
     await tp.context.route("**/jmap/upload/**", async (route) => {
       await released;
-      await route.continue();
+      // a cancelled upload's request is gone by now
+      await route.continue().catch(() => {});
     });
   else release();
   await login(tp.page, user, pass);

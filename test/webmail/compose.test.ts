@@ -99,6 +99,15 @@ describe("webmail compose", () => {
       });
       const bar = d.getByRole("progressbar", { name: "Uploading figures.bin" });
       await bar.waitFor();
+      // a second file, cancelled while it uploads
+      await d.getByTestId("compose-file").setInputFiles({
+        name: "extra.bin",
+        mimeType: "application/octet-stream",
+        buffer: Buffer.from("not wanted"),
+      });
+      await d.getByRole("progressbar", { name: "Uploading extra.bin" }).waitFor();
+      await d.getByRole("button", { name: "Cancel upload of extra.bin" }).click();
+      await d.getByTestId("attachment").filter({ hasText: "extra.bin" }).waitFor({ state: "detached" });
       p.releaseUploads();
       await bar.waitFor({ state: "detached" });
       await sendAndWait(page);
@@ -357,6 +366,14 @@ describe("webmail compose", () => {
       const d = page.getByRole("dialog");
       await d.getByLabel("To", { exact: true }).fill("nobody@example.test");
       await d.getByLabel("Subject").fill("To nobody");
+      // a file dropped on the view is attached
+      const dt = await page.evaluateHandle(
+        '(() => { const dt = new DataTransfer(); dt.items.add(new File(["dropped text"], "note.txt", { type: "text/plain" })); return dt; })()',
+      );
+      await d.dispatchEvent("dragover", { dataTransfer: dt });
+      await d.dispatchEvent("drop", { dataTransfer: dt });
+      await d.getByTestId("attachment").filter({ hasText: "note.txt" }).waitFor();
+      await d.getByRole("progressbar").waitFor({ state: "detached" });
       await d.getByRole("button", { name: "Send" }).click();
       const alert = d.getByTestId("compose-error");
       await alert.waitFor();
@@ -367,7 +384,12 @@ describe("webmail compose", () => {
       await d.getByLabel("To", { exact: true }).fill(USER_B);
       await sendAndWait(page);
       assert.equal((await imapMessages(h, USER_A, PASS_A, "\\Drafts")).length, 0);
-      assert.equal((await withSubject(h, USER_A, PASS_A, "\\Sent", "To nobody")).length, 1);
+      const sent = await withSubject(h, USER_A, PASS_A, "\\Sent", "To nobody");
+      assert.equal(sent.length, 1);
+      assert.deepEqual(
+        sent[0]!.attachments.map((a) => [a.filename, a.bytes.toString()]),
+        [["note.txt", "dropped text"]],
+      );
     } finally {
       await p.context.close();
     }

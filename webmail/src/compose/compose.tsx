@@ -44,15 +44,6 @@ export function Compose() {
   return <ComposePanel key={key} req={req} />;
 }
 
-/** A button that opens a new message (for the shell's toolbar, if it wants it). */
-export function ComposeButton() {
-  return (
-    <button type="button" class="pk-compose-button" onClick={() => (compose.value = { mode: "new" })}>
-      {t("compose.newButton")}
-    </button>
-  );
-}
-
 const TITLES: Record<ComposeRequest["mode"], string> = {
   new: "compose.new",
   reply: "compose.reply",
