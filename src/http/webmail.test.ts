@@ -27,6 +27,11 @@ describe("webmail files", () => {
       const page = await app.request("/");
       assert.equal(page.status, 200);
       assert.equal(await page.text(), "<!doctype html><title>Mail</title>");
+      const head = await app.request("/", { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(await head.text(), "");
+      const route = await app.request("/settings", { method: "HEAD", headers: { Accept: "text/html" } });
+      assert.equal(route.status, 200);
       const js = await app.request("/assets/app-X.js");
       assert.equal(js.status, 200);
       assert.equal(await js.text(), "export {};");

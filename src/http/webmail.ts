@@ -52,7 +52,8 @@ function isApiPath(p: string): boolean {
     p.startsWith("/assets/") ||
     p === "/healthz" ||
     p === "/metrics" ||
-    p.startsWith("/mail/") ||
+    p === "/mail/config-v1.1.xml" ||
+    p === "/mail.mobileconfig" ||
     p.toLowerCase().startsWith("/autodiscover/")
   );
 }

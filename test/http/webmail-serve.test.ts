@@ -45,9 +45,9 @@ describe("webmail: serving the app", () => {
   });
 
   it("a client-side route accepting HTML gets the app; API paths and non-HTML requests keep 404", async () => {
-    const route = await request(e.httpsPort, { tls: true, path: "/mail/inbox/42", headers: HTML });
-    // /mail/ is the Thunderbird autoconfig prefix: an API path
-    assert.equal(route.status, 404);
+    const route = await request(e.httpsPort, { tls: true, path: "/mail/Inbox/42", headers: HTML });
+    assert.equal(route.status, 200);
+    assert.ok(route.body.includes(`/assets/${script}`));
     const view = await request(e.httpsPort, { tls: true, path: "/folder/Inbox?sort=date", headers: HTML });
     assert.equal(view.status, 200);
     assert.equal(view.headers["content-security-policy"], APP_CSP);
@@ -55,7 +55,15 @@ describe("webmail: serving the app", () => {
     const json = await request(e.httpsPort, { tls: true, path: "/folder/Inbox" });
     assert.equal(json.status, 404);
     assert.match(String(json.headers["content-security-policy"]), STRICT);
-    for (const p of ["/jmap/nothing", "/webmail/nothing", "/.well-known/nothing"]) {
+    // API paths, and the documents whose handlers answer 404 for unknown domains
+    for (const p of [
+      "/jmap/nothing",
+      "/webmail/nothing",
+      "/.well-known/nothing",
+      "/.well-known/mta-sts.txt",
+      "/autodiscover/autodiscover.json?Email=a@unknown.test",
+      "/mail/config-v1.1.xml?emailaddress=a@unknown.test",
+    ]) {
       const r = await request(e.httpsPort, { tls: true, path: p, headers: HTML });
       assert.notEqual(r.status, 200, p);
       assert.match(String(r.headers["content-security-policy"]), STRICT, p);

@@ -6,7 +6,9 @@
  * imapflow client to check the server's side.
  */
 import tls from "node:tls";
+import type { ImapFlow } from "imapflow";
 import type { Browser, Page } from "playwright-core";
+import type { ServerOpts } from "../../bench/server.ts";
 import { buildWebmail } from "../../scripts/build-webmail.ts";
 import { imapClient } from "../e2e/helpers.ts";
 import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
@@ -26,9 +28,10 @@ export interface Webmail {
   close(): Promise<void>;
 }
 
-export async function startWebmail(): Promise<Webmail> {
+/** Builds the webmail, starts the server (opts: e.g. extraToml) and Chromium. */
+export async function startWebmail(opts: ServerOpts = {}): Promise<Webmail> {
   await buildWebmail({ quiet: true });
-  const e = await startHttpE2E();
+  const e = await startHttpE2E(opts);
   let browser: Browser;
   try {
     browser = await launchBrowser();
@@ -58,13 +61,13 @@ export async function startWebmail(): Promise<Webmail> {
   };
 }
 
-/** Logs in through the login screen and waits for the folder pane. */
+/** Logs in through the login screen and waits for the mail view (its Log out button). */
 export async function login(page: Page, user = USER_A, pass = PASS_A): Promise<void> {
   await page.goto("/");
   await page.getByLabel("Email address").fill(user);
   await page.getByLabel("Password", { exact: true }).fill(pass);
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("navigation", { name: "Folders" }).waitFor();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
 }
 
 let seq = 0;
@@ -77,13 +80,15 @@ export function mail(o: {
   body?: string;
   date?: Date;
   extraHeaders?: string;
+  /** without the angle brackets; unique when not given */
+  messageId?: string;
 }): Buffer {
   seq++;
   const date = (o.date ?? new Date()).toUTCString().replace("GMT", "+0000");
   return Buffer.from(
     `From: ${o.from ?? "Sender <sender@remote.test>"}\r\nTo: ${o.to ?? USER_A}\r\n` +
       `Subject: ${o.subject}\r\nDate: ${date}\r\n` +
-      `Message-ID: <wm-${process.pid}-${seq}@remote.test>\r\nMIME-Version: 1.0\r\n${o.extraHeaders ?? ""}` +
+      `Message-ID: <${o.messageId ?? `wm-${process.pid}-${seq}@remote.test`}>\r\nMIME-Version: 1.0\r\n${o.extraHeaders ?? ""}` +
       `Content-Type: text/plain; charset=utf-8\r\n\r\n${o.body ?? "Hello from the test.\r\n"}`,
   );
 }
@@ -176,4 +181,24 @@ export function rows(page: Page) {
 /** The row showing a subject. */
 export function row(page: Page, subject: string) {
   return page.getByTestId("message-row").filter({ hasText: subject });
+}
+
+/** Waits until an async condition holds (polling), or throws naming it. */
+export async function until(cond: () => Promise<boolean>, label: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`not reached within ${timeoutMs} ms: ${label}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Page errors apart from the 401 the browser logs for the session check before login. */
+export function pageErrors(errors: string[]): string[] {
+  return errors.filter((e) => !e.includes("status of 401"));
+}
+
+/** How many messages a mailbox holds (IMAP STATUS). */
+export async function messageCount(imap: ImapFlow, mailbox: string): Promise<number> {
+  const s = await imap.status(mailbox, { messages: true });
+  return s ? (s.messages ?? 0) : 0;
 }

@@ -7,7 +7,16 @@
  */
 import { t } from "./i18n/index.ts";
 import { applyLocal, emails } from "./mail/cache.ts";
-import { currentMailboxId, jmap, mailboxByRole, notify, openEmailId, search, selection } from "./state.ts";
+import {
+  currentMailboxId,
+  jmap,
+  mailboxByRole,
+  notify,
+  openEmailId,
+  search,
+  selection,
+  threads,
+} from "./state.ts";
 import type { EmailSummary } from "./types.ts";
 
 interface SetResult {
@@ -70,22 +79,29 @@ export async function setKeyword(ids: string[], keyword: string, on: boolean): P
   return optimistic(rollback, () => emailSet({ update }));
 }
 
-/** Moves the messages into mailboxId (out of every other mailbox they are in, or the current one). */
+/** Moves the messages into mailboxId, out of the folder they are listed in. */
 export async function moveToMailbox(ids: string[], mailboxId: string): Promise<boolean> {
   const from = currentMailboxId.value;
   const update: Record<string, Record<string, boolean | null>> = {};
   for (const id of ids) {
     const patch: Record<string, boolean | null> = { [`mailboxIds/${mailboxId}`]: true };
+    // out of the folder it is listed in; from a search over all folders, out of every other
     const known = emails.get(id);
-    const sources = known ? Object.keys(known.mailboxIds) : from ? [from] : [];
+    const listedIn = !search.value?.allFolders && from && (!known || known.mailboxIds[from]) ? from : null;
+    const sources = listedIn ? [listedIn] : known ? Object.keys(known.mailboxIds) : [];
     for (const m of sources) if (m !== mailboxId) patch[`mailboxIds/${m}`] = null;
     update[id] = patch;
   }
+  const leaving = new Set(ids.filter((id) => !emails.has(id)));
   const rollback = applyLocal(ids, (e) => {
-    const next = { ...e, mailboxIds: { [mailboxId]: true as const } };
-    return staysListed(next) ? next : null;
+    const kept: Record<string, true> = {};
+    for (const m of Object.keys(e.mailboxIds)) if (update[e.id]?.[`mailboxIds/${m}`] !== null) kept[m] = true;
+    const next = { ...e, mailboxIds: { ...kept, [mailboxId]: true as const } };
+    if (staysListed(next)) return next;
+    leaving.add(e.id);
+    return null;
   });
-  leaveList(ids.filter((id) => !emails.get(id) || !staysListed(emails.get(id)!)));
+  leaveList([...leaving]);
   return optimistic(rollback, () => emailSet({ update }));
 }
 
@@ -135,5 +151,40 @@ export async function emptyMailbox(mailboxId: string, batch = 200): Promise<bool
   } catch (e) {
     notify(t("error.actionFailed", { reason: e instanceof Error ? e.message : String(e) }), "error");
     return false;
+  }
+}
+
+/**
+ * In the conversation view a row stands for its thread: the ids plus the other messages of
+ * their threads in the same list (the current folder, or anywhere for an all-folders search),
+ * by Thread/get and Email/get in one request (RFC 8620 §3.7 back-reference). Answers the ids
+ * unchanged in the message view or when the server cannot say.
+ */
+export async function withThreads(ids: string[]): Promise<string[]> {
+  if (!threads.value || ids.length === 0) return ids;
+  const threadIds = [...new Set(ids.map((id) => emails.get(id)?.threadId).filter((x) => x !== undefined))];
+  if (threadIds.length === 0) return ids;
+  try {
+    const r = await jmap.request([
+      ["Thread/get", { accountId: jmap.accountId, ids: threadIds }, "t"],
+      [
+        "Email/get",
+        {
+          accountId: jmap.accountId,
+          "#ids": { resultOf: "t", name: "Thread/get", path: "/list/*/emailIds" },
+          properties: ["id", "mailboxIds"],
+        },
+        "e",
+      ],
+    ]);
+    const got = r[1];
+    if (!got || got[0] === "error") return ids;
+    const cur = search.value?.allFolders ? null : currentMailboxId.value;
+    const out = new Set(ids);
+    for (const e of (got[1] as { list: { id: string; mailboxIds: Record<string, boolean> }[] }).list)
+      if (!cur || e.mailboxIds[cur]) out.add(e.id);
+    return [...out];
+  } catch {
+    return ids;
   }
 }

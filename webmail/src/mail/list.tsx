@@ -22,12 +22,14 @@ import {
   listVersion,
   setQuery,
 } from "./cache.ts";
+import { Icon } from "./icons.tsx";
 import { mailboxLabel } from "./mailboxes.ts";
 import { searchFilter } from "./search.tsx";
 import { DRAG_TYPE } from "./sidebar.tsx";
 import { ROW_HEIGHT, scrollToShow, visibleWindow } from "./virtual.ts";
 
 let anchor = 0;
+const FETCH_EVERY = 120;
 
 function who(list: EmailAddress[] | null): string {
   const a = list?.[0];
@@ -123,11 +125,7 @@ function Row({ pos, e, showTo }: { pos: number; e: EmailSummary | undefined; sho
             {unread && <span class="sr-only"> ({t("list.unread")})</span>}
           </span>
           <span class="marks">
-            {e.hasAttachment && (
-              <span class="attach" title={t("list.attachment")} role="img" aria-label={t("list.attachment")}>
-                {"\u{1F4CE}"}
-              </span>
-            )}
+            {e.hasAttachment && <Icon name="attachment" label={t("list.attachment")} />}
           </span>
           <time class="date" dateTime={e.receivedAt}>
             {formatDate(new Date(e.receivedAt))}
@@ -199,9 +197,26 @@ export function MessageList() {
   const total = listTotal.value;
   // before the first window arrives, ask for the first page
   const w = visibleWindow(scrollTop, height, total ?? 1);
-  useEffect(() => {
-    ensureRange(w.first, Math.max(w.last, w.first));
+  // fetch the window in view; while the scrollbar is dragged through a big folder, at most
+  // one fetch per FETCH_EVERY ms (the rows passed on the way are never asked for)
+  const range = useRef({ first: 0, last: 0 });
+  range.current = { first: w.first, last: Math.max(w.last, w.first) };
+  const timer = useRef<{ last: number; pending: ReturnType<typeof setTimeout> | null }>({
+    last: 0,
+    pending: null,
   });
+  useEffect(() => {
+    const tm = timer.current;
+    const run = () => {
+      tm.last = Date.now();
+      tm.pending = null;
+      ensureRange(range.current.first, range.current.last);
+    };
+    const wait = tm.last + FETCH_EVERY - Date.now();
+    if (wait <= 0) run();
+    else if (!tm.pending) tm.pending = setTimeout(run, wait);
+  });
+  useEffect(() => () => clearTimeout(timer.current.pending ?? undefined), []);
 
   // keep the keyboard cursor in view
   const cur = cursor.value;
@@ -231,7 +246,6 @@ export function MessageList() {
           </span>
         )}
         {total === 0 && !listError.value && (s ? t("list.noResults") : t("list.empty"))}
-        {total !== null && total > 0 && <span class="sr-only">{t("list.count", { count: total })}</span>}
       </div>
       <div
         ref={box}
