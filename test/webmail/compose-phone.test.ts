@@ -30,9 +30,10 @@ describe("webmail compose on a phone, in Swedish", () => {
     const p = await openApp(h, USER_A, PASS_A);
     try {
       const { page } = p;
-      // logged in (helpers.ts login waits for the folder pane, hidden on a phone), then phone width
-      await page.setViewportSize({ width: 390, height: 844 });
+      // logged in (helpers.ts login waits for the folder pane, hidden on a phone) and Swedish
+      // chosen in the header at desktop width, then phone width
       await page.getByRole("combobox", { name: "Language" }).selectOption("sv");
+      await page.setViewportSize({ width: 390, height: 844 });
       // the folder pane (with the New message button) is behind the menu button on a phone
       await page.getByRole("button", { name: "Visa mappar" }).click();
       await page.getByRole("button", { name: "Nytt meddelande" }).click();
