@@ -405,3 +405,8 @@ export async function hasCapability(h: Harness, user: string, pass: string, cap:
   });
   return cap in (JSON.parse(a.body).capabilities ?? {});
 }
+
+/** the messages of a mailbox whose Subject is `subject` */
+export async function withSubject(h: Harness, user: string, pass: string, box: string, subject: string) {
+  return (await imapMessages(h, user, pass, box)).filter((m) => header(m.source, "Subject") === subject);
+}

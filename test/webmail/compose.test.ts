@@ -3,9 +3,8 @@
  * screen, "New message", a message opened from the list and answered with r/a/f): a new message
  * with an attachment (upload progress, delivery with the bytes intact, the sent copy in Sent, no
  * draft left), reply and reply-all headers and recipients, forward with the original's
- * attachment, draft autosave replacing the previous version in Drafts (and a draft edited again,
- * through the harness: the app has no way to open one yet), address completion from the user's
- * own mail, and a refused submission shown with the view kept open.
+ * attachment, address completion from the user's own mail, and a refused submission shown with
+ * the view kept open. Drafts: compose-drafts.test.ts.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -13,20 +12,18 @@ import type { Page } from "playwright-core";
 import { deliver } from "../e2e/helpers.ts";
 import {
   answer,
-  emailIdBySubject,
   eventually,
   type Harness,
   header,
   imapMessages,
   jmapEmail,
   openApp,
-  openCompose,
-  openHarness,
   PASS_A,
   PASS_B,
   startHarness,
   USER_A,
   USER_B,
+  withSubject,
 } from "./compose-harness.ts";
 
 function raw(o: {
@@ -59,11 +56,6 @@ async function sendAndWait(page: Page): Promise<void> {
 }
 
 const activeId = (page: Page) => page.evaluate("document.activeElement?.id");
-
-/** the messages of a mailbox whose Subject is `subject` */
-async function withSubject(h: Harness, user: string, pass: string, box: string, subject: string) {
-  return (await imapMessages(h, user, pass, box)).filter((m) => header(m.source, "Subject") === subject);
-}
 
 describe("webmail compose", () => {
   let h: Harness;
@@ -249,73 +241,6 @@ describe("webmail compose", () => {
       assert.deepEqual(p.errors, []);
     } finally {
       await p.context.close();
-    }
-  });
-
-  it("autosaves the draft to Drafts, replacing the previous version; Escape closes, discard deletes", async () => {
-    const p = await openApp(h, USER_A, PASS_A);
-    try {
-      const { page } = p;
-      const opener = page.getByRole("button", { name: "New message" });
-      await opener.click();
-      const d = page.getByRole("dialog");
-      await d.getByLabel("To", { exact: true }).fill(USER_B);
-      await d.getByLabel("Subject").fill("Plans v1");
-      await d.getByRole("status").filter({ hasText: "Draft saved" }).waitFor();
-      await eventually(
-        async () => (await withSubject(h, USER_A, PASS_A, "\\Drafts", "Plans v1")).length === 1,
-        "first draft in Drafts",
-      );
-      const e1 = await jmapEmail(h, USER_A, PASS_A, "Plans v1");
-      assert.equal(e1.keywords.$draft, true);
-      assert.equal(e1.keywords.$seen, true);
-
-      await d.getByLabel("Subject").fill("Plans v2");
-      await d.getByRole("textbox", { name: "Message" }).fill("Second version.");
-      await eventually(async () => {
-        const all = await imapMessages(h, USER_A, PASS_A, "\\Drafts");
-        return all.length === 1 && header(all[0]!.source, "Subject") === "Plans v2";
-      }, "the draft replaced, not duplicated");
-
-      // Escape closes (saving); focus goes back to the button that opened it
-      await d.getByLabel("Subject").fill("Plans v3");
-      await page.keyboard.press("Escape");
-      await d.waitFor({ state: "detached" });
-      await eventually(
-        async () => (await page.evaluate("document.activeElement?.textContent")) === "New message",
-        "focus back on the New message button",
-      );
-      const d3 = await imapMessages(h, USER_A, PASS_A, "\\Drafts");
-      assert.deepEqual(
-        d3.map((m) => header(m.source, "Subject")),
-        ["Plans v3"],
-      );
-      assert.deepEqual(p.errors, []);
-    } finally {
-      await p.context.close();
-    }
-    // the draft edited again (the harness: the app opens no draft into compose yet), then discarded
-    const hp = await openHarness(h, USER_A, PASS_A);
-    try {
-      const { page } = hp;
-      await openCompose(page, {
-        mode: "draft",
-        emailId: await emailIdBySubject(h, USER_A, PASS_A, "Plans v3"),
-      });
-      const d = page.getByRole("dialog");
-      assert.equal(await d.getByLabel("To", { exact: true }).inputValue(), USER_B);
-      assert.equal(await d.getByRole("textbox", { name: "Message" }).inputValue(), "Second version.");
-      await d.getByLabel("Subject").fill("Plans v4");
-      await eventually(async () => {
-        const all = await imapMessages(h, USER_A, PASS_A, "\\Drafts");
-        return all.length === 1 && header(all[0]!.source, "Subject") === "Plans v4";
-      }, "the edited draft replaced the old one");
-      await d.getByRole("button", { name: "Discard" }).click();
-      await d.waitFor({ state: "detached" });
-      assert.equal((await imapMessages(h, USER_A, PASS_A, "\\Drafts")).length, 0);
-      assert.deepEqual(hp.errors, []);
-    } finally {
-      await hp.context.close();
     }
   });
 

@@ -163,7 +163,17 @@ function ComposePanel(props: { req: ComposeRequest }) {
       dirty.current = false;
       setStatus("saving");
       try {
-        draftId.current = await saveDraft(f, identityOf(f), draftId.current);
+        const r = await saveDraft(f, identityOf(f), draftId.current);
+        draftId.current = r.id;
+        const cur = formRef.current;
+        if (r.rebound.size > 0 && cur)
+          setForm({
+            ...cur,
+            attachments: cur.attachments.map((a) => {
+              const blobId = r.rebound.get(a.key);
+              return blobId ? { ...a, blobId } : a;
+            }),
+          });
         setStatus("saved");
       } catch (e) {
         dirty.current = true;

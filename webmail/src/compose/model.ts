@@ -337,13 +337,16 @@ function failure(r: Invocation | undefined, key: string): SetError | null {
 
 /**
  * Saves the form as a draft in Drafts, destroying the previous version (`replaces`) in the same
- * Email/set; answers the new draft's id.
+ * Email/set (created before destroyed, so the new version may take parts of the old); answers
+ * the new draft's id and, per attachment key, the blobId of that attachment's part in the draft:
+ * later versions and the sent message take it from there, not from the upload, which the server
+ * keeps only for a while (RFC 8620 §6.1).
  */
 export async function saveDraft(
   form: Form,
   identity: Identity | undefined,
   replaces: string | null,
-): Promise<string> {
+): Promise<{ id: string; rebound: Map<string, string> }> {
   const drafts = await roleMailbox("drafts");
   if (!drafts) throw new SendError(t("compose.noDrafts"));
   const [r] = await jmap.request([
@@ -365,7 +368,24 @@ export async function saveDraft(
   ]);
   const err = failure(r, "d");
   if (err) throw new SendError(describeError(err));
-  return (r![1] as { created: Record<string, { id: string }> }).created.d!.id;
+  const id = (r![1] as { created: Record<string, { id: string }> }).created.d!.id;
+  const rebound = new Map<string, string>();
+  const sent = form.attachments.filter((a) => a.blobId);
+  if (sent.length > 0) {
+    try {
+      const g = await jmap.call<{ list: Array<{ attachments: Array<{ blobId: string }> | null }> }>(
+        "Email/get",
+        { ids: [id], properties: ["attachments"] },
+      );
+      const parts = g.list[0]?.attachments ?? [];
+      // the parts are in the order they were given; anything else and the uploads stay in use
+      if (parts.length === sent.length)
+        for (const [i, a] of sent.entries()) rebound.set(a.key, parts[i]!.blobId);
+    } catch {
+      // the upload blobs still serve
+    }
+  }
+  return { id, rebound };
 }
 
 /** Destroys a draft. */
