@@ -94,7 +94,9 @@ function ComposePanel(props: { req: ComposeRequest }) {
     formRef.current = f;
     setFormState(f);
   };
-  const identityOf = (f: Form) => ids.find((i) => i.id === f.identityId) ?? ids[0];
+  const idsRef = useRef<Identity[]>([]);
+  idsRef.current = ids;
+  const identityOf = (f: Form) => idsRef.current.find((i) => i.id === f.identityId) ?? idsRef.current[0];
 
   /** where focus goes once the form is there: the body when the recipients are prefilled */
   const focusBody = useRef(false);
@@ -105,6 +107,7 @@ function ComposePanel(props: { req: ComposeRequest }) {
       const list = await loadIdentities();
       const p = await prefill(req, list);
       if (!live) return;
+      idsRef.current = list;
       setIds(list);
       draftId.current = p.draftId;
       focusBody.current = p.form.to !== "";
@@ -114,6 +117,8 @@ function ComposePanel(props: { req: ComposeRequest }) {
     return () => {
       live = false;
       if (timer.current) clearTimeout(timer.current);
+      // replaced by another compose request (or logged out) without closing: keep what was typed
+      if (dirty.current && !done.current) void save();
       restoreFocus(opener);
     };
   }, []);
