@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { deliver } from "../e2e/helpers.ts";
 import {
   answer,
   eventually,
@@ -25,6 +24,7 @@ import {
   USER_B,
   withSubject,
 } from "./compose-harness.ts";
+import { smtpDeliver } from "./helpers.ts";
 
 function raw(o: {
   from: string;
@@ -125,9 +125,9 @@ describe("webmail compose", () => {
   });
 
   it("reply and reply-all: recipients, Re: once, In-Reply-To and References, the quote", async () => {
-    await deliver(
+    await smtpDeliver(
       h.e,
-      USER_A,
+      [USER_A],
       raw({
         from: "Bee <b@example.test>",
         to: USER_A,
@@ -138,9 +138,9 @@ describe("webmail compose", () => {
         body: "Shall we meet at noon?\r\n",
       }),
     );
-    await deliver(
+    await smtpDeliver(
       h.e,
-      USER_A,
+      [USER_A],
       raw({
         from: "Bee <b@example.test>",
         to: `${USER_A}, Dee <d@example.test>`,
@@ -202,9 +202,9 @@ describe("webmail compose", () => {
 
   it("forward carries the original's attachment and quotes it inline", async () => {
     const pdf = Buffer.from(`%PDF-1.4\n${"x".repeat(5000)}\n%%EOF\n`);
-    await deliver(
+    await smtpDeliver(
       h.e,
-      USER_A,
+      [USER_A],
       raw({
         from: "Shop <shop@remote.test>",
         to: USER_A,
@@ -245,9 +245,9 @@ describe("webmail compose", () => {
   });
 
   it("suggests addresses from the user's own mail, chosen with the keyboard", async () => {
-    await deliver(
+    await smtpDeliver(
       h.e,
-      USER_A,
+      [USER_A],
       raw({
         from: "Zed Zimmerman <zed@remote.test>",
         to: USER_A,
