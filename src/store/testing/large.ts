@@ -34,11 +34,11 @@ function used(): number {
 }
 
 /**
- * Runs fn while sampling the memory it keeps alive: every 20 ms a full GC, then heap + ArrayBuffers
+ * Runs fn while sampling the memory it keeps alive: every `everyMs` (20) ms a full GC, then heap + ArrayBuffers
  * (garbage not collected yet would make the figure depend on GC timing; a message held in memory
  * is live and counts). Answers the peak growth over the level before fn started, in bytes.
  */
-export async function peakGrowth(fn: () => Promise<void>): Promise<number> {
+export async function peakGrowth(fn: () => Promise<void>, everyMs = 20): Promise<number> {
   gc();
   gc();
   const base = used();
@@ -46,7 +46,7 @@ export async function peakGrowth(fn: () => Promise<void>): Promise<number> {
   const timer = setInterval(() => {
     gc();
     peak = Math.max(peak, used());
-  }, 20);
+  }, everyMs);
   try {
     await fn();
   } finally {
