@@ -96,7 +96,10 @@ export async function pgTransaction<T>(pool: pg.Pool, begin: string, fn: (x: Exe
   try {
     await client.query(begin);
     try {
-      const r = await fn(execOn(client));
+      const x = execOn(client);
+      const r = await fn(x);
+      // deferred writes (pg.ts Exec) go out before COMMIT
+      await x.flush?.();
       await client.query("COMMIT");
       return r;
     } catch (err) {
