@@ -16,22 +16,48 @@ import { tempDir } from "../kit/temp.ts";
 
 /** statements one single-message append may send, BEGIN and COMMIT included (27 before merging) */
 const MAX_STATEMENTS_PER_APPEND = 8;
+/** round trips of those: BEGIN rides with the first statement, COMMIT with the last writes */
+const MAX_ROUND_TRIPS_PER_APPEND = 6;
 
-/** the statements node-postgres clients send while fn runs (the feed's NOTIFYs left out) */
-async function statementsOf(fn: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
-  const orig = proto.query;
-  proto.query = function (this: unknown, ...a: unknown[]) {
-    const q = a[0] as string | { text?: string };
-    const text = typeof q === "string" ? q : String(q?.text);
-    if (!text.includes("pg_notify")) seen.push(text);
-    return orig.apply(this, a);
+interface Sent extends Array<string> {
+  /** statements put on the wire while none of the same connection's awaited its answer */
+  roundTrips: number;
+}
+
+type Submit = (this: { text?: string }, con: object) => unknown;
+type Ready = (this: { text?: string }, con: object) => unknown;
+
+/**
+ * The statements node-postgres sends while fn runs (the feed's NOTIFYs left out), and how many
+ * round trips they took: a statement submitted to a connection with no answer outstanding starts
+ * one (without pipelining node-postgres submits each only after the previous one's answer).
+ */
+async function statementsOf(fn: () => Promise<unknown>): Promise<Sent> {
+  const seen = Object.assign([] as string[], { roundTrips: 0 });
+  const outstanding = new WeakMap<object, number>();
+  const proto = (pg as unknown as { Query: { prototype: { submit: Submit; handleReadyForQuery: Ready } } })
+    .Query.prototype;
+  const submit = proto.submit;
+  const ready = proto.handleReadyForQuery;
+  const counted = (q: { text?: string }) => !String(q.text).includes("pg_notify");
+  proto.submit = function (con) {
+    if (counted(this)) {
+      seen.push(String(this.text));
+      const n = outstanding.get(con) ?? 0;
+      if (n === 0) seen.roundTrips++;
+      outstanding.set(con, n + 1);
+    }
+    return submit.call(this, con);
+  };
+  proto.handleReadyForQuery = function (con) {
+    if (counted(this)) outstanding.set(con, Math.max(0, (outstanding.get(con) ?? 1) - 1));
+    return ready.call(this, con);
   };
   try {
     await fn();
   } finally {
-    proto.query = orig;
+    proto.submit = submit;
+    proto.handleReadyForQuery = ready;
   }
   return seen;
 }
@@ -76,9 +102,11 @@ describe("PostgreSQL append path", { skip: !postgresAvailable() && "PostgreSQL b
       const sent = await statementsOf(async () => {
         uid = (await n.store.append(a.id, inbox, { raw, flags: ["\\Seen"] })).uid;
       });
+      const listing = sent.map((s) => s.replace(/\s+/g, " ").slice(0, 100)).join("\n");
+      assert.ok(sent.length <= MAX_STATEMENTS_PER_APPEND, `${sent.length} statements:\n${listing}`);
       assert.ok(
-        sent.length <= MAX_STATEMENTS_PER_APPEND,
-        `${sent.length} statements:\n${sent.map((s) => s.replace(/\s+/g, " ").slice(0, 100)).join("\n")}`,
+        sent.roundTrips <= MAX_ROUND_TRIPS_PER_APPEND,
+        `${sent.roundTrips} round trips for:\n${listing}`,
       );
       assert.equal(uid, 2);
       assert.deepEqual(Buffer.from(await n.store.readMessage(inbox, uid)), raw);

@@ -94,13 +94,16 @@ export async function pgTransaction<T>(pool: pg.Pool, begin: string, fn: (x: Exe
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query(begin);
+    // the pool's clients pipeline (pg.ts openPool): BEGIN goes out with fn's first statement, and
+    // COMMIT with the deferred writes (pg.ts Exec) right behind them — no round trip of their own.
+    // A failed deferred write aborts the transaction: PostgreSQL then answers COMMIT with a
+    // rollback, and its error rejects here
+    const begun = client.query(begin);
+    begun.catch(() => {});
     try {
       const x = execOn(client);
       const r = await fn(x);
-      // deferred writes (pg.ts Exec) go out before COMMIT
-      await x.flush?.();
-      await client.query("COMMIT");
+      await Promise.all([begun, x.flush?.(), client.query("COMMIT")]);
       return r;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {

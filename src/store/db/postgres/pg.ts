@@ -197,7 +197,10 @@ export function execOn(client: pg.ClientBase): Exec {
 
 /** onError: where an idle pooled connection's failure goes (for the log); default ignored */
 export function openPool(url: string, max: number, onError?: (err: unknown) => void): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+  // pipeline: a client sends each query at once, without waiting for the previous one's answer
+  // (they still run one after another); db.ts pgTransaction and execOn issue BEGIN, queued writes
+  // and COMMIT together with the statements around them
+  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true });
   // an idle client's error (server restart) must not crash the process; the next query reconnects
   pool.on("error", (err) => onError?.(err));
   return pool;
