@@ -10,6 +10,8 @@
  * - Grouped writes run each as its own transaction: PostgreSQL's own group commit shares WAL
  *   flushes between concurrent commits, so no batching here; `expectGroupedWrite` is a no-op.
  * - `peek`: a single statement on the pool (its own snapshot).
+ * - Round trips: writes nobody reads back are queued and merged (pg.ts Exec.defer), and the pool
+ *   pipelines, so BEGIN and COMMIT travel with the statements next to them (pgTransaction).
  * Operations are bound per transaction (client, guard, hooks): ops*.ts.
  */
 import type pg from "pg";
