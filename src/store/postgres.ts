@@ -66,7 +66,8 @@ export interface PostgresStoreOptions {
 
 /** the db adapter's statements in the shape the edge adapters' `…In` methods take */
 function statements(x: Exec): PgStatements {
-  return { query: (text, values) => x(text, values) };
+  const defer = x.defer;
+  return { query: (text, values) => x(text, values), ...(defer ? { defer } : {}) };
 }
 
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Store> {

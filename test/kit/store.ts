@@ -26,13 +26,17 @@ export async function openTestStore(o: {
   accounts?: Array<[address: string, password: string]>;
   /** receives the store's SQLite connection (tests that simulate older data) */
   sqliteHook?: StoreOptions["sqliteHook"];
+  /** opens another store in the temp dir instead of SQLite's (a PostgreSQL store: test/pg) */
+  open?: (dataDir: string) => Promise<Store>;
 }): Promise<TestStore> {
   const t = tempDir(o.prefix ?? "pk-test-");
-  const store = await openStore({
-    dataDir: t.dir,
-    feedSocketPath: null,
-    ...(o.sqliteHook ? { sqliteHook: o.sqliteHook } : {}),
-  });
+  const store = o.open
+    ? await o.open(t.dir)
+    : await openStore({
+        dataDir: t.dir,
+        feedSocketPath: null,
+        ...(o.sqliteHook ? { sqliteHook: o.sqliteHook } : {}),
+      });
   const ids: Record<string, number> = {};
   try {
     for (const d of o.domains ?? ["example.com"]) await store.addDomain(d);

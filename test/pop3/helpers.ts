@@ -49,10 +49,13 @@ export async function startServer(
     wrapStore?: (s: Store) => Store;
     /** maildrop lease time (locks port) */
     lockTtlMs?: number;
+    /** the store to serve instead of a SQLite one in the temp dir (test/pg: PostgreSQL) */
+    openStore?: (dataDir: string) => Promise<Store>;
   } = {},
 ): Promise<TestServer> {
   const ts = await openTestStore({
     prefix: "pk-pop3-",
+    ...(over.openStore ? { open: over.openStore } : {}),
     accounts: [
       [USER, PASS],
       ["bob@example.com", PASS],

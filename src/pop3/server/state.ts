@@ -36,6 +36,7 @@ export class MaildropLock {
   private readonly warn: Warn;
   private timer: NodeJS.Timeout | null = null;
   private released = false;
+  private releasing: Promise<void> | null = null;
 
   constructor(lease: Lease, ttlMs: number, warn: Warn) {
     this.lease = lease;
@@ -67,13 +68,19 @@ export class MaildropLock {
     this.timer.unref();
   }
 
-  release(): void {
-    if (this.released) return;
+  /**
+   * Stops renewing and gives the lease back; resolves once the locks port has released it (on
+   * PostgreSQL a database round trip), never rejects. Callers that reply afterwards (QUIT) await it.
+   */
+  release(): Promise<void> {
+    if (this.releasing) return this.releasing;
     this.released = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.lease.release().catch((e: unknown) => {
+    this.releasing = this.lease.release().catch((e: unknown) => {
+      // the lease then ends by its expiry
       this.warn({ err: String(e) }, "pop3 maildrop lock release failed");
     });
+    return this.releasing;
   }
 }

@@ -206,12 +206,8 @@ export async function quit(s: Session, st: TransactionState): Promise<void> {
     s.log.error(s.logCtx({ err: (e as Error)?.stack ?? String(e) }), "pop3 update failed");
     reply = err("Some deleted messages were not removed", "SYS/TEMP"); // RFC 1939 §6
   }
-  try {
-    await lock.release();
-  } catch (e) {
-    // the lease then ends by its expiry
-    s.log.warn(s.logCtx({ err: String(e) }), "pop3 maildrop lock release failed");
-  }
+  // RFC 1939 §6: the UPDATE state ends the session: the lock goes (awaited) before the +OK
+  await lock.release();
   s.send(reply);
   s.closeAfterResponses();
 }

@@ -53,6 +53,11 @@ function asBuffer(v: unknown): Buffer {
  */
 export interface PgStatements {
   query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }>;
+  /**
+   * a db write transaction's deferred write (db/postgres/pg.ts Exec): queued, sent with the
+   * transaction's next statement or before its COMMIT; absent = run each statement at once
+   */
+  defer?(table: string, text: string, values: unknown[]): void;
 }
 
 export class PgBlobStore implements BlobStore {
@@ -83,10 +88,27 @@ export class PgBlobStore implements BlobStore {
 
   /**
    * Writes the content inside the caller's transaction on c (for the db adapter: the content then
-   * commits with the rows that reference it, atomically). False when it was there already.
+   * commits with the rows that reference it, atomically). False when it was there already; null
+   * when c defers and the content fits one chunk: row and chunk are then queued (the db adapter
+   * sends them with its next statement), each `ON CONFLICT DO NOTHING` — content that is there,
+   * or that a concurrent writer commits first, has both already (they commit together).
    */
-  async writeIn(c: PgStatements, data: Uint8Array, id: string = sha256Hex(data)): Promise<boolean> {
+  async writeIn(c: PgStatements, data: Uint8Array, id: string = sha256Hex(data)): Promise<boolean | null> {
     checkId(id);
+    if (c.defer && data.byteLength <= CHUNK) {
+      c.defer(
+        "blob_data",
+        `INSERT INTO blob_data (id, size, chunk_size, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO NOTHING`,
+        [id, data.byteLength, CHUNK, Date.now()],
+      );
+      c.defer(
+        "blob_chunk",
+        "INSERT INTO blob_chunk (blob_id, n, data) VALUES ($1, 0, $2) ON CONFLICT (blob_id, n) DO NOTHING",
+        [id, Buffer.from(data.buffer, data.byteOffset, data.byteLength)],
+      );
+      return null;
+    }
     // the row first: a concurrent writer of the same id waits here until that one commits
     const r = await c.query(
       `INSERT INTO blob_data (id, size, chunk_size, created_at) VALUES ($1, $2, $3, $4)
@@ -98,11 +120,10 @@ export class PgBlobStore implements BlobStore {
     // an empty blob has one empty chunk, so get() can tell it from a missing one
     const chunks = Math.max(1, Math.ceil(buf.length / CHUNK));
     for (let n = 0; n < chunks; n++) {
-      await c.query("INSERT INTO blob_chunk (blob_id, n, data) VALUES ($1, $2, $3)", [
-        id,
-        n,
-        buf.subarray(n * CHUNK, (n + 1) * CHUNK),
-      ]);
+      const text = "INSERT INTO blob_chunk (blob_id, n, data) VALUES ($1, $2, $3)";
+      const values = [id, n, buf.subarray(n * CHUNK, (n + 1) * CHUNK)];
+      if (c.defer) c.defer("blob_chunk", text, values);
+      else await c.query(text, values);
     }
     return true;
   }

@@ -220,25 +220,33 @@ export class MessageWrites {
       const enc = this.#mime.encodeNulParts?.(i.raw) ?? null;
       return enc ? { ...i, raw: enc } : i;
     });
+    // An adapter that writes the content inside the transaction (PostgreSQL) writes nothing
+    // before it, so the mailbox and quota checks there (#appendTx, which decide anyway) are all:
+    // no read transactions here, each of them round trips to the database server
+    const early = this.#d.contentInWrite !== true;
     // cheap checks before any blob is written
-    const mb = await db.read((q) => q.mailboxes.core(mailboxId));
-    if (!mb || mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+    if (early) {
+      const mb = await db.read((q) => q.mailboxes.core(mailboxId));
+      if (!mb || mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+    }
     if (inputs.length === 0) return [];
     const max = this.#d.maxMessageSize;
     const sizes = inputs.map((i) => i.raw.byteLength + (i.deliveryHeaders?.byteLength ?? 0));
     for (const s of sizes) {
       if (s > max) throw new StoreError("TOOBIG", `message exceeds the size limit of ${max} octets`);
     }
-    const total = sizes.reduce((a, b) => a + b, 0);
-    const q = await db.read((r) => r.accounts.quota(accountId));
-    if (!q) throw new StoreError("NONEXISTENT", "no such account");
-    checkQuota(
-      freed
-        ? { ...q, usedBytes: q.usedBytes - freed.bytes, usedMessages: q.usedMessages - freed.messages }
-        : q,
-      total,
-      inputs.length,
-    );
+    if (early) {
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const q = await db.read((r) => r.accounts.quota(accountId));
+      if (!q) throw new StoreError("NONEXISTENT", "no such account");
+      checkQuota(
+        freed
+          ? { ...q, usedBytes: q.usedBytes - freed.bytes, usedMessages: q.usedMessages - freed.messages }
+          : q,
+        total,
+        inputs.length,
+      );
+    }
     for (const i of inputs) {
       if (i.internalDate && !Number.isFinite(i.internalDate.getTime())) {
         throw new StoreError("INVALID", "invalid internal date");
@@ -249,7 +257,9 @@ export class MessageWrites {
       const inp = inputs[i]!;
       const sha = sha256Hex(inp.raw);
       const parsed = this.#mime.parseMessage(inp.raw);
-      const exists = await db.read((r) => r.blobs.has(sha));
+      // known content needs no search text; without the early reads it is made here, outside
+      // the transaction, in case the content turns out new
+      const exists = early ? await db.read((r) => r.blobs.has(sha)) : false;
       const prefix = inp.deliveryHeaders && inp.deliveryHeaders.byteLength > 0 ? inp.deliveryHeaders : null;
       prepared.push({
         raw: inp.raw,
@@ -294,6 +304,12 @@ export class MessageWrites {
     }
   }
 
+  /**
+   * The rows of an append. The content (blob rows, search text, THREAD/SORT inputs, delivery
+   * prefixes) goes first: it needs no per-account order, and on PostgreSQL the account is locked
+   * only from mailboxCore on (db/postgres/pg.ts accountGuard) — so concurrent appends of one account
+   * write their content in parallel and queue only for UIDs, the modseq and the message rows.
+   */
   async #appendTx(
     t: TxContext,
     accountId: Id,
@@ -301,19 +317,7 @@ export class MessageWrites {
     prepared: PreparedAppend[],
   ): Promise<AppendResult[]> {
     const tx = t.tx;
-    const mb = await mailboxCore(t, mailboxId);
-    if (mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
-    // the check that decides: counters are updated in this same transaction
-    checkQuota(
-      await quotaOf(t, accountId),
-      prepared.reduce((a, p) => a + p.size, 0),
-      prepared.length,
-    );
-    const modseq = await t.modseq(accountId);
-    const now = Date.now();
-    let uid = mb.uidNext;
-    let bytes = 0;
-    const results: AppendResult[] = [];
+    const stored: Array<{ blobId: number; prefixId: number | null }> = [];
     for (const p of prepared) {
       const blob = await tx.blobs.ensure({
         sha: p.sha,
@@ -329,6 +333,24 @@ export class MessageWrites {
         await tx.threadInputs.put(blob.id, THREAD_INPUT_VERSION, p.threadInput);
       }
       const prefixId = p.prefix ? await tx.blobs.insertPrefix(p.prefix) : null;
+      stored.push({ blobId: blob.id, prefixId });
+    }
+    // from here on in per-account order: UIDs strictly ascending per mailbox, one modseq
+    const mb = await mailboxCore(t, mailboxId);
+    if (mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
+    // the check that decides: counters are updated in this same transaction
+    checkQuota(
+      await quotaOf(t, accountId),
+      prepared.reduce((a, p) => a + p.size, 0),
+      prepared.length,
+    );
+    const modseq = await t.modseq(accountId);
+    const now = Date.now();
+    let uid = mb.uidNext;
+    let bytes = 0;
+    const results: AppendResult[] = [];
+    for (const [n, p] of prepared.entries()) {
+      const { blobId, prefixId } = stored[n]!;
       const emailId = newId("M");
       const threadId = await threadFor(t, accountId, p.threadKeys, emailId);
       t.changes.touch(accountId, "email", emailId, "create", threadId);
@@ -338,7 +360,7 @@ export class MessageWrites {
         accountId,
         emailId,
         threadId,
-        blobId: blob.id,
+        blobId,
         prefixId,
         size: p.size,
         internalDate: p.internalDate,

@@ -58,11 +58,12 @@ export class PgSearch implements SearchIndex {
 
   /** index() on the caller's connection: inside a db write transaction the text commits with its rows */
   async indexIn(c: PgStatements, blobRef: number, text: SearchText): Promise<void> {
-    await c.query(
-      `INSERT INTO search_text (blob_ref, headers, body) VALUES ($1, $2, $3)
-       ON CONFLICT (blob_ref) DO UPDATE SET headers = EXCLUDED.headers, body = EXCLUDED.body`,
-      [blobRef, pgText(text.headers.toLowerCase()), pgText(text.body.toLowerCase())],
-    );
+    const sql = `INSERT INTO search_text (blob_ref, headers, body) VALUES ($1, $2, $3)
+       ON CONFLICT (blob_ref) DO UPDATE SET headers = EXCLUDED.headers, body = EXCLUDED.body`;
+    const values = [blobRef, pgText(text.headers.toLowerCase()), pgText(text.body.toLowerCase())];
+    // in a db write transaction: sent with its next statement (one round trip fewer)
+    if (c.defer) c.defer("search_text", sql, values);
+    else await c.query(sql, values);
   }
 
   async remove(blobRef: number): Promise<void> {

@@ -10,6 +10,8 @@
  * - Grouped writes run each as its own transaction: PostgreSQL's own group commit shares WAL
  *   flushes between concurrent commits, so no batching here; `expectGroupedWrite` is a no-op.
  * - `peek`: a single statement on the pool (its own snapshot).
+ * - Round trips: writes nobody reads back are queued and merged (pg.ts Exec.defer), and the pool
+ *   pipelines, so BEGIN and COMMIT travel with the statements next to them (pgTransaction).
  * Operations are bound per transaction (client, guard, hooks): ops*.ts.
  */
 import type pg from "pg";
@@ -94,10 +96,16 @@ export async function pgTransaction<T>(pool: pg.Pool, begin: string, fn: (x: Exe
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query(begin);
+    // the pool's clients pipeline (pg.ts openPool): BEGIN goes out with fn's first statement, and
+    // COMMIT with the deferred writes (pg.ts Exec) right behind them — no round trip of their own.
+    // A failed deferred write aborts the transaction: PostgreSQL then answers COMMIT with a
+    // rollback, and its error rejects here
+    const begun = client.query(begin);
+    begun.catch(() => {});
     try {
-      const r = await fn(execOn(client));
-      await client.query("COMMIT");
+      const x = execOn(client);
+      const r = await fn(x);
+      await Promise.all([begun, x.flush?.(), client.query("COMMIT")]);
       return r;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {

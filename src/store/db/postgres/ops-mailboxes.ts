@@ -20,7 +20,7 @@ import type {
   SubscriptionsWrite,
   UsageWrite,
 } from "../port-mailboxes.ts";
-import { type AccountGuard, big, type Exec, num, strOrNull, unique } from "./pg.ts";
+import { type AccountGuard, big, type Exec, num, quotaRead, strOrNull, unique, writeLater } from "./pg.ts";
 
 /** a deleted mailbox waiting for the background purge is renamed with this prefix (no client name starts with "*") */
 const RETIRED_PREFIX = "*deleting*";
@@ -91,10 +91,22 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     },
     core: async (id) => {
       await g.mailbox(id);
-      const r = await one(`SELECT account_id, uidvalidity, uidnext FROM mailbox WHERE id = $1 AND ${LIVE}`, [
-        id,
-      ]);
-      return r ? { accountId: num(r[0]), uidValidity: num(r[1]), uidNext: num(r[2]) } : null;
+      // the account's quota row comes along: a write that reads it next (an append) reuses it
+      const r = await one(
+        `SELECT m.account_id, m.uidvalidity, m.uidnext,
+           a.quota_bytes, a.quota_messages, a.used_bytes, a.used_messages
+         FROM mailbox m JOIN account a ON a.id = m.account_id WHERE m.id = $1 AND left(m.name, 1) <> '*'`,
+        [id],
+      );
+      if (!r) return null;
+      const accountId = num(r[0]);
+      quotaRead(x, accountId, {
+        quotaBytes: num(r[3]),
+        quotaMessages: num(r[4]),
+        usedBytes: num(r[5]),
+        usedMessages: num(r[6]),
+      });
+      return { accountId, uidValidity: num(r[1]), uidNext: num(r[2]) };
     },
     syncState: async (id) => {
       await g.mailbox(id);
@@ -230,9 +242,14 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     },
     touch: async (id, modseq, uidNext) => {
       await g.mailbox(id);
-      if (uidNext === undefined) await x("UPDATE mailbox SET highestmodseq = $1 WHERE id = $2", [modseq, id]);
+      if (uidNext === undefined)
+        await writeLater(x, "mailbox", "UPDATE mailbox SET highestmodseq = $1 WHERE id = $2", [modseq, id]);
       else
-        await x("UPDATE mailbox SET highestmodseq = $1, uidnext = $2 WHERE id = $3", [modseq, uidNext, id]);
+        await writeLater(x, "mailbox", "UPDATE mailbox SET highestmodseq = $1, uidnext = $2 WHERE id = $3", [
+          modseq,
+          uidNext,
+          id,
+        ]);
     },
     moveAll: async (srcId, dstId, modseq, now) => {
       await g.mailbox(srcId);

@@ -21,7 +21,7 @@ import type {
   MessagesMsgWrite,
   ThreadsWrite,
 } from "../port-messages.ts";
-import { type AccountGuard, big, type Exec, num, numOrNull } from "./pg.ts";
+import { type AccountGuard, big, type Exec, num, numOrNull, quotaReused, writeLater } from "./pg.ts";
 
 /**
  * Where message content lives (the blob port) and where search texts go (the search port), both
@@ -79,15 +79,22 @@ export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMe
     },
     touch: async (id, modseq, uidNext) => {
       await g.mailbox(id);
-      if (uidNext === undefined) await x("UPDATE mailbox SET highestmodseq = $1 WHERE id = $2", [modseq, id]);
+      if (uidNext === undefined)
+        await writeLater(x, "mailbox", "UPDATE mailbox SET highestmodseq = $1 WHERE id = $2", [modseq, id]);
       else
-        await x("UPDATE mailbox SET highestmodseq = $1, uidnext = $2 WHERE id = $3", [modseq, uidNext, id]);
+        await writeLater(x, "mailbox", "UPDATE mailbox SET highestmodseq = $1, uidnext = $2 WHERE id = $3", [
+          modseq,
+          uidNext,
+          id,
+        ]);
     },
   };
 
   const accounts: AccountsMsgWrite = {
     quota: async (id) => {
       await g.account(id);
+      const seen = quotaReused(x, id);
+      if (seen) return seen;
       const r = await one(
         "SELECT quota_bytes, quota_messages, used_bytes, used_messages FROM account WHERE id = $1",
         [id],
@@ -98,7 +105,9 @@ export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMe
     },
     addUsage: async (id, bytes, messages) => {
       await g.account(id);
-      await x(
+      await writeLater(
+        x,
+        "account",
         `UPDATE account SET used_bytes = GREATEST(used_bytes + $1, 0),
            used_messages = GREATEST(used_messages + $2, 0) WHERE id = $3`,
         [bytes, messages, id],
@@ -131,7 +140,9 @@ export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMe
       ),
     insert: async (m) => {
       await g.account(m.accountId);
-      await x(
+      await writeLater(
+        x,
+        "message",
         `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,
            internal_date, save_date, flags, flag_bits, modseq, crlf_size)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -218,7 +229,9 @@ export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMe
     put: async (accountId, msgids, threadId) => {
       if (msgids.length === 0) return;
       await g.account(accountId);
-      await x(
+      await writeLater(
+        x,
+        "thread_ref",
         `INSERT INTO thread_ref (account_id, msgid, thread_id) SELECT $1, m, $3 FROM unnest($2::text[]) AS m
          ON CONFLICT (account_id, msgid) DO NOTHING`,
         [accountId, [...new Set(msgids)], threadId],
@@ -229,15 +242,16 @@ export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMe
   const blobs: BlobsMsgWrite = {
     has: async (sha) => (await one("SELECT 1 FROM blob WHERE sha256 = $1", [sha])) !== undefined,
     ensure: async (c) => {
-      // the content lock first, then the row: a failed append's dropContentWithoutRow (below)
-      // cannot remove content this transaction is about to reference
-      await contentLock(x, c.sha);
-      // xmax = 0: this statement inserted the row (it did not update an existing one)
+      // the content lock first, then the row, in one statement (the row comes from the locking
+      // SELECT): a failed append's dropContentWithoutRow (below) cannot remove content this
+      // transaction is about to reference; ON CONFLICT sees the latest committed row, not the
+      // statement's snapshot. xmax = 0: this statement inserted the row (did not update one)
       const r = (await one(
-        `INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) VALUES ($1, $2, $3, $4, $5)
+        `WITH l AS (SELECT pg_advisory_xact_lock($6::int4, hashtext($1)))
+         INSERT INTO blob (sha256, size, parsed, parsed_version, created_at) SELECT $1, $2, $3, $4, $5 FROM l
          ON CONFLICT (sha256) DO UPDATE SET gc_pending = false
          RETURNING id, (xmax = 0) AS created`,
-        [c.sha, c.raw.byteLength, c.parsed, c.parsedVersion, Date.now()],
+        [c.sha, c.raw.byteLength, c.parsed, c.parsedVersion, Date.now(), CONTENT_LOCK],
       ))!;
       const id = num(r[0]);
       const created = r[1] === true;
@@ -247,8 +261,12 @@ export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMe
       if (created) await content.index(x, id, c.text());
       return { id, created };
     },
-    insertPrefix: async (data) =>
-      num((await one("INSERT INTO delivery_prefix (data) VALUES ($1) RETURNING id", [data]))![0]),
+    insertPrefix: async (data) => {
+      const text = "INSERT INTO delivery_prefix (data) VALUES ($1) RETURNING id";
+      // the content writes queued just before go in the same statement
+      const r = await (x.along ? x.along([], text, [data]) : x(text, [data]));
+      return num(r.rows[0]![0]);
+    },
     dropContentWithoutRow: async (shas) => {
       for (const sha of new Set(shas)) {
         // under the content lock: an ensure of the same content has committed (its row is seen)
@@ -272,7 +290,9 @@ export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMe
       const last = new Map<string, (typeof rows)[number]>();
       for (const r of rows) last.set(`${r.accountId}\u0000${r.kind}\u0000${r.modseq}\u0000${r.id}`, r);
       const list = [...last.values()];
-      await x(
+      await writeLater(
+        x,
+        "change_log",
         `INSERT INTO change_log (account_id, kind, modseq, obj_id, change, at)
          SELECT * , $6::bigint FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::smallint[])
          ON CONFLICT (account_id, kind, modseq, obj_id) DO UPDATE SET change = excluded.change`,

@@ -1,7 +1,7 @@
 /** The db port's THREAD/SORT input operations on PostgreSQL (table `thread_input`, migration 18). */
 import type { ThreadInputsWrite } from "../port-thread-inputs.ts";
 import { threadInputColumns } from "../thread-input-rows.ts";
-import type { Exec } from "./pg.ts";
+import { type Exec, writeLater } from "./pg.ts";
 
 export function pgThreadInputOps(x: Exec): { threadInputs: ThreadInputsWrite } {
   return {
@@ -21,7 +21,9 @@ export function pgThreadInputOps(x: Exec): { threadInputs: ThreadInputsWrite } {
         return threadInputColumns(rows);
       },
       put: async (blobId, version, row) => {
-        await x(
+        await writeLater(
+          x,
+          "thread_input",
           `INSERT INTO thread_input (blob_id, version, message_id, refs, subject, reply, sent_date)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (blob_id) DO UPDATE SET version = excluded.version,
