@@ -211,18 +211,23 @@ export function watchServer(
     }
   });
   let exitSignal: string | null = null;
+  let exitCode: number | null = null;
   const exited = new Promise<number | null>((resolve) =>
     child.on("exit", (code, signal) => {
       exitSignal = signal;
+      exitCode = code;
       resolve(code);
     }),
   );
   return {
     child,
     logs,
-    // the exit signal too: a server that dies by a signal instead of exiting 0 says which one
-    stderr: () =>
-      `${errText}${exitSignal ? `\n[server killed by ${exitSignal}; last log lines: ${JSON.stringify(logs.slice(-5))}]` : ""}`,
+    // a server that dies by a signal or exits non-zero says how, with its last log lines (warnings
+    // and errors go to stdout as JSON, so stderr alone is often empty)
+    stderr: () => {
+      const how = exitSignal ? `killed by ${exitSignal}` : exitCode ? `exit code ${exitCode}` : "";
+      return `${errText}${how ? `\n[server ${how}; last log lines: ${JSON.stringify(logs.slice(-8))}]` : ""}`;
+    },
     waitForLog(pred, timeoutMs = 20_000) {
       const found = logs.find(pred);
       if (found) return Promise.resolve(found);
