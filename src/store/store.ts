@@ -283,6 +283,8 @@ export class SqlStore implements Store {
     this.#msgs.messagesByThreadId(a, ids);
   readonly emailIdsByDate: Store["emailIdsByDate"] = (id, p, l, o) => this.#msgs.emailIdsByDate(id, p, l, o);
   readonly mailboxThreadCount: Store["mailboxThreadCount"] = (id) => this.#msgs.mailboxThreadCount(id);
+  readonly emailIndexByDate: Store["emailIndexByDate"] = (id, e, o) => this.#msgs.emailIndexByDate(id, e, o);
+  readonly jmapMailboxCounts: Store["jmapMailboxCounts"] = (id) => this.#msgs.jmapMailboxCounts(id);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
   readonly threadInputs: Store["threadInputs"] = (id) => this.#threadInputs.threadInputs(id);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);

@@ -416,4 +416,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX shared_counter_expiry ON shared_counter (expires_at)`,
     ],
   },
+  // ---- JMAP Mailbox counts and Email/query without the account view ------------------------
+  {
+    version: 23,
+    name: "message_mailbox_thread, message_unread: JMAP counts and collapsed pages from indexes",
+    // Mailbox/get counts (db/port-mailboxes.ts jmapCounts): distinct Emails and Threads of a
+    // mailbox from a covering index (no table reads); the unread ones from a partial index of
+    // the rows with neither \Seen nor \Draft (flag_bits 1 | 16) nor \Deleted (8), usually few.
+    // message_mailbox_thread also answers collapseThreads' "an earlier row of the same thread".
+    sqlite: [
+      `CREATE INDEX message_mailbox_thread ON message (mailbox_id, thread_id, email_id, flag_bits)`,
+      `CREATE INDEX message_unread ON message (mailbox_id, thread_id, email_id) WHERE (flag_bits & 25) = 0`,
+    ],
+    postgres: [
+      `CREATE INDEX message_mailbox_thread ON message (mailbox_id, thread_id, email_id, flag_bits)`,
+      `CREATE INDEX message_unread ON message (mailbox_id, thread_id, email_id) WHERE (flag_bits & 25) = 0`,
+    ],
+  },
 ];

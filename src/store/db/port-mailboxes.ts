@@ -160,6 +160,14 @@ export interface SubscriptionsWrite extends SubscriptionsRead {
   remove(accountId: number, name: string): Maybe<boolean>;
 }
 
+/** RFC 8621 §2 Mailbox counts over the rows without \Deleted (Emails = distinct email ids) */
+export interface JmapCountsRow {
+  emails: number;
+  unreadEmails: number;
+  threads: number;
+  unreadThreads: number;
+}
+
 /** Message reads (the write side is in its own block). */
 export interface MessageReads {
   /** every message of the mailbox, by uid */
@@ -180,10 +188,24 @@ export interface MessageReads {
    * email ids of the mailbox's rows without \Deleted, newest internal date first (ties: email id
    * ascending, byte order), skipping `offset`, at most `limit` — index message_date (migration 19).
    * collapse: only a thread's first row in that order (the others of its thread_id left out).
+   * asc: oldest first (ties still by email id ascending).
    */
-  emailIdsByDate(mailboxId: number, offset: number, limit: number, collapse: boolean): Maybe<string[]>;
+  emailIdsByDate(
+    mailboxId: number,
+    offset: number,
+    limit: number,
+    collapse: boolean,
+    asc: boolean,
+  ): Maybe<string[]>;
+  /**
+   * the 0-based index of the email's row in emailIdsByDate's order (same collapse, asc), or null
+   * when no row of that email is in that list (none in the mailbox, \Deleted, collapsed away)
+   */
+  emailIndexByDate(mailboxId: number, emailId: string, collapse: boolean, asc: boolean): Maybe<number | null>;
   /** distinct thread ids among the mailbox's rows without \Deleted */
   threadCount(mailboxId: number): Maybe<number>;
+  /** JMAP Mailbox counts (RFC 8621 §2; db/jmap-sql.ts countSql) */
+  jmapCounts(mailboxId: number): Maybe<JmapCountsRow>;
 }
 
 export interface ExpungesRead {

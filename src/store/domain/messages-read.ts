@@ -14,6 +14,7 @@ import {
   type AccountMessage,
   type ChangesSince,
   type Id,
+  type JmapMailboxCounts,
   type MessageContent,
   type MessageFlagsRow,
   type MessageMeta,
@@ -168,14 +169,36 @@ export class MessageReader {
     mailboxId: Id,
     position: number,
     limit: number,
-    opts: { collapseThreads?: boolean } = {},
+    opts: { collapseThreads?: boolean; ascending?: boolean } = {},
   ): Promise<string[]> {
     if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(limit) || limit < 0)
       throw new StoreError("INVALID", "position and limit must be non-negative integers");
     if (limit === 0) return [];
     return this.#d.db.read(async (q) => {
       if (!(await q.mailboxes.core(mailboxId))) noMailbox();
-      return q.messages.emailIdsByDate(mailboxId, position, limit, opts.collapseThreads === true);
+      return q.messages.emailIdsByDate(
+        mailboxId,
+        position,
+        limit,
+        opts.collapseThreads === true,
+        opts.ascending === true,
+      );
+    });
+  }
+
+  async emailIndexByDate(
+    mailboxId: Id,
+    emailId: string,
+    opts: { collapseThreads?: boolean; ascending?: boolean } = {},
+  ): Promise<number | null> {
+    return this.#d.db.read(async (q) => {
+      if (!(await q.mailboxes.core(mailboxId))) noMailbox();
+      return q.messages.emailIndexByDate(
+        mailboxId,
+        emailId,
+        opts.collapseThreads === true,
+        opts.ascending === true,
+      );
     });
   }
 
@@ -183,6 +206,13 @@ export class MessageReader {
     return this.#d.db.read(async (q) => {
       if (!(await q.mailboxes.core(mailboxId))) noMailbox();
       return q.messages.threadCount(mailboxId);
+    });
+  }
+
+  async jmapMailboxCounts(mailboxId: Id): Promise<JmapMailboxCounts> {
+    return this.#d.db.read(async (q) => {
+      if (!(await q.mailboxes.core(mailboxId))) noMailbox();
+      return q.messages.jmapCounts(mailboxId);
     });
   }
 

@@ -20,6 +20,7 @@ import type {
   SubscriptionsWrite,
   UsageWrite,
 } from "../port-mailboxes.ts";
+import { beforeRow, collapseCond, countSql, dateOrder, VISIBLE } from "../jmap-sql.ts";
 import { type AccountGuard, big, type Exec, num, strOrNull, unique } from "./pg.ts";
 
 /** a deleted mailbox waiting for the background purge is renamed with this prefix (no client name starts with "*") */
@@ -55,15 +56,6 @@ export interface PgMailOps {
   changes: ChangesWrite;
   usage: UsageWrite;
 }
-
-/**
- * emailIdsByDate's collapse: no other visible row of the same thread in the mailbox comes first
- * in (internal_date DESC, email_id) order (RFC 8621 §4.4 collapseThreads; index message_thread)
- */
-const COLLAPSE = `
-         AND NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = m.account_id AND o.thread_id = m.thread_id
-           AND o.mailbox_id = m.mailbox_id AND (o.flag_bits & 8) = 0
-           AND (o.internal_date > m.internal_date OR (o.internal_date = m.internal_date AND o.email_id < m.email_id)))`;
 
 export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
   const all = async (text: string, values?: unknown[]) => (await x(text, values)).rows;
@@ -364,15 +356,30 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     },
     byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
     byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
-    emailIdsByDate: async (mailboxId, offset, limit, collapse) => {
+    emailIdsByDate: async (mailboxId, offset, limit, collapse, asc) => {
       await g.mailbox(mailboxId);
       return (
         await all(
-          `SELECT m.email_id FROM message m WHERE m.mailbox_id = $1 AND (m.flag_bits & 8) = 0${collapse ? COLLAPSE : ""}
-           ORDER BY m.internal_date DESC, m.email_id LIMIT $2 OFFSET $3`,
+          `SELECT m.email_id FROM message m WHERE m.mailbox_id = $1 AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
+           ORDER BY ${dateOrder(asc)} LIMIT $2 OFFSET $3`,
           [mailboxId, limit, offset],
         )
       ).map((r) => String(r[0]));
+    },
+    emailIndexByDate: async (mailboxId, emailId, collapse, asc) => {
+      await g.mailbox(mailboxId);
+      const c = collapse ? collapseCond(asc) : "";
+      const row = await one(
+        `SELECT m.internal_date FROM message m WHERE m.account_id = (SELECT account_id FROM mailbox WHERE id = $1)
+           AND m.email_id = $2 AND m.mailbox_id = $1 AND ${VISIBLE}${c} LIMIT 1`,
+        [mailboxId, emailId],
+      );
+      if (!row) return null;
+      const r = await one(
+        `SELECT COUNT(*) FROM message m WHERE m.mailbox_id = $1 AND ${VISIBLE}${c} AND ${beforeRow(asc, "$2", "$2", "$3")}`,
+        [mailboxId, row[0], emailId],
+      );
+      return r ? num(r[0]) : 0;
     },
     threadCount: async (mailboxId) => {
       await g.mailbox(mailboxId);
@@ -381,6 +388,19 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
         [mailboxId],
       );
       return r ? num(r[0]) : 0;
+    },
+    jmapCounts: async (mailboxId) => {
+      await g.mailbox(mailboxId);
+      const q = countSql("$1");
+      const t = await one(q.totals, [mailboxId]);
+      const ue = await one(q.unreadEmails, [mailboxId]);
+      const ut = await one(q.unreadThreads, [mailboxId]);
+      return {
+        threads: t ? num(t[0]) : 0,
+        emails: t ? num(t[1]) : 0,
+        unreadEmails: ue ? num(ue[0]) : 0,
+        unreadThreads: ut ? num(ut[0]) : 0,
+      };
     },
     meta: async (mailboxId, list) => {
       if (list.length === 0) return [];

@@ -5,6 +5,7 @@
  * is beyond 2^53.
  */
 import type { MessageStates } from "../../api/model.ts";
+import { beforeRow, collapseCond, countSql, dateOrder, VISIBLE } from "../jmap-sql.ts";
 import { DbConflict } from "../port.ts";
 import type {
   AccountMessageRow,
@@ -69,15 +70,6 @@ export interface SqliteMailOps {
   changes: ChangesWrite;
   usage: UsageWrite;
 }
-
-/**
- * emailIdsByDate's collapse: no other visible row of the same thread in the mailbox comes first
- * in (internal_date DESC, email_id) order (RFC 8621 §4.4 collapseThreads; index message_thread)
- */
-const COLLAPSE = `
-         AND NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = m.account_id AND o.thread_id = m.thread_id
-           AND o.mailbox_id = m.mailbox_id AND (o.flag_bits & 8) = 0
-           AND (o.internal_date > m.internal_date OR (o.internal_date = m.internal_date AND o.email_id < m.email_id)))`;
 
 export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
   const all = (text: string, safe: boolean, ...args: unknown[]): unknown[][] =>
@@ -417,15 +409,38 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       ),
     byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
     byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
-    emailIdsByDate: (mailboxId, offset, limit, collapse) =>
+    emailIdsByDate: (mailboxId, offset, limit, collapse, asc) =>
       all(
-        `SELECT m.email_id FROM message m WHERE m.mailbox_id = ? AND (m.flag_bits & 8) = 0${collapse ? COLLAPSE : ""}
-         ORDER BY m.internal_date DESC, m.email_id LIMIT ? OFFSET ?`,
+        `SELECT m.email_id FROM message m WHERE m.mailbox_id = ? AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
+         ORDER BY ${dateOrder(asc)} LIMIT ? OFFSET ?`,
         false,
         mailboxId,
         limit,
         offset,
       ).map((r) => String(r[0])),
+    emailIndexByDate: (mailboxId, emailId, collapse, asc) => {
+      const c = collapse ? collapseCond(asc) : "";
+      const row = get(
+        `SELECT m.internal_date FROM message m WHERE m.account_id = (SELECT account_id FROM mailbox WHERE id = ?)
+           AND m.email_id = ? AND m.mailbox_id = ? AND ${VISIBLE}${c} LIMIT 1`,
+        false,
+        mailboxId,
+        emailId,
+        mailboxId,
+      );
+      if (!row) return null;
+      const d = row[0];
+      return Number(
+        get(
+          `SELECT COUNT(*) FROM message m WHERE m.mailbox_id = ? AND ${VISIBLE}${c} AND ${beforeRow(asc, "?", "?", "?")}`,
+          false,
+          mailboxId,
+          d,
+          d,
+          emailId,
+        )![0],
+      );
+    },
     threadCount: (mailboxId) =>
       Number(
         get(
@@ -434,6 +449,16 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
           mailboxId,
         )![0],
       ),
+    jmapCounts: (mailboxId) => {
+      const q = countSql("?");
+      const t = get(q.totals, false, mailboxId)!;
+      return {
+        threads: Number(t[0]),
+        emails: Number(t[1]),
+        unreadEmails: Number(get(q.unreadEmails, false, mailboxId)![0]),
+        unreadThreads: Number(get(q.unreadThreads, false, mailboxId, mailboxId)![0]),
+      };
+    },
     meta: (mailboxId, list) => {
       if (list.length === 0) return [];
       let rows: unknown[][];
