@@ -23,7 +23,7 @@ import {
   setResponse,
   standardChanges,
 } from "./common.ts";
-import { type MailboxView, mailboxView, mailboxJmapId } from "./view.ts";
+import { type MailboxView, mailboxJmapId, mailboxView } from "./view.ts";
 
 const PROPS = [
   "id",

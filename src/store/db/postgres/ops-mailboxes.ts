@@ -4,6 +4,7 @@
  * Modseqs are read exactly (int8 as text → bigint).
  */
 import type { MessageStates } from "../../api/model.ts";
+import { beforeRow, collapseCond, countSql, dateOrder, VISIBLE } from "../jmap-sql.ts";
 import type {
   AccountMessageRow,
   BlobsParsedWrite,
@@ -20,7 +21,6 @@ import type {
   SubscriptionsWrite,
   UsageWrite,
 } from "../port-mailboxes.ts";
-import { beforeRow, collapseCond, countSql, dateOrder, VISIBLE } from "../jmap-sql.ts";
 import { type AccountGuard, big, type Exec, num, strOrNull, unique } from "./pg.ts";
 
 /** a deleted mailbox waiting for the background purge is renamed with this prefix (no client name starts with "*") */

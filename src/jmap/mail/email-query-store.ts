@@ -1,0 +1,185 @@
+/**
+ * Email/query and Email/queryChanges answered from the store's indexes, without the account view
+ * (issue 12): the webmail's queries — filter exactly `{inMailbox}`, sort absent or `receivedAt`
+ * (either direction), collapseThreads or not, position or anchor paging. Same order as the general
+ * path (email-query.ts runQuery: receivedAt, ties by id ascending). Query states are the account
+ * state; /queryChanges answers from the account change log (RFC 8620 §5.6).
+ */
+import {
+  invalidArguments,
+  type JsonObject,
+  type MethodContext,
+  MethodError,
+  type MethodHandler,
+} from "../core/types.ts";
+import { optInt, requireAccount } from "./common.ts";
+import { emailJmapId, mailboxView } from "./view.ts";
+
+/** a query this module answers: its mailbox (JMAP id), order and collapse */
+export interface StoreQuery {
+  inMailbox: string;
+  ascending: boolean;
+  collapseThreads: boolean;
+}
+
+/** the shape of `args` when it is a store query, else null (the general path answers) */
+export function storeQueryShape(args: JsonObject): StoreQuery | null {
+  const f = args.filter;
+  if (!f || typeof f !== "object" || Array.isArray(f) || Object.keys(f).length !== 1) return null;
+  if (typeof f.inMailbox !== "string") return null;
+  let ascending = false;
+  const sort = args.sort;
+  if (sort !== undefined && sort !== null) {
+    if (!Array.isArray(sort) || sort.length !== 1) return null;
+    const c = sort[0] as JsonObject;
+    if (!c || typeof c !== "object" || Array.isArray(c) || c.property !== "receivedAt") return null;
+    if (Object.keys(c).some((k) => k !== "property" && k !== "isAscending" && k !== "collation")) return null;
+    if (c.collation !== undefined && c.collation !== "i;ascii-casemap" && c.collation !== "i;octet")
+      return null;
+    // RFC 8620 §5.5: isAscending defaults to true
+    if (c.isAscending !== undefined && typeof c.isAscending !== "boolean") return null;
+    ascending = c.isAscending !== false;
+  }
+  const ct = args.collapseThreads;
+  if (ct !== undefined && ct !== null && typeof ct !== "boolean") return null;
+  return { inMailbox: f.inMailbox, ascending, collapseThreads: ct === true };
+}
+
+/**
+ * One page of a store query, or null (not this shape, the mailbox unknown, or a page naming one
+ * Email twice: two copies in one mailbox — the general path answers). Total = the mailbox's
+ * counters (messages − \Deleted, RFC 8621 §4.1.1), collapsed the count of its threads (counted
+ * only when asked for or needed).
+ */
+export async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise<JsonObject | null> {
+  const shape = storeQueryShape(args);
+  if (!shape) return null;
+  const anchor = args.anchor;
+  if (anchor !== undefined && anchor !== null && typeof anchor !== "string") return null;
+  const p = args.position ?? 0;
+  if (typeof p !== "number" || !Number.isSafeInteger(p)) return null;
+  const mv = await mailboxView(ctx.store, ctx.account.id);
+  const mb = mv.mailboxById.get(shape.inMailbox);
+  if (!mb) return null;
+  const opts = { collapseThreads: shape.collapseThreads, ascending: shape.ascending };
+  const threadTotal = () => ctx.store.mailboxThreadCount(mb.id);
+  let total: number | null = null;
+  if (!shape.collapseThreads) {
+    const counts = await ctx.store.mailboxCounts(mb.id);
+    total = Math.max(0, counts.messages - counts.deleted);
+  } else if (args.calculateTotal === true || (typeof anchor !== "string" && p < 0))
+    total = await threadTotal();
+  let position: number;
+  if (typeof anchor === "string") {
+    // RFC 8620 §5.5: anchor + anchorOffset; position is ignored
+    const i = await ctx.store.emailIndexByDate(mb.id, anchor, opts);
+    if (i === null) throw new MethodError("anchorNotFound");
+    const off = args.anchorOffset ?? 0;
+    if (typeof off !== "number" || !Number.isSafeInteger(off))
+      throw invalidArguments("anchorOffset must be an integer");
+    position = Math.max(0, i + off);
+  } else position = p < 0 ? Math.max(0, total! + p) : p;
+  const limit = optInt(args, "limit", ctx.limits.max_objects_in_get);
+  const n = Math.min(limit, ctx.limits.max_objects_in_get);
+  const ids =
+    n > 0 && (total === null || position < total)
+      ? await ctx.store.emailIdsByDate(mb.id, position, n, opts)
+      : [];
+  if (new Set(ids).size !== ids.length) return null;
+  // a short page ends the list; a full one leaves the total unknown (and unused: not asked for)
+  if (total === null) total = ids.length > 0 || position === 0 ? position + ids.length : await threadTotal();
+  const out: JsonObject = {
+    accountId: ctx.accountId,
+    queryState: mv.state,
+    canCalculateChanges: true,
+    position: Math.min(position, total),
+    ids: ids.map(emailJmapId),
+  };
+  if (args.calculateTotal === true) out.total = total;
+  if (limit > ctx.limits.max_objects_in_get) out.limit = ctx.limits.max_objects_in_get;
+  return out;
+}
+
+/** every change of one kind since `since` (the log's pages joined), or null: more than `max` */
+async function allChanges(
+  ctx: MethodContext,
+  kind: "email" | "thread",
+  since: string,
+  max: number,
+): Promise<{ ids: Set<string>; newState: string } | null> {
+  const ids = new Set<string>();
+  let state = since;
+  for (;;) {
+    const r = await ctx.store.changesSinceState(ctx.account.id, kind, state, ctx.limits.max_changes);
+    if (r === "cannotCalculateChanges") throw new MethodError("cannotCalculateChanges");
+    for (const id of [...r.created, ...r.updated, ...r.destroyed]) ids.add(emailJmapId(id));
+    if (ids.size > max) return null;
+    state = r.newState;
+    if (!r.hasMoreChanges) return { ids, newState: state };
+  }
+}
+
+/**
+ * Email/queryChanges (RFC 8620 §5.6) of a store query. receivedAt never changes, so an Email
+ * can enter or leave the results, or move in them, only by a change of its own (mailboxes,
+ * \Deleted: an Email change in the log). So: removed = every Email changed since the old state
+ * (§5.6 allows ids that were not in the results), added = those of them in the results now,
+ * with their index. Collapsed, a thread's first Email can also change when another Email of
+ * the thread changes: the Emails of every thread with a change (Thread log) or holding a
+ * changed Email are removed, and the thread's first Email here now is added.
+ */
+const queryChanges: MethodHandler = async (args, ctx) => {
+  requireAccount(args, ctx);
+  if (typeof args.sinceQueryState !== "string") throw invalidArguments("sinceQueryState is required");
+  const shape = storeQueryShape(args);
+  if (!shape) throw new MethodError("cannotCalculateChanges");
+  const maxArg = args.maxChanges;
+  if (
+    maxArg !== undefined &&
+    maxArg !== null &&
+    (typeof maxArg !== "number" || !Number.isSafeInteger(maxArg) || maxArg < 1)
+  )
+    throw invalidArguments("maxChanges must be a positive integer");
+  const max = typeof maxArg === "number" ? maxArg : ctx.limits.max_changes;
+  const mv = await mailboxView(ctx.store, ctx.account.id);
+  const mb = mv.mailboxById.get(shape.inMailbox);
+  if (!mb) throw new MethodError("cannotCalculateChanges");
+  const tooMany = () =>
+    new MethodError(typeof maxArg === "number" ? "tooManyChanges" : "cannotCalculateChanges");
+  const emails = await allChanges(ctx, "email", args.sinceQueryState, max);
+  if (!emails) throw tooMany();
+  const candidates = new Set(emails.ids);
+  if (shape.collapseThreads) {
+    const threads = await allChanges(ctx, "thread", args.sinceQueryState, max);
+    if (!threads) throw tooMany();
+    const tids = threads.ids;
+    for (const r of await ctx.store.messagesByEmailId(ctx.account.id, [...emails.ids])) tids.add(r.threadId);
+    for (const r of await ctx.store.messagesByThreadId(ctx.account.id, [...tids]))
+      if (r.mailboxId === mb.id) candidates.add(emailJmapId(r.emailId));
+  }
+  if (candidates.size > max) throw tooMany();
+  const opts = { collapseThreads: shape.collapseThreads, ascending: shape.ascending };
+  const added: Array<{ id: string; index: number }> = [];
+  for (const id of candidates) {
+    const index = await ctx.store.emailIndexByDate(mb.id, id, opts);
+    if (index !== null) added.push({ id, index });
+  }
+  added.sort((a, b) => a.index - b.index);
+  const out: JsonObject = {
+    accountId: ctx.accountId,
+    oldQueryState: args.sinceQueryState,
+    newQueryState: emails.newState,
+    removed: [...candidates],
+    added,
+  };
+  if (args.calculateTotal === true) {
+    if (shape.collapseThreads) out.total = await ctx.store.mailboxThreadCount(mb.id);
+    else {
+      const c = await ctx.store.mailboxCounts(mb.id);
+      out.total = Math.max(0, c.messages - c.deleted);
+    }
+  }
+  return out;
+};
+
+export { queryChanges as emailQueryChanges };
