@@ -285,6 +285,7 @@ export class SqlStore implements Store {
   readonly mailboxThreadCount: Store["mailboxThreadCount"] = (id) => this.#msgs.mailboxThreadCount(id);
   readonly emailIndexByDate: Store["emailIndexByDate"] = (id, e, o) => this.#msgs.emailIndexByDate(id, e, o);
   readonly jmapMailboxCounts: Store["jmapMailboxCounts"] = (id) => this.#msgs.jmapMailboxCounts(id);
+  readonly jmapMailboxTotals: Store["jmapMailboxTotals"] = (id) => this.#msgs.jmapMailboxTotals(id);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
   readonly threadInputs: Store["threadInputs"] = (id) => this.#threadInputs.threadInputs(id);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);

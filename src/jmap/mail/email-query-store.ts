@@ -46,10 +46,9 @@ export function storeQueryShape(args: JsonObject): StoreQuery | null {
 }
 
 /**
- * One page of a store query, or null (not this shape, the mailbox unknown, or a page naming one
- * Email twice: two copies in one mailbox — the general path answers). Total = the mailbox's
- * counters (messages − \Deleted, RFC 8621 §4.1.1), collapsed the count of its threads (counted
- * only when asked for or needed).
+ * One page of a store query, or null (not this shape, or the mailbox unknown: the general path
+ * answers). Total = the mailbox's JMAP counters (visible Emails, collapsed visible Threads;
+ * RFC 8621 §4.1.1), so a negative position needs no scan either.
  */
 export async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise<JsonObject | null> {
   const shape = storeQueryShape(args);
@@ -62,13 +61,8 @@ export async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise
   const mb = mv.mailboxById.get(shape.inMailbox);
   if (!mb) return null;
   const opts = { collapseThreads: shape.collapseThreads, ascending: shape.ascending };
-  const threadTotal = () => ctx.store.mailboxThreadCount(mb.id);
-  let total: number | null = null;
-  if (!shape.collapseThreads) {
-    const counts = await ctx.store.mailboxCounts(mb.id);
-    total = Math.max(0, counts.messages - counts.deleted);
-  } else if (args.calculateTotal === true || (typeof anchor !== "string" && p < 0))
-    total = await threadTotal();
+  const totals = await ctx.store.jmapMailboxTotals(mb.id);
+  const total = shape.collapseThreads ? totals.threads : totals.emails;
   let position: number;
   if (typeof anchor === "string") {
     // RFC 8620 §5.5: anchor + anchorOffset; position is ignored
@@ -78,16 +72,13 @@ export async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise
     if (typeof off !== "number" || !Number.isSafeInteger(off))
       throw invalidArguments("anchorOffset must be an integer");
     position = Math.max(0, i + off);
-  } else position = p < 0 ? Math.max(0, total! + p) : p;
+  } else position = p < 0 ? Math.max(0, total + p) : p;
   const limit = optInt(args, "limit", ctx.limits.max_objects_in_get);
   const n = Math.min(limit, ctx.limits.max_objects_in_get);
-  const ids =
-    n > 0 && (total === null || position < total)
-      ? await ctx.store.emailIdsByDate(mb.id, position, n, opts)
-      : [];
+  const ids = n > 0 && position < total ? await ctx.store.emailIdsByDate(mb.id, position, n, opts) : [];
+  // copies of one Email in one mailbox share its date: a page names it once — unless a copy's
+  // date differs (the general path then answers)
   if (new Set(ids).size !== ids.length) return null;
-  // a short page ends the list; a full one leaves the total unknown (and unused: not asked for)
-  if (total === null) total = ids.length > 0 || position === 0 ? position + ids.length : await threadTotal();
   const out: JsonObject = {
     accountId: ctx.accountId,
     queryState: mv.state,
@@ -173,11 +164,8 @@ const queryChanges: MethodHandler = async (args, ctx) => {
     added,
   };
   if (args.calculateTotal === true) {
-    if (shape.collapseThreads) out.total = await ctx.store.mailboxThreadCount(mb.id);
-    else {
-      const c = await ctx.store.mailboxCounts(mb.id);
-      out.total = Math.max(0, c.messages - c.deleted);
-    }
+    const t = await ctx.store.jmapMailboxTotals(mb.id);
+    out.total = shape.collapseThreads ? t.threads : t.emails;
   }
   return out;
 };

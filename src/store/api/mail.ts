@@ -150,14 +150,20 @@ export interface MailStore {
   /**
    * With `collapseThreads`, only each thread's first message in that order (RFC 8621 §4.4), and
    * mailboxThreadCount is the matching total: distinct threadIds among the mailbox's messages
-   * without \Deleted (one pass over the mailbox's index entries).
+   * without \Deleted (a counter, migration 23).
    */
   mailboxThreadCount(mailboxId: Id): Promise<number>;
   /**
-   * JMAP Mailbox counts (RFC 8621 §2) over the messages without \Deleted: distinct Emails and
-   * Threads; unread = an Email none of whose visible copies in the account has \Seen or \Draft;
-   * an unread Thread has a message here and an unread Email anywhere in the account. From
-   * indexes (migration 23): O(index entries of the mailbox + unread messages of the account).
+   * The mailbox's messages without \Deleted as JMAP counts them: distinct Emails (two copies of one
+   * Email in the mailbox count once) and distinct Threads — counters kept by triggers (migration
+   * 23), no scan: Email/query totals, Mailbox/get totalEmails/totalThreads.
+   */
+  jmapMailboxTotals(mailboxId: Id): Promise<{ emails: number; threads: number }>;
+  /**
+   * JMAP Mailbox counts (RFC 8621 §2): the totals above and the unread ones — an Email none of
+   * whose visible copies in the account has \Seen or \Draft; a Thread with a message here and
+   * an unread Email anywhere in the account. The unread ones are read from the partial index of
+   * messages with neither flag (migration 23): O(unread messages of the account), not O(mailbox).
    */
   jmapMailboxCounts(mailboxId: Id): Promise<JmapMailboxCounts>;
   /** parsed MIME structure, computed at append time and cached */

@@ -1,6 +1,6 @@
 /**
  * SQL fragments of the JMAP mailbox reads (db/port-mailboxes.ts MessageReads: emailIdsByDate,
- * emailIndexByDate, jmapCounts), the same text for the SQLite and PostgreSQL adapters: they name
+ * emailIndexByDate, jmapTotals, jmapUnread), the same text for the SQLite and PostgreSQL adapters: they name
  * no parameters, so each adapter puts them into its own statements. `m` is the message row asked
  * about. flag_bits: 1 = \Seen, 8 = \Deleted, 16 = \Draft (store/flags.ts).
  */
@@ -8,7 +8,10 @@
 /** the mailbox's rows visible to JMAP: without \Deleted (RFC 8621 §4.1.1) */
 export const VISIBLE = "(m.flag_bits & 8) = 0";
 
-/** the order of a page: receivedAt (internal date), ties by email id ascending (byte order) */
+/**
+ * the order of a page: receivedAt (internal date), ties by email id ascending (byte order); the
+ * copies of one Email in one mailbox share both, so SELECT DISTINCT of the two names it once
+ */
 export function dateOrder(asc: boolean): string {
   return asc ? "m.internal_date, m.email_id" : "m.internal_date DESC, m.email_id";
 }
@@ -43,14 +46,13 @@ export function beforeRow(asc: boolean, d1: string, d2: string, e: string): stri
 const NOT_READ_ELSEWHERE = `NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = u.account_id
   AND o.email_id = u.email_id AND (o.flag_bits & 8) = 0 AND (o.flag_bits & 17) <> 0)`;
 
-/**
- * The mailbox's counts (the mailbox id is the one parameter `p` in each): [threads, emails] from
- * the covering index message_mailbox_thread; unread Emails from message_unread.
- */
-export function countSql(p: string): { totals: string; unreadEmails: string; unreadThreads: string } {
+/** the mailbox's visible Emails and Threads: [emails, threads] from migration 23's counters */
+export const TOTALS_SQL = (p: string) =>
+  `SELECT n_messages - n_deleted - n_dup_emails, n_threads, n_dup_emails FROM mailbox WHERE id = ${p}`;
+
+/** the mailbox's unread Emails and Threads (the mailbox id is the one parameter `p` in each) */
+export function unreadSql(p: string): { unreadEmails: string; unreadThreads: string } {
   return {
-    totals: `SELECT COUNT(*), COALESCE(SUM(t.n), 0) FROM (SELECT COUNT(DISTINCT m.email_id) AS n FROM message m
-      WHERE m.mailbox_id = ${p} AND ${VISIBLE} GROUP BY m.thread_id) t`,
     unreadEmails: `SELECT COUNT(DISTINCT u.email_id) FROM message u
       WHERE u.mailbox_id = ${p} AND (u.flag_bits & 25) = 0 AND ${NOT_READ_ELSEWHERE}`,
     // RFC 8621 §2 unreadThreads: a thread with a visible row here and an unread Email anywhere

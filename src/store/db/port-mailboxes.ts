@@ -160,14 +160,6 @@ export interface SubscriptionsWrite extends SubscriptionsRead {
   remove(accountId: number, name: string): Maybe<boolean>;
 }
 
-/** RFC 8621 §2 Mailbox counts over the rows without \Deleted (Emails = distinct email ids) */
-export interface JmapCountsRow {
-  emails: number;
-  unreadEmails: number;
-  threads: number;
-  unreadThreads: number;
-}
-
 /** Message reads (the write side is in its own block). */
 export interface MessageReads {
   /** every message of the mailbox, by uid */
@@ -186,7 +178,7 @@ export interface MessageReads {
   byThreadIds(accountId: number, threadIds: readonly string[]): Maybe<AccountMessageRow[]>;
   /**
    * email ids of the mailbox's rows without \Deleted, newest internal date first (ties: email id
-   * ascending, byte order), skipping `offset`, at most `limit` — index message_date (migration 19).
+   * ascending, byte order), each once, skipping `offset`, at most `limit` — index message_date (migration 19).
    * collapse: only a thread's first row in that order (the others of its thread_id left out).
    * asc: oldest first (ties still by email id ascending).
    */
@@ -202,10 +194,10 @@ export interface MessageReads {
    * when no row of that email is in that list (none in the mailbox, \Deleted, collapsed away)
    */
   emailIndexByDate(mailboxId: number, emailId: string, collapse: boolean, asc: boolean): Maybe<number | null>;
-  /** distinct thread ids among the mailbox's rows without \Deleted */
-  threadCount(mailboxId: number): Maybe<number>;
-  /** JMAP Mailbox counts (RFC 8621 §2; db/jmap-sql.ts countSql) */
-  jmapCounts(mailboxId: number): Maybe<JmapCountsRow>;
+  /** visible Emails and Threads of the mailbox (migration 23's counters); null = no mailbox */
+  jmapTotals(mailboxId: number): Maybe<{ emails: number; threads: number } | null>;
+  /** unread Emails and Threads (RFC 8621 §2; db/jmap-sql.ts unreadSql) */
+  jmapUnread(mailboxId: number): Maybe<{ unreadEmails: number; unreadThreads: number }>;
 }
 
 export interface ExpungesRead {

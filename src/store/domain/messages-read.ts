@@ -203,16 +203,23 @@ export class MessageReader {
   }
 
   async mailboxThreadCount(mailboxId: Id): Promise<number> {
-    return this.#d.db.read(async (q) => {
+    return (await this.jmapMailboxTotals(mailboxId)).threads;
+  }
+
+  async jmapMailboxTotals(mailboxId: Id): Promise<{ emails: number; threads: number }> {
+    const r = await this.#d.db.read(async (q) => {
       if (!(await q.mailboxes.core(mailboxId))) noMailbox();
-      return q.messages.threadCount(mailboxId);
+      return q.messages.jmapTotals(mailboxId);
     });
+    return r ?? noMailbox();
   }
 
   async jmapMailboxCounts(mailboxId: Id): Promise<JmapMailboxCounts> {
     return this.#d.db.read(async (q) => {
       if (!(await q.mailboxes.core(mailboxId))) noMailbox();
-      return q.messages.jmapCounts(mailboxId);
+      const t = await q.messages.jmapTotals(mailboxId);
+      if (!t) noMailbox();
+      return { ...t, ...(await q.messages.jmapUnread(mailboxId)) };
     });
   }
 

@@ -4,7 +4,7 @@
  * Modseqs are read exactly (int8 as text → bigint).
  */
 import type { MessageStates } from "../../api/model.ts";
-import { beforeRow, collapseCond, countSql, dateOrder, VISIBLE } from "../jmap-sql.ts";
+import { beforeRow, collapseCond, dateOrder, TOTALS_SQL, unreadSql, VISIBLE } from "../jmap-sql.ts";
 import type {
   AccountMessageRow,
   BlobsParsedWrite,
@@ -360,47 +360,41 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
       await g.mailbox(mailboxId);
       return (
         await all(
-          `SELECT m.email_id FROM message m WHERE m.mailbox_id = $1 AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
+          `SELECT DISTINCT m.internal_date, m.email_id FROM message m
+           WHERE m.mailbox_id = $1 AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
            ORDER BY ${dateOrder(asc)} LIMIT $2 OFFSET $3`,
           [mailboxId, limit, offset],
         )
-      ).map((r) => String(r[0]));
+      ).map((r) => String(r[1]));
     },
     emailIndexByDate: async (mailboxId, emailId, collapse, asc) => {
       await g.mailbox(mailboxId);
       const c = collapse ? collapseCond(asc) : "";
       const row = await one(
-        `SELECT m.internal_date FROM message m WHERE m.account_id = (SELECT account_id FROM mailbox WHERE id = $1)
-           AND m.email_id = $2 AND m.mailbox_id = $1 AND ${VISIBLE}${c} LIMIT 1`,
-        [mailboxId, emailId],
+        `SELECT m.internal_date, b.n_dup_emails FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+         WHERE m.account_id = b.account_id AND m.email_id = $1 AND m.mailbox_id = $2 AND ${VISIBLE}${c} LIMIT 1`,
+        [emailId, mailboxId],
       );
       if (!row) return null;
+      // rows before it, each Email once (copies in this mailbox share date and id)
+      const n = num(row[1]) > 0 ? "COUNT(DISTINCT m.email_id)" : "COUNT(*)";
       const r = await one(
-        `SELECT COUNT(*) FROM message m WHERE m.mailbox_id = $1 AND ${VISIBLE}${c} AND ${beforeRow(asc, "$2", "$2", "$3")}`,
+        `SELECT ${n} FROM message m WHERE m.mailbox_id = $1 AND ${VISIBLE}${c} AND ${beforeRow(asc, "$2", "$2", "$3")}`,
         [mailboxId, row[0], emailId],
       );
       return r ? num(r[0]) : 0;
     },
-    threadCount: async (mailboxId) => {
+    jmapTotals: async (mailboxId) => {
       await g.mailbox(mailboxId);
-      const r = await one(
-        "SELECT COUNT(DISTINCT thread_id) FROM message WHERE mailbox_id = $1 AND (flag_bits & 8) = 0",
-        [mailboxId],
-      );
-      return r ? num(r[0]) : 0;
+      const r = await one(TOTALS_SQL("$1"), [mailboxId]);
+      return r ? { emails: num(r[0]), threads: num(r[1]) } : null;
     },
-    jmapCounts: async (mailboxId) => {
+    jmapUnread: async (mailboxId) => {
       await g.mailbox(mailboxId);
-      const q = countSql("$1");
-      const t = await one(q.totals, [mailboxId]);
+      const q = unreadSql("$1");
       const ue = await one(q.unreadEmails, [mailboxId]);
       const ut = await one(q.unreadThreads, [mailboxId]);
-      return {
-        threads: t ? num(t[0]) : 0,
-        emails: t ? num(t[1]) : 0,
-        unreadEmails: ue ? num(ue[0]) : 0,
-        unreadThreads: ut ? num(ut[0]) : 0,
-      };
+      return { unreadEmails: ue ? num(ue[0]) : 0, unreadThreads: ut ? num(ut[0]) : 0 };
     },
     meta: async (mailboxId, list) => {
       if (list.length === 0) return [];

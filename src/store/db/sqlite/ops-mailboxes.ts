@@ -5,7 +5,7 @@
  * is beyond 2^53.
  */
 import type { MessageStates } from "../../api/model.ts";
-import { beforeRow, collapseCond, countSql, dateOrder, VISIBLE } from "../jmap-sql.ts";
+import { beforeRow, collapseCond, dateOrder, TOTALS_SQL, unreadSql, VISIBLE } from "../jmap-sql.ts";
 import { DbConflict } from "../port.ts";
 import type {
   AccountMessageRow,
@@ -411,28 +411,30 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
     byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
     emailIdsByDate: (mailboxId, offset, limit, collapse, asc) =>
       all(
-        `SELECT m.email_id FROM message m WHERE m.mailbox_id = ? AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
+        `SELECT DISTINCT m.internal_date, m.email_id FROM message m
+         WHERE m.mailbox_id = ? AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
          ORDER BY ${dateOrder(asc)} LIMIT ? OFFSET ?`,
         false,
         mailboxId,
         limit,
         offset,
-      ).map((r) => String(r[0])),
+      ).map((r) => String(r[1])),
     emailIndexByDate: (mailboxId, emailId, collapse, asc) => {
       const c = collapse ? collapseCond(asc) : "";
       const row = get(
-        `SELECT m.internal_date FROM message m WHERE m.account_id = (SELECT account_id FROM mailbox WHERE id = ?)
-           AND m.email_id = ? AND m.mailbox_id = ? AND ${VISIBLE}${c} LIMIT 1`,
+        `SELECT m.internal_date, b.n_dup_emails FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+         WHERE m.account_id = b.account_id AND m.email_id = ? AND m.mailbox_id = ? AND ${VISIBLE}${c} LIMIT 1`,
         false,
-        mailboxId,
         emailId,
         mailboxId,
       );
       if (!row) return null;
       const d = row[0];
+      // rows before it, each Email once (copies in this mailbox share date and id)
+      const n = Number(row[1]) > 0 ? "COUNT(DISTINCT m.email_id)" : "COUNT(*)";
       return Number(
         get(
-          `SELECT COUNT(*) FROM message m WHERE m.mailbox_id = ? AND ${VISIBLE}${c} AND ${beforeRow(asc, "?", "?", "?")}`,
+          `SELECT ${n} FROM message m WHERE m.mailbox_id = ? AND ${VISIBLE}${c} AND ${beforeRow(asc, "?", "?", "?")}`,
           false,
           mailboxId,
           d,
@@ -441,20 +443,13 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
         )![0],
       );
     },
-    threadCount: (mailboxId) =>
-      Number(
-        get(
-          "SELECT COUNT(DISTINCT thread_id) FROM message WHERE mailbox_id = ? AND (flag_bits & 8) = 0",
-          false,
-          mailboxId,
-        )![0],
-      ),
-    jmapCounts: (mailboxId) => {
-      const q = countSql("?");
-      const t = get(q.totals, false, mailboxId)!;
+    jmapTotals: (mailboxId) => {
+      const r = get(TOTALS_SQL("?"), false, mailboxId);
+      return r ? { emails: Number(r[0]), threads: Number(r[1]) } : null;
+    },
+    jmapUnread: (mailboxId) => {
+      const q = unreadSql("?");
       return {
-        threads: Number(t[0]),
-        emails: Number(t[1]),
         unreadEmails: Number(get(q.unreadEmails, false, mailboxId)![0]),
         unreadThreads: Number(get(q.unreadThreads, false, mailboxId, mailboxId)![0]),
       };
