@@ -138,9 +138,36 @@ export function queryStoreCases(
         const mbs = [];
         for (const k of ["A", "B", "C"]) mbs.push((await store.createMailbox(accountId, `c${seed}${k}`)).id);
         await fill(r, mbs, 40, true);
-        const model = await modelCounts(store, accountId);
-        const got = await counts();
-        for (const [id, m] of model) assert.deepEqual(got.get(id), m, `seed ${seed}, mailbox ${id}`);
+        const check = async (what: string) => {
+          const model = await modelCounts(store, accountId);
+          const got = await counts();
+          for (const [id, m] of model)
+            assert.deepEqual(got.get(id), m, `seed ${seed} ${what}, mailbox ${id}`);
+        };
+        await check("filled");
+        // many rows per statement (threads and Emails sharing rows of one write): copy a whole
+        // mailbox, \Deleted on all and off again on some, expunge several at once
+        const uids = async (mb: Id) => (await store.listMessages(mb)).map((x) => x.uid);
+        await store.copy(mbs[0]!, await uids(mbs[0]!), mbs[2]!);
+        await check("copied");
+        const b = await uids(mbs[1]!);
+        await store.storeFlags(mbs[1]!, b, "add", ["\\Deleted"]);
+        await check("deleted");
+        await store.storeFlags(
+          mbs[1]!,
+          b.filter((_, i) => i % 2 === 0),
+          "remove",
+          ["\\Deleted"],
+        );
+        await store.copy(mbs[1]!, b, mbs[1]!);
+        await check("undeleted, copied into itself");
+        const c = await uids(mbs[2]!);
+        await store.expunge(
+          mbs[2]!,
+          c.filter((_, i) => i % 3 !== 0),
+        );
+        await store.move(mbs[1]!, await uids(mbs[1]!), mbs[0]!);
+        await check("expunged, moved");
       }
     });
 
