@@ -23,6 +23,8 @@ function rng(seed: number): () => number {
   };
 }
 
+const WORDS = ["zebra", "okapi", "lynx"];
+
 interface Model {
   totalEmails: number;
   unreadEmails: number;
@@ -95,14 +97,24 @@ export function queryStoreCases(
           ...(r() < 0.1 ? ["\\Draft"] : []),
           ...(r() < 0.15 ? ["\\Deleted"] : []),
           ...(r() < 0.2 ? ["$label"] : []),
+          ...(r() < 0.2 ? ["\\Flagged"] : []),
         ];
         const mb = pick(mbs);
+        const from = pick(["Alice <a@example.org>", "Bob Builder <bob@example.net>"]);
+        const head =
+          `From: ${from}\r\nTo: ${pick(["carol@example.com", "dave@example.com"])}\r\n` +
+          `Subject: ${id} ${pick(WORDS)}\r\nMessage-ID: <${id}@example.org>\r\n` +
+          (parent ? `In-Reply-To: <${parent}@example.org>\r\n` : "");
+        const text = `body ${id} ${pick(WORDS)}\r\n`;
+        // one in five with an attachment (hasAttachment)
+        const raw =
+          r() < 0.2
+            ? `${head}MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n` +
+              `Content-Type: text/plain\r\n\r\n${text}--b\r\nContent-Type: application/pdf\r\n` +
+              `Content-Disposition: attachment; filename=a.pdf\r\n\r\nJVBERi0=\r\n--b--\r\n`
+            : `${head}\r\n${text}`;
         const res = await store.append(accountId, mb, {
-          raw: Buffer.from(
-            `From: a@example.org\r\nSubject: ${id}\r\nMessage-ID: <${id}@example.org>\r\n` +
-              (parent ? `In-Reply-To: <${parent}@example.org>\r\n` : "") +
-              `\r\nbody ${id}\r\n`,
-          ),
+          raw: Buffer.from(raw),
           // few distinct dates: many ties, ordered by id
           internalDate: new Date(Date.UTC(2024, 0, 1 + Math.floor(r() * 6))),
           flags,
@@ -223,6 +235,66 @@ export function queryStoreCases(
           ["Email/query", { accountId: acc, filter: { inMailbox: jmapMb }, anchor: "nope" }, "q"],
         ]);
         assert.equal(nf.type, "anchorNotFound");
+      }
+    });
+
+    it("Email/query {inMailbox + search conditions} answers as the general path", async () => {
+      for (const seed of [31, 32, 33]) {
+        const r = rng(seed);
+        const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
+        const mbs = [];
+        for (const k of ["A", "B"]) mbs.push((await store.createMailbox(accountId, `f${seed}${k}`)).id);
+        await fill(r, mbs, 40, true);
+        const [[, mq]] = await t.call([
+          ["Mailbox/get", { accountId: acc, ids: null, properties: ["name"] }, "m"],
+        ]);
+        const jmapMb = mq.list.find((m: J) => m.name === `f${seed}A`).id;
+        const day = () => `2024-01-0${1 + Math.floor(r() * 6)}T00:00:00Z`;
+        const gens: Array<() => [string, unknown]> = [
+          () => ["text", pick(WORDS)],
+          () => ["subject", pick(WORDS)],
+          () => ["body", pick(WORDS)],
+          () => ["from", pick(["bob", "example.org", "Alice"])],
+          () => ["to", pick(["carol", "dave@example.com"])],
+          () => ["before", day()],
+          () => ["after", day()],
+          () => ["hasKeyword", pick(["$seen", "$label", "$flagged"])],
+          () => ["notKeyword", pick(["$seen", "$label", "$draft"])],
+          () => ["hasAttachment", r() < 0.5],
+          () => ["minSize", 150 + Math.floor(r() * 300)],
+        ];
+        for (let k = 0; k < 14; k++) {
+          const cond: J = { inMailbox: jmapMb };
+          const m = 1 + Math.floor(r() * 3);
+          for (let i = 0; i < m; i++) {
+            const [name, v] = pick(gens)();
+            cond[name] = v;
+          }
+          const base = {
+            sort: [{ property: "receivedAt", isAscending: r() < 0.5 }],
+            collapseThreads: r() < 0.5,
+          };
+          const what = `seed ${seed} ${JSON.stringify({ cond, ...base })}`;
+          const general = { ...base, filter: { operator: "AND", conditions: [cond] } };
+          const a = await query(general);
+          const b = await query({ ...base, filter: cond });
+          assert.deepEqual([b.ids, b.total, b.queryState], [a.ids, a.total, a.queryState], what);
+          if (a.ids.length === 0) continue;
+          const anchor = pick(a.ids as string[]);
+          for (const page of [
+            { position: 1, limit: 3 },
+            { position: -2 },
+            { anchor, anchorOffset: -1, limit: 2 },
+          ]) {
+            const pa = await query({ ...general, ...page });
+            const pb = await query({ ...base, filter: cond, ...page });
+            assert.deepEqual([pb.ids, pb.position], [pa.ids, pa.position], `${what} ${JSON.stringify(page)}`);
+          }
+        }
+        const [[, bad]] = await t.call([
+          ["Email/query", { accountId: acc, filter: { inMailbox: jmapMb, before: "yesterday" } }, "q"],
+        ]);
+        assert.equal(bad.type, "invalidArguments");
       }
     });
 

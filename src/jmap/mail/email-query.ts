@@ -20,6 +20,7 @@ import {
 import { optBool, optInt, requireAccount } from "./common.ts";
 import { flattenBody, rootRef } from "./email-body.ts";
 import { loadMessage } from "./email-get.ts";
+import { filteredMailboxIds, utcArg } from "./email-query-filter.ts";
 import { emailQueryChanges, mailboxPage } from "./email-query-store.ts";
 import { type AccountView, accountView, type EmailEntry } from "./view.ts";
 
@@ -73,14 +74,6 @@ async function envelope(q: QueryState, e: EmailEntry): Promise<Envelope> {
     q.envelopes.set(e.id, env);
   }
   return env;
-}
-
-function utcArg(v: Json | undefined, name: string): number {
-  if (typeof v !== "string") throw invalidArguments(`${name} must be a UTCDate`);
-  const t = Date.parse(v);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) || Number.isNaN(t))
-    throw invalidArguments(`${name} must be a UTCDate`);
-  return t;
 }
 
 function threadKeyword(q: QueryState, e: EmailEntry, k: string, mode: "all" | "some" | "none"): boolean {
@@ -238,7 +231,7 @@ async function sortKey(q: QueryState, e: EmailEntry, s: JsonObject): Promise<Key
 export async function runQuery(
   ctx: MethodContext,
   args: JsonObject,
-): Promise<{ ids: string[]; view: AccountView }> {
+): Promise<{ ids: string[]; state: string; view: AccountView }> {
   const view = await accountView(ctx.store, ctx.account.id);
   const q: QueryState = { ctx, view, rowIndex: null, envelopes: new Map() };
   const filter = args.filter;
@@ -293,14 +286,15 @@ export async function runQuery(
       ids.push(e.id);
     }
   }
-  return { ids, view };
+  return { ids, state: view.state, view };
 }
 
 const query: MethodHandler = async (args, ctx) => {
   requireAccount(args, ctx);
   const fast = await mailboxPage(args, ctx);
   if (fast) return fast;
-  const { ids, view } = await runQuery(ctx, args);
+  // a mailbox with the webmail's search conditions: that mailbox's rows only; else the account view
+  const { ids, state } = (await filteredMailboxIds(args, ctx)) ?? (await runQuery(ctx, args));
   const total = ids.length;
   let position = 0;
   if (args.anchor !== undefined && args.anchor !== null) {
@@ -319,7 +313,7 @@ const query: MethodHandler = async (args, ctx) => {
   const page = ids.slice(position, position + Math.min(limit, ctx.limits.max_objects_in_get));
   const out: JsonObject = {
     accountId: ctx.accountId,
-    queryState: view.state,
+    queryState: state,
     canCalculateChanges: false,
     position: Math.min(position, total),
     ids: page,
