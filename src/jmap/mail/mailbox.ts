@@ -3,7 +3,7 @@
  * values; roles come from the special-use attributes (RFC 8621 §2 role = RFC 8457 registry
  * names, lower-case); names are the last hierarchy component of the store's "/"-separated name.
  */
-import { type Mailbox, StoreError } from "../../store/types.ts";
+import { type JmapMailboxCounts, type Mailbox, StoreError } from "../../store/types.ts";
 import {
   invalidArguments,
   type Json,
@@ -69,26 +69,28 @@ const RIGHTS = {
 };
 
 /**
- * RFC 8621 §2 counts over visible Emails ($seen or $draft = read), from the store's indexes
- * (Store.jmapMailboxCounts): no account-wide view
+ * RFC 8621 §2 counts over visible Emails ($seen or $draft = read) of every mailbox of the account,
+ * from the store's counters and unread index (Store.jmapAccountCounts): no account-wide view.
+ * Read once per request, when a count is asked for.
  */
-async function counts(ctx: MethodContext, mb: Mailbox) {
-  const c = await ctx.store.jmapMailboxCounts(mb.id);
-  return {
-    totalEmails: c.emails,
-    unreadEmails: c.unreadEmails,
-    totalThreads: c.threads,
-    unreadThreads: c.unreadThreads,
+type Counts = () => Promise<Map<number, JmapMailboxCounts>>;
+
+function countsOnce(ctx: MethodContext): Counts {
+  let p: Promise<Map<number, JmapMailboxCounts>> | null = null;
+  return () => {
+    p ??= ctx.store.jmapAccountCounts(ctx.account.id);
+    return p;
   };
 }
 
 export async function mailboxObject(
-  ctx: MethodContext,
+  counts: Counts,
   mb: Mailbox,
   view: MailboxView,
   props: string[],
 ): Promise<JsonObject> {
-  const c = props.some((p) => p.endsWith("Emails") || p.endsWith("Threads")) ? await counts(ctx, mb) : null;
+  const want = props.some((p) => p.endsWith("Emails") || p.endsWith("Threads"));
+  const c = want ? (await counts()).get(mb.id) : undefined;
   const parent = parentOf(mb, view);
   const all: Record<string, Json> = {
     id: mailboxJmapId(mb),
@@ -96,7 +98,10 @@ export async function mailboxObject(
     parentId: parent ? mailboxJmapId(parent) : null,
     role: roleOf(mb),
     sortOrder: roleOf(mb) === "inbox" ? 0 : 10,
-    ...(c ?? {}),
+    totalEmails: c?.emails ?? 0,
+    unreadEmails: c?.unreadEmails ?? 0,
+    totalThreads: c?.threads ?? 0,
+    unreadThreads: c?.unreadThreads ?? 0,
     myRights: RIGHTS,
     isSubscribed: mb.subscribed,
   };
@@ -110,11 +115,12 @@ const get: MethodHandler = async (args, ctx) => {
   const view = await mailboxView(ctx.store, ctx.account.id);
   const ids = idsArg(args, ctx);
   const props = propertiesArg(args, PROPS, PROPS);
+  const counts = countsOnce(ctx);
   const list: JsonObject[] = [];
   const notFound: string[] = [];
   for (const id of ids ?? view.mailboxes.map(mailboxJmapId)) {
     const mb = view.mailboxById.get(id);
-    if (mb) list.push(await mailboxObject(ctx, mb, view, props));
+    if (mb) list.push(await mailboxObject(counts, mb, view, props));
     else notFound.push(id);
   }
   return { accountId: ctx.accountId, state: view.state, list, notFound };
@@ -274,7 +280,7 @@ const set: MethodHandler = async (args, ctx) => {
       view = await mailboxView(store, acc);
       created[cid] = {
         id,
-        ...(await mailboxObject(ctx, view.mailboxById.get(id) ?? mb, view, [
+        ...(await mailboxObject(countsOnce(ctx), view.mailboxById.get(id) ?? mb, view, [
           "totalEmails",
           "unreadEmails",
           "totalThreads",

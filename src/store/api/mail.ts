@@ -160,12 +160,13 @@ export interface MailStore {
    */
   jmapMailboxTotals(mailboxId: Id): Promise<{ emails: number; threads: number }>;
   /**
-   * JMAP Mailbox counts (RFC 8621 §2): the totals above and the unread ones — an Email none of
-   * whose visible copies in the account has \Seen or \Draft; a Thread with a message here and
-   * an unread Email anywhere in the account. The unread ones are read from the partial index of
-   * messages with neither flag (migration 23): O(unread messages of the account), not O(mailbox).
+   * JMAP Mailbox counts (RFC 8621 §2) of every mailbox of the account: the totals above and the
+   * unread ones — an Email none of whose visible copies in the account has \Seen or \Draft; a
+   * Thread with a message in the mailbox and an unread Email anywhere in the account. The unread
+   * ones come from the partial index of messages with neither flag (migration 23), in two
+   * statements for all mailboxes: O(unread messages of the account), not O(messages).
    */
-  jmapMailboxCounts(mailboxId: Id): Promise<JmapMailboxCounts>;
+  jmapAccountCounts(accountId: Id): Promise<Map<Id, JmapMailboxCounts>>;
   /** parsed MIME structure, computed at append time and cached */
   getParsed(blobId: string): Promise<ParsedMessage>;
   /** full message octets: delivery-header prefix + blob */

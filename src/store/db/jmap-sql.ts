@@ -1,9 +1,10 @@
 /**
  * SQL fragments of the JMAP mailbox reads (db/port-mailboxes.ts MessageReads: emailIdsByDate,
- * emailIndexByDate, jmapTotals, jmapUnread), the same text for the SQLite and PostgreSQL adapters: they name
+ * emailIndexByDate, jmapTotals, jmapCounts), the same text for the SQLite and PostgreSQL adapters: they name
  * no parameters, so each adapter puts them into its own statements. `m` is the message row asked
  * about. flag_bits: 1 = \Seen, 8 = \Deleted, 16 = \Draft (store/flags.ts).
  */
+import type { JmapCountsRow } from "./port-mailboxes.ts";
 
 /** the mailbox's rows visible to JMAP: without \Deleted (RFC 8621 §4.1.1) */
 export const VISIBLE = "(m.flag_bits & 8) = 0";
@@ -48,19 +49,51 @@ const NOT_READ_ELSEWHERE = `NOT EXISTS (SELECT 1 FROM message o WHERE o.account_
 
 /** the mailbox's visible Emails and Threads: [emails, threads] from migration 23's counters */
 export const TOTALS_SQL = (p: string) =>
-  `SELECT n_messages - n_deleted - n_dup_emails, n_threads, n_dup_emails FROM mailbox WHERE id = ${p}`;
+  `SELECT n_messages - n_deleted - n_dup_emails, n_threads FROM mailbox WHERE id = ${p}`;
 
-/** the mailbox's unread Emails and Threads (the mailbox id is the one parameter `p` in each) */
-export function unreadSql(p: string): { unreadEmails: string; unreadThreads: string } {
+/** the account's live mailboxes (a deleted one being purged is renamed `*deleting*…`) */
+const LIVE_MAILBOXES = (p: string) =>
+  `SELECT b.id FROM mailbox b WHERE b.account_id = ${p} AND substr(b.name, 1, 1) <> '*'`;
+
+/** every live mailbox's visible Emails and Threads: rows [mailbox id, emails, threads] */
+export const ACCOUNT_TOTALS_SQL = (p: string) =>
+  `SELECT id, n_messages - n_deleted - n_dup_emails, n_threads FROM mailbox
+   WHERE account_id = ${p} AND substr(name, 1, 1) <> '*'`;
+
+/**
+ * The account's unread Emails and Threads per mailbox, rows [mailbox id, count] (the account id is
+ * the parameter `p`, twice in unreadThreads). Driven by the account's unread rows (the partial
+ * index message_unread; `hint` lets SQLite be told to use it): O(unread messages), not O(mailbox).
+ */
+export function unreadSql(p: string, p2: string, hint = ""): { unreadEmails: string; unreadThreads: string } {
+  const unread = (q: string) =>
+    `FROM message u ${hint} WHERE u.mailbox_id IN (${LIVE_MAILBOXES(q)}) AND (u.flag_bits & 25) = 0 AND ${NOT_READ_ELSEWHERE}`;
   return {
-    unreadEmails: `SELECT COUNT(DISTINCT u.email_id) FROM message u
-      WHERE u.mailbox_id = ${p} AND (u.flag_bits & 25) = 0 AND ${NOT_READ_ELSEWHERE}`,
-    // RFC 8621 §2 unreadThreads: a thread with a visible row here and an unread Email anywhere
-    // in the account (not necessarily here): the account's unread rows, over every mailbox
-    unreadThreads: `SELECT COUNT(DISTINCT m.thread_id) FROM message m WHERE m.mailbox_id = ${p} AND ${VISIBLE}
-      AND m.thread_id IN (SELECT u.thread_id FROM message u WHERE u.mailbox_id IN
-        (SELECT b.id FROM mailbox b WHERE b.account_id = (SELECT a.account_id FROM mailbox a WHERE a.id = ${p})
-          AND substr(b.name, 1, 1) <> '*')
-        AND (u.flag_bits & 25) = 0 AND ${NOT_READ_ELSEWHERE})`,
+    unreadEmails: `SELECT u.mailbox_id, COUNT(DISTINCT u.email_id) ${unread(p)} GROUP BY u.mailbox_id`,
+    // RFC 8621 §2 unreadThreads: a thread with a visible row in the mailbox and an unread Email
+    // anywhere in the account (not necessarily there)
+    unreadThreads: `SELECT m.mailbox_id, COUNT(DISTINCT m.thread_id) FROM message m
+      WHERE m.account_id = ${p} AND ${VISIBLE} AND m.thread_id IN (SELECT u.thread_id ${unread(p2)})
+      GROUP BY m.mailbox_id`,
   };
+}
+
+/** the three statements' rows → one JmapCountsRow per mailbox (either adapter's raw rows) */
+export function countRows(
+  totals: unknown[][],
+  unreadEmails: unknown[][],
+  unreadThreads: unknown[][],
+): JmapCountsRow[] {
+  const ue = new Map(unreadEmails.map((r) => [Number(r[0]), Number(r[1])]));
+  const ut = new Map(unreadThreads.map((r) => [Number(r[0]), Number(r[1])]));
+  return totals.map((r) => {
+    const id = Number(r[0]);
+    return {
+      mailboxId: id,
+      emails: Number(r[1]),
+      threads: Number(r[2]),
+      unreadEmails: ue.get(id) ?? 0,
+      unreadThreads: ut.get(id) ?? 0,
+    };
+  });
 }

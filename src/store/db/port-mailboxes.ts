@@ -160,6 +160,15 @@ export interface SubscriptionsWrite extends SubscriptionsRead {
   remove(accountId: number, name: string): Maybe<boolean>;
 }
 
+/** RFC 8621 §2 Mailbox counts of one mailbox */
+export interface JmapCountsRow {
+  mailboxId: number;
+  emails: number;
+  threads: number;
+  unreadEmails: number;
+  unreadThreads: number;
+}
+
 /** Message reads (the write side is in its own block). */
 export interface MessageReads {
   /** every message of the mailbox, by uid */
@@ -196,8 +205,8 @@ export interface MessageReads {
   emailIndexByDate(mailboxId: number, emailId: string, collapse: boolean, asc: boolean): Maybe<number | null>;
   /** visible Emails and Threads of the mailbox (migration 23's counters); null = no mailbox */
   jmapTotals(mailboxId: number): Maybe<{ emails: number; threads: number } | null>;
-  /** unread Emails and Threads (RFC 8621 §2; db/jmap-sql.ts unreadSql) */
-  jmapUnread(mailboxId: number): Maybe<{ unreadEmails: number; unreadThreads: number }>;
+  /** every live mailbox's JMAP counts (RFC 8621 §2; db/jmap-sql.ts) */
+  jmapCounts(accountId: number): Maybe<JmapCountsRow[]>;
 }
 
 export interface ExpungesRead {

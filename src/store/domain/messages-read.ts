@@ -214,13 +214,19 @@ export class MessageReader {
     return r ?? noMailbox();
   }
 
-  async jmapMailboxCounts(mailboxId: Id): Promise<JmapMailboxCounts> {
-    return this.#d.db.read(async (q) => {
-      if (!(await q.mailboxes.core(mailboxId))) noMailbox();
-      const t = await q.messages.jmapTotals(mailboxId);
-      if (!t) noMailbox();
-      return { ...t, ...(await q.messages.jmapUnread(mailboxId)) };
-    });
+  async jmapAccountCounts(accountId: Id): Promise<Map<Id, JmapMailboxCounts>> {
+    const rows = await this.#d.db.read((q) => q.messages.jmapCounts(accountId));
+    return new Map(
+      rows.map((r) => [
+        r.mailboxId,
+        {
+          emails: r.emails,
+          threads: r.threads,
+          unreadEmails: r.unreadEmails,
+          unreadThreads: r.unreadThreads,
+        },
+      ]),
+    );
   }
 
   #currentParserVersion(): number {

@@ -4,7 +4,16 @@
  * Modseqs are read exactly (int8 as text → bigint).
  */
 import type { MessageStates } from "../../api/model.ts";
-import { beforeRow, collapseCond, dateOrder, TOTALS_SQL, unreadSql, VISIBLE } from "../jmap-sql.ts";
+import {
+  ACCOUNT_TOTALS_SQL,
+  beforeRow,
+  collapseCond,
+  countRows,
+  dateOrder,
+  TOTALS_SQL,
+  unreadSql,
+  VISIBLE,
+} from "../jmap-sql.ts";
 import type {
   AccountMessageRow,
   BlobsParsedWrite,
@@ -389,12 +398,14 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
       const r = await one(TOTALS_SQL("$1"), [mailboxId]);
       return r ? { emails: num(r[0]), threads: num(r[1]) } : null;
     },
-    jmapUnread: async (mailboxId) => {
-      await g.mailbox(mailboxId);
-      const q = unreadSql("$1");
-      const ue = await one(q.unreadEmails, [mailboxId]);
-      const ut = await one(q.unreadThreads, [mailboxId]);
-      return { unreadEmails: ue ? num(ue[0]) : 0, unreadThreads: ut ? num(ut[0]) : 0 };
+    jmapCounts: async (accountId) => {
+      await g.account(accountId);
+      const q = unreadSql("$1", "$1");
+      return countRows(
+        await all(ACCOUNT_TOTALS_SQL("$1"), [accountId]),
+        await all(q.unreadEmails, [accountId]),
+        await all(q.unreadThreads, [accountId]),
+      );
     },
     meta: async (mailboxId, list) => {
       if (list.length === 0) return [];

@@ -5,7 +5,16 @@
  * is beyond 2^53.
  */
 import type { MessageStates } from "../../api/model.ts";
-import { beforeRow, collapseCond, dateOrder, TOTALS_SQL, unreadSql, VISIBLE } from "../jmap-sql.ts";
+import {
+  ACCOUNT_TOTALS_SQL,
+  beforeRow,
+  collapseCond,
+  countRows,
+  dateOrder,
+  TOTALS_SQL,
+  unreadSql,
+  VISIBLE,
+} from "../jmap-sql.ts";
 import { DbConflict } from "../port.ts";
 import type {
   AccountMessageRow,
@@ -447,12 +456,14 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       const r = get(TOTALS_SQL("?"), false, mailboxId);
       return r ? { emails: Number(r[0]), threads: Number(r[1]) } : null;
     },
-    jmapUnread: (mailboxId) => {
-      const q = unreadSql("?");
-      return {
-        unreadEmails: Number(get(q.unreadEmails, false, mailboxId)![0]),
-        unreadThreads: Number(get(q.unreadThreads, false, mailboxId, mailboxId)![0]),
-      };
+    jmapCounts: (accountId) => {
+      // without statistics SQLite would read a mailbox by its primary key, not the partial index
+      const q = unreadSql("?", "?", "INDEXED BY message_unread");
+      return countRows(
+        all(ACCOUNT_TOTALS_SQL("?"), false, accountId),
+        all(q.unreadEmails, false, accountId),
+        all(q.unreadThreads, false, accountId, accountId),
+      );
     },
     meta: (mailboxId, list) => {
       if (list.length === 0) return [];
