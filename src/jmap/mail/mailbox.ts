@@ -71,14 +71,31 @@ const RIGHTS = {
 /**
  * RFC 8621 §2 counts over visible Emails ($seen or $draft = read) of every mailbox of the account,
  * from the store's counters and unread index (Store.jmapAccountCounts): no account-wide view.
- * Read once per request, when a count is asked for.
+ * Read once per request when a count is asked for, and kept per account while its state is the
+ * same (rows read after the state may be newer, never older: the mailboxView rule).
  */
 type Counts = () => Promise<Map<number, JmapMailboxCounts>>;
 
-function countsOnce(ctx: MethodContext): Counts {
+const countCache = new WeakMap<
+  object,
+  Map<number, { state: string; counts: Map<number, JmapMailboxCounts> }>
+>();
+const COUNT_CACHE_MAX = 256;
+
+function countsOnce(ctx: MethodContext, state: string): Counts {
   let p: Promise<Map<number, JmapMailboxCounts>> | null = null;
   return () => {
-    p ??= ctx.store.jmapAccountCounts(ctx.account.id);
+    p ??= (async () => {
+      let cache = countCache.get(ctx.store);
+      if (!cache) countCache.set(ctx.store, (cache = new Map()));
+      const hit = cache.get(ctx.account.id);
+      if (hit && hit.state === state) return hit.counts;
+      const counts = await ctx.store.jmapAccountCounts(ctx.account.id);
+      if (cache.size >= COUNT_CACHE_MAX && !cache.has(ctx.account.id))
+        cache.delete(cache.keys().next().value!);
+      cache.set(ctx.account.id, { state, counts });
+      return counts;
+    })();
     return p;
   };
 }
@@ -115,7 +132,7 @@ const get: MethodHandler = async (args, ctx) => {
   const view = await mailboxView(ctx.store, ctx.account.id);
   const ids = idsArg(args, ctx);
   const props = propertiesArg(args, PROPS, PROPS);
-  const counts = countsOnce(ctx);
+  const counts = countsOnce(ctx, view.state);
   const list: JsonObject[] = [];
   const notFound: string[] = [];
   for (const id of ids ?? view.mailboxes.map(mailboxJmapId)) {
@@ -280,7 +297,7 @@ const set: MethodHandler = async (args, ctx) => {
       view = await mailboxView(store, acc);
       created[cid] = {
         id,
-        ...(await mailboxObject(countsOnce(ctx), view.mailboxById.get(id) ?? mb, view, [
+        ...(await mailboxObject(countsOnce(ctx, view.state), view.mailboxById.get(id) ?? mb, view, [
           "totalEmails",
           "unreadEmails",
           "totalThreads",
