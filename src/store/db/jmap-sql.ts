@@ -17,6 +17,14 @@ export function dateOrder(asc: boolean): string {
   return asc ? "m.internal_date, m.email_id" : "m.internal_date DESC, m.email_id";
 }
 
+/**
+ * "DISTINCT " when the mailbox holds two copies of one Email (its row [n_dup_emails] from the
+ * mailbox table): a page then names each Email once; without, the plain scan keeps the index order
+ */
+export function distinct(row: unknown[] | undefined): string {
+  return row && Number(row[0]) > 0 ? "DISTINCT " : "";
+}
+
 /** rows of the mailbox that come before `m` in dateOrder (for the collapse below) */
 function before(o: string, asc: boolean): string {
   return `(${o}.internal_date ${asc ? "<" : ">"} m.internal_date OR (${o}.internal_date = m.internal_date AND ${o}.email_id < m.email_id))`;

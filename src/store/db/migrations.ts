@@ -456,6 +456,9 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE mailbox ADD COLUMN n_threads INTEGER NOT NULL DEFAULT 0`,
       `ALTER TABLE mailbox ADD COLUMN n_dup_emails INTEGER NOT NULL DEFAULT 0`,
       `CREATE INDEX message_mailbox_thread ON message (mailbox_id, thread_id, internal_date, email_id, flag_bits)`,
+      // migration 19's index with the columns a page reads: a deep page walks index entries only
+      `DROP INDEX message_date`,
+      `CREATE INDEX message_date ON message (mailbox_id, internal_date DESC, email_id, flag_bits, thread_id)`,
       `CREATE INDEX message_unread ON message (mailbox_id, thread_id, email_id) WHERE (flag_bits & 25) = 0`,
       `UPDATE mailbox SET (n_threads, n_dup_emails) = (
         SELECT COUNT(DISTINCT thread_id), COUNT(*) - COUNT(DISTINCT email_id)
@@ -478,6 +481,9 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE mailbox ADD COLUMN n_threads BIGINT NOT NULL DEFAULT 0,
         ADD COLUMN n_dup_emails BIGINT NOT NULL DEFAULT 0`,
       `CREATE INDEX message_mailbox_thread ON message (mailbox_id, thread_id, internal_date, email_id, flag_bits)`,
+      // migration 19's index with the columns a page reads: a deep page walks index entries only
+      `DROP INDEX message_date`,
+      `CREATE INDEX message_date ON message (mailbox_id, internal_date DESC, email_id, flag_bits, thread_id)`,
       `CREATE INDEX message_unread ON message (mailbox_id, thread_id, email_id) WHERE (flag_bits & 25) = 0`,
       `UPDATE mailbox SET (n_threads, n_dup_emails) = (
         SELECT COUNT(DISTINCT thread_id), COUNT(*) - COUNT(DISTINCT email_id)

@@ -10,6 +10,7 @@ import {
   collapseCond,
   countRows,
   dateOrder,
+  distinct,
   TOTALS_SQL,
   unreadSql,
   VISIBLE,
@@ -369,7 +370,7 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
       await g.mailbox(mailboxId);
       return (
         await all(
-          `SELECT DISTINCT m.internal_date, m.email_id FROM message m
+          `SELECT ${distinct(await one("SELECT n_dup_emails FROM mailbox WHERE id = $1", [mailboxId]))}m.internal_date, m.email_id FROM message m
            WHERE m.mailbox_id = $1 AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
            ORDER BY ${dateOrder(asc)} LIMIT $2 OFFSET $3`,
           [mailboxId, limit, offset],

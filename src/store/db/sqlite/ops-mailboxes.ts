@@ -11,6 +11,7 @@ import {
   collapseCond,
   countRows,
   dateOrder,
+  distinct,
   TOTALS_SQL,
   unreadSql,
   VISIBLE,
@@ -420,7 +421,7 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
     byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
     emailIdsByDate: (mailboxId, offset, limit, collapse, asc) =>
       all(
-        `SELECT DISTINCT m.internal_date, m.email_id FROM message m
+        `SELECT ${distinct(get("SELECT n_dup_emails FROM mailbox WHERE id = ?", false, mailboxId))}m.internal_date, m.email_id FROM message m
          WHERE m.mailbox_id = ? AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
          ORDER BY ${dateOrder(asc)} LIMIT ? OFFSET ?`,
         false,
