@@ -5,7 +5,8 @@
  * an IMAP STORE → the StateChange on an EventSource, and a JMAP Email/set (keyword) → the
  * `* n FETCH` an IMAP client in IDLE receives; the query alone with collapseThreads and
  * calculateTotal too; pages at position 0 and N − 50, Mailbox/get (every count) warm and right
- * after a change, Email/queryChanges after one change. Medians. The JMAP sub-app runs in this process
+ * after a change (a third of the messages unread, then 100), Email/queryChanges after one change.
+ * Medians. The JMAP sub-app runs in this process
  * on @hono/node-server (the HTTP service's own layers — TLS, access log, limits — are left out).
  *
  *   node bench/jmap.ts [runs=7] [messages=100000]
@@ -159,13 +160,15 @@ const mbAfter: number[] = [];
 const qChanges: number[] = [];
 for (let r = 0; r <= RUNS; r++) {
   const state = (await api([page(0)]))[0][1].queryState;
-  await api([
+  const set = await api([
     [
       "Email/set",
-      { accountId: jmapId, update: { [`M${N - 200 - r}`]: { "keywords/$seen": r % 2 === 0 } } },
+      // one Email read and unread in turn (a seen row: every round is a change)
+      { accountId: jmapId, update: { [`M${N - 201}`]: { "keywords/$seen": r % 2 === 0 ? null : true } } },
       "s",
     ],
   ]);
+  if (set[0][1].updated === null) throw new Error(`Email/set: ${JSON.stringify(set[0][1])}`);
   const [c, rc] = await timed([
     ["Email/queryChanges", { ...(page(0)[1] as object), sinceQueryState: state }, "c"],
   ]);
@@ -254,6 +257,27 @@ for (let r = 0; r <= RUNS; r++) {
   if (r > 0) toImap.push(fetchAt - t0);
 }
 out.pushJmapToImapMs = ms(median(toImap));
+
+// ---- Mailbox/get after a change with 100 unread (the filled store has a third unread) -------
+idler.write("DONE\r\n");
+await imap.command("STORE 1:* +FLAGS.SILENT (\\Seen)");
+await imap.command("STORE 1:100 -FLAGS.SILENT (\\Seen)");
+await api(mailboxGet);
+const fewUnread: number[] = [];
+for (let r = 0; r <= RUNS; r++) {
+  await api([
+    [
+      "Email/set",
+      { accountId: jmapId, update: { [`M${N - 201}`]: { "keywords/$seen": r % 2 === 0 ? null : true } } },
+      "s",
+    ],
+  ]);
+  const [a, ra] = await timed(mailboxGet);
+  if (r > 0) fewUnread.push(a);
+  if (r === RUNS)
+    out.unreadAfter = ra[0][1].list.find((m: { role: string }) => m.role === "inbox").unreadEmails;
+}
+out.mailboxGetAfterChange100UnreadMs = ms(median(fewUnread));
 
 console.log(JSON.stringify(out));
 idler.close();
