@@ -69,31 +69,30 @@ export const ACCOUNT_TOTALS_SQL = (p: string) =>
    WHERE account_id = ${p} AND substr(name, 1, 1) <> '*'`;
 
 /**
- * The account's unread Emails and Threads per mailbox, rows [mailbox id, count] (the account id is
- * the parameter `p`, twice in unreadThreads). Driven by the account's unread rows (the partial
- * index message_unread; `hint` lets SQLite be told to use it): O(unread messages), not O(mailbox).
+ * The account's unread Emails and Threads per mailbox, rows [mailbox id, 0 = Emails | 1 = Threads,
+ * count]; the account id is the parameters `p1` and `p2`. Driven by the account's unread rows,
+ * computed once (the partial index message_unread; `hint` lets SQLite be told to use it):
+ * O(unread messages), not O(mailbox).
  */
-export function unreadSql(p: string, p2: string, hint = ""): { unreadEmails: string; unreadThreads: string } {
-  const unread = (q: string) =>
-    `FROM message u ${hint} WHERE u.mailbox_id IN (${LIVE_MAILBOXES(q)}) AND (u.flag_bits & 25) = 0 AND ${NOT_READ_ELSEWHERE}`;
-  return {
-    unreadEmails: `SELECT u.mailbox_id, COUNT(DISTINCT u.email_id) ${unread(p)} GROUP BY u.mailbox_id`,
-    // RFC 8621 §2 unreadThreads: a thread with a visible row in the mailbox and an unread Email
-    // anywhere in the account (not necessarily there)
-    unreadThreads: `SELECT m.mailbox_id, COUNT(DISTINCT m.thread_id) FROM message m
-      WHERE m.account_id = ${p} AND ${VISIBLE} AND m.thread_id IN (SELECT u.thread_id ${unread(p2)})
-      GROUP BY m.mailbox_id`,
-  };
+export function unreadSql(p1: string, p2: string, hint = ""): string {
+  return `WITH un AS MATERIALIZED (SELECT u.mailbox_id, u.email_id, u.thread_id FROM message u ${hint}
+      WHERE u.mailbox_id IN (${LIVE_MAILBOXES(p1)}) AND (u.flag_bits & 25) = 0 AND ${NOT_READ_ELSEWHERE})
+    SELECT un.mailbox_id, 0, COUNT(DISTINCT un.email_id) FROM un GROUP BY un.mailbox_id
+    UNION ALL
+    SELECT m.mailbox_id, 1, COUNT(DISTINCT m.thread_id) FROM message m
+      WHERE m.account_id = ${p2} AND ${VISIBLE} AND m.thread_id IN (SELECT un.thread_id FROM un)
+      GROUP BY m.mailbox_id`;
 }
 
-/** the three statements' rows → one JmapCountsRow per mailbox (either adapter's raw rows) */
-export function countRows(
-  totals: unknown[][],
-  unreadEmails: unknown[][],
-  unreadThreads: unknown[][],
-): JmapCountsRow[] {
-  const ue = new Map(unreadEmails.map((r) => [Number(r[0]), Number(r[1])]));
-  const ut = new Map(unreadThreads.map((r) => [Number(r[0]), Number(r[1])]));
+/**
+ * the two statements' rows → one JmapCountsRow per mailbox (either adapter's raw rows). RFC 8621
+ * §2 unreadThreads: a thread with a visible row in the mailbox and an unread Email anywhere in
+ * the account (not necessarily there) — the second half of unreadSql.
+ */
+export function countRows(totals: unknown[][], unread: unknown[][]): JmapCountsRow[] {
+  const ue = new Map<number, number>();
+  const ut = new Map<number, number>();
+  for (const r of unread) (Number(r[1]) === 0 ? ue : ut).set(Number(r[0]), Number(r[2]));
   return totals.map((r) => {
     const id = Number(r[0]);
     return {

@@ -401,11 +401,9 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     },
     jmapCounts: async (accountId) => {
       await g.account(accountId);
-      const q = unreadSql("$1", "$1");
       return countRows(
         await all(ACCOUNT_TOTALS_SQL("$1"), [accountId]),
-        await all(q.unreadEmails, [accountId]),
-        await all(q.unreadThreads, [accountId]),
+        await all(unreadSql("$1", "$1"), [accountId]),
       );
     },
     meta: async (mailboxId, list) => {

@@ -457,15 +457,12 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       const r = get(TOTALS_SQL("?"), false, mailboxId);
       return r ? { emails: Number(r[0]), threads: Number(r[1]) } : null;
     },
-    jmapCounts: (accountId) => {
+    jmapCounts: (accountId) =>
       // without statistics SQLite would read a mailbox by its primary key, not the partial index
-      const q = unreadSql("?", "?", "INDEXED BY message_unread");
-      return countRows(
+      countRows(
         all(ACCOUNT_TOTALS_SQL("?"), false, accountId),
-        all(q.unreadEmails, false, accountId),
-        all(q.unreadThreads, false, accountId, accountId),
-      );
-    },
+        all(unreadSql("?", "?", "INDEXED BY message_unread"), false, accountId, accountId),
+      ),
     meta: (mailboxId, list) => {
       if (list.length === 0) return [];
       let rows: unknown[][];
