@@ -308,15 +308,29 @@ export function queryStoreCases(
           ["Mailbox/get", { accountId: acc, ids: null, properties: ["name"] }, "m"],
         ]);
         const jmapMb = mq.list.find((m: J) => m.name === `x${seed}A`).id;
-        const shapes = [false, true].flatMap((asc) =>
-          [false, true].map((collapseThreads) => ({
-            filter: { inMailbox: jmapMb },
-            sort: [{ property: "receivedAt", isAscending: asc }],
-            collapseThreads,
-          })),
+        // the plain mailbox query and some with search conditions (a keyword the changes below
+        // set, words of the text), each way, collapsed or not
+        const filters: J[] = [
+          {},
+          { hasKeyword: "$seen" },
+          { notKeyword: "$seen", text: WORDS[0] },
+          { after: "2024-01-03T00:00:00Z" },
+        ];
+        const shapes = filters.flatMap((extra) =>
+          [false, true].flatMap((asc) =>
+            [false, true].map((collapseThreads) => ({
+              filter: { inMailbox: jmapMb, ...extra },
+              sort: [{ property: "receivedAt", isAscending: asc }],
+              collapseThreads,
+            })),
+          ),
         );
         const before: J[] = [];
-        for (const s of shapes) before.push(await query(s));
+        for (const s of shapes) {
+          const q = await query(s);
+          assert.equal(q.canCalculateChanges, true, JSON.stringify(s));
+          before.push(q);
+        }
         // changes: new mail, moves in and out, \Deleted set and cleared, expunges, \Seen
         await fill(r, mbs, 8, true);
         for (const mb of mbs) {
@@ -339,7 +353,7 @@ export function queryStoreCases(
               "c",
             ],
           ]);
-          const what = `seed ${seed} ${JSON.stringify(s.sort)} collapse ${s.collapseThreads}`;
+          const what = `seed ${seed} ${JSON.stringify(s)}`;
           assert.equal(name, "Email/queryChanges", `${what}: ${JSON.stringify(qc)}`);
           assert.equal(qc.oldQueryState, old.queryState);
           assert.equal(qc.newQueryState, now.queryState, what);

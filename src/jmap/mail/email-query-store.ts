@@ -3,16 +3,10 @@
  * (issue 12): the webmail's queries — filter exactly `{inMailbox}`, sort absent or `receivedAt`
  * (either direction), collapseThreads or not, position or anchor paging. Same order as the general
  * path (email-query.ts runQuery: receivedAt, ties by id ascending). Query states are the account
- * state; /queryChanges answers from the account change log (RFC 8620 §5.6).
+ * state; /queryChanges (email-query-changes.ts) answers from the account change log.
  */
-import {
-  invalidArguments,
-  type JsonObject,
-  type MethodContext,
-  MethodError,
-  type MethodHandler,
-} from "../core/types.ts";
-import { optInt, requireAccount } from "./common.ts";
+import { invalidArguments, type JsonObject, type MethodContext, MethodError } from "../core/types.ts";
+import { optInt } from "./common.ts";
 import { emailJmapId, mailboxView } from "./view.ts";
 
 /** a query this module answers: its mailbox (JMAP id), order and collapse */
@@ -90,84 +84,3 @@ export async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise
   if (limit > ctx.limits.max_objects_in_get) out.limit = ctx.limits.max_objects_in_get;
   return out;
 }
-
-/** every change of one kind since `since` (the log's pages joined), or null: more than `max` */
-async function allChanges(
-  ctx: MethodContext,
-  kind: "email" | "thread",
-  since: string,
-  max: number,
-): Promise<{ ids: Set<string>; newState: string } | null> {
-  const ids = new Set<string>();
-  let state = since;
-  for (;;) {
-    const r = await ctx.store.changesSinceState(ctx.account.id, kind, state, ctx.limits.max_changes);
-    if (r === "cannotCalculateChanges") throw new MethodError("cannotCalculateChanges");
-    for (const id of [...r.created, ...r.updated, ...r.destroyed]) ids.add(emailJmapId(id));
-    if (ids.size > max) return null;
-    state = r.newState;
-    if (!r.hasMoreChanges) return { ids, newState: state };
-  }
-}
-
-/**
- * Email/queryChanges (RFC 8620 §5.6) of a store query. receivedAt never changes, so an Email
- * can enter or leave the results, or move in them, only by a change of its own (mailboxes,
- * \Deleted: an Email change in the log). So: removed = every Email changed since the old state
- * (§5.6 allows ids that were not in the results), added = those of them in the results now,
- * with their index. Collapsed, a thread's first Email can also change when another Email of
- * the thread changes: the Emails of every thread with a change (Thread log) or holding a
- * changed Email are removed, and the thread's first Email here now is added.
- */
-const queryChanges: MethodHandler = async (args, ctx) => {
-  requireAccount(args, ctx);
-  if (typeof args.sinceQueryState !== "string") throw invalidArguments("sinceQueryState is required");
-  const shape = storeQueryShape(args);
-  if (!shape) throw new MethodError("cannotCalculateChanges");
-  const maxArg = args.maxChanges;
-  if (
-    maxArg !== undefined &&
-    maxArg !== null &&
-    (typeof maxArg !== "number" || !Number.isSafeInteger(maxArg) || maxArg < 1)
-  )
-    throw invalidArguments("maxChanges must be a positive integer");
-  const max = typeof maxArg === "number" ? maxArg : ctx.limits.max_changes;
-  const mv = await mailboxView(ctx.store, ctx.account.id);
-  const mb = mv.mailboxById.get(shape.inMailbox);
-  if (!mb) throw new MethodError("cannotCalculateChanges");
-  const tooMany = () =>
-    new MethodError(typeof maxArg === "number" ? "tooManyChanges" : "cannotCalculateChanges");
-  const emails = await allChanges(ctx, "email", args.sinceQueryState, max);
-  if (!emails) throw tooMany();
-  const candidates = new Set(emails.ids);
-  if (shape.collapseThreads) {
-    const threads = await allChanges(ctx, "thread", args.sinceQueryState, max);
-    if (!threads) throw tooMany();
-    const tids = threads.ids;
-    for (const r of await ctx.store.messagesByEmailId(ctx.account.id, [...emails.ids])) tids.add(r.threadId);
-    for (const r of await ctx.store.messagesByThreadId(ctx.account.id, [...tids]))
-      if (r.mailboxId === mb.id) candidates.add(emailJmapId(r.emailId));
-  }
-  if (candidates.size > max) throw tooMany();
-  const opts = { collapseThreads: shape.collapseThreads, ascending: shape.ascending };
-  const added: Array<{ id: string; index: number }> = [];
-  for (const id of candidates) {
-    const index = await ctx.store.emailIndexByDate(mb.id, id, opts);
-    if (index !== null) added.push({ id, index });
-  }
-  added.sort((a, b) => a.index - b.index);
-  const out: JsonObject = {
-    accountId: ctx.accountId,
-    oldQueryState: args.sinceQueryState,
-    newQueryState: emails.newState,
-    removed: [...candidates],
-    added,
-  };
-  if (args.calculateTotal === true) {
-    const t = await ctx.store.jmapMailboxTotals(mb.id);
-    out.total = shape.collapseThreads ? t.threads : t.emails;
-  }
-  return out;
-};
-
-export { queryChanges as emailQueryChanges };

@@ -20,8 +20,9 @@ import {
 import { optBool, optInt, requireAccount } from "./common.ts";
 import { flattenBody, rootRef } from "./email-body.ts";
 import { loadMessage } from "./email-get.ts";
+import { emailQueryChanges } from "./email-query-changes.ts";
 import { filteredMailboxIds, utcArg } from "./email-query-filter.ts";
-import { emailQueryChanges, mailboxPage } from "./email-query-store.ts";
+import { mailboxPage } from "./email-query-store.ts";
 import { type AccountView, accountView, type EmailEntry } from "./view.ts";
 
 export const EMAIL_SORT_PROPERTIES = [
@@ -294,7 +295,8 @@ const query: MethodHandler = async (args, ctx) => {
   const fast = await mailboxPage(args, ctx);
   if (fast) return fast;
   // a mailbox with the webmail's search conditions: that mailbox's rows only; else the account view
-  const { ids, state } = (await filteredMailboxIds(args, ctx)) ?? (await runQuery(ctx, args));
+  const filtered = await filteredMailboxIds(args, ctx);
+  const { ids, state } = filtered ?? (await runQuery(ctx, args));
   const total = ids.length;
   let position = 0;
   if (args.anchor !== undefined && args.anchor !== null) {
@@ -314,7 +316,8 @@ const query: MethodHandler = async (args, ctx) => {
   const out: JsonObject = {
     accountId: ctx.accountId,
     queryState: state,
-    canCalculateChanges: false,
+    // the filtered mailbox query has query states (email-query-changes.ts); the general one not
+    canCalculateChanges: filtered !== null,
     position: Math.min(position, total),
     ids: page,
   };
