@@ -39,9 +39,9 @@ async function allChanges(
  * Email/queryChanges (RFC 8620 §5.6) of a store query (email-query-store.ts, with or without the
  * search conditions of email-query-filter.ts). receivedAt never changes and every condition is
  * on the Email itself (its mailboxes, keywords, content), so an Email can enter or leave the
- * results, or move in them, only by a change of its own (an Email change in the log). So: removed = every Email changed since the old state
- * (§5.6 allows ids that were not in the results), added = those of them in the results now,
- * with their index. Collapsed, a thread's first Email can also change when another Email of
+ * results, or move in them, only by a change of its own (an Email change in the log). So:
+ * removed = every Email changed since the old state (§5.6 allows ids that were not in the
+ * results), added = those of them in the results now, with their index. Collapsed, a thread's first Email can also change when another Email of
  * the thread changes: the Emails of every thread with a change (Thread log) or holding a
  * changed Email are removed, and the thread's first Email here now is added.
  */
