@@ -12,7 +12,7 @@ import {
   type MethodHandler,
 } from "../core/types.ts";
 import { requireAccount } from "./common.ts";
-import { filteredMailboxIds } from "./email-query-filter.ts";
+import { filteredMailboxIds, isFilteredShape } from "./email-query-filter.ts";
 import { storeQueryShape } from "./email-query-store.ts";
 import { emailJmapId, mailboxView } from "./view.ts";
 
@@ -49,8 +49,11 @@ export const emailQueryChanges: MethodHandler = async (args, ctx) => {
   requireAccount(args, ctx);
   if (typeof args.sinceQueryState !== "string") throw invalidArguments("sinceQueryState is required");
   const f = args.filter;
-  const inMailbox = f && typeof f === "object" && !Array.isArray(f) ? f.inMailbox : undefined;
-  const shape = typeof inMailbox === "string" ? storeQueryShape({ ...args, filter: { inMailbox } }) : null;
+  // the store query of one mailbox (its filter exactly `{inMailbox}`) or one with search conditions
+  const filtered = isFilteredShape(f);
+  const shape = filtered
+    ? storeQueryShape({ ...args, filter: { inMailbox: f.inMailbox } })
+    : storeQueryShape(args);
   if (!shape) throw new MethodError("cannotCalculateChanges");
   const maxArg = args.maxChanges;
   if (
@@ -81,7 +84,7 @@ export const emailQueryChanges: MethodHandler = async (args, ctx) => {
   // the whole filtered list of the mailbox, else each candidate's index from the store
   let indexOf: (id: string) => Promise<number | null>;
   let total: () => Promise<number>;
-  if (Object.keys(f as JsonObject).length > 1) {
+  if (filtered) {
     const now = await filteredMailboxIds(args, ctx);
     if (!now) throw new MethodError("cannotCalculateChanges");
     const at = new Map(now.ids.map((id, i) => [id, i]));

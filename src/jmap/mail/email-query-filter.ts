@@ -35,6 +35,17 @@ export function utcArg(v: unknown, name: string): number {
   return t;
 }
 
+/** a FilterCondition of this module: `inMailbox` and at least one of the conditions above */
+export function isFilteredShape(f: unknown): f is JsonObject & { inMailbox: string } {
+  if (!f || typeof f !== "object" || Array.isArray(f)) return false;
+  const keys = Object.keys(f);
+  return (
+    typeof (f as JsonObject).inMailbox === "string" &&
+    keys.length >= 2 &&
+    keys.every((k) => TEXT.has(k) || OTHER.has(k))
+  );
+}
+
 function isDeleted(m: MessageMeta): boolean {
   return m.flags.some((f) => f.toLowerCase() === "\\deleted");
 }
@@ -48,9 +59,8 @@ export async function filteredMailboxIds(
   ctx: MethodContext,
 ): Promise<{ ids: string[]; state: string } | null> {
   const f = args.filter;
-  if (!f || typeof f !== "object" || Array.isArray(f) || typeof f.inMailbox !== "string") return null;
+  if (!isFilteredShape(f)) return null;
   const keys = Object.keys(f);
-  if (keys.length < 2 || !keys.every((k) => TEXT.has(k) || OTHER.has(k))) return null;
   const shape = storeQueryShape({ ...args, filter: { inMailbox: f.inMailbox } });
   if (!shape) return null;
   const mv = await mailboxView(ctx.store, ctx.account.id);
