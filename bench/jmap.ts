@@ -4,7 +4,9 @@
  * account view is built) and then warm rounds; and push latency both ways over the same store:
  * an IMAP STORE → the StateChange on an EventSource, and a JMAP Email/set (keyword) → the
  * `* n FETCH` an IMAP client in IDLE receives; the query alone with collapseThreads and
- * calculateTotal too. Medians. The JMAP sub-app runs in this process
+ * calculateTotal too; pages at position 0 and N − 50, Mailbox/get (every count) warm and right
+ * after a change (a third of the messages unread, then 100), Email/queryChanges after one change.
+ * Medians. The JMAP sub-app runs in this process
  * on @hono/node-server (the HTTP service's own layers — TLS, access log, limits — are left out).
  *
  *   node bench/jmap.ts [runs=7] [messages=100000]
@@ -126,6 +128,63 @@ for (let r = 0; r < RUNS; r++) {
 }
 out.queryCollapsedTotalMs = ms(median(collapsed));
 
+// ---- deep pages, Mailbox/get counts, queryChanges (issue 12, the webmail's scrolling) --------
+// pages of 50 at position 0 and at the end (N − 50), warm; Mailbox/get (all properties, so every
+// count) warm and right after a change (an Email/set keyword: the state moves); Email/queryChanges
+// of the first page's state after one change (an error on trees without query states)
+const page = (position: number) => [
+  "Email/query",
+  { ...(queryGet[0]![1] as object), position, calculateTotal: true },
+  "q",
+];
+const timed = async (calls: unknown[]): Promise<[number, Awaited<ReturnType<typeof api>>]> => {
+  const t0 = performance.now();
+  const res = await api(calls);
+  return [performance.now() - t0, res];
+};
+const pos0: number[] = [];
+const posEnd: number[] = [];
+for (let r = 0; r < RUNS; r++) {
+  const [a, ra] = await timed([page(0)]);
+  pos0.push(a);
+  const [b, rb] = await timed([page(N - 50)]);
+  posEnd.push(b);
+  if (ra[0][1].ids?.length !== 50 || rb[0][1].ids?.length !== 50)
+    throw new Error(`deep page: ${JSON.stringify(rb[0][1]).slice(0, 300)}`);
+}
+out.queryPos0Ms = ms(median(pos0));
+out.queryPosEndMs = ms(median(posEnd));
+const mailboxGet = [["Mailbox/get", { accountId: jmapId, ids: null }, "m"]];
+const mbWarm: number[] = [];
+const mbAfter: number[] = [];
+const qChanges: number[] = [];
+for (let r = 0; r <= RUNS; r++) {
+  const state = (await api([page(0)]))[0][1].queryState;
+  const set = await api([
+    [
+      "Email/set",
+      // one Email read and unread in turn (a seen row: every round is a change)
+      { accountId: jmapId, update: { [`M${N - 201}`]: { "keywords/$seen": r % 2 === 0 ? null : true } } },
+      "s",
+    ],
+  ]);
+  if (set[0][1].updated === null) throw new Error(`Email/set: ${JSON.stringify(set[0][1])}`);
+  const [c, rc] = await timed([
+    ["Email/queryChanges", { ...(page(0)[1] as object), sinceQueryState: state }, "c"],
+  ]);
+  const [a, ra] = await timed(mailboxGet);
+  const [b] = await timed(mailboxGet);
+  if (typeof ra[0][1].list?.[0]?.totalEmails !== "number")
+    throw new Error(JSON.stringify(ra[0][1]).slice(0, 300));
+  if (r === 0) continue;
+  mbAfter.push(a);
+  mbWarm.push(b);
+  if (rc[0][0] === "Email/queryChanges") qChanges.push(c);
+}
+out.mailboxGetAfterChangeMs = ms(median(mbAfter));
+out.mailboxGetWarmMs = ms(median(mbWarm));
+out.queryChangesMs = qChanges.length ? ms(median(qChanges)) : null;
+
 // ---- push IMAP STORE → EventSource ----------------------------------------------------------
 const imapSrv = await serveFilled(root, store);
 const imap = await RawImap.connect(imapSrv.port);
@@ -198,6 +257,27 @@ for (let r = 0; r <= RUNS; r++) {
   if (r > 0) toImap.push(fetchAt - t0);
 }
 out.pushJmapToImapMs = ms(median(toImap));
+
+// ---- Mailbox/get after a change with 100 unread (the filled store has a third unread) -------
+idler.write("DONE\r\n");
+await imap.command("STORE 1:* +FLAGS.SILENT (\\Seen)");
+await imap.command("STORE 1:100 -FLAGS.SILENT (\\Seen)");
+await api(mailboxGet);
+const fewUnread: number[] = [];
+for (let r = 0; r <= RUNS; r++) {
+  await api([
+    [
+      "Email/set",
+      { accountId: jmapId, update: { [`M${N - 201}`]: { "keywords/$seen": r % 2 === 0 ? null : true } } },
+      "s",
+    ],
+  ]);
+  const [a, ra] = await timed(mailboxGet);
+  if (r > 0) fewUnread.push(a);
+  if (r === RUNS)
+    out.unreadAfter = ra[0][1].list.find((m: { role: string }) => m.role === "inbox").unreadEmails;
+}
+out.mailboxGetAfterChange100UnreadMs = ms(median(fewUnread));
 
 console.log(JSON.stringify(out));
 idler.close();

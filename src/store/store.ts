@@ -298,6 +298,9 @@ export class SqlStore implements Store {
     this.#msgs.messagesByThreadId(a, ids);
   readonly emailIdsByDate: Store["emailIdsByDate"] = (id, p, l, o) => this.#msgs.emailIdsByDate(id, p, l, o);
   readonly mailboxThreadCount: Store["mailboxThreadCount"] = (id) => this.#msgs.mailboxThreadCount(id);
+  readonly emailIndexByDate: Store["emailIndexByDate"] = (id, e, o) => this.#msgs.emailIndexByDate(id, e, o);
+  readonly jmapAccountCounts: Store["jmapAccountCounts"] = (id) => this.#msgs.jmapAccountCounts(id);
+  readonly jmapMailboxTotals: Store["jmapMailboxTotals"] = (id) => this.#msgs.jmapMailboxTotals(id);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
   readonly threadInputs: Store["threadInputs"] = (id) => this.#threadInputs.threadInputs(id);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);

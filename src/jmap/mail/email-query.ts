@@ -20,7 +20,10 @@ import {
 import { optBool, optInt, requireAccount } from "./common.ts";
 import { flattenBody, rootRef } from "./email-body.ts";
 import { loadMessage } from "./email-get.ts";
-import { type AccountView, accountView, type EmailEntry, emailJmapId, mailboxView } from "./view.ts";
+import { emailQueryChanges } from "./email-query-changes.ts";
+import { filteredMailboxIds, utcArg } from "./email-query-filter.ts";
+import { mailboxPage } from "./email-query-store.ts";
+import { type AccountView, accountView, type EmailEntry } from "./view.ts";
 
 export const EMAIL_SORT_PROPERTIES = [
   "receivedAt",
@@ -72,14 +75,6 @@ async function envelope(q: QueryState, e: EmailEntry): Promise<Envelope> {
     q.envelopes.set(e.id, env);
   }
   return env;
-}
-
-function utcArg(v: Json | undefined, name: string): number {
-  if (typeof v !== "string") throw invalidArguments(`${name} must be a UTCDate`);
-  const t = Date.parse(v);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) || Number.isNaN(t))
-    throw invalidArguments(`${name} must be a UTCDate`);
-  return t;
 }
 
 function threadKeyword(q: QueryState, e: EmailEntry, k: string, mode: "all" | "some" | "none"): boolean {
@@ -237,7 +232,7 @@ async function sortKey(q: QueryState, e: EmailEntry, s: JsonObject): Promise<Key
 export async function runQuery(
   ctx: MethodContext,
   args: JsonObject,
-): Promise<{ ids: string[]; view: AccountView }> {
+): Promise<{ ids: string[]; state: string; view: AccountView }> {
   const view = await accountView(ctx.store, ctx.account.id);
   const q: QueryState = { ctx, view, rowIndex: null, envelopes: new Map() };
   const filter = args.filter;
@@ -292,72 +287,16 @@ export async function runQuery(
       ids.push(e.id);
     }
   }
-  return { ids, view };
-}
-
-/**
- * The webmail's main query — `{inMailbox}` newest first (the default sort), collapseThreads or
- * not, no anchor — answered from the store's (mailbox, internal date) index: one page, not every
- * row of the account (issue 12). Same order as runQuery (receivedAt descending, then id
- * ascending); total = the mailbox's counters (messages − \Deleted, RFC 8621 §4.1.1), collapsed
- * the count of its threads. null = not this shape (or a page naming one Email twice: two copies
- * in one mailbox) — the general path answers.
- */
-async function mailboxPage(args: JsonObject, ctx: MethodContext): Promise<JsonObject | null> {
-  const f = args.filter;
-  if (!f || typeof f !== "object" || Array.isArray(f) || Object.keys(f).length !== 1) return null;
-  if (typeof f.inMailbox !== "string") return null;
-  const sort = args.sort;
-  if (sort !== undefined && sort !== null) {
-    if (!Array.isArray(sort) || sort.length !== 1) return null;
-    const c = sort[0] as JsonObject;
-    if (!c || typeof c !== "object" || c.property !== "receivedAt" || c.isAscending !== false) return null;
-    if (Object.keys(c).some((k) => k !== "property" && k !== "isAscending" && k !== "collation")) return null;
-    if (c.collation !== undefined && c.collation !== "i;ascii-casemap" && c.collation !== "i;octet")
-      return null;
-  }
-  if (args.anchor !== undefined && args.anchor !== null) return null;
-  const p = args.position ?? 0;
-  if (typeof p !== "number" || !Number.isSafeInteger(p)) return null;
-  const mv = await mailboxView(ctx.store, ctx.account.id);
-  const mb = mv.mailboxById.get(f.inMailbox);
-  if (!mb) return null;
-  const collapseThreads = optBool(args, "collapseThreads", false);
-  // collapsed, the total is the distinct threads: one pass over the mailbox's rows, so it is
-  // counted only when it is asked for or needed (a negative position, a page past the end)
-  const threadTotal = () => ctx.store.mailboxThreadCount(mb.id);
-  let total: number | null = null;
-  if (!collapseThreads) {
-    const counts = await ctx.store.mailboxCounts(mb.id);
-    total = Math.max(0, counts.messages - counts.deleted);
-  } else if (args.calculateTotal === true || p < 0) total = await threadTotal();
-  const position = p < 0 ? Math.max(0, total! + p) : p;
-  const limit = optInt(args, "limit", ctx.limits.max_objects_in_get);
-  const n = Math.min(limit, ctx.limits.max_objects_in_get);
-  const ids =
-    n > 0 && (total === null || position < total)
-      ? await ctx.store.emailIdsByDate(mb.id, position, n, { collapseThreads })
-      : [];
-  if (new Set(ids).size !== ids.length) return null;
-  // a short page ends the list; a full one leaves the total unknown (and unused: not asked for)
-  if (total === null) total = ids.length > 0 || position === 0 ? position + ids.length : await threadTotal();
-  const out: JsonObject = {
-    accountId: ctx.accountId,
-    queryState: mv.state,
-    canCalculateChanges: false,
-    position: Math.min(position, total),
-    ids: ids.map(emailJmapId),
-  };
-  if (args.calculateTotal === true) out.total = total;
-  if (limit > ctx.limits.max_objects_in_get) out.limit = ctx.limits.max_objects_in_get;
-  return out;
+  return { ids, state: view.state, view };
 }
 
 const query: MethodHandler = async (args, ctx) => {
   requireAccount(args, ctx);
   const fast = await mailboxPage(args, ctx);
   if (fast) return fast;
-  const { ids, view } = await runQuery(ctx, args);
+  // a mailbox with the webmail's search conditions: that mailbox's rows only; else the account view
+  const filtered = await filteredMailboxIds(args, ctx);
+  const { ids, state } = filtered ?? (await runQuery(ctx, args));
   const total = ids.length;
   let position = 0;
   if (args.anchor !== undefined && args.anchor !== null) {
@@ -376,8 +315,9 @@ const query: MethodHandler = async (args, ctx) => {
   const page = ids.slice(position, position + Math.min(limit, ctx.limits.max_objects_in_get));
   const out: JsonObject = {
     accountId: ctx.accountId,
-    queryState: view.state,
-    canCalculateChanges: false,
+    queryState: state,
+    // the filtered mailbox query has query states (email-query-changes.ts); the general one not
+    canCalculateChanges: filtered !== null,
     position: Math.min(position, total),
     ids: page,
   };
@@ -386,13 +326,7 @@ const query: MethodHandler = async (args, ctx) => {
   return out;
 };
 
-const queryChanges: MethodHandler = async (args, ctx) => {
-  requireAccount(args, ctx);
-  // RFC 8620 §5.6: query states are not kept, so changes to a query cannot be calculated
-  throw new MethodError("cannotCalculateChanges");
-};
-
 export const emailQueryMethods: Array<[string, MethodHandler]> = [
   ["Email/query", query],
-  ["Email/queryChanges", queryChanges],
+  ["Email/queryChanges", emailQueryChanges],
 ];

@@ -3,11 +3,12 @@
  * values; roles come from the special-use attributes (RFC 8621 §2 role = RFC 8457 registry
  * names, lower-case); names are the last hierarchy component of the store's "/"-separated name.
  */
-import { type Mailbox, StoreError } from "../../store/types.ts";
+import { type JmapMailboxCounts, type Mailbox, StoreError } from "../../store/types.ts";
 import {
   invalidArguments,
   type Json,
   type JsonObject,
+  type MethodContext,
   MethodError,
   type MethodHandler,
 } from "../core/types.ts";
@@ -22,7 +23,7 @@ import {
   setResponse,
   standardChanges,
 } from "./common.ts";
-import { type AccountView, accountView, mailboxJmapId } from "./view.ts";
+import { type MailboxView, mailboxJmapId, mailboxView } from "./view.ts";
 
 const PROPS = [
   "id",
@@ -48,7 +49,7 @@ function leafName(mb: Mailbox): string {
   return i < 0 ? mb.name : mb.name.slice(i + 1);
 }
 
-function parentOf(mb: Mailbox, view: AccountView): Mailbox | null {
+function parentOf(mb: Mailbox, view: MailboxView): Mailbox | null {
   const i = mb.name.lastIndexOf("/");
   if (i < 0) return null;
   const parentName = mb.name.slice(0, i);
@@ -67,33 +68,46 @@ const RIGHTS = {
   maySubmit: true,
 };
 
-/** RFC 8621 §2: counts over visible Emails ($seen or $draft = read) */
-function counts(mb: Mailbox, view: AccountView) {
-  let totalEmails = 0;
-  let unreadEmails = 0;
-  const threads = new Set<string>();
-  for (const e of view.emails.values()) {
-    if (!e.copies.some((c) => c.mailboxId === mb.id)) continue;
-    totalEmails++;
-    if (!e.keywords.has("$seen") && !e.keywords.has("$draft")) unreadEmails++;
-    threads.add(e.threadId);
-  }
-  let unreadThreads = 0;
-  for (const t of threads) {
-    const ids = view.threads.get(t) ?? [];
-    if (
-      ids.some((id) => {
-        const k = view.emails.get(id)?.keywords;
-        return k && !k.has("$seen") && !k.has("$draft");
-      })
-    )
-      unreadThreads++;
-  }
-  return { totalEmails, unreadEmails, totalThreads: threads.size, unreadThreads };
+/**
+ * RFC 8621 §2 counts over visible Emails ($seen or $draft = read) of every mailbox of the account,
+ * from the store's counters and unread index (Store.jmapAccountCounts): no account-wide view.
+ * Read once per request when a count is asked for, and kept per account while its state is the
+ * same (rows read after the state may be newer, never older: the mailboxView rule).
+ */
+type Counts = () => Promise<Map<number, JmapMailboxCounts>>;
+
+const countCache = new WeakMap<
+  object,
+  Map<number, { state: string; counts: Map<number, JmapMailboxCounts> }>
+>();
+const COUNT_CACHE_MAX = 256;
+
+function countsOnce(ctx: MethodContext, state: string): Counts {
+  let p: Promise<Map<number, JmapMailboxCounts>> | null = null;
+  return () => {
+    p ??= (async () => {
+      let cache = countCache.get(ctx.store);
+      if (!cache) countCache.set(ctx.store, (cache = new Map()));
+      const hit = cache.get(ctx.account.id);
+      if (hit && hit.state === state) return hit.counts;
+      const counts = await ctx.store.jmapAccountCounts(ctx.account.id);
+      if (cache.size >= COUNT_CACHE_MAX && !cache.has(ctx.account.id))
+        cache.delete(cache.keys().next().value!);
+      cache.set(ctx.account.id, { state, counts });
+      return counts;
+    })();
+    return p;
+  };
 }
 
-export function mailboxObject(mb: Mailbox, view: AccountView, props: string[]): JsonObject {
-  const c = props.some((p) => p.endsWith("Emails") || p.endsWith("Threads")) ? counts(mb, view) : null;
+export async function mailboxObject(
+  counts: Counts,
+  mb: Mailbox,
+  view: MailboxView,
+  props: string[],
+): Promise<JsonObject> {
+  const want = props.some((p) => p.endsWith("Emails") || p.endsWith("Threads"));
+  const c = want ? (await counts()).get(mb.id) : undefined;
   const parent = parentOf(mb, view);
   const all: Record<string, Json> = {
     id: mailboxJmapId(mb),
@@ -101,7 +115,10 @@ export function mailboxObject(mb: Mailbox, view: AccountView, props: string[]): 
     parentId: parent ? mailboxJmapId(parent) : null,
     role: roleOf(mb),
     sortOrder: roleOf(mb) === "inbox" ? 0 : 10,
-    ...(c ?? {}),
+    totalEmails: c?.emails ?? 0,
+    unreadEmails: c?.unreadEmails ?? 0,
+    totalThreads: c?.threads ?? 0,
+    unreadThreads: c?.unreadThreads ?? 0,
     myRights: RIGHTS,
     isSubscribed: mb.subscribed,
   };
@@ -112,14 +129,15 @@ export function mailboxObject(mb: Mailbox, view: AccountView, props: string[]): 
 
 const get: MethodHandler = async (args, ctx) => {
   requireAccount(args, ctx);
-  const view = await accountView(ctx.store, ctx.account.id);
+  const view = await mailboxView(ctx.store, ctx.account.id);
   const ids = idsArg(args, ctx);
   const props = propertiesArg(args, PROPS, PROPS);
+  const counts = countsOnce(ctx, view.state);
   const list: JsonObject[] = [];
   const notFound: string[] = [];
   for (const id of ids ?? view.mailboxes.map(mailboxJmapId)) {
     const mb = view.mailboxById.get(id);
-    if (mb) list.push(mailboxObject(mb, view, props));
+    if (mb) list.push(await mailboxObject(counts, mb, view, props));
     else notFound.push(id);
   }
   return { accountId: ctx.accountId, state: view.state, list, notFound };
@@ -130,7 +148,7 @@ const changes: MethodHandler = async (args, ctx) => {
   return { ...r, updatedProperties: null };
 };
 
-function matches(mb: Mailbox, view: AccountView, f: JsonObject): boolean {
+function matches(mb: Mailbox, view: MailboxView, f: JsonObject): boolean {
   for (const [k, v] of Object.entries(f)) {
     switch (k) {
       case "parentId": {
@@ -157,7 +175,7 @@ function matches(mb: Mailbox, view: AccountView, f: JsonObject): boolean {
   return true;
 }
 
-function filterTree(mb: Mailbox, view: AccountView, f: JsonObject): boolean {
+function filterTree(mb: Mailbox, view: MailboxView, f: JsonObject): boolean {
   if (typeof f.operator === "string") {
     const conds = f.conditions;
     if (!Array.isArray(conds)) throw invalidArguments("conditions must be an array");
@@ -172,7 +190,7 @@ function filterTree(mb: Mailbox, view: AccountView, f: JsonObject): boolean {
 
 const query: MethodHandler = async (args, ctx) => {
   requireAccount(args, ctx);
-  const view = await accountView(ctx.store, ctx.account.id);
+  const view = await mailboxView(ctx.store, ctx.account.id);
   let list = [...view.mailboxes];
   const filter = setObjects(args.filter, "filter");
   if (filter) list = list.filter((m) => filterTree(m, view, filter));
@@ -240,7 +258,7 @@ const set: MethodHandler = async (args, ctx) => {
   setCount(args, ctx);
   const store = ctx.store;
   const acc = ctx.account.id;
-  let view = await accountView(store, acc);
+  let view = await mailboxView(store, acc);
   const oldState = view.state;
   checkIfInState(args, oldState);
   const created: JsonObject = {};
@@ -276,10 +294,10 @@ const set: MethodHandler = async (args, ctx) => {
       if (o.isSubscribed === true) await store.setSubscribed(acc, mb.name, true);
       const id = mailboxJmapId(mb);
       ctx.createdIds.set(cid, id);
-      view = await accountView(store, acc);
+      view = await mailboxView(store, acc);
       created[cid] = {
         id,
-        ...mailboxObject(view.mailboxById.get(id) ?? mb, view, [
+        ...(await mailboxObject(countsOnce(ctx, view.state), view.mailboxById.get(id) ?? mb, view, [
           "totalEmails",
           "unreadEmails",
           "totalThreads",
@@ -287,7 +305,7 @@ const set: MethodHandler = async (args, ctx) => {
           "myRights",
           "sortOrder",
           "role",
-        ]),
+        ])),
       };
     } catch (e) {
       notCreated[cid] = storeErr(e);
@@ -333,7 +351,7 @@ const set: MethodHandler = async (args, ctx) => {
       if (typeof o.isSubscribed === "boolean" && o.isSubscribed !== mb.subscribed)
         await store.setSubscribed(acc, name, o.isSubscribed);
       updated[id] = null;
-      view = await accountView(store, acc);
+      view = await mailboxView(store, acc);
     } catch (e) {
       const se = (e as { setError?: JsonObject }).setError;
       notUpdated[rawId] = se ?? storeErr(e);
@@ -366,7 +384,7 @@ const set: MethodHandler = async (args, ctx) => {
     try {
       await store.deleteMailbox(acc, mb.name);
       destroyed.push(id);
-      view = await accountView(store, acc);
+      view = await mailboxView(store, acc);
     } catch (e) {
       notDestroyed[rawId] = storeErr(e);
     }

@@ -14,6 +14,7 @@ import type {
   FlagOp,
   Id,
   ImportItem,
+  JmapMailboxCounts,
   Mailbox,
   MailboxCounts,
   MessageContent,
@@ -129,19 +130,43 @@ export interface MailStore {
    * emailIds of the mailbox's messages without \Deleted, newest internal date first (ties:
    * emailId ascending, byte order), from 0-based `position`, at most `limit` — one page of
    * JMAP Email/query inMailbox sorted by receivedAt, read from an index (not the whole mailbox).
+   * `ascending`: oldest first (ties still emailId ascending).
    */
   emailIdsByDate(
     mailboxId: Id,
     position: number,
     limit: number,
-    opts?: { collapseThreads?: boolean },
+    opts?: { collapseThreads?: boolean; ascending?: boolean },
   ): Promise<string[]>;
+  /**
+   * The 0-based index of `emailId` in emailIdsByDate's list (same options), or null when it is not
+   * in it (JMAP anchors, Email/queryChanges' added indexes). Counts the rows before it.
+   */
+  emailIndexByDate(
+    mailboxId: Id,
+    emailId: string,
+    opts?: { collapseThreads?: boolean; ascending?: boolean },
+  ): Promise<number | null>;
   /**
    * With `collapseThreads`, only each thread's first message in that order (RFC 8621 §4.4), and
    * mailboxThreadCount is the matching total: distinct threadIds among the mailbox's messages
-   * without \Deleted (one pass over the mailbox's rows).
+   * without \Deleted (a counter, migration 23).
    */
   mailboxThreadCount(mailboxId: Id): Promise<number>;
+  /**
+   * The mailbox's messages without \Deleted as JMAP counts them: distinct Emails (two copies of one
+   * Email in the mailbox count once) and distinct Threads — counters kept by triggers (migration
+   * 23), no scan: Email/query totals, Mailbox/get totalEmails/totalThreads.
+   */
+  jmapMailboxTotals(mailboxId: Id): Promise<{ emails: number; threads: number }>;
+  /**
+   * JMAP Mailbox counts (RFC 8621 §2) of every mailbox of the account: the totals above and the
+   * unread ones — an Email none of whose visible copies in the account has \Seen or \Draft; a
+   * Thread with a message in the mailbox and an unread Email anywhere in the account. The unread
+   * ones come from the partial index of messages with neither flag (migration 23), in two
+   * statements for all mailboxes: O(unread messages of the account), not O(messages).
+   */
+  jmapAccountCounts(accountId: Id): Promise<Map<Id, JmapMailboxCounts>>;
   /** parsed MIME structure, computed at append time and cached */
   getParsed(blobId: string): Promise<ParsedMessage>;
   /** full message octets: delivery-header prefix + blob */

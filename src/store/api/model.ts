@@ -111,6 +111,14 @@ export interface MailboxCounts {
   deleted: number;
 }
 
+/** JMAP Mailbox counts (RFC 8621 §2: totalEmails, unreadEmails, totalThreads, unreadThreads) */
+export interface JmapMailboxCounts {
+  emails: number;
+  unreadEmails: number;
+  threads: number;
+  unreadThreads: number;
+}
+
 /** Per-message metadata, everything IMAP needs except content. */
 export interface MessageMeta {
   uid: number;

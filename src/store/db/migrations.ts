@@ -23,6 +23,31 @@ export interface Migration {
   postgres: string[];
 }
 
+/**
+ * Migration 23's SQLite trigger steps: a visible row (`r` = NEW) entering its mailbox, and OLD
+ * leaving its mailbox (the row itself is already written, so it is excluded by key).
+ */
+function sqliteJmapEnter(r: string, when = ""): string {
+  return `UPDATE mailbox SET
+          n_threads = n_threads + NOT EXISTS (SELECT 1 FROM message o WHERE o.mailbox_id = ${r}.mailbox_id
+            AND o.thread_id = ${r}.thread_id AND (o.flag_bits & 8) = 0 AND o.uid <> ${r}.uid),
+          n_dup_emails = n_dup_emails + EXISTS (SELECT 1 FROM message o WHERE o.account_id = ${r}.account_id
+            AND o.email_id = ${r}.email_id AND o.mailbox_id = ${r}.mailbox_id AND (o.flag_bits & 8) = 0
+            AND o.uid <> ${r}.uid)
+        WHERE id = ${r}.mailbox_id ${when};`;
+}
+
+function sqliteJmapLeave(when = ""): string {
+  // after a delete the row is gone; after an update it is NEW (moved away or \Deleted): not visible
+  // in OLD's mailbox either way
+  return `UPDATE mailbox SET
+          n_threads = n_threads - NOT EXISTS (SELECT 1 FROM message o WHERE o.mailbox_id = OLD.mailbox_id
+            AND o.thread_id = OLD.thread_id AND (o.flag_bits & 8) = 0),
+          n_dup_emails = n_dup_emails - EXISTS (SELECT 1 FROM message o WHERE o.account_id = OLD.account_id
+            AND o.email_id = OLD.email_id AND o.mailbox_id = OLD.mailbox_id AND (o.flag_bits & 8) = 0)
+        WHERE id = OLD.mailbox_id ${when};`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   ...EARLY_MIGRATIONS,
   // ---- IMAP ACL (RFC 4314) --------------------------------------------------------------------
@@ -477,6 +502,88 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$`,
       `CREATE TRIGGER deleted_message_release AFTER DELETE ON deleted_message
         FOR EACH ROW EXECUTE FUNCTION deleted_message_release()`,
+    ],
+  },
+  // ---- JMAP Mailbox counts and Email/query without the account view ------------------------
+  {
+    version: 23,
+    name: "JMAP counters (threads, duplicate Emails per mailbox) kept by triggers; thread and unread indexes",
+    // RFC 8621 §2 counts and Email/query totals without a scan (db/jmap-sql.ts): over a mailbox's
+    // rows without \Deleted (visible), n_threads = distinct thread_ids, n_dup_emails = rows − distinct
+    // email_ids (an Email with two copies in one mailbox: IMAP COPY into itself). A visible row
+    // entering a mailbox (insert, \Deleted cleared) adds a thread when no other visible row of its
+    // thread is there, a duplicate when another of its Email is; leaving (delete, \Deleted set)
+    // the reverse. Lookups by message_mailbox_thread and message_email. Unread counts come from the
+    // partial index message_unread (neither \Seen nor \Draft nor \Deleted: flag_bits 1|16|8).
+    sqlite: [
+      `ALTER TABLE mailbox ADD COLUMN n_threads INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE mailbox ADD COLUMN n_dup_emails INTEGER NOT NULL DEFAULT 0`,
+      `CREATE INDEX message_mailbox_thread ON message (mailbox_id, thread_id, internal_date, email_id, flag_bits)`,
+      // migration 19's index with the columns a page reads: a deep page walks index entries only
+      `DROP INDEX message_date`,
+      `CREATE INDEX message_date ON message (mailbox_id, internal_date DESC, email_id, flag_bits, thread_id)`,
+      `CREATE INDEX message_unread ON message (mailbox_id, thread_id, email_id) WHERE (flag_bits & 25) = 0`,
+      `UPDATE mailbox SET (n_threads, n_dup_emails) = (
+        SELECT COUNT(DISTINCT thread_id), COUNT(*) - COUNT(DISTINCT email_id)
+        FROM message WHERE message.mailbox_id = mailbox.id AND (flag_bits & 8) = 0)`,
+      // SQLite runs a row trigger right after its row: the other rows are as before this one
+      `CREATE TRIGGER message_jmap_insert AFTER INSERT ON message WHEN (NEW.flag_bits & 8) = 0 BEGIN
+        ${sqliteJmapEnter("NEW")}
+      END`,
+      `CREATE TRIGGER message_jmap_delete AFTER DELETE ON message WHEN (OLD.flag_bits & 8) = 0 BEGIN
+        ${sqliteJmapLeave()}
+      END`,
+      `CREATE TRIGGER message_jmap_update AFTER UPDATE OF mailbox_id, flag_bits ON message
+      WHEN OLD.mailbox_id <> NEW.mailbox_id OR (OLD.flag_bits & 8) <> (NEW.flag_bits & 8)
+      BEGIN
+        ${sqliteJmapLeave("AND (OLD.flag_bits & 8) = 0")}
+        ${sqliteJmapEnter("NEW", "AND (NEW.flag_bits & 8) = 0")}
+      END`,
+    ],
+    postgres: [
+      `ALTER TABLE mailbox ADD COLUMN n_threads BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN n_dup_emails BIGINT NOT NULL DEFAULT 0`,
+      `CREATE INDEX message_mailbox_thread ON message (mailbox_id, thread_id, internal_date, email_id, flag_bits)`,
+      // migration 19's index with the columns a page reads: a deep page walks index entries only
+      `DROP INDEX message_date`,
+      `CREATE INDEX message_date ON message (mailbox_id, internal_date DESC, email_id, flag_bits, thread_id)`,
+      `CREATE INDEX message_unread ON message (mailbox_id, thread_id, email_id) WHERE (flag_bits & 25) = 0`,
+      `UPDATE mailbox SET (n_threads, n_dup_emails) = (
+        SELECT COUNT(DISTINCT thread_id), COUNT(*) - COUNT(DISTINCT email_id)
+        FROM message WHERE message.mailbox_id = mailbox.id AND (flag_bits & 8) = 0)`,
+      // BEFORE, not AFTER: a PostgreSQL AFTER row trigger runs at the end of its statement and
+      // would see every row the statement changed; a BEFORE row trigger sees the rows changed
+      // before its own (as SQLite's), and its own row still as it was (so it is excluded by key)
+      `CREATE FUNCTION message_jmap_counters() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP IN ('DELETE', 'UPDATE') AND (OLD.flag_bits & 8) = 0 THEN
+          UPDATE mailbox SET
+            n_threads = n_threads - CASE WHEN EXISTS (SELECT 1 FROM message o WHERE o.mailbox_id = OLD.mailbox_id
+              AND o.thread_id = OLD.thread_id AND (o.flag_bits & 8) = 0 AND o.uid <> OLD.uid) THEN 0 ELSE 1 END,
+            n_dup_emails = n_dup_emails - CASE WHEN EXISTS (SELECT 1 FROM message o WHERE o.account_id = OLD.account_id
+              AND o.email_id = OLD.email_id AND o.mailbox_id = OLD.mailbox_id AND (o.flag_bits & 8) = 0
+              AND o.uid <> OLD.uid) THEN 1 ELSE 0 END
+          WHERE id = OLD.mailbox_id;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') AND (NEW.flag_bits & 8) = 0 THEN
+          UPDATE mailbox SET
+            n_threads = n_threads + CASE WHEN EXISTS (SELECT 1 FROM message o WHERE o.mailbox_id = NEW.mailbox_id
+              AND o.thread_id = NEW.thread_id AND (o.flag_bits & 8) = 0 AND o.uid <> NEW.uid) THEN 0 ELSE 1 END,
+            n_dup_emails = n_dup_emails + CASE WHEN EXISTS (SELECT 1 FROM message o WHERE o.account_id = NEW.account_id
+              AND o.email_id = NEW.email_id AND o.mailbox_id = NEW.mailbox_id AND (o.flag_bits & 8) = 0
+              AND o.uid <> NEW.uid) THEN 1 ELSE 0 END
+          WHERE id = NEW.mailbox_id;
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+      END $$`,
+      `CREATE TRIGGER message_jmap_insert BEFORE INSERT ON message
+        FOR EACH ROW WHEN ((NEW.flag_bits & 8) = 0) EXECUTE FUNCTION message_jmap_counters()`,
+      `CREATE TRIGGER message_jmap_delete BEFORE DELETE ON message
+        FOR EACH ROW WHEN ((OLD.flag_bits & 8) = 0) EXECUTE FUNCTION message_jmap_counters()`,
+      `CREATE TRIGGER message_jmap_update BEFORE UPDATE OF mailbox_id, flag_bits ON message
+        FOR EACH ROW WHEN (OLD.mailbox_id <> NEW.mailbox_id OR (OLD.flag_bits & 8) <> (NEW.flag_bits & 8))
+        EXECUTE FUNCTION message_jmap_counters()`,
     ],
   },
 ];

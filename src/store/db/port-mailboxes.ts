@@ -160,6 +160,15 @@ export interface SubscriptionsWrite extends SubscriptionsRead {
   remove(accountId: number, name: string): Maybe<boolean>;
 }
 
+/** RFC 8621 §2 Mailbox counts of one mailbox */
+export interface JmapCountsRow {
+  mailboxId: number;
+  emails: number;
+  threads: number;
+  unreadEmails: number;
+  unreadThreads: number;
+}
+
 /** Message reads (the write side is in its own block). */
 export interface MessageReads {
   /** every message of the mailbox, by uid */
@@ -178,12 +187,26 @@ export interface MessageReads {
   byThreadIds(accountId: number, threadIds: readonly string[]): Maybe<AccountMessageRow[]>;
   /**
    * email ids of the mailbox's rows without \Deleted, newest internal date first (ties: email id
-   * ascending, byte order), skipping `offset`, at most `limit` — index message_date (migration 19).
+   * ascending, byte order), each once, skipping `offset`, at most `limit` — index message_date (migration 19).
    * collapse: only a thread's first row in that order (the others of its thread_id left out).
+   * asc: oldest first (ties still by email id ascending).
    */
-  emailIdsByDate(mailboxId: number, offset: number, limit: number, collapse: boolean): Maybe<string[]>;
-  /** distinct thread ids among the mailbox's rows without \Deleted */
-  threadCount(mailboxId: number): Maybe<number>;
+  emailIdsByDate(
+    mailboxId: number,
+    offset: number,
+    limit: number,
+    collapse: boolean,
+    asc: boolean,
+  ): Maybe<string[]>;
+  /**
+   * the 0-based index of the email's row in emailIdsByDate's order (same collapse, asc), or null
+   * when no row of that email is in that list (none in the mailbox, \Deleted, collapsed away)
+   */
+  emailIndexByDate(mailboxId: number, emailId: string, collapse: boolean, asc: boolean): Maybe<number | null>;
+  /** visible Emails and Threads of the mailbox (migration 23's counters); null = no mailbox */
+  jmapTotals(mailboxId: number): Maybe<{ emails: number; threads: number } | null>;
+  /** every live mailbox's JMAP counts (RFC 8621 §2; db/jmap-sql.ts) */
+  jmapCounts(accountId: number): Maybe<JmapCountsRow[]>;
 }
 
 export interface ExpungesRead {

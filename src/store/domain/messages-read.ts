@@ -14,6 +14,7 @@ import {
   type AccountMessage,
   type ChangesSince,
   type Id,
+  type JmapMailboxCounts,
   type MessageContent,
   type MessageFlagsRow,
   type MessageMeta,
@@ -168,22 +169,64 @@ export class MessageReader {
     mailboxId: Id,
     position: number,
     limit: number,
-    opts: { collapseThreads?: boolean } = {},
+    opts: { collapseThreads?: boolean; ascending?: boolean } = {},
   ): Promise<string[]> {
     if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(limit) || limit < 0)
       throw new StoreError("INVALID", "position and limit must be non-negative integers");
     if (limit === 0) return [];
     return this.#d.db.read(async (q) => {
       if (!(await q.mailboxes.core(mailboxId))) noMailbox();
-      return q.messages.emailIdsByDate(mailboxId, position, limit, opts.collapseThreads === true);
+      return q.messages.emailIdsByDate(
+        mailboxId,
+        position,
+        limit,
+        opts.collapseThreads === true,
+        opts.ascending === true,
+      );
+    });
+  }
+
+  async emailIndexByDate(
+    mailboxId: Id,
+    emailId: string,
+    opts: { collapseThreads?: boolean; ascending?: boolean } = {},
+  ): Promise<number | null> {
+    return this.#d.db.read(async (q) => {
+      if (!(await q.mailboxes.core(mailboxId))) noMailbox();
+      return q.messages.emailIndexByDate(
+        mailboxId,
+        emailId,
+        opts.collapseThreads === true,
+        opts.ascending === true,
+      );
     });
   }
 
   async mailboxThreadCount(mailboxId: Id): Promise<number> {
-    return this.#d.db.read(async (q) => {
+    return (await this.jmapMailboxTotals(mailboxId)).threads;
+  }
+
+  async jmapMailboxTotals(mailboxId: Id): Promise<{ emails: number; threads: number }> {
+    const r = await this.#d.db.read(async (q) => {
       if (!(await q.mailboxes.core(mailboxId))) noMailbox();
-      return q.messages.threadCount(mailboxId);
+      return q.messages.jmapTotals(mailboxId);
     });
+    return r ?? noMailbox();
+  }
+
+  async jmapAccountCounts(accountId: Id): Promise<Map<Id, JmapMailboxCounts>> {
+    const rows = await this.#d.db.read((q) => q.messages.jmapCounts(accountId));
+    return new Map(
+      rows.map((r) => [
+        r.mailboxId,
+        {
+          emails: r.emails,
+          threads: r.threads,
+          unreadEmails: r.unreadEmails,
+          unreadThreads: r.unreadThreads,
+        },
+      ]),
+    );
   }
 
   #currentParserVersion(): number {

@@ -189,5 +189,8 @@ export async function finishCopy(src: Database.Database, pool: pg.Pool, plans: T
       SELECT COUNT(*), COALESCE(SUM(CASE WHEN (flag_bits & 1) = 0 THEN 1 ELSE 0 END), 0),
              COALESCE(SUM(CASE WHEN (flag_bits & 8) <> 0 THEN 1 ELSE 0 END), 0), COALESCE(SUM(size), 0)
       FROM message WHERE message.mailbox_id = mailbox.id)`);
+    await c.query(`UPDATE mailbox SET (n_threads, n_dup_emails) = (
+      SELECT COUNT(DISTINCT thread_id), COUNT(*) - COUNT(DISTINCT email_id)
+      FROM message WHERE message.mailbox_id = mailbox.id AND (flag_bits & 8) = 0)`);
   });
 }

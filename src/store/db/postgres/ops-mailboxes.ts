@@ -4,6 +4,17 @@
  * Modseqs are read exactly (int8 as text → bigint).
  */
 import type { MessageStates } from "../../api/model.ts";
+import {
+  ACCOUNT_TOTALS_SQL,
+  beforeRow,
+  collapseCond,
+  countRows,
+  dateOrder,
+  distinct,
+  TOTALS_SQL,
+  unreadSql,
+  VISIBLE,
+} from "../jmap-sql.ts";
 import type {
   AccountMessageRow,
   BlobsParsedWrite,
@@ -55,15 +66,6 @@ export interface PgMailOps {
   changes: ChangesWrite;
   usage: UsageWrite;
 }
-
-/**
- * emailIdsByDate's collapse: no other visible row of the same thread in the mailbox comes first
- * in (internal_date DESC, email_id) order (RFC 8621 §4.4 collapseThreads; index message_thread)
- */
-const COLLAPSE = `
-         AND NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = m.account_id AND o.thread_id = m.thread_id
-           AND o.mailbox_id = m.mailbox_id AND (o.flag_bits & 8) = 0
-           AND (o.internal_date > m.internal_date OR (o.internal_date = m.internal_date AND o.email_id < m.email_id)))`;
 
 export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
   const all = async (text: string, values?: unknown[]) => (await x(text, values)).rows;
@@ -381,23 +383,45 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
     },
     byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
     byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
-    emailIdsByDate: async (mailboxId, offset, limit, collapse) => {
+    emailIdsByDate: async (mailboxId, offset, limit, collapse, asc) => {
       await g.mailbox(mailboxId);
       return (
         await all(
-          `SELECT m.email_id FROM message m WHERE m.mailbox_id = $1 AND (m.flag_bits & 8) = 0${collapse ? COLLAPSE : ""}
-           ORDER BY m.internal_date DESC, m.email_id LIMIT $2 OFFSET $3`,
+          `SELECT ${distinct(await one("SELECT n_dup_emails FROM mailbox WHERE id = $1", [mailboxId]))}m.internal_date, m.email_id FROM message m
+           WHERE m.mailbox_id = $1 AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
+           ORDER BY ${dateOrder(asc)} LIMIT $2 OFFSET $3`,
           [mailboxId, limit, offset],
         )
-      ).map((r) => String(r[0]));
+      ).map((r) => String(r[1]));
     },
-    threadCount: async (mailboxId) => {
+    emailIndexByDate: async (mailboxId, emailId, collapse, asc) => {
       await g.mailbox(mailboxId);
+      const c = collapse ? collapseCond(asc) : "";
+      const row = await one(
+        `SELECT m.internal_date, b.n_dup_emails FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+         WHERE m.account_id = b.account_id AND m.email_id = $1 AND m.mailbox_id = $2 AND ${VISIBLE}${c} LIMIT 1`,
+        [emailId, mailboxId],
+      );
+      if (!row) return null;
+      // rows before it, each Email once (copies in this mailbox share date and id)
+      const n = num(row[1]) > 0 ? "COUNT(DISTINCT m.email_id)" : "COUNT(*)";
       const r = await one(
-        "SELECT COUNT(DISTINCT thread_id) FROM message WHERE mailbox_id = $1 AND (flag_bits & 8) = 0",
-        [mailboxId],
+        `SELECT ${n} FROM message m WHERE m.mailbox_id = $1 AND ${VISIBLE}${c} AND ${beforeRow(asc, "$2", "$2", "$3")}`,
+        [mailboxId, row[0], emailId],
       );
       return r ? num(r[0]) : 0;
+    },
+    jmapTotals: async (mailboxId) => {
+      await g.mailbox(mailboxId);
+      const r = await one(TOTALS_SQL("$1"), [mailboxId]);
+      return r ? { emails: num(r[0]), threads: num(r[1]) } : null;
+    },
+    jmapCounts: async (accountId) => {
+      await g.account(accountId);
+      return countRows(
+        await all(ACCOUNT_TOTALS_SQL("$1"), [accountId]),
+        await all(unreadSql("$1", "$1"), [accountId]),
+      );
     },
     meta: async (mailboxId, list) => {
       if (list.length === 0) return [];

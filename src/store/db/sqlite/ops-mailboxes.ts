@@ -5,6 +5,17 @@
  * is beyond 2^53.
  */
 import type { MessageStates } from "../../api/model.ts";
+import {
+  ACCOUNT_TOTALS_SQL,
+  beforeRow,
+  collapseCond,
+  countRows,
+  dateOrder,
+  distinct,
+  TOTALS_SQL,
+  unreadSql,
+  VISIBLE,
+} from "../jmap-sql.ts";
 import { DbConflict } from "../port.ts";
 import type {
   AccountMessageRow,
@@ -69,15 +80,6 @@ export interface SqliteMailOps {
   changes: ChangesWrite;
   usage: UsageWrite;
 }
-
-/**
- * emailIdsByDate's collapse: no other visible row of the same thread in the mailbox comes first
- * in (internal_date DESC, email_id) order (RFC 8621 §4.4 collapseThreads; index message_thread)
- */
-const COLLAPSE = `
-         AND NOT EXISTS (SELECT 1 FROM message o WHERE o.account_id = m.account_id AND o.thread_id = m.thread_id
-           AND o.mailbox_id = m.mailbox_id AND (o.flag_bits & 8) = 0
-           AND (o.internal_date > m.internal_date OR (o.internal_date = m.internal_date AND o.email_id < m.email_id)))`;
 
 export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
   const all = (text: string, safe: boolean, ...args: unknown[]): unknown[][] =>
@@ -417,22 +419,49 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
       ),
     byEmailIds: (accountId, ids) => byIds("email_id", accountId, ids),
     byThreadIds: (accountId, ids) => byIds("thread_id", accountId, ids),
-    emailIdsByDate: (mailboxId, offset, limit, collapse) =>
+    emailIdsByDate: (mailboxId, offset, limit, collapse, asc) =>
       all(
-        `SELECT m.email_id FROM message m WHERE m.mailbox_id = ? AND (m.flag_bits & 8) = 0${collapse ? COLLAPSE : ""}
-         ORDER BY m.internal_date DESC, m.email_id LIMIT ? OFFSET ?`,
+        `SELECT ${distinct(get("SELECT n_dup_emails FROM mailbox WHERE id = ?", false, mailboxId))}m.internal_date, m.email_id FROM message m
+         WHERE m.mailbox_id = ? AND ${VISIBLE}${collapse ? collapseCond(asc) : ""}
+         ORDER BY ${dateOrder(asc)} LIMIT ? OFFSET ?`,
         false,
         mailboxId,
         limit,
         offset,
-      ).map((r) => String(r[0])),
-    threadCount: (mailboxId) =>
-      Number(
+      ).map((r) => String(r[1])),
+    emailIndexByDate: (mailboxId, emailId, collapse, asc) => {
+      const c = collapse ? collapseCond(asc) : "";
+      const row = get(
+        `SELECT m.internal_date, b.n_dup_emails FROM message m JOIN mailbox b ON b.id = m.mailbox_id
+         WHERE m.account_id = b.account_id AND m.email_id = ? AND m.mailbox_id = ? AND ${VISIBLE}${c} LIMIT 1`,
+        false,
+        emailId,
+        mailboxId,
+      );
+      if (!row) return null;
+      const d = row[0];
+      // rows before it, each Email once (copies in this mailbox share date and id)
+      const n = Number(row[1]) > 0 ? "COUNT(DISTINCT m.email_id)" : "COUNT(*)";
+      return Number(
         get(
-          "SELECT COUNT(DISTINCT thread_id) FROM message WHERE mailbox_id = ? AND (flag_bits & 8) = 0",
+          `SELECT ${n} FROM message m WHERE m.mailbox_id = ? AND ${VISIBLE}${c} AND ${beforeRow(asc, "?", "?", "?")}`,
           false,
           mailboxId,
+          d,
+          d,
+          emailId,
         )![0],
+      );
+    },
+    jmapTotals: (mailboxId) => {
+      const r = get(TOTALS_SQL("?"), false, mailboxId);
+      return r ? { emails: Number(r[0]), threads: Number(r[1]) } : null;
+    },
+    jmapCounts: (accountId) =>
+      // without statistics SQLite would read a mailbox by its primary key, not the partial index
+      countRows(
+        all(ACCOUNT_TOTALS_SQL("?"), false, accountId),
+        all(unreadSql("?", "?", "INDEXED BY message_unread"), false, accountId, accountId),
       ),
     meta: (mailboxId, list) => {
       if (list.length === 0) return [];

@@ -43,6 +43,9 @@ export interface MailboxTable {
   n_unseen: Generated<number>;
   n_deleted: Generated<number>;
   total_size: Generated<number>;
+  /** JMAP counters kept by triggers on message (migration 23): visible threads, duplicate Emails */
+  n_threads: Generated<number>;
+  n_dup_emails: Generated<number>;
 }
 
 export interface SubscriptionTable {
