@@ -7,14 +7,15 @@
  */
 import tls from "node:tls";
 import type { Browser, Page } from "playwright-core";
+import type { ServerOpts } from "../../bench/server.ts";
 import { buildWebmail } from "../../scripts/build-webmail.ts";
 import { imapClient } from "../e2e/helpers.ts";
+import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
 import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
 import { ImapClient } from "../kit/imap-client.ts";
 import { SmtpClient } from "../kit/smtp-client.ts";
-import { type HttpE2E, PASS_A, startHttpE2E, USER_A } from "../http/helpers.ts";
 
-export { waitUntil, within } from "../e2e/helpers.ts";
+export { within } from "../e2e/helpers.ts";
 export { DOMAIN, PASS_A, USER_A, USER_B } from "../http/helpers.ts";
 
 export interface Webmail {
@@ -26,9 +27,10 @@ export interface Webmail {
   close(): Promise<void>;
 }
 
-export async function startWebmail(): Promise<Webmail> {
+/** Builds the webmail, starts the server (opts: e.g. extraToml) and Chromium. */
+export async function startWebmail(opts: ServerOpts = {}): Promise<Webmail> {
   await buildWebmail({ quiet: true });
-  const e = await startHttpE2E();
+  const e = await startHttpE2E(opts);
   let browser: Browser;
   try {
     browser = await launchBrowser();
@@ -58,13 +60,13 @@ export async function startWebmail(): Promise<Webmail> {
   };
 }
 
-/** Logs in through the login screen and waits for the folder pane. */
+/** Logs in through the login screen and waits for the mail view (its Log out button). */
 export async function login(page: Page, user = USER_A, pass = PASS_A): Promise<void> {
   await page.goto("/");
   await page.getByLabel("Email address").fill(user);
   await page.getByLabel("Password", { exact: true }).fill(pass);
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("navigation", { name: "Folders" }).waitFor();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
 }
 
 let seq = 0;
@@ -77,20 +79,24 @@ export function mail(o: {
   body?: string;
   date?: Date;
   extraHeaders?: string;
+  /** without the angle brackets; unique when not given */
+  messageId?: string;
 }): Buffer {
   seq++;
   const date = (o.date ?? new Date()).toUTCString().replace("GMT", "+0000");
   return Buffer.from(
     `From: ${o.from ?? "Sender <sender@remote.test>"}\r\nTo: ${o.to ?? USER_A}\r\n` +
       `Subject: ${o.subject}\r\nDate: ${date}\r\n` +
-      `Message-ID: <wm-${process.pid}-${seq}@remote.test>\r\nMIME-Version: 1.0\r\n${o.extraHeaders ?? ""}` +
+      `Message-ID: <${o.messageId ?? `wm-${process.pid}-${seq}@remote.test`}>\r\nMIME-Version: 1.0\r\n${o.extraHeaders ?? ""}` +
       `Content-Type: text/plain; charset=utf-8\r\n\r\n${o.body ?? "Hello from the test.\r\n"}`,
   );
 }
 
 /** An IMAP date-time (RFC 3501 §9 date-time) for APPEND's internal date. */
 export function imapDate(d: Date): string {
-  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getUTCMonth()];
+  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][
+    d.getUTCMonth()
+  ];
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(d.getUTCDate())}-${mon}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
@@ -174,4 +180,18 @@ export function rows(page: Page) {
 /** The row showing a subject. */
 export function row(page: Page, subject: string) {
   return page.getByTestId("message-row").filter({ hasText: subject });
+}
+
+/** Waits until an async condition holds (polling), or throws naming it. */
+export async function until(cond: () => Promise<boolean>, label: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`not reached within ${timeoutMs} ms: ${label}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Page errors apart from the 401 the browser logs for the session check before login. */
+export function pageErrors(errors: string[]): string[] {
+  return errors.filter((e) => !e.includes("status of 401"));
 }

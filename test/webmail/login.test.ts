@@ -1,16 +1,20 @@
 /**
  * Webmail login in Chromium against the real server: a wrong password is refused with a clear
  * message, login opens the mail view, a reload keeps the session (GET /webmail/session), logout
- * returns to the login screen and the session is gone; the language switch works before login.
+ * returns to the login screen and the session is gone; the language switch works before login;
+ * throttled logins say so.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { login, PASS_A, startWebmail, USER_A, type Webmail } from "./helpers.ts";
+import { login, PASS_A, pageErrors, startWebmail, USER_A, type Webmail } from "./helpers.ts";
 
 describe("webmail login", { timeout: 120_000 }, () => {
   let w: Webmail;
   before(async () => {
-    w = await startWebmail();
+    // a short throttle (3 failures of one username), no delay: the last test reaches it quickly
+    w = await startWebmail({
+      extraToml: '[auth]\nmin_password_length = 0\nfailure_delay = "0s"\nmax_failures_per_user = 3\n',
+    });
   });
   after(async () => {
     await w?.close();
@@ -31,10 +35,7 @@ describe("webmail login", { timeout: 120_000 }, () => {
     await page.getByRole("button", { name: "Inbox", exact: true }).waitFor();
     assert.equal(await page.getByRole("main", { name: "Messages" }).count(), 1);
     // the 401 of the refused login and of the first session check are the only console errors
-    assert.deepEqual(
-      errors.filter((e) => !e.includes("401")),
-      [],
-    );
+    assert.deepEqual(pageErrors(errors), []);
   });
 
   it("keeps the session over a reload and logs out", async () => {
@@ -64,5 +65,22 @@ describe("webmail login", { timeout: 120_000 }, () => {
     for (const name of ["Inkorg", "Skickat", "Papperskorg", "Skräppost", "Arkiv", "Utkast"]) {
       await page.getByRole("button", { name, exact: true }).waitFor();
     }
+  });
+
+  it("says so when logins are throttled", async () => {
+    const { page } = await w.page();
+    await page.goto("/");
+    const alert = page.getByRole("alert");
+    let text = "";
+    for (let i = 0; i < 6 && !text.includes("Too many"); i++) {
+      await page.getByLabel("Email address").fill("nobody@example.test");
+      await page.getByLabel("Password", { exact: true }).fill(`guess ${i}`);
+      // editing clears the previous message; the answer to this attempt brings the next
+      await alert.waitFor({ state: "detached" });
+      await page.getByRole("button", { name: "Log in" }).click();
+      await alert.waitFor();
+      text = (await alert.textContent()) ?? "";
+    }
+    assert.match(text, /Too many failed attempts/);
   });
 });

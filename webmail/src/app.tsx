@@ -74,6 +74,7 @@ function Header() {
       <span class="spacer" />
       <button
         type="button"
+        class="help-btn"
         aria-label={t("keys.title")}
         title={t("keys.title")}
         onClick={() => (helpOpen.value = true)}

@@ -43,7 +43,12 @@ export function Login() {
   };
   return (
     <main class="login">
-      <form class="login-box" onSubmit={submit} aria-labelledby="login-title">
+      <form
+        class="login-box"
+        onSubmit={submit}
+        onInput={() => error && setError(null)}
+        aria-labelledby="login-title"
+      >
         <h1 id="login-title">{t("login.title")}</h1>
         <label>
           {t("login.username")}

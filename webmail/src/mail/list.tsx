@@ -22,6 +22,7 @@ import {
   listVersion,
   setQuery,
 } from "./cache.ts";
+import { Icon } from "./icons.tsx";
 import { mailboxLabel } from "./mailboxes.ts";
 import { searchFilter } from "./search.tsx";
 import { DRAG_TYPE } from "./sidebar.tsx";
@@ -123,11 +124,7 @@ function Row({ pos, e, showTo }: { pos: number; e: EmailSummary | undefined; sho
             {unread && <span class="sr-only"> ({t("list.unread")})</span>}
           </span>
           <span class="marks">
-            {e.hasAttachment && (
-              <span class="attach" title={t("list.attachment")} role="img" aria-label={t("list.attachment")}>
-                {"\u{1F4CE}"}
-              </span>
-            )}
+            {e.hasAttachment && <Icon name="attachment" label={t("list.attachment")} />}
           </span>
           <time class="date" dateTime={e.receivedAt}>
             {formatDate(new Date(e.receivedAt))}
@@ -231,7 +228,6 @@ export function MessageList() {
           </span>
         )}
         {total === 0 && !listError.value && (s ? t("list.noResults") : t("list.empty"))}
-        {total !== null && total > 0 && <span class="sr-only">{t("list.count", { count: total })}</span>}
       </div>
       <div
         ref={box}

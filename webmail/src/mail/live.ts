@@ -90,18 +90,34 @@ export async function catchUp(types?: Record<string, string>): Promise<void> {
   }
 }
 
-/** Opens the push channel; answers the function that closes it. */
+/**
+ * Opens the push channel; answers the function that closes it. The banner shows while the
+ * stream is down or the browser says it is offline; coming back catches up on everything.
+ */
 export function startLive(): () => void {
+  let streamUp = true;
   let wasDown = false;
-  return jmap.events(
+  const update = () => {
+    const up = streamUp && navigator.onLine;
+    online.value = up;
+    if (up && wasDown) void catchUp();
+    wasDown = !up;
+  };
+  const close = jmap.events(
     (changed) => {
       void catchUp(changed);
       emitServerChange(changed);
     },
     (up) => {
-      online.value = up;
-      if (up && wasDown) void catchUp();
-      wasDown = !up;
+      streamUp = up;
+      update();
     },
   );
+  window.addEventListener("online", update);
+  window.addEventListener("offline", update);
+  return () => {
+    close();
+    window.removeEventListener("online", update);
+    window.removeEventListener("offline", update);
+  };
 }

@@ -7,6 +7,7 @@
 import { useState } from "preact/hooks";
 import { t } from "../i18n/index.ts";
 import { cursor, openEmailId, type Search, search, selection } from "../state.ts";
+import { Icon } from "./icons.tsx";
 
 const EMPTY: Search = { text: "", from: "", to: "", subject: "", after: "", before: "", allFolders: false };
 
@@ -86,7 +87,7 @@ export function SearchBox() {
         }}
       />
       <button type="submit" aria-label={t("search.submit")} title={t("search.submit")}>
-        {"\u{1F50D}"}
+        <Icon name="search" />
       </button>
       <button
         type="button"

@@ -19,20 +19,11 @@ import {
   view,
 } from "../state.ts";
 import type { Mailbox } from "../types.ts";
+import { Icon } from "./icons.tsx";
 import { createMailbox, deleteMailbox, mailboxLabel, mailboxTree, renameMailbox } from "./mailboxes.ts";
 
 /** the data type a dragged message row carries (JSON array of ids) */
 export const DRAG_TYPE = "application/x-postkontor-emails";
-
-const ICONS: Record<string, string> = {
-  inbox: "\u{1F4E5}",
-  drafts: "\u{1F4DD}",
-  sent: "\u{1F4E4}",
-  archive: "\u{1F5C4}",
-  junk: "\u26A0",
-  trash: "\u{1F5D1}",
-};
-const FOLDER_ICON = "\u{1F4C1}";
 
 export function openMailbox(id: string): void {
   currentMailboxId.value = id;
@@ -84,9 +75,7 @@ function FolderItem({ m, depth }: { m: Mailbox; depth: number }) {
           }
         }}
       >
-        <span class="icon" aria-hidden="true">
-          {(m.role && ICONS[m.role]) || FOLDER_ICON}
-        </span>
+        <Icon name={m.role ?? "folder"} />
         <span class="name">{label}</span>
         {m.unreadEmails > 0 && (
           <span class="count" aria-hidden="true">
