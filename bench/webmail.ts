@@ -71,7 +71,10 @@ async function loginToRows(w: Webmail): Promise<number> {
         if (document.querySelectorAll("[data-testid=message-row]").length >= ${ROWS}) window.__rows = performance.now();
       }).observe(document, { childList: true, subtree: true });`);
     await login(tp.page);
-    await tp.page.waitForFunction("window.__rows !== undefined", null, { timeout: 120_000 });
+    // a function, not a string: waitForFunction evaluates strings with eval, which the app's CSP refuses
+    await tp.page.waitForFunction(() => (globalThis as { __rows?: number }).__rows !== undefined, null, {
+      timeout: 120_000,
+    });
     const [submit, rows] = (await tp.page.evaluate("[window.__submit, window.__rows]")) as [number, number];
     if (tp.errors.some((e) => !e.includes("status of 401"))) throw new Error(tp.errors.join("\n"));
     return rows - submit;
