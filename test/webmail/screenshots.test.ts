@@ -286,7 +286,7 @@ describe("webmail screenshots (docs/webmail/)", { timeout: 120_000 }, () => {
 
   /** waits for fonts and layout to settle, then writes the PNG and checks it */
   async function shoot(page: Page, name: string, width: number, height: number): Promise<void> {
-    await page.evaluate(() => document.fonts.ready.then(() => undefined));
+    await page.evaluate("document.fonts.ready.then(() => undefined)");
     // the caret blinks and transitions run: keep both out of the picture
     await page.addStyleTag({
       content:
