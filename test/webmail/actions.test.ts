@@ -12,6 +12,7 @@ import {
   imapflow,
   login,
   mail,
+  messageCount,
   pageErrors,
   row,
   rows,
@@ -30,6 +31,7 @@ const SUBJECTS = [
   "Act junk",
   "Act many 1",
   "Act many 2",
+  "Act open",
 ];
 
 /** the flags of the message with that subject in the mailbox, or null when it is not there */
@@ -45,7 +47,7 @@ async function flagsOf(imap: ImapFlow, mailbox: string, subject: string): Promis
 }
 
 function toolbar(page: Page) {
-  return page.getByRole("toolbar", { name: "Message actions" });
+  return page.getByRole("toolbar", { name: "List actions" });
 }
 
 async function pick(page: Page, subject: string): Promise<void> {
@@ -133,18 +135,72 @@ describe("webmail message actions", { timeout: 120_000 }, () => {
       assert.equal(await flagsOf(imap, "INBOX", s), null, s);
   });
 
+  it("archives the open message and closes it", async () => {
+    await row(page, "Act open").click();
+    await page.locator("[data-testid=message-row].open").waitFor();
+    await toolbar(page).getByRole("button", { name: "Archive" }).click();
+    await row(page, "Act open").waitFor({ state: "detached" });
+    await page.getByText("No message open.").waitFor();
+    await until(async () => (await flagsOf(imap, "Archive", "Act open")) !== null, "archived");
+  });
+
   it("empties Trash after asking", async () => {
     await page.getByTestId("folder-trash").click();
     await row(page, "Act delete").waitFor();
     page.once("dialog", (d) => void d.accept());
     await toolbar(page).getByRole("button", { name: "Empty Trash" }).click();
     await until(async () => (await rows(page).count()) === 0, "list empty");
-    await until(async () => (await imap.status("Trash", { messages: true })).messages === 0, "Trash empty");
+    await until(async () => (await messageCount(imap, "Trash")) === 0, "Trash empty");
     assert.deepEqual(pageErrors(errors), []);
   });
 
-  it("rolls a refused change back with a notice", async () => {
+  it("shows a change at once, before the server has answered", async () => {
     await page.getByTestId("folder-inbox").click();
+    await row(page, "Act flag").waitFor();
+    const unread = async () => {
+      const label = (await page.getByTestId("folder-inbox").getAttribute("aria-label")) ?? "";
+      return label.includes(",") ? Number(label.split(", ")[1]!.split(" ")[0]) : 0;
+    };
+    const before = await unread();
+    assert.ok(before > 0);
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let passed = Promise.resolve();
+    await page.route("**/jmap/api", (route) => {
+      if (!(route.request().postData() ?? "").includes("Email/set")) return route.continue();
+      passed = held.then(() => route.continue());
+      return passed;
+    });
+    try {
+      await pick(page, "Act flag");
+      await toolbar(page).getByRole("button", { name: "Mark as read" }).click();
+      // the request is held: the row and the count changed locally
+      await until(
+        async () => !/unread/.test((await row(page, "Act flag").getAttribute("class")) ?? ""),
+        "row read",
+      );
+      await until(async () => (await unread()) === before - 1, "count down by one");
+      assert.equal((await flagsOf(imap, "INBOX", "Act flag"))?.has("\\Seen"), false);
+    } finally {
+      release();
+      await passed;
+      await page.unroute("**/jmap/api");
+    }
+    await until(
+      async () => (await flagsOf(imap, "INBOX", "Act flag"))?.has("\\Seen") === true,
+      "seen on the server",
+    );
+    await toolbar(page).getByRole("button", { name: "Mark as unread" }).click();
+    await until(
+      async () => (await flagsOf(imap, "INBOX", "Act flag"))?.has("\\Seen") === false,
+      "unseen again",
+    );
+    await row(page, "Act flag").getByRole("checkbox").uncheck();
+  });
+
+  it("rolls a refused change back with a notice", async () => {
     await row(page, "Act flag").waitFor();
     await page.route("**/jmap/api", async (route) => {
       const body = route.request().postData() ?? "";

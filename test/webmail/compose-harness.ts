@@ -154,7 +154,8 @@ export async function openApp(
   if (o.holdUploads)
     await tp.context.route("**/jmap/upload/**", async (route) => {
       await released;
-      await route.continue();
+      // a cancelled upload's request is gone by now
+      await route.continue().catch(() => {});
     });
   else release();
   await login(tp.page, user, pass);
@@ -253,6 +254,7 @@ export async function emailIdBySubject(
 export interface Fetched {
   uid: number;
   source: string;
+  flags: Set<string>;
   /** decoded parts: part id → bytes, for the attachments */
   attachments: Array<{ filename: string; type: string; bytes: Buffer }>;
 }
@@ -274,8 +276,18 @@ export async function imapMessages(h: Harness, user: string, pass: string, box: 
     try {
       const status = await client.status(target, { messages: true });
       if (status === false || !status.messages) return [];
-      for await (const m of client.fetch("1:*", { uid: true, source: true, bodyStructure: true })) {
-        out.push({ uid: m.uid, source: m.source?.toString("utf8") ?? "", attachments: [] });
+      for await (const m of client.fetch("1:*", {
+        uid: true,
+        flags: true,
+        source: true,
+        bodyStructure: true,
+      })) {
+        out.push({
+          uid: m.uid,
+          source: m.source?.toString("utf8") ?? "",
+          flags: m.flags ?? new Set(),
+          attachments: [],
+        });
         const parts: Array<{ part: string; filename: string; type: string }> = [];
         const walk = (n: J) => {
           if (n.disposition === "attachment" || n.dispositionParameters?.filename)
@@ -392,4 +404,9 @@ export async function hasCapability(h: Harness, user: string, pass: string, cap:
     headers: { authorization: basic(user, pass) },
   });
   return cap in (JSON.parse(a.body).capabilities ?? {});
+}
+
+/** the messages of a mailbox whose Subject is `subject` */
+export async function withSubject(h: Harness, user: string, pass: string, box: string, subject: string) {
+  return (await imapMessages(h, user, pass, box)).filter((m) => header(m.source, "Subject") === subject);
 }

@@ -6,6 +6,7 @@
  * imapflow client to check the server's side.
  */
 import tls from "node:tls";
+import type { ImapFlow } from "imapflow";
 import type { Browser, Page } from "playwright-core";
 import type { ServerOpts } from "../../bench/server.ts";
 import { buildWebmail } from "../../scripts/build-webmail.ts";
@@ -15,7 +16,7 @@ import { launchBrowser, openPage, type TestPage } from "../kit/browser.ts";
 import { ImapClient } from "../kit/imap-client.ts";
 import { SmtpClient } from "../kit/smtp-client.ts";
 
-export { within } from "../e2e/helpers.ts";
+export { waitUntil, within } from "../e2e/helpers.ts";
 export { DOMAIN, PASS_A, USER_A, USER_B } from "../http/helpers.ts";
 
 export interface Webmail {
@@ -194,4 +195,10 @@ export async function until(cond: () => Promise<boolean>, label: string, timeout
 /** Page errors apart from the 401 the browser logs for the session check before login. */
 export function pageErrors(errors: string[]): string[] {
   return errors.filter((e) => !e.includes("status of 401"));
+}
+
+/** How many messages a mailbox holds (IMAP STATUS). */
+export async function messageCount(imap: ImapFlow, mailbox: string): Promise<number> {
+  const s = await imap.status(mailbox, { messages: true });
+  return s ? (s.messages ?? 0) : 0;
 }

@@ -52,6 +52,9 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
         date: new Date(t0 + k * 60_000),
       })),
     );
+    await appendMany(w.e, "Drafts", [
+      { raw: mail({ subject: "Key draft" }), date: new Date(t0), flags: "\\Draft" },
+    ]);
     imap = await imapflow(w.e);
   });
   after(async () => {
@@ -95,7 +98,7 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
     await until(async () => inMailbox(imap, "Archive", "Key 2"), "Key 2 archived");
 
     await page.keyboard.press("/");
-    assert.equal(await page.evaluate(() => document.activeElement?.id), "search-input");
+    assert.equal(await page.evaluate("document.activeElement?.id"), "search-input");
     // typing in a field is not a shortcut
     await page.keyboard.type("js");
     assert.equal(await page.getByRole("searchbox").inputValue(), "js");
@@ -111,7 +114,7 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
     assert.deepEqual(pageErrors(errors), []);
   });
 
-  it("opens compose with r, a and f", async () => {
+  it("opens compose with r, a and f, and for a draft", async () => {
     const { page } = await w.page();
     await login(page);
     for (const key of ["r", "a", "f"]) {
@@ -123,6 +126,25 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
       await page.getByRole("dialog").first().waitFor();
       await page.reload();
     }
+    // a draft opens in compose, to be edited
+    await page.getByTestId("folder-drafts").click();
+    await row(page, "Key draft").click();
+    await page.getByRole("dialog").first().waitFor();
+    assert.equal(await page.locator("[data-testid=message-row].open").count(), 0);
+  });
+
+  it("keeps the folder and the open message in the address", async () => {
+    const { page } = await w.page();
+    await login(page);
+    await page.getByTestId("folder-inbox").waitFor();
+    await row(page, "Key 6").click();
+    await until(async () => (await openSubject(page)) === "Key 6", "Key 6 open");
+    assert.match(new URL(page.url()).pathname, /^\/mail\/[^/]+\/[^/]+$/);
+    await page.reload();
+    await until(async () => (await openSubject(page)) === "Key 6", "Key 6 open after the reload");
+    await page.goBack();
+    await until(async () => (await openSubject(page)) === null, "Back closed it");
+    assert.match(new URL(page.url()).pathname, /^\/mail\/[^/]+$/);
   });
 
   it("shows one pane at a time on a phone, with a way back", async () => {
@@ -135,6 +157,12 @@ describe("webmail keyboard and layout", { timeout: 120_000 }, () => {
     assert.equal(await page.getByRole("grid").isVisible(), false);
     await page.getByRole("button", { name: "← Back to list" }).click();
     await page.getByRole("grid").waitFor();
+    // the browser's Back leaves the message too
+    await row(page, "Key 5").locator(".subject").click();
+    await page.getByRole("button", { name: "← Back to list" }).waitFor();
+    await page.goBack();
+    await page.getByRole("grid").waitFor();
+    assert.equal(await openSubject(page), null);
     await page.getByRole("button", { name: "Show folders" }).click();
     await page.getByRole("navigation", { name: "Folders" }).waitFor();
     await page.getByTestId("folder-trash").click();

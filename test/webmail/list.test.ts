@@ -11,6 +11,7 @@ import {
   imapflow,
   login,
   mail,
+  messageCount,
   pageErrors,
   row,
   rows,
@@ -165,23 +166,49 @@ describe("webmail folders and list", { timeout: 180_000 }, () => {
     await until(async () => (await rows(page).count()) === 4, "the inbox again");
   });
 
-  it("lists conversations or messages, and picks a range with shift-click", async () => {
+  it("picks a range with shift-click, lists conversations and acts on whole ones", async () => {
     const { page } = await w.page();
     await login(page);
-    await page.getByRole("button", { name: /^Projects/ }).click();
-    await row(page, "Re: Plan").waitFor();
-    await until(async () => (await rows(page).count()) === 3, "three messages");
-    await page.getByLabel("Conversations").check();
-    await until(async () => (await rows(page).count()) === 2, "two conversations");
-    const subjects = await page.locator("[data-testid=message-row] .subject").allTextContents();
-    assert.deepEqual(subjects, ["Re: Plan", "Budget"]);
-    await page.getByLabel("Conversations").uncheck();
-    await until(async () => (await rows(page).count()) === 3, "three messages again");
-    await row(page, "Re: Plan").getByRole("checkbox").check();
-    await row(page, "Plan")
-      .last()
-      .click({ modifiers: ["Shift"] });
-    await page.getByRole("toolbar").getByText("3 selected").waitFor();
+    const imap = await imapflow(w.e);
+    try {
+      await page.getByRole("button", { name: /^Projects/ }).click();
+      await row(page, "Re: Plan").waitFor();
+      await until(async () => (await rows(page).count()) === 3, "three messages");
+      await row(page, "Re: Plan").getByRole("checkbox").check();
+      await row(page, "Plan")
+        .last()
+        .click({ modifiers: ["Shift"] });
+      await page.getByRole("toolbar", { name: "List actions" }).getByText("3 selected").waitFor();
+      // a plain click opens one and drops the selection
+      await row(page, "Budget").click();
+      await page
+        .getByRole("toolbar", { name: "List actions" })
+        .getByText("3 selected")
+        .waitFor({ state: "detached" });
+
+      await page.getByLabel("Conversations").check();
+      await until(async () => (await rows(page).count()) === 2, "two conversations");
+      const subjects = await page.locator("[data-testid=message-row] .subject").allTextContents();
+      assert.deepEqual(subjects, ["Re: Plan", "Budget"]);
+      // archiving the conversation's row archives both of its messages
+      await row(page, "Re: Plan").getByRole("checkbox").check();
+      await page
+        .getByRole("toolbar", { name: "List actions" })
+        .getByRole("button", { name: "Archive" })
+        .click();
+      await until(async () => (await messageCount(imap, "Projects")) === 1, "one left");
+      const lock = await imap.getMailboxLock("Archive");
+      try {
+        const archived = (await imap.fetchAll("1:*", { envelope: true })).map((m) => m.envelope?.subject);
+        assert.deepEqual(archived.sort(), ["Plan", "Re: Plan"]);
+      } finally {
+        lock.release();
+      }
+      await page.getByLabel("Conversations").uncheck();
+      await until(async () => (await rows(page).count()) === 1, "Budget alone");
+    } finally {
+      await imap.logout();
+    }
   });
 
   it("creates, renames and deletes a folder", async () => {

@@ -1,7 +1,8 @@
 /**
  * The same mailbox in the browser and over IMAP, live: an imapflow client in IDLE sees the
  * browser's flag change, move and delete; the browser shows a message delivered over SMTP and a
- * \Flagged set over IMAP without a reload; a lost push connection shows a banner and, once back,
+ * \Flagged set over IMAP without a reload, also when Email/changes cannot say (the visible
+ * window is queried again); a lost push connection shows a banner and, once back,
  * the browser catches up on what changed meanwhile.
  */
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import {
   imapflow,
   login,
   mail,
+  messageCount,
   pageErrors,
   row,
   smtpDeliver,
@@ -68,13 +70,16 @@ describe("webmail ↔ IMAP parity", { timeout: 120_000 }, () => {
       "IDLE saw \\Flagged",
     );
     await row(page, "Par move").getByRole("checkbox").check();
-    await page.getByRole("toolbar").getByRole("button", { name: "Archive" }).click();
+    await page
+      .getByRole("toolbar", { name: "List actions" })
+      .getByRole("button", { name: "Archive" })
+      .click();
     await until(async () => expunges >= 1, "IDLE saw the move out of INBOX");
     await row(page, "Par delete").getByRole("checkbox").check();
-    await page.getByRole("toolbar").getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("toolbar", { name: "List actions" }).getByRole("button", { name: "Delete" }).click();
     await until(async () => expunges >= 2, "IDLE saw the delete");
-    assert.equal((await other.status("Archive", { messages: true })).messages, 1);
-    assert.equal((await other.status("Trash", { messages: true })).messages, 1);
+    assert.equal(await messageCount(other, "Archive"), 1);
+    assert.equal(await messageCount(other, "Trash"), 1);
   });
 
   it("shows a message delivered over SMTP and a flag set over IMAP without reload", async () => {
@@ -89,6 +94,26 @@ describe("webmail ↔ IMAP parity", { timeout: 120_000 }, () => {
     await row(page, "Par imapflag").getByRole("button", { name: "Remove flag" }).waitFor();
     // the inbox's unread count follows too (the SMTP message is unread, the archived/deleted gone)
     await page.getByRole("button", { name: /^Inbox, \d+ unread$/ }).waitFor();
+  });
+
+  it("re-queries the window when the server cannot calculate the changes", async () => {
+    await page.route("**/jmap/api", async (route) => {
+      const body = route.request().postData() ?? "";
+      if (!body.includes("Email/changes")) return route.continue();
+      await route.fulfill({
+        contentType: "application/json",
+        body: JSON.stringify({
+          methodResponses: [["error", { type: "cannotCalculateChanges" }, "0"]],
+          sessionState: "x",
+        }),
+      });
+    });
+    try {
+      await smtpDeliver(w.e, [USER_A], mail({ subject: "Par without changes" }));
+      await row(page, "Par without changes").waitFor();
+    } finally {
+      await page.unroute("**/jmap/api");
+    }
   });
 
   it("shows a lost connection and catches up when it is back", async () => {

@@ -7,8 +7,18 @@
  */
 import { t } from "./i18n/index.ts";
 import { applyLocal, emails } from "./mail/cache.ts";
-import { currentMailboxId, jmap, mailboxByRole, notify, openEmailId, search, selection } from "./state.ts";
-import type { EmailSummary } from "./types.ts";
+import {
+  currentMailboxId,
+  jmap,
+  mailboxByRole,
+  mailboxes,
+  notify,
+  openEmailId,
+  search,
+  selection,
+  threads,
+} from "./state.ts";
+import type { EmailSummary, Mailbox } from "./types.ts";
 
 interface SetResult {
   updated?: Record<string, unknown> | null;
@@ -41,6 +51,46 @@ async function optimistic(rollback: () => void, run: () => Promise<void>): Promi
   }
 }
 
+/**
+ * The folder counts follow a local change at once (the server's Mailbox/changes confirms them
+ * a moment later): each pair is a summary before and after (null: destroyed). Unread is neither
+ * $seen nor $draft (RFC 8621 §2). Answers the undo.
+ */
+function countChanges(pairs: [EmailSummary, EmailSummary | null][]): () => void {
+  const delta = new Map<string, { total: number; unread: number }>();
+  const add = (e: EmailSummary, sign: number) => {
+    const unread = e.keywords.$seen || e.keywords.$draft ? 0 : 1;
+    for (const m of Object.keys(e.mailboxIds)) {
+      const d = delta.get(m) ?? { total: 0, unread: 0 };
+      d.total += sign;
+      d.unread += sign * unread;
+      delta.set(m, d);
+    }
+  };
+  for (const [a, b] of pairs) {
+    add(a, -1);
+    if (b) add(b, 1);
+  }
+  const before = mailboxes.value;
+  const changed = (m: Mailbox) => {
+    const d = delta.get(m.id);
+    return d !== undefined && (d.total !== 0 || d.unread !== 0);
+  };
+  if (!before.some(changed)) return () => {};
+  mailboxes.value = before.map((m) => {
+    if (!changed(m)) return m;
+    const d = delta.get(m.id)!;
+    return {
+      ...m,
+      totalEmails: Math.max(0, m.totalEmails + d.total),
+      unreadEmails: Math.max(0, m.unreadEmails + d.unread),
+    };
+  });
+  return () => {
+    mailboxes.value = before;
+  };
+}
+
 /** Does the message stay in the list after it leaves `from` / joins `to`? */
 function staysListed(e: EmailSummary): boolean {
   if (search.value?.allFolders) return true;
@@ -61,31 +111,53 @@ function leaveList(ids: readonly string[]): void {
 export async function setKeyword(ids: string[], keyword: string, on: boolean): Promise<boolean> {
   const update: Record<string, Record<string, boolean | null>> = {};
   for (const id of ids) update[id] = { [`keywords/${keyword}`]: on ? true : null };
-  const rollback = applyLocal(ids, (e) => {
+  const pairs: [EmailSummary, EmailSummary][] = [];
+  const undo = applyLocal(ids, (e) => {
     const keywords = { ...e.keywords };
     if (on) keywords[keyword] = true;
     else delete keywords[keyword];
-    return { ...e, keywords };
+    const next = { ...e, keywords };
+    pairs.push([e, next]);
+    return next;
   });
+  const undoCounts = countChanges(pairs);
+  const rollback = () => {
+    undo();
+    undoCounts();
+  };
   return optimistic(rollback, () => emailSet({ update }));
 }
 
-/** Moves the messages into mailboxId (out of every other mailbox they are in, or the current one). */
+/** Moves the messages into mailboxId, out of the folder they are listed in. */
 export async function moveToMailbox(ids: string[], mailboxId: string): Promise<boolean> {
   const from = currentMailboxId.value;
   const update: Record<string, Record<string, boolean | null>> = {};
   for (const id of ids) {
     const patch: Record<string, boolean | null> = { [`mailboxIds/${mailboxId}`]: true };
+    // out of the folder it is listed in; from a search over all folders, out of every other
     const known = emails.get(id);
-    const sources = known ? Object.keys(known.mailboxIds) : from ? [from] : [];
+    const listedIn = !search.value?.allFolders && from && (!known || known.mailboxIds[from]) ? from : null;
+    const sources = listedIn ? [listedIn] : known ? Object.keys(known.mailboxIds) : [];
     for (const m of sources) if (m !== mailboxId) patch[`mailboxIds/${m}`] = null;
     update[id] = patch;
   }
-  const rollback = applyLocal(ids, (e) => {
-    const next = { ...e, mailboxIds: { [mailboxId]: true as const } };
-    return staysListed(next) ? next : null;
+  const leaving = new Set(ids.filter((id) => !emails.has(id)));
+  const pairs: [EmailSummary, EmailSummary][] = [];
+  const undo = applyLocal(ids, (e) => {
+    const kept: Record<string, true> = {};
+    for (const m of Object.keys(e.mailboxIds)) if (update[e.id]?.[`mailboxIds/${m}`] !== null) kept[m] = true;
+    const next = { ...e, mailboxIds: { ...kept, [mailboxId]: true as const } };
+    pairs.push([e, next]);
+    if (staysListed(next)) return next;
+    leaving.add(e.id);
+    return null;
   });
-  leaveList(ids.filter((id) => !emails.get(id) || !staysListed(emails.get(id)!)));
+  const undoCounts = countChanges(pairs);
+  const rollback = () => {
+    undo();
+    undoCounts();
+  };
+  leaveList([...leaving]);
   return optimistic(rollback, () => emailSet({ update }));
 }
 
@@ -110,7 +182,16 @@ export async function deleteEmails(ids: string[]): Promise<boolean> {
   const move = ids.filter((id) => !destroy.includes(id));
   let ok = true;
   if (destroy.length > 0) {
-    const rollback = applyLocal(destroy, () => null);
+    const pairs: [EmailSummary, null][] = [];
+    const undo = applyLocal(destroy, (e) => {
+      pairs.push([e, null]);
+      return null;
+    });
+    const undoCounts = countChanges(pairs);
+    const rollback = () => {
+      undo();
+      undoCounts();
+    };
     leaveList(destroy);
     ok = await optimistic(rollback, () => emailSet({ destroy }));
   }
@@ -135,5 +216,40 @@ export async function emptyMailbox(mailboxId: string, batch = 200): Promise<bool
   } catch (e) {
     notify(t("error.actionFailed", { reason: e instanceof Error ? e.message : String(e) }), "error");
     return false;
+  }
+}
+
+/**
+ * In the conversation view a row stands for its thread: the ids plus the other messages of
+ * their threads in the same list (the current folder, or anywhere for an all-folders search),
+ * by Thread/get and Email/get in one request (RFC 8620 §3.7 back-reference). Answers the ids
+ * unchanged in the message view or when the server cannot say.
+ */
+export async function withThreads(ids: string[]): Promise<string[]> {
+  if (!threads.value || ids.length === 0) return ids;
+  const threadIds = [...new Set(ids.map((id) => emails.get(id)?.threadId).filter((x) => x !== undefined))];
+  if (threadIds.length === 0) return ids;
+  try {
+    const r = await jmap.request([
+      ["Thread/get", { accountId: jmap.accountId, ids: threadIds }, "t"],
+      [
+        "Email/get",
+        {
+          accountId: jmap.accountId,
+          "#ids": { resultOf: "t", name: "Thread/get", path: "/list/*/emailIds" },
+          properties: ["id", "mailboxIds"],
+        },
+        "e",
+      ],
+    ]);
+    const got = r[1];
+    if (!got || got[0] === "error") return ids;
+    const cur = search.value?.allFolders ? null : currentMailboxId.value;
+    const out = new Set(ids);
+    for (const e of (got[1] as { list: { id: string; mailboxIds: Record<string, boolean> }[] }).list)
+      if (!cur || e.mailboxIds[cur]) out.add(e.id);
+    return [...out];
+  } catch {
+    return ids;
   }
 }

@@ -14,6 +14,7 @@ import { clearSearch, SearchBox } from "./mail/search.tsx";
 import { Sidebar } from "./mail/sidebar.tsx";
 import { Toolbar } from "./mail/toolbar.tsx";
 import { Reader } from "./reader/reader.tsx";
+import { startRouting } from "./route.ts";
 import { logout, restoreSession } from "./session.ts";
 import { Settings } from "./settings/settings.tsx";
 import {
@@ -165,7 +166,9 @@ function Shell() {
 export function App() {
   const [ready, setReady] = useState(false);
   useEffect(() => {
+    const stop = startRouting();
     void restoreSession().finally(() => setReady(true));
+    return stop;
   }, []);
   let body: preact.JSX.Element;
   if (!ready) body = <p class="loading-app">{t("app.loading")}</p>;

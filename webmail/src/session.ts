@@ -7,6 +7,7 @@
 import { t } from "./i18n/index.ts";
 import { startLive } from "./mail/live.ts";
 import { loadMailboxes } from "./mail/mailboxes.ts";
+import { applyLocation } from "./route.ts";
 import {
   compose,
   currentMailboxId,
@@ -26,6 +27,7 @@ let stopLive: (() => void) | null = null;
 async function start(u: { username: string; csrf: string }): Promise<void> {
   jmap.setCsrf(u.csrf);
   await jmap.connect();
+  applyLocation();
   await loadMailboxes();
   user.value = u;
   stopLive?.();
@@ -105,4 +107,5 @@ export async function logout(): Promise<void> {
     // the cookie is cleared server-side when it is reached; the screen logs out either way
   }
   reset();
+  history.replaceState(null, "", "/");
 }

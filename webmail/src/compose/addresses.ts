@@ -1,10 +1,8 @@
 /**
  * Recipient fields as text ("Ann <ann@example.com>, bob@example.com"): split into addresses and
  * formatted back, by scanning characters (quotes and angle brackets respected; no regular
- * expression ever sees what the user typed), and the suggestions for the address being typed,
- * drawn from the user's own mail (Email/query on from/to/cc text, then Email/get of those fields).
+ * expression ever sees what the user typed). Pure functions (suggest.ts asks the server).
  */
-import { jmap } from "../state.ts";
 import type { EmailAddress } from "../types.ts";
 
 /** Splits a field's text at commas and semicolons outside quotes and angle brackets. */
@@ -95,44 +93,4 @@ export function completeToken(text: string, a: EmailAddress): string {
   const done = splitField(`${text}\u0000`);
   done.pop();
   return `${[...done, formatAddress(a)].join(", ")}, `;
-}
-
-/**
- * Addresses from the user's own mail that contain `q` (in the name or the address, ignoring case):
- * the newest messages whose From, To or Cc match it on the server's text index, their addresses
- * deduplicated. At most `max`.
- */
-export async function suggest(q: string, max = 8): Promise<EmailAddress[]> {
-  const responses = await jmap.request([
-    [
-      "Email/query",
-      {
-        accountId: jmap.accountId,
-        filter: { operator: "OR", conditions: [{ from: q }, { to: q }, { cc: q }] },
-        sort: [{ property: "receivedAt", isAscending: false }],
-        limit: 40,
-      },
-      "q",
-    ],
-    [
-      "Email/get",
-      {
-        accountId: jmap.accountId,
-        "#ids": { resultOf: "q", name: "Email/query", path: "/ids" },
-        properties: ["from", "to", "cc"],
-      },
-      "g",
-    ],
-  ]);
-  const get = responses.find((r) => r[2] === "g");
-  if (get?.[0] !== "Email/get") return [];
-  const needle = q.toLowerCase();
-  const all: EmailAddress[] = [];
-  for (const e of (get[1] as { list: Array<Record<string, EmailAddress[] | null>> }).list) {
-    for (const a of [...(e.from ?? []), ...(e.to ?? []), ...(e.cc ?? [])]) {
-      if (a.email.toLowerCase().includes(needle) || (a.name ?? "").toLowerCase().includes(needle))
-        all.push(a);
-    }
-  }
-  return dedupe(all).slice(0, max);
 }

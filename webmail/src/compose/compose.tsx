@@ -6,7 +6,7 @@
  * and keeps the view open with the server's reason when it is refused. Focus moves into the view
  * when it opens and back to where it was when it closes.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { t } from "../i18n/index.ts";
 import { compose, notify } from "../state.ts";
 import type { ComposeRequest } from "../types.ts";
@@ -44,15 +44,6 @@ export function Compose() {
   return <ComposePanel key={key} req={req} />;
 }
 
-/** A button that opens a new message (for the shell's toolbar, if it wants it). */
-export function ComposeButton() {
-  return (
-    <button type="button" class="pk-compose-button" onClick={() => (compose.value = { mode: "new" })}>
-      {t("compose.newButton")}
-    </button>
-  );
-}
-
 const TITLES: Record<ComposeRequest["mode"], string> = {
   new: "compose.new",
   reply: "compose.reply",
@@ -62,6 +53,20 @@ const TITLES: Record<ComposeRequest["mode"], string> = {
 };
 
 type Status = "" | "saving" | "saved";
+
+/**
+ * Gives focus back to the element that had it when compose opened (once the panel is gone: a
+ * re-render of the page around it must not leave focus on the body).
+ */
+function restoreFocus(el: HTMLElement | null): void {
+  if (!el) return;
+  const put = () => {
+    if (el.isConnected && (document.activeElement === document.body || document.activeElement === null))
+      el.focus();
+  };
+  if (el.isConnected) el.focus();
+  requestAnimationFrame(put);
+}
 
 function ComposePanel(props: { req: ComposeRequest }) {
   const { req } = props;
@@ -89,7 +94,12 @@ function ComposePanel(props: { req: ComposeRequest }) {
     formRef.current = f;
     setFormState(f);
   };
-  const identityOf = (f: Form) => ids.find((i) => i.id === f.identityId) ?? ids[0];
+  const idsRef = useRef<Identity[]>([]);
+  idsRef.current = ids;
+  const identityOf = (f: Form) => idsRef.current.find((i) => i.id === f.identityId) ?? idsRef.current[0];
+
+  /** where focus goes once the form is there: the body when the recipients are prefilled */
+  const focusBody = useRef(false);
 
   useEffect(() => {
     let live = true;
@@ -97,26 +107,35 @@ function ComposePanel(props: { req: ComposeRequest }) {
       const list = await loadIdentities();
       const p = await prefill(req, list);
       if (!live) return;
+      idsRef.current = list;
       setIds(list);
       draftId.current = p.draftId;
+      focusBody.current = p.form.to !== "";
       setForm(p.form);
       if (p.form.cc || p.form.bcc) setShowCc(true);
     })().catch((e: Error) => live && setLoadError(t("compose.loadFailed", { error: e.message })));
     return () => {
       live = false;
       if (timer.current) clearTimeout(timer.current);
-      if (opener?.isConnected) opener.focus();
+      // replaced by another compose request (or logged out) without closing: keep what was typed
+      if (dirty.current && !done.current) void save();
+      restoreFocus(opener);
     };
   }, []);
 
-  // focus into the view once the form is there: the first empty recipient field, else the body
+  // focus into the view (synchronously after the render: no keystroke lands in between): the
+  // panel while loading, then the first empty recipient field or the body, unless the user has
+  // already put it somewhere in the view
   const loaded = form !== null;
-  useEffect(() => {
+  useLayoutEffect(() => {
+    const panel = panelRef.current;
+    const at = document.activeElement;
     if (!loaded) {
-      panelRef.current?.focus();
+      panel?.focus();
       return;
     }
-    if (formRef.current && !formRef.current.to) toRef.current?.focus();
+    if (panel && at && at !== panel && panel.contains(at)) return;
+    if (!focusBody.current) toRef.current?.focus();
     else {
       bodyRef.current?.focus();
       bodyRef.current?.setSelectionRange(0, 0);
@@ -149,7 +168,17 @@ function ComposePanel(props: { req: ComposeRequest }) {
       dirty.current = false;
       setStatus("saving");
       try {
-        draftId.current = await saveDraft(f, identityOf(f), draftId.current);
+        const r = await saveDraft(f, identityOf(f), draftId.current);
+        draftId.current = r.id;
+        const cur = formRef.current;
+        if (r.rebound.size > 0 && cur)
+          setForm({
+            ...cur,
+            attachments: cur.attachments.map((a) => {
+              const blobId = r.rebound.get(a.key);
+              return blobId ? { ...a, blobId } : a;
+            }),
+          });
         setStatus("saved");
       } catch (e) {
         dirty.current = true;

@@ -47,6 +47,8 @@ export interface Form {
   attachments: Attachment[];
   inReplyTo: string[] | null;
   references: string[] | null;
+  /** the message this answers or forwards: it gets $answered / $forwarded once sent */
+  answers: { emailId: string; keyword: "$answered" | "$forwarded" } | null;
 }
 
 /** the account's identities, loaded once per login and after the settings change them */
@@ -184,6 +186,7 @@ function emptyForm(identity: Identity | undefined): Form {
     attachments: [],
     inReplyTo: null,
     references: null,
+    answers: null,
   };
 }
 
@@ -215,6 +218,7 @@ export async function prefill(req: ComposeRequest, ids: Identity[]): Promise<Pre
         attachments: (e.attachments ?? []).map(readyAttachment),
         inReplyTo: e.inReplyTo,
         references: e.references,
+        answers: null,
       },
       draftId: e.id,
     };
@@ -235,6 +239,7 @@ export async function prefill(req: ComposeRequest, ids: Identity[]): Promise<Pre
     ].join("\n");
     form.body = `${sig}\n\n${head}\n\n${text}`;
     form.attachments = (e.attachments ?? []).map(readyAttachment);
+    form.answers = { emailId: e.id, keyword: "$forwarded" };
     return { form, draftId: null };
   }
   // RFC 5322 §3.6.4: In-Reply-To is the parent's Message-ID, References its References + that id
@@ -242,6 +247,7 @@ export async function prefill(req: ComposeRequest, ids: Identity[]): Promise<Pre
   form.inReplyTo = parentId.length ? parentId : null;
   form.references = parentId.length ? [...(e.references ?? e.inReplyTo ?? []), ...parentId] : null;
   form.subject = prefixed("Re:", e.subject);
+  form.answers = { emailId: e.id, keyword: "$answered" };
   const replyTo = e.replyTo?.length ? e.replyTo : (e.from ?? []);
   if (req.mode === "replyAll") {
     const to = dedupe([...replyTo, ...(e.to ?? [])], own);
@@ -331,13 +337,16 @@ function failure(r: Invocation | undefined, key: string): SetError | null {
 
 /**
  * Saves the form as a draft in Drafts, destroying the previous version (`replaces`) in the same
- * Email/set; answers the new draft's id.
+ * Email/set (created before destroyed, so the new version may take parts of the old); answers
+ * the new draft's id and, per attachment key, the blobId of that attachment's part in the draft:
+ * later versions and the sent message take it from there, not from the upload, which the server
+ * keeps only for a while (RFC 8620 §6.1).
  */
 export async function saveDraft(
   form: Form,
   identity: Identity | undefined,
   replaces: string | null,
-): Promise<string> {
+): Promise<{ id: string; rebound: Map<string, string> }> {
   const drafts = await roleMailbox("drafts");
   if (!drafts) throw new SendError(t("compose.noDrafts"));
   const [r] = await jmap.request([
@@ -359,7 +368,24 @@ export async function saveDraft(
   ]);
   const err = failure(r, "d");
   if (err) throw new SendError(describeError(err));
-  return (r![1] as { created: Record<string, { id: string }> }).created.d!.id;
+  const id = (r![1] as { created: Record<string, { id: string }> }).created.d!.id;
+  const rebound = new Map<string, string>();
+  const sent = form.attachments.filter((a) => a.blobId);
+  if (sent.length > 0) {
+    try {
+      const g = await jmap.call<{ list: Array<{ attachments: Array<{ blobId: string }> | null }> }>(
+        "Email/get",
+        { ids: [id], properties: ["attachments"] },
+      );
+      const parts = g.list[0]?.attachments ?? [];
+      // the parts are in the order they were given; anything else and the uploads stay in use
+      if (parts.length === sent.length)
+        for (const [i, a] of sent.entries()) rebound.set(a.key, parts[i]!.blobId);
+    } catch {
+      // the upload blobs still serve
+    }
+  }
+  return { id, rebound };
 }
 
 /** Destroys a draft. */
@@ -416,5 +442,14 @@ export async function send(
   const sub = responses.find((r) => r[2] === "1" && r[0] !== "Email/set");
   const serr = failure(sub, "s");
   if (serr) return { ok: false, message: describeError(serr), draftId: newId };
+  // the original marked answered / forwarded (RFC 8621 §4.1.1; IMAP \Answered, $Forwarded) once
+  // the message went; a failure here is not the send's
+  if (form.answers) {
+    await jmap
+      .call("Email/set", {
+        update: { [form.answers.emailId]: { [`keywords/${form.answers.keyword}`]: true } },
+      })
+      .catch(() => {});
+  }
   return { ok: true };
 }

@@ -7,7 +7,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "../i18n/index.ts";
 import type { EmailAddress } from "../types.ts";
-import { completeToken, currentToken, formatAddress, suggest } from "./addresses.ts";
+import { completeToken, currentToken, formatAddress } from "./addresses.ts";
+import { suggest } from "./suggest.ts";
 
 const DEBOUNCE_MS = 250;
 

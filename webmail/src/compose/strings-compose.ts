@@ -4,7 +4,6 @@ import { register } from "../i18n/index.ts";
 register({
   en: {
     "compose.new": "New message",
-    "compose.newButton": "Compose",
     "compose.reply": "Reply",
     "compose.replyAll": "Reply all",
     "compose.forward": "Forward",
@@ -58,7 +57,6 @@ register({
   },
   sv: {
     "compose.new": "Nytt meddelande",
-    "compose.newButton": "Skriv nytt",
     "compose.reply": "Svara",
     "compose.replyAll": "Svara alla",
     "compose.forward": "Vidarebefordra",

@@ -44,7 +44,8 @@ export const listVersion = signal(0);
 export const listError = signal<string | null>(null);
 /** the Email state the cache is at (for Email/changes) */
 export let emailState: string | null = null;
-export function setEmailState(s: string): void {
+/** null: the next window fetched sets it (after Email/changes could not say) */
+export function setEmailState(s: string | null): void {
   emailState = s;
 }
 

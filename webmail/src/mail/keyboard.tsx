@@ -6,7 +6,7 @@
  * reply/reply-all/forward, # delete, e archive, s flag, / search, u back to the list, ? help.
  */
 import { useEffect } from "preact/hooks";
-import { deleteEmails, moveToRole, setKeyword } from "../actions.ts";
+import { deleteEmails, moveToRole, setKeyword, withThreads } from "../actions.ts";
 import { t } from "../i18n/index.ts";
 import { compose, cursor, helpOpen, openEmailId, selection, view } from "../state.ts";
 import type { ComposeRequest } from "../types.ts";
@@ -38,7 +38,7 @@ function typing(e: KeyboardEvent): boolean {
     tag === "TEXTAREA" ||
     tag === "SELECT" ||
     el.isContentEditable ||
-    el.closest("[role=dialog]:not(.help)") !== null
+    el.closest("[role=dialog]:not(.help), [role=menu]") !== null
   );
 }
 
@@ -113,15 +113,15 @@ export function handleKey(e: KeyboardEvent): void {
       reply("forward");
       break;
     case "#":
-      act(pick(), (ids) => void deleteEmails(ids));
+      act(pick(), (ids) => void withThreads(ids).then((all) => deleteEmails(all)));
       break;
     case "e":
-      act(pick(), (ids) => void moveToRole(ids, "archive"));
+      act(pick(), (ids) => void withThreads(ids).then((all) => moveToRole(all, "archive")));
       break;
     case "s": {
       const ids = pick();
       const on = ids.some((id) => !emails.get(id)?.keywords.$flagged);
-      if (ids.length > 0) void setKeyword(ids, "$flagged", on);
+      if (ids.length > 0) void withThreads(ids).then((all) => setKeyword(all, "$flagged", on));
       break;
     }
     case "/":

@@ -10,10 +10,21 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { setKeyword } from "../actions.ts";
 import { formatDate, t } from "../i18n/index.ts";
-import { currentMailboxId, cursor, mailboxes, openEmailId, search, selection, threads } from "../state.ts";
+import {
+  compose,
+  currentMailboxId,
+  cursor,
+  mailboxByRole,
+  mailboxes,
+  openEmailId,
+  search,
+  selection,
+  threads,
+} from "../state.ts";
 import type { EmailAddress, EmailSummary } from "../types.ts";
 import {
   emailAt,
+  emails,
   ensureRange,
   idAt,
   idsBetween,
@@ -29,6 +40,7 @@ import { DRAG_TYPE } from "./sidebar.tsx";
 import { ROW_HEIGHT, scrollToShow, visibleWindow } from "./virtual.ts";
 
 let anchor = 0;
+const FETCH_EVERY = 120;
 
 function who(list: EmailAddress[] | null): string {
   const a = list?.[0];
@@ -37,11 +49,17 @@ function who(list: EmailAddress[] | null): string {
   return (a.name || a.email) + more;
 }
 
-/** Opens the message at a position (the reader shows it). */
+/** Opens the message at a position: the reader shows it; a draft opens in compose to edit. */
 export function openAt(pos: number): void {
   const id = idAt(pos);
   cursor.value = pos;
-  if (id) openEmailId.value = id;
+  if (!id) return;
+  const e = emails.get(id);
+  if (e?.keywords.$draft && e.mailboxIds[mailboxByRole("drafts")?.id ?? ""]) {
+    compose.value = { mode: "draft", emailId: id };
+    return;
+  }
+  openEmailId.value = id;
 }
 
 function onRowClick(e: MouseEvent, pos: number, id: string): void {
@@ -196,9 +214,26 @@ export function MessageList() {
   const total = listTotal.value;
   // before the first window arrives, ask for the first page
   const w = visibleWindow(scrollTop, height, total ?? 1);
-  useEffect(() => {
-    ensureRange(w.first, Math.max(w.last, w.first));
+  // fetch the window in view; while the scrollbar is dragged through a big folder, at most
+  // one fetch per FETCH_EVERY ms (the rows passed on the way are never asked for)
+  const range = useRef({ first: 0, last: 0 });
+  range.current = { first: w.first, last: Math.max(w.last, w.first) };
+  const timer = useRef<{ last: number; pending: ReturnType<typeof setTimeout> | null }>({
+    last: 0,
+    pending: null,
   });
+  useEffect(() => {
+    const tm = timer.current;
+    const run = () => {
+      tm.last = Date.now();
+      tm.pending = null;
+      ensureRange(range.current.first, range.current.last);
+    };
+    const wait = tm.last + FETCH_EVERY - Date.now();
+    if (wait <= 0) run();
+    else if (!tm.pending) tm.pending = setTimeout(run, wait);
+  });
+  useEffect(() => () => clearTimeout(timer.current.pending ?? undefined), []);
 
   // keep the keyboard cursor in view
   const cur = cursor.value;

@@ -63,6 +63,8 @@ async function emailCatchUp(): Promise<void> {
     }
     if (requery) invalidate();
   } catch {
+    // cannotCalculateChanges (RFC 8620 §5.2) or a failed request: start over from the window
+    setEmailState(null);
     invalidate();
   }
 }

@@ -4,7 +4,7 @@
  * folders), as an Email/query filter (RFC 8621 §4.4.1) over the server's text index. Clearing
  * it returns to the folder.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { t } from "../i18n/index.ts";
 import { cursor, openEmailId, type Search, search, selection } from "../state.ts";
 import { Icon } from "./icons.tsx";
@@ -50,6 +50,11 @@ export function clearSearch(): void {
 export function SearchBox() {
   const [draft, setDraft] = useState<Search>(search.value ?? EMPTY);
   const [advanced, setAdvanced] = useState(false);
+  // leaving the search elsewhere (a folder, "Back to the folder") empties the box
+  const active = search.value;
+  useEffect(() => {
+    if (!active) setDraft(EMPTY);
+  }, [active]);
   const set = (k: keyof Search, v: string | boolean) => setDraft({ ...draft, [k]: v });
   const field = (k: "from" | "to" | "subject", label: string) => (
     <label>

@@ -5,7 +5,7 @@
  * create / rename / delete of folders.
  */
 import { useState } from "preact/hooks";
-import { moveToMailbox } from "../actions.ts";
+import { moveToMailbox, withThreads } from "../actions.ts";
 import { t } from "../i18n/index.ts";
 import {
   compose,
@@ -68,7 +68,7 @@ function FolderItem({ m, depth }: { m: Mailbox; depth: number }) {
             const ids = JSON.parse(raw) as unknown;
             if (Array.isArray(ids) && ids.every((x) => typeof x === "string")) {
               selection.value = new Set();
-              void moveToMailbox(ids, m.id);
+              void withThreads(ids).then((all) => moveToMailbox(all, m.id));
             }
           } catch {
             // not ours
@@ -142,7 +142,8 @@ function FolderForm({ editing, done }: { editing: NonNullable<Editing>; done: ()
 export function Sidebar() {
   const [editing, setEditing] = useState<Editing>(null);
   const cur = mailboxes.value.find((m) => m.id === currentMailboxId.value);
-  const mutable = cur && cur.role !== "inbox";
+  // the special-use folders (Inbox, Sent, Trash …) stay as they are
+  const mutable = cur !== undefined && !cur.role;
   return (
     <nav class="sidebar" aria-label={t("nav.folders")}>
       <button

@@ -3,7 +3,14 @@
  * move (a menu of folders), delete, archive, junk; Empty Trash in Trash; threads or messages.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { deleteEmails, emptyMailbox, moveToMailbox, moveToRole, setKeyword } from "../actions.ts";
+import {
+  deleteEmails,
+  emptyMailbox,
+  moveToMailbox,
+  moveToRole,
+  setKeyword,
+  withThreads,
+} from "../actions.ts";
 import { t } from "../i18n/index.ts";
 import {
   currentMailboxId,
@@ -79,7 +86,7 @@ function MoveMenu({ ids }: { ids: string[] }) {
                 onClick={() => {
                   setOpen(false);
                   done();
-                  void moveToMailbox(ids, n.mailbox.id);
+                  void withThreads(ids).then((all) => moveToMailbox(all, n.mailbox.id));
                 }}
               >
                 {mailboxPath(n.mailbox)}
@@ -109,17 +116,23 @@ export function Toolbar() {
         <span class="picked-count">{t("toolbar.picked", { count: selection.value.size })}</span>
       )}
       {anyUnread
-        ? btn(t("action.markRead"), () => void setKeyword(ids, "$seen", true))
-        : btn(t("action.markUnread"), () => void setKeyword(ids, "$seen", false))}
+        ? btn(t("action.markRead"), () => void withThreads(ids).then((all) => setKeyword(all, "$seen", true)))
+        : btn(
+            t("action.markUnread"),
+            () => void withThreads(ids).then((all) => setKeyword(all, "$seen", false)),
+          )}
       {anyUnflagged || none
-        ? btn(t("action.flag"), () => void setKeyword(ids, "$flagged", true))
-        : btn(t("action.unflag"), () => void setKeyword(ids, "$flagged", false))}
+        ? btn(t("action.flag"), () => void withThreads(ids).then((all) => setKeyword(all, "$flagged", true)))
+        : btn(
+            t("action.unflag"),
+            () => void withThreads(ids).then((all) => setKeyword(all, "$flagged", false)),
+          )}
       <MoveMenu ids={ids} />
       {btn(
         t("action.archive"),
         () => {
           done();
-          void moveToRole(ids, "archive");
+          void withThreads(ids).then((all) => moveToRole(all, "archive"));
         },
         none || cur?.role === "archive",
       )}
@@ -127,13 +140,13 @@ export function Toolbar() {
         t("action.junk"),
         () => {
           done();
-          void moveToRole(ids, "junk");
+          void withThreads(ids).then((all) => moveToRole(all, "junk"));
         },
         none || cur?.role === "junk",
       )}
       {btn(t("action.delete"), () => {
         done();
-        void deleteEmails(ids);
+        void withThreads(ids).then((all) => deleteEmails(all));
       })}
       {inTrash &&
         btn(
