@@ -9,6 +9,9 @@
  *                                          smtp1, outbound, refill, fixedmem, crossnode; comma-separated)
  *   npm run bench -- --only jmap           JMAP Email/query+get of 50 in a 100k INBOX and push JMAP ⇄ IMAP
  *                                          (bench/jmap.ts on a filled store; postkontor only, not in the full run)
+ *   npm run bench -- --only webmail        the webmail in Chromium: login → 50 message rows in a 10,000 (and --big)
+ *                                          message INBOX, IMAP STORE → the browser showing it (bench/webmail.ts; its
+ *                                          own server; postkontor only, not in the full run; --quick: 10,000 only)
  *   npm run bench -- --only import         `postkontor import` of N messages (--import N, default 10000) from an mbox
  *                                          file (our export) and from IMAP (postkontor, Dovecot if installed);
  *                                          its own server; postkontor only, not in the full run
@@ -720,6 +723,21 @@ async function main(): Promise<void> {
         { timeout: Math.max(60_000, deadline - Date.now()), encoding: "utf8" },
       );
       report({ bench: "jmap_100k", ...JSON.parse(outText.trim().split("\n").pop()!) });
+    }
+    // the webmail in Chromium against its own server (bench/webmail.ts), one report per INBOX size
+    if (only?.has("webmail") && args.target === "postkontor" && backend === "sqlite") {
+      const outText = execFileSync(
+        process.execPath,
+        [
+          path.join(repoRoot, "bench", "webmail.ts"),
+          quick ? "3" : "7",
+          quick ? "10000" : `10000,${BIG}`,
+          "30",
+        ],
+        { timeout: Math.max(60_000, deadline - Date.now()), encoding: "utf8" },
+      );
+      const { sizes } = JSON.parse(outText.trim().split("\n").pop()!) as { sizes: Record<string, unknown>[] };
+      for (const r of sizes) report({ bench: "webmail", ...r });
     }
   } finally {
     await t.stop();
