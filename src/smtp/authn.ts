@@ -38,10 +38,20 @@ export interface AuthnVerdict {
   arc: string;
 }
 
+let mailauth: Promise<typeof import("mailauth")> | null = null;
+
+/**
+ * mailauth, loaded on the first check (~3 MiB of code with its BIMI, HTTP and schema
+ * dependencies): a worker that has not checked a sender yet, or runs with sender_authentication
+ * off, holds none of it. Callers with a per-message DNS budget await this before starting it.
+ */
+export function loadSenderChecks(): Promise<typeof import("mailauth")> {
+  mailauth ??= import("mailauth");
+  return mailauth;
+}
+
 export async function checkSender(i: AuthnInput): Promise<AuthnVerdict> {
-  // loaded on the first check (~3 MiB of code with its BIMI, HTTP and schema dependencies): a
-  // worker that has not checked a sender yet, or runs with sender_authentication off, holds none
-  const { authenticate } = await import("mailauth");
+  const { authenticate } = await loadSenderChecks();
   const r = await authenticate(Buffer.from(i.message.buffer, i.message.byteOffset, i.message.byteLength), {
     ip: unmapIpv4(i.ip),
     helo: i.helo,
