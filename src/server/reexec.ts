@@ -40,9 +40,13 @@ export function reexecPrimary(config: Pick<ResolvedConfig, "server">): void {
   if (execArgv.length === process.execArgv.length && Object.keys(env).length === 0) return;
   const script = process.argv[1];
   if (script === undefined) return;
-  process.execve(process.execPath, [process.execPath, ...execArgv, script, ...process.argv.slice(2)], {
-    ...process.env,
-    ...env,
-    [MARK]: "1",
-  });
+  try {
+    process.execve(process.execPath, [process.execPath, ...execArgv, script, ...process.argv.slice(2)], {
+      ...process.env,
+      ...env,
+      [MARK]: "1",
+    });
+  } catch {
+    // execve refused (e.g. a sandbox): the primary runs as it is, only larger
+  }
 }
