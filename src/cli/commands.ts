@@ -10,7 +10,7 @@
  * Exit codes: program.ts (EXIT).
  */
 import { existsSync } from "node:fs";
-import { type Command, CommanderError, Option } from "commander";
+import { type Command, CommanderError } from "commander";
 import { hashPassword, hashScheme } from "../auth/index.ts";
 import { ConfigError, configHint, loadConfig, parseSize, type ResolvedConfig } from "../config/index.ts";
 import { renderDefaultsToml } from "../config/render.ts";
