@@ -7,20 +7,10 @@
  * $POSTKONTOR_CONFIG, then ./postkontor.toml, then /etc/postkontor/postkontor.toml). Only `serve`
  * creates the store; the other commands refuse to run on a data directory without one.
  *
- * Exit codes (sysexits.h where one fits):
- *   0  success
- *   1  error (including `config check` on an invalid configuration)
- *   64 EX_USAGE     bad command line, password mismatch or too weak, invalid argument
- *   65 EX_DATAERR   deliver: empty or oversized message
- *   67 EX_NOUSER    deliver / user commands: no such account or domain
- *   75 EX_TEMPFAIL  deliver: over quota, store busy, no store found, invalid configuration or any
- *                   other failure that is not about the message or the recipient: a pipe
- *                   transport must retry, never bounce, mail it could not hand over
- *   78 EX_CONFIG    the configuration is invalid, or no store at its data_dir (any command but
- *                   `config check` and `deliver`)
+ * Exit codes: program.ts (EXIT).
  */
 import { existsSync } from "node:fs";
-import { Command, CommanderError, Option } from "commander";
+import { type Command, CommanderError } from "commander";
 import { hashPassword, hashScheme } from "../auth/index.ts";
 import { ConfigError, configHint, loadConfig, parseSize, type ResolvedConfig } from "../config/index.ts";
 import { renderDefaultsToml } from "../config/render.ts";
@@ -37,44 +27,22 @@ import { confirm, formatBytes, normalizeDelivery, readNewPassword, readStdin, Us
 import { addMigrateCommand } from "./migrate.ts";
 import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts";
 import { hostedDomainProblem, passwordProblem } from "./policy.ts";
+import {
+  type ConfigOpts,
+  configOption,
+  EXIT,
+  ExitError,
+  intArg,
+  load,
+  newProgram,
+  runProgram,
+} from "./program.ts";
+import { addServeCommand } from "./serve.ts";
 import { addShareCommand } from "./share.ts";
 import { addUserImportCommand } from "./user-import.ts";
 import { addVacationCommand } from "./vacation.ts";
 
-export const EXIT = {
-  OK: 0,
-  ERROR: 1,
-  USAGE: 64,
-  DATAERR: 65,
-  NOUSER: 67,
-  TEMPFAIL: 75,
-  CONFIG: 78,
-} as const;
-
-class ExitError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-interface ConfigOpts {
-  config?: string;
-}
-
-function configOption(cmd: Command): Command {
-  return cmd.option("-c, --config <file>", "configuration file (TOML)");
-}
-
-function load(opts: ConfigOpts, overrides: Array<{ path: string[]; value: unknown; origin: string }> = []) {
-  try {
-    return loadConfig(opts.config, { overrides });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new ExitError(EXIT.CONFIG, e.message);
-    throw e;
-  }
-}
+export { EXIT } from "./program.ts";
 
 /**
  * The store must exist: only `serve` creates one. An admin command run from another directory, or
@@ -141,71 +109,9 @@ function sizeArg(v: string): number {
   }
 }
 
-function intArg(v: string): number {
-  if (!/^\d+$/.test(v)) throw new UsageError(`expected a non-negative integer, got "${v}"`);
-  return Number(v);
-}
-
 function buildProgram(): Command {
-  const program = new Command("postkontor")
-    .description("postkontor mail server: IMAP, POP3 and SMTP on an embedded store")
-    .showHelpAfterError()
-    .exitOverride();
-
-  // --- serve ---------------------------------------------------------------------------------
-  configOption(program.command("serve"))
-    .description("run the server in the foreground")
-    .option("--listen-imap <addr...>", "override imap.listen (host:port; port 0 = ephemeral)")
-    .option("--listen-imaps <addr...>", "override imap.listen_tls")
-    .option("--listen-pop3 <addr...>", "override pop3.listen (host:port; port 0 = ephemeral)")
-    .option("--listen-pop3s <addr...>", "override pop3.listen_tls")
-    .option("--listen-smtp <addr...>", "override smtp.listen (MX; host:port; port 0 = ephemeral)")
-    .option("--listen-submission <addr...>", "override smtp.submission (STARTTLS submission)")
-    .option("--listen-submissions <addr...>", "override smtp.submissions (implicit-TLS submission)")
-    .addOption(new Option("--workers <n>", "override server.workers").argParser(intArg))
-    .option("--data-dir <dir>", "override data_dir")
-    .option("--log-level <level>", "override log.level")
-    .action(
-      async (
-        o: ConfigOpts & {
-          listenImap?: string[];
-          listenImaps?: string[];
-          listenPop3?: string[];
-          listenPop3s?: string[];
-          listenSmtp?: string[];
-          listenSubmission?: string[];
-          listenSubmissions?: string[];
-          workers?: number;
-          dataDir?: string;
-          logLevel?: string;
-        },
-      ) => {
-        const ov: Array<{ path: string[]; value: unknown; origin: string }> = [];
-        if (o.listenImap) ov.push({ path: ["imap", "listen"], value: o.listenImap, origin: "--listen-imap" });
-        if (o.listenImaps)
-          ov.push({ path: ["imap", "listen_tls"], value: o.listenImaps, origin: "--listen-imaps" });
-        if (o.listenPop3) ov.push({ path: ["pop3", "listen"], value: o.listenPop3, origin: "--listen-pop3" });
-        if (o.listenPop3s)
-          ov.push({ path: ["pop3", "listen_tls"], value: o.listenPop3s, origin: "--listen-pop3s" });
-        if (o.listenSmtp) ov.push({ path: ["smtp", "listen"], value: o.listenSmtp, origin: "--listen-smtp" });
-        if (o.listenSubmission)
-          ov.push({ path: ["smtp", "submission"], value: o.listenSubmission, origin: "--listen-submission" });
-        if (o.listenSubmissions)
-          ov.push({
-            path: ["smtp", "submissions"],
-            value: o.listenSubmissions,
-            origin: "--listen-submissions",
-          });
-        if (o.workers !== undefined)
-          ov.push({ path: ["server", "workers"], value: o.workers, origin: "--workers" });
-        if (o.dataDir) ov.push({ path: ["data_dir"], value: o.dataDir, origin: "--data-dir" });
-        if (o.logLevel) ov.push({ path: ["log", "level"], value: o.logLevel, origin: "--log-level" });
-        const config = load(o, ov);
-        // loaded here only: admin commands do not need the protocol servers
-        const { serve } = await import("../server/index.ts");
-        process.exitCode = await serve(config);
-      },
-    );
+  const program = newProgram();
+  addServeCommand(program); // src/cli/serve.ts
 
   // --- domain --------------------------------------------------------------------------------
   const domain = program.command("domain").description("manage hosted domains");
@@ -652,28 +558,5 @@ function quotaPatch(o: { quota?: string; quotaMessages?: string }): {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
-  let code: number = EXIT.OK;
-  try {
-    await program.parseAsync(argv);
-    code = typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // help / version print and exit 0; parse errors were already printed by commander
-      code = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    } else if (e instanceof ExitError) {
-      process.stderr.write(`postkontor: ${e.message}\n`);
-      code = e.code;
-    } else if (e instanceof UsageError) {
-      process.stderr.write(`postkontor: ${e.message}\n`);
-      code = EXIT.USAGE;
-    } else if (e instanceof ConfigError) {
-      process.stderr.write(`postkontor: ${e.message}\n`);
-      code = EXIT.CONFIG;
-    } else {
-      process.stderr.write(`postkontor: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      code = EXIT.ERROR;
-    }
-  }
-  process.exit(code);
+  await runProgram(buildProgram(), argv);
 }

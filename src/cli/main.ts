@@ -1,6 +1,8 @@
 /**
  * postkontor command-line entry point. Checks the Node.js version before loading anything heavy,
- * then runs the commands defined in commands.ts. Exit codes: see commands.ts (EXIT).
+ * then runs the commands defined in commands.ts. Exit codes: see program.ts (EXIT). A command line
+ * that starts with `serve` (the server and, re-run by node:cluster, each of its workers) is parsed
+ * by serve.ts alone: the admin commands and what they import are never loaded there.
  */
 import { MIN_NODE, nodeVersionOk } from "./node-version.ts";
 
@@ -12,5 +14,10 @@ if (!nodeVersionOk(process.versions.node)) {
   process.exit(1);
 }
 
-const { main } = await import("./commands.ts");
-await main(process.argv);
+if (process.argv[2] === "serve") {
+  const { serveMain } = await import("./serve.ts");
+  await serveMain(process.argv);
+} else {
+  const { main } = await import("./commands.ts");
+  await main(process.argv);
+}

@@ -64,20 +64,21 @@ export const configSchema = z.strictObject({
         "Without a limit V8 grows the young generation to tens of MiB per process under a burst of logins " +
         "and keeps it, which dominates the memory of idle connections; 1 keeps an idle IMAP connection at a " +
         "few KiB for a small cost in garbage-collection work. 0 = V8's default. Applies to the cluster " +
-        "workers (workers ≠ 1); a single-process server (workers = 1) takes it from NODE_OPTIONS instead, and an explicit --max-semi-space-size in NODE_OPTIONS overrides this.",
+        "workers and the primary, which re-executes itself with it (workers ≠ 1); a single-process server (workers = 1) takes it from NODE_OPTIONS instead, and an explicit --max-semi-space-size in NODE_OPTIONS overrides this.",
     ),
     v8_pool_size: int(
       1,
       "V8 platform threads of each worker process (node --v8-pool-size: concurrent garbage-collection marking " +
         "and background compilation). Each thread keeps a malloc arena and a stack; one per worker keeps the " +
-        "idle server small. 0 = V8's default (one per core). Applies to the cluster workers (workers ≠ 1); an " +
+        "idle server small. 0 = V8's default (one per core). Applies to the cluster workers and the primary (workers ≠ 1); an " +
         "explicit --v8-pool-size in NODE_OPTIONS overrides this.",
     ),
     malloc_arenas: int(
       2,
       "glibc malloc arenas of each worker process (MALLOC_ARENA_MAX): without a limit every thread that " +
         "allocates gets an arena of its own that keeps what it freed. 0 = glibc's default (8 per core). " +
-        "Applies to the cluster workers (workers ≠ 1); MALLOC_ARENA_MAX in the environment overrides this.",
+        "Applies to the cluster workers and the primary (workers ≠ 1); MALLOC_ARENA_MAX in the environment " +
+        "overrides this.",
     ),
   }),
 

@@ -15,9 +15,8 @@
  *   `Connection: close` on its answer, and the socket closes after it; JMAP EventSource streams
  *   end (the shutdown signal).
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Authenticator } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
@@ -56,6 +55,40 @@ export function httpLimits(config: ResolvedConfig): HttpLimits {
     maxUploadSize: l.max_upload_size,
     requestsPerMinute: l.requests_per_minute,
     maxConcurrentRequests: l.max_concurrent_requests,
+  };
+}
+
+type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/**
+ * @hono/node-server's request listener, loaded at the first request: the module reads the global
+ * `Headers` when imported, which makes Node load its internal fetch implementation (undici), so a
+ * worker that has served no HTTP request yet holds neither (docs/benchmarks.md "Fixed memory").
+ * The request waits, paused, until the listener is there.
+ */
+function lazyListener(
+  fetch: Parameters<typeof import("@hono/node-server").getRequestListener>[0],
+  logger: Logger,
+) {
+  let listener: NodeListener | null = null;
+  let loading: Promise<NodeListener> | null = null;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if (listener) {
+      listener(req, res);
+      return;
+    }
+    loading ??= import("@hono/node-server").then((m) => {
+      listener = m.getRequestListener(fetch);
+      return listener;
+    });
+    loading.then(
+      (l) => l(req, res),
+      (err: unknown) => {
+        logger.error({ err: String(err) }, "http request listener failed to load");
+        res.statusCode = 500;
+        res.end();
+      },
+    );
   };
 }
 
@@ -113,7 +146,7 @@ export function createHttpService(o: HttpServerOptions): HttpService {
       // the body limits are ours; bound the header block the same as node's default
       maxHeaderSize: 16384,
     },
-    getRequestListener(app.fetch),
+    lazyListener(app.fetch, o.logger),
   );
   // connection tracking (timeouts, closeIdleConnections) is started by `listening`; this server
   // is fed sockets instead of listening

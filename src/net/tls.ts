@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { createSecureContext, type SecureContext, type TlsOptions } from "node:tls";
+import { Worker } from "node:worker_threads";
 
 export interface TlsProvider {
   /** current secure context (checks the files for changes, cheaply) */
@@ -95,6 +96,22 @@ export async function generateSelfSigned(
   return { cert: cert.toString("pem") + "\n", key: pem("PRIVATE KEY", pkcs8) };
 }
 
+/** generateSelfSigned on a short-lived thread (cert-thread.ts): its libraries leave with it */
+function generateOnThread(hostname: string): Promise<{ cert: string; key: string }> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL("./cert-thread.ts", import.meta.url), { workerData: { hostname } });
+    let result: { cert: string; key: string } | null = null;
+    w.once("message", (m: { cert: string; key: string }) => {
+      result = m;
+    });
+    w.once("error", reject);
+    w.once("exit", (code) => {
+      if (result) resolve(result);
+      else reject(new Error(`certificate generation thread exited (code ${code}) without a certificate`));
+    });
+  });
+}
+
 /** Whether the certificate names hostname (SAN dNSName / iPAddress, as a client checks it). */
 function certNames(c: X509Certificate, hostname: string): boolean {
   if (!hostname) return true;
@@ -134,7 +151,7 @@ export async function ensureSelfSignedCert(dir: string, hostname: string): Promi
     }
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const { cert, key } = await generateSelfSigned(hostname);
+  const { cert, key } = await generateOnThread(hostname);
   writeAtomic(keyPath, key, 0o600);
   writeAtomic(certPath, cert, 0o600);
   return { certPath, keyPath, generated: true, reason, previousSubject };

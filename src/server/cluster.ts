@@ -3,6 +3,7 @@
  * and replaces crashed or stalled ones; each worker runs startServices. See index.ts for the notes.
  */
 import cluster, { type Worker } from "node:cluster";
+import { flushCompileCache } from "node:module";
 import { availableParallelism } from "node:os";
 import { type BackupSchedule, startBackupSchedule } from "../backup/schedule.ts";
 import type { ResolvedConfig } from "../config/index.ts";
@@ -16,7 +17,7 @@ import {
 } from "./limits-ipc.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { attachMetricsPrimary, createMetricsClient } from "./metrics-ipc.ts";
-import { type OutboundService, startOutbound } from "./outbound.ts";
+import type { OutboundService } from "./outbound.ts";
 import { logAddresses, onShutdownSignal, prepare, withTimeout } from "./process.ts";
 // services.ts (every protocol) is imported by the workers only: the primary serves no protocol,
 // and its memory is what it loads (docs/benchmarks.md "Fixed memory")
@@ -67,6 +68,8 @@ export async function runWorker(config: ResolvedConfig): Promise<number> {
   }
   for (const a of services.addresses) logger.debug({ address: a.address }, `${a.protocol} listening`);
   send({ type: "listening", addresses: services.addresses });
+  // what this worker loaded goes into the compile cache now, not only at exit (reexec.ts)
+  flushCompileCache();
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = async () => {
@@ -90,12 +93,11 @@ export async function runWorker(config: ResolvedConfig): Promise<number> {
 const MAX_CRASHES_PER_MINUTE = 10;
 
 /**
- * Node options of the worker processes: the primary's, plus the V8 young-generation limit
- * (server.max_semi_space_mb) unless one was given explicitly (the primary's command line or
- * NODE_OPTIONS, which the workers inherit). PK_PROF=<dir> adds a CPU profile per worker
- * (benchmark analysis).
+ * Node options of the server's processes: the given ones, plus the V8 young-generation limit
+ * (server.max_semi_space_mb) and the V8 platform thread count (server.v8_pool_size) unless given
+ * explicitly (the primary's command line or NODE_OPTIONS, which the workers inherit).
  */
-export function workerExecArgv(
+export function serverExecArgv(
   config: Pick<ResolvedConfig, "server">,
   execArgv: readonly string[],
   nodeOptions = process.env.NODE_OPTIONS ?? "",
@@ -106,11 +108,24 @@ export function workerExecArgv(
   if (semi > 0 && !out.some((a) => flag.test(a)) && !flag.test(nodeOptions))
     out.push(`--max-semi-space-size=${semi}`);
   // fewer V8 platform threads (concurrent GC marking, background compilation): each keeps its
-  // own malloc arena and stack; one per worker is enough next to the event loop
+  // own malloc arena and stack; one per process is enough next to the event loop
   const pool = config.server.v8_pool_size;
   const poolFlag = /(^|\s)--v8[-_]pool[-_]size\b/;
   if (pool > 0 && !out.some((a) => poolFlag.test(a)) && !poolFlag.test(nodeOptions))
     out.push(`--v8-pool-size=${pool}`);
+  return out;
+}
+
+/**
+ * Node options of the worker processes: serverExecArgv of the primary's (which already carries
+ * them after reexec.ts). PK_PROF=<dir> adds a CPU profile per worker (benchmark analysis).
+ */
+export function workerExecArgv(
+  config: Pick<ResolvedConfig, "server">,
+  execArgv: readonly string[],
+  nodeOptions = process.env.NODE_OPTIONS ?? "",
+): string[] {
+  const out = serverExecArgv(config, execArgv, nodeOptions);
   if (process.env.PK_PROF) out.push("--cpu-prof", `--cpu-prof-dir=${process.env.PK_PROF}`);
   return out;
 }
@@ -213,7 +228,10 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
         watchdog?.watch(w);
         logger.info({ worker: w.id, workerPid: w.process.pid }, "worker ready");
         logAddresses(logger, m.addresses, seen);
-        if (++startedCount === n) logger.info({ workers: n, dataDir: config.data_dir }, "postkontor started");
+        if (++startedCount === n) {
+          logger.info({ workers: n, dataDir: config.data_dir }, "postkontor started");
+          flushCompileCache();
+        }
       } else if (m.type === "fatal") {
         logger.error({ worker: w.id, err: m.error }, "worker failed to start; stopping");
         void shutdown(1, "worker failed to start");
@@ -260,6 +278,8 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
   onShutdownSignal((signal) => void shutdown(0, signal));
   for (let i = 0; i < n; i++) fork();
   try {
+    // the queue runner (SMTP client, MTA-STS) loads here, in the primary only: workers never run it
+    const { startOutbound } = await import("./outbound.ts");
     outbound = await startOutbound(config, logger);
   } catch (e) {
     logger.error({ err: String(e) }, "outbound queue runner failed to start");

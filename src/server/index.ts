@@ -12,8 +12,9 @@
  *   discovered from the log.
  * - Workers start with `--max-semi-space-size=<server.max_semi_space_mb>` (workerExecArgv): V8's
  *   young generation would otherwise grow to tens of MiB per process under a burst of logins and
- *   stay, the main cost of idle connections. A single process (workers = 1) is not re-executed
- *   for it; NODE_OPTIONS sets it there.
+ *   stay, the main cost of idle connections. The primary re-executes itself once with the same
+ *   options, MALLOC_ARENA_MAX and Node's compile cache (reexec.ts) before it loads anything else.
+ *   A single process (workers = 1) is not re-executed; NODE_OPTIONS sets them there.
  * - A crashed worker is replaced (bounded: more than 10 crashes in a minute stop the server). A
  *   worker that fails during startup (e.g. EADDRINUSE, bad certificate) stops the whole server
  *   with exit 1.
@@ -46,8 +47,8 @@ import type { ResolvedConfig } from "../config/index.ts";
 import { startFeedHub } from "../store/index.ts";
 import { runPrimary, runWorker, workerCount } from "./cluster.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { startOutbound } from "./outbound.ts";
 import { logAddresses, onShutdownSignal, prepare, withTimeout } from "./process.ts";
+import { reexecPrimary } from "./reexec.ts";
 import type { RunningServices } from "./services.ts";
 
 export { workerCount, workerEnv, workerExecArgv } from "./cluster.ts";
@@ -62,8 +63,10 @@ export { openConfiguredStore } from "./store.ts";
  */
 export async function serve(config: ResolvedConfig): Promise<number> {
   if (cluster.isWorker) return runWorker(config);
-  const logger = createLogger(config);
   const n = workerCount(config);
+  // the primary takes its workers' Node options and the compile cache (reexec.ts); returns if done
+  if (n > 1) reexecPrimary(config);
+  const logger = createLogger(config);
   if (n <= 1) return runSingle(config, logger);
   return runPrimary(config, logger, n);
 }
@@ -90,6 +93,7 @@ async function runSingle(config: ResolvedConfig, logger: Logger): Promise<number
   }
   logAddresses(logger, services.addresses, new Set());
   // outbound queue runner (src/smtp/queue): in this process, on the services' store
+  const { startOutbound } = await import("./outbound.ts");
   const outbound = await startOutbound(config, logger, services.store);
   // the daily backup (src/backup/schedule.ts): one per server, here as in a cluster's primary
   const backups = startBackupSchedule(config, logger);

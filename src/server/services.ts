@@ -367,7 +367,7 @@ export async function startServices(
   const addresses: BoundAddress[] = [];
   const services: StartedService[] = [];
   // PostgreSQL: login failures counted in the database, for every node (shared-throttle.ts)
-  const dbThrottle = openSharedThrottle(config, logger);
+  const dbThrottle = await openSharedThrottle(config, logger);
   try {
     const auth = countedAuth(
       createAuthenticator(store, {

@@ -7,20 +7,25 @@
 import type { LoginThrottle } from "../auth/index.ts";
 import { sharedThrottle } from "../auth/throttle-shared.ts";
 import type { ResolvedConfig } from "../config/index.ts";
-import { PgCounters } from "../store/counters/postgres.ts";
-import { openPool } from "../store/db/postgres/pg.ts";
 import { throttleOptions } from "./limits-ipc.ts";
 import type { Logger } from "./log.ts";
 
 /** connections of the counters' own pool (one query per login check or failure) */
 const POOL_SIZE = 2;
 
-/** null for the SQLite backend; the store's schema (migration 20) must exist already */
-export function openSharedThrottle(
+/**
+ * null for the SQLite backend; the store's schema (migration 20) must exist already. The pg
+ * modules load only here, for the PostgreSQL backend.
+ */
+export async function openSharedThrottle(
   config: ResolvedConfig,
   logger: Logger,
-): { throttle: LoginThrottle; close(): Promise<void> } | null {
+): Promise<{ throttle: LoginThrottle; close(): Promise<void> } | null> {
   if (config.store.backend !== "postgres" || config.store.url === "") return null;
+  const [{ PgCounters }, { openPool }] = await Promise.all([
+    import("../store/counters/postgres.ts"),
+    import("../store/db/postgres/pg.ts"),
+  ]);
   const pool = openPool(config.store.url, POOL_SIZE);
   let lastLog = 0;
   const onError = (e: unknown) => {

@@ -8,7 +8,6 @@
 import type { ResolvedConfig } from "../config/index.ts";
 import { importDkimKeyFiles } from "../smtp/dkim/index.ts";
 import { openStore } from "../store/index.ts";
-import { openPostgresStore } from "../store/postgres.ts";
 import type { Store } from "../store/types.ts";
 
 /** where one-time upgrade notices go (the server's logger; the CLI writes to stderr) */
@@ -83,6 +82,8 @@ async function openPostgres(
 ): Promise<Store> {
   if (config.store.url === "")
     throw new Error('[store] backend = "postgres" needs [store] url = "postgres://…"');
+  // loaded only for this backend: a SQLite server never loads pg and the PostgreSQL adapters
+  const { openPostgresStore } = await import("../store/postgres.ts");
   return openPostgresStore({
     url: config.store.url,
     poolSize: config.store.pool_size,

@@ -10,7 +10,7 @@
  * mailauth applies t=y (testing) by lowering the effective policy, and reports DMARC's alignment
  * mode (adkim/aspf=s) — the strict-alignment tests in test/smtp check that it is honoured.
  */
-import { authenticate, type DNSResolver } from "mailauth";
+import type { authenticate as Authenticate, DNSResolver } from "mailauth";
 import { unmapIpv4 } from "../net/address.ts";
 
 export type { DNSResolver } from "mailauth";
@@ -38,7 +38,20 @@ export interface AuthnVerdict {
   arc: string;
 }
 
+let mailauth: Promise<typeof import("mailauth")> | null = null;
+
+/**
+ * mailauth, loaded on the first check (~3 MiB of code with its BIMI, HTTP and schema
+ * dependencies): a worker that has not checked a sender yet, or runs with sender_authentication
+ * off, holds none of it. Callers with a per-message DNS budget await this before starting it.
+ */
+export function loadSenderChecks(): Promise<typeof import("mailauth")> {
+  mailauth ??= import("mailauth");
+  return mailauth;
+}
+
 export async function checkSender(i: AuthnInput): Promise<AuthnVerdict> {
+  const { authenticate } = await loadSenderChecks();
   const r = await authenticate(Buffer.from(i.message.buffer, i.message.byteOffset, i.message.byteLength), {
     ip: unmapIpv4(i.ip),
     helo: i.helo,
@@ -46,7 +59,7 @@ export async function checkSender(i: AuthnInput): Promise<AuthnVerdict> {
     mta: i.mta,
     resolver: i.resolver,
     disableBimi: true,
-  } as Parameters<typeof authenticate>[1]);
+  } as Parameters<typeof Authenticate>[1]);
   const dmarc = r.dmarc ? r.dmarc.status.result : "none";
   const policy = r.dmarc ? r.dmarc.policy : null;
   let action: AuthnVerdict["action"] = "accept";

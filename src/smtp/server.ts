@@ -22,7 +22,7 @@ import type { ProtocolLogger, StartTlsSource } from "../net/index.ts";
 import { admitConnection } from "../net/line-session.ts";
 import { count } from "../net/metrics.ts";
 import type { QueueRecipient, Store } from "../store/types.ts";
-import { type AuthnVerdict, checkSender, type DNSResolver } from "./authn.ts";
+import { type AuthnVerdict, checkSender, type DNSResolver, loadSenderChecks } from "./authn.ts";
 import { enableBurl } from "./burl.ts";
 import { collectStream, findBareLineEnding } from "./data.ts";
 import { deliverAll, quotaVerdict } from "./deliver.ts";
@@ -443,6 +443,8 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     let verdict: AuthnVerdict | null = null;
     if (o.authn.enabled) {
       const mf = session.envelope.mailFrom;
+      // the first message of a process loads the checks; that time is not the DNS budget's
+      await loadSenderChecks();
       verdict = await checkSender({
         message: raw,
         ip: session.remoteAddress,

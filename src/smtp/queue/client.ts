@@ -8,7 +8,8 @@
  */
 import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
-import SMTPConnection, { type SMTPEnvelope } from "nodemailer/lib/smtp-connection";
+import type SMTPConnection from "nodemailer/lib/smtp-connection";
+import type { SMTPEnvelope } from "nodemailer/lib/smtp-connection";
 import { type MtaSts, mxMatches } from "./mta-sts.ts";
 import { lookupMx, type MxHost } from "./mx.ts";
 import type { OutboundResolver } from "./resolver.ts";
@@ -205,7 +206,13 @@ export function createConnectionCache(o: { idleMs: number; maxMessages: number; 
   return cache;
 }
 
-function connect(
+/**
+ * nodemailer's SMTP client, loaded for the first delivery: an idle server's primary (the queue
+ * runner's process) does not hold it (nor the fetch implementation it pulls in).
+ */
+let smtpClient: Promise<typeof import("nodemailer/lib/smtp-connection")> | null = null;
+
+async function connect(
   host: MxHost,
   ip: string,
   o: ClientOptions,
@@ -215,8 +222,10 @@ function connect(
 ): Promise<
   { ok: true; conn: Conn } | { ok: false; err: Error & { responseCode?: number; response?: string } }
 > {
+  smtpClient ??= import("nodemailer/lib/smtp-connection");
+  const { default: Client } = await smtpClient;
   return new Promise((resolve) => {
-    const c = new SMTPConnection({
+    const c = new Client({
       host: ip,
       port: o.smarthost ? o.smarthost.port : o.port,
       secure: implicitTls,
