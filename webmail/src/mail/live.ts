@@ -2,8 +2,9 @@
  * Live updates: the JMAP EventSource (RFC 8620 §7.3) names the types whose state moved; the
  * folders catch up by Mailbox/changes, the list by Email/changes (RFC 8621 §4.3) — changed
  * summaries are replaced in place, and when rows may have come or gone the visible window is
- * queried again (the server answers Email/queryChanges with cannotCalculateChanges, so
- * re-querying the window is the way). The scroll position is the list's own and stays.
+ * queried again: one request for the positions on screen, which works for every query (the
+ * server's Email/queryChanges covers only `{inMailbox}` queries sorted by date) and costs no more
+ * than applying a diff to a window. The scroll position is the list's own and stays.
  */
 import { currentMailboxId, emitServerChange, jmap, online, search } from "../state.ts";
 import type { EmailSummary } from "../types.ts";
