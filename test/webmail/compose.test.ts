@@ -124,7 +124,7 @@ describe("webmail compose", () => {
     }
   });
 
-  it("reply and reply-all: recipients, Re: once, In-Reply-To and References, the quote", async () => {
+  it("reply with an attachment, and reply-all: recipients, Re: once, In-Reply-To and References, the quote", async () => {
     await smtpDeliver(
       h.e,
       [USER_A],
@@ -162,11 +162,20 @@ describe("webmail compose", () => {
       // focus in the body, at its start: the answer goes above the quote
       await eventually(async () => (await activeId(page)) === "pk-compose-body", "focus in body");
       await page.keyboard.type("Noon is fine.");
+      const map = Buffer.from("%PDF-1.4 a map to the restaurant\n");
+      await d
+        .getByTestId("compose-file")
+        .setInputFiles({ name: "map.pdf", mimeType: "application/pdf", buffer: map });
+      await d.getByTestId("attachment").filter({ hasText: "map.pdf" }).waitFor();
+      await d.getByRole("progressbar", { name: "Uploading map.pdf" }).waitFor({ state: "detached" });
       await sendAndWait(page);
       const reply = await eventually(
         async () => (await withSubject(h, USER_B, PASS_B, "INBOX", "Re: Lunch plans"))[0],
         "reply delivered",
       );
+      assert.equal(reply.attachments.length, 1);
+      assert.equal(reply.attachments[0]!.filename, "map.pdf");
+      assert.ok(reply.attachments[0]!.bytes.equals(map), "the reply's attachment bytes intact");
       assert.equal(header(reply.source, "In-Reply-To"), "<lunch-1@example.test>");
       assert.equal(header(reply.source, "References"), "<earlier-0@example.test> <lunch-1@example.test>");
       assert.equal(header(reply.source, "To"), '"Bee" <b@example.test>');
