@@ -284,6 +284,8 @@ test("a message expunged over IMAP closes the reader with a notice; delete moves
   }
   await page.getByText("The message was deleted elsewhere.").waitFor();
   await reader().waitFor({ state: "detached" });
+  // the list drops the row too; until it has, the rows below may still move up under a click
+  await row(page, "Doomed").waitFor({ state: "detached" });
 
   await open("HTML news");
   await reader().getByRole("button", { name: "Delete", exact: true }).click();

@@ -4,7 +4,7 @@
  * which updates the list at once, rolls back and tells the user when the server refuses; the
  * reader's own view of the flags follows the same way.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { deleteEmails, moveToMailbox, moveToRole, setKeyword } from "../actions.ts";
 import { t } from "../i18n/index.ts";
 import { mailboxPath } from "../mail/mailboxes.ts";
@@ -41,11 +41,14 @@ export function ReaderToolbar(props: ToolbarProps) {
   const targets = mailboxes.value.filter((m) => !props.mailboxIds[m.id]);
   const moveButton = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);
-  // the menu takes the focus when it opens; arrows move in it, Escape closes it (WAI-ARIA menu button)
-  useEffect(() => {
+  // the menu takes the focus when it opens (a layout effect: before the browser paints it, so a key
+  // pressed as soon as the menu shows lands in it); arrows move in it, Escape closes it — also
+  // while the focus is still on the menu button (WAI-ARIA menu button)
+  useLayoutEffect(() => {
     if (moveOpen) menu.current?.querySelector("button")?.focus();
   }, [moveOpen]);
   const menuKey = (ev: KeyboardEvent) => {
+    if (!moveOpen) return;
     const items = [...(menu.current?.querySelectorAll("button") ?? [])];
     const at = items.indexOf(document.activeElement as HTMLButtonElement);
     if (ev.key === "Escape") {
@@ -84,7 +87,7 @@ export function ReaderToolbar(props: ToolbarProps) {
       <button type="button" onClick={() => toRole("junk")} aria-label={t("reader.junk")}>
         {t("reader.junk")}
       </button>
-      <div class="reader-move">
+      <div class="reader-move" onKeyDown={menuKey}>
         <button
           type="button"
           aria-haspopup="menu"
@@ -96,7 +99,7 @@ export function ReaderToolbar(props: ToolbarProps) {
           {t("reader.move")}
         </button>
         {moveOpen && (
-          <div class="reader-menu" role="menu" aria-label={t("reader.move")} ref={menu} onKeyDown={menuKey}>
+          <div class="reader-menu" role="menu" aria-label={t("reader.move")} ref={menu}>
             {targets.map((m) => (
               <div key={m.id} role="none">
                 <button
