@@ -2,7 +2,7 @@
  * The list's toolbar: acts on the picked messages (or the open one): read/unread, flag/unflag,
  * move (a menu of folders), delete, archive, junk; Empty Trash in Trash; threads or messages.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import {
   deleteEmails,
   emptyMailbox,
@@ -37,7 +37,9 @@ function done(): void {
 function MoveMenu({ ids }: { ids: string[] }) {
   const [open, setOpen] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
+  // a layout effect: the focus is in the menu before it paints, so a key pressed as soon as it
+  // shows (Escape, arrows) reaches the menu's handler
+  useLayoutEffect(() => {
     if (!open) return;
     const first = ref.current?.querySelector<HTMLElement>("[role=menuitem]");
     first?.focus();
