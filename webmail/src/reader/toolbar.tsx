@@ -87,7 +87,7 @@ export function ReaderToolbar(props: ToolbarProps) {
       <button type="button" onClick={() => toRole("junk")} aria-label={t("reader.junk")}>
         {t("reader.junk")}
       </button>
-      <div class="reader-move" onKeyDown={menuKey}>
+      <div class="reader-move">
         <button
           type="button"
           aria-haspopup="menu"
@@ -95,11 +95,12 @@ export function ReaderToolbar(props: ToolbarProps) {
           aria-label={t("reader.move")}
           ref={moveButton}
           onClick={() => setMoveOpen(!moveOpen)}
+          onKeyDown={menuKey}
         >
           {t("reader.move")}
         </button>
         {moveOpen && (
-          <div class="reader-menu" role="menu" aria-label={t("reader.move")} ref={menu}>
+          <div class="reader-menu" role="menu" aria-label={t("reader.move")} ref={menu} onKeyDown={menuKey}>
             {targets.map((m) => (
               <div key={m.id} role="none">
                 <button
