@@ -23,6 +23,33 @@ import {
 } from "../state.ts";
 import { emails, listTotal } from "./cache.ts";
 import { mailboxPath, mailboxTree } from "./mailboxes.ts";
+import { allPicked, selectAll, selectingAll, selectNone } from "./select-all.ts";
+
+/**
+ * The header checkbox: ticked when every message of the list is picked, half-ticked when some
+ * are; a click picks all (mail/select-all.ts, rows not yet fetched included) or none.
+ */
+function SelectAllBox() {
+  const size = selection.value.size;
+  const total = listTotal.value ?? 0;
+  const all = allPicked() || (total > 0 && size >= total);
+  return (
+    <label class="check select-all" title={t("list.selectAll")}>
+      <input
+        type="checkbox"
+        checked={all}
+        indeterminate={size > 0 && !all}
+        disabled={total === 0 || selectingAll.value}
+        aria-label={t("list.selectAll")}
+        onClick={() => {
+          if (size > 0) selectNone();
+          else void selectAll();
+        }}
+      />
+      {selectingAll.value && <span class="picked-count">{t("list.selectingAll")}</span>}
+    </label>
+  );
+}
 
 /** what the toolbar and the shortcuts act on: the picked messages, else the open one */
 export function targets(): string[] {
@@ -112,6 +139,7 @@ export function Toolbar() {
   );
   return (
     <div class="toolbar" role="toolbar" aria-label={t("toolbar.label")}>
+      <SelectAllBox />
       {selection.value.size > 0 && (
         <span class="picked-count">{t("toolbar.picked", { count: selection.value.size })}</span>
       )}
