@@ -42,7 +42,7 @@ function typing(e: KeyboardEvent): boolean {
     tag === "TEXTAREA" ||
     tag === "SELECT" ||
     el.isContentEditable ||
-    el.closest("[role=dialog]:not(.help), [role=menu]") !== null
+    el.closest("[role=dialog]:not(.help), [role=alertdialog], [role=menu]") !== null
   );
 }
 

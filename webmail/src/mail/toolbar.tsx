@@ -11,6 +11,7 @@ import {
   setKeyword,
   withThreads,
 } from "../actions.ts";
+import { askConfirm } from "../confirm.tsx";
 import { t } from "../i18n/index.ts";
 import {
   currentMailboxId,
@@ -179,8 +180,14 @@ export function Toolbar() {
       {inTrash &&
         btn(
           t("action.emptyTrash"),
-          () => {
-            if (cur && confirm(t("action.confirmEmptyTrash"))) void emptyMailbox(cur.id);
+          async () => {
+            if (!cur) return;
+            const ok = await askConfirm({
+              title: t("action.emptyTrashTitle"),
+              message: t("action.confirmEmptyTrash"),
+              confirm: t("action.emptyTrash"),
+            });
+            if (ok) void emptyMailbox(cur.id);
           },
           listTotal.value === 0,
         )}
