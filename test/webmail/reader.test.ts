@@ -20,6 +20,7 @@ import {
   smtpDeliver,
   startWebmail,
   USER_A,
+  until,
   type Webmail,
   waitUntil,
 } from "./helpers.ts";
@@ -284,6 +285,8 @@ test("a message expunged over IMAP closes the reader with a notice; delete moves
   }
   await page.getByText("The message was deleted elsewhere.").waitFor();
   await reader().waitFor({ state: "detached" });
+  // the row leaves the list too; until it has, a click aimed at a row below it can land one lower
+  await row(page, "Doomed").waitFor({ state: "detached" });
 
   await open("HTML news");
   await reader().getByRole("button", { name: "Delete", exact: true }).click();
@@ -296,6 +299,11 @@ test("move (menu, keyboard), archive and junk from the toolbar", async () => {
   await reader().getByRole("button", { name: "Move to…" }).click();
   const menu = reader().getByRole("menu");
   await menu.waitFor();
+  // the menu takes the focus after it is drawn; a key pressed before goes to the page
+  await until(
+    async () => (await page.evaluate("document.activeElement?.getAttribute('role')")) === "menuitem",
+    "the menu has the focus",
+  );
   // Escape closes the menu and gives the focus back to its button
   await page.keyboard.press("Escape");
   await menu.waitFor({ state: "hidden" });
