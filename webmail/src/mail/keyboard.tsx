@@ -27,7 +27,7 @@ export const SHORTCUTS: [keys: string, what: string][] = [
   ["#", "keys.delete"],
   ["e", "keys.archive"],
   ["s", "keys.flag"],
-  ["* a", "keys.selectAll"],
+  ["* a / Ctrl+A", "keys.selectAll"],
   ["* n", "keys.selectNone"],
   ["/", "keys.search"],
   ["?", "keys.help"],
