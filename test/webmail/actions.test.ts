@@ -147,8 +147,11 @@ describe("webmail message actions", { timeout: 120_000 }, () => {
   it("empties Trash after asking", async () => {
     await page.getByTestId("folder-trash").click();
     await row(page, "Act delete").waitFor();
-    page.once("dialog", (d) => void d.accept());
     await toolbar(page).getByRole("button", { name: "Empty Trash" }).click();
+    await page
+      .getByRole("alertdialog", { name: "Empty Trash?" })
+      .getByRole("button", { name: "Empty Trash" })
+      .click();
     await until(async () => (await rows(page).count()) === 0, "list empty");
     await until(async () => (await messageCount(imap, "Trash")) === 0, "Trash empty");
     assert.deepEqual(pageErrors(errors), []);

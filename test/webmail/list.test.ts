@@ -230,8 +230,8 @@ describe("webmail folders and list", { timeout: 180_000 }, () => {
       const afterRename = (await imap.list()).map((m) => m.path);
       assert.ok(afterRename.includes("Kvitton") && !afterRename.includes("Receipts"), afterRename.join());
 
-      page.once("dialog", (d) => void d.accept());
       await nav.getByRole("button", { name: "Delete folder" }).click();
+      await page.getByRole("alertdialog").getByRole("button", { name: "Delete folder" }).click();
       await nav.getByRole("button", { name: "Kvitton", exact: true }).waitFor({ state: "detached" });
       assert.ok(!(await imap.list()).some((m) => m.path === "Kvitton"));
     } finally {

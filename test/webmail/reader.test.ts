@@ -20,6 +20,7 @@ import {
   smtpDeliver,
   startWebmail,
   USER_A,
+  until,
   type Webmail,
   waitUntil,
 } from "./helpers.ts";
@@ -298,6 +299,11 @@ test("move (menu, keyboard), archive and junk from the toolbar", async () => {
   await reader().getByRole("button", { name: "Move to…" }).click();
   const menu = reader().getByRole("menu");
   await menu.waitFor();
+  // the menu takes the focus as it opens (Escape also works from its button); checked here too
+  await until(
+    async () => (await page.evaluate("document.activeElement?.getAttribute('role')")) === "menuitem",
+    "the menu has the focus",
+  );
   // Escape closes the menu and gives the focus back to its button
   await page.keyboard.press("Escape");
   await menu.waitFor({ state: "hidden" });

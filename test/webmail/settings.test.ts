@@ -173,7 +173,7 @@ describe("webmail settings", () => {
       assert.equal(await section.getByTestId("app-secret").count(), 0, "the secret is shown only once");
 
       await section.getByRole("button", { name: "Revoke: Thunderbird" }).click();
-      await section.getByRole("button", { name: "Yes, revoke" }).click();
+      await page.getByRole("alertdialog").getByRole("button", { name: "Yes, revoke" }).click();
       await section
         .getByTestId("app-password")
         .filter({ hasText: "Thunderbird" })

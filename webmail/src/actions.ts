@@ -7,6 +7,7 @@
  */
 import { t } from "./i18n/index.ts";
 import { applyLocal, emails } from "./mail/cache.ts";
+import { coreLimit } from "./mail/select-all.ts";
 import {
   currentMailboxId,
   jmap,
@@ -33,10 +34,30 @@ function failures(r: SetResult): string[] {
   );
 }
 
-async function emailSet(args: Record<string, unknown>): Promise<void> {
-  const r = await jmap.call<SetResult>("Email/set", args);
-  const f = failures(r);
-  if (f.length > 0) throw new Error(f[0]);
+/**
+ * Email/set of an update map and/or a destroy list, split into calls of at most the session's
+ * maxObjectsInSet (RFC 8620 §5.3: more is refused with requestTooLarge), one after another —
+ * a select-all acts on up to 10,000 messages. Throws the first refusal.
+ */
+async function emailSet(args: {
+  update?: Record<string, Record<string, boolean | null>>;
+  destroy?: string[];
+}): Promise<void> {
+  const max = coreLimit("maxObjectsInSet", 500);
+  const updates = Object.entries(args.update ?? {});
+  const destroy = args.destroy ?? [];
+  for (let i = 0; i < updates.length; i += max) {
+    const r = await jmap.call<SetResult>("Email/set", {
+      update: Object.fromEntries(updates.slice(i, i + max)),
+    });
+    const f = failures(r);
+    if (f.length > 0) throw new Error(f[0]);
+  }
+  for (let i = 0; i < destroy.length; i += max) {
+    const r = await jmap.call<SetResult>("Email/set", { destroy: destroy.slice(i, i + max) });
+    const f = failures(r);
+    if (f.length > 0) throw new Error(f[0]);
+  }
 }
 
 /** Runs the server call after the local change; on refusal rolls back and says so. */
@@ -179,7 +200,8 @@ export async function deleteEmails(ids: string[]): Promise<boolean> {
     return trash !== undefined && (e ? e.mailboxIds[trash.id] === true : currentMailboxId.value === trash.id);
   };
   const destroy = trash ? ids.filter(inTrash) : ids;
-  const move = ids.filter((id) => !destroy.includes(id));
+  const destroying = new Set(destroy);
+  const move = ids.filter((id) => !destroying.has(id));
   let ok = true;
   if (destroy.length > 0) {
     const pairs: [EmailSummary, null][] = [];
@@ -200,7 +222,10 @@ export async function deleteEmails(ids: string[]): Promise<boolean> {
 }
 
 /** Destroys everything in the mailbox (Empty Trash): Email/query and Email/set destroy in batches. */
-export async function emptyMailbox(mailboxId: string, batch = 200): Promise<boolean> {
+export async function emptyMailbox(
+  mailboxId: string,
+  batch = Math.min(200, coreLimit("maxObjectsInSet", 200)),
+): Promise<boolean> {
   try {
     for (;;) {
       const q = await jmap.call<{ ids: string[] }>("Email/query", {

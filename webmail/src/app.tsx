@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { Compose } from "./compose/compose.tsx";
+import { ConfirmDialog } from "./confirm.tsx";
 import { t } from "./i18n/index.ts";
 import { LangSwitch, Login } from "./login.tsx";
 import { Help, useShortcuts } from "./mail/keyboard.tsx";
@@ -159,6 +160,7 @@ function Shell() {
       )}
       <Compose />
       <Help />
+      <ConfirmDialog />
     </div>
   );
 }

@@ -3,7 +3,8 @@
 // biome-ignore-all lint/a11y/noAutofocus: the help dialog's close button takes the focus
 /**
  * Keyboard shortcuts (not while typing in a field): j/k next/previous, Enter/o open, r/a/f
- * reply/reply-all/forward, # delete, e archive, s flag, / search, u back to the list, ? help.
+ * reply/reply-all/forward, # delete, e archive, s flag, * a / * n select all / none (Ctrl+A in
+ * the list, mail/list.tsx), / search, u back to the list, ? help.
  */
 import { useEffect } from "preact/hooks";
 import { deleteEmails, moveToRole, setKeyword, withThreads } from "../actions.ts";
@@ -12,6 +13,7 @@ import { compose, cursor, helpOpen, openEmailId, selection, view } from "../stat
 import type { ComposeRequest } from "../types.ts";
 import { emails, idAt, listTotal, positionOf } from "./cache.ts";
 import { openAt } from "./list.tsx";
+import { selectAll, selectNone } from "./select-all.ts";
 import { targets } from "./toolbar.tsx";
 
 export const SHORTCUTS: [keys: string, what: string][] = [
@@ -25,6 +27,8 @@ export const SHORTCUTS: [keys: string, what: string][] = [
   ["#", "keys.delete"],
   ["e", "keys.archive"],
   ["s", "keys.flag"],
+  ["* a / Ctrl+A", "keys.selectAll"],
+  ["* n", "keys.selectNone"],
   ["/", "keys.search"],
   ["?", "keys.help"],
 ];
@@ -38,7 +42,7 @@ function typing(e: KeyboardEvent): boolean {
     tag === "TEXTAREA" ||
     tag === "SELECT" ||
     el.isContentEditable ||
-    el.closest("[role=dialog]:not(.help), [role=menu]") !== null
+    el.closest("[role=dialog]:not(.help), [role=alertdialog], [role=menu]") !== null
   );
 }
 
@@ -63,8 +67,13 @@ function act(ids: string[], run: (ids: string[]) => void): void {
   run(ids);
 }
 
+/** `*` was pressed: the next key picks (Gmail's `* a` all, `* n` none) */
+let star = false;
+
 export function handleKey(e: KeyboardEvent): void {
   if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) return;
+  const starred = star;
+  star = false;
   if (helpOpen.value) {
     if (e.key === "Escape" || e.key === "?") {
       helpOpen.value = false;
@@ -83,6 +92,17 @@ export function handleKey(e: KeyboardEvent): void {
     const id = current();
     if (id) compose.value = { mode, emailId: id };
   };
+  if (e.key === "*") {
+    star = true;
+    e.preventDefault();
+    return;
+  }
+  if (starred && (e.key === "a" || e.key === "n")) {
+    if (e.key === "a") void selectAll();
+    else selectNone();
+    e.preventDefault();
+    return;
+  }
   switch (e.key) {
     case "j":
       step(1);

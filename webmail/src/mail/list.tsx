@@ -36,6 +36,7 @@ import {
 import { Icon } from "./icons.tsx";
 import { mailboxLabel } from "./mailboxes.ts";
 import { searchFilter } from "./search.tsx";
+import { selectAll } from "./select-all.ts";
 import { DRAG_TYPE } from "./sidebar.tsx";
 import { ROW_HEIGHT, scrollToShow, visibleWindow } from "./virtual.ts";
 
@@ -281,6 +282,9 @@ export function MessageList() {
           } else if (e.key === "ArrowUp") {
             e.preventDefault();
             cursor.value = Math.max(0, cur - 1);
+          } else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "a" && total) {
+            e.preventDefault();
+            void selectAll();
           } else if (e.key === " " && total) {
             e.preventDefault();
             const id = idAt(cur);

@@ -6,6 +6,7 @@
  */
 import { useState } from "preact/hooks";
 import { moveToMailbox, withThreads } from "../actions.ts";
+import { askConfirm } from "../confirm.tsx";
 import { t } from "../i18n/index.ts";
 import {
   compose,
@@ -177,9 +178,14 @@ export function Sidebar() {
           <button
             type="button"
             disabled={!mutable}
-            onClick={() => {
-              if (cur && confirm(t("folder.confirmDelete", { name: mailboxLabel(cur) })))
-                void deleteMailbox(cur.id);
+            onClick={async () => {
+              if (!cur) return;
+              const ok = await askConfirm({
+                title: t("folder.deleteTitle"),
+                message: t("folder.confirmDelete", { name: mailboxLabel(cur) }),
+                confirm: t("folder.deleteCurrent"),
+              });
+              if (ok) void deleteMailbox(cur.id);
             }}
           >
             {t("folder.deleteCurrent")}

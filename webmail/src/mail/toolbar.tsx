@@ -11,6 +11,7 @@ import {
   setKeyword,
   withThreads,
 } from "../actions.ts";
+import { askConfirm } from "../confirm.tsx";
 import { t } from "../i18n/index.ts";
 import {
   currentMailboxId,
@@ -23,6 +24,33 @@ import {
 } from "../state.ts";
 import { emails, listTotal } from "./cache.ts";
 import { mailboxPath, mailboxTree } from "./mailboxes.ts";
+import { allPicked, selectAll, selectingAll, selectNone } from "./select-all.ts";
+
+/**
+ * The header checkbox: ticked when every message of the list is picked, half-ticked when some
+ * are; a click picks all (mail/select-all.ts, rows not yet fetched included) or none.
+ */
+function SelectAllBox() {
+  const size = selection.value.size;
+  const total = listTotal.value ?? 0;
+  const all = allPicked() || (total > 0 && size >= total);
+  return (
+    <label class="check select-all" title={t("list.selectAll")}>
+      <input
+        type="checkbox"
+        checked={all}
+        indeterminate={size > 0 && !all}
+        disabled={total === 0 || selectingAll.value}
+        aria-label={t("list.selectAll")}
+        onClick={() => {
+          if (size > 0) selectNone();
+          else void selectAll();
+        }}
+      />
+      {selectingAll.value && <span class="picked-count">{t("list.selectingAll")}</span>}
+    </label>
+  );
+}
 
 /** what the toolbar and the shortcuts act on: the picked messages, else the open one */
 export function targets(): string[] {
@@ -114,6 +142,7 @@ export function Toolbar() {
   );
   return (
     <div class="toolbar" role="toolbar" aria-label={t("toolbar.label")}>
+      <SelectAllBox />
       {selection.value.size > 0 && (
         <span class="picked-count">{t("toolbar.picked", { count: selection.value.size })}</span>
       )}
@@ -153,8 +182,14 @@ export function Toolbar() {
       {inTrash &&
         btn(
           t("action.emptyTrash"),
-          () => {
-            if (cur && confirm(t("action.confirmEmptyTrash"))) void emptyMailbox(cur.id);
+          async () => {
+            if (!cur) return;
+            const ok = await askConfirm({
+              title: t("action.emptyTrashTitle"),
+              message: t("action.confirmEmptyTrash"),
+              confirm: t("action.emptyTrash"),
+            });
+            if (ok) void emptyMailbox(cur.id);
           },
           listTotal.value === 0,
         )}

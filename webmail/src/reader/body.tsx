@@ -1,6 +1,7 @@
 /**
  * A message's body: plain text (linkified, escaped by Preact) or sanitised HTML in a sandboxed
- * iframe sized to its content, with the "Remote images blocked" notice and its button.
+ * iframe sized to its content (keys pressed in it reach the app's shortcuts), with the "Remote
+ * images blocked" notice and its button.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { t } from "../i18n/index.ts";
@@ -64,6 +65,34 @@ export function prepareBody(e: FullEmail, allowRemote: boolean): PreparedBody {
   return { kind: "text", text, truncated };
 }
 
+/**
+ * A key pressed inside the frame (it has the focus after a click in the message) goes to the
+ * app's shortcuts (mail/keyboard.tsx listens on the parent document, which never sees the
+ * frame's events): a copy is dispatched on the iframe element, and what the shortcut handled
+ * does not also act in the frame (no scrolling on Space when a shortcut took it). Not when the
+ * key goes to something editable in the frame — the sanitiser leaves no form fields, but
+ * `contenteditable` text could still be typed in.
+ */
+function forwardKey(frame: HTMLIFrameElement | null, e: KeyboardEvent): void {
+  if (!frame) return;
+  const el = e.target as HTMLElement | null;
+  const tag = el?.tagName;
+  if (el?.isContentEditable || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+  const copy = new KeyboardEvent("keydown", {
+    key: e.key,
+    code: e.code,
+    ctrlKey: e.ctrlKey,
+    metaKey: e.metaKey,
+    altKey: e.altKey,
+    shiftKey: e.shiftKey,
+    repeat: e.repeat,
+    bubbles: true,
+    cancelable: true,
+  });
+  frame.dispatchEvent(copy);
+  if (copy.defaultPrevented) e.preventDefault();
+}
+
 /** the frame is never taller than this (a message whose CSS grows with the frame stops here) */
 const MAX_FRAME_HEIGHT = 50_000;
 
@@ -90,6 +119,8 @@ function HtmlFrame(props: { srcdoc: string }) {
     measure();
     const d = ref.current?.contentDocument;
     if (!d?.body) return;
+    // a new document per load: the listener goes with the old one
+    d.addEventListener("keydown", (e) => forwardKey(ref.current, e));
     observer.current = new ResizeObserver(measure);
     observer.current.observe(d.body);
     for (const img of d.querySelectorAll("img")) img.addEventListener("load", measure);

@@ -5,6 +5,7 @@
  * the secret once, revoke asks first).
  */
 import { useEffect, useState } from "preact/hooks";
+import { askConfirm } from "../confirm.tsx";
 import { formatDate, t } from "../i18n/index.ts";
 import { JmapError, USING } from "../jmap/client.ts";
 import { jmap } from "../state.ts";
@@ -114,7 +115,6 @@ function AppPasswordList() {
   const [name, setName] = useState("");
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const [copied, setCopied] = useState(false);
-  const [confirming, setConfirming] = useState<string | null>(null);
   const s = useSaver();
   const load = async () => {
     const r = await jmap.call<{ list: AppPassword[] }>("AppPassword/get", { ids: null }, using);
@@ -141,7 +141,6 @@ function AppPasswordList() {
     });
   };
   const revoke = (id: string) => {
-    setConfirming(null);
     void s.run(async () => {
       const r = await jmap.call<SetAnswer>("AppPassword/set", { destroy: [id] }, using);
       const err = firstError(r.notDestroyed);
@@ -190,26 +189,21 @@ function AppPasswordList() {
                     : t("settings.appLastUsed", { date: when(a.lastUsedAt) })
                   : t("settings.appNeverUsed")}
               </span>
-              {confirming === a.id ? (
-                <span class="pk-confirm">
-                  <span>{t("settings.appRevokeConfirm", { name: a.name })}</span>{" "}
-                  <button type="button" class="pk-danger" onClick={() => revoke(a.id)}>
-                    {t("settings.appRevokeYes")}
-                  </button>{" "}
-                  <button type="button" onClick={() => setConfirming(null)}>
-                    {t("settings.cancel")}
-                  </button>
-                </span>
-              ) : (
-                <button
-                  type="button"
-                  class="pk-danger"
-                  aria-label={`${t("settings.appRevoke")}: ${a.name}`}
-                  onClick={() => setConfirming(a.id)}
-                >
-                  {t("settings.appRevoke")}
-                </button>
-              )}
+              <button
+                type="button"
+                class="pk-danger"
+                aria-label={`${t("settings.appRevoke")}: ${a.name}`}
+                onClick={async () => {
+                  const ok = await askConfirm({
+                    title: t("settings.appRevokeTitle"),
+                    message: t("settings.appRevokeConfirm", { name: a.name }),
+                    confirm: t("settings.appRevokeYes"),
+                  });
+                  if (ok) revoke(a.id);
+                }}
+              >
+                {t("settings.appRevoke")}
+              </button>
             </li>
           ))}
         </ul>
