@@ -203,6 +203,13 @@ export function openPool(url: string, max: number, onError?: (err: unknown) => v
   const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, pipeline: true });
   // an idle client's error (server restart) must not crash the process; the next query reconnects
   pool.on("error", (err) => onError?.(err));
+  // nor a checked-out one's: the pool removes its own listener while a client is lent out, and a
+  // connection terminated between two statements (no query in flight to reject) is then an
+  // 'error' event nobody listens to, which ends the process. This listener stays for the
+  // client's life; the broken client is not reused (the pool drops clients that are not queryable)
+  pool.on("connect", (client) => {
+    client.on("error", (err) => onError?.(err));
+  });
   return pool;
 }
 
