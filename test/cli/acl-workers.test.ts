@@ -73,10 +73,9 @@ describe("serve with 2 workers: a grantee sees the owner's changes made in the o
     let lines = await w.readUntil(/^\* \d+ EXISTS$/, 20_000);
     assert.equal(lines.at(-1), "* 1 EXISTS");
     lines = await n.readUntil(/^\* STATUS /, 20_000);
-    assert.match(
-      lines.at(-1)!,
-      new RegExp(`^\\* STATUS ${SHARED} \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+\\)$`),
-    );
+    const status = lines.at(-1)!;
+    const head = `* STATUS ${SHARED} (MESSAGES 1 UIDNEXT 2 UIDVALIDITY `;
+    assert.ok(status.startsWith(head) && /^\d+\)$/.test(status.slice(head.length)), status);
 
     // SMTP delivery to the owner reaches the grantee's IDLE too
     const s = await SmtpClient.connect(smtp);

@@ -48,7 +48,7 @@ describe("JMAP in the HTTP service", () => {
     const session = JSON.parse(out.stdout);
     assert.equal(session.username, USER_A);
     assert.ok(session.capabilities["urn:ietf:params:jmap:core"]);
-    assert.match(session.apiUrl, new RegExp(`^https://127\\.0\\.0\\.1:${e.httpsPort}/jmap/api`));
+    assert.ok(session.apiUrl.startsWith(`https://127.0.0.1:${e.httpsPort}/jmap/api`), session.apiUrl);
   });
 
   it("refuses missing and wrong credentials with 401 and both challenges", async () => {

@@ -140,7 +140,10 @@ describe("backups on PostgreSQL", { skip }, () => {
     );
     assert.equal(m.copied, m.blobs.length);
     const v = await cli(a, ["backup", "verify", "--backup-dir", backups]);
-    assert.match(v, new RegExp(`^${id}: ok`, "m"));
+    assert.ok(
+      v.split("\n").some((l) => l.startsWith(`${id}: ok`)),
+      v,
+    );
     // incremental: a second run copies only what arrived after the first (--no-prune: the
     // retention keeps one snapshot a day, and the later tests restore the first)
     const again = readManifest(

@@ -26,7 +26,8 @@ async function reconnectAfterQuit(t: TestServer): Promise<void> {
     // sent the moment the +OK arrived
     const reply = await b.cmd(`PASS ${PASS}`);
     assert.match(reply, /^\+OK/, `round ${i}: login right after QUIT's +OK: ${reply}`);
-    assert.match(await b.cmd("STAT"), new RegExp(`^\\+OK ${ROUNDS - i} `));
+    const stat = await b.cmd("STAT");
+    assert.ok(stat.startsWith(`+OK ${ROUNDS - i} `), stat);
     a = b;
   }
   assert.match(await a.cmd("QUIT"), /^\+OK/);

@@ -193,6 +193,23 @@ export async function until(cond: () => Promise<boolean>, label: string, timeout
 }
 
 /** Page errors apart from the 401 the browser logs for the session check before login. */
+/** The subject of the row open in the reader, or null when none is open. */
+export async function openSubject(page: Page): Promise<string | null> {
+  const open = page.locator("[data-testid=message-row].open .subject");
+  return (await open.count()) === 0 ? null : await open.textContent();
+}
+
+/** Whether the mailbox holds a message with this subject (checked over IMAP). */
+export async function inMailbox(imap: ImapFlow, mailbox: string, subject: string): Promise<boolean> {
+  const lock = await imap.getMailboxLock(mailbox);
+  try {
+    const all = await imap.fetchAll("1:*", { envelope: true }).catch(() => []);
+    return all.some((m) => m.envelope?.subject === subject);
+  } finally {
+    lock.release();
+  }
+}
+
 export function pageErrors(errors: string[]): string[] {
   return errors.filter((e) => !e.includes("status of 401"));
 }

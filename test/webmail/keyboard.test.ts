@@ -9,8 +9,10 @@ import type { Page } from "playwright-core";
 import {
   appendMany,
   imapflow,
+  inMailbox,
   login,
   mail,
+  openSubject,
   pageErrors,
   row,
   startWebmail,
@@ -21,21 +23,6 @@ import {
 /** the subject of the row with the keyboard cursor */
 async function cursorSubject(page: Page): Promise<string> {
   return (await page.locator("[data-testid=message-row].cursor .subject").textContent()) ?? "";
-}
-
-async function openSubject(page: Page): Promise<string | null> {
-  const open = page.locator("[data-testid=message-row].open .subject");
-  return (await open.count()) === 0 ? null : await open.textContent();
-}
-
-async function inMailbox(imap: ImapFlow, mailbox: string, subject: string): Promise<boolean> {
-  const lock = await imap.getMailboxLock(mailbox);
-  try {
-    const all = await imap.fetchAll("1:*", { envelope: true }).catch(() => []);
-    return all.some((m) => m.envelope?.subject === subject);
-  } finally {
-    lock.release();
-  }
 }
 
 describe("webmail keyboard and layout", { timeout: 120_000 }, () => {

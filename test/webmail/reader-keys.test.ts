@@ -11,7 +11,9 @@ import type { Page } from "playwright-core";
 import {
   appendMany,
   imapflow,
+  inMailbox,
   login,
+  openSubject,
   pageErrors,
   row,
   startWebmail,
@@ -27,21 +29,6 @@ function htmlMail(subject: string): Buffer {
       `MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n` +
       `<html><body><h1>${subject}</h1><p id="text">Some text to click on.</p></body></html>\r\n`,
   );
-}
-
-async function openSubject(page: Page): Promise<string | null> {
-  const open = page.locator("[data-testid=message-row].open .subject");
-  return (await open.count()) === 0 ? null : await open.textContent();
-}
-
-async function inMailbox(imap: ImapFlow, mailbox: string, subject: string): Promise<boolean> {
-  const lock = await imap.getMailboxLock(mailbox);
-  try {
-    const all = await imap.fetchAll("1:*", { envelope: true }).catch(() => []);
-    return all.some((m) => m.envelope?.subject === subject);
-  } finally {
-    lock.release();
-  }
 }
 
 /** clicks the text inside the open message's frame, so the frame has the focus */

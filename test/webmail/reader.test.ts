@@ -179,7 +179,8 @@ test("a plain message: headers, text with safe links, marked read on the server"
     (await r.getByTestId("reader-from").textContent()) ?? "",
     /Alice Example <alice@remote\.test>/,
   );
-  assert.match((await r.getByTestId("reader-to").textContent()) ?? "", new RegExp(USER_A));
+  const to = (await r.getByTestId("reader-to").textContent()) ?? "";
+  assert.ok(to.includes(USER_A), to);
   assert.match((await r.getByTestId("reader-cc").textContent()) ?? "", /Carol <carol@remote\.test>/);
   const time = r.locator("time");
   assert.match((await time.getAttribute("title")) ?? "", /2025/, "the full date is the title");
