@@ -192,7 +192,6 @@ export async function until(cond: () => Promise<boolean>, label: string, timeout
   }
 }
 
-/** Page errors apart from the 401 the browser logs for the session check before login. */
 /** The subject of the row open in the reader, or null when none is open. */
 export async function openSubject(page: Page): Promise<string | null> {
   const open = page.locator("[data-testid=message-row].open .subject");

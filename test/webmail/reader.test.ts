@@ -214,8 +214,15 @@ test("an HTML message: sanitised frame, cid image, attachment download, remote i
   const f = messageFrame();
   await f.locator("#headline").waitFor();
   assert.equal(await f.locator("#headline").textContent(), "Newsletter");
-  await f.waitForFunction(
-    "(() => { const i = document.getElementById('logo'); return i !== null && i.complete && i.naturalWidth === 1; })()",
+  // polled from here: the frame runs no scripts, so frame.waitForFunction's own polling never
+  // fires there and it would only have looked once (the CI failure when the image came later)
+  await until(
+    async () =>
+      f.evaluate(
+        "(() => { const i = document.getElementById('logo'); return i !== null && i.complete && i.naturalWidth === 1; })()",
+      ) as Promise<boolean>,
+    "the cid image loaded in the frame",
+    20_000,
   );
   assert.equal(await f.locator("#site").getAttribute("target"), "_blank");
   await page.getByText("Remote images blocked.").waitFor();
