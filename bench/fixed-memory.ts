@@ -49,7 +49,11 @@ export async function benchFixedMemory(
     const parts = pssByPart(pid);
     const sum = Object.values(parts).reduce((a, b) => a + (b ?? 0), 0);
     total += sum;
-    perProcess.push({ process: i === 0 ? "primary" : `worker ${i}`, pss_kib: sum, ...parts });
+    let comm = "";
+    try {
+      comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {}
+    perProcess.push({ process: i === 0 ? "primary" : `worker ${i}`, comm, pss_kib: sum, ...parts });
   });
   report({
     bench: "memory_fixed_idle",

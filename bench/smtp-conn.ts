@@ -72,13 +72,14 @@ export async function benchSmtpPerConnection(
           );
         },
         smtpFront: async () => ({ port: s.smtpPort, stop: async () => {} }),
+        pids: () => s.pids(),
       };
       return {
         v,
         s,
         target,
         state: newSmtpRunState(),
-        rows: [] as Array<{ accepted: number; delivered: number }>,
+        rows: [] as Array<{ accepted: number; delivered: number; cpuPerMessage: number }>,
       };
     }),
   );
@@ -105,6 +106,7 @@ export async function benchSmtpPerConnection(
         sessions: sizes.sessions,
         accepted_per_second: median(x.rows.map((r) => r.accepted)),
         delivered_per_second: median(x.rows.map((r) => r.delivered)),
+        server_cpu_ms_per_message: median(x.rows.map((r) => r.cpuPerMessage)),
       });
     report({
       bench: "smtp_ingest_per_connection_auth_ratio",

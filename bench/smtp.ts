@@ -20,6 +20,7 @@
  */
 import net from "node:net";
 import { RawImap } from "./imap-client.ts";
+import { cpuDelta, treeCpu, waitCpuQuiet } from "./proc.ts";
 
 export interface SmtpSizes {
   messages: number;
@@ -43,6 +44,8 @@ export function smtpSizes(quick: boolean): SmtpSizes {
 
 export interface SmtpFront {
   port: number;
+  /** the front's own processes when they are not the target's (Postfix): counted in the CPU figure */
+  pids?(): number[];
   stop(): Promise<void>;
 }
 
@@ -52,6 +55,8 @@ export interface SmtpBenchTarget {
   addUsers(users: Array<[string, string]>): Promise<void>;
   /** the SMTP server that accepts mail for `domain` (postkontor's MX, or Postfix → Dovecot LMTP) */
   smtpFront(domain: string, users: string[]): Promise<SmtpFront>;
+  /** the server's processes (roots of the trees whose CPU time is counted per message) */
+  pids(): number[];
 }
 
 const DOMAIN = "bench.test";
@@ -294,7 +299,7 @@ export async function benchSmtp(
   deadline: number,
   /** carried over between calls on one target (interleaved runs): users exist, ids seen, rep number */
   state: SmtpRunState = newSmtpRunState(),
-): Promise<Array<{ accepted: number; delivered: number }>> {
+): Promise<Array<{ accepted: number; delivered: number; cpuPerMessage: number }>> {
   const check = () => {
     if (Date.now() > deadline) throw new Error("benchmark deadline exceeded");
   };
@@ -302,7 +307,7 @@ export async function benchSmtp(
   if (!state.usersReady) await t.addUsers(users.map((u) => [u, PASS]));
   state.usersReady = true;
   const front = await t.smtpFront(DOMAIN, users);
-  const rows: Array<{ accepted: number; delivered: number }> = [];
+  const rows: Array<{ accepted: number; delivered: number; cpuPerMessage: number }> = [];
   const seenIds = state.seen;
   try {
     for (let i = 0; i < sizes.reps; i++) {
@@ -324,6 +329,8 @@ export async function benchSmtp(
         let firstRefusal = "";
         let next = 0;
         let lastAck = 0;
+        const cpuRoots = () => [...t.pids(), ...(front.pids?.() ?? [])];
+        const cpu0 = treeCpu(cpuRoots());
         const t0 = performance.now();
         const record = (m: Outgoing, r: string): boolean => {
           if (r.startsWith("250")) {
@@ -384,6 +391,11 @@ export async function benchSmtp(
           visible = await statusSum(imap);
         }
         const visibleSeconds = (performance.now() - t0) / 1000;
+        // every server process from the first connect until all is visible and the servers are
+        // idle again (work deferred after the answer, like search indexing, is counted)
+        await waitCpuQuiet(cpuRoots, Math.max(0, Math.min(60_000, deadline - Date.now())));
+        const cpu1 = treeCpu(cpuRoots());
+        const cpuMs = cpu1.total - cpu0.total;
         await verify(t.imapPort, users, acked, seenIds);
         const row = {
           bench: sizes.perConnection ? "smtp_ingest_per_connection" : "smtp_ingest",
@@ -400,10 +412,17 @@ export async function benchSmtp(
           accepted_per_second: +(ackedCount / acceptedSeconds).toFixed(1),
           visible_seconds: +visibleSeconds.toFixed(3),
           delivered_per_second: +(ackedCount / visibleSeconds).toFixed(1),
+          server_cpu_ms: cpuMs,
+          server_cpu_ms_per_message: +(cpuMs / Math.max(1, ackedCount)).toFixed(2),
+          server_cpu_ms_by_process: cpuDelta(cpu0, cpu1),
           verified: true,
         };
         report(row);
-        rows.push({ accepted: row.accepted_per_second, delivered: row.delivered_per_second });
+        rows.push({
+          accepted: row.accepted_per_second,
+          delivered: row.delivered_per_second,
+          cpuPerMessage: row.server_cpu_ms_per_message,
+        });
       } finally {
         for (const c of imap) c.close();
       }
@@ -420,6 +439,7 @@ export async function benchSmtp(
       sessions: sizes.sessions,
       accepted_per_second: median(rows.map((r) => r.accepted)),
       delivered_per_second: median(rows.map((r) => r.delivered)),
+      server_cpu_ms_per_message: median(rows.map((r) => r.cpuPerMessage)),
       note: "medians of the smtp_ingest rows; every acknowledged message verified over IMAP",
     });
   return rows;
