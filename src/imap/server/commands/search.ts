@@ -356,10 +356,10 @@ export async function search(
   const nums = cmd.uid ? matched : (seqs ?? matched.map((u) => v.seqOf(u)));
   if (cmd.returnOpts === null && !s.rev2) {
     // RFC 3501 §7.2.5 SEARCH; RFC 7162 §3.1.5 "(MODSEQ n)"
-    let line = "* SEARCH";
-    for (const n of nums) line += " " + n;
-    if (modseqTail !== null) line += ` (MODSEQ ${modseqTail})`;
-    await s.write(line + "\r\n");
+    // one flat string from join(): `+=` per number builds a rope of cons strings that survive
+    // (and get copied by) every young-generation GC until the write flattens it
+    const list = nums.length > 0 ? ` ${nums.join(" ")}` : "";
+    await s.write(`* SEARCH${list}${modseqTail !== null ? ` (MODSEQ ${modseqTail})` : ""}\r\n`);
     return { code: null, text: "SEARCH completed" };
   }
   // RFC 4731 §3.1 / RFC 9051 §7.3.4: ESEARCH; RETURN () or no RETURN (IMAP4rev2) means ALL
