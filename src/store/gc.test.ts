@@ -52,6 +52,7 @@ describe("blob GC", () => {
       const sha = sha256Hex(raw);
       const a = await store.append(accountId, inbox, { raw });
       const b = await store.append(accountId, inbox, { raw });
+      await gcIdle(store); // indexed: the sweep below has an index entry to delete
       await store.expunge(inbox, [a.uid]);
       await gcIdle(store);
       assert.ok(existsSync(blobPath(t.dir, sha)), "still referenced by the second copy");
@@ -62,6 +63,8 @@ describe("blob GC", () => {
       const d = db as unknown as Database.Database;
       assert.deepEqual(d.prepare("SELECT COUNT(*) AS n FROM blob").get(), { n: 0 });
       assert.deepEqual(d.prepare("SELECT COUNT(*) AS n FROM fts_text").get(), { n: 0 });
+      // the index entry was queued by the sweep and deleted by the indexer (search/fts.ts)
+      assert.deepEqual(d.prepare("SELECT COUNT(*) AS n FROM fts_dead").get(), { n: 0 });
       // the contentless index has no entry left either: a MATCH finds nothing
       assert.deepEqual(d.prepare("SELECT rowid FROM fts WHERE fts MATCH '\"zebrafish\"'").all(), []);
     } finally {

@@ -586,4 +586,16 @@ export const MIGRATIONS: readonly Migration[] = [
         EXECUTE FUNCTION message_jmap_counters()`,
     ],
   },
+  // ---- the trigram index entries of swept blobs removed in the background (issue 16) -----------
+  {
+    version: 24,
+    name: "fts_dead: trigram index entries of deleted blobs, removed by the indexer in idle time",
+    // Deleting a row from the contentless-delete FTS5 table costs ~0.5 ms (more than indexing
+    // it); the sweeper did it for every blob it removed, under the write lock, on the event loop
+    // of the process serving the next bulk APPEND. It now only queues the rowid here; searches
+    // skip queued rowids, the indexer deletes them when its process is not busy (search/fts.ts).
+    sqlite: [`CREATE TABLE fts_dead (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)`],
+    // the PostgreSQL search index is a column of its own table (search/postgres.ts)
+    postgres: [],
+  },
 ];

@@ -72,6 +72,9 @@ export function headerLineMatches(headers: string, name: string, value: string, 
   return false;
 }
 
+/** an index entry whose blob was removed (queued in fts_dead, its rowid maybe reused since) never matches */
+const LIVE = "NOT EXISTS (SELECT 1 FROM fts_dead d WHERE d.id = m.blob_id)";
+
 export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[] {
   const value = q.value;
   const long = charLength(value) >= 3;
@@ -83,7 +86,7 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
           ...(stmt(
             `SELECT m.uid, t.headers FROM message m JOIN fts f ON f.rowid = m.blob_id
            JOIN fts_text t ON t.id = m.blob_id
-           WHERE m.mailbox_id = ? AND fts MATCH ? ORDER BY m.uid`,
+           WHERE m.mailbox_id = ? AND fts MATCH ? AND ${LIVE} ORDER BY m.uid`,
           )
             .raw()
             .all(mailboxId, `{headers} : ${ftsPhrase(value)}`) as unknown[][]),
@@ -120,7 +123,7 @@ export function searchFts(stmt: Stmt, mailboxId: number, q: TextQuery): number[]
     const indexed = uidsOf(
       stmt(
         `SELECT m.uid FROM message m JOIN fts f ON f.rowid = m.blob_id
-         WHERE m.mailbox_id = ? AND fts MATCH ? ORDER BY m.uid`,
+         WHERE m.mailbox_id = ? AND fts MATCH ? AND ${LIVE} ORDER BY m.uid`,
       )
         .raw()
         .all(mailboxId, match) as unknown[][],
@@ -178,16 +181,48 @@ export class Fts5Search implements SearchIndex {
    * is over half of an append's WAL pages, so APPEND commits without it; queries scan the queue.
    */
   indexSync(blobRef: number, text: SearchText): void {
+    // a blob id reused after a sweep (SQLite hands out the highest deleted rowid again): its old
+    // index entry goes now, before the new text can be indexed under the same rowid
+    this.#dropDeadSync(blobRef);
     this.#h
       .stmt("INSERT INTO fts_text (id, headers, body) VALUES (?, ?, ?)")
       .run(blobRef, text.headers, text.body);
     this.#h.stmt("INSERT INTO fts_pending (id) VALUES (?)").run(blobRef);
   }
 
+  /**
+   * The blob's text leaves the search. A text still queued had no index entry; an indexed one's
+   * entry is queued in fts_dead (searches skip it from now on) and deleted by
+   * removeDeadSync in the indexer's idle time: the delete costs more than indexing did, and the
+   * sweeper that calls this holds the write lock on the event loop of a process serving mail.
+   */
   removeSync(blobRef: number): void {
-    this.#h.stmt("DELETE FROM fts WHERE rowid = ?").run(blobRef);
-    this.#h.stmt("DELETE FROM fts_pending WHERE id = ?").run(blobRef);
+    const queued = this.#h.stmt("DELETE FROM fts_pending WHERE id = ?").run(blobRef).changes > 0;
     this.#h.stmt("DELETE FROM fts_text WHERE id = ?").run(blobRef);
+    if (!queued)
+      this.#h.stmt("INSERT OR IGNORE INTO fts_dead (id, at) VALUES (?, ?)").run(blobRef, Date.now());
+  }
+
+  #dropDeadSync(blobRef: number): void {
+    if (this.#h.stmt("DELETE FROM fts_dead WHERE id = ?").run(blobRef).changes > 0)
+      this.#h.stmt("DELETE FROM fts WHERE rowid = ?").run(blobRef);
+  }
+
+  /** Deletes up to `max` queued index entries of removed blobs; true if more may be queued. */
+  removeDeadSync(max: number): boolean {
+    const ids = this.#h.stmt("SELECT id FROM fts_dead ORDER BY id LIMIT ?").raw(true).all(max) as unknown[][];
+    for (const r of ids) this.#dropDeadSync(Number(r[0]));
+    return ids.length === max;
+  }
+
+  hasDeadSync(): boolean {
+    return this.#h.stmt("SELECT 1 FROM fts_dead LIMIT 1").raw(true).get() !== undefined;
+  }
+
+  /** when (ms) the oldest index entry still to delete was queued, null when none */
+  oldestDeadAtSync(): number | null {
+    const r = this.#h.stmt("SELECT min(at) FROM fts_dead").raw(true).get() as [number | null] | undefined;
+    return r?.[0] ?? null;
   }
 
   querySync(scope: SearchScope, q: TextQuery): number[] {

@@ -2,9 +2,11 @@
  * The search port's contract (contract.ts) on the FTS5 adapter, opened over a second connection to
  * a store's database: messages are appended and copied through the store.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
+import { test } from "node:test";
 import { openSqlite } from "../db/sqlite/sqlite.ts";
-import { fixture } from "../testing/helpers.ts";
+import { fixture, msg } from "../testing/helpers.ts";
 import { searchContract } from "./contract.ts";
 import { Fts5Search } from "./fts.ts";
 
@@ -34,4 +36,49 @@ searchContract("fts5", async () => {
       await f.close();
     },
   };
+});
+
+test("fts5: a removed text's index entry waits in fts_dead, never matches, and goes in idle time; a reused id starts clean", async () => {
+  const f = await fixture();
+  const h = openSqlite(join(f.dir, "store.sqlite"));
+  try {
+    const search = new Fts5Search(h);
+    const { uid } = await f.store.append(f.accountId, f.inbox, { raw: msg({ subject: "striped zebra" }) });
+    const ref = Number(
+      (
+        h.raw.prepare("SELECT blob_id FROM message WHERE mailbox_id = ? AND uid = ?").get(f.inbox, uid) as {
+          blob_id: number;
+        }
+      ).blob_id,
+    );
+    const count = (sql: string) => Number((h.raw.prepare(sql).pluck().get(ref) as number | bigint) ?? 0);
+    const zebra = () => search.query({ mailboxId: f.inbox }, { field: "text", value: "zebra" });
+    await h.transaction(() => search.indexPendingSync(1000, 1e9));
+    assert.equal(count("SELECT count(*) FROM fts WHERE rowid = ?"), 1, "indexed");
+    assert.deepEqual(await zebra(), [uid]);
+
+    // removed while its message row still points at the blob: the entry stays, queued, unseen
+    await search.remove(ref);
+    assert.equal(count("SELECT count(*) FROM fts_dead WHERE id = ?"), 1);
+    assert.equal(count("SELECT count(*) FROM fts WHERE rowid = ?"), 1);
+    assert.deepEqual(await zebra(), [], "a queued entry never matches");
+
+    // the same id indexed again (SQLite reused the rowid): the old entry goes first
+    await search.index(ref, { headers: "Subject: okapi\n", body: "" });
+    assert.equal(count("SELECT count(*) FROM fts_dead WHERE id = ?"), 0);
+    assert.equal(count("SELECT count(*) FROM fts WHERE rowid = ?"), 0);
+    await h.transaction(() => search.indexPendingSync(1000, 1e9));
+    assert.deepEqual(await zebra(), []);
+    assert.deepEqual(await search.query({ mailboxId: f.inbox }, { field: "text", value: "okapi" }), [uid]);
+
+    // removed again: the indexer's idle-time batch deletes the entry and empties the queue
+    await search.remove(ref);
+    assert.equal(count("SELECT count(*) FROM fts_dead WHERE id = ?"), 1);
+    assert.equal(await h.transaction(() => search.removeDeadSync(64)), false);
+    assert.equal(count("SELECT count(*) FROM fts_dead WHERE id = ?"), 0);
+    assert.equal(count("SELECT count(*) FROM fts WHERE rowid = ?"), 0);
+  } finally {
+    await h.close();
+    await f.close();
+  }
 });

@@ -51,6 +51,13 @@ const INDEX_DELAY_MS = 200;
 const INDEX_BUSY_UTILIZATION = 0.5;
 /** …unless the oldest queued text has waited this long, which bounds the index lag under load */
 const INDEX_MAX_LAG_MS = 30_000;
+/**
+ * Index entries of swept blobs (fts_dead; searches skip them) are deleted in the indexer's turns
+ * after the queued texts, this many per transaction, and while busy only once the oldest has
+ * waited DEAD_MAX_LAG_MS: they cost disk space, not correctness
+ */
+const DEAD_BATCH = 64;
+const DEAD_MAX_LAG_MS = 10 * 60_000;
 const DEFAULT_CHANGE_LOG_DAYS = 90;
 const DEFAULT_PRUNE_DELAY_MS = 60_000;
 /** RFC 3834 §2 suggests 7 days between replies to one sender */
@@ -180,7 +187,8 @@ export class SqliteJobs {
   // Invariant (docs/architecture.md "Mail store"): never referenced-but-missing. A transaction
   // that removes the last message row of a blob marks it gc_pending (same transaction,
   // TxContext.finish). The sweeper, in short BEGIN IMMEDIATE transactions of GC_BATCH blobs,
-  // re-checks that no row references each marked blob, deletes its rows (blob, FTS) and unlinks
+  // re-checks that no row references each marked blob, deletes its rows (blob, search text; the
+  // index entry is queued for the indexer, search/fts.ts removeSync) and unlinks
   // the file BEFORE COMMIT, while holding the write lock; it starts after a quiet GC_DELAY_MS. An
   // append that dedupes to a blob takes the same lock, clears the mark and re-checks the file
   // (ops-messages.ts blobs.ensure, rewriting it if a sweep removed it), so it can neither
@@ -252,8 +260,12 @@ export class SqliteJobs {
         }
       }
     } finally {
-      // a large sweep wrote a lot of WAL: bring the file back under its bound
-      if (swept > 0) this.scheduleWalCheck(0);
+      // a large sweep wrote a lot of WAL: bring the file back under its bound; the index entries
+      // of the swept blobs are deleted by the indexer (search/fts.ts removeDeadSync)
+      if (swept > 0) {
+        this.scheduleWalCheck(0);
+        this.scheduleIndex();
+      }
     }
   }
 
@@ -516,6 +528,9 @@ export class SqliteJobs {
     for (let pass = 0; pass < GC_MAX_PASSES; pass++) {
       if ((await this.#gcBatch(GC_BATCH)) < GC_BATCH) break;
     }
+    // and the index entries of the blobs just swept (fts_dead)
+    this.scheduleIndex(0);
+    await this.whenIdle();
     return opts.orphanMinAgeMs === undefined ? 0 : this.#sweepOrphans(opts.orphanMinAgeMs);
   }
 
@@ -642,17 +657,34 @@ export class SqliteJobs {
     return total > 0 && Math.max(0, d.active - own) / total > INDEX_BUSY_UTILIZATION;
   }
 
-  /** Whether the oldest queued text has waited longer than INDEX_MAX_LAG_MS. */
+  /**
+   * Whether the oldest queued text has waited longer than INDEX_MAX_LAG_MS, or the oldest index
+   * entry to delete longer than DEAD_MAX_LAG_MS.
+   */
   async #indexLagging(): Promise<boolean> {
-    const at = await this.#h.withConnection(() => this.#search.oldestPendingAtSync());
-    return at !== null && Date.now() - at > INDEX_MAX_LAG_MS;
+    const [text, dead] = await this.#h.withConnection(() => [
+      this.#search.oldestPendingAtSync(),
+      this.#search.oldestDeadAtSync(),
+    ]);
+    const now = Date.now();
+    return (
+      (text !== null && now - text > INDEX_MAX_LAG_MS) || (dead !== null && now - dead > DEAD_MAX_LAG_MS)
+    );
   }
 
-  /** Indexes queued texts up to INDEX_BATCH_CHARS (at least one); true if more may be queued. */
+  /**
+   * Indexes queued texts up to INDEX_BATCH_CHARS (at least one), or when none are queued deletes
+   * up to DEAD_BATCH index entries of swept blobs; true if more of either may be queued.
+   */
   async #indexBatch(): Promise<boolean> {
-    const any = await this.#h.withConnection(() => this.#search.hasPendingSync());
-    if (!any) return false;
-    return this.#h.transaction(() => this.#search.indexPendingSync(INDEX_BATCH_ROWS, INDEX_BATCH_CHARS));
+    const [pending, dead] = await this.#h.withConnection(() => [
+      this.#search.hasPendingSync(),
+      this.#search.hasDeadSync(),
+    ]);
+    if (pending)
+      return this.#h.transaction(() => this.#search.indexPendingSync(INDEX_BATCH_ROWS, INDEX_BATCH_CHARS));
+    if (dead) return this.#h.transaction(() => this.#search.removeDeadSync(DEAD_BATCH));
+    return false;
   }
 
   // --- history pruning ----------------------------------------------------------------------
