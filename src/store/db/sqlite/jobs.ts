@@ -8,12 +8,12 @@
  * The domain side only marks blobs (TxContext.releaseBlobs) and schedules these jobs after commit.
  */
 import { statSync } from "node:fs";
-import { readdir, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
 import { pruneHistory } from "./changelog.ts";
 import { gcBarrierActive, gcBarrierDir } from "./gc-barrier.ts";
+import { sweepOrphans } from "./orphans.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
 /** blobs examined per sweeper transaction (bounds the write-lock hold time) */
@@ -68,15 +68,6 @@ const GC_BARRIER_RETRY_MS = 60_000;
 /** expired uploads stay this long before the job removes them (a download just begun finishes) */
 const UPLOAD_GRACE_MS = 10 * 60_000;
 const HEX64 = /^[0-9a-f]{64}$/;
-const HEX2 = /^[0-9a-f]{2}$/;
-
-async function unlinkQuiet(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-}
 
 export interface SqliteJobsOptions {
   /** orphan-file scan this long after open; null = not at open (collectGarbage() still does it) */
@@ -441,6 +432,11 @@ export class SqliteJobs {
     });
   }
 
+  /** The orphan scan (orphans.ts) over this store's files, stopping when the jobs close. */
+  #sweepOrphans(minAgeMs: number): Promise<number> {
+    return sweepOrphans(this.#h, this.#files, minAgeMs, () => this.#closed);
+  }
+
   #retryAfterBarrier(): void {
     if (this.#barrierTimer || this.#closed) return;
     this.#barrierTimer = setTimeout(() => {
@@ -448,72 +444,6 @@ export class SqliteJobs {
       this.scheduleGc();
     }, GC_BARRIER_RETRY_MS);
     this.#barrierTimer.unref();
-  }
-
-  /**
-   * Crash leftovers: blob files without a row (written before a transaction that never
-   * committed) and temp files, older than minAgeMs. The directory walk is async and outside any
-   * lock; each directory's candidates are re-checked and unlinked under the write lock, so an
-   * append deduping to such a file either sees it removed (and rewrites it) or keeps it.
-   */
-  async #sweepOrphans(minAgeMs: number): Promise<number> {
-    const root = this.#files.root;
-    const cutoff = Date.now() - minAgeMs;
-    let removed = 0;
-    const list = async (dir: string): Promise<string[]> => {
-      try {
-        return await readdir(dir);
-      } catch {
-        return [];
-      }
-    };
-    const old = async (path: string): Promise<boolean> => {
-      try {
-        return (await stat(path)).mtimeMs <= cutoff;
-      } catch {
-        return false;
-      }
-    };
-    // a JMAP upload's file (random name, table jmap_upload) is kept while its row is there
-    const noRow = (sha: string) =>
-      !this.#has("SELECT 1 FROM blob WHERE sha256 = ?", sha) &&
-      !this.#has("SELECT 1 FROM jmap_upload WHERE file = ?", sha);
-    // bounded: two levels of at most 256 directories each (names that are not hex are skipped)
-    for (const a of await list(root)) {
-      if (this.#closed) break;
-      if (!HEX2.test(a)) continue;
-      for (const b of await list(join(root, a))) {
-        if (this.#closed) break;
-        if (!HEX2.test(b)) continue;
-        const dir = join(root, a, b);
-        const named: string[] = [];
-        for (const name of await list(dir)) {
-          if (name.startsWith(".tmp-")) {
-            // temp names are never referenced: no lock needed
-            const path = join(dir, name);
-            if (await old(path)) {
-              await unlinkQuiet(path).catch(() => {});
-              removed++;
-            }
-          } else if (HEX64.test(name) && name.startsWith(a + b)) {
-            named.push(name);
-          }
-        }
-        // files with a row are the normal case: filtered by a read, without the write lock
-        const without = named.length ? await this.#h.withConnection(() => named.filter(noRow)) : [];
-        const candidates: string[] = [];
-        for (const sha of without) if (await old(join(dir, sha))) candidates.push(sha);
-        for (let i = 0; i < candidates.length; i += GC_BATCH) {
-          const chunk = candidates.slice(i, i + GC_BATCH);
-          removed += await this.#h.transaction(async () => {
-            const dead = chunk.filter(noRow);
-            await Promise.all(dead.map((sha) => unlinkQuiet(this.#files.pathOf(sha))));
-            return dead.length;
-          });
-        }
-      }
-    }
-    return removed;
   }
 
   /**
