@@ -508,9 +508,10 @@ export const configSchema = z.strictObject({
     max_message_size: size(52428800, "Largest message accepted by delivery and APPEND, in bytes."),
     feed_socket: str("", "Unix socket of the cross-process change feed. Empty = <data_dir>/run/feed.sock."),
     blob_writer_threads: int(
-      2,
+      4,
       "Threads per server process that write message files (write, fsync, rename, directory fsync), " +
-        "so that this disk work never waits on or blocks the protocol event loop.",
+        "so that this disk work never waits on or blocks the protocol event loop. Several at once let " +
+        "concurrent fsyncs share the file system's journal commits; a thread idle for a minute ends.",
       1,
     ),
     change_log_days: int(

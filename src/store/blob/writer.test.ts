@@ -58,3 +58,23 @@ test("a failed thread write rejects with the file system's error; a closed pool 
   await assert.rejects(pool.write(t.dir, "ab".repeat(32), Buffer.from("x")), /closed/);
   t.cleanup();
 });
+
+test("an idle writer thread ends, and the next write starts it again", async () => {
+  const t = tempDir();
+  const pool = new BlobWriterPool(1, { idleExitMs: 20 });
+  try {
+    const a = Buffer.from("first");
+    await pool.write(t.dir, sha256Hex(a), a);
+    assert.equal(pool.liveThreads(), 1);
+    // bounded: ends within 10 s or the test fails
+    for (let i = 0; i < 1000 && pool.liveThreads() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(pool.liveThreads(), 0);
+    const b = Buffer.from("second");
+    await pool.write(t.dir, sha256Hex(b), b);
+    const id = sha256Hex(b);
+    assert.deepEqual(readFileSync(join(t.dir, id.slice(0, 2), id.slice(2, 4), id)), b);
+  } finally {
+    await pool.close();
+    t.cleanup();
+  }
+});

@@ -6,8 +6,10 @@
  * synchronously in a thread: one message each way.
  *
  * Each blob directory (ab/cd) always goes to the same thread. Threads start on first use, are
- * unreferenced while idle (they never keep the process alive) and are restarted after a crash;
- * a job whose thread died is rejected, never silently dropped.
+ * unreferenced while idle (they never keep the process alive), end after IDLE_EXIT_MS without work
+ * (an idle server does not keep their heaps) and are restarted after a crash; a job whose thread
+ * died is rejected, never silently dropped. Several threads matter more for throughput than for
+ * CPU: concurrent fsyncs share the filesystem's journal commits and the disk's cache flushes.
  */
 import { Worker } from "node:worker_threads";
 
@@ -19,17 +21,28 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  idle: NodeJS.Timeout | null;
+}
+
+/** a thread with nothing to do for this long ends (and starts again on the next write) */
+const IDLE_EXIT_MS = 60_000;
+
+export interface BlobWriterPoolOptions {
+  /** ms without work after which a thread ends (default IDLE_EXIT_MS) */
+  idleExitMs?: number;
 }
 
 export class BlobWriterPool {
   readonly size: number;
   readonly #slots: Array<Slot | null>;
+  readonly #idleExitMs: number;
   #seq = 0;
   #closed = false;
 
-  constructor(size: number) {
+  constructor(size: number, opts: BlobWriterPoolOptions = {}) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`blob writer threads must be ≥ 1, got ${size}`);
     this.size = size;
+    this.#idleExitMs = opts.idleExitMs ?? IDLE_EXIT_MS;
     this.#slots = Array.from({ length: size }, () => null);
   }
 
@@ -41,6 +54,10 @@ export class BlobWriterPool {
     // a copy the thread owns (transferred, not cloned again); the caller keeps its bytes
     const copy = new Uint8Array(data);
     return new Promise<void>((resolve, reject) => {
+      if (slot.idle) {
+        clearTimeout(slot.idle);
+        slot.idle = null;
+      }
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(seq, { resolve, reject });
       slot.worker.postMessage({ seq, root, id, data: copy }, [copy.buffer]);
@@ -51,17 +68,26 @@ export class BlobWriterPool {
     const existing = this.#slots[i];
     if (existing) return existing;
     const worker = new Worker(new URL("./writer-thread.ts", import.meta.url));
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), idle: null };
     worker.unref();
     worker.on("message", (m: { seq: number; error?: { message: string; code?: string } }) => {
       const p = slot.pending.get(m.seq);
       if (!p) return;
       slot.pending.delete(m.seq);
-      if (slot.pending.size === 0) worker.unref();
+      if (slot.pending.size === 0) {
+        worker.unref();
+        slot.idle = setTimeout(() => {
+          if (slot.pending.size > 0 || this.#slots[i] !== slot) return;
+          this.#slots[i] = null;
+          void worker.terminate();
+        }, this.#idleExitMs);
+        slot.idle.unref();
+      }
       if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
       else p.resolve();
     });
     const fail = (err: Error) => {
+      if (slot.idle) clearTimeout(slot.idle);
       if (this.#slots[i] === slot) this.#slots[i] = null;
       for (const p of slot.pending.values()) p.reject(err);
       slot.pending.clear();
@@ -70,6 +96,11 @@ export class BlobWriterPool {
     worker.on("exit", (code) => fail(new Error(`blob writer thread exited (code ${code})`)));
     this.#slots[i] = slot;
     return slot;
+  }
+
+  /** threads running now (started and not ended) */
+  liveThreads(): number {
+    return this.#slots.filter((s) => s !== null).length;
   }
 
   async close(): Promise<void> {

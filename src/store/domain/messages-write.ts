@@ -39,8 +39,11 @@ import { checkQuota } from "./quota.ts";
 import { THREAD_INPUT_VERSION, threadInputOf } from "./thread-inputs.ts";
 import { threadFor, threadKeys } from "./threads.ts";
 
-/** blob writes in flight per appendMany (each holds a file and up to a few directory handles) */
-const PUT_CONCURRENCY = 16;
+/**
+ * Blob writes handed to the writer threads at once per append (each holds a copy of its message
+ * until written): enough to keep every thread's queue filled while the message derivations go on.
+ */
+const PUT_CONCURRENCY = 64;
 
 const GROUP = { group: true } as const;
 
@@ -70,18 +73,62 @@ export function uniqueSorted(uids: readonly number[]): number[] {
   return out;
 }
 
-/** Runs fn over items with at most `limit` calls in flight; rejects with the first failure. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    // bounded: each iteration takes one item
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+/**
+ * Calls started one by one as items become known, at most `limit` in flight, the rest waiting in
+ * order. `settled()` waits for every started and waiting call and rejects with the first failure
+ * (once a call failed, the waiting ones are not started).
+ */
+class LimitedRunner {
+  readonly #limit: number;
+  readonly #waiting: Array<() => Promise<unknown>> = [];
+  #running = 0;
+  #failure: unknown = null;
+  #idle: (() => void) | null = null;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(fn: () => Promise<unknown>): void {
+    this.#waiting.push(fn);
+    this.#pump();
+  }
+
+  #pump(): void {
+    // bounded: each iteration starts one waiting call
+    while (this.#running < this.#limit && this.#waiting.length > 0 && this.#failure === null) {
+      const fn = this.#waiting.shift()!;
+      this.#running++;
+      fn().then(
+        () => this.#done(null),
+        (err: unknown) => this.#done(err ?? new Error("blob write failed")),
+      );
+    }
+    if (this.#running === 0) this.#idle?.();
+  }
+
+  #done(err: unknown): void {
+    this.#running--;
+    if (err !== null && this.#failure === null) this.#failure = err;
+    this.#pump();
+  }
+
+  async settled(): Promise<void> {
+    if (this.#running > 0 || (this.#waiting.length > 0 && this.#failure === null))
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+    if (this.#failure !== null) throw this.#failure;
+  }
+}
+
+/** An append's derived data, with its blob files being written meanwhile (see #prepare). */
+interface Prepared {
+  items: PreparedAppend[];
+  /** resolves once every blob file is durable; null when the adapter writes content in the transaction */
+  written: LimitedRunner | null;
+  /** ends the group-commit announcement (db.expectGroupedWrite) */
+  queued: () => void;
 }
 
 async function mailboxCore(t: TxContext, mailboxId: Id) {
@@ -113,8 +160,8 @@ export class MessageWrites {
 
   async appendMany(accountId: Id, mailboxId: Id, givenInputs: AppendInput[]): Promise<AppendResult[]> {
     const prepared = await this.#prepare(accountId, mailboxId, givenInputs, null);
-    if (prepared.length === 0) return [];
-    return this.#writePrepared(prepared, (t) => this.#appendTx(t, accountId, mailboxId, prepared));
+    if (prepared.items.length === 0) return [];
+    return this.#writePrepared(prepared, (t) => this.#appendTx(t, accountId, mailboxId, prepared.items));
   }
 
   /**
@@ -140,7 +187,7 @@ export class MessageWrites {
     );
     const todo = items.filter((i) => !known.has(i.key));
     const prepared = await this.#prepare(accountId, mailboxId, todo, null);
-    if (prepared.length === 0) return items.map(() => null);
+    if (prepared.items.length === 0) return items.map(() => null);
     const stored = new Map<string, AppendResult>();
     let raced = false;
     await this.#writePrepared(prepared, async (t) => {
@@ -151,9 +198,9 @@ export class MessageWrites {
           todo.map((i) => i.key),
         ),
       );
-      const keep = prepared.filter((_, n) => !again.has(todo[n]!.key));
+      const keep = prepared.items.filter((_, n) => !again.has(todo[n]!.key));
       const keys = todo.map((i) => i.key).filter((k) => !again.has(k));
-      raced = keep.length < prepared.length;
+      raced = keep.length < prepared.items.length;
       if (keep.length === 0) return;
       const results = await this.#appendTx(t, accountId, mailboxId, keep);
       const now = Date.now();
@@ -164,7 +211,7 @@ export class MessageWrites {
       }
     });
     if (raced) {
-      await db.write((w) => w.blobs.dropContentWithoutRow(prepared.map((p) => p.sha))).catch(() => {});
+      await db.write((w) => w.blobs.dropContentWithoutRow(prepared.items.map((p) => p.sha))).catch(() => {});
     }
     return items.map((i) => stored.get(i.key) ?? null);
   }
@@ -197,7 +244,7 @@ export class MessageWrites {
       await removeRows(t, mb.accountId, srcMailboxId, rows, modseq);
       await t.tx.mailboxes.touch(srcMailboxId, modseq);
       t.beacon(mb.accountId, srcMailboxId, modseq);
-      return this.#appendTx(t, accountId, dstMailboxId, prepared);
+      return this.#appendTx(t, accountId, dstMailboxId, prepared.items);
     });
     return res!;
   }
@@ -211,7 +258,7 @@ export class MessageWrites {
     mailboxId: Id,
     givenInputs: AppendInput[],
     freed: { bytes: number; messages: number } | null,
-  ): Promise<PreparedAppend[]> {
+  ): Promise<Prepared> {
     const db = this.#d.db;
     // Raw messages are stored byte-exact, except that parts holding NUL octets are stored
     // base64-encoded (RFC 3516 §4.4 allows it; IMAP literals cannot carry NUL — see
@@ -229,7 +276,7 @@ export class MessageWrites {
       const mb = await db.read((q) => q.mailboxes.core(mailboxId));
       if (!mb || mb.accountId !== accountId) throw new StoreError("NONEXISTENT", "no such mailbox");
     }
-    if (inputs.length === 0) return [];
+    if (inputs.length === 0) return { items: [], written: null, queued: () => {} };
     const max = this.#d.maxMessageSize;
     const sizes = inputs.map((i) => i.raw.byteLength + (i.deliveryHeaders?.byteLength ?? 0));
     for (const s of sizes) {
@@ -252,46 +299,66 @@ export class MessageWrites {
         throw new StoreError("INVALID", "invalid internal date");
       }
     }
+    // durable blob files before the transaction that references them (docs/architecture.md
+    // "Mail store"), written by the writer threads while this loop derives the next messages'
+    // data; announced: a group commit forming meanwhile waits a moment for this append (an
+    // adapter that writes the content in the transaction itself puts nothing before it)
+    const written = early ? new LimitedRunner(PUT_CONCURRENCY) : null;
+    const queued = db.expectGroupedWrite();
     const prepared: PreparedAppend[] = [];
-    for (let i = 0; i < inputs.length; i++) {
-      const inp = inputs[i]!;
-      const sha = sha256Hex(inp.raw);
-      const parsed = this.#mime.parseMessage(inp.raw);
-      // known content needs no search text; without the early reads it is made here, outside
-      // the transaction, in case the content turns out new
-      const exists = early ? await db.read((r) => r.blobs.has(sha)) : false;
-      const prefix = inp.deliveryHeaders && inp.deliveryHeaders.byteLength > 0 ? inp.deliveryHeaders : null;
-      prepared.push({
-        raw: inp.raw,
-        prefix,
-        size: sizes[i]!,
-        crlfSize: crlfSize(inp.raw, prefix),
-        sha,
-        parsed,
-        text: exists ? null : this.#mime.searchText(inp.raw, parsed),
-        threadKeys: threadKeys(this.#mime, inp.raw, parsed),
-        threadInput: threadInputOf(this.#mime, inp.raw, parsed),
-        flags: normalizeFlags(inp.flags ?? []),
-        internalDate: inp.internalDate ? inp.internalDate.getTime() : Date.now(),
-      });
+    const started: string[] = [];
+    try {
+      for (let i = 0; i < inputs.length; i++) {
+        const inp = inputs[i]!;
+        const sha = sha256Hex(inp.raw);
+        if (written) {
+          started.push(sha);
+          written.add(() => this.#blobs.put(inp.raw, sha));
+        }
+        const parsed = this.#mime.parseMessage(inp.raw);
+        // known content needs no search text; without the early reads it is made here, outside
+        // the transaction, in case the content turns out new
+        const exists = early ? await db.read((r) => r.blobs.has(sha)) : false;
+        const prefix = inp.deliveryHeaders && inp.deliveryHeaders.byteLength > 0 ? inp.deliveryHeaders : null;
+        prepared.push({
+          raw: inp.raw,
+          prefix,
+          size: sizes[i]!,
+          crlfSize: crlfSize(inp.raw, prefix),
+          sha,
+          parsed,
+          text: exists ? null : this.#mime.searchText(inp.raw, parsed),
+          threadKeys: threadKeys(this.#mime, inp.raw, parsed),
+          threadInput: threadInputOf(this.#mime, inp.raw, parsed),
+          flags: normalizeFlags(inp.flags ?? []),
+          internalDate: inp.internalDate ? inp.internalDate.getTime() : Date.now(),
+        });
+      }
+    } catch (err) {
+      queued();
+      // files started for an append that will not happen: wait for them, drop what no row references
+      await written?.settled().catch(() => {});
+      if (started.length > 0) await db.write((w) => w.blobs.dropContentWithoutRow(started)).catch(() => {});
+      throw err;
     }
-    return prepared;
+    return { items: prepared, written, queued };
   }
 
-  /** Writes the blobs durably, then runs fn as one group write; on failure drops unreferenced blobs. */
-  async #writePrepared<T>(prepared: PreparedAppend[], fn: (t: TxContext) => Promise<T>): Promise<T> {
+  /**
+   * Waits for the blob files (started by #prepare), then runs fn as one group write; on failure
+   * drops unreferenced blobs.
+   */
+  async #writePrepared<T>(prepared: Prepared, fn: (t: TxContext) => Promise<T>): Promise<T> {
     const db = this.#d.db;
-    // durable blob files before the transaction that references them (docs/architecture.md
-    // "Mail store"); announced: a group commit forming meanwhile waits a moment for this append
-    // (an adapter that writes the content in the transaction itself puts nothing before it)
-    const queued = db.expectGroupedWrite();
     try {
-      if (this.#d.contentInWrite !== true)
-        await eachLimited(prepared, PUT_CONCURRENCY, (p) => this.#blobs.put(p.raw, p.sha));
+      await prepared.written?.settled();
+    } catch (err) {
+      await db.write((w) => w.blobs.dropContentWithoutRow(prepared.items.map((p) => p.sha))).catch(() => {});
+      throw err;
     } finally {
       // the announcement ends before the item is queued: queueing may start the group loop at
       // once, and a loop that still counted this append as expected would wait GROUP_WAIT_MS for it
-      queued();
+      prepared.queued();
     }
     // queued synchronously right after, so no batch can form in between
     const tx = write(this.#d, fn, GROUP);
@@ -299,7 +366,7 @@ export class MessageWrites {
       return await tx;
     } catch (err) {
       // content written for a transaction that did not commit: remove what no row references
-      await db.write((w) => w.blobs.dropContentWithoutRow(prepared.map((p) => p.sha))).catch(() => {});
+      await db.write((w) => w.blobs.dropContentWithoutRow(prepared.items.map((p) => p.sha))).catch(() => {});
       throw err;
     }
   }
