@@ -29,11 +29,12 @@ import { addDnsCommand, addQueueCommands, type CliHelpers } from "./outbound.ts"
 import { hostedDomainProblem, passwordProblem } from "./policy.ts";
 import {
   type ConfigOpts,
+  type ConfigOverride,
+  configExit,
   configOption,
   EXIT,
   ExitError,
   intArg,
-  load,
   newProgram,
   runProgram,
 } from "./program.ts";
@@ -43,6 +44,15 @@ import { addUserImportCommand } from "./user-import.ts";
 import { addVacationCommand } from "./vacation.ts";
 
 export { EXIT } from "./program.ts";
+
+/** the configuration of an admin command (in-process; `serve` loads it on a thread, program.ts) */
+export function load(opts: ConfigOpts, overrides: ConfigOverride[] = []): ResolvedConfig {
+  try {
+    return loadConfig(opts.config, { overrides });
+  } catch (e) {
+    throw configExit(e);
+  }
+}
 
 /**
  * The store must exist: only `serve` creates one. An admin command run from another directory, or

@@ -17,7 +17,8 @@
  *                   `config check` and `deliver`)
  */
 import { Command, CommanderError } from "commander";
-import { ConfigError, loadConfig } from "../config/index.ts";
+import { ConfigError } from "../config/errors.ts";
+import type { ResolvedConfig } from "../config/index.ts";
 import { UsageError } from "./io.ts";
 
 export const EXIT = {
@@ -48,12 +49,25 @@ export function configOption(cmd: Command): Command {
   return cmd.option("-c, --config <file>", "configuration file (TOML)");
 }
 
-export function load(opts: ConfigOpts, overrides: ConfigOverride[] = []) {
+/** the configuration error as the command's exit (EXIT.CONFIG); anything else as it is */
+export function configExit(e: unknown): unknown {
+  return e instanceof ConfigError ? new ExitError(EXIT.CONFIG, e.message) : e;
+}
+
+/**
+ * The configuration for `serve`, loaded on a thread (config/load-thread.ts) so that the server's
+ * long-running processes do not keep the schema library. Admin commands load it in-process
+ * (commands.ts `load`).
+ */
+export async function loadOffThread(
+  opts: ConfigOpts,
+  overrides: ConfigOverride[] = [],
+): Promise<ResolvedConfig> {
+  const { loadConfigOffThread } = await import("../config/load-thread.ts");
   try {
-    return loadConfig(opts.config, { overrides });
+    return await loadConfigOffThread(opts.config, overrides);
   } catch (e) {
-    if (e instanceof ConfigError) throw new ExitError(EXIT.CONFIG, e.message);
-    throw e;
+    throw configExit(e);
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type ConfigOverride,
   configOption,
   intArg,
-  load,
+  loadOffThread,
   newProgram,
   runProgram,
 } from "./program.ts";
@@ -63,7 +63,7 @@ export function addServeCommand(program: Command): void {
         ov.push({ path: ["server", "workers"], value: o.workers, origin: "--workers" });
       if (o.dataDir) ov.push({ path: ["data_dir"], value: o.dataDir, origin: "--data-dir" });
       if (o.logLevel) ov.push({ path: ["log", "level"], value: o.logLevel, origin: "--log-level" });
-      const config = load(o, ov);
+      const config = await loadOffThread(o, ov);
       // loaded here only: admin commands do not need the protocol servers
       const { serve } = await import("../server/index.ts");
       process.exitCode = await serve(config);

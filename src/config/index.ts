@@ -16,18 +16,14 @@ import { hostname as osHostname } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { z } from "zod";
+import { ConfigError } from "./errors.ts";
 import { schemaAt } from "./render.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 export type { Config, ConfigInput } from "./schema.ts";
 export { configSchema, parseDuration, parseSize } from "./schema.ts";
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 /** A resolved configuration: data_dir absolute, hostname filled in, derived paths added. */
 export type ResolvedConfig = Config & {

@@ -7,7 +7,7 @@ import { flushCompileCache } from "node:module";
 import { availableParallelism } from "node:os";
 import { type BackupSchedule, startBackupSchedule } from "../backup/schedule.ts";
 import type { ResolvedConfig } from "../config/index.ts";
-import { startFeedHub } from "../store/index.ts";
+import { startFeedHub } from "../store/feed/hub.ts";
 import {
   attachLimitsPrimary,
   createLimitsClient,
@@ -42,8 +42,15 @@ export function workerCount(config: ResolvedConfig): number {
   return config.server.workers === 0 ? availableParallelism() : config.server.workers;
 }
 
+/**
+ * The environment variable that gives a worker its slot (0 … n-1; a replacement takes the slot of
+ * the worker it replaces). Slot 0 runs the outbound queue runner: exactly one per server.
+ */
+export const WORKER_SLOT_ENV = "POSTKONTOR_WORKER_SLOT";
+
 export async function runWorker(config: ResolvedConfig): Promise<number> {
   const logger = createLogger(config, { worker: cluster.worker?.id });
+  const runsOutbound = process.env[WORKER_SLOT_ENV] === "0";
   const send = (m: WorkerMessage) => {
     if (process.connected) process.send?.(m);
   };
@@ -66,18 +73,37 @@ export async function runWorker(config: ResolvedConfig): Promise<number> {
     send({ type: "fatal", error: e instanceof Error ? e.message : String(e) });
     return 1;
   }
+  let outbound: OutboundService | null = null;
+  if (runsOutbound) {
+    try {
+      // the queue runner (SMTP client, MTA-STS) on this worker's store: loaded in slot 0 only
+      const { startOutbound } = await import("./outbound.ts");
+      outbound = await startOutbound(config, logger, services.store);
+    } catch (e) {
+      logger.error({ err: String(e) }, "outbound queue runner failed to start");
+      send({ type: "fatal", error: `outbound queue runner failed to start: ${String(e)}` });
+      await services.close().catch(() => {});
+      return 1;
+    }
+  }
   for (const a of services.addresses) logger.debug({ address: a.address }, `${a.protocol} listening`);
   send({ type: "listening", addresses: services.addresses });
   // what this worker loaded goes into the compile cache now, not only at exit (reexec.ts)
   flushCompileCache();
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = async () => {
+    const stop = async (orphaned = false) => {
       if (stopping) return;
       stopping = true;
-      const r = await withTimeout(services.close(), config.server.shutdown_timeout).catch(
-        () => "error" as const,
-      );
+      // clients hear the goodbye at once while the outbound runner finishes its pass (it uses
+      // the services' store, so the store is closed after both). Orphaned (the primary died):
+      // deliveries in flight are left at once, keeping their leases, which the next server's
+      // runner releases as soon as this process is gone
+      const runnerWait = orphaned ? 0 : config.server.shutdown_timeout;
+      const r = await withTimeout(
+        Promise.all([services.closeSessions(), outbound?.stop(runnerWait)]).then(() => services.close()),
+        config.server.shutdown_timeout,
+      ).catch(() => "error" as const);
       resolve(r === "timeout" || r === "error" ? 1 : 0);
     };
     process.on("message", (m: WorkerMessage) => {
@@ -86,7 +112,7 @@ export async function runWorker(config: ResolvedConfig): Promise<number> {
     // Ctrl-C reaches every process of the group; the primary coordinates, workers just close.
     onShutdownSignal(() => void stop());
     // primary gone (crashed): do not linger as an orphan
-    process.on("disconnect", () => void stop());
+    process.on("disconnect", () => void stop(true));
   });
 }
 
@@ -145,11 +171,11 @@ export function workerEnv(
 }
 
 export async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Promise<number> {
-  await prepare(config, logger);
+  // the store's one-time work (migrations) on a thread: the primary itself never opens the store
+  await prepare(config, logger, { storeOnThread: true });
   const hub = await startFeedHub(config.paths.feedSocket);
-  // exactly one outbound queue runner per server: the primary's (src/smtp/queue)
-  let outbound: OutboundService | null = null;
-  // and one daily backup (src/backup/schedule.ts), on a thread of the primary
+  // one daily backup (src/backup/schedule.ts), on a thread of the primary; the outbound queue
+  // runner is the worker in slot 0's (runWorker)
   let backups: BackupSchedule | null = null;
   const seen = new Set<string>();
   const crashes: number[] = [];
@@ -204,7 +230,6 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
       code = code || 1;
     }
     watchdog?.stop();
-    await outbound?.stop(config.server.shutdown_timeout);
     await backups?.stop();
     await hub.close();
     logger.info({}, "stopped");
@@ -217,8 +242,11 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
   cluster.setupPrimary({ execArgv: workerExecArgv(config, process.execArgv) });
   /** connections handed to each worker and not yet acknowledged (closed when it dies) */
   const handoffs = new Map<number, { drop(): number }>();
-  const fork = () => {
-    const w = cluster.fork(workerEnv(config));
+  /** worker id → slot (WORKER_SLOT_ENV); a replacement gets the slot of the worker it replaces */
+  const slots = new Map<number, number>();
+  const fork = (slot: number) => {
+    const w = cluster.fork({ ...workerEnv(config), [WORKER_SLOT_ENV]: String(slot) });
+    slots.set(w.id, slot);
     handoffs.set(w.id, trackHandoffs(w.process));
     w.on("message", (m: WorkerMessage) => {
       if (m.type === "heartbeat") {
@@ -245,6 +273,8 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
     // its unacknowledged connections: closed, not left hanging in this process (trackHandoffs)
     const dropped = handoffs.get(w.id)?.drop() ?? 0;
     handoffs.delete(w.id);
+    const slot = slots.get(w.id) ?? 0;
+    slots.delete(w.id);
     if (stopping) return;
     const wasReady = ready.delete(w.id);
     logger.error(
@@ -271,20 +301,12 @@ export async function runPrimary(config: ResolvedConfig, logger: Logger, n: numb
       return;
     }
     setTimeout(() => {
-      if (!stopping) fork();
+      if (!stopping) fork(slot);
     }, 200).unref();
   });
 
   onShutdownSignal((signal) => void shutdown(0, signal));
-  for (let i = 0; i < n; i++) fork();
-  try {
-    // the queue runner (SMTP client, MTA-STS) loads here, in the primary only: workers never run it
-    const { startOutbound } = await import("./outbound.ts");
-    outbound = await startOutbound(config, logger);
-  } catch (e) {
-    logger.error({ err: String(e) }, "outbound queue runner failed to start");
-    void shutdown(1, "outbound queue runner failed to start");
-  }
+  for (let i = 0; i < n; i++) fork(i);
   if (!stopping) backups = startBackupSchedule(config, logger);
   return done;
 }

@@ -5,8 +5,10 @@
  * - `serve` with server.workers = 1 runs everything in one process (and still starts the change-feed
  *   hub, so `postkontor deliver` and admin commands in other processes reach the sessions).
  * - With workers = 0 (one per core) or > 1 the primary process runs the feed hub, generates the
- *   self-signed certificate and runs migrations once, then forks the workers (node:cluster). Each
- *   worker opens the store as a feed client, builds the protocol servers and listens; cluster shares
+ *   self-signed certificate and runs migrations once (on a short-lived thread: the primary keeps
+ *   no store), then forks the workers (node:cluster). Each worker opens the store as a feed
+ *   client, builds the protocol servers and listens (the one in slot 0 also runs the outbound
+ *   queue runner); cluster shares
  *   the ports. Workers report their bound addresses; the primary logs each one once
  *   (`imap listening on 127.0.0.1:1143`, `pop3s listening on …`), so port-0 listeners can be
  *   discovered from the log.
@@ -44,7 +46,7 @@
 import cluster from "node:cluster";
 import { startBackupSchedule } from "../backup/schedule.ts";
 import type { ResolvedConfig } from "../config/index.ts";
-import { startFeedHub } from "../store/index.ts";
+import { startFeedHub } from "../store/feed/hub.ts";
 import { runPrimary, runWorker, workerCount } from "./cluster.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { logAddresses, onShutdownSignal, prepare, withTimeout } from "./process.ts";
@@ -55,7 +57,6 @@ export { workerCount, workerEnv, workerExecArgv } from "./cluster.ts";
 export { createLogger, type Logger } from "./log.ts";
 // types only: the services (every protocol) load in the processes that serve, not in the primary
 export type { BoundAddress, RunningServices, ServiceDefinition } from "./services.ts";
-export { openConfiguredStore } from "./store.ts";
 
 /**
  * `postkontor serve`. Resolves when the server has stopped; the caller exits with the returned code.

@@ -21,8 +21,15 @@
  *   primary the limits still hold per worker (the behaviour before they were server-wide).
  */
 import type { Cluster, Worker } from "node:cluster";
-import { type LoginThrottle, localThrottle, ThrottleState } from "../auth/index.ts";
-import type { FailureOutcome, ThrottleOptions, ThrottleVerdict } from "../auth/throttle.ts";
+// throttle.ts itself, not auth/index.ts: the primary loads no password hashing
+import {
+  type FailureOutcome,
+  type LoginThrottle,
+  localThrottle,
+  type ThrottleOptions,
+  ThrottleState,
+  type ThrottleVerdict,
+} from "../auth/throttle.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import {
   type ConnectionSlots,

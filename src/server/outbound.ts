@@ -1,6 +1,6 @@
 /**
  * Starts the outbound queue runner (src/smtp/queue) from the config: in the single process, or in
- * the primary of a cluster (exactly one runner per server; several servers on one store are still
+ * the cluster worker in slot 0 (cluster.ts; exactly one runner per server; several servers on one store are still
  * safe because entries are claimed under a lease).
  */
 import { readFileSync } from "node:fs";

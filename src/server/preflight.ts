@@ -14,7 +14,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from "node:f
 import { isIP } from "node:net";
 import { join } from "node:path";
 import type { ResolvedConfig } from "../config/index.ts";
-import { storeDatabasePath } from "../store/index.ts";
+import { storeDatabasePath } from "../store/paths.ts";
 
 export interface PreflightLogger {
   info(o: object, msg?: string): void;

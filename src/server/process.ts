@@ -1,16 +1,21 @@
 /** What the single process and the cluster primary share: preparation, logging, signals. */
+import { Worker } from "node:worker_threads";
 import type { ResolvedConfig } from "../config/index.ts";
-import { describeGenerated, ensureSelfSignedCert } from "../net/index.ts";
+import { describeGenerated, ensureSelfSignedCert } from "../net/tls.ts";
 import type { Logger } from "./log.ts";
 import { checkHostname, secureDataDir } from "./preflight.ts";
+import type { PrepareReply } from "./prepare-thread.ts";
 import type { BoundAddress } from "./services.ts";
-import { openConfiguredStore } from "./store.ts";
 
 /**
  * Work the primary does once before any worker starts: host name check, data directory (created
  * 0700, modes tightened: preflight.ts), migrations, certificate.
  */
-export async function prepare(config: ResolvedConfig, logger: Logger): Promise<void> {
+export async function prepare(
+  config: ResolvedConfig,
+  logger: Logger,
+  opts: { storeOnThread?: boolean } = {},
+): Promise<void> {
   checkHostname(config, logger);
   secureDataDir(config, logger);
   if (!config.tls.cert && !config.tls.key) {
@@ -18,8 +23,33 @@ export async function prepare(config: ResolvedConfig, logger: Logger): Promise<v
     if (r.generated) logger.info({ certPath: r.certPath }, describeGenerated(r, config.hostname));
   }
   // runs migrations once; imports DKIM key files of older versions into the store
+  if (opts.storeOnThread) return prepareStoreOnThread(config, logger);
+  const { openConfiguredStore } = await import("./store.ts");
   const store = await openConfiguredStore(config, false, false, (fields, msg) => logger.info(fields, msg));
   await store.close();
+}
+
+/**
+ * The same store step on a short-lived thread (prepare-thread.ts): the store, its SQL builder and
+ * the database driver load into that thread's heap and go with it, so a cluster primary — which
+ * opens no store afterwards — does not keep them (docs/architecture.md "Process layout").
+ */
+function prepareStoreOnThread(config: ResolvedConfig, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const w = new Worker(new URL("./prepare-thread.ts", import.meta.url), { workerData: { config } });
+    let done = false;
+    w.on("message", (m: PrepareReply) => {
+      if (m.type === "log") logger.info(m.fields, m.msg);
+      else if (m.type === "done") done = true;
+      else if (m.type === "error")
+        reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
+    });
+    w.on("error", reject);
+    w.on("exit", (code) => {
+      if (done) resolve();
+      else reject(new Error(`store preparation ended without finishing (thread exit code ${code})`));
+    });
+  });
 }
 
 export function logAddresses(logger: Logger, addresses: BoundAddress[], seen: Set<string>): void {

@@ -42,6 +42,7 @@ import { SqliteKeys } from "./keys/sqlite.ts";
 import { FileLocks } from "./locks/file.ts";
 import type { LockService } from "./locks/port.ts";
 import type { MimeFns } from "./mime-fns.ts";
+import { defaultFeedSocketPath, storeDatabasePath } from "./paths.ts";
 import { Fts5Search } from "./search/fts.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, SqlStore } from "./store.ts";
 import type { Store } from "./types.ts";
@@ -89,14 +90,7 @@ export interface StoreOptions {
   sqliteHook?: (db: Database.Database) => void;
 }
 
-/** The SQLite database of a data directory (its presence is what "a store exists here" means). */
-export function storeDatabasePath(dataDir: string): string {
-  return join(dataDir, "store.sqlite");
-}
-
-export function defaultFeedSocketPath(dataDir: string): string {
-  return join(dataDir, "run", "feed.sock");
-}
+export { defaultFeedSocketPath, storeDatabasePath };
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
   // 0700: the store holds password hashes (docs/architecture.md, file modes)

@@ -55,6 +55,9 @@ export interface QueueRunner {
   stop(): Promise<void>;
 }
 
+/** how often a running runner looks for leases of dead runners on this host (releaseDead) */
+const DEAD_CHECK_MS = 5_000;
+
 const open = (r: QueueRecipient) => !r.state || r.state === "pending" || r.state === "deferred";
 
 function domainOf(address: string): string {
@@ -342,8 +345,14 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
     return total;
   }
 
-  /** Leases of runners on this host whose process is gone are released at once. */
+  /**
+   * Leases of runners on this host whose process is gone are released at once: at start, and
+   * every DEAD_CHECK_MS while running (a runner in another process — a cluster worker the primary
+   * lost, another server on the same data — can end while this one runs).
+   */
+  let deadCheckedAt = 0;
   async function releaseDead(): Promise<void> {
+    deadCheckedAt = Date.now();
     for (const e of await o.store.listQueue()) {
       if (!e.leaseOwner) continue;
       const [h, pidText] = e.leaseOwner.split("/");
@@ -359,7 +368,11 @@ export function createQueueRunner(o: QueueRunnerOptions): QueueRunner {
   const tick = () => {
     timer = null;
     if (stopping) return;
-    running = runOnce().catch((err) => {
+    const cleanup =
+      Date.now() - deadCheckedAt >= DEAD_CHECK_MS
+        ? releaseDead().catch((err) => log.warn({ err: String(err) }, "outbound lease cleanup failed"))
+        : Promise.resolve();
+    running = cleanup.then(runOnce).catch((err) => {
       log.error({ err: String(err) }, "outbound queue pass failed");
       return 0;
     });
