@@ -47,6 +47,8 @@ const LOWER = [
   "p99_ms",
   "server_cpu_ms_per_message",
   "pss_total_kib",
+  "pss_total_kib_at_5s",
+  "pss_total_if_alone_kib",
   "per_connection_kib",
   "delete_ms",
 ];

@@ -408,7 +408,10 @@ export const configSchema = z.strictObject({
     "Outbound delivery of submitted mail to other domains: persistent queue, MX delivery, retries, " +
       "bounces (RFC 3464 DSNs) and DKIM signing.",
     {
-      enabled: bool(true, "Run the queue runner (in the primary process). Off: mail is queued but not sent."),
+      enabled: bool(
+        true,
+        "Run the queue runner (one per server: the cluster worker in slot 0, or the single process). Off: mail is queued but not sent.",
+      ),
       port: int(25, "TCP port of the remote MX hosts (RFC 5321 §4.5.4: 25; other values only for tests).", 1),
       resolver: str(
         "",
