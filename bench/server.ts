@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { envWithoutPostkontor, runCli as runKitCli } from "../test/kit/process.ts";
 import { type ServeConfigOpts, watchServer, writeServeConfig } from "../test/kit/serve.ts";
 
@@ -183,4 +184,26 @@ export function pssKiB(pid: number): number {
     if (m) return Number(m[1]);
   } catch {}
   return 0;
+}
+
+/**
+ * Waits (at most maxMs) until the server's search indexer has no queued text left (the store's
+ * `fts_pending` is empty), read from the side through a read-only connection: deferred work that
+ * an idle CPU alone does not prove finished (the indexer yields between batches). Returns the ms
+ * waited; false when it timed out.
+ */
+export async function waitSearchIndexed(dataDir: string, maxMs: number): Promise<number | false> {
+  const t0 = Date.now();
+  const db = new Database(path.join(dataDir, "store.sqlite"), { readonly: true, fileMustExist: true });
+  try {
+    const pending = db.prepare("SELECT 1 FROM fts_pending LIMIT 1").pluck();
+    // bounded: one look every 500 ms until maxMs
+    while (pending.get() !== undefined) {
+      if (Date.now() - t0 > maxMs) return false;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return Date.now() - t0;
+  } finally {
+    db.close();
+  }
 }

@@ -14,6 +14,7 @@ import {
   literal8,
   mailboxName,
   nstring,
+  numberListBytes,
   parseDate,
   parseDateTime,
   quoted,
@@ -23,6 +24,24 @@ import {
 const s = (b: Buffer) => b.toString("utf8");
 
 describe("response serialisation", () => {
+  it("numberListBytes writes the same text as join, for any non-negative integers", () => {
+    assert.equal(s(numberListBytes("* SEARCH", [], "\r\n")), "* SEARCH\r\n");
+    assert.equal(
+      s(numberListBytes("* SEARCH", [0, 9, 10, 99, 100, 4294967295], " (MODSEQ 7)\r\n")),
+      "* SEARCH 0 9 10 99 100 4294967295 (MODSEQ 7)\r\n",
+    );
+    fc.assert(
+      fc.property(fc.array(fc.maxSafeNat(), { maxLength: 200 }), (nums) => {
+        const want = `* SEARCH${nums.map((n) => ` ${n}`).join("")}\r\n`;
+        assert.equal(s(numberListBytes("* SEARCH", nums, "\r\n")), want);
+        assert.equal(
+          s(numberListBytes("* SEARCH", Uint32Array.from(nums.map((n) => n % 2 ** 32)), "")),
+          `* SEARCH${nums.map((n) => ` ${n % 2 ** 32}`).join("")}`,
+        );
+      }),
+    );
+  });
+
   it("quoted / literal / imapString choose correctly", () => {
     assert.equal(quoted('a"b\\c'), '"a\\"b\\\\c"');
     assert.throws(() => quoted("a\r\nb"));

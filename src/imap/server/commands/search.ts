@@ -12,6 +12,7 @@
 import { parseDate } from "../../../mime/index.ts";
 import type { MessageMeta } from "../../../store/types.ts";
 import type { ImapDate, SearchCommand, SearchKey } from "../../protocol/commands.ts";
+import { numberListBytes } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { no } from "../errors.ts";
 import { objectId } from "../format.ts";
@@ -355,11 +356,11 @@ export async function search(
   let modseqTail = modseqAll;
   const nums = cmd.uid ? matched : (seqs ?? matched.map((u) => v.seqOf(u)));
   if (cmd.returnOpts === null && !s.rev2) {
-    // RFC 3501 §7.2.5 SEARCH; RFC 7162 §3.1.5 "(MODSEQ n)"
-    // one flat string from join(): `+=` per number builds a rope of cons strings that survive
-    // (and get copied by) every young-generation GC until the write flattens it
-    const list = nums.length > 0 ? ` ${nums.join(" ")}` : "";
-    await s.write(`* SEARCH${list}${modseqTail !== null ? ` (MODSEQ ${modseqTail})` : ""}\r\n`);
+    // RFC 3501 §7.2.5 SEARCH; RFC 7162 §3.1.5 "(MODSEQ n)"; written as bytes, no string of the
+    // whole list on the heap (numberListBytes)
+    await s.write(
+      numberListBytes("* SEARCH", nums, `${modseqTail !== null ? ` (MODSEQ ${modseqTail})` : ""}\r\n`),
+    );
     return { code: null, text: "SEARCH completed" };
   }
   // RFC 4731 §3.1 / RFC 9051 §7.3.4: ESEARCH; RETURN () or no RETURN (IMAP4rev2) means ALL
