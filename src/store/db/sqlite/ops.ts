@@ -1,7 +1,6 @@
 /**
  * The db port's data operations on SQLite (see db/port.ts for what each one promises). Plain SQL
- * prepared once per connection (SqliteHandle.stmt): kysely would compile and prepare a query on
- * every call. Every function here runs inside Db.read / Db.write, i.e. while the connection's
+ * prepared once per connection (SqliteHandle.stmt). Every function here runs inside Db.read / Db.write, i.e. while the connection's
  * mutex is held, and returns plain values (better-sqlite3 is synchronous).
  */
 import {

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import type Database from "better-sqlite3";
 import { openStore } from "../../index.ts";
 import { msg, tempDir } from "../../testing/helpers.ts";
+import { ConnectionMutex } from "./sqlite.ts";
 
 test("a writer waiting for the write lock keeps the event loop free (async BEGIN IMMEDIATE retry)", async () => {
   const t = tempDir();
@@ -46,4 +47,32 @@ test("a writer waiting for the write lock keeps the event loop free (async BEGIN
     await a.close();
     t.cleanup();
   }
+});
+
+test("the connection mutex runs holders one at a time, in the order they asked, past failures", async () => {
+  const m = new ConnectionMutex();
+  const log: string[] = [];
+  let inside = 0;
+  const holder = (name: string, ticks: number, fail = false) =>
+    m.run(async () => {
+      inside++;
+      assert.equal(inside, 1, `${name} ran while another holder was inside`);
+      log.push(`${name}+`);
+      for (let i = 0; i < ticks; i++) await new Promise((r) => setImmediate(r));
+      log.push(`${name}-`);
+      inside--;
+      if (fail) throw new Error(`${name} failed`);
+      return name;
+    });
+  const results = await Promise.allSettled([
+    holder("a", 3),
+    holder("b", 0, true),
+    holder("c", 2),
+    m.run(() => "sync"),
+  ]);
+  assert.deepEqual(log, ["a+", "a-", "b+", "b-", "c+", "c-"]);
+  assert.deepEqual(
+    results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)),
+    ["a", "b failed", "c", "sync"],
+  );
 });

@@ -1,32 +1,29 @@
 /**
- * SQLite backend plumbing: one better-sqlite3 connection per Store, wrapped by kysely's
- * SqliteDialect. kysely's driver serializes use of the single connection with a mutex; every
- * database access here goes through that mutex (withConnection / transaction), so directly
- * prepared hot statements never interleave with another caller's open transaction.
+ * SQLite backend plumbing: one better-sqlite3 connection per Store, its use serialized by a FIFO
+ * mutex (ConnectionMutex); every database access here goes through that mutex (withConnection /
+ * transaction), so prepared statements never interleave with another caller's open transaction.
+ * All SQL is plain, prepared once per connection (stmt).
  */
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
 import { migrateSqlite } from "./migrations.ts";
-import type { DB } from "./schema.ts";
 
 export interface SqliteHandle {
   raw: Database.Database;
-  k: Kysely<DB>;
   /** prepared-statement cache for hot queries (portable SQL) */
   stmt(text: string, safeIntegers?: boolean): Database.Statement;
   /**
    * A statement prepared on a second, read-only connection (opened on first use). Each call is
    * its own snapshot of committed data and takes no mutex, so a hot single-statement read (POP3
    * RETR) is not queued behind this process's transactions waiting for the cross-process write
-   * lock (a transaction holds the kysely connection while it runs).
+   * lock (a transaction holds the connection's mutex while it runs).
    */
   readStmt(text: string, safeIntegers?: boolean): Database.Statement;
   /** runs fn while holding the connection (no other transaction open in this process) */
-  withConnection<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T>;
+  withConnection<T>(fn: () => Promise<T> | T): Promise<T>;
   /** BEGIN IMMEDIATE … COMMIT (rolls back if fn throws) */
-  transaction<T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T>;
+  transaction<T>(fn: () => Promise<T> | T): Promise<T>;
   /** the database file's path (its WAL is `${path}-wal`) */
   path: string;
   /** WAL size in octets above which the background jobs truncate it after a burst (0 = never) */
@@ -51,6 +48,29 @@ export interface SqliteOptions {
 export const DEFAULT_SQLITE_CACHE_KIB = 16_384;
 export const DEFAULT_READER_CACHE_KIB = 2048;
 export const DEFAULT_WAL_LIMIT_BYTES = 64 * 1048576;
+
+/**
+ * The connection's mutex: callers run one at a time, in the order they asked. (A query builder
+ * used to provide it; it was kept for nothing else, at ~11 MiB of loaded code per process.)
+ */
+export class ConnectionMutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T> | T): Promise<T> {
+    const before = this.#tail;
+    let release = (): void => {};
+    this.#tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return before.then(async () => {
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    });
+  }
+}
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -101,7 +121,7 @@ export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteHandle
     }
   };
 
-  const k = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  const mutex = new ConnectionMutex();
   const cache = new Map<string, Database.Statement>();
   const stmt = (text: string, safeIntegers = false) => {
     const key = (safeIntegers ? "S:" : "N:") + text;
@@ -132,21 +152,20 @@ export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteHandle
     }
     return s;
   };
-  const withConnection = <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> =>
-    k.connection().execute(async (c) => fn(c));
+  const withConnection = <T>(fn: () => Promise<T> | T): Promise<T> => mutex.run(fn);
   /**
-   * BEGIN IMMEDIATE … COMMIT. The connection (kysely's mutex) is held only while an attempt runs:
+   * BEGIN IMMEDIATE … COMMIT. The connection (its mutex) is held only while an attempt runs:
    * between attempts — while another process holds the write lock — this process's reads and
    * other transactions go on. Bounded by busyTimeoutMs; each failed attempt sleeps ≥ 1 ms, a short
    * fixed poll that hands the lock over quickly.
    */
-  const transaction = async <T>(fn: (k: Kysely<DB>) => Promise<T> | T): Promise<T> => {
+  const transaction = async <T>(fn: () => Promise<T> | T): Promise<T> => {
     const deadline = Date.now() + busyTimeoutMs;
     for (;;) {
-      const attempt = await k.connection().execute(async (c) => {
+      const attempt = await mutex.run(async () => {
         if (!tryBeginImmediate()) return null;
         try {
-          const r = await fn(c);
+          const r = await fn();
           commit.run();
           return { r };
         } catch (err) {
@@ -165,7 +184,6 @@ export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteHandle
   };
   return {
     raw,
-    k,
     stmt,
     readStmt,
     withConnection,
@@ -176,7 +194,8 @@ export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteHandle
       readCache.clear();
       reader?.close();
       reader = null;
-      await k.destroy();
+      // after every holder of the connection is done, as the query builder's destroy did
+      await mutex.run(() => raw.close());
     },
   };
 }
