@@ -1,18 +1,8 @@
-/** The thread of load-thread.ts: loads the configuration and posts it back (or the error). */
-import { parentPort, workerData } from "node:worker_threads";
-import { ConfigError } from "./errors.ts";
+/** The thread of load-thread.ts: loads the configuration and answers with it (or the error). */
+import { workerData } from "node:worker_threads";
+import { answerFromThread } from "../net/one-shot-thread.ts";
 import { loadConfig } from "./index.ts";
-import type { LoadReply, LoadRequest } from "./load-thread.ts";
+import type { LoadRequest } from "./load-thread.ts";
 
 const { path, overrides } = workerData as LoadRequest;
-let reply: LoadReply;
-try {
-  reply = { ok: true, config: loadConfig(path, { overrides }) };
-} catch (e) {
-  reply = {
-    ok: false,
-    configError: e instanceof ConfigError,
-    message: e instanceof Error ? e.message : String(e),
-  };
-}
-parentPort?.postMessage(reply);
+await answerFromThread(() => loadConfig(path, { overrides }));

@@ -3,8 +3,9 @@
  * the X.509 library and its ASN.1 dependencies load into this thread's heap and go with it, so
  * the long-lived process that needed a certificate once (the cluster primary) does not keep them.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { answerFromThread } from "./one-shot-thread.ts";
 import { generateSelfSigned } from "./tls.ts";
 
 const { hostname } = workerData as { hostname: string };
-parentPort?.postMessage(await generateSelfSigned(hostname));
+await answerFromThread(() => generateSelfSigned(hostname));

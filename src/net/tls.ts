@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { createSecureContext, type SecureContext, type TlsOptions } from "node:tls";
-import { Worker } from "node:worker_threads";
+import { runOnThread } from "./one-shot-thread.ts";
 
 export interface TlsProvider {
   /** current secure context (checks the files for changes, cheaply) */
@@ -98,18 +98,7 @@ export async function generateSelfSigned(
 
 /** generateSelfSigned on a short-lived thread (cert-thread.ts): its libraries leave with it */
 function generateOnThread(hostname: string): Promise<{ cert: string; key: string }> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL("./cert-thread.ts", import.meta.url), { workerData: { hostname } });
-    let result: { cert: string; key: string } | null = null;
-    w.once("message", (m: { cert: string; key: string }) => {
-      result = m;
-    });
-    w.once("error", reject);
-    w.once("exit", (code) => {
-      if (result) resolve(result);
-      else reject(new Error(`certificate generation thread exited (code ${code}) without a certificate`));
-    });
-  });
+  return runOnThread(new URL("./cert-thread.ts", import.meta.url), { hostname }, "certificate generation");
 }
 
 /** Whether the certificate names hostname (SAN dNSName / iPAddress, as a client checks it). */

@@ -1,10 +1,10 @@
 /** What the single process and the cluster primary share: preparation, logging, signals. */
-import { Worker } from "node:worker_threads";
 import type { ResolvedConfig } from "../config/index.ts";
+import { runOnThread } from "../net/one-shot-thread.ts";
 import { describeGenerated, ensureSelfSignedCert } from "../net/tls.ts";
 import type { Logger } from "./log.ts";
 import { checkHostname, secureDataDir } from "./preflight.ts";
-import type { PrepareReply } from "./prepare-thread.ts";
+import type { PrepareNote } from "./prepare-thread.ts";
 import type { BoundAddress } from "./services.ts";
 
 /**
@@ -35,21 +35,15 @@ export async function prepare(
  * opens no store afterwards — does not keep them (docs/architecture.md "Process layout").
  */
 function prepareStoreOnThread(config: ResolvedConfig, logger: Logger): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const w = new Worker(new URL("./prepare-thread.ts", import.meta.url), { workerData: { config } });
-    let done = false;
-    w.on("message", (m: PrepareReply) => {
-      if (m.type === "log") logger.info(m.fields, m.msg);
-      else if (m.type === "done") done = true;
-      else if (m.type === "error")
-        reject(Object.assign(new Error(m.message), m.code ? { code: m.code } : {}));
-    });
-    w.on("error", reject);
-    w.on("exit", (code) => {
-      if (done) resolve();
-      else reject(new Error(`store preparation ended without finishing (thread exit code ${code})`));
-    });
-  });
+  return runOnThread(
+    new URL("./prepare-thread.ts", import.meta.url),
+    { config },
+    "store preparation",
+    (n) => {
+      const note = n as PrepareNote;
+      logger.info(note.fields, note.msg);
+    },
+  );
 }
 
 export function logAddresses(logger: Logger, addresses: BoundAddress[], seen: Set<string>): void {
