@@ -30,6 +30,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
+import { SmallBlobs } from "../store/blob/small.ts";
 import { holdGcBarrier } from "../store/db/sqlite/gc-barrier.ts";
 import { storeDatabasePath } from "../store/index.ts";
 import {
@@ -86,6 +87,8 @@ function sqliteSource(dataDir: string): SnapshotSource {
   }
   let renewed = Date.now();
   const live = join(dataDir, "blobs");
+  // small messages live in the small-blob database beside the files (store/blob/small.ts)
+  const small = new SmallBlobs(live, 0, false);
   return {
     async metadata(path) {
       // (1) a sweep that began before the barrier file existed holds the write lock until it has
@@ -101,9 +104,10 @@ function sqliteSource(dataDir: string): SnapshotSource {
         barrier.renew();
         renewed = Date.now();
       }
-      return readFile(join(live, sha.slice(0, 2), sha.slice(2, 4), sha));
+      return small.getSync(sha) ?? readFile(join(live, sha.slice(0, 2), sha.slice(2, 4), sha));
     },
     async close() {
+      await small.close();
       if (src.open) src.close();
       barrier.release();
     },

@@ -517,6 +517,12 @@ export const configSchema = z.strictObject({
         "concurrent fsyncs share the file system's journal commits; a thread idle for a minute ends.",
       1,
     ),
+    small_blob_max_bytes: size(
+      131072,
+      "Messages up to this size (octets) are stored in one SQLite database beside the message files " +
+        "(blobs/small.sqlite) instead of a file each: a writer thread commits the messages that arrive " +
+        "together in one transaction, one fsync instead of two per message. 0 = every message in a file of its own.",
+    ),
     change_log_days: int(
       90,
       "Days of per-account change history kept (JMAP /changes states, the IMAP expunge log for QRESYNC). " +

@@ -37,6 +37,7 @@ export async function openConfiguredStore(
         maxMessageSize: config.store.max_message_size,
         feedSocketPath: withFeed ? config.paths.feedSocket : null,
         blobWriterThreads: oneShot === true ? 0 : config.store.blob_writer_threads,
+        smallBlobMaxBytes: config.store.small_blob_max_bytes,
         changeLogDays: config.store.change_log_days,
         vacationReplyMs: config.smtp.vacation_reply_interval,
         stateCacheMessages: config.store.state_cache_messages,

@@ -18,7 +18,7 @@ function blobFiles(dataDir: string): string[] {
 }
 
 test("concurrent appends and flag changes in one process keep uids and modseqs consistent", async () => {
-  const f = await fixture();
+  const f = await fixture({ smallBlobMaxBytes: 0 });
   try {
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
@@ -45,7 +45,7 @@ test("concurrent appends and flag changes in one process keep uids and modseqs c
 });
 
 test("appends sharing one group commit: the ones past the quota fail alone, the others are durable", async () => {
-  const f = await fixture();
+  const f = await fixture({ smallBlobMaxBytes: 0 });
   try {
     await f.store.updateAccount("bob@example.com", { quotaMessages: 10 });
     // all 16 pass the check before the transaction (nothing stored yet); in the shared
@@ -68,7 +68,7 @@ test("appends sharing one group commit: the ones past the quota fail alone, the 
     );
     assert.equal(new Set(ok.map((r) => r.value.modseq)).size, 10, "one modseq per append");
     // committed: another connection (as another process would) sees exactly these
-    const other = await openStore({ dataDir: f.dir, feedSocketPath: null });
+    const other = await openStore({ smallBlobMaxBytes: 0, dataDir: f.dir, feedSocketPath: null });
     try {
       const rows = await other.listMessages(f.inbox);
       assert.deepEqual(
@@ -137,7 +137,7 @@ test("an append that fails after its first writes is rolled back alone inside a 
 
 test("appends from several processes at once get distinct uids and correct counters", async () => {
   const t = tempDir();
-  const store = await openStore({ dataDir: t.dir, feedSocketPath: null });
+  const store = await openStore({ smallBlobMaxBytes: 0, dataDir: t.dir, feedSocketPath: null });
   try {
     await store.addDomain("example.com");
     const acct = await store.createAccount("u@example.com", "h");
@@ -147,7 +147,7 @@ test("appends from several processes at once get distinct uids and correct count
       script,
       `import { openStore } from ${JSON.stringify(new URL("./index.ts", import.meta.url).href)};
 const [dataDir, accountId, mailboxId, tag] = process.argv.slice(2);
-const store = await openStore({ dataDir, feedSocketPath: null });
+const store = await openStore({ smallBlobMaxBytes: 0, dataDir, feedSocketPath: null });
 for (let i = 0; i < 25; i++) {
   await store.append(Number(accountId), Number(mailboxId), {
     raw: Buffer.from(\`Subject: \${tag} \${i}\\r\\n\\r\\nbody \${tag} \${i}\\r\\n\`),

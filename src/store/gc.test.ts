@@ -33,7 +33,12 @@ async function assertNoMissing(store: Store, mailboxId: number): Promise<void> {
 }
 
 async function setup(dir: string, hook?: (db: Database.Database) => void) {
-  const store = await openStore({ dataDir: dir, feedSocketPath: null, sqliteHook: hook });
+  const store = await openStore({
+    smallBlobMaxBytes: 0,
+    dataDir: dir,
+    feedSocketPath: null,
+    sqliteHook: hook,
+  });
   if (!(await store.getDomain("example.com"))) await store.addDomain("example.com");
   const acct = (await store.getAccount("u@example.com")) ?? (await store.createAccount("u@example.com", "h"));
   const inbox = (await store.getMailbox(acct.id, "INBOX"))!.id;
@@ -235,6 +240,7 @@ describe("blob GC", () => {
     utimesSync(tmp, old, old);
 
     const store = await openStore({
+      smallBlobMaxBytes: 0,
       dataDir: t.dir,
       feedSocketPath: null,
       orphanScanDelayMs: 0,
@@ -304,7 +310,12 @@ describe("blob GC", () => {
     ).run(raw.length, now, now);
     db.close();
 
-    const store = await openStore({ dataDir: t.dir, feedSocketPath: null, orphanScanDelayMs: null });
+    const store = await openStore({
+      smallBlobMaxBytes: 0,
+      dataDir: t.dir,
+      feedSocketPath: null,
+      orphanScanDelayMs: null,
+    });
     try {
       assert.deepEqual(await store.searchText(1, { field: "text", value: "quarterly" }), [1]);
       assert.deepEqual(await store.searchText(1, { field: "body", value: "legacy" }), [1]);

@@ -34,6 +34,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { FsBlobStore } from "./blob/fs.ts";
+import { DEFAULT_SMALL_BLOB_MAX_BYTES } from "./blob/small.ts";
 import { SqliteDb } from "./db/sqlite/db.ts";
 import { SqliteJobs } from "./db/sqlite/jobs.ts";
 import { openSqlite } from "./db/sqlite/sqlite.ts";
@@ -66,6 +67,8 @@ export interface StoreOptions {
   orphanMinAgeMs?: number;
   /** threads writing blob files (blob/writer.ts); 0 = synchronously on the caller's thread. Default 2 */
   blobWriterThreads?: number;
+  /** blobs up to this size go to the small-blob database (blob/small.ts); 0 = none. Default 128 KiB */
+  smallBlobMaxBytes?: number;
   /** days of change-log / expunge-log history kept (store.change_log_days); 0 = forever. Default 90 */
   changeLogDays?: number;
   /** vacation "replied to" records are pruned after this (smtp.vacation_reply_interval); default 7 days */
@@ -108,7 +111,10 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     opts.feedSocketPath === null ? null : (opts.feedSocketPath ?? defaultFeedSocketPath(opts.dataDir)),
   );
   await feed.ready();
-  const files = new FsBlobStore(join(opts.dataDir, "blobs"), { writerThreads: opts.blobWriterThreads ?? 2 });
+  const files = new FsBlobStore(join(opts.dataDir, "blobs"), {
+    writerThreads: opts.blobWriterThreads ?? 2,
+    smallMaxBytes: opts.smallBlobMaxBytes ?? DEFAULT_SMALL_BLOB_MAX_BYTES,
+  });
   return new SqlStore(
     new SqliteDb(h, { files, search }),
     files,

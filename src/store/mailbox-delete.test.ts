@@ -37,7 +37,7 @@ async function fill(store: Store, accountId: number, mailboxId: number, tag: str
 }
 
 test("a deleted mailbox is gone at once; messages, blobs, usage and Emails follow in the background", async () => {
-  const f = await fixture();
+  const f = await fixture({ smallBlobMaxBytes: 0 });
   try {
     const { store, accountId } = f;
     const big = await store.createMailbox(accountId, "big");
@@ -94,7 +94,7 @@ test("a deleted mailbox is gone at once; messages, blobs, usage and Emails follo
 test("a mailbox retired but not purged before a stop (crash) is purged at the next open", async () => {
   const t = tempDir();
   try {
-    let store = await openStore({ dataDir: t.dir, feedSocketPath: null });
+    let store = await openStore({ smallBlobMaxBytes: 0, dataDir: t.dir, feedSocketPath: null });
     await store.addDomain("example.com");
     const acct = await store.createAccount("u@example.com", "h");
     const mb = await store.createMailbox(acct.id, "gone");
@@ -104,7 +104,7 @@ test("a mailbox retired but not purged before a stop (crash) is purged at the ne
     const db = new Database(join(t.dir, "store.sqlite"));
     db.prepare("UPDATE mailbox SET name = ? WHERE id = ?").run(`*deleting*${mb.id}`, mb.id);
     db.close();
-    store = await openStore({ dataDir: t.dir, feedSocketPath: null });
+    store = await openStore({ smallBlobMaxBytes: 0, dataDir: t.dir, feedSocketPath: null });
     try {
       assert.equal(await store.getMailboxById(mb.id), null);
       await gcIdle(store);

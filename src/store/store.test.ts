@@ -22,7 +22,7 @@ async function rejectsCode(p: Promise<unknown>, code: StoreError["code"]): Promi
 describe("domains and accounts", () => {
   let f: Fixture;
   before(async () => {
-    f = await fixture();
+    f = await fixture({ smallBlobMaxBytes: 0 });
   });
   after(() => f.close());
 
@@ -144,7 +144,7 @@ describe("domains and accounts", () => {
 describe("mailboxes", () => {
   let f: Fixture;
   before(async () => {
-    f = await fixture();
+    f = await fixture({ smallBlobMaxBytes: 0 });
   });
   after(() => f.close());
 
@@ -258,7 +258,7 @@ describe("mailboxes", () => {
 describe("messages", () => {
   let f: Fixture;
   before(async () => {
-    f = await fixture({ maxMessageSize: 4000 });
+    f = await fixture({ smallBlobMaxBytes: 0, maxMessageSize: 4000 });
   });
   after(() => f.close());
 
@@ -420,7 +420,7 @@ describe("messages", () => {
 describe("copy, move, quota, dedupe, GC", () => {
   let f: Fixture;
   before(async () => {
-    f = await fixture();
+    f = await fixture({ smallBlobMaxBytes: 0 });
   });
   after(() => f.close());
 
@@ -542,7 +542,7 @@ describe("copy, move, quota, dedupe, GC", () => {
 describe("threading", () => {
   let f: Fixture;
   before(async () => {
-    f = await fixture();
+    f = await fixture({ smallBlobMaxBytes: 0 });
   });
   after(() => f.close());
 
@@ -576,6 +576,7 @@ describe("durability order", () => {
     const t = tempDir();
     const checks: Array<{ sha: string; complete: boolean }> = [];
     const store = await openStore({
+      smallBlobMaxBytes: 0,
       dataDir: t.dir,
       feedSocketPath: null,
       // a temp trigger fires inside the append transaction, before COMMIT
@@ -610,7 +611,7 @@ describe("durability order", () => {
 
   test("append fails before commit when the blob cannot be written, and nothing is stored", async () => {
     const t = tempDir();
-    const store = await openStore({ dataDir: t.dir, feedSocketPath: null });
+    const store = await openStore({ smallBlobMaxBytes: 0, dataDir: t.dir, feedSocketPath: null });
     try {
       await store.addDomain("example.com");
       const acct = await store.createAccount("u@example.com", "h");
@@ -636,6 +637,7 @@ describe("blob lifecycle edge cases", () => {
     const t = tempDir();
     let fail = false;
     const store = await openStore({
+      smallBlobMaxBytes: 0,
       dataDir: t.dir,
       feedSocketPath: null,
       sqliteHook: (db) => {
@@ -684,7 +686,7 @@ describe("blob lifecycle edge cases", () => {
       },
     };
     try {
-      const s1 = await openStore({ dataDir: t.dir, feedSocketPath: null });
+      const s1 = await openStore({ smallBlobMaxBytes: 0, dataDir: t.dir, feedSocketPath: null });
       await s1.addDomain("example.com");
       const acct = await s1.createAccount("u@example.com", "h");
       const inbox = (await s1.getMailbox(acct.id, "INBOX"))!;
@@ -692,7 +694,7 @@ describe("blob lifecycle edge cases", () => {
       await s1.append(acct.id, inbox.id, { raw });
       await s1.close();
 
-      const s2 = await openStore({ dataDir: t.dir, feedSocketPath: null, mime: newer });
+      const s2 = await openStore({ smallBlobMaxBytes: 0, dataDir: t.dir, feedSocketPath: null, mime: newer });
       const sha = sha256Hex(raw);
       parses = 0;
       const p = await s2.getParsed(sha);
@@ -701,7 +703,7 @@ describe("blob lifecycle edge cases", () => {
       assert.ok(parses >= 1, "re-parsed");
       await s2.close();
       // stored back: a third store with the same newer parser does not parse again
-      const s3 = await openStore({ dataDir: t.dir, feedSocketPath: null, mime: newer });
+      const s3 = await openStore({ smallBlobMaxBytes: 0, dataDir: t.dir, feedSocketPath: null, mime: newer });
       parses = 0;
       assert.equal((await s3.getParsed(sha)).version, mime.PARSED_VERSION + 1);
       assert.equal(parses, 1, "only the version probe");
@@ -712,7 +714,7 @@ describe("blob lifecycle edge cases", () => {
   });
 
   test("invalid internal date is refused", async () => {
-    const f = await fixture();
+    const f = await fixture({ smallBlobMaxBytes: 0 });
     try {
       await rejectsCode(
         f.store.append(f.accountId, f.inbox, { raw: msg(), internalDate: new Date("garbage") }),

@@ -30,8 +30,8 @@ function files(dir: string): string[] {
 }
 
 test("uploads are shared by store instances, deduplicated, counted and expired", async () => {
-  const f = await fixture();
-  const other = await openStore({ dataDir: f.dir, feedSocketPath: null });
+  const f = await fixture({ smallBlobMaxBytes: 0 });
+  const other = await openStore({ smallBlobMaxBytes: 0, dataDir: f.dir, feedSocketPath: null });
   try {
     const data = Buffer.from("an attachment\r\n");
     const a = await f.store.putUpload(f.accountId, data, "text/plain", 3_600_000);

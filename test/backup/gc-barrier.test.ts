@@ -3,14 +3,12 @@
  * expunged message's blob stays on disk while a barrier is held and is swept after its release.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
 import { describe, it } from "node:test";
 import { sha256 } from "../../src/backup/manifest.ts";
 import { holdGcBarrier } from "../../src/store/db/sqlite/gc-barrier.ts";
 import type { SqlStore } from "../../src/store/store.ts";
 import type { Store } from "../../src/store/types.ts";
-import { message, openTestStore } from "../kit/store.ts";
+import { contentStored, message, openTestStore } from "../kit/store.ts";
 
 /** the SQLite store's sweeper, run to completion (what tests of the store use) */
 const gc = (s: Store) => (s as SqlStore).collectGarbage();
@@ -24,18 +22,17 @@ describe("GC barrier", () => {
       const raw = Buffer.from(message("barrier"));
       const r = await t.store.append(acc, inbox.id, { raw });
       const sha = sha256(raw);
-      const file = path.join(t.dir, "blobs", sha.slice(0, 2), sha.slice(2, 4), sha);
-      assert.ok(fs.existsSync(file));
+      assert.ok(contentStored(t.dir, sha));
       const b = holdGcBarrier(t.dir, 60_000);
       try {
         await t.store.expunge(inbox.id, [r.uid]);
         await gc(t.store);
-        assert.ok(fs.existsSync(file), "kept while the barrier is held");
+        assert.ok(contentStored(t.dir, sha), "kept while the barrier is held");
       } finally {
         b.release();
       }
       await gc(t.store);
-      assert.ok(!fs.existsSync(file), "swept after the release");
+      assert.ok(!contentStored(t.dir, sha), "swept after the release");
     } finally {
       await t.close();
     }
@@ -53,7 +50,7 @@ describe("GC barrier", () => {
       try {
         await t.store.expunge(inbox.id, [r.uid]);
         await gc(t.store);
-        assert.ok(!fs.existsSync(path.join(t.dir, "blobs", sha.slice(0, 2), sha.slice(2, 4), sha)));
+        assert.ok(!contentStored(t.dir, sha));
       } finally {
         b.release();
       }

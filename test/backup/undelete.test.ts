@@ -14,6 +14,7 @@ import { openStore } from "../../src/store/index.ts";
 import type { SqlStore } from "../../src/store/store.ts";
 import { accountState, connect, summary } from "../cli/import-helpers.ts";
 import { deliver, type E2E, message, PASS_A, startE2E, USER_A } from "../e2e/helpers.ts";
+import { contentStored } from "../kit/store.ts";
 
 describe("undelete", () => {
   let e: E2E;
@@ -79,7 +80,7 @@ describe("undelete", () => {
   });
 
   it("into Restored/<date>/<folder> when the folder is gone; purged with the window at 0", async () => {
-    let file = "";
+    let sha = "";
     const dir = fs.mkdtempSync(path.join(path.dirname(e.server.dir), "pk-undel-"));
     const store = (await openStore({
       dataDir: dir,
@@ -105,8 +106,8 @@ describe("undelete", () => {
         [0, 0],
         "expunged messages are outside the quota",
       );
-      file = path.join(dir, "blobs", sha256(raw).slice(0, 2), sha256(raw).slice(2, 4), sha256(raw));
-      assert.ok(fs.existsSync(file), "the blob stays inside the window");
+      sha = sha256(raw);
+      assert.ok(contentStored(dir, sha), "the blob stays inside the window");
       const r = await store.undelete(acc);
       const day = new Date().toISOString().slice(0, 10);
       assert.deepEqual(r, { restored: 1, folders: [`Restored/${day}/Projects`] });
@@ -122,7 +123,7 @@ describe("undelete", () => {
     const s0 = (await openStore({ dataDir: dir, feedSocketPath: null, undeleteWindowMs: 0 })) as SqlStore;
     try {
       await s0.collectGarbage();
-      assert.ok(!fs.existsSync(file), "purged, and its blob swept");
+      assert.ok(!contentStored(dir, sha), "purged, and its blob swept");
       const acc = (await s0.getAccount("u@example.com"))!;
       assert.deepEqual(await s0.undelete(acc.id), { restored: 0, folders: [] });
     } finally {

@@ -2,7 +2,11 @@
  * A real store in a temp directory with domains and accounts, an authenticator over it that
  * never throttles, and message builders. Every protocol's test server starts from this.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { type Authenticator, createAuthenticator } from "../../src/auth/index.ts";
+import { SMALL_BLOB_DB } from "../../src/store/blob/small.ts";
 import { openStore, type StoreOptions } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 import { tempDir } from "./temp.ts";
@@ -97,4 +101,20 @@ export async function totalMessages(store: Store): Promise<number> {
   let n = 0;
   for (const a of await store.listAccounts()) n += (await store.getAccountById(a.id))?.usedMessages ?? 0;
   return n;
+}
+
+/**
+ * Whether an SQLite store in `dataDir` holds content `sha`: as a file under blobs/ or as a row of
+ * the small-blob database (src/store/blob/small.ts), read through a connection of our own.
+ */
+export function contentStored(dataDir: string, sha: string): boolean {
+  if (existsSync(join(dataDir, "blobs", sha.slice(0, 2), sha.slice(2, 4), sha))) return true;
+  const small = join(dataDir, "blobs", SMALL_BLOB_DB);
+  if (!existsSync(small)) return false;
+  const db = new Database(small, { readonly: true });
+  try {
+    return db.prepare("SELECT 1 FROM small_blob WHERE sha = ?").get(sha) !== undefined;
+  } finally {
+    db.close();
+  }
 }

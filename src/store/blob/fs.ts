@@ -1,5 +1,7 @@
 /**
- * The filesystem adapter of the blob port (port.ts). Content-addressed blob files: <root>/ab/cd/<sha256 hex>. Written (on a writer thread, writer.ts)
+ * The filesystem adapter of the blob port (port.ts). Content-addressed blob files: <root>/ab/cd/<sha256 hex>;
+ * blobs up to `smallMaxBytes` instead go to the small-blob database (small.ts), and every read,
+ * existence check and delete looks at both. Written (on a writer thread, writer.ts)
  * to a temp file in the same directory, fsynced, renamed into place and the directory fsynced
  * (durable.ts), so a blob is durable before
  * the SQL transaction that references it commits (docs/architecture.md "Mail store": never referenced-but-missing).
@@ -15,6 +17,7 @@ import { readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { blobDir, writeBlobDurableSync } from "./durable.ts";
 import type { BlobStore } from "./port.ts";
+import { SmallBlobs } from "./small.ts";
 import { BlobWriterPool } from "./writer.ts";
 
 export function sha256Hex(data: Uint8Array): string {
@@ -33,6 +36,11 @@ export interface FsBlobStoreOptions {
    * one-shot CLI). Default 2.
    */
   writerThreads?: number;
+  /**
+   * Blobs up to this many octets are stored in the small-blob database (small.ts) instead of a
+   * file of their own; 0 (the default here; the store passes store.small_blob_max_bytes) = none.
+   */
+  smallMaxBytes?: number;
 }
 
 export class FsBlobStore implements BlobStore {
@@ -40,11 +48,13 @@ export class FsBlobStore implements BlobStore {
   /** directories whose entries are known durable (for writes on this thread) */
   readonly #durableDirs = new Set<string>();
   readonly #pool: BlobWriterPool | null;
+  readonly #small: SmallBlobs;
 
   constructor(root: string, opts: FsBlobStoreOptions = {}) {
     this.root = root;
     const threads = opts.writerThreads ?? 2;
     this.#pool = threads > 0 ? new BlobWriterPool(threads) : null;
+    this.#small = new SmallBlobs(root, Math.max(0, Math.floor(opts.smallMaxBytes ?? 0)), threads > 0);
   }
 
   dirOf(id: string): string {
@@ -58,9 +68,9 @@ export class FsBlobStore implements BlobStore {
 
   /** Stores the bytes (if not present yet) durably; resolves with the blob id. */
   async put(data: Uint8Array, id: string = sha256Hex(data)): Promise<string> {
-    const path = this.pathOf(id);
-    if (existsSync(path)) return id;
-    await this.write(id, data);
+    if (this.exists(id)) return id;
+    if (this.#small.maxBytes > 0 && data.byteLength <= this.#small.maxBytes) await this.#small.put(id, data);
+    else await this.write(id, data);
     return id;
   }
 
@@ -86,10 +96,13 @@ export class FsBlobStore implements BlobStore {
   /** Stops the writer threads (pending writes are rejected). */
   async close(): Promise<void> {
     await this.#pool?.close();
+    await this.#small.close();
   }
 
   async get(id: string): Promise<Buffer> {
     const path = this.pathOf(id);
+    const small = this.#small.getSync(id);
+    if (small) return small;
     // Small blobs (the common case) are read synchronously: open/fstat/read/close of a few dozen KB
     // from the page cache take microseconds, while the promise API costs four thread-pool round
     // trips per file (measured: ~40 % of POP3 RETR time). Large blobs keep the non-blocking path.
@@ -118,6 +131,11 @@ export class FsBlobStore implements BlobStore {
   async *stream(id: string, range: { start?: number; end?: number } = {}): AsyncIterable<Uint8Array> {
     const start = range.start ?? 0;
     if (range.end !== undefined && range.end <= start) return;
+    const small = this.#small.getSync(id);
+    if (small) {
+      if (start < small.byteLength) yield small.subarray(start, range.end ?? small.byteLength);
+      return;
+    }
     // an open file stays readable even if the sweeper unlinks it meanwhile (POSIX)
     const rs = createReadStream(this.pathOf(id), {
       start,
@@ -137,10 +155,13 @@ export class FsBlobStore implements BlobStore {
 
   /** synchronous existence check (SQLite adapter, under the write lock) */
   exists(id: string): boolean {
-    return existsSync(this.pathOf(id));
+    const path = this.pathOf(id);
+    return this.#small.existsSync(id) || existsSync(path);
   }
 
   async size(id: string): Promise<number | null> {
+    const small = this.#small.sizeSync(id);
+    if (small != null) return small;
     try {
       return (await stat(this.pathOf(id))).size;
     } catch {
@@ -154,14 +175,28 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
+    this.#small.deleteSync([id]);
   }
 
-  /** Synchronous unlink, so the caller can do it while holding the database write lock. */
+  /** Synchronous delete, so the caller can do it while holding the database write lock. */
   deleteSync(id: string): void {
-    try {
-      unlinkSync(this.pathOf(id));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    this.deleteManySync([id]);
+  }
+
+  /** deleteSync of several blobs (the small-blob rows in one transaction) */
+  deleteManySync(ids: readonly string[]): void {
+    for (const id of ids) {
+      try {
+        unlinkSync(this.pathOf(id));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
     }
+    this.#small.deleteSync(ids);
+  }
+
+  /** the small-blob database (the orphan scan walks it) */
+  get small(): SmallBlobs {
+    return this.#small;
   }
 }

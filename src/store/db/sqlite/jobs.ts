@@ -427,7 +427,7 @@ export class SqliteJobs {
       // unlinked before COMMIT, under the write lock (see the invariant above). Synchronously:
       // ≤ limit unlinks of tens of µs each, while an await here would hold the write lock for as
       // long as this process's event loop is busy
-      for (const sha of dead) this.#files.deleteSync(sha);
+      this.#files.deleteManySync(dead);
       return rows.length;
     });
   }

@@ -262,9 +262,9 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
     insertPrefix: (data) =>
       Number(run("INSERT INTO delivery_prefix (data) VALUES (?)", data).lastInsertRowid),
     dropContentWithoutRow: (shas) => {
-      for (const sha of new Set(shas)) {
-        if (get("SELECT 1 FROM blob WHERE sha256 = ?", sha) === undefined) files.deleteSync(sha);
-      }
+      files.deleteManySync(
+        [...new Set(shas)].filter((sha) => get("SELECT 1 FROM blob WHERE sha256 = ?", sha) === undefined),
+      );
     },
   };
 

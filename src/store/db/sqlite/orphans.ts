@@ -1,6 +1,7 @@
 /**
- * The orphan scan of the SQLite store's blob files (jobs.ts runs it after open and from
- * collectGarbage): crash leftovers, never a file a row references (docs/architecture.md "Mail store").
+ * The orphan scan of the SQLite store's blob files and small-blob rows (jobs.ts runs it after
+ * open and from collectGarbage): crash leftovers, never content a row references
+ * (docs/architecture.md "Mail store").
  */
 import { readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -90,6 +91,42 @@ export async function sweepOrphans(
           return dead.length;
         });
       }
+    }
+  }
+  removed += await sweepSmallOrphans(h, files, cutoff, noRow, stopped);
+  return removed;
+}
+
+/** rows of the small-blob database looked at per read */
+const SMALL_PAGE = 1000;
+
+/**
+ * The same for the small-blob database (blob/small.ts): rows older than the cutoff without a
+ * blob or upload row, re-checked and deleted under the write lock. Pages through the table in
+ * row order, so it ends after one pass however many rows it holds.
+ */
+async function sweepSmallOrphans(
+  h: SqliteHandle,
+  files: FsBlobStore,
+  cutoff: number,
+  noRow: (sha: string) => boolean,
+  stopped: () => boolean,
+): Promise<number> {
+  const small = files.small;
+  let removed = 0;
+  // bounded: each page starts after the last row of the previous one
+  for (let after = 0; !stopped(); ) {
+    const page = small.createdBefore(cutoff, after, SMALL_PAGE);
+    if (page.length === 0) break;
+    after = page[page.length - 1]!.rowid;
+    const without = await h.withConnection(() => page.map((r) => r.id).filter(noRow));
+    for (let i = 0; i < without.length; i += BATCH) {
+      const chunk = without.slice(i, i + BATCH);
+      removed += await h.transaction(() => {
+        const dead = chunk.filter(noRow);
+        small.deleteSync(dead);
+        return dead.length;
+      });
     }
   }
   return removed;
