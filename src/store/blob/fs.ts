@@ -68,9 +68,9 @@ export class FsBlobStore implements BlobStore {
 
   /** Stores the bytes (if not present yet) durably; resolves with the blob id. */
   async put(data: Uint8Array, id: string = sha256Hex(data)): Promise<string> {
-    if (this.exists(id)) return id;
+    // the small-blob insert keeps an existing row by itself (no lookup first)
     if (this.#small.maxBytes > 0 && data.byteLength <= this.#small.maxBytes) await this.#small.put(id, data);
-    else await this.write(id, data);
+    else if (!this.exists(id)) await this.write(id, data);
     return id;
   }
 

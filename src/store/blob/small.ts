@@ -85,6 +85,10 @@ export class SmallBlobs {
       if (!this.#db) {
         if (!create && !existsSync(this.path)) return null;
         this.#db = openSmallDb(this.path, DELETE_BUSY_MS);
+        // This connection's commits are deletes (and the unthreaded CLI's inserts, below): they
+        // need not wait for an fsync. A delete lost in a crash leaves a row that nothing names,
+        // which the orphan scan removes, and content-addressed rows are never wrong.
+        if (this.#writer) this.#db.pragma("synchronous = NORMAL");
       }
       s = this.#db.prepare(text);
       this.#stmts.set(text, s);

@@ -12,7 +12,9 @@ import { dirname } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
 import { pruneHistory } from "./changelog.ts";
+import { WalCheckpointer } from "./checkpointer.ts";
 import { gcBarrierActive, gcBarrierDir } from "./gc-barrier.ts";
+import { LoopLoad, OtherWriters } from "./load.ts";
 import { sweepOrphans } from "./orphans.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
@@ -45,11 +47,10 @@ const INDEX_BATCH_CHARS = 256 * 1024;
 /** appends within this window share one indexer transaction */
 const INDEX_DELAY_MS = 200;
 /**
- * The indexer yields to protocol work: it skips its turn while this process's event loop was
- * busier than this (its own batches not counted)…
+ * The indexer yields to protocol work (load.ts: this process's loop busy, or another connection
+ * writing): it skips its turn unless the oldest queued text has waited this long, which bounds
+ * the index lag under load
  */
-const INDEX_BUSY_UTILIZATION = 0.5;
-/** …unless the oldest queued text has waited this long, which bounds the index lag under load */
 const INDEX_MAX_LAG_MS = 30_000;
 /**
  * Index entries of swept blobs (fts_dead; searches skip them) are deleted in the indexer's turns
@@ -98,6 +99,7 @@ export interface SqliteJobsOptions {
 export class SqliteJobs {
   readonly #h: SqliteHandle;
   readonly #files: FsBlobStore;
+  readonly #checkpointer: WalCheckpointer;
   /** backups hold the sweeper off while they copy blobs (gc-barrier.ts) */
   readonly #barrierDir: string;
   #barrierTimer: NodeJS.Timeout | null = null;
@@ -115,14 +117,13 @@ export class SqliteJobs {
   #indexAgain = false;
   #indexTimer: NodeJS.Timeout | null = null;
   /** event-loop utilization at the indexer's last busy check, and its own batch time since */
-  #elu = performance.eventLoopUtilization();
-  #indexOwnMs = 0;
+  readonly #indexLoad = new LoopLoad();
   /** whenIdle: index regardless of load */
   #indexForce = false;
   #closed = false;
   /** event-loop utilization at the sweeper's last pause, and its own batch time since */
-  #gcElu = performance.eventLoopUtilization();
-  #gcOwnMs = 0;
+  readonly #gcLoad = new LoopLoad();
+  readonly #others: OtherWriters;
   readonly #purge: ((limit: number) => Promise<boolean>) | null;
   #purgeRun: Promise<void> | null = null;
   #purgeAgain = false;
@@ -150,6 +151,8 @@ export class SqliteJobs {
     this.#pruneSessions = opts.pruneWebmailSessions ?? null;
     this.#undeleteWindowMs = opts.undeleteWindowMs ?? 0;
     this.#purge = opts.purge ?? null;
+    this.#checkpointer = new WalCheckpointer(h);
+    this.#others = new OtherWriters(h);
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
     if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
@@ -230,6 +233,7 @@ export class SqliteJobs {
     try {
       for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
         this.#gcAgain = false;
+        const busy = !this.#gcFast && this.#gcLoad.busy();
         let examined: number;
         const t0 = performance.now();
         try {
@@ -239,14 +243,14 @@ export class SqliteJobs {
           return;
         }
         const took = performance.now() - t0;
-        this.#gcOwnMs += took;
+        this.#gcLoad.own(took);
         swept += examined;
         if (examined < GC_BATCH && !this.#gcAgain) return;
         // paced (GC_BUSY_PAUSE_FACTOR): protocol work in this process and other processes'
         // writers get the lock between batches; whenIdle() (tests, CLI) does not pace
         if (this.#gcFast) await new Promise<void>((resolve) => setImmediate(resolve));
         else {
-          const pause = this.#gcProtocolBusy() ? took * GC_BUSY_PAUSE_FACTOR : took;
+          const pause = busy || this.#others.writing() ? took * GC_BUSY_PAUSE_FACTOR : took;
           await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(pause))));
         }
       }
@@ -262,17 +266,6 @@ export class SqliteJobs {
 
   /** whenIdle() is waiting: the sweeper runs its batches back to back */
   #gcFast = false;
-
-  /** Whether this process's event loop was more than half busy, the sweeper's own batches not counted. */
-  #gcProtocolBusy(): boolean {
-    const now = performance.eventLoopUtilization();
-    const d = performance.eventLoopUtilization(now, this.#gcElu);
-    const own = this.#gcOwnMs;
-    this.#gcElu = now;
-    this.#gcOwnMs = 0;
-    const total = d.active + d.idle;
-    return total > 0 && Math.max(0, d.active - own) / total > INDEX_BUSY_UTILIZATION;
-  }
 
   // --- purge of deleted mailboxes ---------------------------------------------------------
   //
@@ -301,6 +294,7 @@ export class SqliteJobs {
     if (!purge) return;
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
       this.#purgeAgain = false;
+      const busy = !this.#gcFast && this.#gcLoad.busy();
       const t0 = performance.now();
       let more: boolean;
       try {
@@ -310,11 +304,11 @@ export class SqliteJobs {
         return;
       }
       const took = performance.now() - t0;
-      this.#gcOwnMs += took;
+      this.#gcLoad.own(took);
       if (!more) return;
       if (this.#gcFast) await new Promise<void>((resolve) => setImmediate(resolve));
       else {
-        const pause = this.#gcProtocolBusy() ? took * GC_BUSY_PAUSE_FACTOR : took;
+        const pause = busy || this.#others.writing() ? took * GC_BUSY_PAUSE_FACTOR : took;
         await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(pause))));
       }
     }
@@ -552,7 +546,8 @@ export class SqliteJobs {
 
   async #indexPasses(): Promise<void> {
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
-      if (!this.#indexForce && this.#protocolBusy() && !(await this.#indexLagging())) {
+      const busy = !this.#indexForce && this.#protocolBusy();
+      if (busy && !(await this.#indexLagging())) {
         // busy serving: try again after the usual delay (searches scan queued texts meanwhile)
         this.#indexAgain = true;
         return;
@@ -566,25 +561,20 @@ export class SqliteJobs {
         this.#indexAgain = false;
         return;
       } finally {
-        this.#indexOwnMs += performance.now() - t0;
+        this.#indexLoad.own(performance.now() - t0);
       }
       if (!more) return;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // lagging behind while busy: paced like the sweeper, not back to back
+      const pause = busy ? (performance.now() - t0) * GC_BUSY_PAUSE_FACTOR : 0;
+      await new Promise<void>((resolve) =>
+        pause > 0 ? setTimeout(resolve, Math.ceil(pause)) : setImmediate(resolve),
+      );
     }
   }
 
-  /**
-   * Whether this process's event loop was busier than INDEX_BUSY_UTILIZATION since the last
-   * check, not counting the indexer's own batches.
-   */
+  /** Whether this process's event loop was busy (the indexer's own batches not counted), or another process wrote lately. */
   #protocolBusy(): boolean {
-    const now = performance.eventLoopUtilization();
-    const d = performance.eventLoopUtilization(now, this.#elu);
-    const own = this.#indexOwnMs;
-    this.#elu = now;
-    this.#indexOwnMs = 0;
-    const total = d.active + d.idle;
-    return total > 0 && Math.max(0, d.active - own) / total > INDEX_BUSY_UTILIZATION;
+    return this.#indexLoad.busy() || this.#others.writing();
   }
 
   /**
@@ -721,6 +711,7 @@ export class SqliteJobs {
   /** Stops the jobs: the sweeper after its current batch (marks left are collected at the next open). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#checkpointer.stop();
     if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
     if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
     this.#pruneTimer = null;
