@@ -133,14 +133,23 @@ export class SmallBlobs {
 
   /**
    * Ids of rows created at or before `before`, after id `afterRowid` in row order, at most
-   * `limit` (the orphan scan pages through the table with it).
+   * `limit` (the orphan scan pages through the table with it). Row ids grow with insertion
+   * time, so the first newer row ends the list (`more` false): a scan soon after a bulk append
+   * does not read the young rows; one that arrived out of order is seen by a later scan.
    */
-  createdBefore(before: number, afterRowid: number, limit: number): Array<{ rowid: number; id: string }> {
-    const st = this.#stmt(
-      "SELECT id, sha FROM small_blob WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?",
-    );
-    const rows = (st?.raw(true).all(afterRowid, before, limit) ?? []) as Array<[number, string]>;
-    return rows.map(([rowid, id]) => ({ rowid, id }));
+  createdBefore(
+    before: number,
+    afterRowid: number,
+    limit: number,
+  ): { rows: Array<{ rowid: number; id: string }>; more: boolean } {
+    const st = this.#stmt("SELECT id, sha, created_at FROM small_blob WHERE id > ? ORDER BY id LIMIT ?");
+    const raw = (st?.raw(true).all(afterRowid, limit) ?? []) as Array<[number, string, number]>;
+    const rows: Array<{ rowid: number; id: string }> = [];
+    for (const [rowid, id, at] of raw) {
+      if (at > before) return { rows, more: false };
+      rows.push({ rowid, id });
+    }
+    return { rows, more: raw.length === limit };
   }
 
   async close(): Promise<void> {

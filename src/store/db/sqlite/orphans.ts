@@ -103,7 +103,7 @@ const SMALL_PAGE = 1000;
 /**
  * The same for the small-blob database (blob/small.ts): rows older than the cutoff without a
  * blob or upload row, re-checked and deleted under the write lock. Pages through the table in
- * row order, so it ends after one pass however many rows it holds.
+ * row order up to the first row younger than the cutoff, so it ends after one pass.
  */
 async function sweepSmallOrphans(
   h: SqliteHandle,
@@ -115,8 +115,10 @@ async function sweepSmallOrphans(
   const small = files.small;
   let removed = 0;
   // bounded: each page starts after the last row of the previous one
-  for (let after = 0; !stopped(); ) {
-    const page = small.createdBefore(cutoff, after, SMALL_PAGE);
+  for (let after = 0, more = true; more && !stopped(); ) {
+    const got = small.createdBefore(cutoff, after, SMALL_PAGE);
+    more = got.more;
+    const page = got.rows;
     if (page.length === 0) break;
     after = page[page.length - 1]!.rowid;
     const without = await h.withConnection(() => page.map((r) => r.id).filter(noRow));
