@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { FsBlobStore, sha256Hex } from "./blob/fs.ts";
-import { SMALL_BLOB_DB } from "./blob/small.ts";
+import { openSmallDb, SMALL_BLOB_DB } from "./blob/small.ts";
 import { openStore, type StoreOptions } from "./index.ts";
 import type { SqlStore } from "./store.ts";
 import { gcIdle, msg, tempDir } from "./testing/helpers.ts";
@@ -186,14 +186,14 @@ describe("small blobs", () => {
     const t = tempDir();
     const { store, accountId, inbox } = await setup(t.dir);
     try {
-      const kept = msg({ subject: "kept" });
-      await store.append(accountId, inbox, { raw: kept });
-      // an append that crashed between its small-blob commit and its metadata commit
+      // an append that crashed an hour ago between its small-blob commit and its metadata commit
       const orphan = sha256Hex(Buffer.from("orphan content"));
       const young = sha256Hex(Buffer.from("young orphan, append maybe in flight"));
-      const db = new Database(join(t.dir, "blobs", SMALL_BLOB_DB));
+      const db = openSmallDb(join(t.dir, "blobs", SMALL_BLOB_DB), 1000);
       const ins = db.prepare("INSERT INTO small_blob (sha, created_at, data) VALUES (?, ?, ?)");
       ins.run(orphan, Date.now() - 3_600_000, Buffer.from("x"));
+      const kept = msg({ subject: "kept" });
+      await store.append(accountId, inbox, { raw: kept });
       ins.run(young, Date.now(), Buffer.from("y"));
       db.close();
       assert.equal(await (store as SqlStore).collectGarbage({ orphanMinAgeMs: 60_000 }), 1);
