@@ -41,19 +41,28 @@ export class WalCheckpointer {
 
   /** one PASSIVE checkpoint that waits for nobody; false when it could not run */
   checkpointSync(): boolean {
-    const raw = this.#h.raw;
-    raw.pragma("busy_timeout = 0");
-    try {
-      raw.pragma("wal_checkpoint(PASSIVE)");
-      return true;
-    } catch {
-      return false;
-    } finally {
-      raw.pragma("busy_timeout = 100");
-    }
+    return checkpointNoWait(this.#h, "PASSIVE");
   }
 
   stop(): void {
     clearInterval(this.#timer);
+  }
+}
+
+/**
+ * A checkpoint that does not wait for other connections (busy_timeout 0 while it runs): true when
+ * it ran to the end, false when another connection's write or old snapshot was in the way (or it
+ * failed). Call with the connection held and no transaction open.
+ */
+export function checkpointNoWait(h: SqliteHandle, mode: "PASSIVE" | "TRUNCATE"): boolean {
+  const raw = h.raw;
+  raw.pragma("busy_timeout = 0");
+  try {
+    const r = raw.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number }>;
+    return r[0]?.busy === 0;
+  } catch {
+    return false;
+  } finally {
+    raw.pragma("busy_timeout = 100");
   }
 }

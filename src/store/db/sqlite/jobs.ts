@@ -12,7 +12,7 @@ import { dirname } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
 import { pruneHistory } from "./changelog.ts";
-import { WalCheckpointer } from "./checkpointer.ts";
+import { checkpointNoWait, WalCheckpointer } from "./checkpointer.ts";
 import { gcBarrierActive, gcBarrierDir } from "./gc-barrier.ts";
 import { LoopLoad, OtherWriters } from "./load.ts";
 import { sweepOrphans } from "./orphans.ts";
@@ -363,16 +363,7 @@ export class SqliteJobs {
    * another connection's write or old snapshot was in the way. Call with no transaction open.
    */
   checkpointSync(): boolean {
-    const raw = this.#h.raw;
-    raw.pragma("busy_timeout = 0");
-    try {
-      const r = raw.pragma("wal_checkpoint(TRUNCATE)") as Array<{ busy: number }>;
-      return r[0]?.busy === 0;
-    } catch {
-      return false;
-    } finally {
-      raw.pragma("busy_timeout = 100");
-    }
+    return checkpointNoWait(this.#h, "TRUNCATE");
   }
 
   #has(text: string, ...args: unknown[]): boolean {

@@ -43,18 +43,11 @@ export class OtherWriters {
     this.#h = h;
   }
 
-  /** whether another connection committed since the previous call (and notes when) */
-  wroteSinceLastCall(): boolean {
-    const v = Number(this.#h.raw.pragma("data_version", { simple: true }));
-    const changed = this.#version !== -1 && v !== this.#version;
-    this.#version = v;
-    if (changed) this.#at = performance.now();
-    return changed;
-  }
-
   /** whether another connection committed within the last OTHERS_WRITING_MS */
   writing(): boolean {
-    this.wroteSinceLastCall();
+    const v = Number(this.#h.raw.pragma("data_version", { simple: true }));
+    if (this.#version !== -1 && v !== this.#version) this.#at = performance.now();
+    this.#version = v;
     return this.#at > 0 && performance.now() - this.#at < OTHERS_WRITING_MS;
   }
 }
