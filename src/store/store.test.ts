@@ -406,6 +406,19 @@ describe("messages", () => {
     await rejectsCode(f.store.getParsed("0".repeat(64)), "NOTFOUND");
   });
 
+  test("getParsedMany answers in order, cached or not, with null for a blob that is gone", async () => {
+    const a = await f.store.append(f.accountId, f.inbox, { raw: msg({ subject: "Many A" }) });
+    const b = await f.store.append(f.accountId, f.inbox, { raw: msg({ subject: "Many B" }) });
+    const [ma, mb] = await f.store.getMessages(f.inbox, [a.uid, b.uid]);
+    await f.store.getParsed(ma!.blobId); // A cached, B read from its row
+    const got = await f.store.getParsedMany([mb!.blobId, "0".repeat(64), ma!.blobId, mb!.blobId]);
+    assert.deepEqual(
+      got.map((p) => p?.envelope.subject ?? null),
+      ["Many B", null, "Many A", "Many B"],
+    );
+    assert.deepEqual(await f.store.getParsedMany([]), []);
+  });
+
   test("getMessages with a large uid set uses the range path and filters", async () => {
     const all = await f.store.listMessages(f.inbox);
     const ask = [...all.map((r) => r.uid), ...Array.from({ length: 100 }, (_, i) => 10_000 + i)];

@@ -302,6 +302,7 @@ export class SqlStore implements Store {
   readonly jmapAccountCounts: Store["jmapAccountCounts"] = (id) => this.#msgs.jmapAccountCounts(id);
   readonly jmapMailboxTotals: Store["jmapMailboxTotals"] = (id) => this.#msgs.jmapMailboxTotals(id);
   readonly getParsed: Store["getParsed"] = (b) => this.#msgs.getParsed(b);
+  readonly getParsedMany: Store["getParsedMany"] = (b) => this.#msgs.getParsedMany(b);
   readonly threadInputs: Store["threadInputs"] = (id) => this.#threadInputs.threadInputs(id);
   readonly readMessage: Store["readMessage"] = (id, u) => this.#msgs.readMessage(id, u);
   readonly openMessage: Store["openMessage"] = (id, u) => this.#msgs.openMessage(id, u);

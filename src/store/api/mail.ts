@@ -169,6 +169,11 @@ export interface MailStore {
   jmapAccountCounts(accountId: Id): Promise<Map<Id, JmapMailboxCounts>>;
   /** parsed MIME structure, computed at append time and cached */
   getParsed(blobId: string): Promise<ParsedMessage>;
+  /**
+   * getParsed of each blob, in order; null where the blob is gone (expunged and collected
+   * meanwhile). Cached structures are answered without a wait per blob.
+   */
+  getParsedMany(blobIds: readonly string[]): Promise<Array<ParsedMessage | null>>;
   /** full message octets: delivery-header prefix + blob */
   readMessage(mailboxId: Id, uid: number): Promise<Uint8Array>;
   /** the same content as prefix + blob stream, for large messages (FETCH BODY[], POP3 RETR) */

@@ -239,13 +239,19 @@ export class MessageReader {
     this.#parsedCache.delete(sha256);
   }
 
-  async getParsed(blobId: string): Promise<ParsedMessage> {
+  /** the cached structure, made the most recently used */
+  #cachedParsed(blobId: string): ParsedMessage | undefined {
     const cached = this.#parsedCache.get(blobId);
     if (cached) {
       this.#parsedCache.delete(blobId);
       this.#parsedCache.set(blobId, cached);
-      return cached;
     }
+    return cached;
+  }
+
+  async getParsed(blobId: string): Promise<ParsedMessage> {
+    const cached = this.#cachedParsed(blobId);
+    if (cached) return cached;
     const row = await this.#d.db.read((q) => q.blobs.parsed(blobId));
     if (!row) throw new StoreError("NOTFOUND", "no such blob");
     let parsed: ParsedMessage;
@@ -272,6 +278,25 @@ export class MessageReader {
       if (oldest !== undefined) this.#parsedCache.delete(oldest);
     }
     return parsed;
+  }
+
+  async getParsedMany(blobIds: readonly string[]): Promise<Array<ParsedMessage | null>> {
+    const out: Array<ParsedMessage | null> = new Array(blobIds.length);
+    for (let i = 0; i < blobIds.length; i++) {
+      const id = blobIds[i]!;
+      const cached = this.#cachedParsed(id);
+      if (cached) {
+        out[i] = cached;
+        continue;
+      }
+      try {
+        out[i] = await this.getParsed(id);
+      } catch (e) {
+        if (e instanceof StoreError && e.code === "NOTFOUND") out[i] = null;
+        else throw e;
+      }
+    }
+    return out;
   }
 
   async readMessage(mailboxId: Id, uid: number): Promise<Uint8Array> {
