@@ -15,12 +15,13 @@
  *   `Connection: close` on its answer, and the socket closes after it; JMAP EventSource streams
  *   end (the shutdown signal).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { Hono } from "hono";
 import type { Authenticator } from "../auth/index.ts";
 import type { ResolvedConfig } from "../config/index.ts";
 import { parseCidr } from "../net/proxy.ts";
+import { nodeHttp } from "../net/without-fetch.ts";
 import type { Logger } from "../server/log.ts";
 import type { MetricsSource } from "../server/metrics-ipc.ts";
 import type { Store } from "../store/types.ts";
@@ -138,7 +139,7 @@ export function createHttpService(o: HttpServerOptions): HttpService {
     return c.text("Internal server error\n", 500);
   });
 
-  const server = createServer(
+  const server = nodeHttp.createServer(
     {
       requestTimeout: config.http.limits.request_timeout,
       headersTimeout: Math.min(config.http.limits.request_timeout, 60_000),

@@ -24,9 +24,9 @@
  * disabledCommands so that smtp-server itself answers it as an unknown command there.
  */
 import type { SMTPServer, SMTPServerSession } from "smtp-server";
-import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import { resolveAuthorizedUrl } from "../imap/server/urlauth.ts";
 import type { Store } from "../store/types.ts";
+import { SMTPConnection } from "./smtp-server-lib.ts";
 
 export interface BurlReply {
   code: number;

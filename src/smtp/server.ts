@@ -4,15 +4,13 @@
  */
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import {
-  SMTPServer,
-  type SMTPServerAddress,
-  type SMTPServerAuthentication,
-  type SMTPServerDataStream,
-  type SMTPServerOptions,
-  type SMTPServerSession,
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerDataStream,
+  SMTPServerOptions,
+  SMTPServerSession,
 } from "smtp-server";
-import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Authenticator } from "../auth/index.ts";
 import { urlHosts } from "../imap/server/urlauth.ts";
 import { isLoopback } from "../net/address.ts";
@@ -26,6 +24,7 @@ import { type AuthnVerdict, checkSender, type DNSResolver, loadSenderChecks } fr
 import { enableBurl } from "./burl.ts";
 import { collectStream, findBareLineEnding } from "./data.ts";
 import { deliverAll, quotaVerdict } from "./deliver.ts";
+import { SMTPConnection, SMTPServer } from "./smtp-server-lib.ts";
 import { addressStringKey } from "./submission-policy.ts";
 import {
   classifyRecipient,

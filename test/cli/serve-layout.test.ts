@@ -2,7 +2,7 @@
  * What the processes of `serve` load (issue 16 item 5, docs/architecture.md "Process layout"):
  * a `serve` command line is parsed without the admin commands, the primary re-executes itself
  * with its workers' Node options (same pid), and neither loads admin, import, backup, migration
- * or PostgreSQL code on a SQLite server; the primary loads no protocol service.
+ * or PostgreSQL code on a SQLite server, nor Node's fetch; the primary loads no protocol service.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,7 +11,10 @@ import { describe, it } from "node:test";
 import { compileCacheEnv } from "../../src/server/reexec.ts";
 import { run, startServe, tempEnv } from "./helpers.ts";
 
-/** a --import hook that writes the URLs of every module the process loaded at exit */
+/**
+ * a --import hook that writes the URLs of every module the process loaded at exit, and
+ * "builtin:<name>" for Node's own modules of interest (its fetch, undici)
+ */
 function loadHook(dir: string): string {
   const file = join(dir, "load-hook.mjs");
   writeFileSync(
@@ -22,6 +25,7 @@ import cluster from "node:cluster";
 const urls = new Set();
 registerHooks({ load(url, context, next) { urls.add(url); return next(url, context); } });
 process.on("exit", () => {
+  for (const m of process.moduleLoadList) if (m.includes("undici")) urls.add("builtin:" + m);
   const role = process.argv.includes("serve") ? (cluster.isWorker ? "worker" : "primary") : "other";
   writeFileSync(${JSON.stringify(dir)} + "/loaded-" + role + "-" + process.pid + ".txt", [...urls].join("\\n"));
 });
@@ -92,6 +96,8 @@ describe("serve: what each process loads", () => {
       "/src/store/postgres.ts",
       "/node_modules/pg/",
       "/node_modules/imapflow/",
+      // Node's fetch: only at the first HTTP request or outbound delivery (src/net/without-fetch.ts)
+      "undici",
     ];
     for (const p of [...primary, ...workers])
       for (const n of never) assert.ok(!p.urls.some((u) => u.includes(n)), `pid ${p.pid} loaded ${n}`);

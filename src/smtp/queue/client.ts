@@ -10,6 +10,7 @@ import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
 import type SMTPConnection from "nodemailer/lib/smtp-connection";
 import type { SMTPEnvelope } from "nodemailer/lib/smtp-connection";
+import { requireCjs } from "../../net/without-fetch.ts";
 import { type MtaSts, mxMatches } from "./mta-sts.ts";
 import { lookupMx, type MxHost } from "./mx.ts";
 import type { OutboundResolver } from "./resolver.ts";
@@ -207,10 +208,10 @@ export function createConnectionCache(o: { idleMs: number; maxMessages: number; 
 }
 
 /**
- * nodemailer's SMTP client, loaded for the first delivery: an idle server's primary (the queue
- * runner's process) does not hold it (nor the fetch implementation it pulls in).
+ * nodemailer's SMTP client, loaded for the first delivery (an idle server does not hold it), through
+ * its CommonJS build so that it does not load Node's fetch (src/net/without-fetch.ts)
  */
-let smtpClient: Promise<typeof import("nodemailer/lib/smtp-connection")> | null = null;
+let smtpClient: typeof SMTPConnection | null = null;
 
 async function connect(
   host: MxHost,
@@ -222,8 +223,8 @@ async function connect(
 ): Promise<
   { ok: true; conn: Conn } | { ok: false; err: Error & { responseCode?: number; response?: string } }
 > {
-  smtpClient ??= import("nodemailer/lib/smtp-connection");
-  const { default: Client } = await smtpClient;
+  smtpClient ??= requireCjs("nodemailer/lib/smtp-connection") as typeof SMTPConnection;
+  const Client = smtpClient;
   return new Promise((resolve) => {
     const c = new Client({
       host: ip,
