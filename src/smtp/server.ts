@@ -436,6 +436,14 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
 
   const submitDeps: SubmitDeps = { store, logger, hostname, limits };
 
+  const authnLog = (v: AuthnVerdict) => ({
+    spf: v.spf,
+    dkim: v.dkim,
+    dmarc: v.dmarc,
+    policy: v.dmarcPolicy,
+    action: v.action,
+  });
+
   async function acceptInbound(session: SMTPServerSession, raw: Buffer): Promise<string> {
     const t = state(session);
     const id = newSubmissionId();
@@ -454,20 +462,10 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
           ? { resolver: withBudget(o.authn.resolver, o.authn.budgetMs ?? 5000) as DNSResolver }
           : {}),
       });
-      logger.info(
-        {
-          session: session.id,
-          id,
-          spf: verdict.spf,
-          dkim: verdict.dkim,
-          dmarc: verdict.dmarc,
-          policy: verdict.dmarcPolicy,
-          action: verdict.action,
-        },
-        "smtp sender authentication",
-      );
-      if (verdict.action === "reject")
+      if (verdict.action === "reject") {
+        logger.info({ session: session.id, id, ...authnLog(verdict) }, "smtp sender authentication");
         throw smtpError(550, "5.7.1", "Message rejected by the sender domain's DMARC policy");
+      }
     }
     // after DKIM/ARC saw the bytes as signed: neutralise forged claims of our authserv-id
     const clean = sanitizeAuthResults(submitDeps, session.id, id, raw);
@@ -489,6 +487,8 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
         from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
         to: deliveries.map((d) => d.account.address),
         size: raw.byteLength,
+        // the sender checks' outcome on the same line (one log line per accepted message)
+        ...(verdict ? authnLog(verdict) : {}),
         ...(dsn && (dsn.ret || dsn.envid) ? { dsn } : {}),
         ...(requiresTls(session) ? { requireTls: true } : {}),
       },

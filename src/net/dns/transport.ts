@@ -25,10 +25,15 @@ export interface TransportOptions {
 }
 
 export function dnsError(code: string, name: string, rrtype: string, detail = ""): Error {
+  // no stack trace: a negative answer is an expected outcome (every message's DMARC lookups meet
+  // some), made per lookup even from the cache, and its stack would only name resolver internals
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   const e = new Error(`${rrtype} ${name}: ${code}${detail ? ` (${detail})` : ""}`) as Error & {
     code: string;
     hostname: string;
   };
+  Error.stackTraceLimit = limit;
   e.code = code;
   e.hostname = name;
   return e;
