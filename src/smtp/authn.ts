@@ -12,6 +12,7 @@
  */
 import type { authenticate as Authenticate, DNSResolver } from "mailauth";
 import { unmapIpv4 } from "../net/address.ts";
+import { headerSectionEnd } from "./data.ts";
 
 export type { DNSResolver } from "mailauth";
 
@@ -59,8 +60,8 @@ export function loadSenderChecks(): Promise<typeof import("mailauth")> {
  */
 export function authnInput(message: Uint8Array): Buffer {
   const m = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-  const end = m.indexOf("\r\n\r\n");
-  if (end < 0) return m;
+  const end = headerSectionEnd(m);
+  if (end >= m.length) return m;
   for (let at = 0; at < end; ) {
     // a field starts at the beginning of a line that is not a continuation (RFC 5322 §2.2.3)
     const c = m[at]!;
@@ -74,7 +75,8 @@ export function authnInput(message: Uint8Array): Buffer {
     if (nl < 0 || nl >= end) break;
     at = nl + 1;
   }
-  return m.subarray(0, end + 4);
+  // with the empty line that ends the header section
+  return m.subarray(0, end + 2);
 }
 
 /** whether the field name at `at` begins with `prefix` (lower-case ASCII), ignoring case */

@@ -46,6 +46,11 @@ export { smtpError, splitAddress } from "./submit.ts";
 
 export type SmtpMode = "mx" | "submission" | "submissions";
 
+/** the sender checks' outcome as log fields */
+function authnLog(v: AuthnVerdict) {
+  return { spf: v.spf, dkim: v.dkim, dmarc: v.dmarc, policy: v.dmarcPolicy, action: v.action };
+}
+
 export type SmtpLogger = ProtocolLogger;
 
 export interface SmtpLimits {
@@ -435,14 +440,6 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
   });
 
   const submitDeps: SubmitDeps = { store, logger, hostname, limits };
-
-  const authnLog = (v: AuthnVerdict) => ({
-    spf: v.spf,
-    dkim: v.dkim,
-    dmarc: v.dmarc,
-    policy: v.dmarcPolicy,
-    action: v.action,
-  });
 
   async function acceptInbound(session: SMTPServerSession, raw: Buffer): Promise<string> {
     const t = state(session);
