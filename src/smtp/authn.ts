@@ -13,6 +13,7 @@
 import type { authenticate as Authenticate, DNSResolver } from "mailauth";
 import { unmapIpv4 } from "../net/address.ts";
 import { headerSectionEnd } from "./data.ts";
+import { installHeaderScan } from "./mailauth-header-scan.ts";
 
 export type { DNSResolver } from "mailauth";
 
@@ -47,7 +48,10 @@ let mailauth: Promise<typeof import("mailauth")> | null = null;
  * off, holds none of it. Callers with a per-message DNS budget await this before starting it.
  */
 export function loadSenderChecks(): Promise<typeof import("mailauth")> {
-  mailauth ??= import("mailauth");
+  mailauth ??= import("mailauth").then((m) => {
+    installHeaderScan();
+    return m;
+  });
   return mailauth;
 }
 
