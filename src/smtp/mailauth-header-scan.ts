@@ -54,7 +54,7 @@ function lastFour(prev: readonly number[], chunk: Buffer, end: number): number[]
 /** processChunk with the same results, visiting only the line feeds of the header section */
 export const scanHeader: ProcessChunk = async function (this: HeaderScanState, input: Buffer) {
   let chunk = input;
-  if (!chunk || !chunk.length) return;
+  if (!chunk?.length) return;
   if (this.state === "header") {
     const prev = this.stateBytes;
     const before = this.headerBytes;

@@ -116,6 +116,48 @@ describe("SMTP MX", () => {
     assert.equal((await mailboxMessages(t.store, "bob@example.com")).length, 1);
   });
 
+  test("the replies to a pipelined group leave in one write; a refusal is not held back", async () => {
+    // a listener of our own hands its sockets to the server, counting the writes on each
+    const writes: number[] = [];
+    type Counted = net.Socket & Record<"_write" | "_writev", (...a: unknown[]) => unknown>;
+    const srv = net.createServer((s) => {
+      const i = writes.push(0) - 1;
+      const sock = s as Counted;
+      for (const k of ["_write", "_writev"] as const) {
+        const f = sock[k].bind(sock);
+        sock[k] = (...a: unknown[]) => {
+          writes[i]!++;
+          return f(...a);
+        };
+      }
+      t.smtp.handleConnection(s, { mode: "mx" });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const c = await RawClient.connect((srv.address() as net.AddressInfo).port);
+    try {
+      await c.cmd("EHLO client.test");
+      const before = writes[0]!;
+      c.write(
+        "MAIL FROM:<p@remote.example>\r\nRCPT TO:<bob@example.com>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n",
+      );
+      assert.match(await c.reply(), /^250/);
+      assert.match(await c.reply(), /^250/);
+      assert.match(await c.reply(), /^250/);
+      assert.match(await c.reply(), /^354/);
+      assert.equal(writes[0]! - before, 1, "MAIL, RCPT, RCPT and DATA answered in one write");
+      c.write(`${MSG}.\r\n`);
+      assert.match(await c.reply(), /^250 2\.0\.0/);
+      // a refused recipient's reply is written at once, after the 250 that waits before it
+      c.write("MAIL FROM:<p@remote.example>\r\nRCPT TO:<nobody@example.com>\r\n");
+      assert.match(await c.reply(), /^250/);
+      assert.match(await c.reply(), /^550 5\.1\.1/);
+      assert.match(await c.cmd("QUIT"), /^221/);
+    } finally {
+      c.close();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
   test("aliases and catch-all resolve to accounts; one copy per account", async () => {
     await t.store.addAlias("info@example.com", "alice@example.com");
     await t.store.addAlias("info@example.com", "bob@example.com");
