@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { test } from "node:test";
 import fc from "fast-check";
 import {
@@ -41,6 +41,18 @@ test("findBareLineEnding agrees with the reference on random CR/LF-heavy input",
       if (pos >= 0) assert.ok(b[pos] === 0x0d || b[pos] === 0x0a);
     }),
   );
+});
+
+test("collectStream settles when the stream is destroyed before its end, with or without an error", async () => {
+  const quiet = new PassThrough();
+  const p1 = collectStream(quiet, 100);
+  quiet.write("partial");
+  quiet.destroy();
+  await assert.rejects(p1, /closed before its end/);
+  const failing = new PassThrough();
+  const p2 = collectStream(failing, 100);
+  failing.destroy(Object.assign(new Error("gone"), { code: "ECONNECTION" }));
+  await assert.rejects(p2, /gone/);
 });
 
 test("collectStream keeps bytes exact and flags oversize without keeping it", async () => {

@@ -53,6 +53,9 @@ export function collectStream(stream: Readable, maxBytes: number): Promise<Colle
     });
     stream.once("error", reject);
     stream.once("end", () => resolve({ data: Buffer.concat(chunks, kept), oversized, bytes }));
+    // destroyed without an error (and so without "end"): settled all the same, so that nothing
+    // the caller holds for the message (a delivery announcement) outlives the connection
+    stream.once("close", () => reject(new Error("message stream closed before its end")));
   });
 }
 

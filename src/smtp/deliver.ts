@@ -58,6 +58,8 @@ export async function deliverAll(
   raw: Uint8Array,
   deliveries: LocalDelivery[],
   autoReply?: AutoReplyContext,
+  /** an expectDelivery() announcement the delivery takes over */
+  announced?: () => void,
 ): Promise<AppendResult[]> {
   try {
     const r = await store.deliver(
@@ -68,6 +70,7 @@ export async function deliverAll(
         ...(d.flags !== undefined ? { flags: d.flags } : {}),
         ...(d.deliveryHeaders !== undefined ? { deliveryHeaders: d.deliveryHeaders } : {}),
       })),
+      announced ? { announced } : undefined,
     );
     count("postkontor_deliveries_total", { result: "accepted" }, deliveries.length);
     if (autoReply) {

@@ -400,6 +400,10 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
           });
         done(err, msg);
       };
+      // an MX delivery is announced from the start of its data (Store.expectDelivery): commits
+      // that form while it arrives and is checked wait a moment (≤ a few ms) to share their
+      // fsync with it — with many clients one message each, most of a message's cost is its commit
+      const announced = mode === "mx" ? store.expectDelivery() : undefined;
       void (async () => {
         const got = await collectStream(stream, limits.maxMessageSize);
         if (got.oversized || stream.sizeExceeded)
@@ -410,19 +414,26 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
               `Message size exceeds fixed maximum message size ${limits.maxMessageSize}`,
             ),
           );
-        cb(null, await accept(mode, session, got.data));
-      })().catch((e) => {
-        if (e instanceof Error && "responseCode" in e) return cb(e);
-        logger.error(
-          { session: session.id, err: e instanceof Error ? (e.stack ?? e.message) : String(e) },
-          "smtp DATA error",
-        );
-        cb(smtpError(451, "4.3.0", "Temporary server error; message not accepted"));
-      });
+        cb(null, await accept(mode, session, got.data, announced));
+      })()
+        .finally(() => announced?.())
+        .catch((e) => {
+          if (e instanceof Error && "responseCode" in e) return cb(e);
+          logger.error(
+            { session: session.id, err: e instanceof Error ? (e.stack ?? e.message) : String(e) },
+            "smtp DATA error",
+          );
+          cb(smtpError(451, "4.3.0", "Temporary server error; message not accepted"));
+        });
     }) as SMTPServerOptions["onData"];
 
   /** a complete message (DATA, or BURL … LAST) → the reply text of its 250; throws an smtpError */
-  const accept = async (mode: SmtpMode, session: SMTPServerSession, raw: Buffer): Promise<string> => {
+  const accept = async (
+    mode: SmtpMode,
+    session: SMTPServerSession,
+    raw: Buffer,
+    announced?: () => void,
+  ): Promise<string> => {
     // RFC 5321 §2.3.8 / §4.1.1.4: refuse bare CR / bare LF (SMTP smuggling), see index.ts
     // (submitMessage checks the same on submission)
     if (mode !== "mx") return acceptSubmission(session, raw);
@@ -431,7 +442,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       throw smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF", {
         offset: bare,
       });
-    return acceptInbound(session, raw);
+    return acceptInbound(session, raw, announced);
   };
 
   const tlsNote = (session: SMTPServerSession): string | null => {
@@ -455,7 +466,21 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
 
   const submitDeps: SubmitDeps = { store, logger, hostname, limits };
 
-  async function acceptInbound(session: SMTPServerSession, raw: Buffer): Promise<string> {
+  async function acceptInbound(session: SMTPServerSession, raw: Buffer, given?: () => void): Promise<string> {
+    // the delivery comes after the sender checks: commits that form meanwhile wait a moment for it
+    const announced = given ?? store.expectDelivery();
+    try {
+      return await checkAndDeliver(session, raw, announced);
+    } finally {
+      announced();
+    }
+  }
+
+  async function checkAndDeliver(
+    session: SMTPServerSession,
+    raw: Buffer,
+    announced: () => void,
+  ): Promise<string> {
     const t = state(session);
     const id = newSubmissionId();
     let verdict: AuthnVerdict | null = null;
@@ -489,7 +514,7 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
       verdict?.headers ?? "",
       mailbox,
     );
-    await deliverAll(store, clean, deliveries, autoReply(session, id)).catch(deliveryRefusal);
+    await deliverAll(store, clean, deliveries, autoReply(session, id), announced).catch(deliveryRefusal);
     const dsn = session.envelope.dsn;
     logger.info(
       {

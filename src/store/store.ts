@@ -325,14 +325,16 @@ export class SqlStore implements Store {
     undelete(this.#deps, this.#writes, this.#mbx, (sha) => this.#blobs.get(sha), a, o);
   readonly replace: Store["replace"] = (a, src, uid, dst, input) =>
     this.#writes.replace(a, src, uid, dst, input);
-  readonly deliver: Store["deliver"] = (raw, targets) =>
+  readonly deliver: Store["deliver"] = (raw, targets, opts) =>
     deliver(
       this.#deps,
       this.#writes,
       async (accountId, name) => (await this.#mbx.getMailbox(accountId, name))?.id ?? null,
       raw,
       targets,
+      opts?.announced,
     );
+  readonly expectDelivery: Store["expectDelivery"] = () => this.#deps.db.expectGroupedWrite();
   readonly storeFlags: Store["storeFlags"] = (id, uids, op, flags, o) =>
     this.#writes.storeFlags(id, uids, op, flags, o);
   readonly expunge: Store["expunge"] = (id, uids) => this.#writes.expunge(id, uids);

@@ -10,6 +10,7 @@ import type {
   ChangeKind,
   ChangesSince,
   CopyResult,
+  DeliverOptions,
   DeliveryTarget,
   FlagOp,
   Id,
@@ -91,7 +92,15 @@ export interface MailStore {
    * checked first; copies already stored are expunged again if a later one fails): rejects with
    * DeliveryRefused naming the target. The same append path as APPEND.
    */
-  deliver(raw: Uint8Array, targets: DeliveryTarget[]): Promise<AppendResult[]>;
+  deliver(raw: Uint8Array, targets: DeliveryTarget[], opts?: DeliverOptions): Promise<AppendResult[]>;
+  /**
+   * Announces a deliver() about to come (a message received and being checked): a group commit
+   * that forms meanwhile waits a moment (at most a few ms) for it to share its commit instead of
+   * committing without it. Returns the end of the announcement: pass it to deliver()
+   * (DeliverOptions.announced), which ends it once the delivery is queued, and call it on every
+   * path that does not deliver (calling it again is harmless).
+   */
+  expectDelivery(): () => void;
   /** all messages of a mailbox, sorted by uid (SELECT, view build) */
   listMessages(mailboxId: Id): Promise<MessageFlagsRow[]>;
   /**

@@ -433,6 +433,11 @@ export interface DeliveryTarget {
   deliveryHeaders?: Uint8Array;
 }
 
+export interface DeliverOptions {
+  /** the end of an expectDelivery() announcement: deliver ends it once its append is queued */
+  announced?: () => void;
+}
+
 /**
  * `deliver` stored nothing because of targets[target]: code OVERQUOTA (permanent = the message is
  * larger than the whole quota, RFC 3463 5.2.2; else the mailbox is full now, 4.2.2), TOOBIG,

@@ -90,4 +90,35 @@ describe("one delivery path", () => {
       await f.close();
     }
   });
+
+  test("an announced delivery ends its announcement once queued, and on refusal too", async () => {
+    const f = await fixture();
+    try {
+      const raw = msg({ body: "announced" });
+      let ends = 0;
+      const track = () => {
+        const end = f.store.expectDelivery();
+        return () => {
+          ends++;
+          end();
+        };
+      };
+      // a grouped write made while the announcement is out still completes (it waits at most a
+      // moment), and the delivery joins or follows it
+      const announced = track();
+      const flags = f.store.storeFlags(f.inbox, [1], "add", ["\\Seen"]).catch(() => null);
+      const [r] = await f.store.deliver(raw, [{ accountId: f.accountId }], { announced });
+      await flags;
+      assert.ok(ends >= 1, "ended by the delivery");
+      assert.equal((await f.store.getMessages(f.inbox, [r!.uid])).length, 1);
+      ends = 0;
+      await assert.rejects(
+        f.store.deliver(raw, [{ accountId: f.accountId }, { accountId: 999_999 }], { announced: track() }),
+        (e) => e instanceof DeliveryRefused && e.target === 1,
+      );
+      assert.ok(ends >= 1, "ended by the refused delivery");
+    } finally {
+      await f.close();
+    }
+  });
 });

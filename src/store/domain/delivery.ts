@@ -22,6 +22,23 @@ export async function deliver(
   mailboxByName: (accountId: Id, name: string) => Promise<Id | null>,
   raw: Uint8Array,
   targets: readonly DeliveryTarget[],
+  /** the caller's expectDelivery() announcement, handed to the first append (see MailStore) */
+  announced?: () => void,
+): Promise<AppendResult[]> {
+  try {
+    return await deliverTo(deps, writes, mailboxByName, raw, targets, announced);
+  } finally {
+    announced?.();
+  }
+}
+
+async function deliverTo(
+  deps: DomainDeps,
+  writes: MessageWrites,
+  mailboxByName: (accountId: Id, name: string) => Promise<Id | null>,
+  raw: Uint8Array,
+  targets: readonly DeliveryTarget[],
+  announced: (() => void) | undefined,
 ): Promise<AppendResult[]> {
   const mailboxes: Id[] = [];
   for (let i = 0; i < targets.length; i++) {
@@ -43,15 +60,20 @@ export async function deliver(
   try {
     for (let i = 0; i < targets.length; i++) {
       const d = targets[i]!;
-      const [r] = await writes.appendMany(d.accountId, mailboxes[i]!, [
-        {
-          raw,
-          flags: d.flags ?? [],
-          ...(d.deliveryHeaders && d.deliveryHeaders.byteLength > 0
-            ? { deliveryHeaders: d.deliveryHeaders }
-            : {}),
-        },
-      ]);
+      const [r] = await writes.appendMany(
+        d.accountId,
+        mailboxes[i]!,
+        [
+          {
+            raw,
+            flags: d.flags ?? [],
+            ...(d.deliveryHeaders && d.deliveryHeaders.byteLength > 0
+              ? { deliveryHeaders: d.deliveryHeaders }
+              : {}),
+          },
+        ],
+        i === 0 ? announced : undefined,
+      );
       done.push(r!);
     }
   } catch (err) {

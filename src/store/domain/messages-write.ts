@@ -158,8 +158,14 @@ export class MessageWrites {
 
   // --- append: the one delivery path ----------------------------------------------------
 
-  async appendMany(accountId: Id, mailboxId: Id, givenInputs: AppendInput[]): Promise<AppendResult[]> {
-    const prepared = await this.#prepare(accountId, mailboxId, givenInputs, null);
+  /** `announced`: an expectDelivery() announcement this append takes over (ended once its own starts) */
+  async appendMany(
+    accountId: Id,
+    mailboxId: Id,
+    givenInputs: AppendInput[],
+    announced?: () => void,
+  ): Promise<AppendResult[]> {
+    const prepared = await this.#prepare(accountId, mailboxId, givenInputs, null, announced);
     if (prepared.items.length === 0) return [];
     return this.#writePrepared(prepared, (t) => this.#appendTx(t, accountId, mailboxId, prepared.items));
   }
@@ -258,6 +264,7 @@ export class MessageWrites {
     mailboxId: Id,
     givenInputs: AppendInput[],
     freed: { bytes: number; messages: number } | null,
+    announced?: () => void,
   ): Promise<Prepared> {
     const db = this.#d.db;
     // Raw messages are stored byte-exact, except that parts holding NUL octets are stored
@@ -305,6 +312,8 @@ export class MessageWrites {
     // adapter that writes the content in the transaction itself puts nothing before it)
     const written = early ? new LimitedRunner(PUT_CONCURRENCY) : null;
     const queued = db.expectGroupedWrite();
+    // this append's own announcement takes over from the caller's (expectDelivery)
+    announced?.();
     const prepared: PreparedAppend[] = [];
     const started: string[] = [];
     try {
