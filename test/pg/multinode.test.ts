@@ -221,7 +221,11 @@ retry_max = "1s"
             text: `message ${i}`,
           }),
         ),
-      );
+      ).catch((e: Error) => {
+        // a refusal says why in the nodes' error log lines
+        const errors = nodes.flatMap((n) => n.server.logs.filter((l) => Number(l.level) >= 50));
+        throw new Error(`${e.message}; server errors: ${JSON.stringify(errors)}`);
+      });
     } finally {
       for (const m of mailers) m.close();
     }

@@ -42,7 +42,16 @@ function runHooks(hooks: Array<() => void>): void {
 }
 
 /** attempts of a write that PostgreSQL aborted for a deadlock or a serialization failure */
-const WRITE_ATTEMPTS = 3;
+const WRITE_ATTEMPTS = 5;
+/**
+ * pause before the next attempt, ms: grows with the attempt and is spread at random, so that two
+ * writers that deadlocked do not start again in step and meet in the same order (3 attempts back
+ * to back still ended in a 451 for a submission now and then when many writers of one account ran
+ * on several nodes at once)
+ */
+function retryPause(attempt: number): number {
+  return attempt * (5 + Math.random() * 20);
+}
 
 function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -169,6 +178,7 @@ export class PgDb implements Db {
           } catch (err) {
             if (attempt >= WRITE_ATTEMPTS || !isRetryable(err)) throw err;
           }
+          await new Promise((resolve) => setTimeout(resolve, retryPause(attempt)));
         }
       })(),
     );
