@@ -293,6 +293,7 @@ export class SqlStore implements Store {
   readonly listMessageStates: Store["listMessageStates"] = (id) => this.#msgs.listMessageStates(id);
   readonly changesSince: Store["changesSince"] = (id, m) => this.#msgs.changesSince(id, m);
   readonly getMessages: Store["getMessages"] = (id, u) => this.#msgs.getMessages(id, u);
+  readonly getMessageBlobs: Store["getMessageBlobs"] = (id, u) => this.#msgs.getMessageBlobs(id, u);
   readonly messagesByEmailId: Store["messagesByEmailId"] = (a, ids) => this.#msgs.messagesByEmailId(a, ids);
   readonly messagesByThreadId: Store["messagesByThreadId"] = (a, ids) =>
     this.#msgs.messagesByThreadId(a, ids);

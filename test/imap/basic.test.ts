@@ -48,4 +48,35 @@ describe("IMAP basic session", () => {
     assert.match(a.tagged, /OK \[APPENDUID \d+ 4\]/);
     assert.ok(a.lines.includes("* 4 EXISTS"), a.text);
   });
+
+  it("ENVELOPE / BODYSTRUCTURE alone: UID and MODSEQ added as the session needs, expunged messages left out", async () => {
+    await t.store.createMailbox(t.accountId, "Structures");
+    await seed(t, "Structures", 3);
+    const c = await t.login();
+    await c.cmd("ENABLE CONDSTORE");
+    assert.ok((await c.cmd("SELECT Structures")).ok);
+    const f = await c.cmd("FETCH 1:3 (ENVELOPE BODYSTRUCTURE)");
+    assert.ok(f.ok, f.text);
+    assert.equal(f.lines.length, 3);
+    // RFC 7162 §3.1.4.1: with CONDSTORE enabled every FETCH response carries MODSEQ
+    assert.match(f.lines[1]!, /^\* 2 FETCH \(ENVELOPE \(.*\) BODYSTRUCTURE \(.*\) MODSEQ \(\d+\)\)$/);
+    // UID FETCH adds UID when not asked for (RFC 9051 §6.4.9)
+    const u = await c.cmd("UID FETCH 1:* (BODY)");
+    assert.match(u.lines[0]!, /^\* 1 FETCH \(UID 1 BODY \(.*\) MODSEQ \(\d+\)\)$/);
+    // another session expunges message 2; this one has not been told (FETCH may not announce it)
+    const other = await t.login();
+    await other.cmd("SELECT Structures");
+    await other.cmd("STORE 2 +FLAGS (\\Deleted)");
+    assert.ok((await other.cmd("EXPUNGE")).ok);
+    const g = await c.cmd("FETCH 1:3 (ENVELOPE)");
+    // RFC 9051 §7.1: the gone message is left out and the tagged OK says EXPUNGEISSUED
+    assert.deepEqual(
+      g.lines.filter((l) => l.includes("FETCH")).map((l) => l.slice(0, 12)),
+      ["* 1 FETCH (E", "* 3 FETCH (E"],
+    );
+    assert.match(g.tagged, /^\S+ OK \[EXPUNGEISSUED\]/);
+    const h = await c.cmd("UID FETCH 1:3 (ENVELOPE)");
+    assert.doesNotMatch(h.tagged, /EXPUNGEISSUED/);
+    await other.cmd("LOGOUT");
+  });
 });

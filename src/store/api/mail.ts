@@ -18,6 +18,7 @@ import type {
   JmapMailboxCounts,
   Mailbox,
   MailboxCounts,
+  MessageBlobRef,
   MessageContent,
   MessageFlagsRow,
   MessageMeta,
@@ -122,6 +123,11 @@ export interface MailStore {
   changesSince(mailboxId: Id, modseq: bigint): Promise<ChangesSince>;
   /** metadata for the given uids (missing ones omitted), sorted by uid */
   getMessages(mailboxId: Id, uids: number[]): Promise<MessageMeta[]>;
+  /**
+   * getMessages' uid, blobId and modseq alone: for reads that need nothing else of the row (IMAP
+   * FETCH of ENVELOPE / BODYSTRUCTURE), without the per-message objects of the rest
+   */
+  getMessageBlobs(mailboxId: Id, uids: number[]): Promise<MessageBlobRef[]>;
   /**
    * RFC 5256 THREAD/SORT inputs of every message in the mailbox (one query; inputs of messages
    * stored before they were recorded are computed and stored on the way)

@@ -120,6 +120,13 @@ export interface JmapMailboxCounts {
 }
 
 /** Per-message metadata, everything IMAP needs except content. */
+/** getMessageBlobs: a message's uid, content and modseq (MessageMeta's fields of those names) */
+export interface MessageBlobRef {
+  uid: number;
+  blobId: string;
+  modseq: bigint;
+}
+
 export interface MessageMeta {
   uid: number;
   /** stable across COPY/MOVE of the same content into the same account (JMAP Email id / OBJECTID) */

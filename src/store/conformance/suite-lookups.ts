@@ -134,4 +134,37 @@ export function runLookupConformance(name: string, openFresh: () => Promise<Conf
       await h.close();
     }
   });
+
+  test(`${name}: getMessageBlobs is getMessages' uid, blobId and modseq, for few uids and many`, async () => {
+    const h = await openFresh();
+    try {
+      const s = h.store;
+      await s.addDomain("example.com");
+      const acct = await s.createAccount("bob@example.com", "hash");
+      const inbox = (await s.getMailbox(acct.id, "INBOX"))!.id;
+      // more than the adapters' point-lookup limit, so both read paths answer
+      for (let i = 0; i < 80; i++) await s.append(acct.id, inbox, { raw: msg({ body: `b${i % 7}` }) });
+      await s.storeFlags(inbox, [5], "add", ["\\Flagged"]);
+      await s.expunge(inbox, [7]);
+      for (const uids of [[9, 5, 7, 5, 400], Array.from({ length: 90 }, (_, i) => 90 - i)]) {
+        const metas = await s.getMessages(inbox, uids);
+        const refs = await s.getMessageBlobs(inbox, uids);
+        assert.deepEqual(
+          refs,
+          metas.map((m) => ({ uid: m.uid, blobId: m.blobId, modseq: m.modseq })),
+        );
+      }
+      assert.deepEqual(
+        (await s.getMessageBlobs(inbox, [9, 5, 7])).map((r) => r.uid),
+        [5, 9],
+      );
+      assert.deepEqual(await s.getMessageBlobs(inbox, []), []);
+      await assert.rejects(
+        s.getMessageBlobs(999_999, [1]),
+        (e) => e instanceof StoreError && e.code === "NONEXISTENT",
+      );
+    } finally {
+      await h.close();
+    }
+  });
 }

@@ -160,6 +160,13 @@ export interface SubscriptionsWrite extends SubscriptionsRead {
   remove(accountId: number, name: string): Maybe<boolean>;
 }
 
+/** uid, content and modseq of a message: what a FETCH of parsed items alone reads */
+export interface MessageBlobRow {
+  uid: number;
+  sha256: string;
+  modseq: bigint;
+}
+
 /** RFC 8621 §2 Mailbox counts of one mailbox */
 export interface JmapCountsRow {
   mailboxId: number;
@@ -181,6 +188,8 @@ export interface MessageReads {
   uids(mailboxId: number): Maybe<number[]>;
   /** metadata of the given uids (unique, ascending, > 0), missing ones skipped */
   meta(mailboxId: number, uids: readonly number[]): Maybe<MessageMetaRow[]>;
+  /** meta's uid, blob and modseq alone (no row objects for the rest) */
+  blobRows(mailboxId: number, uids: readonly number[]): Maybe<MessageBlobRow[]>;
   /** the account's rows (any mailbox) whose email_id is one of `emailIds`, by mailbox id and uid */
   byEmailIds(accountId: number, emailIds: readonly string[]): Maybe<AccountMessageRow[]>;
   /** the account's rows (any mailbox) whose thread_id is one of `threadIds`, by mailbox id and uid */

@@ -15,6 +15,7 @@ import {
   type ChangesSince,
   type Id,
   type JmapMailboxCounts,
+  type MessageBlobRef,
   type MessageContent,
   type MessageFlagsRow,
   type MessageMeta,
@@ -151,6 +152,15 @@ export class MessageReader {
       return list.length === 0 ? [] : q.messages.meta(mailboxId, list);
     });
     return rows.map(toMeta);
+  }
+
+  async getMessageBlobs(mailboxId: Id, uids: number[]): Promise<MessageBlobRef[]> {
+    const rows = await this.#d.db.read(async (q) => {
+      if (!(await q.mailboxes.core(mailboxId))) noMailbox();
+      const list = uniqueSorted(uids);
+      return list.length === 0 ? [] : q.messages.blobRows(mailboxId, list);
+    });
+    return rows.map((r) => ({ uid: r.uid, blobId: r.sha256, modseq: r.modseq }));
   }
 
   async messagesByEmailId(accountId: Id, emailIds: string[]): Promise<AccountMessage[]> {

@@ -194,6 +194,16 @@ export async function fetch(
     modseq: s.condstore && !modseqRequested,
   };
   const withFlags: FetchOpts = { ...plain, flags: true };
+  if (!markSeen && cmd.changedSince === null && atts.every(isStructureOnly)) {
+    // ENVELOPE / BODY / BODYSTRUCTURE (and UID): each message's uid, content and modseq, its
+    // cached parsed structure, and lines made without a wait or a row object per message
+    missing += await fetchStructures(s, uids, atts, plain, out);
+    await out.flush();
+    if (missing > 0 && !cmd.uid) {
+      return { code: "EXPUNGEISSUED", text: "Some messages were expunged meanwhile" };
+    }
+    return { code: null, text: "FETCH completed" };
+  }
   const step = wantContent ? CHUNK_CONTENT : CHUNK_META;
   for (let i = 0; i < uids.length; i += step) {
     const chunk = uids.slice(i, i + step);
@@ -249,6 +259,61 @@ export async function fetch(
     return { code: "EXPUNGEISSUED", text: "Some messages were expunged meanwhile" };
   }
   return { code: null, text: "FETCH completed" };
+}
+
+/** the items fetchStructures answers: the parsed structure's, and UID */
+function isStructureOnly(a: FetchAtt): boolean {
+  return a.type === "UID" || a.type === "ENVELOPE" || a.type === "BODY" || a.type === "BODYSTRUCTURE";
+}
+
+/** fetch() for items that are all isStructureOnly; returns the number of messages gone meanwhile */
+async function fetchStructures(
+  s: Session,
+  uids: number[],
+  atts: FetchAtt[],
+  o: FetchOpts,
+  out: ResponseBatch,
+): Promise<number> {
+  const v = s.selected.view;
+  let missing = 0;
+  for (let i = 0; i < uids.length; i += CHUNK_META) {
+    const chunk = uids.slice(i, i + CHUNK_META);
+    const refs = await s.store.getMessageBlobs(v.mailboxId, chunk);
+    missing += chunk.length - refs.length;
+    const parsedAll = await s.store.getParsedMany(refs.map((m) => m.blobId));
+    for (let k = 0; k < refs.length; k++) {
+      const m = refs[k]!;
+      const parsed = parsedAll[k];
+      const seq = v.seqOf(m.uid);
+      if (seq === 0) continue;
+      if (!parsed) {
+        missing++;
+        continue;
+      }
+      const parts: Part[] = [];
+      if (o.uid) parts.push(`UID ${m.uid}`);
+      for (const a of atts) {
+        sep(parts);
+        if (a.type === "UID") parts.push(`UID ${m.uid}`);
+        else parts.push(...structureItem(a.type as StructureItem, parsed, s.utf8));
+      }
+      if (o.modseq) {
+        sep(parts);
+        parts.push(`MODSEQ (${m.modseq})`);
+      }
+      const full = out.add(`* ${seq} FETCH (`, parts);
+      if (full) await full;
+    }
+  }
+  return missing;
+}
+
+type StructureItem = "ENVELOPE" | "BODY" | "BODYSTRUCTURE";
+
+/** an ENVELOPE, BODY or BODYSTRUCTURE item: its name and the cached serialisation */
+function structureItem(type: StructureItem, parsed: ParsedMessage, utf8: boolean): [string, Buffer] {
+  if (type === "ENVELOPE") return ["ENVELOPE ", envelopeOf(parsed, utf8)];
+  return [`${type} `, bodyStructureOf(parsed, type === "BODYSTRUCTURE", utf8)];
 }
 
 async function fetchFlagsOnly(
@@ -523,13 +588,9 @@ function formatOne(s: Session, m: MessageMeta, atts: FetchAtt[], o: FetchOpts, d
         out.push(`PREVIEW ${stringText(parsed!.preview ?? "", s.utf8)}`);
         break;
       case "ENVELOPE":
-        out.push("ENVELOPE ", envelopeOf(parsed!, s.utf8));
-        break;
       case "BODY":
-        out.push("BODY ", bodyStructureOf(parsed!, false, s.utf8));
-        break;
       case "BODYSTRUCTURE":
-        out.push("BODYSTRUCTURE ", bodyStructureOf(parsed!, true, s.utf8));
+        out.push(...structureItem(a.type, parsed!, s.utf8));
         break;
       case "RFC822":
         out.push("RFC822 ", ...(whole ? [`{${whole.length}}\r\n`, whole] : literalOf(raw!, false)));

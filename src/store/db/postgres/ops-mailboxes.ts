@@ -312,6 +312,16 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
   /** META_COLS and the mailbox id (column 10) */
   const META_ACCOUNT_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date,
     m.flags, m.modseq, m.crlf_size, m.mailbox_id FROM message m JOIN blob b ON b.id = m.blob_id`;
+  /** meta's uid, blob and modseq alone */
+  const BLOB_COLS = "SELECT m.uid, b.sha256, m.modseq FROM message m JOIN blob b ON b.id = m.blob_id";
+  const rowsOfUids = async (cols: string, mailboxId: number, list: readonly number[]) => {
+    if (list.length === 0) return [];
+    await g.mailbox(mailboxId);
+    return all(`${cols} WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid`, [
+      mailboxId,
+      list,
+    ]);
+  };
   const toMeta = (r: unknown[]): MessageMetaRow => ({
     uid: num(r[0]),
     emailId: String(r[1]),
@@ -423,16 +433,13 @@ export function pgMailOps(x: Exec, g: AccountGuard): PgMailOps {
         await all(unreadSql("$1", "$1"), [accountId]),
       );
     },
-    meta: async (mailboxId, list) => {
-      if (list.length === 0) return [];
-      await g.mailbox(mailboxId);
-      return (
-        await all(`${META_COLS} WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid`, [
-          mailboxId,
-          list,
-        ])
-      ).map(toMeta);
-    },
+    meta: async (mailboxId, list) => (await rowsOfUids(META_COLS, mailboxId, list)).map(toMeta),
+    blobRows: async (mailboxId, list) =>
+      (await rowsOfUids(BLOB_COLS, mailboxId, list)).map((r) => ({
+        uid: num(r[0]),
+        sha256: String(r[1]),
+        modseq: big(r[2]),
+      })),
   };
 
   const expunges: ExpungesRead = {

@@ -330,6 +330,29 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
   /** META_COLS and the mailbox id (column 10) */
   const META_ACCOUNT_COLS = `SELECT m.uid, m.email_id, m.thread_id, b.sha256, m.size, m.internal_date, m.save_date,
     m.flags, m.modseq, m.crlf_size, m.mailbox_id FROM message m JOIN blob b ON b.id = m.blob_id`;
+  /** meta's uid, blob and modseq alone */
+  const BLOB_COLS = "SELECT m.uid, b.sha256, m.modseq FROM message m JOIN blob b ON b.id = m.blob_id";
+  /**
+   * Rows of `cols` (uid first, modseq at column `modseqCol`) for the given uids (unique,
+   * ascending): point lookups for a few, one range scan filtered for more.
+   */
+  const rowsOfUids = (cols: string, modseqCol: number, mailboxId: number, list: readonly number[]) => {
+    if (list.length === 0) return [];
+    if (list.length <= POINT_LOOKUP_MAX) {
+      const rows: unknown[][] = [];
+      const text = `${cols} WHERE m.mailbox_id = ? AND m.uid = ?`;
+      for (const u of list) rows.push(...modseqRows(text, modseqCol, mailboxId, u));
+      return rows;
+    }
+    const want = new Set(list);
+    return modseqRows(
+      `${cols} WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+      modseqCol,
+      mailboxId,
+      list[0],
+      list[list.length - 1],
+    ).filter((r) => want.has(Number(r[0])));
+  };
   const toMeta = (r: unknown[]): MessageMetaRow => ({
     uid: Number(r[0]),
     emailId: r[1] as string,
@@ -463,25 +486,13 @@ export function sqliteMailOps(h: SqliteHandle): SqliteMailOps {
         all(ACCOUNT_TOTALS_SQL("?"), false, accountId),
         all(unreadSql("?", "?", "INDEXED BY message_unread"), false, accountId, accountId),
       ),
-    meta: (mailboxId, list) => {
-      if (list.length === 0) return [];
-      let rows: unknown[][];
-      if (list.length <= POINT_LOOKUP_MAX) {
-        rows = [];
-        const text = `${META_COLS} WHERE m.mailbox_id = ? AND m.uid = ?`;
-        for (const u of list) rows.push(...modseqRows(text, 8, mailboxId, u));
-      } else {
-        const want = new Set(list);
-        rows = modseqRows(
-          `${META_COLS} WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
-          8,
-          mailboxId,
-          list[0],
-          list[list.length - 1],
-        ).filter((r) => want.has(Number(r[0])));
-      }
-      return rows.map(toMeta);
-    },
+    meta: (mailboxId, list) => rowsOfUids(META_COLS, 8, mailboxId, list).map(toMeta),
+    blobRows: (mailboxId, list) =>
+      rowsOfUids(BLOB_COLS, 2, mailboxId, list).map((r) => ({
+        uid: Number(r[0]),
+        sha256: r[1] as string,
+        modseq: r[2] as bigint,
+      })),
   };
 
   const expunges: ExpungesRead = {
