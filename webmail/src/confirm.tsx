@@ -8,7 +8,7 @@
  * outside cancels, and the focus goes back to what had it (the button that asked).
  */
 import { signal } from "@preact/signals";
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 import { t } from "./i18n/index.ts";
 
 export interface ConfirmRequest {
@@ -47,7 +47,9 @@ export function ConfirmDialog() {
   const p = pending.value;
   const cancelRef = useRef<HTMLButtonElement>(null);
   const okRef = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
+  // before the browser paints the open dialog (useEffect waits a frame): no moment in which the
+  // dialog shows while the focus, and so a key pressed, is still on the button behind it
+  useLayoutEffect(() => {
     if (p) cancelRef.current?.focus();
   }, [p]);
   if (!p) return null;
