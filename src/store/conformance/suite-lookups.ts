@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { msg } from "../testing/helpers.ts";
 import { StoreError } from "../types.ts";
+import { setup } from "./setup.ts";
 import type { ConformanceStore } from "./suite.ts";
 
 export function runLookupConformance(name: string, openFresh: () => Promise<ConformanceStore>): void {
@@ -136,14 +137,10 @@ export function runLookupConformance(name: string, openFresh: () => Promise<Conf
   });
 
   test(`${name}: getMessageBlobs is getMessages' uid, blobId and modseq, for few uids and many`, async () => {
-    const h = await openFresh();
+    const { h, store: s, accountId, inbox } = await setup(openFresh);
     try {
-      const s = h.store;
-      await s.addDomain("example.com");
-      const acct = await s.createAccount("bob@example.com", "hash");
-      const inbox = (await s.getMailbox(acct.id, "INBOX"))!.id;
       // more than the adapters' point-lookup limit, so both read paths answer
-      for (let i = 0; i < 80; i++) await s.append(acct.id, inbox, { raw: msg({ body: `b${i % 7}` }) });
+      for (let i = 0; i < 80; i++) await s.append(accountId, inbox, { raw: msg({ body: `b${i % 7}` }) });
       await s.storeFlags(inbox, [5], "add", ["\\Flagged"]);
       await s.expunge(inbox, [7]);
       for (const uids of [[9, 5, 7, 5, 400], Array.from({ length: 90 }, (_, i) => 90 - i)]) {

@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { gcIdle, msg } from "../testing/helpers.ts";
 import type { AccountChanges, ChangeKind, Id, Store } from "../types.ts";
+import { type Ctx, setup } from "./setup.ts";
 import { runAclConformance } from "./suite-acl.ts";
 import { runLookupConformance } from "./suite-lookups.ts";
 import { runMailboxConformance } from "./suite-mailboxes.ts";
@@ -29,21 +30,6 @@ export interface ConformanceStore {
   openSecond?(): Promise<Store>;
   /** closes the current store and removes its data */
   close(): Promise<void>;
-}
-
-interface Ctx {
-  h: ConformanceStore;
-  store: Store;
-  accountId: Id;
-  inbox: Id;
-}
-
-async function setup(open: () => Promise<ConformanceStore>): Promise<Ctx> {
-  const h = await open();
-  await h.store.addDomain("example.com");
-  const acct = await h.store.createAccount("bob@example.com", "hash");
-  const inbox = (await h.store.getMailbox(acct.id, "INBOX"))!.id;
-  return { h, store: h.store, accountId: acct.id, inbox };
 }
 
 async function hms(store: Store, mailboxId: Id): Promise<bigint> {
