@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { openSqlite } from "../../src/store/db/sqlite/sqlite.ts";
 import { storeDatabasePath } from "../../src/store/index.ts";
 import { closedNetworkEnv, MAIN } from "./process.ts";
-import { tempDir } from "./temp.ts";
+import { tempDirUntilExit } from "./temp.ts";
 
 export interface Env {
   dir: string;
@@ -41,7 +41,7 @@ export function withPasswordPolicy(toml: string, minLength: number): string {
  * the password policy is off ([auth] min_password_length = 0) unless passwordPolicy is true.
  */
 export function tempEnv(extraToml = "", opts: { init?: boolean; passwordPolicy?: boolean } = {}): Env {
-  const { dir } = tempDir("pk-cli-");
+  const dir = tempDirUntilExit("pk-cli-");
   const dataDir = join(dir, "data");
   const config = join(dir, "postkontor.toml");
   const toml = `data_dir = ${JSON.stringify(dataDir)}\nhostname = "mail.test"\n${extraToml}`;
