@@ -437,12 +437,18 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
     // RFC 5321 §2.3.8 / §4.1.1.4: refuse bare CR / bare LF (SMTP smuggling), see index.ts
     // (submitMessage checks the same on submission)
     if (mode !== "mx") return acceptSubmission(session, raw);
-    const bare = findBareLineEnding(raw);
-    if (bare >= 0)
-      throw smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF", {
-        offset: bare,
-      });
-    return acceptInbound(session, raw, announced);
+    // BURL … LAST comes without an announcement: the delivery is announced from here
+    const a = announced ?? store.expectDelivery();
+    try {
+      const bare = findBareLineEnding(raw);
+      if (bare >= 0)
+        throw smtpError(550, "5.6.0", "Message contains a bare CR or LF; lines must end in CRLF", {
+          offset: bare,
+        });
+      return await acceptInbound(session, raw, a);
+    } finally {
+      a();
+    }
   };
 
   const tlsNote = (session: SMTPServerSession): string | null => {
@@ -466,17 +472,8 @@ export function createSmtpServer(o: SmtpServerOptions): SmtpServer {
 
   const submitDeps: SubmitDeps = { store, logger, hostname, limits };
 
-  async function acceptInbound(session: SMTPServerSession, raw: Buffer, given?: () => void): Promise<string> {
-    // the delivery comes after the sender checks: commits that form meanwhile wait a moment for it
-    const announced = given ?? store.expectDelivery();
-    try {
-      return await checkAndDeliver(session, raw, announced);
-    } finally {
-      announced();
-    }
-  }
-
-  async function checkAndDeliver(
+  /** `announced`: the delivery's announcement (Store.expectDelivery), handed to the store */
+  async function acceptInbound(
     session: SMTPServerSession,
     raw: Buffer,
     announced: () => void,

@@ -326,6 +326,7 @@ export class SqlStore implements Store {
     undelete(this.#deps, this.#writes, this.#mbx, (sha) => this.#blobs.get(sha), a, o);
   readonly replace: Store["replace"] = (a, src, uid, dst, input) =>
     this.#writes.replace(a, src, uid, dst, input);
+  // the announcement ends with the delivery also when it was refused before its append started
   readonly deliver: Store["deliver"] = (raw, targets, opts) =>
     deliver(
       this.#deps,
@@ -334,7 +335,7 @@ export class SqlStore implements Store {
       raw,
       targets,
       opts?.announced,
-    );
+    ).finally(() => opts?.announced?.());
   readonly expectDelivery: Store["expectDelivery"] = () => this.#deps.db.expectGroupedWrite();
   readonly storeFlags: Store["storeFlags"] = (id, uids, op, flags, o) =>
     this.#writes.storeFlags(id, uids, op, flags, o);

@@ -119,7 +119,6 @@ export interface JmapMailboxCounts {
   unreadThreads: number;
 }
 
-/** Per-message metadata, everything IMAP needs except content. */
 /** getMessageBlobs: a message's uid, content and modseq (MessageMeta's fields of those names) */
 export interface MessageBlobRef {
   uid: number;
@@ -127,6 +126,7 @@ export interface MessageBlobRef {
   modseq: bigint;
 }
 
+/** Per-message metadata, everything IMAP needs except content. */
 export interface MessageMeta {
   uid: number;
   /** stable across COPY/MOVE of the same content into the same account (JMAP Email id / OBJECTID) */

@@ -22,23 +22,11 @@ export async function deliver(
   mailboxByName: (accountId: Id, name: string) => Promise<Id | null>,
   raw: Uint8Array,
   targets: readonly DeliveryTarget[],
-  /** the caller's expectDelivery() announcement, handed to the first append (see MailStore) */
+  /**
+   * the caller's expectDelivery() announcement, handed to the first append, which ends it once
+   * its own starts (the store ends it too when the delivery fails before: store.ts deliver)
+   */
   announced?: () => void,
-): Promise<AppendResult[]> {
-  try {
-    return await deliverTo(deps, writes, mailboxByName, raw, targets, announced);
-  } finally {
-    announced?.();
-  }
-}
-
-async function deliverTo(
-  deps: DomainDeps,
-  writes: MessageWrites,
-  mailboxByName: (accountId: Id, name: string) => Promise<Id | null>,
-  raw: Uint8Array,
-  targets: readonly DeliveryTarget[],
-  announced: (() => void) | undefined,
 ): Promise<AppendResult[]> {
   const mailboxes: Id[] = [];
   for (let i = 0; i < targets.length; i++) {

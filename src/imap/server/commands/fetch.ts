@@ -183,10 +183,7 @@ export async function fetch(
     // the sync query of every client (`UID FETCH 1:* (UID FLAGS)`, CONDSTORE resync): no content,
     // no per-message awaits; one metadata query per mailbox or per chunk, one write per 64 KiB
     missing = await fetchFlagsOnly(s, uids, atts, cmd.uid || s.qresync, cmd.changedSince, out);
-    if (missing > 0 && !cmd.uid) {
-      return { code: "EXPUNGEISSUED", text: "Some messages were expunged meanwhile" };
-    }
-    return { code: null, text: "FETCH completed" };
+    return fetched(missing, cmd.uid);
   }
   const plain: FetchOpts = {
     uid: (cmd.uid || s.qresync) && !uidRequested,
@@ -199,10 +196,7 @@ export async function fetch(
     // cached parsed structure, and lines made without a wait or a row object per message
     missing += await fetchStructures(s, uids, atts, plain, out);
     await out.flush();
-    if (missing > 0 && !cmd.uid) {
-      return { code: "EXPUNGEISSUED", text: "Some messages were expunged meanwhile" };
-    }
-    return { code: null, text: "FETCH completed" };
+    return fetched(missing, cmd.uid);
   }
   const step = wantContent ? CHUNK_CONTENT : CHUNK_META;
   for (let i = 0; i < uids.length; i += step) {
@@ -254,10 +248,14 @@ export async function fetch(
     }
     await out.flush();
   }
-  if (missing > 0 && !cmd.uid) {
-    // RFC 9051 §7.1 EXPUNGEISSUED: some messages were expunged by another session
-    return { code: "EXPUNGEISSUED", text: "Some messages were expunged meanwhile" };
-  }
+  return fetched(missing, cmd.uid);
+}
+
+/** the tagged OK of a FETCH that found `missing` of its messages gone */
+function fetched(missing: number, uid: boolean): OkResult {
+  // RFC 9051 §7.1 EXPUNGEISSUED: some messages were expunged by another session (the UID form
+  // just leaves them out)
+  if (missing > 0 && !uid) return { code: "EXPUNGEISSUED", text: "Some messages were expunged meanwhile" };
   return { code: null, text: "FETCH completed" };
 }
 
