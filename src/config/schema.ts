@@ -323,7 +323,13 @@ export const configSchema = z.strictObject({
         'Recursive DNS servers, "ip[:port],…"; "" = the nameservers of /etc/resolv.conf (127.0.0.1 when ' +
           "there are none).",
       ),
-      timeout: duration("800ms", "Time to wait for one answer before the next attempt.", 10, "10ms"),
+      timeout: duration(
+        "800ms",
+        "Longest wait for an answer before the next attempt, and after the last one. A server that has " +
+          "answered before is asked again sooner: after a few of its measured round trips (at least 50ms).",
+        10,
+        "10ms",
+      ),
       attempts: int(
         3,
         "Attempts per query, rotating over the servers; the last one goes over TCP when UDP answers were lost.",

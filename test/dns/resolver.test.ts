@@ -119,6 +119,32 @@ describe("DNS resolver", () => {
     assert.equal(dns.queries.length, 1);
   });
 
+  test("once the server has answered, a retry goes out after a few round trips; the slow first answer still counts", async () => {
+    const r = resolver({ timeoutMs: 5000, attempts: 2 });
+    assert.deepEqual(await r.lookup("example.test", "A"), ["192.0.2.10"]); // one round trip measured
+    // the next query's answer comes late (far beyond MIN_RETRY_MS, far within the timeout), its retry's never
+    dns.policy = (q) => (q.n === 2 ? { delayMs: 400 } : "hold");
+    const mx = await r.lookup("example.test", "MX");
+    dns.release();
+    assert.deepEqual(mx, [{ priority: 10, exchange: "mx.example.test" }]);
+    assert.deepEqual(
+      dns.queries.map((q) => [q.type, q.tcp]),
+      [
+        ["A", false],
+        ["MX", false],
+        ["MX", true], // the last attempt after an unanswered one: TCP
+      ],
+      "the retry went out before the first answer came",
+    );
+  });
+
+  test("a server not heard from yet gets the whole timeout before a retry", async () => {
+    dns.policy = () => ({ delayMs: 100 });
+    const r = resolver({ timeoutMs: 2000 });
+    assert.deepEqual(await r.lookup("example.test", "A"), ["192.0.2.10"]);
+    assert.equal(dns.queries.length, 1);
+  });
+
   test("every attempt lost: ETIMEOUT, a temporary error", async () => {
     dns.policy = () => "drop";
     const r = resolver({ attempts: 2 });

@@ -70,6 +70,7 @@ export interface DnsResolver {
 export function createDnsResolver(o: DnsResolverOptions): DnsResolver {
   const now = o.now ?? Date.now;
   const cache = new Map<string, CacheEntry>();
+  const transport = { servers: o.servers, timeoutMs: o.timeoutMs, attempts: o.attempts, rtt: new Map() };
   const inflight = new Map<string, Promise<Answer>>();
   const waiting: Array<() => void> = [];
   const st: DnsResolverStats = {
@@ -153,7 +154,7 @@ export function createDnsResolver(o: DnsResolverOptions): DnsResolver {
     if (wait) await wait;
     try {
       st.queries++;
-      const res = await exchange(o, name, rrtype);
+      const res = await exchange(transport, name, rrtype);
       const a = interpret(res, name, rrtype);
       remember(key, a);
       return a;
