@@ -48,6 +48,13 @@ export const configSchema = z.strictObject({
       0,
       "Worker processes sharing the listeners (node:cluster). 0 = one per CPU core; 1 = a single process, no cluster.",
     ),
+    reuse_port: bool(
+      true,
+      "Cluster (workers ≠ 1) on Linux: each worker binds the fixed-port listeners itself (SO_REUSEPORT) and the " +
+        "kernel spreads new connections over the workers, instead of the primary accepting every connection and " +
+        "handing it to a worker. The primary first binds every fixed port once without it, so a port held by " +
+        "another process still stops the server (EADDRINUSE). Listeners on port 0 are always shared through the primary.",
+    ),
     shutdown_timeout: duration(
       "10s",
       "On SIGTERM/SIGINT: how long to wait for sessions to close before workers are killed.",

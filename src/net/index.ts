@@ -11,8 +11,10 @@
  * - Implicit-TLS servers pick the certificate per handshake: SNICallback asks the provider (which
  *   reloads changed files), and on reload setSecureContext() updates the default context used by
  *   clients that send no SNI.
- * - In a cluster worker, listen() is shared through the primary (node:cluster); the bound address
- *   reported is the real one (port 0 → the ephemeral port chosen).
+ * - In a cluster worker, listen() is shared through the primary (node:cluster: the primary accepts
+ *   and hands each connection over), unless the listener binds with `reusePort` (a fixed port and
+ *   `server.reuse_port`): then each worker has its own socket and the kernel spreads connections
+ *   over them. The bound address reported is the real one (port 0 → the ephemeral port chosen).
  * - PROXY protocol v2 (proxy.ts): an enabled listener reads the header before anything else (before
  *   the TLS handshake too) and hands the protocol a socket whose remoteAddress is the client's.
  */

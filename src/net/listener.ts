@@ -18,6 +18,11 @@ export interface ListenerOptions {
    * with the header; the protocol gets the socket with the client's address. Null/absent = off.
    */
   proxy?: ProxyOptions | null;
+  /**
+   * A cluster worker binds a fixed port itself with SO_REUSEPORT (the kernel spreads connections
+   * over the workers' sockets) instead of sharing the primary's socket; port 0 is always shared.
+   */
+  reusePort?: boolean;
   onConnection(socket: Socket | TLSSocket): void;
   logger?: { warn(o: object, msg?: string): void; debug?(o: object, msg?: string): void };
 }
@@ -93,7 +98,9 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);
-    server.listen({ host, port }, () => {
+    // exclusive: this process's own socket, not one shared through the cluster primary
+    const own = o.reusePort === true && port !== 0 ? { exclusive: true, reusePort: true } : {};
+    server.listen({ host, port, ...own }, () => {
       server.off("error", onError);
       resolve();
     });

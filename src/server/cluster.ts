@@ -7,6 +7,7 @@ import { flushCompileCache } from "node:module";
 import { availableParallelism } from "node:os";
 import { type BackupSchedule, startBackupSchedule } from "../backup/schedule.ts";
 import type { ResolvedConfig } from "../config/index.ts";
+import { checkPortsFree } from "../net/port-check.ts";
 import { startFeedHub } from "../store/feed/hub.ts";
 import {
   attachLimitsPrimary,
@@ -15,6 +16,7 @@ import {
   processChannel,
   throttleOptions,
 } from "./limits-ipc.ts";
+import { fixedPortAddresses, reusesPorts } from "./listen-specs.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { attachMetricsPrimary, createMetricsClient } from "./metrics-ipc.ts";
 import type { OutboundService } from "./outbound.ts";
@@ -173,6 +175,16 @@ export function workerEnv(
 export async function runPrimary(config: ResolvedConfig, logger: Logger, n: number): Promise<number> {
   // the store's one-time work (migrations) on a thread: the primary itself never opens the store
   await prepare(config, logger, { storeOnThread: true });
+  if (reusesPorts(config)) {
+    // the workers bind the fixed ports with SO_REUSEPORT, which never fails for a port another
+    // server of this user holds the same way: bound here once without it first (net/port-check.ts)
+    try {
+      await checkPortsFree(fixedPortAddresses(config));
+    } catch (e) {
+      logger.error({ err: e instanceof Error ? e.message : String(e) }, "cannot listen; stopping");
+      return 1;
+    }
+  }
   const hub = await startFeedHub(config.paths.feedSocket);
   // one daily backup (src/backup/schedule.ts), on a thread of the primary; the outbound queue
   // runner is the worker in slot 0's (runWorker)

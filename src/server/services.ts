@@ -3,8 +3,9 @@
  * startServices builds and listens for each enabled one the same way.
  *
  * Implementation notes
- * - An entry names its listeners from the config ({protocol, addresses, implicit TLS or not, and
- *   a per-listener `mode` the service understands, e.g. SMTP's mx / submission / submissions}),
+ * - An entry names its listeners from the config (listen-specs.ts: {protocol, addresses, implicit
+ *   TLS or not, and a per-listener `mode` the service understands, e.g. SMTP's mx / submission /
+ *   submissions}),
  *   creates its server from the shared dependencies (store, authenticator, the one TLS provider,
  *   logger, connection slots) and hands each accepted socket to it. Implicit-TLS listeners get
  *   the TLS provider (net/listener.ts); plain ones hand over raw sockets (STARTTLS is the
@@ -21,6 +22,7 @@
  *   `* BYE`, POP3 `-ERR`, SMTP 421), then wait at most CLOSE_GRACE_MS for the peers to close.
  */
 
+import cluster from "node:cluster";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { type Authenticator, createAuthenticator } from "../auth/index.ts";
@@ -30,12 +32,19 @@ import { createImapServer } from "../imap/server/index.ts";
 import type { ConnectionSlots } from "../net/conn-limits.ts";
 import { createTlsProvider, type Listener, startListener, type TlsProvider } from "../net/index.ts";
 import { count } from "../net/metrics.ts";
-import { type ProxyOptions, parseCidr } from "../net/proxy.ts";
 import { createPop3Server } from "../pop3/index.ts";
-import { createSmtpServer, type SmtpMode } from "../smtp/index.ts";
+import { createSmtpServer } from "../smtp/index.ts";
 import { createResolver } from "../smtp/queue/resolver.ts";
 import type { Store } from "../store/types.ts";
 import type { LimitsClient } from "./limits-ipc.ts";
+import {
+  httpListeners,
+  imapListeners,
+  type ListenerSpec,
+  pop3Listeners,
+  reusesPorts,
+  smtpListeners,
+} from "./listen-specs.ts";
 import type { Logger } from "./log.ts";
 import { localMetrics, type MetricsSource } from "./metrics-ipc.ts";
 import { withTimeout } from "./process.ts";
@@ -56,27 +65,6 @@ export interface ServiceDeps {
   slots?: ConnectionSlots;
   /** the counters of the whole server for /metrics (a worker asks the primary) */
   metrics: MetricsSource;
-}
-
-/** Listeners of one kind: the protocol name logged, the addresses, implicit TLS or not. */
-export interface ListenerSpec<M> {
-  protocol: string;
-  addresses: readonly string[];
-  implicitTls: boolean;
-  /** what the service needs to know about a connection from these listeners */
-  mode: M;
-  /** PROXY protocol v2 in front of these listeners (net/proxy.ts); null/absent = off */
-  proxy?: ProxyOptions | null;
-}
-
-/** The PROXY protocol settings of a protocol section (`proxy_protocol`, `proxy_trusted`, `proxy_timeout`). */
-export function proxyOptions(section: {
-  proxy_protocol: boolean;
-  proxy_trusted: readonly string[];
-  proxy_timeout: number;
-}): ProxyOptions | null {
-  if (!section.proxy_protocol) return null;
-  return { trusted: section.proxy_trusted.map(parseCidr), timeoutMs: section.proxy_timeout, maxLength: 512 };
 }
 
 export interface ServiceDefinition<S, M> {
@@ -125,22 +113,7 @@ export function defineService<S, M>(d: ServiceDefinition<S, M>): RegisteredServi
 export const imapService = defineService({
   name: "imap",
   enabled: (c) => c.imap.enabled,
-  listeners: (c) => [
-    {
-      protocol: "imap",
-      addresses: c.imap.listen,
-      implicitTls: false,
-      mode: null,
-      proxy: proxyOptions(c.imap),
-    },
-    {
-      protocol: "imaps",
-      addresses: c.imap.listen_tls,
-      implicitTls: true,
-      mode: null,
-      proxy: proxyOptions(c.imap),
-    },
-  ],
+  listeners: imapListeners,
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.imap.limits;
     return createImapServer({
@@ -178,22 +151,7 @@ export const imapService = defineService({
 export const pop3Service = defineService({
   name: "pop3",
   enabled: (c) => c.pop3.enabled,
-  listeners: (c) => [
-    {
-      protocol: "pop3",
-      addresses: c.pop3.listen,
-      implicitTls: false,
-      mode: null,
-      proxy: proxyOptions(c.pop3),
-    },
-    {
-      protocol: "pop3s",
-      addresses: c.pop3.listen_tls,
-      implicitTls: true,
-      mode: null,
-      proxy: proxyOptions(c.pop3),
-    },
-  ],
+  listeners: pop3Listeners,
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.pop3.limits;
     return createPop3Server({
@@ -225,30 +183,7 @@ export const pop3Service = defineService({
 export const smtpService = defineService({
   name: "smtp",
   enabled: (c) => c.smtp.enabled,
-  listeners: (c) => [
-    {
-      protocol: "smtp",
-      addresses: c.smtp.listen,
-      implicitTls: false,
-      mode: "mx" as SmtpMode,
-      proxy: proxyOptions(c.smtp),
-    },
-    {
-      protocol: "submission",
-      addresses: c.smtp.submission,
-      implicitTls: false,
-      mode: "submission" as SmtpMode,
-      proxy: proxyOptions(c.smtp),
-    },
-    // RFC 8314 §3.3: submissions is implicit TLS
-    {
-      protocol: "submissions",
-      addresses: c.smtp.submissions,
-      implicitTls: true,
-      mode: "submissions" as SmtpMode,
-      proxy: proxyOptions(c.smtp),
-    },
-  ],
+  listeners: smtpListeners,
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.smtp.limits;
     const dns = createResolver(config.outbound.resolver, config.dns);
@@ -292,22 +227,7 @@ export const smtpService = defineService({
 export const httpService = defineService({
   name: "http",
   enabled: (c) => c.http.enabled,
-  listeners: (c) => [
-    {
-      protocol: "http",
-      addresses: c.http.listen,
-      implicitTls: false,
-      mode: null,
-      proxy: proxyOptions(c.http),
-    },
-    {
-      protocol: "https",
-      addresses: c.http.listen_tls,
-      implicitTls: true,
-      mode: null,
-      proxy: proxyOptions(c.http),
-    },
-  ],
+  listeners: httpListeners,
   createServer: ({ config, store, auth, logger, metrics }) =>
     createHttpService({ config, store, auth, logger: logger.child({ protocol: "http" }), metrics }),
   handleConnection: (server, socket) => server.handleConnection(socket),
@@ -393,6 +313,7 @@ export async function startServices(
       slots: shared?.slots,
       metrics: shared?.metrics ?? localMetrics,
     };
+    const reusePort = cluster.isWorker && reusesPorts(config);
     for (const entry of registry) {
       if (!entry.enabled(config)) continue;
       const service = entry.start(deps);
@@ -401,6 +322,7 @@ export async function startServices(
         for (const address of spec.addresses) {
           const l = await startListener({
             address,
+            reusePort,
             tls: spec.implicitTls ? tls : null,
             proxy: spec.proxy ?? null,
             logger,

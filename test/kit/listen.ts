@@ -23,3 +23,23 @@ export async function freeLoopbackPort(): Promise<number> {
   await closeServer(srv);
   return port;
 }
+
+/**
+ * A port below the ephemeral range (32768) free on 127.0.0.1 right now, for a test of what only
+ * happens on a fixed port; like freeLoopbackPort, another process can take it before it is used.
+ */
+export async function freeFixedPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const srv = net.createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (ok) {
+      await closeServer(srv);
+      return port;
+    }
+  }
+  throw new Error("no free port between 20000 and 32000 after 50 tries");
+}
