@@ -8,8 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { freeFixedPort } from "../test/kit/listen.ts";
 import { envWithoutPostkontor, runCli as runKitCli } from "../test/kit/process.ts";
-import { type ServeConfigOpts, watchServer, writeServeConfig } from "../test/kit/serve.ts";
+import { type ListenerName, type ServeConfigOpts, watchServer, writeServeConfig } from "../test/kit/serve.ts";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cliMain = path.join(repoRoot, "src/cli/main.ts");
@@ -42,7 +43,7 @@ export interface ServerOpts extends ServeConfigOpts {
   dir?: string;
 }
 
-/** the generated config (test/kit/serve.ts: every listener on loopback port 0, closed network) */
+/** the generated config (test/kit/serve.ts: every listener on loopback, port 0 unless opts.ports, closed network) */
 export function writeConfig(dir: string, opts: ServerOpts): string {
   return writeServeConfig(dir, opts);
 }
@@ -82,7 +83,40 @@ function parseListen(line: string): { proto: string; port: number } | null {
   return { proto: m[1]!.toLowerCase(), port: Number(m[2]) };
 }
 
-export async function startServer(opts: ServerOpts = {}): Promise<RunningServer> {
+/**
+ * A server on fixed loopback ports, as a deployment listens (a cluster's workers then bind them
+ * with SO_REUSEPORT, docs/architecture.md "Process model"); `fixedPorts: false` = port 0 as in the
+ * tests. A fixed port another process took between the look and the bind: tried again, 3 times.
+ */
+export async function startServer(opts: ServerOpts & { fixedPorts?: boolean } = {}): Promise<RunningServer> {
+  if (opts.fixedPorts === false || opts.ports) return startServerOnce(opts);
+  for (let attempt = 1; ; attempt++) {
+    const names: ListenerName[] = [
+      "imap",
+      "imaps",
+      "pop3",
+      "pop3s",
+      "smtp",
+      "submission",
+      "submissions",
+      "http",
+      "https",
+    ];
+    const ports: Partial<Record<ListenerName, number>> = {};
+    for (const n of names) {
+      let port = await freeFixedPort();
+      while (Object.values(ports).includes(port)) port = await freeFixedPort();
+      ports[n] = port;
+    }
+    try {
+      return await startServerOnce({ ...opts, ports });
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(e))) throw e;
+    }
+  }
+}
+
+async function startServerOnce(opts: ServerOpts): Promise<RunningServer> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "postkontor-"));
   const configPath = writeConfig(dir, opts);
   const proc = spawn(process.execPath, [cliMain, "serve", "--config", configPath], {

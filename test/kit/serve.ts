@@ -56,13 +56,28 @@ export interface ServeConfigOpts {
   extraToml?: string;
   /** start the POP3 listeners (default true); false writes [pop3] enabled = false */
   pop3?: boolean;
+  /** extra TOML lines for the [server] section */
+  serverToml?: string;
   /** extra TOML lines for the [smtp] section */
   smtpToml?: string;
   /** start the HTTP listeners (default true) */
   http?: boolean;
   /** extra TOML lines for the [http] section */
   httpToml?: string;
+  /** fixed listener ports (benchmarks: as a deployment listens); absent = 0, the tests' rule */
+  ports?: Partial<Record<ListenerName, number>>;
 }
+
+export type ListenerName =
+  | "imap"
+  | "imaps"
+  | "pop3"
+  | "pop3s"
+  | "smtp"
+  | "submission"
+  | "submissions"
+  | "http"
+  | "https";
 
 /**
  * Writes <dir>/postkontor.toml for a server on <dir>/data with every listener on loopback
@@ -71,36 +86,38 @@ export interface ServeConfigOpts {
 export function writeServeConfig(dir: string, opts: ServeConfigOpts): string {
   const configPath = join(dir, "postkontor.toml");
   const closed = closedNetworkToml(opts);
+  const p = (name: ListenerName): number => opts.ports?.[name] ?? 0;
   const toml = `data_dir = ${JSON.stringify(join(dir, "data"))}
 hostname = "localhost"
 
 [server]
 workers = ${opts.workers ?? 1}
+${opts.serverToml ?? ""}
 
 [log]
 level = "info"
 
 [imap]
-listen = ["127.0.0.1:0"]
-listen_tls = ["127.0.0.1:0"]
+listen = ["127.0.0.1:${p("imap")}"]
+listen_tls = ["127.0.0.1:${p("imaps")}"]
 
 # the other protocols on loopback ephemeral ports too: never a fixed or public port in tests
 [pop3]
 enabled = ${opts.pop3 ?? true}
-listen = ["127.0.0.1:0"]
-listen_tls = ["127.0.0.1:0"]
+listen = ["127.0.0.1:${p("pop3")}"]
+listen_tls = ["127.0.0.1:${p("pop3s")}"]
 
 [smtp]
-listen = ["127.0.0.1:0"]
-submission = ["127.0.0.1:0"]
-submissions = ["127.0.0.1:0"]
+listen = ["127.0.0.1:${p("smtp")}"]
+submission = ["127.0.0.1:${p("submission")}"]
+submissions = ["127.0.0.1:${p("submissions")}"]
 ${opts.smtpToml ?? ""}
 ${closed.smtp}
 
 [http]
 enabled = ${opts.http ?? true}
-listen = ["127.0.0.1:0"]
-listen_tls = ["127.0.0.1:0"]
+listen = ["127.0.0.1:${p("http")}"]
+listen_tls = ["127.0.0.1:${p("https")}"]
 ${opts.httpToml ?? ""}
 
 ${opts.extraToml ?? ""}
