@@ -207,6 +207,8 @@ async function startTarget(): Promise<Target> {
   }
   const serverOpts = {
     workers: Number(args.workers),
+    // fixed ports, as a deployment listens (its cluster then binds them with SO_REUSEPORT)
+    fixedPorts: true,
     extraToml: `[imap.limits]\nmax_connections_per_user = 30000\nmax_connections_per_ip = 30000\n${storeToml}`,
     // no DNS from the benchmark (SPF/DKIM/DMARC need it; Postfix checks none of them by default)
     smtpToml: "sender_authentication = false\nreverse_lookup = false\n",

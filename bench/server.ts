@@ -84,12 +84,13 @@ function parseListen(line: string): { proto: string; port: number } | null {
 }
 
 /**
- * A server on fixed loopback ports, as a deployment listens (a cluster's workers then bind them
- * with SO_REUSEPORT, docs/architecture.md "Process model"); `fixedPorts: false` = port 0 as in the
- * tests. A fixed port another process took between the look and the bind: tried again, 3 times.
+ * A server on loopback port 0 (tests also start theirs here), or with `fixedPorts` on free fixed
+ * ports as a deployment listens — the benchmarks: a cluster's workers then bind them with
+ * SO_REUSEPORT (docs/architecture.md "Process model"). A fixed port another process took between
+ * the look and the bind: tried again, 3 times.
  */
 export async function startServer(opts: ServerOpts & { fixedPorts?: boolean } = {}): Promise<RunningServer> {
-  if (opts.fixedPorts === false || opts.ports) return startServerOnce(opts);
+  if (!opts.fixedPorts || opts.ports) return startServerOnce(opts);
   for (let attempt = 1; ; attempt++) {
     const names: ListenerName[] = [
       "imap",

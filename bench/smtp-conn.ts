@@ -51,6 +51,7 @@ export async function benchSmtpPerConnection(
   const servers = await Promise.all(
     variants.map(async (v) => {
       const s = await startServer({
+        fixedPorts: true,
         workers,
         smtpToml: v.smtpToml,
         extraToml: `[dns]\nservers = "${dns.address}"\ntimeout = "500ms"\n`,

@@ -8,8 +8,9 @@
  *   self-signed certificate and runs migrations once (on a short-lived thread: the primary keeps
  *   no store), then forks the workers (node:cluster). Each worker opens the store as a feed
  *   client, builds the protocol servers and listens (the one in slot 0 also runs the outbound
- *   queue runner); cluster shares
- *   the ports. Workers report their bound addresses; the primary logs each one once
+ *   queue runner). Fixed ports are bound by every worker itself (SO_REUSEPORT, `server.reuse_port`,
+ *   after the primary checked them free: listen-specs.ts, net/port-check.ts); port 0 and
+ *   `reuse_port = false` share the primary's socket (cluster round-robin). Workers report their bound addresses; the primary logs each one once
  *   (`imap listening on 127.0.0.1:1143`, `pop3s listening on …`), so port-0 listeners can be
  *   discovered from the log.
  * - Workers start with `--max-semi-space-size=<server.max_semi_space_mb>` (workerExecArgv): V8's
