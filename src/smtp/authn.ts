@@ -14,6 +14,7 @@ import type { authenticate as Authenticate, DNSResolver } from "mailauth";
 import { unmapIpv4 } from "../net/address.ts";
 import { headerSectionEnd } from "./data.ts";
 import { installHeaderScan } from "./mailauth-header-scan.ts";
+import { skipBimi } from "./mailauth-without-bimi.ts";
 
 export type { DNSResolver } from "mailauth";
 
@@ -43,11 +44,13 @@ export interface AuthnVerdict {
 let mailauth: Promise<typeof import("mailauth")> | null = null;
 
 /**
- * mailauth, loaded on the first check (~3 MiB of code with its BIMI, HTTP and schema
- * dependencies): a worker that has not checked a sender yet, or runs with sender_authentication
+ * mailauth, loaded on the first check (~7 MiB of anonymous memory per worker; ~14 with its BIMI
+ * modules, which are not loaded: mailauth-without-bimi.ts): a worker that has not checked a sender yet, or runs with sender_authentication
  * off, holds none of it. Callers with a per-message DNS budget await this before starting it.
  */
 export function loadSenderChecks(): Promise<typeof import("mailauth")> {
+  // its BIMI modules are never used here (disableBimi): not loaded (mailauth-without-bimi.ts)
+  if (!mailauth) skipBimi();
   mailauth ??= import("mailauth").then((m) => {
     installHeaderScan();
     return m;
