@@ -49,11 +49,24 @@ function plainAndTls(
   ];
 }
 
-export const imapListeners = (c: ResolvedConfig): ListenerSpec<null>[] => plainAndTls("imap", c.imap);
-export const pop3Listeners = (c: ResolvedConfig): ListenerSpec<null>[] => plainAndTls("pop3", c.pop3);
-export const httpListeners = (c: ResolvedConfig): ListenerSpec<null>[] => plainAndTls("http", c.http);
+/** Each protocol's listeners and whether it runs: what the service registry (services.ts) is built on. */
+export const PROTOCOL_LISTENERS = {
+  imap: {
+    enabled: (c: ResolvedConfig) => c.imap.enabled,
+    listeners: (c: ResolvedConfig) => plainAndTls("imap", c.imap),
+  },
+  pop3: {
+    enabled: (c: ResolvedConfig) => c.pop3.enabled,
+    listeners: (c: ResolvedConfig) => plainAndTls("pop3", c.pop3),
+  },
+  smtp: { enabled: (c: ResolvedConfig) => c.smtp.enabled, listeners: smtpListeners },
+  http: {
+    enabled: (c: ResolvedConfig) => c.http.enabled,
+    listeners: (c: ResolvedConfig) => plainAndTls("http", c.http),
+  },
+};
 
-export function smtpListeners(c: ResolvedConfig): ListenerSpec<SmtpMode>[] {
+function smtpListeners(c: ResolvedConfig): ListenerSpec<SmtpMode>[] {
   const proxy = proxyOptions(c.smtp);
   return [
     { protocol: "smtp", addresses: c.smtp.listen, implicitTls: false, mode: "mx", proxy },
@@ -65,12 +78,9 @@ export function smtpListeners(c: ResolvedConfig): ListenerSpec<SmtpMode>[] {
 
 /** the listeners of every enabled protocol, in the order the services start */
 export function enabledListeners(c: ResolvedConfig): ListenerSpec<unknown>[] {
-  return [
-    ...(c.imap.enabled ? imapListeners(c) : []),
-    ...(c.pop3.enabled ? pop3Listeners(c) : []),
-    ...(c.smtp.enabled ? smtpListeners(c) : []),
-    ...(c.http.enabled ? httpListeners(c) : []),
-  ];
+  return Object.values(PROTOCOL_LISTENERS).flatMap((p): ListenerSpec<unknown>[] =>
+    p.enabled(c) ? p.listeners(c) : [],
+  );
 }
 
 /** the addresses with a fixed port (not 0) of every enabled listener */

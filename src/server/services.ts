@@ -37,14 +37,7 @@ import { createSmtpServer } from "../smtp/index.ts";
 import { createResolver } from "../smtp/queue/resolver.ts";
 import type { Store } from "../store/types.ts";
 import type { LimitsClient } from "./limits-ipc.ts";
-import {
-  httpListeners,
-  imapListeners,
-  type ListenerSpec,
-  pop3Listeners,
-  reusesPorts,
-  smtpListeners,
-} from "./listen-specs.ts";
+import { type ListenerSpec, PROTOCOL_LISTENERS, reusesPorts } from "./listen-specs.ts";
 import type { Logger } from "./log.ts";
 import { localMetrics, type MetricsSource } from "./metrics-ipc.ts";
 import { withTimeout } from "./process.ts";
@@ -112,8 +105,7 @@ export function defineService<S, M>(d: ServiceDefinition<S, M>): RegisteredServi
 
 export const imapService = defineService({
   name: "imap",
-  enabled: (c) => c.imap.enabled,
-  listeners: imapListeners,
+  ...PROTOCOL_LISTENERS.imap,
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.imap.limits;
     return createImapServer({
@@ -150,8 +142,7 @@ export const imapService = defineService({
 
 export const pop3Service = defineService({
   name: "pop3",
-  enabled: (c) => c.pop3.enabled,
-  listeners: pop3Listeners,
+  ...PROTOCOL_LISTENERS.pop3,
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.pop3.limits;
     return createPop3Server({
@@ -182,8 +173,7 @@ export const pop3Service = defineService({
 
 export const smtpService = defineService({
   name: "smtp",
-  enabled: (c) => c.smtp.enabled,
-  listeners: smtpListeners,
+  ...PROTOCOL_LISTENERS.smtp,
   createServer({ config, store, auth, tls, logger, slots }) {
     const l = config.smtp.limits;
     const dns = createResolver(config.outbound.resolver, config.dns);
@@ -226,8 +216,7 @@ export const smtpService = defineService({
 
 export const httpService = defineService({
   name: "http",
-  enabled: (c) => c.http.enabled,
-  listeners: httpListeners,
+  ...PROTOCOL_LISTENERS.http,
   createServer: ({ config, store, auth, logger, metrics }) =>
     createHttpService({ config, store, auth, logger: logger.child({ protocol: "http" }), metrics }),
   handleConnection: (server, socket) => server.handleConnection(socket),
