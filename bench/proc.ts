@@ -89,18 +89,25 @@ export function cpuDelta(
   return out;
 }
 
+/** consecutive quiet 500 ms windows that count as idle: longer than the store's background jobs
+ * hold off after the last commit (src/store/db/sqlite/load.ts, 1 s, then the indexer's 200 ms
+ * delay), so the gap right after a run, before the search indexer starts, is not taken for idle */
+const QUIET_WINDOWS = 4;
+
 /**
- * Waits until the trees under `roots` are idle (at most 20 ms of CPU in a 500 ms window), so
- * that work a server defers after answering (search indexing, queue runs) is counted; bounded
- * by `maxMs`.
+ * Waits until the trees under `roots` are idle (at most 20 ms of CPU in each of QUIET_WINDOWS
+ * consecutive 500 ms windows), so that work a server defers after answering (search indexing,
+ * queue runs) is counted and does not run into the next measurement; bounded by `maxMs`.
  */
 export async function waitCpuQuiet(roots: () => number[], maxMs = 60_000): Promise<void> {
   const end = Date.now() + maxMs;
   let last = treeCpuMs(roots());
+  let quiet = 0;
   while (Date.now() < end) {
     await new Promise((r) => setTimeout(r, 500));
     const now = treeCpuMs(roots());
-    if (now - last <= 20) return;
+    quiet = now - last <= 20 ? quiet + 1 : 0;
+    if (quiet >= QUIET_WINDOWS) return;
     last = now;
   }
 }
