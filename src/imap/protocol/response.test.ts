@@ -18,6 +18,7 @@ import {
   parseDate,
   parseDateTime,
   quoted,
+  ResponseBytes,
   statusResponse,
 } from "./response.ts";
 
@@ -39,6 +40,48 @@ describe("response serialisation", () => {
           `* SEARCH${nums.map((n) => ` ${n % 2 ** 32}`).join("")}`,
         );
       }),
+    );
+  });
+
+  it("ResponseBytes writes what the same pieces as text would be, across growth and take()", () => {
+    const piece = fc.oneof(
+      fc.maxSafeNat().map((n) => ({ n })),
+      fc.string({ unit: "grapheme", maxLength: 40 }).map((t) => ({ t })),
+      fc.uint8Array({ maxLength: 40 }).map((b) => ({ b })),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(piece, { maxLength: 30 }), { maxLength: 8 }),
+        fc.nat(64),
+        (runs, size) => {
+          // a tiny initial size makes the builder grow inside a run
+          const w = new ResponseBytes(size + 1);
+          for (const run of runs) {
+            const want: Buffer[] = [];
+            for (const p of run) {
+              if ("n" in p) {
+                w.uint(p.n);
+                want.push(Buffer.from(String(p.n), "latin1"));
+              } else if ("t" in p) {
+                w.text(p.t);
+                want.push(Buffer.from(p.t, "utf8"));
+              } else {
+                w.bytes(p.b);
+                want.push(Buffer.from(p.b));
+              }
+            }
+            const total = Buffer.concat(want);
+            assert.equal(w.length, total.length);
+            const got = w.take();
+            assert.deepEqual(got, total);
+            assert.equal(w.length, 0);
+            // what take() handed out is not written over by what comes next
+            w.text("x".repeat(size + 5));
+            assert.deepEqual(got, total);
+            w.take();
+          }
+        },
+      ),
     );
   });
 

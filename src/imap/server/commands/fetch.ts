@@ -12,7 +12,7 @@ import { bodyStructureOf, envelopeOf } from "../../protocol/body-structure.ts";
 import type { FetchAtt, FetchCommand, PartialRange } from "../../protocol/commands.ts";
 import { formatDateTime } from "../../protocol/datetime.ts";
 import { partialSlice } from "../../protocol/parse/partial.ts";
-import { applyPartial, fetchAttResponseName, stringText } from "../../protocol/response.ts";
+import { applyPartial, fetchAttResponseName, ResponseBytes, stringText } from "../../protocol/response.ts";
 import type { OkResult } from "../dispatch.ts";
 import { bad, no } from "../errors.ts";
 import { objectId } from "../format.ts";
@@ -369,14 +369,28 @@ async function fetchFlagsOnly(
     } else at[j] = -1;
   }
   // RFC 9051 §7.3.5: announce keywords before the FETCH lines that show them
-  let buf = "";
   if (atts.some((a) => a.type === "FLAGS")) {
-    buf = s.keywordAnnouncement([...texts].map((t) => (t === "" ? [] : t.split(" "))));
+    const kw = s.keywordAnnouncement([...texts].map((t) => (t === "" ? [] : t.split(" "))));
+    if (kw) await out.raw(kw);
   }
   // RFC 3501 §2.3.2: \Recent for IMAP4rev1 sessions (recent uids sit at the end of the mailbox)
   const firstRecent = s.rev2 ? Number.POSITIVE_INFINITY : v.firstRecentUid;
   const leadUid = addUid && !uidRequested;
   const needModseq = changedSince !== null || modseqRequested || addModseq;
+  // lines written as bytes (docs/architecture.md "IMAP": bulk flag FETCH): each distinct flag
+  // text encoded once, numbers digit by digit — no string per line
+  const flagItems = [new Map<string, Buffer>(), new Map<string, Buffer>()];
+  const flagItem = (t: string, recent: boolean): Buffer => {
+    const items = flagItems[recent ? 1 : 0]!;
+    let b = items.get(t);
+    if (!b) {
+      const list = recent ? (t === "" ? "\\Recent" : `${t} \\Recent`) : t;
+      b = Buffer.from(`FLAGS (${list})`, "utf8");
+      items.set(t, b);
+    }
+    return b;
+  };
+  const w = new ResponseBytes();
   for (let j = 0; j < uids.length; j++) {
     const r = at[j]!;
     if (r < 0) continue;
@@ -385,33 +399,33 @@ async function fetchFlagsOnly(
     const modseq = needModseq ? rows.modseqs[r]! : 0n;
     if (changedSince !== null && modseq <= changedSince) continue;
     const uid = rows.uids[r]!;
-    let line = `* ${seqs[j]} FETCH (`;
+    w.bytes(STAR).uint(seqs[j]!).bytes(FETCH_OPEN);
     let first = true;
     if (leadUid) {
-      line += `UID ${uid}`;
+      w.bytes(UID_SP).uint(uid);
       first = false;
     }
-    for (const a of atts) {
-      if (!first) line += " ";
+    for (let k = 0; k < atts.length; k++) {
+      const a = atts[k]!;
+      if (!first) w.bytes(SP);
       first = false;
-      if (a.type === "UID") line += `UID ${uid}`;
-      else if (a.type === "FLAGS") {
-        const t = rows.flags[r]!;
-        if (uid >= firstRecent && v.isRecent(uid))
-          line += t === "" ? "FLAGS (\\Recent)" : `FLAGS (${t} \\Recent)`;
-        else line += `FLAGS (${t})`;
-      } else line += `MODSEQ (${modseq})`;
+      if (a.type === "UID") w.bytes(UID_SP).uint(uid);
+      else if (a.type === "FLAGS") w.bytes(flagItem(rows.flags[r]!, uid >= firstRecent && v.isRecent(uid)));
+      else w.text(`MODSEQ (${modseq})`);
     }
-    if (addModseq) line += `${first ? "" : " "}MODSEQ (${modseq})`;
-    buf += line + ")\r\n";
-    if (buf.length >= 65536) {
-      await out.raw(buf);
-      buf = "";
-    }
+    if (addModseq) w.text(`${first ? "" : " "}MODSEQ (${modseq})`);
+    w.bytes(LINE_END);
+    if (w.length >= 65536) await out.raw(w.take());
   }
-  if (buf) await out.raw(buf);
+  if (w.length > 0) await out.raw(w.take());
   return uids.length - found;
 }
+
+const STAR = Buffer.from("* ", "latin1");
+const FETCH_OPEN = Buffer.from(" FETCH (", "latin1");
+const UID_SP = Buffer.from("UID ", "latin1");
+const SP = Buffer.from(" ", "latin1");
+const LINE_END = Buffer.from(")\r\n", "latin1");
 
 /**
  * Collects FETCH responses and writes them in batches of about 64 KiB: one socket write per
@@ -464,7 +478,7 @@ class ResponseBatch {
     if (this.size >= 65536) await this.flush();
   }
   /** complete response text, written after anything batched before it */
-  async raw(text: string): Promise<void> {
+  async raw(text: string | Uint8Array): Promise<void> {
     await this.flush();
     await this.s.write(text);
   }
