@@ -7,7 +7,18 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { hashPassword } from "../src/auth/index.ts";
 import { descendants, freePort, waitForListener } from "./proc.ts";
+
+/**
+ * passwd-file lines with the password stored as postkontor stores it (`{ARGON2ID}`, the same
+ * parameters; Dovecot 2.3 verifies it with libsodium), so a login costs both servers the same
+ * hash — with `{PLAIN}` Dovecot's logins were free and postkontor's each an argon2id verify.
+ */
+async function passwdLines(users: Array<[string, string]>): Promise<string> {
+  const lines = await Promise.all(users.map(async ([u, p]) => `${u}:${await hashPassword(p)}::::::\n`));
+  return lines.join("");
+}
 
 export interface DovecotInstance {
   dir: string;
@@ -17,7 +28,7 @@ export interface DovecotInstance {
   /** LMTP on 127.0.0.1 (dovecot-lmtpd; opts.lmtp), 0 when not started */
   lmtpPort: number;
   /** appends accounts to the passwd-file (Dovecot re-reads it when it changes) */
-  addUsers(users: Array<[string, string]>): void;
+  addUsers(users: Array<[string, string]>): Promise<void>;
   pids(): number[];
   stop(): Promise<void>;
 }
@@ -43,7 +54,7 @@ export async function startDovecot(
   const home = path.join(dir, "home");
   fs.mkdirSync(home);
   spawnSync("chown", ["nobody:nogroup", home]);
-  fs.writeFileSync(path.join(dir, "passwd"), users.map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`).join(""));
+  fs.writeFileSync(path.join(dir, "passwd"), await passwdLines(users));
   const conf = `
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -160,8 +171,8 @@ service imap {
     imapPort: port,
     pop3Port: pop3 ? pop3Port : 0,
     lmtpPort,
-    addUsers(more) {
-      fs.appendFileSync(passwdPath, more.map(([u, p]) => `${u}:{PLAIN}${p}::::::\n`).join(""));
+    async addUsers(more) {
+      fs.appendFileSync(passwdPath, await passwdLines(more));
     },
     pids: () => descendants(masterPid),
     async stop() {
