@@ -17,8 +17,8 @@
  */
 import net from "node:net";
 import { RawImap } from "./imap-client.ts";
-import { treeCpuMs, waitCpuQuiet } from "./proc.ts";
-import { waitSearchIndexed } from "./server.ts";
+import { treeCpuMs } from "./proc.ts";
+import { settleServer } from "./server.ts";
 
 // --- raw POP3 client --------------------------------------------------------------------------
 
@@ -370,16 +370,17 @@ export interface Pop3BenchTarget {
 }
 
 /**
- * Waits, after populating, for what the server defers (postkontor's search indexing of the
- * appended texts, checkpoints) — at most a minute: the drain is of mail that arrived earlier,
- * as a POP3 user's is, not a race with the indexing of mail appended a moment ago. Seconds waited.
+ * After populating, what the server defers (postkontor's search indexing of the appended texts)
+ * is waited for, at most a minute: the drain is of mail that arrived earlier, as a POP3 user's
+ * is, not a race with the indexing of mail appended a moment ago. Seconds waited.
  */
 async function settle(t: Pop3BenchTarget, deadline: number): Promise<number> {
-  const t0 = performance.now();
-  const budget = () => Math.max(0, Math.min(60_000, deadline - Date.now()));
-  if (t.dataDir) await waitSearchIndexed(t.dataDir, budget());
-  if (t.pids) await waitCpuQuiet(t.pids, budget());
-  return (performance.now() - t0) / 1000;
+  if (!t.pids) return 0;
+  const r = await settleServer(
+    { pids: t.pids, dataDir: t.dataDir },
+    Math.max(0, Math.min(60_000, deadline - Date.now())),
+  );
+  return r.seconds;
 }
 
 export interface Pop3BenchSizes {

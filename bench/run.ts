@@ -46,9 +46,8 @@ import { benchImport, importSizes } from "./import.ts";
 import { benchOutbound, outboundSizes } from "./outbound.ts";
 import { benchPop3, pop3Sizes } from "./pop3.ts";
 import { postfixAvailable, startPostfix } from "./postfix.ts";
-import { waitCpuQuiet } from "./proc.ts";
 import { benchRefill, refillSizes } from "./refill.ts";
-import { anonKiB, pssKiB, repoRoot, runCliAsync, startServer, waitSearchIndexed } from "./server.ts";
+import { anonKiB, pssKiB, repoRoot, runCliAsync, settleServer, startServer } from "./server.ts";
 import { benchSmtp, type SmtpFront, smtpSizes } from "./smtp.ts";
 import { benchSmtpPerConnection, smtpConnSizes } from "./smtp-conn.ts";
 
@@ -387,14 +386,14 @@ async function populateBig(t: Target): Promise<void> {
 async function benchBig(t: Target): Promise<void> {
   // "warm": after the work a server defers past the fill (postkontor's search indexer catching
   // up on 100,000 texts; Dovecot defers none) — at most two minutes, the wait reported
-  const s0 = performance.now();
-  const budget = () => Math.min(120_000, Math.max(0, deadline - Date.now()));
-  const indexed = t.dataDir ? await waitSearchIndexed(t.dataDir, budget()) : 0;
-  await waitCpuQuiet(() => t.pids(), budget());
+  const settled = await settleServer(
+    { pids: () => t.pids(), dataDir: t.dataDir },
+    Math.min(120_000, Math.max(0, deadline - Date.now())),
+  );
   report({
     bench: "settle_after_fill",
-    seconds: +((performance.now() - s0) / 1000).toFixed(1),
-    ...(t.dataDir ? { search_index_done: indexed !== false } : {}),
+    seconds: +settled.seconds.toFixed(1),
+    ...(settled.indexed !== null ? { search_index_done: settled.indexed } : {}),
   });
   const c = await login(t);
   const sel: number[] = [];

@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import { freeFixedPort } from "../test/kit/listen.ts";
 import { envWithoutPostkontor, runCli as runKitCli } from "../test/kit/process.ts";
 import { type ListenerName, type ServeConfigOpts, watchServer, writeServeConfig } from "../test/kit/serve.ts";
+import { waitCpuQuiet } from "./proc.ts";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const cliMain = path.join(repoRoot, "src/cli/main.ts");
@@ -241,4 +242,22 @@ export async function waitSearchIndexed(dataDir: string, maxMs: number): Promise
   } finally {
     db.close();
   }
+}
+
+/**
+ * Waits for what a server defers after a burst of appends — postkontor's search indexing of the
+ * appended texts (when `dataDir` is given), then CPU quiet — at most `maxMs` in all, so that a
+ * measurement after it is of mail that arrived earlier. `indexed`: false when the indexing had not
+ * finished in time, null without `dataDir`.
+ */
+export async function settleServer(
+  t: { pids: () => number[]; dataDir?: string | null },
+  maxMs: number,
+): Promise<{ seconds: number; indexed: boolean | null }> {
+  const t0 = performance.now();
+  const end = Date.now() + maxMs;
+  const left = () => Math.max(0, end - Date.now());
+  const indexed = t.dataDir ? (await waitSearchIndexed(t.dataDir, left())) !== false : null;
+  await waitCpuQuiet(t.pids, left());
+  return { seconds: (performance.now() - t0) / 1000, indexed };
 }

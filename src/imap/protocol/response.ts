@@ -171,41 +171,43 @@ function writeUint(out: Uint8Array, at: number, n: number): number {
 /**
  * Response bytes built in place: numbers digit by digit and pre-encoded pieces copied in, so that a
  * response line made of them puts nothing on the JS heap (`UID FETCH 1:* (UID FLAGS)` over
- * 100,000 messages made ~70 MB of strings as template literals). `take()` hands the filled part
- * over (it is then the socket's) and starts a new buffer.
+ * 100,000 messages made ~70 MB of strings as template literals). The buffer starts small and
+ * doubles as needed (a one-line FETCH takes a few hundred bytes); `take()` hands the filled part
+ * over (it is then the socket's) and the next buffer, allocated when written to, has the size the
+ * last one grew to.
  */
 export class ResponseBytes {
-  #buf: Buffer;
+  #buf: Buffer | null = null;
   #at = 0;
-  readonly #size: number;
+  #size: number;
 
-  constructor(size = 65536) {
-    this.#size = size;
-    this.#buf = Buffer.allocUnsafe(size);
+  constructor(size = 256) {
+    this.#size = Math.max(1, size);
   }
 
   get length(): number {
     return this.#at;
   }
 
-  #room(n: number): void {
-    if (this.#at + n <= this.#buf.length) return;
-    const b = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + n));
-    this.#buf.copy(b, 0, 0, this.#at);
+  #room(n: number): Buffer {
+    const buf = this.#buf;
+    if (buf && this.#at + n <= buf.length) return buf;
+    const b = Buffer.allocUnsafe(Math.max(this.#size, (buf?.length ?? 0) * 2, this.#at + n));
+    if (buf) buf.copy(b, 0, 0, this.#at);
     this.#buf = b;
+    this.#size = b.length;
+    return b;
   }
 
   /** a non-negative safe integer in decimal */
   uint(n: number): this {
-    this.#room(16);
-    this.#at = writeUint(this.#buf, this.#at, n);
+    this.#at = writeUint(this.#room(16), this.#at, n);
     return this;
   }
 
   /** bytes as they are (short pieces copied byte by byte: cheaper than a call into the runtime) */
   bytes(b: Uint8Array): this {
-    this.#room(b.length);
-    const buf = this.#buf;
+    const buf = this.#room(b.length);
     let at = this.#at;
     if (b.length <= 16) for (let i = 0; i < b.length; i++) buf[at++] = b[i]!;
     else {
@@ -218,15 +220,15 @@ export class ResponseBytes {
 
   /** text encoded as UTF-8 (for pieces not worth encoding once: rare or per line anyway) */
   text(t: string): this {
-    this.#room(Buffer.byteLength(t, "utf8"));
-    this.#at += this.#buf.write(t, this.#at, "utf8");
+    const buf = this.#room(Buffer.byteLength(t, "utf8"));
+    this.#at += buf.write(t, this.#at, "utf8");
     return this;
   }
 
-  /** the bytes so far; the builder starts over on a new buffer */
+  /** the bytes so far (an empty buffer when nothing was written); the builder starts over */
   take(): Buffer {
-    const out = this.#buf.subarray(0, this.#at);
-    this.#buf = Buffer.allocUnsafe(this.#size);
+    const out = this.#buf ? this.#buf.subarray(0, this.#at) : Buffer.alloc(0);
+    this.#buf = null;
     this.#at = 0;
     return out;
   }
