@@ -12,10 +12,12 @@
  *   account it touches, db/postgres/pg.ts). If fn throws, nothing of it is kept and the promise rejects with that error.
  *   The promise resolves only after the commit is durable (DESIGN: durable before acknowledgement).
  * - `write(fn, { group: true })` may share one commit with other grouped writes queued at the same
- *   time (one WAL fsync for many deliveries). Each item still behaves as its own transaction: it
- *   runs in its own savepoint, a throwing item is rolled back alone (the others commit), and every
- *   item's promise settles only after the shared commit. Grouped fns must not await anything but
- *   port operations (no file or network I/O while the batch is open).
+ *   time (one WAL fsync for many deliveries). Each item still behaves as its own transaction: a
+ *   throwing item is rolled back alone (the others commit), and every item's promise settles only
+ *   after the shared commit. Grouped fns must not await anything but port operations (no file or
+ *   network I/O while the batch is open), and **a grouped fn may run more than once** (SQLite rolls
+ *   back the whole batch when one item throws and runs the others again, db/sqlite/db.ts): it must
+ *   change nothing outside the transaction but its result and its afterCommit hooks.
  * - `tx.afterCommit(hook)` runs hook after this item's commit (for grouped writes: after the shared
  *   commit, only for items that were kept), before the write promise resolves: change-feed beacons,
  *   blob GC and search-index scheduling go there. Hooks must not throw (errors are swallowed).

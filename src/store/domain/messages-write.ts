@@ -197,6 +197,8 @@ export class MessageWrites {
     const stored = new Map<string, AppendResult>();
     let raced = false;
     await this.#writePrepared(prepared, async (t) => {
+      // a grouped write may run twice (db/port.ts): only the run that commits fills these
+      stored.clear();
       const again = new Set(
         await t.tx.imports.known(
           accountId,

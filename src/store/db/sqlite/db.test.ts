@@ -1,4 +1,4 @@
-/** The db port on SQLite: write rules (rollback, afterCommit) and the group commit's per-item savepoints. */
+/** The db port on SQLite: write rules (rollback, afterCommit) and the group commit's failure handling. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -41,6 +41,46 @@ test("write: a throwing fn keeps nothing and runs no afterCommit hook; a kept on
   }
 });
 
+test("group: a throwing item rolls its batch back; the others run again (at most twice) and commit", async () => {
+  const t = tempDir();
+  const db = open(t.dir);
+  try {
+    // six items queued at once form one batch; 2 and 4 throw after a write of their own
+    const runs = [0, 0, 0, 0, 0, 0];
+    const hooks: number[] = [];
+    const results = await Promise.allSettled(
+      runs.map((_, i) =>
+        db.write(
+          async (tx) => {
+            runs[i]!++;
+            await tx.domains.insert(`r${i}.example`, i);
+            if (i === 2 || i === 4) throw new Error(`item ${i}`);
+            tx.afterCommit(() => hooks.push(i));
+            return i;
+          },
+          { group: true },
+        ),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)),
+      [0, 1, "item 2", 3, "item 4", 5],
+    );
+    // the bare batch ran 0, 1 and failed at 2 (answered); 0, 1, 3, 4, 5 then ran in one batch
+    // with a savepoint each, where 4 was rolled back alone
+    assert.deepEqual(runs, [2, 2, 1, 1, 1, 1]);
+    assert.deepEqual(
+      hooks.sort((a, b) => a - b),
+      [0, 1, 3, 5],
+    );
+    const all = (await db.read((q) => q.domains.list())).map((d) => d.name);
+    assert.deepEqual(all, ["r0.example", "r1.example", "r3.example", "r5.example"]);
+  } finally {
+    await db.close();
+    t.cleanup();
+  }
+});
+
 test("group: items share a commit, a failing item is rolled back alone, hooks run only for kept items", async () => {
   const t = tempDir();
   const db = open(t.dir);
@@ -67,7 +107,7 @@ test("group: items share a commit, a failing item is rolled back alone, hooks ru
     );
     assert.deepEqual(hooks.sort(), ["0", "1", "3"]);
     const all = (await db.read((q) => q.domains.list())).map((d) => d.name);
-    // the failed item's first insert was rolled back with it (its savepoint), the others kept
+    // the failed item's first insert was rolled back with it, the others kept
     assert.deepEqual(all, [
       "extra0.example",
       "extra1.example",

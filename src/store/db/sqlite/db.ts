@@ -23,6 +23,8 @@ const GROUP_WAIT_MS = 3;
 
 interface GroupItem {
   fn: (tx: Writer) => Maybe<unknown>;
+  /** ran in a batch that another item's failure rolled back: its next batch uses savepoints */
+  retried?: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -216,36 +218,68 @@ export class SqliteDb implements Db {
     }
   }
 
+  /**
+   * One group commit. The items run bare, one after another, in one transaction — no savepoint
+   * per item: inside a savepoint SQLite keeps every page that a statement with triggers writes in
+   * the statement journal until the savepoint ends (the message table's counter triggers make
+   * every insert, delete and flag update such a statement), which made each of those statements
+   * 3–8 times as expensive as the same statement in a plain transaction (docs/benchmarks.md,
+   * eighth round). If an item throws, the whole transaction is rolled back: that item is rejected
+   * (it saw exactly the state it would have seen on its own: the items before it applied), and
+   * the others go back to the front of the queue marked `retried`. A batch that holds a retried
+   * item runs each item in its own savepoint, so an item runs at most twice and a failing item is
+   * rolled back alone there. Hence the port's rule that a grouped fn may run more than once.
+   */
   async #batch(): Promise<void> {
     const raw = this.handle.raw;
     let batch: GroupItem[] | null = null;
+    let failed: { at: number; err: unknown } | null = null;
     const ok: Array<{ item: GroupItem; hooks: Array<() => void>; value: unknown }> = [];
+    /** items of a careful batch rolled back alone (already answered) */
+    const answered = new Set<GroupItem>();
     try {
       await this.handle.transaction(async () => {
         // taken once the write lock is held: items queued while we waited join this commit
-        batch = this.#queue.splice(0, GROUP_MAX);
-        for (const item of batch) {
+        const items = this.#queue.splice(0, GROUP_MAX);
+        batch = items;
+        const careful = items.some((i) => i.retried === true);
+        for (const [at, item] of items.entries()) {
           const hooks: Array<() => void> = [];
-          raw.exec("SAVEPOINT grp");
+          if (careful) raw.exec("SAVEPOINT grp");
           try {
             let value = item.fn(this.#writer(hooks));
             // items await only port operations (plain values on SQLite): no I/O while open
             if (isPromise(value)) value = await value;
-            raw.exec("RELEASE grp");
+            if (careful) raw.exec("RELEASE grp");
             ok.push({ item, hooks, value });
           } catch (err) {
-            // SQLite may have rolled back the whole transaction (e.g. SQLITE_FULL): fail the batch
-            if (!raw.inTransaction) throw err;
+            // a bare batch ends here, and so does a careful one that SQLite rolled back as a whole
+            // (e.g. SQLITE_FULL)
+            if (!careful || !raw.inTransaction) {
+              failed = { at, err };
+              throw err;
+            }
             raw.exec("ROLLBACK TO grp");
             raw.exec("RELEASE grp");
+            answered.add(item);
             item.reject(err);
           }
         }
       });
     } catch (err) {
-      // nothing of this batch committed (items rejected alone stay rejected: a promise settles
-      // once); if the lock was never obtained, fail everything that was waiting for it
       const taken = batch as GroupItem[] | null;
+      const f = failed as { at: number; err: unknown } | null;
+      if (taken && f) {
+        // nothing of this batch committed: the failing item is answered, the rest run again
+        taken[f.at]!.reject(f.err);
+        const again = taken.filter((item, i) => i !== f.at && !answered.has(item));
+        for (const item of again) item.retried = true;
+        this.#queue.unshift(...again);
+        return;
+      }
+      // the lock was never obtained or the commit failed: nothing of this batch committed (items
+      // rejected alone stay rejected: a promise settles once); without the lock, fail everything
+      // that was waiting for it
       for (const item of taken ?? this.#queue.splice(0, this.#queue.length)) item.reject(err);
       return;
     }

@@ -1,6 +1,6 @@
 /** The db port's undelete-window operations on SQLite (table `deleted_message`, migration 15). */
 import type { DeletedRow, DeletedWrite } from "../port-deleted.ts";
-import type { SqliteHandle } from "./sqlite.ts";
+import { IN_LIST, listParam, type SqliteHandle } from "./sqlite.ts";
 
 export function sqliteDeletedOps(h: SqliteHandle): { deleted: DeletedWrite } {
   return {
@@ -35,9 +35,9 @@ export function sqliteDeletedOps(h: SqliteHandle): { deleted: DeletedWrite } {
            SELECT ?, m.mailbox_id, mb.name, m.blob_id, p.data, m.size, m.internal_date, m.flags, ?
              FROM message m JOIN mailbox mb ON mb.id = m.mailbox_id
              LEFT JOIN delivery_prefix p ON p.id = m.prefix_id
-            WHERE m.mailbox_id = ? AND m.uid = ?`,
+            WHERE m.mailbox_id = ? AND m.uid ${IN_LIST}`,
         );
-        for (const uid of uids) stmt.run(accountId, at, mailboxId, uid);
+        if (uids.length > 0) stmt.run(accountId, at, mailboxId, listParam(uids));
       },
       remove(ids) {
         const stmt = h.stmt("DELETE FROM deleted_message WHERE id = ?");

@@ -20,7 +20,7 @@ import type {
   MessagesMsgWrite,
   ThreadsWrite,
 } from "../port-messages.ts";
-import type { SqliteHandle } from "./sqlite.ts";
+import { IN_LIST, listParam, type SqliteHandle } from "./sqlite.ts";
 
 /** uid lists up to this size are looked up one by one; larger ones by one range scan */
 const POINT_LOOKUP_MAX = 64;
@@ -180,8 +180,9 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
       );
     },
     delete: (mailboxId, uids) => {
-      const st = h.stmt("DELETE FROM message WHERE mailbox_id = ? AND uid = ?");
-      for (const u of uids) st.run(mailboxId, u);
+      if (uids.length === 1) run("DELETE FROM message WHERE mailbox_id = ? AND uid = ?", mailboxId, uids[0]);
+      else if (uids.length > 1)
+        run(`DELETE FROM message WHERE mailbox_id = ? AND uid ${IN_LIST}`, mailboxId, listParam(uids));
     },
     copy: (src, dst, saveDate, modseq) => {
       run(
@@ -208,10 +209,15 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
 
   const expunges: ExpungesWrite = {
     add: (mailboxId, uids, modseq) => {
-      const st = h.stmt(
-        "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq",
+      if (uids.length === 0) return;
+      // WHERE true: the upsert's ON CONFLICT must not be read as a join constraint (SQLite's rule)
+      run(
+        `INSERT INTO expunged (mailbox_id, uid, modseq) SELECT ?, value, ? FROM json_each(?) WHERE true
+         ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`,
+        mailboxId,
+        modseq,
+        listParam(uids),
       );
-      for (const u of uids) st.run(mailboxId, u, modseq);
     },
   };
 

@@ -18,7 +18,7 @@ import {
   type QueueWrite,
   type SendingWrite,
 } from "../port.ts";
-import type { SqliteHandle } from "./sqlite.ts";
+import { IN_LIST, listParam, type SqliteHandle } from "./sqlite.ts";
 
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -244,13 +244,17 @@ export function sqliteOps(h: SqliteHandle): SqliteOps {
 
   const blobs: SqliteOps["blobs"] = {
     markUnreferenced: (blobIds) => {
-      const st = h.stmt(
-        `UPDATE blob SET gc_pending = 1 WHERE id = ? AND gc_pending = 0
-           AND NOT EXISTS (SELECT 1 FROM message WHERE blob_id = ?)`,
-      );
-      let n = 0;
-      for (const id of blobIds) n += st.run(id, id).changes;
-      return n;
+      const ids = [...blobIds];
+      if (ids.length === 0) return 0;
+      // a blob an expunged message of the undelete window still holds is left unmarked: removing
+      // that row marks it (trigger deleted_message_release, migration 15)
+      return h
+        .stmt(
+          `UPDATE blob SET gc_pending = 1 WHERE id ${IN_LIST} AND gc_pending = 0
+             AND NOT EXISTS (SELECT 1 FROM message WHERE blob_id = blob.id)
+             AND NOT EXISTS (SELECT 1 FROM deleted_message WHERE blob_id = blob.id)`,
+        )
+        .run(listParam(ids)).changes;
     },
     dropUnreferencedPrefixes: (prefixIds) => {
       const st = h.stmt(
