@@ -283,11 +283,18 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
       return messages.holds(accountId, kind, id) as boolean;
     },
     insert: (rows, at) => {
-      const ins = h.stmt(
-        `INSERT INTO change_log (account_id, kind, modseq, obj_id, change, at) VALUES (?, ?, ?, ?, ?, ?)
+      if (rows.length === 0) return;
+      // one statement for the set (sqlite.ts IN_LIST): an expunge of n messages writes 2n rows.
+      // The modseq travels as text: JSON numbers stop being exact at 2^53
+      const list = rows.map((r) => [r.accountId, r.kind, String(r.modseq), r.id, r.change]);
+      run(
+        `INSERT INTO change_log (account_id, kind, modseq, obj_id, change, at)
+         SELECT value->>0, value->>1, CAST(value->>2 AS INTEGER), value->>3, value->>4, ?
+           FROM json_each(?) WHERE true
          ON CONFLICT (account_id, kind, modseq, obj_id) DO UPDATE SET change = excluded.change`,
+        at,
+        JSON.stringify(list),
       );
-      for (const r of rows) ins.run(r.accountId, r.kind, r.modseq, r.id, r.change, at);
     },
   };
 
