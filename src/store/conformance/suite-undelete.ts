@@ -91,6 +91,7 @@ export function runUndeleteConformance(name: string, open: UndeleteOpen): void {
       const a = await store.append(bob.id, bobInbox, { raw: shared });
       const b = await store.append(bob.id, bobInbox, { raw: msg({ subject: "bob only" }) });
       const c = await store.append(alice.id, aliceInbox, { raw: shared });
+      const [bobOnly] = await store.getMessageBlobs(bobInbox, [b.uid]);
       await store.expunge(bobInbox, [a.uid, b.uid]);
       // the window is 1 ms: once the clock has moved on, a purge takes both rows
       const t = Date.now();
@@ -99,6 +100,8 @@ export function runUndeleteConformance(name: string, open: UndeleteOpen): void {
       await gcIdle(store);
       assert.deepEqual(await store.undelete(bob.id, {}), { restored: 0, folders: [] });
       assert.deepEqual(Buffer.from(await store.readMessage(aliceInbox, c.uid)), shared);
+      // the purge handed the content only bob's kept row held to the sweeper, which collected it
+      assert.deepEqual(await store.getParsedMany([bobOnly!.blobId]), [null]);
     });
   });
 }
