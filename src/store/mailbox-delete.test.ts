@@ -17,6 +17,16 @@ function blobPath(dir: string, sha: string): string {
   return join(dir, "blobs", sha.slice(0, 2), sha.slice(2, 4), sha);
 }
 
+/** octets of the FTS5 index's segments (its shadow table) */
+function ftsBytes(dir: string): number {
+  const db = new Database(join(dir, "store.sqlite"), { readonly: true });
+  try {
+    return Number(db.prepare("SELECT COALESCE(sum(length(block)), 0) FROM fts_data").pluck().get());
+  } finally {
+    db.close();
+  }
+}
+
 /** more messages than one purge transaction takes (jobs.ts PURGE_BATCH = 500) */
 const N = 1100;
 
@@ -46,6 +56,8 @@ test("a deleted mailbox is gone at once; messages, blobs, usage and Emails follo
     assert.ok(shas.every((s) => existsSync(blobPath(f.dir, s))));
     const before = (await store.getAccountById(accountId))!;
     assert.equal(before.usedMessages, N);
+    await gcIdle(store);
+    const indexFull = ftsBytes(f.dir);
     const state = await store.currentState(accountId);
 
     await store.deleteMailbox(accountId, "big");
@@ -86,6 +98,9 @@ test("a deleted mailbox is gone at once; messages, blobs, usage and Emails follo
     // searches of the new mailbox see only its own message
     assert.deepEqual(await store.searchText(again.id, { field: "text", value: "body" }), []);
     assert.deepEqual(await store.searchText(again.id, { field: "text", value: "stays" }), [1]);
+    // and the trigram index gave its space back (FTS5 rewrote the segments whose entries died)
+    const indexAfter = ftsBytes(f.dir);
+    assert.ok(indexAfter < indexFull / 10, `index ${indexAfter} of ${indexFull} octets left`);
   } finally {
     await f.close();
   }
