@@ -87,12 +87,13 @@ export interface MessagesMsgWrite {
   /** deletes the rows */
   delete(mailboxId: number, uids: readonly number[]): Maybe<void>;
   /**
-   * Copies a row into another mailbox (emailId, threadId, blob, prefix, flags, dates kept; the
-   * save date and modseq given), RFC 8474 §5.1.
+   * Copies rows of srcMailboxId into another mailbox, each [source uid, new uid] of `uids` (emailId,
+   * threadId, blob, prefix, flags, dates kept; the save date and modseq given), RFC 8474 §5.1.
    */
   copy(
-    src: { mailboxId: number; uid: number },
-    dst: { mailboxId: number; uid: number; accountId: number },
+    srcMailboxId: number,
+    uids: ReadonlyArray<readonly [number, number]>,
+    dst: { mailboxId: number; accountId: number },
     saveDate: number,
     modseq: bigint,
   ): Maybe<void>;

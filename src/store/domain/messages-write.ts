@@ -633,16 +633,17 @@ export async function copyRows(
       t.changes.touch(dstAccountId, "email", r.emailId, emailOp, r.threadId);
       t.changes.touch(dstAccountId, "thread", r.threadId, threadOp);
     }
-    // COPY/MOVE keep emailId and threadId (RFC 8474 §5.1: same EMAILID for copies); blob shared
-    await tx.messages.copy(
-      { mailboxId: srcMailboxId, uid: r.uid },
-      { mailboxId: dstMailboxId, uid, accountId: dstAccountId },
-      now,
-      modseq,
-    );
     mapping.push([r.uid, uid]);
     uid++;
   }
+  // COPY/MOVE keep emailId and threadId (RFC 8474 §5.1: same EMAILID for copies); blob shared
+  await tx.messages.copy(
+    srcMailboxId,
+    mapping,
+    { mailboxId: dstMailboxId, accountId: dstAccountId },
+    now,
+    modseq,
+  );
   await tx.mailboxes.touch(dstMailboxId, modseq, uid);
   t.changes.touch(dstAccountId, "mailbox", String(dstMailboxId), "update");
   await tx.accounts.addUsage(dstAccountId, bytes, rows.length);

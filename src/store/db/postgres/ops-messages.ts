@@ -176,15 +176,27 @@ export function pgMessageOps(x: Exec, g: AccountGuard, content: PgContent): PgMe
       await g.mailbox(mailboxId);
       await x("DELETE FROM message WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])", [mailboxId, uids]);
     },
-    copy: async (src, dst, saveDate, modseq) => {
-      await g.mailbox(src.mailboxId);
+    copy: async (srcMailboxId, uids, dst, saveDate, modseq) => {
+      if (uids.length === 0) return;
+      await g.mailbox(srcMailboxId);
       await g.account(dst.accountId);
+      // one statement and one round trip for the set
       await x(
         `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,
            internal_date, save_date, flags, flag_bits, modseq, crlf_size)
-         SELECT $1, $2, $3, email_id, thread_id, blob_id, prefix_id, size, internal_date, $4, flags, flag_bits, $5, crlf_size
-         FROM message WHERE mailbox_id = $6 AND uid = $7`,
-        [dst.mailboxId, dst.uid, dst.accountId, saveDate, modseq, src.mailboxId, src.uid],
+         SELECT $1, j.dst, $2, m.email_id, m.thread_id, m.blob_id, m.prefix_id, m.size, m.internal_date, $3,
+                m.flags, m.flag_bits, $4, m.crlf_size
+           FROM unnest($5::bigint[], $6::bigint[]) AS j(src, dst)
+           JOIN message m ON m.mailbox_id = $7 AND m.uid = j.src`,
+        [
+          dst.mailboxId,
+          dst.accountId,
+          saveDate,
+          modseq,
+          uids.map((u) => u[0]),
+          uids.map((u) => u[1]),
+          srcMailboxId,
+        ],
       );
     },
     holds: async (accountId, kind, id) => {

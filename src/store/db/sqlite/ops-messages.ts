@@ -184,19 +184,24 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
       else if (uids.length > 1)
         run(`DELETE FROM message WHERE mailbox_id = ? AND uid ${IN_LIST}`, mailboxId, listParam(uids));
     },
-    copy: (src, dst, saveDate, modseq) => {
+    copy: (srcMailboxId, uids, dst, saveDate, modseq) => {
+      if (uids.length === 0) return;
+      // one statement for the set (sqlite.ts IN_LIST): an INSERT … SELECT from the table it
+      // inserts into stages its rows in a temporary table, per run. CROSS JOIN keeps the list as
+      // the outer loop (a primary-key lookup per pair); the planner would otherwise scan the
+      // source mailbox and the list once per row of it
       run(
         `INSERT INTO message (mailbox_id, uid, account_id, email_id, thread_id, blob_id, prefix_id, size,
            internal_date, save_date, flags, flag_bits, modseq, crlf_size)
-         SELECT ?, ?, ?, email_id, thread_id, blob_id, prefix_id, size, internal_date, ?, flags, flag_bits, ?, crlf_size
-         FROM message WHERE mailbox_id = ? AND uid = ?`,
+         SELECT ?, j.value->>1, ?, m.email_id, m.thread_id, m.blob_id, m.prefix_id, m.size, m.internal_date, ?,
+                m.flags, m.flag_bits, ?, m.crlf_size
+           FROM json_each(?) j CROSS JOIN message m ON m.mailbox_id = ? AND m.uid = j.value->>0`,
         dst.mailboxId,
-        dst.uid,
         dst.accountId,
         saveDate,
         modseq,
-        src.mailboxId,
-        src.uid,
+        JSON.stringify(uids),
+        srcMailboxId,
       );
     },
     holds: (accountId, kind, id) =>

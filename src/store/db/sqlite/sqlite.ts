@@ -47,9 +47,9 @@ export interface SqliteOptions {
 
 /**
  * A set of integers bound as one parameter: `WHERE uid ${IN_LIST}` with `listParam(uids)`. One
- * statement for a set instead of one per row: a per-row INSERT … SELECT builds a temporary table
- * on every run (~18 µs; the set form ~1 µs per row), and a per-row DELETE from the message table
- * runs its triggers' setup each time (~9 µs; ~4.5) — docs/benchmarks.md, eighth round.
+ * statement for a set instead of one per row: the undelete window's per-message INSERT … SELECT
+ * cost ~18 µs (the set form ~1 µs per message), a per-message DELETE from the message table ~9 µs
+ * (~4.5) — docs/benchmarks.md, eighth round.
  */
 export const IN_LIST = "IN (SELECT value FROM json_each(?))";
 
