@@ -223,11 +223,13 @@ export class SqliteDb implements Db {
    * per item: inside a savepoint, a statement with triggers cost 3–8 times what it costs in a
    * plain transaction (measured; by our reading, its statement journal then keeps every page it
    * writes until the savepoint ends), and the message table's counter triggers make every insert,
-   * delete and flag update such a statement (docs/benchmarks.md, eighth round). If an item throws, the whole transaction is rolled back: that item is rejected
-   * (it saw exactly the state it would have seen on its own: the items before it applied), and
-   * the others go back to the front of the queue marked `retried`. A batch that holds a retried
-   * item runs each item in its own savepoint, so an item runs at most twice and a failing item is
-   * rolled back alone there. Hence the port's rule that a grouped fn may run more than once.
+   * delete and flag update such a statement (docs/benchmarks.md, eighth round).
+   *
+   * If an item throws, the whole transaction is rolled back: that item is rejected (it saw exactly
+   * the state it would have seen on its own: the items before it applied), and the others go back
+   * to the front of the queue marked `retried`. A batch that holds a retried item runs each item
+   * in its own savepoint, so an item runs at most twice and a failing item is rolled back alone
+   * there. Hence the port's rule that a grouped fn may run more than once.
    */
   async #batch(): Promise<void> {
     const raw = this.handle.raw;

@@ -180,8 +180,7 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
       );
     },
     delete: (mailboxId, uids) => {
-      if (uids.length === 1) run("DELETE FROM message WHERE mailbox_id = ? AND uid = ?", mailboxId, uids[0]);
-      else if (uids.length > 1)
+      if (uids.length > 0)
         run(`DELETE FROM message WHERE mailbox_id = ? AND uid ${IN_LIST}`, mailboxId, listParam(uids));
     },
     copy: (srcMailboxId, uids, dst, saveDate, modseq) => {
