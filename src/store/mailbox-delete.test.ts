@@ -134,3 +134,39 @@ test("a mailbox retired but not purged before a stop (crash) is purged at the ne
     t.cleanup();
   }
 });
+
+test("a mailbox another process retired is purged by this one while that one goes on writing", async () => {
+  const t = tempDir();
+  try {
+    const store = await openStore({ smallBlobMaxBytes: 0, dataDir: t.dir, feedSocketPath: null });
+    const other = new Database(join(t.dir, "store.sqlite"));
+    try {
+      await store.addDomain("example.com");
+      const acct = await store.createAccount("u@example.com", "h");
+      const mb = await store.createMailbox(acct.id, "gone");
+      await fill(store, acct.id, mb.id, "gone");
+      await gcIdle(store);
+      // the other process's DELETE (ops-mailboxes.ts retire); its own jobs, too busy serving to
+      // purge (load.ts PeerPacing), leave the messages; this store's jobs were not told of it
+      other.pragma("busy_timeout = 5000");
+      other.prepare("UPDATE mailbox SET name = ? WHERE id = ?").run(`*deleting*${mb.id}`, mb.id);
+      other.exec("CREATE TABLE other_writes (x INTEGER)");
+      const left = () =>
+        Number(other.prepare("SELECT count(*) FROM message WHERE mailbox_id = ?").pluck().get(mb.id));
+      assert.equal(left(), N);
+      // it goes on committing; bounded: 400 × 25 ms
+      for (let i = 0; i < 400 && left() > 0; i++) {
+        other.prepare("INSERT INTO other_writes (x) VALUES (?)").run(i);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.equal(left(), 0, "purged by the store that was not told");
+      const a = (await store.getAccountById(acct.id))!;
+      assert.equal(a.usedMessages, 0);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  } finally {
+    t.cleanup();
+  }
+});

@@ -101,16 +101,18 @@ export interface PruneIo {
   write<T>(fn: () => T): Promise<T>;
   /** true once the store is closing: the job stops between batches */
   stopped(): boolean;
+  /** between two batches (default: one turn of the event loop; the background job paces, jobs.ts) */
+  pace?(): Promise<void>;
 }
 
 /**
  * Prunes history older than `cutoff` (ms): per account the change-log rows and expunge-log rows
  * up to the last modseq all older than it (floors raised first), then thread references whose
  * thread has no message left. Every step is a short write transaction of at most PRUNE_BATCH rows,
- * found by a read outside the lock; the job yields to the event loop between them.
+ * found by a read outside the lock; the job yields to the event loop between them (io.pace).
  */
 export async function pruneHistory(io: PruneIo, cutoff: number): Promise<void> {
-  const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const yieldNow = io.pace ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
   let lastId = 0;
   // bounded: each round moves the account cursor forward
   for (let round = 0; round < 10_000_000; round++) {

@@ -8,13 +8,13 @@
  * The domain side only marks blobs (TxContext.releaseBlobs) and schedules these jobs after commit.
  */
 import { statSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
 import type { Fts5Search } from "../../search/fts.ts";
 import { pruneHistory } from "./changelog.ts";
 import { checkpointNoWait, WalCheckpointer } from "./checkpointer.ts";
 import { gcBarrierActive, gcBarrierDir } from "./gc-barrier.ts";
-import { LoopLoad, OtherWriters } from "./load.ts";
+import { BUSY_PAUSE_FACTOR, LoopLoad, PEER_DEFER_MS, PeerPacing } from "./load.ts";
 import { sweepOrphans } from "./orphans.ts";
 import type { SqliteHandle } from "./sqlite.ts";
 
@@ -26,15 +26,8 @@ const GC_DELAY_MS = 1000;
 const GC_MAX_DELAY_MS = 10_000;
 /** batches per sweeper run; a later trigger (or the next open) continues */
 const GC_MAX_PASSES = 20_000;
-/**
- * The sweeper is background work and holds the write lock while it unlinks: after each batch it
- * pauses as long as the batch took (at most half of the time), and this many times as long while
- * this process's event loop is busy with other work (a bulk APPEND) or another connection wrote
- * within the last second: at most a tenth of the time. The purge and a lagging indexer are paced
- * alike. A mailbox of 100,000 messages deleted during a fill then slows the fill by a bounded
- * share (with 4, a fifth each, the fills after a DELETE ran at ~0.65 of the first; with 9, ~0.75).
- */
-const GC_BUSY_PAUSE_FACTOR = 9;
+/** a process that is not busy looks this often for work other processes' commits left (#peerPoll) */
+const PEER_POLL_MS = 1000;
 /** messages of a deleted mailbox removed per purge transaction (bounds the write-lock hold time) */
 const PURGE_BATCH = 500;
 /** pause after a failed TRUNCATE checkpoint (a reader held an old snapshot), and tries */
@@ -66,11 +59,36 @@ const DEFAULT_PRUNE_DELAY_MS = 60_000;
 /** RFC 3834 §2 suggests 7 days between replies to one sender */
 const DEFAULT_VACATION_REPLY_MS = 7 * 86_400_000;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** a claimed job's next time is this much earlier than its interval: the claimant's own next timer claims it again */
+const CLAIM_SLACK_MS = 60_000;
 /** a sweep held back by a backup's GC barrier (gc-barrier.ts) is retried this much later */
 const GC_BARRIER_RETRY_MS = 60_000;
 /** expired uploads stay this long before the job removes them (a download just begun finishes) */
 const UPLOAD_GRACE_MS = 10 * 60_000;
 const HEX64 = /^[0-9a-f]{64}$/;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** a pause of ms (rounded up, at least 1), or one turn of the event loop for 0 */
+const pauseFor = (ms: number) =>
+  new Promise<void>((resolve) =>
+    ms > 0 ? setTimeout(resolve, Math.max(1, Math.ceil(ms))) : setImmediate(resolve),
+  );
+
+/**
+ * Whether this process runs the store-wide job `name` now: the first process past the job's next
+ * time (table job_claim, migration 26) moves it on by `everyMs` and runs it; the others, whose
+ * timers fire about as often, skip it. A claimant that stops is replaced at the next timer of
+ * another process.
+ */
+export function claimJob(h: SqliteHandle, name: string, everyMs: number, now = Date.now()): Promise<boolean> {
+  return h.transaction(() => {
+    h.stmt("INSERT OR IGNORE INTO job_claim (name, next_at) VALUES (?, 0)").run(name);
+    const r = h
+      .stmt("UPDATE job_claim SET next_at = ? WHERE name = ? AND next_at <= ?")
+      .run(now + everyMs - CLAIM_SLACK_MS, name, now);
+    return r.changes === 1;
+  });
+}
 
 export interface SqliteJobsOptions {
   /** orphan-file scan this long after open; null = not at open (collectGarbage() still does it) */
@@ -120,12 +138,13 @@ export class SqliteJobs {
   #indexTimer: NodeJS.Timeout | null = null;
   /** event-loop utilization at the indexer's last busy check, and its own batch time since */
   readonly #indexLoad = new LoopLoad();
-  /** whenIdle: index regardless of load */
-  #indexForce = false;
   #closed = false;
   /** event-loop utilization at the sweeper's last pause, and its own batch time since */
   readonly #gcLoad = new LoopLoad();
-  readonly #others: OtherWriters;
+  /** who does the background work, and how fast (load.ts) */
+  readonly #pacing: PeerPacing;
+  readonly #pollLoad = new LoopLoad();
+  #pollTimer: NodeJS.Timeout | null = null;
   readonly #purge: ((limit: number) => Promise<boolean>) | null;
   #purgeRun: Promise<void> | null = null;
   #purgeAgain = false;
@@ -154,7 +173,9 @@ export class SqliteJobs {
     this.#undeleteWindowMs = opts.undeleteWindowMs ?? 0;
     this.#purge = opts.purge ?? null;
     this.#checkpointer = new WalCheckpointer(h);
-    this.#others = new OtherWriters(h);
+    this.#pacing = new PeerPacing(h, join(dirname(files.root), "run", "jobs-heartbeat"));
+    this.#pollTimer = setInterval(() => this.#peerPoll(), PEER_POLL_MS);
+    this.#pollTimer.unref();
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
     if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
@@ -235,7 +256,12 @@ export class SqliteJobs {
     try {
       for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
         this.#gcAgain = false;
-        const busy = !this.#gcFast && this.#gcLoad.busy();
+        const turn = this.#pacing.turn(this.#gcLoad, 1);
+        if (turn.defer) {
+          // busy serving, and a process that is not does the sweeping (load.ts PeerPacing)
+          await sleep(PEER_DEFER_MS);
+          continue;
+        }
         let examined: number;
         const t0 = performance.now();
         try {
@@ -248,13 +274,9 @@ export class SqliteJobs {
         this.#gcLoad.own(took);
         swept += examined;
         if (examined < GC_BATCH && !this.#gcAgain) return;
-        // paced (GC_BUSY_PAUSE_FACTOR): protocol work in this process and other processes'
-        // writers get the lock between batches; whenIdle() (tests, CLI) does not pace
-        if (this.#gcFast) await new Promise<void>((resolve) => setImmediate(resolve));
-        else {
-          const pause = busy || this.#others.writing() ? took * GC_BUSY_PAUSE_FACTOR : took;
-          await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(pause))));
-        }
+        // paced (load.ts): protocol work in this process and other processes' writers get the
+        // lock between batches; whenIdle() (tests, CLI) does not pace
+        await pauseFor(took * turn.pause);
       }
     } finally {
       // a large sweep wrote a lot of WAL: bring the file back under its bound; the index entries
@@ -265,9 +287,6 @@ export class SqliteJobs {
       }
     }
   }
-
-  /** whenIdle() is waiting: the sweeper runs its batches back to back */
-  #gcFast = false;
 
   // --- purge of deleted mailboxes ---------------------------------------------------------
   //
@@ -296,7 +315,11 @@ export class SqliteJobs {
     if (!purge) return;
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
       this.#purgeAgain = false;
-      const busy = !this.#gcFast && this.#gcLoad.busy();
+      const turn = this.#pacing.turn(this.#gcLoad, 1);
+      if (turn.defer) {
+        await sleep(PEER_DEFER_MS);
+        continue;
+      }
       const t0 = performance.now();
       let more: boolean;
       try {
@@ -308,12 +331,21 @@ export class SqliteJobs {
       const took = performance.now() - t0;
       this.#gcLoad.own(took);
       if (!more) return;
-      if (this.#gcFast) await new Promise<void>((resolve) => setImmediate(resolve));
-      else {
-        const pause = busy || this.#others.writing() ? took * GC_BUSY_PAUSE_FACTOR : took;
-        await new Promise<void>((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(pause))));
-      }
+      await pauseFor(took * turn.pause);
     }
+  }
+
+  /**
+   * Another process's commits may have left work that only that process's jobs were told of —
+   * a deleted mailbox, marked blobs, queued texts — and that process may be too busy serving to
+   * do it (load.ts PeerPacing): a process that is not busy looks for it while others write, and
+   * takes it on. Each job's first step is a cheap read that ends it when there is nothing to do.
+   */
+  #peerPoll(): void {
+    if (this.#closed || !this.#pacing.others.writing() || this.#pollLoad.busy()) return;
+    this.schedulePurge();
+    if (!this.#gcRun && !this.#gcTimer) this.#startGc();
+    this.scheduleIndex(0);
   }
 
   // --- WAL bound ----------------------------------------------------------------------------
@@ -453,8 +485,7 @@ export class SqliteJobs {
 
   /** Resolves when the background sweeper and FTS indexer have nothing left to do. */
   async whenIdle(): Promise<void> {
-    this.#indexForce = true;
-    this.#gcFast = true;
+    this.#pacing.fast = true;
     // retired mailboxes left by an earlier process, even if the open's own trigger has not run yet
     this.schedulePurge();
     try {
@@ -487,8 +518,7 @@ export class SqliteJobs {
       }
       await this.#walRun;
     } finally {
-      this.#indexForce = false;
-      this.#gcFast = false;
+      this.#pacing.fast = false;
     }
   }
 
@@ -539,9 +569,10 @@ export class SqliteJobs {
 
   async #indexPasses(): Promise<void> {
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
-      const busy = !this.#indexForce && this.#protocolBusy();
-      if (busy && !(await this.#indexLagging())) {
-        // busy serving: try again after the usual delay (searches scan queued texts meanwhile)
+      const turn = this.#pacing.turn(this.#indexLoad, 0);
+      if (turn.defer || (turn.busy && !(await this.#indexLagging()))) {
+        // busy serving, or a process that is not indexes (load.ts PeerPacing): try again after
+        // the usual delay (searches scan queued texts meanwhile)
         this.#indexAgain = true;
         return;
       }
@@ -557,17 +588,9 @@ export class SqliteJobs {
         this.#indexLoad.own(performance.now() - t0);
       }
       if (!more) return;
-      // lagging behind while busy: paced like the sweeper, not back to back
-      const pause = busy ? (performance.now() - t0) * GC_BUSY_PAUSE_FACTOR : 0;
-      await new Promise<void>((resolve) =>
-        pause > 0 ? setTimeout(resolve, Math.ceil(pause)) : setImmediate(resolve),
-      );
+      // lagging behind while busy, or while another process writes: paced like the sweeper
+      await pauseFor((performance.now() - t0) * turn.pause);
     }
-  }
-
-  /** Whether this process's event loop was busy (the indexer's own batches not counted), or another process wrote lately. */
-  #protocolBusy(): boolean {
-    return this.#indexLoad.busy() || this.#others.writing();
   }
 
   /**
@@ -602,17 +625,37 @@ export class SqliteJobs {
 
   // --- history pruning ----------------------------------------------------------------------
 
-  /** Prunes change-log, expunge-log and thread-reference history older than `before`. */
-  pruneHistory(before: Date): Promise<void> {
+  /**
+   * Prunes change-log, expunge-log and thread-reference history older than `before`; `paced`
+   * (the background job) pauses between batches like the sweeper, else only yields.
+   */
+  pruneHistory(before: Date, paced = false): Promise<void> {
     return pruneHistory(
       {
         stmt: (t, safe) => this.#h.stmt(t, safe),
         read: (fn) => this.#h.withConnection(fn),
         write: (fn) => this.#h.transaction(fn),
         stopped: () => this.#closed,
+        pace: paced ? this.#pacer(new LoopLoad()) : undefined,
       },
       before.getTime(),
     );
+  }
+
+  /**
+   * Pauses between two batches of a long job as the sweeper does between its own (load.ts), a
+   * batch being what ran since the last call. Never deferred to a peer: only this process runs
+   * the job (claimJob).
+   */
+  #pacer(load: LoopLoad): () => Promise<void> {
+    let t0 = performance.now();
+    return async () => {
+      const took = performance.now() - t0;
+      load.own(took);
+      const turn = this.#pacing.turn(load, 1);
+      await pauseFor(took * (turn.defer ? BUSY_PAUSE_FACTOR : turn.pause));
+      t0 = performance.now();
+    };
   }
 
   /**
@@ -664,47 +707,43 @@ export class SqliteJobs {
   }
 
   #schedulePrune(delayMs: number): void {
-    const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
     if (this.#closed) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
-      const now = Date.now();
-      const before = new Date(now - this.#changeLogDays * 86_400_000);
-      const purge = async () => {
-        await this.purgeDeleted(new Date(Date.now() - this.#undeleteWindowMs));
-      };
-      this.#pruneRun = (this.#changeLogDays > 0 ? this.pruneHistory(before) : Promise.resolve())
-        // and the undelete window (or rows left from a larger window before a restart)
-        .then(purge)
-        // history left unpruned is only space; the next run retries
-        .catch(() => {})
-        // RFC 3834 §2 records older than the reply interval no longer stop a reply
-        .then(async () => {
-          if (vacation && !this.#closed) await this.#pruneVacation?.(new Date(now - this.#vacationReplyMs));
-        })
-        .catch(() => {})
-        // expired JMAP uploads (kept a grace period so a download just begun finishes)
-        .then(async () => {
-          await this.expireUploads(Date.now() - UPLOAD_GRACE_MS);
-        })
-        .catch(() => {})
-        // expired webmail sessions
-        .then(async () => {
-          if (!this.#closed) await this.#pruneSessions?.(new Date());
-        })
-        .catch(() => {})
-        .finally(() => {
-          this.#pruneRun = null;
-          this.#schedulePrune(PRUNE_INTERVAL_MS);
-        });
+      this.#pruneRun = this.#pruneOnce().finally(() => {
+        this.#pruneRun = null;
+        this.#schedulePrune(PRUNE_INTERVAL_MS);
+      });
     }, delayMs);
     this.#pruneTimer.unref();
+  }
+
+  /** One run of the hourly job, in one process of those sharing the store (claimJob). */
+  async #pruneOnce(): Promise<void> {
+    // each step's failure leaves only space behind: the next run retries
+    const step = (p: Promise<unknown>) => p.catch(() => {});
+    const mine = await claimJob(this.#h, "prune", PRUNE_INTERVAL_MS).catch(() => false);
+    if (!mine || this.#closed) return;
+    const now = Date.now();
+    if (this.#changeLogDays > 0)
+      await step(this.pruneHistory(new Date(now - this.#changeLogDays * 86_400_000), true));
+    // and the undelete window (or rows left from a larger window before a restart)
+    await step(this.purgeDeleted(new Date(Date.now() - this.#undeleteWindowMs)));
+    // RFC 3834 §2 records older than the reply interval no longer stop a reply
+    if (this.#pruneVacation !== null && this.#vacationReplyMs > 0 && !this.#closed)
+      await step(this.#pruneVacation(new Date(now - this.#vacationReplyMs)));
+    // expired JMAP uploads (kept a grace period so a download just begun finishes)
+    await step(this.expireUploads(Date.now() - UPLOAD_GRACE_MS));
+    // expired webmail sessions
+    if (this.#pruneSessions !== null && !this.#closed) await step(this.#pruneSessions(new Date()));
   }
 
   /** Stops the jobs: the sweeper after its current batch (marks left are collected at the next open). */
   async close(): Promise<void> {
     this.#closed = true;
     this.#checkpointer.stop();
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    this.#pollTimer = null;
     if (this.#orphanTimer) clearTimeout(this.#orphanTimer);
     if (this.#pruneTimer) clearTimeout(this.#pruneTimer);
     this.#pruneTimer = null;
