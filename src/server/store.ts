@@ -45,8 +45,9 @@ export async function openConfiguredStore(
         sqliteCacheKiB: config.store.sqlite_cache_kib,
         sqliteReaderCacheKiB: config.store.sqlite_reader_cache_kib,
         walLimitBytes: config.store.wal_limit_mb * 1048576,
-        // one-shot CLI commands do not run the background pruning job
+        // one-shot CLI commands do not run the background pruning job, nor the servers' work
         pruneDelayMs: oneShot ? null : undefined,
+        peerWork: !oneShot,
       });
       break;
     case "postgres":

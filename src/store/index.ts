@@ -75,6 +75,8 @@ export interface StoreOptions {
   vacationReplyMs?: number;
   /** first background pruning run this long after open (then hourly); null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /** take on background work other processes' commits left (db/sqlite/load.ts PeerPacing); default true */
+  peerWork?: boolean;
   /** messages whose states each process caches between reads (store.state_cache_messages); default 500,000 */
   stateCacheMessages?: number;
   /** expunged messages stay recoverable this long (store.undelete_window); 0 = not kept. Default 0 */
@@ -129,6 +131,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
           orphanMinAgeMs: opts.orphanMinAgeMs,
           changeLogDays: opts.changeLogDays,
           pruneDelayMs: opts.pruneDelayMs,
+          peerWork: opts.peerWork,
           undeleteWindowMs: opts.undeleteWindowMs,
           ...(opts.vacationReplyMs !== undefined ? { vacationReplyMs: opts.vacationReplyMs } : {}),
           pruneVacationReplies: hooks.pruneVacationReplies,

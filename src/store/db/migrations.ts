@@ -613,11 +613,12 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 26,
     name: "job_claim: one process of those sharing a store runs each hourly job",
-    // Every worker ran the hourly history pruning (and the undelete-window purge, upload and
-    // session expiry) at the same time, each scanning every thread reference; the first process
-    // past a job's next time now moves it on and runs it (db/sqlite/jobs.ts #claim).
+    // Every worker (every node) ran the hourly history pruning (and the undelete-window purge,
+    // upload and session expiry) at the same time, each scanning every thread reference; the
+    // first process past a job's next time now moves it on and runs it (db/sqlite/jobs.ts
+    // claimJob).
     sqlite: [`CREATE TABLE job_claim (name TEXT PRIMARY KEY, next_at INTEGER NOT NULL)`],
-    // the PostgreSQL adapter's jobs (db/postgres/jobs.ts) do not use it
-    postgres: [],
+    // every node's timer fires too; one of them runs it (db/postgres/jobs.ts)
+    postgres: [`CREATE TABLE job_claim (name TEXT PRIMARY KEY, next_at BIGINT NOT NULL)`],
   },
 ];

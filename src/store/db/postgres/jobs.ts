@@ -21,6 +21,8 @@ const GC_BATCH = 100;
 /** an upload's content name (domain/uploads.ts: 256 random bits, hex) */
 const HEX64 = /^[0-9a-f]{64}$/;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** a claimed job's next time is this much earlier than its interval: the claimant's own next timer claims it again */
+const CLAIM_SLACK_MS = 60_000;
 /** an upload is collected this long after it expired (a download may be in progress; as SQLite's jobs.ts) */
 const UPLOAD_GRACE_MS = 10 * 60_000;
 
@@ -40,6 +42,27 @@ export interface PgJobsOptions {
   purge?(limit: number): Promise<boolean>;
   /** expunged messages kept this long for undelete (store.undelete_window); 0 = none kept. Default 0 */
   undeleteWindowMs?: number;
+}
+
+/**
+ * Whether this node runs the hourly job `name` now: the first node past its next time (job_claim,
+ * migration 26) moves it on by `everyMs` and runs it, the others skip it; one statement, so two
+ * nodes at once cannot both claim (the second sees the first's row, no longer due). As SQLite's
+ * claimJob (db/sqlite/jobs.ts).
+ */
+export async function claimPgJob(
+  pool: pg.Pool,
+  name: string,
+  everyMs: number,
+  now = Date.now(),
+): Promise<boolean> {
+  const r = await pool.query(
+    `INSERT INTO job_claim (name, next_at) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET next_at = EXCLUDED.next_at WHERE job_claim.next_at <= $3
+     RETURNING name`,
+    [name, now + everyMs - CLAIM_SLACK_MS, now],
+  );
+  return (r.rowCount ?? 0) > 0;
 }
 
 export class PgJobs implements StoreJobs {
@@ -194,27 +217,32 @@ export class PgJobs implements StoreJobs {
   }
 
   #schedulePrune(delayMs: number): void {
-    const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
-    // expired JMAP uploads are always collected, so the job always runs
     if (this.#closed) return;
     this.#pruneTimer = setTimeout(() => {
       this.#pruneTimer = null;
-      const now = Date.now();
-      const history =
-        this.#changeLogDays > 0 ? this.pruneHistory(new Date(now - this.#changeLogDays * 86_400_000)) : null;
-      const replies = vacation ? this.#pruneVacation?.(new Date(now - this.#vacationReplyMs)) : null;
-      const uploads = this.expireUploads(now - UPLOAD_GRACE_MS);
-      // the undelete window (or rows left from a larger window before a restart)
-      const deleted = this.purgeDeleted(new Date(now - this.#undeleteWindowMs));
-      const sessions = this.#pruneSessions?.(new Date(now)) ?? null;
-      this.#pruneRun = Promise.allSettled([history, replies, uploads, deleted, sessions])
-        .then(() => {})
+      this.#pruneRun = claimPgJob(this.#pool, "prune", PRUNE_INTERVAL_MS)
+        .then((mine) => (mine && !this.#closed ? this.#pruneOnce() : undefined))
+        .catch(() => {})
         .finally(() => {
           this.#pruneRun = null;
           this.#schedulePrune(PRUNE_INTERVAL_MS);
         });
     }, delayMs);
     this.#pruneTimer.unref();
+  }
+
+  /** One run of the hourly job (in one node: claimPgJob); expired JMAP uploads are always collected. */
+  async #pruneOnce(): Promise<void> {
+    const vacation = this.#pruneVacation !== null && this.#vacationReplyMs > 0;
+    const now = Date.now();
+    const history =
+      this.#changeLogDays > 0 ? this.pruneHistory(new Date(now - this.#changeLogDays * 86_400_000)) : null;
+    const replies = vacation ? this.#pruneVacation?.(new Date(now - this.#vacationReplyMs)) : null;
+    const uploads = this.expireUploads(now - UPLOAD_GRACE_MS);
+    // the undelete window (or rows left from a larger window before a restart)
+    const deleted = this.purgeDeleted(new Date(now - this.#undeleteWindowMs));
+    const sessions = this.#pruneSessions?.(new Date(now)) ?? null;
+    await Promise.allSettled([history, replies, uploads, deleted, sessions]);
   }
 
   /**

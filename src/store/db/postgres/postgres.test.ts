@@ -15,6 +15,7 @@ import { gcIdle, tempDir } from "../../testing/helpers.ts";
 import type { Store } from "../../types.ts";
 import { MIGRATIONS } from "../migrations.ts";
 import { migrateSqlite } from "../sqlite/migrations.ts";
+import { claimPgJob } from "./jobs.ts";
 import { migratePostgres } from "./migrate.ts";
 import { openPool } from "./pg.ts";
 
@@ -111,6 +112,24 @@ describe("PostgreSQL adapter", { skip: !postgresAvailable() && "PostgreSQL binar
     } finally {
       lite.close();
       await pool.end();
+    }
+  });
+
+  test("the hourly job is claimed by one of several nodes at once, and again once due", async () => {
+    const url = await cluster.createDatabase();
+    const pools = [openPool(url, 1), openPool(url, 1), openPool(url, 1)];
+    try {
+      await migratePostgres(pools[0]!);
+      const hour = 3_600_000;
+      const now = Date.now();
+      // three nodes whose timers fire at the same moment: exactly one runs it
+      const won = await Promise.all(pools.map((p) => claimPgJob(p, "prune", hour, now)));
+      assert.equal(won.filter(Boolean).length, 1);
+      assert.equal(await claimPgJob(pools[1]!, "other", hour, now), true, "each job has its own time");
+      assert.equal(await claimPgJob(pools[2]!, "prune", hour, now + hour), true);
+      assert.equal(await claimPgJob(pools[0]!, "prune", hour, now + hour + 10), false);
+    } finally {
+      for (const p of pools) await p.end();
     }
   });
 

@@ -99,6 +99,11 @@ export interface SqliteJobsOptions {
   changeLogDays?: number;
   /** first background pruning run this long after open, then hourly; null = none. Default 60 s */
   pruneDelayMs?: number | null;
+  /**
+   * look for the background work other processes' commits left, and take it on when they are
+   * busy (#peerPoll); default true. One-shot CLI commands do not: their close would wait for it
+   */
+  peerWork?: boolean;
   /** vacation reply records older than this are pruned by the same job (0 = never). Default 7 days */
   vacationReplyMs?: number;
   /** deletes vacation reply records older than `before` (domain/vacation.ts) */
@@ -174,8 +179,10 @@ export class SqliteJobs {
     this.#purge = opts.purge ?? null;
     this.#checkpointer = new WalCheckpointer(h);
     this.#pacing = new PeerPacing(h, join(dirname(files.root), "run", "jobs-heartbeat"));
-    this.#pollTimer = setInterval(() => this.#peerPoll(), PEER_POLL_MS);
-    this.#pollTimer.unref();
+    if (opts.peerWork !== false) {
+      this.#pollTimer = setInterval(() => this.#peerPoll(), PEER_POLL_MS);
+      this.#pollTimer.unref();
+    }
     const pruneDelay = opts.pruneDelayMs === undefined ? DEFAULT_PRUNE_DELAY_MS : opts.pruneDelayMs;
     if (pruneDelay !== null) this.#schedulePrune(pruneDelay);
     // blobs marked (texts queued) by a process that stopped before its sweeper (indexer) finished
