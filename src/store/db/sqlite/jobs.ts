@@ -67,6 +67,12 @@ const GC_BARRIER_RETRY_MS = 60_000;
 const UPLOAD_GRACE_MS = 10 * 60_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/**
+ * The sweeper's and the indexer's transactions: a power loss may take them back (their marks and
+ * queues stay, and they run again), so they commit without a WAL fsync of their own (sqlite.ts)
+ */
+const REDOABLE = { redoable: true } as const;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** a pause of ms (rounded up, at least 1), or one turn of the event loop for 0 */
 const pauseFor = (ms: number) =>
@@ -421,6 +427,8 @@ export class SqliteJobs {
       this.#has("SELECT 1 FROM blob WHERE gc_pending <> 0 LIMIT 1"),
     );
     if (!any) return 0;
+    // redoable: a power loss that takes this commit back leaves the rows marked and unreferenced,
+    // which the next pass finishes (ENOENT is fine), as after a failed sweep
     return this.#h.transaction(() => {
       // checked under the write lock: a backup creates its barrier, then takes this lock once
       // before its metadata copy, so a sweep either finished before the copy or sees the barrier
@@ -455,7 +463,7 @@ export class SqliteJobs {
       // long as this process's event loop is busy
       this.#files.deleteManySync(dead);
       return rows.length;
-    });
+    }, REDOABLE);
   }
 
   /** The orphan scan (orphans.ts) over this store's files, stopping when the jobs close. */
@@ -625,8 +633,11 @@ export class SqliteJobs {
       this.#search.hasDeadSync(),
     ]);
     if (pending)
-      return this.#h.transaction(() => this.#search.indexPendingSync(INDEX_BATCH_ROWS, INDEX_BATCH_CHARS));
-    if (dead) return this.#h.transaction(() => this.#search.removeDeadSync(DEAD_BATCH));
+      return this.#h.transaction(
+        () => this.#search.indexPendingSync(INDEX_BATCH_ROWS, INDEX_BATCH_CHARS),
+        REDOABLE,
+      );
+    if (dead) return this.#h.transaction(() => this.#search.removeDeadSync(DEAD_BATCH), REDOABLE);
     return false;
   }
 

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
 import type Database from "better-sqlite3";
 import { openStore } from "../../index.ts";
 import { msg, tempDir } from "../../testing/helpers.ts";
-import { ConnectionMutex } from "./sqlite.ts";
+import { ConnectionMutex, openSqlite } from "./sqlite.ts";
 
 test("a writer waiting for the write lock keeps the event loop free (async BEGIN IMMEDIATE retry)", async () => {
   const t = tempDir();
@@ -30,13 +31,24 @@ test("a writer waiting for the write lock keeps the event loop free (async BEGIN
         order.push("released");
         db.exec("COMMIT");
         resolve();
-      }, 150),
+      }, 300),
     );
+    // and the loop keeps turning meanwhile: a BEGIN attempt that waited in SQLite's busy handler
+    // (a busy_timeout left at 100 ms) would stop it for ~100 ms at a time
+    let last = performance.now();
+    let longest = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
     // B must wait without blocking the loop: with a sleeping busy handler the timer above could
     // not run and B would fail with "database is locked" after its busy timeout
     const r = await b.append(acct.id, inbox, { raw: msg({ subject: "waited" }) });
     order.push("appended");
+    clearInterval(ticker);
     await release;
+    assert.ok(longest < 75, `the loop stood still for ${longest.toFixed(0)} ms`);
     assert.deepEqual(order, ["released", "appended"]);
     assert.equal(r.uid, 1);
     assert.equal((await a.listMessages(inbox)).length, 1);
@@ -75,4 +87,37 @@ test("the connection mutex runs holders one at a time, in the order they asked, 
     results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)),
     ["a", "b failed", "c", "sync"],
   );
+});
+
+test("a redoable transaction commits with synchronous = NORMAL; every other one, and the next, with FULL", async () => {
+  const t = tempDir();
+  const h = openSqlite(join(t.dir, "store.sqlite"));
+  const sync = () => Number(h.raw.pragma("synchronous", { simple: true }));
+  try {
+    assert.equal(sync(), 2, "FULL");
+    await h.transaction(
+      () => {
+        assert.equal(sync(), 1, "NORMAL while it runs");
+        h.raw.exec("CREATE TABLE r (x INTEGER); INSERT INTO r VALUES (1)");
+      },
+      { redoable: true },
+    );
+    assert.equal(sync(), 2);
+    await assert.rejects(
+      h.transaction(
+        () => {
+          h.raw.exec("INSERT INTO r VALUES (2)");
+          throw new Error("no");
+        },
+        { redoable: true },
+      ),
+      /no/,
+    );
+    assert.equal(sync(), 2, "restored after a rollback too");
+    await h.transaction(() => assert.equal(sync(), 2, "a plain transaction syncs its commit"));
+    assert.deepEqual(h.raw.prepare("SELECT x FROM r").pluck().all(), [1]);
+  } finally {
+    await h.close();
+    t.cleanup();
+  }
 });

@@ -22,8 +22,11 @@ export interface SqliteHandle {
   readStmt(text: string, safeIntegers?: boolean): Database.Statement;
   /** runs fn while holding the connection (no other transaction open in this process) */
   withConnection<T>(fn: () => Promise<T> | T): Promise<T>;
-  /** BEGIN IMMEDIATE … COMMIT (rolls back if fn throws) */
-  transaction<T>(fn: () => Promise<T> | T): Promise<T>;
+  /**
+   * BEGIN IMMEDIATE … COMMIT (rolls back if fn throws). `redoable`: background work that a later
+   * run redoes if a power loss takes it (sweeper, indexer) commits without its own WAL fsync
+   */
+  transaction<T>(fn: () => Promise<T> | T, opts?: { redoable?: boolean }): Promise<T>;
   /** the database file's path (its WAL is `${path}-wal`) */
   path: string;
   /** WAL size in octets above which the background jobs truncate it after a burst (0 = never) */
@@ -116,12 +119,13 @@ export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteHandle
   // rare WAL-index recovery.
   raw.pragma("busy_timeout = 100");
 
-  const fast = raw.prepare("PRAGMA busy_timeout = 0");
-  const slow = raw.prepare("PRAGMA busy_timeout = 100");
+  // A PRAGMA that sets something does it while it is prepared (SQLite's parser runs it), not
+  // when a prepared statement runs: a statement prepared once and run again sets nothing. So
+  // these are prepared each time (raw.pragma), a few µs per transaction.
   const commit = raw.prepare("COMMIT");
   /** one BEGIN IMMEDIATE attempt that does not wait: false when another connection holds the lock */
   const tryBeginImmediate = (): boolean => {
-    fast.run();
+    raw.pragma("busy_timeout = 0");
     try {
       raw.exec("BEGIN IMMEDIATE");
       return true;
@@ -129,7 +133,7 @@ export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteHandle
       if (!isBusy(err)) throw err;
       return false;
     } finally {
-      slow.run();
+      raw.pragma("busy_timeout = 100");
     }
   };
 
@@ -170,19 +174,31 @@ export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteHandle
    * between attempts — while another process holds the write lock — this process's reads and
    * other transactions go on. Bounded by busyTimeoutMs; each failed attempt sleeps ≥ 1 ms, a short
    * fixed poll that hands the lock over quickly.
+   *
+   * `redoable` (docs/architecture.md "Durability"): synchronous = NORMAL for this commit alone —
+   * its WAL frames reach the disk with the next FULL commit's fsync or the next checkpoint, and a
+   * power loss before that takes this commit (and only unsynced ones after it) back. For the
+   * sweeper's and the indexer's batches: their marks and queues stay, and they run again.
    */
-  const transaction = async <T>(fn: () => Promise<T> | T): Promise<T> => {
+  const transaction = async <T>(fn: () => Promise<T> | T, opts?: { redoable?: boolean }): Promise<T> => {
     const deadline = Date.now() + busyTimeoutMs;
+    const redoable = opts?.redoable === true;
     for (;;) {
       const attempt = await mutex.run(async () => {
-        if (!tryBeginImmediate()) return null;
+        // (SQLite refuses to change it inside a transaction)
+        if (redoable) raw.pragma("synchronous = NORMAL");
         try {
-          const r = await fn();
-          commit.run();
-          return { r };
-        } catch (err) {
-          if (raw.inTransaction) raw.exec("ROLLBACK");
-          throw err;
+          if (!tryBeginImmediate()) return null;
+          try {
+            const r = await fn();
+            commit.run();
+            return { r };
+          } catch (err) {
+            if (raw.inTransaction) raw.exec("ROLLBACK");
+            throw err;
+          }
+        } finally {
+          if (redoable) raw.pragma("synchronous = FULL");
         }
       });
       if (attempt) return attempt.r;
