@@ -585,11 +585,9 @@ export class SqliteJobs {
   async #indexPasses(): Promise<void> {
     for (let pass = 0; pass < GC_MAX_PASSES && !this.#closed; pass++) {
       const turn = this.#pacing.turn(this.#indexLoad, 0);
-      // busy serving, or another process writing (this one, not busy, would take the write lock
-      // every other moment from the one appending): only once the index lags; a busy process
-      // leaves even that to a process that is not (load.ts PeerPacing). Searches scan the queued
-      // texts meanwhile; the next append or the usual delay tries again.
-      if (turn.defer || (turn.pause > 0 && !(await this.#indexLagging()))) {
+      if (turn.defer || (turn.busy && !(await this.#indexLagging()))) {
+        // busy serving, or a process that is not indexes (load.ts PeerPacing): try again after
+        // the usual delay (searches scan queued texts meanwhile)
         this.#indexAgain = true;
         return;
       }
