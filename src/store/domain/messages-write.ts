@@ -7,7 +7,6 @@
  * never file or network I/O — blob contents are written (durably) before the transaction, and
  * everything that can be computed outside it (parse, search text, thread keys, sizes) is.
  */
-import { randomBytes } from "node:crypto";
 import type { ParsedMessage } from "../../mime/types.ts";
 import { sha256Hex } from "../blob/fs.ts";
 import { crlfSize } from "../crlf.ts";
@@ -35,6 +34,7 @@ import {
   type StoreFlagsResult,
 } from "../types.ts";
 import { type DomainDeps, type TxContext, write } from "./context.ts";
+import { newObjectId } from "./object-ids.ts";
 import { checkQuota } from "./quota.ts";
 import { THREAD_INPUT_VERSION, threadInputOf } from "./thread-inputs.ts";
 import { threadFor, threadKeys } from "./threads.ts";
@@ -61,10 +61,6 @@ interface PreparedAppend {
   threadInput: ThreadInputRow;
   flags: string[];
   internalDate: number;
-}
-
-function newId(prefix: string): string {
-  return prefix + randomBytes(9).toString("base64url");
 }
 
 export function uniqueSorted(uids: readonly number[]): number[] {
@@ -429,7 +425,7 @@ export class MessageWrites {
     const results: AppendResult[] = [];
     for (const [n, p] of prepared.entries()) {
       const { blobId, prefixId } = stored[n]!;
-      const emailId = newId("M");
+      const emailId = newObjectId("M");
       const threadId = await threadFor(t, accountId, p.threadKeys, emailId);
       t.changes.touch(accountId, "email", emailId, "create", threadId);
       await tx.messages.insert({
