@@ -621,4 +621,16 @@ export const MIGRATIONS: readonly Migration[] = [
     // every node's timer fires too; one of them runs it (db/postgres/jobs.ts)
     postgres: [`CREATE TABLE job_claim (name TEXT PRIMARY KEY, next_at BIGINT NOT NULL)`],
   },
+  // ---- texts of blobs no message references leave the indexer's queue (issue 16) ---------------
+  {
+    version: 27,
+    name: "fts_parked: queued texts of blobs marked for the sweeper, not indexed unless referenced again",
+    // After a DELETE of a mailbox appended shortly before, the indexer went on indexing its
+    // messages' texts (~0.5 ms each) for the sweeper to queue each entry's delete (more again):
+    // a blob marked unreferenced now moves from fts_pending to here, and back if a new message
+    // references it before the sweep (search/fts.ts parkQueuedSync).
+    sqlite: [`CREATE TABLE fts_parked (id INTEGER PRIMARY KEY)`],
+    // the PostgreSQL search index is a column of its own table (search/postgres.ts)
+    postgres: [],
+  },
 ];

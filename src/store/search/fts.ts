@@ -72,6 +72,24 @@ export function headerLineMatches(headers: string, name: string, value: string, 
   return false;
 }
 
+/**
+ * A blob that no message references any more (just marked for the sweeper) leaves the indexer's
+ * queue: indexing its text (~0.5 ms) would only make the sweep queue the entry's delete, which
+ * costs more again. It waits in fts_parked — never searched, as no message holds it — until the
+ * sweep removes it (Fts5Search.removeSync) or a new message references the blob (unparkSync).
+ * Inside the marking transaction.
+ */
+export function parkQueuedSync(stmt: Stmt, blobRef: number): void {
+  if (stmt("DELETE FROM fts_pending WHERE id = ?").run(blobRef).changes > 0)
+    stmt("INSERT OR IGNORE INTO fts_parked (id) VALUES (?)").run(blobRef);
+}
+
+/** A parked blob (parkQueuedSync) referenced again: its text goes back into the indexer's queue. */
+export function unparkSync(stmt: Stmt, blobRef: number): void {
+  if (stmt("DELETE FROM fts_parked WHERE id = ?").run(blobRef).changes > 0)
+    stmt("INSERT OR IGNORE INTO fts_pending (id) VALUES (?)").run(blobRef);
+}
+
 /** an index entry whose blob was removed (queued in fts_dead, its rowid maybe reused since) never matches */
 const LIVE = "NOT EXISTS (SELECT 1 FROM fts_dead d WHERE d.id = m.blob_id)";
 
@@ -197,7 +215,9 @@ export class Fts5Search implements SearchIndex {
    * sweeper that calls this holds the write lock on the event loop of a process serving mail.
    */
   removeSync(blobRef: number): void {
-    const queued = this.#h.stmt("DELETE FROM fts_pending WHERE id = ?").run(blobRef).changes > 0;
+    const queued =
+      this.#h.stmt("DELETE FROM fts_pending WHERE id = ?").run(blobRef).changes > 0 ||
+      this.#h.stmt("DELETE FROM fts_parked WHERE id = ?").run(blobRef).changes > 0;
     this.#h.stmt("DELETE FROM fts_text WHERE id = ?").run(blobRef);
     if (!queued)
       this.#h.stmt("INSERT OR IGNORE INTO fts_dead (id, at) VALUES (?, ?)").run(blobRef, Date.now());

@@ -5,8 +5,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
+import { FsBlobStore, sha256Hex } from "../blob/fs.ts";
+import { sqliteOps } from "../db/sqlite/ops.ts";
+import { sqliteMessageOps } from "../db/sqlite/ops-messages.ts";
 import { openSqlite } from "../db/sqlite/sqlite.ts";
-import { fixture, msg } from "../testing/helpers.ts";
+import { fixture, msg, tempDir } from "../testing/helpers.ts";
 import { searchContract } from "./contract.ts";
 import { Fts5Search } from "./fts.ts";
 
@@ -80,5 +83,66 @@ test("fts5: a removed text's index entry waits in fts_dead, never matches, and g
   } finally {
     await h.close();
     await f.close();
+  }
+});
+
+test("fts5: a queued text whose blob is marked unreferenced is parked, never indexed, swept without a delete; referenced again, it is queued back", async () => {
+  // one connection and no store around it: no background indexer can take the queued text first
+  const t = tempDir();
+  const h = openSqlite(join(t.dir, "store.sqlite"));
+  const files = new FsBlobStore(join(t.dir, "blobs"), { writerThreads: 0 });
+  try {
+    const search = new Fts5Search(h);
+    const ops = sqliteOps(h);
+    const msgOps = sqliteMessageOps(h, files, search);
+    const raw = Buffer.from("Subject: parked quagga\r\n\r\nbody\r\n");
+    const content = {
+      sha: sha256Hex(raw),
+      raw,
+      parsed: "{}",
+      parsedVersion: 0,
+      text: () => ({ headers: "Subject: parked quagga\n", body: "body" }),
+    };
+    const { id } = await h.transaction(() => msgOps.blobs.ensure(content));
+    const count = (table: string, col = "id") =>
+      Number(h.raw.prepare(`SELECT count(*) FROM ${table} WHERE ${col} = ?`).pluck().get(id));
+    assert.equal(count("fts_pending"), 1, "queued by the append");
+
+    // its last message went (no message row was ever inserted here): the mark parks the text
+    assert.equal(await h.transaction(() => ops.blobs.markUnreferenced([id])), 1);
+    assert.equal(count("fts_pending"), 0);
+    assert.equal(count("fts_parked"), 1);
+    assert.equal(await h.transaction(() => search.indexPendingSync(1000, 1e9)), false);
+    assert.equal(count("fts", "rowid"), 0, "not indexed");
+
+    // an append of the same content before the sweep: unmarked, and its text queued again
+    await h.transaction(() => msgOps.blobs.ensure(content));
+    assert.equal(count("fts_parked"), 0);
+    assert.equal(count("fts_pending"), 1);
+    await h.transaction(() => search.indexPendingSync(1000, 1e9));
+    assert.equal(count("fts", "rowid"), 1, "indexed once referenced again");
+
+    // marked once more after indexing: nothing to park; the sweep queues the entry's delete
+    await h.transaction(() => ops.blobs.markUnreferenced([id]));
+    assert.equal(count("fts_parked"), 0);
+    await h.transaction(() => search.removeSync(id));
+    assert.equal(count("fts_dead"), 1);
+
+    // a parked text swept: no index entry to delete, nothing left behind
+    const { id: id2 } = await h.transaction(() =>
+      msgOps.blobs.ensure({ ...content, raw: Buffer.from("x"), sha: sha256Hex(Buffer.from("x")) }),
+    );
+    await h.transaction(() => ops.blobs.markUnreferenced([id2]));
+    await h.transaction(() => search.removeSync(id2));
+    for (const table of ["fts_pending", "fts_parked", "fts_dead", "fts_text"])
+      assert.equal(
+        Number(h.raw.prepare(`SELECT count(*) FROM ${table} WHERE id = ?`).pluck().get(id2)),
+        0,
+        table,
+      );
+  } finally {
+    await files.close();
+    await h.close();
+    t.cleanup();
   }
 });

@@ -10,7 +10,7 @@
 import { statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { FsBlobStore } from "../../blob/fs.ts";
-import type { Fts5Search } from "../../search/fts.ts";
+import { type Fts5Search, unparkSync } from "../../search/fts.ts";
 import { pruneHistory } from "./changelog.ts";
 import { checkpointNoWait, WalCheckpointer } from "./checkpointer.ts";
 import { gcBarrierActive, gcBarrierDir } from "./gc-barrier.ts";
@@ -451,6 +451,7 @@ export class SqliteJobs {
           // referenced again (COPY, or an append deduped to it), or an expunged message inside
           // the undelete window still holds it (purgeDeleted marks it again later): keep it
           this.#h.stmt("UPDATE blob SET gc_pending = 0 WHERE id = ?").run(id);
+          unparkSync((text) => this.#h.stmt(text), id);
           continue;
         }
         this.#search.removeSync(id);

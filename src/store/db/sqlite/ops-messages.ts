@@ -8,7 +8,7 @@
  * its file (and the sweeper then sees the reference) or rewrites it.
  */
 import type { FsBlobStore } from "../../blob/fs.ts";
-import type { Fts5Search } from "../../search/fts.ts";
+import { type Fts5Search, unparkSync } from "../../search/fts.ts";
 import type {
   AccountsMsgWrite,
   BlobsMsgWrite,
@@ -262,8 +262,10 @@ export function sqliteMessageOps(h: SqliteHandle, files: FsBlobStore, search: Ft
         created = true;
       } else {
         id = Number(get("SELECT id FROM blob WHERE sha256 = ?", c.sha)![0]);
-        // a blob awaiting the sweeper is referenced again: unmark it under the write lock
-        run("UPDATE blob SET gc_pending = 0 WHERE id = ? AND gc_pending <> 0", id);
+        // a blob awaiting the sweeper is referenced again: unmark it under the write lock (and
+        // queue its text again if marking parked it)
+        if (run("UPDATE blob SET gc_pending = 0 WHERE id = ? AND gc_pending <> 0", id).changes > 0)
+          unparkSync(h.stmt, id);
       }
       // under the write lock: a sweep that unlinked the file has committed or will see our reference
       if (!files.exists(c.sha)) files.writeSync(c.sha, c.raw);

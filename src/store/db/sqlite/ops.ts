@@ -3,6 +3,8 @@
  * prepared once per connection (SqliteHandle.stmt). Every function here runs inside Db.read / Db.write, i.e. while the connection's
  * mutex is held, and returns plain values (better-sqlite3 is synchronous).
  */
+
+import { parkQueuedSync } from "../../search/fts.ts";
 import {
   type AccountRow,
   type AccountsWrite,
@@ -248,13 +250,17 @@ export function sqliteOps(h: SqliteHandle): SqliteOps {
       if (ids.length === 0) return 0;
       // a blob an expunged message of the undelete window still holds is left unmarked: removing
       // that row marks it (trigger deleted_message_release, migration 15)
-      return h
+      const marked = h
         .stmt(
           `UPDATE blob SET gc_pending = 1 WHERE id ${IN_LIST} AND gc_pending = 0
              AND NOT EXISTS (SELECT 1 FROM message WHERE blob_id = blob.id)
-             AND NOT EXISTS (SELECT 1 FROM deleted_message WHERE blob_id = blob.id)`,
+             AND NOT EXISTS (SELECT 1 FROM deleted_message WHERE blob_id = blob.id) RETURNING id`,
         )
-        .run(listParam(ids)).changes;
+        .raw(true)
+        .all(listParam(ids)) as unknown[][];
+      // a text still waiting for the indexer is not indexed for the sweeper to delete
+      for (const r of marked) parkQueuedSync(h.stmt, Number(r[0]));
+      return marked.length;
     },
     dropUnreferencedPrefixes: (prefixIds) => {
       const st = h.stmt(
