@@ -629,7 +629,13 @@ export const MIGRATIONS: readonly Migration[] = [
     // messages' texts (~0.5 ms each) for the sweeper to queue each entry's delete (more again):
     // a blob marked unreferenced now moves from fts_pending to here, and back if a new message
     // references it before the sweep (search/fts.ts parkQueuedSync).
-    sqlite: [`CREATE TABLE fts_parked (id INTEGER PRIMARY KEY)`],
+    sqlite: [
+      `CREATE TABLE fts_parked (id INTEGER PRIMARY KEY)`,
+      // texts queued for blobs already marked when this version starts: parked as a mark now would
+      `INSERT INTO fts_parked (id)
+         SELECT p.id FROM fts_pending p JOIN blob b ON b.id = p.id WHERE b.gc_pending <> 0`,
+      `DELETE FROM fts_pending WHERE id IN (SELECT id FROM fts_parked)`,
+    ],
     // the PostgreSQL search index is a column of its own table (search/postgres.ts)
     postgres: [],
   },

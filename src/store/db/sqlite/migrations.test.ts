@@ -71,3 +71,28 @@ await store.close();
     t.cleanup();
   }
 });
+
+test("migration 27 parks the queued texts of blobs already marked for the sweeper", () => {
+  const t = tempDir();
+  try {
+    const db = new Database(join(t.dir, "m.sqlite"));
+    migrateSqlite(
+      db,
+      MIGRATIONS.filter((m) => m.version < 27),
+    );
+    const blob = db.prepare("INSERT INTO blob (sha256, size, created_at, gc_pending) VALUES (?, 1, 0, ?)");
+    const marked = Number(blob.run("a".repeat(64), 1).lastInsertRowid);
+    const live = Number(blob.run("b".repeat(64), 0).lastInsertRowid);
+    const queue = db.prepare("INSERT INTO fts_pending (id) VALUES (?)");
+    queue.run(marked);
+    queue.run(live);
+    assert.ok(migrateSqlite(db).includes(27));
+    const ids = (table: string) =>
+      (db.prepare(`SELECT id FROM ${table} ORDER BY id`).raw().all() as unknown[][]).map((r) => Number(r[0]));
+    assert.deepEqual(ids("fts_parked"), [marked]);
+    assert.deepEqual(ids("fts_pending"), [live]);
+    db.close();
+  } finally {
+    t.cleanup();
+  }
+});
