@@ -1,10 +1,10 @@
 /**
  * New Email ids (`M…`; a new Thread takes the same characters after `T`, threads.ts): 48 bits of
  * the clock in milliseconds, then 48 random bits, written as 16 characters of base64url's alphabet
- * taken in ASCII order (docs/architecture.md "Mail store", object ids). Ids made later sort later
- * as strings, so the indexes keyed by them (message (account, email id) and (account, thread id),
- * the change log's object ids) take a bulk append's rows at one end, and a deleted mailbox's rows
- * lie side by side for the purge, instead of one random index page per message. The ids stay
+ * taken in ASCII order (docs/architecture.md "Object ids"). Ids made later sort later as strings,
+ * so the message indexes keyed by them ((account, email id) and (account, thread id)) take a bulk
+ * append's rows at one end, and a deleted mailbox's rows lie side by side for the purge, instead
+ * of one random index page per message. The ids stay
  * opaque to clients (RFC 8620 §1.2 characters, RFC 8474 OBJECTID syntax); the random half keeps
  * ids made in the same millisecond, by any process or node, apart.
  */

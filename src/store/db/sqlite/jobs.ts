@@ -451,7 +451,7 @@ export class SqliteJobs {
           // referenced again (COPY, or an append deduped to it), or an expunged message inside
           // the undelete window still holds it (purgeDeleted marks it again later): keep it
           this.#h.stmt("UPDATE blob SET gc_pending = 0 WHERE id = ?").run(id);
-          unparkSync((text) => this.#h.stmt(text), id);
+          unparkSync(this.#h.stmt, id);
           continue;
         }
         this.#search.removeSync(id);
